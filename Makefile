@@ -1,0 +1,45 @@
+# CRYB node: `make run` serves on http://127.0.0.1:8080 with data in ./data; `make test` runs the suite.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: run test soak bench lint format vendor clean
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q -U pip
+	$(VENV)/bin/pip install -q -e .
+	touch $@
+
+$(VENV)/.test-installed: $(VENV)/.installed
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(VENV)/bin/cryb serve
+
+test: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pytest
+
+# The long suites (crash loops, soak) that `make test` leaves out.
+soak: $(VENV)/.test-installed
+	$(VENV)/bin/pytest -m slow -o addopts=""
+
+bench: $(VENV)/.test-installed
+	$(PY) bench/run.py
+
+lint: $(VENV)/.test-installed
+	$(VENV)/bin/ruff check .
+
+format: $(VENV)/.test-installed
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Refresh the vendored front-end files from the npm registry (versions pinned in web/vendor/VERSIONS).
+vendor:
+	scripts/vendor-web.sh
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

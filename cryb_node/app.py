@@ -1,0 +1,68 @@
+"""Builds the aiohttp Application from config and plugins; the node's lifetime is its cleanup_ctx."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from cryb_node.appkeys import METRICS, NODE
+from cryb_node.config import Config
+from cryb_node.gateway import middleware as mw
+from cryb_node.gateway.api import Api
+from cryb_node.gateway.ratelimit import RateLimiter
+from cryb_node.gateway.routes import core_routes, swagger_dir
+from cryb_node.metrics import make_registry
+from cryb_node.node import Node
+from cryb_node.plugins import Loaded
+
+SHUTDOWN_HOOKS = web.AppKey("shutdown_hooks", list)
+
+
+def build_app(config: Config, plugins: list[Loaded] | None = None) -> web.Application:
+    node = Node(config, plugins)
+    registry, histogram = make_registry(node)
+    limiter = RateLimiter(config.rate_limits)
+
+    def authenticator() -> mw.Authenticator | None:
+        return node.services.get(mw.Authenticator)  # type: ignore[type-abstract]
+
+    app = web.Application(
+        client_max_size=config.server.max_body_bytes,
+        middlewares=[
+            mw.request_middleware(histogram),
+            mw.error_middleware,
+            mw.security_headers,
+            mw.body_limit_middleware(config.server.max_body_bytes),
+            mw.auth_middleware(authenticator),
+            mw.ratelimit_middleware(limiter, set(config.server.trusted_proxies)),
+        ],
+    )
+    app[NODE] = node
+    app[METRICS] = registry
+    app[SHUTDOWN_HOOKS] = []
+
+    api = Api()
+    core_routes(api, node)
+    for loaded in node.plugins:
+        loaded.plugin.routes(api.for_plugin(loaded.plugin.name), node)
+    api.install(app)
+    if Path(swagger_dir()).is_dir():
+        app.router.add_static("/api/docs/static/", swagger_dir())
+
+    async def lifetime(app: web.Application) -> AsyncIterator[None]:
+        async with node.running():
+            yield
+
+    app.cleanup_ctx.append(lifetime)
+
+    async def on_shutdown(app: web.Application) -> None:
+        # Close long-lived connections (WebSockets) so the runner can finish; the node closes after.
+        for hook in app[SHUTDOWN_HOOKS]:
+            with contextlib.suppress(Exception):
+                await hook()
+
+    app.on_shutdown.append(on_shutdown)
+    return app

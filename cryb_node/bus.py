@@ -1,0 +1,171 @@
+"""In-process pub/sub over the event log, with durable consumer offsets.
+
+Durable consumers read the log from their stored offset, so one that was down gets every event it
+missed. A consumer with ``handle`` is at-least-once (the offset is stored after the handler returns);
+one with ``handle_in_tx`` is exactly-once (its writes and the new offset commit in one transaction).
+Live listeners (the realtime gateway) get events straight from memory as they commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from cryb_node.db import Connection, Database
+from cryb_node.events import SELECT_EVENTS, Event, EventLog, decode_row
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    name: str
+    handle: Callable[[list[Event]], Awaitable[None]] | None = None
+    handle_in_tx: Callable[[Connection, list[Event]], None] | None = None
+    # Only these kinds are handed over (the offset still advances past the others).
+    kinds: frozenset[str] | None = None
+    batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        if (self.handle is None) == (self.handle_in_tx is None):
+            raise ValueError(f"subscription {self.name}: give exactly one of handle, handle_in_tx")
+
+
+def _store_offset(conn: Connection, name: str, pos: int) -> None:
+    conn.execute(
+        "INSERT INTO consumer_offsets (name, pos, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET pos = excluded.pos, updated_at = excluded.updated_at",
+        (name, pos, int(time.time())),
+    )
+
+
+class Consumer:
+    def __init__(self, sub: Subscription, bus: Bus) -> None:
+        self.sub = sub
+        self.bus = bus
+        self.offset = 0
+        self.failures = 0
+        self.last_error: str | None = None
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def lag(self) -> int:
+        return max(0, self.bus.log.length - self.offset)
+
+    async def start(self) -> None:
+        db = self.bus.db
+        self.offset = await db.fetchval(
+            "SELECT pos FROM consumer_offsets WHERE name = ?", (self.sub.name,), default=0
+        )
+        self._task = asyncio.create_task(self._run(), name=f"consumer:{self.sub.name}")
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                progressed = await self._step()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self.failures += 1
+                self.last_error = f"{type(err).__name__}: {err}"
+                delay = min(30.0, 0.1 * 2 ** min(self.failures, 9))
+                log.exception("consumer %s failed (retry in %.1fs)", self.sub.name, delay)
+                await asyncio.sleep(delay)
+                continue
+            self.failures = 0
+            self.last_error = None
+            if not progressed:
+                await self._wake.wait()
+
+    async def _step(self) -> bool:
+        sub, db = self.sub, self.bus.db
+        rows = await db.fetchall(
+            f"{SELECT_EVENTS} WHERE e.pos > ? ORDER BY e.pos LIMIT ?", (self.offset, sub.batch_size)
+        )
+        if not rows:
+            return False
+        last = rows[-1][0]
+        events = [decode_row(self.bus.log.registry, r) for r in rows]
+        if sub.kinds is not None:
+            events = [e for e in events if e.kind in sub.kinds]
+        if sub.handle_in_tx is not None:
+            handle = sub.handle_in_tx
+
+            def job(conn: Connection) -> None:
+                if events:
+                    handle(conn, events)
+                _store_offset(conn, sub.name, last)
+
+            await db.write(job)
+        else:
+            assert sub.handle is not None
+            if events:
+                await sub.handle(events)
+            await db.write(lambda conn: _store_offset(conn, sub.name, last))
+        self.offset = last
+        return True
+
+    async def caught_up(self, timeout: float = 10.0) -> None:
+        """Wait until this consumer has handled everything in the log (tests, drains)."""
+        deadline = time.monotonic() + timeout
+        while self.offset < self.bus.log.length:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"consumer {self.sub.name} at {self.offset} of {self.bus.log.length}")
+            await asyncio.sleep(0.01)
+
+
+class Bus:
+    def __init__(self, db: Database, log_: EventLog) -> None:
+        self.db = db
+        self.log = log_
+        self.consumers: dict[str, Consumer] = {}
+        self._listeners: list[Callable[[list[Event]], None]] = []
+        self._started = False
+        log_.publish = self.publish
+
+    def subscribe(self, sub: Subscription) -> Consumer:
+        if sub.name in self.consumers:
+            raise ValueError(f"consumer name {sub.name!r} is taken")
+        consumer = Consumer(sub, self)
+        self.consumers[sub.name] = consumer
+        return consumer
+
+    def listen(self, callback: Callable[[list[Event]], None]) -> Callable[[], None]:
+        """Call ``callback(events)`` for each committed batch, in the event loop; returns unlisten."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback)
+
+    def publish(self, events: list[Event]) -> None:
+        for consumer in self.consumers.values():
+            consumer.wake()
+        for callback in list(self._listeners):
+            try:
+                callback(events)
+            except Exception:
+                log.exception("live listener failed")
+
+    async def start(self) -> None:
+        for consumer in self.consumers.values():
+            await consumer.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        for consumer in self.consumers.values():
+            await consumer.stop()
+        self._started = False

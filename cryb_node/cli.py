@@ -1,0 +1,212 @@
+"""The `cryb` command: a thin layer over the same functions the HTTP API uses.
+
+Exit codes: 0 ok, 1 a check or operation failed, 2 bad configuration or usage.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+import click
+import msgspec
+
+from cryb_node import __version__, doctor, logs, migrate
+from cryb_node import config as configmod
+from cryb_node.node import Node, all_migrations
+from cryb_node.plugins import Loaded
+from cryb_node.plugins import load as load_plugins
+
+T = TypeVar("T")
+
+
+class Settings:
+    """What the top-level options resolve to; commands load config lazily through it."""
+
+    def __init__(self, config_path: str | None, data_dir: str | None) -> None:
+        self.config_path = config_path
+        self.data_dir = data_dir
+        self._config: configmod.Config | None = None
+        self._plugins: list[Loaded] | None = None
+
+    def config(self, **overrides: dict[str, Any]) -> configmod.Config:
+        try:
+            cfg = configmod.load(self.config_path)
+            node = {"data_dir": self.data_dir} if self.data_dir else {}
+            return configmod.with_overrides(cfg, node=node, **overrides)
+        except configmod.ConfigError as err:
+            fail_config(err)
+
+    def plugins(self, cfg: configmod.Config) -> list[Loaded]:
+        try:
+            return load_plugins(cfg)
+        except configmod.ConfigError as err:
+            fail_config(err)
+
+
+def fail_config(err: Exception) -> Any:
+    click.echo(f"cryb: configuration error: {err}", err=True)
+    sys.exit(2)
+
+
+def emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
+    if as_json:
+        click.echo(msgspec.json.format(msgspec.json.encode(data), indent=2))
+    else:
+        click.echo(text(data))
+
+
+def run_with_node(cfg: configmod.Config, plugins: list[Loaded], fn: Callable[[Node], Awaitable[T]]) -> T:
+    """Open the node (no HTTP, no background consumers) for a CLI command, run ``fn``, close it."""
+
+    async def main() -> T:
+        node = Node(cfg, plugins)
+        async with node.running(background=False):
+            return await fn(node)
+
+    return asyncio.run(main())
+
+
+class CrybGroup(click.Group):
+    """Adds each enabled plugin's commands; a broken config leaves the core commands working."""
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        settings = (
+            ctx.ensure_object(Settings)
+            if ctx.obj
+            else Settings(ctx.params.get("config_path"), ctx.params.get("data_dir"))
+        )
+        try:
+            cfg = configmod.load(settings.config_path)
+            loaded = load_plugins(cfg)
+        except configmod.ConfigError:
+            return {}
+        out: dict[str, click.Command] = {}
+        for item in loaded:
+            cmd = item.plugin.cli()
+            if cmd is not None:
+                out[cmd.name or item.plugin.name] = cmd
+        return out
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or self._plugin_commands(ctx).get(name)
+
+
+@click.group(cls=CrybGroup)
+@click.version_option(__version__, prog_name="cryb")
+# Eager so `cryb --config F --help` already knows which plugins' commands to list.
+@click.option(
+    "--config",
+    "config_path",
+    envvar="CRYB_CONFIG",
+    type=click.Path(dir_okay=False),
+    is_eager=True,
+    help="Config file (default: ./cryb.toml if present, else built-in defaults).",
+)
+@click.option("--data", "data_dir", help="Data directory (overrides node.data_dir).")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, data_dir: str | None) -> None:
+    """CRYB node: a self-hostable community platform in one process."""
+    ctx.obj = Settings(config_path, data_dir)
+
+
+@cli.command()
+@click.option("--host", help="Address to listen on (server.host).")
+@click.option("--port", type=int, help="Port to listen on (server.port; 0 picks a free one).")
+@click.option("--data", "data_dir", help="Data directory (node.data_dir).")
+@click.pass_obj
+def serve(settings: Settings, host: str | None, port: int | None, data_dir: str | None) -> None:
+    """Run the node until SIGTERM or Ctrl-C."""
+    from cryb_node.server import serve as run_server
+
+    if data_dir:
+        settings.data_dir = data_dir
+    cfg = settings.config(server={"host": host, "port": port})
+    plugins = settings.plugins(cfg)
+    logs.setup(cfg.log.level, cfg.log.format)
+    try:
+        asyncio.run(run_server(cfg, plugins))
+    except (migrate.MigrationError, OSError) as err:
+        click.echo(f"cryb: cannot start: {err}", err=True)
+        sys.exit(1)
+
+
+@cli.command()
+@click.pass_obj
+def init(settings: Settings) -> None:
+    """Create the data directory, node keys and database."""
+    cfg = settings.config()
+    plugins = settings.plugins(cfg)
+
+    async def go(node: Node) -> None:
+        click.echo(f"data dir: {node.data_dir}")
+        click.echo(f"node key: {node.identity.node_public.hex()}")
+        click.echo(f"database: {node.db_path}")
+
+    run_with_node(cfg, plugins, go)
+
+
+@cli.command("migrate")
+@click.option("--status", "show_status", is_flag=True, help="Only show which migrations are applied.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def migrate_cmd(settings: Settings, show_status: bool, as_json: bool) -> None:
+    """Apply pending migrations (or show their status)."""
+    cfg = settings.config()
+    plugins = settings.plugins(cfg)
+    from cryb_node import db as dbmod
+
+    path = cfg.data_path / "cryb.db"
+    cfg.data_path.mkdir(parents=True, exist_ok=True)
+    conn = dbmod.connect(path, busy_timeout_ms=cfg.db.busy_timeout_ms)
+    try:
+        migrations = all_migrations(plugins)
+        if not show_status:
+            try:
+                applied = migrate.apply(conn, migrations)
+            except migrate.MigrationError as err:
+                click.echo(f"cryb: {err}", err=True)
+                sys.exit(1)
+            if not as_json:
+                click.echo(f"applied {len(applied)} migration(s)")
+        rows = [asdict(s) for s in migrate.status(conn, migrations)]
+    finally:
+        conn.close()
+
+    def table(rows: list[dict[str, Any]]) -> str:
+        return "\n".join(
+            f"{r['state']:<9} {r['source']}/{r['version']:04d}_{r['name']}  {r['applied_at'] or ''}"
+            for r in rows
+        )
+
+    emit(rows, as_json, table)
+    if any(r["state"] == "modified" for r in rows):
+        sys.exit(1)
+
+
+@cli.command("doctor")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.pass_obj
+def doctor_cmd(settings: Settings, as_json: bool) -> None:
+    """Check config, data dir, keys, database integrity, migrations and event signatures."""
+    cfg = settings.config()
+    plugins = settings.plugins(cfg)
+    findings = doctor.run(cfg, plugins)
+    rows = [asdict(f) for f in findings]
+    emit(
+        rows,
+        as_json,
+        lambda rs: "\n".join(f"{'ok ' if r['ok'] else 'BAD'} {r['check']:<14} {r['detail']}" for r in rs),
+    )
+    if not all(f.ok for f in findings):
+        sys.exit(1)
+
+
+def main() -> None:
+    cli(prog_name="cryb")

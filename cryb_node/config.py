@@ -1,0 +1,185 @@
+"""Node configuration: cryb.toml, overridden by CRYB_* environment variables, validated with msgspec.
+
+Environment overrides name a key by its path with ``__`` between levels, for example
+``CRYB_SERVER__PORT=9000`` or ``CRYB_RATE_LIMITS__DEFAULT__LIMIT=50``. Values are read as TOML values
+when they parse as one (numbers, booleans, arrays) and as plain strings otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+ENV_PREFIX = "CRYB_"
+PositiveInt = Annotated[int, Meta(ge=1)]
+Port = Annotated[int, Meta(ge=0, le=65535)]
+
+
+class ConfigError(Exception):
+    """The configuration is invalid; the message names the key and what was expected."""
+
+
+class NodeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: Annotated[str, Meta(min_length=1, max_length=100)] = "CRYB node"
+    data_dir: str = "./data"
+    # The address other nodes and e-mailed links use; defaults to http://host:port.
+    base_url: str = ""
+
+
+class ServerSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    host: str = "127.0.0.1"
+    port: Port = 8080
+    max_body_bytes: PositiveInt = 1_048_576
+    # Seconds in-flight requests get to finish after SIGTERM.
+    shutdown_timeout: Annotated[float, Meta(ge=0, le=600)] = 10.0
+    # Proxies whose X-Forwarded-For is believed (exact addresses).
+    trusted_proxies: list[str] = []
+
+
+class DbSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    readers: Annotated[int, Meta(ge=1, le=64)] = 4
+    busy_timeout_ms: Annotated[int, Meta(ge=0)] = 5000
+    # Most write jobs committed together in one transaction.
+    group_commit_max: Annotated[int, Meta(ge=1, le=10_000)] = 256
+
+
+class LogSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["json", "text"] = "json"
+
+
+class RateRule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    limit: PositiveInt
+    window_s: Annotated[float, Meta(gt=0)]
+
+
+def _default_buckets() -> dict[str, RateRule]:
+    return {
+        "auth": RateRule(limit=20, window_s=60),
+        "write": RateRule(limit=120, window_s=60),
+    }
+
+
+class RateLimitSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    enabled: bool = True
+    # Applies to every route without a bucket of its own.
+    default: RateRule = msgspec.field(default_factory=lambda: RateRule(limit=600, window_s=60))
+    buckets: dict[str, RateRule] = msgspec.field(default_factory=_default_buckets)
+
+
+class PluginsSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    # Built-in plugins to leave out, by name.
+    disabled: list[str] = []
+    # Third-party plugins: "package.module:attribute" or the name of a `cryb.plugins` entry point.
+    extra: list[str] = []
+
+
+class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    node: NodeSection = msgspec.field(default_factory=NodeSection)
+    server: ServerSection = msgspec.field(default_factory=ServerSection)
+    db: DbSection = msgspec.field(default_factory=DbSection)
+    log: LogSection = msgspec.field(default_factory=LogSection)
+    rate_limits: RateLimitSection = msgspec.field(default_factory=RateLimitSection)
+    plugins: PluginsSection = msgspec.field(default_factory=PluginsSection)
+    # Each plugin's own section, validated against that plugin's Struct when it loads.
+    plugin: dict[str, dict[str, Any]] = {}
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.node.data_dir)
+
+    @property
+    def base_url(self) -> str:
+        return self.node.base_url or f"http://{self.server.host}:{self.server.port}"
+
+
+def _env_value(raw: str) -> Any:
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def _apply_env(tree: dict[str, Any], environ: dict[str, str]) -> None:
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name == "CRYB_CONFIG":
+            continue
+        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
+        if not all(path):
+            raise ConfigError(f"{name}: malformed override; use CRYB_SECTION__KEY")
+        node = tree
+        for part in path[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"{name}: {'.'.join(path[:-1])} is not a table")
+        node[path[-1]] = _env_value(raw)
+
+
+_PATH = re.compile(r" - at `\$\.?(.*)`$")
+
+
+def _explain(err: msgspec.ValidationError) -> str:
+    """Turn msgspec's "Expected `int`, got `str` - at `$.server.port`" into "server.port: expected ..."."""
+    text = str(err)
+    m = _PATH.search(text)
+    if not m:
+        return text[0].lower() + text[1:]
+    key = m.group(1).replace("[", ".").replace("]", "").replace('"', "")
+    detail = text[: m.start()]
+    return f"{key}: {detail[0].lower()}{detail[1:]}"
+
+
+def _check_named_tables(tree: dict[str, Any]) -> None:
+    # msgspec reports a bad entry of a dict as `[...]`; check each entry so the message names it.
+    buckets = (
+        tree.get("rate_limits", {}).get("buckets", {}) if isinstance(tree.get("rate_limits"), dict) else {}
+    )
+    if not isinstance(buckets, dict):
+        return
+    for name, rule in buckets.items():
+        try:
+            msgspec.convert(rule, RateRule, strict=True)
+        except msgspec.ValidationError as err:
+            explained = _explain(err)
+            sep = "." if ":" in explained.split(" ")[0] else ": "
+            raise ConfigError(f"rate_limits.buckets.{name}{sep}{explained}") from None
+
+
+def convert(tree: dict[str, Any]) -> Config:
+    _check_named_tables(tree)
+    try:
+        return msgspec.convert(tree, Config, strict=True)
+    except msgspec.ValidationError as err:
+        raise ConfigError(_explain(err)) from None
+
+
+def load(path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None) -> Config:
+    """Read the config file (if any), apply the environment, validate. Raises ConfigError."""
+    environ = dict(os.environ if environ is None else environ)
+    path = path or environ.get("CRYB_CONFIG")
+    tree: dict[str, Any] = {}
+    if path is None and Path("cryb.toml").is_file():
+        path = "cryb.toml"
+    if path is not None:
+        try:
+            tree = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError(f"{path}: not valid TOML: {err}") from None
+    _apply_env(tree, environ)
+    return convert(tree)
+
+
+def with_overrides(config: Config, **sections: dict[str, Any]) -> Config:
+    """A copy of ``config`` with some keys replaced (command-line flags), validated again."""
+    tree = msgspec.to_builtins(config)
+    for section, values in sections.items():
+        tree.setdefault(section, {}).update({k: v for k, v in values.items() if v is not None})
+    return convert(tree)

@@ -1,0 +1,228 @@
+"""SQLite access: one writer thread that commits concurrent write jobs in groups, and a reader pool.
+
+A write job is a plain function ``fn(conn) -> result`` run in the writer thread. Jobs queued while a
+transaction is in flight are committed together in the next one (one fsync for many requests); each
+job runs inside its own SAVEPOINT so a failing job rolls back alone and its caller gets the exception.
+aiosqlite pays a thread hop per awaited statement, so the writer does not use it: a whole group of
+transactions runs as one call in the writer thread. Readers are aiosqlite connections (one hop per
+query is fine for reads).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+import pysqlite3.dbapi2 as sqlite3
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MIN_SQLITE = (3, 51, 3)
+Connection = sqlite3.Connection
+Row = sqlite3.Row
+IntegrityError = sqlite3.IntegrityError
+DatabaseError = sqlite3.DatabaseError
+
+
+class SQLiteTooOld(RuntimeError):
+    pass
+
+
+def check_sqlite_version(version: tuple[int, ...] = sqlite3.sqlite_version_info) -> None:
+    # Every release before 3.51.3 can corrupt a WAL database when two connections write and
+    # checkpoint at the same moment, which is what Litestream beside the node does.
+    if tuple(version) < MIN_SQLITE:
+        need = ".".join(map(str, MIN_SQLITE))
+        raise SQLiteTooOld(f"SQLite {'.'.join(map(str, version))} is too old; {need} or newer is required")
+
+
+def connect(path: Path, *, busy_timeout_ms: int, readonly: bool = False) -> sqlite3.Connection:
+    """A connection with the node's pragmas. isolation_level=None: we issue BEGIN/COMMIT ourselves."""
+    uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
+    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=0)
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if not readonly:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+@dataclass(slots=True)
+class _Job:
+    fn: Callable[[sqlite3.Connection], Any]
+    future: asyncio.Future[Any]
+
+
+@dataclass
+class WriteStats:
+    transactions: int = 0
+    jobs: int = 0
+    largest_group: int = 0
+    group_sizes: list[int] = field(default_factory=list)
+
+    def record(self, size: int) -> None:
+        self.transactions += 1
+        self.jobs += size
+        self.largest_group = max(self.largest_group, size)
+        self.group_sizes.append(size)
+        del self.group_sizes[:-1000]
+
+
+class Database:
+    """Owns the SQLite file: open with ``await db.open()``, close with ``await db.close()``."""
+
+    def __init__(
+        self, path: Path, *, readers: int = 4, busy_timeout_ms: int = 5000, group_commit_max: int = 256
+    ) -> None:
+        self.path = Path(path)
+        self._readers_n = readers
+        self._busy = busy_timeout_ms
+        self._group_max = group_commit_max
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cryb-writer")
+        self._writer: sqlite3.Connection | None = None
+        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+        self._writer_thread: threading.Thread | None = None
+        self.stats = WriteStats()
+        # Called in the event loop after each group, with whether it committed.
+        self.on_commit: list[Callable[[bool], None]] = []
+
+    async def open(self) -> None:
+        check_sqlite_version()
+        loop = asyncio.get_running_loop()
+        self._writer = await loop.run_in_executor(
+            self._executor, lambda: connect(self.path, busy_timeout_ms=self._busy)
+        )
+        for _ in range(self._readers_n):
+            conn = aiosqlite.Connection(
+                lambda: connect(self.path, busy_timeout_ms=self._busy), iter_chunk_size=64
+            )
+            await conn
+            self._all_readers.append(conn)
+            self._pool.put_nowait(conn)
+        self._task = asyncio.create_task(self._run_writer(), name="cryb-db-writer")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            # Let queued writes finish before the writer stops.
+            await self._queue.join()
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        for conn in self._all_readers:
+            await conn.close()
+        self._all_readers.clear()
+        if self._writer is not None:
+            writer = self._writer
+            await asyncio.get_running_loop().run_in_executor(self._executor, writer.close)
+            self._writer = None
+        self._executor.shutdown(wait=True)
+
+    # -- writes -------------------------------------------------------------------------------
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(conn)`` in the writer inside a transaction; returns once it is committed."""
+        if self._task is None:
+            raise RuntimeError("database is not open")
+        fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait(_Job(fn, fut))
+        return await fut
+
+    async def _run_writer(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._group_max and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            committed = True
+            try:
+                outcomes = await loop.run_in_executor(self._executor, self._commit_group, batch)
+            except Exception as err:  # the COMMIT itself failed: every job in the group failed
+                log.error("write group of %d failed: %s", len(batch), err)
+                outcomes = [(False, err)] * len(batch)
+                committed = False
+            for job, (ok, value) in zip(batch, outcomes, strict=True):
+                if job.future.done():
+                    continue
+                if ok:
+                    job.future.set_result(value)
+                else:
+                    job.future.set_exception(value)
+            for _ in batch:
+                self._queue.task_done()
+            for hook in self.on_commit:
+                hook(committed)
+
+    def _commit_group(self, batch: list[_Job]) -> list[tuple[bool, Any]]:
+        conn = self._writer
+        assert conn is not None
+        outcomes: list[tuple[bool, Any]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for job in batch:
+                conn.execute("SAVEPOINT job")
+                try:
+                    value = job.fn(conn)
+                except BaseException as err:
+                    conn.execute("ROLLBACK TO job")
+                    conn.execute("RELEASE job")
+                    outcomes.append((False, err))
+                else:
+                    conn.execute("RELEASE job")
+                    outcomes.append((True, value))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self.stats.record(len(batch))
+        return outcomes
+
+    async def run_in_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(conn)`` in the writer thread outside any transaction (migrations, VACUUM)."""
+        await self._queue.join()
+        assert self._writer is not None
+        writer = self._writer
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, writer)
+
+    @property
+    def queue_depth(self) -> int:
+        return self._queue.qsize()
+
+    # -- reads --------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def reader(self) -> AsyncIterator[aiosqlite.Connection]:
+        conn = await self._pool.get()
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                await conn.rollback()
+            self._pool.put_nowait(conn)
+
+    async def fetchall(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        async with self.reader() as conn:
+            return list(await conn.execute_fetchall(sql, params))
+
+    async def fetchone(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
+
+    async def fetchval(self, sql: str, params: Any = (), default: Any = None) -> Any:
+        row = await self.fetchone(sql, params)
+        return default if row is None else row[0]

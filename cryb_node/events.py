@@ -1,0 +1,281 @@
+"""The event log: append, sign, apply projections, publish after commit.
+
+body     = msgpack(EventBody)                     exact bytes stored and verified, never re-encoded
+sig      = ed25519(log key, DOMAIN || body)
+event_id = sha256(body)
+content  = msgpack(payload), bound to the body by content_hash and erasable on its own
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import msgspec
+import nacl.exceptions
+import nacl.signing
+
+from cryb_node.clock import HLC
+from cryb_node.db import Connection, Database
+from cryb_node.identity import Identity
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DOMAIN = b"cryb-event-v1:"
+VERSION = 1
+
+
+class EventBody(msgspec.Struct, array_like=True, frozen=True):
+    v: int
+    community: str | None
+    origin: bytes
+    seq: int
+    prev: bytes | None
+    hlc: int
+    author: str | None
+    kind: str
+    target: str | None
+    gov_deps: list[bytes]
+    content_hash: bytes | None
+
+
+_encode = msgspec.msgpack.Encoder().encode
+_decode_body = msgspec.msgpack.Decoder(EventBody).decode
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An event as projections and subscribers see it."""
+
+    pos: int
+    id: bytes
+    body: EventBody
+    payload: Any  # the kind's payload Struct, raw builtins for unknown kinds, None when erased
+
+    @property
+    def kind(self) -> str:
+        return self.body.kind
+
+
+Projection = Callable[[Connection, Event], None]
+
+
+@dataclass(frozen=True)
+class EventType:
+    """A kind of event a plugin defines: its payload type and how it changes the projections."""
+
+    kind: str
+    payload: type[msgspec.Struct]
+    apply: Projection | None = None
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._types: dict[str, EventType] = {}
+        self._decoders: dict[str, msgspec.msgpack.Decoder[Any]] = {}
+
+    def add(self, et: EventType) -> None:
+        if et.kind in self._types:
+            raise ValueError(f"event kind {et.kind!r} is registered twice")
+        self._types[et.kind] = et
+        self._decoders[et.kind] = msgspec.msgpack.Decoder(et.payload)
+
+    def get(self, kind: str) -> EventType | None:
+        return self._types.get(kind)
+
+    def decode_payload(self, kind: str, content: bytes | None) -> Any:
+        if content is None:
+            return None
+        dec = self._decoders.get(kind)
+        return dec.decode(content) if dec else msgspec.msgpack.decode(content)
+
+    def kinds(self) -> list[str]:
+        return sorted(self._types)
+
+
+class Tx:
+    """One write transaction in the writer thread: plain SQL on ``conn`` plus event appends."""
+
+    def __init__(self, conn: Connection, log_: EventLog) -> None:
+        self.conn = conn
+        self._log = log_
+        self.events: list[Event] = []
+
+    def append(
+        self,
+        kind: str,
+        payload: msgspec.Struct | None = None,
+        *,
+        community: str | None = None,
+        author: str | None = None,
+        target: str | None = None,
+        gov_deps: Iterable[bytes] = (),
+    ) -> Event:
+        ev = self._log._append(self.conn, kind, payload, community, author, target, list(gov_deps))
+        self.events.append(ev)
+        return ev
+
+
+class InvalidEvent(ValueError):
+    pass
+
+
+@dataclass
+class EventLog:
+    db: Database
+    identity: Identity
+    registry: Registry
+    publish: Callable[[list[Event]], None] = lambda events: None
+    clock: HLC = field(default_factory=HLC)
+    length: int = 0  # highest pos; the bus reads it for lag
+    _pending: list[Event] = field(default_factory=list)
+
+    async def open(self) -> None:
+        ident = self.identity
+
+        def setup(conn: Connection) -> tuple[int, int]:
+            conn.execute(
+                "INSERT OR IGNORE INTO log_keys (origin, node_key, cert, created_at) VALUES (?, ?, ?, ?)",
+                (ident.origin, ident.node_public, ident.log_cert, int(time.time())),
+            )
+            # The clock resumes after the newest timestamp any log head has (ours or a peer's).
+            hlc = conn.execute("SELECT max(hlc) FROM log_heads").fetchone()[0] or 0
+            pos = conn.execute("SELECT max(pos) FROM events").fetchone()[0] or 0
+            return hlc, pos
+
+        last, self.length = await self.db.write(setup)
+        self.clock = HLC(last)
+        self.db.on_commit.append(self._after_commit)
+
+    def _after_commit(self, ok: bool) -> None:
+        pending, self._pending = self._pending, []
+        if ok and pending:
+            self.length = max(self.length, pending[-1].pos)
+            self.publish(pending)
+
+    async def transaction(self, fn: Callable[[Tx], T]) -> T:
+        """Run ``fn(tx)`` in one write transaction; its events are published once it commits."""
+
+        def job(conn: Connection) -> T:
+            tx = Tx(conn, self)
+            result = fn(tx)
+            self._pending.extend(tx.events)
+            return result
+
+        return await self.db.write(job)
+
+    async def append(self, kind: str, payload: msgspec.Struct | None = None, **kw: Any) -> Event:
+        return await self.transaction(lambda tx: tx.append(kind, payload, **kw))
+
+    # -- in the writer thread -----------------------------------------------------------------
+
+    def _append(
+        self,
+        conn: Connection,
+        kind: str,
+        payload: msgspec.Struct | None,
+        community: str | None,
+        author: str | None,
+        target: str | None,
+        gov_deps: list[bytes],
+    ) -> Event:
+        et = self.registry.get(kind)
+        if et is None:
+            raise ValueError(f"unknown event kind {kind!r}")
+        if payload is not None and not isinstance(payload, et.payload):
+            raise TypeError(f"{kind} takes a {et.payload.__name__} payload")
+        origin = self.identity.origin
+        head = conn.execute("SELECT seq, event_id FROM log_heads WHERE origin = ?", (origin,)).fetchone()
+        seq, prev = (head[0] + 1, head[1]) if head else (1, None)
+        content = _encode(payload) if payload is not None else None
+        hlc = self.clock.tick()
+        body = EventBody(
+            v=VERSION,
+            community=community,
+            origin=origin,
+            seq=seq,
+            prev=prev,
+            hlc=hlc,
+            author=author,
+            kind=kind,
+            target=target,
+            gov_deps=gov_deps,
+            content_hash=hashlib.sha256(content).digest() if content is not None else None,
+        )
+        raw = _encode(body)
+        sig = self.identity.log_key.sign(DOMAIN + raw).signature
+        event_id = hashlib.sha256(raw).digest()
+        conn.execute(
+            "INSERT OR REPLACE INTO log_heads (origin, seq, event_id, hlc) VALUES (?, ?, ?, ?)",
+            (origin, seq, event_id, hlc),
+        )
+        ev = self._store(conn, event_id, body, raw, sig, content, payload)
+        assert ev is not None
+        return ev
+
+    def _store(
+        self,
+        conn: Connection,
+        event_id: bytes,
+        body: EventBody,
+        raw: bytes,
+        sig: bytes,
+        content: bytes | None,
+        payload: Any,
+    ) -> Event | None:
+        """Insert an event and apply its projection; None if it was already stored (idempotent)."""
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO events (id, origin, seq, hlc, community, kind, body, sig, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event_id,
+                body.origin,
+                body.seq,
+                body.hlc,
+                body.community,
+                body.kind,
+                raw,
+                sig,
+                int(time.time()),
+            ),
+        )
+        if cur.rowcount == 0:
+            return None
+        if content is not None:
+            conn.execute("INSERT INTO event_content (event_id, content) VALUES (?, ?)", (event_id, content))
+        ev = Event(pos=cur.lastrowid, id=event_id, body=body, payload=payload)
+        et = self.registry.get(body.kind)
+        if et is not None and et.apply is not None:
+            et.apply(conn, ev)
+        return ev
+
+
+def verify(raw: bytes, sig: bytes, content: bytes | None = None) -> EventBody:
+    """Check an event's signature over its exact bytes (and its content hash). Raises InvalidEvent."""
+    try:
+        body = _decode_body(raw)
+    except msgspec.DecodeError as err:
+        raise InvalidEvent(f"body does not decode: {err}") from None
+    try:
+        nacl.signing.VerifyKey(body.origin).verify(DOMAIN + raw, sig)
+    except (nacl.exceptions.BadSignatureError, ValueError, TypeError):
+        raise InvalidEvent("bad signature") from None
+    if content is not None and hashlib.sha256(content).digest() != body.content_hash:
+        raise InvalidEvent("content does not match content_hash")
+    return body
+
+
+def decode_row(registry: Registry, row: Any) -> Event:
+    """An Event from a row of (pos, id, body, content)."""
+    body = _decode_body(row[2])
+    return Event(pos=row[0], id=row[1], body=body, payload=registry.decode_payload(body.kind, row[3]))
+
+
+SELECT_EVENTS = (
+    "SELECT e.pos, e.id, e.body, c.content FROM events e LEFT JOIN event_content c ON c.event_id = e.id"
+)

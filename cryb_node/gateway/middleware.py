@@ -1,0 +1,195 @@
+"""Cross-cutting HTTP concerns as aiohttp middlewares, outermost first:
+request id + access log + metrics, problem+json errors, security headers, authentication, rate limits.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from aiohttp import web
+from prometheus_client import Histogram
+
+from cryb_node.gateway.api import PRINCIPAL, Principal, json_response, route_spec
+from cryb_node.gateway.ratelimit import RateLimiter
+from cryb_node.problems import Problem
+
+log = logging.getLogger("cryb.http")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+REQUEST_ID = web.RequestKey("request_id", str)
+_GOOD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+_HTTP_CODES = {
+    404: ("not_found", "no route matches this path"),
+    405: ("method_not_allowed", "this route does not accept that method"),
+    413: ("payload_too_large", "request body is larger than server.max_body_bytes"),
+}
+
+
+class Authenticator(Protocol):
+    """Turns a bearer token into a Principal (provided as a service by the users plugin)."""
+
+    async def authenticate(self, token: str) -> Principal | None: ...
+
+
+def route_name(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def request_middleware(histogram: Histogram) -> web.middleware:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        rid = request.headers.get("X-Request-Id", "")
+        if not _GOOD_ID.match(rid):
+            rid = uuid.uuid4().hex
+        request[REQUEST_ID] = rid
+        started = time.perf_counter()
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            if not response.prepared:
+                response.headers["X-Request-Id"] = rid
+            return response
+        finally:
+            elapsed = time.perf_counter() - started
+            route = route_name(request)
+            histogram.labels(request.method, route, str(status)).observe(elapsed)
+            principal = request.get(PRINCIPAL)
+            log.info(
+                "request",
+                extra={
+                    "fields": {
+                        "request_id": rid,
+                        "method": request.method,
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 2),
+                        "user_id": principal.user_id if principal else None,
+                    }
+                },
+            )
+
+    return middleware
+
+
+def _problem_response(problem: Problem, request: web.Request) -> web.Response:
+    body = problem.body(request.get(REQUEST_ID))
+    resp = json_response(body, problem.status, {**problem.headers, "X-Request-Id": body.request_id or ""})
+    resp.content_type = "application/problem+json"
+    return resp
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except Problem as problem:
+        return _problem_response(problem, request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code, detail = _HTTP_CODES.get(exc.status, (exc.reason.lower().replace(" ", "_"), exc.reason))
+        headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        return _problem_response(Problem(code, exc.status, detail, headers=headers), request)
+    except Exception:
+        log.exception("unhandled error", extra={"fields": {"request_id": request.get(REQUEST_ID)}})
+        return _problem_response(Problem("internal", 500, "internal server error"), request)
+
+
+_SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    ),
+}
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    if not response.prepared:
+        for k, v in _SECURITY_HEADERS.items():
+            response.headers.setdefault(k, v)
+    return response
+
+
+def body_limit_middleware(max_bytes: int) -> web.middleware:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        # Refuse early from Content-Length; aiohttp's client_max_size catches chunked bodies on read.
+        if request.content_length is not None and request.content_length > max_bytes:
+            raise web.HTTPRequestEntityTooLarge(max_size=max_bytes, actual_size=request.content_length)
+        return await handler(request)
+
+    return middleware
+
+
+def auth_middleware(get_authenticator: Callable[[], Authenticator | None]) -> web.middleware:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        header = request.headers.get("Authorization", "")
+        principal = None
+        if header:
+            scheme, _, token = header.partition(" ")
+            authenticator = get_authenticator()
+            if scheme.lower() != "bearer" or not token or authenticator is None:
+                raise Problem(
+                    "invalid_token",
+                    401,
+                    "expected Authorization: Bearer <access token>",
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            principal = await authenticator.authenticate(token.strip())
+            if principal is None:
+                raise Problem(
+                    "invalid_token",
+                    401,
+                    "the access token is invalid or expired",
+                    headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
+        request[PRINCIPAL] = principal
+        return await handler(request)
+
+    return middleware
+
+
+def client_address(request: web.Request, trusted_proxies: set[str]) -> str:
+    peer = request.remote or "unknown"
+    if peer in trusted_proxies:
+        forwarded = request.headers.get("X-Forwarded-For", "")
+        hops = [h.strip() for h in forwarded.split(",") if h.strip()]
+        while hops and hops[-1] in trusted_proxies:
+            hops.pop()
+        if hops:
+            return hops[-1]
+    return peer
+
+
+def ratelimit_middleware(limiter: RateLimiter, trusted_proxies: set[str]) -> web.middleware:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        spec = route_spec(request)
+        if spec is None or spec.bucket is None or not limiter.config.enabled:
+            return await handler(request)
+        principal = request.get(PRINCIPAL)
+        caller = (
+            f"user:{principal.user_id}" if principal else f"ip:{client_address(request, trusted_proxies)}"
+        )
+        verdict = limiter.hit(spec.bucket, caller)
+        if not verdict.allowed:
+            raise verdict.problem()
+        response = await handler(request)
+        if not response.prepared:
+            response.headers.update(verdict.headers())
+        return response
+
+    return middleware

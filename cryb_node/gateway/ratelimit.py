@@ -1,0 +1,85 @@
+"""Rate limits per route bucket and per caller (user id, else client address), fixed windows.
+
+Headers follow Discord's convention: X-RateLimit-Limit, -Remaining, -Reset (epoch seconds),
+-Reset-After (seconds) and -Bucket on every limited response, plus Retry-After on a 429.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from cryb_node.config import RateLimitSection, RateRule
+from cryb_node.problems import Problem
+
+
+@dataclass(slots=True)
+class _Window:
+    start: float
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    allowed: bool
+    bucket: str
+    limit: int
+    remaining: int
+    reset_at: float
+    reset_after: float
+
+    def headers(self) -> dict[str, str]:
+        out = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(self.remaining),
+            "X-RateLimit-Reset": f"{self.reset_at:.3f}",
+            "X-RateLimit-Reset-After": f"{self.reset_after:.3f}",
+            "X-RateLimit-Bucket": self.bucket,
+        }
+        if not self.allowed:
+            out["Retry-After"] = str(max(1, math.ceil(self.reset_after)))
+        return out
+
+    def problem(self) -> Problem:
+        return Problem(
+            "rate_limited",
+            429,
+            f"too many requests in bucket {self.bucket}; retry in {self.reset_after:.1f}s",
+            headers=self.headers(),
+        )
+
+
+class RateLimiter:
+    def __init__(self, config: RateLimitSection, clock=time.time) -> None:
+        self.config = config
+        self._clock = clock
+        self._windows: dict[tuple[str, str], _Window] = {}
+        self._next_sweep = 0.0
+
+    def rule(self, bucket: str) -> RateRule:
+        return self.config.buckets.get(bucket, self.config.default)
+
+    def hit(self, bucket: str, caller: str) -> Verdict:
+        now = self._clock()
+        rule = self.rule(bucket)
+        self._sweep(now)
+        key = (bucket, caller)
+        win = self._windows.get(key)
+        if win is None or now >= win.start + rule.window_s:
+            win = self._windows[key] = _Window(now, 0)
+        reset_at = win.start + rule.window_s
+        allowed = win.count < rule.limit
+        if allowed:
+            win.count += 1
+        return Verdict(allowed, bucket, rule.limit, max(0, rule.limit - win.count), reset_at, reset_at - now)
+
+    def _sweep(self, now: float) -> None:
+        # Forget finished windows now and then so idle callers cost no memory.
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + 60
+        longest = max([self.config.default.window_s, *(r.window_s for r in self.config.buckets.values())])
+        stale = [k for k, w in self._windows.items() if now - w.start > longest]
+        for k in stale:
+            del self._windows[k]

@@ -1,0 +1,161 @@
+"""The core's own routes: health, readiness, metrics, node info, the OpenAPI document and its docs."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib import resources
+from typing import TYPE_CHECKING
+
+import msgspec
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from cryb_node import __version__
+from cryb_node.appkeys import METRICS
+from cryb_node.gateway.api import Api, Call, json_response, openapi
+
+if TYPE_CHECKING:
+    from cryb_node.node import Node
+
+
+class Health(msgspec.Struct):
+    status: str
+
+
+class Check(msgspec.Struct):
+    ok: bool
+    detail: str = ""
+
+
+class Ready(msgspec.Struct):
+    status: str
+    checks: dict[str, Check]
+
+
+class NodeInfo(msgspec.Struct):
+    name: str
+    version: str
+    node_key: str
+    origin: str
+    base_url: str
+    plugins: list[str]
+
+
+_DOCS_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>CRYB node API</title>
+<link rel="stylesheet" href="/api/docs/static/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/api/docs/static/swagger-ui-bundle.js"></script>
+<script src="/api/docs/static/init.js"></script></body></html>
+"""
+_DOCS_INIT = 'window.ui = SwaggerUIBundle({url: "/api/openapi.json", dom_id: "#swagger-ui"});\n'
+
+
+def core_routes(api: Api, node: Node) -> None:
+    openapi_cache: dict[str, bytes] = {}
+
+    @api.route("GET", "/healthz", response=Health, bucket=None, auth="none", summary="The process is alive")
+    async def healthz(call: Call) -> Health:
+        return Health("ok")
+
+    @api.route(
+        "GET",
+        "/readyz",
+        response=Ready,
+        bucket=None,
+        auth="none",
+        summary="Database and every plugin are ready (503 otherwise)",
+    )
+    async def readyz(call: Call) -> web.Response:
+        checks: dict[str, Check] = {}
+        try:
+            await asyncio.wait_for(node.db.fetchval("SELECT 1"), 2.0)
+            checks["db"] = Check(True)
+        except Exception as err:
+            checks["db"] = Check(False, f"{type(err).__name__}: {err}")
+        for name, consumer in node.bus.consumers.items():
+            checks[f"consumer:{name}"] = Check(
+                consumer.last_error is None, consumer.last_error or f"lag {consumer.lag}"
+            )
+        for loaded in node.plugins:
+            try:
+                verdict = await loaded.plugin.readiness(node)
+            except Exception as err:
+                checks[loaded.plugin.name] = Check(False, f"{type(err).__name__}: {err}")
+                continue
+            if verdict is not None:
+                checks[loaded.plugin.name] = Check(verdict.ok, verdict.detail)
+        ok = all(c.ok for c in checks.values())
+        return json_response(Ready("ready" if ok else "not_ready", checks), 200 if ok else 503)
+
+    @api.route(
+        "GET",
+        "/metrics",
+        bucket=None,
+        auth="none",
+        summary="Prometheus metrics (text format)",
+        produces="text/plain",
+    )
+    async def metrics(call: Call) -> web.Response:
+        registry = call.request.app[METRICS]
+        resp = web.Response(body=generate_latest(registry))
+        resp.headers["Content-Type"] = CONTENT_TYPE_LATEST
+        return resp
+
+    @api.route("GET", "/api/v1/node", response=NodeInfo, summary="This node's name, version and keys")
+    async def node_info(call: Call) -> NodeInfo:
+        return NodeInfo(
+            name=node.config.node.name,
+            version=__version__,
+            node_key=node.identity.node_public.hex(),
+            origin=node.identity.origin.hex(),
+            base_url=node.config.base_url,
+            plugins=[p.plugin.name for p in node.plugins],
+        )
+
+    @api.route(
+        "GET",
+        "/api/openapi.json",
+        bucket=None,
+        auth="none",
+        summary="This document",
+        produces="application/json",
+    )
+    async def openapi_json(call: Call) -> web.Response:
+        # Routes are fixed once the app starts, so the document is built once.
+        if "doc" not in openapi_cache:
+            openapi_cache["doc"] = msgspec.json.encode(
+                openapi(
+                    api.specs,
+                    title=f"CRYB node API ({node.config.node.name})",
+                    version=__version__,
+                    extra_paths={},
+                )
+            )
+        return web.Response(body=openapi_cache["doc"], content_type="application/json")
+
+    @api.route(
+        "GET",
+        "/api/docs",
+        bucket=None,
+        auth="none",
+        summary="Swagger UI for this API (offline)",
+        produces="text/html",
+    )
+    async def docs(call: Call) -> web.Response:
+        return web.Response(text=_DOCS_HTML, content_type="text/html")
+
+    @api.route(
+        "GET",
+        "/api/docs/static/init.js",
+        bucket=None,
+        auth="none",
+        summary="Swagger UI start-up",
+        produces="text/javascript",
+    )
+    async def docs_init(call: Call) -> web.Response:
+        return web.Response(text=_DOCS_INIT, content_type="text/javascript")
+
+
+def swagger_dir() -> str:
+    return str(resources.files("cryb_web") / "vendor" / "swagger-ui")

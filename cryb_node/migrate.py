@@ -1,0 +1,156 @@
+"""Schema migrations: the core's (cryb_migrations) and each plugin's, applied in order, checksummed.
+
+A migration is a file ``NNNN_name.sql`` in a source folder. Each is applied in its own transaction
+and recorded in ``schema_migrations`` with the sha256 of its text; a recorded migration whose file has
+changed since stops the node, because the schema on disk no longer matches what the code expects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.abc import Traversable
+
+from cryb_node.db import Connection
+
+NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+BOOTSTRAP = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    source     TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    name       TEXT NOT NULL,
+    checksum   TEXT NOT NULL,
+    applied_at TEXT NOT NULL,
+    PRIMARY KEY (source, version)
+) STRICT;
+"""
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Migration:
+    source: str
+    version: int
+    name: str
+    sql: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    source: str
+    version: int
+    name: str
+    state: str  # applied | pending | modified | missing
+    applied_at: str | None
+
+
+def discover(source: str, folder: Traversable | None) -> list[Migration]:
+    if folder is None or not folder.is_dir():
+        return []
+    found: list[Migration] = []
+    for entry in folder.iterdir():
+        if not entry.name.endswith(".sql"):
+            continue
+        m = NAME.match(entry.name)
+        if not m:
+            raise MigrationError(f"{source}: migration file {entry.name} must be named NNNN_name.sql")
+        found.append(Migration(source, int(m.group(1)), m.group(2), entry.read_text(encoding="utf-8")))
+    found.sort(key=lambda mig: mig.version)
+    versions = [mig.version for mig in found]
+    if len(set(versions)) != len(versions):
+        raise MigrationError(f"{source}: two migrations share a version number")
+    return found
+
+
+def _applied(conn: Connection) -> dict[tuple[str, int], tuple[str, str, str]]:
+    conn.executescript(BOOTSTRAP)
+    rows = conn.execute("SELECT source, version, name, checksum, applied_at FROM schema_migrations")
+    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+
+
+def status(conn: Connection, migrations: list[Migration]) -> list[MigrationStatus]:
+    applied = _applied(conn)
+    out: list[MigrationStatus] = []
+    known = set()
+    for mig in migrations:
+        known.add((mig.source, mig.version))
+        rec = applied.get((mig.source, mig.version))
+        if rec is None:
+            out.append(MigrationStatus(mig.source, mig.version, mig.name, "pending", None))
+        elif rec[1] != mig.checksum:
+            out.append(MigrationStatus(mig.source, mig.version, mig.name, "modified", rec[2]))
+        else:
+            out.append(MigrationStatus(mig.source, mig.version, mig.name, "applied", rec[2]))
+    for (source, version), (name, _, at) in sorted(applied.items()):
+        if (source, version) not in known and source in {m.source for m in migrations}:
+            out.append(MigrationStatus(source, version, name, "missing", at))
+    return out
+
+
+def check(conn: Connection, migrations: list[Migration]) -> None:
+    """Raise MigrationError if an applied migration was edited since."""
+    bad = [s for s in status(conn, migrations) if s.state == "modified"]
+    if bad:
+        names = ", ".join(f"{s.source}/{s.version:04d}_{s.name}.sql" for s in bad)
+        raise MigrationError(
+            f"applied migration changed on disk: {names}. Restore the original file; "
+            "schema changes go in a new migration."
+        )
+
+
+def apply(conn: Connection, migrations: list[Migration]) -> list[Migration]:
+    """Apply every pending migration in order, each in its own transaction. Returns those applied."""
+    check(conn, migrations)
+    applied = _applied(conn)
+    done: list[Migration] = []
+    for mig in migrations:
+        if (mig.source, mig.version) in applied:
+            continue
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # executescript would COMMIT first; run the script statement by statement instead.
+            for stmt in _statements(mig.sql):
+                conn.execute(stmt)
+            conn.execute(
+                "INSERT INTO schema_migrations (source, version, name, checksum, applied_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (mig.source, mig.version, mig.name, mig.checksum, now),
+            )
+            conn.execute("COMMIT")
+        except Exception as err:
+            conn.execute("ROLLBACK")
+            raise MigrationError(f"{mig.source}/{mig.version:04d}_{mig.name}.sql failed: {err}") from err
+        done.append(mig)
+    return done
+
+
+def _statements(sql: str) -> list[str]:
+    """Split a script into complete statements (sqlite3.complete_statement knows about triggers)."""
+    from cryb_node.db import sqlite3
+
+    out: list[str] = []
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                out.append(buf)
+            buf = ""
+    if buf.strip() and not _only_comments(buf):
+        raise MigrationError(f"incomplete SQL statement at end of migration: {buf.strip()[:60]}")
+    return out
+
+
+def _only_comments(text: str) -> bool:
+    return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())

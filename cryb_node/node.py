@@ -1,0 +1,118 @@
+"""A running node's parts and their lifetime: data dir, keys, database, migrations, event log, bus,
+scheduler and plugins. The HTTP app (app.py) and the CLI (cli.py) both start one of these.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from cryb_node import identity, migrate
+from cryb_node.bus import Bus
+from cryb_node.config import Config
+from cryb_node.db import Database
+from cryb_node.events import EventLog, Registry
+from cryb_node.plugins import Loaded
+from cryb_node.plugins import load as load_plugins
+from cryb_node.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+DB_FILE = "cryb.db"
+
+
+class Services:
+    """Typed service interfaces plugins offer each other: ``provide(Proto, impl)``, ``get(Proto)``."""
+
+    def __init__(self) -> None:
+        self._impls: dict[type, Any] = {}
+
+    def provide(self, proto: type[T], impl: T) -> None:
+        if proto in self._impls:
+            raise ValueError(f"{proto.__name__} is already provided")
+        self._impls[proto] = impl
+
+    def get(self, proto: type[T]) -> T | None:
+        return self._impls.get(proto)
+
+
+def all_migrations(plugins: list[Loaded]) -> list[migrate.Migration]:
+    found = migrate.discover("core", resources.files("cryb_migrations"))
+    for loaded in plugins:
+        found += migrate.discover(loaded.plugin.name, loaded.plugin.migrations())
+    return found
+
+
+class Node:
+    def __init__(self, config: Config, plugins: list[Loaded] | None = None) -> None:
+        self.config = config
+        self.plugins = load_plugins(config) if plugins is None else plugins
+        self.services = Services()
+        self.registry = Registry()
+        for loaded in self.plugins:
+            for et in loaded.plugin.event_types():
+                self.registry.add(et)
+        self.scheduler = Scheduler()
+        self.db: Database
+        self.events: EventLog
+        self.bus: Bus
+        self.identity: identity.Identity
+        self.first_start = False
+
+    @property
+    def data_dir(self) -> Path:
+        return self.config.data_path
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / DB_FILE
+
+    def settings(self, name: str) -> Any:
+        for loaded in self.plugins:
+            if loaded.plugin.name == name:
+                return loaded.settings
+        raise KeyError(name)
+
+    @contextlib.asynccontextmanager
+    async def running(self, *, background: bool = True) -> AsyncIterator[Node]:
+        """Open everything; with ``background`` also start bus consumers and scheduled jobs."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.identity, self.first_start = identity.load_or_create(self.data_dir)
+        cfg = self.config.db
+        self.db = Database(
+            self.db_path,
+            readers=cfg.readers,
+            busy_timeout_ms=cfg.busy_timeout_ms,
+            group_commit_max=cfg.group_commit_max,
+        )
+        await self.db.open()
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(self.db.close)
+            applied = await self.db.run_in_writer(
+                lambda conn: migrate.apply(conn, all_migrations(self.plugins))
+            )
+            for mig in applied:
+                log.info("applied migration %s/%04d_%s", mig.source, mig.version, mig.name)
+            self.events = EventLog(self.db, self.identity, self.registry)
+            self.bus = Bus(self.db, self.events)
+            await self.events.open()
+            for loaded in self.plugins:
+                gen = loaded.plugin.lifespan(self)
+                if gen is not None:
+                    await stack.enter_async_context(contextlib.asynccontextmanager(lambda g=gen: g)())
+            if background:
+                for loaded in self.plugins:
+                    for sub in loaded.plugin.subscriptions(self):
+                        self.bus.subscribe(sub)
+                    for job in loaded.plugin.jobs(self):
+                        self.scheduler.add(job)
+                await self.bus.start()
+                stack.push_async_callback(self.bus.stop)
+                self.scheduler.start()
+                stack.callback(self.scheduler.stop)
+            yield self

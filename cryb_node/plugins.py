@@ -1,0 +1,134 @@
+"""The plugin contract: every way to extend a node, in one list, and the loader.
+
+A plugin is an object derived from ``Plugin`` (usually a module-level ``plugin = MyPlugin()``).
+Built-in plugins (``cryb_plugins.*``) load through the same loader as third-party ones, which are
+named in cryb.toml as ``"package.module:attribute"`` or by a ``cryb.plugins`` entry point. Plugins
+talk to each other only through the event bus and the typed services in ``ctx.services``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from importlib.abc import Traversable
+from typing import TYPE_CHECKING, Any
+
+import click
+import msgspec
+
+from cryb_node.config import Config, ConfigError
+
+if TYPE_CHECKING:
+    from cryb_node.bus import Subscription
+    from cryb_node.events import EventType
+    from cryb_node.gateway.api import Api
+    from cryb_node.node import Node
+    from cryb_node.scheduler import Job
+
+# Built-in plugins in load order (later ones may use services the earlier ones provide).
+BUILTIN: list[str] = []
+
+
+@dataclass(frozen=True)
+class Readiness:
+    ok: bool
+    detail: str = ""
+
+
+class Plugin:
+    """Override the hooks you need; each has a safe default."""
+
+    #: Unique short name; also the name of the plugin's ``[plugin.<name>]`` config section.
+    name: str = ""
+    #: msgspec Struct validating ``[plugin.<name>]`` (None: the plugin takes no settings).
+    config_type: type[msgspec.Struct] | None = None
+
+    def migrations(self) -> Traversable | None:
+        """Folder of NNNN_name.sql files, applied in order after the core's."""
+        return None
+
+    def event_types(self) -> Iterable[EventType]:
+        """Event kinds this plugin defines, with their payload types and projections."""
+        return ()
+
+    def routes(self, api: Api, node: Node) -> None:
+        """Register HTTP routes on the typed router (they appear in /api/openapi.json)."""
+
+    def subscriptions(self, node: Node) -> Iterable[Subscription]:
+        """Durable bus consumers (each with its own stored offset)."""
+        return ()
+
+    def jobs(self, node: Node) -> Iterable[Job]:
+        """Scheduled jobs (APScheduler triggers), run while the node serves."""
+        return ()
+
+    def lifespan(self, node: Node) -> AsyncIterator[None] | None:
+        """An async generator: code before ``yield`` runs at start, after it at shutdown."""
+        return None
+
+    async def readiness(self, node: Node) -> Readiness | None:
+        """Contribute a check to /readyz (None: nothing to check)."""
+        return None
+
+    def cli(self) -> click.Command | None:
+        """A click command or group added to the ``cryb`` CLI under the plugin's name."""
+        return None
+
+
+@dataclass(frozen=True)
+class Loaded:
+    plugin: Plugin
+    settings: Any  # the validated config_type instance, or None
+    spec: str
+
+
+def _resolve(spec: str) -> Plugin:
+    if ":" in spec:
+        module_name, _, attr = spec.partition(":")
+        try:
+            obj = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError) as err:
+            raise ConfigError(f"plugins.extra: cannot load {spec!r}: {err}") from None
+    else:
+        eps = [ep for ep in importlib.metadata.entry_points(group="cryb.plugins") if ep.name == spec]
+        if not eps:
+            raise ConfigError(f"plugins.extra: no plugin entry point named {spec!r}")
+        obj = eps[0].load()
+    if isinstance(obj, type) and issubclass(obj, Plugin):
+        obj = obj()
+    if not isinstance(obj, Plugin) or not obj.name:
+        raise ConfigError(f"plugins.extra: {spec!r} is not a named cryb_node.plugins.Plugin")
+    return obj
+
+
+def load(config: Config) -> list[Loaded]:
+    """Import the enabled plugins and validate their config sections. Raises ConfigError."""
+    unknown = set(config.plugins.disabled) - {s.rsplit(".", 1)[-1].split(":")[0] for s in BUILTIN}
+    if unknown:
+        raise ConfigError(f"plugins.disabled: no built-in plugin named {', '.join(sorted(unknown))}")
+    specs = [s for s in BUILTIN if s.split(":")[0].rsplit(".", 1)[-1] not in config.plugins.disabled]
+    loaded: list[Loaded] = []
+    seen: set[str] = set()
+    for spec in [*specs, *config.plugins.extra]:
+        plugin = _resolve(spec)
+        if plugin.name in seen:
+            raise ConfigError(f"plugins: two plugins are named {plugin.name!r}")
+        seen.add(plugin.name)
+        raw = config.plugin.get(plugin.name, {})
+        settings = None
+        if plugin.config_type is not None:
+            try:
+                settings = msgspec.convert(raw, plugin.config_type, strict=True)
+            except msgspec.ValidationError as err:
+                from cryb_node.config import _explain
+
+                raise ConfigError(f"plugin.{plugin.name}.{_explain(err)}") from None
+        elif raw:
+            raise ConfigError(f"plugin.{plugin.name}: this plugin takes no settings")
+        loaded.append(Loaded(plugin, settings, spec))
+    stray = set(config.plugin) - seen
+    if stray:
+        raise ConfigError(f"plugin.{sorted(stray)[0]}: no such plugin is enabled")
+    return loaded

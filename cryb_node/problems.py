@@ -1,0 +1,66 @@
+"""Errors as values with a stable code, rendered by one middleware as application/problem+json."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class ProblemBody(msgspec.Struct, omit_defaults=True):
+    """RFC 9457 problem details plus our stable ``code`` and the offending ``field``."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str = ""
+    field: str | None = None
+    request_id: str | None = None
+
+
+class Problem(Exception):
+    """Raise anywhere in request handling; the error middleware turns it into a response."""
+
+    def __init__(
+        self,
+        code: str,
+        status: int,
+        detail: str = "",
+        *,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.status = status
+        self.detail = detail
+        self.field = field
+        self.headers = headers or {}
+
+    def body(self, request_id: str | None = None) -> ProblemBody:
+        from http import HTTPStatus
+
+        try:
+            title = HTTPStatus(self.status).phrase
+        except ValueError:
+            title = "Error"
+        return ProblemBody(
+            type=f"https://cryb.dev/problems/{self.code}",
+            title=title,
+            status=self.status,
+            code=self.code,
+            detail=self.detail,
+            field=self.field,
+            request_id=request_id,
+        )
+
+
+def not_found(what: str = "resource") -> Problem:
+    return Problem("not_found", 404, f"{what} not found")
+
+
+def forbidden(detail: str = "you may not do this") -> Problem:
+    return Problem("forbidden", 403, detail)
+
+
+def unauthorized(detail: str = "authentication required") -> Problem:
+    return Problem("unauthorized", 401, detail, headers={"WWW-Authenticate": "Bearer"})

@@ -1,0 +1,68 @@
+"""The database: group commit, savepoint isolation of failing writes, pragmas, SQLite version floor."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from cryb_node.db import Database, SQLiteTooOld, check_sqlite_version
+
+
+@pytest.fixture
+async def db(tmp_path: Path):
+    database = Database(tmp_path / "t.db", readers=2)
+    await database.open()
+    await database.write(lambda c: c.execute("CREATE TABLE t (n INTEGER PRIMARY KEY, v TEXT NOT NULL)"))
+    yield database
+    await database.close()
+
+
+async def test_200_concurrent_writes_commit_in_fewer_transactions(db: Database):
+    before = db.stats.transactions
+    await asyncio.gather(
+        *(
+            db.write(lambda c, i=i: c.execute("INSERT INTO t (n, v) VALUES (?, ?)", (i, f"v{i}")))
+            for i in range(200)
+        )
+    )
+    used = db.stats.transactions - before
+    assert await db.fetchval("SELECT count(*) FROM t") == 200
+    assert used < 200
+    assert db.stats.largest_group > 1
+
+
+async def test_a_failing_write_rolls_back_alone(db: Database):
+    def bad(c):
+        c.execute("INSERT INTO t (n, v) VALUES (1000, 'half')")
+        c.execute("INSERT INTO t (n, v) VALUES (1001, NULL)")  # NOT NULL fails
+
+    results = await asyncio.gather(
+        db.write(lambda c: c.execute("INSERT INTO t (n, v) VALUES (1, 'a')")),
+        db.write(bad),
+        db.write(lambda c: c.execute("INSERT INTO t (n, v) VALUES (2, 'b')")),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], Exception) and "NOT NULL" in str(results[1])
+    rows = await db.fetchall("SELECT n FROM t ORDER BY n")
+    assert [r[0] for r in rows] == [1, 2]  # 1000 was rolled back with its job
+
+
+async def test_pragmas_are_set(db: Database):
+    async with db.reader() as conn:
+        assert (await conn.execute_fetchall("PRAGMA journal_mode"))[0][0] == "wal"
+        assert (await conn.execute_fetchall("PRAGMA foreign_keys"))[0][0] == 1
+        assert (await conn.execute_fetchall("PRAGMA busy_timeout"))[0][0] == 5000
+
+
+async def test_writes_are_visible_to_readers_once_acknowledged(db: Database):
+    for i in range(20):
+        await db.write(lambda c, i=i: c.execute("INSERT INTO t (n, v) VALUES (?, 'x')", (i,)))
+        assert await db.fetchval("SELECT count(*) FROM t WHERE n = ?", (i,)) == 1
+
+
+def test_sqlite_older_than_3_51_3_is_refused():
+    with pytest.raises(SQLiteTooOld, match="3.40.1 is too old"):
+        check_sqlite_version((3, 40, 1))
+    check_sqlite_version((3, 51, 3))
