@@ -186,11 +186,18 @@ def main() -> None:
     rows = [
         Row("GET /healthz", "req/s", med["healthz"], "bare aiohttp handler", med["bare"]),
         Row("GET /api/v1/node (JSON API)", "req/s", med["node"], "bare aiohttp handler", med["bare"]),
-        Row("POST note (signed event, group commit)", "writes/s", med["write"], "aiosqlite commit per request",
-            med["bare_write"]),
+        Row(
+            "POST note (signed event, group commit)",
+            "writes/s",
+            med["write"],
+            "aiosqlite commit per request",
+            med["bare_write"],
+        ),
     ]
-    print(f"\nCRYB node bench: median of {args.runs} runs, {args.seconds:.0f}s each, "
-          f"{args.concurrency} connections, {os.cpu_count()} cores\n")
+    print(
+        f"\nCRYB node bench: median of {args.runs} runs, {args.seconds:.0f}s each, "
+        f"{args.concurrency} connections, {os.cpu_count()} cores\n"
+    )
     print(f"| {'measure':<40} | {'value':>16} | {'reference':<28} | {'ref value':>10} | {'ratio':>6} |")
     print(f"|{'-' * 42}|{'-' * 18}|{'-' * 30}|{'-' * 12}|{'-' * 8}|")
     for r in rows:
