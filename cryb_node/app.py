@@ -59,7 +59,9 @@ def build_app(config: Config, plugins: list[Loaded] | None = None) -> web.Applic
     app.cleanup_ctx.append(lifetime)
 
     async def on_shutdown(app: web.Application) -> None:
-        # Close long-lived connections (WebSockets) so the runner can finish; the node closes after.
+        # Close long-lived connections (WebSockets, with a resume hint) so the runner can finish;
+        # the node itself closes after, in the cleanup_ctx.
+        await node.realtime.stop()
         for hook in app[SHUTDOWN_HOOKS]:
             with contextlib.suppress(Exception):
                 await hook()

@@ -73,6 +73,22 @@ class RateLimitSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True)
     buckets: dict[str, RateRule] = msgspec.field(default_factory=_default_buckets)
 
 
+class RealtimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    heartbeat_interval_s: Annotated[float, Meta(gt=0, le=300)] = 30.0
+    # A client that sends no IDENTIFY/RESUME within this many seconds is closed (4003).
+    identify_timeout_s: Annotated[float, Meta(gt=0, le=300)] = 10.0
+    # How long a dropped session can be resumed, and how many dispatches it keeps for that.
+    resume_window_s: Annotated[float, Meta(ge=0, le=3600)] = 120.0
+    resume_buffer_events: Annotated[int, Meta(ge=0, le=100_000)] = 2000
+    # Bytes queued for a client that is not reading before it is cut off (4011).
+    send_buffer_bytes: Annotated[int, Meta(ge=1024)] = 1_048_576
+    max_frame_bytes: Annotated[int, Meta(ge=256, le=1_048_576)] = 16_384
+    # Frames a client may send per window before it is closed (4008).
+    client_frames: PositiveInt = 120
+    client_window_s: Annotated[float, Meta(gt=0)] = 60.0
+    compress: bool = True  # permessage-deflate when the client offers it
+
+
 class PluginsSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Built-in plugins to leave out, by name.
     disabled: list[str] = []
@@ -86,6 +102,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     db: DbSection = msgspec.field(default_factory=DbSection)
     log: LogSection = msgspec.field(default_factory=LogSection)
     rate_limits: RateLimitSection = msgspec.field(default_factory=RateLimitSection)
+    realtime: RealtimeSection = msgspec.field(default_factory=RealtimeSection)
     plugins: PluginsSection = msgspec.field(default_factory=PluginsSection)
     # Each plugin's own section, validated against that plugin's Struct when it loads.
     plugin: dict[str, dict[str, Any]] = {}

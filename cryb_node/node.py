@@ -18,7 +18,9 @@ from cryb_node.db import Database
 from cryb_node.events import EventLog, Registry
 from cryb_node.plugins import Loaded
 from cryb_node.plugins import load as load_plugins
+from cryb_node.realtime.hub import Hub
 from cryb_node.scheduler import Scheduler
+from cryb_node.services import Permissions
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -58,6 +60,7 @@ class Node:
             for et in loaded.plugin.event_types():
                 self.registry.add(et)
         self.scheduler = Scheduler()
+        self.realtime = Hub(config.realtime)
         self.db: Database
         self.events: EventLog
         self.bus: Bus
@@ -106,6 +109,13 @@ class Node:
                 if gen is not None:
                     await stack.enter_async_context(contextlib.asynccontextmanager(lambda g=gen: g)())
             if background:
+                # Realtime fan-out: committed events -> plugins' dispatchers -> permitted sockets.
+                self.realtime.permissions = self.services.get(Permissions)  # type: ignore[type-abstract]
+                for loaded in self.plugins:
+                    self.realtime.add_dispatchers(loaded.plugin.dispatchers(self))
+                stack.callback(self.bus.listen(self.realtime.on_events))
+                await self.realtime.start()
+                stack.push_async_callback(self.realtime.stop)
                 for loaded in self.plugins:
                     for sub in loaded.plugin.subscriptions(self):
                         self.bus.subscribe(sub)

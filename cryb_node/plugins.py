@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from importlib.abc import Traversable
 from typing import TYPE_CHECKING, Any
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from cryb_node.events import EventType
     from cryb_node.gateway.api import Api
     from cryb_node.node import Node
+    from cryb_node.realtime.protocol import Dispatcher
     from cryb_node.scheduler import Job
 
 # Built-in plugins in load order (later ones may use services the earlier ones provide).
@@ -67,6 +68,14 @@ class Plugin:
     def lifespan(self, node: Node) -> AsyncIterator[None] | None:
         """An async generator: code before ``yield`` runs at start, after it at shutdown."""
         return None
+
+    def dispatchers(self, node: Node) -> Mapping[str, Dispatcher]:
+        """Event kind -> function turning a committed event into realtime Dispatch(es) (or None)."""
+        return {}
+
+    async def gateway_ready(self, node: Node, user_id: str) -> Mapping[str, Any]:
+        """Fields this plugin adds to a gateway session's READY payload (e.g. communities, unread)."""
+        return {}
 
     async def readiness(self, node: Node) -> Readiness | None:
         """Contribute a check to /readyz (None: nothing to check)."""

@@ -51,7 +51,7 @@ async def test_node_without_the_plugin_still_serves_without_its_routes(aiohttp_c
     doc = await (await client.get("/api/openapi.json")).json()
     assert not any(p.startswith("/api/v1/demo") for p in doc["paths"])
     info = await (await client.get("/api/v1/node")).json()
-    assert info["plugins"] == []
+    assert "demo" not in info["plugins"]
 
 
 @pytest.mark.parametrize(
@@ -81,4 +81,5 @@ def test_migrate_status_json_lists_plugin_migrations(tmp_path: Path, demo_config
     )
     assert res.returncode == 0
     states = {(r["source"], r["state"]) for r in json.loads(res.stdout)}
-    assert states == {("core", "pending"), ("demo", "pending")}
+    assert {("core", "pending"), ("demo", "pending")} <= states
+    assert {state for _, state in states} == {"pending"}

@@ -13,6 +13,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from cryb_node import __version__
 from cryb_node.appkeys import METRICS
 from cryb_node.gateway.api import Api, Call, json_response, openapi
+from cryb_node.realtime import gateway as realtime_gateway
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -133,6 +134,17 @@ def core_routes(api: Api, node: Node) -> None:
                 )
             )
         return web.Response(body=openapi_cache["doc"], content_type="application/json")
+
+    @api.route(
+        "GET",
+        "/gateway",
+        status=101,
+        bucket="gateway",
+        auth="none",
+        summary="Upgrade to the realtime WebSocket gateway (protocol: docs/gateway.md)",
+    )
+    async def gateway(call: Call) -> web.StreamResponse:
+        return await realtime_gateway.handle(call.request, node, node.realtime)
 
     @api.route(
         "GET",

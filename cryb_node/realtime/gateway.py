@@ -1,0 +1,218 @@
+"""`GET /gateway`: one WebSocket connection through HELLO -> IDENTIFY|RESUME -> READY, then frames."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from aiohttp import WSMsgType, web
+
+from cryb_node.realtime import protocol as p
+from cryb_node.realtime.hub import Hub, Session
+from cryb_node.services import Perm
+
+if TYPE_CHECKING:
+    from cryb_node.node import Node
+
+log = logging.getLogger(__name__)
+
+
+class _Op(msgspec.Struct):
+    op: str
+
+
+_decode_op = msgspec.json.Decoder(_Op).decode
+
+
+class Closing(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Connection:
+    """Reads and answers one socket's frames; the Session is what survives it."""
+
+    def __init__(self, node: Node, hub: Hub, ws: web.WebSocketResponse) -> None:
+        self.node = node
+        self.hub = hub
+        self.ws = ws
+        self.cfg = hub.config
+        self.session: Session | None = None
+        self._window_start = time.monotonic()
+        self._frames = 0
+
+    async def run(self) -> None:
+        await self._send(
+            p.frame(
+                "HELLO",
+                {
+                    "heartbeat_interval_ms": int(self.cfg.heartbeat_interval_s * 1000),
+                    "resume_window_s": self.cfg.resume_window_s,
+                    "protocol": p.PROTOCOL_VERSION,
+                },
+            )
+        )
+        try:
+            while self.session is None:
+                await self._handshake(
+                    await self._next(self.cfg.identify_timeout_s, p.Close.NOT_AUTHENTICATED)
+                )
+            while True:
+                await self._handle(
+                    await self._next(self.cfg.heartbeat_interval_s * 1.5, p.Close.SESSION_TIMED_OUT)
+                )
+        except Closing as closing:
+            if not self.ws.closed:
+                await self.ws.close(code=closing.code, message=closing.message.encode())
+        finally:
+            if self.session is not None and self.session.ws is self.ws:
+                await self.session.detach()
+                self._presence_changed()
+
+    async def _send(self, data: bytes) -> None:
+        await self.ws.send_frame(data, WSMsgType.TEXT)
+
+    async def _next(self, timeout: float, code_on_timeout: int) -> p.ClientFrame:
+        try:
+            msg = await self.ws.receive(timeout=timeout)
+        except TimeoutError:
+            raise Closing(code_on_timeout, "timed out waiting for the client") from None
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+            raise Closing(1000, "bye")
+        if msg.type == WSMsgType.ERROR:
+            # aiohttp closes an oversize frame with 1009 itself; anything else is a protocol error.
+            raise Closing(1009 if self.ws.close_code == 1009 else p.Close.DECODE_ERROR, "bad frame")
+        if msg.type != WSMsgType.TEXT:
+            raise Closing(p.Close.DECODE_ERROR, "frames are JSON text")
+        self._count_frame()
+        raw = msg.data.encode()
+        try:
+            op = _decode_op(raw).op
+        except msgspec.DecodeError:
+            raise Closing(p.Close.DECODE_ERROR, "frame is not a JSON object with an op") from None
+        if op not in p.CLIENT_OPS:
+            raise Closing(p.Close.UNKNOWN_OP, f"unknown op {op[:40]}")
+        try:
+            return p.decode_client(raw)
+        except msgspec.DecodeError as err:
+            raise Closing(p.Close.DECODE_ERROR, f"bad {op} frame: {err}"[:120]) from None
+
+    def _count_frame(self) -> None:
+        now = time.monotonic()
+        if now - self._window_start > self.cfg.client_window_s:
+            self._window_start, self._frames = now, 0
+        self._frames += 1
+        if self._frames > self.cfg.client_frames:
+            raise Closing(p.Close.RATE_LIMITED, "too many frames; slow down")
+
+    async def _authenticate(self, token: str) -> str:
+        from cryb_node.gateway.middleware import Authenticator
+
+        auth = self.node.services.get(Authenticator)  # type: ignore[type-abstract]
+        principal = await auth.authenticate(token) if auth is not None else None
+        if principal is None:
+            raise Closing(p.Close.AUTHENTICATION_FAILED, "invalid or expired token")
+        return principal.user_id
+
+    async def _handshake(self, frame: p.ClientFrame) -> None:
+        if isinstance(frame, p.Heartbeat):
+            await self._send(p.frame("HEARTBEAT_ACK"))
+            return
+        if isinstance(frame, p.Identify):
+            user_id = await self._authenticate(frame.d.token)
+            session = self.hub.create(user_id)
+            ready = await self._ready_payload(session)
+            session.attach(self.ws)
+            self.session = session
+            await self._send(p.frame("READY", ready))
+            self._presence_changed()
+            return
+        if isinstance(frame, p.Resume):
+            user_id = await self._authenticate(frame.d.token)
+            session = self.hub.resumable(frame.d.session_id, user_id)
+            missed = session.replay_after(frame.d.seq) if session is not None else None
+            if session is None or missed is None:
+                await self._send(p.frame("INVALID_SESSION", {"resumable": False}))
+                return  # the client may IDENTIFY on this same socket
+            session.attach(self.ws)
+            self.session = session
+            for data in missed:
+                session.send(data)
+            session.send(
+                p.frame("RESUMED", {"session_id": session.id, "replayed": len(missed), "seq": session.seq})
+            )
+            self._presence_changed()
+            return
+        raise Closing(p.Close.NOT_AUTHENTICATED, "IDENTIFY or RESUME first")
+
+    async def _ready_payload(self, session: Session) -> dict[str, Any]:
+        ready: dict[str, Any] = {"session_id": session.id, "user": {"id": session.user_id}}
+        for loaded in self.node.plugins:
+            ready.update(await loaded.plugin.gateway_ready(self.node, session.user_id))
+        if self.hub.permissions is not None:
+            channels = await self.hub.permissions.visible_channels(session.user_id)
+            session.communities = {c.community_id for c in channels}
+        return ready
+
+    async def _handle(self, frame: p.ClientFrame) -> None:
+        session = self.session
+        assert session is not None
+        if isinstance(frame, p.Heartbeat):
+            session.send(p.frame("HEARTBEAT_ACK"))
+        elif isinstance(frame, p.PresenceUpdate):
+            session.status = frame.d.status
+            self._presence_changed()
+        elif isinstance(frame, p.Typing):
+            await self._typing(session, frame.d.channel_id)
+        else:
+            raise Closing(p.Close.ALREADY_AUTHENTICATED, "already identified")
+
+    async def _typing(self, session: Session, channel_id: str) -> None:
+        perms = self.hub.permissions
+        if perms is None or not session.typing_allowed(channel_id):
+            return  # typing is best-effort: extra indicators are dropped, not punished
+        access = await perms.channel(session.user_id, channel_id)
+        if access is None or not access.member or not access.has(Perm.SEND_MESSAGES):
+            return
+        self.hub.publish(
+            p.Dispatch(
+                "TYPING_START",
+                {"channel_id": channel_id, "user_id": session.user_id, "at": int(time.time() * 1000)},
+                community_id=access.community_id,
+                channel_id=channel_id,
+                exclude_user=session.user_id,
+            )
+        )
+
+    def _presence_changed(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        status = self.hub.presence_of(session.user_id)
+        for community_id in session.communities:
+            self.hub.publish(
+                p.Dispatch(
+                    "PRESENCE_UPDATE",
+                    {"user_id": session.user_id, "status": status, "community_id": community_id},
+                    community_id=community_id,
+                    exclude_user=session.user_id,
+                )
+            )
+
+
+async def handle(request: web.Request, node: Node, hub: Hub) -> web.StreamResponse:
+    ws = web.WebSocketResponse(
+        max_msg_size=hub.config.max_frame_bytes, compress=hub.config.compress, autoping=True
+    )
+    await ws.prepare(request)
+    try:
+        await Connection(node, hub, ws).run()
+    except Exception:
+        log.exception("gateway connection failed")
+        if not ws.closed:
+            await ws.close(code=p.Close.UNKNOWN_ERROR, message=b"internal error")
+    return ws

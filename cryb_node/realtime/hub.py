@@ -1,0 +1,250 @@
+"""The hub: live gateway sessions, permission-filtered fan-out of committed events, presence, typing.
+
+Committed events arrive from the bus in log order; plugins' dispatchers turn them into Dispatches; one
+fan-out task delivers them in order, so every session sees events in the order they were committed.
+Each Dispatch is JSON-encoded once; a session only splices in its own sequence number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from cryb_node.config import RealtimeSection
+from cryb_node.events import Event
+from cryb_node.realtime.protocol import Close, Dispatch, Dispatcher, DispatchFrame
+from cryb_node.services import Perm, Permissions
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+log = logging.getLogger(__name__)
+TYPING_EVERY_S = 3.0
+
+
+class Session:
+    """One identified client session; it outlives a dropped socket for the resume window."""
+
+    def __init__(self, hub: Hub, user_id: str) -> None:
+        self.hub = hub
+        self.id = secrets.token_urlsafe(16)
+        self.user_id = user_id
+        self.seq = 0
+        self.ws: web.WebSocketResponse | None = None
+        self.status = "online"
+        self.communities: set[str] = set()
+        self.detached_at: float | None = None
+        self._replay: deque[tuple[int, bytes]] = deque(maxlen=hub.config.resume_buffer_events or None)
+        self._out: deque[bytes] = deque()
+        self._out_bytes = 0
+        self._wake = asyncio.Event()
+        self._writer: asyncio.Task[None] | None = None
+        self._typing: dict[str, float] = {}
+
+    # -- sending ------------------------------------------------------------------------------
+
+    def dispatch(self, frame: DispatchFrame) -> None:
+        self.seq += 1
+        data = frame.with_seq(self.seq)
+        if self.hub.config.resume_buffer_events:
+            self._replay.append((self.seq, data))
+        self._enqueue(data)
+
+    def send(self, data: bytes) -> None:
+        self._enqueue(data)
+
+    def _enqueue(self, data: bytes) -> None:
+        if self.ws is None:
+            return  # detached: the replay buffer has it for a resume
+        if self._out_bytes + len(data) > self.hub.config.send_buffer_bytes:
+            # The client stopped reading. Cut it off rather than grow memory; it may resume.
+            self.hub.metrics["slow_consumer_disconnects"] += 1
+            asyncio.get_running_loop().create_task(self.close(Close.SLOW_CONSUMER, "slow consumer; resume"))
+            self._drop_output()
+            return
+        self._out.append(data)
+        self._out_bytes += len(data)
+        self._wake.set()
+
+    def _drop_output(self) -> None:
+        self._out.clear()
+        self._out_bytes = 0
+
+    async def _write_loop(self, ws: web.WebSocketResponse) -> None:
+        from aiohttp import WSMsgType
+
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._out and self.ws is ws:
+                data = self._out.popleft()
+                self._out_bytes -= len(data)
+                await ws.send_frame(data, WSMsgType.TEXT)
+
+    def replay_after(self, seq: int) -> list[bytes] | None:
+        """Frames after ``seq``, or None when the buffer no longer reaches back that far."""
+        if seq > self.seq or seq < 0:
+            return None
+        if seq == self.seq:
+            return []
+        if not self._replay or self._replay[0][0] > seq + 1:
+            return None
+        return [data for s, data in self._replay if s > seq]
+
+    # -- lifetime -----------------------------------------------------------------------------
+
+    def attach(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+        self.detached_at = None
+        self._drop_output()
+        self._writer = asyncio.get_running_loop().create_task(self._write_loop(ws))
+
+    async def detach(self) -> None:
+        self.ws = None
+        self.detached_at = time.monotonic()
+        self._drop_output()
+        if self._writer is not None:
+            self._writer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._writer
+            self._writer = None
+
+    async def close(self, code: int, message: str) -> None:
+        ws = self.ws
+        if ws is not None and not ws.closed:
+            await ws.close(code=code, message=message.encode())
+
+    def typing_allowed(self, channel_id: str) -> bool:
+        now = time.monotonic()
+        if now - self._typing.get(channel_id, 0.0) < TYPING_EVERY_S:
+            return False
+        self._typing[channel_id] = now
+        return True
+
+
+class Hub:
+    def __init__(self, config: RealtimeSection, permissions: Permissions | None = None) -> None:
+        self.config = config
+        self.permissions = permissions
+        self.sessions: dict[str, Session] = {}
+        self.by_user: dict[str, set[Session]] = {}
+        self.dispatchers: dict[str, list[Dispatcher]] = {}
+        self.metrics = {"dispatched": 0, "delivered": 0, "slow_consumer_disconnects": 0}
+        self._queue: asyncio.Queue[Dispatch] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    def add_dispatchers(self, mapping: Mapping[str, Dispatcher]) -> None:
+        for kind, fn in mapping.items():
+            self.dispatchers.setdefault(kind, []).append(fn)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._fan_out_loop(), name="realtime-fan-out")
+
+    async def stop(self) -> None:
+        for session in list(self.sessions.values()):
+            await session.close(Close.SERVER_RESTART, "node restarting; resume")
+            await session.detach()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    # -- sessions -----------------------------------------------------------------------------
+
+    def create(self, user_id: str) -> Session:
+        self._reap()
+        session = Session(self, user_id)
+        self.sessions[session.id] = session
+        self.by_user.setdefault(user_id, set()).add(session)
+        return session
+
+    def resumable(self, session_id: str, user_id: str) -> Session | None:
+        self._reap()
+        session = self.sessions.get(session_id)
+        if session is None or session.user_id != user_id or session.ws is not None:
+            return None
+        return session
+
+    def _reap(self) -> None:
+        now = time.monotonic()
+        for session in list(self.sessions.values()):
+            if session.detached_at is not None and now - session.detached_at > self.config.resume_window_s:
+                self._forget(session)
+
+    def _forget(self, session: Session) -> None:
+        self.sessions.pop(session.id, None)
+        peers = self.by_user.get(session.user_id)
+        if peers is not None:
+            peers.discard(session)
+            if not peers:
+                del self.by_user[session.user_id]
+
+    def presence_of(self, user_id: str) -> str:
+        live = [s for s in self.by_user.get(user_id, ()) if s.ws is not None]
+        if not live:
+            return "offline"
+        statuses = {s.status for s in live}
+        for status in ("online", "dnd", "idle"):
+            if status in statuses:
+                return status
+        return "offline"  # invisible
+
+    # -- fan-out ------------------------------------------------------------------------------
+
+    def on_events(self, events: list[Event]) -> None:
+        """Bus listener: called in the event loop with each committed batch, in log order."""
+        for ev in events:
+            for fn in self.dispatchers.get(ev.kind, ()):
+                try:
+                    out = fn(ev)
+                except Exception:
+                    log.exception("dispatcher for %s failed", ev.kind)
+                    continue
+                for d in [out] if isinstance(out, Dispatch) else out or ():
+                    self._queue.put_nowait(d)
+
+    def publish(self, dispatch: Dispatch) -> None:
+        """Send something that is not an event (presence, typing, notifications)."""
+        self._queue.put_nowait(dispatch)
+
+    async def _fan_out_loop(self) -> None:
+        while True:
+            dispatch = await self._queue.get()
+            try:
+                await self.deliver(dispatch)
+            except Exception:
+                log.exception("fan-out of %s failed", dispatch.name)
+
+    async def deliver(self, d: Dispatch) -> int:
+        users: Iterable[str] = d.users if d.users is not None else list(self.by_user)
+        frame: DispatchFrame | None = None
+        delivered = 0
+        for user_id in users:
+            sessions = self.by_user.get(user_id)
+            if not sessions or user_id == d.exclude_user or not await self._may_see(user_id, d):
+                continue
+            if frame is None:
+                frame = DispatchFrame(d.name, d.data)
+            for session in sessions:
+                session.dispatch(frame)
+                delivered += 1
+        self.metrics["dispatched"] += 1
+        self.metrics["delivered"] += delivered
+        return delivered
+
+    async def _may_see(self, user_id: str, d: Dispatch) -> bool:
+        if d.channel_id is None and d.community_id is None:
+            return d.users is not None  # addressed only to named users
+        if self.permissions is None:
+            return False
+        if d.channel_id is not None:
+            access = await self.permissions.channel(user_id, d.channel_id)
+            return access is not None and access.member and access.has(d.perm)
+        perms = await self.permissions.community(user_id, d.community_id or "")
+        return bool(perms & (d.perm | Perm.ADMINISTRATOR))
