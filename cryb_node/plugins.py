@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from cryb_node.scheduler import Job
 
 # Built-in plugins in load order (later ones may use services the earlier ones provide).
-BUILTIN: list[str] = []
+BUILTIN: list[str] = ["cryb_plugins.users:plugin"]
 
 
 @dataclass(frozen=True)

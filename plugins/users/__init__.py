@@ -1,0 +1,57 @@
+"""The users plugin: accounts, sign-in and tokens, sessions, profiles, relationships and the audit log.
+
+It provides the core's Authenticator service (bearer access tokens -> Principal) to every route.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from importlib import resources
+from importlib.abc import Traversable
+
+import click
+
+from cryb_node.events import EventType
+from cryb_node.gateway.api import Api
+from cryb_node.gateway.middleware import Authenticator
+from cryb_node.node import Node
+from cryb_node.plugins import Plugin
+
+from .events import EVENT_TYPES
+from .routes import auth_routes, user_routes
+from .schemas import Settings
+from .service import Users
+
+
+class UsersPlugin(Plugin):
+    name = "users"
+    config_type = Settings
+
+    def migrations(self) -> Traversable:
+        return resources.files(__package__) / "migrations"
+
+    def event_types(self) -> Iterable[EventType]:
+        return EVENT_TYPES
+
+    def routes(self, api: Api, node: Node) -> None:
+        auth_routes(api, node)
+        user_routes(api, node)
+
+    async def _lifespan(self, node: Node) -> AsyncIterator[None]:
+        users = Users(node, node.settings(self.name))
+        await users.open()
+        node.services.provide(Users, users)
+        node.services.provide(Authenticator, users.tokens)  # type: ignore[type-abstract]
+        try:
+            yield
+        finally:
+            await users.close()
+
+    def lifespan(self, node: Node) -> AsyncIterator[None]:
+        return self._lifespan(node)
+
+    def cli(self) -> click.Command | None:
+        return None
+
+
+plugin = UsersPlugin()

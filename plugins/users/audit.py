@@ -1,0 +1,83 @@
+"""The append-only audit log: security-relevant actions (sign-ins, failures, lockouts, credential
+changes, token reuse, admin actions). Rows are written inside the transaction that does the action;
+SQL triggers refuse UPDATE and DELETE. The client address is stored encrypted, never in clear.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import msgspec
+
+from cryb_node.db import Connection
+
+from .keys import Keys
+
+_encode = msgspec.json.Encoder().encode
+
+
+class AuditEntry(msgspec.Struct):
+    id: int
+    at: int
+    action: str
+    user_id: str | None
+    actor_id: str | None
+    ip: str | None
+    detail: dict[str, Any]
+
+
+class AuditPage(msgspec.Struct):
+    entries: list[AuditEntry]
+    next_before: int | None
+
+
+def record(
+    conn: Connection,
+    keys: Keys,
+    action: str,
+    *,
+    user_id: str | None = None,
+    actor_id: str | None = None,
+    ip: str | None = None,
+    **detail: Any,
+) -> None:
+    conn.execute(
+        "INSERT INTO users_audit (at, action, user_id, actor_id, ip_ct, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            time.time_ns() // 1_000_000,
+            action,
+            user_id,
+            actor_id,
+            keys.seal(ip) if ip else None,
+            _encode(detail).decode(),
+        ),
+    )
+
+
+_SELECT = "SELECT id, at, action, user_id, actor_id, ip_ct, detail FROM users_audit"
+
+
+def rows_to_page(keys: Keys, rows: list[Any], limit: int) -> AuditPage:
+    entries = [
+        AuditEntry(r[0], r[1], r[2], r[3], r[4], keys.open(r[5]), msgspec.json.decode(r[6])) for r in rows
+    ]
+    return AuditPage(entries, entries[-1].id if len(entries) == limit else None)
+
+
+def query(
+    *, user_id: str | None, action: str | None, before: int | None, limit: int
+) -> tuple[str, tuple[Any, ...]]:
+    """Newest first, filtered; keyset pagination on id."""
+    where, params = [], []
+    if user_id:
+        where.append("user_id = ?")
+        params.append(user_id)
+    if action:
+        where.append("action = ?")
+        params.append(action)
+    if before:
+        where.append("id < ?")
+        params.append(before)
+    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
+    return sql, (*params, limit)

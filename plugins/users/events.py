@@ -1,0 +1,110 @@
+"""Public profile events (community=None, target=user id) and their projection into users_profiles.
+
+Profiles are the only user data peers receive; secrets and PII stay in node-local tables. Each
+user.profile event carries the whole profile, so last-writer-wins by hlc gives every node the same
+row whatever order the events arrive in. user.erased is final: it wipes the row and the stored
+content of every profile event of that user, here and on every peer that applies it.
+"""
+
+from __future__ import annotations
+
+import time
+
+import msgspec
+
+from cryb_node.db import Connection
+from cryb_node.events import Event, EventType
+
+CREATED = "user.created"
+PROFILE = "user.profile"
+ERASED = "user.erased"
+
+
+class UserCreated(msgspec.Struct, kw_only=True):
+    username: str
+    display_name: str = ""
+
+
+class ProfileSnapshot(msgspec.Struct, kw_only=True):
+    display_name: str = ""
+    bio: str = ""
+    pronouns: str = ""
+    avatar: str | None = None
+
+
+class UserErased(msgspec.Struct, kw_only=True):
+    reason: str = "deleted"
+
+
+def _erase_content(conn: Connection, event_ids: list[bytes]) -> None:
+    now = int(time.time())
+    for eid in event_ids:
+        conn.execute("DELETE FROM event_content WHERE event_id = ?", (eid,))
+        conn.execute("INSERT OR IGNORE INTO erased_content (event_id, erased_at) VALUES (?, ?)", (eid, now))
+
+
+def _is_erased(conn: Connection, user_id: str) -> bool:
+    row = conn.execute("SELECT erased FROM users_profiles WHERE user_id = ?", (user_id,)).fetchone()
+    return bool(row and row[0])
+
+
+def apply_created(conn: Connection, ev: Event) -> None:
+    user_id = ev.body.target
+    if user_id is None or ev.body.author != user_id:
+        return
+    if _is_erased(conn, user_id):
+        _erase_content(conn, [ev.id])
+        return
+    p: UserCreated = ev.payload
+    conn.execute(
+        "INSERT INTO users_profiles (user_id, username, display_name, created_hlc, hlc)"
+        " VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (user_id) DO UPDATE SET username = excluded.username,"
+        " created_hlc = excluded.created_hlc",
+        (user_id, p.username, p.display_name, ev.body.hlc, ev.body.hlc),
+    )
+    conn.execute("INSERT OR IGNORE INTO users_profile_events VALUES (?, ?)", (user_id, ev.id))
+
+
+def apply_profile(conn: Connection, ev: Event) -> None:
+    user_id = ev.body.target
+    if user_id is None or ev.body.author != user_id:
+        return
+    if _is_erased(conn, user_id):
+        _erase_content(conn, [ev.id])
+        return
+    p: ProfileSnapshot = ev.payload
+    conn.execute(
+        "INSERT INTO users_profiles (user_id, username, display_name, bio, pronouns, avatar,"
+        " created_hlc, hlc) VALUES (?, '', ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name,"
+        " bio = excluded.bio, pronouns = excluded.pronouns, avatar = excluded.avatar, hlc = excluded.hlc"
+        " WHERE excluded.hlc > users_profiles.hlc",
+        (user_id, p.display_name, p.bio, p.pronouns, p.avatar, ev.body.hlc, ev.body.hlc),
+    )
+    conn.execute("INSERT OR IGNORE INTO users_profile_events VALUES (?, ?)", (user_id, ev.id))
+
+
+def apply_erased(conn: Connection, ev: Event) -> None:
+    user_id = ev.body.target
+    if user_id is None:
+        return
+    ids = [
+        r[0] for r in conn.execute("SELECT event_id FROM users_profile_events WHERE user_id = ?", (user_id,))
+    ]
+    _erase_content(conn, ids)
+    conn.execute("DELETE FROM users_profile_events WHERE user_id = ?", (user_id,))
+    conn.execute(
+        "INSERT INTO users_profiles (user_id, username, created_hlc, hlc, erased)"
+        " VALUES (?, 'deleted', ?, ?, 1)"
+        " ON CONFLICT (user_id) DO UPDATE SET username = 'deleted', display_name = '', bio = '',"
+        " pronouns = '', avatar = NULL, erased = 1",
+        (user_id, ev.body.hlc, ev.body.hlc),
+    )
+
+
+EVENT_TYPES = [
+    EventType(CREATED, UserCreated, apply_created),
+    EventType(PROFILE, ProfileSnapshot, apply_profile),
+    EventType(ERASED, UserErased, apply_erased),
+]

@@ -1,0 +1,110 @@
+"""The users plugin's secrets: one master key file (data_dir/keys/users.key, mode 600) from which the
+token-signing key, the PII encryption key and the blind-index key are derived; and the helpers that
+use them (SecretBox for PII at rest, HMAC blind index for lookups, argon2id for passwords).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import nacl.encoding
+import nacl.exceptions
+import nacl.hash
+import nacl.pwhash
+import nacl.secret
+import nacl.utils
+
+KEY_FILE = "users.key"
+
+
+def _derive(master: bytes, purpose: bytes) -> bytes:
+    # Separate keys per purpose, so a leak of one (say the token key in a log) exposes nothing else.
+    return nacl.hash.blake2b(
+        b"", key=master, person=purpose.ljust(16, b"\0"), digest_size=32, encoder=nacl.encoding.RawEncoder
+    )
+
+
+def load_or_create_master(key_dir: Path) -> bytes:
+    path = key_dir / KEY_FILE
+    if not path.exists():
+        key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(nacl.utils.random(32).hex().encode() + b"\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    raw = bytes.fromhex(path.read_text().strip())
+    if len(raw) != 32:
+        raise ValueError(f"{path}: expected 32 bytes of hex")
+    return raw
+
+
+@dataclass(frozen=True)
+class Keys:
+    token: bytes  # HS256 key for access tokens
+    box: nacl.secret.SecretBox  # PII at rest
+    index: bytes  # blind index (HMAC-SHA256)
+
+    @classmethod
+    def from_master(cls, master: bytes) -> Keys:
+        return cls(
+            token=_derive(master, b"cryb-token"),
+            box=nacl.secret.SecretBox(_derive(master, b"cryb-pii")),
+            index=_derive(master, b"cryb-index"),
+        )
+
+    def seal(self, text: str) -> bytes:
+        return bytes(self.box.encrypt(text.encode()))
+
+    def open(self, blob: bytes | None) -> str | None:
+        if blob is None:
+            return None
+        return self.box.decrypt(blob).decode()
+
+    def blind(self, kind: str, value: str) -> bytes:
+        """Keyed index of a normalised value: equal inputs match, the table alone reveals nothing."""
+        return hmac.new(self.index, f"{kind}:{value}".encode(), hashlib.sha256).digest()
+
+
+class PasswordHasher:
+    """argon2id via libsodium. Verification reads the parameters from the stored string, so raising
+    them later keeps old hashes working. Call these in a thread: they are deliberately slow."""
+
+    def __init__(self, opslimit: int, memlimit: int) -> None:
+        self.opslimit = opslimit
+        self.memlimit = memlimit
+        self.verifications = 0  # how many hashes were checked (the brute-force test reads it)
+        self._dummy: bytes | None = None
+
+    def hash(self, password: str) -> bytes:
+        return nacl.pwhash.argon2id.str(password.encode(), opslimit=self.opslimit, memlimit=self.memlimit)
+
+    def verify(self, stored: bytes | None, password: str) -> bool:
+        """Check a password; with no stored hash, burn the same time and say no (no account oracle)."""
+        self.verifications += 1
+        if stored is None:
+            if self._dummy is None:
+                self._dummy = self.hash("no such account")
+            stored, password = self._dummy, password + "\0"
+        try:
+            return nacl.pwhash.verify(stored, password.encode()) and stored is not self._dummy
+        except nacl.exceptions.InvalidkeyError:
+            return False
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+def new_secret_token(prefix: str) -> str:
+    return prefix + nacl.utils.random(32).hex()

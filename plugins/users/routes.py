@@ -1,0 +1,105 @@
+"""HTTP routes for accounts, sign-in, sessions and profiles: parse, authorise, call the service."""
+
+from __future__ import annotations
+
+from cryb_node.gateway.api import Api, Call
+from cryb_node.gateway.middleware import client_address
+from cryb_node.node import Node
+
+from .schemas import (
+    LoginIn,
+    Me,
+    Profile,
+    ProfilePatch,
+    RefreshIn,
+    Registered,
+    RegisterIn,
+    SessionList,
+    SessionOut,
+    TokenPair,
+)
+from .service import Client, Users
+
+
+def users_of(node: Node) -> Users:
+    users = node.services.get(Users)
+    assert users is not None, "the users plugin's lifespan has not run"
+    return users
+
+
+def client_of(call: Call, node: Node) -> Client:
+    ip = client_address(call.request, set(node.config.server.trusted_proxies))
+    return Client(ip, call.request.headers.get("User-Agent", ""))
+
+
+def auth_routes(api: Api, node: Node) -> None:
+    @api.route(
+        "POST", "/api/v1/auth/register", body=RegisterIn, response=Registered, status=201,
+        bucket="auth", auth="none",
+    )  # fmt: skip
+    async def register(call: Call) -> Registered:
+        """Create an account; answers with the user and a token pair."""
+        users, body = users_of(node), call.body
+        user_id, pair = await users.create_account(
+            body.username, body.email, body.password, client=client_of(call, node),
+            display_name=body.display_name or "",
+        )  # fmt: skip
+        assert pair is not None
+        me = await users.me(user_id)
+        return Registered(me, pair.access_token, pair.refresh_token, pair.expires_in)
+
+    @api.route("POST", "/api/v1/auth/login", body=LoginIn, response=TokenPair, bucket="auth", auth="none")
+    async def login(call: Call) -> TokenPair:
+        """Sign in with username or email, password, and a two-factor code when enrolled."""
+        return await users_of(node).login(call.body, client_of(call, node))
+
+    @api.route("POST", "/api/v1/auth/refresh", body=RefreshIn, response=TokenPair, bucket="auth", auth="none")
+    async def refresh(call: Call) -> TokenPair:
+        """Swap a refresh token for a new pair; a reused token revokes its whole session."""
+        return await users_of(node).refresh(call.body.refresh_token, client_of(call, node))
+
+    @api.route("POST", "/api/v1/auth/logout", bucket="auth", auth="required")
+    async def logout(call: Call) -> None:
+        """End the current session (its access and refresh tokens stop working)."""
+        principal = call.principal
+        assert principal is not None and principal.session_id is not None
+        await users_of(node).revoke_session(
+            principal.user_id, principal.session_id, "logout", client_of(call, node)
+        )
+
+
+def user_routes(api: Api, node: Node) -> None:
+    # /users/@me* before /users/{user_id}: aiohttp matches routes in the order they were added.
+    @api.route("GET", "/api/v1/users/@me", response=Me, auth="required")
+    async def get_me(call: Call) -> Me:
+        """The signed-in user's account and profile."""
+        return await users_of(node).me(call.user_id)
+
+    @api.route("PATCH", "/api/v1/users/@me", body=ProfilePatch, response=Me, auth="required", bucket="write")
+    async def patch_me(call: Call) -> Me:
+        """Change display name, bio, pronouns or avatar (published to peers as an event)."""
+        return await users_of(node).update_profile(call.user_id, call.body)
+
+    @api.route("GET", "/api/v1/users/@me/sessions", response=SessionList, auth="required")
+    async def list_sessions(call: Call) -> SessionList:
+        """Active sessions (signed-in devices) of the current user."""
+        rows = await node.db.fetchall(
+            "SELECT id, created_at, last_used_at, expires_at, user_agent FROM users_sessions"
+            " WHERE user_id = ? AND revoked_at IS NULL AND expires_at > strftime('%s', 'now')"
+            " ORDER BY created_at DESC",
+            (call.user_id,),
+        )
+        sid = call.principal.session_id if call.principal else None
+        return SessionList([SessionOut(*r, current=r[0] == sid) for r in rows])
+
+    @api.route("DELETE", "/api/v1/users/@me/sessions/{session_id}", auth="required", bucket="write")
+    async def revoke_session(call: Call) -> None:
+        """Sign out one session (another device, or this one)."""
+        await users_of(node).revoke_session(
+            call.user_id, call.path("session_id"), "revoked", client_of(call, node)
+        )
+
+    @api.route("GET", "/api/v1/users/{user_id}", response=Profile)
+    async def get_user(call: Call) -> Profile:
+        """A user's public profile."""
+        return await users_of(node).profile(call.path("user_id"))

@@ -1,0 +1,137 @@
+"""Typed shapes of the users plugin: its settings, request bodies and responses (msgspec Structs)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import UNSET, Meta, UnsetType
+
+Username = Annotated[str, Meta(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_]+$")]
+Email = Annotated[str, Meta(min_length=3, max_length=254)]
+Password = Annotated[str, Meta(min_length=10, max_length=256)]
+DisplayName = Annotated[str, Meta(max_length=64)]
+Bio = Annotated[str, Meta(max_length=1000)]
+Pronouns = Annotated[str, Meta(max_length=40)]
+MediaId = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+class OAuthProvider(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """One sign-in provider. ``preset`` fills endpoints for github, google or discord; ``oidc`` reads
+    them from ``issuer``/.well-known/openid-configuration."""
+
+    name: Annotated[str, Meta(pattern=r"^[a-z0-9_-]{1,32}$")]
+    preset: str = "oidc"  # github | google | discord | oidc
+    client_id: str
+    client_secret: str = ""
+    issuer: str = ""
+    scopes: list[str] = []
+    authorize_url: str = ""
+    token_url: str = ""
+    userinfo_url: str = ""
+
+
+class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    access_ttl_s: Annotated[int, Meta(ge=30, le=86_400)] = 900
+    refresh_ttl_s: Annotated[int, Meta(ge=300)] = 30 * 86_400
+    # argon2id cost: libsodium's INTERACTIVE level (2 passes over 64 MiB, one lane).
+    argon2_opslimit: Annotated[int, Meta(ge=1, le=16)] = 2
+    argon2_memlimit: Annotated[int, Meta(ge=8192)] = 64 * 1024 * 1024
+    # Failed sign-ins: after `slowdown_after` failures in `failure_window_s` each attempt waits
+    # longer; past `account_failure_limit` (per account) or `ip_failure_limit` (per address) further
+    # attempts are refused for `lockout_s` without checking the password.
+    failure_window_s: Annotated[float, Meta(gt=0)] = 60.0
+    account_failure_limit: Annotated[int, Meta(ge=1)] = 10
+    ip_failure_limit: Annotated[int, Meta(ge=1)] = 50
+    slowdown_after: Annotated[int, Meta(ge=1)] = 5
+    slowdown_ms: Annotated[int, Meta(ge=0, le=10_000)] = 250
+    lockout_s: Annotated[float, Meta(gt=0)] = 900.0
+    # How often the authenticator picks up sessions revoked by another process (the CLI).
+    revocation_poll_s: Annotated[float, Meta(gt=0)] = 2.0
+    email_token_ttl_s: Annotated[int, Meta(ge=60)] = 86_400
+    reset_token_ttl_s: Annotated[int, Meta(ge=60)] = 3_600
+    oauth: list[OAuthProvider] = []
+
+
+# -- auth -------------------------------------------------------------------------------------
+
+
+class RegisterIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    username: Username
+    email: Email
+    password: Password
+    display_name: DisplayName | UnsetType = UNSET
+
+
+class LoginIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    login: Annotated[str, Meta(min_length=1, max_length=254)]
+    password: Annotated[str, Meta(min_length=1, max_length=256)]
+    totp_code: Annotated[str, Meta(max_length=64)] | None = None
+
+
+class RefreshIn(msgspec.Struct, forbid_unknown_fields=True):
+    refresh_token: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+class TokenPair(msgspec.Struct):
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+# -- users ------------------------------------------------------------------------------------
+
+
+class Profile(msgspec.Struct):
+    """What anyone may see of a user (also what peers receive, through events)."""
+
+    id: str
+    username: str
+    display_name: str
+    bio: str
+    pronouns: str
+    avatar: str | None
+
+
+class Me(msgspec.Struct):
+    id: str
+    username: str
+    display_name: str
+    bio: str
+    pronouns: str
+    avatar: str | None
+    email: str | None
+    email_verified: bool
+    admin: bool
+    totp_enabled: bool
+    status: str
+    created_at: int
+
+
+class Registered(msgspec.Struct):
+    user: Me
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: str = "Bearer"
+
+
+class ProfilePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    display_name: DisplayName | UnsetType = UNSET
+    bio: Bio | UnsetType = UNSET
+    pronouns: Pronouns | UnsetType = UNSET
+    avatar: MediaId | UnsetType | None = UNSET
+
+
+class SessionOut(msgspec.Struct):
+    id: str
+    created_at: int
+    last_used_at: int
+    expires_at: int
+    user_agent: str
+    current: bool
+
+
+class SessionList(msgspec.Struct):
+    sessions: list[SessionOut]

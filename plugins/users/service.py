@@ -1,0 +1,373 @@
+"""Account rules: registration, sign-in (with throttling), token rotation, sessions and profiles.
+
+One ``Users`` object per running node (opened in the plugin's lifespan, found through
+``node.services.get(Users)``); the HTTP routes and the ``cryb user`` CLI call the same methods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from msgspec import UNSET
+
+from cryb_node.clock import new_id
+from cryb_node.db import Connection
+from cryb_node.events import Tx
+from cryb_node.identity import key_dir
+from cryb_node.node import Node
+from cryb_node.problems import Problem, not_found
+
+from . import audit
+from .events import CREATED, PROFILE, ProfileSnapshot, UserCreated
+from .keys import Keys, PasswordHasher, load_or_create_master, new_secret_token, normalise_email, token_hash
+from .schemas import LoginIn, Me, Profile, ProfilePatch, Settings, TokenPair
+from .throttle import Throttle
+from .tokens import AccessTokens
+from .validate import check_email, check_username
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a request came from (audited, and the key of per-address throttling)."""
+
+    ip: str = ""
+    user_agent: str = ""
+
+
+CLI = Client("", "cryb cli")
+
+_ME_SQL = (
+    "SELECT a.id, a.username, coalesce(p.display_name, ''), coalesce(p.bio, ''),"
+    " coalesce(p.pronouns, ''), p.avatar, a.email_ct, a.email_verified, a.admin, a.totp_enabled,"
+    " a.status, a.created_at FROM users_accounts a LEFT JOIN users_profiles p ON p.user_id = a.id"
+)
+
+
+def invalid_credentials() -> Problem:
+    # One answer for unknown login, wrong password and wrong code: it must not tell which.
+    return Problem("invalid_credentials", 401, "the login or password is not correct")
+
+
+class Users:
+    def __init__(self, node: Node, settings: Settings) -> None:
+        self.node = node
+        self.s = settings
+        self.keys: Keys
+        self.hasher = PasswordHasher(settings.argon2_opslimit, settings.argon2_memlimit)
+        self.tokens: AccessTokens
+        self.throttle = Throttle(settings)
+
+    async def open(self) -> None:
+        self.keys = Keys.from_master(load_or_create_master(key_dir(self.node.data_dir)))
+        self.tokens = AccessTokens(
+            self.keys.token, self.s.access_ttl_s, self.node.db, self.s.revocation_poll_s
+        )
+        await self.tokens.start()
+
+    async def close(self) -> None:
+        await self.tokens.stop()
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    async def hash_password(self, password: str) -> bytes:
+        return await asyncio.to_thread(self.hasher.hash, password)
+
+    def _audit(self, conn: Connection, action: str, client: Client | None = None, **kw: Any) -> None:
+        audit.record(conn, self.keys, action, ip=client.ip if client else None, **kw)
+
+    def _new_session(self, conn: Connection, user_id: str, client: Client, now: int) -> tuple[str, str]:
+        sid, refresh = new_id(), new_secret_token("rt_")
+        conn.execute(
+            "INSERT INTO users_sessions (id, user_id, created_at, last_used_at, expires_at, user_agent,"
+            " ip_ct) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (
+                sid,
+                user_id,
+                now,
+                now,
+                now + self.s.refresh_ttl_s,
+                client.user_agent[:200],
+                self.keys.seal(client.ip) if client.ip else None,
+            ),
+        )
+        conn.execute(
+            "INSERT INTO users_refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)",
+            (token_hash(refresh), sid, now),
+        )
+        return sid, refresh
+
+    def _pair(self, user_id: str, sid: str, admin: bool, refresh: str) -> TokenPair:
+        return TokenPair(self.tokens.issue(user_id, sid, admin), refresh, self.s.access_ttl_s)
+
+    def revoke_sessions_in_tx(
+        self, conn: Connection, user_id: str, reason: str, *, keep: str | None = None
+    ) -> list[str]:
+        rows = conn.execute(
+            "SELECT id FROM users_sessions WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?",
+            (user_id, keep),
+        ).fetchall()
+        ids = [r[0] for r in rows]
+        conn.executemany(
+            "UPDATE users_sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ?",
+            [(int(time.time()), reason, sid) for sid in ids],
+        )
+        return ids
+
+    # -- accounts -------------------------------------------------------------------------------
+
+    async def create_account(
+        self,
+        username: str,
+        email: str,
+        password: str | None,
+        *,
+        client: Client,
+        display_name: str = "",
+        admin: bool = False,
+        verified: bool = False,
+        session: bool = True,
+        actor_id: str | None = None,
+    ) -> tuple[str, TokenPair | None]:
+        """Create a local account (and a session). The first admin created by the CLI is the node
+        admin; over HTTP ``admin`` is always False. Raises Problem 400/409 naming the field."""
+        username = check_username(username)
+        email = check_email(email)
+        email_index = self.keys.blind("email", normalise_email(email))
+        await self._check_free(username, email_index)
+        pw_hash = await self.hash_password(password) if password is not None else None
+        user_id = new_id()
+        email_ct = self.keys.seal(email)
+
+        def write(tx: Tx) -> tuple[str, str] | None:
+            conn, now = tx.conn, int(time.time())
+            self._check_free_in_tx(conn, username, email_index)
+            conn.execute(
+                "INSERT INTO users_accounts (id, username, username_key, email_ct, email_index,"
+                " email_verified, password_hash, admin, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (user_id, username, username.lower(), email_ct, email_index, int(verified), pw_hash,
+                 int(admin), now, now),
+            )  # fmt: skip
+            tx.append(
+                CREATED, UserCreated(username=username, display_name=display_name),
+                author=user_id, target=user_id,
+            )  # fmt: skip
+            self._audit(conn, "account.created", client, user_id=user_id, actor_id=actor_id, admin=admin)
+            return self._new_session(conn, user_id, client, now) if session else None
+
+        made = await self.node.events.transaction(write)
+        return user_id, (self._pair(user_id, made[0], admin, made[1]) if made else None)
+
+    async def _check_free(self, username: str, email_index: bytes) -> None:
+        # Checked before the (slow) hash for a quick answer, and again inside the transaction.
+        row = await self.node.db.fetchone(
+            "SELECT username_key = ?, email_index = ? FROM users_accounts"
+            " WHERE username_key = ? OR email_index = ? LIMIT 1",
+            (username.lower(), email_index, username.lower(), email_index),
+        )
+        if row is not None:
+            raise _taken("username" if row[0] else "email")
+
+    def _check_free_in_tx(self, conn: Connection, username: str, email_index: bytes) -> None:
+        row = conn.execute(
+            "SELECT username_key = ? FROM users_accounts WHERE username_key = ? OR email_index = ? LIMIT 1",
+            (username.lower(), username.lower(), email_index),
+        ).fetchone()
+        if row is not None:
+            raise _taken("username" if row[0] else "email")
+
+    async def find_login(self, login: str) -> Any:
+        """The account a login (username or email) names, or None."""
+        login = login.strip()
+        if "@" in login:
+            return await self.node.db.fetchone(
+                "SELECT id, password_hash, status, admin, totp_enabled FROM users_accounts"
+                " WHERE email_index = ?",
+                (self.keys.blind("email", normalise_email(login)),),
+            )
+        return await self.node.db.fetchone(
+            "SELECT id, password_hash, status, admin, totp_enabled FROM users_accounts"
+            " WHERE username_key = ?",
+            (login.lower(),),
+        )
+
+    # -- sign-in --------------------------------------------------------------------------------
+
+    async def login(self, body: LoginIn, client: Client) -> TokenPair:
+        row = await self.find_login(body.login)
+        user_id = row[0] if row is not None else None
+        acct_key = f"acct:{user_id or body.login.strip().lower()}"
+        ip_key = f"ip:{client.ip}"
+        locked = self.throttle.locked_for(acct_key, ip_key)
+        if locked > 0:
+            await self.node.db.write(
+                lambda c: self._audit(c, "login.refused_locked", client, user_id=user_id)
+            )
+            raise Problem(
+                "login_locked",
+                429,
+                f"too many failed sign-ins; try again in {int(locked) + 1} s",
+                headers={"Retry-After": str(int(locked) + 1)},
+            )
+        pause = self.throttle.delay(acct_key, ip_key)
+        if pause:
+            await asyncio.sleep(pause)
+        stored = row[1] if row is not None else None
+        ok = await asyncio.to_thread(self.hasher.verify, stored, body.password)
+        if ok and row[4]:
+            ok = await self._second_factor(user_id, body.totp_code, client)
+        if not ok:
+            await self._failed(user_id, acct_key, ip_key, client)
+            raise invalid_credentials()
+        if row[2] != "active":
+            await self.node.db.write(
+                lambda c: self._audit(c, "login.refused_status", client, user_id=user_id, status=row[2])
+            )
+            raise Problem("account_disabled", 403, f"this account is {row[2]}")
+        self.throttle.clear(acct_key)
+
+        def write(conn: Connection) -> tuple[str, str]:
+            now = int(time.time())
+            if client.ip:
+                conn.execute(
+                    "UPDATE users_accounts SET last_ip_ct = ? WHERE id = ?",
+                    (self.keys.seal(client.ip), user_id),
+                )
+            self._audit(conn, "login.succeeded", client, user_id=user_id)
+            return self._new_session(conn, user_id, client, now)
+
+        sid, refresh = await self.node.db.write(write)
+        return self._pair(user_id, sid, bool(row[3]), refresh)
+
+    async def _second_factor(self, user_id: str, code: str | None, client: Client) -> bool:
+        """Overridden by the TOTP module once enabled for the account (see twofactor.py)."""
+        if code is None:
+            raise Problem("totp_required", 401, "this account needs a two-factor code", field="totp_code")
+        from .twofactor import check_login_code
+
+        return await check_login_code(self, user_id, code, client)
+
+    async def _failed(self, user_id: str | None, acct_key: str, ip_key: str, client: Client) -> None:
+        acct_locked = self.throttle.fail(acct_key, self.s.account_failure_limit)
+        ip_locked = self.throttle.fail(ip_key, self.s.ip_failure_limit)
+
+        def write(conn: Connection) -> None:
+            self._audit(conn, "login.failed", client, user_id=user_id)
+            if acct_locked:
+                self._audit(conn, "login.lockout", client, user_id=user_id, scope="account")
+            if ip_locked:
+                self._audit(conn, "login.lockout", client, user_id=user_id, scope="ip")
+
+        await self.node.db.write(write)
+
+    async def refresh(self, refresh_token: str, client: Client) -> TokenPair:
+        presented = token_hash(refresh_token)
+
+        def write(conn: Connection) -> tuple[str, Any]:
+            # Decided and recorded in one transaction; a reuse must commit its revocation, so the
+            # outcome is returned rather than raised (raising would roll the revocation back).
+            row = conn.execute(
+                "SELECT t.session_id, t.used_at, s.user_id, s.revoked_at, s.expires_at, a.status, a.admin"
+                " FROM users_refresh_tokens t JOIN users_sessions s ON s.id = t.session_id"
+                " JOIN users_accounts a ON a.id = s.user_id WHERE t.token_hash = ?",
+                (presented,),
+            ).fetchone()
+            now = int(time.time())
+            if row is None:
+                return "invalid", None
+            sid, used_at, user_id, revoked_at, expires_at, status, admin = row
+            if used_at is not None:
+                if revoked_at is None:
+                    conn.execute(
+                        "UPDATE users_sessions SET revoked_at = ?, revoke_reason = 'refresh_reuse'"
+                        " WHERE id = ?",
+                        (now, sid),
+                    )
+                    self._audit(conn, "token.reuse", client, user_id=user_id, session_id=sid)
+                return "reused", sid
+            if revoked_at is not None or expires_at <= now or status != "active":
+                return "invalid", None
+            conn.execute("UPDATE users_refresh_tokens SET used_at = ? WHERE token_hash = ?", (now, presented))
+            fresh = new_secret_token("rt_")
+            conn.execute(
+                "INSERT INTO users_refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)",
+                (token_hash(fresh), sid, now),
+            )
+            conn.execute("UPDATE users_sessions SET last_used_at = ? WHERE id = ?", (now, sid))
+            return "ok", (user_id, sid, bool(admin), fresh)
+
+        outcome, value = await self.node.db.write(write)
+        if outcome == "reused":
+            self.tokens.revoked(value)
+            raise Problem(
+                "refresh_reused", 401, "this refresh token was already used; the session is revoked"
+            )
+        if outcome != "ok":
+            raise Problem("invalid_refresh_token", 401, "the refresh token is invalid or expired")
+        user_id, sid, admin, fresh = value
+        return self._pair(user_id, sid, admin, fresh)
+
+    async def revoke_session(self, user_id: str, session_id: str, reason: str, client: Client) -> None:
+        def write(conn: Connection) -> int:
+            cur = conn.execute(
+                "UPDATE users_sessions SET revoked_at = ?, revoke_reason = ?"
+                " WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
+                (int(time.time()), reason, session_id, user_id),
+            )
+            if cur.rowcount:
+                self._audit(conn, f"session.{reason}", client, user_id=user_id, session_id=session_id)
+            return cur.rowcount
+
+        if not await self.node.db.write(write):
+            raise not_found("session")
+        self.tokens.revoked(session_id)
+
+    # -- profiles -------------------------------------------------------------------------------
+
+    async def me(self, user_id: str) -> Me:
+        row = await self.node.db.fetchone(_ME_SQL + " WHERE a.id = ?", (user_id,))
+        if row is None:
+            raise not_found("user")
+        return Me(
+            row[0], row[1], row[2], row[3], row[4], row[5], self.keys.open(row[6]),
+            bool(row[7]), bool(row[8]), bool(row[9]), row[10], row[11],
+        )  # fmt: skip
+
+    async def profile(self, user_id: str) -> Profile:
+        row = await self.node.db.fetchone(
+            "SELECT p.user_id, p.username, p.display_name, p.bio, p.pronouns, p.avatar, a.status"
+            " FROM users_profiles p LEFT JOIN users_accounts a ON a.id = p.user_id"
+            " WHERE p.user_id = ? AND p.erased = 0",
+            (user_id,),
+        )
+        if row is None or row[6] not in (None, "active"):
+            raise not_found("user")
+        return Profile(*row[:6])
+
+    async def update_profile(self, user_id: str, patch: ProfilePatch) -> Me:
+        def write(tx: Tx) -> None:
+            row = tx.conn.execute(
+                "SELECT display_name, bio, pronouns, avatar FROM users_profiles WHERE user_id = ?",
+                (user_id,),
+            ).fetchone()
+            if row is None:
+                raise not_found("user")
+            snap = ProfileSnapshot(display_name=row[0], bio=row[1], pronouns=row[2], avatar=row[3])
+            for name in ("display_name", "bio", "pronouns", "avatar"):
+                value = getattr(patch, name)
+                if value is not UNSET:
+                    setattr(snap, name, value)
+            tx.append(PROFILE, snap, author=user_id, target=user_id)
+
+        await self.node.events.transaction(write)
+        return await self.me(user_id)
+
+
+def _taken(field: str) -> Problem:
+    return Problem(f"{field}_taken", 409, f"that {field} is already in use", field=field)

@@ -1,0 +1,84 @@
+"""Access tokens: short-lived HS256 JWTs naming the user and session, checked without a database hit.
+Revocation still takes effect at once: the authenticator keeps the ids of recently revoked sessions
+in memory (this process adds to it as it revokes; a poll picks up revocations made by the CLI).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+import jwt
+
+from cryb_node.db import Database
+from cryb_node.gateway.api import Principal
+
+log = logging.getLogger(__name__)
+ALGORITHM = "HS256"
+
+
+class AccessTokens:
+    """Issues access tokens and implements cryb_node.gateway.middleware.Authenticator."""
+
+    def __init__(self, key: bytes, ttl_s: int, db: Database, poll_s: float) -> None:
+        self._key = key
+        self.ttl_s = ttl_s
+        self._db = db
+        self._poll_s = poll_s
+        # session id -> when it was revoked; entries older than one token lifetime can go.
+        self._revoked: dict[str, float] = {}
+        self._seen_until = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def issue(self, user_id: str, session_id: str, admin: bool) -> str:
+        now = int(time.time())
+        claims = {"sub": user_id, "sid": session_id, "adm": admin, "iat": now, "exp": now + self.ttl_s}
+        return jwt.encode({**claims, "typ": "access"}, self._key, algorithm=ALGORITHM)
+
+    async def authenticate(self, token: str) -> Principal | None:
+        try:
+            claims = jwt.decode(
+                token, self._key, algorithms=[ALGORITHM], options={"require": ["exp", "sub", "sid"]}
+            )
+        except jwt.PyJWTError:
+            return None
+        if claims.get("typ") != "access" or claims["sid"] in self._revoked:
+            return None
+        return Principal(claims["sub"], claims["sid"], bool(claims.get("adm")))
+
+    def revoked(self, *session_ids: str) -> None:
+        now = time.time()
+        for sid in session_ids:
+            self._revoked[sid] = now
+
+    async def start(self) -> None:
+        await self._load(int(time.time()) - self.ttl_s - 1)
+        self._task = asyncio.create_task(self._poll(), name="users:revocations")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _load(self, since: int) -> None:
+        rows = await self._db.fetchall(
+            "SELECT id, revoked_at FROM users_sessions WHERE revoked_at >= ?", (since,)
+        )
+        for sid, at in rows:
+            self._revoked.setdefault(sid, float(at))
+            self._seen_until = max(self._seen_until, at)
+        horizon = time.time() - self.ttl_s - 60
+        for sid in [s for s, at in self._revoked.items() if at < horizon]:
+            del self._revoked[sid]
+
+    async def _poll(self) -> None:
+        while True:
+            await asyncio.sleep(self._poll_s)
+            try:
+                # Second resolution: look one second back so nothing committed mid-second is missed.
+                await self._load(self._seen_until - 1)
+            except Exception:
+                log.exception("reloading revoked sessions failed")
