@@ -19,6 +19,7 @@ from cryb_node.gateway.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin, Readiness
 from cryb_node.problems import not_found
+from cryb_node.realtime.protocol import Dispatch
 from cryb_node.scheduler import Job
 
 
@@ -78,7 +79,8 @@ class DemoPlugin(Plugin):
         async def create_note(call: Call) -> NoteOut:
             """Write a note (an event)."""
             note = Note(new_id(), call.body.text)
-            ev = await node.events.append("demo.note", note)
+            author = call.principal.user_id if call.principal else None
+            ev = await node.events.append("demo.note", note, author=author)
             return NoteOut(note.id, note.text, ev.pos)
 
         @api.route("GET", "/api/v1/demo/notes/{note_id}", response=Note)
@@ -98,6 +100,15 @@ class DemoPlugin(Plugin):
                 "SELECT id, text FROM demo_notes ORDER BY hlc DESC LIMIT ?", (call.query.limit,)
             )
             return NoteList([Note(r[0], r[1]) for r in rows])
+
+    def dispatchers(self, node: Node):
+        # Notes go to their author's own gateway sessions (exercises the realtime core on its own).
+        def note_created(ev: Event) -> Dispatch | None:
+            if ev.body.author is None:
+                return None
+            return Dispatch("NOTE_CREATE", ev.payload, users=frozenset({ev.body.author}))
+
+        return {"demo.note": note_created}
 
     def subscriptions(self, node: Node):
         if node.settings("demo").subscribe:

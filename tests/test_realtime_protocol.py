@@ -1,0 +1,219 @@
+"""The gateway protocol, driven by an independent client library (websockets): handshake, heartbeats,
+documented close codes for bad input, resume, and the slow-consumer cut-off."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from cryb_node.app import build_app
+from cryb_node.appkeys import NODE
+from cryb_node.realtime.protocol import Close, Dispatch
+from tests.conftest import make_config
+from tests.users_fixtures import FAST_HASHING, auth, register_user
+
+
+def _config(tmp_path, **realtime):
+    return make_config(tmp_path / "data", realtime=realtime, plugin={"users": FAST_HASHING})
+
+
+@pytest.fixture
+async def server(aiohttp_server, tmp_path):
+    async def start(**realtime):
+        return await aiohttp_server(build_app(_config(tmp_path, **realtime)))
+
+    return start
+
+
+def ws_url(server) -> str:
+    return f"ws://127.0.0.1:{server.port}/gateway"
+
+
+async def recv(ws, timeout: float = 5.0) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), timeout))
+
+
+async def identify(ws, token: str) -> dict:
+    hello = await recv(ws)
+    assert hello["op"] == "HELLO" and hello["d"]["heartbeat_interval_ms"] > 0
+    await ws.send(json.dumps({"op": "IDENTIFY", "d": {"token": token}}))
+    ready = await recv(ws)
+    assert ready["op"] == "READY"
+    return ready
+
+
+async def closed_with(ws, timeout: float = 5.0) -> int:
+    with pytest.raises(ConnectionClosed) as info:
+        while True:
+            await asyncio.wait_for(ws.recv(), timeout)
+    return info.value.rcvd.code
+
+
+async def user(server) -> tuple[str, str]:
+    from aiohttp import ClientSession
+
+    class Client:  # register_user wants an object with .post(path, json=)
+        def __init__(self, session):
+            self.session = session
+
+        def post(self, path, json):
+            return self.session.post(f"http://127.0.0.1:{server.port}{path}", json=json)
+
+    async with ClientSession() as session:
+        return await register_user(Client(session))
+
+
+async def test_identify_gives_ready_and_heartbeats_are_acked(server):
+    srv = await server()
+    user_id, token = await user(srv)
+    async with websockets.connect(ws_url(srv)) as ws:
+        ready = await identify(ws, token)
+        assert ready["d"]["user"]["id"] == user_id and ready["d"]["session_id"]
+        await ws.send(json.dumps({"op": "HEARTBEAT", "d": None}))
+        assert (await recv(ws))["op"] == "HEARTBEAT_ACK"
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        ('{"op":"IDENTIFY","d":{"token":"not-a-token"}}', Close.AUTHENTICATION_FAILED),
+        ("this is not json", Close.DECODE_ERROR),
+        ('{"op":"SHOUT","d":1}', Close.UNKNOWN_OP),
+        ('{"op":"IDENTIFY","d":{"tok":"x"}}', Close.DECODE_ERROR),
+        ('{"op":"IDENTIFY"}', Close.DECODE_ERROR),
+        ("[1,2,3]", Close.DECODE_ERROR),
+        ('{"op":"PRESENCE_UPDATE","d":{"status":"online"}}', Close.NOT_AUTHENTICATED),
+        (b"\x00\x01binary", Close.DECODE_ERROR),
+        ("x" * 20_000, 1009),
+    ],
+)
+async def test_bad_frames_get_the_documented_close_code(server, frame, code):
+    srv = await server()
+    async with websockets.connect(ws_url(srv), max_size=None) as ws:
+        await recv(ws)  # HELLO
+        await ws.send(frame)
+        assert await closed_with(ws) == code
+    # The node is unharmed: it still answers.
+    async with websockets.connect(ws_url(srv)) as ws:
+        assert (await recv(ws))["op"] == "HELLO"
+
+
+async def test_bad_frames_after_ready_close_too_and_identify_twice_is_refused(server):
+    srv = await server()
+    _, token = await user(srv)
+    async with websockets.connect(ws_url(srv)) as ws:
+        await identify(ws, token)
+        await ws.send(json.dumps({"op": "PRESENCE_UPDATE", "d": {"status": "asleep"}}))
+        assert await closed_with(ws) == Close.DECODE_ERROR
+    async with websockets.connect(ws_url(srv)) as ws:
+        await identify(ws, token)
+        await ws.send(json.dumps({"op": "IDENTIFY", "d": {"token": token}}))
+        assert await closed_with(ws) == Close.ALREADY_AUTHENTICATED
+
+
+async def test_no_identify_in_time_closes_4003(server):
+    srv = await server(identify_timeout_s=0.3)
+    async with websockets.connect(ws_url(srv)) as ws:
+        await recv(ws)
+        assert await closed_with(ws) == Close.NOT_AUTHENTICATED
+
+
+async def test_silent_client_is_closed_as_a_zombie(server):
+    srv = await server(heartbeat_interval_s=0.2)
+    _, token = await user(srv)
+    async with websockets.connect(ws_url(srv)) as ws:
+        await identify(ws, token)
+        assert await closed_with(ws) == Close.SESSION_TIMED_OUT
+
+
+async def test_flooding_frames_closes_4008(server):
+    srv = await server(client_frames=5)
+    _, token = await user(srv)
+    async with websockets.connect(ws_url(srv)) as ws:
+        await identify(ws, token)  # IDENTIFY is frame 1
+        for _ in range(6):
+            await ws.send(json.dumps({"op": "HEARTBEAT", "d": None}))
+        assert await closed_with(ws) == Close.RATE_LIMITED
+
+
+async def _post_notes(srv, token: str, n: int, prefix: str) -> None:
+    from aiohttp import ClientSession
+
+    async with ClientSession() as session:
+        for i in range(n):
+            url = f"http://127.0.0.1:{srv.port}/api/v1/demo/notes"
+            async with session.post(url, json={"text": f"{prefix}{i}"}, headers=auth(token)) as resp:
+                assert resp.status == 201
+
+
+async def test_resume_replays_exactly_the_missed_dispatches_in_order(server):
+    srv = await server()
+    _, token = await user(srv)
+    async with websockets.connect(ws_url(srv)) as ws:
+        ready = await identify(ws, token)
+        await _post_notes(srv, token, 3, "seen")
+        seen = [await recv(ws) for _ in range(3)]
+    assert [f["s"] for f in seen] == [1, 2, 3]
+    assert [f["d"]["text"] for f in seen] == ["seen0", "seen1", "seen2"]
+
+    await _post_notes(srv, token, 20, "missed")  # socket is gone; the session keeps them
+    async with websockets.connect(ws_url(srv)) as ws:
+        await recv(ws)  # HELLO
+        resume = {"token": token, "session_id": ready["d"]["session_id"], "seq": 3}
+        await ws.send(json.dumps({"op": "RESUME", "d": resume}))
+        replayed = [await recv(ws) for _ in range(20)]
+        resumed = await recv(ws)
+        assert [f["s"] for f in replayed] == list(range(4, 24))
+        assert [f["d"]["text"] for f in replayed] == [f"missed{i}" for i in range(20)]
+        assert resumed == {
+            "op": "RESUMED",
+            "d": {"session_id": ready["d"]["session_id"], "replayed": 20, "seq": 23},
+        }
+        await _post_notes(srv, token, 1, "live")
+        assert (await recv(ws))["s"] == 24
+
+
+async def test_resume_of_an_unknown_or_foreign_session_is_invalid(server):
+    srv = await server()
+    _, token = await user(srv)
+    _, other = await user(srv)
+    async with websockets.connect(ws_url(srv)) as ws:
+        ready = await identify(ws, token)
+    for tok, sid in ((token, "no-such-session"), (other, ready["d"]["session_id"])):
+        async with websockets.connect(ws_url(srv)) as ws:
+            await recv(ws)
+            await ws.send(json.dumps({"op": "RESUME", "d": {"token": tok, "session_id": sid, "seq": 0}}))
+            assert await recv(ws) == {"op": "INVALID_SESSION", "d": {"resumable": False}}
+            # The same socket may IDENTIFY afterwards.
+            await ws.send(json.dumps({"op": "IDENTIFY", "d": {"token": tok}}))
+            assert (await recv(ws))["op"] == "READY"
+
+
+async def test_a_client_that_stops_reading_is_cut_off_and_memory_stays_bounded(server):
+    limit = 256 * 1024
+    srv = await server(send_buffer_bytes=limit)
+    node = srv.app[NODE]
+    user_id, token = await user(srv)
+    async with websockets.connect(ws_url(srv), max_queue=1) as ws:
+        await identify(ws, token)
+        session = next(iter(node.realtime.by_user[user_id]))
+        blob = "x" * 64 * 1024
+        worst = 0
+        # ~40 MB for a reader that never reads: far beyond socket buffers and the node's limit.
+        for i in range(640):
+            node.realtime.publish(Dispatch("BLOB", {"i": i, "blob": blob}, users=frozenset({user_id})))
+            await asyncio.sleep(0)
+            worst = max(worst, session._out_bytes)
+            if session.ws is None:
+                break
+        for _ in range(200):
+            if session.ws is None:
+                break
+            await asyncio.sleep(0.01)
+        assert worst <= limit
+        assert node.realtime.metrics["slow_consumer_disconnects"] >= 1
+        assert await closed_with(ws, timeout=10) == Close.SLOW_CONSUMER
