@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from aiohttp import web
+
 from cryb_node.gateway.api import Api, Call
 from cryb_node.gateway.middleware import client_address
 from cryb_node.node import Node
+from cryb_node.problems import Problem
 
 from .schemas import (
     LoginIn,
@@ -19,6 +22,7 @@ from .schemas import (
     TokenPair,
 )
 from .service import Client, Users
+from .webcookie import clear_cookie, cookie_token, with_cookie
 
 
 def users_of(node: Node) -> Users:
@@ -46,26 +50,36 @@ def auth_routes(api: Api, node: Node) -> None:
         )  # fmt: skip
         assert pair is not None
         me = await users.me(user_id)
-        return Registered(me, pair.access_token, pair.refresh_token, pair.expires_in)
+        result = Registered(me, pair.access_token, pair.refresh_token, pair.expires_in)
+        return with_cookie(call.request, node, result, users.s.refresh_ttl_s, 201)
 
     @api.route("POST", "/api/v1/auth/login", body=LoginIn, response=TokenPair, bucket="auth", auth="none")
     async def login(call: Call) -> TokenPair:
         """Sign in with username or email, password, and a two-factor code when enrolled."""
-        return await users_of(node).login(call.body, client_of(call, node))
+        users = users_of(node)
+        pair = await users.login(call.body, client_of(call, node))
+        return with_cookie(call.request, node, pair, users.s.refresh_ttl_s)
 
     @api.route("POST", "/api/v1/auth/refresh", body=RefreshIn, response=TokenPair, bucket="auth", auth="none")
     async def refresh(call: Call) -> TokenPair:
         """Swap a refresh token for a new pair; a reused token revokes its whole session."""
-        return await users_of(node).refresh(call.body.refresh_token, client_of(call, node))
+        users = users_of(node)
+        # The browser UI sends its token in the HttpOnly cookie instead (webcookie.py).
+        token = call.body.refresh_token or cookie_token(call.request)
+        if not token:
+            raise Problem("invalid_body", 400, "refresh_token is required", field="refresh_token")
+        pair = await users.refresh(token, client_of(call, node))
+        return with_cookie(call.request, node, pair, users.s.refresh_ttl_s)
 
     @api.route("POST", "/api/v1/auth/logout", bucket="auth", auth="required")
-    async def logout(call: Call) -> None:
+    async def logout(call: Call) -> web.Response:
         """End the current session (its access and refresh tokens stop working)."""
         principal = call.principal
         assert principal is not None and principal.session_id is not None
         await users_of(node).revoke_session(
             principal.user_id, principal.session_id, "logout", client_of(call, node)
         )
+        return clear_cookie(call.request, node)
 
 
 def user_routes(api: Api, node: Node) -> None:

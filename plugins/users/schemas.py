@@ -70,7 +70,8 @@ class LoginIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class RefreshIn(msgspec.Struct, forbid_unknown_fields=True):
-    refresh_token: Annotated[str, Meta(min_length=1, max_length=200)]
+    # Empty in the browser UI's cookie mode (webcookie.py); required otherwise.
+    refresh_token: Annotated[str, Meta(max_length=200)] = ""
 
 
 class TokenPair(msgspec.Struct):
