@@ -89,6 +89,19 @@ class RealtimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     compress: bool = True  # permessage-deflate when the client offers it
 
 
+class MailSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    # No host: mails are not sent; the node logs that one was generated (never its link) and
+    # `cryb user` commands print the link instead.
+    smtp_host: str = ""
+    smtp_port: Port = 587
+    username: str = ""
+    password: str = ""
+    # "starttls" upgrades a plain connection; "tls" connects with TLS (port 465); "none" is plain.
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    sender: str = "CRYB node <noreply@localhost>"
+    timeout_s: Annotated[float, Meta(gt=0, le=120)] = 15.0
+
+
 class PluginsSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Built-in plugins to leave out, by name.
     disabled: list[str] = []
@@ -103,6 +116,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     log: LogSection = msgspec.field(default_factory=LogSection)
     rate_limits: RateLimitSection = msgspec.field(default_factory=RateLimitSection)
     realtime: RealtimeSection = msgspec.field(default_factory=RealtimeSection)
+    mail: MailSection = msgspec.field(default_factory=MailSection)
     plugins: PluginsSection = msgspec.field(default_factory=PluginsSection)
     # Each plugin's own section, validated against that plugin's Struct when it loads.
     plugin: dict[str, dict[str, Any]] = {}

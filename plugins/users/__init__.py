@@ -16,8 +16,13 @@ from cryb_node.gateway.api import Api
 from cryb_node.gateway.middleware import Authenticator
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
+from cryb_node.services import Relationships
 
+from .account_routes import account_routes
+from .admin_routes import admin_routes
 from .events import EVENT_TYPES
+from .relationship_routes import relationship_routes
+from .relationships import RelationshipService
 from .routes import auth_routes, user_routes
 from .schemas import Settings
 from .service import Users
@@ -36,12 +41,18 @@ class UsersPlugin(Plugin):
     def routes(self, api: Api, node: Node) -> None:
         auth_routes(api, node)
         user_routes(api, node)
+        account_routes(api, node)
+        relationship_routes(api, node)
+        admin_routes(api, node)
 
     async def _lifespan(self, node: Node) -> AsyncIterator[None]:
         users = Users(node, node.settings(self.name))
         await users.open()
         node.services.provide(Users, users)
         node.services.provide(Authenticator, users.tokens)  # type: ignore[type-abstract]
+        relationships = RelationshipService(node.db, users)
+        node.services.provide(RelationshipService, relationships)
+        node.services.provide(Relationships, relationships)  # type: ignore[type-abstract]
         try:
             yield
         finally:

@@ -18,6 +18,7 @@ from cryb_node.clock import new_id
 from cryb_node.db import Connection
 from cryb_node.events import Tx
 from cryb_node.identity import key_dir
+from cryb_node.mail import Mailer
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
 
@@ -62,6 +63,10 @@ class Users:
         self.hasher = PasswordHasher(settings.argon2_opslimit, settings.argon2_memlimit)
         self.tokens: AccessTokens
         self.throttle = Throttle(settings)
+        self.mailer = Mailer(node.config.mail)
+        self.background: set[asyncio.Task[None]] = set()
+        # Last accepted TOTP step per user: a code is never accepted twice.
+        self.totp_last_step: dict[str, int] = {}
 
     async def open(self) -> None:
         self.keys = Keys.from_master(load_or_create_master(key_dir(self.node.data_dir)))
@@ -71,12 +76,19 @@ class Users:
         await self.tokens.start()
 
     async def close(self) -> None:
+        if self.background:
+            await asyncio.wait(self.background, timeout=self.node.config.mail.timeout_s)
         await self.tokens.stop()
 
     # -- helpers --------------------------------------------------------------------------------
 
     async def hash_password(self, password: str) -> bytes:
         return await asyncio.to_thread(self.hasher.hash, password)
+
+    async def check_password(self, user_id: str, password: str) -> None:
+        from .accounts import check_password
+
+        await check_password(self, user_id, password)
 
     def _audit(self, conn: Connection, action: str, client: Client | None = None, **kw: Any) -> None:
         audit.record(conn, self.keys, action, ip=client.ip if client else None, **kw)
@@ -162,6 +174,10 @@ class Users:
             return self._new_session(conn, user_id, client, now) if session else None
 
         made = await self.node.events.transaction(write)
+        if self.mailer.configured and not verified:
+            from .emails import send_verification_later
+
+            send_verification_later(self, user_id, client)
         return user_id, (self._pair(user_id, made[0], admin, made[1]) if made else None)
 
     async def _check_free(self, username: str, email_index: bytes) -> None:
@@ -246,7 +262,7 @@ class Users:
         return self._pair(user_id, sid, bool(row[3]), refresh)
 
     async def _second_factor(self, user_id: str, code: str | None, client: Client) -> bool:
-        """Overridden by the TOTP module once enabled for the account (see twofactor.py)."""
+        """The password was right and the account has TOTP on: a code (or recovery code) is needed."""
         if code is None:
             raise Problem("totp_required", 401, "this account needs a two-factor code", field="totp_code")
         from .twofactor import check_login_code
@@ -327,6 +343,12 @@ class Users:
         if not await self.node.db.write(write):
             raise not_found("session")
         self.tokens.revoked(session_id)
+
+    async def audit_page(
+        self, user_id: str | None, action: str | None, before: int | None, limit: int
+    ) -> audit.AuditPage:
+        sql, params = audit.query(user_id=user_id, action=action, before=before, limit=limit)
+        return audit.rows_to_page(self.keys, await self.node.db.fetchall(sql, params), limit)
 
     # -- profiles -------------------------------------------------------------------------------
 

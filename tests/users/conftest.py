@@ -36,3 +36,50 @@ def users_service(client: Any) -> Users:
 
 async def count(client: Any, sql: str, params: tuple = ()) -> int:
     return await client.app[NODE].db.fetchval(sql, params)
+
+
+class Inbox:
+    """Mails received by a real SMTP server (aiosmtpd) on loopback."""
+
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        import email
+        from email import policy
+
+        self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+    async def wait(self, count: int = 1, timeout: float = 5.0) -> list[Any]:
+        import asyncio
+
+        for _ in range(int(timeout / 0.02)):
+            if len(self.messages) >= count:
+                return self.messages
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"expected {count} mail(s), got {len(self.messages)}")
+
+
+@pytest.fixture
+def smtp_server():
+    from aiosmtpd.controller import Controller
+
+    from tests.conftest import free_port
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    try:
+        yield inbox, controller.port
+    finally:
+        controller.stop()
+
+
+@pytest.fixture
+async def mail_client(aiohttp_client, tmp_path, smtp_server):
+    inbox, port = smtp_server
+    cfg = users_config(
+        tmp_path / "data", mail={"smtp_host": "127.0.0.1", "smtp_port": port, "security": "none"}
+    )
+    return await aiohttp_client(build_app(cfg)), inbox

@@ -1,0 +1,170 @@
+"""Account management by the user (password, deactivate, delete with erasure) and by node admins
+(disable, enable, promote, reset password, list). The CLI and the HTTP routes both call these.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from cryb_node.db import Connection
+from cryb_node.events import Tx
+from cryb_node.problems import Problem, not_found
+
+from .events import ERASED, UserErased
+
+if TYPE_CHECKING:
+    from .service import Client, Users
+
+
+class AccountSummary(msgspec.Struct):
+    id: str
+    username: str
+    email: str | None
+    email_verified: bool
+    admin: bool
+    status: str
+    totp_enabled: bool
+    created_at: int
+
+
+_SUMMARY = (
+    "SELECT id, username, email_ct, email_verified, admin, status, totp_enabled, created_at"
+    " FROM users_accounts"
+)
+
+
+def _summary(users: Users, r: Any) -> AccountSummary:
+    return AccountSummary(r[0], r[1], users.keys.open(r[2]), bool(r[3]), bool(r[4]), r[5], bool(r[6]), r[7])
+
+
+async def check_password(users: Users, user_id: str, password: str, field: str = "password") -> None:
+    """For sensitive changes: the current password must be given (counted like failed sign-ins)."""
+    key = f"acct:{user_id}"
+    if users.throttle.locked_for(key) > 0:
+        raise Problem("login_locked", 429, "too many wrong passwords; try again later")
+    stored = await users.node.db.fetchval("SELECT password_hash FROM users_accounts WHERE id = ?", (user_id,))
+    if stored is None:
+        raise Problem("no_password", 400, "this account signs in through a provider only", field=field)
+    if not await asyncio.to_thread(users.hasher.verify, stored, password):
+        users.throttle.fail(key, users.s.account_failure_limit)
+        raise Problem("wrong_password", 403, "the current password is not correct", field=field)
+
+
+async def change_password(
+    users: Users, user_id: str, session_id: str | None, current: str, new: str, client: Client
+) -> None:
+    await check_password(users, user_id, current, "current_password")
+    pw_hash = await users.hash_password(new)
+
+    def write(conn: Connection) -> list[str]:
+        conn.execute(
+            "UPDATE users_accounts SET password_hash = ?, updated_at = ? WHERE id = ?",
+            (pw_hash, int(time.time()), user_id),
+        )
+        users._audit(conn, "password.changed", client, user_id=user_id)
+        return users.revoke_sessions_in_tx(conn, user_id, "password_changed", keep=session_id)
+
+    users.tokens.revoked(*await users.node.db.write(write))
+
+
+async def set_status(
+    users: Users, user_id: str, status: str, client: Client, *, actor_id: str | None = None
+) -> None:
+    """disabled (by an admin), deactivated (by the user) or active again. Leaving active signs out."""
+
+    def write(conn: Connection) -> list[str]:
+        row = conn.execute("SELECT status FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
+        if row is None or row[0] == "deleted":
+            raise not_found("user")
+        conn.execute(
+            "UPDATE users_accounts SET status = ?, updated_at = ? WHERE id = ?",
+            (status, int(time.time()), user_id),
+        )
+        users._audit(conn, f"account.{status}", client, user_id=user_id, actor_id=actor_id, was=row[0])
+        return [] if status == "active" else users.revoke_sessions_in_tx(conn, user_id, status)
+
+    users.tokens.revoked(*await users.node.db.write(write))
+
+
+async def promote(users: Users, user_id: str, client: Client, *, actor_id: str | None = None) -> None:
+    def write(conn: Connection) -> int:
+        cur = conn.execute(
+            "UPDATE users_accounts SET admin = 1 WHERE id = ? AND status != 'deleted'", (user_id,)
+        )
+        if cur.rowcount:
+            users._audit(conn, "account.promoted", client, user_id=user_id, actor_id=actor_id)
+        return cur.rowcount
+
+    if not await users.node.db.write(write):
+        raise not_found("user")
+
+
+async def set_password(
+    users: Users, user_id: str, new: str, client: Client, *, actor_id: str | None = None
+) -> None:
+    """An admin sets a password (CLI reset-password): every session of the user ends."""
+    pw_hash = await users.hash_password(new)
+
+    def write(conn: Connection) -> list[str]:
+        cur = conn.execute(
+            "UPDATE users_accounts SET password_hash = ?, updated_at = ?"
+            " WHERE id = ? AND status != 'deleted'",
+            (pw_hash, int(time.time()), user_id),
+        )
+        if not cur.rowcount:
+            raise not_found("user")
+        users._audit(conn, "password.admin_reset", client, user_id=user_id, actor_id=actor_id)
+        return users.revoke_sessions_in_tx(conn, user_id, "password_reset")
+
+    users.tokens.revoked(*await users.node.db.write(write))
+
+
+async def delete(users: Users, user_id: str, client: Client, *, actor_id: str | None = None) -> None:
+    """Erase the account: PII and credentials wiped here, and a user.erased event so every node wipes
+    the public profile (and other plugins anonymise what the user wrote)."""
+
+    def write(tx: Tx) -> list[str]:
+        conn = tx.conn
+        row = conn.execute("SELECT status FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
+        if row is None or row[0] == "deleted":
+            raise not_found("user")
+        revoked = users.revoke_sessions_in_tx(conn, user_id, "deleted")
+        conn.execute(
+            "UPDATE users_accounts SET username = 'deleted', username_key = ?, email_ct = NULL,"
+            " email_index = NULL, email_verified = 0, password_hash = NULL, admin = 0, status = 'deleted',"
+            " totp_secret_ct = NULL, totp_enabled = 0, last_ip_ct = NULL, updated_at = ? WHERE id = ?",
+            (f"deleted:{user_id}", int(time.time()), user_id),
+        )
+        conn.execute("UPDATE users_sessions SET ip_ct = NULL, user_agent = '' WHERE user_id = ?", (user_id,))
+        for table in ("users_email_tokens", "users_recovery_codes", "users_oauth_links"):
+            conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+        conn.execute("DELETE FROM users_relationships WHERE user_id = ? OR other_id = ?", (user_id, user_id))
+        tx.append(ERASED, UserErased(), author=actor_id or user_id, target=user_id)
+        users._audit(conn, "account.deleted", client, user_id=user_id, actor_id=actor_id)
+        return revoked
+
+    users.tokens.revoked(*await users.node.events.transaction(write))
+
+
+async def find(users: Users, who: str) -> AccountSummary:
+    """An account by id, username or email (for the CLI)."""
+    if "@" in who:
+        from .keys import normalise_email
+
+        row = await users.node.db.fetchone(
+            _SUMMARY + " WHERE email_index = ?", (users.keys.blind("email", normalise_email(who)),)
+        )
+    else:
+        row = await users.node.db.fetchone(_SUMMARY + " WHERE id = ? OR username_key = ?", (who, who.lower()))
+    if row is None:
+        raise not_found("user")
+    return _summary(users, row)
+
+
+async def list_accounts(users: Users, limit: int = 100) -> list[AccountSummary]:
+    rows = await users.node.db.fetchall(_SUMMARY + " WHERE status != 'deleted' ORDER BY id LIMIT ?", (limit,))
+    return [_summary(users, r) for r in rows]

@@ -1,0 +1,80 @@
+"""TOTP two-factor sign-in, with codes computed here independently from the RFC 6238 definition."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import struct
+import time
+
+from tests.users.conftest import count
+from tests.users_fixtures import PASSWORD, auth, register_user
+
+
+def rfc6238(secret_b32: str, at: float, step: int = 30, digits: int = 6) -> str:
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    digest = hmac.new(key, struct.pack(">Q", int(at) // step), hashlib.sha1).digest()
+    offset = digest[19] & 0xF
+    code = (int.from_bytes(digest[offset : offset + 4], "big") & 0x7FFFFFFF) % 10**digits
+    return f"{code:0{digits}d}"
+
+
+def test_rfc6238_reference_vector():
+    # RFC 6238 appendix B, SHA-1: secret "12345678901234567890", T = 59 -> 94287082 (8 digits).
+    secret = base64.b32encode(b"12345678901234567890").decode()
+    assert rfc6238(secret, 59, digits=8) == "94287082"
+
+
+async def login(client, code=None, password=PASSWORD):
+    body = {"login": "twofa", "password": password}
+    if code is not None:
+        body["totp_code"] = code
+    return await client.post("/api/v1/auth/login", json=body)
+
+
+async def test_totp_enrol_confirm_login_and_one_time_recovery_code(uclient):
+    _, token = await register_user(uclient, "twofa")
+    enrol = await uclient.post(
+        "/api/v1/users/@me/totp/enrol", json={"password": PASSWORD}, headers=auth(token)
+    )
+    assert enrol.status == 200
+    secret = (await enrol.json())["secret"]
+    assert (await enrol.json())["otpauth_uri"].startswith("otpauth://totp/")
+    # Not active until confirmed: sign-in still needs no code.
+    assert (await login(uclient)).status == 200
+
+    bad = await uclient.post("/api/v1/users/@me/totp/confirm", json={"code": "000000"}, headers=auth(token))
+    assert bad.status == 400 and (await bad.json())["field"] == "code"
+    now = time.time()
+    ok = await uclient.post(
+        "/api/v1/users/@me/totp/confirm", json={"code": rfc6238(secret, now - 30)}, headers=auth(token)
+    )
+    assert ok.status == 200
+    recovery = (await ok.json())["recovery_codes"]
+    assert len(recovery) == 10 and len(set(recovery)) == 10
+
+    missing = await login(uclient)
+    assert missing.status == 401 and (await missing.json())["code"] == "totp_required"
+    wrong = await login(uclient, "123456" if rfc6238(secret, now) != "123456" else "654321")
+    assert wrong.status == 401 and (await wrong.json())["code"] == "invalid_credentials"
+    code = rfc6238(secret, time.time())
+    assert (await login(uclient, code)).status == 200
+    # The same code cannot be replayed.
+    assert (await login(uclient, code)).status == 401
+
+    assert (await login(uclient, recovery[3])).status == 200
+    assert (await login(uclient, recovery[3])).status == 401
+    assert (
+        await count(uclient, "SELECT count(*) FROM users_audit WHERE action = 'totp.recovery_code_used'") == 1
+    )
+    me = await (await uclient.get("/api/v1/users/@me", headers=auth(token))).json()
+    assert me["totp_enabled"] is True
+
+    off = await uclient.post(
+        "/api/v1/users/@me/totp/disable",
+        json={"password": PASSWORD, "code": recovery[0]},
+        headers=auth(token),
+    )
+    assert off.status == 204
+    assert (await login(uclient)).status == 200
