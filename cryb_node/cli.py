@@ -86,8 +86,8 @@ class CrybGroup(click.Group):
             return {}
         out: dict[str, click.Command] = {}
         for item in loaded:
-            cmd = item.plugin.cli()
-            if cmd is not None:
+            cmds = item.plugin.cli()
+            for cmd in cmds if isinstance(cmds, list) else [cmds] if cmds is not None else []:
                 out[cmd.name or item.plugin.name] = cmd
         return out
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from cryb_node.scheduler import Job
 
 # Built-in plugins in load order (later ones may use services the earlier ones provide).
-BUILTIN: list[str] = ["cryb_plugins.users:plugin"]
+BUILTIN: list[str] = ["cryb_plugins.users:plugin", "cryb_plugins.communities:plugin"]
 
 
 @dataclass(frozen=True)
@@ -81,8 +81,9 @@ class Plugin:
         """Contribute a check to /readyz (None: nothing to check)."""
         return None
 
-    def cli(self) -> click.Command | None:
-        """A click command or group added to the ``cryb`` CLI under the plugin's name."""
+    def cli(self) -> click.Command | list[click.Command] | None:
+        """A click command or group (or several) added to the ``cryb`` CLI, each under its own name
+        (a nameless one under the plugin's)."""
         return None
 
 

@@ -1,0 +1,294 @@
+"""Automod: per-community rules checked against text a member is about to post.
+
+Rules are governance events (automod.set/delete); what they catch is recorded as automod.action
+events (the mod log) and flagged text lands in the reports queue. Regexes run under the `regex`
+module's timeout, and are length-limited and compiled before a rule is accepted, so a catastrophic
+pattern cannot stall the node.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import msgspec
+import regex
+
+from cryb_node.clock import new_id
+from cryb_node.db import Database
+from cryb_node.problems import Problem, forbidden, not_found
+from cryb_node.services import AutomodVerdict, Perm
+
+from . import events as ev
+from . import schemas as s
+from .access import now_ms
+from .moderation import Moderation
+from .service import Actor, Communities, Step
+
+log = logging.getLogger(__name__)
+
+REGEX_TIMEOUT_S = 0.05
+SEVERITY = {"allow": 0, "flag": 1, "block": 2, "timeout": 3}
+_LINK = re.compile(r"(?i)\b(?:https?://|www\.)([^\s/?#<>\"']+)")
+_INVITE = re.compile(r"(?i)\b(?:discord(?:app)?\.com/invite|discord\.gg|/invites?)/[\w-]{2,}")
+_MENTION = re.compile(r"<@[!&]?([\w-]+)>|@(everyone|here)\b|(?<![\w.])@([\w.-]{2,32})")
+_CROCKFORD = {c: i for i, c in enumerate("0123456789abcdefghjkmnpqrstvwxyz")}
+
+Matcher = Callable[[str, "Context"], str | None]
+
+
+@dataclass(frozen=True)
+class Context:
+    user_id: str
+    now: int
+    joined_at: int | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    kind: str
+    action: str
+    timeout_s: int
+    match: Matcher
+
+
+def validate(config: s.AutomodConfigIn, kind: str) -> None:
+    """Refuse rules that cannot work (400 naming the field) before they become events."""
+    if kind == "regex":
+        if not config.patterns:
+            raise Problem("invalid_field", 400, "a regex rule needs patterns", field="config.patterns")
+        for i, pattern in enumerate(config.patterns):
+            try:
+                regex.compile(pattern)
+            except (regex.error, ValueError, OverflowError) as err:
+                raise Problem(
+                    "invalid_regex", 400, f"does not compile: {err}", field=f"config.patterns[{i}]"
+                ) from None
+    if kind == "words" and not config.words:
+        raise Problem("invalid_field", 400, "a words rule needs words", field="config.words")
+
+
+def account_created_ms(user_id: str) -> int | None:
+    """Node user ids are time-sortable (cryb_node.clock.new_id): the first 10 characters are ms."""
+    if len(user_id) != 26:
+        return None
+    try:
+        value = 0
+        for ch in user_id[:10].lower():
+            value = value * 32 + _CROCKFORD[ch]
+    except KeyError:
+        return None
+    return value  # 26 chars hold 130 bits of a 128-bit value: the first 10 are exactly the ms
+
+
+def compile_rule(
+    rule_id: str, name: str, kind: str, config: ev.AutomodConfig, action: str, timeout_s: int
+) -> Rule:
+    match: Matcher
+    if kind == "words":
+        words = regex.compile(
+            r"\b(?:" + "|".join(re.escape(w) for w in config.words) + r")\b", regex.IGNORECASE
+        )
+
+        def match(text: str, ctx: Context) -> str | None:
+            m = words.search(text)
+            return f"blocked word {m.group(0).lower()!r}" if m else None
+
+    elif kind == "regex":
+        patterns = []
+        for p in config.patterns:
+            try:
+                patterns.append(regex.compile(p, regex.IGNORECASE))
+            except (regex.error, ValueError, OverflowError):
+                log.warning("automod rule %s: pattern does not compile; skipped", rule_id)
+
+        def match(text: str, ctx: Context) -> str | None:
+            for p in patterns:
+                try:
+                    if p.search(text, timeout=REGEX_TIMEOUT_S):
+                        return f"matched pattern {p.pattern!r}"
+                except TimeoutError:
+                    log.warning("automod rule %s: pattern timed out; treated as no match", rule_id)
+            return None
+
+    elif kind == "links":
+        allowed = [d.lower().lstrip(".") for d in config.allowed_domains]
+
+        def match(text: str, ctx: Context) -> str | None:
+            for m in _LINK.finditer(text):
+                host = m.group(1).rsplit("@", 1)[-1].split(":", 1)[0].lower().rstrip(".")
+                if not any(host == d or host.endswith("." + d) for d in allowed):
+                    return f"link to {host}"
+            return None
+
+    elif kind == "invites":
+
+        def match(text: str, ctx: Context) -> str | None:
+            return "invite link" if _INVITE.search(text) else None
+
+    elif kind == "mentions":
+        limit = config.max_mentions
+
+        def match(text: str, ctx: Context) -> str | None:
+            found = {next(g for g in m.groups() if g) for m in _MENTION.finditer(text)}
+            return f"{len(found)} mentions (limit {limit})" if len(found) > limit else None
+
+    else:  # new_account
+
+        def match(text: str, ctx: Context) -> str | None:
+            created = account_created_ms(ctx.user_id)
+            if created is not None and ctx.now - created < config.min_account_age_s * 1000:
+                return f"account younger than {config.min_account_age_s}s"
+            if ctx.joined_at is not None and ctx.now - ctx.joined_at < config.min_member_age_s * 1000:
+                return f"member for less than {config.min_member_age_s}s"
+            return None
+
+    return Rule(rule_id, name, kind, action, timeout_s, match)
+
+
+_RULE_SQL = (
+    "SELECT id, name, kind, config, action, timeout_s, enabled FROM community_automod_rules"
+    " WHERE community_id = ?"
+)
+_decode_config = msgspec.json.Decoder(ev.AutomodConfig).decode
+
+
+class AutomodService:
+    """Implements cryb_node.services.Automod."""
+
+    def __init__(self, communities: Communities, moderation: Moderation) -> None:
+        self.c = communities
+        self.mod = moderation
+        self._compiled: dict[str, tuple[int, list[Rule]]] = {}
+
+    @property
+    def db(self) -> Database:
+        return self.c.node.db
+
+    async def compiled(self, community_id: str) -> list[Rule]:
+        gen = self.c.perms.generation(community_id)
+        hit = self._compiled.get(community_id)
+        if hit is not None and hit[0] == gen:
+            return hit[1]
+        rows = await self.db.fetchall(f"{_RULE_SQL} AND enabled = 1 ORDER BY position, id", (community_id,))
+        rules = [compile_rule(r[0], r[1], r[2], _decode_config(r[3]), r[4], r[5]) for r in rows]
+        if self.c.perms.generation(community_id) == gen:
+            self._compiled[community_id] = (gen, rules)
+        return rules
+
+    async def evaluate(self, community_id: str, user_id: str, text: str) -> list[tuple[Rule, str]]:
+        joined = await self.db.fetchval(
+            "SELECT joined_at FROM community_members WHERE community_id = ? AND user_id = ?",
+            (community_id, user_id),
+        )
+        ctx = Context(user_id, now_ms(), joined)
+        hits = []
+        for rule in await self.compiled(community_id):
+            reason = rule.match(text, ctx)
+            if reason is not None:
+                hits.append((rule, reason))
+        return hits
+
+    async def check(
+        self,
+        community_id: str,
+        user_id: str,
+        text: str,
+        *,
+        channel_id: str | None = None,
+        target_type: str = "text",
+        target_id: str | None = None,
+        dry_run: bool = False,
+    ) -> AutomodVerdict:
+        """What content calls before posting: allow, flag (post it; a report is filed), block (refuse),
+        or timeout (refuse, and the member is timed out). Members who manage the community are exempt."""
+        if not dry_run and await self.c.perms.community(user_id, community_id) & Perm.MANAGE_COMMUNITY:
+            return AutomodVerdict("allow")
+        hits = await self.evaluate(community_id, user_id, text)
+        if not hits:
+            return AutomodVerdict("allow")
+        worst, why = max(hits, key=lambda h: SEVERITY[h[0].action])
+        verdict = AutomodVerdict(worst.action, worst.id, f"{worst.name}: {why}")
+        if dry_run:
+            return verdict
+        now = now_ms()
+        steps = [
+            Step(
+                "automod.action",
+                community_id,
+                user_id,
+                ev.AutomodAction(
+                    rule_id=rule.id,
+                    action=rule.action,
+                    reason=f"{rule.name}: {reason}",
+                    until=now + rule.timeout_s * 1000 if rule.action == "timeout" else None,
+                ),
+            )
+            for rule, reason in hits
+        ]
+        await self.c.write(Actor(None), *steps)
+        for rule, reason in hits:
+            if rule.action == "flag":
+                await self.mod.file_report(
+                    community_id, None, target_type, target_id or channel_id or "", user_id,
+                    f"automod {rule.name}: {reason}", text[:500], rule.id,
+                )  # fmt: skip
+        return verdict
+
+    # -- rules ------------------------------------------------------------------------------------
+
+    async def rules(self, actor: Actor, community_id: str) -> s.AutomodRuleList:
+        await self.c.require(actor, community_id, Perm.MANAGE_COMMUNITY, "automod rules")
+        rows = await self.db.fetchall(f"{_RULE_SQL} ORDER BY position, id", (community_id,))
+        return s.AutomodRuleList([_rule(r) for r in rows])
+
+    async def set_rule(
+        self, actor: Actor, community_id: str, body: s.AutomodRuleIn, rule_id: str | None = None
+    ) -> s.AutomodRuleOut:
+        await self.c.require(actor, community_id, Perm.MANAGE_COMMUNITY, "automod rules")
+        validate(body.config, body.kind)
+        if body.action == "timeout" and body.timeout_s < 1:
+            raise Problem("invalid_field", 400, "a timeout rule needs timeout_s", field="timeout_s")
+        rule_id = rule_id or new_id()
+        config = msgspec.convert(msgspec.structs.asdict(body.config), ev.AutomodConfig)
+        payload = ev.AutomodSet(
+            name=body.name, kind=body.kind, config=config, action=body.action,
+            timeout_s=body.timeout_s, enabled=body.enabled,
+        )  # fmt: skip
+        await self.c.write(actor, Step("automod.set", community_id, rule_id, payload))
+        return await self.rule(community_id, rule_id)
+
+    async def delete_rule(self, actor: Actor, community_id: str, rule_id: str) -> None:
+        await self.c.require(actor, community_id, Perm.MANAGE_COMMUNITY, "automod rules")
+        await self.c.write(actor, Step("automod.delete", community_id, rule_id, ev.Empty()))
+
+    async def rule(self, community_id: str, rule_id: str) -> s.AutomodRuleOut:
+        row = await self.db.fetchone(f"{_RULE_SQL} AND id = ?", (community_id, rule_id))
+        if row is None:
+            raise not_found("automod rule")
+        return _rule(row)
+
+    async def test(self, actor: Actor, community_id: str, body: s.AutomodCheckIn) -> s.AutomodCheckOut:
+        """The route behind POST .../automod/check: as content would check a member's text."""
+        await self.c.community_row(community_id, actor)
+        if body.dry_run:
+            await self.c.require(actor, community_id, Perm.MANAGE_COMMUNITY, "testing automod rules")
+        elif actor.user_id is None or not (await self.c.perms.member(community_id, actor.user_id)).member:
+            raise forbidden("only members post in this community")
+        verdict = await self.check(
+            community_id, actor.user_id or "", body.text, channel_id=body.channel_id, dry_run=body.dry_run
+        )
+        if not body.dry_run and verdict.action in ("block", "timeout"):
+            raise Problem("automod_blocked", 422, f"blocked by automod: {verdict.reason}", field="text")
+        return s.AutomodCheckOut(action=verdict.action, rule_id=verdict.rule_id, reason=verdict.reason)
+
+
+def _rule(r: tuple) -> s.AutomodRuleOut:
+    config = msgspec.convert(msgspec.json.decode(r[3]), s.AutomodConfigIn)
+    return s.AutomodRuleOut(
+        id=r[0], name=r[1], kind=r[2], config=config, action=r[4], timeout_s=r[5], enabled=bool(r[6])
+    )

@@ -1,0 +1,221 @@
+"""Moderation as library calls: kick, ban, unban, timeout, the reports queue and the mod log."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cryb_node.clock import new_id
+from cryb_node.db import Database
+from cryb_node.problems import Problem, forbidden, not_found
+from cryb_node.services import Perm
+
+from . import events as ev
+from . import schemas as s
+from .access import now_ms
+from .perms import MODERATOR
+from .service import Actor, Communities, Step
+
+
+class Moderation:
+    def __init__(self, communities: Communities) -> None:
+        self.c = communities
+
+    @property
+    def db(self) -> Database:
+        return self.c.node.db
+
+    async def kick(self, actor: Actor, community_id: str, user_id: str, reason: str = "") -> None:
+        await self.c.community_row(community_id, actor)
+        await self.c.write(actor, Step("member.kick", community_id, user_id, ev.Reasoned(reason=reason)))
+
+    async def ban(
+        self, actor: Actor, community_id: str, user_id: str, reason: str = "", delete_message_seconds: int = 0
+    ) -> s.BanOut:
+        await self.c.community_row(community_id, actor)
+        payload = ev.MemberBan(reason=reason, delete_message_seconds=delete_message_seconds)
+        await self.c.write(actor, Step("member.ban", community_id, user_id, payload))
+        return await self.ban_of(community_id, user_id)
+
+    async def unban(self, actor: Actor, community_id: str, user_id: str, reason: str = "") -> None:
+        await self.c.community_row(community_id, actor)
+        await self.c.write(actor, Step("member.unban", community_id, user_id, ev.Reasoned(reason=reason)))
+
+    async def timeout(
+        self, actor: Actor, community_id: str, user_id: str, until: int | None, reason: str = ""
+    ) -> None:
+        await self.c.community_row(community_id, actor)
+        payload = ev.MemberTimeout(until=until, reason=reason)
+        await self.c.write(actor, Step("member.timeout", community_id, user_id, payload))
+
+    async def bans(self, actor: Actor, community_id: str) -> s.BanList:
+        await self.c.require(actor, community_id, Perm.BAN_MEMBERS, "the ban list")
+        rows = await self.db.fetchall(f"{_BAN_SQL} WHERE community_id = ? ORDER BY hlc DESC", (community_id,))
+        return s.BanList([_ban(r) for r in rows])
+
+    async def ban_of(self, community_id: str, user_id: str) -> s.BanOut:
+        row = await self.db.fetchone(
+            f"{_BAN_SQL} WHERE community_id = ? AND user_id = ?", (community_id, user_id)
+        )
+        if row is None:
+            raise not_found("ban")
+        return _ban(row)
+
+    # -- reports (node-local) ---------------------------------------------------------------------
+
+    async def report(self, actor: Actor, community_id: str, body: s.ReportIn) -> s.ReportOut:
+        await self.c.community_row(community_id, actor)
+        m = await self.c.perms.member(community_id, actor.user_id)
+        if not m.member and not actor.admin:
+            raise forbidden("only members can report in this community")
+        target_user = body.target_user or (body.target_id if body.target_type == "member" else None)
+        if body.target_type == "member" and not (await self.c.perms.member(community_id, target_user)).member:
+            raise Problem("not_member", 404, "that user is not a member of this community", field="target_id")
+        rid = await self.file_report(
+            community_id, actor.user_id, body.target_type, body.target_id, target_user, body.reason
+        )
+        return await self.report_of(community_id, rid)
+
+    async def file_report(
+        self,
+        community_id: str,
+        reporter: str | None,
+        target_type: str,
+        target_id: str,
+        target_user: str | None,
+        reason: str,
+        excerpt: str = "",
+        rule_id: str | None = None,
+    ) -> str:
+        rid = new_id()
+        await self.db.write(
+            lambda conn: conn.execute(
+                "INSERT INTO community_reports (id, community_id, reporter_id, target_type, target_id,"
+                " target_user, reason, excerpt, rule_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    rid,
+                    community_id,
+                    reporter,
+                    target_type,
+                    target_id,
+                    target_user,
+                    reason,
+                    excerpt,
+                    rule_id,
+                    now_ms(),
+                ),
+            )
+        )
+        return rid
+
+    async def reports(self, actor: Actor, community_id: str, q: s.ReportQuery) -> s.ReportList:
+        await self.c.require(actor, community_id, MODERATOR, "the reports queue")
+        where, args = "community_id = ? AND id > ?", [community_id, q.after or ""]
+        if q.status is not None:
+            where += " AND status = ?"
+            args.append(q.status)
+        rows = await self.db.fetchall(
+            f"{_REPORT_SQL} WHERE {where} ORDER BY id LIMIT ?", (*args, q.limit + 1)
+        )
+        more = len(rows) > q.limit
+        rows = rows[: q.limit]
+        return s.ReportList([_report(r) for r in rows], rows[-1][0] if more else None)
+
+    async def report_of(self, community_id: str, report_id: str) -> s.ReportOut:
+        row = await self.db.fetchone(
+            f"{_REPORT_SQL} WHERE community_id = ? AND id = ?", (community_id, report_id)
+        )
+        if row is None:
+            raise not_found("report")
+        return _report(row)
+
+    async def resolve(
+        self, actor: Actor, community_id: str, report_id: str, body: s.ReportPatch
+    ) -> s.ReportOut:
+        await self.c.require(actor, community_id, MODERATOR, "handling reports")
+        await self.report_of(community_id, report_id)
+        done = body.status != "open"
+        await self.db.write(
+            lambda conn: conn.execute(
+                "UPDATE community_reports SET status = ?, action_taken = ?, resolved_by = ?, resolved_at = ?"
+                " WHERE id = ? AND community_id = ?",
+                (
+                    body.status,
+                    body.action_taken,
+                    actor.label if done else None,
+                    now_ms() if done else None,
+                    report_id,
+                    community_id,
+                ),
+            )
+        )
+        return await self.report_of(community_id, report_id)
+
+    # -- the mod log ------------------------------------------------------------------------------
+
+    async def modlog(self, actor: Actor, community_id: str, q: s.ModlogQuery) -> s.ModlogList:
+        row = await self.c.community_row(community_id, actor)
+        if not row[6]:  # modlog_public
+            await self.c.require(actor, community_id, Perm.VIEW_AUDIT_LOG, "the mod log")
+        where, args = "community_id = ?", [community_id]
+        if q.before:
+            try:
+                before = bytes.fromhex(q.before)
+            except ValueError:
+                raise Problem("invalid_query", 400, "before is an entry id", field="before") from None
+            pivot = await self.db.fetchval("SELECT hlc FROM community_modlog WHERE event_id = ?", (before,))
+            if pivot is None:
+                raise Problem("invalid_query", 400, "no such entry", field="before")
+            where += " AND (hlc, event_id) < (?, ?)"
+            args += [pivot, before]
+        if q.action:
+            where += " AND action = ?"
+            args.append(q.action)
+        rows = await self.db.fetchall(
+            "SELECT event_id, created_at, actor_id, action, target_id, reason, details FROM community_modlog"
+            f" WHERE {where} ORDER BY hlc DESC, event_id DESC LIMIT ?",
+            (*args, q.limit + 1),
+        )
+        more = len(rows) > q.limit
+        rows = rows[: q.limit]
+        entries = [_entry(r) for r in rows]
+        return s.ModlogList(entries, entries[-1].id if more else None)
+
+
+AUTOMOD_ENTRIES = ("automod_block", "automod_flag", "automod_timeout")
+_BAN_SQL = "SELECT user_id, actor_id, reason, delete_message_seconds, created_at FROM community_bans"
+_REPORT_SQL = (
+    "SELECT id, community_id, reporter_id, target_type, target_id, target_user, reason, excerpt, rule_id,"
+    " status, action_taken, resolved_by, resolved_at, created_at FROM community_reports"
+)
+
+
+def _ban(r: Any) -> s.BanOut:
+    return s.BanOut(user_id=r[0], actor_id=r[1], reason=r[2], delete_message_seconds=r[3], created_at=r[4])
+
+
+def _report(r: Any) -> s.ReportOut:
+    return s.ReportOut(
+        id=r[0],
+        community_id=r[1],
+        reporter_id=r[2],
+        target_type=r[3],
+        target_id=r[4],
+        target_user=r[5],
+        reason=r[6],
+        excerpt=r[7],
+        rule_id=r[8],
+        status=r[9],
+        action_taken=r[10],
+        resolved_by=r[11],
+        resolved_at=r[12],
+        created_at=r[13],
+    )
+
+
+def _entry(r: Any) -> s.ModlogEntry:
+    details = json.loads(r[6])
+    actor = r[2] or ("automod" if r[3] in AUTOMOD_ENTRIES else "node")
+    return s.ModlogEntry(
+        id=r[0].hex(), time=r[1], actor=actor, action=r[3], target=r[4], reason=r[5], details=details
+    )

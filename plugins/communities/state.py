@@ -1,0 +1,100 @@
+"""Loading permission snapshots (CommunityState, MemberState) from the projection tables.
+
+The same SQL and the same builders serve the writer thread (replay-time authority checks, on a plain
+sqlite3 connection) and the cached Permissions service (a reader connection, awaited).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from cryb_node.db import Connection, Database
+
+from .perms import Channel, CommunityState, MemberState, Overwrite, Role
+
+COMMUNITY_SQL = "SELECT id, owner_id, public FROM communities WHERE id = ? AND deleted = 0"
+ROLES_SQL = "SELECT id, perms, position FROM community_roles WHERE community_id = ?"
+CHANNELS_SQL = (
+    "SELECT id, kind, name, parent_id, position, nsfw, slowmode_s, topic"
+    " FROM community_channels WHERE community_id = ?"
+)
+OVERWRITES_SQL = (
+    "SELECT channel_id, target_type, target_id, allow, deny FROM community_overwrites WHERE community_id = ?"
+)
+MEMBER_SQL = "SELECT timeout_until FROM community_members WHERE community_id = ? AND user_id = ?"
+MEMBER_ROLES_SQL = "SELECT role_id FROM community_member_roles WHERE community_id = ? AND user_id = ?"
+BAN_SQL = "SELECT 1 FROM community_bans WHERE community_id = ? AND user_id = ?"
+CHANNEL_COMMUNITY_SQL = "SELECT community_id FROM community_channels WHERE id = ?"
+
+Rows = Sequence[Sequence[Any]]
+
+
+def build_community(row: Sequence[Any], roles: Rows, channels: Rows, overwrites: Rows) -> CommunityState:
+    chans = {r[0]: Channel(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in channels}
+    for ch_id, ttype, tid, allow, deny in overwrites:
+        ch = chans.get(ch_id)
+        if ch is not None:
+            ch.overwrites[(ttype, tid)] = Overwrite(allow, deny)
+    return CommunityState(
+        id=row[0],
+        owner_id=row[1],
+        public=bool(row[2]),
+        roles={r[0]: Role(r[0], r[1], r[2]) for r in roles},
+        channels=chans,
+    )
+
+
+def build_member(member: Sequence[Any] | None, roles: Rows, banned: bool) -> MemberState:
+    if member is None:
+        return MemberState(banned=banned)
+    return MemberState(
+        member=True, banned=banned, role_ids=frozenset(r[0] for r in roles), timeout_until=member[0]
+    )
+
+
+# -- in the writer thread ---------------------------------------------------------------------
+
+
+def load_community_sync(conn: Connection, community_id: str) -> CommunityState | None:
+    row = conn.execute(COMMUNITY_SQL, (community_id,)).fetchone()
+    if row is None:
+        return None
+    return build_community(
+        row,
+        conn.execute(ROLES_SQL, (community_id,)).fetchall(),
+        conn.execute(CHANNELS_SQL, (community_id,)).fetchall(),
+        conn.execute(OVERWRITES_SQL, (community_id,)).fetchall(),
+    )
+
+
+def load_member_sync(conn: Connection, community_id: str, user_id: str) -> MemberState:
+    args = (community_id, user_id)
+    return build_member(
+        conn.execute(MEMBER_SQL, args).fetchone(),
+        conn.execute(MEMBER_ROLES_SQL, args).fetchall(),
+        conn.execute(BAN_SQL, args).fetchone() is not None,
+    )
+
+
+# -- from a reader ------------------------------------------------------------------------------
+
+
+async def load_community(db: Database, community_id: str) -> CommunityState | None:
+    async with db.reader() as conn:
+        rows = await conn.execute_fetchall(COMMUNITY_SQL, (community_id,))
+        if not rows:
+            return None
+        roles = await conn.execute_fetchall(ROLES_SQL, (community_id,))
+        channels = await conn.execute_fetchall(CHANNELS_SQL, (community_id,))
+        overwrites = await conn.execute_fetchall(OVERWRITES_SQL, (community_id,))
+    return build_community(next(iter(rows)), list(roles), list(channels), list(overwrites))
+
+
+async def load_member(db: Database, community_id: str, user_id: str) -> MemberState:
+    args = (community_id, user_id)
+    async with db.reader() as conn:
+        member = list(await conn.execute_fetchall(MEMBER_SQL, args))
+        roles = await conn.execute_fetchall(MEMBER_ROLES_SQL, args)
+        banned = list(await conn.execute_fetchall(BAN_SQL, args))
+    return build_member(member[0] if member else None, list(roles), bool(banned))
