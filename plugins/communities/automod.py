@@ -279,6 +279,8 @@ class AutomodService:
             await self.c.require(actor, community_id, Perm.MANAGE_COMMUNITY, "testing automod rules")
         elif actor.user_id is None or not (await self.c.perms.member(community_id, actor.user_id)).member:
             raise forbidden("only members post in this community")
+        elif not await self.c.perms.community(actor.user_id, community_id) & Perm.SEND_MESSAGES:
+            raise Problem("cannot_send", 403, "you may not post here now (timed out?)")
         verdict = await self.check(
             community_id, actor.user_id or "", body.text, channel_id=body.channel_id, dry_run=body.dry_run
         )

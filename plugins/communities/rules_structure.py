@@ -301,7 +301,7 @@ def automod_set(c: Ctx) -> Change:
             rule_id, c.cid, p.name, p.kind, msgspec.json.encode(p.config).decode(), p.action,
             p.timeout_s, int(p.enabled), position,
         )  # fmt: skip
-        c.modlog("automod_set", rule_id, name=p.name, kind=p.kind, action=p.action)
+        c.modlog("automod_set", rule_id, name=p.name, kind=p.kind, rule_action=p.action)
 
     return change
 

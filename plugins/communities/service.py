@@ -54,6 +54,10 @@ class Step:
     extra: list[Callable[[Tx], None]] = field(default_factory=list)
 
 
+def banned() -> Problem:
+    return Problem("banned", 403, "you are banned from this community")
+
+
 def as_problem(d: Denied) -> Problem:
     return Problem(d.code, d.status, d.detail, field=d.field)
 
@@ -117,9 +121,11 @@ class Communities:
         )
         if row is None:
             raise not_found("community")
-        if not row[4] and not actor.admin:
+        if not actor.admin:
             m = await self.perms.member(community_id, actor.user_id)
-            if not m.member:
+            if m.banned:
+                raise banned()
+            if not row[4] and not m.member:
                 raise not_found("community")  # a private community is invisible to outsiders
         return row
 
@@ -223,6 +229,7 @@ class Communities:
     async def leave(self, actor: Actor, community_id: str) -> None:
         if actor.user_id is None:
             raise Problem("user_required", 400, "only users leave communities")
+        await self.community_row(community_id, actor)
         step = Step("member.leave", community_id, actor.user_id, ev.Empty(), actor=Actor(actor.user_id))
         await self.write(actor, step)
 
@@ -342,7 +349,11 @@ class Communities:
         access = await self.perms.channel(actor.user_id, channel_id)
         if access is None:
             raise not_found("channel")
-        return access.community_id, ALL if actor.admin else access.perms
+        if actor.admin:
+            return access.community_id, ALL
+        if not access.perms and (await self.perms.member(access.community_id, actor.user_id)).banned:
+            raise banned()
+        return access.community_id, access.perms
 
     async def channel_out(self, actor: Actor, channel_id: str, quiet: bool = False) -> s.ChannelOut | None:
         cid, perms = await self.channel_perms(actor, channel_id)
