@@ -88,10 +88,10 @@ class Ctx:
         return self.admin and user_id == self.actor
 
     def perms(self, user_id: str | None) -> int:
-        if user_id is None:
-            return 0
         if self.is_actor_admin(user_id):
             return ALL
+        if user_id is None:
+            return 0
         return base_permissions(self.state, user_id, self.member(user_id), self.now)
 
     def channel_perms(self, user_id: str | None, channel_id: str) -> int:
@@ -126,6 +126,8 @@ class Ctx:
     def require_outranks(self, user_id: str) -> None:
         if user_id == self.state.owner_id:
             raise Denied("target_is_owner", 403, "the community owner cannot be acted on")
+        if self.is_actor_admin(self.actor):
+            return  # node admins outrank everyone but the owner
         if self.actor is None or self.rank(self.actor) <= self.rank(user_id):
             raise Denied("role_hierarchy", 403, "that member's highest role is at or above yours", "user_id")
 
@@ -138,6 +140,8 @@ class Ctx:
             raise Denied("permission_not_held", 403, f"you cannot grant what you lack: {missing}", field)
 
     def require_below(self, position: int, field: str = "position") -> None:
+        if self.is_actor_admin(self.actor):
+            return
         if self.actor is None or position >= self.rank(self.actor):
             raise Denied("role_hierarchy", 403, "that role is at or above your highest role", field)
 

@@ -1,8 +1,6 @@
 """The authorization matrix: every community, channel and moderation endpoint x every standing a
 caller can have -> the expected status, over HTTP against a real node with real users."""
 
-
-
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
