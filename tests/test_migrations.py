@@ -18,8 +18,9 @@ def test_migrate_applies_core_and_plugin_migrations_with_checksums(tmp_path: Pat
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
     # Core first, then each plugin's (built-in ones before the demo plugin named in the config).
-    assert [(r["source"], r["version"], r["state"]) for r in rows][0] == ("core", 1, "applied")
-    assert [(r["source"], r["version"], r["state"]) for r in rows][-1] == ("demo", 1, "applied")
+    got = [(r["source"], r["version"], r["state"]) for r in rows]
+    assert got[0] == ("core", 1, "applied")
+    assert got[-1] == ("demo", 1, "applied")
     assert {r["state"] for r in rows} == {"applied"}
     conn = connect(data / "cryb.db", busy_timeout_ms=100)
     stored = {r[0]: r[1] for r in conn.execute("SELECT source, checksum FROM schema_migrations")}
