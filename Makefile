@@ -29,6 +29,7 @@ soak: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(PY) bench/run.py
+	$(PY) bench/fanout.py
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
