@@ -29,7 +29,11 @@ if TYPE_CHECKING:
     from cryb_node.scheduler import Job
 
 # Built-in plugins in load order (later ones may use services the earlier ones provide).
-BUILTIN: list[str] = ["cryb_plugins.users:plugin", "cryb_plugins.communities:plugin"]
+BUILTIN: list[str] = [
+    "cryb_plugins.users:plugin",
+    "cryb_plugins.media:plugin",
+    "cryb_plugins.communities:plugin",
+]
 
 
 @dataclass(frozen=True)

@@ -92,3 +92,45 @@ class Automod(Protocol):
     """Provided by the communities plugin: checks text a member is about to post."""
 
     async def check(self, community_id: str, user_id: str, text: str) -> AutomodVerdict: ...
+
+
+class MediaRef(msgspec.Struct, frozen=True, kw_only=True):
+    """An uploaded file as other plugins see it (they store only ``id``)."""
+
+    id: str
+    owner_id: str
+    kind: str  # image | video | audio
+    mime: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+    channel_id: str | None = None  # the channel it was attached in (None: public, e.g. an avatar)
+    attached: bool = False
+    placeholder: str | None = None  # BlurHash for progressive loading
+
+
+class MediaStore(Protocol):
+    """Provided by the media plugin: uploads that content and profiles attach by id.
+
+    An upload nobody attaches is deleted by the cleanup job after a while; media attached in a
+    channel that anonymous users cannot view is private, fetched only through signed, expiring URLs.
+    """
+
+    async def get(self, media_id: str) -> MediaRef | None: ...
+
+    async def attach(self, media_id: str, owner_id: str, channel_id: str | None) -> MediaRef | None:
+        """Mark the owner's upload as used (in ``channel_id``, or publicly when None). Idempotent.
+        None: no such upload of that owner, or it is already attached elsewhere."""
+        ...
+
+    async def detach(self, media_id: str) -> None:
+        """The referring post/message/profile is gone: the upload becomes an orphan again."""
+        ...
+
+    def url(self, media_id: str, variant: str = "original") -> str:
+        """The public URL of a variant (only fetchable if the media is public)."""
+        ...
+
+    def signed_url(self, media_id: str, variant: str = "original", ttl_s: int | None = None) -> str:
+        """A URL that fetches the variant until ``ttl_s`` seconds from now (default from config)."""
+        ...

@@ -64,6 +64,9 @@ class RouteSpec:
     summary: str
     tag: str
     produces: str | None  # content type of a non-JSON response (HTML, metrics text)
+    # This route's own request-body limit in bytes (None: server.max_body_bytes). Only routes that
+    # stream their body (uploads) should raise it: request.read() stays capped by client_max_size.
+    max_body: int | None = None
 
 
 _json_encode = msgspec.json.Encoder().encode
@@ -123,6 +126,7 @@ class Api:
         auth: AuthMode = "optional",
         summary: str = "",
         produces: str | None = None,
+        max_body: int | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             self.specs.append(
@@ -139,6 +143,7 @@ class Api:
                     summary or (handler.__doc__ or "").strip().split("\n")[0],
                     self.tag,
                     produces,
+                    max_body,
                 )
             )
             return handler

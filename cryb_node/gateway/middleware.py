@@ -26,7 +26,7 @@ _GOOD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _HTTP_CODES = {
     404: ("not_found", "no route matches this path"),
     405: ("method_not_allowed", "this route does not accept that method"),
-    413: ("payload_too_large", "request body is larger than server.max_body_bytes"),
+    413: ("payload_too_large", "request body is larger than this route accepts"),
 }
 
 
@@ -126,8 +126,12 @@ def body_limit_middleware(max_bytes: int) -> web.middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         # Refuse early from Content-Length; aiohttp's client_max_size catches chunked bodies on read.
-        if request.content_length is not None and request.content_length > max_bytes:
-            raise web.HTTPRequestEntityTooLarge(max_size=max_bytes, actual_size=request.content_length)
+        # A route may declare a larger limit of its own (uploads); it must then stream its body and
+        # count what it reads, since client_max_size only guards request.read()/post().
+        spec = route_spec(request)
+        limit = spec.max_body if spec is not None and spec.max_body is not None else max_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise web.HTTPRequestEntityTooLarge(max_size=limit, actual_size=request.content_length)
         return await handler(request)
 
     return middleware

@@ -1,0 +1,167 @@
+"""The media plugin's SQL. Each write is one function run in the writer thread (one transaction)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cryb_node.db import Connection
+from cryb_node.problems import Problem
+
+USAGE = "SELECT coalesce(sum(size), 0) FROM media WHERE owner_id = ?"
+MEDIA = (
+    "SELECT id, owner_id, kind, mime, size, filename, width, height, frames, placeholder,"
+    " dominant_color, channel_id, attached_ms, created_ms FROM media WHERE id = ?"
+)
+VARIANTS = (
+    "SELECT name, sha256, mime, size, width, height FROM media_variants WHERE media_id = ? ORDER BY name"
+)
+VARIANT = (
+    "SELECT m.owner_id, m.kind, m.filename, m.channel_id, m.attached_ms, v.sha256, v.mime, v.size"
+    " FROM media m JOIN media_variants v ON v.media_id = m.id WHERE m.id = ? AND v.name = ?"
+)
+DETACH = "UPDATE media SET attached_ms = NULL WHERE id = ?"
+
+
+class BlobBusy(Exception):
+    """The cleanup job is deleting a blob this upload wants; retry in a moment."""
+
+
+def _check_quota(conn: Connection, owner: str, size: int, quota: int | None) -> None:
+    # Checked again here, in the transaction, so two concurrent uploads cannot both squeeze in.
+    if quota is not None and conn.execute(USAGE, (owner,)).fetchone()[0] + size > quota:
+        raise Problem("quota_exceeded", 413, "this upload exceeds your storage quota", field="file")
+
+
+def _insert_row(conn: Connection, meta: dict[str, Any]) -> None:
+    conn.execute(
+        "INSERT INTO media (id, owner_id, kind, mime, size, source_sha256, filename, width, height,"
+        " frames, placeholder, dominant_color, created_ms)"
+        " VALUES (:id, :owner, :kind, :mime, :size, :source, :filename, :width, :height, :frames,"
+        " :placeholder, :dominant_color, :created)",
+        {"width": None, "height": None, "frames": None, "placeholder": None, "dominant_color": None, **meta},
+    )
+
+
+def clone_existing(conn: Connection, *, meta: dict[str, Any], quota: int | None) -> bool:
+    """The same bytes were uploaded before: a new record sharing the earlier one's stored variants
+    (no processing, nothing stored twice). False when there is no usable earlier upload."""
+    src = conn.execute(
+        "SELECT id, width, height, frames, placeholder, dominant_color FROM media m"
+        " WHERE source_sha256 = ? AND kind = ? AND NOT EXISTS (SELECT 1 FROM media_variants v"
+        "  JOIN media_blobs b ON b.sha256 = v.sha256 WHERE v.media_id = m.id AND b.deleting = 1)"
+        " LIMIT 1",
+        (meta["source"], meta["kind"]),
+    ).fetchone()
+    if src is None:
+        return False
+    _check_quota(conn, meta["owner"], meta["size"], quota)
+    _insert_row(
+        conn, {**meta, **{k: src[k] for k in ("width", "height", "frames", "placeholder", "dominant_color")}}
+    )
+    conn.execute(
+        "INSERT INTO media_variants (media_id, name, sha256, mime, size, width, height)"
+        " SELECT ?, name, sha256, mime, size, width, height FROM media_variants WHERE media_id = ?",
+        (meta["id"], src["id"]),
+    )
+    conn.execute(
+        "UPDATE media_blobs SET orphaned_ms = NULL"
+        " WHERE sha256 IN (SELECT sha256 FROM media_variants WHERE media_id = ?)",
+        (meta["id"],),
+    )
+    return True
+
+
+def insert_media(
+    conn: Connection,
+    *,
+    meta: dict[str, Any],
+    variants: list[tuple[str, str, str, int, int | None, int | None]],
+    blobs: list[tuple[str, int]],
+    quota: int | None,
+) -> set[str]:
+    """Record a processed upload; returns the blob keys storage does not have yet (to be put)."""
+    _check_quota(conn, meta["owner"], meta["size"], quota)
+    fresh: set[str] = set()
+    for sha, size in blobs:
+        row = conn.execute("SELECT deleting FROM media_blobs WHERE sha256 = ?", (sha,)).fetchone()
+        if row is not None and row[0]:
+            raise BlobBusy(sha)
+        if row is None:
+            conn.execute(
+                "INSERT INTO media_blobs (sha256, size, created_ms) VALUES (?, ?, ?)",
+                (sha, size, meta["created"]),
+            )
+            fresh.add(sha)
+        else:
+            conn.execute("UPDATE media_blobs SET orphaned_ms = NULL WHERE sha256 = ?", (sha,))
+    _insert_row(conn, meta)
+    conn.executemany(
+        "INSERT INTO media_variants (media_id, name, sha256, mime, size, width, height)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(meta["id"], *v) for v in variants],
+    )
+    return fresh
+
+
+def delete_media(conn: Connection, *, ids: list[str], now: int) -> int:
+    """Delete media records; blobs left without any reference are marked orphaned (kept for the
+    grace period, then removed by the cleanup job)."""
+    shas: set[str] = set()
+    for media_id in ids:
+        shas.update(
+            r[0] for r in conn.execute("SELECT sha256 FROM media_variants WHERE media_id = ?", (media_id,))
+        )
+        conn.execute("DELETE FROM media WHERE id = ?", (media_id,))  # variants cascade
+    conn.executemany(
+        "UPDATE media_blobs SET orphaned_ms = ? WHERE sha256 = ? AND orphaned_ms IS NULL"
+        " AND NOT EXISTS (SELECT 1 FROM media_variants v WHERE v.sha256 = media_blobs.sha256)",
+        [(now, sha) for sha in shas],
+    )
+    return len(ids)
+
+
+def attach(conn: Connection, media_id: str, owner_id: str, channel_id: str | None, now: int) -> Any:
+    m = conn.execute(MEDIA, (media_id,)).fetchone()
+    if m is None or m["owner_id"] != owner_id:
+        return None
+    if m["attached_ms"] is not None:
+        return m if m["channel_id"] == channel_id else None
+    conn.execute("UPDATE media SET channel_id = ?, attached_ms = ? WHERE id = ?", (channel_id, now, media_id))
+    return conn.execute(MEDIA, (media_id,)).fetchone()
+
+
+# -- cleanup and stats --------------------------------------------------------------------------
+
+
+def expire_orphans(conn: Connection, *, before: int, now: int) -> int:
+    ids = [
+        r[0]
+        for r in conn.execute("SELECT id FROM media WHERE attached_ms IS NULL AND created_ms < ?", (before,))
+    ]
+    return delete_media(conn, ids=ids, now=now)
+
+
+def claim_doomed_blobs(conn: Connection, *, before: int) -> list[tuple[str, int]]:
+    """Blobs orphaned before ``before`` and still unreferenced, fenced with ``deleting``."""
+    rows = conn.execute(
+        "SELECT sha256, size FROM media_blobs b WHERE orphaned_ms < ? AND deleting = 0"
+        " AND NOT EXISTS (SELECT 1 FROM media_variants v WHERE v.sha256 = b.sha256)",
+        (before,),
+    ).fetchall()
+    conn.executemany("UPDATE media_blobs SET deleting = 1 WHERE sha256 = ?", [(r[0],) for r in rows])
+    return [(r[0], r[1]) for r in rows]
+
+
+def finish_deleting(conn: Connection, *, deleted: list[str], failed: list[str]) -> None:
+    conn.executemany("DELETE FROM media_blobs WHERE sha256 = ? AND deleting = 1", [(s,) for s in deleted])
+    conn.executemany("UPDATE media_blobs SET deleting = 0 WHERE sha256 = ?", [(s,) for s in failed])
+
+
+STATS = (
+    "SELECT (SELECT count(*) FROM media), (SELECT count(*) FROM media WHERE attached_ms IS NOT NULL),"
+    " (SELECT coalesce(sum(size), 0) FROM media), (SELECT count(*) FROM media_blobs),"
+    " (SELECT coalesce(sum(size), 0) FROM media_blobs),"
+    " (SELECT count(*) FROM media_blobs WHERE orphaned_ms IS NOT NULL)"
+)
+BY_KIND = "SELECT kind, count(*) FROM media GROUP BY kind ORDER BY kind"
+KNOWN_BLOB = "SELECT 1 FROM media_blobs WHERE sha256 = ?"

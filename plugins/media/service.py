@@ -1,0 +1,323 @@
+"""The media rules: accept an upload (limits, quota, type, processing), store it content-addressed,
+record it, decide who may fetch what, and hand out URLs. Implements the core's MediaStore service."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from cryb_node.clock import new_id
+from cryb_node.db import Connection
+from cryb_node.node import Node
+from cryb_node.problems import Problem
+from cryb_node.services import MediaRef, Perm, Permissions
+
+from . import images, queries, video
+from .schemas import MediaOut, Settings, VariantOut
+from .signing import Signer, load_or_create_key
+from .storage import LocalStorage, Storage
+from .upload import Counter, Received, receive
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Blob:
+    sha256: str
+    path: Path
+    mime: str
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class MediaService:
+    def __init__(self, node: Node, settings: Settings, storage: Storage | None = None) -> None:
+        self.node = node
+        self.settings = settings
+        self.root = node.data_dir / "media"
+        self.tmp = self.root / "tmp"
+        self.storage: Storage = storage or LocalStorage(
+            Path(settings.local_path) if settings.local_path else self.root / "blobs"
+        )
+        self.counter = Counter()
+        self.signer = Signer(load_or_create_key(node.data_dir / "keys" / "media-url.key"))
+        self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="media")
+        self._slots = asyncio.Semaphore(settings.workers)
+        self.avif = False
+        self.ffmpeg: str | None = None
+        base = settings.public_base_url or node.config.base_url
+        self.base_url = base.rstrip("/")
+
+    async def open(self) -> None:
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.avif = self.settings.avif and await self._run(images.can_encode_avif)
+        self.ffmpeg = video.find_ffmpeg(self.settings.ffmpeg)
+        log.info("media: storage %s, avif %s, ffmpeg %s", self.storage.name, self.avif, bool(self.ffmpeg))
+
+    async def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        await self.storage.close()
+
+    async def _run(self, fn: Any, *args: Any) -> Any:
+        """CPU-heavy work: at most ``workers`` at once, each in the pool, never on the event loop."""
+        async with self._slots:
+            return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args))
+
+    def image_options(self) -> images.Options:
+        s = self.settings
+        return images.Options(
+            s.max_pixels,
+            s.max_frames,
+            tuple(s.thumbnail_sizes),
+            s.display_max_px,
+            s.webp_quality,
+            self.avif,
+            s.avif_quality,
+            s.jpeg_quality,
+        )
+
+    # -- upload --------------------------------------------------------------------------------
+
+    async def upload(self, request: web.Request, owner_id: str) -> MediaOut:
+        quota = self.settings.user_quota_bytes or None
+        left = None
+        if quota is not None:
+            used = await self.node.db.fetchval(queries.USAGE, (owner_id,), 0)
+            left = max(0, quota - used)
+        got = await receive(request, self.settings, self.tmp, left, self.counter)
+        try:
+            media_id = new_id()
+            meta = dict(
+                id=media_id,
+                owner=owner_id,
+                kind=got.detected.kind,
+                mime=got.detected.mime,
+                size=got.size,
+                source=got.sha256,
+                filename=got.filename,
+                created=now_ms(),
+            )
+            cloned = await self.node.db.write(partial(queries.clone_existing, meta=meta, quota=quota))
+            if not cloned:
+                await self._store_new(got, meta, quota)
+        finally:
+            got.path.unlink(missing_ok=True)
+        out = await self.describe(media_id, owner_id)
+        assert out is not None
+        return out
+
+    async def _store_new(self, got: Received, meta: dict[str, Any], quota: int | None) -> None:
+        work = Path(tempfile.mkdtemp(prefix="proc-", dir=self.tmp))
+        try:
+            variants, extra = await self._process(got, work)
+            blobs = []
+            rows = []
+            for v in variants:
+                sha, size = (got.sha256, got.size) if v.path == got.path else await self._run(_hash, v.path)
+                blobs.append((Blob(sha, v.path, v.mime), size))
+                rows.append((v.name, sha, v.mime, size, v.width, v.height))
+            meta.update(extra)
+            fresh = await self._insert(meta, rows, [(b.sha256, size) for b, size in blobs], quota)
+            try:
+                for blob, _ in blobs:
+                    if blob.sha256 in fresh:
+                        await self.storage.put(blob.sha256, blob.path, blob.mime)
+            except Exception:
+                log.exception("media: storing %s failed", meta["id"])
+                await self.node.db.write(partial(queries.delete_media, ids=[meta["id"]], now=now_ms()))
+                raise Problem("storage_unavailable", 503, "the file could not be stored; try again") from None
+        finally:
+            await asyncio.to_thread(shutil.rmtree, work, True)
+
+    async def _insert(
+        self, meta: dict[str, Any], rows: list[Any], blobs: list[Any], quota: int | None
+    ) -> set[str]:
+        for _ in range(100):
+            try:
+                return await self.node.db.write(
+                    partial(queries.insert_media, meta=meta, variants=rows, blobs=blobs, quota=quota)
+                )
+            except queries.BlobBusy:
+                await asyncio.sleep(0.05)
+        raise Problem("busy", 503, "storage cleanup is running; try again")
+
+    async def _process(self, got: Received, work: Path) -> tuple[list[images.Variant], dict[str, Any]]:
+        det = got.detected
+        if det.kind == "image":
+            try:
+                res: images.ImageResult = await self._run(
+                    images.process, got.path, det, work, self.image_options()
+                )
+            except images.Refused as err:
+                raise Problem(err.code, err.status, err.detail, field="file") from None
+            extra = dict(
+                width=res.width,
+                height=res.height,
+                frames=res.frames if res.frames > 1 else None,
+                placeholder=res.placeholder,
+                dominant_color=res.dominant_color,
+            )
+            return res.variants, extra
+        # Video and audio are stored exactly as uploaded; a poster frame when ffmpeg is there.
+        variants = [images.Variant("original", got.path, det.mime)]
+        extra: dict[str, Any] = {}
+        if det.kind == "video" and self.ffmpeg:
+            poster = await video.poster(self.ffmpeg, got.path, work)
+            if poster is not None:
+                try:
+                    res = await self._run(
+                        images.process, poster, video.POSTER_TYPE, work / "p", self.image_options()
+                    )
+                except images.Refused:
+                    log.warning("media: poster frame of %s could not be processed", got.sha256[:12])
+                else:
+                    webp = next((v for v in res.variants if v.name == "webp"), res.variants[0])
+                    variants.append(images.Variant("poster", webp.path, webp.mime, webp.width, webp.height))
+                    extra = dict(
+                        width=res.width,
+                        height=res.height,
+                        placeholder=res.placeholder,
+                        dominant_color=res.dominant_color,
+                    )
+        return variants, extra
+
+    # -- reading and access --------------------------------------------------------------------
+
+    async def row(self, media_id: str) -> Any:
+        return await self.node.db.fetchone(queries.MEDIA, (media_id,))
+
+    async def is_private(self, m: Any) -> bool:
+        """Unattached uploads are their owner's; attached ones follow their channel; no channel is
+        public (avatars). Without a permissions service we cannot tell, so channel media stays private."""
+        if m["attached_ms"] is None:
+            return True
+        if m["channel_id"] is None:
+            return False
+        perms: Permissions | None = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        if perms is None:
+            return True
+        access = await perms.channel(None, m["channel_id"])
+        return access is None or not access.has(Perm.VIEW_CHANNEL)
+
+    async def may_view(self, m: Any, user_id: str | None) -> bool:
+        if user_id is not None and user_id == m["owner_id"]:
+            return True
+        if not await self.is_private(m):
+            return True
+        perms: Permissions | None = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        if user_id is None or m["channel_id"] is None or m["attached_ms"] is None or perms is None:
+            return False
+        access = await perms.channel(user_id, m["channel_id"])
+        return access is not None and access.has(Perm.VIEW_CHANNEL)
+
+    async def describe(self, media_id: str, user_id: str | None) -> MediaOut | None:
+        """The media as ``user_id`` may see it (signed URLs if private), or None."""
+        m = await self.row(media_id)
+        if m is None or not await self.may_view(m, user_id):
+            return None
+        private = await self.is_private(m)
+        expires = int(time.time()) + self.settings.signed_url_ttl_s if private else None
+        variants = []
+        for v in await self.node.db.fetchall(queries.VARIANTS, (media_id,)):
+            url = self._url(media_id, v["name"], expires)
+            variants.append(
+                VariantOut(
+                    name=v["name"],
+                    url=url,
+                    mime=v["mime"],
+                    size=v["size"],
+                    width=v["width"],
+                    height=v["height"],
+                )
+            )
+        return MediaOut(
+            id=m["id"],
+            kind=m["kind"],
+            mime=m["mime"],
+            size=m["size"],
+            width=m["width"],
+            height=m["height"],
+            frames=m["frames"],
+            placeholder=m["placeholder"],
+            dominant_color=m["dominant_color"],
+            private=private,
+            url_expires_at=expires,
+            variants=variants,
+            created_at=m["created_ms"],
+        )
+
+    def _url(self, media_id: str, variant: str, expires: int | None) -> str:
+        url = f"{self.base_url}/media/{media_id}/{variant}"
+        if expires is None:
+            return url
+        return f"{url}?exp={expires}&sig={self.signer.sign(media_id, variant, expires)}"
+
+    async def delete(self, media_id: str, user_id: str) -> None:
+        m = await self.row(media_id)
+        if m is None or m["owner_id"] != user_id:
+            raise Problem("not_found", 404, "media not found")
+        if m["attached_ms"] is not None:
+            raise Problem("attached", 409, "this media is attached; delete the post or message instead")
+        await self.node.db.write(partial(queries.delete_media, ids=[media_id], now=now_ms()))
+
+    # -- MediaStore (the core service other plugins use) -----------------------------------------
+
+    async def get(self, media_id: str) -> MediaRef | None:
+        m = await self.row(media_id)
+        return None if m is None else _ref(m)
+
+    async def attach(self, media_id: str, owner_id: str, channel_id: str | None) -> MediaRef | None:
+        def tx(conn: Connection) -> Any:
+            return queries.attach(conn, media_id, owner_id, channel_id, now_ms())
+
+        m = await self.node.db.write(tx)
+        return None if m is None else _ref(m)
+
+    async def detach(self, media_id: str) -> None:
+        await self.node.db.write(lambda conn: conn.execute(queries.DETACH, (media_id,)))
+
+    def url(self, media_id: str, variant: str = "original") -> str:
+        return self._url(media_id, variant, None)
+
+    def signed_url(self, media_id: str, variant: str = "original", ttl_s: int | None = None) -> str:
+        ttl = self.settings.signed_url_ttl_s if ttl_s is None else ttl_s
+        return self._url(media_id, variant, int(time.time()) + ttl)
+
+
+def _ref(m: Any) -> MediaRef:
+    return MediaRef(
+        id=m["id"],
+        owner_id=m["owner_id"],
+        kind=m["kind"],
+        mime=m["mime"],
+        size=m["size"],
+        width=m["width"],
+        height=m["height"],
+        channel_id=m["channel_id"],
+        attached=m["attached_ms"] is not None,
+        placeholder=m["placeholder"],
+    )
+
+
+def _hash(path: Path) -> tuple[str, int]:
+    import hashlib
+
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
