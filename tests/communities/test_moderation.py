@@ -205,3 +205,5 @@ async def test_cli_mod_commands_use_the_same_database_and_show_the_same_log(ccli
 
     refused = await asyncio.to_thread(run_cryb, "--config", str(cfg), "mod", "kick", cid, owner.id, cwd=ROOT)
     assert refused.returncode == 1 and "target_is_owner" in refused.stderr
+    listed = await asyncio.to_thread(run_cryb, "--config", str(cfg), "community", "list", cwd=ROOT)
+    assert listed.returncode == 0 and cid in listed.stdout and "Mods" in listed.stdout
