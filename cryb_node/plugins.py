@@ -33,6 +33,7 @@ BUILTIN: list[str] = [
     "cryb_plugins.users:plugin",
     "cryb_plugins.media:plugin",
     "cryb_plugins.communities:plugin",
+    "cryb_plugins.content:plugin",
 ]
 
 

@@ -1,0 +1,73 @@
+"""The content plugin: chat messages and DMs, forum posts with threaded comments, reactions, votes,
+feeds, content moderation and counters. Every change is an event (events.py); projections.py turns
+them into the tables the routes read, whatever order they arrive in.
+
+It uses the core's Permissions and Automod services (the communities plugin) for every community
+check and the Relationships service (users) for DM blocks; without communities only DMs work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from importlib import resources
+from importlib.abc import Traversable
+from typing import Any
+
+from apscheduler.triggers.interval import IntervalTrigger
+
+from cryb_node.bus import Subscription
+from cryb_node.events import EventType
+from cryb_node.gateway.api import Api
+from cryb_node.node import Node
+from cryb_node.plugins import Plugin
+from cryb_node.realtime.protocol import Dispatcher
+from cryb_node.scheduler import Job
+
+from . import dispatch
+from .events import event_types
+from .routes import chat_routes, post_routes, shared_routes
+from .service import content_of
+
+
+class ContentPlugin(Plugin):
+    name = "content"
+
+    def migrations(self) -> Traversable:
+        return resources.files(__package__) / "migrations"
+
+    def event_types(self) -> Iterable[EventType]:
+        return event_types()
+
+    def routes(self, api: Api, node: Node) -> None:
+        chat_routes(api, node)
+        post_routes(api, node)
+        shared_routes(api, node)
+
+    def subscriptions(self, node: Node) -> Iterable[Subscription]:
+        return [content_of(node).moderation.subscription()]
+
+    def jobs(self, node: Node) -> Iterable[Job]:
+        return [Job("content.flush-views", content_of(node).posts.flush_views, IntervalTrigger(seconds=10))]
+
+    async def _lifespan(self, node: Node) -> AsyncIterator[None]:
+        content = content_of(node)
+        try:
+            yield
+        finally:
+            await content.posts.flush_views()
+
+    def lifespan(self, node: Node) -> AsyncIterator[None]:
+        return self._lifespan(node)
+
+    def dispatchers(self, node: Node) -> Mapping[str, Dispatcher]:
+        return dispatch.dispatchers()
+
+    async def gateway_ready(self, node: Node, user_id: str) -> Mapping[str, Any]:
+        content = content_of(node)
+        return {
+            "read_states": await content.dms.read_states(user_id),
+            "dm_channels": (await content.dms.list(user_id)).channels,
+        }
+
+
+plugin = ContentPlugin()

@@ -1,0 +1,156 @@
+"""The content plugin's event kinds and their payload Structs (what search, notifications, analytics
+and federation consume), bound to their projections (projections.py).
+
+Every event's body carries community=<community id or None for DMs>, author=<acting user>,
+target=<the message, post, comment, DM channel or emoji id>.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from cryb_node.events import EventType
+
+TargetType = Literal["message", "post", "comment"]
+
+
+class _P(msgspec.Struct, kw_only=True, omit_defaults=True):
+    pass
+
+
+class MessageCreate(_P, kw_only=True, omit_defaults=True):
+    channel_id: str
+    content: str
+    attachments: list[str] = []  # media ids
+    reply_to: str | None = None
+    thread_id: str | None = None  # the message this one replies to as a thread
+    mentions: list[str] = []  # user ids
+    mention_roles: list[str] = []
+    mention_everyone: bool = False  # only set when the author had MENTION_EVERYONE
+
+
+class MessageEdit(_P, kw_only=True, omit_defaults=True):
+    """The author's whole new editable state (last writer wins by hlc)."""
+
+    channel_id: str
+    content: str
+    attachments: list[str] = []
+    mentions: list[str] = []
+    mention_roles: list[str] = []
+    mention_everyone: bool = False
+
+
+class Delete(_P, kw_only=True, omit_defaults=True):
+    """An author's delete: final; the text is dropped from the projection."""
+
+    channel_id: str
+
+
+class PostCreate(_P, kw_only=True, omit_defaults=True):
+    channel_id: str
+    title: str
+    body: str = ""
+    url: str | None = None  # a link post
+    tags: list[str] = []
+    nsfw: bool = False
+    spoiler: bool = False
+
+
+class PostEdit(_P, kw_only=True, omit_defaults=True):
+    channel_id: str
+    body: str = ""
+    url: str | None = None
+    tags: list[str] = []
+    nsfw: bool = False
+    spoiler: bool = False
+
+
+class CommentCreate(_P, kw_only=True, omit_defaults=True):
+    channel_id: str
+    post_id: str
+    parent_id: str | None = None  # None: a top-level comment
+    body: str
+
+
+class CommentEdit(_P, kw_only=True, omit_defaults=True):
+    channel_id: str
+    post_id: str
+    body: str
+
+
+ModField = Literal["hidden", "pinned", "locked", "sticky"]
+
+
+class Moderate(_P, kw_only=True, omit_defaults=True):
+    """A moderator sets one flag on a target: last writer wins by (rank, hlc, event id).
+
+    rank: 1 a member with MANAGE_MESSAGES, 2 with ADMINISTRATOR (owners included), 3 a node admin.
+    """
+
+    target_type: TargetType
+    channel_id: str
+    field: ModField
+    value: bool
+    rank: int
+    reason: str = ""
+
+
+class ReactionAdd(_P, kw_only=True, omit_defaults=True):
+    target_type: TargetType
+    channel_id: str
+    emoji: str  # a unicode emoji, or "name:id" for a community's custom emoji
+
+
+class ReactionRemove(_P, kw_only=True, omit_defaults=True):
+    target_type: TargetType
+    channel_id: str
+    emoji: str
+    adds: list[bytes]  # the add events (tags) this remove observed: add-wins
+
+
+class VoteSet(_P, kw_only=True, omit_defaults=True):
+    target_type: Literal["post", "comment"]
+    channel_id: str
+    value: Literal[-1, 0, 1]
+
+
+class DmCreate(_P, kw_only=True, omit_defaults=True):
+    participants: list[str]  # every member, the creator included; sorted
+    name: str = ""
+
+
+class EmojiCreate(_P, kw_only=True, omit_defaults=True):
+    name: str
+    media_id: str
+
+
+class Empty(_P, kw_only=True, omit_defaults=True):
+    pass
+
+
+KINDS: dict[str, type[msgspec.Struct]] = {
+    "message.create": MessageCreate,
+    "message.edit": MessageEdit,
+    "message.delete": Delete,
+    "post.create": PostCreate,
+    "post.edit": PostEdit,
+    "post.delete": Delete,
+    "comment.create": CommentCreate,
+    "comment.edit": CommentEdit,
+    "comment.delete": Delete,
+    "content.moderate": Moderate,
+    "reaction.add": ReactionAdd,
+    "reaction.remove": ReactionRemove,
+    "vote.set": VoteSet,
+    "dm.create": DmCreate,
+    "emoji.create": EmojiCreate,
+    "emoji.delete": Empty,
+}
+
+
+def event_types() -> list[EventType]:
+    from .projections import PROJECTIONS
+
+    return [EventType(kind, payload, PROJECTIONS[kind]) for kind, payload in KINDS.items()]

@@ -1,0 +1,316 @@
+"""Chat: send, page through, edit and delete messages in text/announcement channels and DMs, with
+replies, mentions, attachments (media ids), threads, slow mode and automod."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any
+
+from cryb_node.clock import new_id, wall_ms
+from cryb_node.db import Database
+from cryb_node.events import Tx
+from cryb_node.gateway.api import Principal
+from cryb_node.problems import Problem, forbidden, not_found
+from cryb_node.services import Automod, Perm, Relationships
+
+from . import events as e
+from . import schemas as s
+from .access import CHAT_KINDS, Gate, Where
+from .reactions import reactions_for
+from .render import mentions
+
+if TYPE_CHECKING:
+    from cryb_node.node import Node
+
+    from .moderation import Moderation
+
+COLUMNS = (
+    "id, channel_id, community_id, author_id, content, attachments, reply_to, thread_id, mentions,"
+    " mention_roles, mention_everyone, created_at, edited_hlc, pinned, deleted, hidden + purged,"
+    " thread_count, hlc"
+)
+
+
+def message_out(r: Any, reactions: list[s.ReactionCount] | None = None) -> s.MessageOut:
+    return s.MessageOut(
+        id=r[0],
+        channel_id=r[1],
+        community_id=r[2],
+        author_id=r[3],
+        content=r[4],
+        attachments=json.loads(r[5]),
+        reply_to=r[6],
+        thread_id=r[7],
+        mentions=json.loads(r[8]),
+        mention_roles=json.loads(r[9]),
+        mention_everyone=bool(r[10]),
+        created_at=r[11],
+        edited_at=wall_ms(r[12]) if r[12] is not None else None,
+        pinned=bool(r[13]),
+        deleted=bool(r[14]),
+        removed=bool(r[15]),
+        thread_count=r[16],
+        reactions=reactions or [],
+    )
+
+
+def require_text(content: str, attachments: list[str], field: str = "content") -> None:
+    if not content.strip() and not attachments:
+        raise Problem("invalid_field", 400, "a message needs text or an attachment", field=field)
+
+
+class Chat:
+    def __init__(self, node: Node, gate: Gate, moderation: Moderation) -> None:
+        self.node = node
+        self.gate = gate
+        self.moderation = moderation
+
+    @property
+    def db(self) -> Database:
+        return self.node.db
+
+    async def automod(self, where: Where, user_id: str, text: str, target_type: str, target_id: str) -> None:
+        """Refuse text that the community's automod blocks; flagged text goes on (a report is filed)."""
+        mod = self.node.services.get(Automod)  # type: ignore[type-abstract]
+        if mod is None or where.community_id is None:
+            return
+        verdict = await mod.check(
+            where.community_id, user_id, text,
+            channel_id=where.channel_id, target_type=target_type, target_id=target_id,
+        )  # fmt: skip
+        if verdict.action == "block":
+            raise Problem("automod_blocked", 400, f"blocked by automod: {verdict.reason}", field="content")
+        if verdict.action == "timeout":
+            raise Problem(
+                "automod_timeout", 403, f"blocked by automod, and you are timed out: {verdict.reason}"
+            )
+
+    async def _blocked_dm(self, where: Where, user_id: str) -> None:
+        if not where.dm:
+            return
+        rel = self.node.services.get(Relationships)  # type: ignore[type-abstract]
+        if rel is None:
+            return
+        others = await self.db.fetchall(
+            "SELECT user_id FROM content_dm_members WHERE channel_id = ? AND user_id != ?",
+            (where.channel_id, user_id),
+        )
+        if len(others) == 1 and await rel.is_blocked(user_id, others[0][0]):
+            raise forbidden("you cannot message this user")
+
+    def _mentions(self, where: Where, content: str) -> tuple[list[str], list[str], bool]:
+        users, roles, everyone = mentions(content)
+        # Without MENTION_EVERYONE the text stays but notifies nobody.
+        return users, roles, everyone and where.has(Perm.MENTION_EVERYONE)
+
+    # -- create ---------------------------------------------------------------------------------
+
+    async def send(self, user_id: str, channel_id: str, body: s.MessageIn) -> s.MessageOut:
+        where = await self.gate.require(
+            user_id,
+            channel_id,
+            Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES,
+            kinds=CHAT_KINDS,
+            what="sending messages",
+        )
+        require_text(body.content, body.attachments)
+        if body.attachments and not where.has(Perm.ATTACH_FILES):
+            raise forbidden("attachments need ATTACH_FILES")
+        await self._blocked_dm(where, user_id)
+        mid = new_id()
+        await self.automod(where, user_id, body.content, "message", mid)
+        users, roles, everyone = self._mentions(where, body.content)
+        payload = e.MessageCreate(
+            channel_id=channel_id, content=body.content, attachments=body.attachments, reply_to=body.reply_to,
+            thread_id=body.thread_id, mentions=users, mention_roles=roles, mention_everyone=everyone,
+        )  # fmt: skip
+        bypass_slowmode = where.has(Perm.MANAGE_MESSAGES) or where.has(Perm.MANAGE_CHANNELS)
+        slowmode_ms = 0 if bypass_slowmode else where.access.slowmode_s * 1000
+
+        def write(tx: Tx) -> int:
+            conn = tx.conn
+            if slowmode_ms:
+                last = conn.execute(
+                    "SELECT max(hlc) FROM content_messages WHERE author_id = ? AND channel_id = ?",
+                    (user_id, channel_id),
+                ).fetchone()[0]
+                wait_ms = (wall_ms(last) + slowmode_ms - int(time.time() * 1000)) if last else 0
+                if wait_ms > 0:
+                    secs = str(max(1, -(-wait_ms // 1000)))
+                    raise Problem("slowmode", 429, f"slow mode: wait {secs} s", headers={"Retry-After": secs})
+            for field, ref in (("reply_to", body.reply_to), ("thread_id", body.thread_id)):
+                if ref is None:
+                    continue
+                row = conn.execute(
+                    "SELECT channel_id, deleted + hidden + purged, thread_id FROM content_messages"
+                    " WHERE id = ?",
+                    (ref,),
+                ).fetchone()
+                if row is None or row[0] != channel_id:
+                    raise Problem("invalid_field", 400, "no such message in this channel", field=field)
+                if row[1]:
+                    raise Problem("invalid_field", 400, "that message was deleted", field=field)
+                if field == "thread_id" and row[2] is not None:
+                    raise Problem("invalid_field", 400, "threads do not nest", field=field)
+            ev = tx.append(
+                "message.create", payload, community=where.community_id, author=user_id, target=mid
+            )
+            return ev.body.hlc
+
+        hlc = await self.node.events.transaction(write)
+        return s.MessageOut(
+            id=mid, channel_id=channel_id, community_id=where.community_id, author_id=user_id,
+            content=body.content, attachments=body.attachments, reply_to=body.reply_to,
+            thread_id=body.thread_id, mentions=users, mention_roles=roles, mention_everyone=everyone,
+            created_at=wall_ms(hlc), edited_at=None,
+        )  # fmt: skip
+
+    # -- read -----------------------------------------------------------------------------------
+
+    async def _cursor(self, channel_id: str, mid: str, field: str) -> tuple[int, str]:
+        row = await self.db.fetchone(
+            "SELECT hlc, id FROM content_messages WHERE id = ? AND channel_id = ?", (mid, channel_id)
+        )
+        if row is None:
+            raise Problem("invalid_query", 400, "no such message in this channel", field=field)
+        return row[0], row[1]
+
+    async def list(self, user_id: str | None, channel_id: str, q: s.MessageQuery) -> s.MessageList:
+        where = await self.gate.require(
+            user_id, channel_id, Perm.VIEW_CHANNEL | Perm.READ_HISTORY, kinds=CHAT_KINDS, write=False,
+            what="reading history",
+        )  # fmt: skip
+        given = [f for f in ("before", "after", "around") if getattr(q, f) is not None]
+        if len(given) > 1:
+            raise Problem("invalid_query", 400, "give only one of before, after, around", field=given[1])
+        if q.thread is not None:
+            await self._cursor(channel_id, q.thread, "thread")
+        base = (
+            f"SELECT {COLUMNS} FROM content_messages WHERE channel_id = ? AND thread_id IS ? AND deleted = 0"
+        )
+        if not where.has(Perm.MANAGE_MESSAGES):
+            base += " AND hidden = 0 AND purged = 0"
+        args: tuple[Any, ...] = (channel_id, q.thread)
+        older = f"{base} AND (hlc, id) < (?, ?) ORDER BY hlc DESC, id DESC LIMIT ?"
+        newer = f"{base} AND (hlc, id) > (?, ?) ORDER BY hlc, id LIMIT ?"
+        if q.before is not None:
+            rows = (
+                await self.db.fetchall(
+                    older, (*args, *await self._cursor(channel_id, q.before, "before"), q.limit)
+                )
+            )[::-1]
+        elif q.after is not None:
+            rows = await self.db.fetchall(
+                newer, (*args, *await self._cursor(channel_id, q.after, "after"), q.limit)
+            )
+        elif q.around is not None:
+            key = await self._cursor(channel_id, q.around, "around")
+            half = q.limit // 2
+            rows = (await self.db.fetchall(older, (*args, *key, half)))[::-1]
+            rows += await self.db.fetchall(
+                f"{base} AND (hlc, id) >= (?, ?) ORDER BY hlc, id LIMIT ?", (*args, *key, q.limit - len(rows))
+            )
+        else:
+            rows = (await self.db.fetchall(f"{base} ORDER BY hlc DESC, id DESC LIMIT ?", (*args, q.limit)))[
+                ::-1
+            ]
+        reactions = await reactions_for(self.db, [r[0] for r in rows], user_id)
+        return s.MessageList([message_out(r, reactions.get(r[0])) for r in rows])
+
+    async def row(self, channel_id: str, mid: str) -> Any:
+        row = await self.db.fetchone(
+            f"SELECT {COLUMNS} FROM content_messages WHERE id = ? AND channel_id = ?", (mid, channel_id)
+        )
+        if row is None:
+            raise not_found("message")
+        return row
+
+    async def get(self, user_id: str | None, channel_id: str, mid: str) -> s.MessageOut:
+        where = await self.gate.require(
+            user_id, channel_id, Perm.VIEW_CHANNEL | Perm.READ_HISTORY, kinds=CHAT_KINDS, write=False
+        )
+        r = await self.row(channel_id, mid)
+        if r[14] or (r[15] and not where.has(Perm.MANAGE_MESSAGES)):
+            raise not_found("message")
+        reactions = await reactions_for(self.db, [mid], user_id)
+        return message_out(r, reactions.get(mid))
+
+    async def pins(self, user_id: str | None, channel_id: str) -> s.MessageList:
+        await self.gate.require(
+            user_id, channel_id, Perm.VIEW_CHANNEL | Perm.READ_HISTORY, kinds=CHAT_KINDS, write=False
+        )
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS} FROM content_messages WHERE channel_id = ? AND pinned = 1 AND deleted = 0"
+            " AND hidden = 0 AND purged = 0 ORDER BY hlc DESC LIMIT 50",
+            (channel_id,),
+        )
+        return s.MessageList([message_out(r) for r in rows])
+
+    # -- change ---------------------------------------------------------------------------------
+
+    async def edit(self, user_id: str, channel_id: str, mid: str, body: s.MessageEditIn) -> s.MessageOut:
+        where = await self.gate.require(user_id, channel_id, Perm.VIEW_CHANNEL, kinds=CHAT_KINDS)
+        r = await self.row(channel_id, mid)
+        if r[14]:
+            raise not_found("message")
+        if r[3] != user_id:
+            raise forbidden("only the author can edit a message")
+        attachments = json.loads(r[5]) if body.attachments is None else body.attachments
+        if body.attachments and not where.has(Perm.ATTACH_FILES):
+            raise forbidden("attachments need ATTACH_FILES")
+        require_text(body.content, attachments)
+        await self.automod(where, user_id, body.content, "message", mid)
+        users, roles, everyone = self._mentions(where, body.content)
+        payload = e.MessageEdit(
+            channel_id=channel_id, content=body.content, attachments=attachments, mentions=users,
+            mention_roles=roles, mention_everyone=everyone,
+        )  # fmt: skip
+        await self.node.events.append(
+            "message.edit", payload, community=where.community_id, author=user_id, target=mid
+        )
+        return await self.get(user_id, channel_id, mid)
+
+    async def delete(self, principal: Principal, channel_id: str, mid: str, reason: str = "") -> None:
+        """The author deletes (final); anyone else with MANAGE_MESSAGES removes it (reversible)."""
+        user_id = principal.user_id
+        where = await self.gate.require(user_id, channel_id, Perm.VIEW_CHANNEL, kinds=CHAT_KINDS)
+        r = await self.row(channel_id, mid)
+        if r[14]:
+            raise not_found("message")
+        if r[3] == user_id:
+            await self.node.events.append(
+                "message.delete", e.Delete(channel_id=channel_id), community=where.community_id,
+                author=user_id, target=mid,
+            )  # fmt: skip
+            return
+        await self.moderation.moderate(
+            principal, "message", mid, s.ModerateIn(action="remove", reason=reason)
+        )
+
+    async def history(self, principal: Principal, channel_id: str, mid: str) -> s.EditHistory:
+        where = await self.gate.require(
+            principal.user_id, channel_id, Perm.VIEW_CHANNEL, kinds=CHAT_KINDS, write=False
+        )
+        if not (where.has(Perm.MANAGE_MESSAGES) or principal.admin):
+            raise forbidden("edit history is for moderators (MANAGE_MESSAGES)")
+        row = await self.db.fetchone(
+            "SELECT author_id, coalesce(original, content), created_at, deleted FROM content_messages"
+            " WHERE id = ? AND channel_id = ?",
+            (mid, channel_id),
+        )
+        if row is None:
+            raise not_found("message")
+        from .projections import _EDIT_DECODERS
+
+        edits = await self.db.fetchall(
+            "SELECT event_id, author_id, hlc, data FROM content_edits WHERE target_id = ? AND author_id = ?"
+            " ORDER BY hlc, event_id",
+            (mid, row[0]),
+        )
+        versions = [s.EditOut("", row[0], row[1], row[2])]
+        for ev_id, author, hlc, data in edits:
+            versions.append(
+                s.EditOut(ev_id.hex(), author, _EDIT_DECODERS["message"].decode(data).content, wall_ms(hlc))
+            )
+        return s.EditHistory(mid, versions)

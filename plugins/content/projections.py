@@ -1,0 +1,513 @@
+"""Projections: content events -> the rows the API reads, independent of arrival order.
+
+Each event lands first in a side table that only grows (edits, deletes, moderator flags, reaction
+tags, votes); a target's row is then "settled": recomputed from its create plus those side tables.
+Because a settled row is a function of WHICH events exist, federation may deliver them in any order
+(a delete before its create, an old edit after a new one) and every node shows the same thing:
+creates are immutable; the author's edit with the highest (hlc, event id) wins; an author's delete
+is final; moderator flags go to the highest (rank, hlc, event id); reactions are add-wins sets; a
+user's vote on a target is their event with the highest (hlc, event id).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from cryb_node.clock import wall_ms
+from cryb_node.db import Connection
+from cryb_node.events import Event
+
+from . import events as e
+from . import ranking
+from .render import markdown_html
+
+_enc = msgspec.msgpack.Encoder().encode
+_EDIT_DECODERS = {
+    "message": msgspec.msgpack.Decoder(e.MessageEdit),
+    "post": msgspec.msgpack.Decoder(e.PostEdit),
+    "comment": msgspec.msgpack.Decoder(e.CommentEdit),
+}
+_TABLE = {"message": "content_messages", "post": "content_posts", "comment": "content_comments"}
+_FLAGS = {
+    "message": ("hidden", "pinned"),
+    "post": ("hidden", "locked", "sticky"),
+    "comment": ("hidden",),
+}
+
+
+class Stash:
+    """What a projection learned that the realtime dispatcher (which sees only the event) needs:
+    new vote tallies and reaction counts, DM participants. Keyed by event id; bounded, because
+    without a gateway (the CLI, a rebuild) nothing takes the entries."""
+
+    def __init__(self, size: int = 8192) -> None:
+        self._items: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
+        self._size = size
+
+    def put(self, event_id: bytes, key: str, value: Any) -> None:
+        self._items.setdefault(event_id, {})[key] = value
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+    def take(self, event_id: bytes) -> dict[str, Any]:
+        return self._items.pop(event_id, None) or {}
+
+
+STASH = Stash()
+
+
+# -- shared side tables -------------------------------------------------------------------------
+
+
+def _winning_edit(conn: Connection, kind: str, target: str, author: str) -> tuple[int, Any] | None:
+    row = conn.execute(
+        "SELECT hlc, data FROM content_edits WHERE target_id = ? AND author_id = ?"
+        " ORDER BY hlc DESC, event_id DESC LIMIT 1",
+        (target, author),
+    ).fetchone()
+    return (row[0], _EDIT_DECODERS[kind].decode(row[1])) if row else None
+
+
+def _deleted(conn: Connection, target: str, author: str) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM content_deletes WHERE target_id = ? AND author_id = ?", (target, author)
+        ).fetchone()
+        is not None
+    )
+
+
+def _flags(conn: Connection, kind: str, target: str) -> dict[str, int]:
+    rows = conn.execute("SELECT field, value FROM content_mod WHERE target_id = ?", (target,)).fetchall()
+    got = {r[0]: r[1] for r in rows}
+    return {f: int(got.get(f, 0)) for f in _FLAGS[kind]}
+
+
+def _purged(conn: Connection, community: str | None, author: str, hlc: int) -> int:
+    if community is None:
+        return 0
+    row = conn.execute(
+        "SELECT 1 FROM content_purges WHERE community_id = ? AND user_id = ? AND ? BETWEEN from_hlc"
+        " AND to_hlc",
+        (community, author, hlc),
+    ).fetchone()
+    return int(row is not None)
+
+
+def _tally(conn: Connection, target: str) -> tuple[int, int]:
+    row = conn.execute(
+        "SELECT coalesce(sum(value = 1), 0), coalesce(sum(value = -1), 0) FROM content_votes"
+        " WHERE target_id = ?",
+        (target,),
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+# -- settling one target ------------------------------------------------------------------------
+
+
+def settle_message(conn: Connection, mid: str) -> None:
+    row = conn.execute(
+        "SELECT author_id, community_id, channel_id, hlc, edited_hlc, deleted, mentions, mention_everyone,"
+        " thread_id FROM content_messages WHERE id = ?",
+        (mid,),
+    ).fetchone()
+    if row is None:
+        return
+    author, community, channel, hlc, edited, was_deleted, old_mentions, old_everyone, thread = row
+    sets: dict[str, Any] = {}
+    deleted = was_deleted or _deleted(conn, mid, author)
+    if deleted and not was_deleted:
+        sets.update(deleted=1, content="", attachments="[]", mentions="[]", mention_roles="[]")
+        sets["mention_everyone"] = 0
+    elif not deleted:
+        win = _winning_edit(conn, "message", mid, author)
+        if win is not None and (edited is None or win[0] > edited):
+            p: e.MessageEdit = win[1]
+            if edited is None:
+                # Before the first edit applies, the row still holds the create's text.
+                conn.execute("UPDATE content_messages SET original = content WHERE id = ?", (mid,))
+            sets.update(
+                edited_hlc=win[0],
+                content=p.content,
+                attachments=json.dumps(p.attachments),
+                mentions=json.dumps(p.mentions),
+                mention_roles=json.dumps(p.mention_roles),
+                mention_everyone=int(p.mention_everyone),
+            )
+    sets.update(_flags(conn, "message", mid))
+    sets["purged"] = _purged(conn, community, author, hlc)
+    _update(conn, "content_messages", mid, sets)
+    # Mention rows follow the visible text.
+    for uid in json.loads(old_mentions) + (["*"] if old_everyone else []):
+        conn.execute(
+            "DELETE FROM content_mentions WHERE channel_id = ? AND user_id = ? AND hlc = ? AND"
+            " message_id = ?",
+            (channel, uid, hlc, mid),
+        )
+    cur = conn.execute(
+        "SELECT mentions, mention_everyone, deleted + hidden + purged FROM content_messages WHERE id = ?",
+        (mid,),
+    ).fetchone()
+    if not cur[2]:
+        for uid in json.loads(cur[0]) + (["*"] if cur[1] else []):
+            conn.execute(
+                "INSERT OR IGNORE INTO content_mentions (channel_id, user_id, hlc, message_id)"
+                " VALUES (?, ?, ?, ?)",
+                (channel, uid, hlc, mid),
+            )
+    if thread is not None:
+        _settle_thread(conn, thread)
+
+
+def _settle_thread(conn: Connection, root: str) -> None:
+    conn.execute(
+        "UPDATE content_messages SET (thread_count, thread_last_hlc) = (SELECT count(*), max(hlc)"
+        " FROM content_messages WHERE thread_id = ?1 AND deleted = 0 AND hidden = 0 AND purged = 0)"
+        " WHERE id = ?1",
+        (root,),
+    )
+
+
+def settle_post(conn: Connection, pid: str) -> None:
+    row = conn.execute(
+        "SELECT author_id, community_id, hlc, edited_hlc, deleted FROM content_posts WHERE id = ?", (pid,)
+    ).fetchone()
+    if row is None:
+        return
+    author, community, hlc, edited, was_deleted = row
+    sets: dict[str, Any] = {}
+    deleted = was_deleted or _deleted(conn, pid, author)
+    if deleted and not was_deleted:
+        sets.update(deleted=1, title="[deleted]", body="", body_html="", url=None, tags="[]")
+    elif not deleted:
+        win = _winning_edit(conn, "post", pid, author)
+        if win is not None and (edited is None or win[0] > edited):
+            p: e.PostEdit = win[1]
+            sets.update(
+                edited_hlc=win[0],
+                body=p.body,
+                body_html=markdown_html(p.body),
+                url=p.url,
+                tags=json.dumps(p.tags),
+                nsfw=int(p.nsfw),
+                spoiler=int(p.spoiler),
+            )
+    sets.update(_flags(conn, "post", pid))
+    sets["purged"] = _purged(conn, community, author, hlc)
+    ups, downs = _tally(conn, pid)
+    sets.update(
+        ups=ups,
+        downs=downs,
+        score=ups - downs,
+        hot=ranking.hot(ups, downs, wall_ms(hlc)),
+        controversy=ranking.controversy(ups, downs),
+    )
+    sets["comment_count"] = conn.execute(
+        "SELECT count(*) FROM content_comments WHERE post_id = ? AND deleted = 0 AND hidden = 0 AND"
+        " purged = 0",
+        (pid,),
+    ).fetchone()[0]
+    _update(conn, "content_posts", pid, sets)
+
+
+def settle_comment(conn: Connection, cid: str) -> None:
+    row = conn.execute(
+        "SELECT author_id, community_id, hlc, edited_hlc, deleted, post_id FROM content_comments"
+        " WHERE id = ?",
+        (cid,),
+    ).fetchone()
+    if row is None:
+        return
+    author, community, hlc, edited, was_deleted, post_id = row
+    sets: dict[str, Any] = {}
+    deleted = was_deleted or _deleted(conn, cid, author)
+    if deleted and not was_deleted:
+        sets.update(deleted=1, body="", body_html="")
+    elif not deleted:
+        win = _winning_edit(conn, "comment", cid, author)
+        if win is not None and (edited is None or win[0] > edited):
+            p: e.CommentEdit = win[1]
+            sets.update(edited_hlc=win[0], body=p.body, body_html=markdown_html(p.body))
+    sets.update(_flags(conn, "comment", cid))
+    sets["purged"] = _purged(conn, community, author, hlc)
+    ups, downs = _tally(conn, cid)
+    sets.update(ups=ups, downs=downs, score=ups - downs)
+    _update(conn, "content_comments", cid, sets)
+    conn.execute(
+        "UPDATE content_posts SET comment_count = (SELECT count(*) FROM content_comments WHERE post_id = ?1"
+        " AND deleted = 0 AND hidden = 0 AND purged = 0) WHERE id = ?1",
+        (post_id,),
+    )
+
+
+SETTLE: dict[str, Callable[[Connection, str], None]] = {
+    "message": settle_message,
+    "post": settle_post,
+    "comment": settle_comment,
+}
+
+
+def _update(conn: Connection, table: str, target: str, sets: dict[str, Any]) -> None:
+    if sets:
+        cols = ", ".join(f"{k} = ?" for k in sets)
+        conn.execute(f"UPDATE {table} SET {cols} WHERE id = ?", (*sets.values(), target))
+
+
+# -- per kind -----------------------------------------------------------------------------------
+
+
+def _message_create(conn: Connection, ev: Event) -> None:
+    p: e.MessageCreate = ev.payload
+    b = ev.body
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO content_messages (id, channel_id, community_id, author_id, hlc, created_at,"
+        " content, attachments, reply_to, thread_id, mentions, mention_roles, mention_everyone)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            b.target, p.channel_id, b.community, b.author, b.hlc, wall_ms(b.hlc), p.content,
+            json.dumps(p.attachments), p.reply_to, p.thread_id, json.dumps(p.mentions),
+            json.dumps(p.mention_roles), int(p.mention_everyone),
+        ),
+    )  # fmt: skip
+    if cur.rowcount:
+        settle_message(conn, b.target or "")
+
+
+def _post_create(conn: Connection, ev: Event) -> None:
+    p: e.PostCreate = ev.payload
+    b = ev.body
+    conn.execute(
+        "INSERT OR IGNORE INTO content_posts (id, channel_id, community_id, author_id, hlc,"
+        " created_at, title,"
+        " body, body_html, url, tags, nsfw, spoiler, hot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            b.target, p.channel_id, b.community, b.author, b.hlc, wall_ms(b.hlc), p.title, p.body,
+            markdown_html(p.body), p.url, json.dumps(p.tags), int(p.nsfw), int(p.spoiler),
+            ranking.hot(0, 0, wall_ms(b.hlc)),
+        ),
+    )  # fmt: skip
+    settle_post(conn, b.target or "")
+
+
+def _comment_create(conn: Connection, ev: Event) -> None:
+    p: e.CommentCreate = ev.payload
+    b = ev.body
+    conn.execute(
+        "INSERT OR IGNORE INTO content_comments (id, post_id, parent_id, channel_id, community_id, author_id,"
+        " hlc, created_at, body, body_html) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            b.target, p.post_id, p.parent_id, p.channel_id, b.community, b.author, b.hlc, wall_ms(b.hlc),
+            p.body, markdown_html(p.body),
+        ),
+    )  # fmt: skip
+    settle_comment(conn, b.target or "")
+
+
+def _edit(kind: str) -> Callable[[Connection, Event], None]:
+    def apply(conn: Connection, ev: Event) -> None:
+        b = ev.body
+        conn.execute(
+            "INSERT OR IGNORE INTO content_edits (event_id, target_id, author_id, hlc, data) VALUES"
+            " (?, ?, ?, ?, ?)",
+            (ev.id, b.target, b.author, b.hlc, _enc(ev.payload)),
+        )
+        SETTLE[kind](conn, b.target or "")
+
+    return apply
+
+
+def _delete(kind: str) -> Callable[[Connection, Event], None]:
+    def apply(conn: Connection, ev: Event) -> None:
+        b = ev.body
+        conn.execute(
+            "INSERT OR IGNORE INTO content_deletes (target_id, author_id, hlc) VALUES (?, ?, ?)",
+            (b.target, b.author, b.hlc),
+        )
+        SETTLE[kind](conn, b.target or "")
+
+    return apply
+
+
+def _moderate(conn: Connection, ev: Event) -> None:
+    p: e.Moderate = ev.payload
+    b = ev.body
+    conn.execute(
+        "INSERT INTO content_mod (target_id, field, value, rank, hlc, event_id, actor_id, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (target_id, field) DO UPDATE SET value ="
+        " excluded.value,"
+        " rank = excluded.rank, hlc = excluded.hlc, event_id = excluded.event_id, actor_id ="
+        " excluded.actor_id,"
+        " reason = excluded.reason"
+        " WHERE (excluded.rank, excluded.hlc, excluded.event_id) > (content_mod.rank,"
+        " content_mod.hlc, content_mod.event_id)",
+        (b.target, p.field, int(p.value), p.rank, b.hlc, ev.id, b.author, p.reason),
+    )
+    SETTLE[p.target_type](conn, b.target or "")
+    if p.target_type == "message" and p.field == "hidden":
+        thread = conn.execute("SELECT thread_id FROM content_messages WHERE id = ?", (b.target,)).fetchone()
+        if thread and thread[0]:
+            _settle_thread(conn, thread[0])
+
+
+def recount_reactions(conn: Connection, target: str, emoji: str) -> int:
+    row = conn.execute(
+        "SELECT count(DISTINCT user_id), min(hlc) FROM content_reaction_adds a WHERE target_id = ?"
+        " AND emoji = ?"
+        " AND NOT EXISTS (SELECT 1 FROM content_reaction_removed r WHERE r.add_id = a.event_id)",
+        (target, emoji),
+    ).fetchone()
+    if row[0]:
+        conn.execute(
+            "INSERT OR REPLACE INTO content_reaction_counts (target_id, emoji, count, first_hlc)"
+            " VALUES (?, ?, ?, ?)",
+            (target, emoji, row[0], row[1]),
+        )
+    else:
+        conn.execute("DELETE FROM content_reaction_counts WHERE target_id = ? AND emoji = ?", (target, emoji))
+    return int(row[0])
+
+
+def _reaction_add(conn: Connection, ev: Event) -> None:
+    p: e.ReactionAdd = ev.payload
+    conn.execute(
+        "INSERT OR IGNORE INTO content_reaction_adds (event_id, target_id, user_id, emoji, hlc)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (ev.id, ev.body.target, ev.body.author, p.emoji, ev.body.hlc),
+    )
+    STASH.put(ev.id, "count", recount_reactions(conn, ev.body.target or "", p.emoji))
+
+
+def _reaction_remove(conn: Connection, ev: Event) -> None:
+    p: e.ReactionRemove = ev.payload
+    # A remove may only retract its own author's adds.
+    for tag in p.adds:
+        conn.execute(
+            "INSERT OR IGNORE INTO content_reaction_removed (add_id) SELECT ? WHERE NOT EXISTS"
+            " (SELECT 1 FROM content_reaction_adds WHERE event_id = ? AND user_id IS NOT ?)",
+            (tag, tag, ev.body.author),
+        )
+    STASH.put(ev.id, "count", recount_reactions(conn, ev.body.target or "", p.emoji))
+
+
+def _vote(conn: Connection, ev: Event) -> None:
+    p: e.VoteSet = ev.payload
+    b = ev.body
+    conn.execute(
+        "INSERT INTO content_votes (target_id, user_id, value, hlc, event_id) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (target_id, user_id) DO UPDATE SET value = excluded.value, hlc = excluded.hlc,"
+        " event_id = excluded.event_id"
+        " WHERE (excluded.hlc, excluded.event_id) > (content_votes.hlc, content_votes.event_id)",
+        (b.target, b.author, p.value, b.hlc, ev.id),
+    )
+    SETTLE[p.target_type](conn, b.target or "")
+    row = conn.execute(f"SELECT ups, downs FROM {_TABLE[p.target_type]} WHERE id = ?", (b.target,)).fetchone()
+    if row is not None:
+        STASH.put(ev.id, "tally", (row[0], row[1]))
+
+
+def _dm_create(conn: Connection, ev: Event) -> None:
+    p: e.DmCreate = ev.payload
+    b = ev.body
+    pair = "|".join(sorted(p.participants)) if len(p.participants) == 2 else None
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO content_dm_channels (id, owner_id, name, pair_key, hlc) VALUES (?, ?,"
+        " ?, ?, ?)",
+        (b.target, b.author, p.name, pair, b.hlc),
+    )
+    if cur.rowcount:
+        conn.executemany(
+            "INSERT OR IGNORE INTO content_dm_members (channel_id, user_id) VALUES (?, ?)",
+            [(b.target, uid) for uid in p.participants],
+        )
+
+
+def _emoji_create(conn: Connection, ev: Event) -> None:
+    p: e.EmojiCreate = ev.payload
+    b = ev.body
+    conn.execute(
+        "INSERT OR IGNORE INTO content_emojis (id, community_id, name, media_id, author_id, hlc, deleted)"
+        " VALUES (?, ?, ?, ?, ?, ?, EXISTS (SELECT 1 FROM content_deletes WHERE target_id = ?))",
+        (b.target, b.community, p.name, p.media_id, b.author, b.hlc, b.target),
+    )
+
+
+def _emoji_delete(conn: Connection, ev: Event) -> None:
+    b = ev.body
+    conn.execute(
+        "INSERT OR IGNORE INTO content_deletes (target_id, author_id, hlc) VALUES (?, ?, ?)",
+        (b.target, b.author or "", b.hlc),
+    )
+    conn.execute("UPDATE content_emojis SET deleted = 1 WHERE id = ?", (b.target,))
+
+
+def _dm_audience(fn: Callable[[Connection, Event], None]) -> Callable[[Connection, Event], None]:
+    """Events in DM channels are dispatched to the participants: note them for the dispatcher."""
+
+    def apply(conn: Connection, ev: Event) -> None:
+        fn(conn, ev)
+        channel = getattr(ev.payload, "channel_id", None)
+        if ev.body.community is None and channel is not None:
+            rows = conn.execute("SELECT user_id FROM content_dm_members WHERE channel_id = ?", (channel,))
+            STASH.put(ev.id, "users", frozenset(r[0] for r in rows))
+
+    return apply
+
+
+PROJECTIONS: dict[str, Callable[[Connection, Event], None]] = {
+    "message.create": _message_create,
+    "message.edit": _edit("message"),
+    "message.delete": _delete("message"),
+    "post.create": _post_create,
+    "post.edit": _edit("post"),
+    "post.delete": _delete("post"),
+    "comment.create": _comment_create,
+    "comment.edit": _edit("comment"),
+    "comment.delete": _delete("comment"),
+    "content.moderate": _moderate,
+    "reaction.add": _reaction_add,
+    "reaction.remove": _reaction_remove,
+    "vote.set": _vote,
+    "dm.create": _dm_create,
+    "emoji.create": _emoji_create,
+    "emoji.delete": _emoji_delete,
+}
+for _kind in (
+    "message.create",
+    "message.edit",
+    "message.delete",
+    "content.moderate",
+    "reaction.add",
+    "reaction.remove",
+):
+    PROJECTIONS[_kind] = _dm_audience(PROJECTIONS[_kind])
+
+
+def purge(
+    conn: Connection, ban_event_id: bytes, community: str, user: str, from_hlc: int, to_hlc: int
+) -> list[tuple[str, str, str]]:
+    """Record a ban's purge window and hide what it covers; returns (kind, id, channel) of newly hidden."""
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO content_purges (ban_event_id, community_id, user_id, from_hlc, to_hlc)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (ban_event_id, community, user, from_hlc, to_hlc),
+    )
+    if not cur.rowcount:
+        return []
+    hit: list[tuple[str, str, str]] = []
+    for kind, table in _TABLE.items():
+        rows = conn.execute(
+            f"SELECT id, channel_id FROM {table} WHERE author_id = ? AND community_id = ? AND hlc"
+            " BETWEEN ? AND ?"
+            " AND purged = 0",
+            (user, community, from_hlc, to_hlc),
+        ).fetchall()
+        for mid, channel in rows:
+            SETTLE[kind](conn, mid)
+            hit.append((kind, mid, channel))
+    return hit

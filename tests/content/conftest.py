@@ -1,0 +1,93 @@
+"""Fixtures for the content tests: a real node (users + communities + content) on loopback, a
+community built through the communities routes, and small HTTP helpers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cryb_node.app import build_app
+from tests.conftest import make_config
+from tests.users_fixtures import FAST_HASHING, auth, register_user
+
+API = "/api/v1"
+
+
+def content_config(data_dir: Path, **sections: Any):
+    return make_config(
+        data_dir, plugin={"users": dict(FAST_HASHING)}, rate_limits={"enabled": False}, **sections
+    )
+
+
+@pytest.fixture
+async def cc(aiohttp_client, tmp_path: Path):
+    """A test client on a fresh node."""
+    return await aiohttp_client(build_app(content_config(tmp_path / "data")))
+
+
+@dataclass
+class User:
+    id: str
+    token: str
+
+    @property
+    def h(self) -> dict[str, str]:
+        return auth(self.token)
+
+
+async def new_user(client: Any) -> User:
+    return User(*await register_user(client))
+
+
+async def call(client: Any, method: str, path: str, user: User | None = None, **kw: Any) -> tuple[int, Any]:
+    resp = await client.request(method, API + path, headers=user.h if user else {}, **kw)
+    body = await resp.json() if resp.status != 204 and resp.content_length != 0 else None
+    return resp.status, body
+
+
+async def ok(client: Any, method: str, path: str, user: User | None = None, **kw: Any) -> Any:
+    status, body = await call(client, method, path, user, **kw)
+    assert status < 300, (method, path, status, body)
+    return body
+
+
+@dataclass
+class Space:
+    """A public community with a text channel (general) and a forum channel, an owner and a member."""
+
+    client: Any
+    owner: User
+    member: User
+    community: str
+    text: str
+    forum: str
+
+    async def join(self, user: User | None = None) -> User:
+        user = user or await new_user(self.client)
+        await ok(self.client, "PUT", f"/communities/{self.community}/members/@me", user, json={})
+        return user
+
+
+async def make_space(client: Any, *, public: bool = True, **forum: Any) -> Space:
+    owner = await new_user(client)
+    com = await ok(client, "POST", "/communities", owner, json={"name": "space", "public": public})
+    chans = await ok(client, "GET", f"/communities/{com['id']}/channels", owner)
+    text = next(c["id"] for c in chans["channels"] if c["kind"] == "text")
+    forum_ch = await ok(
+        client,
+        "POST",
+        f"/communities/{com['id']}/channels",
+        owner,
+        json={"name": "forum", "kind": "forum", **forum},
+    )
+    space = Space(client, owner, owner, com["id"], text, forum_ch["id"])
+    space.member = await space.join()
+    return space
+
+
+@pytest.fixture
+async def space(cc) -> Space:
+    return await make_space(cc)
