@@ -21,6 +21,7 @@ from cryb_node.services import Relationships
 from .account_routes import account_routes
 from .admin_routes import admin_routes
 from .events import EVENT_TYPES
+from .oauth_routes import oauth_routes
 from .relationship_routes import relationship_routes
 from .relationships import RelationshipService
 from .routes import auth_routes, user_routes
@@ -43,6 +44,7 @@ class UsersPlugin(Plugin):
         user_routes(api, node)
         account_routes(api, node)
         relationship_routes(api, node)
+        oauth_routes(api, node)
         admin_routes(api, node)
 
     async def _lifespan(self, node: Node) -> AsyncIterator[None]:
@@ -61,8 +63,10 @@ class UsersPlugin(Plugin):
     def lifespan(self, node: Node) -> AsyncIterator[None]:
         return self._lifespan(node)
 
-    def cli(self) -> click.Command | None:
-        return None
+    def cli(self) -> list[click.Command]:
+        from .cli import COMMANDS
+
+        return COMMANDS
 
 
 plugin = UsersPlugin()

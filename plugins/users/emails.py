@@ -144,26 +144,28 @@ async def request_reset(users: Users, email: str, client: Client) -> str | None:
     """Mail a reset link if the address belongs to an active account. The HTTP answer is the same
     either way; the link is returned for the CLI."""
     index = users.keys.blind("email", normalise_email(email))
-
-    def write(conn: Connection) -> tuple[str, str] | None:
-        row = conn.execute(
-            "SELECT id, email_ct FROM users_accounts WHERE email_index = ? AND status = 'active'", (index,)
-        ).fetchone()
-        if row is None:
-            return None
-        users._audit(conn, "password.reset_requested", client, user_id=row[0])
-        return users.keys.open(row[1]) or "", _issue(conn, users, row[0], "reset")
-
-    made = await users.node.db.write(write)
-    if made is None:
-        return None
-    address, token = made
-    url = link(users, "/api/v1/auth/password-reset/confirm", token)
-    text = (
-        f"Someone asked to reset the password of your account on {users.node.config.node.name}.\n"
-        f"If it was you, use this token within the hour:\n\n{url}\n\nOtherwise ignore this mail."
+    user_id = await users.node.db.fetchval(
+        "SELECT id FROM users_accounts WHERE email_index = ? AND status = 'active'", (index,)
     )
-    await _deliver(users, address, "Reset your password", text, "password_reset")
+    return await send_reset(users, user_id, client) if user_id else None
+
+
+async def send_reset(users: Users, user_id: str, client: Client) -> str:
+    """Issue a reset link for an account and mail it (if it has an address); returns the link."""
+
+    def write(conn: Connection) -> tuple[str | None, str]:
+        row = conn.execute("SELECT email_ct FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
+        users._audit(conn, "password.reset_requested", client, user_id=user_id)
+        return users.keys.open(row[0]) if row else None, _issue(conn, users, user_id, "reset")
+
+    address, token = await users.node.db.write(write)
+    url = link(users, "/api/v1/auth/password-reset/confirm", token)
+    if address:
+        text = (
+            f"Someone asked to reset the password of your account on {users.node.config.node.name}.\n"
+            f"If it was you, use this link within the hour:\n\n{url}\n\nOtherwise ignore this mail."
+        )
+        await _deliver(users, address, "Reset your password", text, "password_reset")
     return url
 
 

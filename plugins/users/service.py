@@ -25,6 +25,7 @@ from cryb_node.problems import Problem, not_found
 from . import audit
 from .events import CREATED, PROFILE, ProfileSnapshot, UserCreated
 from .keys import Keys, PasswordHasher, load_or_create_master, new_secret_token, normalise_email, token_hash
+from .oauth import OAuth
 from .schemas import LoginIn, Me, Profile, ProfilePatch, Settings, TokenPair
 from .throttle import Throttle
 from .tokens import AccessTokens
@@ -74,11 +75,13 @@ class Users:
             self.keys.token, self.s.access_ttl_s, self.node.db, self.s.revocation_poll_s
         )
         await self.tokens.start()
+        self.oauth = OAuth(self)
 
     async def close(self) -> None:
         if self.background:
             await asyncio.wait(self.background, timeout=self.node.config.mail.timeout_s)
         await self.tokens.stop()
+        await self.oauth.close()
 
     # -- helpers --------------------------------------------------------------------------------
 
@@ -136,7 +139,7 @@ class Users:
     async def create_account(
         self,
         username: str,
-        email: str,
+        email: str | None,
         password: str | None,
         *,
         client: Client,
@@ -149,12 +152,12 @@ class Users:
         """Create a local account (and a session). The first admin created by the CLI is the node
         admin; over HTTP ``admin`` is always False. Raises Problem 400/409 naming the field."""
         username = check_username(username)
-        email = check_email(email)
-        email_index = self.keys.blind("email", normalise_email(email))
+        email = check_email(email) if email is not None else None
+        email_index = self.keys.blind("email", normalise_email(email)) if email else None
         await self._check_free(username, email_index)
         pw_hash = await self.hash_password(password) if password is not None else None
         user_id = new_id()
-        email_ct = self.keys.seal(email)
+        email_ct = self.keys.seal(email) if email else None
 
         def write(tx: Tx) -> tuple[str, str] | None:
             conn, now = tx.conn, int(time.time())
@@ -174,13 +177,13 @@ class Users:
             return self._new_session(conn, user_id, client, now) if session else None
 
         made = await self.node.events.transaction(write)
-        if self.mailer.configured and not verified:
+        if self.mailer.configured and email and not verified:
             from .emails import send_verification_later
 
             send_verification_later(self, user_id, client)
         return user_id, (self._pair(user_id, made[0], admin, made[1]) if made else None)
 
-    async def _check_free(self, username: str, email_index: bytes) -> None:
+    async def _check_free(self, username: str, email_index: bytes | None) -> None:
         # Checked before the (slow) hash for a quick answer, and again inside the transaction.
         row = await self.node.db.fetchone(
             "SELECT username_key = ?, email_index = ? FROM users_accounts"
@@ -190,7 +193,7 @@ class Users:
         if row is not None:
             raise _taken("username" if row[0] else "email")
 
-    def _check_free_in_tx(self, conn: Connection, username: str, email_index: bytes) -> None:
+    def _check_free_in_tx(self, conn: Connection, username: str, email_index: bytes | None) -> None:
         row = conn.execute(
             "SELECT username_key = ? FROM users_accounts WHERE username_key = ? OR email_index = ? LIMIT 1",
             (username.lower(), username.lower(), email_index),
@@ -260,6 +263,19 @@ class Users:
 
         sid, refresh = await self.node.db.write(write)
         return self._pair(user_id, sid, bool(row[3]), refresh)
+
+    async def session_for(self, user_id: str, client: Client, how: str = "oauth") -> TokenPair:
+        """A new session for a user who proved who they are some other way (an OAuth provider)."""
+
+        def write(conn: Connection) -> tuple[str, str, bool]:
+            row = conn.execute("SELECT status, admin FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
+            if row is None or row[0] != "active":
+                raise Problem("account_disabled", 403, f"this account is {row[0] if row else 'gone'}")
+            self._audit(conn, "login.succeeded", client, user_id=user_id, via=how)
+            return (*self._new_session(conn, user_id, client, int(time.time())), bool(row[1]))
+
+        sid, refresh, admin = await self.node.db.write(write)
+        return self._pair(user_id, sid, admin, refresh)
 
     async def _second_factor(self, user_id: str, code: str | None, client: Client) -> bool:
         """The password was right and the account has TOTP on: a code (or recovery code) is needed."""

@@ -1,0 +1,186 @@
+"""`cryb user ...` and `cryb audit`: the same service functions the HTTP API calls, on a node opened
+without HTTP (cryb_node.cli.run_with_node). Safe to run beside a serving node: revocations it makes
+reach the server's authenticator within revocation_poll_s."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+import msgspec
+
+from cryb_node.node import Node
+from cryb_node.problems import Problem
+
+from . import accounts, emails
+from .service import CLI, Users
+
+T = TypeVar("T")
+
+
+def _run(settings: Any, fn: Callable[[Users], Awaitable[T]]) -> T:
+    from cryb_node.cli import run_with_node
+
+    cfg = settings.config()
+
+    async def go(node: Node) -> T:
+        users = node.services.get(Users)
+        if users is None:
+            raise click.ClickException("the users plugin is disabled")
+        return await fn(users)
+
+    try:
+        return run_with_node(cfg, settings.plugins(cfg), go)
+    except Problem as problem:
+        where = f" ({problem.field})" if problem.field else ""
+        raise click.ClickException(f"{problem.detail}{where}") from None
+
+
+def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
+    if as_json:
+        click.echo(msgspec.json.format(msgspec.json.encode(data), indent=2))
+    else:
+        click.echo(text(data))
+
+
+def _row(a: accounts.AccountSummary) -> str:
+    flags = " ".join(f for f, on in (("admin", a.admin), ("2fa", a.totp_enabled)) if on)
+    return f"{a.id}  {a.username:<24} {a.status:<11} {a.email or '-':<32} {flags}"
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+
+
+@click.group("user")
+def user_group() -> None:
+    """Manage local accounts."""
+
+
+@user_group.command("create")
+@click.argument("username")
+@click.option("--email", required=True, help="Email address (stored encrypted).")
+@click.password_option(help="Password (prompted, hidden, when not given).")
+@click.option(
+    "--admin", is_flag=True, help="Make the account a node admin (the first one bootstraps the node)."
+)
+@json_option
+@click.pass_obj
+def create(settings: Any, username: str, email: str, password: str, admin: bool, as_json: bool) -> None:
+    """Create an account (email counts as verified: the operator vouches for it)."""
+
+    async def go(users: Users) -> accounts.AccountSummary:
+        user_id, _ = await users.create_account(
+            username, email, password, client=CLI, admin=admin, verified=True, session=False
+        )
+        return await accounts.find(users, user_id)
+
+    _emit(_run(settings, go), as_json, lambda a: f"created {_row(a)}")
+
+
+@user_group.command("list")
+@click.option("--limit", default=100, show_default=True)
+@json_option
+@click.pass_obj
+def list_cmd(settings: Any, limit: int, as_json: bool) -> None:
+    """List accounts."""
+    rows = _run(settings, lambda users: accounts.list_accounts(users, limit))
+    _emit(rows, as_json, lambda rs: "\n".join(_row(a) for a in rs) or "no accounts")
+
+
+@user_group.command("show")
+@click.argument("who")
+@json_option
+@click.pass_obj
+def show(settings: Any, who: str, as_json: bool) -> None:
+    """Show one account (by id, username or email)."""
+    _emit(_run(settings, lambda users: accounts.find(users, who)), as_json, _row)
+
+
+def _status_command(name: str, status: str, help_text: str) -> None:
+    @user_group.command(name, help=help_text)
+    @click.argument("who")
+    @click.pass_obj
+    def command(settings: Any, who: str) -> None:
+        async def go(users: Users) -> None:
+            account = await accounts.find(users, who)
+            await accounts.set_status(users, account.id, status, CLI)
+
+        _run(settings, go)
+        click.echo(f"{who}: {status}")
+
+
+_status_command("disable", "disabled", "Disable an account: it is signed out everywhere and cannot sign in.")
+_status_command("enable", "active", "Enable a disabled or deactivated account again.")
+
+
+@user_group.command("promote")
+@click.argument("who")
+@click.pass_obj
+def promote(settings: Any, who: str) -> None:
+    """Make an account a node admin."""
+
+    async def go(users: Users) -> None:
+        await accounts.promote(users, (await accounts.find(users, who)).id, CLI)
+
+    _run(settings, go)
+    click.echo(f"{who}: node admin")
+
+
+@user_group.command("reset-password")
+@click.argument("who")
+@click.option("--password", default=None, help="Set this password now (else: print a single-use reset link).")
+@click.pass_obj
+def reset_password(settings: Any, who: str, password: str | None) -> None:
+    """Reset a password: set it directly, or issue a reset link (mailed when SMTP is set up)."""
+
+    async def go(users: Users) -> str | None:
+        account = await accounts.find(users, who)
+        if password is not None:
+            if len(password) < 10:
+                raise click.BadParameter("at least 10 characters", param_hint="--password")
+            await accounts.set_password(users, account.id, password, CLI)
+            return None
+        return await emails.send_reset(users, account.id, CLI)
+
+    url = _run(settings, go)
+    click.echo(f"{who}: password set; every session signed out" if url is None else f"reset link: {url}")
+
+
+@user_group.command("verify-link")
+@click.argument("who")
+@click.pass_obj
+def verify_link(settings: Any, who: str) -> None:
+    """Issue an email verification link (mailed when SMTP is set up) and print it."""
+
+    async def go(users: Users) -> str:
+        return await emails.send_verification(users, (await accounts.find(users, who)).id, CLI)
+
+    click.echo(f"verification link: {_run(settings, go)}")
+
+
+@click.command("audit")
+@click.option("--user", "who", default=None, help="Only entries about this account (id, username or email).")
+@click.option("--action", default=None, help="Only this action, e.g. login.failed.")
+@click.option("--limit", default=50, show_default=True)
+@json_option
+@click.pass_obj
+def audit_cmd(settings: Any, who: str | None, action: str | None, limit: int, as_json: bool) -> None:
+    """Show the audit log, newest first."""
+
+    async def go(users: Users) -> Any:
+        user_id = (await accounts.find(users, who)).id if who else None
+        return await users.audit_page(user_id, action, None, limit)
+
+    page = _run(settings, go)
+    _emit(page.entries, as_json, lambda es: "\n".join(_audit_line(e) for e in es) or "no entries")
+
+
+def _audit_line(e: Any) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(e.at / 1000))
+    who = f"user={e.user_id or '-'} actor={e.actor_id or '-'} ip={e.ip or '-'}"
+    return f"{e.id:>6} {when} {e.action:<26} {who}"
+
+
+COMMANDS: list[click.Command] = [user_group, audit_cmd]

@@ -1,0 +1,63 @@
+"""HTTP routes for OAuth2 / OpenID Connect sign-in and account linking."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from aiohttp import web
+from msgspec import Meta
+
+from cryb_node.gateway.api import Api, Call
+from cryb_node.node import Node
+
+from .oauth import AuthorizeUrl, LinkList, LinkOut, OAuthResult, ProviderInfo, ProviderList
+from .routes import client_of, users_of
+
+
+class CallbackQuery(msgspec.Struct):
+    code: Annotated[str, Meta(min_length=1, max_length=2048)]
+    state: Annotated[str, Meta(min_length=1, max_length=256)]
+
+
+def oauth_routes(api: Api, node: Node) -> None:
+    @api.route("GET", "/api/v1/auth/oauth", response=ProviderList, auth="none")
+    async def providers(call: Call) -> ProviderList:
+        """Sign-in providers configured on this node."""
+        oauth = users_of(node).oauth
+        return ProviderList([ProviderInfo(p.name, p.preset) for p in oauth.providers.values()])
+
+    @api.route("POST", "/api/v1/auth/oauth/{provider}/start", response=AuthorizeUrl, bucket="auth")
+    async def start(call: Call) -> AuthorizeUrl:
+        """Where to send the browser to sign in; when signed in already, links the provider instead."""
+        link_user = call.principal.user_id if call.principal else None
+        return AuthorizeUrl(await users_of(node).oauth.start(call.path("provider"), link_user))
+
+    @api.route("GET", "/api/v1/auth/oauth/{provider}/login", bucket="auth", auth="none", status=302)
+    async def login_redirect(call: Call) -> web.Response:
+        """Browser entry point: redirects to the provider's sign-in page."""
+        url = await users_of(node).oauth.start(call.path("provider"), None)
+        raise web.HTTPFound(url)
+
+    @api.route("GET", "/api/v1/auth/oauth/{provider}/callback", query=CallbackQuery, response=OAuthResult,
+               bucket="auth", auth="none")  # fmt: skip
+    async def callback(call: Call) -> OAuthResult:
+        """The provider sends the browser back here with a code and the state."""
+        q = call.query
+        return await users_of(node).oauth.callback(
+            call.path("provider"), q.code, q.state, client_of(call, node)
+        )
+
+    @api.route("GET", "/api/v1/users/@me/oauth", response=LinkList, auth="required")
+    async def links(call: Call) -> LinkList:
+        """Providers linked to the current account."""
+        rows = await node.db.fetchall(
+            "SELECT provider, created_at FROM users_oauth_links WHERE user_id = ? ORDER BY provider",
+            (call.user_id,),
+        )
+        return LinkList([LinkOut(*r) for r in rows])
+
+    @api.route("DELETE", "/api/v1/users/@me/oauth/{provider}", auth="required", bucket="auth")
+    async def unlink(call: Call) -> None:
+        """Remove a linked provider (not the last way to sign in)."""
+        await users_of(node).oauth.unlink(call.user_id, call.path("provider"), client_of(call, node))
