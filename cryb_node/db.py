@@ -199,6 +199,12 @@ class Database:
         writer = self._writer
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, writer)
 
+    async def set_wal_autocheckpoint(self, pages: int) -> None:
+        """Set the writer's automatic checkpoint threshold; 0 while Litestream runs, since it
+        must copy every WAL frame before a checkpoint drops it. Queued like any write, so the
+        setting applies from the next group on (a connection setting, not transactional)."""
+        await self.write(lambda conn: conn.execute(f"PRAGMA wal_autocheckpoint = {int(pages)}"))
+
     @property
     def queue_depth(self) -> int:
         return self._queue.qsize()

@@ -6,6 +6,7 @@ import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryb_node import db as dbmod
 from cryb_node import identity, migrate
@@ -49,7 +50,13 @@ def _checks(config: Config, plugins: list[Loaded]) -> Iterator[Finding]:
     if not path.exists():
         yield Finding("database", False, f"{path} does not exist (run `cryb init`)")
         return
-    conn = dbmod.connect(path, busy_timeout_ms=config.db.busy_timeout_ms, readonly=True)
+    yield from check_database(path, plugins, busy_timeout_ms=config.db.busy_timeout_ms)
+
+
+def check_database(path: Path, plugins: list[Loaded], *, busy_timeout_ms: int = 5000) -> Iterator[Finding]:
+    """Integrity, foreign keys, migrations and every event of one database file (also used by
+    `cryb backup verify` on a restored copy)."""
+    conn = dbmod.connect(path, busy_timeout_ms=busy_timeout_ms, readonly=True)
     try:
         result = [r[0] for r in conn.execute("PRAGMA integrity_check")]
         yield Finding("integrity", result == ["ok"], "; ".join(result[:MAX_REPORTED]))

@@ -10,6 +10,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
+    from cryb_node.replication import Status
 
 
 class NodeCollector:
@@ -37,6 +38,32 @@ class NodeCollector:
         yield GaugeMetricFamily(
             "cryb_db_write_queue_depth", "Write jobs waiting for the writer", value=node.db.queue_depth
         )
+        if node.replication is not None:
+            yield from replication_metrics(node.replication.status())
+
+
+def replication_metrics(st: Status) -> Iterator[Metric]:
+    yield GaugeMetricFamily(
+        "cryb_replication_up", "1 while the Litestream child runs", value=int(st.state == "running")
+    )
+    yield GaugeMetricFamily(
+        "cryb_replication_lag_seconds", "Age of the oldest write not yet in the replica", value=st.lag_s
+    )
+    yield GaugeMetricFamily(
+        "cryb_replication_last_sync_timestamp_seconds",
+        "Unix time the replica was last confirmed current (0: never)",
+        value=st.last_sync_at or 0,
+    )
+    yield GaugeMetricFamily(
+        "cryb_replication_error",
+        "1 while the last replication attempt failed",
+        value=int(bool(st.last_error)),
+    )
+    yield CounterMetricFamily("cryb_replication_errors", "Replication errors reported", value=st.errors)
+    yield CounterMetricFamily("cryb_replication_restarts", "Litestream child restarts", value=st.restarts)
+    yield GaugeMetricFamily(
+        "cryb_replication_replica_txid", "Newest transaction in the replica", value=st.replica_txid
+    )
 
 
 def make_registry(node: Node) -> tuple[CollectorRegistry, Histogram]:

@@ -4,6 +4,7 @@ scheduler and plugins. The HTTP app (app.py) and the CLI (cli.py) both start one
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cryb_node import identity, migrate
+from cryb_node import backup, identity, migrate
 from cryb_node.bus import Bus
 from cryb_node.config import Config
 from cryb_node.db import Database
@@ -19,6 +20,7 @@ from cryb_node.events import EventLog, Registry
 from cryb_node.plugins import Loaded
 from cryb_node.plugins import load as load_plugins
 from cryb_node.realtime.hub import Hub
+from cryb_node.replication import Replicator
 from cryb_node.scheduler import Scheduler
 from cryb_node.services import Permissions
 
@@ -66,6 +68,8 @@ class Node:
         self.bus: Bus
         self.identity: identity.Identity
         self.first_start = False
+        # The Litestream child, while `[replication]` is enabled and the node serves.
+        self.replication: Replicator | None = None
 
     @property
     def data_dir(self) -> Path:
@@ -85,6 +89,10 @@ class Node:
     async def running(self, *, background: bool = True) -> AsyncIterator[Node]:
         """Open everything; with ``background`` also start bus consumers and scheduled jobs."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        replicate = background and self.config.replication.enabled
+        if replicate and self.config.replication.restore_on_start and not self.db_path.exists():
+            # Also replaces the log key, so the restored log never reuses a sequence number.
+            await asyncio.to_thread(backup.restore_missing, self.config, self.db_path)
         self.identity, self.first_start = identity.load_or_create(self.data_dir)
         cfg = self.config.db
         self.db = Database(
@@ -104,6 +112,11 @@ class Node:
             self.events = EventLog(self.db, self.identity, self.registry)
             self.bus = Bus(self.db, self.events)
             await self.events.open()
+            if replicate:
+                self.replication = Replicator(self.config.replication, self.db_path, self.data_dir, self.db)
+                await self.replication.start()
+                # Stops after consumers and plugins (LIFO) but before the database closes.
+                stack.push_async_callback(self.replication.stop)
             for loaded in self.plugins:
                 gen = loaded.plugin.lifespan(self)
                 if gen is not None:

@@ -74,6 +74,8 @@ def core_routes(api: Api, node: Node) -> None:
             checks["db"] = Check(True)
         except Exception as err:
             checks["db"] = Check(False, f"{type(err).__name__}: {err}")
+        if node.replication is not None:
+            checks["replication"] = Check(*node.replication.readiness())
         for name, consumer in node.bus.consumers.items():
             checks[f"consumer:{name}"] = Check(
                 consumer.last_error is None, consumer.last_error or f"lag {consumer.lag}"
@@ -86,8 +88,11 @@ def core_routes(api: Api, node: Node) -> None:
                 continue
             if verdict is not None:
                 checks[loaded.plugin.name] = Check(verdict.ok, verdict.detail)
-        ok = all(c.ok for c in checks.values())
-        return json_response(Ready("ready" if ok else "not_ready", checks), 200 if ok else 503)
+        # Replication trouble is shown but does not take the node out of service: it keeps
+        # serving (and the replica catches up) while the target is unreachable ("degraded").
+        ok = all(c.ok for name, c in checks.items() if name != "replication")
+        status = "not_ready" if not ok else "ready" if all(c.ok for c in checks.values()) else "degraded"
+        return json_response(Ready(status, checks), 200 if ok else 503)
 
     @api.route(
         "GET",

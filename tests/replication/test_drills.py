@@ -1,0 +1,216 @@
+"""Restore drills with `cryb serve` processes and the `cryb backup` commands: SIGKILL, lose the
+data directory, restore, start; point-in-time restore; restore-on-start; status, now, list, verify."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+from typing import Any
+
+from cryb_node import replication
+from cryb_node.config import ReplicationSection
+from cryb_node.litestream import binary
+from tests.conftest import cryb_env, run_cryb
+from tests.replication_fixtures import note_ids_in, replication_toml, wait_until_sync
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+def _post_notes(url: str, n: int, tag: str) -> list[str]:
+    ids = []
+    for i in range(n):
+        req = urllib.request.Request(
+            f"{url}/api/v1/demo/notes",
+            data=json.dumps({"text": f"{tag}-{i}"}).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            assert resp.status == 201
+            ids.append(json.loads(resp.read())["id"])
+    return ids
+
+
+def _missing(url: str, ids: list[str]) -> list[str]:
+    gone = []
+    for note_id in ids:
+        try:
+            urllib.request.urlopen(f"{url}/api/v1/demo/notes/{note_id}", timeout=5).close()
+        except urllib.error.HTTPError:
+            gone.append(note_id)
+    return gone
+
+
+def _cryb(config: Path, data: Path, *args: str, timeout: float = 60, **env: str):
+    return run_cryb("--config", str(config), "--data", str(data), *args, timeout=timeout, env=cryb_env(**env))
+
+
+def _caught_up(data: Path, since: float) -> bool:
+    """The node's status, written after ``since``, says everything is in the replica."""
+    st = replication.read_status(data)
+    return (
+        st is not None
+        and st.updated_at > since
+        and st.state == "running"
+        and st.lag_s == 0
+        and st.last_error is None
+        and st.replica_txid >= st.db_txid > 0
+    )
+
+
+def _wait_caught_up(data: Path, timeout: float = 20) -> None:
+    since = time.time()
+    wait_until_sync(lambda: _caught_up(data, since), timeout=timeout, what="the replica to catch up")
+
+
+def test_disaster_drill_s3_sigkill_lose_the_data_dir_restore_start(node_process, tmp_path: Path, s3_server):
+    interval = 0.5
+    settings = s3_server.settings(f"drill-{uuid.uuid4().hex[:8]}", sync_interval_s=interval)
+    # Credentials from the environment, beside an AWS_CA_BUNDLE that would break litestream 0.5.17
+    # against a plain-http endpoint if the child inherited it.
+    del settings["access_key_id"], settings["secret_access_key"]
+    config = tmp_path / "cryb.toml"
+    config.write_text(replication_toml(settings))
+    env = {
+        "AWS_ACCESS_KEY_ID": s3_server.key,
+        "AWS_SECRET_ACCESS_KEY": s3_server.secret,
+        "AWS_CA_BUNDLE": "/etc/ssl/certs/ca-certificates.crt",
+    }
+    data = tmp_path / "data"
+    node = node_process(config, **env).start()
+    before = _get(node.url + "/api/v1/node")
+    acked = _post_notes(node.url, 20, "kept")
+    # Litestream looks at the WAL every interval and ships every interval: two intervals plus
+    # a margin for the upload.
+    time.sleep(2 * interval + 1.0)
+    _post_notes(node.url, 5, "maybe")  # acknowledged just before the kill: may be lost
+    node.kill()
+    shutil.rmtree(data)
+
+    restored = _cryb(config, data, "backup", "restore", timeout=120, **env)
+    assert restored.returncode == 0, restored.stderr
+    assert "restored txid" in restored.stdout and "restore:" in restored.stderr  # progress shown
+
+    again = node_process(config, **env).start()
+    assert _missing(again.url, acked) == []
+    after = _get(again.url + "/api/v1/node")
+    assert after["origin"] != before["origin"]  # a new log key: no sequence number is reused
+    # The restored node replicates again, and its new writes reach the replica.
+    new = _post_notes(again.url, 3, "after")
+    _wait_caught_up(data, timeout=30)
+    assert again.terminate() == 0
+    doctor = _cryb(config, data, "doctor", **env)
+    assert doctor.returncode == 0, doctor.stdout
+    copy = tmp_path / "second-restore.db"
+    assert _cryb(config, data, "backup", "restore", "--to", str(copy), **env).returncode == 0
+    assert set(acked + new) <= note_ids_in(copy)
+
+
+def test_point_in_time_restore_between_two_batches_gets_exactly_the_first(node_process, tmp_path: Path):
+    config = tmp_path / "cryb.toml"
+    replica = tmp_path / "replica"
+    config.write_text(
+        replication_toml({"enabled": True, "type": "file", "path": str(replica), "sync_interval_s": 0.5})
+    )
+    data = tmp_path / "data"
+    node = node_process(config).start()
+    first = _post_notes(node.url, 5, "first")
+    _wait_caught_up(data)
+    time.sleep(1.1)  # replica files carry millisecond timestamps; keep the batches well apart
+    between = time.time()
+    time.sleep(1.1)
+    second = _post_notes(node.url, 5, "second")
+    _wait_caught_up(data)
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(between)) + f".{int(between % 1 * 1000):03d}Z"
+
+    out = tmp_path / "pit.db"
+    done = _cryb(config, data, "backup", "restore", "--timestamp", stamp, "--to", str(out))
+    assert done.returncode == 0, done.stderr
+    assert note_ids_in(out) == set(first)
+    latest = tmp_path / "latest.db"
+    assert _cryb(config, data, "backup", "restore", "--to", str(latest)).returncode == 0
+    assert note_ids_in(latest) == set(first + second)
+    too_early = _cryb(
+        config,
+        data,
+        "backup",
+        "restore",
+        "--timestamp",
+        "2001-01-01T00:00:00Z",
+        "--to",
+        str(tmp_path / "x.db"),
+    )
+    assert too_early.returncode == 1 and "nothing to restore at that time" in too_early.stderr
+    bad = _cryb(config, data, "backup", "restore", "--timestamp", "yesterday", "--to", str(tmp_path / "y.db"))
+    assert bad.returncode == 1 and "not an ISO 8601 time" in bad.stderr
+    assert node.terminate() == 0
+
+
+def test_backup_commands_and_restore_on_start(node_process, tmp_path: Path):
+    config = tmp_path / "cryb.toml"
+    settings = {
+        "enabled": True,
+        "type": "file",
+        "path": str(tmp_path / "replica"),
+        "sync_interval_s": 0.5,
+        "restore_on_start": True,
+    }
+    config.write_text(replication_toml(settings))
+    data = tmp_path / "data"
+    node = node_process(config).start()
+    before = _get(node.url + "/api/v1/node")
+    ids = _post_notes(node.url, 5, "n")
+    _wait_caught_up(data)
+
+    status = _cryb(config, data, "backup", "status")
+    assert status.returncode == 0 and "state:         running" in status.stdout and "lag:" in status.stdout
+    ids += _post_notes(node.url, 2, "later")
+    _wait_caught_up(data)
+    listing = json.loads(_cryb(config, data, "backup", "list", "--json").stdout)
+    assert max(s["max_txid"] for s in listing["snapshots"]) < listing["max_txid"]
+    now = _cryb(config, data, "backup", "now")
+    assert now.returncode == 0 and "snapshot taken by the running node" in now.stdout
+    listing = json.loads(_cryb(config, data, "backup", "list", "--json").stdout)
+    # A full snapshot of the current state now exists beside the first one.
+    assert [s["max_txid"] for s in listing["snapshots"]][-1] == listing["max_txid"]
+    assert len(listing["snapshots"]) >= 2 and listing["earliest"] <= listing["latest"]
+    assert listing["target"].startswith("file://")
+    refused = _cryb(config, data, "backup", "restore")
+    assert refused.returncode == 1 and "the node is running" in refused.stderr
+    verified = _cryb(config, data, "backup", "verify", "--json")
+    assert verified.returncode == 0, verified.stdout
+    checks = {c["check"]: c for c in json.loads(verified.stdout)["checks"]}
+    assert checks["event_log"]["detail"] == "7 events verified" and checks["integrity"]["ok"]
+
+    assert node.terminate() == 0  # SIGTERM: a final sync, then litestream stops
+    st = replication.read_status(data)
+    assert st is not None and st.state == "stopped" and st.lag_s == 0
+    exists = _cryb(config, data, "backup", "restore")
+    assert exists.returncode == 1 and "--force" in exists.stderr
+    shutil.rmtree(data)
+    again = node_process(config).start()  # restore_on_start: the database comes back by itself
+    assert _missing(again.url, ids) == []
+    assert _get(again.url + "/api/v1/node")["origin"] != before["origin"]
+    assert again.terminate() == 0
+
+
+def test_backup_commands_say_when_replication_is_not_configured(tmp_path: Path, demo_config_file: Path):
+    for args in (["list"], ["now"], ["restore", "--to", str(tmp_path / "x.db")]):
+        out = _cryb(demo_config_file, tmp_path / "data", "backup", *args)
+        assert out.returncode == 1 and "replication is not configured" in out.stderr
+    status = _cryb(demo_config_file, tmp_path / "data", "backup", "status")
+    assert status.returncode == 0 and "not configured" in status.stdout
+
+
+def test_litestream_binary_from_the_venv_runs():
+    exe = binary(ReplicationSection())
+    out = subprocess.run([exe, "version"], capture_output=True, text=True, timeout=10)
+    assert out.returncode == 0 and out.stdout.startswith("0.5.")
