@@ -30,6 +30,7 @@ soak: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(PY) bench/run.py
 	$(PY) bench/fanout.py
+	$(PY) bench/users.py
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
