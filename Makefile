@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test soak bench lint format vendor clean
+.PHONY: run test soak bench lint format vendor clean binary
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,7 @@ soak: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(PY) bench/run.py
 	$(PY) bench/fanout.py
+	$(PY) bench/media.py
 	$(PY) bench/users.py
 	$(PY) bench/replication.py  # --restore-mb 1024 for the 1 GB restore figure
 
@@ -39,6 +40,16 @@ lint: $(VENV)/.test-installed
 format: $(VENV)/.test-installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# One self-contained executable, dist/cryb, built from a clean (non-editable) install of the project.
+BINARY_VENV := build/binary-venv
+binary:
+	$(PYTHON) -m venv $(BINARY_VENV)
+	$(BINARY_VENV)/bin/pip install -q -U pip
+	$(BINARY_VENV)/bin/pip install -q . 'pyinstaller>=6.10,<7'
+	$(BINARY_VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist \
+		--workpath build/pyinstaller packaging/cryb.spec
+	@ls -lh dist/cryb
 
 # Refresh the vendored front-end files from the npm registry (versions pinned in web/vendor/VERSIONS).
 vendor:

@@ -12,6 +12,7 @@ from aiohttp import web
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
 from cryb_node.config import Config
+from cryb_node.health import readiness, sd_notify
 from cryb_node.plugins import Loaded
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,24 @@ async def serve(config: Config, plugins: list[Loaded]) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    notifier = loop.create_task(_notify_when_ready(node, stop))
     await stop.wait()
+    notifier.cancel()
+    sd_notify("STOPPING=1")
     log.info("draining")
     # Stops accepting, closes sockets via on_shutdown, waits for in-flight requests, then the
     # cleanup_ctx finishes queued writes and closes the database.
     await runner.cleanup()
     log.info("stopped")
+
+
+async def _notify_when_ready(node, stop: asyncio.Event) -> None:
+    """systemd (Type=notify): READY=1 once /readyz would answer 200."""
+    if not sd_notify("STATUS=starting"):
+        return
+    while not stop.is_set():
+        ready = await readiness(node)
+        if ready.serving:
+            sd_notify(f"READY=1\nSTATUS={ready.status}")
+            return
+        await asyncio.sleep(0.5)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -13,6 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from cryb_node import __version__
 from cryb_node.appkeys import METRICS
 from cryb_node.gateway.api import Api, Call, json_response, openapi
+from cryb_node.health import Ready, readiness
 from cryb_node.realtime import gateway as realtime_gateway
 
 if TYPE_CHECKING:
@@ -21,16 +21,6 @@ if TYPE_CHECKING:
 
 class Health(msgspec.Struct):
     status: str
-
-
-class Check(msgspec.Struct):
-    ok: bool
-    detail: str = ""
-
-
-class Ready(msgspec.Struct):
-    status: str
-    checks: dict[str, Check]
 
 
 class NodeInfo(msgspec.Struct):
@@ -68,31 +58,8 @@ def core_routes(api: Api, node: Node) -> None:
         summary="Database and every plugin are ready (503 otherwise)",
     )
     async def readyz(call: Call) -> web.Response:
-        checks: dict[str, Check] = {}
-        try:
-            await asyncio.wait_for(node.db.fetchval("SELECT 1"), 2.0)
-            checks["db"] = Check(True)
-        except Exception as err:
-            checks["db"] = Check(False, f"{type(err).__name__}: {err}")
-        if node.replication is not None:
-            checks["replication"] = Check(*node.replication.readiness())
-        for name, consumer in node.bus.consumers.items():
-            checks[f"consumer:{name}"] = Check(
-                consumer.last_error is None, consumer.last_error or f"lag {consumer.lag}"
-            )
-        for loaded in node.plugins:
-            try:
-                verdict = await loaded.plugin.readiness(node)
-            except Exception as err:
-                checks[loaded.plugin.name] = Check(False, f"{type(err).__name__}: {err}")
-                continue
-            if verdict is not None:
-                checks[loaded.plugin.name] = Check(verdict.ok, verdict.detail)
-        # Replication trouble is shown but does not take the node out of service: it keeps
-        # serving (and the replica catches up) while the target is unreachable ("degraded").
-        ok = all(c.ok for name, c in checks.items() if name != "replication")
-        status = "not_ready" if not ok else "ready" if all(c.ok for c in checks.values()) else "degraded"
-        return json_response(Ready(status, checks), 200 if ok else 503)
+        ready = await readiness(node)
+        return json_response(ready, 200 if ready.serving else 503)
 
     @api.route(
         "GET",
