@@ -8,6 +8,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from cryb_node import webui
 from cryb_node.appkeys import METRICS, NODE
 from cryb_node.config import Config
 from cryb_node.gateway import middleware as mw
@@ -49,6 +50,7 @@ def build_app(config: Config, plugins: list[Loaded] | None = None) -> web.Applic
     for loaded in node.plugins:
         loaded.plugin.routes(api.for_plugin(loaded.plugin.name), node)
     api.install(app)
+    webui.install(app)
     if Path(swagger_dir()).is_dir():
         app.router.add_static("/api/docs/static/", swagger_dir())
 

@@ -1,0 +1,120 @@
+"""The web UI as two members use it: register, create and join a community, chat live, react, edit,
+delete, typing and mentions; each change shows on the other screen without a reload."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from tests.e2e.webui import (
+    accept_invite,
+    create_community,
+    invite_link,
+    message,
+    new_page,
+    register,
+    send,
+    serve,
+)
+
+pytestmark = pytest.mark.browser
+
+
+async def test_two_members_chat_react_edit_and_delete_live(aiohttp_server, tmp_path, browser):
+    base = await serve(aiohttp_server, tmp_path)
+    alice, bob = await new_page(browser), await new_page(browser)
+    await register(alice, base, "alice")
+    await register(bob, base, "bob")
+    await create_community(alice, "Cat Lovers")
+    await accept_invite(bob, await invite_link(alice))
+    await expect(bob.get_by_role("heading", name="Cat Lovers")).to_be_visible()
+
+    # Alice writes; Bob sees it arrive, Markdown rendered.
+    await send(alice, "Hello **world** from alice")
+    hello_b = message(bob, "from alice")
+    await expect(hello_b).to_be_visible()
+    await expect(hello_b.locator("strong")).to_have_text("world")
+
+    # Bob starts typing: Alice sees the indicator. Then he mentions her, picked from the autocomplete.
+    composer = bob.locator("#composer-input")
+    await composer.fill("hi @ali")
+    await expect(alice.locator(".typing-line")).to_have_text("bob is typing…")
+    option = bob.get_by_role("option", name="alice @alice")
+    await expect(option).to_be_visible()
+    await composer.press("Enter")  # picks the highlighted name
+    await expect(composer).to_have_value("hi @alice ")
+    await composer.press("Enter")  # sends
+    mention = message(alice, "hi @alice")
+    await expect(mention).to_have_class("msg mentioned")
+    await expect(mention.locator(".mention")).to_have_text("@alice")
+    await expect(alice.locator(".typing-line")).to_have_text("")
+
+    # Bob reacts to Alice's message with the picker; both see the count, and whose it is.
+    await hello_b.hover()
+    await hello_b.get_by_role("button", name="Add reaction").click()
+    await bob.get_by_role("dialog", name="Add reaction").get_by_role("gridcell", name="👍").click()
+    hello_a = message(alice, "from alice")
+    await expect(hello_a.get_by_role("button", name="👍 1 reaction")).to_be_visible()
+    await expect(hello_b.get_by_role("button", name="👍 1 reaction, including yours")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    # Alice adds hers by clicking the existing reaction.
+    await hello_a.get_by_role("button", name="👍 1 reaction").click()
+    await expect(hello_b.get_by_role("button", name="👍 2 reactions, including yours")).to_be_visible()
+
+    # Alice edits her message; Bob sees the new text marked edited.
+    await hello_a.hover()
+    await hello_a.get_by_role("button", name="Edit").click()
+    edit = alice.get_by_role("textbox", name="Edit message")
+    await edit.fill("Hello everyone from alice")
+    await edit.press("Enter")
+    await expect(message(bob, "Hello everyone from alice").locator(".edited")).to_have_text("(edited)")
+
+    # Alice deletes it (confirming); it disappears for Bob.
+    hello_a = message(alice, "Hello everyone from alice")
+    await hello_a.hover()
+    await hello_a.get_by_role("button", name="Delete").click()
+    await alice.get_by_role("dialog", name="Delete message").get_by_role("button", name="Delete").click()
+    await expect(message(bob, "Hello everyone from alice")).to_have_count(0)
+    await expect(message(alice, "Hello everyone from alice")).to_have_count(0)
+    await expect(message(bob, "hi @alice")).to_be_visible()
+
+    for page in (alice, bob):
+        assert page.external_requests == []
+        assert page.errors == []
+
+
+async def test_unread_badge_and_direct_messages(aiohttp_server, tmp_path, browser):
+    base = await serve(aiohttp_server, tmp_path)
+    alice, bob = await new_page(browser), await new_page(browser)
+    await register(alice, base, "alice")
+    await register(bob, base, "bob")
+    await create_community(alice, "Readers")
+    await accept_invite(bob, await invite_link(alice))
+
+    # Alice makes a second channel; Bob stays in #general and gets an unread mark on the new one.
+    await alice.get_by_role("button", name="Create channel").click()
+    dialog = alice.get_by_role("dialog", name="Create channel")
+    await dialog.get_by_label("Channel name").fill("books")
+    await dialog.get_by_role("button", name="Create channel").click()
+    await expect(alice.get_by_role("heading", name="books")).to_be_visible()
+    await bob.reload()
+    await expect(bob.get_by_role("link", name="books (text channel)")).to_be_visible()
+    await send(alice, "a new book arrived")
+    await expect(bob.get_by_role("link", name="books (text channel), unread")).to_be_visible()
+    await bob.get_by_role("link", name="books (text channel), unread").click()
+    await expect(message(bob, "a new book arrived")).to_be_visible()
+    await expect(bob.get_by_role("link", name="books (text channel)", exact=True)).to_be_visible()
+
+    # Bob opens Alice's card from the member list and messages her directly.
+    await bob.get_by_role("button", name="alice").first.click()
+    await bob.get_by_role("button", name="Message alice").click()
+    await bob.wait_for_url("**/channels/@me/*")
+    await send(bob, "psst, a private word")
+    await alice.get_by_role("link", name="Direct messages").click()
+    await expect(alice.get_by_role("link", name="bob")).to_be_visible()
+    await alice.get_by_role("link", name="bob").click()
+    await expect(message(alice, "psst, a private word")).to_be_visible()
+    await send(alice, "private reply")
+    await expect(message(bob, "private reply")).to_be_visible()
+    assert alice.errors == [] and bob.errors == []

@@ -1,0 +1,103 @@
+"""Helpers for the web UI's browser tests: a node on loopback, guarded pages, and the steps a member takes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from cryb_node.app import build_app
+from tests.conftest import ROOT, make_config
+from tests.users_fixtures import FAST_HASHING, PASSWORD
+
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 844}
+# Screenshots land here (gitignored); CRYB_TEST_ARTIFACTS moves them, e.g. into a CI artifact folder.
+ARTIFACTS = Path(os.environ.get("CRYB_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
+
+
+async def serve(aiohttp_server: Any, tmp_path: Path, **sections: Any) -> str:
+    """A node with fast password hashing and quick heartbeats on a loopback port; returns its URL."""
+    cfg = make_config(
+        tmp_path / "data",
+        plugin={"users": FAST_HASHING},
+        rate_limits={"enabled": False},
+        realtime={"heartbeat_interval_s": 2.0, **sections.pop("realtime", {})},
+        **sections,
+    )
+    server = await aiohttp_server(build_app(cfg))
+    return f"http://127.0.0.1:{server.port}"
+
+
+async def new_page(browser: Any, viewport: dict[str, int] = DESKTOP, **options: Any) -> Any:
+    """A page in its own context (its own cookies) that blocks and records any non-loopback request
+    and collects script errors."""
+    context = await browser.new_context(viewport=viewport, **options)
+    page = await context.new_page()
+    page.external_requests = []
+    page.errors = []
+
+    async def guard(route: Any) -> None:
+        host = urlsplit(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:")) or host in ("127.0.0.1", "localhost", "::1"):
+            await route.continue_()
+        else:
+            page.external_requests.append(route.request.url)
+            await route.abort()
+
+    await page.route("**/*", guard)
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    return page
+
+
+async def register(page: Any, base: str, name: str) -> None:
+    await page.goto(f"{base}/register")
+    await page.get_by_label("Username").fill(name)
+    await page.get_by_label("Email").fill(f"{name}@example.test")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Create account").click()
+    await page.wait_for_url("**/channels/@me")
+
+
+async def create_community(page: Any, name: str) -> str:
+    rail = page.get_by_role("navigation", name="Communities")
+    await rail.get_by_role("button", name="Create a community").click()
+    dialog = page.get_by_role("dialog", name="Create a community")
+    await dialog.get_by_label("Community name").fill(name)
+    await dialog.get_by_role("button", name="Create").click()
+    await page.locator("#composer-input").wait_for()
+    return page.url
+
+
+async def invite_link(page: Any) -> str:
+    await page.get_by_role("button", name="Invite people").click()
+    field = page.locator("#invite-link")
+    await field.wait_for()
+    link = await field.input_value()
+    await page.keyboard.press("Escape")
+    return link
+
+
+async def accept_invite(page: Any, link: str) -> None:
+    await page.goto(link)
+    await page.get_by_role("button", name="Accept invite").click()
+    await page.locator("#composer-input").wait_for()
+
+
+async def send(page: Any, text: str) -> None:
+    composer = page.locator("#composer-input")
+    await composer.fill(text)
+    await composer.press("Enter")
+
+
+def message(page: Any, text: str) -> Any:
+    """The message article (in the open channel) whose text contains ``text``."""
+    return page.locator("article.msg:not(.pending)", has_text=text)
+
+
+async def shoot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path))
+    return path

@@ -1,0 +1,82 @@
+// Boot and routing: restore the session from the refresh cookie, then show the sign-in screens or
+// the app. Client-side routes are served index.html by the node (cryb_node/webui.py).
+
+import * as api from './api.js';
+import { h, replace } from './dom.js';
+import { applyTheme } from './theme.js';
+import { loginView, registerView, resetPasswordView, verifyEmailView } from './views/auth.js';
+import { Shell } from './views/shell.js';
+
+applyTheme();
+const root = document.getElementById('app');
+let shell = null;
+let returnTo = null;
+
+export function navigate(path, { replace: replaceState = false } = {}) {
+  if (path !== location.pathname + location.search) {
+    history[replaceState ? 'replaceState' : 'pushState']({}, '', path);
+  }
+  route();
+}
+
+function show(view) {
+  if (shell) {
+    shell.destroy();
+    shell = null;
+  }
+  replace(root, view);
+}
+
+function signedIn() {
+  const target = returnTo && !returnTo.startsWith('/login') ? returnTo : '/channels/@me';
+  returnTo = null;
+  navigate(target, { replace: true });
+}
+
+function signedOut() {
+  if (shell) {
+    shell.destroy();
+    shell = null;
+  }
+  navigate('/login', { replace: true });
+}
+
+function route() {
+  const path = location.pathname;
+  const ctx = { navigate, signedIn };
+  if (path === '/verify-email') return show(verifyEmailView(ctx));
+  if (path === '/reset-password') return show(resetPasswordView(ctx));
+  if (!api.token()) {
+    if (path === '/register') return show(registerView(ctx));
+    if (path !== '/login') returnTo = path + location.search;
+    if (path !== '/login') history.replaceState({}, '', '/login');
+    return show(loginView(ctx));
+  }
+  if (path === '/login' || path === '/register' || path === '/') {
+    history.replaceState({}, '', '/channels/@me');
+  }
+  if (!shell) {
+    shell = new Shell({ navigate, signedOut });
+    replace(root, shell.el);
+    shell.start();
+  }
+  shell.open(location.pathname);
+}
+
+window.addEventListener('popstate', route);
+api.onToken((t) => {
+  if (!t && shell) signedOut();
+});
+
+async function boot() {
+  try {
+    await api.refresh();
+  } catch {
+    // No (valid) refresh cookie: not signed in.
+  }
+  route();
+}
+
+boot().catch((err) => {
+  replace(root, h('p', { class: 'boot', role: 'alert' }, `CRYB could not start: ${err.message}`));
+});

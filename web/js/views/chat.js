@@ -1,0 +1,488 @@
+// One open channel (or DM): its history with infinite scroll back, live updates, and the composer.
+
+import { messages as M } from '../content.js';
+import { announce, formatTime, h, replace } from '../dom.js';
+import { icon } from '../icons.js';
+import * as store from '../store.js';
+import { Composer } from './composer.js';
+import { confirmDialog, reactionPicker } from './dialogs.js';
+import { renderBody } from './markup.js';
+import { avatar } from './shell.js';
+
+const { state } = store;
+const PAGE = 50;
+const GROUP_MS = 5 * 60 * 1000;
+
+export class ChatView {
+  constructor(shell, channelId, { dm }) {
+    this.shell = shell;
+    this.channelId = channelId;
+    this.dm = dm;
+    this.bucket = store.bucket(channelId);
+    this.elements = new Map(); // message id -> element
+    this.editing = null;
+    this.unsubs = [];
+    const channel = store.channelById(channelId);
+    this.channel = channel;
+    const name = dm ? store.channelName(channelId) : channel ? channel.name : 'channel';
+    this.label = dm ? name : `#${name}`;
+
+    this.sentinel = h('div', { class: 'history-sentinel', 'aria-hidden': 'true' });
+    this.historyStatus = h('p', { class: 'history-status muted', role: 'status' });
+    this.list = h('div', {
+      class: 'message-list',
+      role: 'log',
+      'aria-label': `Messages in ${this.label}`,
+      'aria-describedby': 'msg-help',
+      tabindex: '0',
+      onkeydown: (e) => this.listKeys(e),
+    });
+    this.scroller = h('div', { class: 'scroller', onscroll: () => this.onScroll() },
+      this.sentinel, this.historyStatus, this.list);
+    this.jump = h('button', { class: 'jump-btn', hidden: true, onclick: () => this.scrollToBottom(true) }, 'New messages — jump to present ↓');
+    this.typingLine = h('div', { class: 'typing-line', 'aria-live': 'off' });
+    this.composer = new Composer(this);
+    this.pinsBtn = h('button', { class: 'icon-btn', 'aria-label': 'Pinned messages', title: 'Pinned messages', 'aria-haspopup': 'dialog', onclick: () => this.showPins() }, icon('pin'));
+    const membersBtn = dm ? null : h('button', {
+      class: 'icon-btn', 'aria-label': 'Member list', title: 'Member list', 'aria-pressed': String(shell.membersOpen()),
+      onclick: (e) => { const open = shell.toggleMembers(); e.currentTarget.setAttribute('aria-pressed', String(open)); },
+    }, icon('members'));
+    this.el = h('div', { class: 'chat-view' },
+      shell.header(
+        h('h2', { class: 'channel-title' }, h('span', { class: 'hash', 'aria-hidden': 'true' }, dm ? '@' : '#'), dm ? name : name),
+        channel && channel.topic ? h('p', { class: 'channel-topic muted' }, channel.topic) : null,
+        h('div', { class: 'header-actions' }, this.pinsBtn, membersBtn)),
+      h('p', { id: 'msg-help', class: 'sr-only' }, 'Use the up and down arrow keys to move between messages. On a message: E edit, R reply, P pin, plus to react, Delete to delete, Enter or right arrow for actions.'),
+      this.scroller, this.jump, this.typingLine, this.composer.el);
+
+    this.observer = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) this.loadOlder();
+    }, { root: this.scroller, rootMargin: '400px 0px 0px 0px' });
+
+    this.unsubs.push(
+      store.on('messages', (ev) => ev.channelId === channelId && this.applyChange(ev)),
+      store.on('users', () => this.refreshNames()),
+      store.on('typing', (id) => id === channelId && this.renderTyping()),
+      store.on('channels', () => { this.channel = store.channelById(channelId) || this.channel; this.composer.updatePermissions(); }),
+    );
+    this.onVisible = () => { if (!document.hidden) { store.clearUnread(channelId); this.ack(); } };
+    document.addEventListener('visibilitychange', this.onVisible);
+  }
+
+  destroy() {
+    this.observer.disconnect();
+    for (const u of this.unsubs) u();
+    document.removeEventListener('visibilitychange', this.onVisible);
+    this.composer.destroy();
+  }
+
+  get perms() {
+    if (this.dm) return Number(store.PERM.SEND_MESSAGES | store.PERM.VIEW_CHANNEL);
+    return this.channel ? this.channel.perms : 0;
+  }
+
+  focusComposer() {
+    this.composer.focus();
+  }
+
+  // -- loading -------------------------------------------------------------------------------------
+
+  async load() {
+    if (!this.bucket.loaded) {
+      this.historyStatus.textContent = 'Loading messages…';
+      try {
+        const page = await M.list(this.channelId, { limit: PAGE });
+        store.mergeMessages(this.channelId, page.messages);
+        this.bucket.hasMore = page.messages.length >= PAGE;
+        this.bucket.loaded = true;
+      } catch (err) {
+        this.historyStatus.textContent = err.message;
+        return;
+      }
+    } else {
+      this.catchUp();
+    }
+    this.renderAll();
+    this.scrollToBottom();
+    this.observer.observe(this.sentinel);
+    this.focusComposer();
+    this.ack();
+  }
+
+  async loadOlder() {
+    const b = this.bucket;
+    if (!b.loaded || !b.hasMore || b.loading || !b.list.length) return;
+    b.loading = true;
+    this.historyStatus.textContent = 'Loading older messages…';
+    try {
+      const page = await M.list(this.channelId, { before: b.list[0].id, limit: PAGE });
+      b.hasMore = page.messages.length >= PAGE;
+      const fromBottom = this.scroller.scrollHeight - this.scroller.scrollTop;
+      store.mergeMessages(this.channelId, page.messages);
+      this.renderAll();
+      // Keep what the reader was looking at in place while older messages appear above it.
+      this.scroller.scrollTop = this.scroller.scrollHeight - fromBottom;
+      this.historyStatus.textContent = b.hasMore ? '' : `This is the beginning of ${this.label}.`;
+    } catch (err) {
+      this.historyStatus.textContent = err.message;
+    } finally {
+      b.loading = false;
+    }
+  }
+
+  /** After a fresh gateway session, fetch everything newer than what we hold (nothing was replayed). */
+  async catchUp() {
+    const b = this.bucket;
+    if (!b.loaded) return;
+    let after = b.list.length ? b.list[b.list.length - 1].id : null;
+    for (let i = 0; i < 20; i++) {
+      const page = await M.list(this.channelId, after ? { after, limit: 100 } : { limit: PAGE }).catch(() => null);
+      if (!page) return;
+      const added = store.mergeMessages(this.channelId, page.messages);
+      if (added.length) this.applyChange({ added });
+      if (page.messages.length < 100 || !after) break;
+      after = page.messages[page.messages.length - 1].id;
+    }
+    this.flushOutbox();
+  }
+
+  flushOutbox() {
+    this.composer.flushOutbox();
+  }
+
+  ack() {
+    const last = this.bucket.list[this.bucket.list.length - 1];
+    if (!last || document.hidden || this.lastAck === last.id) return;
+    this.lastAck = last.id;
+    M.ack(this.channelId, last.id).catch(() => {});
+  }
+
+  // -- rendering -----------------------------------------------------------------------------------
+
+  nearBottom() {
+    return this.scroller.scrollHeight - this.scroller.scrollTop - this.scroller.clientHeight < 120;
+  }
+
+  scrollToBottom(focus) {
+    this.scroller.scrollTop = this.scroller.scrollHeight;
+    this.jump.hidden = true;
+    if (focus) this.focusComposer();
+  }
+
+  onScroll() {
+    if (this.nearBottom()) this.jump.hidden = true;
+  }
+
+  applyChange({ added = [], updated = [], removed = [] }) {
+    const stick = this.nearBottom();
+    for (const id of removed) {
+      const el = this.elements.get(id);
+      if (el) {
+        if (el.contains(document.activeElement)) this.list.focus();
+        el.remove();
+        this.elements.delete(id);
+      }
+    }
+    for (const id of updated) this.elements.delete(id);
+    this.renderAll();
+    if (added.length) {
+      const theirs = added.map((id) => this.bucket.byId.get(id)).filter((m) => m && m.author_id !== state.me?.id);
+      if (stick || !theirs.length) this.scrollToBottom();
+      else this.jump.hidden = false;
+      for (const m of theirs) announce(`${store.displayName(m.author_id)}: ${m.content.slice(0, 140)}`);
+      this.ack();
+    }
+  }
+
+  renderAll() {
+    let prev = null;
+    let refocus = null;
+    const desired = [];
+    for (const m of [...this.bucket.list, ...this.composer.pending()]) {
+      const grouped = !!prev && prev.author_id === m.author_id && !m.reply_to && m.created_at - prev.created_at < GROUP_MS;
+      let el = this.elements.get(m.id);
+      if (!el || el.dataset.grouped !== String(grouped) || el.dataset.rev !== rev(m)) {
+        const fresh = this.renderMessage(m, grouped);
+        if (el) {
+          if (document.activeElement === el) refocus = fresh;
+          el.remove();
+        }
+        el = fresh;
+        this.elements.set(m.id, el);
+      }
+      desired.push(el);
+      prev = m;
+    }
+    const keep = new Set(desired);
+    for (const child of [...this.list.children]) {
+      if (keep.has(child)) continue;
+      if (this.elements.get(child.dataset.id) === child) this.elements.delete(child.dataset.id);
+      child.remove();
+    }
+    desired.forEach((el, i) => {
+      const at = this.list.children[i];
+      if (at !== el) this.list.insertBefore(el, at || null);
+    });
+    if (refocus) refocus.focus();
+    if (!this.bucket.hasMore && this.bucket.loaded) this.historyStatus.textContent = `This is the beginning of ${this.label}.`;
+    else if (!this.bucket.loading) this.historyStatus.textContent = '';
+  }
+
+  refreshNames() {
+    for (const [id, el] of this.elements) {
+      if (el.querySelector('.author.pending-name') || el.querySelector('.mention.pending-name')) this.elements.delete(id);
+    }
+    this.renderAll();
+    this.renderTyping();
+  }
+
+  renderMessage(m, grouped) {
+    const mine = m.author_id === state.me?.id;
+    const pending = !!m.pending;
+    const nameText = store.displayName(m.author_id);
+    const headId = `mh-${m.id}`;
+    const bodyId = `mb-${m.id}`;
+    const mentioned = !mine && ((m.mentions || []).includes(state.me?.id) || m.mention_everyone);
+    const body = h('div', { class: 'msg-body', id: bodyId }, renderBody(m));
+    if (m.edited_at) body.append(' ', h('span', { class: 'edited muted', title: formatTime(m.edited_at) }, '(edited)'));
+    if (pending) body.append(' ', h('span', { class: `send-state ${m.pending}` }, m.pending === 'failed' ? 'Not sent.' : 'Sending…'));
+    const el = h('article', {
+      class: `msg${grouped ? ' grouped' : ''}${mine ? ' mine' : ''}${pending ? ' pending' : ''}${mentioned ? ' mentioned' : ''}${m.pinned ? ' pinned' : ''}`,
+      tabindex: '-1',
+      'aria-labelledby': `${headId} ${bodyId}`,
+      dataset: { id: m.id, grouped: String(grouped), rev: rev(m) },
+      onkeydown: (e) => this.messageKeys(e, m),
+    },
+      m.reply_to ? this.replyRef(m.reply_to) : null,
+      grouped ? h('span', { class: 'gutter-time muted', 'aria-hidden': 'true' }, new Date(m.created_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })) : avatar(m.author_id),
+      h('div', { class: 'msg-main' },
+        h('h3', { class: `msg-head${grouped ? ' sr-only' : ''}`, id: headId },
+          h('span', { class: `author${nameText === '…' ? ' pending-name' : ''}` }, nameText),
+          h('time', { class: 'muted', datetime: new Date(m.created_at).toISOString() }, formatTime(m.created_at)),
+          m.pinned ? h('span', { class: 'pin-mark', title: 'Pinned' }, icon('pin', 14), h('span', { class: 'sr-only' }, 'pinned')) : null),
+        body,
+        this.reactions(m)),
+      pending ? this.pendingActions(m) : this.actions(m));
+    return el;
+  }
+
+  replyRef(id) {
+    const target = this.bucket.byId.get(id);
+    const text = target ? `${store.displayName(target.author_id)}: ${target.content.slice(0, 100)}` : 'Original message not loaded';
+    return h('button', {
+      class: 'reply-ref muted',
+      tabindex: '-1',
+      'aria-label': `Reply to ${text}`,
+      onclick: () => this.focusMessage(id),
+    }, h('span', { 'aria-hidden': 'true' }, '↪ '), text);
+  }
+
+  reactions(m) {
+    if (!m.reactions || !m.reactions.length) return null;
+    return h('div', { class: 'reactions', role: 'group', 'aria-label': 'Reactions' },
+      m.reactions.map((r) => h('button', {
+        class: `reaction${r.me ? ' me' : ''}`,
+        'aria-pressed': String(!!r.me),
+        'aria-label': `${r.emoji} ${r.count} ${r.count === 1 ? 'reaction' : 'reactions'}${r.me ? ', including yours' : ''}`,
+        onclick: () => this.toggleReaction(m, r.emoji),
+      }, h('span', { 'aria-hidden': 'true' }, r.emoji), h('span', { class: 'count', 'aria-hidden': 'true' }, String(r.count)))));
+  }
+
+  actions(m) {
+    const mine = m.author_id === state.me?.id;
+    const moderator = store.can(this.perms, store.PERM.MANAGE_MESSAGES);
+    const button = (label, icon, fn, key) => h('button', {
+      class: 'icon-btn', tabindex: '-1', 'aria-label': label, title: label, 'aria-keyshortcuts': key, onclick: (e) => fn(e),
+    }, icon);
+    const toolbar = h('div', { class: 'msg-actions', role: 'toolbar', 'aria-label': 'Message actions', onkeydown: (e) => this.toolbarKeys(e) },
+      button('Add reaction', icon('smile', 18), (e) => this.pickReaction(m, e.currentTarget), '+'),
+      button('Reply', icon('reply', 18), () => this.composer.replyTo(m), 'R'),
+      mine ? button('Edit', icon('edit', 18), () => this.startEdit(m), 'E') : null,
+      !this.dm && moderator ? button(m.pinned ? 'Unpin' : 'Pin', icon('pin', 18), () => this.togglePin(m), 'P') : null,
+      mine || moderator ? button('Delete', icon('trash', 18), (e) => this.remove(m, e.shiftKey), 'Delete') : null);
+    return toolbar;
+  }
+
+  pendingActions(m) {
+    if (m.pending !== 'failed') return null;
+    return h('div', { class: 'msg-actions visible', role: 'toolbar', 'aria-label': 'Unsent message actions' },
+      h('button', { class: 'btn small', onclick: () => this.composer.retry(m.id) }, 'Retry'),
+      h('button', { class: 'btn small', onclick: () => this.composer.discard(m.id) }, 'Discard'));
+  }
+
+  renderTyping() {
+    const ids = store.typingIn(this.channelId);
+    const names = ids.map(store.displayName);
+    let text = '';
+    if (names.length === 1) text = `${names[0]} is typing…`;
+    else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+    else if (names.length > 2) text = 'Several people are typing…';
+    this.typingLine.textContent = text;
+  }
+
+  // -- keyboard ------------------------------------------------------------------------------------
+
+  messageEls() {
+    return [...this.list.querySelectorAll('article.msg')];
+  }
+
+  focusMessage(id) {
+    const el = this.elements.get(id);
+    if (el) {
+      el.scrollIntoView({ block: 'center' });
+      el.focus();
+    }
+  }
+
+  listKeys(e) {
+    if (e.target !== this.list) return;
+    const els = this.messageEls();
+    if (!els.length) return;
+    if (e.key === 'ArrowUp' || e.key === 'End') {
+      e.preventDefault();
+      els[els.length - 1].focus();
+    } else if (e.key === 'ArrowDown' || e.key === 'Home') {
+      e.preventDefault();
+      (e.key === 'Home' ? els[0] : els[els.length - 1]).focus();
+    }
+  }
+
+  messageKeys(e, m) {
+    if (e.target !== e.currentTarget) return;
+    const els = this.messageEls();
+    const i = els.indexOf(e.currentTarget);
+    const mine = m.author_id === state.me?.id;
+    const go = (el) => { if (el) { e.preventDefault(); el.focus(); el.scrollIntoView({ block: 'nearest' }); } };
+    switch (e.key) {
+      case 'ArrowUp':
+        go(els[i - 1]);
+        if (i === 0) this.loadOlder();
+        break;
+      case 'ArrowDown':
+        if (i === els.length - 1) { e.preventDefault(); this.focusComposer(); } else go(els[i + 1]);
+        break;
+      case 'Home': go(els[0]); break;
+      case 'End': go(els[els.length - 1]); break;
+      case 'Enter':
+      case 'ArrowRight': {
+        const first = e.currentTarget.querySelector('.msg-actions button');
+        if (first) { e.preventDefault(); first.focus(); }
+        break;
+      }
+      case 'e': case 'E': if (mine && !m.pending) { e.preventDefault(); this.startEdit(m); } break;
+      case 'r': case 'R': if (!m.pending) { e.preventDefault(); this.composer.replyTo(m); } break;
+      case 'p': case 'P': if (!m.pending && !this.dm && store.can(this.perms, store.PERM.MANAGE_MESSAGES)) { e.preventDefault(); this.togglePin(m); } break;
+      case '+': if (!m.pending) { e.preventDefault(); this.pickReaction(m, e.currentTarget); } break;
+      case 'Delete': case 'Backspace':
+        if (!m.pending && (mine || store.can(this.perms, store.PERM.MANAGE_MESSAGES))) { e.preventDefault(); this.remove(m, e.shiftKey); }
+        break;
+      case 'Escape': e.preventDefault(); this.focusComposer(); break;
+      default: break;
+    }
+  }
+
+  toolbarKeys(e) {
+    const buttons = [...e.currentTarget.querySelectorAll('button')];
+    const i = buttons.indexOf(document.activeElement);
+    if (e.key === 'ArrowRight' || e.key === 'ArrowLeft') {
+      e.preventDefault();
+      e.stopPropagation();
+      const next = buttons[(i + (e.key === 'ArrowRight' ? 1 : buttons.length - 1)) % buttons.length];
+      next.focus();
+    } else if (e.key === 'Escape') {
+      e.preventDefault();
+      e.stopPropagation();
+      e.currentTarget.closest('article').focus();
+    }
+  }
+
+  // -- actions -------------------------------------------------------------------------------------
+
+  async toggleReaction(m, emoji) {
+    const mine = (m.reactions || []).find((r) => r.emoji === emoji && r.me);
+    try {
+      if (mine) await M.unreact(this.channelId, m.id, emoji);
+      else await M.react(this.channelId, m.id, emoji);
+    } catch (err) {
+      announce(err.message);
+    }
+  }
+
+  pickReaction(m, anchor) {
+    reactionPicker(anchor, (emoji) => this.toggleReaction(m, emoji));
+  }
+
+  startEdit(m) {
+    const el = this.elements.get(m.id);
+    if (!el) return;
+    const body = el.querySelector('.msg-body');
+    const input = h('textarea', { class: 'edit-input', 'aria-label': 'Edit message', rows: '2', value: m.content });
+    const hint = h('p', { class: 'edit-hint muted' }, 'Escape to cancel • Enter to save');
+    const error = h('p', { class: 'field-error', role: 'alert' });
+    const finish = () => {
+      this.elements.delete(m.id);
+      this.renderAll();
+      this.focusMessage(m.id);
+    };
+    input.addEventListener('keydown', async (e) => {
+      e.stopPropagation();
+      if (e.key === 'Escape') { e.preventDefault(); finish(); }
+      if (e.key === 'Enter' && !e.shiftKey) {
+        e.preventDefault();
+        const text = input.value.trim();
+        if (!text) { this.remove(m, false); return; }
+        if (text === m.content) { finish(); return; }
+        try {
+          const updated = await M.edit(this.channelId, m.id, text);
+          store.mergeMessages(this.channelId, [updated]);
+          finish();
+        } catch (err) {
+          error.textContent = err.message;
+        }
+      }
+    });
+    replace(body, input, hint, error);
+    input.focus();
+    input.setSelectionRange(input.value.length, input.value.length);
+  }
+
+  async remove(m, skipConfirm) {
+    const ok = skipConfirm || await confirmDialog('Delete message', 'Are you sure you want to delete this message? This cannot be undone.', 'Delete');
+    if (!ok) return;
+    const els = this.messageEls();
+    const i = els.indexOf(this.elements.get(m.id));
+    try {
+      await M.remove(this.channelId, m.id);
+      store.removeMessage(this.channelId, m.id);
+      this.applyChange({ removed: [m.id] });
+      announce('Message deleted.');
+      const next = els[i + 1] || els[i - 1];
+      if (next && next.isConnected) next.focus(); else this.focusComposer();
+    } catch (err) {
+      announce(err.message);
+    }
+  }
+
+  async togglePin(m) {
+    try {
+      if (m.pinned) await M.unpin(this.channelId, m.id);
+      else await M.pin(this.channelId, m.id);
+      m.pinned = !m.pinned;
+      this.elements.delete(m.id);
+      this.renderAll();
+      announce(m.pinned ? 'Message pinned.' : 'Message unpinned.');
+    } catch (err) {
+      announce(err.message);
+    }
+  }
+
+  async showPins() {
+    const { pinsDialog } = await import('./dialogs.js');
+    pinsDialog(this);
+  }
+}
+
+function rev(m) {
+  const reactions = (m.reactions || []).map((r) => `${r.emoji}${r.count}${r.me ? '+' : ''}`).join(',');
+  return `${m.edited_at || 0}|${m.pinned ? 1 : 0}|${reactions}|${m.pending || ''}|${m.content.length}`;
+}

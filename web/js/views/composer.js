@@ -1,0 +1,289 @@
+// The message box: Markdown text, replies, @mention autocomplete, typing notices, and an outbox that
+// keeps messages written while offline and sends them once the connection is back.
+
+import { messages as M } from '../content.js';
+import { announce, h, replace } from '../dom.js';
+import { icon } from '../icons.js';
+import * as store from '../store.js';
+
+const { state } = store;
+let nonce = 0;
+
+export class Composer {
+  constructor(chat) {
+    this.chat = chat;
+    this.replying = null;
+    this.mentionIds = new Map(); // "@username" -> user id, for names picked from the list
+    this.outbox = []; // {id, content, reply_to, pending: 'sending'|'waiting'|'failed', created_at}
+    this.flushing = false;
+    this.lastTyping = 0;
+    this.options = [];
+    this.active = -1;
+    this.replyBar = h('div', { class: 'reply-bar', hidden: true });
+    this.listbox = h('ul', { class: 'autocomplete', role: 'listbox', id: `ac-${chat.channelId}`, 'aria-label': 'Members to mention', hidden: true });
+    this.input = h('textarea', {
+      id: 'composer-input',
+      class: 'composer-input',
+      rows: '1',
+      maxlength: '4000',
+      'aria-label': `Message ${chat.label}`,
+      placeholder: `Message ${chat.label}`,
+      'aria-autocomplete': 'list',
+      'aria-controls': this.listbox.id,
+      'aria-expanded': 'false',
+      'aria-describedby': 'composer-help',
+      onkeydown: (e) => this.keys(e),
+      oninput: () => this.onInput(),
+    });
+    this.error = h('p', { class: 'composer-error', role: 'alert' });
+    this.readOnly = h('p', { class: 'composer-readonly muted', hidden: true }, 'You do not have permission to send messages in this channel.');
+    this.el = h('form', { class: 'composer', 'aria-label': 'Send a message', onsubmit: (e) => { e.preventDefault(); this.send(); } },
+      this.listbox,
+      this.replyBar,
+      this.error,
+      h('div', { class: 'composer-row' },
+        this.input,
+        h('button', { type: 'submit', class: 'icon-btn send-btn', 'aria-label': 'Send message', title: 'Send' }, icon('send'))),
+      h('p', { id: 'composer-help', class: 'sr-only' }, 'Enter to send, Shift+Enter for a new line, up arrow to edit your last message. Markdown works.'),
+      this.readOnly);
+    this.updatePermissions();
+  }
+
+  destroy() {}
+
+  focus() {
+    if (!this.input.disabled) this.input.focus();
+  }
+
+  updatePermissions() {
+    const allowed = store.can(this.chat.perms, store.PERM.SEND_MESSAGES);
+    this.input.disabled = !allowed;
+    this.readOnly.hidden = allowed;
+  }
+
+  pending() {
+    return this.outbox;
+  }
+
+  replyTo(m) {
+    this.replying = m;
+    replace(this.replyBar,
+      h('span', null, 'Replying to ', h('strong', null, store.displayName(m.author_id))),
+      h('button', { type: 'button', class: 'icon-btn', 'aria-label': 'Cancel reply', onclick: () => this.cancelReply() }, icon('close', 16)));
+    this.replyBar.hidden = false;
+    this.focus();
+  }
+
+  cancelReply() {
+    this.replying = null;
+    this.replyBar.hidden = true;
+    this.focus();
+  }
+
+  // -- sending -------------------------------------------------------------------------------------
+
+  /** Turn names picked from the autocomplete (and any member's exact @username) into <@id> tokens. */
+  encodeMentions(text) {
+    const members = state.members.get(state.current.communityId) || [];
+    return text.replace(/(^|[\s(])@([A-Za-z0-9_]{3,32})\b/g, (all, lead, name) => {
+      let id = this.mentionIds.get(`@${name}`);
+      if (!id) {
+        const found = members.map((m) => state.users.get(m.user_id)).find((u) => u && u.username.toLowerCase() === name.toLowerCase());
+        id = found && found.id;
+      }
+      return id ? `${lead}<@${id}>` : all;
+    });
+  }
+
+  send() {
+    const text = this.input.value.trim();
+    if (!text) return;
+    const item = {
+      id: `pending-${++nonce}`,
+      author_id: state.me.id,
+      channel_id: this.chat.channelId,
+      content: this.encodeMentions(text),
+      reply_to: this.replying ? this.replying.id : null,
+      created_at: Date.now(),
+      reactions: [],
+      pending: 'sending',
+    };
+    this.outbox.push(item);
+    this.input.value = '';
+    this.mentionIds.clear();
+    this.autosize();
+    this.closeList();
+    if (this.replying) {
+      this.replying = null;
+      this.replyBar.hidden = true;
+    }
+    this.chat.renderAll();
+    this.chat.scrollToBottom();
+    this.flushOutbox();
+  }
+
+  /** Send queued messages one at a time, in order; stop at the first that cannot reach the node. */
+  async flushOutbox() {
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      for (const item of [...this.outbox]) {
+        if (item.pending === 'failed') continue;
+        item.pending = 'sending';
+        try {
+          const body = { content: item.content };
+          if (item.reply_to) body.reply_to = item.reply_to;
+          const sent = await M.send(this.chat.channelId, body);
+          this.outbox = this.outbox.filter((x) => x !== item);
+          store.mergeMessages(this.chat.channelId, [sent]);
+          this.error.textContent = '';
+        } catch (err) {
+          if (err.status === 0) {
+            item.pending = 'waiting';
+            this.error.textContent = 'You are offline. Your message will be sent when the connection is back.';
+            break;
+          }
+          item.pending = 'failed';
+          this.error.textContent = err.status === 429 ? 'Slow down: you are sending messages too quickly.' : err.message;
+        } finally {
+          this.chat.elements.delete(item.id);
+          this.chat.renderAll();
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
+    this.chat.scrollToBottom();
+  }
+
+  retry(id) {
+    const item = this.outbox.find((x) => x.id === id);
+    if (item) item.pending = 'sending';
+    this.flushOutbox();
+  }
+
+  discard(id) {
+    this.outbox = this.outbox.filter((x) => x.id !== id);
+    this.error.textContent = '';
+    this.chat.renderAll();
+    this.focus();
+  }
+
+  // -- keys, typing, autocomplete ------------------------------------------------------------------
+
+  keys(e) {
+    if (!this.listbox.hidden && this.options.length) {
+      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+        e.preventDefault();
+        const n = this.options.length;
+        this.setActive((this.active + (e.key === 'ArrowDown' ? 1 : n - 1)) % n);
+        return;
+      }
+      if (e.key === 'Enter' || e.key === 'Tab') {
+        e.preventDefault();
+        this.pick(this.options[Math.max(0, this.active)]);
+        return;
+      }
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        this.closeList();
+        return;
+      }
+    }
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      this.send();
+    } else if (e.key === 'Escape' && this.replying) {
+      e.preventDefault();
+      this.cancelReply();
+    } else if (e.key === 'ArrowUp' && !this.input.value) {
+      const own = [...this.chat.bucket.list].reverse().find((m) => m.author_id === state.me?.id && !m.deleted);
+      if (own) {
+        e.preventDefault();
+        this.chat.startEdit(own);
+      }
+    } else if (e.key === 'ArrowUp' && this.input.selectionStart === 0 && e.altKey) {
+      e.preventDefault();
+      this.chat.list.focus();
+    }
+  }
+
+  onInput() {
+    this.autosize();
+    this.error.textContent = '';
+    const now = Date.now();
+    if (this.input.value && now - this.lastTyping > 3000 && this.chat.shell.gateway) {
+      this.lastTyping = now;
+      this.chat.shell.gateway.send('TYPING', { channel_id: this.chat.channelId });
+    }
+    this.updateList();
+  }
+
+  autosize() {
+    this.input.style.height = 'auto';
+    this.input.style.height = `${Math.min(this.input.scrollHeight, 240)}px`;
+  }
+
+  query() {
+    const before = this.input.value.slice(0, this.input.selectionStart);
+    const m = /(^|\s)@([A-Za-z0-9_]{0,32})$/.exec(before);
+    return m ? m[2].toLowerCase() : null;
+  }
+
+  candidates(q) {
+    let ids;
+    if (this.chat.dm) ids = state.dms.get(this.chat.channelId)?.participants || [];
+    else ids = (state.members.get(state.current.communityId) || []).map((m) => m.user_id);
+    const found = ids
+      .map((id) => store.user(id))
+      .filter((u) => u && (u.username.toLowerCase().startsWith(q) || (u.display_name || '').toLowerCase().startsWith(q)))
+      .slice(0, 8)
+      .map((u) => ({ id: u.id, label: u.display_name || u.username, username: u.username }));
+    if (!this.chat.dm) {
+      for (const special of ['everyone', 'here']) if (special.startsWith(q)) found.push({ id: null, label: `@${special}`, username: special });
+    }
+    return found;
+  }
+
+  updateList() {
+    const q = this.query();
+    if (q === null) return this.closeList();
+    this.options = this.candidates(q);
+    if (!this.options.length) return this.closeList();
+    replace(this.listbox, this.options.map((o, i) => h('li', {
+      role: 'option',
+      id: `${this.listbox.id}-${i}`,
+      class: 'ac-option',
+      'aria-selected': 'false',
+      onmousedown: (e) => { e.preventDefault(); this.pick(o); },
+    }, h('span', { class: 'ac-name' }, o.label), h('span', { class: 'muted' }, ` @${o.username}`))));
+    this.listbox.hidden = false;
+    this.input.setAttribute('aria-expanded', 'true');
+    this.setActive(0);
+  }
+
+  setActive(i) {
+    this.active = i;
+    [...this.listbox.children].forEach((li, j) => li.setAttribute('aria-selected', String(i === j)));
+    this.input.setAttribute('aria-activedescendant', `${this.listbox.id}-${i}`);
+  }
+
+  closeList() {
+    this.listbox.hidden = true;
+    this.options = [];
+    this.active = -1;
+    this.input.setAttribute('aria-expanded', 'false');
+    this.input.removeAttribute('aria-activedescendant');
+  }
+
+  pick(option) {
+    const pos = this.input.selectionStart;
+    const before = this.input.value.slice(0, pos).replace(/@([A-Za-z0-9_]{0,32})$/, `@${option.username} `);
+    this.input.value = before + this.input.value.slice(pos);
+    this.input.setSelectionRange(before.length, before.length);
+    if (option.id) this.mentionIds.set(`@${option.username}`, option.id);
+    this.closeList();
+    announce(`${option.label} mentioned`);
+    this.focus();
+  }
+}

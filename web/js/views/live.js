@@ -1,0 +1,126 @@
+// Gateway dispatches -> state changes -> the views that show them.
+
+import * as store from '../store.js';
+
+const { state } = store;
+
+function mentionsMe(m) {
+  const me = state.me?.id;
+  return !!me && ((m.mentions || []).includes(me) || m.mention_everyone);
+}
+
+const handlers = {
+  MESSAGE_CREATE(shell, m) {
+    store.stopTyping(m.channel_id, m.author_id);
+    if (m.community_id === null && !state.dms.has(m.channel_id)) {
+      // A DM we have not seen yet: fetch the list so it shows up in the sidebar.
+      shell.loadLists().catch(() => {});
+    }
+    const open = shell.chat && shell.chat.channelId === m.channel_id;
+    if (state.messages.has(m.channel_id) || open) {
+      store.mergeMessages(m.channel_id, [m]);
+      store.emit('messages', { channelId: m.channel_id, added: [m.id] });
+    }
+    if (m.author_id !== state.me?.id && (!open || document.hidden)) store.bumpUnread(m.channel_id, mentionsMe(m));
+    else if (open) shell.chat.ack();
+  },
+  MESSAGE_UPDATE(shell, m) {
+    if (!state.messages.has(m.channel_id)) return;
+    store.mergeMessages(m.channel_id, [m]);
+    store.emit('messages', { channelId: m.channel_id, updated: [m.id] });
+  },
+  MESSAGE_DELETE(shell, d) {
+    if (store.removeMessage(d.channel_id, d.id)) store.emit('messages', { channelId: d.channel_id, removed: [d.id] });
+  },
+  REACTION_ADD(shell, d) {
+    if (d.target_type === 'message') reaction(d, +1);
+  },
+  REACTION_REMOVE(shell, d) {
+    if (d.target_type === 'message') reaction(d, -1);
+  },
+  CONTENT_MODERATE(shell, d) {
+    if (d.target_type !== 'message') return;
+    const m = state.messages.get(d.channel_id)?.byId.get(d.id);
+    if (!m) return;
+    if (d.field === 'pinned') m.pinned = d.value;
+    if (d.field === 'hidden') m.removed = d.value;
+    if (d.field === 'hidden' && d.value) {
+      store.removeMessage(d.channel_id, d.id);
+      store.emit('messages', { channelId: d.channel_id, removed: [d.id] });
+      return;
+    }
+    store.emit('messages', { channelId: d.channel_id, updated: [d.id] });
+  },
+  TYPING_START(shell, d) {
+    if (d.user_id !== state.me?.id) store.startTyping(d.channel_id, d.user_id);
+  },
+  PRESENCE_UPDATE(shell, d) {
+    store.setPresence(d.user_id, d.status);
+  },
+  CHANNEL_CREATE(shell, c) {
+    channelChanged(c);
+  },
+  CHANNEL_UPDATE(shell, c) {
+    channelChanged(c);
+  },
+  CHANNEL_DELETE(shell, c) {
+    const list = state.channels.get(c.community_id);
+    if (list) store.setChannels(c.community_id, list.filter((x) => x.id !== c.id));
+  },
+  COMMUNITY_UPDATE(shell, c) {
+    if (state.communities.has(c.id)) {
+      state.communities.set(c.id, { ...state.communities.get(c.id), ...c });
+      store.emit('communities');
+    }
+  },
+  COMMUNITY_MEMBER_ADD(shell, d) {
+    store.emit('members', d.community_id);
+  },
+  COMMUNITY_MEMBER_UPDATE(shell, d) {
+    store.emit('members', d.community_id);
+  },
+  COMMUNITY_MEMBER_REMOVE(shell, d) {
+    if (d.user_id === state.me?.id) {
+      state.communities.delete(d.community_id);
+      store.emit('communities');
+      if (state.current.communityId === d.community_id) shell.navigate('/channels/@me');
+      return;
+    }
+    store.emit('members', d.community_id);
+  },
+  DM_CREATE(shell, dm) {
+    state.dms.set(dm.id, dm);
+    shell.renderSidebar();
+    shell.renderRail();
+  },
+};
+
+function reaction(d, delta) {
+  const b = state.messages.get(d.channel_id);
+  const m = b && b.byId.get(d.target_id);
+  if (!m) return;
+  const list = (m.reactions || []).map((r) => ({ ...r }));
+  let r = list.find((x) => x.emoji === d.emoji);
+  if (!r) {
+    r = { emoji: d.emoji, count: 0, me: false };
+    list.push(r);
+  }
+  r.count = typeof d.count === 'number' ? d.count : Math.max(0, r.count + delta);
+  if (d.user_id === state.me?.id) r.me = delta > 0;
+  m.reactions = list.filter((x) => x.count > 0);
+  store.emit('messages', { channelId: d.channel_id, updated: [m.id] });
+}
+
+function channelChanged(c) {
+  const list = state.channels.get(c.community_id);
+  if (!list) return;
+  const i = list.findIndex((x) => x.id === c.id);
+  if (i >= 0) list[i] = { ...list[i], ...c };
+  else list.push(c);
+  store.setChannels(c.community_id, list);
+}
+
+export function handleDispatch(shell, { t, d }) {
+  const fn = handlers[t];
+  if (fn) fn(shell, d);
+}

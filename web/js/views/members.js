@@ -1,0 +1,117 @@
+// The member list: grouped by hoisted role, then online and offline, with presence dots; a member's
+// card shows their roles and starts a DM.
+
+import { communities as C, dms as D } from '../content.js';
+import { h, replace } from '../dom.js';
+import * as store from '../store.js';
+import { modal } from './dialogs.js';
+import { avatar } from './shell.js';
+
+const { state } = store;
+
+function color(role) {
+  return role && role.color ? `#${role.color.toString(16).padStart(6, '0')}` : null;
+}
+
+export class MemberList {
+  constructor(shell, communityId) {
+    this.shell = shell;
+    this.communityId = communityId;
+    this.el = h('div', { class: 'member-list' }, h('p', { class: 'muted', role: 'status' }, 'Loading members…'));
+    this.unsubs = [
+      store.on('users', () => this.render()),
+      store.on('presence', () => this.render()),
+      store.on('members', (id) => id === communityId && this.refresh()),
+    ];
+    this.refresh();
+  }
+
+  destroy() {
+    for (const u of this.unsubs) u();
+  }
+
+  async refresh() {
+    try {
+      const [members, roles] = await Promise.all([C.members(this.communityId), C.roles(this.communityId)]);
+      state.members.set(this.communityId, members.members);
+      state.roles.set(this.communityId, roles.roles);
+      for (const m of members.members) store.user(m.user_id);
+      this.render();
+    } catch (err) {
+      replace(this.el, h('p', { role: 'alert' }, err.message));
+    }
+  }
+
+  rolesOf(member) {
+    const roles = state.roles.get(this.communityId) || [];
+    return roles.filter((r) => member.roles.includes(r.id)).sort((a, b) => b.position - a.position);
+  }
+
+  render() {
+    const members = state.members.get(this.communityId);
+    if (!members) return;
+    const focusKey = this.el.contains(document.activeElement) ? document.activeElement.dataset.focusKey : null;
+    const groups = new Map();
+    const online = (id) => (state.presence.get(id) || 'offline') !== 'offline';
+    for (const m of members) {
+      const hoisted = this.rolesOf(m).find((r) => r.hoist);
+      const key = !online(m.user_id) ? 'Offline' : hoisted ? hoisted.name : 'Online';
+      if (!groups.has(key)) groups.set(key, { position: !online(m.user_id) ? -2 : hoisted ? hoisted.position : -1, list: [] });
+      groups.get(key).list.push(m);
+    }
+    const sorted = [...groups.entries()].sort((a, b) => b[1].position - a[1].position);
+    replace(this.el, sorted.map(([name, g]) => h('section', { class: 'member-group', 'aria-label': `${name}, ${g.list.length}` },
+      h('h3', { class: 'category-name', 'aria-hidden': 'true' }, `${name} — ${g.list.length}`),
+      h('ul', null, g.list.map((m) => this.row(m))))));
+    if (focusKey) this.el.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus();
+  }
+
+  row(member) {
+    const u = state.users.get(member.user_id);
+    const name = u ? u.display_name || u.username : '…';
+    const top = this.rolesOf(member)[0];
+    const status = state.presence.get(member.user_id) || 'offline';
+    const roleNames = this.rolesOf(member).map((r) => r.name);
+    return h('li', { class: `member ${status}` },
+      h('button', {
+        class: 'member-btn',
+        'data-focus-key': member.user_id,
+        'aria-label': `${name}, ${status}${roleNames.length ? `, roles: ${roleNames.join(', ')}` : ''}`,
+        onclick: () => this.card(member),
+      },
+      avatar(member.user_id, 'sm'),
+      h('span', { class: 'member-text' },
+        h('span', { class: 'member-name', style: color(top) ? `color:${color(top)}` : undefined }, name),
+        top ? h('span', { class: 'member-role muted' }, top.name) : null)));
+  }
+
+  card(member) {
+    const u = state.users.get(member.user_id) || { username: '…', display_name: '' };
+    const roles = this.rolesOf(member);
+    modal(u.display_name || u.username, (close) => h('div', { class: 'modal-body profile-card' },
+      h('div', { class: 'profile-top' }, avatar(member.user_id, 'lg'),
+        h('div', null, h('p', { class: 'muted' }, `@${u.username}`), u.pronouns ? h('p', { class: 'muted' }, u.pronouns) : null)),
+      u.bio ? h('p', { class: 'bio' }, u.bio) : null,
+      h('h3', { class: 'section-title' }, roles.length ? 'Roles' : 'No roles'),
+      h('ul', { class: 'role-chips' }, roles.map((r) => h('li', { class: 'role-chip' },
+        h('span', { class: 'role-dot', style: `background:${color(r) || 'var(--muted)'}`, 'aria-hidden': 'true' }), r.name))),
+      member.user_id !== state.me?.id ? h('div', { class: 'modal-actions' }, h('button', {
+        type: 'button', class: 'btn primary',
+        onclick: async () => {
+          try {
+            const dm = await D.open([member.user_id]);
+            state.dms.set(dm.id, dm);
+            close();
+            this.shell.navigate(`/channels/@me/${dm.id}`);
+          } catch (err) {
+            alertIn(err.message);
+          }
+        },
+      }, `Message ${u.display_name || u.username}`)) : null,
+      h('p', { class: 'card-error', role: 'alert' })));
+    function alertIn(message) {
+      const el = document.querySelector('dialog .card-error');
+      if (el) el.textContent = message;
+    }
+  }
+}
