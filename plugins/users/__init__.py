@@ -10,12 +10,14 @@ from importlib import resources
 from importlib.abc import Traversable
 
 import click
+from apscheduler.triggers.interval import IntervalTrigger
 
 from cryb_node.events import EventType
 from cryb_node.gateway.api import Api
 from cryb_node.gateway.middleware import Authenticator
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
+from cryb_node.scheduler import Job
 from cryb_node.services import Relationships
 
 from .account_routes import account_routes
@@ -59,6 +61,15 @@ class UsersPlugin(Plugin):
             yield
         finally:
             await users.close()
+
+    def jobs(self, node: Node) -> Iterable[Job]:
+        async def sweep() -> None:
+            # Forget expired failure counts and lockouts so memory stays bounded.
+            users = node.services.get(Users)
+            if users is not None:
+                users.throttle.sweep()
+
+        yield Job("users.sweep", sweep, IntervalTrigger(minutes=5))
 
     def lifespan(self, node: Node) -> AsyncIterator[None]:
         return self._lifespan(node)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import os
 import time
 
+import pytest
 from aiohttp.test_utils import TestClient
+from cryb_plugins.users.schemas import Settings
 from cryb_plugins.users.service import CLI
+from cryb_plugins.users.throttle import Throttle
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
+from cryb_node.db import DatabaseError
 from tests.users.conftest import users_config, users_service
 from tests.users_fixtures import PASSWORD, auth, register_user
 
@@ -102,10 +106,6 @@ async def test_audit_is_admin_only_and_append_only(uclient):
     assert (await uclient.get("/api/v1/admin/audit", headers=auth(token))).status == 403
     assert (await uclient.get("/api/v1/admin/audit")).status == 401
     db = uclient.app[NODE].db
-    import pytest
-
-    from cryb_node.db import DatabaseError
-
     with pytest.raises(DatabaseError, match="append-only"):
         await db.write(lambda c: c.execute("DELETE FROM users_audit"))
     with pytest.raises(DatabaseError, match="append-only"):
@@ -131,3 +131,15 @@ async def test_raw_database_and_wal_hold_no_plaintext_email_or_address(uclient):
     assert users_service(uclient).keys.blind("email", email) in wal.read_bytes() + db_file.read_bytes()
     key = node.data_dir / "keys" / "users.key"
     assert os.stat(key).st_mode & 0o777 == 0o600
+
+
+def test_throttle_forgets_expired_failures_and_lockouts():
+    now = [1000.0]
+    throttle = Throttle(Settings(account_failure_limit=2, lockout_s=60, failure_window_s=30), lambda: now[0])
+    throttle.fail("acct:a", 2)
+    throttle.fail("ip:b", 5)
+    assert throttle.fail("acct:a", 2) is True and throttle.locked_for("acct:a") == 60
+    now[0] += 61
+    throttle.sweep()
+    assert throttle.locked_for("acct:a") <= 0
+    assert throttle._failures == {} and throttle._locked_until == {}
