@@ -146,10 +146,11 @@ async def run_node(L: int, S: int, M: int) -> Result:
         CRYB_PLUGIN__USERS__ARGON2_MEMLIMIT="8192",
         CRYB_REALTIME__CLIENT_FRAMES="100000",
     )
+    log = open(Path(data) / "node.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "cryb_node", "serve", "--port", str(port), "--data", data],
         env=env,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -158,9 +159,13 @@ async def run_node(L: int, S: int, M: int) -> Result:
             work = NodeWorkload(http, base)
             sockets, post = await work.setup(L, S)
             return await drive("CRYB node", sockets, post, L, S, M, work.body_of)
+    except Exception:
+        print((Path(data) / "node.log").read_text()[-3000:], file=sys.stderr)
+        raise
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(60)
+        log.close()
 
 
 # -- the shared driver --------------------------------------------------------------------------
