@@ -100,3 +100,35 @@ async def test_existing_account_links_the_provider_and_email_alone_never_takes_i
 async def test_unknown_provider_is_404(oidc):
     client, _ = oidc
     assert (await client.post("/api/v1/auth/oauth/nope/start")).status == 404
+
+
+async def test_github_preset_uses_the_user_api_and_never_trusts_its_email(
+    aiohttp_server, aiohttp_client, tmp_path
+):
+    provider = Provider()
+    server = await aiohttp_server(provider.app(), host="127.0.0.1")
+    base = str(server.make_url("")).rstrip("/")
+    provider.issuer = base
+    provider.user = {"id": 4242, "login": "octo-cat", "email": "octo@example.test"}
+    oauth = [{"name": "test", "preset": "github", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+              "authorize_url": f"{base}/authorize", "token_url": f"{base}/token",
+              "userinfo_url": f"{base}/userinfo"}]  # fmt: skip
+    client = await aiohttp_client(build_app(users_config(tmp_path / "d", {"oauth": oauth})))
+    path = await through_provider_without_nonce(client)
+    result = await (await client.get(path)).json()
+    assert result["created"] is True
+    me = await (await client.get("/api/v1/users/@me", headers=auth(result["tokens"]["access_token"]))).json()
+    # GitHub's public email is not a verified one: the account gets no address from it.
+    assert me["username"] == "octo_cat" and me["email"] is None
+
+
+async def through_provider_without_nonce(client) -> str:
+    start = await (await client.post("/api/v1/auth/oauth/test/start")).json()
+    params = parse_qs(urlsplit(start["authorize_url"]).query)
+    assert "nonce" not in params and params["code_challenge_method"] == ["S256"]
+    async with (
+        aiohttp.ClientSession() as browser,
+        browser.get(start["authorize_url"], allow_redirects=False) as resp,
+    ):
+        back = urlsplit(resp.headers["Location"])
+    return f"{back.path}?{back.query}"
