@@ -31,6 +31,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/run.py
 	$(PY) bench/fanout.py
 	$(PY) bench/media.py
+	$(PY) bench/media.py
 	$(PY) bench/users.py
 	$(PY) bench/replication.py  # --restore-mb 1024 for the 1 GB restore figure
 

@@ -117,13 +117,14 @@ def _save(img: pyvips.Image, path: Path, mime: str, opts: Options) -> None:
     if mime == "image/jpeg":
         if img.hasalpha():
             img = img.flatten(background=[255, 255, 255])
-        img.jpegsave(str(path), Q=opts.jpeg_quality, optimize_coding=True, **common)
+        img.jpegsave(str(path), Q=opts.jpeg_quality, **common)
     elif mime == "image/png":
         img.pngsave(str(path), **common)
     elif mime == "image/gif":
         img.gifsave(str(path), **common)
     elif mime == "image/webp":
-        img.webpsave(str(path), Q=opts.webp_quality, **common)
+        # effort 2 of 6: a third of the default's time for a few percent more bytes (bench/media.py)
+        img.webpsave(str(path), Q=opts.webp_quality, effort=2, **common)
     else:  # effort 2: near effort 4's size at a tenth of its time (bench/media.py)
         img.heifsave(str(path), compression="av1", Q=opts.avif_quality, effort=2, **common)
 
@@ -153,11 +154,13 @@ def _process(
 ) -> ImageResult:
     variants: list[Variant] = []
     if frames > 1:
-        full = pyvips.Image.new_from_file(str(src), n=-1, access="sequential", fail_on="error")
-        full = _srgb(full)
+        full = _srgb(pyvips.Image.new_from_file(str(src), n=-1, access="sequential", fail_on="error"))
     else:
-        # Random access: rotating by 90 degrees needs the whole image.
-        full = _srgb(pyvips.Image.new_from_file(str(src), fail_on="error").autorot())
+        head = pyvips.Image.new_from_file(str(src), access="sequential")
+        upright = not head.get_typeof("orientation") or head.get("orientation") == 1
+        # Rotating by 90 degrees needs the whole image decoded; an upright one streams through.
+        access = "sequential" if upright else "random"
+        full = _srgb(pyvips.Image.new_from_file(str(src), access=access, fail_on="error").autorot())
     width, height = _dims(full, frames)
     ext, _ = _SAVE[det.mime]
     path = out / f"original.{ext}"
@@ -165,9 +168,12 @@ def _process(
     variants.append(Variant("original", path, det.mime, width, height))
 
     longest = max(width, height)
-    # Decoded once into memory (at most display_max_px square) since it is encoded twice; a
-    # sequential thumbnail can only be read once.
-    display = _thumb(src, min(longest, opts.display_max_px), frames).copy_memory()
+    display = _thumb(src, min(longest, opts.display_max_px), frames)
+    if frames == 1:
+        # Decoded once into memory (at most display_max_px square): it is encoded twice and the
+        # smaller thumbnails are cut from it, far cheaper than decoding the upload again each time.
+        # Animations are not kept in memory (frames x pixels); they are re-read per size instead.
+        display = display.copy_memory()
     dw, dh = _dims(display, frames)
     if det.mime != "image/webp" or longest > opts.display_max_px:
         path = out / "display.webp"
@@ -181,14 +187,17 @@ def _process(
     for size in sorted(set(opts.thumbnail_sizes)):
         if size >= longest:
             continue  # never upscale; the full-size variants serve small images
-        img = _thumb(src, size, frames)
+        if frames == 1 and size < max(dw, dh):
+            img = display.thumbnail_image(size, height=size, size="down")
+        else:
+            img = _thumb(src, size, frames)
         path = out / f"thumb_{size}.webp"
         _save(img, path, "image/webp", opts)
         tw, th = _dims(img, frames)
         variants.append(Variant(f"thumb_{size}", path, "image/webp", tw, th))
 
-    tiny = pyvips.Image.thumbnail(str(src), 32, height=32, size="down")
-    tiny = _srgb(tiny)
+    tiny = display if frames == 1 else _thumb(src, 32, 1)
+    tiny = tiny.thumbnail_image(32, height=32, size="down")
     if tiny.hasalpha():
         tiny = tiny.flatten(background=[255, 255, 255])
     if tiny.bands == 1:

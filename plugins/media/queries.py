@@ -144,7 +144,7 @@ def expire_orphans(conn: Connection, *, before: int, now: int) -> int:
 def claim_doomed_blobs(conn: Connection, *, before: int) -> list[tuple[str, int]]:
     """Blobs orphaned before ``before`` and still unreferenced, fenced with ``deleting``."""
     rows = conn.execute(
-        "SELECT sha256, size FROM media_blobs b WHERE orphaned_ms < ? AND deleting = 0"
+        "SELECT sha256, size FROM media_blobs b WHERE orphaned_ms <= ? AND deleting = 0"
         " AND NOT EXISTS (SELECT 1 FROM media_variants v WHERE v.sha256 = b.sha256)",
         (before,),
     ).fetchall()
