@@ -34,6 +34,7 @@ BUILTIN: list[str] = [
     "cryb_plugins.media:plugin",
     "cryb_plugins.communities:plugin",
     "cryb_plugins.content:plugin",
+    "cryb_plugins.search:plugin",
 ]
 
 

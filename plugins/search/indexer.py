@@ -1,0 +1,514 @@
+"""The index and the one thread that writes it: applies batches of events, rebuilds from the database
+in the background, optimizes, and validates on start.
+
+Layout: ``<data>/search/CURRENT`` names the live generation (``g<ms>``), a Whoosh index directory
+beside it. A rebuild fills a new generation while the old one (if readable) keeps serving and keeps
+receiving every live change, then swaps CURRENT atomically (os.replace) and deletes the old one. A
+crash mid-rebuild leaves CURRENT on the old generation, so the next start simply rebuilds again.
+
+The offset: the last event position applied is stored in the index itself (a meta document written
+in the same Whoosh commit as the documents), so index and offset cannot disagree after a crash. The
+bus consumer stores its own offset only after that commit, so on start the index is at or ahead of
+the consumer; an index behind it (lost writes, a restored old copy) is stale and is rebuilt.
+Re-delivered events are harmless: every change re-reads the target's current row (source.py) and
+replaces the document by key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+from whoosh import index as windex
+from whoosh.index import Index
+
+from cryb_node.events import Event
+
+from .schema import KINDS, META_KEY, SCHEMA_VERSION, Meta, make_schema
+from .source import Source
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+PAGE = 2000  # rows per rebuild commit: bounded memory, and live changes interleave between pages
+
+# Event kind -> the document kind it changes (its target is the id). member.ban and user.erased are
+# handled on their own below.
+_TARGET_KIND = {
+    **{f"message.{v}": "message" for v in ("create", "edit", "delete")},
+    **{f"post.{v}": "post" for v in ("create", "edit", "delete")},
+    **{f"comment.{v}": "comment" for v in ("create", "edit", "delete")},
+    "user.created": "user",
+    "user.profile": "user",
+    "user.erased": "user",
+}
+_COMMUNITY_KINDS = {"community.create", "community.update", "community.delete", "community.transfer"}
+
+
+@dataclass
+class Changes:
+    """What one batch of events asks of the index."""
+
+    targets: dict[str, set[str]] = field(default_factory=dict)
+    erased: set[str] = field(default_factory=set)  # user ids: every document they authored goes
+    bans: list[tuple[str, str]] = field(default_factory=list)  # (community, user): re-check content
+    last_pos: int = 0
+
+    def add(self, kind: str, id_: str | None) -> None:
+        if id_:
+            self.targets.setdefault(kind, set()).add(id_)
+
+
+def changes_of(events: Iterable[Event]) -> Changes:
+    ch = Changes()
+    for ev in events:
+        ch.last_pos = max(ch.last_pos, ev.pos)
+        kind, body = ev.kind, ev.body
+        if kind in _TARGET_KIND:
+            ch.add(_TARGET_KIND[kind], body.target)
+            if kind == "user.erased" and body.target:
+                ch.erased.add(body.target)
+        elif kind == "content.moderate":
+            ch.add(str(getattr(ev.payload, "target_type", "")), body.target)
+        elif kind in _COMMUNITY_KINDS:
+            ch.add("community", body.community or body.target)
+        elif kind == "member.ban" and body.community and body.target:
+            ch.bans.append((body.community, body.target))
+    return ch
+
+
+class Corrupt(Exception):
+    pass
+
+
+@dataclass
+class Status:
+    state: str  # opening | ready | rebuilding | failed
+    reason: str
+    generation: str | None
+    offset: int
+    documents: int
+    progress: tuple[int, int]  # rows read / rows to read during a rebuild
+    indexed: int  # documents written since start (rate figures)
+    caught_up_at: float
+
+
+class Indexer:
+    def __init__(self, root: Path, db_path: Path, busy_timeout_ms: int = 5000) -> None:
+        self.root = root
+        self.db_path = db_path
+        self.busy_timeout_ms = busy_timeout_ms
+        self.schema = make_schema()
+        self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cryb-search")
+        self._source: Source | None = None
+        self.live: Index | None = None
+        self.live_gen: str | None = None
+        self.meta = Meta()
+        self.building: Index | None = None
+        self.state = "opening"
+        self.reason = ""
+        self.offset = 0  # highest event position applied
+        self.progress = (0, 0)
+        self.indexed = 0
+        self.caught_up_at = time.time()
+        self._rebuild_task: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._exec, fn, *args)
+
+    @property
+    def source(self) -> Source:
+        # Opened lazily in the worker thread, after migrations created the tables.
+        if self._source is None:
+            self._source = Source(self.db_path, self.busy_timeout_ms)
+        return self._source
+
+    def _gen_path(self, gen: str) -> Path:
+        return self.root / gen
+
+    def _read_current(self) -> str | None:
+        try:
+            gen = (self.root / "CURRENT").read_text().strip()
+        except FileNotFoundError:
+            return None
+        return gen or None
+
+    def _write_current(self, gen: str) -> None:
+        tmp = self.root / "CURRENT.tmp"
+        with open(tmp, "w") as f:
+            f.write(gen + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.root / "CURRENT")
+
+    @staticmethod
+    def read_meta(ix: Index) -> Meta:
+        with ix.searcher() as s:
+            stored = s.document(key=META_KEY)
+            if stored is None or "meta" not in stored:
+                raise Corrupt("the index has no meta document")
+            # Touch every segment: a missing or truncated file fails here rather than mid-search.
+            s.doc_count()
+            for reader, _ in s.leaf_readers():
+                reader.doc_count()
+                next(iter(reader.lexicon("kind")), None)
+            return msgspec.json.decode(stored["meta"], type=Meta)
+
+    @staticmethod
+    def _write_meta(writer: Any, meta: Meta) -> None:
+        writer.update_document(key=META_KEY, meta=msgspec.json.encode(meta))
+
+    # -- start ------------------------------------------------------------------------------------
+
+    def _open(self, consumer_offset: int) -> str:
+        """Open the live generation; returns why it must be rebuilt ('' if it need not)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        gen = self._read_current()
+        for stray in self.root.iterdir():  # generations a crash left behind
+            if stray.is_dir() and stray.name != gen:
+                shutil.rmtree(stray, ignore_errors=True)
+        if gen is None or not self._gen_path(gen).is_dir():
+            return "missing"
+        try:
+            ix = windex.open_dir(str(self._gen_path(gen)), schema=self.schema)
+            meta = self.read_meta(ix)
+        except Exception as err:  # whoosh raises many kinds for damaged files
+            log.warning("search index %s is unreadable (%s: %s); rebuilding", gen, type(err).__name__, err)
+            return "corrupt"
+        self.live, self.live_gen, self.meta = ix, gen, meta
+        self.offset = meta.offset
+        if meta.version != SCHEMA_VERSION:
+            return "schema changed"
+        if not meta.complete:
+            return "incomplete"
+        if meta.offset < consumer_offset:
+            return "stale"
+        return ""
+
+    async def start(self, consumer_offset: int) -> None:
+        self._loop = asyncio.get_running_loop()
+        reason = await self._run(self._open, consumer_offset)
+        if reason:
+            self.rebuild(reason)
+        else:
+            self.state = "ready"
+
+    async def close(self) -> None:
+        if self._rebuild_task is not None:
+            self._rebuild_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._rebuild_task
+
+        def shut() -> None:
+            if self._source is not None:
+                self._source.close()
+                self._source = None
+
+        await self._run(shut)
+        self._exec.shutdown(wait=True)
+
+    # -- live changes -----------------------------------------------------------------------------
+
+    async def apply(self, events: list[Event]) -> int:
+        """Apply a batch of committed events durably; returns documents written or removed."""
+        return await self._run(self._apply, changes_of(events))
+
+    def _apply(self, ch: Changes) -> int:
+        src = self.source
+        for community, user in ch.bans:
+            for kind, ids in src.member_content(community, user).items():
+                ch.targets.setdefault(kind, set()).update(ids)
+        self.source.conn.execute("BEGIN")  # one snapshot for the whole batch
+        try:
+            found: list[Any] = []
+            gone: list[str] = []
+            for kind, ids in ch.targets.items():
+                if kind not in KINDS:
+                    continue
+                docs = src.fetch(kind, ids)
+                found += docs
+                present = {d.id for d in docs}
+                gone += [f"{kind}:{i}" for i in ids if i not in present]
+        finally:
+            self.source.conn.execute("COMMIT")
+        n = 0
+        for ix in (self.live, self.building):
+            if ix is None:
+                continue
+            try:
+                n = self._write(ix, found, gone, ch.erased, ch.last_pos, meta=ix is self.live)
+            except Exception:
+                if ix is not self.live:
+                    raise
+                # The live index broke under us: drop it and rebuild; the new one gets this batch.
+                log.exception("search index %s failed to commit; rebuilding", self.live_gen)
+                self.live = None
+                self._loop_call(lambda: self.rebuild("corrupt"))
+        self.offset = max(self.offset, ch.last_pos)
+        self.indexed += n
+        return n
+
+    def _loop_call(self, fn: Callable[[], None]) -> None:
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(fn)
+
+    def _write(
+        self, ix: Index, docs: list[Any], gone: list[str], erased: set[str], pos: int, *, meta: bool
+    ) -> int:
+        w = ix.writer()
+        try:
+            for user in erased:
+                w.delete_by_term("author", user)
+            for key in gone:
+                w.delete_by_term("key", key)
+            for d in docs:
+                w.update_document(**d.fields())
+            if meta:
+                self.meta.offset = max(self.meta.offset, pos)
+                self._write_meta(w, self.meta)
+        except BaseException:
+            w.cancel()
+            raise
+        w.commit()
+        return len(docs) + len(gone)
+
+    # -- rebuild ----------------------------------------------------------------------------------
+
+    def rebuild(self, reason: str) -> None:
+        """Start a background rebuild (no-op while one runs)."""
+        if self._rebuild_task is not None and not self._rebuild_task.done():
+            return
+        self.state, self.reason = "rebuilding", reason
+        self._rebuild_task = asyncio.create_task(self._rebuild(reason), name="search-rebuild")
+
+    async def wait_rebuilt(self, timeout: float = 60.0) -> None:
+        if self._rebuild_task is not None:
+            await asyncio.wait_for(asyncio.shield(self._rebuild_task), timeout)
+
+    async def _rebuild(self, reason: str) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self._build_once(reason)
+                return
+            except asyncio.CancelledError:
+                await self._run(self._abandon)
+                raise
+            except Exception as err:
+                log.exception("search rebuild failed; retrying in %.0fs", delay)
+                self.state, self.reason = "failed", f"rebuild failed: {type(err).__name__}: {err}"
+                await self._run(self._abandon)
+                await asyncio.sleep(delay)
+                delay = min(60.0, delay * 2)
+                self.state, self.reason = "rebuilding", reason
+
+    def _begin(self) -> tuple[str, int, int]:
+        gen = f"g{time.time_ns() // 1_000_000}"
+        path = self._gen_path(gen)
+        path.mkdir(parents=True)
+        self.building = windex.create_in(str(path), self.schema)
+        start = self.source.log_length()
+        total = self.source.count()
+        return gen, start, total
+
+    def _page(self, kind: str, after: int) -> tuple[int, int]:
+        docs, n, last = self.source.scan(kind, after, PAGE)
+        if n:
+            assert self.building is not None
+            w = self.building.writer(limitmb=128)
+            try:
+                for d in docs:
+                    # update, not add: a live change may already have written this document.
+                    w.update_document(**d.fields())
+            except BaseException:
+                w.cancel()
+                raise
+            w.commit()
+            self.indexed += len(docs)
+        return n, last
+
+    def _finish(self, gen: str, start: int) -> None:
+        assert self.building is not None
+        meta = Meta(offset=max(start, self.offset), complete=True, built_at=int(time.time()))
+        w = self.building.writer()
+        self._write_meta(w, meta)
+        w.commit(optimize=True)
+        self._write_current(gen)
+        old = self.live_gen
+        self.live, self.live_gen, self.meta = self.building, gen, meta
+        self.building = None
+        self.offset = max(self.offset, meta.offset)
+        if old and old != gen:
+            shutil.rmtree(self._gen_path(old), ignore_errors=True)
+
+    def _abandon(self) -> None:
+        if self.building is not None:
+            path = Path(self.building.storage.folder)
+            self.building = None
+            shutil.rmtree(path, ignore_errors=True)
+
+    def _report(self, gen: str | None) -> None:
+        p = Progress(state=self.state, reason=self.reason, done=self.progress[0], total=self.progress[1],
+                     generation=gen, updated_at=time.time())  # fmt: skip
+        try:
+            write_progress(self.root, p)
+        except OSError as err:
+            log.warning("cannot write search progress: %s", err)
+
+    async def _build_once(self, reason: str) -> None:
+        began = time.monotonic()
+        gen, start, total = await self._run(self._begin)
+        done = 0
+        self.progress = (0, total)
+        for kind in KINDS:
+            after = 0
+            while True:
+                n, after = await self._run(self._page, kind, after)
+                if not n:
+                    break
+                done += n
+                self.progress = (done, max(total, done))
+                self._report(gen)
+        await self._run(self._finish, gen, start)
+        self.state, self.reason = "ready", ""
+        self._report(gen)
+        log.info(
+            "search index rebuilt (%s): %d rows in %.1fs, generation %s",
+            reason,
+            done,
+            time.monotonic() - began,
+            gen,
+        )
+
+    # -- maintenance and figures ------------------------------------------------------------------
+
+    async def optimize(self) -> None:
+        def run() -> None:
+            if self.live is None:
+                return
+            w = self.live.writer()
+            self.meta.optimized_at = int(time.time())
+            self._write_meta(w, self.meta)
+            w.commit(optimize=True)
+
+        await self._run(run)
+
+    def documents(self) -> int:
+        ix = self.live
+        if ix is None:
+            return 0
+        try:
+            return max(0, ix.doc_count() - 1)  # less the meta document
+        except Exception:
+            return 0
+
+    def status(self) -> Status:
+        return Status(
+            state=self.state,
+            reason=self.reason,
+            generation=self.live_gen,
+            offset=self.offset,
+            documents=self.documents(),
+            progress=self.progress,
+            indexed=self.indexed,
+            caught_up_at=self.caught_up_at,
+        )
+
+    async def keys(self) -> set[str]:
+        """Every document key in the live index (verification and tests)."""
+
+        def run() -> set[str]:
+            if self.live is None:
+                return set()
+            with self.live.searcher() as s:
+                return {stored["key"] for _, stored in s.reader().iter_docs()} - {META_KEY}
+
+        return await self._run(run)
+
+    async def expected_keys(self) -> set[str]:
+        return await self._run(lambda: set(self.source.visible_keys()))
+
+    async def stats(self) -> dict[str, Any]:
+        def run() -> dict[str, Any]:
+            out: dict[str, Any] = {"by_kind": {}, "segments": 0, "bytes": 0}
+            if self.live is None:
+                return out
+            with self.live.searcher() as s:
+                for kind in KINDS:
+                    out["by_kind"][kind] = s.doc_frequency("kind", kind)
+            out["segments"] = len(self.live._segments())  # type: ignore[attr-defined]
+            if self.live_gen:
+                out["bytes"] = sum(f.stat().st_size for f in self._gen_path(self.live_gen).iterdir())
+            return out
+
+        return await self._run(run)
+
+
+# -- between processes: the serving node owns the index; the CLI asks it to rebuild ----------------
+
+LOCK_FILE = "LOCK"
+REQUEST_FILE = "REINDEX"
+PROGRESS_FILE = "PROGRESS"
+
+
+class Progress(msgspec.Struct, kw_only=True):
+    state: str
+    reason: str = ""
+    done: int = 0
+    total: int = 0
+    generation: str | None = None
+    updated_at: float = 0.0
+
+
+def try_lock(root: Path) -> int | None:
+    """Take the index's owner lock (held for the process's life); None if another process has it."""
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    fd = os.open(root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def write_progress(root: Path, p: Progress) -> None:
+    tmp = root / (PROGRESS_FILE + ".tmp")
+    tmp.write_bytes(msgspec.json.encode(p))
+    os.replace(tmp, root / PROGRESS_FILE)
+
+
+def read_progress(root: Path) -> Progress | None:
+    try:
+        return msgspec.json.decode((root / PROGRESS_FILE).read_bytes(), type=Progress)
+    except (FileNotFoundError, msgspec.DecodeError):
+        return None
+
+
+def read_only_stats(root: Path) -> tuple[str | None, Meta | None, dict[str, int]]:
+    """The live generation, its meta and counts by kind, without taking ownership (the CLI)."""
+    try:
+        gen = (root / "CURRENT").read_text().strip()
+        ix = windex.open_dir(str(root / gen), schema=make_schema())
+        meta = Indexer.read_meta(ix)
+        with ix.searcher() as s:
+            counts = {k: s.doc_frequency("kind", k) for k in KINDS}
+        return gen, meta, counts
+    except Exception as err:
+        log.debug("search index unreadable: %s", err)
+        return None, None, {}

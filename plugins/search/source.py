@@ -1,0 +1,217 @@
+"""What the index should hold, read from the database: the current, visible state of messages, posts,
+comments, user profiles and communities. Runs in the indexer's thread on its own read-only
+connection.
+
+The index is a cache of these rows, not of the events: the indexer re-reads each changed target
+here, so every rule the projections apply (last-writer-wins edits, final deletes, moderator
+hide/unhide by rank, ban purge windows, order independence) is honoured without being copied, and
+re-applying an event is harmless. These tables belong to the users, communities and content
+plugins; the SQL that reads them is kept in this one file. A missing table (plugin disabled) just
+contributes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryb_node import db as dbmod
+
+from .schema import Doc, has_link
+
+# A user whose account was erased takes their documents out of search with them.
+_NOT_ERASED = "NOT EXISTS (SELECT 1 FROM users_profiles u WHERE u.user_id = t.author_id AND u.erased = 1)"
+_VISIBLE = "t.deleted = 0 AND t.hidden = 0 AND t.purged = 0"
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    table: str
+    needs: tuple[str, ...]  # tables the SELECT reads
+    select: str  # columns, then FROM/WHERE with {where} for the caller's condition
+
+
+KINDS: dict[str, Kind] = {
+    "message": Kind(
+        "message",
+        "content_messages",
+        ("content_messages", "users_profiles"),
+        "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.created_at, t.content,"
+        f" t.attachments FROM content_messages t WHERE {_VISIBLE} AND {_NOT_ERASED} AND {{where}}",
+    ),
+    "post": Kind(
+        "post",
+        "content_posts",
+        ("content_posts", "users_profiles"),
+        "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.created_at, t.title,"
+        f" t.body, t.url, t.tags FROM content_posts t WHERE {_VISIBLE} AND {_NOT_ERASED} AND {{where}}",
+    ),
+    "comment": Kind(
+        "comment",
+        "content_comments",
+        ("content_comments", "users_profiles"),
+        "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.created_at, t.body,"
+        f" t.post_id FROM content_comments t WHERE {_VISIBLE} AND {_NOT_ERASED} AND {{where}}",
+    ),
+    "user": Kind(
+        "user",
+        "users_profiles",
+        ("users_profiles",),
+        "SELECT t.rowid, t.user_id, t.username, t.display_name, t.bio, t.created_hlc"
+        " FROM users_profiles t WHERE t.erased = 0 AND t.username != '' AND {where}",
+    ),
+    "community": Kind(
+        "community",
+        "communities",
+        ("communities",),
+        "SELECT t.rowid, t.id, t.owner_id, t.name, t.description, t.public, t.created_at"
+        " FROM communities t WHERE t.deleted = 0 AND {where}",
+    ),
+}
+_ID_COLUMN = {"user": "t.user_id"}
+
+
+def _doc(kind: str, r: tuple) -> Doc:
+    if kind == "message":
+        _, id_, author, community, channel, at, text, attachments = r
+        return Doc(
+            kind=kind,
+            id=id_,
+            author=author,
+            community=community or "",
+            channel=channel,
+            time=at,
+            body=text,
+            has_attachment=bool(json.loads(attachments or "[]")),
+            has_link=has_link(text),
+        )
+    if kind == "post":
+        _, id_, author, community, channel, at, title, body, url, tags = r
+        tag_text = " ".join(json.loads(tags or "[]"))
+        return Doc(
+            kind=kind,
+            id=id_,
+            author=author,
+            community=community,
+            channel=channel,
+            time=at,
+            title=title,
+            body=f"{body}\n{tag_text}".strip(),
+            has_link=bool(url) or has_link(body),
+        )
+    if kind == "comment":
+        _, id_, author, community, channel, at, body, post_id = r
+        return Doc(
+            kind=kind,
+            id=id_,
+            author=author,
+            community=community,
+            channel=channel,
+            parent=post_id,
+            time=at,
+            body=body,
+            has_link=has_link(body),
+        )
+    if kind == "user":
+        _, id_, username, display, bio, created_hlc = r
+        return Doc(kind=kind, id=id_, author=id_, title=f"{username} {display}".strip(), body=bio,
+                   time=created_hlc >> 16)  # fmt: skip
+    _, id_, _owner, name, description, public, at = r
+    return Doc(
+        kind=kind, id=id_, community=id_, title=name, body=description, public=bool(public),
+        time=at,
+    )  # fmt: skip
+
+
+class Source:
+    """A read-only connection to the node's database, owned by the indexer's thread."""
+
+    def __init__(self, db_path: Path, busy_timeout_ms: int = 5000) -> None:
+        self.conn = dbmod.connect(db_path, busy_timeout_ms=busy_timeout_ms, readonly=True)
+        self.conn.row_factory = None
+        self._tables = self._present()
+
+    def _present(self) -> set[str]:
+        return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def has(self, kind: str) -> bool:
+        if not all(t in self._tables for t in KINDS[kind].needs):
+            self._tables = self._present()  # a migration may have run since
+        return all(t in self._tables for t in KINDS[kind].needs)
+
+    def log_length(self) -> int:
+        return self.conn.execute("SELECT coalesce(max(pos), 0) FROM events").fetchone()[0]
+
+    # -- by target, for the live consumer ---------------------------------------------------------
+
+    def fetch(self, kind: str, ids: Iterable[str]) -> list[Doc]:
+        """The visible documents among ``ids``; an id missing from the answer must leave the index."""
+        ids = list(ids)
+        if not ids or not self.has(kind):
+            return []
+        k = KINDS[kind]
+        out: list[Doc] = []
+        col = _ID_COLUMN.get(kind, "t.id")
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            where = f"{col} IN ({','.join('?' * len(chunk))})"
+            out += [_doc(kind, r) for r in self.conn.execute(k.select.format(where=where), chunk)]
+        return out
+
+    def member_content(self, community: str, user: str) -> dict[str, list[str]]:
+        """Ids of a member's content in a community (a ban may hide some of it)."""
+        out: dict[str, list[str]] = {}
+        for kind in ("message", "post", "comment"):
+            if self.has(kind):
+                rows = self.conn.execute(
+                    f"SELECT id FROM {KINDS[kind].table} WHERE community_id = ? AND author_id = ?",
+                    (community, user),
+                )
+                out[kind] = [r[0] for r in rows]
+        return out
+
+    # -- whole tables, for a rebuild --------------------------------------------------------------
+
+    def count(self) -> int:
+        total = 0
+        for kind, k in KINDS.items():
+            if self.has(kind):
+                total += self.conn.execute(f"SELECT count(*) FROM {k.table}").fetchone()[0]
+        return total
+
+    def scan(self, kind: str, after_rowid: int, limit: int) -> tuple[list[Doc], int, int]:
+        """Up to ``limit`` rows after ``after_rowid``: (visible docs, rows read, last rowid)."""
+        if not self.has(kind):
+            return [], 0, after_rowid
+        k = KINDS[kind]
+        rows = list(
+            self.conn.execute(
+                f"SELECT rowid FROM {k.table} WHERE rowid > ? ORDER BY rowid LIMIT ?", (after_rowid, limit)
+            )
+        )
+        if not rows:
+            return [], 0, after_rowid
+        last = rows[-1][0]
+        docs = [
+            _doc(kind, r)
+            for r in self.conn.execute(
+                k.select.format(where="t.rowid > ? AND t.rowid <= ?"), (after_rowid, last)
+            )
+        ]
+        return docs, len(rows), last
+
+    def visible_keys(self) -> Iterator[str]:
+        """Every key the index should hold right now (verification and tests)."""
+        for kind in KINDS:
+            after = 0
+            while True:
+                docs, n, after = self.scan(kind, after, 5000)
+                if not n:
+                    break
+                yield from (d.key for d in docs)
