@@ -19,7 +19,7 @@ import msgspec
 import nacl.exceptions
 import nacl.signing
 
-from cryb_node.clock import HLC
+from cryb_node.clock import HLC, ClockDrift
 from cryb_node.db import Connection, Database
 from cryb_node.identity import Identity
 
@@ -125,6 +125,14 @@ class InvalidEvent(ValueError):
     pass
 
 
+class ForkDetected(InvalidEvent):
+    """Another event already holds this (origin, seq): the origin's log has forked."""
+
+    def __init__(self, existing: bytes) -> None:
+        super().__init__("another event holds this origin and seq (fork)")
+        self.existing = existing
+
+
 @dataclass
 class EventLog:
     db: Database
@@ -217,6 +225,114 @@ class EventLog:
         ev = self._store(conn, event_id, body, raw, sig, content, payload)
         assert ev is not None
         return ev
+
+    def ingest(
+        self,
+        conn: Connection,
+        raw: bytes,
+        sig: bytes,
+        content: bytes | None,
+        body: EventBody | None = None,
+        published: list[Event] | None = None,
+    ) -> Event | None:
+        """Store a remote event through the same projection path as local ones (in the writer).
+
+        ``body`` is the already verified body when signatures were checked in bulk beforehand.
+        Returns None for a duplicate; raises InvalidEvent (ForkDetected for a second event at an
+        (origin, seq)). The origin's certified log key must already be in log_keys. Stored events
+        are appended to ``published`` (the caller hands them to the bus once its job succeeded).
+        """
+        if body is None:
+            body = verify(raw, sig, content)
+        if body.v != VERSION:
+            raise InvalidEvent(f"unsupported event version {body.v}")
+        event_id = hashlib.sha256(raw).digest()
+        row = conn.execute(
+            "SELECT id FROM events WHERE origin = ? AND seq = ?", (body.origin, body.seq)
+        ).fetchone()
+        if row is not None:
+            if row[0] == event_id:
+                return None
+            raise ForkDetected(row[0])
+        if body.origin == self.identity.origin:
+            # We hold every event our own log key signed; one we lack is a second writer's.
+            raise ForkDetected(b"")
+        # Within an origin the clock strictly increases with seq (checked against stored neighbours).
+        before = conn.execute(
+            "SELECT max(hlc) FROM events WHERE origin = ? AND seq < ?", (body.origin, body.seq)
+        ).fetchone()[0]
+        after = conn.execute(
+            "SELECT min(hlc) FROM events WHERE origin = ? AND seq > ?", (body.origin, body.seq)
+        ).fetchone()[0]
+        if (before is not None and body.hlc <= before) or (after is not None and body.hlc >= after):
+            raise InvalidEvent("hlc does not increase with seq in its origin's log")
+        try:
+            self.clock.observe(body.hlc)
+        except ClockDrift as err:
+            raise InvalidEvent(str(err)) from None
+        if (
+            content is not None
+            and conn.execute("SELECT 1 FROM erased_content WHERE event_id = ?", (event_id,)).fetchone()
+        ):
+            content = None  # erased here: never accepted again
+        try:
+            payload = self.registry.decode_payload(body.kind, content)
+        except (msgspec.DecodeError, msgspec.ValidationError) as err:
+            raise InvalidEvent(f"payload does not decode as {body.kind}: {err}") from None
+        if payload is None and body.content_hash is not None:
+            # Erased or withheld content: keep the signed skeleton; projections need the payload.
+            ev = self._store_skeleton(conn, event_id, body, raw, sig)
+        else:
+            ev = self._store(conn, event_id, body, raw, sig, content, payload)
+        if ev is not None:
+            self._extend_head(conn, body.origin)
+            if published is not None:
+                published.append(ev)
+        return ev
+
+    def _extend_head(self, conn: Connection, origin: bytes) -> None:
+        """An earlier log of ours (before a restore) coming back from peers: its head follows."""
+        head = conn.execute("SELECT seq FROM log_heads WHERE origin = ?", (origin,)).fetchone()
+        if head is None:
+            return
+        seq = head[0]
+        while True:
+            row = conn.execute(
+                "SELECT id, hlc FROM events WHERE origin = ? AND seq = ?", (origin, seq + 1)
+            ).fetchone()
+            if row is None:
+                break
+            seq += 1
+            conn.execute(
+                "UPDATE log_heads SET seq = ?, event_id = ?, hlc = ? WHERE origin = ?",
+                (seq, row[0], row[1], origin),
+            )
+
+    def publish_ingested(self, events: list[Event]) -> None:
+        """Queue events a finished ingest job stored, for the bus after the commit (writer thread)."""
+        self._pending.extend(events)
+
+    def _store_skeleton(
+        self, conn: Connection, event_id: bytes, body: EventBody, raw: bytes, sig: bytes
+    ) -> Event | None:
+        cur = conn.execute(
+            "INSERT OR IGNORE INTO events (id, origin, seq, hlc, community, kind, body, sig, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                event_id,
+                body.origin,
+                body.seq,
+                body.hlc,
+                body.community,
+                body.kind,
+                raw,
+                sig,
+                int(time.time()),
+            ),
+        )
+        if cur.rowcount == 0:
+            return None
+        return Event(pos=cur.lastrowid, id=event_id, body=body, payload=None)
 
     def _store(
         self,

@@ -40,6 +40,8 @@ class NodeCollector:
         )
         if node.replication is not None:
             yield from replication_metrics(node.replication.status())
+        for loaded in node.plugins:
+            yield from loaded.plugin.metrics(node)
 
 
 def replication_metrics(st: Status) -> Iterator[Metric]:

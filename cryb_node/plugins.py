@@ -35,6 +35,8 @@ BUILTIN: list[str] = [
     "cryb_plugins.communities:plugin",
     "cryb_plugins.content:plugin",
     "cryb_plugins.search:plugin",
+    # federation (core, built as a plugin on the same hooks): after the plugins whose events it ships
+    "cryb_node.sync:plugin",
 ]
 
 
@@ -86,6 +88,16 @@ class Plugin:
     async def readiness(self, node: Node) -> Readiness | None:
         """Contribute a check to /readyz (None: nothing to check)."""
         return None
+
+    def metrics(self, node: Node) -> Iterable[Any]:
+        """Prometheus metric families (prometheus_client Metric) read at scrape time for /metrics."""
+        return ()
+
+    def state_queries(self) -> Mapping[str, str]:
+        """name -> SQL selecting this plugin's projection rows of one community (parameter
+        ``:community``) for the federation state hash: only rows that are a pure function of the
+        community's events (no node-local columns)."""
+        return {}
 
     def cli(self) -> click.Command | list[click.Command] | None:
         """A click command or group (or several) added to the ``cryb`` CLI, each under its own name

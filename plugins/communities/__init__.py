@@ -6,7 +6,7 @@ realtime gateway and search use; every change is a governance event (events.py).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.abc import Traversable
@@ -105,6 +105,11 @@ class CommunitiesPlugin(Plugin):
             await parts(node).notice_external(node)
 
         yield Job("communities.external", poll, IntervalTrigger(seconds=EXTERNAL_POLL_S))
+
+    def state_queries(self) -> Mapping[str, str]:
+        from .statehash import QUERIES
+
+        return QUERIES
 
     def cli(self) -> list[click.Command]:
         from .cli import community, mod

@@ -59,6 +59,11 @@ class ContentPlugin(Plugin):
     def lifespan(self, node: Node) -> AsyncIterator[None]:
         return self._lifespan(node)
 
+    def state_queries(self) -> Mapping[str, str]:
+        from .statehash import QUERIES
+
+        return QUERIES
+
     def dispatchers(self, node: Node) -> Mapping[str, Dispatcher]:
         return dispatch.dispatchers()
 

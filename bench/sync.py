@@ -1,0 +1,141 @@
+"""Federation figures (not pass/fail): a node offline for N events catches up from a peer.
+
+Rows (medians over --repeat runs, each with its reference measured in the same run):
+  - catch-up events/s (one session: vectors, msgpack batches over loopback HTTP, bulk verify, one
+    transaction per batch, projections), against the bare ed25519 verify rate of those events
+  - seconds until both nodes show the same state hash after the link heals (background sync on),
+    against the catch-up session time alone
+Usage: .venv/bin/python bench/sync.py [--events 10000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+import nacl.signing
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from cryb_node import config as configmod  # noqa: E402
+from cryb_node.app import build_app  # noqa: E402
+from cryb_node.appkeys import NODE  # noqa: E402
+from cryb_node.events import DOMAIN  # noqa: E402
+from cryb_node.sync import peers, statehash, sync_of  # noqa: E402
+
+
+def cfg(data: Path, auto: bool) -> configmod.Config:
+    return configmod.convert(
+        {
+            "node": {"data_dir": str(data)},
+            "log": {"level": "ERROR"},
+            "rate_limits": {"enabled": False},
+            "plugin": {
+                "users": {"argon2_opslimit": 1, "argon2_memlimit": 8192},
+                "sync": {"auto": auto, "session_interval_s": 0.5, "backoff_initial_s": 0.1, "backoff_max_s": 0.5},
+            },
+        }
+    )
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def one_run(n: int, auto: bool) -> tuple[float, float, float]:
+    """(catch-up events/s, verify/s of the same events, seconds to converge or catch up)."""
+    from cryb_plugins.content.events import MessageCreate
+
+    with tempfile.TemporaryDirectory() as tmp:
+        a_app = build_app(cfg(Path(tmp) / "a", False))
+        a_run, a_url = await serve(a_app)
+        a = a_app[NODE]
+        async with aiohttp.ClientSession() as http:
+            name = f"o{secrets.token_hex(3)}"
+            r = await http.post(
+                a_url + "/api/v1/auth/register",
+                json={"username": name, "email": f"{name}@x.test", "password": "pw-pw-pw-pw-"},
+            )
+            body = await r.json()
+            tok, uid = body["access_token"], body["user"]["id"]
+            h = {"Authorization": f"Bearer {tok}"}
+            com = await (await http.post(a_url + "/api/v1/communities", json={"name": "b", "public": True}, headers=h)).json()
+            chans = await (await http.get(a_url + f"/api/v1/communities/{com['id']}/channels", headers=h)).json()
+        cid = com["id"]
+        text = next(c["id"] for c in chans["channels"] if c["kind"] == "text")
+        for start in range(0, n, 500):
+            await a.events.transaction(
+                lambda tx, s=start: [
+                    tx.append("message.create", MessageCreate(channel_id=text, content=f"message {i}"),
+                              community=cid, author=uid, target=f"m{s + i:08d}x")
+                    for i in range(min(500, n - s))
+                ]
+            )  # fmt: skip
+        rows = await a.db.fetchall("SELECT body, sig, origin FROM events WHERE community = ?", (cid,))
+        t0 = time.perf_counter()
+        for body, sig, origin in rows:
+            nacl.signing.VerifyKey(bytes(origin)).verify(DOMAIN + bytes(body), bytes(sig))
+        verify_rate = len(rows) / (time.perf_counter() - t0)
+
+        b_app = build_app(cfg(Path(tmp) / "b", auto))
+        b_run, b_url = await serve(b_app)
+        b = b_app[NODE]
+        await peers.pin(a.db, b.identity.node_public, b_url, "b")
+        t0 = time.perf_counter()
+        await peers.pin(b.db, a.identity.node_public, a_url, "a")
+        if auto:  # the link heals: b's worker finds a and syncs on its own
+            await sync_of(b).engine.refresh_peers()
+            want = (await statehash.community_state(a, cid)).state_hash
+            while (await statehash.community_state(b, cid)).state_hash != want:
+                await asyncio.sleep(0.05)
+            took = time.perf_counter() - t0
+            rate = n / took
+        else:
+            peer = await peers.get(b.db, a.identity.node_public)
+            report = await sync_of(b).engine.session(peer)
+            took = time.perf_counter() - t0
+            rate = report.pulled / took
+            assert (await statehash.community_state(a, cid)).state_hash == (
+                await statehash.community_state(b, cid)
+            ).state_hash
+        await b_run.cleanup()
+        await a_run.cleanup()
+        return rate, verify_rate, took
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=10_000)
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    catch, verify, session_s, heal_s = [], [], [], []
+    for _ in range(args.repeat):
+        rate, vr, took = await one_run(args.events, auto=False)
+        catch.append(rate), verify.append(vr), session_s.append(took)
+        _, _, took = await one_run(args.events, auto=True)
+        heal_s.append(took)
+    med = statistics.median
+    print(f"federation catch-up, {args.events} events, median of {args.repeat}")
+    print(f"{'figure':<44}{'value':>12}  {'reference':<34}{'ref':>12}{'ratio':>8}")
+    print(f"{'catch-up events/s (one session)':<44}{med(catch):>12.0f}  {'ed25519 verifies/s (same events)':<34}"
+          f"{med(verify):>12.0f}{med(catch) / med(verify):>8.3f}")  # fmt: skip
+    print(f"{'seconds to converge after heal (auto)':<44}{med(heal_s):>12.2f}  {'catch-up session alone (s)':<34}"
+          f"{med(session_s):>12.2f}{med(heal_s) / med(session_s):>8.2f}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,169 @@
+"""Federation: CRYB nodes replicate communities to each other, offline-first, and converge.
+
+Built in as a plugin (``cryb_node.sync:plugin``) so it uses the same hooks as everything else:
+its tables (migrations/), /.well-known/cryb-node and /federation/v1 (routes.py), a durable bus
+consumer that tells peers about new events (never making local writes wait), the per-peer
+workers (engine.py), /readyz and /metrics, and the `cryb peer` / `cryb sync` commands (cli.py).
+Settings: ``[plugin.sync]`` (wire.SyncSettings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.abc import Traversable
+from typing import Any
+
+import click
+from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from cryb_node.bus import Subscription
+from cryb_node.db import Connection
+from cryb_node.events import Event
+from cryb_node.gateway.api import Api
+from cryb_node.node import Node
+from cryb_node.plugins import Plugin, Readiness
+from cryb_node.scheduler import Job
+
+from .auth import Verifier
+from .engine import Engine
+from .vectors import scope_of
+from .wire import SyncSettings
+
+PEER_POLL_S = 5.0  # peers pinned or removed by the CLI (another process) are picked up this fast
+
+
+@dataclass
+class Sync:
+    """One node's federation parts."""
+
+    node: Node
+    settings: SyncSettings
+    engine: Engine
+    verifier: Verifier
+    refused: int = 0
+    rejected_from: dict[bytes, int] = field(default_factory=dict)
+
+    def count_rejections(self, peer: bytes, n: int) -> None:
+        if n:
+            self.rejected_from[peer] = self.rejected_from.get(peer, 0) + n
+
+    async def on_events(self, events: list[Event]) -> None:
+        if any(scope_of(e.body.community, e.kind) is not None for e in events):
+            self.engine.local_news()
+
+
+def sync_of(node: Node) -> Sync:
+    found = node.services.get(Sync)
+    if found is None:
+        settings = node.settings("sync") or SyncSettings()
+        # the verifier's audience (our key) is only known once the node opened its keys
+        found = Sync(node, settings, Engine(node, settings), Verifier(b""))
+        node.services.provide(Sync, found)
+    return found
+
+
+def _index_homes(conn: Connection, events: list[Event]) -> None:
+    """Our own accounts are homed here (remote ones are recorded as their user.created arrives)."""
+    for ev in events:
+        if ev.kind == "user.created" and ev.body.target:
+            conn.execute(
+                "INSERT OR IGNORE INTO sync_user_homes (user_id, node_key)"
+                " SELECT ?, node_key FROM log_keys WHERE origin = ?",
+                (ev.body.target, ev.body.origin),
+            )
+
+
+class SyncPlugin(Plugin):
+    name = "sync"
+    config_type = SyncSettings
+
+    def migrations(self) -> Traversable:
+        return resources.files(__package__) / "migrations"
+
+    def routes(self, api: Api, node: Node) -> None:
+        from .routes import routes
+
+        routes(api, node, sync_of(node))
+
+    def subscriptions(self, node: Node) -> Iterable[Subscription]:
+        sync = sync_of(node)
+        return [
+            Subscription(name="sync.homes", handle_in_tx=_index_homes, kinds=frozenset({"user.created"})),
+            Subscription(name="sync.outbox", handle=sync.on_events),
+        ]
+
+    def jobs(self, node: Node) -> Iterable[Job]:
+        sync = sync_of(node)
+
+        async def refresh() -> None:
+            await sync.engine.refresh_peers()
+
+        async def reconcile() -> None:
+            sync.engine.due_reconcile()
+
+        yield Job("sync.peers", refresh, IntervalTrigger(seconds=PEER_POLL_S))
+        yield Job("sync.reconcile", reconcile, IntervalTrigger(seconds=sync.settings.reconcile_interval_s))
+
+    async def _lifespan(self, node: Node) -> AsyncIterator[None]:
+        sync = sync_of(node)
+        sync.verifier.audience = node.identity.node_public
+        await sync.engine.open()
+        try:
+            yield
+        finally:
+            await sync.engine.close()
+
+    def lifespan(self, node: Node) -> AsyncIterator[None]:
+        return self._lifespan(node)
+
+    async def readiness(self, node: Node) -> Readiness:
+        # Unreachable peers never take the node out of service (offline-first): shown, still ok.
+        states = sync_of(node).engine.states.values()
+        parts = [
+            f"{st.peer.name or st.peer.url}: {st.circuit}"
+            + (f", {st.failures} failures ({st.last_error})" if st.failures else "")
+            for st in states
+        ]
+        return Readiness(True, "; ".join(parts) or "no peers")
+
+    def metrics(self, node: Node) -> Iterable[Any]:
+        sync = sync_of(node)
+        up = GaugeMetricFamily(
+            "cryb_sync_peer_up", "1 if the last call to the peer succeeded", labels=["peer"]
+        )
+        circuit = GaugeMetricFamily(
+            "cryb_sync_peer_circuit_open", "1 while the peer's breaker is open", labels=["peer"]
+        )
+        fails = GaugeMetricFamily("cryb_sync_peer_failures", "Consecutive failed calls", labels=["peer"])
+        ev_in = CounterMetricFamily(
+            "cryb_sync_events_received", "Events stored from the peer", labels=["peer"]
+        )
+        ev_out = CounterMetricFamily(
+            "cryb_sync_events_sent", "Events the peer stored from us", labels=["peer"]
+        )
+        rej = CounterMetricFamily(
+            "cryb_sync_events_rejected", "Invalid events from the peer", labels=["peer"]
+        )
+        for key, st in sync.engine.states.items():
+            label = [key.hex()[:16]]
+            up.add_metric(label, int(st.failures == 0 and st.last_ok is not None))
+            circuit.add_metric(label, int(st.circuit == "open"))
+            fails.add_metric(label, st.failures)
+            ev_in.add_metric(label, st.events_in)
+            ev_out.add_metric(label, st.events_out)
+            rej.add_metric(label, st.rejected + sync.rejected_from.get(key, 0))
+        refused = CounterMetricFamily(
+            "cryb_sync_refused_calls", "Federation calls refused (401/403)", value=sync.refused
+        )
+        return [up, circuit, fails, ev_in, ev_out, rej, refused]
+
+    def cli(self) -> list[click.Command]:
+        from .cli import peer, sync_group
+
+        return [peer, sync_group]
+
+
+plugin = SyncPlugin()

@@ -1,0 +1,348 @@
+"""Sessions with peers and the background that runs them.
+
+A session with one peer: hello (both sides' followed communities and version vectors), then per
+scope (profiles first, so authors are known before what they author) pull batches until caught
+up, then push batches the peer lacks; optionally range reconciliation. Every batch is one frame
+and one transaction; vectors only move over stored events, so an interrupted session resumes.
+
+In the background each pinned peer has a worker: local writes only set a flag (they never wait
+for peers); the worker tells the peer (notify, so it pulls promptly), runs sessions when notified
+and periodically, retries failures with exponential backoff, and opens a circuit breaker after
+repeated failures. After a failure heals it reconciles.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from . import ingest, peers, policy, reconcile, vectors
+from .peers import Peer
+from .transport import PeerCallError, PeerClient
+from .wire import (
+    USERS_SCOPE,
+    Batch,
+    FetchRequest,
+    Hello,
+    HelloReply,
+    Notify,
+    PullRequest,
+    PushReply,
+    ReconcileReply,
+    ReconcileRequest,
+    SyncSettings,
+)
+
+if TYPE_CHECKING:
+    from cryb_node.node import Node
+
+log = logging.getLogger(__name__)
+MAX_ROUNDS = 64  # batches per scope and direction in one session (then the next session goes on)
+
+
+@dataclass
+class Report:
+    pulled: int = 0
+    pushed: int = 0
+    rejected: int = 0
+    forks: int = 0
+    repaired: int = 0
+    scopes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PeerState:
+    peer: Peer
+    failures: int = 0
+    retry_at: float = 0.0
+    open_until: float = 0.0
+    last_ok: float | None = None
+    last_error: str | None = None
+    last_session: float = 0.0
+    last_reconcile: float = 0.0
+    notify_out: bool = False  # we have news for them
+    pull_in: bool = False  # they told us they have news
+    reconcile_due: bool = True  # after start and after a failure heals
+    sessions: int = 0
+    events_in: int = 0
+    events_out: int = 0
+    rejected: int = 0
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def circuit(self) -> str:
+        if self.open_until > time.monotonic():
+            return "open"
+        return "half-open" if self.open_until else "closed"
+
+
+class Engine:
+    def __init__(self, node: Node, settings: SyncSettings) -> None:
+        self.node = node
+        self.settings = settings
+        self.states: dict[bytes, PeerState] = {}
+        self.rejected_total = 0
+        self._session: aiohttp.ClientSession | None = None
+        self._tasks: dict[bytes, asyncio.Task[None]] = {}
+        self._locks: dict[bytes, asyncio.Lock] = {}
+
+    # -- lifetime -----------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.settings.timeout_s))
+        await self.refresh_peers()
+
+    async def close(self) -> None:
+        for task in self._tasks.values():
+            task.cancel()
+        for task in self._tasks.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def refresh_peers(self) -> None:
+        """Pick up peers pinned or removed (also by the CLI, in another process)."""
+        current = {p.node_key: p for p in await peers.list_peers(self.node.db)}
+        for key in list(self.states):
+            if key not in current:
+                self.states.pop(key)
+                task = self._tasks.pop(key, None)
+                if task:
+                    task.cancel()
+        for key, peer in current.items():
+            st = self.states.get(key)
+            if st is None:
+                self.states[key] = PeerState(peer)
+            else:
+                st.peer = peer
+            if self.settings.auto and key not in self._tasks:
+                self._tasks[key] = asyncio.create_task(self._worker(key), name=f"sync:{key.hex()[:8]}")
+
+    @property
+    def session_http(self) -> aiohttp.ClientSession:
+        assert self._session is not None, "engine is not open"
+        return self._session
+
+    # -- signals --------------------------------------------------------------------------------------
+
+    def local_news(self) -> None:
+        for st in self.states.values():
+            st.notify_out = True
+            st.wake.set()
+
+    def peer_news(self, key: bytes) -> None:
+        st = self.states.get(key)
+        if st is not None:
+            st.pull_in = True
+            st.wake.set()
+
+    def due_reconcile(self) -> None:
+        for st in self.states.values():
+            st.reconcile_due = True
+            st.wake.set()
+
+    # -- the worker -----------------------------------------------------------------------------------
+
+    async def _worker(self, key: bytes) -> None:
+        s = self.settings
+        while True:
+            st = self.states.get(key)
+            if st is None:
+                return
+            now = time.monotonic()
+            blocked = max(st.retry_at, st.open_until) - now
+            if blocked > 0:  # backing off, or the circuit is open
+                await asyncio.sleep(blocked)
+                continue
+            st.wake.clear()  # before reading the flags, so no news is lost
+            periodic = now - st.last_session >= s.session_interval_s
+            recon = st.reconcile_due or now - st.last_reconcile >= s.reconcile_interval_s
+            try:
+                if st.pull_in or periodic or recon or st.failures:
+                    st.pull_in = st.notify_out = False
+                    await self.session(st.peer, reconcile=recon)
+                elif st.notify_out:
+                    st.notify_out = False
+                    await self._notify(st)
+                else:
+                    idle = s.session_interval_s - (now - st.last_session)
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(st.wake.wait(), timeout=max(idle, 0.01))
+            except PeerCallError as err:
+                self._failed(st, str(err))
+            except Exception as err:  # a bug must not kill the worker
+                log.exception("sync with %s failed", st.peer.url)
+                self._failed(st, f"{type(err).__name__}: {err}")
+
+    def _failed(self, st: PeerState, error: str) -> None:
+        s = self.settings
+        st.failures += 1
+        st.last_error = error
+        st.reconcile_due = True
+        delay = min(s.backoff_max_s, s.backoff_initial_s * 2 ** (st.failures - 1))
+        st.retry_at = time.monotonic() + delay * random.uniform(0.8, 1.2)
+        if st.failures >= s.breaker_failures:
+            st.open_until = time.monotonic() + s.breaker_open_s
+            st.retry_at = st.open_until
+        log.warning(
+            "sync with %s failed (%d in a row; retry in %.1fs): %s", st.peer.url, st.failures, delay, error
+        )
+
+    def _succeeded(self, st: PeerState) -> None:
+        healed = st.failures > 0
+        st.failures = 0
+        st.retry_at = st.open_until = 0.0
+        st.last_ok = time.time()
+        st.last_error = None
+        if healed:
+            st.reconcile_due = True
+            st.wake.set()
+
+    async def _notify(self, st: PeerState) -> None:
+        client = PeerClient(self.session_http, self.node.identity.node_key, st.peer)
+        await client.call("notify", Notify(scopes=await vectors.follows(self.node.db)), Notify)
+        self._succeeded(st)
+
+    # -- a session ------------------------------------------------------------------------------------
+
+    async def session(self, peer: Peer, *, reconcile: bool = False) -> Report:
+        lock = self._locks.setdefault(peer.node_key, asyncio.Lock())
+        st = self.states.setdefault(peer.node_key, PeerState(peer))
+        async with lock:
+            try:
+                report = await self._session_once(peer, reconcile)
+            except PeerCallError as err:
+                await peers.record_outcome(self.node.db, peer.node_key, str(err))
+                raise
+            st.sessions += 1
+            st.last_session = time.monotonic()
+            if reconcile:
+                st.last_reconcile = st.last_session
+                st.reconcile_due = False
+            st.events_in += report.pulled + report.repaired
+            st.events_out += report.pushed
+            st.rejected += report.rejected
+            self._succeeded(st)
+            await peers.record_outcome(self.node.db, peer.node_key, None)
+            return report
+
+    async def _session_once(self, peer: Peer, do_reconcile: bool) -> Report:
+        node, s = self.node, self.settings
+        client = PeerClient(self.session_http, node.identity.node_key, peer)
+        mine = await vectors.follows(node.db)
+        hello = await client.call("hello", Hello(follows=mine), HelloReply)
+        if hello.node_key != peer.key_hex:
+            raise PeerCallError("the peer answered with another node key")
+        shared = set(mine) | set(hello.follows) if s.follow_peers else set(mine) & set(hello.follows)
+        report = Report(scopes=[USERS_SCOPE, *sorted(shared)])
+        for scope in report.scopes:
+            await self._pull(client, scope, report)
+            await self._push(client, scope, hello.vectors.get(scope, {}), report)
+            if do_reconcile:
+                await self._reconcile(client, scope, report)
+        return report
+
+    async def _pull(self, client: PeerClient, scope: str, report: Report) -> None:
+        node, s = self.node, self.settings
+        for _ in range(MAX_ROUNDS):
+            before = await vectors.vector(node.db, scope, node.identity.origin)
+            req = PullRequest(scope=scope, after=before, max_events=s.batch_events, max_bytes=s.frame_bytes)
+            batch = await client.call("pull", req, Batch)
+            if batch.scope != scope:
+                raise PeerCallError("the peer answered for another scope")
+            out = await ingest.receive(node, client.peer.node_key, batch)
+            report.pulled += out.stored
+            report.rejected += len(out.rejected)
+            report.forks += out.forks
+            if not batch.more or await vectors.vector(node.db, scope, node.identity.origin) == before:
+                return
+
+    async def _push(self, client: PeerClient, scope: str, theirs: dict[str, int], report: Report) -> None:
+        node, s = self.node, self.settings
+        withhold = await policy.withhold_for(node, client.peer.node_key, scope)
+        for _ in range(MAX_ROUNDS):
+            mine = await vectors.vector(node.db, scope, node.identity.origin)
+            batch = await vectors.build_batch(
+                node.db,
+                scope,
+                mine,
+                theirs,
+                max_events=s.batch_events,
+                max_bytes=s.frame_bytes,
+                withhold=withhold,
+            )
+            if not batch.covered:
+                return
+            reply = await client.call("push", batch, PushReply)
+            report.pushed += reply.stored
+            if reply.vector == theirs or not batch.more:
+                return
+            theirs = reply.vector
+
+    async def _reconcile(self, client: PeerClient, scope: str, report: Report) -> None:
+        node = self.node
+        withhold = await policy.withhold_for(node, client.peer.node_key, scope)
+        mine = reconcile.ItemSet(await reconcile.items(node.db, scope, withhold))
+        ranges = [mine.root()]
+        want: set[bytes] = set()
+        give: set[bytes] = set()
+        for _ in range(32):
+            if not ranges:
+                break
+            reply = await client.call(
+                "reconcile", ReconcileRequest(scope=scope, ranges=ranges), ReconcileReply
+            )
+            w, g, ranges = reconcile.step(mine, reply.ranges)
+            want |= w
+            give |= g
+        if want:
+            ids = sorted(want)
+            for i in range(0, len(ids), self.settings.batch_events):
+                batch = await client.call("events", FetchRequest(scope=scope, ids=ids[i : i + 500]), Batch)
+                out = await ingest.receive(node, client.peer.node_key, batch)
+                report.repaired += out.stored
+                report.rejected += len(out.rejected)
+        if give:
+            ids = sorted(give)
+            for i in range(0, len(ids), 500):
+                batch = await events_by_id(node, scope, ids[i : i + 500], withhold)
+                reply = await client.call("push", batch, PushReply)
+                report.pushed += reply.stored
+        if want or give:
+            log.info(
+                "reconciled %s with %s: fetched %d, sent %d", scope, client.peer.url, len(want), len(give)
+            )
+
+
+async def events_by_id(node: Node, scope: str, ids: list[bytes], withhold: vectors.Withhold | None) -> Batch:
+    """A batch of the given events of ``scope`` that we hold (no vector claims)."""
+    if not ids:
+        return Batch(scope=scope)
+    where, params = vectors.scope_where(scope)
+    marks = ",".join("?" * len(ids))
+    rows = await node.db.fetchall(
+        "SELECT e.body, e.sig, c.content, e.origin FROM events e"
+        " LEFT JOIN event_content c ON c.event_id = e.id"
+        f" WHERE {where} AND e.id IN ({marks})",
+        (*params, *ids),
+    )
+    from .wire import WireEvent
+
+    out = []
+    origins = set()
+    for body, sig, content, origin in rows:
+        if withhold is not None and await withhold(content):
+            continue
+        out.append(WireEvent(bytes(body), bytes(sig), bytes(content) if content is not None else None))
+        origins.add(bytes(origin))
+    return Batch(scope=scope, events=out, certs=await vectors.certs(node.db, sorted(origins)))

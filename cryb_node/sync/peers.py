@@ -1,0 +1,130 @@
+"""Pinned peers: the nodes this one replicates with, each known by its identity key.
+
+An admin pins a peer with `cryb peer add URL` (its key is fetched from /.well-known/cryb-node and
+confirmed) or `cryb peer add URL --key HEX` (taken as given). Only pinned keys may call us.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import aiohttp
+import msgspec
+
+from cryb_node.db import Database
+from cryb_node.identity import verify_log_cert
+
+from .wire import NodeCard
+
+WELL_KNOWN = "/.well-known/cryb-node"
+
+
+@dataclass(frozen=True)
+class Peer:
+    node_key: bytes
+    url: str
+    name: str
+    added_at: int
+    last_ok_at: int | None = None
+    last_error: str | None = None
+
+    @property
+    def key_hex(self) -> str:
+        return self.node_key.hex()
+
+
+class PeerError(Exception):
+    pass
+
+
+_COLUMNS = "node_key, url, name, added_at, last_ok_at, last_error"
+
+
+async def list_peers(db: Database) -> list[Peer]:
+    return [Peer(*r) for r in await db.fetchall(f"SELECT {_COLUMNS} FROM sync_peers ORDER BY added_at, url")]
+
+
+async def get(db: Database, node_key: bytes) -> Peer | None:
+    row = await db.fetchone(f"SELECT {_COLUMNS} FROM sync_peers WHERE node_key = ?", (node_key,))
+    return Peer(*row) if row else None
+
+
+def find(peers: list[Peer], ref: str) -> Peer:
+    """A peer by name, URL or (a prefix of at least 8 hex digits of) its key."""
+    ref_l = ref.lower().rstrip("/")
+    hits = [
+        p
+        for p in peers
+        if p.name == ref or p.url.rstrip("/") == ref_l or (len(ref_l) >= 8 and p.key_hex.startswith(ref_l))
+    ]
+    if len(hits) != 1:
+        raise PeerError(f"no single pinned peer matches {ref!r}" if not hits else f"{ref!r} is ambiguous")
+    return hits[0]
+
+
+async def pin(db: Database, node_key: bytes, url: str, name: str = "") -> Peer:
+    if len(node_key) != 32:
+        raise PeerError("a node key is 32 bytes (64 hex digits)")
+    url = normalise_url(url)
+    now = int(time.time())
+    await db.write(
+        lambda conn: conn.execute(
+            "INSERT INTO sync_peers (node_key, url, name, added_at) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (node_key) DO UPDATE SET url = excluded.url, name = excluded.name",
+            (node_key, url, name, now),
+        )
+    )
+    peer = await get(db, node_key)
+    assert peer is not None
+    return peer
+
+
+async def remove(db: Database, node_key: bytes) -> bool:
+    def job(conn) -> bool:  # type: ignore[no-untyped-def]
+        return conn.execute("DELETE FROM sync_peers WHERE node_key = ?", (node_key,)).rowcount > 0
+
+    return await db.write(job)
+
+
+async def record_outcome(db: Database, node_key: bytes, error: str | None) -> None:
+    if error is None:
+        sql, args = (
+            "UPDATE sync_peers SET last_ok_at = ?, last_error = NULL WHERE node_key = ?",
+            (
+                int(time.time()),
+                node_key,
+            ),
+        )
+    else:
+        sql, args = "UPDATE sync_peers SET last_error = ? WHERE node_key = ?", (error[:500], node_key)
+    await db.write(lambda conn: conn.execute(sql, args))
+
+
+def normalise_url(url: str) -> str:
+    url = url.strip().rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise PeerError("a peer URL starts with http:// or https://")
+    return url
+
+
+async def fetch_card(url: str, timeout_s: float = 10.0) -> NodeCard:
+    """Fetch a node's card and check that its log keys are certified by its node key."""
+    url = normalise_url(url)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as session,
+            session.get(url + WELL_KNOWN) as resp,
+        ):
+            if resp.status != 200:
+                raise PeerError(f"{url}{WELL_KNOWN} answered {resp.status}")
+            card = msgspec.json.decode(await resp.read(), type=NodeCard)
+    except (aiohttp.ClientError, TimeoutError) as err:
+        raise PeerError(f"cannot reach {url}: {type(err).__name__}: {err}") from None
+    except msgspec.DecodeError as err:
+        raise PeerError(f"{url}{WELL_KNOWN} is not a CRYB node card: {err}") from None
+    node_key = bytes.fromhex(card.node_key)
+    for lk in card.log_keys:
+        if not verify_log_cert(node_key, bytes.fromhex(lk["origin"]), bytes.fromhex(lk["cert"])):
+            raise PeerError(f"{url}: log key {lk['origin'][:16]}… is not certified by the node key")
+    return card
