@@ -91,7 +91,19 @@ class AutomodVerdict(msgspec.Struct, frozen=True):
 class Automod(Protocol):
     """Provided by the communities plugin: checks text a member is about to post."""
 
-    async def check(self, community_id: str, user_id: str, text: str) -> AutomodVerdict: ...
+    async def check(
+        self,
+        community_id: str,
+        user_id: str,
+        text: str,
+        *,
+        channel_id: str | None = None,
+        target_type: str = "text",
+        target_id: str | None = None,
+    ) -> AutomodVerdict:
+        """allow | flag (post it; a report linked to ``target_type``/``target_id`` is filed) |
+        block (refuse) | timeout (refuse; the member is timed out)."""
+        ...
 
 
 class MediaRef(msgspec.Struct, frozen=True, kw_only=True):

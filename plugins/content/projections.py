@@ -122,10 +122,11 @@ def settle_message(conn: Connection, mid: str) -> None:
     author, community, channel, hlc, edited, was_deleted, old_mentions, old_everyone, thread = row
     sets: dict[str, Any] = {}
     deleted = was_deleted or _deleted(conn, mid, author)
-    if deleted and not was_deleted:
-        sets.update(deleted=1, content="", attachments="[]", mentions="[]", mention_roles="[]")
-        sets["mention_everyone"] = 0
-    elif not deleted:
+    if deleted:
+        # The same tombstone whatever arrived before the delete (an edit may or may not have).
+        sets.update(deleted=1, content="", original=None, edited_hlc=None, attachments="[]", mentions="[]")
+        sets.update(mention_roles="[]", mention_everyone=0)
+    else:
         win = _winning_edit(conn, "message", mid, author)
         if win is not None and (edited is None or win[0] > edited):
             p: e.MessageEdit = win[1]
@@ -161,16 +162,18 @@ def settle_message(conn: Connection, mid: str) -> None:
                 " VALUES (?, ?, ?, ?)",
                 (channel, uid, hlc, mid),
             )
+    # Its own thread (replies may have arrived first) and the thread it belongs to.
+    _settle_thread(conn, channel, thread if thread is not None else mid)
     if thread is not None:
-        _settle_thread(conn, thread)
+        _settle_thread(conn, channel, mid)
 
 
-def _settle_thread(conn: Connection, root: str) -> None:
+def _settle_thread(conn: Connection, channel: str, root: str) -> None:
     conn.execute(
         "UPDATE content_messages SET (thread_count, thread_last_hlc) = (SELECT count(*), max(hlc)"
-        " FROM content_messages WHERE thread_id = ?1 AND deleted = 0 AND hidden = 0 AND purged = 0)"
-        " WHERE id = ?1",
-        (root,),
+        " FROM content_messages WHERE channel_id = ?1 AND thread_id = ?2 AND deleted = 0 AND hidden = 0"
+        " AND purged = 0) WHERE id = ?2",
+        (channel, root),
     )
 
 
@@ -183,9 +186,10 @@ def settle_post(conn: Connection, pid: str) -> None:
     author, community, hlc, edited, was_deleted = row
     sets: dict[str, Any] = {}
     deleted = was_deleted or _deleted(conn, pid, author)
-    if deleted and not was_deleted:
-        sets.update(deleted=1, title="[deleted]", body="", body_html="", url=None, tags="[]")
-    elif not deleted:
+    if deleted:
+        sets.update(deleted=1, title="[deleted]", body="", body_html="", url=None, tags="[]", edited_hlc=None)
+        sets.update(nsfw=0, spoiler=0)
+    else:
         win = _winning_edit(conn, "post", pid, author)
         if win is not None and (edited is None or win[0] > edited):
             p: e.PostEdit = win[1]
@@ -227,9 +231,9 @@ def settle_comment(conn: Connection, cid: str) -> None:
     author, community, hlc, edited, was_deleted, post_id = row
     sets: dict[str, Any] = {}
     deleted = was_deleted or _deleted(conn, cid, author)
-    if deleted and not was_deleted:
-        sets.update(deleted=1, body="", body_html="")
-    elif not deleted:
+    if deleted:
+        sets.update(deleted=1, body="", body_html="", edited_hlc=None)
+    else:
         win = _winning_edit(conn, "comment", cid, author)
         if win is not None and (edited is None or win[0] > edited):
             p: e.CommentEdit = win[1]
@@ -349,10 +353,6 @@ def _moderate(conn: Connection, ev: Event) -> None:
         (b.target, p.field, int(p.value), p.rank, b.hlc, ev.id, b.author, p.reason),
     )
     SETTLE[p.target_type](conn, b.target or "")
-    if p.target_type == "message" and p.field == "hidden":
-        thread = conn.execute("SELECT thread_id FROM content_messages WHERE id = ?", (b.target,)).fetchone()
-        if thread and thread[0]:
-            _settle_thread(conn, thread[0])
 
 
 def recount_reactions(conn: Connection, target: str, emoji: str) -> int:

@@ -1,0 +1,83 @@
+"""DMs (1:1 found again, groups up to 10, blocks respected, closed to outsiders), reactions (counts,
+"me", add-wins), custom emoji, and votes."""
+
+from __future__ import annotations
+
+from tests.content.conftest import call, new_user, ok
+
+
+async def test_one_to_one_dm_is_found_again_and_closed_to_others(cc):
+    a, b, c = await new_user(cc), await new_user(cc), await new_user(cc)
+    dm = await ok(cc, "POST", "/dms", a, json={"recipients": [b.id]})
+    again = await ok(cc, "POST", "/dms", b, json={"recipients": [a.id]})
+    assert again["id"] == dm["id"] and dm["participants"] == sorted([a.id, b.id])
+    await ok(cc, "POST", f"/channels/{dm['id']}/messages", a, json={"content": "hi"})
+    got = await ok(cc, "GET", f"/channels/{dm['id']}/messages", b)
+    assert [m["content"] for m in got["messages"]] == ["hi"]
+    assert (await call(cc, "GET", f"/channels/{dm['id']}/messages", c))[0] == 404
+    assert (await call(cc, "POST", f"/channels/{dm['id']}/messages", c, json={"content": "x"}))[0] == 404
+    assert (await call(cc, "GET", f"/channels/{dm['id']}/messages"))[0] == 401
+    assert [d["id"] for d in (await ok(cc, "GET", "/dms", b))["channels"]] == [dm["id"]]
+
+
+async def test_group_dm_of_ten(cc):
+    users = [await new_user(cc) for _ in range(10)]
+    dm = await ok(cc, "POST", "/dms", users[0], json={"recipients": [u.id for u in users[1:]], "name": "ten"})
+    assert len(dm["participants"]) == 10 and dm["name"] == "ten"
+
+
+async def test_blocks_stop_dms(cc):
+    a, b = await new_user(cc), await new_user(cc)
+    dm = await ok(cc, "POST", "/dms", a, json={"recipients": [b.id]})
+    await ok(cc, "PUT", f"/users/@me/blocks/{a.id}", b)
+    status, body = await call(cc, "POST", f"/channels/{dm['id']}/messages", a, json={"content": "hello?"})
+    assert status == 403, body
+    assert (await call(cc, "POST", "/dms", a, json={"recipients": [b.id]}))[0] == 403
+    assert (await ok(cc, "GET", f"/channels/{dm['id']}/messages", b))["messages"] == []
+
+
+async def test_reactions_count_once_per_user_and_show_mine(space):
+    c = space.client
+    m = await ok(c, "POST", f"/channels/{space.text}/messages", space.member, json={"content": "r"})
+    path = f"/messages/{m['id']}/reactions/👍"
+    await ok(c, "PUT", path, space.member)
+    await ok(c, "PUT", path, space.member)  # twice is once
+    await ok(c, "PUT", path, space.owner)
+    await ok(c, "PUT", f"/messages/{m['id']}/reactions/🎉", space.owner)
+    got = await ok(c, "GET", f"/channels/{space.text}/messages/{m['id']}", space.member)
+    assert got["reactions"] == [
+        {"emoji": "👍", "count": 2, "me": True},
+        {"emoji": "🎉", "count": 1, "me": False},
+    ]
+    await ok(c, "DELETE", path, space.member)
+    got = await ok(c, "GET", f"/channels/{space.text}/messages/{m['id']}", space.member)
+    assert got["reactions"][0] == {"emoji": "👍", "count": 1, "me": False}
+    assert (await ok(c, "GET", path, space.member))["users"] == [space.owner.id]
+
+
+async def test_custom_emoji_reactions(space):
+    c = space.client
+    media = "01hzzzzzzzzzzzzzzzzzzzzzzz"
+    assert (await call(c, "POST", f"/communities/{space.community}/emojis", space.member,
+                       json={"name": "party", "media_id": media}))[0] == 403  # fmt: skip
+    emoji = await ok(c, "POST", f"/communities/{space.community}/emojis", space.owner,
+                     json={"name": "party", "media_id": media})  # fmt: skip
+    post = await ok(c, "POST", f"/channels/{space.forum}/posts", space.member, json={"title": "e"})
+    await ok(c, "PUT", f"/posts/{post['id']}/reactions/party:{emoji['id']}", space.member)
+    got = await ok(c, "GET", f"/posts/{post['id']}", space.member)
+    assert got["reactions"] == [{"emoji": f"party:{emoji['id']}", "count": 1, "me": True}]
+    await ok(c, "DELETE", f"/communities/{space.community}/emojis/{emoji['id']}", space.owner)
+    status, body = await call(c, "PUT", f"/posts/{post['id']}/reactions/party:{emoji['id']}", space.owner)
+    assert status == 400 and body["field"] == "emoji"
+
+
+async def test_votes_change_and_withdraw(space):
+    c = space.client
+    post = await ok(c, "POST", f"/channels/{space.forum}/posts", space.member, json={"title": "v"})
+    path = f"/posts/{post['id']}/vote"
+    assert (await ok(c, "PUT", path, space.owner, json={"value": 1}))["score"] == 1
+    assert (await ok(c, "PUT", path, space.owner, json={"value": -1}))["score"] == -1
+    assert (await ok(c, "PUT", path, space.member, json={"value": -1}))["score"] == -2
+    got = await ok(c, "PUT", path, space.owner, json={"value": 0})
+    assert (got["ups"], got["downs"], got["score"]) == (0, 1, -1)
+    assert (await ok(c, "GET", f"/posts/{post['id']}", space.member))["my_vote"] == -1

@@ -1,0 +1,171 @@
+"""Realtime end to end with an independent client (websockets) on /gateway: members chat live; a
+member without VIEW_CHANNEL receives nothing from that channel until a role change lets them see it;
+a kicked or banned member's socket stops receiving at once (issue 6, acceptance 1 and 3). Also READY's
+read state and the ack route."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+import websockets
+
+from cryb_node.services import Perm
+from tests.content.conftest import make_space, ok
+
+
+async def connect(client, token: str):
+    ws = await websockets.connect(f"ws://127.0.0.1:{client.server.port}/gateway")
+    hello = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert hello["op"] == "HELLO"
+    await ws.send(json.dumps({"op": "IDENTIFY", "d": {"token": token}}))
+    ready = json.loads(await asyncio.wait_for(ws.recv(), 5))
+    assert ready["op"] == "READY"
+    return ws, ready["d"]
+
+
+async def next_dispatch(ws, name: str | None = None, timeout: float = 5.0) -> dict:
+    """The next DISPATCH (skipping presence and typing noise)."""
+    while True:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if frame["op"] == "DISPATCH" and frame["t"] not in ("PRESENCE_UPDATE", "TYPING_START"):
+            if name is not None:
+                assert frame["t"] == name, frame
+            return frame
+
+
+async def say(space, channel, user, text):
+    return await ok(space.client, "POST", f"/channels/{channel}/messages", user, json={"content": text})
+
+
+async def test_chat_is_live_and_hidden_from_members_without_view_channel_until_a_role_change(cc):
+    space = await make_space(cc)
+    c, owner = cc, space.owner
+    alice, bob, carol = space.member, await space.join(), await space.join()
+    secret = await ok(c, "POST", f"/communities/{space.community}/channels", owner, json={"name": "secret"})
+    sid = secret["id"]
+    await ok(c, "PUT", f"/channels/{sid}/overwrites/role/{space.community}", owner,
+             json={"deny": int(Perm.VIEW_CHANNEL)})  # fmt: skip
+    role = await ok(c, "POST", f"/communities/{space.community}/roles", owner, json={"name": "insiders"})
+    await ok(
+        c,
+        "PUT",
+        f"/channels/{sid}/overwrites/role/{role['id']}",
+        owner,
+        json={"allow": int(Perm.VIEW_CHANNEL)},
+    )
+    for who in (alice, bob):
+        await ok(c, "PUT", f"/communities/{space.community}/members/{who.id}/roles/{role['id']}", owner)
+
+    sockets = {}
+    for name, who in (("alice", alice), ("bob", bob), ("carol", carol)):
+        sockets[name], _ = await connect(c, who.token)
+    try:
+        sent = await say(space, sid, alice, "hi bob")
+        got = await next_dispatch(sockets["bob"], "MESSAGE_CREATE")
+        assert got["d"]["id"] == sent["id"] and got["d"]["content"] == "hi bob"
+        reply = await say(space, sid, bob, "hi alice")
+        assert (await next_dispatch(sockets["alice"], "MESSAGE_CREATE"))["d"]["id"] == sent["id"]
+        assert (await next_dispatch(sockets["alice"], "MESSAGE_CREATE"))["d"]["id"] == reply["id"]
+
+        # Carol sees neither: the next thing she gets is a message in a channel she can view.
+        marker = await say(space, space.text, owner, "general marker")
+        got = await next_dispatch(sockets["carol"], "MESSAGE_CREATE")
+        assert got["d"]["id"] == marker["id"]
+
+        await ok(c, "PUT", f"/communities/{space.community}/members/{carol.id}/roles/{role['id']}", owner)
+        after = await say(space, sid, alice, "welcome carol")
+        got = await next_dispatch(sockets["carol"], "MESSAGE_CREATE")
+        assert got["d"]["id"] == after["id"] and got["d"]["channel_id"] == sid
+    finally:
+        for ws in sockets.values():
+            await ws.close()
+
+
+async def _stops_receiving(cc, action: str) -> None:
+    space = await make_space(cc)
+    c, owner = cc, space.owner
+    target = await space.join()
+    ws, _ = await connect(c, target.token)
+    try:
+        first = await say(space, space.text, space.member, "before")
+        assert (await next_dispatch(ws, "MESSAGE_CREATE"))["d"]["id"] == first["id"]
+        if action == "kick":
+            await ok(c, "POST", f"/communities/{space.community}/members/{target.id}/kick", owner, json={})
+        else:
+            await ok(c, "PUT", f"/communities/{space.community}/bans/{target.id}", owner, json={})
+        await say(space, space.text, space.member, "after")  # must not reach the removed member
+        dm = await ok(c, "POST", "/dms", space.member, json={"recipients": [target.id]})
+        marker = await say(space, dm["id"], space.member, "dm marker")
+        while True:
+            got = await next_dispatch(ws)
+            assert got["t"] != "MESSAGE_CREATE" or got["d"]["channel_id"] != space.text, got
+            if got["t"] == "MESSAGE_CREATE" and got["d"]["id"] == marker["id"]:
+                break
+    finally:
+        await ws.close()
+
+
+async def test_kicked_member_socket_stops_receiving_at_once(cc):
+    await _stops_receiving(cc, "kick")
+
+
+async def test_banned_member_socket_stops_receiving_at_once(cc):
+    await _stops_receiving(cc, "ban")
+
+
+async def test_dm_dispatch_reaches_participants_only(cc):
+    space = await make_space(cc)
+    outsider = await space.join()
+    a, b = space.member, space.owner
+    sockets = {}
+    for name, who in (("a", a), ("b", b), ("outsider", outsider)):
+        sockets[name], _ = await connect(cc, who.token)
+    try:
+        dm = await ok(cc, "POST", "/dms", a, json={"recipients": [b.id]})
+        assert (await next_dispatch(sockets["b"], "DM_CREATE"))["d"]["id"] == dm["id"]
+        m = await say(space, dm["id"], a, "private")
+        assert (await next_dispatch(sockets["b"], "MESSAGE_CREATE"))["d"]["id"] == m["id"]
+        marker = await say(space, space.text, a, "public")
+        assert (await next_dispatch(sockets["outsider"], "MESSAGE_CREATE"))["d"]["id"] == marker["id"]
+    finally:
+        for ws in sockets.values():
+            await ws.close()
+
+
+async def test_reactions_and_votes_are_dispatched_with_counts(space):
+    ws, _ = await connect(space.client, space.owner.token)
+    try:
+        m = await say(space, space.text, space.member, "react")
+        await next_dispatch(ws, "MESSAGE_CREATE")
+        await ok(space.client, "PUT", f"/messages/{m['id']}/reactions/🔥", space.member)
+        got = await next_dispatch(ws, "REACTION_ADD")
+        assert got["d"]["emoji"] == "🔥" and got["d"]["count"] == 1 and got["d"]["target_id"] == m["id"]
+        post = await ok(
+            space.client, "POST", f"/channels/{space.forum}/posts", space.member, json={"title": "v"}
+        )
+        await next_dispatch(ws, "POST_CREATE")
+        await ok(space.client, "PUT", f"/posts/{post['id']}/vote", space.member, json={"value": 1})
+        got = await next_dispatch(ws, "VOTE_UPDATE")
+        assert got["d"] == {**got["d"], "target_id": post["id"], "ups": 1, "downs": 0, "score": 1}
+        assert "user_id" not in got["d"]
+    finally:
+        await ws.close()
+
+
+async def test_ready_has_unread_and_mention_counts_and_ack_clears_them(space):
+    c = space.client
+    first = await say(space, space.text, space.member, "one")
+    await say(space, space.text, space.member, f"two <@{space.owner.id}>")
+    await say(space, space.text, space.member, "three @everyone")  # no MENTION_EVERYONE: not a mention
+    ws, ready = await connect(c, space.owner.token)
+    with contextlib.suppress(Exception):
+        await ws.close()
+    state = {s["channel_id"]: s for s in ready["read_states"]}[space.text]
+    assert state == {"channel_id": space.text, "last_read_id": None, "unread": 3, "mentions": 1}
+    await ok(c, "POST", f"/channels/{space.text}/messages/{first['id']}/ack", space.owner)
+    ws, ready = await connect(c, space.owner.token)
+    await ws.close()
+    state = {s["channel_id"]: s for s in ready["read_states"]}[space.text]
+    assert state == {"channel_id": space.text, "last_read_id": first["id"], "unread": 2, "mentions": 1}
