@@ -41,7 +41,12 @@ def cfg(data: Path, auto: bool) -> configmod.Config:
             "rate_limits": {"enabled": False},
             "plugin": {
                 "users": {"argon2_opslimit": 1, "argon2_memlimit": 8192},
-                "sync": {"auto": auto, "session_interval_s": 0.5, "backoff_initial_s": 0.1, "backoff_max_s": 0.5},
+                "sync": {
+                    "auto": auto,
+                    "session_interval_s": 0.5,
+                    "backoff_initial_s": 0.1,
+                    "backoff_max_s": 0.5,
+                },
             },
         }
     )
@@ -73,8 +78,12 @@ async def one_run(n: int, auto: bool) -> tuple[float, float, float]:
             body = await r.json()
             tok, uid = body["access_token"], body["user"]["id"]
             h = {"Authorization": f"Bearer {tok}"}
-            com = await (await http.post(a_url + "/api/v1/communities", json={"name": "b", "public": True}, headers=h)).json()
-            chans = await (await http.get(a_url + f"/api/v1/communities/{com['id']}/channels", headers=h)).json()
+            com = await (
+                await http.post(a_url + "/api/v1/communities", json={"name": "b", "public": True}, headers=h)
+            ).json()
+            chans = await (
+                await http.get(a_url + f"/api/v1/communities/{com['id']}/channels", headers=h)
+            ).json()
         cid = com["id"]
         text = next(c["id"] for c in chans["channels"] if c["kind"] == "text")
         for start in range(0, n, 500):
@@ -131,10 +140,12 @@ async def main() -> None:
     med = statistics.median
     print(f"federation catch-up, {args.events} events, median of {args.repeat}")
     print(f"{'figure':<44}{'value':>12}  {'reference':<34}{'ref':>12}{'ratio':>8}")
-    print(f"{'catch-up events/s (one session)':<44}{med(catch):>12.0f}  {'ed25519 verifies/s (same events)':<34}"
-          f"{med(verify):>12.0f}{med(catch) / med(verify):>8.3f}")  # fmt: skip
-    print(f"{'seconds to converge after heal (auto)':<44}{med(heal_s):>12.2f}  {'catch-up session alone (s)':<34}"
-          f"{med(session_s):>12.2f}{med(heal_s) / med(session_s):>8.2f}")  # fmt: skip
+    rows = [
+        ("catch-up events/s (one session)", med(catch), "ed25519 verifies/s (same events)", med(verify)),
+        ("seconds to converge after heal (auto)", med(heal_s), "catch-up session alone (s)", med(session_s)),
+    ]
+    for name, value, ref_name, ref in rows:
+        print(f"{name:<44}{value:>12.2f}  {ref_name:<34}{ref:>12.2f}{value / ref:>8.3f}")
 
 
 if __name__ == "__main__":

@@ -159,7 +159,7 @@ async def _run(tmp_path: Path, seed: int, rounds: int) -> list[float]:
             post = await cl.ok(0, "POST", f"/channels/{forum}/posts", owner, json={"title": "vote here"})
             await cl.converged(cid)
             messages: dict[int, list[tuple[str, str]]] = {0: [], 1: [], 2: []}  # node -> (msg id, token)
-            for r in range(rounds):
+            for _round in range(rounds):
                 cut = rng.choice([[{0}, {1}, {2}], [{0, 1}, {2}], [{0}, {1, 2}], [{0, 2}, {1}]])
                 await cl.partition(cut)
                 victim_node = rng.choice([1, 2])

@@ -23,7 +23,8 @@ async def _setup(federation):
     await b.session(a)
     await a.ok("POST", f"/channels/{text}/messages", owner, json={"content": "genuine"})
     row = await a.node.db.fetchone(
-        "SELECT e.body, e.sig, c.content, e.origin, e.seq FROM events e JOIN event_content c ON c.event_id = e.id"
+        "SELECT e.body, e.sig, c.content, e.origin, e.seq FROM events e"
+        " JOIN event_content c ON c.event_id = e.id"
         " WHERE e.kind = 'message.create' ORDER BY e.pos DESC LIMIT 1"
     )
     raw, sig, content = bytes(row[0]), bytes(row[1]), bytes(row[2])
@@ -48,7 +49,7 @@ async def _shown(fed, text: str, owner) -> list[str]:
 
 
 async def test_flipped_payload_byte_is_rejected_and_never_shown(federation) -> None:
-    a, b, owner, cid, text, raw, sig, content = await _setup(federation)
+    a, b, _owner, cid, text, raw, sig, content = await _setup(federation)
     bad_content = content.replace(b"genuine", b"genuinE")
     out = await _send(a, b, cid, WireEvent(raw, sig, bad_content))
     assert out.stored == 0 and "content_hash" in out.rejected[0][1]
@@ -65,7 +66,7 @@ async def test_flipped_payload_byte_is_rejected_and_never_shown(federation) -> N
 
 
 async def test_wrong_key_is_rejected(federation) -> None:
-    a, b, owner, cid, text, raw, sig, content = await _setup(federation)
+    a, b, _, cid, _, raw, _, content = await _setup(federation)
     stranger = nacl.signing.SigningKey.generate()
     out = await _send(a, b, cid, WireEvent(raw, stranger.sign(DOMAIN + raw).signature, content))
     assert out.stored == 0 and "bad signature" in out.rejected[0][1]
@@ -84,7 +85,7 @@ async def test_wrong_key_is_rejected(federation) -> None:
 
 
 async def test_replay_with_another_seq_is_rejected(federation) -> None:
-    a, b, owner, cid, text, raw, sig, content = await _setup(federation)
+    a, b, _, cid, _, raw, sig, content = await _setup(federation)
     body = msgspec.msgpack.decode(raw, type=EventBody)
     moved = _enc(msgspec.structs.replace(body, seq=body.seq + 100))
     out = await _send(a, b, cid, WireEvent(moved, sig, content))  # the old signature on new bytes
@@ -92,7 +93,7 @@ async def test_replay_with_another_seq_is_rejected(federation) -> None:
 
 
 async def test_same_origin_and_seq_with_other_content_is_a_fork_kept_as_evidence(federation) -> None:
-    a, b, owner, cid, text, raw, sig, content = await _setup(federation)
+    a, b, _, cid, text, raw, _, content = await _setup(federation)
     await b.session(a)
     body = msgspec.msgpack.decode(raw, type=EventBody)
     evil = msgspec.msgpack.encode({**msgspec.msgpack.decode(content), "content": "forked!"})
