@@ -2,10 +2,11 @@
 exponential backoff when it dies, reads its log to know how far the replica has got, and stops it
 after a final sync when the node shuts down.
 
-While the child runs the node turns off SQLite's automatic checkpoints on its writer
+While replication is on, the node turns off SQLite's automatic checkpoints on its writer
 (``wal_autocheckpoint=0``): Litestream must see every WAL frame before it is checkpointed away,
-so it does the checkpoints itself. While the child is down, automatic checkpoints come back so the
-WAL cannot grow without bound; Litestream notices on restart and takes a fresh snapshot if needed.
+so it does the checkpoints itself. They stay off between restarts of a crashed child too (the WAL
+grows for at most one backoff, 30 s): a checkpoint behind Litestream's back lost acknowledged
+writes in the long drill. They come back when replication stops with the node.
 
 Lag is "how old is the oldest committed write that is not yet in the replica": the node notes
 when it commits; Litestream's debug log says when it read the WAL ("sync"), turned it into a local
@@ -214,6 +215,7 @@ class Replicator:
 
     async def start(self) -> None:
         litestream.write_config(self.cfg, self.db_path, self.config_path, socket=self.socket)
+        await self._autocheckpoint(0)
         self.db.on_commit.append(self._on_commit)
         self._task = asyncio.create_task(self._supervise(), name="cryb-litestream")
         self._writer_task = asyncio.create_task(self._write_status_loop(), name="cryb-litestream-status")
@@ -362,7 +364,6 @@ class Replicator:
             self.progress.error(f"cannot start litestream: {err}")
             return 127
         self.state = "running"
-        await self._autocheckpoint(0)
         log.info("litestream started", extra={"fields": {"pid": self._proc.pid}})
         assert self._proc.stderr is not None
         async for raw in self._proc.stderr:
@@ -371,9 +372,7 @@ class Replicator:
             self.progress.line(text)
             if '"level":"ERROR"' in text or not text.startswith("{"):
                 log.warning("litestream: %s", text.strip()[:500])
-        code = await self._proc.wait()
-        await self._autocheckpoint(DEFAULT_AUTOCHECKPOINT)
-        return code
+        return await self._proc.wait()
 
     async def _terminate_child(self) -> int | None:
         """SIGTERM the child (it syncs once more before it exits); its exit code."""

@@ -4,7 +4,9 @@ data directory, restore, start; point-in-time restore; restore-on-start; status,
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 import time
 import urllib.error
@@ -12,6 +14,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from cryb_node import replication
 from cryb_node.config import ReplicationSection
@@ -66,6 +70,14 @@ def _caught_up(data: Path, since: float) -> bool:
     )
 
 
+def _kill_and_wait_for_litestream(node: Any, data: Path) -> None:
+    """SIGKILL the node; its litestream child gets SIGTERM, syncs once more and exits."""
+    st = replication.read_status(data)
+    node.kill()
+    if st is not None and st.pid is not None:
+        wait_until_sync(lambda: not replication.node_alive(st.pid), timeout=15, what="litestream to exit")
+
+
 def _wait_caught_up(data: Path, timeout: float = 20) -> None:
     since = time.time()
     wait_until_sync(lambda: _caught_up(data, since), timeout=timeout, what="the replica to catch up")
@@ -92,7 +104,7 @@ def test_disaster_drill_s3_sigkill_lose_the_data_dir_restore_start(node_process,
     # a margin for the upload.
     time.sleep(2 * interval + 1.0)
     _post_notes(node.url, 5, "maybe")  # acknowledged just before the kill: may be lost
-    node.kill()
+    _kill_and_wait_for_litestream(node, data)
     shutil.rmtree(data)
 
     restored = _cryb(config, data, "backup", "restore", timeout=120, **env)
@@ -214,3 +226,56 @@ def test_litestream_binary_from_the_venv_runs():
     exe = binary(ReplicationSection())
     out = subprocess.run([exe, "version"], capture_output=True, text=True, timeout=10)
     assert out.returncode == 0 and out.stdout.startswith("0.5.")
+
+
+@pytest.mark.slow
+def test_long_drill_sustained_writes_litestream_kills_then_node_sigkill(
+    node_process, tmp_path: Path, s3_server
+):
+    """The long version: writers never stop, Litestream is killed twice, then the node; every
+    write acknowledged more than (sync interval + one look at the WAL + 1 s upload) before the
+    kill comes back."""
+    import threading
+
+    interval = 1.0
+    config = tmp_path / "cryb.toml"
+    config.write_text(
+        replication_toml(s3_server.settings(f"long-{uuid.uuid4().hex[:8]}", sync_interval_s=interval))
+    )
+    data = tmp_path / "data"
+    node = node_process(config).start()
+    acked: list[tuple[str, float]] = []
+    stop = threading.Event()
+
+    def writer() -> None:
+        i = 0
+        while not stop.is_set():
+            try:
+                acked.append((_post_notes(node.url, 1, f"w{i}")[0], time.time()))
+            except OSError:
+                return
+            i += 1
+
+    threads = [threading.Thread(target=writer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for _ in range(2):
+        time.sleep(4)
+        st = replication.read_status(data)
+        assert st is not None and st.pid is not None
+        os.kill(st.pid, signal.SIGKILL)
+    time.sleep(6)
+    killed_at = time.time()
+    _kill_and_wait_for_litestream(node, data)
+    stop.set()
+    for t in threads:
+        t.join(10)
+    shutil.rmtree(data)
+    assert _cryb(config, data, "backup", "restore", timeout=300).returncode == 0
+    restored = note_ids_in(data / "cryb.db")
+    safe = [note_id for note_id, at in acked if at < killed_at - (2 * interval + 1.0)]
+    assert len(safe) > 100
+    assert [n for n in safe if n not in restored] == []
+    again = node_process(config).start()
+    assert _missing(again.url, safe[-20:]) == []
+    assert again.terminate() == 0
