@@ -196,12 +196,34 @@ def _process(
         tw, th = _dims(img, frames)
         variants.append(Variant(f"thumb_{size}", path, "image/webp", tw, th))
 
-    tiny = display if frames == 1 else _thumb(src, 32, 1)
-    tiny = tiny.thumbnail_image(32, height=32, size="down")
+    hash_, colour = _placeholder(display if frames == 1 else _thumb(src, 32, 1))
+    return ImageResult(width, height, frames, variants, hash_, colour)
+
+
+def _placeholder(img: pyvips.Image) -> tuple[str, str]:
+    tiny = img.thumbnail_image(32, height=32, size="down")
     if tiny.hasalpha():
         tiny = tiny.flatten(background=[255, 255, 255])
     if tiny.bands == 1:
         tiny = tiny.bandjoin([tiny, tiny])
     tiny = tiny.extract_band(0, n=3)
-    hash_, colour = blurhash(bytes(tiny.write_to_memory()), tiny.width, tiny.height)
-    return ImageResult(width, height, frames, variants, hash_, colour)
+    return blurhash(bytes(tiny.write_to_memory()), tiny.width, tiny.height)
+
+
+def poster(frame: Path, out: Path, opts: Options) -> ImageResult:
+    """A video's poster: its first frame (a JPEG from ffmpeg) as a display-size WebP."""
+    try:
+        img = _thumb(frame, opts.display_max_px, 1).copy_memory()
+        path = out / "poster.webp"
+        _save(img, path, "image/webp", opts)
+    except pyvips.Error as err:
+        raise Refused(422, "invalid_image", f"no poster frame: {str(err)[:200]}") from None
+    hash_, colour = _placeholder(img)
+    return ImageResult(
+        img.width,
+        img.height,
+        1,
+        [Variant("poster", path, "image/webp", img.width, img.height)],
+        hash_,
+        colour,
+    )

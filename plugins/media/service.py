@@ -174,17 +174,14 @@ class MediaService:
         variants = [images.Variant("original", got.path, det.mime)]
         extra: dict[str, Any] = {}
         if det.kind == "video" and self.ffmpeg:
-            poster = await video.poster(self.ffmpeg, got.path, work)
-            if poster is not None:
+            frame = await video.poster(self.ffmpeg, got.path, work)
+            if frame is not None:
                 try:
-                    res = await self._run(
-                        images.process, poster, video.POSTER_TYPE, work / "p", self.image_options()
-                    )
+                    res = await self._run(images.poster, frame, work, self.image_options())
                 except images.Refused:
-                    log.warning("media: poster frame of %s could not be processed", got.sha256[:12])
+                    log.warning("media: the poster frame of a video could not be processed")
                 else:
-                    webp = next((v for v in res.variants if v.name == "webp"), res.variants[0])
-                    variants.append(images.Variant("poster", webp.path, webp.mime, webp.width, webp.height))
+                    variants += res.variants
                     extra = dict(
                         width=res.width,
                         height=res.height,

@@ -7,10 +7,7 @@ import logging
 import shutil
 from pathlib import Path
 
-from .detect import Detected
-
 log = logging.getLogger(__name__)
-POSTER_TYPE = Detected("image", "image/jpeg", "jpg", "jpegload")
 TIMEOUT_S = 30.0
 
 
@@ -21,7 +18,6 @@ def find_ffmpeg(configured: str) -> str | None:
 async def poster(ffmpeg: str, src: Path, work: Path) -> Path | None:
     """A JPEG of the video's first frame (None if ffmpeg fails or takes too long)."""
     out = work / "poster.jpg"
-    (work / "p").mkdir(exist_ok=True)
     proc = await asyncio.create_subprocess_exec(
         ffmpeg, "-nostdin", "-v", "error", "-i", str(src), "-frames:v", "1", "-an", "-sn",
         "-f", "image2", "-c:v", "mjpeg", "-y", str(out),

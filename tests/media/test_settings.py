@@ -7,10 +7,10 @@ import tomllib
 
 import msgspec
 import pytest
+from cryb_plugins.media.schemas import Settings
 
 from cryb_node.config import ConfigError
 from cryb_node.plugins import load
-from cryb_plugins.media.schemas import Settings
 from tests.conftest import ROOT, make_config
 
 
