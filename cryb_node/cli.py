@@ -155,21 +155,36 @@ def init(settings: Settings) -> None:
 
 @cli.command("migrate")
 @click.option("--status", "show_status", is_flag=True, help="Only show which migrations are applied.")
+@click.option("--dry-run", is_flag=True, help="Apply pending migrations to a copy; report changes and time.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_obj
-def migrate_cmd(settings: Settings, show_status: bool, as_json: bool) -> None:
-    """Apply pending migrations (or show their status)."""
+def migrate_cmd(settings: Settings, show_status: bool, dry_run: bool, as_json: bool) -> None:
+    """Apply pending migrations (or show their status); an existing database is backed up first."""
     cfg = settings.config()
     plugins = settings.plugins(cfg)
     from cryb_node import db as dbmod
+    from cryb_node import upgrade
 
     path = cfg.data_path / "cryb.db"
+    if dry_run:
+        try:
+            planned = upgrade.dry_run(path, all_migrations(plugins))
+        except migrate.MigrationError as err:
+            click.echo(f"cryb: {err}", err=True)
+            sys.exit(1)
+        emit([asdict(p) for p in planned], as_json, _plan_table)
+        return
     cfg.data_path.mkdir(parents=True, exist_ok=True)
     conn = dbmod.connect(path, busy_timeout_ms=cfg.db.busy_timeout_ms)
     try:
         migrations = all_migrations(plugins)
         if not show_status:
             try:
+                migrate.check(conn, migrations)
+                if upgrade.pending(conn, migrations) and upgrade.has_history(conn):
+                    copy = upgrade.backup_before_upgrade(conn, cfg.data_path)
+                    if not as_json:
+                        click.echo(f"backed up the database to {copy}")
                 applied = migrate.apply(conn, migrations)
             except migrate.MigrationError as err:
                 click.echo(f"cryb: {err}", err=True)
@@ -189,6 +204,19 @@ def migrate_cmd(settings: Settings, show_status: bool, as_json: bool) -> None:
     emit(rows, as_json, table)
     if any(r["state"] == "modified" for r in rows):
         sys.exit(1)
+
+
+def _plan_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "nothing to do: every migration is applied"
+    lines = [
+        f"{r['source']}/{r['version']:04d}_{r['name']}: {r['statements']} statement(s), "
+        f"{r['seconds'] * 1000:.0f} ms on a copy; creates {', '.join(r['created']) or 'nothing'}"
+        + (f"; drops {', '.join(r['dropped'])}" if r["dropped"] else "")
+        for r in rows
+    ]
+    total = sum(r["seconds"] for r in rows)
+    return "\n".join([*lines, f"estimated time: {total:.1f} s (measured on a copy of this database)"])
 
 
 @cli.command("doctor")

@@ -120,7 +120,7 @@ def apply(conn: Connection, migrations: list[Migration]) -> list[Migration]:
         conn.execute("BEGIN IMMEDIATE")
         try:
             # executescript would COMMIT first; run the script statement by statement instead.
-            for stmt in _statements(mig.sql):
+            for stmt in statements(mig.sql):
                 conn.execute(stmt)
             conn.execute(
                 "INSERT INTO schema_migrations (source, version, name, checksum, applied_at)"
@@ -135,7 +135,7 @@ def apply(conn: Connection, migrations: list[Migration]) -> list[Migration]:
     return done
 
 
-def _statements(sql: str) -> list[str]:
+def statements(sql: str) -> list[str]:
     """Split a script into complete statements (sqlite3.complete_statement knows about triggers)."""
     from cryb_node.db import sqlite3
 

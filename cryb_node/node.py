@@ -12,10 +12,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cryb_node import backup, identity, migrate
+from cryb_node import backup, identity, migrate, upgrade
 from cryb_node.bus import Bus
 from cryb_node.config import Config
-from cryb_node.db import Database
+from cryb_node.db import Connection, Database
 from cryb_node.events import EventLog, Registry
 from cryb_node.plugins import Loaded
 from cryb_node.plugins import load as load_plugins
@@ -85,6 +85,15 @@ class Node:
                 return loaded.settings
         raise KeyError(name)
 
+    def _migrate(self, conn: Connection) -> list[migrate.Migration]:
+        """Apply pending migrations; an existing database is backed up first (upgrade.py)."""
+        migrations = all_migrations(self.plugins)
+        migrate.check(conn, migrations)
+        if upgrade.pending(conn, migrations) and upgrade.has_history(conn):
+            copy = upgrade.backup_before_upgrade(conn, self.data_dir)
+            log.info("backed up the database before upgrading", extra={"fields": {"backup": str(copy)}})
+        return migrate.apply(conn, migrations)
+
     @contextlib.asynccontextmanager
     async def running(self, *, background: bool = True) -> AsyncIterator[Node]:
         """Open everything; with ``background`` also start bus consumers and scheduled jobs."""
@@ -104,9 +113,7 @@ class Node:
         await self.db.open()
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(self.db.close)
-            applied = await self.db.run_in_writer(
-                lambda conn: migrate.apply(conn, all_migrations(self.plugins))
-            )
+            applied = await self.db.run_in_writer(self._migrate)
             for mig in applied:
                 log.info("applied migration %s/%04d_%s", mig.source, mig.version, mig.name)
             self.events = EventLog(self.db, self.identity, self.registry)

@@ -9,10 +9,11 @@ from msgspec import Meta
 
 from cryb_node.gateway.api import Api, Call
 from cryb_node.node import Node
-from cryb_node.problems import forbidden
+from cryb_node.problems import Problem, forbidden
 
 from .audit import AuditPage
-from .routes import users_of
+from .routes import client_of, users_of
+from .schemas import Email, Password, Registered, Username
 
 
 class AuditQuery(msgspec.Struct, forbid_unknown_fields=True):
@@ -34,7 +35,32 @@ async def require_admin(call: Call, node: Node) -> str:
     return call.user_id
 
 
+class SetupIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    token: Annotated[str, Meta(min_length=1, max_length=200)]
+    username: Username
+    email: Email
+    password: Password
+
+
 def admin_routes(api: Api, node: Node) -> None:
+    @api.route(
+        "POST", "/api/v1/auth/setup", body=SetupIn, response=Registered, status=201, bucket="auth",
+        auth="none", summary="First run: create the node admin with the one-time link printed at start",
+    )  # fmt: skip
+    async def setup_admin(call: Call) -> Registered:
+        users, body = users_of(node), call.body
+        async with users.first_run.lock:
+            if not users.first_run.valid(body.token):
+                raise Problem("setup_unavailable", 403, "the setup link is used up or wrong", field="token")
+            user_id, pair = await users.create_account(
+                body.username, body.email, body.password, client=client_of(call, node), admin=True,
+                verified=True,
+            )  # fmt: skip
+            users.first_run.done()
+        assert pair is not None
+        me = await users.me(user_id)
+        return Registered(me, pair.access_token, pair.refresh_token, pair.expires_in)
+
     @api.route("GET", "/api/v1/admin/audit", query=AuditQuery, response=AuditPage, auth="required")
     async def get_audit(call: Call) -> AuditPage:
         """The audit log, newest first (node admins)."""

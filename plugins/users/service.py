@@ -24,6 +24,7 @@ from cryb_node.problems import Problem, not_found
 
 from . import audit
 from .events import CREATED, PROFILE, ProfileSnapshot, UserCreated
+from .firstrun import FirstRun
 from .keys import Keys, PasswordHasher, load_or_create_master, new_secret_token, normalise_email, token_hash
 from .oauth import OAuth
 from .schemas import LoginIn, Me, Profile, ProfilePatch, Settings, TokenPair
@@ -76,6 +77,8 @@ class Users:
         )
         await self.tokens.start()
         self.oauth = OAuth(self)
+        self.first_run = FirstRun(self.node)
+        await self.first_run.open()
 
     async def close(self) -> None:
         if self.background:
