@@ -123,6 +123,7 @@ class Indexer:
         self.caught_up_at = time.time()
         self._rebuild_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.rebuilds: list[str] = []  # why each rebuild since start was needed
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -162,7 +163,7 @@ class Indexer:
                 raise Corrupt("the index has no meta document")
             # Touch every segment: a missing or truncated file fails here rather than mid-search.
             s.doc_count()
-            for reader, _ in s.leaf_readers():
+            for reader, _ in s.reader().leaf_readers():
                 reader.doc_count()
                 next(iter(reader.lexicon("kind")), None)
             return msgspec.json.decode(stored["meta"], type=Meta)
@@ -291,6 +292,7 @@ class Indexer:
         """Start a background rebuild (no-op while one runs)."""
         if self._rebuild_task is not None and not self._rebuild_task.done():
             return
+        self.rebuilds.append(reason)
         self.state, self.reason = "rebuilding", reason
         self._rebuild_task = asyncio.create_task(self._rebuild(reason), name="search-rebuild")
 
@@ -346,8 +348,8 @@ class Indexer:
         w = self.building.writer()
         self._write_meta(w, meta)
         w.commit(optimize=True)
+        old = self._read_current()  # also an unreadable one, never opened as live
         self._write_current(gen)
-        old = self.live_gen
         self.live, self.live_gen, self.meta = self.building, gen, meta
         self.building = None
         self.offset = max(self.offset, meta.offset)

@@ -38,7 +38,9 @@ def make_schema() -> fields.Schema:
         community=fields.ID(stored=True, sortable=True),
         channel=fields.ID(stored=True, sortable=True),
         parent=fields.ID(stored=True),  # a comment's post
-        time=fields.NUMERIC(bits=64, stored=True, sortable=True, signed=False),  # ms since epoch
+        time=fields.NUMERIC(
+            bits=64, stored=True, sortable=True
+        ),  # ms since epoch (signed: unsigned ranges are broken in Whoosh)
         has_attachment=fields.BOOLEAN(stored=True),
         has_link=fields.BOOLEAN(stored=True),
         public=fields.BOOLEAN(),  # communities: listed for everyone
