@@ -37,6 +37,23 @@ class TextFormatter(logging.Formatter):
         return line
 
 
+class ClientProtocolErrors(logging.Filter):
+    """aiohttp logs a malformed request (a URL over 8 KiB, a bad request line) at ERROR with a
+    traceback, though it answers 400 and nothing on the node failed: keep it, as a warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aiohttp.http_exceptions import HttpProcessingError
+
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and record.levelno >= logging.ERROR:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            # Not the message: it quotes the request line, which may carry a token or code.
+            record.msg = f"malformed request refused ({type(exc).__name__}, {exc.code})"
+            record.args = ()
+            record.exc_info = None
+        return True
+
+
 def setup(level: str = "INFO", fmt: str = "json") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
@@ -47,4 +64,5 @@ def setup(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level)
     # aiohttp's own access log would duplicate ours.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp.server").addFilter(ClientProtocolErrors())
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
