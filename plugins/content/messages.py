@@ -12,7 +12,7 @@ from cryb_node.db import Database
 from cryb_node.events import Tx
 from cryb_node.gateway.api import Principal
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import Automod, Perm, Relationships
+from cryb_node.services import Automod, MediaStore, Perm, Relationships
 
 from . import events as e
 from . import schemas as s
@@ -86,6 +86,28 @@ class Chat:
                 "automod_timeout", 403, f"blocked by automod, and you are timed out: {verdict.reason}"
             )
 
+    async def attach(
+        self, where: Where, user_id: str, media_ids: list[str], kept: frozenset[str] = frozenset()
+    ) -> None:
+        """Claim the author's uploads for this channel (media then serves them to its viewers only).
+
+        ``kept``: ids already attached to the message being edited (no need to claim them again).
+        """
+        todo = [m for m in media_ids if m not in kept]
+        if not todo:
+            return
+        store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+        if store is None:
+            raise Problem("invalid_field", 400, "this node does not take attachments", field="attachments")
+        for media_id in todo:
+            if await store.attach(media_id, user_id, where.channel_id) is None:
+                raise Problem(
+                    "invalid_field",
+                    400,
+                    f"{media_id} is not an upload of yours that can go here",
+                    field="attachments",
+                )
+
     async def _blocked_dm(self, where: Where, user_id: str) -> None:
         if not where.dm:
             return
@@ -120,6 +142,7 @@ class Chat:
         await self._blocked_dm(where, user_id)
         mid = new_id()
         await self.automod(where, user_id, body.content, "message", mid)
+        await self.attach(where, user_id, body.attachments)
         users, roles, everyone = self._mentions(where, body.content)
         payload = e.MessageCreate(
             channel_id=channel_id, content=body.content, attachments=body.attachments, reply_to=body.reply_to,
@@ -261,6 +284,7 @@ class Chat:
             raise forbidden("attachments need ATTACH_FILES")
         require_text(body.content, attachments)
         await self.automod(where, user_id, body.content, "message", mid)
+        await self.attach(where, user_id, attachments, kept=frozenset(json.loads(r[5])))
         users, roles, everyone = self._mentions(where, body.content)
         payload = e.MessageEdit(
             channel_id=channel_id, content=body.content, attachments=attachments, mentions=users,
