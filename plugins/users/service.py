@@ -21,6 +21,7 @@ from cryb_node.identity import key_dir
 from cryb_node.mail import Mailer
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
+from cryb_node.services import MediaStore
 
 from . import audit
 from .events import CREATED, PROFILE, ProfileSnapshot, UserCreated
@@ -392,6 +393,13 @@ class Users:
         return Profile(*row[:6])
 
     async def update_profile(self, user_id: str, patch: ProfilePatch) -> Me:
+        if isinstance(patch.avatar, str):
+            # The avatar must be the user's own upload; attaching it publicly keeps it from cleanup.
+            store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+            ref = await store.attach(patch.avatar, user_id, None) if store is not None else None
+            if ref is None or ref.kind != "image":
+                raise Problem("invalid_field", 400, "avatar must be an image you uploaded", field="avatar")
+
         def write(tx: Tx) -> None:
             row = tx.conn.execute(
                 "SELECT display_name, bio, pronouns, avatar FROM users_profiles WHERE user_id = ?",

@@ -53,3 +53,15 @@ async def test_someone_elses_or_an_unknown_upload_is_refused_and_nothing_is_writ
     after = await ok(c, "GET", f"/channels/{space.text}/messages", space.member)
     assert after == before
     assert not (await _store(c).get(theirs["id"])).attached
+
+
+async def test_an_avatar_must_be_the_users_own_image_and_is_then_public(space):
+    c = space.client
+    mine = await upload_ok(c, space.member.token, png_with_alpha(48, 48))
+    theirs = await upload_ok(c, space.owner.token, png_with_alpha(48, 48))
+    status, body = await call(c, "PATCH", "/users/@me", space.member, json={"avatar": theirs["id"]})
+    assert status == 400 and body["field"] == "avatar"
+    me = await ok(c, "PATCH", "/users/@me", space.member, json={"avatar": mine["id"]})
+    assert me["avatar"] == mine["id"]
+    ref = await _store(c).get(mine["id"])
+    assert ref.attached and ref.channel_id is None  # public: profiles are seen by everyone
