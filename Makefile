@@ -30,6 +30,7 @@ soak: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(PY) bench/run.py
 	$(PY) bench/fanout.py
+	$(PY) bench/search.py
 	$(PY) bench/media.py
 	$(PY) bench/media.py
 	$(PY) bench/users.py

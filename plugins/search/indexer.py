@@ -124,6 +124,7 @@ class Indexer:
         self._rebuild_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.rebuilds: list[str] = []  # why each rebuild since start was needed
+        self._touched: set[str] = set()  # keys live changes wrote into the build in progress
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -277,6 +278,8 @@ class Indexer:
                 w.delete_by_term("key", key)
             for d in docs:
                 w.update_document(**d.fields())
+            if not meta:  # the index being built: the scan must replace, not duplicate, these
+                self._touched.update(d.key for d in docs)
             if meta:
                 self.meta.offset = max(self.meta.offset, pos)
                 self._write_meta(w, self.meta)
@@ -322,6 +325,7 @@ class Indexer:
         path = self._gen_path(gen)
         path.mkdir(parents=True)
         self.building = windex.create_in(str(path), self.schema)
+        self._touched = set()
         start = self.source.log_length()
         total = self.source.count()
         return gen, start, total
@@ -331,10 +335,15 @@ class Indexer:
         if n:
             assert self.building is not None
             w = self.building.writer(limitmb=128)
+            touched = self._touched
             try:
                 for d in docs:
-                    # update, not add: a live change may already have written this document.
-                    w.update_document(**d.fields())
+                    # add is several times faster than update (no delete by key); only documents
+                    # a live change already wrote into this build need replacing.
+                    if d.key in touched:
+                        w.update_document(**d.fields())
+                    else:
+                        w.add_document(**d.fields())
             except BaseException:
                 w.cancel()
                 raise
@@ -352,6 +361,7 @@ class Indexer:
         self._write_current(gen)
         self.live, self.live_gen, self.meta = self.building, gen, meta
         self.building = None
+        self._touched = set()
         self.offset = max(self.offset, meta.offset)
         if old and old != gen:
             shutil.rmtree(self._gen_path(old), ignore_errors=True)
