@@ -90,6 +90,7 @@ def _post_create(ev: Event) -> dict[str, Any]:
         "tags": p.tags,
         "nsfw": p.nsfw,
         "spoiler": p.spoiler,
+        "attachments": p.attachments,
         "created_at": wall_ms(ev.body.hlc),
     }
 

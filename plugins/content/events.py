@@ -56,6 +56,7 @@ class PostCreate(_P, kw_only=True, omit_defaults=True):
     tags: list[str] = []
     nsfw: bool = False
     spoiler: bool = False
+    attachments: list[str] = []  # media ids
 
 
 class PostEdit(_P, kw_only=True, omit_defaults=True):

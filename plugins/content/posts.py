@@ -32,7 +32,7 @@ COLUMNS = (
     "p.id, p.channel_id, p.community_id, p.author_id, p.title, p.body, p.body_html, p.url, p.tags, p.nsfw,"
     " p.spoiler, p.locked, p.sticky, p.deleted, p.hidden + p.purged, p.ups, p.downs, p.score,"
     " p.comment_count,"
-    " p.created_at, p.edited_hlc, coalesce(v.views, 0)"
+    " p.created_at, p.edited_hlc, coalesce(v.views, 0), p.attachments"
 )
 FROM = "FROM content_posts p LEFT JOIN content_views v ON v.post_id = p.id"
 VISIBLE = "p.deleted = 0 AND p.hidden = 0 AND p.purged = 0"
@@ -103,6 +103,7 @@ class Posts:
                 created_at=r[19],
                 edited_at=wall_ms(r[20]) if r[20] is not None else None,
                 reactions=reactions.get(r[0], []),
+                attachments=json.loads(r[22]),
             )
             for r in rows
         ]
@@ -117,9 +118,12 @@ class Posts:
             raise Problem("invalid_field", 400, "a post needs a title", field="title")
         pid = new_id()
         await self.chat.automod(where, user_id, f"{body.title}\n{body.body}\n{body.url or ''}", "post", pid)
+        if body.attachments and not where.has(Perm.ATTACH_FILES):
+            raise forbidden("attachments need ATTACH_FILES")
+        await self.chat.attach(where, user_id, body.attachments)
         payload = e.PostCreate(
             channel_id=channel_id, title=body.title, body=body.body, url=body.url, tags=body.tags,
-            nsfw=body.nsfw, spoiler=body.spoiler,
+            nsfw=body.nsfw, spoiler=body.spoiler, attachments=body.attachments,
         )  # fmt: skip
         await self.node.events.append(
             "post.create", payload, community=where.community_id, author=user_id, target=pid

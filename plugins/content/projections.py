@@ -288,12 +288,12 @@ def _post_create(conn: Connection, ev: Event) -> None:
     b = ev.body
     conn.execute(
         "INSERT OR IGNORE INTO content_posts (id, channel_id, community_id, author_id, hlc,"
-        " created_at, title,"
-        " body, body_html, url, tags, nsfw, spoiler, hot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " created_at, title, body, body_html, url, tags, nsfw, spoiler, hot, attachments)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             b.target, p.channel_id, b.community, b.author, b.hlc, wall_ms(b.hlc), p.title, p.body,
             markdown_html(p.body), p.url, json.dumps(p.tags), int(p.nsfw), int(p.spoiler),
-            ranking.hot(0, 0, wall_ms(b.hlc)),
+            ranking.hot(0, 0, wall_ms(b.hlc)), json.dumps(p.attachments),
         ),
     )  # fmt: skip
     settle_post(conn, b.target or "")

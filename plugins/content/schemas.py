@@ -130,6 +130,7 @@ class PostIn(Body):
     tags: Annotated[list[Tag], Meta(max_length=5)] = []
     nsfw: bool = False
     spoiler: bool = False
+    attachments: Annotated[list[MediaId], Meta(max_length=10)] = []
 
 
 class PostEditIn(Body):
@@ -165,6 +166,7 @@ class PostOut(msgspec.Struct, kw_only=True):
     created_at: int
     edited_at: int | None
     reactions: list[ReactionCount] = []
+    attachments: list[str] = []  # media ids (GET /api/v1/media/{id} for URLs)
 
 
 Sort = Literal["hot", "new", "top", "controversial"]

@@ -65,3 +65,19 @@ async def test_an_avatar_must_be_the_users_own_image_and_is_then_public(space):
     assert me["avatar"] == mine["id"]
     ref = await _store(c).get(mine["id"])
     assert ref.attached and ref.channel_id is None  # public: profiles are seen by everyone
+
+
+async def test_a_post_carries_image_attachments(space):
+    c = space.client
+    media = await upload_ok(c, space.member.token, png_with_alpha(80, 60))
+    post = await ok(
+        c,
+        "POST",
+        f"/channels/{space.forum}/posts",
+        space.member,
+        json={"title": "a picture", "attachments": [media["id"]]},
+    )
+    assert post["attachments"] == [media["id"]]
+    feed = await ok(c, "GET", f"/channels/{space.forum}/posts?sort=new", space.member)
+    assert feed["posts"][0]["attachments"] == [media["id"]]
+    assert (await _store(c).get(media["id"])).channel_id == space.forum
