@@ -221,12 +221,19 @@ def _plan_table(rows: list[dict[str, Any]]) -> str:
 
 @cli.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--replay", is_flag=True, help="Also rebuild every projection from the event log and compare.")
 @click.pass_obj
-def doctor_cmd(settings: Settings, as_json: bool) -> None:
+def doctor_cmd(settings: Settings, as_json: bool, replay: bool) -> None:
     """Check config, data dir, keys, database integrity, migrations and event signatures."""
     cfg = settings.config()
     plugins = settings.plugins(cfg)
     findings = doctor.run(cfg, plugins)
+    if replay and all(f.ok for f in findings):
+        from cryb_node import replay as replaymod
+
+        count, diff = asyncio.run(replaymod.differences(cfg, plugins))
+        detail = "; ".join(f"{d.community}: {d.part}" for d in diff[:10]) or f"{count} events replayed: equal"
+        findings.append(doctor.Finding("replay", not diff, detail))
     rows = [asdict(f) for f in findings]
     emit(
         rows,
