@@ -35,7 +35,7 @@ def build_app(config: Config, plugins: list[Loaded] | None = None) -> web.Applic
         middlewares=[
             mw.request_middleware(histogram),
             mw.error_middleware,
-            mw.security_headers,
+            mw.security_headers(config.base_url.startswith("https://")),
             mw.body_limit_middleware(config.server.max_body_bytes),
             mw.auth_middleware(authenticator),
             mw.ratelimit_middleware(limiter, set(config.server.trusted_proxies)),

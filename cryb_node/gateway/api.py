@@ -81,9 +81,12 @@ def json_response(value: Any, status: int = 200, headers: dict[str, str] | None 
 def _field_of(err: msgspec.ValidationError) -> tuple[str | None, str]:
     text = str(err)
     m = re.search(r" - at `\$\.?(.*)`$", text)
-    if not m:
-        return None, text
-    return m.group(1) or None, text[: m.start()]
+    path, detail = (m.group(1) or None, text[: m.start()]) if m else (None, text)
+    # An unknown or missing key is the field at fault, not the object holding it (`kinds.telepathy`).
+    unknown = re.fullmatch(r"Object (?:contains unknown|missing required) field `(.+)`", detail)
+    if unknown:
+        path = f"{path}.{unknown.group(1)}" if path else unknown.group(1)
+    return path, detail
 
 
 def decode_body(raw: bytes, type_: type) -> Any:

@@ -113,13 +113,21 @@ _SECURITY_HEADERS = {
 }
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
-    response = await handler(request)
-    if not response.prepared:
-        for k, v in _SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-    return response
+def security_headers(https: bool) -> web.middleware:
+    """Browser hardening headers; HSTS only when the node is served over https (its base_url)."""
+    headers = dict(_SECURITY_HEADERS)
+    if https:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        response = await handler(request)
+        if not response.prepared:
+            for k, v in headers.items():
+                response.headers.setdefault(k, v)
+        return response
+
+    return middleware
 
 
 def body_limit_middleware(max_bytes: int) -> web.middleware:
