@@ -156,6 +156,14 @@ class Connection:
         if self.hub.permissions is not None:
             channels = await self.hub.permissions.visible_channels(session.user_id)
             session.communities = {c.community_id for c in channels}
+            # Who among the people sharing a community is online now (changes follow as PRESENCE_UPDATE).
+            ready["presences"] = [
+                {"user_id": uid, "status": status}
+                for uid, peers in self.hub.by_user.items()
+                if uid != session.user_id
+                and any(peer.communities & session.communities for peer in peers)
+                and (status := self.hub.presence_of(uid)) != "offline"
+            ]
         return ready
 
     async def _handle(self, frame: p.ClientFrame) -> None:
@@ -165,6 +173,10 @@ class Connection:
             session.send(p.frame("HEARTBEAT_ACK"))
         elif isinstance(frame, p.PresenceUpdate):
             session.status = frame.d.status
+            if self.hub.permissions is not None:
+                # Communities joined since READY start seeing this member's presence too.
+                channels = await self.hub.permissions.visible_channels(session.user_id)
+                session.communities = {c.community_id for c in channels}
             self._presence_changed()
         elif isinstance(frame, p.Typing):
             await self._typing(session, frame.d.channel_id)

@@ -159,7 +159,8 @@ async def send_reset(users: Users, user_id: str, client: Client) -> str:
         return users.keys.open(row[0]) if row else None, _issue(conn, users, user_id, "reset")
 
     address, token = await users.node.db.write(write)
-    url = link(users, "/api/v1/auth/password-reset/confirm", token)
+    # The web UI's page (cryb_node/webui.py) asks for the new password and POSTs it with the token.
+    url = link(users, "/reset-password", token)
     if address:
         text = (
             f"Someone asked to reset the password of your account on {users.node.config.node.name}.\n"

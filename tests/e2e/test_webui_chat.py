@@ -49,6 +49,18 @@ async def test_two_members_chat_react_edit_and_delete_live(aiohttp_server, tmp_p
     await expect(mention.locator(".mention")).to_have_text("@alice")
     await expect(alice.locator(".typing-line")).to_have_text("")
 
+    # Alice (the owner, who may manage messages) pins Bob's message; Bob sees it marked and listed.
+    await mention.hover()
+    await mention.get_by_role("button", name="Pin").click()
+    await expect(message(bob, "hi @alice").locator(".pin-mark")).to_be_visible()
+    await bob.get_by_role("button", name="Pinned messages").click()
+    pins = bob.get_by_role("dialog", name="Pinned messages in #general")
+    await expect(pins.locator(".pin-item")).to_contain_text("hi @alice")
+    await bob.keyboard.press("Escape")
+    # Bob may not pin (no MANAGE_MESSAGES), so he is not offered the button.
+    await message(bob, "from alice").hover()
+    await expect(message(bob, "from alice").get_by_role("button", name="Pin")).to_have_count(0)
+
     # Bob reacts to Alice's message with the picker; both see the count, and whose it is.
     await hello_b.hover()
     await hello_b.get_by_role("button", name="Add reaction").click()

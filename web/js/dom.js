@@ -176,7 +176,8 @@ export function initials(name) {
 
 /** A stable hue for a user's avatar circle. */
 export function hue(id) {
-  let n = 0;
-  for (const c of id || '') n = (n * 31 + c.charCodeAt(0)) % 360;
-  return n;
+  // FNV-1a: ids made close together share a prefix, so every character must stir the result.
+  let n = 0x811c9dc5;
+  for (const c of id || '') n = Math.imul(n ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return n % 360;
 }

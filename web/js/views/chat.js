@@ -484,5 +484,5 @@ export class ChatView {
 
 function rev(m) {
   const reactions = (m.reactions || []).map((r) => `${r.emoji}${r.count}${r.me ? '+' : ''}`).join(',');
-  return `${m.edited_at || 0}|${m.pinned ? 1 : 0}|${reactions}|${m.pending || ''}|${m.content.length}`;
+  return `${m.edited_at || 0}|${m.pinned ? 1 : 0}|${m.deleted ? 1 : 0}|${reactions}|${m.pending || ''}|${m.content}`;
 }

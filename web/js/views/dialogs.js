@@ -66,8 +66,7 @@ export function createCommunityDialog(shell) {
       busy(form, async () => {
         try {
           const community = await C.create({ name: name.input.value.trim(), description: description.input.value.trim(), public: isPublic.checked });
-          state.communities.set(community.id, community);
-          store.emit('communities');
+          shell.joinedCommunity(community);
           close();
           announce(`Created ${community.name}.`);
           shell.navigate(`/channels/${community.id}`);
@@ -127,8 +126,7 @@ export function joinDialog(shell) {
 }
 
 function joined(shell, community, close) {
-  state.communities.set(community.id, community);
-  store.emit('communities');
+  shell.joinedCommunity(community);
   close();
   announce(`Joined ${community.name}.`);
   shell.navigate(`/channels/${community.id}`);

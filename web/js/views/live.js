@@ -12,6 +12,7 @@ function mentionsMe(m) {
 const handlers = {
   MESSAGE_CREATE(shell, m) {
     store.stopTyping(m.channel_id, m.author_id);
+    noticeMember(m.community_id, m.author_id);
     if (m.community_id === null && !state.dms.has(m.channel_id)) {
       // A DM we have not seen yet: fetch the list so it shows up in the sidebar.
       shell.loadLists().catch(() => {});
@@ -56,6 +57,7 @@ const handlers = {
   },
   PRESENCE_UPDATE(shell, d) {
     store.setPresence(d.user_id, d.status);
+    noticeMember(d.community_id, d.user_id);
   },
   CHANNEL_CREATE(shell, c) {
     channelChanged(c);
@@ -94,6 +96,12 @@ const handlers = {
     shell.renderRail();
   },
 };
+
+/** Someone we have not listed yet is active in a community: they joined, so refresh its members. */
+function noticeMember(communityId, userId) {
+  const members = communityId && state.members.get(communityId);
+  if (members && !members.some((m) => m.user_id === userId)) store.emit('members', communityId);
+}
 
 function reaction(d, delta) {
   const b = state.messages.get(d.channel_id);

@@ -121,6 +121,13 @@ export class Shell {
     if (state.current.communityId) this.loadChannels(state.current.communityId).catch(() => {});
   }
 
+  joinedCommunity(community) {
+    state.communities.set(community.id, community);
+    store.emit('communities');
+    // Tells the gateway to share our presence with the new community's members too.
+    this.gateway?.send('PRESENCE_UPDATE', { status: 'online' });
+  }
+
   onResumed() {
     this.chat?.flushOutbox();
   }
@@ -256,8 +263,7 @@ export class Shell {
         onclick: async () => {
           try {
             const community = await C.acceptInvite(code);
-            state.communities.set(community.id, community);
-            store.emit('communities');
+            this.joinedCommunity(community);
             this.navigate(`/channels/${community.id}`);
           } catch (err) {
             replace(box, h('p', { role: 'alert' }, err.message));
