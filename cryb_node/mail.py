@@ -29,6 +29,9 @@ class Mail:
     subject: str
     text: str
     kind: str = "mail"  # what it is for, for the log (e.g. "verify_email")
+    html: str | None = None  # an HTML alternative to ``text``
+    headers: tuple[tuple[str, str], ...] = ()  # extra headers (e.g. List-Unsubscribe)
+    message_id: str | None = None  # stable across retries, so a resent mail can be recognised
 
 
 class Mailer:
@@ -44,8 +47,12 @@ class Mailer:
         msg["From"] = self.config.sender
         msg["To"] = mail.to
         msg["Subject"] = mail.subject
-        msg["Message-ID"] = make_msgid(domain="cryb.local")
+        msg["Message-ID"] = mail.message_id or make_msgid(domain="cryb.local")
+        for name, value in mail.headers:
+            msg[name] = value
         msg.set_content(mail.text)
+        if mail.html is not None:
+            msg.add_alternative(mail.html, subtype="html")
         return msg
 
     async def send(self, mail: Mail) -> bool:

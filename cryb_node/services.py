@@ -11,6 +11,8 @@ from typing import Protocol
 
 import msgspec
 
+from cryb_node.db import Connection
+
 
 class Perm(IntFlag):
     """The permission bitfield (Discord's model). Values are stable: they are stored and sent."""
@@ -145,4 +147,41 @@ class MediaStore(Protocol):
 
     def signed_url(self, media_id: str, variant: str = "original", ttl_s: int | None = None) -> str:
         """A URL that fetches the variant until ``ttl_s`` seconds from now (default from config)."""
+        ...
+
+
+class Contact(msgspec.Struct, frozen=True, kw_only=True):
+    """How to address a local user: only a verified address is ever handed out."""
+
+    user_id: str
+    email: str | None  # None: no verified address
+    display_name: str
+    username: str
+
+
+class Directory(Protocol):
+    """Provided by the users plugin: contact details of local accounts, for mail other plugins send."""
+
+    async def contact(self, user_id: str) -> Contact | None:
+        """The user's name and verified email address (None: no such active local account)."""
+        ...
+
+
+class Notice(msgspec.Struct, frozen=True, kw_only=True):
+    """Something a user should be told that is not an event (friend requests, report outcomes)."""
+
+    kind: str  # friend_request | friend_accept | report_resolved
+    user_id: str  # who is told
+    key: str  # unique per notice: recording the same key twice tells the user once
+    actor_id: str | None = None
+    community_id: str | None = None
+    text: str = ""
+
+
+class Notifier(Protocol):
+    """Provided by the notifications plugin (absent when it is disabled)."""
+
+    def record(self, conn: Connection, notice: Notice) -> None:
+        """Queue ``notice`` inside the caller's write transaction, so it commits (or not) with the
+        action it is about; it is delivered shortly after the commit."""
         ...

@@ -6,9 +6,9 @@ import json
 from typing import Any
 
 from cryb_node.clock import new_id
-from cryb_node.db import Database
+from cryb_node.db import Connection, Database
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import Perm
+from cryb_node.services import Notice, Notifier, Perm
 
 from . import events as ev
 from . import schemas as s
@@ -135,20 +135,27 @@ class Moderation:
         await self.c.require(actor, community_id, MODERATOR, "handling reports")
         await self.report_of(community_id, report_id)
         done = body.status != "open"
-        await self.db.write(
-            lambda conn: conn.execute(
+        notifier = self.c.node.services.get(Notifier)  # type: ignore[type-abstract]
+
+        def write(conn: Connection) -> None:
+            at = now_ms() if done else None
+            conn.execute(
                 "UPDATE community_reports SET status = ?, action_taken = ?, resolved_by = ?, resolved_at = ?"
                 " WHERE id = ? AND community_id = ?",
-                (
-                    body.status,
-                    body.action_taken,
-                    actor.label if done else None,
-                    now_ms() if done else None,
-                    report_id,
-                    community_id,
-                ),
+                (body.status, body.action_taken, actor.label if done else None, at, report_id, community_id),
             )
-        )
+            reporter = conn.execute(
+                "SELECT reporter_id FROM community_reports WHERE id = ?", (report_id,)
+            ).fetchone()
+            if done and notifier is not None and reporter and reporter[0]:
+                # The reporter is told in the same transaction, so the outcome is never lost.
+                notifier.record(conn, Notice(
+                    kind="report_resolved", user_id=reporter[0], community_id=community_id,
+                    key=f"report:{report_id}:{at}",
+                    text=f"{body.status}: {body.action_taken}" if body.action_taken else body.status,
+                ))  # fmt: skip
+
+        await self.db.write(write)
         return await self.report_of(community_id, report_id)
 
     # -- the mod log ------------------------------------------------------------------------------

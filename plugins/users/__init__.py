@@ -18,10 +18,11 @@ from cryb_node.gateway.middleware import Authenticator
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.scheduler import Job
-from cryb_node.services import Relationships
+from cryb_node.services import Directory, Relationships
 
 from .account_routes import account_routes
 from .admin_routes import admin_routes
+from .directory import UserDirectory
 from .events import EVENT_TYPES
 from .oauth_routes import oauth_routes
 from .relationship_routes import relationship_routes
@@ -57,6 +58,7 @@ class UsersPlugin(Plugin):
         relationships = RelationshipService(node.db, users)
         node.services.provide(RelationshipService, relationships)
         node.services.provide(Relationships, relationships)  # type: ignore[type-abstract]
+        node.services.provide(Directory, UserDirectory(users))  # type: ignore[type-abstract]
         try:
             yield
         finally:

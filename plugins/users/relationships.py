@@ -12,6 +12,7 @@ import msgspec
 
 from cryb_node.db import Connection, Database
 from cryb_node.problems import Problem, not_found
+from cryb_node.services import Notice, Notifier
 
 if TYPE_CHECKING:
     from .service import Users
@@ -67,6 +68,7 @@ class RelationshipService:
         if me == other:
             raise Problem("invalid_target", 400, "you cannot befriend yourself", field="user_id")
         await self._require_user(other)
+        notifier = self.users.node.services.get(Notifier)  # type: ignore[type-abstract]
 
         def write(conn: Connection) -> str:
             if blocked_between(conn, me, other):
@@ -86,6 +88,10 @@ class RelationshipService:
                 " created_at = excluded.created_at",
                 [(me, other, new_mine, now), (other, me, theirs, now)],
             )
+            if notifier is not None:  # told in this transaction: a request is never lost or doubled
+                kind = "friend_accept" if new_mine == "friend" else "friend_request"
+                key = f"{kind}:{me}:{other}:{now}"
+                notifier.record(conn, Notice(kind=kind, user_id=other, actor_id=me, key=key))
             return new_mine
 
         return await self.db.write(write)

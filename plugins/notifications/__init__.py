@@ -1,0 +1,99 @@
+"""The notifications plugin: an inbox per user fed by a durable bus consumer (mentions, replies, DMs,
+comments, moderation, announcements) and by notices other plugins record (friend requests, report
+outcomes); realtime NOTIFICATION_CREATE dispatches, Web Push, immediate mail and digests through an
+outbox; preferences per user, community and channel. It provides the core's Notifier service.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from dataclasses import dataclass
+from importlib import resources
+from importlib.abc import Traversable
+from typing import Any
+
+from apscheduler.triggers.interval import IntervalTrigger
+
+from cryb_node.bus import Subscription
+from cryb_node.gateway.api import Api
+from cryb_node.identity import key_dir
+from cryb_node.mail import Mailer
+from cryb_node.node import Node
+from cryb_node.plugins import Plugin
+from cryb_node.scheduler import Job
+from cryb_node.services import Notifier
+
+from .mailing import Tokens, load_key
+from .outbox import Outbox
+from .rules import KINDS
+from .schemas import Settings
+from .service import Notifications
+from .webpush import Vapid
+
+CONSUMER = "notifications"
+
+
+@dataclass
+class Parts:
+    svc: Notifications
+    outbox: Outbox
+    tokens: Tokens
+    vapid: Vapid
+
+
+def parts(node: Node) -> Parts:
+    found = node.services.get(Parts)
+    if found is None:
+        raise RuntimeError("the notifications plugin is not running")
+    return found
+
+
+class NotificationsPlugin(Plugin):
+    name = "notifications"
+    config_type = Settings
+
+    def migrations(self) -> Traversable:
+        return resources.files(__package__) / "migrations"
+
+    def routes(self, api: Api, node: Node) -> None:
+        from .routes import routes
+
+        routes(api, node)
+
+    async def _lifespan(self, node: Node) -> AsyncIterator[None]:
+        settings: Settings = node.settings(self.name)
+        svc = Notifications(node, settings)
+        keys = key_dir(node.data_dir)
+        found = Parts(svc, None, Tokens(load_key(keys)), Vapid(keys, settings.vapid_subject))  # type: ignore[arg-type]
+        found.outbox = Outbox(svc, Mailer(node.config.mail), found.tokens, found.vapid)
+        node.services.provide(Parts, found)
+        node.services.provide(Notifier, svc)  # type: ignore[type-abstract]
+        try:
+            yield
+        finally:
+            await found.outbox.stop()
+
+    def lifespan(self, node: Node) -> AsyncIterator[None]:
+        return self._lifespan(node)
+
+    def subscriptions(self, node: Node) -> Iterable[Subscription]:
+        async def handle(events: list[Any]) -> None:
+            await parts(node).svc.handle(events)
+
+        # Only a serving node asks for subscriptions (CLI commands open the node without them), so
+        # the outbox worker that sends mail and push starts here rather than in the lifespan.
+        parts(node).outbox.start()
+        yield Subscription(CONSUMER, handle=handle, kinds=KINDS)
+
+    def jobs(self, node: Node) -> Iterable[Job]:
+        async def digests() -> None:
+            await parts(node).outbox.run_digests()
+
+        settings: Settings = node.settings(self.name)
+        yield Job("notifications.digests", digests, IntervalTrigger(seconds=settings.digest_every_s))
+
+    async def gateway_ready(self, node: Node, user_id: str) -> Mapping[str, Any]:
+        return {"notifications_unread": await parts(node).svc.unread(user_id)}
+
+
+plugin = NotificationsPlugin()

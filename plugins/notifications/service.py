@@ -1,0 +1,261 @@
+"""Turning events and notices into notifications: blocks and permissions (async), then preferences,
+the inbox row, its outbox mail/push rows in one write transaction, then the realtime push. Also
+the inbox rules behind the routes, and the core's Notifier (notices recorded in others' writes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+import msgspec
+
+from cryb_node.clock import new_id, wall_ms
+from cryb_node.db import Connection
+from cryb_node.events import Event
+from cryb_node.node import Node
+from cryb_node.problems import Problem, not_found
+from cryb_node.realtime.protocol import Dispatch
+from cryb_node.services import Notice, Perm, Permissions, Relationships
+
+from . import prefs as p
+from .rules import Candidate, Rules, update_index
+from .schemas import InboxQuery, NotificationList, NotificationOut, Settings
+
+log = logging.getLogger(__name__)
+
+CREATE = "NOTIFICATION_CREATE"
+READ = "NOTIFICATION_READ"
+TITLES = {
+    "mention": "You were mentioned",
+    "reply": "New reply",
+    "dm": "New direct message",
+    "friend_request": "New friend request",
+    "friend_accept": "Friend request accepted",
+    "comment": "New comment on your post",
+    "moderation": "A moderator acted on your content",
+    "report_resolved": "Your report was resolved",
+    "announcement": "New announcement",
+}
+_notice = msgspec.msgpack.Decoder(Notice)
+_pack = msgspec.msgpack.Encoder().encode
+_json = msgspec.json.Encoder().encode
+_B32 = "0123456789abcdefghjkmnpqrstvwxyz"  # the alphabet of cryb_node.clock.new_id
+_COLS = "id, kind, actor_id, community_id, channel_id, target_id, preview, created_at, read_at"
+
+
+def row_out(r: tuple) -> NotificationOut:
+    return NotificationOut(
+        id=r[0], kind=r[1], actor_id=r[2], community_id=r[3], channel_id=r[4], target_id=r[5],
+        preview=r[6], created_at=r[7], read=r[8] is not None,
+    )  # fmt: skip
+
+
+class Notifications:
+    def __init__(self, node: Node, settings: Settings) -> None:
+        self.node = node
+        self.s = settings
+        self.db = node.db
+        self.rules = Rules(node.db)
+        self.prefs = p.Prefs(node.db)
+        # Milliseconds since the epoch; tests replace it with a fixed clock.
+        self.clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000
+        # Set when something may be waiting (a pending notice, a due outbox row).
+        self.wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
+        self._last_id = ""
+
+    def _next_id(self) -> str:
+        """A time-sortable id, strictly increasing within this node (so several notifications made
+        in one millisecond keep their order in the inbox and its cursor). Runs in the writer."""
+        nid = new_id()
+        if nid <= self._last_id:
+            value = 0
+            for ch in self._last_id:
+                value = value * 32 + _B32.index(ch)
+            value += 1
+            nid = "".join(_B32[(value >> (5 * i)) & 31] for i in reversed(range(26)))
+        self._last_id = nid
+        return nid
+
+    # -- the core's Notifier ------------------------------------------------------------------
+
+    def record(self, conn: Connection, notice: Notice) -> None:
+        conn.execute(
+            "INSERT OR IGNORE INTO notif_pending (key, data) VALUES (?, ?)", (notice.key, _pack(notice))
+        )
+        # The caller's transaction commits right after this returns; the worker re-checks shortly
+        # after waking (and polls anyway), so an early wake-up loses nothing.
+        self._loop.call_soon_threadsafe(self._loop.call_later, 0.05, self.wake.set)
+
+    async def process_pending(self) -> int:
+        rows = await self.db.fetchall("SELECT seq, data FROM notif_pending ORDER BY seq LIMIT 200")
+        if not rows:
+            return 0
+        cands = []
+        for _seq, data in rows:
+            n = _notice.decode(data)
+            cands.append(Candidate(n.user_id, n.kind, n.key, n.actor_id, n.community_id, preview=n.text))
+        await self.deliver(cands, done_pending=[r[0] for r in rows])
+        return len(rows)
+
+    # -- events -------------------------------------------------------------------------------
+
+    async def handle(self, events: list[Event]) -> None:
+        """The bus consumer: at-least-once, made exactly-once by the inbox's (user, source) key."""
+        await self.db.write(lambda conn: update_index(conn, events))
+        oldest = self.clock() - self.s.max_event_age_s * 1000
+        perms: Permissions | None = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        cands: list[Candidate] = []
+        for ev in events:
+            if wall_ms(ev.body.hlc) < oldest:
+                continue  # old history (the plugin was just enabled): indexed, tells nobody
+            channel_kind = None
+            channel = getattr(ev.payload, "channel_id", None)
+            if ev.kind == "message.create" and ev.body.community and channel and perms and ev.body.author:
+                access = await perms.channel(ev.body.author, channel)
+                channel_kind = access.kind if access else None
+            cands += await self.rules.candidates(ev, channel_kind)
+        if cands:
+            await self.deliver(cands)
+
+    async def _allowed(self, c: Candidate) -> bool:
+        rel: Relationships | None = self.node.services.get(Relationships)  # type: ignore[type-abstract]
+        if c.actor_id and rel is not None and await rel.is_blocked(c.user_id, c.actor_id):
+            return False  # blocks always suppress, whichever side blocked
+        if c.needs_view:
+            perms: Permissions | None = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+            if perms is None or c.channel_id is None:
+                return False
+            access = await perms.channel(c.user_id, c.channel_id)
+            return access is not None and access.member and access.has(Perm.VIEW_CHANNEL)
+        return True
+
+    async def deliver(self, cands: list[Candidate], done_pending: list[int] | None = None) -> list[str]:
+        allowed = [c for c in cands if await self._allowed(c)]
+        now = self.clock()
+
+        def write(conn: Connection) -> list[tuple[str, NotificationOut]]:
+            created = []
+            for c in allowed:
+                user = p.load_user(conn, c.user_id)
+                decision = p.decide(
+                    user,
+                    p.load_scope(conn, c.user_id, "community", c.community_id),
+                    p.load_scope(conn, c.user_id, "channel", c.channel_id),
+                    c.kind,
+                    now,
+                )
+                if decision is None:
+                    continue
+                nid = self._next_id()
+                out = NotificationOut(
+                    id=nid, kind=c.kind, actor_id=c.actor_id, community_id=c.community_id,
+                    channel_id=c.channel_id, target_id=c.target_id, preview=c.preview, created_at=now,
+                    read=False,
+                )  # fmt: skip
+                cur = conn.execute(
+                    "INSERT OR IGNORE INTO notif_inbox (id, user_id, kind, source, actor_id, community_id,"
+                    " channel_id, target_id, preview, created_at, digested) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (nid, c.user_id, c.kind, c.source, c.actor_id, c.community_id, c.channel_id,
+                     c.target_id, c.preview, now, int(decision.email)),
+                )  # fmt: skip
+                if cur.rowcount == 0:
+                    continue  # told already (a replay)
+                created.append((c.user_id, out))
+                if decision.push:
+                    body = _json({"id": nid, "kind": c.kind, "title": TITLES[c.kind], "body": c.preview})
+                    for (sub_id,) in conn.execute(
+                        "SELECT id FROM notif_push_subs WHERE user_id = ?", (c.user_id,)
+                    ).fetchall():
+                        enqueue(conn, "push", c.user_id, f"push:{nid}:{sub_id}",
+                                {"sub": sub_id, "body": body}, now)  # fmt: skip
+                if decision.email:
+                    enqueue(conn, "email", c.user_id, f"mail:{nid}", {"type": "single", "ids": [nid]},
+                            decision.hold_until or now)  # fmt: skip
+            if done_pending:
+                conn.executemany("DELETE FROM notif_pending WHERE seq = ?", [(s,) for s in done_pending])
+            return created
+
+        created = await self.db.write(write)
+        for user_id, out in created:
+            self.node.realtime.publish(Dispatch(CREATE, msgspec.to_builtins(out), users=frozenset({user_id})))
+        if created:
+            self.wake.set()
+        return [out.id for _, out in created]
+
+    # -- the inbox ----------------------------------------------------------------------------
+
+    async def list(self, user_id: str, q: InboxQuery) -> NotificationList:
+        where, args = "user_id = ? AND deleted = 0", [user_id]
+        if q.before:
+            where += " AND id < ?"
+            args.append(q.before)
+        if q.unread:
+            where += " AND read_at IS NULL"
+        if q.community_id:
+            where += " AND community_id = ?"
+            args.append(q.community_id)
+        rows = await self.db.fetchall(
+            f"SELECT {_COLS} FROM notif_inbox WHERE {where} ORDER BY id DESC LIMIT ?", (*args, q.limit + 1)
+        )
+        more = len(rows) > q.limit
+        rows = rows[: q.limit]
+        return NotificationList([row_out(r) for r in rows], rows[-1][0] if more else None)
+
+    async def unread(self, user_id: str) -> int:
+        return await self.db.fetchval(
+            "SELECT count(*) FROM notif_inbox WHERE user_id = ? AND read_at IS NULL AND deleted = 0",
+            (user_id,),
+        )
+
+    async def mark_read(
+        self, user_id: str, *, nid: str | None = None, community_id: str | None = None
+    ) -> int:
+        now = self.clock()
+        sql = "UPDATE notif_inbox SET read_at = ? WHERE user_id = ? AND read_at IS NULL AND deleted = 0"
+        args: list[object] = [now, user_id]
+        if nid is not None:
+            exists = await self.db.fetchval(
+                "SELECT 1 FROM notif_inbox WHERE id = ? AND user_id = ? AND deleted = 0", (nid, user_id)
+            )
+            if not exists:
+                raise not_found("notification")
+            sql, args = sql + " AND id = ?", [*args, nid]
+        elif community_id is not None:
+            sql, args = sql + " AND community_id = ?", [*args, community_id]
+        marked = await self.db.write(lambda conn: conn.execute(sql, args).rowcount)
+        self.node.realtime.publish(
+            Dispatch(READ, {"id": nid, "community_id": community_id}, users=frozenset({user_id}))
+        )
+        return marked
+
+    async def delete(self, user_id: str, nid: str) -> None:
+        # A tombstone, so a replayed event cannot bring the notification back.
+        n = await self.db.write(
+            lambda conn: (
+                conn.execute(
+                    "UPDATE notif_inbox SET deleted = 1, preview = ''"
+                    " WHERE id = ? AND user_id = ? AND deleted = 0",
+                    (nid, user_id),
+                ).rowcount
+            )
+        )
+        if not n:
+            raise not_found("notification")
+
+
+def enqueue(conn: Connection, channel: str, user_id: str, dedupe: str, payload: object, at: int) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO notif_outbox (channel, user_id, dedupe, payload, next_at, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (channel, user_id, dedupe, _pack(payload), at, int(time.time() * 1000)),
+    )
+
+
+def check_scope_id(value: str, name: str) -> str:
+    if not (0 < len(value) <= 64):
+        raise Problem("invalid_field", 400, f"{name} is not a valid id", field=name)
+    return value

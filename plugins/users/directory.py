@@ -1,0 +1,29 @@
+"""The core's Directory service: a local user's name and verified address, for mail other plugins
+send (notifications). The address is decrypted only here and handed out only once verified."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cryb_node.services import Contact
+
+if TYPE_CHECKING:
+    from .service import Users
+
+
+class UserDirectory:
+    def __init__(self, users: Users) -> None:
+        self.users = users
+
+    async def contact(self, user_id: str) -> Contact | None:
+        row = await self.users.node.db.fetchone(
+            "SELECT a.username, coalesce(p.display_name, ''), a.email_ct, a.email_verified"
+            " FROM users_accounts a LEFT JOIN users_profiles p ON p.user_id = a.id"
+            " WHERE a.id = ? AND a.status = 'active'",
+            (user_id,),
+        )
+        if row is None:
+            return None
+        username, display_name, email_ct, verified = row
+        email = self.users.keys.open(email_ct) if verified and email_ct else None
+        return Contact(user_id=user_id, email=email, display_name=display_name, username=username)
