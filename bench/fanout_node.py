@@ -56,6 +56,7 @@ class NodeWorkload:
             assert ready["op"] == "READY", ready
             sockets.append(ws)
         sender_tokens = tokens[listeners:]
+        self.channel_id, self.sender_tokens = channel["id"], sender_tokens
         path = f"/api/v1/channels/{channel['id']}/messages"
 
         async def post(i: int, k: int, body: str) -> None:

@@ -40,8 +40,10 @@ class Session:
         self.status = "online"
         self.communities: set[str] = set()
         self.detached_at: float | None = None
-        self._replay: deque[tuple[int, bytes]] = deque(maxlen=hub.config.resume_buffer_events or None)
-        self._out: deque[bytes] = deque()
+        # Dispatches are kept as (seq, shared frame): the frame's bytes exist once for every session,
+        # and each session's copy with its own seq is only made when it is written to the socket.
+        self._replay: deque[tuple[int, DispatchFrame]] = deque(maxlen=hub.config.resume_buffer_events or None)
+        self._out: deque[bytes | tuple[int, DispatchFrame]] = deque()
         self._out_bytes = 0
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
@@ -51,25 +53,25 @@ class Session:
 
     def dispatch(self, frame: DispatchFrame) -> None:
         self.seq += 1
-        data = frame.with_seq(self.seq)
+        item = (self.seq, frame)
         if self.hub.config.resume_buffer_events:
-            self._replay.append((self.seq, data))
-        self._enqueue(data)
+            self._replay.append(item)
+        self._enqueue(item, frame.size)
 
     def send(self, data: bytes) -> None:
-        self._enqueue(data)
+        self._enqueue(data, len(data))
 
-    def _enqueue(self, data: bytes) -> None:
+    def _enqueue(self, data: bytes | tuple[int, DispatchFrame], size: int) -> None:
         if self.ws is None:
             return  # detached: the replay buffer has it for a resume
-        if self._out_bytes + len(data) > self.hub.config.send_buffer_bytes:
+        if self._out_bytes + size > self.hub.config.send_buffer_bytes:
             # The client stopped reading. Cut it off rather than grow memory; it may resume.
             self.hub.metrics["slow_consumer_disconnects"] += 1
             asyncio.get_running_loop().create_task(self.close(Close.SLOW_CONSUMER, "slow consumer; resume"))
             self._drop_output()
             return
         self._out.append(data)
-        self._out_bytes += len(data)
+        self._out_bytes += size
         self._wake.set()
 
     def _drop_output(self) -> None:
@@ -83,8 +85,9 @@ class Session:
             await self._wake.wait()
             self._wake.clear()
             while self._out and self.ws is ws:
-                data = self._out.popleft()
-                self._out_bytes -= len(data)
+                item = self._out.popleft()
+                data = item[1].with_seq(item[0]) if isinstance(item, tuple) else item
+                self._out_bytes -= item[1].size if isinstance(item, tuple) else len(data)
                 await ws.send_frame(data, WSMsgType.TEXT)
 
     def replay_after(self, seq: int) -> list[bytes] | None:
@@ -95,7 +98,7 @@ class Session:
             return []
         if not self._replay or self._replay[0][0] > seq + 1:
             return None
-        return [data for s, data in self._replay if s > seq]
+        return [frame.with_seq(s) for s, frame in self._replay if s > seq]
 
     # -- lifetime -----------------------------------------------------------------------------
 

@@ -96,6 +96,11 @@ class DispatchFrame:
     def with_seq(self, seq: int) -> bytes:
         return self._head + str(seq).encode() + b"}"
 
+    @property
+    def size(self) -> int:
+        """Bytes of one session's copy (near enough: the seq is at most a few digits)."""
+        return len(self._head) + 8
+
 
 @dataclass(frozen=True, slots=True)
 class Dispatch:
