@@ -41,7 +41,7 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # How often the worker looks for due mail/push even when nothing woke it.
     poll_s: Annotated[float, Meta(gt=0)] = 2.0
     # How often the digest job looks for users whose digest is due.
-    digest_every_s: Annotated[int, Meta(ge=10)] = 900
+    digest_every_s: Annotated[int, Meta(ge=1)] = 900
     # Web Push: the VAPID "sub" claim, and whether plain-http push endpoints are accepted (tests).
     vapid_subject: str = "mailto:admin@localhost"
     push_allow_http: bool = False

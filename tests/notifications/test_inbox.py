@@ -228,3 +228,14 @@ async def test_deleted_content_leaves_no_copy_and_an_erased_user_leaves_nothing(
         assert await db.fetchval(f"SELECT count(*) FROM {table} WHERE user_id = ?", (alice.id,)) == 0
     (theirs,) = await inbox(nc, owner)
     assert theirs["actor_id"] == alice.id and theirs["preview"] == ""
+
+
+async def test_a_refused_friend_request_leaves_no_notice_behind(nc):
+    """Notices commit with the caller's transaction: a request refused inside it (a block) tells nobody."""
+    alice, bob = await new_user(nc), await new_user(nc)
+    await ok(nc, "PUT", f"/users/@me/blocks/{alice.id}", bob)
+    status, body = await call(nc, "PUT", f"/users/@me/friends/{bob.id}", alice)
+    assert status == 403, body
+    await asyncio.sleep(0.3)
+    assert await nc.app[NODE].db.fetchval("SELECT count(*) FROM notif_pending") == 0
+    assert await inbox(nc, bob) == []

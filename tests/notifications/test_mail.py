@@ -211,3 +211,20 @@ async def test_queued_mail_survives_a_restart_and_is_sent_exactly_once(aiohttp_c
 async def _attempted(client) -> bool:
     rows = await outbox(client)
     return bool(rows) and rows[0][1] >= 1
+
+
+async def test_the_scheduled_digest_job_sends_due_digests_by_itself(aiohttp_client, tmp_path, smtp_port):
+    c = await aiohttp_client(build_app(notif_config(tmp_path / "data", smtp_port, digest_every_s=1)))
+    space = await make_space(c)
+    alice = space.member
+    await verify_email(c, alice.id)
+    await ok(
+        c, "POST", f"/channels/{space.text}/messages", space.owner, json={"content": f"<@{alice.id}> hi"}
+    )
+    await settle(c)
+    with smtp_on(smtp_port) as inbox:
+        # Asked for after the notification exists, so the job's first run for alice includes it.
+        await ok(c, "PATCH", "/notifications/preferences", alice, json={"email_digest": "weekly"})
+        (mail,) = await inbox.wait(1, timeout=10)  # APScheduler ran the job; nobody called it
+        assert mail["Subject"] == "Your weekly CRYB digest: 1 new notification(s)"
+        assert c.app[NODE].scheduler.runs["notifications.digests"] >= 1
