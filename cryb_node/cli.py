@@ -222,12 +222,19 @@ def _plan_table(rows: list[dict[str, Any]]) -> str:
 @cli.command("doctor")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--replay", is_flag=True, help="Also rebuild every projection from the event log and compare.")
+@click.option(
+    "--offline", is_flag=True, help="Skip the go-live checks (port, disk, SMTP, replication, peers)."
+)
 @click.pass_obj
-def doctor_cmd(settings: Settings, as_json: bool, replay: bool) -> None:
+def doctor_cmd(settings: Settings, as_json: bool, replay: bool, offline: bool) -> None:
     """Check config, data dir, keys, database integrity, migrations and event signatures."""
     cfg = settings.config()
     plugins = settings.plugins(cfg)
     findings = doctor.run(cfg, plugins)
+    if not offline:
+        from cryb_node import preflight
+
+        findings += preflight.checks(cfg)
     if replay and all(f.ok for f in findings):
         from cryb_node import replay as replaymod
 

@@ -97,7 +97,8 @@ class Node:
     @contextlib.asynccontextmanager
     async def running(self, *, background: bool = True) -> AsyncIterator[Node]:
         """Open everything; with ``background`` also start bus consumers and scheduled jobs."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # The data dir holds keys and PII: only the node's own user may enter it.
+        self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         replicate = background and self.config.replication.enabled
         if replicate and self.config.replication.restore_on_start and not self.db_path.exists():
             # Also replaces the log key, so the restored log never reuses a sequence number.

@@ -129,7 +129,7 @@ def _crash_cycles(tmp_path: Path, cycles: int) -> None:
         if n == 0:
             asyncio.run(_setup(node.url, world))
         _cycle(node, world)
-        doctor = run_cryb("--data", str(data), "doctor", env=env)
+        doctor = run_cryb("--data", str(data), "doctor", "--offline", env=env)
         assert doctor.returncode == 0, f"cycle {n}: {doctor.stdout}{doctor.stderr}"
     assert world.messages and world.roles and world.media and world.votes
 
@@ -150,7 +150,7 @@ def _crash_cycles(tmp_path: Path, cycles: int) -> None:
 
     asyncio.run(check())
     assert node.terminate() == 0
-    replay = run_cryb("--data", str(data), "doctor", "--replay", "--json", env=env, timeout=300)
+    replay = run_cryb("--data", str(data), "doctor", "--offline", "--replay", "--json", env=env, timeout=300)
     checks = {c["check"]: c for c in json.loads(replay.stdout)}
     assert replay.returncode == 0 and checks["replay"]["ok"], replay.stdout + replay.stderr
 

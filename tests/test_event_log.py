@@ -112,7 +112,7 @@ async def test_keys_and_database_survive_restart(tmp_path: Path):
 
 
 def _doctor(cfg_file: Path, data: Path):
-    res = run_cryb("--config", str(cfg_file), "--data", str(data), "doctor", "--json")
+    res = run_cryb("--config", str(cfg_file), "--data", str(data), "doctor", "--offline", "--json")
     return res.returncode, {c["check"]: c for c in json.loads(res.stdout)}
 
 

@@ -11,7 +11,7 @@ from tests.content.conftest import content_config, make_space, ok
 
 
 def _replay(data) -> dict:
-    res = run_cryb("--data", str(data), "doctor", "--replay", "--json", timeout=300)
+    res = run_cryb("--data", str(data), "doctor", "--offline", "--replay", "--json", timeout=300)
     return {c["check"]: c for c in json.loads(res.stdout)}
 
 

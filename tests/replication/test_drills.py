@@ -119,7 +119,7 @@ def test_disaster_drill_s3_sigkill_lose_the_data_dir_restore_start(node_process,
     new = _post_notes(again.url, 3, "after")
     _wait_caught_up(data, timeout=30)
     assert again.terminate() == 0
-    doctor = _cryb(config, data, "doctor", **env)
+    doctor = _cryb(config, data, "doctor", "--offline", **env)
     assert doctor.returncode == 0, doctor.stdout
     copy = tmp_path / "second-restore.db"
     assert _cryb(config, data, "backup", "restore", "--to", str(copy), **env).returncode == 0
