@@ -117,8 +117,9 @@ def channel_permissions(
 
     owner and ADMINISTRATOR get everything; base = @everyone | member roles; then the channel's
     @everyone overwrite, the member's role overwrites (all denies, then all allows), the member
-    overwrite; a timed-out member keeps only VIEW_CHANNEL and READ_HISTORY; without VIEW_CHANNEL
-    nothing is left. Non-members of a public community get the @everyone result, read-only.
+    overwrite; in announcement channels SEND_MESSAGES needs an allow from a role or member overwrite
+    (or MANAGE_CHANNELS); a timed-out member keeps only VIEW_CHANNEL and READ_HISTORY; without
+    VIEW_CHANNEL nothing is left. Non-members of a public community get the @everyone result, read-only.
     """
     if m.banned or (user_id is None and not community.public):
         return 0
@@ -134,6 +135,7 @@ def channel_permissions(
                 perms |= role.perms
         if perms & Perm.ADMINISTRATOR:
             return ALL
+    base = perms
     ow = channel.overwrites
     everyone = ow.get(("role", community.id))
     if everyone is not None:
@@ -149,6 +151,11 @@ def channel_permissions(
         mine = ow.get(("member", user_id or ""))
         if mine is not None:
             perms = (perms & ~mine.deny) | mine.allow
+            allow |= mine.allow
+        if channel.kind == "announcement" and not (allow & Perm.SEND_MESSAGES or base & Perm.MANAGE_CHANNELS):
+            # Announcement channels: only those granted sending there (a role or member overwrite)
+            # or who manage channels may post; @everyone's general right to send does not count.
+            perms &= ~Perm.SEND_MESSAGES
         if m.timed_out(now_ms):
             perms &= TIMEOUT_KEEP
     else:

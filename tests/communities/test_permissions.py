@@ -44,10 +44,11 @@ class Case:
     timeout_until: int | None = None
     public: bool = True
     user: str | None = USER
+    kind: str = "text"
 
     def state(self) -> tuple[CommunityState, Channel, MemberState]:
         roles = {CID: Role(CID, self.everyone, 0), "r1": Role("r1", self.r1, 1), "r2": Role("r2", self.r2, 2)}
-        ch = Channel("ch", "text", "general", None, 0, False, 0)
+        ch = Channel("ch", self.kind, "general", None, 0, False, 0)
         ch.overwrites = {k: Overwrite(*v) for k, v in self.overwrites.items()}
         m = MemberState(self.member, self.banned, frozenset(self.roles), self.timeout_until)
         return CommunityState(CID, OWNER, self.public, roles, {"ch": ch}), ch, m
@@ -95,6 +96,12 @@ TABLE = [
     ("anonymous, private community: nothing", Case(member=False, user=None, public=False), 0),
     ("banned: nothing", Case(member=False, banned=True), 0),
     ("banned, even in a public community with roles", Case(member=False, banned=True, r1=ADMIN, roles=("r1",)), 0),
+    ("announcement: @everyone's send right does not count", Case(kind="announcement"), V | R),
+    ("announcement: an @everyone allow overwrite does not count", Case(kind="announcement", overwrites={EVERYONE: (S, 0)}), V | R),
+    ("announcement: a role overwrite grants sending", Case(kind="announcement", roles=("r1",), overwrites={("role", "r1"): (S, 0)}), V | S | R),
+    ("announcement: a member overwrite grants sending", Case(kind="announcement", overwrites={("member", USER): (S, 0)}), V | S | R),
+    ("announcement: MANAGE_CHANNELS may send", Case(kind="announcement", r1=int(Perm.MANAGE_CHANNELS), roles=("r1",)), V | S | R | int(Perm.MANAGE_CHANNELS)),
+    ("announcement: the owner may send", Case(kind="announcement", user=OWNER), ALL),
 ]  # fmt: skip
 
 
@@ -164,6 +171,9 @@ def reference(case: Case) -> int:
                 on = False
             if m_allow & bit:
                 on = True
+            granted = any(a & bit for a, _ in role_ows) or bool(m_allow & bit)
+            if case.kind == "announcement" and bit == S and not granted and not base & int(Perm.MANAGE_CHANNELS):
+                on = False
         result |= bit if on else 0
     if not case.member or (case.timeout_until is not None and case.timeout_until > NOW):
         result &= V | R
@@ -190,9 +200,10 @@ overwrite_keys = st.sampled_from(
     timeout=st.sampled_from([None, NOW - 1, NOW, NOW + 1]),
     public=st.booleans(),
     user=st.sampled_from([USER, OWNER, None]),
+    kind=st.sampled_from(["text", "forum", "announcement"]),
 )
 def test_permission_function_matches_reference(
-    everyone, r1, r2, roles, overwrites, member, banned, timeout, public, user
+    everyone, r1, r2, roles, overwrites, member, banned, timeout, public, user, kind
 ):
     case = Case(
         everyone=everyone,
@@ -205,5 +216,6 @@ def test_permission_function_matches_reference(
         timeout_until=timeout,
         public=public,
         user=user,
+        kind=kind,
     )
     assert perms_of(case) == reference(case)
