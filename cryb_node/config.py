@@ -63,6 +63,8 @@ def _default_buckets() -> dict[str, RateRule]:
     return {
         "auth": RateRule(limit=20, window_s=60),
         "write": RateRule(limit=120, window_s=60),
+        # POST /api/v1/analytics/events: client batches of page views and UI actions
+        "analytics": RateRule(limit=60, window_s=60),
     }
 
 

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -64,19 +65,38 @@ class _Job:
     future: asyncio.Future[Any]
 
 
+# Upper bounds of the /metrics histograms of group sizes (jobs per transaction) and commit times.
+GROUP_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
+COMMIT_SECONDS_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+
+def _bucket_index(bounds: tuple[float, ...], value: float) -> int:
+    for i, bound in enumerate(bounds):
+        if value <= bound:
+            return i
+    return len(bounds)  # +Inf
+
+
 @dataclass
 class WriteStats:
     transactions: int = 0
     jobs: int = 0
     largest_group: int = 0
     group_sizes: list[int] = field(default_factory=list)
+    # Per-bucket (not cumulative) counts for the histograms; the last slot is +Inf.
+    size_counts: list[int] = field(default_factory=lambda: [0] * (len(GROUP_SIZE_BUCKETS) + 1))
+    seconds_counts: list[int] = field(default_factory=lambda: [0] * (len(COMMIT_SECONDS_BUCKETS) + 1))
+    seconds_sum: float = 0.0
 
-    def record(self, size: int) -> None:
+    def record(self, size: int, seconds: float = 0.0) -> None:
         self.transactions += 1
         self.jobs += size
         self.largest_group = max(self.largest_group, size)
         self.group_sizes.append(size)
         del self.group_sizes[:-1000]
+        self.size_counts[_bucket_index(GROUP_SIZE_BUCKETS, size)] += 1
+        self.seconds_counts[_bucket_index(COMMIT_SECONDS_BUCKETS, seconds)] += 1
+        self.seconds_sum += seconds
 
 
 class Database:
@@ -171,6 +191,7 @@ class Database:
         conn = self._writer
         assert conn is not None
         outcomes: list[tuple[bool, Any]] = []
+        began = time.perf_counter()
         conn.execute("BEGIN IMMEDIATE")
         try:
             for job in batch:
@@ -189,7 +210,7 @@ class Database:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        self.stats.record(len(batch))
+        self.stats.record(len(batch), time.perf_counter() - began)
         return outcomes
 
     async def run_in_writer(self, fn: Callable[[sqlite3.Connection], T]) -> T:

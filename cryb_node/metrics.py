@@ -2,15 +2,64 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
+from collections import deque
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+
+from cryb_node.db import COMMIT_SECONDS_BUCKETS, GROUP_SIZE_BUCKETS
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
     from cryb_node.replication import Status
+
+
+class LoopLag:
+    """Event-loop lag: a task asks to wake every ``interval`` seconds and records how late it woke.
+
+    Anything that blocks the loop (CPU work, a synchronous call) shows here before it shows as
+    request latency.
+    """
+
+    def __init__(self, interval: float = 0.5, window: int = 120) -> None:
+        self.interval = interval
+        self.last = 0.0
+        self._recent: deque[float] = deque(maxlen=window)  # ~1 minute at the default interval
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def max_recent(self) -> float:
+        return max(self._recent, default=0.0)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="cryb-loop-lag")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            began, interval = time.perf_counter(), self.interval
+            await asyncio.sleep(interval)
+            self.last = max(0.0, time.perf_counter() - began - interval)
+            self._recent.append(self.last)
+
+
+def _histogram(name: str, doc: str, bounds: tuple[float, ...], counts: list[int], total: float) -> Metric:
+    cumulative, running = [], 0
+    for bound, count in zip([*map(str, bounds), "+Inf"], counts, strict=True):
+        running += count
+        cumulative.append((bound, running))
+    return HistogramMetricFamily(name, doc, buckets=cumulative, sum_value=total)
 
 
 class NodeCollector:
@@ -37,6 +86,28 @@ class NodeCollector:
         )
         yield GaugeMetricFamily(
             "cryb_db_write_queue_depth", "Write jobs waiting for the writer", value=node.db.queue_depth
+        )
+        yield _histogram(
+            "cryb_db_write_group_size",
+            "Write jobs committed per transaction (group commit batch size)",
+            GROUP_SIZE_BUCKETS,
+            stats.size_counts,
+            stats.jobs,
+        )
+        yield _histogram(
+            "cryb_db_write_commit_seconds",
+            "Time the writer spent running and committing one group",
+            COMMIT_SECONDS_BUCKETS,
+            stats.seconds_counts,
+            stats.seconds_sum,
+        )
+        yield GaugeMetricFamily(
+            "cryb_event_loop_lag_seconds", "How late the last event-loop probe woke", value=node.loop_lag.last
+        )
+        yield GaugeMetricFamily(
+            "cryb_event_loop_lag_max_seconds",
+            "Largest event-loop probe delay over the last minute",
+            value=node.loop_lag.max_recent,
         )
         if node.replication is not None:
             yield from replication_metrics(node.replication.status())

@@ -17,6 +17,7 @@ from cryb_node.bus import Bus
 from cryb_node.config import Config
 from cryb_node.db import Connection, Database
 from cryb_node.events import EventLog, Registry
+from cryb_node.metrics import LoopLag
 from cryb_node.plugins import Loaded
 from cryb_node.plugins import load as load_plugins
 from cryb_node.realtime.hub import Hub
@@ -62,6 +63,7 @@ class Node:
             for et in loaded.plugin.event_types():
                 self.registry.add(et)
         self.scheduler = Scheduler()
+        self.loop_lag = LoopLag()
         self.realtime = Hub(config.realtime)
         self.db: Database
         self.events: EventLog
@@ -146,4 +148,6 @@ class Node:
                 stack.push_async_callback(self.bus.stop)
                 self.scheduler.start()
                 stack.callback(self.scheduler.stop)
+                self.loop_lag.start()
+                stack.push_async_callback(self.loop_lag.stop)
             yield self

@@ -34,6 +34,7 @@ BUILTIN: list[str] = [
     "cryb_plugins.media:plugin",
     "cryb_plugins.communities:plugin",
     "cryb_plugins.content:plugin",
+    "cryb_plugins.analytics:plugin",
     "cryb_plugins.notifications:plugin",
     "cryb_plugins.search:plugin",
     # federation (core, built as a plugin on the same hooks): after the plugins whose events it ships
