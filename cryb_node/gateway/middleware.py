@@ -97,9 +97,26 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         code, detail = _HTTP_CODES.get(exc.status, (exc.reason.lower().replace(" ", "_"), exc.reason))
         headers = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
         return _problem_response(Problem(code, exc.status, detail, headers=headers), request)
-    except Exception:
+    except Exception as err:
+        if _disk_full(err):
+            # Nothing was written (the transaction rolled back); reads keep working. Say so plainly.
+            log.warning("write refused: disk full", extra={"fields": {"request_id": request.get(REQUEST_ID)}})
+            return _problem_response(
+                Problem("storage_full", 507, "the node's disk is full; nothing was saved, try again later"),
+                request,
+            )
         log.exception("unhandled error", extra={"fields": {"request_id": request.get(REQUEST_ID)}})
         return _problem_response(Problem("internal", 500, "internal server error"), request)
+
+
+def _disk_full(err: BaseException) -> bool:
+    import errno
+
+    from cryb_node.db import DatabaseError
+
+    if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return True
+    return isinstance(err, DatabaseError) and "full" in str(err).lower()
 
 
 _SECURITY_HEADERS = {
