@@ -277,7 +277,7 @@ class EventLog:
             content = None  # erased here: never accepted again
         try:
             payload = self.registry.decode_payload(body.kind, content)
-        except (msgspec.DecodeError, msgspec.ValidationError) as err:
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as err:
             raise InvalidEvent(f"payload does not decode as {body.kind}: {err}") from None
         if payload is None and body.content_hash is not None:
             # Erased or withheld content: keep the signed skeleton; projections need the payload.
@@ -375,7 +375,7 @@ def verify(raw: bytes, sig: bytes, content: bytes | None = None) -> EventBody:
     """Check an event's signature over its exact bytes (and its content hash). Raises InvalidEvent."""
     try:
         body = _decode_body(raw)
-    except msgspec.DecodeError as err:
+    except (msgspec.DecodeError, UnicodeDecodeError) as err:  # invalid UTF-8 in a str field
         raise InvalidEvent(f"body does not decode: {err}") from None
     try:
         nacl.signing.VerifyKey(body.origin).verify(DOMAIN + raw, sig)
