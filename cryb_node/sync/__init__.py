@@ -21,7 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from cryb_node.bus import Subscription
 from cryb_node.db import Connection
-from cryb_node.events import Event
+from cryb_node.events import Event, EventType
 from cryb_node.gateway.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin, Readiness
@@ -82,6 +82,11 @@ class SyncPlugin(Plugin):
 
     def migrations(self) -> Traversable:
         return resources.files(__package__) / "migrations"
+
+    def event_types(self) -> Iterable[EventType]:
+        from .homes import EVENT_TYPES
+
+        return EVENT_TYPES
 
     def routes(self, api: Api, node: Node) -> None:
         from .routes import routes
@@ -161,9 +166,9 @@ class SyncPlugin(Plugin):
         return [up, circuit, fails, ev_in, ev_out, rej, refused]
 
     def cli(self) -> list[click.Command]:
-        from .cli import peer, sync_group
+        from .cli import export_group, import_cmd, peer, sync_group
 
-        return [peer, sync_group]
+        return [peer, sync_group, export_group, import_cmd]
 
 
 plugin = SyncPlugin()

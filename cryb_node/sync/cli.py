@@ -255,3 +255,131 @@ def forks(settings: Any, as_json: bool) -> None:
 
     data = _run(settings, go)
     _emit(data, as_json, "\n".join(f"{d['origin'][:16]} seq {d['seq']}" for d in data) or "no forks")
+
+
+@click.group("export")
+def export_group() -> None:
+    """Export a community or an account as a signed archive of its events (for `cryb import`)."""
+
+
+def _export(settings: Any, subject: str, ref: str, out: str) -> None:
+    from pathlib import Path
+
+    from . import archive
+
+    async def go(node: Node) -> tuple[str, bytes]:
+        subject_id = ref if subject == "community" else await _account_id(node, ref)
+        return subject_id, await archive.export(node, subject, subject_id)
+
+    try:
+        subject_id, data = _run(settings, go)
+    except archive.ArchiveError as err:
+        _fail(str(err))
+    Path(out).write_bytes(data)
+    click.echo(f"exported {subject} {subject_id} to {out} ({len(data)} bytes)")
+
+
+async def _account_id(node: Node, ref: str) -> str:
+    """A user id, or the username of an account this node holds."""
+    rows = await node.db.fetchall(
+        "SELECT e.body, c.content FROM events e JOIN event_content c ON c.event_id = e.id"
+        " WHERE e.community IS NULL AND e.kind = 'user.created'"
+    )
+    from cryb_node.events import decode_row
+
+    for body, content in rows:
+        ev = decode_row(node.registry, (0, b"", body, content))
+        if ev.body.target == ref or getattr(ev.payload, "username", None) == ref:
+            return ev.body.target or ref
+    return ref
+
+
+@export_group.command("community")
+@click.argument("community")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The archive file.")
+@click.pass_obj
+def export_community(settings: Any, community: str, out: str) -> None:
+    """A community's events, its members' profiles and the log certificates to verify them."""
+    _export(settings, "community", community, out)
+
+
+@export_group.command("account")
+@click.argument("user")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The archive file.")
+@click.pass_obj
+def export_account(settings: Any, user: str, out: str) -> None:
+    """An account's profile events and everything it wrote in communities (by id or username)."""
+    _export(settings, "account", user, out)
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def import_cmd(settings: Any, file: str, as_json: bool) -> None:
+    """Verify an archive from `cryb export` completely, then store its events (refused whole if any
+    check fails: signatures, content hashes, manifest, missing or reordered events)."""
+    from pathlib import Path
+
+    from . import archive
+
+    data = Path(file).read_bytes()
+    try:
+        r = _run(settings, lambda node: archive.import_archive(node, data))
+    except archive.ArchiveError as err:
+        _fail(f"archive refused, nothing imported: {err}")
+    out = {
+        "subject": r.subject,
+        "id": r.subject_id,
+        "exported_by": r.exported_by,
+        "events": r.events,
+        "stored": r.stored,
+        "duplicates": r.duplicates,
+        "rejected": len(r.rejected),
+        "forks": r.forks,
+    }
+    _emit(out, as_json, " ".join(f"{k}={v}" for k, v in out.items()))
+    for eid, reason in r.rejected[:20]:
+        click.echo(f"rejected {eid[:16]}: {reason}", err=True)
+
+
+@sync_group.command("handoff")
+@click.argument("community")
+@click.argument("ref")
+@click.option("--reason", default="", help="Why (kept in the signed event).")
+@click.pass_obj
+def handoff(settings: Any, community: str, ref: str, reason: str) -> None:
+    """Hand a community homed here to a pinned peer (name, URL or key prefix): from then on the
+    peer's admins hold node-admin authority over it, and ours no longer do."""
+    from . import homes
+
+    async def go(node: Node) -> str:
+        p = peers.find(await peers.list_peers(node.db), ref)
+        await homes.hand_off(node, community, p.node_key, reason)
+        return p.url
+
+    try:
+        click.echo(f"{community} is now homed on {_run(settings, go)}")
+    except (peers.PeerError, homes.HomeError) as err:
+        _fail(str(err))
+
+
+@sync_group.command("move-account")
+@click.argument("user")
+@click.argument("ref")
+@click.pass_obj
+def move_account(settings: Any, user: str, ref: str) -> None:
+    """Move an account homed here (id or username) to a pinned peer: a signed user.moved event
+    re-homes it on every node, and this node keeps a forwarding record. Export its history first
+    (`cryb export account`) and import it there."""
+    from . import homes
+
+    async def go(node: Node) -> str:
+        p = peers.find(await peers.list_peers(node.db), ref)
+        await homes.move_account(node, await _account_id(node, user), p.node_key, p.url)
+        return p.url
+
+    try:
+        click.echo(f"{user} now lives on {_run(settings, go)}")
+    except (peers.PeerError, homes.HomeError) as err:
+        _fail(str(err))

@@ -23,6 +23,7 @@ from cryb_node.events import Event, EventBody, ForkDetected, InvalidEvent, verif
 from cryb_node.identity import verify_log_cert
 
 from . import vectors
+from .homes import community_home
 from .wire import Batch, WireEvent
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ class Outcome:
         return not self.rejected and not self.forks
 
 
-def _check_one(ev: WireEvent) -> EventBody:
+def check_one(ev: WireEvent) -> EventBody:
     if len(ev.body) > MAX_BODY or (ev.content is not None and len(ev.content) > MAX_CONTENT):
         raise InvalidEvent("event larger than the limits")
     body = verify(ev.body, ev.sig, ev.content)
@@ -61,7 +62,7 @@ def check_signatures(events: list[WireEvent]) -> list[EventBody | InvalidEvent]:
     out: list[EventBody | InvalidEvent] = []
     for ev in events:
         try:
-            out.append(_check_one(ev))
+            out.append(check_one(ev))
         except InvalidEvent as err:
             out.append(err)
     return out
@@ -185,22 +186,21 @@ def _check_author(conn: Connection, node_key: bytes, body: EventBody) -> None:
 
 
 def _check_admin_claim(node: Node, conn: Connection, node_key: bytes, body: EventBody, ev: WireEvent) -> None:
-    """A payload acting with node-admin authority (``as_admin``) only counts from the node that
+    """A payload acting with node-admin authority (governance ``as_admin``, or a content
+    moderation at ``rank`` 3, which outranks every moderator) only counts from the node that
     created the community: another node's admins are not this community's."""
     if body.community is None or ev.content is None:
         return
     try:
         payload: Any = node.registry.decode_payload(body.kind, ev.content)
-    except (msgspec.DecodeError, msgspec.ValidationError) as err:
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as err:
         raise InvalidEvent(f"payload does not decode as {body.kind}: {err}") from None
-    if not getattr(payload, "as_admin", False):
+    node_admin = getattr(payload, "as_admin", False) is True or (
+        body.kind == "content.moderate" and isinstance(getattr(payload, "rank", 0), int) and payload.rank >= 3
+    )
+    if not node_admin:
         return
-    row = conn.execute(
-        "SELECT k.node_key FROM events e JOIN log_keys k ON k.origin = e.origin"
-        " WHERE e.community = ? AND e.kind = 'community.create' ORDER BY e.hlc, e.id LIMIT 1",
-        (body.community,),
-    ).fetchone()
-    if row is None or bytes(row[0]) != node_key:
+    if community_home(conn, body.community, body.hlc) != node_key:
         raise InvalidEvent("node-admin authority claimed by a node that does not host the community")
 
 

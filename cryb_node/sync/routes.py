@@ -31,6 +31,7 @@ from .wire import (
     PushReply,
     ReconcileReply,
     ReconcileRequest,
+    UserHome,
     encode,
 )
 
@@ -65,6 +66,29 @@ def routes(api: Api, node: Node, sync: Sync) -> None:
             version=__version__,
             protocols=["cryb-federation/1"],
         )
+
+    @api.route(
+        "GET",
+        "/api/v1/users/{user_id}/home",
+        response=UserHome,
+        auth="optional",
+        summary="The node an account is homed on; after a move, the forwarding record's new home",
+    )
+    async def user_home(call: Call) -> UserHome:
+        user_id = call.path("user_id")
+        moved = await node.db.fetchone("SELECT node_key, url FROM sync_moved WHERE user_id = ?", (user_id,))
+        home = await node.db.fetchval("SELECT node_key FROM sync_user_homes WHERE user_id = ?", (user_id,))
+        if home is None:
+            raise Problem("not_found", 404, "no such user")
+        key = bytes(home)
+        if moved is not None and bytes(moved[0]) == key:
+            url: str | None = moved[1]
+        elif key == node.identity.node_public:
+            url = node.config.base_url
+        else:
+            p = await peers.get(node.db, key)
+            url = p.url if p else None
+        return UserHome(user_id=user_id, node_key=key.hex(), url=url, moved=moved is not None)
 
     def federation(name: str, summary: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:

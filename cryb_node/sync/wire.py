@@ -135,3 +135,12 @@ encode = msgspec.msgpack.Encoder().encode
 
 def decode(data: bytes, type_: type) -> object:
     return msgspec.msgpack.decode(data, type=type_)
+
+
+class UserHome(msgspec.Struct, kw_only=True):
+    """``GET /api/v1/users/{id}/home``: the node an account is homed on (after a move: its new home)."""
+
+    user_id: str
+    node_key: str
+    url: str | None
+    moved: bool

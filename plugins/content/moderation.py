@@ -11,6 +11,7 @@ from cryb_node.events import Event
 from cryb_node.gateway.api import Principal
 from cryb_node.problems import Problem, forbidden
 from cryb_node.realtime.protocol import Dispatch
+from cryb_node.sync.homes import community_home_of
 
 from . import events as e
 from . import schemas as s
@@ -48,6 +49,10 @@ class Moderation:
         t = await locate(self.node.db, target_type, target_id)
         where = await self.gate.require(principal.user_id, t.channel_id, write=not principal.admin)
         r = rank(principal, where)
+        if r == 3 and t.community_id is not None and not await self._home_here(t.community_id):
+            # a node admin's authority covers the communities homed on this node only (peers
+            # refuse rank 3 from any other node); elsewhere they moderate as their roles allow
+            r = rank(None, where)
         if r == 0:
             raise forbidden("moderating content needs MANAGE_MESSAGES")
         payload = e.Moderate(
@@ -57,6 +62,10 @@ class Moderation:
         await self.node.events.append(
             "content.moderate", payload, community=t.community_id, author=principal.user_id, target=target_id
         )
+
+    async def _home_here(self, community: str) -> bool:
+        home = await community_home_of(self.node.db, community)
+        return home is None or home == self.node.identity.node_public
 
     # -- ban purge ------------------------------------------------------------------------------
 

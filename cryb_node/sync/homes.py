@@ -1,0 +1,131 @@
+"""Where a community or an account is homed, and moving either to another node.
+
+A community starts homed on the node whose certified log created it. Its home may hand it to
+another node with a ``community.home`` event (target: the new home's node key, hex) signed by a
+log of the then-current home; hand-offs signed by anyone else are ignored. Node-admin authority
+over a community (governance ``as_admin``, content moderation at rank 3) counts only from its home
+at the event's time, on every node alike: the answer comes from the events themselves.
+
+An account moves with a ``user.moved`` event (author and target: the user) signed by its current
+home: every node re-homes it (from then on only the new home's logs may author its events), and
+the old home keeps a forwarding record (sync_moved) that says where it lives now.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import msgspec
+
+from cryb_node.db import Connection, Database
+from cryb_node.events import Event, EventBody, EventType, Tx
+
+if TYPE_CHECKING:
+    from cryb_node.node import Node
+
+HANDOFF = "community.home"
+
+_SQL = (
+    "SELECT e.kind, e.hlc, k.node_key, e.body FROM events e JOIN log_keys k ON k.origin = e.origin"
+    " WHERE e.community = ? AND e.kind IN ('community.create', 'community.home') ORDER BY e.hlc, e.id"
+)
+_decode_body = msgspec.msgpack.Decoder(EventBody).decode
+
+
+class HomeHandoff(msgspec.Struct, kw_only=True, omit_defaults=True):
+    reason: str = ""
+
+
+MOVED = "user.moved"
+
+
+class UserMoved(msgspec.Struct, kw_only=True):
+    to: str  # the new home's node key, hex
+    url: str  # its base URL
+
+
+def _apply_moved(conn: Connection, ev: Event) -> None:
+    """Re-home the account if the move was signed by its current home (else ignored)."""
+    user, p = ev.body.target, ev.payload
+    to = new_home_key(p.to) if p is not None else None
+    if user is None or ev.body.author != user or to is None:
+        return
+    signer = conn.execute("SELECT node_key FROM log_keys WHERE origin = ?", (ev.body.origin,)).fetchone()
+    home = conn.execute("SELECT node_key FROM sync_user_homes WHERE user_id = ?", (user,)).fetchone()
+    if signer is None or home is None or bytes(signer[0]) != bytes(home[0]):
+        return
+    conn.execute("UPDATE sync_user_homes SET node_key = ? WHERE user_id = ?", (to, user))
+    conn.execute(
+        "INSERT INTO sync_moved (user_id, node_key, url, from_key, hlc) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (user_id) DO UPDATE SET node_key = excluded.node_key, url = excluded.url,"
+        " from_key = excluded.from_key, hlc = excluded.hlc WHERE excluded.hlc > sync_moved.hlc",
+        (user, to, p.url, bytes(home[0]), ev.body.hlc),
+    )
+
+
+EVENT_TYPES = [EventType(HANDOFF, HomeHandoff), EventType(MOVED, UserMoved, _apply_moved)]
+
+
+def new_home_key(target: str | None) -> bytes | None:
+    try:
+        key = bytes.fromhex(target or "")
+    except ValueError:
+        return None
+    return key if len(key) == 32 else None
+
+
+def _walk(rows: list, at_hlc: int | None) -> bytes | None:
+    home: bytes | None = None
+    for kind, hlc, node_key, raw in rows:
+        if kind == "community.create":
+            home = home or bytes(node_key)  # the first create (by hlc, id) names the first home
+        elif home is not None and bytes(node_key) == home and (at_hlc is None or hlc < at_hlc):
+            home = new_home_key(_decode_body(bytes(raw)).target) or home
+    return home
+
+
+def community_home(conn: Connection, community: str, at_hlc: int | None = None) -> bytes | None:
+    """The home node's identity key (now, or as of just before ``at_hlc``), in a db thread."""
+    return _walk(conn.execute(_SQL, (community,)).fetchall(), at_hlc)
+
+
+async def community_home_of(db: Database, community: str) -> bytes | None:
+    return _walk(await db.fetchall(_SQL, (community,)), None)
+
+
+class HomeError(ValueError):
+    pass
+
+
+async def hand_off(node: Node, community: str, to: bytes, reason: str = "") -> Event:
+    """Hand the community's home to the node with identity key ``to`` (only its home may)."""
+
+    def fn(tx: Tx) -> Event:
+        home = community_home(tx.conn, community)
+        if home is None:
+            raise HomeError(f"this node holds no community {community}")
+        if home != node.identity.node_public:
+            raise HomeError(f"only the community's home node can hand it off (its home is {home.hex()})")
+        if to == home:
+            raise HomeError("the community is already homed there")
+        return tx.append(HANDOFF, HomeHandoff(reason=reason), community=community, target=to.hex())
+
+    return await node.events.transaction(fn)
+
+
+async def move_account(node: Node, user_id: str, to: bytes, url: str) -> Event:
+    """Move an account homed here to the node ``to`` (reachable at ``url``)."""
+
+    def fn(tx: Tx) -> Event:
+        home = tx.conn.execute(
+            "SELECT node_key FROM sync_user_homes WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        if home is None:
+            raise HomeError(f"this node knows no account {user_id}")
+        if bytes(home[0]) != node.identity.node_public:
+            raise HomeError(f"account {user_id} is not homed on this node")
+        if to == node.identity.node_public:
+            raise HomeError("the account is already homed here")
+        return tx.append(MOVED, UserMoved(to=to.hex(), url=url), author=user_id, target=user_id)
+
+    return await node.events.transaction(fn)
