@@ -37,6 +37,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/users.py
 	$(PY) bench/content.py  # --messages 1000000 --posts 100000 for the issue's 1M/100k figure
 	$(PY) bench/replication.py  # --restore-mb 1024 for the 1 GB restore figure
+	$(PY) bench/sync.py  # federation catch-up events/s and time to converge (--events 10000)
 	$(PY) bench/analytics.py  # analytics consumer ingest and daily rollup time
 	$(PY) bench/notifications.py  # time until everyone concerned is told (mention, @everyone to 200)
 
