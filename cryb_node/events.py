@@ -72,6 +72,10 @@ class EventType:
     kind: str
     payload: type[msgspec.Struct]
     apply: Projection | None = None
+    # Applied instead of ``apply`` when the event arrives without its content (erased at the
+    # origin, or withheld): ``payload`` is None. Lets a projection give erased things the same
+    # rows on every node, whether a node once held the content or never did.
+    skeleton: Projection | None = None
 
 
 class Registry:
@@ -282,6 +286,9 @@ class EventLog:
         if payload is None and body.content_hash is not None:
             # Erased or withheld content: keep the signed skeleton; projections need the payload.
             ev = self._store_skeleton(conn, event_id, body, raw, sig)
+            et = self.registry.get(body.kind)
+            if ev is not None and et is not None and et.skeleton is not None:
+                et.skeleton(conn, ev)
         else:
             ev = self._store(conn, event_id, body, raw, sig, content, payload)
         if ev is not None:

@@ -149,10 +149,14 @@ class Comments:
         t = await locate(self.node.db, "comment", cid)
         await self.gate.require(principal.user_id, t.channel_id, Perm.VIEW_CHANNEL, kinds=("forum",))
         if t.author_id == principal.user_id:
+            # the comment's place travels in the delete: the create's payload that held it is erased
+            parent = await self.node.db.fetchval(
+                "SELECT parent_id FROM content_comments WHERE id = ?", (cid,)
+            )
+            payload = e.Delete(channel_id=t.channel_id, post_id=t.post_id, parent_id=parent)
             await self.node.events.append(
-                "comment.delete", e.Delete(channel_id=t.channel_id), community=t.community_id,
-                author=principal.user_id, target=cid,
-            )  # fmt: skip
+                "comment.delete", payload, community=t.community_id, author=principal.user_id, target=cid
+            )
             return
         await self.moderation.moderate(
             principal, "comment", cid, s.ModerateIn(action="remove", reason=reason)

@@ -43,9 +43,13 @@ class MessageEdit(_P, kw_only=True, omit_defaults=True):
 
 
 class Delete(_P, kw_only=True, omit_defaults=True):
-    """An author's delete: final; the text is dropped from the projection."""
+    """An author's delete: final; the text is dropped from the projection and the payloads of the
+    target's create and edits are erased. It carries the target's place (the create's payload,
+    which held it, is gone), so nodes that never saw the create build the same tombstone."""
 
     channel_id: str
+    post_id: str | None = None  # comments
+    parent_id: str | None = None  # comments
 
 
 class PostCreate(_P, kw_only=True, omit_defaults=True):
@@ -152,6 +156,8 @@ KINDS: dict[str, type[msgspec.Struct]] = {
 
 
 def event_types() -> list[EventType]:
-    from .projections import PROJECTIONS
+    from .projections import PROJECTIONS, SKELETONS
 
-    return [EventType(kind, payload, PROJECTIONS[kind]) for kind, payload in KINDS.items()]
+    return [
+        EventType(kind, payload, PROJECTIONS[kind], SKELETONS.get(kind)) for kind, payload in KINDS.items()
+    ]

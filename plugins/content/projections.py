@@ -7,6 +7,11 @@ Because a settled row is a function of WHICH events exist, federation may delive
 creates are immutable; the author's edit with the highest (hlc, event id) wins; an author's delete
 is final; moderator flags go to the highest (rank, hlc, event id); reactions are add-wins sets; a
 user's vote on a target is their event with the highest (hlc, event id).
+
+Erasure converges too: an author's delete erases the payloads of the target's create and edits
+(the signed skeletons stay), and a create that arrives without its payload (erased at its origin,
+or withheld) becomes the very same tombstone row once its author's delete is known, built from the
+event bodies and the delete's payload. A node that held the text and one that never did end equal.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from cryb_node.events import Event
 
 from . import events as e
 from . import ranking
+from .erasure import erase, source, tombstone
 from .render import markdown_html
 
 _enc = msgspec.msgpack.Encoder().encode
@@ -125,7 +131,8 @@ def settle_message(conn: Connection, mid: str) -> None:
     if deleted:
         # The same tombstone whatever arrived before the delete (an edit may or may not have).
         sets.update(deleted=1, content="", original=None, edited_hlc=None, attachments="[]", mentions="[]")
-        sets.update(mention_roles="[]", mention_everyone=0)
+        sets.update(mention_roles="[]", mention_everyone=0, reply_to=None, thread_id=None)
+        erase(conn, mid)
     else:
         win = _winning_edit(conn, "message", mid, author)
         if win is not None and (edited is None or win[0] > edited):
@@ -188,7 +195,8 @@ def settle_post(conn: Connection, pid: str) -> None:
     deleted = was_deleted or _deleted(conn, pid, author)
     if deleted:
         sets.update(deleted=1, title="[deleted]", body="", body_html="", url=None, tags="[]", edited_hlc=None)
-        sets.update(nsfw=0, spoiler=0)
+        sets.update(nsfw=0, spoiler=0, attachments="[]")
+        erase(conn, pid)
     else:
         win = _winning_edit(conn, "post", pid, author)
         if win is not None and (edited is None or win[0] > edited):
@@ -233,6 +241,7 @@ def settle_comment(conn: Connection, cid: str) -> None:
     deleted = was_deleted or _deleted(conn, cid, author)
     if deleted:
         sets.update(deleted=1, body="", body_html="", edited_hlc=None)
+        erase(conn, cid)
     else:
         win = _winning_edit(conn, "comment", cid, author)
         if win is not None and (edited is None or win[0] > edited):
@@ -279,7 +288,8 @@ def _message_create(conn: Connection, ev: Event) -> None:
             json.dumps(p.mention_roles), int(p.mention_everyone),
         ),
     )  # fmt: skip
-    if cur.rowcount:
+    source(conn, ev)
+    if cur.rowcount or _deleted(conn, b.target or "", b.author or ""):
         settle_message(conn, b.target or "")
 
 
@@ -296,6 +306,7 @@ def _post_create(conn: Connection, ev: Event) -> None:
             ranking.hot(0, 0, wall_ms(b.hlc)), json.dumps(p.attachments),
         ),
     )  # fmt: skip
+    source(conn, ev)
     settle_post(conn, b.target or "")
 
 
@@ -310,6 +321,7 @@ def _comment_create(conn: Connection, ev: Event) -> None:
             p.body, markdown_html(p.body),
         ),
     )  # fmt: skip
+    source(conn, ev)
     settle_comment(conn, b.target or "")
 
 
@@ -321,6 +333,7 @@ def _edit(kind: str) -> Callable[[Connection, Event], None]:
             " (?, ?, ?, ?, ?)",
             (ev.id, b.target, b.author, b.hlc, _enc(ev.payload)),
         )
+        source(conn, ev)
         SETTLE[kind](conn, b.target or "")
 
     return apply
@@ -329,11 +342,32 @@ def _edit(kind: str) -> Callable[[Connection, Event], None]:
 def _delete(kind: str) -> Callable[[Connection, Event], None]:
     def apply(conn: Connection, ev: Event) -> None:
         b = ev.body
+        p: e.Delete = ev.payload
         conn.execute(
-            "INSERT OR IGNORE INTO content_deletes (target_id, author_id, hlc) VALUES (?, ?, ?)",
-            (b.target, b.author, b.hlc),
+            "INSERT OR IGNORE INTO content_deletes (target_id, author_id, hlc, channel_id, post_id,"
+            " parent_id) VALUES (?, ?, ?, ?, ?, ?)",
+            (b.target, b.author, b.hlc, p.channel_id, p.post_id, p.parent_id),
         )
+        tombstone(conn, kind, b.target or "")
         SETTLE[kind](conn, b.target or "")
+
+    return apply
+
+
+def _skeleton(kind: str) -> Callable[[Connection, Event], None]:
+    """A create without its payload: remembered, and a tombstone once its author's delete is here."""
+
+    def apply(conn: Connection, ev: Event) -> None:
+        b = ev.body
+        if b.target is None or b.author is None:
+            return
+        conn.execute(
+            "INSERT OR IGNORE INTO content_skeletons (target_id, kind, community_id, author_id, hlc)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (b.target, kind, b.community, b.author, b.hlc),
+        )
+        tombstone(conn, kind, b.target)
+        SETTLE[kind](conn, b.target)
 
     return apply
 
@@ -476,6 +510,11 @@ PROJECTIONS: dict[str, Callable[[Connection, Event], None]] = {
     "dm.create": _dm_create,
     "emoji.create": _emoji_create,
     "emoji.delete": _emoji_delete,
+}
+SKELETONS: dict[str, Callable[[Connection, Event], None]] = {
+    "message.create": _skeleton("message"),
+    "post.create": _skeleton("post"),
+    "comment.create": _skeleton("comment"),
 }
 for _kind in (
     "message.create",

@@ -1,0 +1,66 @@
+"""Erasure that converges (see projections.py): an author's delete erases the payloads that held
+the target's text, and a create known only by its skeleton becomes the same tombstone row, built
+from the create's body and the delete's payload."""
+
+from __future__ import annotations
+
+import time
+
+from cryb_node.clock import wall_ms
+from cryb_node.db import Connection
+from cryb_node.events import Event
+
+
+def erase(conn: Connection, target: str) -> None:
+    """The author's delete is final: the payloads that held the target's text are erased here and
+    never accepted again (EventLog.ingest checks erased_content); the signed skeletons stay."""
+    now = int(time.time())
+    for (eid,) in conn.execute(
+        "SELECT event_id FROM content_sources WHERE target_id = ?", (target,)
+    ).fetchall():
+        conn.execute("DELETE FROM event_content WHERE event_id = ?", (eid,))
+        conn.execute("INSERT OR IGNORE INTO erased_content (event_id, erased_at) VALUES (?, ?)", (eid, now))
+    conn.execute("DELETE FROM content_edits WHERE target_id = ?", (target,))
+
+
+def source(conn: Connection, ev: Event) -> None:
+    conn.execute(
+        "INSERT OR IGNORE INTO content_sources (event_id, target_id) VALUES (?, ?)", (ev.id, ev.body.target)
+    )
+
+
+def tombstone(conn: Connection, kind: str, target: str) -> None:
+    """A create we only hold the skeleton of, and its author's delete: the tombstone row, from the
+    create's body and the delete's payload (the same row settle_* leaves where the text was held)."""
+    sk = conn.execute(
+        "SELECT community_id, author_id, hlc FROM content_skeletons WHERE target_id = ? AND kind = ?",
+        (target, kind),
+    ).fetchone()
+    if sk is None:
+        return
+    community, author, hlc = sk
+    d = conn.execute(
+        "SELECT channel_id, post_id, parent_id FROM content_deletes WHERE target_id = ? AND author_id = ?",
+        (target, author),
+    ).fetchone()
+    if d is None or d[0] is None:
+        return
+    channel, post, parent = d
+    if kind == "message":
+        conn.execute(
+            "INSERT OR IGNORE INTO content_messages (id, channel_id, community_id, author_id, hlc,"
+            " created_at, content) VALUES (?, ?, ?, ?, ?, ?, '')",
+            (target, channel, community, author, hlc, wall_ms(hlc)),
+        )
+    elif kind == "post":
+        conn.execute(
+            "INSERT OR IGNORE INTO content_posts (id, channel_id, community_id, author_id, hlc, created_at,"
+            " title) VALUES (?, ?, ?, ?, ?, ?, '[deleted]')",
+            (target, channel, community, author, hlc, wall_ms(hlc)),
+        )
+    elif post is not None:
+        conn.execute(
+            "INSERT OR IGNORE INTO content_comments (id, post_id, parent_id, channel_id, community_id,"
+            " author_id, hlc, created_at, body, body_html) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '')",
+            (target, post, parent, channel, community, author, hlc, wall_ms(hlc)),
+        )
