@@ -12,6 +12,7 @@ from aiohttp import web
 # Client-side routes: each answers with index.html and the app's router picks the screen.
 SPA_ROUTES = (
     "/",
+    "/setup",
     "/login",
     "/register",
     "/verify-email",

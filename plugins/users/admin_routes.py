@@ -14,6 +14,7 @@ from cryb_node.problems import Problem, forbidden
 from .audit import AuditPage
 from .routes import client_of, users_of
 from .schemas import Email, Password, Registered, Username
+from .webcookie import with_cookie
 
 
 class AuditQuery(msgspec.Struct, forbid_unknown_fields=True):
@@ -59,7 +60,8 @@ def admin_routes(api: Api, node: Node) -> None:
             users.first_run.done()
         assert pair is not None
         me = await users.me(user_id)
-        return Registered(me, pair.access_token, pair.refresh_token, pair.expires_in)
+        result = Registered(me, pair.access_token, pair.refresh_token, pair.expires_in)
+        return with_cookie(call.request, node, result, users.s.refresh_ttl_s, 201)
 
     @api.route("GET", "/api/v1/admin/audit", query=AuditQuery, response=AuditPage, auth="required")
     async def get_audit(call: Call) -> AuditPage:

@@ -126,3 +126,10 @@ export const q = (params) => {
   const text = s.toString();
   return text ? `?${text}` : '';
 };
+
+// First run: create the node admin with the one-time setup token.
+export async function setupAdmin(token, username, email, password) {
+  const reg = await api('POST', '/api/v1/auth/setup', { token, username, email, password }, { auth: false });
+  setToken(reg.access_token, reg.expires_in);
+  return reg.user;
+}

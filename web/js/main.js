@@ -5,6 +5,7 @@ import * as api from './api.js';
 import { h, replace } from './dom.js';
 import { applyTheme } from './theme.js';
 import { loginView, registerView, resetPasswordView, verifyEmailView } from './views/auth.js';
+import { setupView } from './views/setup.js';
 import { Shell } from './views/shell.js';
 
 applyTheme();
@@ -44,6 +45,7 @@ function signedOut() {
 function route() {
   const path = location.pathname;
   const ctx = { navigate, signedIn };
+  if (path === '/setup') return show(setupView(ctx));
   if (path === '/verify-email') return show(verifyEmailView(ctx));
   if (path === '/reset-password') return show(resetPasswordView(ctx));
   if (!api.token()) {
