@@ -110,6 +110,9 @@ def routes(api: Api, node: Node) -> None:
             raise Problem(
                 "invalid_field", 400, f"endpoint must be an {' or '.join(allowed)} URL", field="endpoint"
             )
+        if not parts(node).svc.s.push_allow_http and await _internal(url.hostname, url.port or 443):
+            # The node POSTs to this URL: never let a browser point it at the node's own network.
+            raise Problem("invalid_field", 400, "endpoint must be a public push service", field="endpoint")
         p256dh = _key(body.keys.p256dh, "keys.p256dh")
         try:
             parse_p256(p256dh)
@@ -185,3 +188,20 @@ def _key(text: str, field: str) -> bytes:
 _PAGE = """<!doctype html><html><body style="font-family: sans-serif">
 <form method="post"><p>Stop all notification mail from this CRYB node?</p>
 <button type="submit">Unsubscribe</button></form></body></html>"""
+
+
+async def _internal(host: str, port: int) -> bool:
+    """True if ``host`` is or resolves to a loopback, private, link-local or reserved address."""
+    import asyncio
+    import ipaddress
+    import socket
+
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return True  # unresolvable: nothing to push to
+    for *_, sockaddr in infos:
+        ip = ipaddress.ip_address(sockaddr[0])
+        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
+            return True
+    return False
