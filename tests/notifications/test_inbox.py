@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 
+import msgspec
 import websockets
 
 from cryb_node.appkeys import NODE
@@ -239,3 +240,25 @@ async def test_a_refused_friend_request_leaves_no_notice_behind(nc):
     await asyncio.sleep(0.3)
     assert await nc.app[NODE].db.fetchval("SELECT count(*) FROM notif_pending") == 0
     assert await inbox(nc, bob) == []
+
+
+async def test_with_the_plugin_disabled_friends_and_reports_still_work(aiohttp_client, tmp_path):
+    from cryb_node.app import build_app
+    from tests.notifications.conftest import notif_config
+
+    cfg = notif_config(tmp_path / "data")
+    cfg = msgspec.structs.replace(
+        cfg,
+        plugins=msgspec.structs.replace(cfg.plugins, disabled=["notifications"]),
+        plugin={k: v for k, v in cfg.plugin.items() if k != "notifications"},
+    )
+    c = await aiohttp_client(build_app(cfg))
+    space = await make_space(c)
+    alice, bob = space.member, await new_user(c)
+    assert (await ok(c, "PUT", f"/users/@me/friends/{alice.id}", bob))["type"] == "outgoing"
+    msg = await say(space, alice, "spam")
+    report = await ok(c, "POST", f"/communities/{space.community}/reports", alice,
+                      json={"target_type": "message", "target_id": msg["id"], "reason": "spam"})  # fmt: skip
+    await ok(c, "PATCH", f"/communities/{space.community}/reports/{report['id']}", space.owner,
+             json={"status": "resolved"})  # fmt: skip
+    assert (await call(c, "GET", "/notifications", alice))[0] == 404
