@@ -24,7 +24,7 @@ from cryb_node.scheduler import Job
 from cryb_node.services import Notifier
 
 from .mailing import Tokens, load_key
-from .outbox import Outbox
+from .outbox import Outbox, prune
 from .rules import KINDS
 from .schemas import Settings
 from .service import Notifications
@@ -89,8 +89,14 @@ class NotificationsPlugin(Plugin):
         async def digests() -> None:
             await parts(node).outbox.run_digests()
 
+        async def forget() -> None:
+            svc = parts(node).svc
+            now = svc.clock()
+            await node.db.write(lambda conn: prune(conn, now, svc.s.retention_days))
+
         settings: Settings = node.settings(self.name)
         yield Job("notifications.digests", digests, IntervalTrigger(seconds=settings.digest_every_s))
+        yield Job("notifications.prune", forget, IntervalTrigger(hours=6))
 
     async def gateway_ready(self, node: Node, user_id: str) -> Mapping[str, Any]:
         return {"notifications_unread": await parts(node).svc.unread(user_id)}

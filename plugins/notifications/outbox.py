@@ -240,6 +240,18 @@ class Outbox:
         return queued
 
 
+def prune(conn: Connection, now: int, retention_days: int) -> int:
+    """Forget old read/deleted notifications and finished outbox rows; returns how many rows went."""
+    cutoff = now - retention_days * 86_400_000
+    gone = conn.execute(
+        "DELETE FROM notif_inbox WHERE created_at < ? AND (read_at IS NOT NULL OR deleted = 1)", (cutoff,)
+    ).rowcount
+    return (
+        gone
+        + conn.execute("DELETE FROM notif_outbox WHERE coalesce(sent_at, failed_at) < ?", (cutoff,)).rowcount
+    )
+
+
 def _digest(conn: Connection, user_id: str, period: str, now: int) -> bool:
     """One transaction: pick the unread, not yet mailed notifications, queue the mail, mark them."""
     conn.execute(

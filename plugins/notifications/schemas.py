@@ -42,6 +42,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     poll_s: Annotated[float, Meta(gt=0)] = 2.0
     # How often the digest job looks for users whose digest is due.
     digest_every_s: Annotated[int, Meta(ge=1)] = 900
+    # Read and deleted notifications older than this are forgotten, and so are outbox rows sent or
+    # given up on this long ago (unread ones stay however old).
+    retention_days: Annotated[int, Meta(ge=1)] = 90
     # Web Push: the VAPID "sub" claim, and whether plain-http push endpoints are accepted (tests).
     vapid_subject: str = "mailto:admin@localhost"
     push_allow_http: bool = False

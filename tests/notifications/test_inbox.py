@@ -12,7 +12,7 @@ import websockets
 
 from cryb_node.appkeys import NODE
 from tests.content.conftest import call, make_space, new_user, ok
-from tests.notifications.conftest import settle
+from tests.notifications.conftest import parts, settle
 
 
 async def connect(client, token: str):
@@ -262,3 +262,20 @@ async def test_with_the_plugin_disabled_friends_and_reports_still_work(aiohttp_c
     await ok(c, "PATCH", f"/communities/{space.community}/reports/{report['id']}", space.owner,
              json={"status": "resolved"})  # fmt: skip
     assert (await call(c, "GET", "/notifications", alice))[0] == 404
+
+
+async def test_old_read_notifications_are_forgotten_unread_ones_stay(nc):
+    from cryb_plugins.notifications.outbox import prune
+
+    space = await make_space(nc)
+    alice = space.member
+    for text in ("old read", "old unread"):
+        await say(space, space.owner, f"<@{alice.id}> {text}")
+    await settle(nc)
+    read = next(n for n in await inbox(nc, alice) if n["preview"].endswith("old read"))
+    await ok(nc, "POST", f"/notifications/{read['id']}/read", alice)
+    db, now = nc.app[NODE].db, parts(nc).svc.clock()
+    assert await db.write(lambda conn: prune(conn, now, 90)) == 0  # nothing is old yet
+    later = now + 91 * 86_400_000
+    assert await db.write(lambda conn: prune(conn, later, 90)) == 1
+    assert [n["preview"] for n in await inbox(nc, alice)] == [f"<@{alice.id}> old unread"]
