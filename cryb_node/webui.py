@@ -20,6 +20,9 @@ SPA_ROUTES = (
     "/settings",
     "/invite/{code}",
     "/channels/{tail:.*}",
+    "/search",
+    "/notifications",
+    "/admin",
 )
 # The app's own files change with each release and are revalidated (cheap 304s); vendored
 # libraries are pinned (web/vendor/VERSIONS), so browsers may keep them for a day.
@@ -62,6 +65,19 @@ def install(app: web.Application) -> None:
             headers["Content-Type"] = _TYPES[path.suffix]
         return web.FileResponse(path, headers=headers)
 
+    worker = root / "sw.js"
+
+    async def service_worker(request: web.Request) -> web.StreamResponse:
+        # Served from / so its scope is the whole app; always revalidated so a release takes over.
+        headers = {
+            "Cache-Control": "no-cache",
+            "Content-Type": "text/javascript",
+            "Service-Worker-Allowed": "/",
+        }
+        return web.FileResponse(worker, headers=headers)
+
     for route in SPA_ROUTES:
         app.router.add_get(route, spa)
+    if worker.is_file():
+        app.router.add_get("/sw.js", service_worker)
     app.router.add_get("/web/{path:.+}", asset)

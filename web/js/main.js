@@ -73,10 +73,27 @@ api.onToken((t) => {
 async function boot() {
   try {
     await api.refresh();
-  } catch {
-    // No (valid) refresh cookie: not signed in.
+  } catch (err) {
+    // Offline (the shell came from the service worker): say so and start again once back.
+    if (err.status === 0 || !(err instanceof api.ApiError)) return showOffline();
+    // Otherwise no (valid) refresh cookie: not signed in.
   }
   route();
+}
+
+function showOffline() {
+  replace(root, h('section', { class: 'boot offline', role: 'alert' },
+    h('h1', null, 'You are offline'),
+    h('p', null, 'CRYB will reconnect as soon as the network is back.')));
+  window.addEventListener('online', () => boot(), { once: true });
+}
+
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js').then(async () => {
+    const reg = await navigator.serviceWorker.ready;
+    const loaded = performance.getEntriesByType('resource').map((e) => e.name);
+    reg.active?.postMessage({ precache: [...loaded, location.origin + '/web/js/main.js'] });
+  }).catch(() => {});
 }
 
 boot().catch((err) => {

@@ -13,6 +13,7 @@ import { createChannelDialog, createCommunityDialog, inviteDialog, joinDialog } 
 import { MemberList } from './members.js';
 import { openSettings } from './settings.js';
 import { handleDispatch } from './live.js';
+import { communityTools, openChannelExtra, openTop, railItems } from './extra.js';
 
 const { state } = store;
 
@@ -150,6 +151,7 @@ export class Shell {
   async open(path) {
     const parts = path.split('/').filter(Boolean);
     this.closeDrawers();
+    if (openTop(this, parts)) return;
     if (parts[0] === 'settings') {
       history.replaceState({}, '', '/channels/@me');
       await this.open('/channels/@me');
@@ -222,6 +224,7 @@ export class Shell {
   }
 
   showChannel(channelId, { dm }) {
+    if (openChannelExtra(this, channelId)) return;
     if (this.chat && this.chat.channelId === channelId) {
       this.chat.focusComposer();
       return;
@@ -346,7 +349,9 @@ export class Shell {
       h('li', { class: 'rail-item' },
         h('button', { class: 'rail-btn add', 'aria-label': 'Create a community', title: 'Create a community', onclick: () => createCommunityDialog(this) }, icon('plus', 24))),
       h('li', { class: 'rail-item' },
-        h('button', { class: 'rail-btn add', 'aria-label': 'Join a community', title: 'Join a community', onclick: () => joinDialog(this) }, icon('compass', 24))));
+        h('button', { class: 'rail-btn add', 'aria-label': 'Join a community', title: 'Join a community', onclick: () => joinDialog(this) }, icon('compass', 24))),
+      h('li', { class: 'rail-sep', role: 'separator' }),
+      railItems(this));
     replace(this.rail, list);
   }
 
@@ -394,6 +399,7 @@ export class Shell {
     if (store.can(perms, store.PERM.MANAGE_CHANNELS)) {
       actions.push(h('button', { class: 'icon-btn', 'aria-label': 'Create channel', title: 'Create channel', 'data-focus-key': 'create-channel', onclick: () => createChannelDialog(this, communityId) }, icon('plus', 18)));
     }
+    actions.push(...communityTools(this, communityId, perms));
     return [
       h('header', { class: 'sidebar-header' }, h('h2', { class: 'community-name' }, community ? community.name : ''), h('div', { class: 'header-actions' }, actions)),
       h('ul', { class: 'channel-list' }, loose.map(link), groups),

@@ -1,0 +1,167 @@
+// Dashboards: a community's insights (its managers) and the node admin's dashboard (analytics of the
+// whole node, health with replication status, the audit log). Charts are drawn by uPlot (vendored,
+// web/vendor/VERSIONS); each chart keeps the series it drew on its element (chart.data) so tests
+// and screen readers can check the figures; a table of the same numbers follows each chart.
+
+import * as api from '../api.js';
+import { formatTime, h, replace } from '../dom.js';
+import * as store from '../store.js';
+
+let uPlotModule = null;
+async function uPlot() {
+  if (!uPlotModule) {
+    if (!document.querySelector('link[data-uplot]')) {
+      document.head.appendChild(h('link', { rel: 'stylesheet', href: '/web/vendor/uplot/uPlot.min.css', 'data-uplot': '' }));
+    }
+    uPlotModule = (await import('/web/vendor/uplot/uPlot.esm.js')).default;
+  }
+  return uPlotModule;
+}
+
+const SERIES = [
+  ['messages', 'Messages', '#5865f2'],
+  ['posts', 'Posts', '#3ba55c'],
+  ['comments', 'Comments', '#faa61a'],
+  ['dau', 'Daily active', '#ed4245'],
+];
+
+/** A line chart of the report's days; returns the figure element. */
+async function dayChart(report, title, keys) {
+  const U = await uPlot();
+  // Every day of the range, zero where the report has no row (days without activity are omitted).
+  const byDay = new Map((report.days || []).map((d) => [d.day, d]));
+  const days = [];
+  for (let t = Date.parse(`${report.from}T00:00:00Z`); t <= Date.parse(`${report.to}T00:00:00Z`); t += 86400000) {
+    const day = new Date(t).toISOString().slice(0, 10);
+    days.push(byDay.get(day) || { day, messages: 0, posts: 0, comments: 0, dau: 0 });
+  }
+  const xs = days.map((d) => Date.parse(`${d.day}T00:00:00Z`) / 1000);
+  const picked = SERIES.filter(([k]) => keys.includes(k));
+  const data = [xs, ...picked.map(([k]) => days.map((d) => d[k]))];
+  const box = h('div', { class: 'chart-box' });
+  const fig = h('figure', { class: 'chart', 'aria-label': title }, h('figcaption', null, title), box);
+  const width = Math.max(280, Math.min(760, (document.querySelector('main')?.clientWidth || 800) - 64));
+  const plot = new U({
+    width,
+    height: 220,
+    series: [{}, ...picked.map(([, label, stroke]) => ({ label, stroke, width: 2 }))],
+    axes: [{}, {}],
+  }, data, box);
+  fig.chart = plot;
+  fig.dataset.points = JSON.stringify(Object.fromEntries(picked.map(([k], i) => [k, data[i + 1]])));
+  fig.dataset.days = JSON.stringify(days.map((d) => d.day));
+  const table = h('table', { class: 'mod-table chart-table' },
+    h('caption', { class: 'sr-only' }, `${title} by day`),
+    h('thead', null, h('tr', null, h('th', null, 'Day'), picked.map(([, label]) => h('th', null, label)))),
+    h('tbody', null, days.slice(-14).reverse().map((d) => h('tr', null, h('td', null, d.day), picked.map(([k]) => h('td', null, String(d[k])))))));
+  return h('div', { class: 'chart-wrap' }, fig, h('details', null, h('summary', null, 'Figures'), table));
+}
+
+function tops(report) {
+  const chName = (id) => store.channelById(id)?.name || id;
+  return h('div', { class: 'tops' },
+    h('h4', null, 'Top channels'),
+    h('ol', null, (report.top_channels || []).slice(0, 5).map((t) => h('li', null, `#${chName(t.channel_id)} — ${t.total}`))),
+    h('h4', null, 'Retention'),
+    h('ol', null, (report.retention || []).slice(-6).map((r) => h('li', null, `week of ${r.week}: ${r.active}/${r.size}`))));
+}
+
+async function analyticsSection(path, title) {
+  const section = h('section', { class: 'dash-section', 'aria-label': title }, h('h3', null, title));
+  try {
+    const report = await api.get(path);
+    section.append(
+      h('p', { class: 'muted' }, `${report.from} – ${report.to}`),
+      await dayChart(report, 'Activity', ['messages', 'posts', 'comments']),
+      await dayChart(report, 'Active members', ['dau']),
+      tops(report));
+  } catch (err) {
+    section.append(h('p', { role: 'alert' }, err.message));
+  }
+  return section;
+}
+
+class Pane {
+  constructor(shell, id, title) {
+    this.shell = shell;
+    this.channelId = id;
+    this.body = h('div', { class: 'dash' }, h('p', { class: 'muted', role: 'status' }, 'Loading…'));
+    this.el = h('div', { class: 'chat-view dash-view' },
+      shell.header(h('h2', { class: 'channel-title' }, title)),
+      h('div', { class: 'scroller pane-scroller' }, this.body));
+  }
+
+  destroy() {}
+  focusComposer() {}
+  flushOutbox() {}
+  catchUp() {}
+}
+
+export class InsightsView extends Pane {
+  constructor(shell, communityId) {
+    super(shell, '@insights', `Insights · ${store.state.communities.get(communityId)?.name || ''}`);
+    this.communityId = communityId;
+  }
+
+  async load() {
+    replace(this.body, await analyticsSection(`/api/v1/communities/${encodeURIComponent(this.communityId)}/analytics`, 'Community analytics'));
+  }
+}
+
+export class AdminView extends Pane {
+  constructor(shell) {
+    super(shell, '@admin', 'Node admin');
+  }
+
+  async load() {
+    if (!store.state.me?.admin) {
+      replace(this.body, h('p', { role: 'alert' }, 'Only node admins can open this page.'));
+      return;
+    }
+    const [analytics, health, audit] = await Promise.all([
+      analyticsSection('/api/v1/analytics/node', 'Node analytics'), this.health(), this.audit()]);
+    replace(this.body, health, analytics, audit);
+  }
+
+  async health() {
+    const section = h('section', { class: 'dash-section', 'aria-label': 'Node health' }, h('h3', null, 'Node health'));
+    try {
+      const [ready, node] = await Promise.all([
+        fetch('/readyz', { headers: { Accept: 'application/json' } }).then((r) => r.json()),
+        api.get('/api/v1/node'),
+      ]);
+      const checks = Object.entries(ready.checks || {});
+      section.append(
+        h('p', null, h('span', { class: `flag health-${ready.status}` }, ready.status), ` ${node.name} · version ${node.version} · ${node.base_url || node.origin}`),
+        h('table', { class: 'mod-table health-table' },
+          h('thead', null, h('tr', null, h('th', null, 'Check'), h('th', null, 'OK'), h('th', null, 'Detail'))),
+          h('tbody', null, checks.map(([name, c]) => h('tr', { dataset: { check: name } },
+            h('td', null, name), h('td', null, c.ok ? 'yes' : 'NO'), h('td', null, c.detail || ''))))),
+        h('p', { class: 'muted' }, 'Replication status comes from the “replication” check above. Backups are made with “cryb backup”; peers and their sync state with “cryb peer status”.'));
+    } catch (err) {
+      section.append(h('p', { role: 'alert' }, err.message));
+    }
+    return section;
+  }
+
+  async audit() {
+    const section = h('section', { class: 'dash-section', 'aria-label': 'Audit log' }, h('h3', null, 'Audit log'));
+    const action = h('input', { 'aria-label': 'Filter by action', placeholder: 'action, e.g. login' });
+    const table = h('tbody');
+    const load = async () => {
+      try {
+        const out = await api.get(`/api/v1/admin/audit${api.q({ action: action.value.trim(), limit: 100 })}`);
+        replace(table, out.entries.map((e) => h('tr', null,
+          h('td', null, formatTime(e.at)), h('td', null, e.action),
+          h('td', null, e.actor_id ? store.displayName(e.actor_id) : ''), h('td', null, e.user_id ? store.displayName(e.user_id) : ''))));
+      } catch (err) {
+        replace(table, h('tr', null, h('td', { colspan: 4, role: 'alert' }, err.message)));
+      }
+    };
+    action.addEventListener('change', load);
+    section.append(action, h('table', { class: 'mod-table' },
+      h('thead', null, h('tr', null, ['When', 'Action', 'By', 'User'].map((t) => h('th', null, t)))), table));
+    await load();
+    return section;
+  }
+}

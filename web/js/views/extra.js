@@ -1,0 +1,143 @@
+// The part-2 screens wired into the shell: top-level pages (/search, /notifications, /admin),
+// community pages (/channels/<community>/@mod, /@insights), forum channels, the rail buttons and
+// the quick switcher key. The shell calls these hooks; each returns true when it took the route.
+
+import { h, replace } from '../dom.js';
+import { icon } from '../icons.js';
+import * as store from '../store.js';
+import { AdminView, InsightsView } from './admin.js';
+import { showForum } from './forum.js';
+import { inbox, InboxView, refreshUnread } from './inbox.js';
+import { canInsights, isModerator, ModerationView } from './moderation.js';
+import { jumpToHash, quickSwitcher, SearchView } from './search.js';
+
+const { state } = store;
+const wired = new WeakSet();
+const NS = 'http://www.w3.org/2000/svg';
+const PATHS = {
+  search: ['M11 4a7 7 0 1 0 0 14 7 7 0 0 0 0-14z', 'M21 21l-5-5'],
+  bell: ['M6 16V11a6 6 0 0 1 12 0v5l2 2H4z', 'M10 20a2 2 0 0 0 4 0'],
+  shield: ['M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z'],
+  chart: ['M4 20V4', 'M4 20h16', 'M8 16l4-5 3 3 5-7'],
+  server: ['M4 4h16v6H4z', 'M4 14h16v6H4z', 'M8 7h.01', 'M8 17h.01'],
+};
+
+/** The same line icons as icons.js, for the part-2 buttons. */
+function glyph(name, size = 20) {
+  const svg = icon('plus', size);
+  while (svg.firstChild) svg.removeChild(svg.firstChild);
+  for (const d of PATHS[name]) {
+    const path = document.createElementNS(NS, 'path');
+    path.setAttribute('d', d);
+    svg.appendChild(path);
+  }
+  return svg;
+}
+
+function mount(shell, view) {
+  shell.chat?.destroy();
+  shell.chat = view;
+  replace(shell.mainPane, view.el);
+}
+
+function wire(shell) {
+  if (wired.has(shell)) return;
+  wired.add(shell);
+  const keys = (e) => {
+    if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
+      e.preventDefault();
+      quickSwitcher(shell);
+    }
+  };
+  document.addEventListener('keydown', keys);
+  const timer = setInterval(refreshUnread, 20000);
+  const stop = store.on('notifications', () => shell.renderRail());
+  shell.unsubs.push(() => { document.removeEventListener('keydown', keys); clearInterval(timer); stop(); });
+  refreshUnread();
+}
+
+/** Top-level pages; true when handled. */
+export function openTop(shell, parts) {
+  wire(shell);
+  const page = parts[0];
+  if (page !== 'search' && page !== 'notifications' && page !== 'admin') return false;
+  state.current = { communityId: null, channelId: null };
+  shell.renderRail();
+  shell.renderSidebar();
+  shell.setMembers(null);
+  if (page === 'search') {
+    const view = shell.chat instanceof SearchView ? shell.chat : new SearchView(shell);
+    if (shell.chat !== view) mount(shell, view);
+    view.run();
+  } else if (page === 'notifications') {
+    const view = new InboxView(shell);
+    mount(shell, view);
+    view.load();
+  } else {
+    const view = new AdminView(shell);
+    mount(shell, view);
+    view.load();
+  }
+  return true;
+}
+
+/** A channel slot that is not a chat: forum channels and the community's tool pages. */
+export function openChannelExtra(shell, channelId) {
+  wire(shell);
+  const communityId = state.current.communityId;
+  if (communityId && channelId === '@mod') {
+    const view = new ModerationView(shell, communityId);
+    mount(shell, view);
+    view.show(new URLSearchParams(location.search).get('tab'));
+    return true;
+  }
+  if (communityId && channelId === '@insights') {
+    const view = new InsightsView(shell, communityId);
+    mount(shell, view);
+    view.load();
+    return true;
+  }
+  const channel = store.channelById(channelId);
+  if (channel && channel.kind === 'forum') {
+    showForum(shell, channel);
+    store.clearUnread(channelId);
+    return true;
+  }
+  if (location.hash) setTimeout(() => jumpToHash(shell.mainPane), 0);
+  return false;
+}
+
+function railLink(shell, label, href, glyph, badge) {
+  const active = location.pathname === href;
+  return h('li', { class: `rail-item${active ? ' active' : ''}` },
+    h('a', {
+      href,
+      class: 'rail-btn',
+      'aria-label': label + (badge ? `, ${badge} unread` : ''),
+      'aria-current': active ? 'page' : undefined,
+      title: label,
+      onclick: (e) => { e.preventDefault(); shell.navigate(href); },
+    }, glyph),
+    badge ? h('span', { class: 'badge', 'aria-hidden': 'true', 'data-testid': 'notif-badge' }, badge > 99 ? '99+' : String(badge)) : null);
+}
+
+/** Rail entries after the communities: search, notifications (with the unread badge), admin. */
+export function railItems(shell) {
+  return [
+    railLink(shell, 'Search', '/search', glyph('search', 24)),
+    railLink(shell, 'Notifications', '/notifications', glyph('bell', 24), inbox.unread),
+    state.me?.admin ? railLink(shell, 'Node admin', '/admin', glyph('server', 24)) : null,
+  ];
+}
+
+/** Buttons in the community header for the tools this member may use (none for plain members). */
+export function communityTools(shell, communityId, perms) {
+  const out = [];
+  if (isModerator(perms)) {
+    out.push(h('button', { class: 'icon-btn', 'aria-label': 'Moderation', title: 'Moderation', 'data-focus-key': 'mod', onclick: () => shell.navigate(`/channels/${communityId}/@mod`) }, glyph('shield', 18)));
+  }
+  if (canInsights(perms)) {
+    out.push(h('button', { class: 'icon-btn', 'aria-label': 'Insights', title: 'Insights', 'data-focus-key': 'insights', onclick: () => shell.navigate(`/channels/${communityId}/@insights`) }, glyph('chart', 18)));
+  }
+  return out;
+}

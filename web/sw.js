@@ -1,0 +1,66 @@
+// The app shell's service worker: the page, styles and modules are kept in a cache so the UI opens
+// with no network (it then shows its offline state and reconnects by itself). App files are
+// network-first (a new release wins when online), vendored files cache-first; the API, the gateway
+// and media are never cached here. Web Push notifications are shown from here too.
+
+const CACHE = 'cryb-shell-v1';
+const SHELL = ['/', '/web/app.css', '/web/js/main.js', '/web/icon.svg'];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const key of await caches.keys()) if (key !== CACHE) await caches.delete(key);
+    await self.clients.claim();
+  })());
+});
+
+// The page lists the modules it loaded (they were fetched before this worker controlled it).
+self.addEventListener('message', (event) => {
+  const urls = (event.data && event.data.precache) || [];
+  const own = urls.filter((u) => new URL(u, self.location.origin).origin === self.location.origin && new URL(u, self.location.origin).pathname.startsWith('/web/'));
+  event.waitUntil(caches.open(CACHE).then((c) => Promise.all(own.map((u) => c.add(u).catch(() => {})))));
+});
+
+async function networkFirst(request, key) {
+  const cache = await caches.open(CACHE);
+  try {
+    const resp = await fetch(request);
+    if (resp.ok) await cache.put(key || request, resp.clone());
+    return resp;
+  } catch (err) {
+    const hit = await cache.match(key || request, { ignoreSearch: true });
+    if (hit) return hit;
+    throw err;
+  }
+}
+
+self.addEventListener('fetch', (event) => {
+  const req = event.request;
+  if (req.method !== 'GET') return;
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin) return;
+  if (req.mode === 'navigate') {
+    // Every client-side route is the same index.html.
+    event.respondWith(networkFirst(req, '/'));
+    return;
+  }
+  if (url.pathname.startsWith('/web/vendor/')) {
+    event.respondWith(caches.match(req).then((hit) => hit || networkFirst(req)));
+    return;
+  }
+  if (url.pathname.startsWith('/web/')) event.respondWith(networkFirst(req));
+});
+
+self.addEventListener('push', (event) => {
+  let data = {};
+  try { data = event.data ? event.data.json() : {}; } catch { data = { body: event.data && event.data.text() }; }
+  event.waitUntil(self.registration.showNotification(data.title || 'CRYB', { body: data.body || '', data: { url: data.url || '/notifications' }, icon: '/web/icon.svg' }));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  event.waitUntil(self.clients.openWindow(event.notification.data?.url || '/notifications'));
+});
