@@ -33,13 +33,13 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/fanout.py
 	$(PY) bench/search.py
 	$(PY) bench/media.py
-	$(PY) bench/media.py
 	$(PY) bench/users.py
 	$(PY) bench/content.py  # --messages 1000000 --posts 100000 for the issue's 1M/100k figure
 	$(PY) bench/replication.py  # --restore-mb 1024 for the 1 GB restore figure
+	$(PY) bench/notifications.py  # time until everyone concerned is told (mention, @everyone to 200)
 	$(PY) bench/sync.py  # federation catch-up events/s and time to converge (--events 10000)
 	$(PY) bench/analytics.py  # analytics consumer ingest and daily rollup time
-	$(PY) bench/notifications.py  # time until everyone concerned is told (mention, @everyone to 200)
+	$(PY) bench/binary.py  # single-file executable: size and cold start to /readyz
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
