@@ -27,6 +27,7 @@ from . import ingest, peers, policy, reconcile, vectors
 from .peers import Peer
 from .transport import PeerCallError, PeerClient
 from .wire import (
+    DMS_SCOPE,
     USERS_SCOPE,
     Batch,
     FetchRequest,
@@ -244,7 +245,8 @@ class Engine:
         if hello.node_key != peer.key_hex:
             raise PeerCallError("the peer answered with another node key")
         shared = set(mine) | set(hello.follows) if s.follow_peers else set(mine) & set(hello.follows)
-        report = Report(scopes=[USERS_SCOPE, *sorted(shared)])
+        # profiles first (authors are known before what they author), then DMs and communities
+        report = Report(scopes=[USERS_SCOPE, DMS_SCOPE, *sorted(shared)])
         for scope in report.scopes:
             await self._pull(client, scope, report)
             await self._push(client, scope, hello.vectors.get(scope, {}), report)

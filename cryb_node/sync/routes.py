@@ -20,6 +20,7 @@ from cryb_node.problems import Problem
 from . import auth, engine, ingest, peers, policy, reconcile, statehash, vectors
 from .transport import CONTENT_TYPE, PREFIX
 from .wire import (
+    DMS_SCOPE,
     USERS_SCOPE,
     Batch,
     FetchRequest,
@@ -119,7 +120,8 @@ def routes(api: Api, node: Node, sync: Sync) -> None:
     async def hello(peer: peers.Peer, body: bytes) -> HelloReply:
         req = msgspec.msgpack.decode(body, type=Hello)
         mine = await vectors.follows(node.db)
-        scopes = {USERS_SCOPE, *mine, *req.follows} if sync.settings.follow_peers else {USERS_SCOPE, *mine}
+        base = {USERS_SCOPE, DMS_SCOPE, *mine}
+        scopes = base | set(req.follows) if sync.settings.follow_peers else base
         return HelloReply(
             node_key=node.identity.node_public.hex(),
             follows=mine,

@@ -1,10 +1,10 @@
 """Version vectors and batches: what a node holds per (scope, origin), and the events a peer lacks.
 
-A scope is a community id, or USERS_SCOPE for profiles. A vector maps each origin (log key, hex)
-to the highest seq up to which this node holds every event of that origin in that scope. For our
-own current log that is its head; for every other log it only advances after a batch that
-continued from it was committed (gap-detecting: a batch that does not start where we are does not
-move it).
+A scope is a community id, USERS_SCOPE for profiles, or DMS_SCOPE for direct messages. A vector
+maps each origin (log key, hex) to the highest seq up to which this node holds every event of
+that origin in that scope. For our own current log that is its head; for every other log it only
+advances after a batch that continued from it was committed (gap-detecting: a batch that does not
+start where we are does not move it).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import msgspec
 
 from cryb_node.db import Connection, Database
 
-from .wire import USERS_SCOPE, Batch, LogCert, Vector, WireEvent
+from .wire import DMS_SCOPE, USERS_SCOPE, Batch, LogCert, Vector, WireEvent
 
 Withhold = Callable[[bytes | None], Awaitable[bool]]  # content -> keep it from this peer?
 
@@ -24,14 +24,24 @@ Withhold = Callable[[bytes | None], Awaitable[bool]]  # content -> keep it from 
 def scope_where(scope: str, alias: str = "e") -> tuple[str, tuple[Any, ...]]:
     if scope == USERS_SCOPE:
         return f"{alias}.community IS NULL AND {alias}.kind LIKE 'user.%'", ()
+    if scope == DMS_SCOPE:
+        return (
+            f"{alias}.community IS NULL AND ({alias}.kind = 'dm.create' OR {alias}.kind LIKE 'message.%'"
+            f" OR {alias}.kind LIKE 'reaction.%')",
+            (),
+        )
     return f"{alias}.community = ?", (scope,)
 
 
 def scope_of(community: str | None, kind: str) -> str | None:
-    """The scope an event replicates in (None: it stays on this node, e.g. DMs)."""
+    """The scope an event replicates in (None: it stays on this node, e.g. blocks)."""
     if community is not None:
         return community
-    return USERS_SCOPE if kind.startswith("user.") else None
+    if kind.startswith("user."):
+        return USERS_SCOPE
+    if kind == "dm.create" or kind.startswith(("message.", "reaction.")):
+        return DMS_SCOPE
+    return None
 
 
 FOLLOWS_SQL = (

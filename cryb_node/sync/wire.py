@@ -8,6 +8,7 @@ from __future__ import annotations
 import msgspec
 
 USERS_SCOPE = "@users"  # profiles (user.* events with no community) of every user peers know of
+DMS_SCOPE = "@dms"  # direct messages: each DM's events go only to the home nodes of its participants
 
 
 class SyncSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
