@@ -172,7 +172,12 @@ def reference(case: Case) -> int:
             if m_allow & bit:
                 on = True
             granted = any(a & bit for a, _ in role_ows) or bool(m_allow & bit)
-            if case.kind == "announcement" and bit == S and not granted and not base & int(Perm.MANAGE_CHANNELS):
+            if (
+                case.kind == "announcement"
+                and bit == S
+                and not granted
+                and not base & int(Perm.MANAGE_CHANNELS)
+            ):
                 on = False
         result |= bit if on else 0
     if not case.member or (case.timeout_until is not None and case.timeout_until > NOW):
