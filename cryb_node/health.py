@@ -36,6 +36,9 @@ async def readiness(node: Node) -> Ready:
         checks["db"] = Check(False, f"{type(err).__name__}: {err}")
     if node.replication is not None:
         checks["replication"] = Check(*node.replication.readiness())
+    if node.backfills.running:
+        work = ", ".join(f"{n}: {node.backfills.progress[n]} rows" for n in node.backfills.running)
+        checks["backfills"] = Check(True, f"running in the background ({work})")
     for name, consumer in node.bus.consumers.items():
         checks[f"consumer:{name}"] = Check(
             consumer.last_error is None, consumer.last_error or f"lag {consumer.lag}"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from cryb_node import backup, identity, migrate, upgrade
+from cryb_node.backfill import Backfills
 from cryb_node.bus import Bus
 from cryb_node.config import Config
 from cryb_node.db import Connection, Database
@@ -65,6 +66,7 @@ class Node:
         self.scheduler = Scheduler()
         self.loop_lag = LoopLag()
         self.realtime = Hub(config.realtime)
+        self.backfills: Backfills
         self.db: Database
         self.events: EventLog
         self.bus: Bus
@@ -119,6 +121,7 @@ class Node:
             applied = await self.db.run_in_writer(self._migrate)
             for mig in applied:
                 log.info("applied migration %s/%04d_%s", mig.source, mig.version, mig.name)
+            self.backfills = Backfills(self.db)
             self.events = EventLog(self.db, self.identity, self.registry)
             self.bus = Bus(self.db, self.events)
             await self.events.open()
@@ -150,4 +153,7 @@ class Node:
                 stack.callback(self.scheduler.stop)
                 self.loop_lag.start()
                 stack.push_async_callback(self.loop_lag.stop)
+                self.backfills.jobs = [b for lp in self.plugins for b in lp.plugin.backfills(self)]
+                await self.backfills.start()
+                stack.push_async_callback(self.backfills.stop)
             yield self

@@ -21,6 +21,7 @@ import msgspec
 from cryb_node.config import Config, ConfigError
 
 if TYPE_CHECKING:
+    from cryb_node.backfill import Backfill
     from cryb_node.bus import Subscription
     from cryb_node.events import EventType
     from cryb_node.gateway.api import Api
@@ -73,6 +74,10 @@ class Plugin:
 
     def jobs(self, node: Node) -> Iterable[Job]:
         """Scheduled jobs (APScheduler triggers), run while the node serves."""
+        return ()
+
+    def backfills(self, node: Node) -> Iterable[Backfill]:
+        """Long data migrations run in batches in the background while the node serves."""
         return ()
 
     def lifespan(self, node: Node) -> AsyncIterator[None] | None:

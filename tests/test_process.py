@@ -73,5 +73,6 @@ def test_sigkill_mid_burst_loses_no_acknowledged_write(node_process, demo_config
     assert node.terminate() == 0
     from tests.conftest import run_cryb
 
-    doctor = run_cryb("--config", str(demo_config_file), "--data", str(tmp_path / "data"), "doctor", "--offline")
+    data = str(tmp_path / "data")
+    doctor = run_cryb("--config", str(demo_config_file), "--data", data, "doctor", "--offline")
     assert doctor.returncode == 0, doctor.stdout

@@ -41,7 +41,7 @@ async def test_new_migrations_run_after_a_backup_and_keep_the_data(aiohttp_clien
     plan = run_cryb("--config", str(cfg), "--data", str(data), "migrate", "--dry-run", "--json")
     assert plan.returncode == 0, plan.stderr
     steps = json.loads(plan.stdout)
-    assert [(s["source"], s["name"]) for s in steps] == [("demo", "notes")]
+    assert [(s["source"], s["name"]) for s in steps] == [("demo", "notes"), ("demo", "note_length")]
     assert "table demo_notes" in steps[0]["created"]
     conn = connect(data / "cryb.db", busy_timeout_ms=1000)
     assert conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'demo_notes'").fetchone()[0] == 0

@@ -11,6 +11,7 @@ import click
 import msgspec
 from apscheduler.triggers.interval import IntervalTrigger
 
+from cryb_node.backfill import Backfill
 from cryb_node.bus import Subscription
 from cryb_node.clock import new_id
 from cryb_node.db import Connection
@@ -25,6 +26,8 @@ from cryb_node.scheduler import Job
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     subscribe: bool = True
+    backfill_batch: Annotated[int, msgspec.Meta(ge=1)] = 500
+    backfill_pause_s: Annotated[float, msgspec.Meta(ge=0)] = 0.0
     job_interval_s: Annotated[float, msgspec.Meta(gt=0)] = 3600.0
     ready: bool = True
 
@@ -113,6 +116,19 @@ class DemoPlugin(Plugin):
     def subscriptions(self, node: Node):
         if node.settings("demo").subscribe:
             yield Subscription("demo.tally", handle_in_tx=tally, kinds=frozenset({"demo.note"}))
+
+    def backfills(self, node: Node):
+        settings = node.settings("demo")
+
+        def fill_lengths(conn: Connection) -> int:
+            cur = conn.execute(
+                "UPDATE demo_notes SET length = length(text) WHERE id IN"
+                " (SELECT id FROM demo_notes WHERE length IS NULL LIMIT ?)",
+                (settings.backfill_batch,),
+            )
+            return cur.rowcount
+
+        yield Backfill("demo.note_length", fill_lengths, pause_s=settings.backfill_pause_s)
 
     def jobs(self, node: Node):
         async def tick() -> None:
