@@ -58,6 +58,13 @@ async def screens(page: Any, name: str) -> None:
     await page.set_viewport_size(DESKTOP)
 
 
+def png(name: str, color: tuple[int, int, int]) -> dict[str, Any]:
+    import pyvips
+
+    image = (pyvips.Image.black(320, 200, bands=3) + list(color)).cast("uchar").copy(interpretation="srgb")
+    return {"name": name, "mimeType": "image/png", "buffer": image.pngsave_buffer()}
+
+
 async def create_forum(page: Any, name: str) -> None:
     await page.get_by_role("button", name="Create channel").click()
     dialog = page.get_by_role("dialog", name="Create channel")
@@ -96,12 +103,18 @@ async def test_post_vote_comment_search_report_remove_notify_and_charts(aiohttp_
     await bob.get_by_label("Title").fill("Sourdough starter diary")
     await bob.get_by_label("Body (Markdown)").fill("Feed it **daily** <script>alert(1)</script>")
     await bob.get_by_label("Tags").fill("bread, starter")
+    # Two images, each uploaded with a progress bar and shown as a thumbnail once stored.
+    await bob.get_by_label("Images").set_input_files(
+        [png("crumb.png", (200, 120, 40)), png("crust.png", (90, 50, 20))]
+    )
+    await expect(bob.locator(".upload img")).to_have_count(2)
     await bob.get_by_role("button", name="Preview").click()
     await expect(bob.locator(".post-preview-pane strong")).to_have_text("daily")
     await bob.get_by_role("button", name="Post", exact=True).click()
     await expect(bob.get_by_role("heading", name="Sourdough starter diary")).to_be_visible()
     await expect(bob.locator(".post-body strong")).to_have_text("daily")
     assert await bob.locator(".post-body script").count() == 0
+    await expect(bob.locator(".post-full .post-attachments img")).to_have_count(2)
     post_url = bob.url
 
     # Alice votes it up from the feed (sorted by new), then discusses it three levels deep.
@@ -149,6 +162,15 @@ async def test_post_vote_comment_search_report_remove_notify_and_charts(aiohttp_
     await screens(alice, "moderation-reports")
     await report.get_by_role("button", name="Remove content").click()
     await expect(alice.get_by_text("No open reports")).to_be_visible()
+    # The removal is in the mod log; the permission editor shows bob's effective permissions.
+    await alice.get_by_role("tab", name="Mod log").click()
+    await expect(alice.locator(".mod-table tbody tr").first).to_be_visible()
+    await alice.get_by_role("tab", name="Roles & permissions").click()
+    await alice.get_by_label("Member", exact=True).select_option(label="bob")
+    effective = alice.locator(".effective .perm-list")
+    await expect(effective.get_by_text("VIEW_CHANNEL", exact=True)).to_be_visible()
+    await expect(effective.get_by_text("MANAGE_MESSAGES", exact=True)).to_have_count(0)
+    await screens(alice, "moderation-permissions")
 
     # The author is told: the rail badge counts unread notifications and the inbox lists them.
     await bob.goto(f"{base}/notifications")
@@ -249,7 +271,9 @@ async def test_member_without_permission_sees_no_tools_and_is_refused(aiohttp_se
     # A node admin (made as `cryb user create --admin` does) has the admin page: health, the audit
     # log and the node's charts, drawn from /api/v1/analytics/node.
     users = node.services.get(Users)
-    await users.create_account("nodeadmin", "nodeadmin@example.test", PASSWORD, client=CLI, admin=True, session=False)
+    await users.create_account(
+        "nodeadmin", "nodeadmin@example.test", PASSWORD, client=CLI, admin=True, session=False
+    )
     await node.bus.consumers["analytics"].caught_up()
     await service_of(node).rollup(dt.date.today())
     root = await new_page(browser)

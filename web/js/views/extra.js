@@ -61,7 +61,8 @@ export function openTop(shell, parts) {
   wire(shell);
   const page = parts[0];
   if (page !== 'search' && page !== 'notifications' && page !== 'admin') return false;
-  state.current = { communityId: null, channelId: null };
+  // undefined, not null: null marks the direct-messages home as the open place in the rail.
+  state.current = { communityId: undefined, channelId: null };
   shell.renderRail();
   shell.renderSidebar();
   shell.setMembers(null);
