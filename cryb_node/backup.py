@@ -1,5 +1,7 @@
 """Backups from the replica: list what it holds, restore (optionally to a point in time), verify a
 restore, force a snapshot. `cryb backup` (backup_cli.py) and restore-on-start call these.
+Media blobs of the local media backend travel beside the database (media_backup.py): pushed by
+`snapshot_now`, pulled back by `restore_media` after a restore.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from cryb_node import identity, litestream, replication
+from cryb_node import identity, litestream, media_backup, replication
 from cryb_node.config import Config
 from cryb_node.litestream import LitestreamError, OneShot
 
@@ -244,8 +246,9 @@ def restore_in_place(
     return result
 
 
-def restore_missing(cfg: Config, db_path: Path) -> bool:
-    """Restore-on-start: if the database is missing and the replica has one, restore it."""
+def restore_missing(cfg: Config, db_path: Path, media: media_backup.Source | None = None) -> bool:
+    """Restore-on-start: if the database is missing and the replica has one, restore it (and
+    copy back the media blobs the node lacks)."""
     if db_path.exists():
         return False
     try:
@@ -254,7 +257,22 @@ def restore_missing(cfg: Config, db_path: Path) -> bool:
         if "nothing to restore" in str(err):
             return False
         raise
+    if media is not None:
+        restore_media(cfg, media)
     return True
+
+
+def restore_media(cfg: Config, media: media_backup.Source) -> media_backup.Copied | None:
+    """Copy the blobs the node lacks back from the target; None when nothing is to be copied
+    (S3 media backend, no media plugin, or a target type without media)."""
+    _require(cfg)
+    if media.mode != "local" or not media_backup.supported(cfg.replication):
+        return None
+    try:
+        return media_backup.pull(cfg.replication, Path(media.root))
+    except media_backup.MediaBackupError as err:
+        # The database is back already; a second restore (--force) copies the missing blobs.
+        raise BackupError(f"the database is restored, but {err}; run the restore again (--force)") from err
 
 
 def verify(cfg: Config, db_path: Path, plugins: list[Loaded]) -> Verified:
@@ -276,27 +294,54 @@ def verify(cfg: Config, db_path: Path, plugins: list[Loaded]) -> Verified:
     )
 
 
-def snapshot_now(cfg: Config, db_path: Path, *, timeout: float = 120) -> str:
-    """Force a full snapshot into the replica. A running node does it itself (asked by SIGUSR1,
-    so only one Litestream ever works on the database); a stopped node's database is
-    snapshotted directly."""
+def _media_line(copied: int, size: int, blobs: int, since_start: bool = False) -> str:
+    when = " since the node started" if since_start else ""
+    return f"media: {copied} blobs copied{when} ({size} bytes), {blobs} local blobs, all in the replica"
+
+
+def snapshot_now(
+    cfg: Config, db_path: Path, *, timeout: float = 120, media: media_backup.Source | None = None
+) -> str:
+    """Force a full snapshot into the replica and copy new media blobs. A running node does both
+    itself (asked by SIGUSR1, so only one Litestream ever works on the database); a stopped
+    node's database is snapshotted (and its blobs copied) directly."""
     _require(cfg)
     data_dir = db_path.parent
+    media = media or media_backup.Source("none")
+    copies_media = media.mode == "local" and media_backup.supported(cfg.replication)
     running = _node_running(data_dir)
     if running is None:
         if not db_path.exists():
             raise BackupError(f"{db_path} does not exist: nothing to snapshot")
         with OneShot(cfg.replication, db_path) as ls:
             ls.run("replicate", "-once", "-force-snapshot", timeout=timeout)
-        return "snapshot taken (node not running)"
-    before = running.snapshots
+        lines = ["snapshot taken (node not running)"]
+        if copies_media:
+            try:
+                done = media_backup.push(cfg.replication, Path(media.root))
+            except media_backup.MediaBackupError as err:
+                raise BackupError(str(err)) from err
+            lines.append(_media_line(done.copied, done.bytes, done.blobs))
+        else:
+            lines.append(f"media: {media.note}")
+        return "\n".join(lines)
+    before, asked = running.snapshots, time.time()
     os.kill(running.node_pid, signal.SIGUSR1)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         time.sleep(0.2)
         st = replication.read_status(data_dir)
-        if st is not None and st.snapshots > before:
-            return f"snapshot taken by the running node (replica txid {st.replica_txid})"
         if st is not None and st.last_error and st.last_error.startswith("forced snapshot failed"):
             raise LitestreamError(st.last_error)
+        if st is None or st.snapshots <= before:
+            continue
+        lines = [f"snapshot taken by the running node (replica txid {st.replica_txid})"]
+        if not copies_media:
+            return "\n".join([*lines, f"media: {st.media or media.note}"])
+        # A pass that began after we asked has seen every blob uploaded before `cryb backup now`.
+        started, ended = st.media_pass_started_at or 0.0, st.media_pass_ended_at or 0.0
+        if started >= asked and ended >= started:
+            if st.media_error:
+                raise BackupError(st.media_error)
+            return "\n".join([*lines, _media_line(st.media_copied, st.media_bytes, st.media_blobs, True)])
     raise BackupError(f"the node did not report a snapshot within {timeout:.0f}s")

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import msgspec
 
-from cryb_node import backup, replication
+from cryb_node import backup, media_backup, replication
 from cryb_node.litestream import LitestreamError
 
 
@@ -20,6 +20,10 @@ def _db_path(settings: Any) -> tuple[Any, Path]:
     from cryb_node.node import DB_FILE
 
     return cfg, cfg.data_path / DB_FILE
+
+
+def _media(settings: Any, cfg: Any) -> media_backup.Source:
+    return media_backup.source(settings.plugins(cfg), cfg.data_path)
 
 
 def _fail(err: Exception) -> None:
@@ -72,7 +76,16 @@ def status_cmd(settings: Any, as_json: bool) -> None:
         click.echo(f"restarts:      {st.restarts}")
         click.echo(f"errors:        {st.errors}")
         click.echo(f"last error:    {st.last_error or 'none'}")
-        if st.problem and st.problem != st.last_error:
+        click.echo(f"media:         {st.media or 'unknown'}")
+        if st.media_runs:
+            click.echo(
+                f"media copied:  {st.media_copied} blobs ({_size(st.media_bytes)}) since the node started; "
+                f"{st.media_blobs} local blobs at the last run"
+            )
+            click.echo(f"media run:     {_ago(st.media_last_run_at)}")
+        if st.media_error:
+            click.echo(f"media error:   {st.media_error}")
+        if st.problem and st.problem not in (st.last_error, st.media_error):
             click.echo(f"problem:       {st.problem}")
     if cfg.replication.enabled and (st is None or st.problem or not running):
         sys.exit(1)
@@ -82,10 +95,10 @@ def status_cmd(settings: Any, as_json: bool) -> None:
 @click.option("--timeout", default=120.0, show_default=True, help="Seconds to wait for the snapshot.")
 @click.pass_obj
 def now_cmd(settings: Any, timeout: float) -> None:
-    """Take a full snapshot into the replica now."""
+    """Take a full snapshot into the replica now, and copy new media blobs (local media backend)."""
     cfg, db_path = _db_path(settings)
     try:
-        click.echo(backup.snapshot_now(cfg, db_path, timeout=timeout))
+        click.echo(backup.snapshot_now(cfg, db_path, timeout=timeout, media=_media(settings, cfg)))
     except (backup.BackupError, LitestreamError) as err:
         _fail(err)
 
@@ -136,24 +149,41 @@ def restore_cmd(settings: Any, timestamp: str | None, to: str | None, force: boo
     """Restore the database from the replica (the node must be stopped unless --to is given)."""
     cfg, db_path = _db_path(settings)
     progress = None if as_json else _progress_printer()
+    blobs: media_backup.Copied | None = None
     try:
         when = backup.parse_timestamp(timestamp) if timestamp else None
         if to:
             result = backup.restore_file(cfg, db_path, Path(to), timestamp=when, progress=progress)
         else:
             result = backup.restore_in_place(cfg, db_path, timestamp=when, force=force, progress=progress)
+            if progress is not None:
+                click.echo("\rrestore: media blobs ...", nl=False, err=True)
+            blobs = backup.restore_media(cfg, _media(settings, cfg))
     except (backup.BackupError, LitestreamError) as err:
         if progress is not None:
             click.echo(err=True)
         _fail(err)
         return
     if as_json:
-        click.echo(msgspec.json.format(msgspec.json.encode(result), indent=2))
+        out = msgspec.to_builtins(result)
+        if not to:
+            out["media"] = msgspec.to_builtins(blobs) if blobs is not None else None
+        click.echo(msgspec.json.format(msgspec.json.encode(out), indent=2))
         return
     click.echo(err=True)
     click.echo(
         f"restored txid {result.txid} to {result.path} ({_size(result.bytes)} in {result.seconds:.1f}s)"
     )
+    if to:
+        click.echo("media blobs are only copied back by a restore in place")
+    elif blobs is None:
+        click.echo(f"media: {_media(settings, cfg).note}")
+    else:
+        bad = f", {blobs.skipped_bad} damaged blobs skipped" if blobs.skipped_bad else ""
+        click.echo(
+            f"media: {blobs.copied} blobs copied back ({_size(blobs.bytes)}), "
+            f"{blobs.blobs} in the replica{bad}"
+        )
     if not to:
         click.echo("a new log key will be made at the next start (the old one is never reused)")
 

@@ -137,6 +137,30 @@ def replication_metrics(st: Status) -> Iterator[Metric]:
     yield GaugeMetricFamily(
         "cryb_replication_replica_txid", "Newest transaction in the replica", value=st.replica_txid
     )
+    # Media blobs of the local media backend (none counted with the S3 backend: nothing to copy).
+    yield CounterMetricFamily(
+        "cryb_replication_media_copied_blobs", "Media blobs copied to the target", value=st.media_copied
+    )
+    yield CounterMetricFamily(
+        "cryb_replication_media_copied_bytes",
+        "Bytes of media blobs copied to the target",
+        value=st.media_bytes,
+    )
+    yield GaugeMetricFamily(
+        "cryb_replication_media_local_blobs",
+        "Local media blobs seen by the last copy pass",
+        value=st.media_blobs,
+    )
+    yield GaugeMetricFamily(
+        "cryb_replication_media_last_run_timestamp_seconds",
+        "Unix time the last successful media copy pass finished (0: never)",
+        value=st.media_last_run_at or 0,
+    )
+    yield GaugeMetricFamily(
+        "cryb_replication_media_error",
+        "1 while the last media copy pass failed",
+        value=int(bool(st.media_error)),
+    )
 
 
 def make_registry(node: Node) -> tuple[CollectorRegistry, Histogram]:

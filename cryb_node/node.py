@@ -12,7 +12,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from cryb_node import backup, identity, migrate, upgrade
+from cryb_node import backup, identity, media_backup, migrate, upgrade
 from cryb_node.backfill import Backfills
 from cryb_node.bus import Bus
 from cryb_node.config import Config
@@ -106,7 +106,8 @@ class Node:
         replicate = background and self.config.replication.enabled
         if replicate and self.config.replication.restore_on_start and not self.db_path.exists():
             # Also replaces the log key, so the restored log never reuses a sequence number.
-            await asyncio.to_thread(backup.restore_missing, self.config, self.db_path)
+            media = media_backup.source(self.plugins, self.data_dir)
+            await asyncio.to_thread(backup.restore_missing, self.config, self.db_path, media)
         self.identity, self.first_start = identity.load_or_create(self.data_dir)
         cfg = self.config.db
         self.db = Database(
@@ -126,7 +127,13 @@ class Node:
             self.bus = Bus(self.db, self.events)
             await self.events.open()
             if replicate:
-                self.replication = Replicator(self.config.replication, self.db_path, self.data_dir, self.db)
+                self.replication = Replicator(
+                    self.config.replication,
+                    self.db_path,
+                    self.data_dir,
+                    self.db,
+                    media=media_backup.source(self.plugins, self.data_dir),
+                )
                 await self.replication.start()
                 # Stops after consumers and plugins (LIFO) but before the database closes.
                 stack.push_async_callback(self.replication.stop)

@@ -12,10 +12,10 @@ Lag is "how old is the oldest committed write that is not yet in the replica": t
 when it commits; Litestream's debug log says when it read the WAL ("sync"), turned it into a local
 transaction ("db sync"), and shipped that transaction ("ltx file uploaded" / "replica sync").
 
-Media blobs and the search index are not replicated here (neither exists yet): media with an S3
-backend already live in object storage; a local media backend will need its own incremental,
-content-addressed copy to the same target, and search is to be rebuilt from the database after a
-restore. Both are to hang off ``Replicator`` once those plugins land.
+Media blobs with the local media backend are copied to the same target by a second loop here
+(media_backup.py: content-addressed, incremental) every ``sync_interval_s`` x 30 (at least 10 s)
+and on `cryb backup now`; with the S3 media backend they already live in object storage. The
+search index is not replicated: the search plugin rebuilds a missing index from the database.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from cryb_node import litestream
+from cryb_node import litestream, media_backup
 from cryb_node.config import ReplicationSection
 
 if TYPE_CHECKING:
@@ -53,6 +53,7 @@ DEFAULT_AUTOCHECKPOINT = 1000
 STALL_AFTER_S = 10.0
 # Pending-commit times are kept at this resolution so a long outage costs little memory.
 _COMMIT_RESOLUTION_S = 0.05
+MEDIA_RETRY_S = 5.0  # after a failed media copy pass
 
 
 class Status(msgspec.Struct, kw_only=True):
@@ -71,6 +72,16 @@ class Status(msgspec.Struct, kw_only=True):
     # What an admin should read: the error, or that the replica is falling behind.
     problem: str | None = None
     snapshots: int = 0  # forced snapshots (`cryb backup now`) completed
+    # Media blobs (media_backup.py): what is copied, and the copy passes so far.
+    media: str = ""  # where blobs live, or why nothing is copied
+    media_blobs: int = 0  # local blobs seen by the last pass
+    media_copied: int = 0  # blobs copied to the target since the node started
+    media_bytes: int = 0
+    media_runs: int = 0  # passes completed (successful or not)
+    media_last_run_at: float | None = None  # unix time the last successful pass finished
+    media_pass_started_at: float | None = None  # unix time the last pass (any outcome) began
+    media_pass_ended_at: float | None = None  # ... and ended
+    media_error: str | None = None  # the last pass's error; None once a pass succeeds
     updated_at: float = 0.0
 
 
@@ -192,7 +203,14 @@ def _hex(value: object) -> int:
 class Replicator:
     """Owns the litestream child for one node: ``await start()``, ``await stop()``."""
 
-    def __init__(self, cfg: ReplicationSection, db_path: Path, data_dir: Path, db: Database) -> None:
+    def __init__(
+        self,
+        cfg: ReplicationSection,
+        db_path: Path,
+        data_dir: Path,
+        db: Database,
+        media: media_backup.Source | None = None,
+    ) -> None:
         self.cfg = cfg
         self.db_path = db_path
         self.db = db
@@ -210,6 +228,10 @@ class Replicator:
         self._stopping = asyncio.Event()
         self._snapshot_wanted = asyncio.Event()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
+        self.media_source = media or media_backup.Source("none")
+        self.media = Status(state="starting", target="", node_pid=0)  # only the media_* fields
+        self._media_task: asyncio.Task[None] | None = None
+        self._media_wanted = asyncio.Event()
 
     # -- lifetime -------------------------------------------------------------------------------
 
@@ -219,6 +241,8 @@ class Replicator:
         self.db.on_commit.append(self._on_commit)
         self._task = asyncio.create_task(self._supervise(), name="cryb-litestream")
         self._writer_task = asyncio.create_task(self._write_status_loop(), name="cryb-litestream-status")
+        if self._copies_media():
+            self._media_task = asyncio.create_task(self._media_loop(), name="cryb-media-backup")
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
             asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self.request_snapshot)
 
@@ -239,6 +263,10 @@ class Replicator:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._media_task is not None:
+            self._media_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._media_task
         if self._writer_task is not None:
             self._writer_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -250,6 +278,7 @@ class Replicator:
     def request_snapshot(self) -> None:
         """Stop the child after a sync, take a full snapshot, start it again (`cryb backup now`)."""
         self._snapshot_wanted.set()
+        self._media_wanted.set()
         asyncio.get_running_loop().create_task(self._terminate_child())
 
     # -- status ---------------------------------------------------------------------------------
@@ -263,6 +292,9 @@ class Replicator:
             problem = f"replica is {lag:.0f}s behind: writes are not getting through to the target{tries}"
         if problem is None and self.state != "running":
             problem = f"litestream is {self.state}"
+        m = self.media
+        if problem is None and m.media_error:
+            problem = m.media_error
         return Status(
             state=self.state,
             target=litestream.target_description(self.cfg),
@@ -278,6 +310,15 @@ class Replicator:
             errors=p.errors,
             problem=problem,
             snapshots=self.snapshots,
+            media=self._media_note(),
+            media_blobs=m.media_blobs,
+            media_copied=m.media_copied,
+            media_bytes=m.media_bytes,
+            media_runs=m.media_runs,
+            media_last_run_at=m.media_last_run_at,
+            media_pass_started_at=m.media_pass_started_at,
+            media_pass_ended_at=m.media_pass_ended_at,
+            media_error=m.media_error,
             updated_at=time.time(),
         )
 
@@ -300,6 +341,50 @@ class Replicator:
         while True:
             self._write_status()
             await asyncio.sleep(1.0)
+
+    # -- media blobs ----------------------------------------------------------------------------
+
+    def _copies_media(self) -> bool:
+        return self.media_source.mode == "local" and media_backup.supported(self.cfg)
+
+    def _media_note(self) -> str:
+        if self.media_source.mode == "local" and not media_backup.supported(self.cfg):
+            return f"media blobs are not copied to {self.cfg.type} targets (only file and s3)"
+        return self.media_source.note
+
+    async def media_pass(self) -> None:
+        """Copy the blobs the target lacks (in a thread: listing and uploads block)."""
+        m = self.media
+        m.media_pass_started_at = time.time()
+        try:
+            done = await asyncio.to_thread(media_backup.push, self.cfg, Path(self.media_source.root))
+        except media_backup.MediaBackupError as err:
+            m.media_error = str(err)
+            log.warning("media backup pass failed: %s", err)
+        else:
+            m.media_blobs = done.blobs
+            m.media_copied += done.copied
+            m.media_bytes += done.bytes
+            m.media_last_run_at = time.time()
+            m.media_error = None
+            if done.copied:
+                log.info(
+                    "media blobs copied to the replica",
+                    extra={"fields": {"blobs": done.copied, "bytes": done.bytes, "seconds": done.seconds}},
+                )
+        m.media_runs += 1
+        m.media_pass_ended_at = time.time()
+        self._write_status()
+
+    async def _media_loop(self) -> None:
+        every = media_backup.interval_s(self.cfg)
+        while True:
+            self._media_wanted.clear()
+            await self.media_pass()
+            # A failed pass is retried sooner: the error stays in status until one succeeds.
+            wait = min(every, MEDIA_RETRY_S) if self.media.media_error else every
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._media_wanted.wait(), wait)
 
     def _on_commit(self, committed: bool) -> None:
         if committed:

@@ -3,6 +3,7 @@ data directory, restore, start; point-in-time restore; restore-on-start; status,
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -21,7 +22,9 @@ from cryb_node import replication
 from cryb_node.config import ReplicationSection
 from cryb_node.litestream import binary
 from tests.conftest import cryb_env, run_cryb
+from tests.replication.site import Site
 from tests.replication_fixtures import note_ids_in, replication_toml, wait_until_sync
+from tests.users_fixtures import FAST_HASHING
 
 
 def _get(url: str) -> Any:
@@ -90,7 +93,7 @@ def test_disaster_drill_s3_sigkill_lose_the_data_dir_restore_start(node_process,
     # against a plain-http endpoint if the child inherited it.
     del settings["access_key_id"], settings["secret_access_key"]
     config = tmp_path / "cryb.toml"
-    config.write_text(replication_toml(settings))
+    config.write_text(replication_toml(settings, **{"plugin.users": FAST_HASHING}))
     env = {
         "AWS_ACCESS_KEY_ID": s3_server.key,
         "AWS_SECRET_ACCESS_KEY": s3_server.secret,
@@ -100,6 +103,22 @@ def test_disaster_drill_s3_sigkill_lose_the_data_dir_restore_start(node_process,
     node = node_process(config, **env).start()
     before = _get(node.url + "/api/v1/node")
     acked = _post_notes(node.url, 20, "kept")
+    # Search and media: a message with an attached image, and one to find by a rare word.
+    site = Site.register(node.url)
+    image = site.upload(_png(), "drill.png")
+    site.message("the drill photo", [image["id"]])
+    found = site.message("zanzibarite is the word to find")
+    served = site.variants(image["id"])
+    assert served["original"][:8] == b"\x89PNG\r\n\x1a\n"
+    # `cryb backup now`: a snapshot, and the new blobs copied beside it (content-addressed).
+    now = _cryb(config, data, "backup", "now", **env)
+    assert now.returncode == 0, now.stderr
+    assert f"{len(served)} local blobs, all in the replica" in now.stdout, now.stdout
+    status = _cryb(config, data, "backup", "status", **env)
+    assert f"media copied:  {len(served)} blobs" in status.stdout, status.stdout
+    assert "media:         local blobs in" in status.stdout
+    metrics = urllib.request.urlopen(node.url + "/metrics", timeout=5).read().decode()
+    assert f"cryb_replication_media_copied_blobs_total {len(served)}.0" in metrics
     # Litestream looks at the WAL every interval and ships every interval: two intervals plus
     # a margin for the upload.
     time.sleep(2 * interval + 1.0)
@@ -110,11 +129,17 @@ def test_disaster_drill_s3_sigkill_lose_the_data_dir_restore_start(node_process,
     restored = _cryb(config, data, "backup", "restore", timeout=120, **env)
     assert restored.returncode == 0, restored.stderr
     assert "restored txid" in restored.stdout and "restore:" in restored.stderr  # progress shown
+    assert f"media: {len(served)} blobs copied back" in restored.stdout, restored.stdout
 
     again = node_process(config, **env).start()
     assert _missing(again.url, acked) == []
     after = _get(again.url + "/api/v1/node")
     assert after["origin"] != before["origin"]  # a new log key: no sequence number is reused
+    # Media work again: every variant serves the same bytes. Search works again once the
+    # plugin has rebuilt its (lost) index from the restored database.
+    site.login(again.url)
+    assert site.variants(image["id"]) == served
+    assert [h["id"] for h in site.wait_found("zanzibarite")] == [found["id"]]
     # The restored node replicates again, and its new writes reach the replica.
     new = _post_notes(again.url, 3, "after")
     _wait_caught_up(data, timeout=30)
@@ -124,6 +149,15 @@ def test_disaster_drill_s3_sigkill_lose_the_data_dir_restore_start(node_process,
     copy = tmp_path / "second-restore.db"
     assert _cryb(config, data, "backup", "restore", "--to", str(copy), **env).returncode == 0
     assert set(acked + new) <= note_ids_in(copy)
+
+
+def _png() -> bytes:
+    import pyvips
+
+    x = pyvips.Image.xyz(96, 64)
+    return (
+        x[0].bandjoin([x[1], (x[0] + x[1]) % 256]).cast("uchar").copy(interpretation="srgb").pngsave_buffer()
+    )
 
 
 def test_point_in_time_restore_between_two_batches_gets_exactly_the_first(node_process, tmp_path: Path):
@@ -188,8 +222,16 @@ def test_backup_commands_and_restore_on_start(node_process, tmp_path: Path):
     _wait_caught_up(data)
     listing = json.loads(_cryb(config, data, "backup", "list", "--json").stdout)
     assert max(s["max_txid"] for s in listing["snapshots"]) < listing["max_txid"]
+    # A media blob of the local backend (as the media plugin stores one) goes with `backup now`.
+    blob = b"an uploaded file's bytes"
+    key = hashlib.sha256(blob).hexdigest()
+    blob_path = data / "media" / "blobs" / key[:2] / key[2:4] / key
+    blob_path.parent.mkdir(parents=True)
+    blob_path.write_bytes(blob)
     now = _cryb(config, data, "backup", "now")
     assert now.returncode == 0 and "snapshot taken by the running node" in now.stdout
+    assert "media: 1 blobs copied since the node started" in now.stdout, now.stdout
+    assert (tmp_path / "replica" / "media" / key[:2] / key[2:4] / key).read_bytes() == blob
     listing = json.loads(_cryb(config, data, "backup", "list", "--json").stdout)
     # A full snapshot of the current state now exists beside the first one.
     assert [s["max_txid"] for s in listing["snapshots"]][-1] == listing["max_txid"]
@@ -210,6 +252,7 @@ def test_backup_commands_and_restore_on_start(node_process, tmp_path: Path):
     shutil.rmtree(data)
     again = node_process(config).start()  # restore_on_start: the database comes back by itself
     assert _missing(again.url, ids) == []
+    assert blob_path.read_bytes() == blob  # ... and the media blobs with it
     assert _get(again.url + "/api/v1/node")["origin"] != before["origin"]
     assert again.terminate() == 0
 

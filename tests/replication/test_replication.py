@@ -179,6 +179,9 @@ async def test_wrong_credentials_show_in_status_and_nothing_is_lost_once_fixed(
     ids = await post_notes(client, 4, "unshipped")
     error = await wait_until(lambda: node.replication.status().last_error, timeout=30, what="an error")
     assert "SignatureDoesNotMatch" in error
+    # The media copy pass (local media backend) is refused too, and says so without the secret.
+    media_error = await wait_until(lambda: node.replication.status().media_error, timeout=30, what="media")
+    assert media_error.startswith("copying media blobs failed") and "not-the-secret" not in media_error
     resp = await client.get("/readyz")
     assert resp.status == 200 and (await resp.json())["status"] == "degraded"
     await client.close()
