@@ -171,17 +171,39 @@ async def test_post_vote_comment_search_report_remove_notify_and_charts(aiohttp_
     await expect(effective.get_by_text("VIEW_CHANNEL", exact=True)).to_be_visible()
     await expect(effective.get_by_text("MANAGE_MESSAGES", exact=True)).to_have_count(0)
     await screens(alice, "moderation-permissions")
+    # Member management: Alice times Bob out (confirmed in a dialog); the node records it.
+    await alice.get_by_role("tab", name="Members").click()
+    row = alice.locator("tr", has_text="bob")
+    await row.get_by_role("button", name="Time out").click()
+    await alice.get_by_role("dialog", name="Time out bob?").get_by_role("button", name="Time out").click()
+    await expect(row.locator(".flag")).to_have_text("timed out")
+    member = await alice.evaluate(
+        """async ([cid, uid]) => (await import('/web/js/api.js'))
+             .get(`/api/v1/communities/${cid}/members/${uid}`)""",
+        [community_id, await row.get_attribute("data-user")],
+    )
+    assert member["timeout_until"] > 0
 
     # The author is told: the rail badge counts unread notifications and the inbox lists them.
     await bob.goto(f"{base}/notifications")
     inbox = bob.get_by_role("list", name="Notifications")
-    await expect(inbox.locator("li.notif[data-kind='moderation']")).to_be_visible()
+    moderation = inbox.locator("li.notif[data-kind='moderation']")
+    await expect(moderation.filter(has_text="removed by a moderator")).to_be_visible()
+    await expect(moderation.filter(has_text="timed out")).to_be_visible()
     await expect(inbox.locator("li.notif[data-kind='comment']")).to_be_visible()
     await expect(
         inbox.locator("li.notif[data-kind='reply']")
     ).to_be_visible()  # Level three, to his Level two
-    await expect(bob.locator("[data-testid=notif-badge]")).to_have_text("3")
+    # Unread: the comment, the reply, the removal and the timeout.
+    await expect(bob.locator("[data-testid=notif-badge]")).to_have_text("4")
     await screens(bob, "notifications")
+    # Preferences: a weekly email digest, stored by the node.
+    await bob.get_by_label("Email digest").select_option("weekly")
+    await expect(bob.get_by_role("status").filter(has_text="Saved.")).to_be_attached()
+    prefs = await bob.evaluate(
+        "import('/web/js/api.js').then(m => m.get('/api/v1/notifications/preferences'))"
+    )
+    assert prefs["email_digest"] == "weekly"
 
     # Insights: charts of real figures from the analytics API (rolled up now, not at the next hour).
     await node.bus.consumers["analytics"].caught_up()

@@ -121,7 +121,10 @@ export class ModerationView {
         });
         return h('label', { class: 'role-chip' }, box, r.name);
       }) : m.roles.map((id) => h('span', { class: 'role-chip' }, roles.find((r) => r.id === id)?.name || id));
-      const act = (label, fn) => h('button', { class: 'btn', onclick: () => confirmDialog(`${label} ${name}?`, `${label} ${name} in this community.`, fn) }, label);
+      const act = (label, fn) => h('button', {
+        class: 'btn',
+        onclick: async () => { if (await confirmDialog(`${label} ${name}?`, `${label}: ${name}, in this community.`, label)) fn(); },
+      }, label);
       const done = (p) => p.then(() => { announce('Done.'); this.show('members'); }).catch((err) => announce(err.message));
       tbody.appendChild(h('tr', { dataset: { user: m.user_id } },
         h('td', null, name, m.timeout_until && m.timeout_until > Date.now() ? h('span', { class: 'flag' }, 'timed out') : null),
