@@ -129,3 +129,12 @@ async def move_account(node: Node, user_id: str, to: bytes, url: str) -> Event:
         return tx.append(MOVED, UserMoved(to=to.hex(), url=url), author=user_id, target=user_id)
 
     return await node.events.transaction(fn)
+
+
+async def forwarding(node: Node, user_id: str) -> str | None:
+    """The new home's base URL, if the account moved away from this node (its forwarding record).
+    None elsewhere, and on nodes without federation."""
+    if not any(loaded.plugin.name == "sync" for loaded in node.plugins):
+        return None
+    row = await node.db.fetchone("SELECT url, from_key FROM sync_moved WHERE user_id = ?", (user_id,))
+    return str(row[0]) if row is not None and bytes(row[1]) == node.identity.node_public else None

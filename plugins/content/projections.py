@@ -342,11 +342,11 @@ def _edit(kind: str) -> Callable[[Connection, Event], None]:
 def _delete(kind: str) -> Callable[[Connection, Event], None]:
     def apply(conn: Connection, ev: Event) -> None:
         b = ev.body
-        p: e.Delete = ev.payload
+        p: e.Delete | None = ev.payload  # None: a delete signed without any payload
         conn.execute(
             "INSERT OR IGNORE INTO content_deletes (target_id, author_id, hlc, channel_id, post_id,"
             " parent_id) VALUES (?, ?, ?, ?, ?, ?)",
-            (b.target, b.author, b.hlc, p.channel_id, p.post_id, p.parent_id),
+            (b.target, b.author, b.hlc, *((p.channel_id, p.post_id, p.parent_id) if p else (None,) * 3)),
         )
         tombstone(conn, kind, b.target or "")
         SETTLE[kind](conn, b.target or "")

@@ -8,6 +8,7 @@ from cryb_node.gateway.api import Api, Call
 from cryb_node.gateway.middleware import client_address
 from cryb_node.node import Node
 from cryb_node.problems import Problem
+from cryb_node.sync.homes import forwarding
 
 from .schemas import (
     LoginIn,
@@ -115,5 +116,10 @@ def user_routes(api: Api, node: Node) -> None:
 
     @api.route("GET", "/api/v1/users/{user_id}", response=Profile)
     async def get_user(call: Call) -> Profile:
-        """A user's public profile."""
-        return await users_of(node).profile(call.path("user_id"))
+        """A user's public profile (on the node an account moved away from: a redirect to its new
+        home, the forwarding record of `cryb sync move-account`)."""
+        user_id = call.path("user_id")
+        moved_to = await forwarding(node, user_id)
+        if moved_to is not None:
+            raise web.HTTPPermanentRedirect(f"{moved_to.rstrip('/')}/api/v1/users/{user_id}")
+        return await users_of(node).profile(user_id)

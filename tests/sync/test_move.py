@@ -52,6 +52,12 @@ async def test_account_moves_with_a_forwarding_record(federation, tmp_path) -> N
     assert (await c.ok("GET", f"/users/{owner.id}/home"))["node_key"] == a.key.hex()
     status, _ = await a.call("GET", "/users/nobody/home")
     assert status == 404
+    # and the old node's profile answer is a redirect to the new home's; elsewhere, the profile
+    resp = await a.client.get(f"/api/v1/users/{alice.id}", allow_redirects=False)
+    assert resp.status == 308 and resp.headers["Location"] == f"{b.url}/api/v1/users/{alice.id}"
+    for f in (b, c):
+        assert (await f.ok("GET", f"/users/{alice.id}"))["id"] == alice.id
+    assert (await a.ok("GET", f"/users/{owner.id}"))["id"] == owner.id
 
     # from now on b's log may write as alice and a's may not
     await b.node.events.append(
