@@ -20,7 +20,7 @@ import nacl.exceptions
 import nacl.signing
 
 from cryb_node.clock import HLC, ClockDrift
-from cryb_node.db import Connection, Database
+from cryb_node.db import Connection, Database, IntegrityError
 from cryb_node.identity import Identity
 
 log = logging.getLogger(__name__)
@@ -283,14 +283,23 @@ class EventLog:
             payload = self.registry.decode_payload(body.kind, content)
         except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as err:
             raise InvalidEvent(f"payload does not decode as {body.kind}: {err}") from None
-        if payload is None and body.content_hash is not None:
-            # Erased or withheld content: keep the signed skeleton; projections need the payload.
-            ev = self._store_skeleton(conn, event_id, body, raw, sig)
-            et = self.registry.get(body.kind)
-            if ev is not None and et is not None and et.skeleton is not None:
-                et.skeleton(conn, ev)
-        else:
-            ev = self._store(conn, event_id, body, raw, sig, content, payload)
+        # A peer's event whose projection breaks a constraint (say, a create reusing an id another
+        # event created) is refused on its own, not allowed to fail the whole batch.
+        conn.execute("SAVEPOINT ingest")
+        try:
+            if payload is None and body.content_hash is not None:
+                # Erased or withheld content: keep the signed skeleton; projections need the payload.
+                ev = self._store_skeleton(conn, event_id, body, raw, sig)
+                et = self.registry.get(body.kind)
+                if ev is not None and et is not None and et.skeleton is not None:
+                    et.skeleton(conn, ev)
+            else:
+                ev = self._store(conn, event_id, body, raw, sig, content, payload)
+        except IntegrityError as err:
+            conn.execute("ROLLBACK TO ingest")
+            conn.execute("RELEASE ingest")
+            raise InvalidEvent(f"conflicts with stored state: {err}") from None
+        conn.execute("RELEASE ingest")
         if ev is not None:
             self._extend_head(conn, body.origin)
             if published is not None:
