@@ -56,6 +56,7 @@ async def soak(args: argparse.Namespace) -> int:
     samples: list[tuple[float, float, int]] = []
     latencies: dict[str, list[float]] = {"post message": [], "get messages": [], "feed": [], "react": []}
     received = 0
+    dropped = 0
     try:
         await wait_up(base + "/healthz")
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
@@ -67,7 +68,7 @@ async def soak(args: argparse.Namespace) -> int:
             started = time.monotonic()
 
             async def listen(ws) -> None:
-                nonlocal received
+                nonlocal received, dropped
                 beat = time.monotonic()
                 while time.monotonic() < deadline:
                     try:
@@ -77,6 +78,7 @@ async def soak(args: argparse.Namespace) -> int:
                     if msg is not None and msg.type == aiohttp.WSMsgType.TEXT:
                         received += 1
                     elif msg is not None and msg.type != aiohttp.WSMsgType.TEXT:
+                        dropped += 1
                         return
                     if time.monotonic() - beat > 20:
                         await ws.send_json({"op": "HEARTBEAT", "d": None})
@@ -97,12 +99,14 @@ async def soak(args: argparse.Namespace) -> int:
                 last_id = None
                 while time.monotonic() < deadline:
                     roll = random.random()
-                    if roll < 0.4:
+                    # Chat is fanned out to every client; keep it to a rate 1,000 readers in one
+                    # client process can follow, and make the rest reads.
+                    if roll < 0.12:
                         path = f"/api/v1/channels/{channel}/messages"
                         body = {"content": f"soak {i} {time.time()}"}
                         msg = await timed("post message", "POST", path, token, body)
                         last_id = msg["id"]
-                    elif roll < 0.7:
+                    elif roll < 0.6:
                         await timed(
                             "get messages", "GET", f"/api/v1/channels/{channel}/messages?limit=50", token
                         )
@@ -110,7 +114,7 @@ async def soak(args: argparse.Namespace) -> int:
                         await timed("feed", "GET", "/api/v1/feed/home?sort=hot", token)
                     elif last_id:
                         await timed("react", "PUT", f"/api/v1/messages/{last_id}/reactions/👍", token)
-                    await asyncio.sleep(0.02)
+                    await asyncio.sleep(0.05)
 
             async def sampler() -> None:
                 while time.monotonic() < deadline:
