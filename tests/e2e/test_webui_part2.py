@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import shutil
 from typing import Any
@@ -49,12 +50,16 @@ async def serve_node(aiohttp_server: Any, tmp_path: Any) -> tuple[str, Any]:
 
 
 async def screens(page: Any, name: str) -> None:
-    """The screen at desktop and phone width, kept under docs/screenshots/ (and the test artifacts)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """The screen at desktop and phone width, saved as test artifacts; CRYB_UPDATE_SCREENSHOTS=1 also
+    refreshes the copies committed under docs/screenshots/ (a plain test run leaves the tree clean)."""
+    update = os.environ.get("CRYB_UPDATE_SCREENSHOTS") == "1"
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
         await page.set_viewport_size(size)
         await page.wait_for_timeout(150)
-        shutil.copy(await shoot(page, f"{name}-{label}"), SCREENSHOTS / f"{name}-{label}.png")
+        shot = await shoot(page, f"{name}-{label}")
+        if update:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, SCREENSHOTS / f"{name}-{label}.png")
     await page.set_viewport_size(DESKTOP)
 
 
