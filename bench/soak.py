@@ -134,7 +134,8 @@ async def soak(args: argparse.Namespace) -> int:
     growth = (half[-1] - half[0]) / half[0] * 100 if len(half) > 1 else float("nan")
     print(
         f"\nSoak: {args.clients} WebSocket clients, {args.writers} HTTP writers, {args.seconds} s, "
-        f"{os.cpu_count()} cores; node exit code {code}; {received} dispatches received\n"
+        f"{os.cpu_count()} cores; node exit code {code}; {received} dispatches received; "
+        f"{dropped} sockets closed by the node before the end\n"
     )
     print("| t (s) | RSS (MiB) | open fds |")
     print("|---|---|---|")
