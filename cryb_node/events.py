@@ -295,7 +295,8 @@ class EventLog:
                     et.skeleton(conn, ev)
             else:
                 ev = self._store(conn, event_id, body, raw, sig, content, payload)
-        except IntegrityError as err:
+        except (IntegrityError, msgspec.ValidationError, msgspec.DecodeError) as err:
+            # A projection could not take this peer's event; refuse it alone (the batch goes on).
             conn.execute("ROLLBACK TO ingest")
             conn.execute("RELEASE ingest")
             raise InvalidEvent(f"conflicts with stored state: {err}") from None

@@ -71,12 +71,19 @@ STASH = Stash()
 
 
 def _winning_edit(conn: Connection, kind: str, target: str, author: str) -> tuple[int, Any] | None:
-    row = conn.execute(
+    """The author's latest edit of ``target``. An edit event of another kind naming this id (a peer's
+    mistake or malice) is not an edit of it and is skipped."""
+    rows = conn.execute(
         "SELECT hlc, data FROM content_edits WHERE target_id = ? AND author_id = ?"
-        " ORDER BY hlc DESC, event_id DESC LIMIT 1",
+        " ORDER BY hlc DESC, event_id DESC",
         (target, author),
-    ).fetchone()
-    return (row[0], _EDIT_DECODERS[kind].decode(row[1])) if row else None
+    )
+    for hlc, data in rows:
+        try:
+            return hlc, _EDIT_DECODERS[kind].decode(data)
+        except msgspec.ValidationError:
+            continue
+    return None
 
 
 def _deleted(conn: Connection, target: str, author: str) -> bool:
