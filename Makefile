@@ -25,7 +25,7 @@ test: $(VENV)/.test-installed
 
 # The long suites (crash loops, soak) that `make test` leaves out.
 soak: $(VENV)/.test-installed
-	$(VENV)/bin/pytest -m slow -o addopts=""
+	HYPOTHESIS_PROFILE=explore $(VENV)/bin/pytest -m slow -o addopts=""
 	$(PY) bench/soak.py --clients 1000 --seconds 300
 
 bench: $(VENV)/.test-installed

@@ -13,10 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 
 from cryb_node import config as configmod
 from cryb_node.app import build_app
+
+# Property tests are deterministic in `make test` (a run that passed once passes again, so CI cannot
+# fail on a newly explored example); HYPOTHESIS_PROFILE=explore searches fresh examples each run.
+hypothesis.settings.register_profile("cryb", derandomize=True)
+hypothesis.settings.register_profile("explore", derandomize=False)
+hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "cryb"))
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = "tests.demo_plugin:plugin"

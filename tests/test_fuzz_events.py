@@ -111,7 +111,7 @@ def _ingest(loop, node: Node, raw: bytes, sig: bytes, content: bytes | None) -> 
     return loop.run_until_complete(node.db.write(job))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_signed_events_with_arbitrary_payloads_are_stored_or_refused(world, data):
     loop, node, peer = world
@@ -133,7 +133,7 @@ def test_signed_events_with_arbitrary_payloads_are_stored_or_refused(world, data
         peer.seq, peer.prev = before  # a refused event leaves the peer's log as it was
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(part=st.sampled_from(["body", "sig", "content"]), at=st.integers(0, 10_000), bit=st.integers(0, 7))
 def test_any_flipped_bit_is_refused(world, part, at, bit):
     loop, node, _ = world

@@ -70,7 +70,7 @@ def _drive(node, frames_to_send, identify: bool) -> None:
             assert code in DOCUMENTED, f"undocumented close {code} after {frames_to_send!r}"
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(st.lists(frames, min_size=1, max_size=3), st.booleans())
 def test_random_frames_get_a_documented_answer(node, sent, identify):
     _drive(node, sent, identify)
