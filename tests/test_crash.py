@@ -126,9 +126,13 @@ def _crash_cycles(tmp_path: Path, cycles: int) -> None:
     world = World()
     for n in range(cycles):
         node = NodeProcess(data, None, env).start()
-        if n == 0:
-            asyncio.run(_setup(node.url, world))
-        _cycle(node, world)
+        try:
+            if n == 0:
+                asyncio.run(_setup(node.url, world))
+            _cycle(node, world)
+        finally:
+            if node.proc and node.proc.poll() is None:
+                node.proc.kill()
         doctor = run_cryb("--data", str(data), "doctor", "--offline", env=env)
         assert doctor.returncode == 0, f"cycle {n}: {doctor.stdout}{doctor.stderr}"
     assert world.messages and world.roles and world.media and world.votes

@@ -51,6 +51,14 @@ def test_full_disk_refuses_writes_clearly_keeps_reading_and_recovers(small_disk:
     data = small_disk / "data"
     env = cryb_env(**ENV)
     node = NodeProcess(data, None, env).start()
+    try:
+        _fill_and_recover(node, small_disk, data, env)
+    finally:
+        if node.proc and node.proc.poll() is None:
+            node.proc.kill()
+
+
+def _fill_and_recover(node: NodeProcess, small_disk: Path, data: Path, env: dict[str, str]) -> None:
     base = node.url
     body = {"username": "diskfull", "email": "diskfull@example.test", "password": "a long enough password"}
     status, reg = _call(base, "POST", "/api/v1/auth/register", body=body)
