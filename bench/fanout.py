@@ -80,6 +80,10 @@ async def wait_up(url: str, timeout: float = 60) -> None:
 
 # -- the ceiling: a bare broadcast server ---------------------------------------------------------
 
+# A MESSAGE_CREATE dispatch of the node is about 600 bytes of JSON; the ceiling's frames are padded
+# to the same size.
+PAD = "x" * 480
+
 CEILING = """
 import sys
 from aiohttp import web, WSMsgType
@@ -119,10 +123,13 @@ async def run_ceiling(L: int, S: int, M: int) -> Result:
             sockets = [await http.ws_connect(base + "/ws") for _ in range(L)]
 
             async def post(i: int, k: int, body: str) -> None:
-                async with http.post(base + "/send", data=json.dumps({"content": body})) as r:
+                # The same bytes per delivery as the node's MESSAGE_CREATE dispatch, so both sides
+                # pay the same to move and parse a frame.
+                frame = {"op": "DISPATCH", "t": "MESSAGE_CREATE", "d": {"content": body, "pad": PAD}, "s": k}
+                async with http.post(base + "/send", data=json.dumps(frame)) as r:
                     assert r.status == 200
 
-            return await drive("ceiling", sockets, post, L, S, M, lambda frame: frame.get("content"))
+            return await drive("ceiling", sockets, post, L, S, M, lambda frame: frame["d"]["content"])
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(30)

@@ -19,6 +19,7 @@ from cryb_node.db import Connection, Database
 from cryb_node.events import SELECT_EVENTS, Event, EventLog, decode_row
 
 log = logging.getLogger(__name__)
+OFFSET_EVERY_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class Subscription:
     # Only these kinds are handed over (the offset still advances past the others).
     kinds: frozenset[str] | None = None
     batch_size: int = 256
+    # Seconds to wait after being woken before reading, so a burst is handled as one batch
+    # (for costly, not urgent consumers such as the search index).
+    linger_s: float = 0.0
 
     def __post_init__(self) -> None:
         if (self.handle is None) == (self.handle_in_tx is None):
@@ -48,6 +52,8 @@ class Consumer:
         self.sub = sub
         self.bus = bus
         self.offset = 0
+        self._stored = 0  # the offset last written to consumer_offsets
+        self._stored_at = 0.0
         self.failures = 0
         self.last_error: str | None = None
         self._wake = asyncio.Event()
@@ -59,7 +65,7 @@ class Consumer:
 
     async def start(self) -> None:
         db = self.bus.db
-        self.offset = await db.fetchval(
+        self.offset = self._stored = await db.fetchval(
             "SELECT pos FROM consumer_offsets WHERE name = ?", (self.sub.name,), default=0
         )
         self._task = asyncio.create_task(self._run(), name=f"consumer:{self.sub.name}")
@@ -70,6 +76,10 @@ class Consumer:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+            try:
+                await self._persist()
+            except Exception:
+                log.exception("consumer %s: could not store its offset at stop", self.sub.name)
 
     def wake(self) -> None:
         self._wake.set()
@@ -92,6 +102,8 @@ class Consumer:
             self.last_error = None
             if not progressed:
                 await self._wake.wait()
+                if self.sub.linger_s:
+                    await asyncio.sleep(self.sub.linger_s)
 
     async def _step(self) -> bool:
         sub, db = self.sub, self.bus.db
@@ -104,22 +116,35 @@ class Consumer:
         events = [decode_row(self.bus.log.registry, r) for r in rows]
         if sub.kinds is not None:
             events = [e for e in events if e.kind in sub.kinds]
+        if not events:
+            # Nothing of interest: move on without a write per batch (the busy writer is shared);
+            # the offset is stored now and then, and on stop. Re-reading skipped events is harmless.
+            self.offset = last
+            if time.monotonic() - self._stored_at > OFFSET_EVERY_S:
+                await self._persist()
+            return True
         if sub.handle_in_tx is not None:
             handle = sub.handle_in_tx
 
             def job(conn: Connection) -> None:
-                if events:
-                    handle(conn, events)
+                handle(conn, events)
                 _store_offset(conn, sub.name, last)
 
             await db.write(job)
         else:
             assert sub.handle is not None
-            if events:
-                await sub.handle(events)
+            await sub.handle(events)
             await db.write(lambda conn: _store_offset(conn, sub.name, last))
-        self.offset = last
+        self.offset = self._stored = last
+        self._stored_at = time.monotonic()
         return True
+
+    async def _persist(self) -> None:
+        if self.offset != self._stored:
+            offset = self.offset
+            await self.bus.db.write(lambda conn: _store_offset(conn, self.sub.name, offset))
+            self._stored = offset
+        self._stored_at = time.monotonic()
 
     async def caught_up(self, timeout: float = 10.0) -> None:
         """Wait until this consumer has handled everything in the log (tests, drains)."""

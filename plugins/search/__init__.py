@@ -134,7 +134,9 @@ class SearchPlugin(Plugin):
         # Only a serving node (background mode) indexes: CLI commands never touch the index here.
         st = state_of(node)
         st.started = asyncio.ensure_future(st.start())
-        return [Subscription(name=CONSUMER, handle=st.handle, batch_size=st.settings.batch_size)]
+        return [
+            Subscription(name=CONSUMER, handle=st.handle, batch_size=st.settings.batch_size, linger_s=0.1)
+        ]
 
     def jobs(self, node: Node) -> Iterable[Job]:
         st = state_of(node)
