@@ -329,9 +329,10 @@ class EventLog:
         """Queue events a finished ingest job stored, for the bus after the commit (writer thread)."""
         self._pending.extend(events)
 
-    def _store_skeleton(
+    def _insert(
         self, conn: Connection, event_id: bytes, body: EventBody, raw: bytes, sig: bytes
-    ) -> Event | None:
+    ) -> int | None:
+        """Insert the signed skeleton; its position, or None if the event was already stored."""
         cur = conn.execute(
             "INSERT OR IGNORE INTO events (id, origin, seq, hlc, community, kind, body, sig, received_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -347,9 +348,13 @@ class EventLog:
                 int(time.time()),
             ),
         )
-        if cur.rowcount == 0:
-            return None
-        return Event(pos=cur.lastrowid, id=event_id, body=body, payload=None)
+        return cur.lastrowid if cur.rowcount else None
+
+    def _store_skeleton(
+        self, conn: Connection, event_id: bytes, body: EventBody, raw: bytes, sig: bytes
+    ) -> Event | None:
+        pos = self._insert(conn, event_id, body, raw, sig)
+        return None if pos is None else Event(pos=pos, id=event_id, body=body, payload=None)
 
     def _store(
         self,
@@ -362,26 +367,12 @@ class EventLog:
         payload: Any,
     ) -> Event | None:
         """Insert an event and apply its projection; None if it was already stored (idempotent)."""
-        cur = conn.execute(
-            "INSERT OR IGNORE INTO events (id, origin, seq, hlc, community, kind, body, sig, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                event_id,
-                body.origin,
-                body.seq,
-                body.hlc,
-                body.community,
-                body.kind,
-                raw,
-                sig,
-                int(time.time()),
-            ),
-        )
-        if cur.rowcount == 0:
+        pos = self._insert(conn, event_id, body, raw, sig)
+        if pos is None:
             return None
         if content is not None:
             conn.execute("INSERT INTO event_content (event_id, content) VALUES (?, ?)", (event_id, content))
-        ev = Event(pos=cur.lastrowid, id=event_id, body=body, payload=payload)
+        ev = Event(pos=pos, id=event_id, body=body, payload=payload)
         et = self.registry.get(body.kind)
         if et is not None and et.apply is not None:
             et.apply(conn, ev)

@@ -70,6 +70,16 @@ def _read_secret(path: Path) -> nacl.signing.SigningKey:
         raise KeyFileError(f"{path}: not a valid ed25519 seed ({err})") from None
 
 
+def load_or_create_secret(path: Path) -> bytes:
+    """32 random bytes kept hex-encoded in ``path`` (mode 600), created on first use (plugins' keys)."""
+    if not path.exists():
+        _write_secret(path, os.urandom(32))
+    raw = bytes.fromhex(path.read_text().strip())
+    if len(raw) != 32:
+        raise KeyFileError(f"{path}: expected 32 bytes of hex")
+    return raw
+
+
 def load_or_create(data_dir: Path) -> tuple[Identity, bool]:
     """Load the keys from ``data_dir/keys``, creating whichever is missing. Returns (identity, created)."""
     kd = key_dir(data_dir)

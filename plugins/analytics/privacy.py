@@ -10,30 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import secrets
 from pathlib import Path
 
 from cryb_node.db import Connection
+from cryb_node.identity import load_or_create_secret
 
 KEY_FILE = "analytics.key"
 
 
 def load_or_create_key(key_dir: Path) -> bytes:
-    path = key_dir / KEY_FILE
-    if not path.exists():
-        key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(secrets.token_bytes(32).hex().encode() + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    raw = bytes.fromhex(path.read_text().strip())
-    if len(raw) != 32:
-        raise ValueError(f"{path}: expected 32 bytes of hex")
-    return raw
+    return load_or_create_secret(key_dir / KEY_FILE)
 
 
 def monday(day: dt.date) -> dt.date:

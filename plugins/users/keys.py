@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +16,8 @@ import nacl.hash
 import nacl.pwhash
 import nacl.secret
 import nacl.utils
+
+from cryb_node.identity import load_or_create_secret
 
 KEY_FILE = "users.key"
 
@@ -29,20 +30,7 @@ def _derive(master: bytes, purpose: bytes) -> bytes:
 
 
 def load_or_create_master(key_dir: Path) -> bytes:
-    path = key_dir / KEY_FILE
-    if not path.exists():
-        key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(nacl.utils.random(32).hex().encode() + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    raw = bytes.fromhex(path.read_text().strip())
-    if len(raw) != 32:
-        raise ValueError(f"{path}: expected 32 bytes of hex")
-    return raw
+    return load_or_create_secret(key_dir / KEY_FILE)
 
 
 @dataclass(frozen=True)
