@@ -72,6 +72,8 @@ class Node:
         self.bus: Bus
         self.identity: identity.Identity
         self.first_start = False
+        # True when the node serves (background work running), False for a CLI command's node.
+        self.serving = False
         # The Litestream child, while `[replication]` is enabled and the node serves.
         self.replication: Replicator | None = None
 
@@ -101,6 +103,7 @@ class Node:
     @contextlib.asynccontextmanager
     async def running(self, *, background: bool = True) -> AsyncIterator[Node]:
         """Open everything; with ``background`` also start bus consumers and scheduled jobs."""
+        self.serving = background
         # The data dir holds keys and PII: only the node's own user may enter it.
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         replicate = background and self.config.replication.enabled

@@ -31,6 +31,8 @@ class FirstRun:
         return self.node.data_dir / LINK_FILE
 
     async def open(self) -> None:
+        if not self.node.serving:
+            return  # a CLI command (e.g. `cryb user create --admin`): only a serving node offers the link
         has_admin = await self.node.db.fetchval("SELECT 1 FROM users_accounts WHERE admin = 1 LIMIT 1")
         if has_admin:
             self.link_file.unlink(missing_ok=True)

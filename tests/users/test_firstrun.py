@@ -49,3 +49,13 @@ async def test_no_link_once_an_admin_exists(aiohttp_client, tmp_path):
     assert not (data / "setup-link.txt").exists()
     resp = await again.post("/api/v1/auth/setup", json={**BODY, "username": "other", "token": "anything"})
     assert resp.status == 403
+
+
+def test_cli_commands_offer_no_setup_link(tmp_path):
+    from tests.conftest import run_cryb
+
+    data = tmp_path / "data"
+    res = run_cryb("--data", str(data), "user", "create", "root", "--email", "r@example.test", "--admin",
+                   "--password", "a long admin password")  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert "setup#token=" not in res.stderr and not (data / "setup-link.txt").exists()
