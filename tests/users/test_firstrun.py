@@ -55,7 +55,7 @@ def test_cli_commands_offer_no_setup_link(tmp_path):
     from tests.conftest import run_cryb
 
     data = tmp_path / "data"
-    res = run_cryb("--data", str(data), "user", "create", "root", "--email", "r@example.test", "--admin",
+    res = run_cryb("--data", str(data), "user", "create", "nodeowner", "--email", "r@example.test", "--admin",
                    "--password", "a long admin password")  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert "setup#token=" not in res.stderr and not (data / "setup-link.txt").exists()
