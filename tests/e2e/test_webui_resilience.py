@@ -177,8 +177,9 @@ async def test_sign_in_and_send_using_only_the_keyboard(aiohttp_server, tmp_path
     else:
         raise AssertionError("the community link was never reached with Tab")
     await kb.press("Enter")
-    # Opening a channel puts the focus in the message box.
-    await expect(page.locator("#composer-input")).to_be_focused()
+    # Opening a channel puts the focus in the message box (loading the community can take a while
+    # when the machine is busy, hence the longer wait).
+    await expect(page.locator("#composer-input")).to_be_focused(timeout=20_000)
     await kb.type("typed without a mouse")
     await kb.press("Enter")
     await expect(message(page, "typed without a mouse")).to_be_visible()
