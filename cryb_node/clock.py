@@ -54,12 +54,23 @@ class HLC:
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
 
 
+_id_lock = threading.Lock()
+_id_last = 0
+
+
 def new_id() -> str:
     """A 26-character ULID-style id: 48-bit milliseconds then 80 random bits, Crockford base32.
 
-    Unique across nodes without coordination and sorted by creation time.
+    Unique across nodes without coordination and sorted by creation time. Monotonic within the
+    process: an id made in the same millisecond as the previous one is that one plus one, so two
+    messages posted in one millisecond still sort in the order they were made.
     """
+    global _id_last
     value = (time.time_ns() // 1_000_000) << 80 | int.from_bytes(os.urandom(10), "big")
+    with _id_lock:
+        if value >> 80 <= _id_last >> 80:
+            value = _id_last + 1
+        _id_last = value
     out = []
     for _ in range(26):
         out.append(_CROCKFORD[value & 31])
