@@ -105,6 +105,29 @@ def list_backups(cfg: Config, db_path: Path) -> Listing:
     )
 
 
+class Backups(msgspec.Struct):
+    """What the node admin's dashboard shows: `cryb backup list` plus `cryb backup status`."""
+
+    enabled: bool
+    target: str | None
+    listing: Listing | None  # None: replication off, or the replica could not be listed (error)
+    status: replication.Status | None  # the running node's replication (None: it has not run)
+    error: str | None = None
+
+
+def overview(cfg: Config, db_path: Path, status: replication.Status | None) -> Backups:
+    """The replica's listing and the given replication status; a listing failure is reported, not
+    raised, so the status still shows (it usually says why)."""
+    if not cfg.replication.enabled:
+        return Backups(enabled=False, target=None, listing=None, status=status)
+    target = litestream.target_description(cfg.replication)
+    try:
+        listing = list_backups(cfg, db_path)
+    except (BackupError, LitestreamError) as err:
+        return Backups(enabled=True, target=target, listing=None, status=status, error=str(err))
+    return Backups(enabled=True, target=target, listing=listing, status=status)
+
+
 def parse_timestamp(text: str) -> datetime:
     """ISO 8601; a time without an offset is taken as UTC."""
     try:

@@ -26,6 +26,8 @@ ROUTES: dict[str, str] = {
     "GET /api/docs/static/init.js": "public",
     "GET /api/openapi.json": "public",
     "GET /api/v1/admin/audit": "admin",
+    "GET /api/v1/admin/backups": "admin",
+    "GET /api/v1/admin/peers": "admin",
     "POST /api/v1/analytics/events": "optional",
     "GET /api/v1/analytics/node": "admin",
     "GET /api/v1/analytics/node/export": "admin",

@@ -10,11 +10,13 @@ import time
 from typing import Any
 
 import click
+import msgspec
 
 from cryb_node.node import Node
 
 from . import peers, statehash, vectors
 from .engine import Engine
+from .status import peer_status
 from .transport import PeerCallError, PeerClient
 from .wire import StateReply, SyncSettings
 
@@ -95,14 +97,8 @@ def status(settings: Any, as_json: bool) -> None:
     """Each peer's last successful session and last error (as the running node recorded them)."""
 
     async def go(node: Node) -> list[dict[str, Any]]:
-        forks = await node.db.fetchval("SELECT count(*) FROM sync_forks")
-        out = []
-        for p in await peers.list_peers(node.db):
-            out.append(
-                {"node_key": p.key_hex, "url": p.url, "name": p.name, "last_ok_at": p.last_ok_at,
-                 "last_error": p.last_error, "forks_recorded": forks}
-            )  # fmt: skip
-        return out
+        # The same report as GET /api/v1/admin/peers, without the live worker state (another process).
+        return [msgspec.to_builtins(s) for s in await peer_status(node)]
 
     data = _run(settings, go)
     now = int(time.time())

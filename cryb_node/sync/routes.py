@@ -14,10 +14,12 @@ import msgspec
 from aiohttp import web
 
 from cryb_node import __version__
+from cryb_node.gateway.admin_routes import require_node_admin
 from cryb_node.gateway.api import Api, Call
 from cryb_node.problems import Problem
 
 from . import auth, engine, ingest, peers, policy, reconcile, statehash, vectors
+from .status import PeersReport, peer_status
 from .transport import CONTENT_TYPE, PREFIX
 from .wire import (
     DMS_SCOPE,
@@ -90,6 +92,14 @@ def routes(api: Api, node: Node, sync: Sync) -> None:
             p = await peers.get(node.db, key)
             url = p.url if p else None
         return UserHome(user_id=user_id, node_key=key.hex(), url=url, moved=moved is not None)
+
+    @api.route(
+        "GET", "/api/v1/admin/peers", response=PeersReport, auth="required",
+        summary="Pinned peers and their sync state: last sync, lag, breaker, last error (node admins)",
+    )  # fmt: skip
+    async def admin_peers(call: Call) -> PeersReport:
+        require_node_admin(call)
+        return PeersReport(peers=await peer_status(node, sync.engine), live=node.serving)
 
     def federation(name: str, summary: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:

@@ -1,0 +1,36 @@
+"""The core's node-admin routes: the backups list (the same listing as `cryb backup list`) with the
+running node's replication status. Peers and their sync state are the sync plugin's
+(GET /api/v1/admin/peers, cryb_node/sync/routes.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from cryb_node import backup, replication
+from cryb_node.gateway.api import Api, Call
+from cryb_node.problems import forbidden
+
+if TYPE_CHECKING:
+    from cryb_node.node import Node
+
+
+def require_node_admin(call: Call) -> str:
+    """Node admins only. The authenticator re-reads the admin flag with the session on every request,
+    so a demotion applies at once."""
+    if call.principal is None or not call.principal.admin:
+        raise forbidden("node admins only")
+    return call.principal.user_id
+
+
+def admin_routes(api: Api, node: Node) -> None:
+    @api.route(
+        "GET", "/api/v1/admin/backups", response=backup.Backups, auth="required",
+        summary="Backups in the replica (snapshots, restorable range) and replication status (node admins)",
+    )  # fmt: skip
+    async def get_backups(call: Call) -> backup.Backups:
+        require_node_admin(call)
+        live = node.replication.status() if node.replication is not None else None
+        status = live or replication.read_status(node.data_dir)
+        # Listing runs a one-shot litestream process: off the event loop.
+        return await asyncio.to_thread(backup.overview, node.config, node.db_path, status)
