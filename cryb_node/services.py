@@ -7,7 +7,7 @@ and others look it up (``node.services.get``) without importing the provider's i
 from __future__ import annotations
 
 from enum import IntFlag
-from typing import Protocol
+from typing import Any, Protocol
 
 import msgspec
 
@@ -184,4 +184,15 @@ class Notifier(Protocol):
     def record(self, conn: Connection, notice: Notice) -> None:
         """Queue ``notice`` inside the caller's write transaction, so it commits (or not) with the
         action it is about; it is delivered shortly after the commit."""
+        ...
+
+
+class AuthoredContent(Protocol):
+    """Provided by the content plugin: what an account wrote, erased with the account."""
+
+    def erase_author(self, tx: Any, user_id: str) -> int:
+        """Inside the caller's event transaction (an events.Tx), append the author's own delete for
+        every message, post and comment ``user_id`` wrote that is not deleted yet: the same final,
+        replicated erasure an author's delete is (payloads of creates and edits erased on every
+        node, signed skeletons kept, never accepted again). Returns how many deletes it appended."""
         ...

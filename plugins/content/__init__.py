@@ -22,8 +22,10 @@ from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.realtime.protocol import Dispatcher
 from cryb_node.scheduler import Job
+from cryb_node.services import AuthoredContent
 
 from . import dispatch
+from .erasure import AuthorErasure
 from .events import event_types
 from .routes import chat_routes, post_routes, shared_routes
 from .service import content_of
@@ -51,6 +53,7 @@ class ContentPlugin(Plugin):
 
     async def _lifespan(self, node: Node) -> AsyncIterator[None]:
         content = content_of(node)
+        node.services.provide(AuthoredContent, AuthorErasure())  # type: ignore[type-abstract]
         try:
             yield
         finally:

@@ -8,7 +8,7 @@ import time
 
 from cryb_node.clock import wall_ms
 from cryb_node.db import Connection
-from cryb_node.events import Event
+from cryb_node.events import Event, Tx
 
 
 def erase(conn: Connection, target: str) -> None:
@@ -64,3 +64,39 @@ def tombstone(conn: Connection, kind: str, target: str) -> None:
             " author_id, hlc, created_at, body, body_html) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '')",
             (target, post, parent, channel, community, author, hlc, wall_ms(hlc)),
         )
+
+
+class AuthorErasure:
+    """The AuthoredContent service: an erased account's writing goes the way its own deletes go."""
+
+    def erase_author(self, tx: Tx, user_id: str) -> int:
+        from .events import Delete  # events imports the projections, which import this module
+
+        conn, n = tx.conn, 0
+        # Messages (DMs too: community None), then comments (their place travels in the delete),
+        # then posts. Rows already deleted were erased by their own delete.
+        for mid, channel, community in conn.execute(
+            "SELECT id, channel_id, community_id FROM content_messages WHERE author_id = ? AND deleted = 0"
+            " ORDER BY hlc",
+            (user_id,),
+        ).fetchall():
+            tx.append("message.delete", Delete(channel_id=channel), community=community, author=user_id,
+                      target=mid)  # fmt: skip
+            n += 1
+        for cid, channel, community, post, parent in conn.execute(
+            "SELECT id, channel_id, community_id, post_id, parent_id FROM content_comments"
+            " WHERE author_id = ? AND deleted = 0 ORDER BY hlc",
+            (user_id,),
+        ).fetchall():
+            payload = Delete(channel_id=channel, post_id=post, parent_id=parent)
+            tx.append("comment.delete", payload, community=community, author=user_id, target=cid)
+            n += 1
+        for pid, channel, community in conn.execute(
+            "SELECT id, channel_id, community_id FROM content_posts WHERE author_id = ? AND deleted = 0"
+            " ORDER BY hlc",
+            (user_id,),
+        ).fetchall():
+            tx.append("post.delete", Delete(channel_id=channel), community=community, author=user_id,
+                      target=pid)  # fmt: skip
+            n += 1
+        return n

@@ -13,6 +13,7 @@ import msgspec
 from cryb_node.db import Connection
 from cryb_node.events import Tx
 from cryb_node.problems import Problem, not_found
+from cryb_node.services import AuthoredContent
 
 from .events import ERASED, UserErased
 
@@ -125,7 +126,9 @@ async def set_password(
 
 async def delete(users: Users, user_id: str, client: Client, *, actor_id: str | None = None) -> None:
     """Erase the account: PII and credentials wiped here, and a user.erased event so every node wipes
-    the public profile (and other plugins anonymise what the user wrote)."""
+    the public profile, and the author's own delete of everything the user wrote (AuthoredContent:
+    its text erased on every node it replicated to, the signed skeletons kept)."""
+    authored = users.node.services.get(AuthoredContent)  # type: ignore[type-abstract]
 
     def write(tx: Tx) -> list[str]:
         conn = tx.conn
@@ -143,6 +146,9 @@ async def delete(users: Users, user_id: str, client: Client, *, actor_id: str | 
         for table in ("users_email_tokens", "users_recovery_codes", "users_oauth_links"):
             conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
         conn.execute("DELETE FROM users_relationships WHERE user_id = ? OR other_id = ?", (user_id, user_id))
+        if authored is not None:
+            # what the account wrote goes too, by its own deletes (replicated and final)
+            authored.erase_author(tx, user_id)
         tx.append(ERASED, UserErased(), author=actor_id or user_id, target=user_id)
         users._audit(conn, "account.deleted", client, user_id=user_id, actor_id=actor_id)
         return revoked
