@@ -15,6 +15,7 @@ class ProblemBody(msgspec.Struct, omit_defaults=True):
     detail: str = ""
     field: str | None = None
     request_id: str | None = None
+    moved_to: str | None = None  # extension member (RFC 9457 3.2): account_moved's new home URL
 
 
 class Problem(Exception):
@@ -28,6 +29,7 @@ class Problem(Exception):
         *,
         field: str | None = None,
         headers: dict[str, str] | None = None,
+        moved_to: str | None = None,
     ) -> None:
         super().__init__(f"{code}: {detail}")
         self.code = code
@@ -35,6 +37,7 @@ class Problem(Exception):
         self.detail = detail
         self.field = field
         self.headers = headers or {}
+        self.moved_to = moved_to
 
     def body(self, request_id: str | None = None) -> ProblemBody:
         from http import HTTPStatus
@@ -51,6 +54,7 @@ class Problem(Exception):
             detail=self.detail,
             field=self.field,
             request_id=request_id,
+            moved_to=self.moved_to,
         )
 
 

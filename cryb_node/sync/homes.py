@@ -131,6 +131,13 @@ async def move_account(node: Node, user_id: str, to: bytes, url: str) -> Event:
     return await node.events.transaction(fn)
 
 
+def current_home(conn: Connection, user_id: str) -> bytes | None:
+    """The identity key of the node the account is homed on now (None: not known here), in a db
+    thread."""
+    row = conn.execute("SELECT node_key FROM sync_user_homes WHERE user_id = ?", (user_id,)).fetchone()
+    return bytes(row[0]) if row is not None else None
+
+
 async def forwarding(node: Node, user_id: str) -> str | None:
     """The new home's base URL, if the account moved away from this node (its forwarding record).
     None elsewhere, and on nodes without federation."""

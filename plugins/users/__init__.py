@@ -12,6 +12,7 @@ from importlib.abc import Traversable
 import click
 from apscheduler.triggers.interval import IntervalTrigger
 
+from cryb_node.bus import Subscription
 from cryb_node.events import EventType
 from cryb_node.gateway.api import Api
 from cryb_node.gateway.middleware import Authenticator
@@ -20,6 +21,7 @@ from cryb_node.plugins import Plugin
 from cryb_node.scheduler import Job
 from cryb_node.services import Directory, Relationships
 
+from . import moves
 from .account_routes import account_routes
 from .admin_routes import admin_routes
 from .directory import UserDirectory
@@ -63,6 +65,9 @@ class UsersPlugin(Plugin):
             yield
         finally:
             await users.close()
+
+    def subscriptions(self, node: Node) -> Iterable[Subscription]:
+        return [moves.subscription(node, lambda: node.services.get(Users))]
 
     def jobs(self, node: Node) -> Iterable[Job]:
         async def sweep() -> None:

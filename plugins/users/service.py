@@ -22,11 +22,13 @@ from cryb_node.mail import Mailer
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
 from cryb_node.services import MediaStore
+from cryb_node.sync.homes import forwarding
 
 from . import audit
 from .events import CREATED, PROFILE, ProfileSnapshot, UserCreated
 from .firstrun import FirstRun
 from .keys import Keys, PasswordHasher, load_or_create_master, new_secret_token, normalise_email, token_hash
+from .moves import moved
 from .oauth import OAuth
 from .schemas import LoginIn, Me, Profile, ProfilePatch, Settings, TokenPair
 from .throttle import Throttle
@@ -225,6 +227,8 @@ class Users:
     async def login(self, body: LoginIn, client: Client) -> TokenPair:
         row = await self.find_login(body.login)
         user_id = row[0] if row is not None else None
+        if user_id is not None:
+            await self._refuse_moved(user_id, client)
         acct_key = f"acct:{user_id or body.login.strip().lower()}"
         ip_key = f"ip:{client.ip}"
         locked = self.throttle.locked_for(acct_key, ip_key)
@@ -268,8 +272,17 @@ class Users:
         sid, refresh = await self.node.db.write(write)
         return self._pair(user_id, sid, bool(row[3]), refresh)
 
+    async def _refuse_moved(self, user_id: str, client: Client) -> None:
+        """An account that moved to another node signs in there (its forwarding record names it),
+        whatever credentials it still had here. Telling so leaks nothing: the move is public."""
+        url = await forwarding(self.node, user_id)
+        if url is not None:
+            await self.node.db.write(lambda c: self._audit(c, "login.refused_moved", client, user_id=user_id))
+            raise moved(url)
+
     async def session_for(self, user_id: str, client: Client, how: str = "oauth") -> TokenPair:
         """A new session for a user who proved who they are some other way (an OAuth provider)."""
+        await self._refuse_moved(user_id, client)
 
         def write(conn: Connection) -> tuple[str, str, bool]:
             row = conn.execute("SELECT status, admin FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
