@@ -1,7 +1,8 @@
 // Dashboards: a community's insights (its managers) and the node admin's dashboard (analytics of the
-// whole node, health with replication status, the audit log). Charts are drawn by uPlot (vendored,
-// web/vendor/VERSIONS); each chart keeps the series it drew on its element (chart.data) so tests
-// and screen readers can check the figures; a table of the same numbers follows each chart.
+// whole node, health, peers and their sync state, backups with replication status, the audit log).
+// Charts are drawn by uPlot (vendored, web/vendor/VERSIONS); each chart keeps the series it drew on
+// its element (chart.data) so tests and screen readers can check the figures; a table of the same
+// numbers follows each chart.
 
 import * as api from '../api.js';
 import { formatTime, h, replace } from '../dom.js';
@@ -118,9 +119,68 @@ export class AdminView extends Pane {
       replace(this.body, h('p', { role: 'alert' }, 'Only node admins can open this page.'));
       return;
     }
-    const [analytics, health, audit] = await Promise.all([
-      analyticsSection('/api/v1/analytics/node', 'Node analytics'), this.health(), this.audit()]);
-    replace(this.body, health, analytics, audit);
+    const [analytics, health, peers, backups, audit] = await Promise.all([
+      analyticsSection('/api/v1/analytics/node', 'Node analytics'), this.health(), this.peers(), this.backups(), this.audit()]);
+    replace(this.body, health, peers, backups, analytics, audit);
+  }
+
+  /** Pinned peers and their sync state (GET /api/v1/admin/peers, what `cryb peer status` prints). */
+  async peers() {
+    const section = h('section', { class: 'dash-section', 'aria-label': 'Peers' }, h('h3', null, 'Peers'));
+    try {
+      const out = await api.get('/api/v1/admin/peers');
+      if (!out.peers.length) {
+        section.append(h('p', { class: 'muted' }, 'No pinned peers. Pin one with “cryb peer add URL”.'));
+        return section;
+      }
+      section.append(h('table', { class: 'mod-table peers-table' },
+        h('thead', null, h('tr', null, ['Peer', 'Key', 'State', 'Last sync', 'Breaker', 'Events in/out', 'Last error'].map((t) => h('th', null, t)))),
+        h('tbody', null, out.peers.map((p) => h('tr', { dataset: { peer: p.node_key } },
+          h('td', null, p.name ? `${p.name} · ${p.url}` : p.url),
+          h('td', null, h('code', { title: p.node_key }, p.fingerprint)),
+          h('td', null, h('span', { class: `flag peer-${p.state.replace(' ', '-')}` }, p.state)),
+          h('td', null, p.last_ok_at ? `${formatTime(p.last_ok_at * 1000)} (${p.lag_s}s ago)` : 'never'),
+          h('td', null, p.circuit ? `${p.circuit}${p.failures ? `, ${p.failures} failures` : ''}${p.retry_in_s ? `, retry in ${Math.ceil(p.retry_in_s)}s` : ''}` : '—'),
+          h('td', null, p.events_in == null ? '—' : `${p.events_in} / ${p.events_out}`),
+          h('td', { class: 'peer-error' }, p.last_error || ''))))));
+    } catch (err) {
+      section.append(h('p', { role: 'alert' }, err.message));
+    }
+    return section;
+  }
+
+  /** The replica's snapshots and the replication status (GET /api/v1/admin/backups, as `cryb backup list`). */
+  async backups() {
+    const section = h('section', { class: 'dash-section', 'aria-label': 'Backups' }, h('h3', null, 'Backups'));
+    const size = (n) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1048576).toFixed(1)} MB`);
+    try {
+      const out = await api.get('/api/v1/admin/backups');
+      if (!out.enabled) {
+        section.append(h('p', { class: 'muted' }, 'Replication is off: set [replication] enabled = true in cryb.toml to keep backups.'));
+        return section;
+      }
+      const st = out.status;
+      section.append(h('p', { class: 'backup-target' }, `Target: ${out.target}`));
+      if (st) {
+        section.append(h('p', { class: 'backup-status' },
+          h('span', { class: `flag health-${st.problem ? 'degraded' : 'ready'}` }, st.state),
+          ` lag ${st.lag_s.toFixed(1)}s · last sync ${st.last_sync_at ? formatTime(st.last_sync_at * 1000) : 'never'} · replica txid ${st.replica_txid}`,
+          st.problem ? h('span', { role: 'alert' }, ` · ${st.problem}`) : ''));
+      }
+      if (out.error) section.append(h('p', { role: 'alert' }, out.error));
+      const listing = out.listing;
+      if (listing) {
+        section.append(
+          h('p', { class: 'muted' }, `Restorable from ${listing.earliest || '—'} to ${listing.latest || '—'} · ${listing.files} files, ${size(listing.bytes)}`),
+          h('table', { class: 'mod-table backups-table' },
+            h('thead', null, h('tr', null, ['Snapshot', 'Transaction', 'Size'].map((t) => h('th', null, t)))),
+            h('tbody', null, listing.snapshots.slice().reverse().map((snap) => h('tr', { dataset: { txid: String(snap.max_txid) } },
+              h('td', null, formatTime(Date.parse(snap.timestamp))), h('td', null, String(snap.max_txid)), h('td', null, size(snap.size)))))));
+      }
+    } catch (err) {
+      section.append(h('p', { role: 'alert' }, err.message));
+    }
+    return section;
   }
 
   async health() {
@@ -137,7 +197,7 @@ export class AdminView extends Pane {
           h('thead', null, h('tr', null, h('th', null, 'Check'), h('th', null, 'OK'), h('th', null, 'Detail'))),
           h('tbody', null, checks.map(([name, c]) => h('tr', { dataset: { check: name } },
             h('td', null, name), h('td', null, c.ok ? 'yes' : 'NO'), h('td', null, c.detail || ''))))),
-        h('p', { class: 'muted' }, 'Replication status comes from the “replication” check above. Backups are made with “cryb backup”; peers and their sync state with “cryb peer status”.'));
+        h('p', { class: 'muted' }, 'Backups are taken with “cryb backup now” and restored with “cryb backup restore”; peers are pinned with “cryb peer add”.'));
     } catch (err) {
       section.append(h('p', { role: 'alert' }, err.message));
     }
