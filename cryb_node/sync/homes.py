@@ -13,7 +13,9 @@ the old home keeps a forwarding record (sync_moved) that says where it lives now
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import msgspec
 
@@ -145,3 +147,32 @@ async def forwarding(node: Node, user_id: str) -> str | None:
         return None
     row = await node.db.fetchone("SELECT url, from_key FROM sync_moved WHERE user_id = ?", (user_id,))
     return str(row[0]) if row is not None and bytes(row[1]) == node.identity.node_public else None
+
+
+@dataclass(frozen=True)
+class RemoteHome:
+    """Where a user from another node lives, for showing ``user@node``."""
+
+    node_key: str  # hex
+    node: str  # host[:port] of its base URL; the key's first 16 hex digits if we know no URL
+
+
+async def remote_homes(node: Node, user_ids: list[str]) -> dict[str, RemoteHome]:
+    """The homes of those of ``user_ids`` homed on other nodes (local and unknown users are absent;
+    empty without federation)."""
+    if not user_ids or not any(loaded.plugin.name == "sync" for loaded in node.plugins):
+        return {}
+    out: dict[str, RemoteHome] = {}
+    for i in range(0, len(user_ids), 500):  # under SQLite's bound-variable limit
+        chunk = user_ids[i : i + 500]
+        rows = await node.db.fetchall(
+            "SELECT h.user_id, h.node_key, coalesce(m.url, p.url) FROM sync_user_homes h"
+            " LEFT JOIN sync_peers p ON p.node_key = h.node_key"
+            " LEFT JOIN sync_moved m ON m.user_id = h.user_id AND m.node_key = h.node_key"
+            f" WHERE h.node_key != ? AND h.user_id IN ({','.join('?' * len(chunk))})",
+            (node.identity.node_public, *chunk),
+        )
+        for user_id, key, url in rows:
+            host = urlsplit(url).netloc if url else ""
+            out[user_id] = RemoteHome(bytes(key).hex(), host or bytes(key).hex()[:16])
+    return out

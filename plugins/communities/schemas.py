@@ -86,6 +86,9 @@ class MemberOut(msgspec.Struct, kw_only=True):
     joined_at: int
     roles: list[str]
     timeout_until: int | None = None
+    # A member from another node: its host (shown as user@home) and identity key. null: this node.
+    home: str | None = None
+    home_key: str | None = None
 
 
 class MemberList(msgspec.Struct):

@@ -17,6 +17,7 @@ from cryb_node.events import Event, Tx
 from cryb_node.node import Node
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import Perm
+from cryb_node.sync.homes import remote_homes
 
 from . import events as ev
 from . import schemas as s
@@ -246,12 +247,15 @@ class Communities:
         more = len(rows) > q.limit
         rows = rows[: q.limit]
         now = now_ms()
+        homes = await remote_homes(self.node, [r[0] for r in rows])
         out = [
             s.MemberOut(
                 user_id=r[0],
                 joined_at=r[1],
                 roles=sorted(r[3].split(",")) if r[3] else [],
                 timeout_until=r[2] if r[2] and r[2] > now else None,
+                home=homes[r[0]].node if r[0] in homes else None,
+                home_key=homes[r[0]].node_key if r[0] in homes else None,
             )
             for r in rows
         ]
@@ -270,11 +274,14 @@ class Communities:
             raise not_found("member")
         ms = await self.perms.member(community_id, user_id)
         until = rows[0][1]
+        home = (await remote_homes(self.node, [user_id])).get(user_id)
         return s.MemberOut(
             user_id=user_id,
             joined_at=rows[0][0],
             roles=sorted(ms.role_ids),
             timeout_until=until if until and until > now_ms() else None,
+            home=home.node if home else None,
+            home_key=home.node_key if home else None,
         )
 
     async def require_member_view(self, actor: Actor, community_id: str) -> None:

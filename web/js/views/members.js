@@ -13,6 +13,11 @@ function color(role) {
   return role && role.color ? `#${role.color.toString(16).padStart(6, '0')}` : null;
 }
 
+// user@node for members of other nodes, @user for this node's.
+export function handle(username, home) {
+  return home ? `@${username}@${home}` : `@${username}`;
+}
+
 export class MemberList {
   constructor(shell, communityId) {
     this.shell = shell;
@@ -72,16 +77,19 @@ export class MemberList {
     const top = this.rolesOf(member)[0];
     const status = state.presence.get(member.user_id) || 'offline';
     const roleNames = this.rolesOf(member).map((r) => r.name);
-    return h('li', { class: `member ${status}` },
+    const from = member.home ? `, from ${member.home}` : '';
+    return h('li', { class: `member ${status}`, dataset: { home: member.home || '' } },
       h('button', {
         class: 'member-btn',
         'data-focus-key': member.user_id,
-        'aria-label': `${name}, ${status}${roleNames.length ? `, roles: ${roleNames.join(', ')}` : ''}`,
+        'aria-label': `${name}${from}, ${status}${roleNames.length ? `, roles: ${roleNames.join(', ')}` : ''}`,
         onclick: () => this.card(member),
       },
       avatar(member.user_id, 'sm'),
       h('span', { class: 'member-text' },
         h('span', { class: 'member-name', style: color(top) ? `color:${color(top)}` : undefined }, name),
+        // a member from another node shows where it lives (user@node)
+        member.home ? h('span', { class: 'member-role member-home muted', title: `home node ${member.home}` }, `@${member.home}`) : null,
         top ? h('span', { class: 'member-role muted' }, top.name) : null)));
   }
 
@@ -90,7 +98,7 @@ export class MemberList {
     const roles = this.rolesOf(member);
     modal(u.display_name || u.username, (close) => h('div', { class: 'modal-body profile-card' },
       h('div', { class: 'profile-top' }, avatar(member.user_id, 'lg'),
-        h('div', null, h('p', { class: 'muted' }, `@${u.username}`), u.pronouns ? h('p', { class: 'muted' }, u.pronouns) : null)),
+        h('div', null, h('p', { class: 'muted' }, handle(u.username, member.home)), u.pronouns ? h('p', { class: 'muted' }, u.pronouns) : null)),
       u.bio ? h('p', { class: 'bio' }, u.bio) : null,
       h('h3', { class: 'section-title' }, roles.length ? 'Roles' : 'No roles'),
       h('ul', { class: 'role-chips' }, roles.map((r) => h('li', { class: 'role-chip' },

@@ -127,7 +127,7 @@ export class ModerationView {
       }, label);
       const done = (p) => p.then(() => { announce('Done.'); this.show('members'); }).catch((err) => announce(err.message));
       tbody.appendChild(h('tr', { dataset: { user: m.user_id } },
-        h('td', null, name, m.timeout_until && m.timeout_until > Date.now() ? h('span', { class: 'flag' }, 'timed out') : null),
+        h('td', null, name, m.home ? h('span', { class: 'muted member-home' }, ` @${m.home}`) : null, m.timeout_until && m.timeout_until > Date.now() ? h('span', { class: 'flag' }, 'timed out') : null),
         h('td', null, roleBoxes),
         h('td', { class: 'row-actions' },
           has(this.perms, 'MODERATE_MEMBERS') ? act('Time out', () => done(api.put(`${this.base()}/members/${enc(m.user_id)}/timeout`, { duration_s: 600, reason: 'time out from the web UI' }))) : null,
