@@ -4,6 +4,10 @@ Durable consumers read the log from their stored offset, so one that was down ge
 missed. A consumer with ``handle`` is at-least-once (the offset is stored after the handler returns);
 one with ``handle_in_tx`` is exactly-once (its writes and the new offset commit in one transaction).
 Live listeners (the realtime gateway) get events straight from memory as they commit.
+
+The bus keeps the newest committed events in memory (the tail), so consumers that keep up take their
+batches from there instead of each reading the same rows back from the database; a consumer that fell
+behind the tail (after a restart, or a slow handler) reads the log from disk until it catches up.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -20,6 +25,7 @@ from cryb_node.events import SELECT_EVENTS, Event, EventLog, decode_row
 
 log = logging.getLogger(__name__)
 OFFSET_EVERY_S = 2.0
+TAIL_EVENTS = 4096
 
 
 @dataclass(frozen=True)
@@ -107,13 +113,15 @@ class Consumer:
 
     async def _step(self) -> bool:
         sub, db = self.sub, self.bus.db
-        rows = await db.fetchall(
-            f"{SELECT_EVENTS} WHERE e.pos > ? ORDER BY e.pos LIMIT ?", (self.offset, sub.batch_size)
-        )
-        if not rows:
+        events = self.bus.tail_after(self.offset, sub.batch_size)
+        if events is None:
+            rows = await db.fetchall(
+                f"{SELECT_EVENTS} WHERE e.pos > ? ORDER BY e.pos LIMIT ?", (self.offset, sub.batch_size)
+            )
+            events = [decode_row(self.bus.log.registry, r) for r in rows]
+        if not events:
             return False
-        last = rows[-1][0]
-        events = [decode_row(self.bus.log.registry, r) for r in rows]
+        last = events[-1].pos
         if sub.kinds is not None:
             events = [e for e in events if e.kind in sub.kinds]
         if not events:
@@ -162,6 +170,8 @@ class Bus:
         self.consumers: dict[str, Consumer] = {}
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._started = False
+        # Newest committed events, contiguous in position (see the module docstring).
+        self._tail: deque[Event] = deque(maxlen=TAIL_EVENTS)
         log_.publish = self.publish
 
     def subscribe(self, sub: Subscription) -> Consumer:
@@ -176,7 +186,20 @@ class Bus:
         self._listeners.append(callback)
         return lambda: self._listeners.remove(callback)
 
+    def tail_after(self, offset: int, limit: int) -> list[Event] | None:
+        """Up to ``limit`` events after position ``offset`` from memory; None if the tail lacks them."""
+        tail = self._tail
+        if not tail or offset < tail[0].pos - 1 or offset > tail[-1].pos:
+            return None
+        start = offset - tail[0].pos + 1  # contiguous positions: the index is the distance
+        return [tail[i] for i in range(start, min(len(tail), start + limit))]
+
     def publish(self, events: list[Event]) -> None:
+        tail = self._tail
+        for ev in events:
+            if tail and ev.pos != tail[-1].pos + 1:
+                tail.clear()  # a gap (or a replay): start a new contiguous run here
+            tail.append(ev)
         for consumer in self.consumers.values():
             consumer.wake()
         for callback in list(self._listeners):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from pathlib import Path
 
 from cryb_node.bus import Subscription
@@ -67,3 +68,49 @@ async def test_live_listeners_get_committed_events_in_log_order(tmp_path: Path):
         node.bus.listen(lambda events: got.extend(e.pos for e in events))
         await asyncio.gather(*(node.events.append("demo.note", Note(f"l{i}", "x")) for i in range(50)))
     assert got == sorted(got) and len(got) == 50
+
+
+async def test_consumers_read_the_in_memory_tail_and_fall_back_to_the_log_when_behind_it(tmp_path: Path):
+    node = Node(make_config(tmp_path / "data"))
+    async with node.running():
+        node.bus._tail = deque(maxlen=8)  # a tiny tail, so a slow consumer falls behind it
+        reads: list[str] = []
+        db_fetchall = node.db.fetchall
+
+        async def counting_fetchall(sql, *args, **kw):
+            reads.append(sql)
+            return await db_fetchall(sql, *args, **kw)
+
+        node.db.fetchall = counting_fetchall
+        fast_seen: list[int] = []
+        slow_seen: list[int] = []
+        gate = asyncio.Event()
+
+        async def fast(events):
+            fast_seen.extend(e.pos for e in events)
+
+        async def slow(events):
+            await gate.wait()  # holds its first batch while 30 more events commit
+            slow_seen.extend(e.pos for e in events)
+
+        fast_c = node.bus.subscribe(Subscription("fast", handle=fast, batch_size=4))
+        slow_c = node.bus.subscribe(Subscription("slow", handle=slow, batch_size=4))
+        await fast_c.start()
+        await slow_c.start()
+        start = node.events.length
+        await node.events.append("demo.note", Note("t0", "x"))
+        await asyncio.sleep(0.05)
+        reads.clear()
+        for i in range(1, 31):
+            await node.events.append("demo.note", Note(f"t{i}", "x"))
+        await fast_c.caught_up()
+        fast_reads = [r for r in reads if "FROM events" in r]
+        assert fast_reads == [], "a consumer that keeps up reads nothing back from the database"
+        gate.set()
+        await slow_c.caught_up()
+        expected = list(range(start + 1, node.events.length + 1))
+        assert fast_seen == expected
+        assert slow_seen == expected  # every event once, in order, across memory and disk
+        assert [r for r in reads if "FROM events" in r], "the slow one had to read the log"
+        await fast_c.stop()
+        await slow_c.stop()
