@@ -14,6 +14,8 @@ from cryb_node.realtime.hub import Hub, Session
 from cryb_node.services import Perm
 
 if TYPE_CHECKING:
+    import asyncio
+
     from cryb_node.node import Node
 
 log = logging.getLogger(__name__)
@@ -36,10 +38,13 @@ class Closing(Exception):
 class Connection:
     """Reads and answers one socket's frames; the Session is what survives it."""
 
-    def __init__(self, node: Node, hub: Hub, ws: web.WebSocketResponse) -> None:
+    def __init__(
+        self, node: Node, hub: Hub, ws: web.WebSocketResponse, transport: asyncio.WriteTransport | None = None
+    ) -> None:
         self.node = node
         self.hub = hub
         self.ws = ws
+        self.transport = transport
         self.cfg = hub.config
         self.session: Session | None = None
         self._window_start = time.monotonic()
@@ -126,9 +131,9 @@ class Connection:
             user_id = await self._authenticate(frame.d.token)
             session = self.hub.create(user_id)
             ready = await self._ready_payload(session)
-            session.attach(self.ws)
+            session.attach(self.ws, self.transport)
             self.session = session
-            await self._send(p.frame("READY", ready))
+            session.send(p.frame("READY", ready))  # through the session: nothing can overtake it
             self._presence_changed()
             return
         if isinstance(frame, p.Resume):
@@ -138,7 +143,7 @@ class Connection:
             if session is None or missed is None:
                 await self._send(p.frame("INVALID_SESSION", {"resumable": False}))
                 return  # the client may IDENTIFY on this same socket
-            session.attach(self.ws)
+            session.attach(self.ws, self.transport)
             self.session = session
             for data in missed:
                 session.send(data)
@@ -222,7 +227,7 @@ async def handle(request: web.Request, node: Node, hub: Hub) -> web.StreamRespon
     )
     await ws.prepare(request)
     try:
-        await Connection(node, hub, ws).run()
+        await Connection(node, hub, ws, request.transport).run()
     except Exception:
         log.exception("gateway connection failed")
         if not ws.closed:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from cryb_node.config import RealtimeSection
 from cryb_node.events import Event
-from cryb_node.realtime.protocol import Close, Dispatch, Dispatcher, DispatchFrame
+from cryb_node.realtime.protocol import Close, Dispatch, Dispatcher, DispatchFrame, text_frame
 from cryb_node.services import Perm, Permissions
 
 if TYPE_CHECKING:
@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TYPING_EVERY_S = 3.0
+# Frames go straight to the socket's transport while its buffer holds less than this (the kernel
+# takes them as fast as they come); beyond it they wait in the session's bounded queue for a drain.
+DIRECT_WRITE_BELOW = 64 * 1024
 
 
 class Session:
@@ -37,6 +40,10 @@ class Session:
         self.user_id = user_id
         self.seq = 0
         self.ws: web.WebSocketResponse | None = None
+        # The socket's transport: what it holds counts against the send buffer limit, and while it
+        # keeps up, uncompressed frames are written to it directly (``_direct``).
+        self._transport: asyncio.WriteTransport | None = None
+        self._direct = False
         self.status = "online"
         self.communities: set[str] = set()
         self.detached_at: float | None = None
@@ -62,13 +69,27 @@ class Session:
         self._enqueue(data, len(data))
 
     def _enqueue(self, data: bytes | tuple[int, DispatchFrame], size: int) -> None:
-        if self.ws is None:
+        ws = self.ws
+        if ws is None:
             return  # detached: the replay buffer has it for a resume
-        if self._out_bytes + size > self.hub.config.send_buffer_bytes:
+        transport = self._transport
+        buffered = transport.get_write_buffer_size() if transport is not None else 0
+        if self._out_bytes + buffered + size > self.hub.config.send_buffer_bytes:
             # The client stopped reading. Cut it off rather than grow memory; it may resume.
             self.hub.metrics["slow_consumer_disconnects"] += 1
             asyncio.get_running_loop().create_task(self.close(Close.SLOW_CONSUMER, "slow consumer; resume"))
             self._drop_output()
+            return
+        if (
+            self._direct
+            and transport is not None
+            and not self._out  # nothing queued ahead of it: order is kept
+            and buffered < DIRECT_WRITE_BELOW
+            and not ws.closed
+            and not transport.is_closing()
+        ):
+            # The common case, written now: no task to wake per socket, no await per frame.
+            transport.write(text_frame(data[1].with_seq(data[0]) if isinstance(data, tuple) else data))
             return
         self._out.append(data)
         self._out_bytes += size
@@ -102,14 +123,20 @@ class Session:
 
     # -- lifetime -----------------------------------------------------------------------------
 
-    def attach(self, ws: web.WebSocketResponse) -> None:
+    def attach(self, ws: web.WebSocketResponse, transport: asyncio.WriteTransport | None = None) -> None:
+        """Send to ``ws`` from now on; with its ``transport``, uncompressed frames are written directly
+        while it keeps up (a compressed socket's frames go through aiohttp's compressor instead)."""
         self.ws = ws
         self.detached_at = None
+        self._transport = transport
+        self._direct = transport is not None and not ws.compress
         self._drop_output()
         self._writer = asyncio.get_running_loop().create_task(self._write_loop(ws))
 
     async def detach(self) -> None:
         self.ws = None
+        self._transport = None
+        self._direct = False
         self.detached_at = time.monotonic()
         self._drop_output()
         if self._writer is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -78,6 +79,16 @@ decode_client = msgspec.json.Decoder(ClientFrame).decode
 # -- server -> client ---------------------------------------------------------------------------
 
 _encode = msgspec.json.Encoder().encode
+
+
+def text_frame(payload: bytes) -> bytes:
+    """One unmasked, uncompressed WebSocket text frame (RFC 6455 5.2), as a server sends it."""
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", 0x81, 126, n) + payload
+    return struct.pack("!BBQ", 0x81, 127, n) + payload
 
 
 def frame(op: str, d: Any = None) -> bytes:
