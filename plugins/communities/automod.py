@@ -181,13 +181,16 @@ class AutomodService:
         return rules
 
     async def evaluate(self, community_id: str, user_id: str, text: str) -> list[tuple[Rule, str]]:
+        rules = await self.compiled(community_id)
+        if not rules:
+            return []  # most communities have none: no read per message for them
         joined = await self.db.fetchval(
             "SELECT joined_at FROM community_members WHERE community_id = ? AND user_id = ?",
             (community_id, user_id),
         )
         ctx = Context(user_id, now_ms(), joined)
         hits = []
-        for rule in await self.compiled(community_id):
+        for rule in rules:
             reason = rule.match(text, ctx)
             if reason is not None:
                 hits.append((rule, reason))
