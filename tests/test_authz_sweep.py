@@ -124,6 +124,7 @@ ROUTES: dict[str, str] = {
     "DELETE /api/v1/invites/{code}": "user",
     "GET /api/v1/invites/{code}": "optional",
     "POST /api/v1/invites/{code}": "user",
+    "POST /api/v1/markdown/preview": "user",
     "POST /api/v1/media": "user",
     "DELETE /api/v1/media/{media_id}": "user",
     "GET /api/v1/media/{media_id}": "optional",

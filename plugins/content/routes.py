@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from cryb_node.gateway.api import Api, Call, Principal
 from cryb_node.problems import unauthorized
 
 from . import schemas as s
+from .render import markdown_html
 from .service import Content, content_of
 
 if TYPE_CHECKING:
@@ -101,6 +103,13 @@ def chat_routes(api: Api, node: Node) -> None:
 
 def post_routes(api: Api, node: Node) -> None:
     c = content_of(node)
+
+    @api.route("POST", "/api/v1/markdown/preview", body=s.MarkdownIn, response=s.MarkdownOut,
+               auth="required", bucket="preview")  # fmt: skip
+    async def markdown_preview(call: Call) -> s.MarkdownOut:
+        """Render Markdown as a post or comment body would be (the same renderer and sanitizer)."""
+        # Up to 40 KB of Markdown: rendered off the event loop.
+        return s.MarkdownOut(await asyncio.to_thread(markdown_html, call.body.text))
 
     @api.route("POST", "/api/v1/channels/{channel_id}/posts", body=s.PostIn, response=s.PostOut, status=201,
                auth="required", bucket="posts")  # fmt: skip

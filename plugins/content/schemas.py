@@ -280,3 +280,12 @@ class EmojiList(msgspec.Struct):
 class ReactionUsers(msgspec.Struct):
     emoji: str
     users: list[str]
+
+
+class MarkdownIn(Body):
+    # Posts are the longest Markdown the node renders; a preview is never longer than what it previews.
+    text: Annotated[str, Meta(max_length=MAX_POST_BODY)]
+
+
+class MarkdownOut(msgspec.Struct):
+    html: str  # exactly the body_html a post or comment with this text gets

@@ -102,7 +102,7 @@ async def test_post_vote_comment_search_report_remove_notify_and_charts(aiohttp_
     forum_url = alice.url
     await accept_invite(bob, await invite_link(alice))
 
-    # Bob writes a post: the preview renders his Markdown (as text nodes), tags and a spoiler flag.
+    # Bob writes a post: the preview shows his Markdown as the server renders it, tags and a spoiler flag.
     await bob.goto(forum_url)
     await bob.get_by_role("link", name="New post").click()
     await bob.get_by_label("Title").fill("Sourdough starter diary")

@@ -1,11 +1,11 @@
 // Forum channels: the post feed (hot/new/top/controversial), voting, the post page with threaded
 // comments (collapse, load more, reply inline), and the post composer with a preview, tags, NSFW and
 // spoiler flags and image attachments uploaded with progress. Post and comment bodies reach the page
-// only as the server's sanitized HTML re-checked by safeHTML (dom.js); the preview is built from text
-// nodes (markdownNodes), never parsed as HTML.
+// only as the server's sanitized HTML re-checked by safeHTML (dom.js); so does the composer's preview
+// (the server renders it), which offline falls back to the plain text.
 
 import * as api from '../api.js';
-import { announce, formatTime, h, markdownNodes, replace, safeHTML } from '../dom.js';
+import { announce, formatTime, h, replace, safeHTML } from '../dom.js';
 import * as store from '../store.js';
 
 const enc = encodeURIComponent;
@@ -335,9 +335,52 @@ export class ForumView {
         text.hidden = on;
         previewBtn.setAttribute('aria-pressed', String(on));
         previewBtn.textContent = on ? 'Edit' : 'Preview';
-        if (on) replace(preview, text.value.trim() ? markdownNodes(text.value) : h('p', { class: 'muted' }, 'Nothing to preview.'));
+        if (on) showPreview();
       },
     }, 'Preview');
+    // The preview is the server's own rendering (POST /api/v1/markdown/preview, the renderer and
+    // sanitizer post bodies get), fetched while typing (debounced) so the toggle is instant.
+    // Offline it falls back to the plain text, escaped (never our own Markdown, which could differ).
+    let rendered = { text: null, html: null };
+    let seq = 0;
+    let timer = null;
+    const fetchPreview = async (source) => {
+      const mine = ++seq;
+      try {
+        const out = await api.post('/api/v1/markdown/preview', { text: source });
+        if (mine === seq || rendered.text !== source) rendered = { text: source, html: out.html };
+        return out.html;
+      } catch {
+        return null; // offline (or refused): the caller shows the plain text
+      }
+    };
+    const showPreview = async () => {
+      const source = text.value;
+      if (!source.trim()) {
+        preview.dataset.source = 'empty';
+        replace(preview, h('p', { class: 'muted' }, 'Nothing to preview.'));
+        return;
+      }
+      let html = rendered.text === source ? rendered.html : null;
+      if (html === null) {
+        preview.dataset.source = 'loading';
+        replace(preview, h('p', { class: 'muted', role: 'status' }, 'Rendering preview…'));
+        html = await fetchPreview(source);
+      }
+      if (preview.hidden || text.value !== source) return; // toggled back, or edited meanwhile
+      if (html === null) {
+        preview.dataset.source = 'plain';
+        replace(preview, h('p', { class: 'muted' }, 'Offline: the preview shows plain text; formatting appears once it is posted.'),
+          h('p', { class: 'preview-plain' }, source));
+      } else {
+        preview.dataset.source = 'server';
+        replace(preview, safeHTML(html));
+      }
+    };
+    text.addEventListener('input', () => {
+      clearTimeout(timer);
+      if (navigator.onLine && text.value.trim()) timer = setTimeout(() => fetchPreview(text.value), 400);
+    });
     files.addEventListener('change', () => {
       for (const file of files.files) {
         const bar = h('progress', { max: 1, value: 0, 'aria-label': `Uploading ${file.name}` });
