@@ -15,7 +15,9 @@ from websockets.exceptions import ConnectionClosed
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
-from cryb_node.realtime.protocol import Close, Dispatch
+from cryb_node.config import RealtimeSection
+from cryb_node.realtime.hub import Hub, Session
+from cryb_node.realtime.protocol import Close, Dispatch, DispatchFrame
 from tests.conftest import make_config
 from tests.users_fixtures import FAST_HASHING, auth, register_user
 
@@ -226,3 +228,16 @@ async def test_a_client_that_stops_reading_is_cut_off_and_memory_stays_bounded(s
         assert worst <= limit + len(blob) + 100  # aiohttp's writer may put one frame past the limit
         assert node.realtime.metrics["slow_consumer_disconnects"] >= 1
         assert await closed_with(ws, timeout=10) == Close.SLOW_CONSUMER
+
+
+def test_resume_buffer_keeps_the_last_n_dispatches_and_refuses_older_seqs():
+    hub = Hub(RealtimeSection(resume_buffer_events=5))
+    session = Session(hub, "u1")
+    for i in range(8):
+        session.dispatch(DispatchFrame("NOTE", {"i": i}))
+    assert session.replay_after(2) is None  # seq 3 fell out of the buffer: the client must IDENTIFY
+    replayed = [json.loads(f) for f in session.replay_after(3)]
+    assert [(f["s"], f["d"]["i"]) for f in replayed] == [(4, 3), (5, 4), (6, 5), (7, 6), (8, 7)]
+    assert [json.loads(f)["s"] for f in session.replay_after(6)] == [7, 8]
+    assert session.replay_after(8) == []
+    assert session.replay_after(9) is None and session.replay_after(-1) is None

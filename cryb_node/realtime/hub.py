@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import secrets
 import time
@@ -47,9 +48,10 @@ class Session:
         self.status = "online"
         self.communities: set[str] = set()
         self.detached_at: float | None = None
-        # Dispatches are kept as (seq, shared frame): the frame's bytes exist once for every session,
-        # and each session's copy with its own seq is only made when it is written to the socket.
-        self._replay: deque[tuple[int, DispatchFrame]] = deque(maxlen=hub.config.resume_buffer_events or None)
+        # The last dispatches, for a resume: shared frames (their bytes exist once for every session;
+        # a session's copy with its seq is made only when written), the newest being number ``seq``.
+        # One pointer per entry, as a thousand sessions keep thousands each.
+        self._replay: deque[DispatchFrame] = deque(maxlen=hub.config.resume_buffer_events or None)
         self._out: deque[bytes | tuple[int, DispatchFrame]] = deque()
         self._out_bytes = 0
         self._wake = asyncio.Event()
@@ -62,7 +64,7 @@ class Session:
         self.seq += 1
         item = (self.seq, frame)
         if self.hub.config.resume_buffer_events:
-            self._replay.append(item)
+            self._replay.append(frame)
         self._enqueue(item, frame.size)
 
     def send(self, data: bytes) -> None:
@@ -117,9 +119,11 @@ class Session:
             return None
         if seq == self.seq:
             return []
-        if not self._replay or self._replay[0][0] > seq + 1:
+        first = self.seq - len(self._replay) + 1  # the seq of the oldest frame kept
+        if seq + 1 < first:
             return None
-        return [frame.with_seq(s) for s, frame in self._replay if s > seq]
+        missed = itertools.islice(self._replay, seq + 1 - first, None)
+        return [frame.with_seq(s) for s, frame in enumerate(missed, start=seq + 1)]
 
     # -- lifetime -----------------------------------------------------------------------------
 
