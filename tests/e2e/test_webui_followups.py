@@ -4,13 +4,16 @@ cold start offline (IndexedDB) and sends each message exactly once."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
+from cryb_plugins.content.schemas import MessageIn
+from cryb_plugins.content.service import content_of
 from playwright.async_api import expect
 
 from tests.e2e.test_webui_part2 import create_forum, serve_node
-from tests.e2e.webui import create_community, new_page, register
+from tests.e2e.webui import create_community, message, new_page, register
 
 pytestmark = pytest.mark.browser
 
@@ -67,3 +70,45 @@ async def test_post_preview_is_the_servers_rendering_and_plain_text_offline(
     server = await api_call(alice, "POST", "/api/v1/markdown/preview", {"text": MARKDOWN})
     assert saved["body_html"] == server["html"] and "&lt;script&gt;" in server["html"]
     assert alice.errors == [] and alice.external_requests == []
+
+
+async def test_jump_from_search_to_an_early_message_loads_its_context(aiohttp_server, tmp_path, browser):
+    base, node = await serve_node(aiohttp_server, tmp_path)
+    alice = await new_page(browser)
+    await register(alice, base, "alice")
+    url = await create_community(alice, "Archive")
+    channel_id = url.rstrip("/").split("/")[-1]
+    # 200 messages; the 60th is the one searched for, far behind the latest page (151-200), so its
+    # context (10-109) joins neither the start nor the present.
+    user_id = await alice.evaluate("import('/web/js/store.js').then(m => m.state.me.id)")
+    await alice.goto(f"{base}/search")  # (not rendering each of them live)
+    chat = content_of(node).chat  # what POST /api/v1/channels/{id}/messages calls, without 200 round trips
+    for i in range(1, 201):
+        text = "the early bird catches the worm" if i == 60 else f"filler {i} end"
+        await chat.send(user_id, channel_id, MessageIn(content=text))
+    await node.bus.consumers["search"].caught_up()
+    await alice.get_by_role("searchbox").fill("early bird")
+    await alice.get_by_role("searchbox").press("Enter")
+    await alice.locator(".search-hit a.hit-title").first.click()
+    target = message(alice, "the early bird catches the worm")
+    await expect(target).to_be_visible()
+    await expect(target).to_have_class(re.compile("jump-target"))
+    await expect(target).to_be_in_viewport()
+    # Its context is there on both sides, and history loads in both directions from it.
+    await expect(message(alice, "filler 61 end")).to_be_visible()
+    await expect(message(alice, "filler 10 end")).to_be_attached()
+    await expect(message(alice, "filler 9 end")).to_have_count(0)
+    await expect(message(alice, "filler 200 end")).to_have_count(0)
+    scroller = alice.locator(".chat-view .scroller")
+    for _ in range(8):  # scroll down until the window reaches the present
+        await scroller.evaluate("el => { el.scrollTop = el.scrollHeight; }")
+        if await message(alice, "filler 200 end").count():
+            break
+        await alice.wait_for_timeout(200)
+    await expect(message(alice, "filler 200 end")).to_be_attached()
+    await scroller.evaluate("el => { el.scrollTop = 0; }")
+    await expect(message(alice, "filler 1 end")).to_be_attached()
+    await expect(alice.locator(".history-status")).to_contain_text("This is the beginning")
+    ids = await alice.locator("article.msg").evaluate_all("els => els.map(e => e.dataset.id)")
+    assert len(ids) == len(set(ids)) == 200  # no gaps, no duplicates
+    assert alice.errors == []

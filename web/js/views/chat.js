@@ -11,7 +11,14 @@ import { avatar } from './shell.js';
 
 const { state } = store;
 const PAGE = 50;
+const AROUND = 100; // a jump loads this many messages: half before the target, the target and after
 const GROUP_MS = 5 * 60 * 1000;
+
+/** The message the address points at (#m-ID: a search hit or the quick switcher). */
+function hashTarget() {
+  const m = /^#m-(.+)$/.exec(location.hash);
+  return m ? decodeURIComponent(m[1]) : null;
+}
 
 export class ChatView {
   constructor(shell, channelId, { dm }) {
@@ -37,9 +44,10 @@ export class ChatView {
       tabindex: '0',
       onkeydown: (e) => this.listKeys(e),
     });
+    this.newerSentinel = h('div', { class: 'history-sentinel', 'aria-hidden': 'true' });
     this.scroller = h('div', { class: 'scroller', onscroll: () => this.onScroll() },
-      this.sentinel, this.historyStatus, this.list);
-    this.jump = h('button', { class: 'jump-btn', hidden: true, onclick: () => this.scrollToBottom(true) }, 'New messages — jump to present ↓');
+      this.sentinel, this.historyStatus, this.list, this.newerSentinel);
+    this.jump = h('button', { class: 'jump-btn', hidden: true, onclick: () => this.toPresent() }, 'New messages — jump to present ↓');
     this.typingLine = h('div', { class: 'typing-line', 'aria-live': 'off' });
     this.composer = new Composer(this);
     this.pinsBtn = h('button', { class: 'icon-btn', 'aria-label': 'Pinned messages', title: 'Pinned messages', 'aria-haspopup': 'dialog', onclick: () => this.showPins() }, icon('pin'));
@@ -58,6 +66,10 @@ export class ChatView {
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
     }, { root: this.scroller, rootMargin: '400px 0px 0px 0px' });
+    // After a jump into history the list may stop short of the present: load newer as it scrolls.
+    this.newerObserver = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) this.loadNewer();
+    }, { root: this.scroller, rootMargin: '0px 0px 400px 0px' });
 
     this.unsubs.push(
       store.on('messages', (ev) => ev.channelId === channelId && this.applyChange(ev)),
@@ -71,6 +83,7 @@ export class ChatView {
 
   destroy() {
     this.observer.disconnect();
+    this.newerObserver.disconnect();
     for (const u of this.unsubs) u();
     document.removeEventListener('visibilitychange', this.onVisible);
     this.composer.destroy();
@@ -88,7 +101,16 @@ export class ChatView {
   // -- loading -------------------------------------------------------------------------------------
 
   async load() {
-    if (!this.bucket.loaded) {
+    const target = hashTarget();
+    if (target && !this.bucket.byId.has(target)) {
+      this.historyStatus.textContent = 'Loading messages…';
+      try {
+        await this.loadAround(target);
+      } catch (err) {
+        this.historyStatus.textContent = err.status === 404 ? 'That message is gone.' : err.message;
+        return;
+      }
+    } else if (!this.bucket.loaded) {
       this.historyStatus.textContent = 'Loading messages…';
       try {
         const page = await M.list(this.channelId, { limit: PAGE });
@@ -103,10 +125,88 @@ export class ChatView {
       this.catchUp();
     }
     this.renderAll();
-    this.scrollToBottom();
+    if (target && this.bucket.byId.has(target)) this.highlight(target);
+    else this.scrollToBottom();
     this.observer.observe(this.sentinel);
+    this.newerObserver.observe(this.newerSentinel);
     this.focusComposer();
     this.ack();
+  }
+
+  /** Show a message that may be far back in history: its context (the messages API's `around`
+   *  cursor) replaces what we held, and history loads in both directions from there. */
+  async jumpTo(id) {
+    if (!this.bucket.byId.has(id)) {
+      try {
+        await this.loadAround(id);
+      } catch (err) {
+        this.historyStatus.textContent = err.status === 404 ? 'That message is gone.' : err.message;
+        return;
+      }
+      this.renderAll();
+    }
+    this.highlight(id);
+  }
+
+  async loadAround(id) {
+    const page = await M.list(this.channelId, { around: id, limit: AROUND });
+    const idx = page.messages.findIndex((m) => m.id === id);
+    if (idx < 0) throw Object.assign(new Error('That message is gone.'), { status: 404 });
+    const b = this.bucket;
+    // The window may not join up with what we held, so it replaces it.
+    b.list = [];
+    b.byId = new Map();
+    store.mergeMessages(this.channelId, page.messages);
+    b.hasMore = idx >= AROUND / 2;
+    b.hasNewer = page.messages.length >= AROUND;
+    b.newest = page.messages[page.messages.length - 1].id;
+    b.loaded = true;
+  }
+
+  highlight(id) {
+    const el = this.elements.get(id);
+    if (!el) return;
+    el.scrollIntoView({ block: 'center' });
+    el.classList.add('jump-target');
+    setTimeout(() => el.classList.remove('jump-target'), 6000);
+    this.jump.hidden = !this.bucket.hasNewer;
+  }
+
+  /** Newer messages after a jump into history, until the window reaches the present. */
+  async loadNewer() {
+    const b = this.bucket;
+    if (!b.loaded || !b.hasNewer || b.loadingNewer) return;
+    b.loadingNewer = true;
+    try {
+      const page = await M.list(this.channelId, { after: b.newest, limit: PAGE });
+      b.hasNewer = page.messages.length >= PAGE;
+      if (page.messages.length) b.newest = page.messages[page.messages.length - 1].id;
+      store.mergeMessages(this.channelId, page.messages);
+      this.renderAll();
+      if (!b.hasNewer) this.jump.hidden = this.nearBottom();
+    } catch (err) {
+      this.historyStatus.textContent = err.message;
+    } finally {
+      b.loadingNewer = false;
+    }
+  }
+
+  /** Back to the latest messages (after a jump into history, the latest page replaces the window). */
+  async toPresent() {
+    const b = this.bucket;
+    if (b.hasNewer) {
+      const page = await M.list(this.channelId, { limit: PAGE }).catch(() => null);
+      if (page) {
+        b.list = [];
+        b.byId = new Map();
+        store.mergeMessages(this.channelId, page.messages);
+        b.hasMore = page.messages.length >= PAGE;
+        b.hasNewer = false;
+        this.renderAll();
+      }
+    }
+    if (location.hash) history.replaceState(history.state, '', location.pathname + location.search);
+    this.scrollToBottom(true);
   }
 
   async loadOlder() {
@@ -133,7 +233,7 @@ export class ChatView {
   /** After a fresh gateway session, fetch everything newer than what we hold (nothing was replayed). */
   async catchUp() {
     const b = this.bucket;
-    if (!b.loaded) return;
+    if (!b.loaded || b.hasNewer) return; // a window into history: loadNewer walks to the present
     let after = b.list.length ? b.list[b.list.length - 1].id : null;
     for (let i = 0; i < 20; i++) {
       const page = await M.list(this.channelId, after ? { after, limit: 100 } : { limit: PAGE }).catch(() => null);
@@ -170,7 +270,7 @@ export class ChatView {
   }
 
   onScroll() {
-    if (this.nearBottom()) this.jump.hidden = true;
+    if (this.nearBottom() && !this.bucket.hasNewer) this.jump.hidden = true;
   }
 
   applyChange({ added = [], updated = [], removed = [] }) {
@@ -187,7 +287,11 @@ export class ChatView {
     this.renderAll();
     if (added.length) {
       const theirs = added.map((id) => this.bucket.byId.get(id)).filter((m) => m && m.author_id !== state.me?.id);
-      if (stick || !theirs.length) this.scrollToBottom();
+      if (this.bucket.hasNewer) {
+        // Reading a window into history: what arrives live waits behind "jump to present".
+        if (!theirs.length) this.toPresent();
+        else this.jump.hidden = false;
+      } else if (stick || !theirs.length) this.scrollToBottom();
       else this.jump.hidden = false;
       for (const m of theirs) announce(`${store.displayName(m.author_id)}: ${m.content.slice(0, 140)}`);
       this.ack();

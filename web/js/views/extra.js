@@ -104,7 +104,11 @@ export function openChannelExtra(shell, channelId) {
     store.clearUnread(channelId);
     return true;
   }
-  if (location.hash) setTimeout(() => jumpToHash(shell.mainPane), 0);
+  // A jump to a message (#m-ID): a chat view already open on the channel goes there itself; a new
+  // one does as it loads (ChatView.load), fetching the message's context if it is far back.
+  const target = /^#m-(.+)$/.exec(location.hash);
+  if (target && shell.chat?.channelId === channelId) shell.chat.jumpTo(decodeURIComponent(target[1]));
+  else if (location.hash && !target) setTimeout(() => jumpToHash(shell.mainPane), 0);
   return false;
 }
 
