@@ -73,6 +73,7 @@ class AuthorErasure:
         from .events import Delete  # events imports the projections, which import this module
 
         conn, n = tx.conn, 0
+        conn.execute("DELETE FROM content_message_nonces WHERE author_id = ?", (user_id,))
         # Messages (DMs too: community None), then comments (their place travels in the delete),
         # then posts. Rows already deleted were erased by their own delete.
         for mid, channel, community in conn.execute(

@@ -8,7 +8,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from cryb_node.clock import new_id, wall_ms
-from cryb_node.db import Database
+from cryb_node.db import Connection, Database
 from cryb_node.events import Tx
 from cryb_node.gateway.api import Principal
 from cryb_node.problems import Problem, forbidden, not_found
@@ -136,6 +136,8 @@ class Chat:
             kinds=CHAT_KINDS,
             what="sending messages",
         )
+        if body.nonce is not None and (done := await self._sent(user_id, channel_id, body.nonce)):
+            return done  # a retry of a send that went through (its reply was lost)
         require_text(body.content, body.attachments)
         if body.attachments and not where.has(Perm.ATTACH_FILES):
             raise forbidden("attachments need ATTACH_FILES")
@@ -151,8 +153,10 @@ class Chat:
         bypass_slowmode = where.has(Perm.MANAGE_MESSAGES) or where.has(Perm.MANAGE_CHANNELS)
         slowmode_ms = 0 if bypass_slowmode else where.access.slowmode_s * 1000
 
-        def write(tx: Tx) -> int:
+        def write(tx: Tx) -> int | None:
             conn = tx.conn
+            if body.nonce is not None and not _claim_nonce(conn, user_id, channel_id, body.nonce, mid):
+                return None  # the same nonce won a moment ago (two retries at once)
             if slowmode_ms:
                 last = conn.execute(
                     "SELECT max(hlc) FROM content_messages WHERE author_id = ? AND channel_id = ?",
@@ -182,12 +186,25 @@ class Chat:
             return ev.body.hlc
 
         hlc = await self.node.events.transaction(write)
+        if hlc is None:
+            assert body.nonce is not None
+            done = await self._sent(user_id, channel_id, body.nonce)
+            assert done is not None
+            return done
         return s.MessageOut(
             id=mid, channel_id=channel_id, community_id=where.community_id, author_id=user_id,
             content=body.content, attachments=body.attachments, reply_to=body.reply_to,
             thread_id=body.thread_id, mentions=users, mention_roles=roles, mention_everyone=everyone,
             created_at=wall_ms(hlc), edited_at=None,
         )  # fmt: skip
+
+    async def _sent(self, user_id: str, channel_id: str, nonce: str) -> s.MessageOut | None:
+        mid = await self.db.fetchval(
+            "SELECT message_id FROM content_message_nonces"
+            " WHERE author_id = ? AND channel_id = ? AND nonce = ?",
+            (user_id, channel_id, nonce),
+        )
+        return await self.get(user_id, channel_id, mid) if mid is not None else None
 
     # -- read -----------------------------------------------------------------------------------
 
@@ -338,3 +355,22 @@ class Chat:
                 s.EditOut(ev_id.hex(), author, _EDIT_DECODERS["message"].decode(data).content, wall_ms(hlc))
             )
         return s.EditHistory(mid, versions)
+
+
+NONCE_TTL_S = 86_400  # retries come within minutes to hours; a day of an author's nonces is kept
+
+
+def _claim_nonce(conn: Connection, user_id: str, channel_id: str, nonce: str, mid: str) -> bool:
+    """Record that this send made ``mid`` (in the message's own transaction); False if the nonce
+    was taken already."""
+    now = int(time.time())
+    conn.execute(
+        "DELETE FROM content_message_nonces WHERE author_id = ? AND created_at < ?",
+        (user_id, now - NONCE_TTL_S),
+    )
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO content_message_nonces (author_id, channel_id, nonce, message_id, created_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (user_id, channel_id, nonce, mid, now),
+    )
+    return cur.rowcount == 1

@@ -22,11 +22,21 @@ class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 # -- messages -----------------------------------------------------------------------------------
 
 
+Nonce = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Za-z0-9_-]{8,64}$",
+        description="the client's id for this send: a retry with the same nonce answers the same message",
+    ),
+]
+
+
 class MessageIn(Body):
     content: Annotated[str, Meta(max_length=MAX_MESSAGE)] = ""
     attachments: Annotated[list[MediaId], Meta(max_length=10)] = []
     reply_to: AnyId | None = None
     thread_id: AnyId | None = None  # post into the thread hanging from this message
+    nonce: Nonce | None = None  # idempotent sends (offline outboxes retry after lost replies)
 
 
 class MessageEditIn(Body):
