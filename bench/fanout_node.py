@@ -28,7 +28,8 @@ class NodeWorkload:
         body = {"username": name, "email": f"{name}@bench.test", "password": "bench password 123"}
         return (await self._call("POST", "/api/v1/auth/register", body=body))["access_token"]
 
-    async def setup(self, listeners: int, senders: int):
+    async def prepare(self, listeners: int, senders: int) -> list[str]:
+        """Users, a public community with a text channel, everyone a member; the listeners' tokens."""
         run = secrets.token_hex(3)
         tokens: list[str] = []
         for start in range(0, listeners + senders, 50):
@@ -47,20 +48,16 @@ class NodeWorkload:
                     for t in tokens[start : start + 50]
                 )
             )
-        sockets = []
-        for t in tokens[:listeners]:
-            ws = await self.http.ws_connect(self.base.replace("http", "ws") + "/gateway")
-            await ws.receive_json()  # HELLO
-            await ws.send_json({"op": "IDENTIFY", "d": {"token": t}})
-            ready = await ws.receive_json()
-            assert ready["op"] == "READY", ready
-            sockets.append(ws)
-        sender_tokens = tokens[listeners:]
-        self.channel_id, self.sender_tokens = channel["id"], sender_tokens
-        path = f"/api/v1/channels/{channel['id']}/messages"
+        self.channel_id, self.sender_tokens = channel["id"], tokens[listeners:]
+        return tokens[:listeners]
+
+    async def setup(self, listeners: int, senders: int):
+        """prepare(), then the listeners' sockets (identified) and a post(i, k, body) for senders."""
+        sockets = [await identify(self.http, self.base, t) for t in await self.prepare(listeners, senders)]
+        path = f"/api/v1/channels/{self.channel_id}/messages"
 
         async def post(i: int, k: int, body: str) -> None:
-            await self._call("POST", path, sender_tokens[i], {"content": body})
+            await self._call("POST", path, self.sender_tokens[i], {"content": body})
 
         return sockets, post
 
@@ -69,3 +66,13 @@ class NodeWorkload:
         if frame.get("op") == "DISPATCH" and frame.get("t") == "MESSAGE_CREATE":
             return frame["d"]["content"]
         return None
+
+
+async def identify(http: aiohttp.ClientSession, base: str, token: str) -> aiohttp.ClientWebSocketResponse:
+    """A /gateway socket past HELLO and IDENTIFY (READY received)."""
+    ws = await http.ws_connect(base.replace("http", "ws", 1) + "/gateway")
+    await ws.receive_json()  # HELLO
+    await ws.send_json({"op": "IDENTIFY", "d": {"token": token}})
+    ready = await ws.receive_json()
+    assert ready["op"] == "READY", ready
+    return ws
