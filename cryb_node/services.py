@@ -196,3 +196,66 @@ class AuthoredContent(Protocol):
         replicated erasure an author's delete is (payloads of creates and edits erased on every
         node, signed skeletons kept, never accepted again). Returns how many deletes it appended."""
         ...
+
+
+class SharedVariant(msgspec.Struct, frozen=True, kw_only=True):
+    name: str
+    sha256: str  # hex: the content address the receiving node checks the bytes against
+    mime: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+
+
+class SharedMedia(msgspec.Struct, frozen=True, kw_only=True):
+    """A node's own upload as it describes it to a peer (ids and image facts only, no PII)."""
+
+    id: str
+    owner_id: str
+    kind: str
+    mime: str
+    size: int
+    width: int | None = None
+    height: int | None = None
+    frames: int | None = None
+    placeholder: str | None = None
+    dominant_color: str | None = None
+    channel_id: str | None = None  # attached in this channel (None: public, e.g. an avatar)
+    attached: bool = False
+    variants: list[SharedVariant] = []
+
+
+class MediaShare(Protocol):
+    """Provided by the media plugin: this node's own uploads, for peers that fetch them."""
+
+    async def shared(self, media_id: str) -> SharedMedia | None:
+        """A local upload (never a cached copy of another node's), or None."""
+        ...
+
+    async def blob_bytes(self, sha256: str) -> bytes:
+        """The stored bytes of one of its variants."""
+        ...
+
+
+class FetchedMedia(msgspec.Struct, kw_only=True):
+    media: SharedMedia
+    variant: str | None = None
+    data: bytes | None = None  # the variant's bytes when one was asked for
+
+
+class RemoteMediaError(Exception):
+    """A peer did not hand over the media: ``status`` 403/404 (refused, unknown), None (unreachable
+    or an answer that failed its checks)."""
+
+    def __init__(self, detail: str, status: int | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+class RemoteMedia(Protocol):
+    """Provided by federation (cryb_node.sync): fetch media from the node that holds it, over the
+    signed node-to-node channel (the answer is signed by the pinned key)."""
+
+    async def fetch(self, node_key: bytes, media_id: str, variant: str | None = None) -> FetchedMedia:
+        """The media's description, and a variant's bytes if ``variant``; raises RemoteMediaError."""
+        ...

@@ -187,6 +187,7 @@ ROUTES: dict[str, str] = {
     "GET /api/v1/users/{user_id}/home": "optional",
     "POST /federation/v1/events": "peer",
     "POST /federation/v1/hello": "peer",
+    "POST /federation/v1/media": "peer",
     "POST /federation/v1/notify": "peer",
     "POST /federation/v1/pull": "peer",
     "POST /federation/v1/push": "peer",

@@ -26,9 +26,11 @@ from cryb_node.gateway.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin, Readiness
 from cryb_node.scheduler import Job
+from cryb_node.services import RemoteMedia
 
 from .auth import Verifier
 from .engine import Engine
+from .media import FederatedMedia, media_routes
 from .vectors import scope_of
 from .wire import SyncSettings
 
@@ -92,6 +94,7 @@ class SyncPlugin(Plugin):
         from .routes import routes
 
         routes(api, node, sync_of(node))
+        media_routes(api, node, sync_of(node))
 
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
         sync = sync_of(node)
@@ -116,6 +119,7 @@ class SyncPlugin(Plugin):
         sync = sync_of(node)
         sync.verifier.audience = node.identity.node_public
         await sync.engine.open()
+        node.services.provide(RemoteMedia, FederatedMedia(node, sync))  # type: ignore[type-abstract]
         try:
             yield
         finally:

@@ -5,22 +5,28 @@ ETag/Range and signed URLs for private media. Provides the core's MediaStore ser
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from importlib import resources
 from importlib.abc import Traversable
+from typing import Any
 
 import click
 from apscheduler.triggers.interval import IntervalTrigger
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from cryb_node.bus import Subscription
+from cryb_node.db import Connection
+from cryb_node.events import Event
 from cryb_node.gateway.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin, Readiness
 from cryb_node.problems import Problem
 from cryb_node.scheduler import Job
-from cryb_node.services import MediaStore
+from cryb_node.services import MediaShare, MediaStore
 
 from . import gc
 from .cli import media_group
+from .remote import ATTACHING, record_refs
 from .routes import media_routes
 from .schemas import Settings
 from .service import MediaService
@@ -33,6 +39,13 @@ def make_storage(node: Node, settings: Settings) -> Storage | None:
 
         return S3Storage(settings.s3)
     return None  # the service's default: a local folder under the data dir
+
+
+def _record_refs(node: Node) -> Callable[[Connection, list[Event]], None]:
+    def handle(conn: Connection, events: list[Event]) -> None:
+        record_refs(node.identity.node_public, conn, events)
+
+    return handle
 
 
 class MediaPlugin(Plugin):
@@ -57,6 +70,7 @@ class MediaPlugin(Plugin):
         await media.open()
         node.services.provide(MediaService, media)
         node.services.provide(MediaStore, media)  # type: ignore[type-abstract]
+        node.services.provide(MediaShare, media)  # type: ignore[type-abstract]
         try:
             yield
         finally:
@@ -64,6 +78,31 @@ class MediaPlugin(Plugin):
 
     def lifespan(self, node: Node) -> AsyncIterator[None]:
         return self._lifespan(node)
+
+    def subscriptions(self, node: Node) -> Iterable[Subscription]:
+        # Which node holds the media that replicated content attaches (remote.py).
+        return [Subscription(name="media.remote-refs", handle_in_tx=_record_refs(node), kinds=ATTACHING)]
+
+    def metrics(self, node: Node) -> Iterable[Any]:
+        media = node.services.get(MediaService)
+        if media is None:
+            return []
+        n = media.remote.n
+        out: list[Any] = [
+            CounterMetricFamily(f"cryb_media_cache_{name}", text, value=value)
+            for name, text, value in (
+                ("hits", "Other nodes' media served from the cache", n.hits),
+                ("misses", "Other nodes' media fetched from their node to serve", n.misses),
+                ("evictions", "Cached blobs evicted (least recently used) to keep the quota", n.evictions),
+                ("refused", "Fetched media whose bytes did not match their sha256", n.refused),
+                ("fetch_failures", "Fetches of other nodes' media that got no answer", n.failures),
+            )
+        ]
+        out.append(GaugeMetricFamily("cryb_media_cache_bytes", "Bytes of other nodes' media cached",
+                                     value=media.remote.cached_bytes))  # fmt: skip
+        out.append(GaugeMetricFamily("cryb_media_cache_quota_bytes", "The cache's quota",
+                                     value=media.remote.quota))  # fmt: skip
+        return out
 
     def jobs(self, node: Node) -> Iterable[Job]:
         async def cleanup() -> None:

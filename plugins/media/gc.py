@@ -79,6 +79,7 @@ async def stats(media: MediaService) -> StatsOut:
     db = media.node.db
     row = await db.fetchone(queries.STATS)
     kinds = {r[0]: r[1] for r in await db.fetchall(queries.BY_KIND)}
+    cached = await db.fetchone("SELECT count(*), coalesce(sum(size), 0) FROM media_cache")
     return StatsOut(
         media=row[0],
         attached=row[1],
@@ -89,4 +90,8 @@ async def stats(media: MediaService) -> StatsOut:
         orphaned_blobs=row[5],
         by_kind=kinds,
         backend=media.storage.name,
+        remote_media=await db.fetchval("SELECT count(*) FROM media_remote"),
+        cached_blobs=cached[0],
+        cached_bytes=cached[1],
+        cache_quota_bytes=media.remote.quota,
     )

@@ -63,6 +63,9 @@ def media_routes(api: Api, node: Node, settings: Settings, media: Callable[[], M
         svc = media()
         media_id, variant = call.path("media_id"), call.path("variant")
         row = await node.db.fetchone(queries.VARIANT, (media_id, variant))
+        remote = row is None
+        if remote:  # another node's media attached by content here: fetched lazily, cached
+            row = await svc.remote.variant(media_id, variant)
         if row is None:
             raise not_found("media")
         if await svc.is_private(row):
@@ -71,10 +74,13 @@ def media_routes(api: Api, node: Node, settings: Settings, media: Callable[[], M
             cache = f"private, max-age={max(0, call.query.exp - _now())}, immutable"
         else:
             cache = IMMUTABLE
+        storage, key = (
+            await svc.remote.blob(media_id, variant, row) if remote else (svc.storage, row["sha256"])
+        )
         return await serving.send(
             call.request,
-            svc.storage,
-            key=row["sha256"],
+            storage,
+            key=key,
             mime=row["mime"],
             size=row["size"],
             cache_control=cache,

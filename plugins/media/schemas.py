@@ -59,6 +59,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Empty: the node's own base URL.
     public_base_url: str = ""
     ffmpeg: str = ""  # poster frames for video; empty: `ffmpeg` on PATH if there is one
+    # Other nodes' media (fetched when opened here) kept in <data>/media/cache, least recently
+    # used out first when over this many bytes; this node's own uploads never count or go.
+    cache_quota_bytes: Annotated[int, Meta(ge=0)] = 1024 * MiB
     storage: Literal["local", "s3"] = "local"
     local_path: str = ""  # empty: <data_dir>/media/blobs
     s3: S3Settings = msgspec.field(default_factory=S3Settings)
@@ -115,6 +118,11 @@ class StatsOut(msgspec.Struct, kw_only=True):
     orphaned_blobs: int
     by_kind: dict[str, int]
     backend: str
+    # other nodes' media known here, and what of it is cached (never counted above)
+    remote_media: int = 0
+    cached_blobs: int = 0
+    cached_bytes: int = 0
+    cache_quota_bytes: int = 0
 
 
 class GcOut(msgspec.Struct, kw_only=True):

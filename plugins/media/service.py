@@ -20,9 +20,11 @@ from cryb_node.clock import new_id
 from cryb_node.db import Connection
 from cryb_node.node import Node
 from cryb_node.problems import Problem
-from cryb_node.services import MediaRef, Perm, Permissions
+from cryb_node.services import MediaRef, Perm, Permissions, SharedMedia, SharedVariant
 
 from . import images, queries, video
+from .remote import VARIANTS as REMOTE_VARIANTS
+from .remote import RemoteCache
 from .schemas import MediaOut, Settings, VariantOut
 from .signing import Signer, load_or_create_key
 from .storage import LocalStorage, Storage
@@ -59,9 +61,11 @@ class MediaService:
         self.ffmpeg: str | None = None
         base = settings.public_base_url or node.config.base_url
         self.base_url = base.rstrip("/")
+        self.remote = RemoteCache(self)
 
     async def open(self) -> None:
         self.tmp.mkdir(parents=True, exist_ok=True)
+        await self.remote.open()
         self.avif = self.settings.avif and await self._run(images.can_encode_avif)
         self.ffmpeg = video.find_ffmpeg(self.settings.ffmpeg)
         log.info("media: storage %s, avif %s, ffmpeg %s", self.storage.name, self.avif, bool(self.ffmpeg))
@@ -222,12 +226,15 @@ class MediaService:
     async def describe(self, media_id: str, user_id: str | None) -> MediaOut | None:
         """The media as ``user_id`` may see it (signed URLs if private), or None."""
         m = await self.row(media_id)
+        remote = m is None
+        if remote:  # another node's media that content here attaches (fetched on first use)
+            m = await self.remote.row(media_id)
         if m is None or not await self.may_view(m, user_id):
             return None
         private = await self.is_private(m)
         expires = int(time.time()) + self.settings.signed_url_ttl_s if private else None
         variants = []
-        for v in await self.node.db.fetchall(queries.VARIANTS, (media_id,)):
+        for v in await self.node.db.fetchall(REMOTE_VARIANTS if remote else queries.VARIANTS, (media_id,)):
             url = self._url(media_id, v["name"], expires)
             variants.append(
                 VariantOut(
@@ -291,6 +298,30 @@ class MediaService:
     def signed_url(self, media_id: str, variant: str = "original", ttl_s: int | None = None) -> str:
         ttl = self.settings.signed_url_ttl_s if ttl_s is None else ttl_s
         return self._url(media_id, variant, int(time.time()) + ttl)
+
+    # -- MediaShare (what peers may fetch of ours: never a cached copy of theirs) -----------------
+
+    async def shared(self, media_id: str) -> SharedMedia | None:
+        m = await self.row(media_id)
+        if m is None:
+            return None
+        variants = [
+            SharedVariant(name=v["name"], sha256=v["sha256"], mime=v["mime"], size=v["size"],
+                          width=v["width"], height=v["height"])
+            for v in await self.node.db.fetchall(queries.VARIANTS, (media_id,))
+        ]  # fmt: skip
+        return SharedMedia(
+            id=m["id"], owner_id=m["owner_id"], kind=m["kind"], mime=m["mime"], size=m["size"],
+            width=m["width"], height=m["height"], frames=m["frames"], placeholder=m["placeholder"],
+            dominant_color=m["dominant_color"], channel_id=m["channel_id"],
+            attached=m["attached_ms"] is not None, variants=variants,
+        )  # fmt: skip
+
+    async def blob_bytes(self, sha256: str) -> bytes:
+        size = await self.node.db.fetchval("SELECT size FROM media_blobs WHERE sha256 = ?", (sha256,), 0)
+        if not size:
+            return b""
+        return b"".join([chunk async for chunk in self.storage.read(sha256, 0, size - 1)])
 
 
 def _ref(m: Any) -> MediaRef:

@@ -30,6 +30,8 @@ def test_documented_media_block_is_the_defaults():
         ({"thumbnail_sizes": [8]}, "plugin.media.thumbnail_sizes"),
         ({"workers": 0}, "plugin.media.workers"),
         ({"storage": "ftp"}, "plugin.media.storage"),
+        ({"cache_quota_bytes": -1}, "plugin.media.cache_quota_bytes"),
+        ({"cache_quota_bytes": "1 GB"}, "plugin.media.cache_quota_bytes"),
     ],
 )
 def test_bad_media_settings_name_the_key(tmp_path, media, named):
