@@ -11,7 +11,7 @@ import msgspec
 
 from cryb_node.events import EventBody
 from cryb_node.sync import ingest
-from cryb_node.sync.wire import Batch, WireEvent
+from cryb_node.sync.wire import DMS_SCOPE, Batch, WireEvent
 from tests.search.conftest import found, indexed
 from tests.sync.conftest import Fed, make_community, mesh
 from tests.users_fixtures import PASSWORD
@@ -58,12 +58,22 @@ async def test_erasing_an_account_erases_what_it_wrote_on_every_node(federation)
         await a.ok("POST", f"/posts/{post}/comments", alice, json={"body": f"re {SECRET}", "parent_id": top})
     )["id"]
     kept = (await a.ok("POST", f"/channels/{text}/messages", owner, json={"content": "owner stays"}))["id"]
+    bob = await b.user()  # a DM to a user of b reaches b (and only b) through bob's home
     await mesh([a, b, c], rounds=1)
+    dm = await a.ok("POST", "/dms", alice, json={"recipients": [bob.id]})
+    await a.ok("POST", f"/channels/{dm['id']}/messages", alice, json={"content": f"psst {SECRET}"})
+    await mesh([a, b, c], rounds=1)
+    assert [m["content"] for m in (await b.ok("GET", f"/channels/{dm['id']}/messages", bob))["messages"]] == [
+        f"psst {SECRET}"
+    ]
     for f in (a, b, c):
         assert await _tables_holding(f, SECRET), f.name  # everyone held the text
     await indexed(a.client)
     assert (await found(a.client, owner, SECRET))["results"]  # findable before
     payloads = await _payloads(a, alice.id)
+    held = {eid: [f for f in (a, b, c) if await f.count("SELECT count(*) FROM events WHERE id = ?", eid)]
+            for eid in payloads}  # fmt: skip
+    assert [len(fs) for fs in held.values()].count(2) == 1  # the DM: only a and b
 
     # erase the account (wrong password first: nothing happens)
     status, _ = await a.call("DELETE", "/users/@me", alice, json={"password": "not it at all"})
@@ -72,14 +82,14 @@ async def test_erasing_an_account_erases_what_it_wrote_on_every_node(federation)
     deletes = await a.count(
         "SELECT count(*) FROM events WHERE kind IN ('message.delete', 'post.delete', 'comment.delete')"
     )
-    assert deletes == 1 + 3  # the earlier delete, then one each for m1, the post and the reply
+    assert deletes == 1 + 4  # the earlier delete, then one each for m1, the DM, the post and the reply
     await mesh([a, b, c], rounds=2)
 
     for f in (a, b, c):
         assert await _tables_holding(f, SECRET) == [], f.name
         # the skeletons stay, the payloads are remembered as erased
         for eid in payloads:
-            assert await f.count("SELECT count(*) FROM events WHERE id = ?", eid) == 1
+            assert await f.count("SELECT count(*) FROM events WHERE id = ?", eid) == (f in held[eid])
             assert await f.count("SELECT count(*) FROM event_content WHERE event_id = ?", eid) == 0
         row = await f.node.db.fetchone("SELECT deleted, content FROM content_messages WHERE id = ?", (m1,))
         assert tuple(row) == (1, "")
@@ -102,9 +112,12 @@ async def test_erasing_an_account_erases_what_it_wrote_on_every_node(federation)
 
     # a stale copy offering the erased payloads again is stored nowhere
     stale = [WireEvent(body, sig, content) for body, sig, content in payloads.values()]
-    out = await ingest.receive(c.node, b.key, Batch(scope=cid, events=stale))
-    assert out.stored == 0 and out.rejected == []
-    assert await _tables_holding(c, SECRET) == []
+    in_dm = [ev for ev in stale if msgspec.msgpack.decode(ev.body, type=EventBody).community is None]
+    assert len(in_dm) == 1
+    for f, scope, evs in ((c, cid, [ev for ev in stale if ev not in in_dm]), (b, DMS_SCOPE, in_dm)):
+        out = await ingest.receive(f.node, a.key, Batch(scope=scope, events=evs))
+        assert out.stored == 0 and out.rejected == [] and out.duplicates == len(evs)
+        assert await _tables_holding(f, SECRET) == []
     assert await a.state(cid) == await c.state(cid)
 
 
@@ -119,7 +132,7 @@ async def _payloads(f: Fed, user_id: str) -> dict[bytes, tuple[bytes, bytes, byt
         for r in rows
         if msgspec.msgpack.decode(bytes(r[1]), type=EventBody).author == user_id
     }
-    assert len(out) == 4  # a message and its edit, a post, a comment (the deleted one is erased)
+    assert len(out) == 5  # a message and its edit, a DM, a post, a comment (the deleted one is erased)
     for eid, (body, _, _) in out.items():
         assert hashlib.sha256(body).digest() == eid
     return out
