@@ -34,13 +34,21 @@ from whoosh.index import Index
 
 from cryb_node.events import Event
 
+from . import whoosh_fixes  # noqa: F401 (applies on import)
 from .schema import KINDS, META_KEY, SCHEMA_VERSION, Meta, make_schema
 from .source import Source
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-PAGE = 2000  # rows per rebuild commit: bounded memory, and live changes interleave between pages
+PAGE = 2000  # rows read from the database per step of a rebuild (live changes interleave between steps)
+# Documents a rebuild adds through one Whoosh writer before committing. Whoosh's cost is per commit and
+# per merge (each commit writes a segment's whole term dictionary; merging re-reads every posting in
+# Python), so the bulk path writes large segments and never merges them: 100k documents per segment.
+BULK_COMMIT = 100_000
+TINY_DOCS, TINY_MAX = 1000, 8  # live commits: see merge_tiny
+OPTIMIZE_MERGE_MAX = 50_000  # the daily optimize merges in place up to this size, above it rebuilds
+BULK_LIMIT_MB = 256  # the writer's in-memory posting pool; beyond it, sorted runs spill to temp files
 
 # Event kind -> the document kind it changes (its target is the id). member.ban and user.erased are
 # handled on their own below.
@@ -55,6 +63,23 @@ _TARGET_KIND = {
 _COMMUNITY_KINDS = {"community.create", "community.update", "community.delete", "community.transfer"}
 
 
+def merge_tiny(writer: Any, segments: list[Any]) -> list[Any]:
+    """Merge policy for live commits: fold the tiny segments live batches make into one once there
+    are TINY_MAX of them, and never touch bigger ones. Whoosh merges by re-reading every posting in
+    Python (~1 ms per document), so its own MERGE_SMALL, which eventually merges big segments too,
+    would stall indexing for minutes on a large index; big segments are compacted by a rebuild."""
+    from whoosh.reading import SegmentReader
+
+    tiny = [s for s in segments if s.doc_count_all() < TINY_DOCS]
+    if len(tiny) < TINY_MAX:
+        return segments
+    for seg in tiny:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in segments if s.doc_count_all() >= TINY_DOCS]
+
+
 @dataclass
 class Changes:
     """What one batch of events asks of the index."""
@@ -67,6 +92,15 @@ class Changes:
     def add(self, kind: str, id_: str | None) -> None:
         if id_:
             self.targets.setdefault(kind, set()).add(id_)
+
+    def absorb(self, other: Changes) -> None:
+        for kind, ids in other.targets.items():
+            self.targets.setdefault(kind, set()).update(ids)
+        self.erased |= other.erased
+        self.last_pos = max(self.last_pos, other.last_pos)
+
+    def __bool__(self) -> bool:
+        return bool(self.targets or self.erased)
 
 
 def changes_of(events: Iterable[Event]) -> Changes:
@@ -125,6 +159,10 @@ class Indexer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self.rebuilds: list[str] = []  # why each rebuild since start was needed
         self._touched: set[str] = set()  # keys live changes wrote into the build in progress
+        self._bulk: Any = None  # the rebuild's open writer on `building` (None between commits)
+        self._bulk_added = 0
+        # Live changes that arrived during a rebuild, replayed into `building` at its next commit.
+        self._pending = Changes()
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -228,12 +266,14 @@ class Indexer:
         """Apply a batch of committed events durably; returns documents written or removed."""
         return await self._run(self._apply, changes_of(events))
 
-    def _apply(self, ch: Changes) -> int:
+    def _fetch(self, ch: Changes) -> tuple[list[Any], list[str]]:
+        """The current rows of a batch's targets: (documents to write, keys to remove)."""
         src = self.source
         for community, user in ch.bans:
             for kind, ids in src.member_content(community, user).items():
                 ch.targets.setdefault(kind, set()).update(ids)
-        self.source.conn.execute("BEGIN")  # one snapshot for the whole batch
+        ch.bans = []
+        src.conn.execute("BEGIN")  # one snapshot for the whole batch
         try:
             found: list[Any] = []
             gone: list[str] = []
@@ -245,16 +285,20 @@ class Indexer:
                 present = {d.id for d in docs}
                 gone += [f"{kind}:{i}" for i in ids if i not in present]
         finally:
-            self.source.conn.execute("COMMIT")
-        n = 0
-        for ix in (self.live, self.building):
-            if ix is None:
-                continue
+            src.conn.execute("COMMIT")
+        return found, gone
+
+    def _apply(self, ch: Changes) -> int:
+        found, gone = self._fetch(ch)
+        if self.building is not None:
+            # The build holds its writer open between pages; its changes are replayed (re-read from
+            # the database, so always current) when it next commits.
+            self._pending.absorb(ch)
+        n = len(found) + len(gone)
+        if self.live is not None:
             try:
-                n = self._write(ix, found, gone, ch.erased, ch.last_pos, meta=ix is self.live)
+                n = self._write(self.live, found, gone, ch.erased, ch.last_pos, meta=True)
             except Exception:
-                if ix is not self.live:
-                    raise
                 # The live index broke under us: drop it and rebuild; the new one gets this batch.
                 log.exception("search index %s failed to commit; rebuilding", self.live_gen)
                 self.live = None
@@ -271,6 +315,7 @@ class Indexer:
         self, ix: Index, docs: list[Any], gone: list[str], erased: set[str], pos: int, *, meta: bool
     ) -> int:
         w = ix.writer()
+        w.mergetype = merge_tiny
         try:
             for user in erased:
                 w.delete_by_term("author", user)
@@ -326,6 +371,8 @@ class Indexer:
         path.mkdir(parents=True)
         self.building = windex.create_in(str(path), self.schema)
         self._touched = set()
+        self._pending = Changes()
+        self._bulk, self._bulk_added = None, 0
         start = self.source.log_length()
         total = self.source.count()
         return gen, start, total
@@ -333,30 +380,52 @@ class Indexer:
     def _page(self, kind: str, after: int) -> tuple[int, int]:
         docs, n, last = self.source.scan(kind, after, PAGE)
         if n:
-            assert self.building is not None
-            w = self.building.writer(limitmb=128)
-            touched = self._touched
-            try:
-                for d in docs:
-                    # add is several times faster than update (no delete by key); only documents
-                    # a live change already wrote into this build need replacing.
-                    if d.key in touched:
-                        w.update_document(**d.fields())
-                    else:
-                        w.add_document(**d.fields())
-            except BaseException:
-                w.cancel()
-                raise
-            w.commit()
-            self.indexed += len(docs)
+            self.bulk_add(docs)
         return n, last
+
+    def bulk_add(self, docs: Iterable[Any]) -> None:
+        """The rebuild's writing path (the bench loads its corpus through it too): documents go to one
+        open writer, committed every BULK_COMMIT documents as one new segment, without merging."""
+        assert self.building is not None
+        if self._bulk is None:
+            self._bulk = self.building.writer(limitmb=BULK_LIMIT_MB, procs=1, multisegment=False)
+        w, touched = self._bulk, self._touched
+        try:
+            for d in docs:
+                # add is several times faster than update (no delete by key); only documents a
+                # replayed live change already wrote into this build need replacing.
+                if d.key in touched:
+                    w.update_document(**d.fields())
+                else:
+                    w.add_document(**d.fields())
+                self._bulk_added += 1
+                self.indexed += 1
+        except BaseException:
+            self._bulk = None
+            w.cancel()
+            raise
+        if self._bulk_added >= BULK_COMMIT:
+            self._bulk_commit()
+
+    def _bulk_commit(self) -> None:
+        """Commit the bulk writer (one segment, no merge), then replay the live changes that arrived
+        meanwhile, so the build is whole at every commit point."""
+        assert self.building is not None
+        if self._bulk is not None:
+            w, self._bulk, self._bulk_added = self._bulk, None, 0
+            w.commit(merge=False)
+        if self._pending:
+            ch, self._pending = self._pending, Changes()
+            found, gone = self._fetch(ch)
+            self._write(self.building, found, gone, ch.erased, ch.last_pos, meta=False)
 
     def _finish(self, gen: str, start: int) -> None:
         assert self.building is not None
+        self._bulk_commit()
         meta = Meta(offset=max(start, self.offset), complete=True, built_at=int(time.time()))
         w = self.building.writer()
         self._write_meta(w, meta)
-        w.commit(optimize=True)
+        w.commit(merge=False)
         old = self._read_current()  # also an unreadable one, never opened as live
         self._write_current(gen)
         self.live, self.live_gen, self.meta = self.building, gen, meta
@@ -367,6 +436,11 @@ class Indexer:
             shutil.rmtree(self._gen_path(old), ignore_errors=True)
 
     def _abandon(self) -> None:
+        if self._bulk is not None:
+            with contextlib.suppress(Exception):
+                self._bulk.cancel()
+            self._bulk = None
+        self._pending = Changes()
         if self.building is not None:
             path = Path(self.building.storage.folder)
             self.building = None
@@ -408,6 +482,13 @@ class Indexer:
     # -- maintenance and figures ------------------------------------------------------------------
 
     async def optimize(self) -> None:
+        """Merge every segment into one. Whoosh merges at ~1 ms per document on the writer thread,
+        holding up live indexing, so a large index is rebuilt instead (in the background, in big
+        segments, the node serving and indexing meanwhile)."""
+        if self.documents() > OPTIMIZE_MERGE_MAX:
+            self.rebuild("optimize")
+            return
+
         def run() -> None:
             if self.live is None:
                 return

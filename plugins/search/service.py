@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from whoosh import highlight, sorting
 from whoosh import query as wq
+from whoosh.searching import Results
 
 from cryb_node.clock import new_id
 from cryb_node.problems import Problem
@@ -36,6 +37,7 @@ from .schemas import (
     SearchQuery,
     StatsOut,
 )
+from .searching import Recording, Searchers, ZeroScore, facet_counts
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -72,8 +74,8 @@ class Scope:
         if self.communities:
             members = wq.Or([wq.Term("community", c) for c in sorted(self.communities)])
             allowed.append(wq.And([wq.Term("kind", "community"), members]))
-        # Constant score: who may read a document must not change how it ranks.
-        return wq.ConstantScoreQuery(wq.Or(allowed), 0.0)
+        # Zero score: who may read a document must not change how it ranks.
+        return ZeroScore(wq.Or(allowed))
 
 
 @dataclass
@@ -101,6 +103,7 @@ class SearchService:
         self.indexer = indexer
         self.settings = settings
         self.parser = text_parser(indexer.schema)
+        self.searchers = Searchers()
         self._pending: set[asyncio.Task[Any]] = set()
 
     # -- who may see what ---------------------------------------------------------------------------
@@ -163,7 +166,7 @@ class SearchService:
             out.facets = Facets() if params.facets else None
         else:
             try:
-                out = await asyncio.to_thread(self._run, plan)
+                out = await asyncio.to_thread(self._run_retrying, plan)
             except Problem:
                 raise
             except Exception as err:
@@ -188,42 +191,50 @@ class SearchService:
             raise Problem("search_unavailable", 503, "the search index is being built; try again soon")
         return ix
 
+    def _run_retrying(self, plan: Plan) -> SearchOut:
+        try:
+            return self._run(plan)
+        except Problem:
+            raise
+        except Exception as err:
+            # A reused searcher may hold a generation a merge or rebuild has since removed: one more
+            # try on a fresh searcher before calling the index broken.
+            log.info("search retried on a fresh searcher (%s: %s)", type(err).__name__, err)
+            self.searchers.drop()
+            return self._run(plan)
+
     def _run(self, plan: Plan) -> SearchOut:
         params = plan.params
-        ix = self._index()
-        with ix.searcher() as s:
-            q = plan.full()
-            sortedby = None
-            if params.sort == "new" or (params.sort == "relevance" and plan.text is None):
-                sortedby = sorting.FieldFacet("time", reverse=True)
-            elif params.sort == "old":
-                sortedby = sorting.FieldFacet("time")
-            groupedby = None
-            if params.facets:
-                groupedby = {
-                    "community": sorting.FieldFacet("community"),
-                    "channel": sorting.FieldFacet("channel"),
-                    "kind": sorting.FieldFacet("kind"),
-                }
-            want = params.page * params.limit
-            results = s.search(q, limit=want, sortedby=sortedby, groupedby=groupedby, maptype=sorting.Count)
-            results.fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
-            results.formatter = _Escaping()
-            total = len(results)
-            hits = [self._hit(h) for h in results[(params.page - 1) * params.limit : want]]
-            out = SearchOut(
-                query_id="",
-                total=total,
-                page=params.page,
-                limit=params.limit,
-                pages=math.ceil(total / params.limit),
-                results=hits,
-            )
-            if groupedby is not None:
-                out.facets = Facets(**{name: _facet(results.groups(name)) for name in groupedby})
-            if total == 0 and plan.parsed.words:
-                out.suggestion = self._suggest(s, plan)
-            return out
+        s = self.searchers.get(self._index())
+        q = plan.full()
+        sortedby = None
+        if params.sort == "new" or (params.sort == "relevance" and plan.text is None):
+            sortedby = sorting.FieldFacet("time", reverse=True)
+        elif params.sort == "old":
+            sortedby = sorting.FieldFacet("time")
+        want = params.page * params.limit
+        # Every match passes through the recorder (exact total, facets); the child keeps the top N.
+        rec = Recording(s.collector(limit=want, sortedby=sortedby, optimize=False))
+        s.search_with_collector(q, rec)
+        results: Results = rec.results()
+        results.fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
+        results.formatter = _Escaping()
+        total = rec.total()
+        hits = [self._hit(h) for h in results[(params.page - 1) * params.limit : want]]
+        out = SearchOut(
+            query_id="",
+            total=total,
+            page=params.page,
+            limit=params.limit,
+            pages=math.ceil(total / params.limit),
+            results=hits,
+        )
+        if params.facets:
+            counts = facet_counts(rec, ("community", "channel", "kind"))
+            out.facets = Facets(**{name: _facet(c) for name, c in counts.items()})
+        if total == 0 and plan.parsed.words:
+            out.suggestion = self._suggest(s, plan)
+        return out
 
     def _hit(self, h: Any) -> Hit:
         f = h.fields()

@@ -1,0 +1,148 @@
+"""The fast paths of a search (profiled at 100k documents; see bench/search.py):
+
+- one open searcher per thread, reopened only when the index has a new generation (opening one reads
+  every segment's table of contents and was ~7 ms of each query);
+- the permission filter as a zero-scoring wrapper that the text query drives by skipping, instead of
+  Whoosh's ConstantScoreQuery, which lists every document of every readable channel on each query;
+- facets counted from per-segment arrays of value codes, cached by segment (segments never change),
+  instead of Whoosh's column categorizers, which re-read a whole column per query.
+"""
+
+from __future__ import annotations
+
+import threading
+from array import array
+from collections import Counter
+from typing import Any
+
+from whoosh import collectors, matching
+from whoosh import query as wq
+from whoosh.index import Index
+
+
+class ZeroScore(wq.WrappingQuery):
+    """Matches what its child matches and adds nothing to the score: who may read a document must
+    not change how it ranks. Unlike ConstantScoreQuery it never materialises the child's matches,
+    so the intersection with the text query skips through it."""
+
+    def _rewrap(self, child: wq.Query) -> wq.Query:
+        return self.__class__(child)
+
+    def matcher(self, searcher: Any, context: Any = None) -> Any:
+        m = self.child.matcher(searcher, context)
+        if isinstance(m, matching.NullMatcherClass):
+            return m
+        return _ZeroMatcher(m)
+
+
+class _ZeroMatcher(matching.WrappingMatcher):
+    def _replacement(self, newchild: Any) -> Any:
+        return _ZeroMatcher(newchild)
+
+    def supports_block_quality(self) -> bool:
+        return False
+
+    def max_quality(self) -> float:
+        return 0.0
+
+    def block_quality(self) -> float:
+        return 0.0
+
+    def score(self) -> float:
+        return 0.0
+
+
+class Searchers:
+    """One searcher per thread and index (Whoosh readers keep file positions: not shareable between
+    threads), reused while the index has not changed."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(self, ix: Index) -> Any:
+        cur = getattr(self._local, "cur", None)
+        if cur is not None and cur[0] is ix and cur[1].up_to_date():
+            return cur[1]
+        # Not Searcher.refresh(): in Whoosh-Reloaded 2.7.5 it adds the old generation's segments
+        # (compared by identity) to the new reader, so a deleted document could still be found.
+        self.drop()
+        s = ix.searcher()
+        self._local.cur = (ix, s)
+        return s
+
+    def drop(self) -> None:
+        """Forget this thread's searcher (after an error: the next search opens a fresh one)."""
+        cur = getattr(self._local, "cur", None)
+        self._local.cur = None
+        if cur is not None:
+            try:
+                cur[1].close()
+            except Exception:
+                pass
+
+
+class Recording(collectors.WrappingCollector):
+    """Passes every match to the child (top N by score or time) and keeps its segment-relative number,
+    for the exact total and the facet counts."""
+
+    def __init__(self, child: Any) -> None:
+        self.child = child
+        self.segments: list[tuple[Any, array[int]]] = []
+        self._docs: array[int] = array("i")
+
+    def set_subsearcher(self, subsearcher: Any, offset: int) -> None:
+        super().set_subsearcher(subsearcher, offset)
+        self._docs = array("i")
+        self.segments.append((subsearcher.reader(), self._docs))
+
+    def collect_matches(self) -> None:
+        docs, collect = self._docs, self.child.collect
+        for sub_docnum in self.child.matches():
+            docs.append(sub_docnum)
+            collect(sub_docnum)
+
+    def collect(self, sub_docnum: int) -> Any:
+        self._docs.append(sub_docnum)
+        return self.child.collect(sub_docnum)
+
+    def total(self) -> int:
+        return sum(len(d) for _, d in self.segments)
+
+
+# (segment id, field) -> (values, code of each document: an index into values, -1 for none)
+_codes: dict[tuple[str, str], tuple[list[str], array[int]]] = {}
+_codes_lock = threading.Lock()
+_CODES_MAX = 4096  # entries kept (segments x fields); dropped wholesale beyond, rebuilt on demand
+
+
+def _segment_codes(reader: Any, fieldname: str) -> tuple[list[str], array[int]]:
+    key = (reader.segment().segment_id(), fieldname)
+    found = _codes.get(key)
+    if found is not None:
+        return found
+    values: list[str] = []
+    codes = array("i", [-1]) * reader.doc_count_all()
+    for i, btext in enumerate(reader.lexicon(fieldname)):
+        values.append(btext.decode("utf-8"))
+        for docnum in reader.postings(fieldname, btext).all_ids():
+            codes[docnum] = i
+    with _codes_lock:
+        if len(_codes) >= _CODES_MAX:
+            _codes.clear()
+        _codes[key] = (values, codes)
+    return values, codes
+
+
+def facet_counts(rec: Recording, fieldnames: tuple[str, ...]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for fieldname in fieldnames:
+        total: Counter[str] = Counter()
+        for reader, docs in rec.segments:
+            if not docs:
+                continue
+            values, codes = _segment_codes(reader, fieldname)
+            for code, n in Counter(map(codes.__getitem__, docs)).items():
+                if code >= 0:
+                    total[values[code]] += n
+        out[fieldname] = dict(total)
+    return out
