@@ -26,7 +26,7 @@ from cryb_node.services import MediaShare, MediaStore
 
 from . import gc
 from .cli import media_group
-from .remote import ATTACHING, record_refs
+from .remote import ATTACHING, DROPPING, drop_refs, record_refs
 from .routes import media_routes
 from .schemas import Settings
 from .service import MediaService
@@ -44,6 +44,16 @@ def make_storage(node: Node, settings: Settings) -> Storage | None:
 def _record_refs(node: Node) -> Callable[[Connection, list[Event]], None]:
     def handle(conn: Connection, events: list[Event]) -> None:
         record_refs(node.identity.node_public, conn, events)
+
+    return handle
+
+
+def _drop_refs(node: Node) -> Callable[[Connection, list[Event]], None]:
+    def handle(conn: Connection, events: list[Event]) -> None:
+        freed = drop_refs(node.data_dir / "media" / "cache", conn, events)
+        media = node.services.get(MediaService)
+        if freed and media is not None:
+            media.remote.cached_bytes = max(0, media.remote.cached_bytes - freed)
 
     return handle
 
@@ -81,7 +91,10 @@ class MediaPlugin(Plugin):
 
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
         # Which node holds the media that replicated content attaches (remote.py).
-        return [Subscription(name="media.remote-refs", handle_in_tx=_record_refs(node), kinds=ATTACHING)]
+        return [
+            Subscription(name="media.remote-refs", handle_in_tx=_record_refs(node), kinds=ATTACHING),
+            Subscription(name="media.remote-drops", handle_in_tx=_drop_refs(node), kinds=DROPPING),
+        ]
 
     def metrics(self, node: Node) -> Iterable[Any]:
         media = node.services.get(MediaService)

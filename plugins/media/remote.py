@@ -94,10 +94,53 @@ def record_refs(here: bytes, conn: Connection, events: list[Event]) -> None:
         if row is None or bytes(row[0]) == here:
             continue  # our own content attaches our own uploads
         conn.executemany(
-            "INSERT OR IGNORE INTO media_remote_refs (media_id, node_key, channel_id, seen_ms)"
-            " VALUES (?, ?, ?, ?)",
-            [(m, bytes(row[0]), channel, now_ms()) for m in ids],
+            "INSERT OR IGNORE INTO media_remote_refs (media_id, node_key, channel_id, target_id, author_id,"
+            " seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            [(m, bytes(row[0]), channel, ev.body.target, ev.body.author, now_ms()) for m in ids],
         )
+
+
+# An author's delete of a message or post, and an account's erasure, take what they attached out
+# of the cache here (the holding node is the one to decide about its own copy).
+DROPPING = frozenset({"message.delete", "post.delete", "user.erased"})
+
+
+def drop_refs(cache_root: Path, conn: Connection, events: list[Event]) -> int:
+    """Forget other nodes' media attached by deleted content or an erased account: references,
+    descriptions and cached bytes (a durable consumer, in its transaction; files go at once, and a
+    row that outlives a rolled-back transaction only means a fetch the next time). Returns the
+    bytes freed."""
+    storage, freed = LocalStorage(cache_root), 0
+    for ev in events:
+        target, author = ev.body.target, ev.body.author
+        if target is None:
+            continue
+        if ev.kind == "user.erased":
+            found = conn.execute(
+                "SELECT media_id FROM media_remote_refs WHERE author_id = ?1"
+                " UNION SELECT id FROM media_remote WHERE owner_id = ?1",
+                (target,),
+            )
+        else:  # only the author's own delete (a moderator's removal is reversible: kept)
+            found = conn.execute(
+                "SELECT media_id FROM media_remote_refs WHERE target_id = ? AND author_id = ?",
+                (target, author),
+            )
+        ids = [r[0] for r in found.fetchall()]
+        for media_id in ids:
+            shas = [r[0] for r in conn.execute(
+                "SELECT sha256 FROM media_remote_variants WHERE media_id = ?", (media_id,))]  # fmt: skip
+            conn.execute("DELETE FROM media_remote_refs WHERE media_id = ?", (media_id,))
+            conn.execute("DELETE FROM media_remote WHERE id = ?", (media_id,))
+            for sha in shas:
+                if conn.execute("SELECT 1 FROM media_remote_variants WHERE sha256 = ?", (sha,)).fetchone():
+                    continue  # other media here has the same bytes
+                gone = conn.execute(
+                    "DELETE FROM media_cache WHERE sha256 = ? RETURNING size", (sha,)
+                ).fetchone()
+                freed += gone[0] if gone else 0
+                storage.path(sha).unlink(missing_ok=True)
+    return freed
 
 
 class RemoteCache:

@@ -21,7 +21,7 @@ from cryb_node.services import Perm, RemoteMedia, RemoteMediaError
 from tests.conftest import make_config, run_cryb
 from tests.media.conftest import jpeg_with_gps, png_with_alpha, upload_ok, webp_still
 from tests.sync.conftest import Fed, User, make_community, mesh
-from tests.users_fixtures import FAST_HASHING
+from tests.users_fixtures import FAST_HASHING, PASSWORD
 
 VIEW = int(Perm.VIEW_CHANNEL)
 
@@ -303,3 +303,51 @@ async def test_lru_eviction_under_a_tiny_quota_keeps_local_uploads(media_fed, tm
         "SELECT sha256 FROM media_variants WHERE media_id = ? AND name = 'original'", (own["id"],)
     )
     assert media_of(b).storage.path(own_sha).exists()  # type: ignore[attr-defined]
+
+
+async def test_a_delete_or_an_erasure_takes_the_cached_media_with_it(media_fed) -> None:
+    a, b = await media_fed(2)
+    owner = await a.user()
+    cid, text = await make_community(a, owner)
+    alice = await a.user()
+    await a.ok("PUT", f"/communities/{cid}/members/@me", alice, json={})
+    await mesh([a, b], rounds=1)
+    bob = await b.user()
+    await b.ok("PUT", f"/communities/{cid}/members/@me", bob, json={})
+    ups = [await post_image(a, alice, text, data) for data in (jpeg_with_gps(), png_with_alpha())]
+    kept = await post_image(a, owner, text, webp_still())
+    await mesh([a, b], rounds=1)
+    for up in (*ups, kept):
+        desc = await b.ok("GET", f"/media/{up['id']}", bob)
+        for v in desc["variants"]:
+            assert (await fetch(b, v["url"]))[0] == 200
+    cache_dir = b.node.data_dir / "media" / "cache"
+    files = lambda: {p.name for p in cache_dir.rglob("*") if p.is_file()}  # noqa: E731
+    first = {
+        r[0]
+        for r in await b.node.db.fetchall(
+            "SELECT sha256 FROM media_remote_variants WHERE media_id = ?", (ups[0]["id"],)
+        )
+    }
+    assert first <= files()
+    bytes_before = await metric(b, "cryb_media_cache_bytes")
+
+    # alice deletes her first message: b drops what it attached, bytes and all
+    msgs = (await a.ok("GET", f"/channels/{text}/messages", alice))["messages"]
+    first_msg = next(m["id"] for m in msgs if m["attachments"] == [ups[0]["id"]])
+    await a.ok("DELETE", f"/channels/{text}/messages/{first_msg}", alice)
+    await mesh([a, b], rounds=1)
+    await b.node.bus.consumers["media.remote-drops"].caught_up()
+    assert not first & files()
+    assert await b.count("SELECT count(*) FROM media_remote WHERE id = ?", ups[0]["id"]) == 0
+    assert (await b.call("GET", f"/media/{ups[0]['id']}", bob))[0] == 404
+    assert await metric(b, "cryb_media_cache_bytes") < bytes_before
+
+    # alice's account is erased: the rest of hers goes too; the owner's stays
+    await a.ok("DELETE", "/users/@me", alice, json={"password": PASSWORD})
+    await mesh([a, b], rounds=2)
+    await b.node.bus.consumers["media.remote-drops"].caught_up()
+    assert await b.count("SELECT count(*) FROM media_remote WHERE id = ?", ups[1]["id"]) == 0
+    remaining = {r[0] for r in await b.node.db.fetchall("SELECT sha256 FROM media_cache")}
+    owners = {r[0] for r in await b.node.db.fetchall("SELECT DISTINCT owner_id FROM media_remote")}
+    assert owners == {owner.id} and remaining and remaining == files()

@@ -10,8 +10,13 @@ CREATE TABLE media_remote_refs (
     media_id   TEXT PRIMARY KEY,
     node_key   BLOB NOT NULL,
     channel_id TEXT,
+    target_id  TEXT,                  -- the message/post (or user, for an avatar) attaching it
+    author_id  TEXT,                  -- who attached it (only their delete or erasure drops it)
     seen_ms    INTEGER NOT NULL
 ) WITHOUT ROWID;
+-- A delete or an erasure drops what its target attached from the cache.
+CREATE INDEX media_remote_refs_target ON media_remote_refs (target_id);
+CREATE INDEX media_remote_refs_author ON media_remote_refs (author_id);
 
 -- What the holding node told us about it (fetched on first use).
 CREATE TABLE media_remote (
