@@ -13,7 +13,7 @@ from cryb_plugins.content.service import content_of
 from playwright.async_api import expect
 
 from tests.e2e.test_webui_part2 import create_forum, serve_node
-from tests.e2e.webui import create_community, message, new_page, register
+from tests.e2e.webui import create_community, message, new_page, register, send
 
 pytestmark = pytest.mark.browser
 
@@ -28,6 +28,15 @@ async def api_call(page: Any, method: str, path: str, body: Any = None) -> Any:
         ".then(m => m.api(method, path, body ?? undefined))",
         [method, path, body],
     )
+
+
+async def until(page: Any, expression: str, timeout: float = 10.0) -> None:
+    """Poll a (possibly asynchronous) expression in the page until it is truthy."""
+    for _ in range(int(timeout / 0.1)):
+        if await page.evaluate(expression):
+            return
+        await page.wait_for_timeout(100)
+    raise AssertionError(f"never true: {expression}")
 
 
 async def test_post_preview_is_the_servers_rendering_and_plain_text_offline(
@@ -112,3 +121,75 @@ async def test_jump_from_search_to_an_early_message_loads_its_context(aiohttp_se
     ids = await alice.locator("article.msg").evaluate_all("els => els.map(e => e.dataset.id)")
     assert len(ids) == len(set(ids)) == 200  # no gaps, no duplicates
     assert alice.errors == []
+
+
+async def test_cold_start_offline_takes_a_message_and_sends_it_exactly_once(
+    aiohttp_server, tmp_path, browser
+):
+    base, _ = await serve_node(aiohttp_server, tmp_path)
+    first = await new_page(browser)
+    await register(first, base, "alice")
+    channel_url = await create_community(first, "Cave")
+    channel_id = channel_url.rstrip("/").split("/")[-1]
+    await send(first, "said while online")
+    await expect(message(first, "said while online")).to_be_visible()
+    # Loaded once online: the worker holds the shell, IndexedDB the last channel.
+    await until(first, "!!navigator.serviceWorker.controller")
+    await until(
+        first,
+        "caches.open('cryb-shell-v1').then(c => c.keys())"
+        ".then(k => ['/web/js/views/offline.js', '/web/js/outbox.js']"
+        ".every(p => k.some(r => r.url.endsWith(p))))",
+    )
+    await until(
+        first,
+        "import('/web/js/outbox.js').then(m => m.recall('last'))"
+        ".then(s => !!s && s.messages.some(m => m.content === 'said while online'))",
+    )
+    context = first.context
+    await first.close()
+
+    # Cold start with no network: the last channel shows, and a message can be written to it.
+    await context.set_offline(True)
+    page = await context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    await page.goto(base + "/")
+    await expect(page.get_by_role("heading", name="You are offline")).to_be_visible()
+    await expect(page.get_by_role("heading", name="#general")).to_be_visible()
+    await expect(page.locator("article.msg", has_text="said while online")).to_be_visible()
+    composer = page.locator("#composer-input")
+    await composer.fill("written on a cold start")
+    await composer.press("Enter")
+    pending = page.locator("article.msg.pending", has_text="written on a cold start")
+    await expect(pending).to_be_visible()
+    # It is in IndexedDB, not in the page: a reload (still offline) shows it pending again.
+    await page.reload()
+    await expect(pending).to_be_visible()
+
+    # Back online, the first send reaches the node but its reply is lost; the retry (same nonce)
+    # gets the same message back, so it arrives exactly once.
+    lost: list[str] = []
+
+    async def lose_first_reply(route: Any) -> None:
+        if route.request.method == "POST" and not lost:
+            lost.append(route.request.post_data or "")
+            await route.fetch()  # the node makes the message...
+            await route.abort()  # ...and the page never hears so
+        else:
+            await route.continue_()
+
+    await page.route(f"**/api/v1/channels/{channel_id}/messages", lose_first_reply)
+    await context.set_offline(False)
+    await expect(message(page, "written on a cold start")).to_be_visible(timeout=20000)
+    await expect(page.locator("article.msg.pending")).to_have_count(0)
+    assert lost and '"nonce"' in lost[0]
+    listed = await api_call(page, "GET", f"/api/v1/channels/{channel_id}/messages")
+    contents = [m["content"] for m in listed["messages"]]
+    assert contents.count("written on a cold start") == 1 and contents.count("said while online") == 1
+    left = await page.evaluate(
+        "new Promise(r => { const q = indexedDB.open('cryb-offline'); q.onsuccess = () => {"
+        " const t = q.result.transaction('outbox').objectStore('outbox').count();"
+        " t.onsuccess = () => r(t.result); }; })"
+    )
+    assert left == 0 and errors == []

@@ -3,8 +3,10 @@
 
 import * as api from './api.js';
 import { h, replace } from './dom.js';
+import * as outbox from './outbox.js';
 import { applyTheme } from './theme.js';
 import { loginView, registerView, resetPasswordView, verifyEmailView } from './views/auth.js';
+import { offlineView } from './views/offline.js';
 import { setupView } from './views/setup.js';
 import { Shell } from './views/shell.js';
 
@@ -35,6 +37,7 @@ function signedIn() {
 }
 
 function signedOut() {
+  outbox.clear();
   if (shell) {
     shell.destroy();
     shell = null;
@@ -60,7 +63,8 @@ function route() {
   if (!shell) {
     shell = new Shell({ navigate, signedOut });
     replace(root, shell.el);
-    shell.start();
+    // Then whatever waits in the outbox (written offline, or before a reload) goes out.
+    shell.start().then(() => outbox.flush());
   }
   shell.open(location.pathname);
 }
@@ -81,11 +85,12 @@ async function boot() {
   route();
 }
 
-function showOffline() {
-  replace(root, h('section', { class: 'boot offline', role: 'alert' },
-    h('h1', null, 'You are offline'),
-    h('p', null, 'CRYB will reconnect as soon as the network is back.')));
-  window.addEventListener('online', () => boot(), { once: true });
+async function showOffline() {
+  // The last opened channel, if this browser has been here before, with a composer that queues.
+  const view = await offlineView().catch(() => h('section', { class: 'boot offline', role: 'status' },
+    h('h1', null, 'You are offline'), h('p', null, 'CRYB will reconnect as soon as the network is back.')));
+  replace(root, view);
+  window.addEventListener('online', () => { view.stop?.(); boot(); }, { once: true });
 }
 
 if ('serviceWorker' in navigator) {

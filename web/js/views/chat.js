@@ -3,6 +3,7 @@
 import { messages as M } from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
+import * as outbox from '../outbox.js';
 import * as store from '../store.js';
 import { Composer } from './composer.js';
 import { confirmDialog, reactionPicker } from './dialogs.js';
@@ -82,6 +83,7 @@ export class ChatView {
   }
 
   destroy() {
+    clearTimeout(this.rememberTimer);
     this.observer.disconnect();
     this.newerObserver.disconnect();
     for (const u of this.unsubs) u();
@@ -131,6 +133,26 @@ export class ChatView {
     this.newerObserver.observe(this.newerSentinel);
     this.focusComposer();
     this.ack();
+    this.remember();
+  }
+
+  /** Keep the latest page of this channel in IndexedDB (outbox.js): a cold start offline shows it,
+   *  and lets the member write to it, until the node can be reached. */
+  remember() {
+    clearTimeout(this.rememberTimer);
+    this.rememberTimer = setTimeout(() => {
+      const b = this.bucket;
+      if (!b.loaded || b.hasNewer || !state.me) return; // a window into history is not "the latest"
+      const messages = b.list.filter((m) => !m.deleted).slice(-PAGE)
+        .map((m) => ({ id: m.id, author_id: m.author_id, content: m.content, created_at: m.created_at }));
+      const names = { [state.me.id]: store.displayName(state.me.id) };
+      for (const m of messages) names[m.author_id] = store.displayName(m.author_id);
+      const { id, username, display_name: displayName } = state.me;
+      outbox.remember('last', {
+        me: { id, username, display_name: displayName }, path: location.pathname, channelId: this.channelId,
+        label: this.label, messages, names,
+      });
+    }, 300);
   }
 
   /** Show a message that may be far back in history: its context (the messages API's `around`
@@ -275,6 +297,7 @@ export class ChatView {
 
   applyChange({ added = [], updated = [], removed = [] }) {
     const stick = this.nearBottom();
+    this.remember();
     for (const id of removed) {
       const el = this.elements.get(id);
       if (el) {

@@ -1,21 +1,20 @@
-// The message box: Markdown text, replies, @mention autocomplete, typing notices, and an outbox that
-// keeps messages written while offline and sends them once the connection is back.
+// The message box: Markdown text, replies, @mention autocomplete, typing notices, and the outbox
+// (outbox.js: kept in IndexedDB, so messages written offline survive a reload or a cold start, and
+// sent once the connection is back, each exactly once).
 
 import { messages as M } from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
+import * as outbox from '../outbox.js';
 import * as store from '../store.js';
 
 const { state } = store;
-let nonce = 0;
 
 export class Composer {
   constructor(chat) {
     this.chat = chat;
     this.replying = null;
     this.mentionIds = new Map(); // "@username" -> user id, for names picked from the list
-    this.outbox = []; // {id, content, reply_to, pending: 'sending'|'waiting'|'failed', created_at}
-    this.flushing = false;
     this.lastTyping = 0;
     this.options = [];
     this.active = -1;
@@ -47,9 +46,18 @@ export class Composer {
       h('p', { id: 'composer-help', class: 'sr-only' }, 'Enter to send, Shift+Enter for a new line, up arrow to edit your last message. Markdown works.'),
       this.readOnly);
     this.updatePermissions();
+    this.unsubscribe = outbox.onChange(({ channelId, added, error }) => {
+      if (channelId !== chat.channelId) return;
+      if (error !== undefined) this.error.textContent = error;
+      if (added && added.length) this.chat.applyChange({ added });
+      else this.chat.renderAll();
+    });
+    outbox.load();
   }
 
-  destroy() {}
+  destroy() {
+    this.unsubscribe();
+  }
 
   focus() {
     if (!this.input.disabled) this.input.focus();
@@ -62,7 +70,7 @@ export class Composer {
   }
 
   pending() {
-    return this.outbox;
+    return outbox.pending(this.chat.channelId);
   }
 
   replyTo(m) {
@@ -98,17 +106,8 @@ export class Composer {
   send() {
     const text = this.input.value.trim();
     if (!text) return;
-    const item = {
-      id: `pending-${++nonce}`,
-      author_id: state.me.id,
-      channel_id: this.chat.channelId,
-      content: this.encodeMentions(text),
-      reply_to: this.replying ? this.replying.id : null,
-      created_at: Date.now(),
-      reactions: [],
-      pending: 'sending',
-    };
-    this.outbox.push(item);
+    const replyTo = this.replying ? this.replying.id : null;
+    const content = this.encodeMentions(text);
     this.input.value = '';
     this.mentionIds.clear();
     this.autosize();
@@ -117,55 +116,21 @@ export class Composer {
       this.replying = null;
       this.replyBar.hidden = true;
     }
-    this.chat.renderAll();
+    outbox.add({ channelId: this.chat.channelId, content, replyTo });
     this.chat.scrollToBottom();
-    this.flushOutbox();
   }
 
-  /** Send queued messages one at a time, in order; stop at the first that cannot reach the node. */
-  async flushOutbox() {
-    if (this.flushing) return;
-    this.flushing = true;
-    try {
-      for (const item of [...this.outbox]) {
-        if (item.pending === 'failed') continue;
-        item.pending = 'sending';
-        try {
-          const body = { content: item.content };
-          if (item.reply_to) body.reply_to = item.reply_to;
-          const sent = await M.send(this.chat.channelId, body);
-          this.outbox = this.outbox.filter((x) => x !== item);
-          store.mergeMessages(this.chat.channelId, [sent]);
-          this.error.textContent = '';
-        } catch (err) {
-          if (err.status === 0) {
-            item.pending = 'waiting';
-            this.error.textContent = 'You are offline. Your message will be sent when the connection is back.';
-            break;
-          }
-          item.pending = 'failed';
-          this.error.textContent = err.status === 429 ? 'Slow down: you are sending messages too quickly.' : err.message;
-        } finally {
-          this.chat.elements.delete(item.id);
-          this.chat.renderAll();
-        }
-      }
-    } finally {
-      this.flushing = false;
-    }
-    this.chat.scrollToBottom();
+  /** Send what is queued (all channels), in order. */
+  flushOutbox() {
+    return outbox.flush();
   }
 
   retry(id) {
-    const item = this.outbox.find((x) => x.id === id);
-    if (item) item.pending = 'sending';
-    this.flushOutbox();
+    outbox.retry(id);
   }
 
   discard(id) {
-    this.outbox = this.outbox.filter((x) => x.id !== id);
-    this.error.textContent = '';
-    this.chat.renderAll();
+    outbox.discard(id);
     this.focus();
   }
 
