@@ -376,6 +376,8 @@ def move_account(settings: Any, user: str, ref: str) -> None:
         return p.url
 
     try:
-        click.echo(f"{user} now lives on {_run(settings, go)}")
+        url = _run(settings, go)
+        click.echo(f"{user} now lives on {url}; sign-in here is refused from now on (410 account_moved).")
+        click.echo(f"Its owner signs in there once that node's admin runs `cryb user reset-password {user}`.")
     except (peers.PeerError, homes.HomeError) as err:
         _fail(str(err))

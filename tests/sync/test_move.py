@@ -38,6 +38,7 @@ async def test_account_moves_with_a_forwarding_record(federation, tmp_path) -> N
         run_cryb, "--config", str(toml), "--data", str(a.node.data_dir), "sync", "move-account", alice.id, "b"
     )
     assert done.returncode == 0, done.stderr
+    assert "cryb user reset-password" in done.stdout  # how its owner signs in on the new home
     await mesh([a, b, c], rounds=1)
     for f in (a, b, c):
         assert (
