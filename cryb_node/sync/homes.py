@@ -133,6 +133,22 @@ async def move_account(node: Node, user_id: str, to: bytes, url: str) -> Event:
     return await node.events.transaction(fn)
 
 
+async def lives_elsewhere(node: Node, user_id: str) -> str | None:
+    """The base URL of the account's home if that is another node now (after one move or several),
+    else None (homed here, unknown, or no federation). "" if its home's URL is not known here."""
+    if not any(loaded.plugin.name == "sync" for loaded in node.plugins):
+        return None
+    row = await node.db.fetchone(
+        "SELECT h.node_key, m.url, p.url FROM sync_user_homes h"
+        " LEFT JOIN sync_moved m ON m.user_id = h.user_id AND m.node_key = h.node_key"
+        " LEFT JOIN sync_peers p ON p.node_key = h.node_key WHERE h.user_id = ?",
+        (user_id,),
+    )
+    if row is None or bytes(row[0]) == node.identity.node_public:
+        return None
+    return str(row[1] or row[2] or "")
+
+
 def current_home(conn: Connection, user_id: str) -> bytes | None:
     """The identity key of the node the account is homed on now (None: not known here), in a db
     thread."""

@@ -28,7 +28,10 @@ if TYPE_CHECKING:
 
 
 def moved(url: str) -> Problem:
-    return Problem("account_moved", 410, f"this account moved to {url}; sign in there", moved_to=url)
+    where = url or "another node"
+    return Problem(
+        "account_moved", 410, f"this account moved to {where}; sign in there", moved_to=url or None
+    )
 
 
 def subscription(node: Node, users: Callable[[], Users | None]) -> Subscription:

@@ -22,7 +22,7 @@ from cryb_node.mail import Mailer
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
 from cryb_node.services import MediaStore
-from cryb_node.sync.homes import forwarding
+from cryb_node.sync.homes import lives_elsewhere
 
 from . import audit
 from .events import CREATED, PROFILE, ProfileSnapshot, UserCreated
@@ -275,7 +275,7 @@ class Users:
     async def _refuse_moved(self, user_id: str, client: Client) -> None:
         """An account that moved to another node signs in there (its forwarding record names it),
         whatever credentials it still had here. Telling so leaks nothing: the move is public."""
-        url = await forwarding(self.node, user_id)
+        url = await lives_elsewhere(self.node, user_id)
         if url is not None:
             await self.node.db.write(lambda c: self._audit(c, "login.refused_moved", client, user_id=user_id))
             raise moved(url)

@@ -116,3 +116,21 @@ async def test_moved_account_whose_name_is_taken_on_the_new_home_gets_another(fe
     # b's own bob still signs in as before; a's refuses
     assert (await _login(b, "bob_moves"))[0] == 200
     assert (await _login(a, "bob_moves"))[0] == 410
+
+
+async def test_after_two_moves_every_earlier_home_refuses_and_names_the_latest(federation) -> None:
+    a, b, c = await federation(3)
+    carl_id, _ = await register_user(a.client, "carl_moves")
+    await mesh([a, b, c], rounds=1)
+    await homes.move_account(a.node, carl_id, b.key, b.url)
+    await mesh([a, b, c], rounds=1)
+    await _settled(a, b, c)
+    await homes.move_account(b.node, carl_id, c.key, c.url)
+    await mesh([a, b, c], rounds=2)
+    await _settled(a, b, c)
+    for f in (a, b):  # a's forwarding record now names b as the mover; a still refuses, naming c
+        status, problem = await _login(f, "carl_moves")
+        assert status == 410 and problem["moved_to"] == c.url, (f.name, problem)
+    # c made the local account; b's (made by the first move) is refused like a's
+    assert await c.count("SELECT count(*) FROM users_accounts WHERE id = ?", carl_id) == 1
+    assert (await _login(c, "carl_moves"))[0] == 401  # no password until the link is used
