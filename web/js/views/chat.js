@@ -133,12 +133,12 @@ export class ChatView {
     this.newerObserver.observe(this.newerSentinel);
     this.focusComposer();
     this.ack();
-    this.remember();
+    this.remember(0);
   }
 
   /** Keep the latest page of this channel in IndexedDB (outbox.js): a cold start offline shows it,
    *  and lets the member write to it, until the node can be reached. */
-  remember() {
+  remember(delay = 300) {
     clearTimeout(this.rememberTimer);
     this.rememberTimer = setTimeout(() => {
       const b = this.bucket;
@@ -152,7 +152,7 @@ export class ChatView {
         me: { id, username, display_name: displayName }, path: location.pathname, channelId: this.channelId,
         label: this.label, messages, names,
       });
-    }, 300);
+    }, delay);
   }
 
   /** Show a message that may be far back in history: its context (the messages API's `around`

@@ -31,7 +31,7 @@ export async function offlineView() {
       m.pending ? h('span', { class: 'send-state waiting' }, ' Waiting for the network…') : null)))));
   const input = h('textarea', {
     id: 'composer-input', class: 'composer-input', rows: '1', maxlength: '4000',
-    'aria-label': `Message ${snap.label}`, placeholder: `Message ${snap.label} (sent when you are back online)`,
+    'aria-label': `Message ${snap.label}`, placeholder: `Message ${snap.label} (sent once online)`,
   });
   input.addEventListener('keydown', (e) => {
     if (e.key !== 'Enter' || e.shiftKey || e.isComposing) return;
