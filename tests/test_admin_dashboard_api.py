@@ -5,6 +5,7 @@ report `cryb peer status` prints) and the backups in the replica with the replic
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from cryb_node import backup
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
 from cryb_node.sync import peers, sync_of
-from tests.conftest import free_port, make_config
+from tests.conftest import free_port, make_config, run_cryb
 from tests.users_fixtures import FAST_HASHING, PASSWORD, auth, register_user
 
 
@@ -118,3 +119,32 @@ async def test_backups_say_replication_is_off_when_it_is(aiohttp_client, tmp_pat
     token = await admin_token(client)
     body = await (await client.get("/api/v1/admin/backups", headers=auth(token))).json()
     assert body == {"enabled": False, "target": None, "listing": None, "status": None, "error": None}
+
+
+async def test_cli_peer_status_and_the_admin_api_give_one_report(aiohttp_client, tmp_path):
+    """`cryb peer add URL --key HEX` pins, and `cryb peer status --json` prints the report the admin
+    API answers (the API adds the serving node's live worker state)."""
+    data, key = tmp_path / "d", bytes(range(1, 33))
+    toml = tmp_path / "cli.toml"
+    toml.write_text('[log]\nlevel = "WARNING"\n')
+    cli = ["--config", str(toml), "--data", str(data)]
+    url = f"http://127.0.0.1:{free_port()}"
+    added = await asyncio.to_thread(run_cryb, *cli, "peer", "add", url, "--key", key.hex(), "--name", "cli")
+    assert added.returncode == 0, added.stderr
+    status = await asyncio.to_thread(run_cryb, *cli, "peer", "status", "--json")
+    assert status.returncode == 0, status.stderr
+    (printed,) = json.loads(status.stdout)
+    assert printed["state"] == "never synced" and printed["circuit"] is None
+
+    cfg = make_config(
+        data, plugin={"users": FAST_HASHING, "sync": {"auto": False}}, rate_limits={"enabled": False}
+    )
+    client = await aiohttp_client(build_app(cfg))
+    token = await admin_token(client)
+    (served,) = (await (await client.get("/api/v1/admin/peers", headers=auth(token))).json())["peers"]
+    live = {"circuit", "failures", "retry_in_s", "sessions", "events_in", "events_out", "rejected", "lag_s"}
+    assert {k: v for k, v in served.items() if k not in live} == {
+        k: v for k, v in printed.items() if k not in live
+    }
+    assert (served["node_key"], served["url"], served["name"]) == (key.hex(), url, "cli")
+    assert served["circuit"] == "closed" and served["failures"] == 0
