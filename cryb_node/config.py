@@ -89,6 +89,9 @@ class RealtimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     client_frames: PositiveInt = 120
     client_window_s: Annotated[float, Meta(gt=0)] = 60.0
     compress: bool = True  # permessage-deflate when the client offers it
+    # Presence changes in a community are gathered this long and sent as one PRESENCE_UPDATE, so a
+    # thousand members connecting at once cost thousands of frames, not a million.
+    presence_flush_s: Annotated[float, Meta(ge=0.05, le=10)] = 0.5
 
 
 class ReplicationSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

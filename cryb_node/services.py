@@ -75,6 +75,10 @@ class Permissions(Protocol):
         """Every channel the user may view (in one community, or in all their communities)."""
         ...
 
+    async def is_member(self, user_id: str, community_id: str) -> bool:
+        """True if the user is a member (not banned) of the community."""
+        ...
+
 
 class Relationships(Protocol):
     """Provided by the users plugin."""

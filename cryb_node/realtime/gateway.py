@@ -206,19 +206,8 @@ class Connection:
         )
 
     def _presence_changed(self) -> None:
-        session = self.session
-        if session is None:
-            return
-        status = self.hub.presence_of(session.user_id)
-        for community_id in session.communities:
-            self.hub.publish(
-                p.Dispatch(
-                    "PRESENCE_UPDATE",
-                    {"user_id": session.user_id, "status": status, "community_id": community_id},
-                    community_id=community_id,
-                    exclude_user=session.user_id,
-                )
-            )
+        if self.session is not None:
+            self.hub.presence_changed(self.session.user_id, self.session.communities)
 
 
 async def handle(request: web.Request, node: Node, hub: Hub) -> web.StreamResponse:

@@ -172,6 +172,12 @@ class Hub:
         self.metrics = {"dispatched": 0, "delivered": 0, "slow_consumer_disconnects": 0}
         self._queue: asyncio.Queue[Dispatch] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        # Presence: users whose presence may have changed, per community, until the next flush; and
+        # the status each community was last told (absent = offline).
+        self._presence_pending: dict[str, set[str]] = {}
+        self._presence_sent: dict[tuple[str, str], str] = {}
+        self._presence_wake = asyncio.Event()
+        self._presence_task: asyncio.Task[None] | None = None
 
     def add_dispatchers(self, mapping: Mapping[str, Dispatcher]) -> None:
         for kind, fn in mapping.items():
@@ -179,15 +185,17 @@ class Hub:
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._fan_out_loop(), name="realtime-fan-out")
+        self._presence_task = asyncio.create_task(self._presence_loop(), name="realtime-presence")
 
     async def stop(self) -> None:
         for session in list(self.sessions.values()):
             await session.close(Close.SERVER_RESTART, "node restarting; resume")
             await session.detach()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._presence_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     # -- sessions -----------------------------------------------------------------------------
 
@@ -228,6 +236,39 @@ class Hub:
             if status in statuses:
                 return status
         return "offline"  # invisible
+
+    # -- presence -----------------------------------------------------------------------------
+
+    def presence_changed(self, user_id: str, communities: Iterable[str]) -> None:
+        """A user's presence may have changed: each community hears it with the next flush."""
+        for community_id in communities:
+            self._presence_pending.setdefault(community_id, set()).add(user_id)
+        self._presence_wake.set()
+
+    async def _presence_loop(self) -> None:
+        while True:
+            await self._presence_wake.wait()
+            await asyncio.sleep(self.config.presence_flush_s)  # gather the changes of a burst
+            self._presence_wake.clear()
+            self.flush_presence()
+
+    def flush_presence(self) -> None:
+        """One PRESENCE_UPDATE per community with its members' changes since the last flush."""
+        pending, self._presence_pending = self._presence_pending, {}
+        for community_id, users in pending.items():
+            changes = []
+            for user_id in sorted(users):
+                status, key = self.presence_of(user_id), (community_id, user_id)
+                if self._presence_sent.get(key, "offline") == status:
+                    continue  # e.g. a second tab opened, or offline and back within the window
+                changes.append({"user_id": user_id, "status": status})
+                if status == "offline":
+                    self._presence_sent.pop(key, None)
+                else:
+                    self._presence_sent[key] = status
+            if changes:
+                data = {"community_id": community_id, "presences": changes}
+                self.publish(Dispatch("PRESENCE_UPDATE", data, community_id=community_id))
 
     # -- fan-out ------------------------------------------------------------------------------
 
@@ -280,5 +321,10 @@ class Hub:
         if d.channel_id is not None:
             access = await self.permissions.channel(user_id, d.channel_id)
             return access is not None and access.member and access.has(d.perm)
-        perms = await self.permissions.community(user_id, d.community_id or "")
-        return bool(perms & (d.perm | Perm.ADMINISTRATOR))
+        # Members only: a public community's permissions let anyone read it, but its live events
+        # (presence above all) are for the people in it.
+        community_id = d.community_id or ""
+        perms = await self.permissions.community(user_id, community_id)
+        return bool(perms & (d.perm | Perm.ADMINISTRATOR)) and await self.permissions.is_member(
+            user_id, community_id
+        )

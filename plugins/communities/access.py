@@ -149,6 +149,10 @@ class PermissionService:
         self._store(self._channels, key, cid, gen, valid, access)
         return access
 
+    async def is_member(self, user_id: str, community_id: str) -> bool:
+        m = await self.member(community_id, user_id)
+        return m.member and not m.banned
+
     async def community(self, user_id: str | None, community_id: str) -> int:
         now = self.clock()
         key = (user_id, community_id)

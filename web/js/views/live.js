@@ -56,8 +56,11 @@ const handlers = {
     if (d.user_id !== state.me?.id) store.startTyping(d.channel_id, d.user_id);
   },
   PRESENCE_UPDATE(shell, d) {
-    store.setPresence(d.user_id, d.status);
-    noticeMember(d.community_id, d.user_id);
+    // One frame per community with the changes gathered since the last (docs/gateway.md).
+    for (const p of d.presences) {
+      store.setPresence(p.user_id, p.status);
+      noticeMember(d.community_id, p.user_id);
+    }
   },
   CHANNEL_CREATE(shell, c) {
     channelChanged(c);
