@@ -37,7 +37,7 @@ from .schemas import (
     SearchQuery,
     StatsOut,
 )
-from .searching import Recording, Searchers, ZeroScore, facet_counts
+from .searching import Allowed, Recording, Searchers, ZeroScore, facet_counts
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -82,7 +82,7 @@ class Scope:
 class Plan:
     """A fully resolved search, ready to run in a worker thread."""
 
-    scope: wq.Query
+    scope: Scope
     text: wq.Query | None
     filters: list[wq.Query]
     parsed: Parsed
@@ -91,10 +91,11 @@ class Plan:
 
     def full(self, text: wq.Query | None = None) -> wq.Query:
         text = self.text if text is None else text
-        parts = [self.scope, *self.filters]
-        if text is not None:
-            parts.append(text)
-        return wq.And(parts)
+        if text is None:  # operators only: the readable channels' postings drive, skipping together
+            return wq.And([self.scope.query(), *self.filters])
+        # The text drives; each of its candidates is checked against the scope (searching.Allowed).
+        inner = wq.And([*self.filters, text]) if self.filters else text
+        return Allowed(inner, self.scope.channels, self.scope.communities)
 
 
 class SearchService:
@@ -154,7 +155,7 @@ class SearchService:
             filters.append(wq.NumericRange("time", parsed.after, hi))
         if text is wq.NullQuery:
             impossible = True  # only stop words
-        return Plan(scope.query(), text, filters, parsed, params, impossible)
+        return Plan(scope, text, filters, parsed, params, impossible)
 
     # -- search ---------------------------------------------------------------------------------
 
