@@ -1,22 +1,26 @@
-"""Search figures (not pass/fail): the Whoosh index as the search plugin builds and queries it, beside
-SQLite FTS5 on the same synthetic corpus as the reference, plus indexing lag of a real node under a
-sustained message load.
+"""Search figures (not pass/fail): the search plugin's own code paths, beside SQLite FTS5 on the same
+corpus as the reference, plus indexing lag of a real node under a sustained message load.
 
-Rows:
-  - indexing rate (documents/s, batches of 1000 per commit, the plugin's schema and upserts by key)
-  - query p50 / p95 (ms) by query shape, each filtered to 10 of 50 channels inside the query, with
-    total count and channel facets (what GET /api/v1/search computes), against FTS5 MATCH with the
-    same channel filter, rank order, LIMIT 20 and a GROUP BY for the facets
+Rows, per corpus size:
+  - indexing rate (documents/s): the corpus is written as rows of a real node database (the node's
+    migrations, then plain INSERTs into content_messages), then indexed by the plugin's Indexer
+    exactly as `cryb search reindex` does (Source.scan -> Indexer.bulk_add, one writer, 100k-document
+    segments, live-change replay, meta, generation swap); FTS5 indexes the same rows (INSERT ... SELECT)
+  - query p50 / p95 (ms) by query shape through SearchService._run, the code behind GET
+    /api/v1/search: permission scope of 10 of 50 channels inside the query, top 20 by relevance with
+    highlighted snippets, exact total, facets by community, channel and kind; FTS5 MATCH with the same
+    channel filter, rank order, LIMIT 20 with snippet(), and a GROUP BY for the channel facet
   - lag of the search consumer of a `cryb serve` child while messages are posted at --rate per second
 
-    python bench/search.py                 # 20k documents (quick)
-    python bench/search.py --docs 100000   # the issue's sizes: 100000 and 1000000
+    python bench/search.py                          # 20k documents (quick)
+    python bench/search.py --docs 100000 1000000    # the issue's sizes
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import random
 import re
 import shutil
@@ -25,52 +29,24 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cryb_plugins.search.query import text_parser  # noqa: E402
-from cryb_plugins.search.schema import Doc, make_schema  # noqa: E402
-from whoosh import index as windex  # noqa: E402
-from whoosh import query as wq  # noqa: E402
-from whoosh import sorting  # noqa: E402
+from cryb_plugins.search.indexer import Indexer  # noqa: E402
+from cryb_plugins.search.query import parse, text_query  # noqa: E402
+from cryb_plugins.search.schemas import SearchQuery, SearchSettings  # noqa: E402
+from cryb_plugins.search.service import Plan, Scope, SearchService  # noqa: E402
 
 COMMON = [
-    *[
-        "the",
-        "garden",
-        "party",
-        "meeting",
-        "tomorrow",
-        "release",
-        "server",
-        "update",
-        "bug",
-        "fix",
-        "music",
-        "game",
-        "stream",
-        "night",
-    ],
-    *[
-        "photo",
-        "weekend",
-        "coffee",
-        "project",
-        "design",
-        "review",
-        "launch",
-        "team",
-        "chat",
-        "video",
-        "code",
-        "python",
-        "festival",
-    ],
-    *["summer", "winter"],
+    *["the", "garden", "party", "meeting", "tomorrow", "release", "server", "update", "bug", "fix"],
+    *["music", "game", "stream", "night", "photo", "weekend", "coffee", "project", "design", "review"],
+    *["launch", "team", "chat", "video", "code", "python", "festival", "summer", "winter"],
 ]
 CHANNELS = [f"ch{i:02d}" for i in range(50)]
+BASE_MS = 1_700_000_000_000
 
 
 def vocabulary(n: int, rng: random.Random) -> list[str]:
@@ -78,72 +54,100 @@ def vocabulary(n: int, rng: random.Random) -> list[str]:
     return COMMON + ["".join(rng.choice(letters) for _ in range(rng.randint(4, 9))) for _ in range(n)]
 
 
-def corpus(n: int, seed: int = 7) -> list[Doc]:
+def corpus(n: int, seed: int = 7) -> Iterator[tuple[int, str]]:
+    """(number, text) of n chat messages: Zipf-like words from a 20k vocabulary, 1 in 17 with a link."""
     rng = random.Random(seed)
     vocab = vocabulary(20_000, rng)
-    weights = [1 / (i + 1) for i in range(len(vocab))]  # Zipf-like
-    docs = []
-    base = 1_700_000_000_000
+    weights = [1 / (i + 1) for i in range(len(vocab))]
+    cum = list(itertools.accumulate(weights))
     for i in range(n):
-        words = rng.choices(vocab, weights, k=rng.randint(4, 24))
-        text = " ".join(words)
+        text = " ".join(rng.choices(vocab, cum_weights=cum, k=rng.randint(4, 24)))
         if i % 17 == 0:
             text += " https://example.test/x"
-        docs.append(
-            Doc(
-                kind="message",
-                id=f"m{i:08d}",
-                author=f"u{i % 500}",
-                community="c1",
-                channel=CHANNELS[i % len(CHANNELS)],
-                time=base + i * 1000,
-                body=text,
-                has_link="https://" in text,
-            )
-        )
-    return docs
+        yield i, text
 
 
-def index_whoosh(path: Path, docs: list[Doc]) -> float:
-    """The rebuild path: add_document in pages of 1000 per commit, a full merge at the end."""
-    ix = windex.create_in(str(path), make_schema())
-    began = time.perf_counter()
-    for i in range(0, len(docs), 1000):
-        w = ix.writer(limitmb=128)
-        for d in docs[i : i + 1000]:
-            w.add_document(**d.fields())
-        w.commit()
-    w = ix.writer()
-    w.commit(optimize=True)
-    return len(docs) / (time.perf_counter() - began)
+async def make_db(data: Path, n: int) -> Path:
+    """A node database (every migration applied) holding n messages in 50 channels of one community."""
+    from cryb_node import config as configmod
+    from cryb_node.node import Node
 
+    node = Node(configmod.convert({"node": {"data_dir": str(data)}, "log": {"level": "WARNING"}}))
+    async with node.running(background=False):
+        db_path = node.db_path
+    conn = sqlite3.connect(db_path)
+    rows: list[tuple] = []
 
-def index_fts5(path: Path, docs: list[Doc]) -> float:
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE VIRTUAL TABLE docs USING fts5(body, channel UNINDEXED, tokenize='porter unicode61')")
-    began = time.perf_counter()
-    for i in range(0, len(docs), 1000):
+    def flush() -> None:
         conn.executemany(
-            "INSERT INTO docs (rowid, body, channel) VALUES (?, ?, ?)",
-            [(int(d.id[1:]), d.body, d.channel) for d in docs[i : i + 1000]],
+            "INSERT INTO content_messages (id, channel_id, community_id, author_id, hlc, created_at, content)"
+            " VALUES (?, ?, 'c1', ?, ?, ?, ?)",
+            rows,
+        )
+        conn.commit()
+        rows.clear()
+
+    for i, text in corpus(n):
+        at = BASE_MS + i * 1000
+        rows.append((f"m{i:08d}", CHANNELS[i % len(CHANNELS)], f"u{i % 500}", at << 16, at, text))
+        if len(rows) == 50_000:
+            flush()
+    flush()
+    conn.close()
+    return db_path
+
+
+async def index_node(data: Path, db_path: Path, n: int) -> tuple[Indexer, float]:
+    """The reindex path of the node; progress on stderr every 30 s (a long run shows how far it got)."""
+    ix = Indexer(data / "search", db_path)
+    began = time.perf_counter()
+    await ix.start(0)  # no index yet: starts the background rebuild
+    task = ix._rebuild_task
+    assert task is not None
+    while not task.done():
+        await asyncio.wait({task}, timeout=30)
+        done, total = ix.progress
+        el = time.perf_counter() - began
+        print(f"  [whoosh {n}] {done}/{total} rows in {el:.0f}s ({done / el:.0f} docs/s)", file=sys.stderr)
+    task.result()
+    return ix, n / (time.perf_counter() - began)
+
+
+def index_fts5(fpath: Path, db_path: Path) -> float:
+    conn = sqlite3.connect(fpath)
+    conn.execute("ATTACH DATABASE ? AS node", (str(db_path),))
+    conn.execute("CREATE VIRTUAL TABLE docs USING fts5(body, channel UNINDEXED, tokenize='porter unicode61')")
+    last = conn.execute("SELECT max(rowid) FROM node.content_messages").fetchone()[0] or 0
+    began = time.perf_counter()
+    for lo in range(0, last + 1, 100_000):
+        conn.execute(
+            "INSERT INTO docs (rowid, body, channel) SELECT rowid, content, channel_id"
+            " FROM node.content_messages WHERE rowid > ? AND rowid <= ?",
+            (lo, lo + 100_000),
         )
         conn.commit()
     conn.execute("INSERT INTO docs(docs) VALUES ('optimize')")
     conn.commit()
+    n = conn.execute("SELECT count(*) FROM docs").fetchone()[0]
     conn.close()
-    return len(docs) / (time.perf_counter() - began)
+    return n / (time.perf_counter() - began)
 
 
-def shapes(rng: random.Random, docs: list[Doc]) -> dict[str, list[str]]:
-    words = [w for d in rng.sample(docs, 200) for w in d.body.split() if w.isalpha()]
+def shapes(rng: random.Random, db_path: Path, n: int) -> dict[str, list[str]]:
+    conn = sqlite3.connect(db_path)
+    picks = rng.sample(range(1, n + 1), 200)
+    marks = ",".join("?" * len(picks))
+    texts = [
+        r[0] for r in conn.execute(f"SELECT content FROM content_messages WHERE rowid IN ({marks})", picks)
+    ]
+    conn.close()
+    words = [w for t in texts for w in t.split() if w.isalpha()]
     rare = [w for w in words if w not in COMMON]
     return {
         "one common word": [rng.choice(COMMON) for _ in range(40)],
         "one rare word": [rng.choice(rare) for _ in range(40)],
         "two words (AND)": [f"{rng.choice(COMMON)} {rng.choice(COMMON)}" for _ in range(40)],
-        "phrase": [
-            '"' + " ".join(d.body.split()[:2]) + '"' for d in rng.sample(docs, 40) if len(d.body.split()) > 2
-        ],
+        "phrase": ['"' + " ".join(t.split()[:2]) + '"' for t in texts[:40] if len(t.split()) > 2],
         "prefix": [rng.choice(rare)[:3] + "*" for _ in range(40)],
     }
 
@@ -159,25 +163,24 @@ def pcts(samples: list[float]) -> tuple[float, float]:
     return statistics.median(s), s[min(len(s) - 1, int(len(s) * 0.95))]
 
 
-def query_bench(wpath: Path, fpath: Path, docs: list[Doc]) -> list[tuple[str, float, float, float, float]]:
+def query_bench(
+    ix: Indexer, fpath: Path, db_path: Path, n: int
+) -> list[tuple[str, float, float, float, float]]:
     rng = random.Random(11)
-    ix = windex.open_dir(str(wpath))
-    parser = text_parser(ix.schema)
+    service = SearchService(None, ix, SearchSettings())  # type: ignore[arg-type]  # _run needs no node
     conn = sqlite3.connect(fpath)
     rows = []
-    facets = {"channel": sorting.FieldFacet("channel"), "kind": sorting.FieldFacet("kind")}
-    for shape, qs in shapes(rng, docs).items():
+    for shape, qs in shapes(rng, db_path, n).items():
         wt, ft = [], []
         for q in qs:
             allowed = rng.sample(CHANNELS, 10)
-            with ix.searcher() as s:
-                began = time.perf_counter()
-                perm = wq.ConstantScoreQuery(wq.Or([wq.Term("channel", c) for c in allowed]), 0.0)
-                r = s.search(
-                    wq.And([perm, parser.parse(q)]), limit=20, groupedby=facets, maptype=sorting.Count
-                )
-                _ = len(r), r.groups("channel"), [h["key"] for h in r[:20]]
-                wt.append((time.perf_counter() - began) * 1000)
+            began = time.perf_counter()
+            params = SearchQuery(q=q)
+            plan = Plan(Scope(frozenset(allowed), frozenset()), text_query(service.parser, q), [],
+                        parse(q), params, impossible=False)  # fmt: skip
+            out = service._run(plan)
+            wt.append((time.perf_counter() - began) * 1000)
+            assert out.facets is not None and len(out.results) == min(20, out.total)
             marks = ",".join("?" * len(allowed))
             began = time.perf_counter()
             match = fts_query(q)
@@ -319,6 +322,28 @@ async def lag_bench(rate: int, seconds: float) -> dict[str, float]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+async def size_rows(n: int) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="cryb-search-bench-"))
+    try:
+        began = time.perf_counter()
+        db_path = await make_db(tmp / "data", n)
+        print(f"  [corpus {n}] database rows written in {time.perf_counter() - began:.0f}s", file=sys.stderr)
+        ix, w_rate = await index_node(tmp / "data", db_path, n)
+        f_rate = index_fts5(tmp / "f.db", db_path)
+        row = f"indexing, {n} docs (docs/s)"
+        print(f"{row:<46} {w_rate:>12.0f} {f_rate:>12.0f} {w_rate / f_rate:>8.2f}", flush=True)
+        results = await asyncio.to_thread(query_bench, ix, tmp / "f.db", db_path, n)
+        for shape, w50, w95, f50, f95 in results:
+            print(f"{f'{shape}, {n} docs, p50 (ms)':<46} {w50:>12.2f} {f50:>12.2f} {w50 / f50:>8.1f}")
+            print(
+                f"{f'{shape}, {n} docs, p95 (ms)':<46} {w95:>12.2f} {f95:>12.2f} {w95 / f95:>8.1f}",
+                flush=True,
+            )
+        await ix.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
@@ -329,21 +354,9 @@ def main() -> None:
     ap.add_argument("--no-lag", action="store_true", help="skip the node under load")
     args = ap.parse_args()
 
-    print(f"{'row':<46} {'whoosh':>12} {'fts5 (ref)':>12} {'ratio':>8}")
+    print(f"{'row':<46} {'whoosh':>12} {'fts5 (ref)':>12} {'ratio':>8}", flush=True)
     for n in args.docs:
-        docs = corpus(n)
-        tmp = Path(tempfile.mkdtemp(prefix="cryb-search-bench-"))
-        try:
-            (tmp / "w").mkdir()
-            w_rate = index_whoosh(tmp / "w", docs)
-            f_rate = index_fts5(tmp / "f.db", docs)
-            row = f"indexing, {n} docs (docs/s)"
-            print(f"{row:<46} {w_rate:>12.0f} {f_rate:>12.0f} {w_rate / f_rate:>8.2f}")
-            for shape, w50, w95, f50, f95 in query_bench(tmp / "w", tmp / "f.db", docs):
-                print(f"{f'{shape}, {n} docs, p50 (ms)':<46} {w50:>12.2f} {f50:>12.2f} {w50 / f50:>8.1f}")
-                print(f"{f'{shape}, {n} docs, p95 (ms)':<46} {w95:>12.2f} {f95:>12.2f} {w95 / f95:>8.1f}")
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+        asyncio.run(size_rows(n))
     if not args.no_lag:
         r = asyncio.run(lag_bench(args.rate, args.seconds))
         row = f"node under {args.rate} msg/s for {args.seconds:.0f}s: achieved msg/s"
