@@ -341,8 +341,9 @@ async def test_app_shell_opens_offline_and_sends_what_was_typed_offline(aiohttp_
     await expect(bob.get_by_role("heading", name="You are offline")).to_be_visible()
     await screens(bob, "offline")
     await bob.context.set_offline(False)
-    # (The offline screen has a composer of its own: wait for the app proper.)
-    await expect(bob.get_by_role("heading", name="You are offline")).to_have_count(0, timeout=15000)
+    # (The offline screen has a composer of its own: wait for the app proper, started and connected,
+    # before cutting the network again.)
+    await expect(bob.locator('[data-connection="ready"]')).to_have_count(1, timeout=15000)
     await expect(bob.locator("#composer-input")).to_be_visible(timeout=15000)
 
     # Typed while offline: held as pending, sent when the network is back.
