@@ -134,13 +134,15 @@ async def move_account(node: Node, user_id: str, to: bytes, url: str) -> Event:
 
 
 async def lives_elsewhere(node: Node, user_id: str) -> str | None:
-    """The base URL of the account's home if that is another node now (after one move or several),
-    else None (homed here, unknown, or no federation). "" if its home's URL is not known here."""
+    """The base URL of the account's home if it moved and that is another node now (after one move
+    or several), else None (never moved, homed here, or no federation). "" if that URL is unknown.
+    Only a move counts: an account homed under another key for any other reason (a node restored
+    without its identity key) is not sent away."""
     if not any(loaded.plugin.name == "sync" for loaded in node.plugins):
         return None
     row = await node.db.fetchone(
-        "SELECT h.node_key, m.url, p.url FROM sync_user_homes h"
-        " LEFT JOIN sync_moved m ON m.user_id = h.user_id AND m.node_key = h.node_key"
+        "SELECT h.node_key, CASE WHEN m.node_key = h.node_key THEN m.url END, p.url"
+        " FROM sync_user_homes h JOIN sync_moved m ON m.user_id = h.user_id"
         " LEFT JOIN sync_peers p ON p.node_key = h.node_key WHERE h.user_id = ?",
         (user_id,),
     )
