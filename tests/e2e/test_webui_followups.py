@@ -13,7 +13,7 @@ from cryb_plugins.content.service import content_of
 from playwright.async_api import expect
 
 from tests.e2e.test_webui_part2 import create_forum, serve_node
-from tests.e2e.webui import create_community, message, new_page, register, send
+from tests.e2e.webui import create_community, message, new_page, register, send, until
 
 pytestmark = pytest.mark.browser
 
@@ -28,15 +28,6 @@ async def api_call(page: Any, method: str, path: str, body: Any = None) -> Any:
         ".then(m => m.api(method, path, body ?? undefined))",
         [method, path, body],
     )
-
-
-async def until(page: Any, expression: str, timeout: float = 10.0) -> None:
-    """Poll a (possibly asynchronous) expression in the page until it is truthy."""
-    for _ in range(int(timeout / 0.1)):
-        if await page.evaluate(expression):
-            return
-        await page.wait_for_timeout(100)
-    raise AssertionError(f"never true: {expression}")
 
 
 async def test_post_preview_is_the_servers_rendering_and_plain_text_offline(

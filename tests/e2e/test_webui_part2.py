@@ -31,6 +31,7 @@ from tests.e2e.webui import (
     register,
     send,
     shoot,
+    until,
 )
 from tests.users_fixtures import FAST_HASHING, PASSWORD
 
@@ -330,9 +331,10 @@ async def test_app_shell_opens_offline_and_sends_what_was_typed_offline(aiohttp_
     # The service worker took control and cached the shell.
     assert await bob.evaluate("navigator.serviceWorker.ready.then(() => true)")
     await bob.wait_for_function("!!navigator.serviceWorker.controller")
-    await bob.wait_for_function(
+    await until(
+        bob,
         "caches.open('cryb-shell-v1').then(c => c.keys())"
-        ".then(k => k.some(r => r.url.endsWith('/web/js/views/shell.js')))"
+        ".then(k => k.some(r => r.url.endsWith('/web/js/views/shell.js')))",
     )
 
     # Network cut: a reload still opens the app, which says it is offline.

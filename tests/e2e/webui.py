@@ -101,3 +101,13 @@ async def shoot(page: Any, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     await page.screenshot(path=str(path))
     return path
+
+
+async def until(page: Any, expression: str, timeout: float = 10.0) -> None:
+    """Poll an expression in the page (awaiting it if it is a promise) until it is truthy.
+    page.wait_for_function does not await: a promise counts as true at once."""
+    for _ in range(int(timeout / 0.1)):
+        if await page.evaluate(expression):
+            return
+        await page.wait_for_timeout(100)
+    raise AssertionError(f"never true in {timeout:.0f} s: {expression}")
