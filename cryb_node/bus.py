@@ -36,8 +36,9 @@ class Subscription:
     # Only these kinds are handed over (the offset still advances past the others).
     kinds: frozenset[str] | None = None
     batch_size: int = 256
-    # Seconds to wait after being woken before reading, so a burst is handled as one batch
-    # (for costly, not urgent consumers such as the search index).
+    # Seconds to wait after being woken, and after each batch that was not full, before reading
+    # again: a burst or a steady trickle is handled in batches (for costly, not urgent consumers
+    # such as the search index, whose cost is per batch more than per event).
     linger_s: float = 0.0
 
     def __post_init__(self) -> None:
@@ -94,7 +95,7 @@ class Consumer:
         while True:
             self._wake.clear()
             try:
-                progressed = await self._step()
+                read = await self._step()
             except asyncio.CancelledError:
                 raise
             except Exception as err:
@@ -106,12 +107,15 @@ class Consumer:
                 continue
             self.failures = 0
             self.last_error = None
-            if not progressed:
+            if not read:
                 await self._wake.wait()
                 if self.sub.linger_s:
                     await asyncio.sleep(self.sub.linger_s)
+            elif self.sub.linger_s and read < self.sub.batch_size:
+                await asyncio.sleep(self.sub.linger_s)  # caught up: let the next batch gather
 
-    async def _step(self) -> bool:
+    async def _step(self) -> int:
+        """Handle the next batch; returns how many log events it read (0: none to read)."""
         sub, db = self.sub, self.bus.db
         events = self.bus.tail_after(self.offset, sub.batch_size)
         if events is None:
@@ -120,8 +124,8 @@ class Consumer:
             )
             events = [decode_row(self.bus.log.registry, r) for r in rows]
         if not events:
-            return False
-        last = events[-1].pos
+            return 0
+        read, last = len(events), events[-1].pos
         if sub.kinds is not None:
             events = [e for e in events if e.kind in sub.kinds]
         if not events:
@@ -130,7 +134,7 @@ class Consumer:
             self.offset = last
             if time.monotonic() - self._stored_at > OFFSET_EVERY_S:
                 await self._persist()
-            return True
+            return read
         if sub.handle_in_tx is not None:
             handle = sub.handle_in_tx
 
@@ -145,7 +149,7 @@ class Consumer:
             await db.write(lambda conn: _store_offset(conn, sub.name, last))
         self.offset = self._stored = last
         self._stored_at = time.monotonic()
-        return True
+        return read
 
     async def _persist(self) -> None:
         if self.offset != self._stored:

@@ -114,3 +114,23 @@ async def test_consumers_read_the_in_memory_tail_and_fall_back_to_the_log_when_b
         assert [r for r in reads if "FROM events" in r], "the slow one had to read the log"
         await fast_c.stop()
         await slow_c.stop()
+
+
+async def test_a_lingering_consumer_takes_a_steady_trickle_in_batches(tmp_path: Path):
+    node = Node(make_config(tmp_path / "data"))
+    batches: list[int] = []
+
+    async def costly(events):
+        batches.append(len(events))
+        await asyncio.sleep(0.03)  # its cost is per batch: a commit of the search index, say
+
+    async with node.running():
+        consumer = node.bus.subscribe(Subscription("costly", handle=costly, linger_s=0.2))
+        await consumer.start()
+        for i in range(30):  # one event every 20 ms: ten per linger
+            await node.events.append("demo.note", Note(f"t{i}", "x"))
+            await asyncio.sleep(0.02)
+        await consumer.caught_up()
+        await consumer.stop()
+    assert sum(batches) == 30
+    assert len(batches) <= 8, batches  # not one batch per event
