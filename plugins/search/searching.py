@@ -150,6 +150,7 @@ class Searchers:
         self.drop()
         s = ix.searcher()
         self._local.cur = (ix, s)
+        _prune_codes({r.segment().segment_id() for r, _ in s.reader().leaf_readers()})
         return s
 
     def drop(self) -> None:
@@ -195,6 +196,14 @@ class Recording(collectors.WrappingCollector):
 _codes: dict[tuple[str, str], tuple[list[str], array[int]]] = {}
 _codes_lock = threading.Lock()
 _CODES_MAX = 4096  # entries kept (segments x fields); dropped wholesale beyond, rebuilt on demand
+
+
+def _prune_codes(current: set[str]) -> None:
+    """Forget segments the newest searcher no longer has (merged away, or an old generation): a
+    thread still on an older searcher just rebuilds what it needs."""
+    with _codes_lock:
+        for key in [k for k in _codes if k[0] not in current]:
+            del _codes[key]
 
 
 def _segment_codes(reader: Any, fieldname: str) -> tuple[list[str], array[int]]:
