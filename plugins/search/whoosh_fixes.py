@@ -13,7 +13,8 @@ from typing import Any
 
 from whoosh.codec import whoosh3
 
-_orig = whoosh3.W3PerDocReader._cached_reader
+# A later Whoosh without this method (or with it fixed) is left alone: the fix is for speed only.
+_orig = getattr(whoosh3.W3PerDocReader, "_cached_reader", None)
 
 
 def _cached_reader(self: Any, fieldname: str, column: Any) -> Any:
@@ -21,11 +22,12 @@ def _cached_reader(self: Any, fieldname: str, column: Any) -> Any:
         return self._readers[fieldname]
     except KeyError:
         pass
+    assert _orig is not None
     reader = _orig(self, fieldname, column)
     self._readers[fieldname] = reader  # None too: the column does not exist in this segment
     return reader
 
 
-if not getattr(whoosh3.W3PerDocReader._cached_reader, "_cryb_fixed", False):
+if _orig is not None and not getattr(_orig, "_cryb_fixed", False):
     _cached_reader._cryb_fixed = True  # type: ignore[attr-defined]
     whoosh3.W3PerDocReader._cached_reader = _cached_reader  # type: ignore[method-assign]
