@@ -21,6 +21,7 @@ import contextlib
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -34,7 +35,7 @@ from whoosh.index import Index
 
 from cryb_node.events import Event
 
-from . import whoosh_fixes  # noqa: F401 (applies on import)
+from . import committer, whoosh_fixes  # noqa: F401 (whoosh_fixes applies on import)
 from .schema import KINDS, META_KEY, SCHEMA_VERSION, Meta, make_schema
 from .source import Source
 
@@ -46,7 +47,6 @@ PAGE = 2000  # rows read from the database per step of a rebuild (live changes i
 # per merge (each commit writes a segment's whole term dictionary; merging re-reads every posting in
 # Python), so the bulk path writes large segments and never merges them: 100k documents per segment.
 BULK_COMMIT = 100_000
-TINY_DOCS, TINY_MAX = 1000, 8  # live commits: see merge_tiny
 OPTIMIZE_MERGE_MAX = 50_000  # the daily optimize merges in place up to this size, above it rebuilds
 BULK_LIMIT_MB = 256  # the writer's in-memory posting pool; beyond it, sorted runs spill to temp files
 
@@ -61,23 +61,6 @@ _TARGET_KIND = {
     "user.erased": "user",
 }
 _COMMUNITY_KINDS = {"community.create", "community.update", "community.delete", "community.transfer"}
-
-
-def merge_tiny(writer: Any, segments: list[Any]) -> list[Any]:
-    """Merge policy for live commits: fold the tiny segments live batches make into one once there
-    are TINY_MAX of them, and never touch bigger ones. Whoosh merges by re-reading every posting in
-    Python (~1 ms per document), so its own MERGE_SMALL, which eventually merges big segments too,
-    would stall indexing for minutes on a large index; big segments are compacted by a rebuild."""
-    from whoosh.reading import SegmentReader
-
-    tiny = [s for s in segments if s.doc_count_all() < TINY_DOCS]
-    if len(tiny) < TINY_MAX:
-        return segments
-    for seg in tiny:
-        reader = SegmentReader(writer.storage, writer.schema, seg)
-        writer.add_reader(reader)
-        reader.close()
-    return [s for s in segments if s.doc_count_all() >= TINY_DOCS]
 
 
 @dataclass
@@ -138,12 +121,22 @@ class Status:
 
 
 class Indexer:
-    def __init__(self, root: Path, db_path: Path, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self, root: Path, db_path: Path, busy_timeout_ms: int = 5000, *, child_process: bool = True
+    ) -> None:
         self.root = root
+        # Live commits in a child process (committer.py); None writes them in the indexer's thread.
+        self.committer = committer.Committer() if os.environ.get("XCHILD", "1") == "1" else None
         self.db_path = db_path
         self.busy_timeout_ms = busy_timeout_ms
         self.schema = make_schema()
         self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cryb-search")
+        # A rebuild's scanning and bulk commits run on a thread of their own (with its own database
+        # connection), so a bulk commit (tens of seconds for 100k documents) never holds up live
+        # indexing; the two meet only through _pending (under _plock) and in _finish.
+        self._bexec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cryb-search-build")
+        self._bsource: Source | None = None
+        self._plock = threading.Lock()
         self._source: Source | None = None
         self.live: Index | None = None
         self.live_gen: str | None = None
@@ -168,6 +161,16 @@ class Indexer:
 
     async def _run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._exec, fn, *args)
+
+    async def _brun(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._bexec, fn, *args)
+
+    @property
+    def build_source(self) -> Source:
+        """The rebuild thread's own connection."""
+        if self._bsource is None:
+            self._bsource = Source(self.db_path, self.busy_timeout_ms)
+        return self._bsource
 
     @property
     def source(self) -> Source:
@@ -257,8 +260,17 @@ class Indexer:
                 self._source.close()
                 self._source = None
 
+        def bshut() -> None:
+            if self._bsource is not None:
+                self._bsource.close()
+                self._bsource = None
+
         await self._run(shut)
+        await self._brun(bshut)
         self._exec.shutdown(wait=True)
+        self._bexec.shutdown(wait=True)
+        if self.committer is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.committer.close)
 
     # -- live changes -----------------------------------------------------------------------------
 
@@ -266,9 +278,9 @@ class Indexer:
         """Apply a batch of committed events durably; returns documents written or removed."""
         return await self._run(self._apply, changes_of(events))
 
-    def _fetch(self, ch: Changes) -> tuple[list[Any], list[str]]:
+    def _fetch(self, ch: Changes, src: Source | None = None) -> tuple[list[Any], list[str]]:
         """The current rows of a batch's targets: (documents to write, keys to remove)."""
-        src = self.source
+        src = src or self.source
         for community, user in ch.bans:
             for kind, ids in src.member_content(community, user).items():
                 ch.targets.setdefault(kind, set()).update(ids)
@@ -293,7 +305,8 @@ class Indexer:
         if self.building is not None:
             # The build holds its writer open between pages; its changes are replayed (re-read from
             # the database, so always current) when it next commits.
-            self._pending.absorb(ch)
+            with self._plock:
+                self._pending.absorb(ch)
         n = len(found) + len(gone)
         if self.live is not None:
             try:
@@ -314,24 +327,20 @@ class Indexer:
     def _write(
         self, ix: Index, docs: list[Any], gone: list[str], erased: set[str], pos: int, *, meta: bool
     ) -> int:
-        w = ix.writer()
-        w.mergetype = merge_tiny
-        try:
-            for user in erased:
-                w.delete_by_term("author", user)
-            for key in gone:
-                w.delete_by_term("key", key)
-            for d in docs:
-                w.update_document(**d.fields())
-            if not meta:  # the index being built: the scan must replace, not duplicate, these
-                self._touched.update(d.key for d in docs)
-            if meta:
-                self.meta.offset = max(self.meta.offset, pos)
-                self._write_meta(w, self.meta)
-        except BaseException:
-            w.cancel()
-            raise
-        w.commit()
+        """One batch in one commit. The live index (``meta``: its offset moves) is written by the
+        committer's child process, so a commit never holds the node's GIL; a build in progress is
+        written here, in the indexer's thread."""
+        fields = [d.fields() for d in docs]
+        if meta:
+            self.meta.offset = max(self.meta.offset, pos)
+            stored = msgspec.json.encode(self.meta)
+            if self.committer is not None:
+                self.committer.write(ix, fields, gone, sorted(erased), stored)
+            else:
+                committer.write(ix, fields, gone, sorted(erased), stored)
+        else:  # the index being built: the scan must replace, not duplicate, these
+            committer.write(ix, fields, gone, sorted(erased), None)
+            self._touched.update(d.key for d in docs)
         return len(docs) + len(gone)
 
     # -- rebuild ----------------------------------------------------------------------------------
@@ -355,12 +364,12 @@ class Indexer:
                 await self._build_once(reason)
                 return
             except asyncio.CancelledError:
-                await self._run(self._abandon)
+                await self._brun(self._abandon)
                 raise
             except Exception as err:
                 log.exception("search rebuild failed; retrying in %.0fs", delay)
                 self.state, self.reason = "failed", f"rebuild failed: {type(err).__name__}: {err}"
-                await self._run(self._abandon)
+                await self._brun(self._abandon)
                 await asyncio.sleep(delay)
                 delay = min(60.0, delay * 2)
                 self.state, self.reason = "rebuilding", reason
@@ -378,7 +387,7 @@ class Indexer:
         return gen, start, total
 
     def _page(self, kind: str, after: int) -> tuple[int, int]:
-        docs, n, last = self.source.scan(kind, after, PAGE)
+        docs, n, last = self.build_source.scan(kind, after, PAGE)
         if n:
             self.bulk_add(docs)
         return n, last
@@ -405,23 +414,27 @@ class Indexer:
             w.cancel()
             raise
         if self._bulk_added >= BULK_COMMIT:
-            self._bulk_commit()
+            self._bulk_commit(self.build_source)
 
-    def _bulk_commit(self) -> None:
+    def _bulk_commit(self, src: Source) -> None:
         """Commit the bulk writer (one segment, no merge), then replay the live changes that arrived
-        meanwhile, so the build is whole at every commit point."""
+        meanwhile (re-read through ``src``, the calling thread's connection), so the build is whole
+        at every commit point."""
         assert self.building is not None
         if self._bulk is not None:
             w, self._bulk, self._bulk_added = self._bulk, None, 0
             w.commit(merge=False)
-        if self._pending:
+        with self._plock:
             ch, self._pending = self._pending, Changes()
-            found, gone = self._fetch(ch)
+        if ch:
+            found, gone = self._fetch(ch, src)
             self._write(self.building, found, gone, ch.erased, ch.last_pos, meta=False)
 
     def _finish(self, gen: str, start: int) -> None:
-        assert self.building is not None
-        self._bulk_commit()
+        """On the live thread, after the rebuild thread's last bulk commit: what live changes arrived
+        since are replayed here, where no other can slip in before the swap."""
+        assert self.building is not None and self._bulk is None
+        self._bulk_commit(self.source)
         meta = Meta(offset=max(start, self.offset), complete=True, built_at=int(time.time()))
         w = self.building.writer()
         self._write_meta(w, meta)
@@ -440,7 +453,8 @@ class Indexer:
             with contextlib.suppress(Exception):
                 self._bulk.cancel()
             self._bulk = None
-        self._pending = Changes()
+        with self._plock:
+            self._pending = Changes()
         if self.building is not None:
             path = Path(self.building.storage.folder)
             self.building = None
@@ -462,12 +476,13 @@ class Indexer:
         for kind in KINDS:
             after = 0
             while True:
-                n, after = await self._run(self._page, kind, after)
+                n, after = await self._brun(self._page, kind, after)
                 if not n:
                     break
                 done += n
                 self.progress = (done, max(total, done))
                 self._report(gen)
+        await self._brun(lambda: self._bulk_commit(self.build_source))
         await self._run(self._finish, gen, start)
         self.state, self.reason = "ready", ""
         self._report(gen)
