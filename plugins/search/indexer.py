@@ -126,7 +126,7 @@ class Indexer:
     ) -> None:
         self.root = root
         # Live commits in a child process (committer.py); None writes them in the indexer's thread.
-        self.committer = committer.Committer() if os.environ.get("XCHILD", "1") == "1" else None
+        self.committer = committer.Committer() if child_process else None
         self.db_path = db_path
         self.busy_timeout_ms = busy_timeout_ms
         self.schema = make_schema()
