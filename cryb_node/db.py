@@ -53,6 +53,8 @@ def connect(path: Path, *, busy_timeout_ms: int, readonly: bool = False) -> sqli
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
+    # Erased text must not live on in freed pages of the file: SQLite zeroes what it deletes.
+    conn.execute("PRAGMA secure_delete = ON")
     if not readonly:
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
