@@ -19,6 +19,9 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
@@ -78,6 +81,24 @@ def write(
 _open: dict[str, Index] = {}
 
 
+def _watch(node_pid: int) -> None:
+    """The child's initializer: exit when the node is gone. A node killed outright (SIGKILL, the OOM
+    killer) cannot shut the pool down, and the child, holding both ends of its own queue, would
+    otherwise wait forever."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(node_pid, 0)
+            except ProcessLookupError:
+                os._exit(0)
+            except PermissionError:
+                pass  # alive (another user's process would mean the pid was reused: rare, harmless)
+
+    threading.Thread(target=watch, name="watch-node", daemon=True).start()
+
+
 def _write_at(
     path: str, docs: list[dict[str, Any]], gone: list[str], erased: list[str], meta: bytes | None
 ) -> None:
@@ -103,7 +124,9 @@ class Committer:
         if self._pool is None:
             ctx = multiprocessing.get_context("forkserver")
             ctx.set_forkserver_preload([__name__])
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=ctx)
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=ctx, initializer=_watch, initargs=(os.getpid(),)
+            )
         return self._pool
 
     def write(

@@ -38,6 +38,23 @@ def index_keys(data: Path) -> tuple[list[str], int]:
     return keys, Indexer.read_meta(ix).offset
 
 
+def descendants(pid: int) -> set[int]:
+    """Every living process below ``pid``, from /proc."""
+    parent_of: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parent_of[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parent_of.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
 def db_state(data: Path) -> tuple[set[str], int]:
     src = Source(data / "cryb.db")
     try:
@@ -104,7 +121,15 @@ async def test_sigkill_mid_indexing_then_restart_leaves_index_equal_to_the_datab
     data = tmp_path / "data"
     node = node_process(cfg, data).start()
     await _load(node.url, 1200)
+    helpers = descendants(node.proc.pid)  # the index writer child, its forkserver, resource tracker
+    assert helpers, "the node started no index writer process"
     node.kill()  # SIGKILL: no drain, no final commit
+    for _ in range(100):  # none of them outlives the node for long (committer._watch)
+        if not any(Path(f"/proc/{pid}").exists() for pid in helpers):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError(f"processes left behind by the killed node: {helpers}")
 
     keys, offset = index_keys(data)
     expected, length = db_state(data)
