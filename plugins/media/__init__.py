@@ -24,7 +24,7 @@ from cryb_node.problems import Problem
 from cryb_node.scheduler import Job
 from cryb_node.services import MediaShare, MediaStore
 
-from . import gc
+from . import attached, gc
 from .cli import media_group
 from .remote import ATTACHING, DROPPING, drop_refs, record_refs
 from .routes import media_routes
@@ -56,6 +56,12 @@ def _drop_refs(node: Node) -> Callable[[Connection, list[Event]], None]:
             media.remote.cached_bytes = max(0, media.remote.cached_bytes - freed)
 
     return handle
+
+
+def _follow_content(conn: Connection, events: list[Event]) -> None:
+    from .service import now_ms
+
+    attached.handle(conn, events, now_ms())
 
 
 class MediaPlugin(Plugin):
@@ -94,6 +100,8 @@ class MediaPlugin(Plugin):
         return [
             Subscription(name="media.remote-refs", handle_in_tx=_record_refs(node), kinds=ATTACHING),
             Subscription(name="media.remote-drops", handle_in_tx=_drop_refs(node), kinds=DROPPING),
+            # Which content attaches our own uploads, and deleting them with it (attached.py).
+            Subscription(name="media.attached", handle_in_tx=_follow_content, kinds=attached.KINDS),
         ]
 
     def metrics(self, node: Node) -> Iterable[Any]:
