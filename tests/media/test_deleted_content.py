@@ -4,12 +4,15 @@ removes the stored files nothing else uses. A moderator's removal keeps them."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import time
 
 import pytest
 from cryb_plugins.media import gc
 
 from cryb_node.appkeys import NODE
+from tests.conftest import run_cryb, write_config
 from tests.content.conftest import Space, call, cc, make_space, ok  # noqa: F401 (cc: a fixture)
 from tests.users_fixtures import PASSWORD
 
@@ -142,7 +145,17 @@ async def test_a_moderators_removal_keeps_the_media(space):
     assert len(blob_files(c)) == 1
 
 
-async def test_account_erasure_takes_all_of_its_media(space):
+async def cli_stats(tmp_path) -> dict:
+    """`cryb media stats --json` on the running node's data."""
+    cfg = write_config(tmp_path / "cryb.toml", '[log]\nlevel = "WARNING"\n')
+    done = await asyncio.to_thread(
+        run_cryb, "--config", str(cfg), "--data", str(tmp_path / "data"), "media", "stats", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+async def test_account_erasure_takes_all_of_its_media(space, tmp_path):
     c = space.client
     other = await space.join()
     member = space.member
@@ -158,6 +171,8 @@ async def test_account_erasure_takes_all_of_its_media(space):
     await send(space, other, [theirs["id"]], "mine")
     await caught_up(c)
     assert await fetch(c, avatar, None) == 200  # public
+    before = await cli_stats(tmp_path)
+    assert (before["media"], before["attached"], before["unattached"]) == (5, 4, 1)
 
     await ok(c, "DELETE", "/users/@me", member, json={"password": PASSWORD})
     await caught_up(c)
@@ -169,4 +184,6 @@ async def test_account_erasure_takes_all_of_its_media(space):
     await collect(c)
     left = await gc.stats(service(c))
     assert (left.media, left.blobs, left.orphaned_blobs) == (1, 1, 0)
+    after = await cli_stats(tmp_path)
+    assert (after["media"], after["attached"], after["blobs"], after["uploaded_bytes"]) == (1, 1, 1, 2300)
     assert await fetch(c, theirs, space.owner.token) == 200
