@@ -100,7 +100,7 @@ class SyncPlugin(Plugin):
         sync = sync_of(node)
         return [
             Subscription(name="sync.homes", handle_in_tx=_index_homes, kinds=frozenset({"user.created"})),
-            Subscription(name="sync.outbox", handle=sync.on_events),
+            Subscription(name="sync.outbox", handle=sync.on_events, linger_s=0.1),
         ]
 
     def jobs(self, node: Node) -> Iterable[Job]:

@@ -61,7 +61,10 @@ class AnalyticsService:
         def handle(conn: Connection, events: list[Event]) -> None:
             tracking.record_events(tracking.Recorder(conn, hasher), events)
 
-        return Subscription(name=CONSUMER, handle_in_tx=handle, kinds=tracking.KINDS, batch_size=512)
+        # Not urgent: a second's batches cost the shared writer one job instead of one per message.
+        return Subscription(
+            name=CONSUMER, handle_in_tx=handle, kinds=tracking.KINDS, batch_size=512, linger_s=1.0
+        )
 
     async def record_client(self, user_id: str | None, events: list[ClientEvent]) -> int:
         if not self.settings.client_events:

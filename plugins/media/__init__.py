@@ -101,7 +101,9 @@ class MediaPlugin(Plugin):
             Subscription(name="media.remote-refs", handle_in_tx=_record_refs(node), kinds=ATTACHING),
             Subscription(name="media.remote-drops", handle_in_tx=_drop_refs(node), kinds=DROPPING),
             # Which content attaches our own uploads, and deleting them with it (attached.py).
-            Subscription(name="media.attached", handle_in_tx=_follow_content, kinds=attached.KINDS),
+            Subscription(
+                name="media.attached", handle_in_tx=_follow_content, kinds=attached.KINDS, linger_s=0.2
+            ),
         ]
 
     def metrics(self, node: Node) -> Iterable[Any]:

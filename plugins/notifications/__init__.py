@@ -83,7 +83,7 @@ class NotificationsPlugin(Plugin):
         # Only a serving node asks for subscriptions (CLI commands open the node without them), so
         # the outbox worker that sends mail and push starts here rather than in the lifespan.
         parts(node).outbox.start()
-        yield Subscription(CONSUMER, handle=handle, kinds=KINDS)
+        yield Subscription(CONSUMER, handle=handle, kinds=KINDS, linger_s=0.05)
 
     def jobs(self, node: Node) -> Iterable[Job]:
         async def digests() -> None:

@@ -129,6 +129,14 @@ class Committer:
             )
         return self._pool
 
+    def start(self) -> None:
+        """Start the child now (else the first write does); errors are left to the first write."""
+        try:
+            self._start().submit(os.getpid).result()
+        except (BrokenProcessPool, OSError) as err:
+            log.warning("search: the index writer process did not start (%s)", err)
+            self.close()
+
     def write(
         self, ix: Index, docs: list[dict[str, Any]], gone: list[str], erased: list[str], meta: bytes | None
     ) -> None:

@@ -244,6 +244,9 @@ class Indexer:
     async def start(self, consumer_offset: int) -> None:
         self._loop = asyncio.get_running_loop()
         reason = await self._run(self._open, consumer_offset)
+        if self.committer is not None:
+            # Start the writer process now, not in the middle of the first busy moment.
+            await self._run(self.committer.start)
         if reason:
             self.rebuild(reason)
         else:
