@@ -74,29 +74,26 @@ class AuthorErasure:
 
         conn, n = tx.conn, 0
         conn.execute("DELETE FROM content_message_nonces WHERE author_id = ?", (user_id,))
+
+        def own(table: str, columns: str) -> list[tuple]:
+            # Rows already deleted were erased by their own delete.
+            return conn.execute(
+                f"SELECT {columns} FROM {table} WHERE author_id = ? AND deleted = 0 ORDER BY hlc", (user_id,)
+            ).fetchall()
+
         # Messages (DMs too: community None), then comments (their place travels in the delete),
-        # then posts. Rows already deleted were erased by their own delete.
-        for mid, channel, community in conn.execute(
-            "SELECT id, channel_id, community_id FROM content_messages WHERE author_id = ? AND deleted = 0"
-            " ORDER BY hlc",
-            (user_id,),
-        ).fetchall():
+        # then posts.
+        for mid, channel, community in own("content_messages", "id, channel_id, community_id"):
             tx.append("message.delete", Delete(channel_id=channel), community=community, author=user_id,
                       target=mid)  # fmt: skip
             n += 1
-        for cid, channel, community, post, parent in conn.execute(
-            "SELECT id, channel_id, community_id, post_id, parent_id FROM content_comments"
-            " WHERE author_id = ? AND deleted = 0 ORDER BY hlc",
-            (user_id,),
-        ).fetchall():
+        for cid, channel, community, post, parent in own(
+            "content_comments", "id, channel_id, community_id, post_id, parent_id"
+        ):
             payload = Delete(channel_id=channel, post_id=post, parent_id=parent)
             tx.append("comment.delete", payload, community=community, author=user_id, target=cid)
             n += 1
-        for pid, channel, community in conn.execute(
-            "SELECT id, channel_id, community_id FROM content_posts WHERE author_id = ? AND deleted = 0"
-            " ORDER BY hlc",
-            (user_id,),
-        ).fetchall():
+        for pid, channel, community in own("content_posts", "id, channel_id, community_id"):
             tx.append("post.delete", Delete(channel_id=channel), community=community, author=user_id,
                       target=pid)  # fmt: skip
             n += 1
