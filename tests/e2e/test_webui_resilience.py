@@ -169,7 +169,9 @@ async def test_sign_in_and_send_using_only_the_keyboard(aiohttp_server, tmp_path
     await kb.type(PASSWORD)
     await kb.press("Enter")
     await page.wait_for_url("**/channels/@me")
-    # Tab to the community in the rail and open it.
+    # Tab to the community in the rail and open it (once the rail has it: the list arrives after
+    # the page, and a keyboard user waits for it as anyone would).
+    await expect(page.locator('[aria-label="Keyboard Club"]')).to_be_visible(timeout=20_000)
     for _ in range(15):
         await kb.press("Tab")
         if await page.evaluate("document.activeElement.getAttribute('aria-label')") == "Keyboard Club":
