@@ -53,10 +53,20 @@ async def client(aiohttp_client, config):
     return await aiohttp_client(build_app(config))
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, never the same one twice in this test run: ports are
+    chosen before the servers bind them, and a TCP proxy given a node's port (both picked before
+    either started) once answered for the wrong node."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _handed_out:
+            _handed_out.add(port)
+            return port
 
 
 def cryb_env(**extra: str) -> dict[str, str]:
