@@ -157,7 +157,7 @@ class Users:
     ) -> tuple[str, TokenPair | None]:
         """Create a local account (and a session). The first admin created by the CLI is the node
         admin; over HTTP ``admin`` is always False. Raises Problem 400/409 naming the field."""
-        username = check_username(username)
+        username = check_username(username, reserved_ok=admin)
         email = check_email(email) if email is not None else None
         email_index = self.keys.blind("email", normalise_email(email)) if email else None
         await self._check_free(username, email_index)

@@ -20,10 +20,12 @@ _USERNAME = re.compile(r"^[A-Za-z0-9_]{3,32}$")
 _EMAIL = re.compile(r"^[^@\s\x00-\x1f]{1,64}@[^@\s\x00-\x1f]+\.[^@\s\x00-\x1f.]{2,}$")
 
 
-def check_username(username: str) -> str:
+def check_username(username: str, *, reserved_ok: bool = False) -> str:
+    """``reserved_ok``: the node's operator naming an admin (setup link, `cryb user create --admin`)
+    may take a reserved name such as "admin"; sign-ups may not."""
     if not _USERNAME.match(username):
         raise Problem("invalid_field", 400, "3 to 32 letters, digits or underscores", field="username")
-    if username.lower() in RESERVED:
+    if username.lower() in RESERVED and not reserved_ok:
         raise Problem("username_reserved", 400, "that username is reserved", field="username")
     return username
 

@@ -40,6 +40,17 @@ async def test_setup_link_creates_the_admin_once(aiohttp_client, tmp_path):
     assert not (data / "setup-link.txt").exists()
 
 
+async def test_the_admin_may_be_called_admin_but_no_one_signing_up_may(aiohttp_client, tmp_path):
+    data = tmp_path / "data"
+    client = await aiohttp_client(build_app(make_config(data, plugin={"users": FAST_HASHING})))
+    ok = await client.post("/api/v1/auth/setup", json={**BODY, "username": "admin", "token": _token(data)})
+    assert ok.status == 201, await ok.text()
+    assert (await ok.json())["user"]["username"] == "admin"
+    body = {"username": "root", "email": "r@example.test", "password": "a long member password"}
+    member = await client.post("/api/v1/auth/register", json=body)
+    assert member.status == 400 and (await member.json())["code"] == "username_reserved"
+
+
 async def test_no_link_once_an_admin_exists(aiohttp_client, tmp_path):
     data = tmp_path / "data"
     first = await aiohttp_client(build_app(make_config(data, plugin={"users": FAST_HASHING})))
