@@ -11,8 +11,14 @@ from cryb_plugins.media import gc
 
 from cryb_node.services import RemoteMedia, RemoteMediaError
 from tests.media.conftest import jpeg_with_gps, png_with_alpha, webp_still
-from tests.sync.conftest import Fed, make_community, mesh
-from tests.sync.test_remote_media import fetch, media_fed, media_of, post_image  # noqa: F401 (a fixture)
+from tests.sync.conftest import Fed, mesh
+from tests.sync.test_remote_media import (  # noqa: F401 (media_fed is a fixture)
+    fetch,
+    media_fed,
+    media_of,
+    post_image,
+    shared_channel,
+)
 from tests.users_fixtures import PASSWORD
 
 
@@ -34,13 +40,7 @@ def blob_files(f: Fed) -> set[str]:
 
 async def test_a_peer_asking_for_deleted_or_erased_media_is_refused(media_fed) -> None:  # noqa: F811
     a, b = await media_fed(2)
-    owner = await a.user()
-    cid, text = await make_community(a, owner)
-    alice = await a.user()
-    await a.ok("PUT", f"/communities/{cid}/members/@me", alice, json={})
-    await mesh([a, b], rounds=1)
-    bob = await b.user()
-    await b.ok("PUT", f"/communities/{cid}/members/@me", bob, json={})
+    owner, alice, bob, text = await shared_channel(a, b)
     first = await post_image(a, alice, text, jpeg_with_gps())
     second = await post_image(a, alice, text, png_with_alpha(), text="another")
     kept = await post_image(a, owner, text, webp_still(), text="the owner's")

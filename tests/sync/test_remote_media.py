@@ -62,6 +62,19 @@ async def post_image(f: Fed, user: User, channel: str, data: bytes, text: str = 
     return up
 
 
+async def shared_channel(a: Fed, b: Fed) -> tuple[User, User, User, str]:
+    """A community on ``a`` (its owner and alice, both of ``a``) that bob of ``b`` joined after a
+    mesh round: (owner, alice, bob, the text channel)."""
+    owner = await a.user()
+    cid, text = await make_community(a, owner)
+    alice = await a.user()
+    await a.ok("PUT", f"/communities/{cid}/members/@me", alice, json={})
+    await mesh([a, b], rounds=1)
+    bob = await b.user()
+    await b.ok("PUT", f"/communities/{cid}/members/@me", bob, json={})
+    return owner, alice, bob, text
+
+
 async def fetch(f: Fed, url: str) -> tuple[int, bytes]:
     parts = urlsplit(url)
     resp = await f.client.get(parts.path + (f"?{parts.query}" if parts.query else ""))
@@ -307,13 +320,7 @@ async def test_lru_eviction_under_a_tiny_quota_keeps_local_uploads(media_fed, tm
 
 async def test_a_delete_or_an_erasure_takes_the_cached_media_with_it(media_fed) -> None:
     a, b = await media_fed(2)
-    owner = await a.user()
-    cid, text = await make_community(a, owner)
-    alice = await a.user()
-    await a.ok("PUT", f"/communities/{cid}/members/@me", alice, json={})
-    await mesh([a, b], rounds=1)
-    bob = await b.user()
-    await b.ok("PUT", f"/communities/{cid}/members/@me", bob, json={})
+    owner, alice, bob, text = await shared_channel(a, b)
     ups = [await post_image(a, alice, text, data) for data in (jpeg_with_gps(), png_with_alpha())]
     kept = await post_image(a, owner, text, webp_still())
     await mesh([a, b], rounds=1)
