@@ -22,6 +22,9 @@ import nacl.signing
 from cryb_node.clock import HLC, ClockDrift
 from cryb_node.db import Connection, Database, IntegrityError
 from cryb_node.identity import Identity
+from cryb_node.problems import Problem
+from cryb_node.refusals import Authority, Refusal
+from cryb_node.refusals import record as record_refusal
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,6 +59,7 @@ class Event:
     id: bytes
     body: EventBody
     payload: Any  # the kind's payload Struct, raw builtins for unknown kinds, None when erased
+    refused: Refusal | None = None  # stored, but the authority rules refused it: never projected
 
     @property
     def kind(self) -> str:
@@ -63,6 +67,7 @@ class Event:
 
 
 Projection = Callable[[Connection, Event], None]
+Authorize = Callable[[Connection, Event], Refusal | None]
 
 
 @dataclass(frozen=True)
@@ -76,12 +81,17 @@ class EventType:
     # origin, or withheld): ``payload`` is None. Lets a projection give erased things the same
     # rows on every node, whether a node once held the content or never did.
     skeleton: Projection | None = None
+    # The kind's own rule, for what needs no community state (say, a user name's validity): a
+    # Refusal keeps the event from its projection, for a local write and a peer's event alike.
+    authorize: Authorize | None = None
 
 
 class Registry:
     def __init__(self) -> None:
         self._types: dict[str, EventType] = {}
         self._decoders: dict[str, msgspec.msgpack.Decoder[Any]] = {}
+        # Decides community events at their position (the communities plugin provides it).
+        self.authority: Authority | None = None
 
     def add(self, et: EventType) -> None:
         if et.kind in self._types:
@@ -228,6 +238,9 @@ class EventLog:
         )
         ev = self._store(conn, event_id, body, raw, sig, content, payload)
         assert ev is not None
+        if ev.refused is not None:
+            # The route's own checks passed but the rule book did not: the same answer a peer gets.
+            raise Problem(ev.refused.code, 403, ev.refused.detail)
         return ev
 
     def ingest(
@@ -303,7 +316,7 @@ class EventLog:
         conn.execute("RELEASE ingest")
         if ev is not None:
             self._extend_head(conn, body.origin)
-            if published is not None:
+            if published is not None and ev.refused is None:
                 published.append(ev)
         return ev
 
@@ -372,10 +385,36 @@ class EventLog:
             return None
         if content is not None:
             conn.execute("INSERT INTO event_content (event_id, content) VALUES (?, ?)", (event_id, content))
-        ev = Event(pos=pos, id=event_id, body=body, payload=payload)
-        et = self.registry.get(body.kind)
+        return self.project(conn, Event(pos=pos, id=event_id, body=body, payload=payload))
+
+    def verdict(self, conn: Connection, ev: Event) -> Refusal | None:
+        """The authority rules' answer for a stored event (the same for local and peers' events)."""
+        et = self.registry.get(ev.body.kind)
+        if et is not None and et.authorize is not None:
+            refusal = et.authorize(conn, ev)
+            if refusal is not None:
+                return refusal
+        authority = self.registry.authority
+        if authority is not None and ev.body.community is not None and authority.covers(ev.body.kind):
+            return authority.decide(conn, ev)
+        return None
+
+    def project(self, conn: Connection, ev: Event) -> Event:
+        """Apply a stored event's projection if the authority rules allow it; else record why not."""
+        refusal = self.verdict(conn, ev)
+        if refusal is not None:
+            record_refusal(conn, ev, refusal)
+            log.info(
+                "refused %s %s: %s", ev.body.kind, ev.id.hex()[:16], refusal,
+                extra={"fields": {"event_id": ev.id.hex(), "kind": ev.body.kind, "code": refusal.code}},
+            )  # fmt: skip
+            return Event(pos=ev.pos, id=ev.id, body=ev.body, payload=ev.payload, refused=refusal)
+        et = self.registry.get(ev.body.kind)
         if et is not None and et.apply is not None:
             et.apply(conn, ev)
+        authority = self.registry.authority
+        if authority is not None and ev.body.community is not None:
+            authority.applied(conn, ev)
         return ev
 
 

@@ -63,6 +63,12 @@ class Node:
         for loaded in self.plugins:
             for et in loaded.plugin.event_types():
                 self.registry.add(et)
+        for loaded in self.plugins:
+            authority = loaded.plugin.authority(self)
+            if authority is not None:
+                if self.registry.authority is not None:
+                    raise ValueError(f"plugin {loaded.spec} provides a second authority")
+                self.registry.authority = authority
         self.scheduler = Scheduler()
         self.loop_lag = LoopLag()
         self.realtime = Hub(config.realtime)

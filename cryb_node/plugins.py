@@ -23,10 +23,12 @@ from cryb_node.config import Config, ConfigError
 if TYPE_CHECKING:
     from cryb_node.backfill import Backfill
     from cryb_node.bus import Subscription
+    from cryb_node.db import Connection
     from cryb_node.events import EventType
     from cryb_node.gateway.api import Api
     from cryb_node.node import Node
     from cryb_node.realtime.protocol import Dispatcher
+    from cryb_node.refusals import Authority
     from cryb_node.scheduler import Job
 
 # Built-in plugins in load order (later ones may use services the earlier ones provide).
@@ -64,6 +66,14 @@ class Plugin:
     def event_types(self) -> Iterable[EventType]:
         """Event kinds this plugin defines, with their payload types and projections."""
         return ()
+
+    def authority(self, node: Node) -> Authority | None:
+        """The rule book deciding community events at their position (one plugin provides it)."""
+        return None
+
+    def clear_community(self, conn: Connection, community_id: str) -> None:
+        """Delete this plugin's projection rows of one community: the authority re-applies its allowed
+        events when a late verdict withdraws one that was applied (run in the writer)."""
 
     def routes(self, api: Api, node: Node) -> None:
         """Register HTTP routes on the typed router (they appear in /api/openapi.json)."""

@@ -28,6 +28,7 @@ from cryb_node.plugins import Plugin, Readiness
 from cryb_node.scheduler import Job
 from cryb_node.services import RemoteMedia
 
+from . import refused
 from .auth import Verifier
 from .engine import Engine
 from .media import FederatedMedia, media_routes
@@ -47,6 +48,8 @@ class Sync:
     verifier: Verifier
     refused: int = 0
     rejected_from: dict[bytes, int] = field(default_factory=dict)
+    # (signing node, reason code) -> refused events stored, refreshed from the table for /metrics
+    refused_events: list[tuple[bytes, str, int]] = field(default_factory=list)
 
     def count_rejections(self, peer: bytes, n: int) -> None:
         if n:
@@ -108,6 +111,7 @@ class SyncPlugin(Plugin):
 
         async def refresh() -> None:
             await sync.engine.refresh_peers()
+            sync.refused_events = await refused.by_node_and_code(node.db)
 
         async def reconcile() -> None:
             sync.engine.due_reconcile()
@@ -167,11 +171,20 @@ class SyncPlugin(Plugin):
         refused = CounterMetricFamily(
             "cryb_sync_refused_calls", "Federation calls refused (401/403)", value=sync.refused
         )
-        return [up, circuit, fails, ev_in, ev_out, rej, refused]
+        by_code = CounterMetricFamily(
+            "cryb_sync_events_refused",
+            "Events stored but refused by the rule book, by the node that signed them and the reason",
+            labels=["peer", "reason"],
+        )
+        for key, code, n in sync.refused_events:
+            by_code.add_metric([key.hex()[:16], code], n)
+        return [up, circuit, fails, ev_in, ev_out, rej, refused, by_code]
 
     def cli(self) -> list[click.Command]:
         from .cli import export_group, import_cmd, peer, sync_group
 
+        if "refused" not in sync_group.commands:
+            sync_group.add_command(refused.command())
         return [peer, sync_group, export_group, import_cmd]
 
 

@@ -106,6 +106,7 @@ def status(settings: Any, as_json: bool) -> None:
         f"{d['node_key'][:16]}  {d['url']}  "
         + (f"ok {now - d['last_ok_at']}s ago" if d["last_ok_at"] else "never synced")
         + (f"  last error: {d['last_error']}" if d["last_error"] else "")
+        + (f"  FLAGGED: {d['refused_recent']} refused events recently" if d["flagged"] else "")
         for d in data
     ]
     _emit(data, as_json, "\n".join(lines) or "no peers")

@@ -22,9 +22,10 @@ from cryb_node.db import Connection
 from cryb_node.events import Event, EventBody, ForkDetected, InvalidEvent, verify
 from cryb_node.identity import verify_log_cert
 
+from . import refused as refused_events
 from . import vectors
 from .homes import community_home
-from .wire import Batch, WireEvent
+from .wire import Batch, SyncSettings, WireEvent
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -42,6 +43,7 @@ class Outcome:
     duplicates: int = 0
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (event id hex, reason)
     forks: int = 0
+    refused: int = 0  # stored as evidence, never projected (the rule book refused them)
 
     @property
     def clean(self) -> bool:
@@ -77,6 +79,12 @@ def write_batch(
     node: Node, conn: Connection, peer: bytes, batch: Batch, checked: list[EventBody | InvalidEvent]
 ) -> Outcome:
     out = Outcome()
+    settings = node.settings("sync") or SyncSettings()
+    if refused_events.recent(conn, peer, settings.refused_window_s) >= settings.refused_limit:
+        # A peer whose log keeps carrying forged events: nothing more from it until the count falls.
+        for ev in batch.events:
+            out.rejected.append((hashlib.sha256(ev.body).hexdigest(), "peer is flagged for refused events"))
+        return out
     certified = _store_certs(conn, batch)
     # per origin, the lowest seq we could not store: the vector stops below it
     stuck: dict[bytes, int] = {}
@@ -133,6 +141,7 @@ def write_batch(
                 out.duplicates += 1
             else:
                 out.stored += 1
+                out.refused += stored.refused is not None
         except ForkDetected as fork:
             out.forks += 1
             _record_fork(conn, peer, body, ev, fork.existing)

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import msgspec
 
-from . import peers
+from . import peers, refused
+from .wire import SyncSettings
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -28,6 +29,8 @@ class PeerStatus(msgspec.Struct, kw_only=True):
     lag_s: int | None  # seconds since then (None: never synced)
     last_error: str | None
     forks_recorded: int  # fork evidence held by this node (all peers)
+    refused_recent: int = 0  # events signed by this peer refused within the window (refused.py)
+    flagged: bool = False  # so many that its batches are turned away
     # Live worker state; None when read outside the serving node (the CLI) or before its first run.
     circuit: str | None = None  # closed | open | half-open
     failures: int | None = None
@@ -46,6 +49,8 @@ class PeersReport(msgspec.Struct):
 async def peer_status(node: Node, engine: Engine | None = None) -> list[PeerStatus]:
     forks = await node.db.fetchval("SELECT count(*) FROM sync_forks")
     now, mono = int(time.time()), time.monotonic()
+    settings = node.settings("sync") or SyncSettings()
+    recent = await refused.recent_by_node(node.db, settings.refused_window_s)
     out = []
     for p in await peers.list_peers(node.db):
         failing = p.last_error is not None
@@ -61,14 +66,18 @@ async def peer_status(node: Node, engine: Engine | None = None) -> list[PeerStat
             lag_s=now - p.last_ok_at if p.last_ok_at else None,
             last_error=p.last_error,
             forks_recorded=forks,
+            refused_recent=recent.get(p.node_key, 0),
+            flagged=recent.get(p.node_key, 0) >= settings.refused_limit,
         )
+        if entry.flagged:
+            entry.state = "flagged"
         if st is not None:
             entry.circuit = st.circuit
             entry.failures = st.failures
             entry.retry_in_s = round(max(0.0, st.retry_at - mono, st.open_until - mono), 1)
             entry.sessions, entry.events_in, entry.events_out = st.sessions, st.events_in, st.events_out
             entry.rejected = st.rejected
-            if st.last_error is not None:
+            if st.last_error is not None and not entry.flagged:
                 entry.state, entry.last_error = "failing", st.last_error
         out.append(entry)
     return out

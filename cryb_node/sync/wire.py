@@ -25,6 +25,10 @@ class SyncSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     breaker_failures: int = 5  # consecutive failures that open a peer's circuit
     breaker_open_s: float = 30.0  # how long an open circuit refuses calls before one trial
     timeout_s: float = 30.0
+    # A peer whose logs carry this many refused (forged or unauthorised) events within the window is
+    # flagged: its batches are turned away until the count falls below (refused.py).
+    refused_limit: int = 50
+    refused_window_s: float = 600.0
 
 
 class WireEvent(msgspec.Struct, array_like=True, frozen=True):

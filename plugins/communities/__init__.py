@@ -26,6 +26,7 @@ from .access import PermissionService
 from .automod import AutomodService
 from .moderation import Moderation
 from .service import Communities
+from .verdicts import CommunityAuthority
 
 # Events written by another process (the CLI against the same database) reach the cache this fast.
 EXTERNAL_POLL_S = 2.0
@@ -82,6 +83,9 @@ class CommunitiesPlugin(Plugin):
 
     def event_types(self) -> Iterable[EventType]:
         return events.event_types()
+
+    def authority(self, node: Node) -> CommunityAuthority:
+        return CommunityAuthority(node)
 
     def routes(self, api: Api, node: Node) -> None:
         from .routes import routes

@@ -10,7 +10,9 @@ events in (hlc, id) order. Each event's authority is re-checked at its point in 
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Callable
 
 import msgspec
 from msgspec import UNSET, UnsetType
@@ -50,7 +52,21 @@ class Empty(Gov):
 
 
 class MemberJoin(Gov):
-    invited_by: str | None = None  # private communities: a member allowed to CREATE_INVITES
+    invited_by: str | None = None  # who made the invite (shown in the member list)
+    # Private communities: the invite's code, whose hash an invite.create event names (the proof).
+    invite: str | None = None
+
+
+class InviteCreate(Gov):
+    """An invite to the community (target: invite_id(code); the code itself is not in the event)."""
+
+    expires_at: int | None = None  # ms
+    max_uses: int | None = None
+
+
+def invite_id(code: str) -> str:
+    """What invite events and the grants table call an invite: its code, hashed."""
+    return hashlib.sha256(code.encode()).hexdigest()[:32]
 
 
 class Reasoned(Gov):
@@ -186,6 +202,8 @@ KINDS: dict[str, type[msgspec.Struct]] = {
     "automod.set": AutomodSet,
     "automod.delete": Empty,
     "automod.action": AutomodAction,
+    "invite.create": InviteCreate,
+    "invite.revoke": Empty,
 }
 _DECODERS = {kind: msgspec.msgpack.Decoder(t) for kind, t in KINDS.items()}
 _decode_body = msgspec.msgpack.Decoder(EventBody).decode
@@ -200,6 +218,7 @@ PROJECTION_TABLES = (
     "community_overwrites",
     "community_automod_rules",
     "community_modlog",
+    "community_invite_grants",
 )
 
 
@@ -224,27 +243,48 @@ def apply(conn: Connection, ev: Event) -> None:
         rebuild(conn, cid)
 
 
-def rebuild(conn: Connection, community_id: str) -> int:
-    """Replay one community's governance events in (hlc, id) order into fresh rows; returns the count."""
+def rebuild(
+    conn: Connection,
+    community_id: str,
+    *,
+    until: tuple[int, bytes] | None = None,
+    between: Callable[[tuple[int, bytes] | None], None] | None = None,
+) -> int:
+    """Replay one community's governance events in (hlc, id) order into fresh rows; returns the count.
+
+    ``until``: stop before that place (the state an event there is decided against; the caller rolls
+    the rows back). ``between(place)`` runs before each event is folded, and with None at the end: the
+    authority decides content at its place as the replay passes it (verdicts.py).
+    """
     from .governance import fold
 
     conn.execute("DELETE FROM communities WHERE id = ?", (community_id,))
     for table in PROJECTION_TABLES:
         conn.execute(f"DELETE FROM {table} WHERE community_id = ?", (community_id,))
     marks = ",".join("?" * len(KINDS))
+    conn.execute(
+        f"DELETE FROM event_refusals WHERE community = ? AND kind IN ({marks})", (community_id, *KINDS)
+    )
+    bound = "" if until is None else " AND (e.hlc, e.id) < (?, ?)"
     rows = conn.execute(
         "SELECT e.pos, e.id, e.body, c.content FROM events e"
         " LEFT JOIN event_content c ON c.event_id = e.id"
-        f" WHERE e.community = ? AND e.kind IN ({marks}) ORDER BY e.hlc, e.id",
-        (community_id, *KINDS),
+        f" WHERE e.community = ? AND e.kind IN ({marks}){bound} ORDER BY e.hlc, e.id",
+        (community_id, *KINDS, *(until or ())),
     ).fetchall()
     last = None
     for pos, event_id, raw, content in rows:
         body = _decode_body(raw)
         payload = _DECODERS[body.kind].decode(content) if content is not None else None
         ev = Event(pos=pos, id=event_id, body=body, payload=payload)
+        if between is not None:
+            between((body.hlc, event_id))
         fold(conn, ev)
         last = ev
+    if between is not None:
+        between(None)
+    if until is not None:
+        return len(rows)
     if last is None:
         conn.execute("DELETE FROM community_gov_head WHERE community_id = ?", (community_id,))
     else:

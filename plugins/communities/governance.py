@@ -13,6 +13,8 @@ from typing import Any
 from cryb_node.clock import wall_ms
 from cryb_node.db import Connection
 from cryb_node.events import Event
+from cryb_node.refusals import Refusal
+from cryb_node.refusals import record as record_refusal
 
 from . import rules_members, rules_structure
 from .authority import HANDLERS, Ctx, Denied
@@ -44,6 +46,8 @@ def fold(conn: Connection, ev: Event) -> None:
     try:
         change = handler(ctx)
     except Denied as denied:
+        # Evidence like any refusal: a replay clears and re-records a community's (events.rebuild).
         log.debug("ignored %s %s: %s", b.kind, ev.id.hex()[:12], denied)
+        record_refusal(conn, ev, Refusal(denied.code, denied.detail))
         return
     change()

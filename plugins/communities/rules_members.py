@@ -107,16 +107,15 @@ def member_join(c: Ctx) -> Change:
         raise Denied("banned", 403, "you are banned from this community")
     if me.member:
         raise Denied("already_member", 409, "you are already a member")
-    if not c.state.public:
-        inviter = p.invited_by
-        if inviter is None or not c.perms(inviter) & Perm.CREATE_INVITES:
-            raise Denied("invite_required", 403, "this community is private: an invite is needed")
+    grant = None if c.state.public else _invite_grant(c, p.invite)
 
     def change() -> None:
         c.sql(
             "INSERT INTO community_members (community_id, user_id, joined_at) VALUES (?, ?, ?)",
             c.cid, c.actor, c.now,
         )  # fmt: skip
+        if grant is not None:
+            c.sql("UPDATE community_invite_grants SET uses = uses + 1 WHERE id = ?", grant)
 
     return change
 
@@ -205,5 +204,72 @@ def member_timeout(c: Ctx) -> Change:
             p.until, c.cid, target,
         )  # fmt: skip
         c.modlog("timeout" if p.until else "timeout_remove", target, p.reason, until=p.until)
+
+    return change
+
+
+def _invite_grant(c: Ctx, code: str | None) -> str:
+    """A private community's join proves its right: the code of an invite made by an invite.create
+    event, unrevoked, unexpired and with uses left at the join's place. Returns the grant's id."""
+    if not code:
+        raise Denied("invite_required", 403, "this community is private: an invite is needed")
+    grant = ev_types.invite_id(code)
+    row = c.conn.execute(
+        "SELECT expires_at, max_uses, uses, revoked FROM community_invite_grants"
+        " WHERE id = ? AND community_id = ?",
+        (grant, c.cid),
+    ).fetchone()
+    if row is None:
+        raise Denied("invite_not_found", 403, "no such invite for this community", "invite")
+    expires_at, max_uses, uses, revoked = row
+    if revoked:
+        raise Denied("invite_revoked", 410, "this invite was revoked", "invite")
+    if expires_at is not None and expires_at <= c.now:
+        raise Denied("invite_expired", 410, "this invite has expired", "invite")
+    if max_uses is not None and uses >= max_uses:
+        raise Denied("invite_used_up", 410, "this invite has no uses left", "invite")
+    return grant
+
+
+# -- invites --------------------------------------------------------------------------------------
+
+
+@handles("invite.create")
+def invite_create(c: Ctx) -> Change:
+    p: ev_types.InviteCreate = c.p
+    if c.actor is None or c.target is None or len(c.target) != 32:
+        raise Denied("invalid_event", 400, "an invite is made by a user and named by its code's hash")
+    if not c.member(c.actor).member and not c.admin:
+        raise Denied("not_member", 403, "only members make invites")
+    c.require(Perm.CREATE_INVITES)
+    if p.max_uses is not None and p.max_uses < 1:
+        raise Denied("out_of_range", 400, "max_uses is at least 1", "max_uses")
+    target = c.target
+
+    def change() -> None:
+        c.sql(
+            "INSERT OR IGNORE INTO community_invite_grants (id, community_id, creator_id, created_at,"
+            " expires_at, max_uses) VALUES (?, ?, ?, ?, ?, ?)",
+            target, c.cid, c.actor, c.now, p.expires_at, p.max_uses,
+        )  # fmt: skip
+
+    return change
+
+
+@handles("invite.revoke")
+def invite_revoke(c: Ctx) -> Change:
+    row = c.conn.execute(
+        "SELECT creator_id FROM community_invite_grants WHERE id = ? AND community_id = ?",
+        (c.target, c.cid),
+    ).fetchone()
+    if row is None:
+        raise Denied("invite_not_found", 404, "no such invite", "code")
+    if row[0] != c.actor:
+        c.require(Perm.MANAGE_COMMUNITY)
+    target = c.target
+
+    def change() -> None:
+        c.sql("UPDATE community_invite_grants SET revoked = 1 WHERE id = ?", target)
+        c.modlog("invite_revoke", target)
 
     return change

@@ -223,6 +223,7 @@ class Communities:
                 # Outsiders cannot tell a private community from a missing one.
                 raise not_found("community")
             payload.invited_by, use = await self._invite_use(invite, community_id)
+            payload.invite = invite
         step = Step("member.join", community_id, actor.user_id, payload, actor=Actor(actor.user_id))
         await self.write(actor, step, before=use)
         return await self.get(actor, community_id)
@@ -465,19 +466,30 @@ class Communities:
         if actor.user_id is None:
             raise Problem("user_required", 400, "invites are made by users (a join names its inviter)")
         code = secrets.token_urlsafe(8)
+        grant = ev.invite_id(code)
         now = now_ms()
         expires = now + body.max_age_s * 1000 if body.max_age_s else None
-        await self.node.db.write(
-            lambda conn: conn.execute(
+        max_uses = body.max_uses or None
+
+        def remember(tx: Tx) -> None:
+            # The code stays on this node; the event that every node checks joins against names its hash.
+            tx.conn.execute(
                 "INSERT INTO community_invites (code, community_id, creator_id, created_at, expires_at,"
-                " max_uses) VALUES (?, ?, ?, ?, ?, ?)",
-                (code, community_id, actor.user_id, now, expires, body.max_uses or None),
+                " max_uses, grant_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (code, community_id, actor.user_id, now, expires, max_uses, grant),
             )
-        )
+
+        payload = ev.InviteCreate(expires_at=expires, max_uses=max_uses)
+        await self.write(actor, Step("invite.create", community_id, grant, payload, extra=[remember]))
         return await self.invite(code)
 
     async def invite(self, code: str) -> s.InviteOut:
         row = await self.node.db.fetchone(f"{_INVITE_SQL} WHERE i.code = ? AND c.deleted = 0", (code,))
+        if row is None:
+            # An invite made on another node: its grant is known here by the code's hash.
+            row = await self.node.db.fetchone(
+                f"{_GRANT_SQL} WHERE g.id = ? AND c.deleted = 0", (code, ev.invite_id(code))
+            )
         if row is None:
             raise Problem("invite_not_found", 404, "no such invite", field="code")
         return _invite(row)
@@ -493,26 +505,27 @@ class Communities:
         inv = await self.invite(code)
         if inv.creator_id != actor.user_id:
             await self.require(actor, inv.community_id, Perm.MANAGE_COMMUNITY, "revoking others' invites")
-        await self.node.db.write(
-            lambda conn: conn.execute(
+        if inv.revoked:
+            return
+
+        def remember(tx: Tx) -> None:
+            tx.conn.execute(
                 "UPDATE community_invites SET revoked_at = ? WHERE code = ? AND revoked_at IS NULL",
                 (now_ms(), code),
             )
-        )
+
+        step = Step("invite.revoke", inv.community_id, ev.invite_id(code), ev.Empty(), extra=[remember])
+        await self.write(actor, step)
 
     async def _invite_use(self, code: str, community_id: str | None) -> tuple[str, Callable[[Tx], None]]:
-        """Validate an invite now; returns its creator and a step that counts the use (in the join's
-        transaction, re-checked there so two racing joins cannot both take the last use)."""
+        """The invite's creator and a step counting the use on this node; whether the invite is still
+        good is the join rule's to say (it checks the grant at the join's place: rules_members.py)."""
         inv = await self.invite(code)
         if community_id is not None and inv.community_id != community_id:
             raise Problem("invite_not_found", 404, "that invite is for another community", field="invite")
         _usable(inv.revoked, inv.expires_at, inv.max_uses, inv.uses)
 
         def use(tx: Tx) -> None:
-            row = tx.conn.execute(
-                "SELECT revoked_at, expires_at, max_uses, uses FROM community_invites WHERE code = ?", (code,)
-            ).fetchone()
-            _usable(row[0] is not None, row[1], row[2], row[3])
             tx.conn.execute("UPDATE community_invites SET uses = uses + 1 WHERE code = ?", (code,))
 
         return inv.creator_id, use
@@ -523,8 +536,14 @@ class Communities:
 
 
 _INVITE_SQL = (
-    "SELECT i.code, i.community_id, c.name, i.creator_id, i.created_at, i.expires_at, i.max_uses, i.uses,"
-    " i.revoked_at FROM community_invites i JOIN communities c ON c.id = i.community_id"
+    "SELECT i.code, i.community_id, c.name, i.creator_id, i.created_at, i.expires_at, i.max_uses,"
+    " coalesce(g.uses, i.uses), CASE WHEN i.revoked_at IS NOT NULL OR g.revoked THEN 1 END"
+    " FROM community_invites i JOIN communities c ON c.id = i.community_id"
+    " LEFT JOIN community_invite_grants g ON g.id = i.grant_id"
+)
+_GRANT_SQL = (
+    "SELECT ?, g.community_id, c.name, g.creator_id, g.created_at, g.expires_at, g.max_uses, g.uses,"
+    " nullif(g.revoked, 0) FROM community_invite_grants g JOIN communities c ON c.id = g.community_id"
 )
 
 

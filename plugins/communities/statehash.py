@@ -1,6 +1,7 @@
 """The projection rows of one community that federation's state hash covers (Plugin.state_queries).
 
-Only rows that follow from the community's events; invites and reports are node-local.
+Only rows that follow from the community's events; invite codes and reports are node-local (the
+invites' grants are events).
 """
 
 from __future__ import annotations
@@ -15,4 +16,5 @@ QUERIES: dict[str, str] = {
     "overwrites": "SELECT * FROM community_overwrites WHERE community_id = :community",
     "automod": "SELECT * FROM community_automod_rules WHERE community_id = :community",
     "modlog": "SELECT * FROM community_modlog WHERE community_id = :community",
+    "invites": "SELECT * FROM community_invite_grants WHERE community_id = :community",
 }

@@ -16,6 +16,7 @@ from typing import Any
 from apscheduler.triggers.interval import IntervalTrigger
 
 from cryb_node.bus import Subscription
+from cryb_node.db import Connection
 from cryb_node.events import EventType
 from cryb_node.gateway.api import Api
 from cryb_node.node import Node
@@ -39,6 +40,11 @@ class ContentPlugin(Plugin):
 
     def event_types(self) -> Iterable[EventType]:
         return event_types()
+
+    def clear_community(self, conn: Connection, community_id: str) -> None:
+        from .projections import clear_community
+
+        clear_community(conn, community_id)
 
     def routes(self, api: Api, node: Node) -> None:
         chat_routes(api, node)

@@ -25,7 +25,7 @@ import msgspec
 
 from cryb_node.clock import wall_ms
 from cryb_node.db import Connection
-from cryb_node.events import Event
+from cryb_node.events import Event, EventBody
 
 from . import events as e
 from . import ranking
@@ -557,3 +557,42 @@ def purge(
             SETTLE[kind](conn, mid)
             hit.append((kind, mid, channel))
     return hit
+
+
+def clear_community(conn: Connection, community: str) -> None:
+    """Delete every projection row the community's content events made (not the ban purges, which
+    follow governance): the authority then applies the allowed events again (verdicts.py)."""
+    marks = ",".join("?" * len(PROJECTIONS))
+    targets = {
+        _BODY(raw).target
+        for (raw,) in conn.execute(
+            f"SELECT body FROM events WHERE community = ? AND kind IN ({marks})", (community, *PROJECTIONS)
+        )
+    }
+    conn.execute("CREATE TEMP TABLE IF NOT EXISTS cleared_targets (id TEXT PRIMARY KEY) WITHOUT ROWID")
+    conn.execute("DELETE FROM cleared_targets")
+    conn.executemany("INSERT OR IGNORE INTO cleared_targets VALUES (?)", [(t,) for t in targets if t])
+    mine = "target_id IN (SELECT id FROM cleared_targets)"
+    conn.execute(
+        "DELETE FROM content_reaction_removed WHERE add_id IN"
+        f" (SELECT event_id FROM content_reaction_adds WHERE {mine})"
+    )
+    for table in _TARGET_TABLES:
+        conn.execute(f"DELETE FROM {table} WHERE {mine}")
+    conn.execute("DELETE FROM content_mentions WHERE message_id IN (SELECT id FROM cleared_targets)")
+    for table in ("content_messages", "content_posts", "content_comments", "content_emojis"):
+        conn.execute(f"DELETE FROM {table} WHERE community_id = ?", (community,))
+    conn.execute("DELETE FROM cleared_targets")
+
+
+_BODY = msgspec.msgpack.Decoder(EventBody).decode
+_TARGET_TABLES = (
+    "content_edits",
+    "content_deletes",
+    "content_mod",
+    "content_reaction_adds",
+    "content_reaction_counts",
+    "content_votes",
+    "content_sources",
+    "content_skeletons",
+)

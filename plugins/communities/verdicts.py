@@ -1,0 +1,272 @@
+"""The rule book for what members do inside a community (messages, posts, comments, votes, reactions,
+moderation of content, custom emoji): the permission each kind needs, decided against the community's
+governance state at the event's place in the (hlc, id) order.
+
+One function decides a local write (EventLog refuses it before commit) and a peer's event (stored,
+recorded as refused, never projected), so the two paths cannot drift. Every node reaches the same
+verdicts whatever order events arrive in:
+
+- an event after the newest governance event is decided against the projection as it stands;
+- an event that lands before governance the node already holds is decided against a replay of the
+  governance events up to its place (inside a savepoint that is rolled back);
+- a governance event that lands before content the node already holds re-decides that content: a
+  verdict that turns into a refusal withdraws the content (the community's content projections are
+  rebuilt from its allowed events), one that turns into an allowance applies it.
+
+Governance kinds themselves are decided by their own rules as governance replay folds them
+(governance.fold); their refusals are recorded here too, as evidence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from cryb_node.clock import wall_ms
+from cryb_node.db import Connection
+from cryb_node.events import Event, EventBody
+from cryb_node.refusals import Refusal, refused
+from cryb_node.refusals import clear as clear_refusal
+from cryb_node.refusals import record as record_refusal
+from cryb_node.services import Perm
+
+from . import events as gov
+from .perms import ALL, CommunityState, MemberState, base_permissions, channel_permissions
+from .state import load_community_sync, load_member_sync
+
+if TYPE_CHECKING:
+    from cryb_node.node import Node
+
+log = logging.getLogger(__name__)
+
+CHAT = ("text", "announcement")
+FORUM = ("forum",)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a kind needs in the channel its payload names (``channel`` False: community-wide)."""
+
+    perms: Perm
+    kinds: tuple[str, ...] | None = None
+    channel: bool = True
+
+
+RULES: dict[str, Rule] = {
+    "message.create": Rule(Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES, CHAT),
+    "message.edit": Rule(Perm.VIEW_CHANNEL, CHAT),
+    "post.create": Rule(Perm.VIEW_CHANNEL | Perm.CREATE_POSTS, FORUM),
+    "post.edit": Rule(Perm.VIEW_CHANNEL, FORUM),
+    "comment.create": Rule(Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES, FORUM),
+    "comment.edit": Rule(Perm.VIEW_CHANNEL, FORUM),
+    "content.moderate": Rule(Perm.VIEW_CHANNEL | Perm.MANAGE_MESSAGES),
+    "reaction.add": Rule(Perm.VIEW_CHANNEL | Perm.READ_HISTORY | Perm.ADD_REACTIONS),
+    "reaction.remove": Rule(Perm.VIEW_CHANNEL),
+    "vote.set": Rule(Perm.VIEW_CHANNEL | Perm.VOTE),
+    "emoji.create": Rule(Perm.MANAGE_COMMUNITY, channel=False),
+    "emoji.delete": Rule(Perm.MANAGE_COMMUNITY, channel=False),
+}
+# An author's delete of their own content is always theirs to make (projections check the author).
+_GOV = frozenset(gov.KINDS)
+_decode_body = msgspec.msgpack.Decoder(EventBody).decode
+
+
+class Snapshot:
+    """The governance state of one community at one point of a replay, loaded once per point."""
+
+    def __init__(self, conn: Connection, community_id: str) -> None:
+        self.conn, self.cid = conn, community_id
+        self.state: CommunityState | None = load_community_sync(conn, community_id)
+        self._members: dict[str, MemberState] = {}
+
+    def member(self, user_id: str) -> MemberState:
+        m = self._members.get(user_id)
+        if m is None:
+            m = self._members[user_id] = load_member_sync(self.conn, self.cid, user_id)
+        return m
+
+
+def check(snap: Snapshot, ev: Event) -> Refusal | None:
+    """The verdict on one content event against a governance snapshot (pure: rows in, answer out)."""
+    rule = RULES.get(ev.body.kind)
+    if rule is None or ev.payload is None:
+        return None  # not a ruled kind, or erased content (the skeleton projections only tombstone)
+    b, p = ev.body, ev.payload
+    if b.kind == "content.moderate" and getattr(p, "rank", 0) >= 3:
+        # A node admin of the community's home (checked where it is received: sync.ingest), who
+        # moderates without being a member.
+        return None
+    state = snap.state
+    if state is None:
+        return Refusal("not_found", "the community does not exist at this point")
+    if b.author is None:
+        return Refusal("invalid_event", "members' actions name their author")
+    m = snap.member(b.author)
+    now = wall_ms(b.hlc)
+    if m.banned:
+        return Refusal("banned", "the author is banned from this community")
+    if not m.member and b.author != state.owner_id:
+        return Refusal("not_member", "the author is not a member of this community")
+    if rule.channel:
+        channel_id = getattr(p, "channel_id", None)
+        ch = state.channels.get(channel_id or "")
+        if ch is None:
+            return Refusal("not_found", "the channel is not in this community at this point")
+        if rule.kinds is not None and ch.kind not in rule.kinds:
+            return Refusal("wrong_channel_kind", f"{b.kind} is not possible in a {ch.kind} channel")
+        have = channel_permissions(state, ch, b.author, m, now)
+    else:
+        have = base_permissions(state, b.author, m, now)
+    if have & Perm.ADMINISTRATOR:
+        have = ALL
+    need = int(rule.perms)
+    if getattr(p, "attachments", None):
+        need |= Perm.ATTACH_FILES
+    if getattr(p, "mention_everyone", False):
+        need |= Perm.MENTION_EVERYONE
+    if b.kind == "content.moderate" and getattr(p, "rank", 0) >= 2:
+        need |= Perm.ADMINISTRATOR  # rank 2 claims the community's administrators' weight
+    missing = need & ~have
+    if missing:
+        if m.timed_out(now) and missing & ~(Perm.VIEW_CHANNEL | Perm.READ_HISTORY):
+            return Refusal("timed_out", f"the author is timed out until {m.timeout_until}")
+        names = ", ".join(x.name or "" for x in Perm if x & missing)
+        return Refusal("missing_permission", f"{b.kind} needs {names}")
+    return None
+
+
+class CommunityAuthority:
+    """The node's Authority (cryb_node.refusals): decides ruled kinds at their position."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+
+    def covers(self, kind: str) -> bool:
+        return kind in RULES
+
+    # -- one event ----------------------------------------------------------------------------
+
+    def decide(self, conn: Connection, ev: Event) -> Refusal | None:
+        cid = ev.body.community
+        assert cid is not None
+        if _after_head(conn, cid, ev.body.hlc, ev.id):
+            return check(Snapshot(conn, cid), ev)
+        # Governance this node holds comes after the event: decide at its place, then put back.
+        conn.execute("SAVEPOINT verdict_at")
+        try:
+            gov.rebuild(conn, cid, until=(ev.body.hlc, ev.id))
+            return check(Snapshot(conn, cid), ev)
+        finally:
+            conn.execute("ROLLBACK TO verdict_at")
+            conn.execute("RELEASE verdict_at")
+
+    # -- after a governance event -------------------------------------------------------------
+
+    def applied(self, conn: Connection, ev: Event) -> None:
+        """After a governance event is folded: re-decide the content it precedes (none, usually)."""
+        cid = ev.body.community
+        if cid is None or ev.body.kind not in _GOV:
+            return
+        later = conn.execute(
+            "SELECT 1 FROM events WHERE community = ? AND (hlc, id) > (?, ?) AND kind IN"
+            f" ({_RULED_MARKS}) LIMIT 1",
+            (cid, ev.body.hlc, ev.id, *RULES),
+        ).fetchone()
+        if later is None:
+            return
+        head = conn.execute(
+            "SELECT hlc, event_id FROM community_gov_head WHERE community_id = ?", (cid,)
+        ).fetchone()
+        flips: list[bool] = []
+        if head is not None and (head[0], head[1]) == (ev.body.hlc, ev.id):
+            # The newest governance event: the state after it is the projection as it stands.
+            snap = Snapshot(conn, cid)
+            for later_ev in self._content(conn, cid, (ev.body.hlc, ev.id)):
+                flips.append(self._redecide(conn, snap, later_ev))
+        else:
+            start = (ev.body.hlc, ev.id)
+            pending = self._content(conn, cid, start)
+            nxt = next(pending, None)
+
+            def between(upto: tuple[int, bytes] | None) -> None:
+                nonlocal nxt
+                snap: Snapshot | None = None
+                while nxt is not None and (upto is None or (nxt.body.hlc, nxt.id) < upto):
+                    snap = snap or Snapshot(conn, cid)
+                    flips.append(self._redecide(conn, snap, nxt))
+                    nxt = next(pending, None)
+
+            gov.rebuild(conn, cid, between=between)
+        if any(flips):
+            self.rebuild_content(conn, cid)
+
+    def _redecide(self, conn: Connection, snap: Snapshot, ev: Event) -> bool:
+        """Record a changed verdict; True when applied content must be withdrawn."""
+        verdict = check(snap, ev)
+        was_refused = refused(conn, ev.id)
+        if verdict is None and was_refused:
+            clear_refusal(conn, ev.id)
+            et = self.node.registry.get(ev.body.kind)
+            if et is not None and et.apply is not None:
+                et.apply(conn, ev)
+            log.info("allowed %s %s after a late governance event", ev.body.kind, ev.id.hex()[:16])
+            return False
+        if verdict is not None:
+            record_refusal(conn, ev, verdict)
+            if not was_refused:
+                log.info("withdrew %s %s: %s", ev.body.kind, ev.id.hex()[:16], verdict)
+                return True
+        return False
+
+    def _content(self, conn: Connection, cid: str, after: tuple[int, bytes]) -> Iterator[Event]:
+        rows = conn.execute(
+            f"{_SELECT} WHERE e.community = ? AND (e.hlc, e.id) > (?, ?) AND e.kind IN ({_RULED_MARKS})"
+            " ORDER BY e.hlc, e.id",
+            (cid, after[0], after[1], *RULES),
+        ).fetchall()
+        for row in rows:
+            yield _event(self.node, row)
+
+    def rebuild_content(self, conn: Connection, cid: str) -> None:
+        """Withdraw content a late verdict refused: every plugin clears its rows of the community and
+        its allowed non-governance events are applied again (projections are order-independent)."""
+        for loaded in self.node.plugins:
+            loaded.plugin.clear_community(conn, cid)
+        rows = conn.execute(
+            f"{_SELECT} WHERE e.community = ? AND e.kind NOT IN ({_GOV_MARKS})"
+            " AND NOT EXISTS (SELECT 1 FROM event_refusals r WHERE r.event_id = e.id) ORDER BY e.hlc, e.id",
+            (cid, *_GOV),
+        ).fetchall()
+        for row in rows:
+            ev = _event(self.node, row)
+            et = self.node.registry.get(ev.body.kind)
+            if et is None:
+                continue
+            if ev.payload is None and ev.body.content_hash is not None:
+                if et.skeleton is not None:
+                    et.skeleton(conn, ev)
+            elif et.apply is not None:
+                et.apply(conn, ev)
+        log.info("rebuilt the content of community %s from %d allowed events", cid, len(rows))
+
+
+_RULED_MARKS = ",".join("?" * len(RULES))
+_GOV_MARKS = ",".join("?" * len(_GOV))
+_SELECT = "SELECT e.pos, e.id, e.body, c.content FROM events e LEFT JOIN event_content c ON c.event_id = e.id"
+
+
+def _after_head(conn: Connection, cid: str, hlc: int, event_id: bytes) -> bool:
+    head = conn.execute(
+        "SELECT hlc, event_id FROM community_gov_head WHERE community_id = ?", (cid,)
+    ).fetchone()
+    return head is None or (hlc, event_id) > (head[0], bytes(head[1]))
+
+
+def _event(node: Node, row: Any) -> Event:
+    body = _decode_body(row[2])
+    payload = node.registry.decode_payload(body.kind, row[3])
+    return Event(pos=row[0], id=bytes(row[1]), body=body, payload=payload)
