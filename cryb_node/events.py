@@ -76,6 +76,9 @@ class EventType:
     # origin, or withheld): ``payload`` is None. Lets a projection give erased things the same
     # rows on every node, whether a node once held the content or never did.
     skeleton: Projection | None = None
+    # Checked before ``apply``, for local and peers' events alike: a refusal reason, or None to
+    # allow. A refused event is stored (evidence) but never projected.
+    authorize: Callable[[Connection, Event], str | None] | None = None
 
 
 class Registry:
@@ -374,6 +377,9 @@ class EventLog:
             conn.execute("INSERT INTO event_content (event_id, content) VALUES (?, ?)", (event_id, content))
         ev = Event(pos=pos, id=event_id, body=body, payload=payload)
         et = self.registry.get(body.kind)
+        if et is not None and et.authorize is not None and (why := et.authorize(conn, ev)) is not None:
+            log.debug("refused event %s (%s): %s", event_id.hex()[:16], body.kind, why)
+            return ev
         if et is not None and et.apply is not None:
             et.apply(conn, ev)
         return ev

@@ -33,7 +33,7 @@ from .oauth import OAuth
 from .schemas import LoginIn, Me, Profile, ProfilePatch, Settings, TokenPair
 from .throttle import Throttle
 from .tokens import AccessTokens
-from .validate import check_email, check_username
+from .validate import check_email, check_profile, check_username
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,7 @@ class Users:
         """Create a local account (and a session). The first admin created by the CLI is the node
         admin; over HTTP ``admin`` is always False. Raises Problem 400/409 naming the field."""
         username = check_username(username, reserved_ok=admin)
+        check_profile(display_name)
         email = check_email(email) if email is not None else None
         email_index = self.keys.blind("email", normalise_email(email)) if email else None
         await self._check_free(username, email_index)
@@ -425,6 +426,8 @@ class Users:
                 value = getattr(patch, name)
                 if value is not UNSET:
                     setattr(snap, name, value)
+            # The rules every node applies to this event (events.authorize), told as a 400 here.
+            check_profile(snap.display_name, snap.bio, snap.pronouns, snap.avatar)
             tx.append(PROFILE, snap, author=user_id, target=user_id)
 
         await self.node.events.transaction(write)
