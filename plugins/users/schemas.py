@@ -97,6 +97,8 @@ class Profile(msgspec.Struct):
     bio: str
     pronouns: str
     avatar: str | None
+    # A user from another node: its home's host, shown as username@home (names.py). null: ours.
+    home: str | None = None
 
 
 class Me(msgspec.Struct):

@@ -24,7 +24,7 @@ from cryb_node.problems import Problem, not_found
 from cryb_node.services import MediaStore
 from cryb_node.sync.homes import lives_elsewhere
 
-from . import audit
+from . import audit, names
 from .events import CREATED, PROFILE, ProfileSnapshot, UserCreated
 from .firstrun import FirstRun
 from .keys import Keys, PasswordHasher, load_or_create_master, new_secret_token, normalise_email, token_hash
@@ -404,7 +404,18 @@ class Users:
         )
         if row is None or row[6] not in (None, "active"):
             raise not_found("user")
-        return Profile(*row[:6])
+        return Profile(*row[:6], home=await names.home_of(self.node, user_id))
+
+    async def profile_by_name(self, name: str) -> Profile:
+        """The profile a typed name means (names.find): ``owner`` is always this node's owner."""
+        found = await names.find(self.node, name)
+        if len(found) > 1:
+            raise Problem(
+                "name_ambiguous", 409, "users of several nodes have this name: add @home", field="name"
+            )
+        if not found:
+            raise not_found("user")
+        return await self.profile(found[0])
 
     async def update_profile(self, user_id: str, patch: ProfilePatch) -> Me:
         if isinstance(patch.avatar, str):
