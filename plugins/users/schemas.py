@@ -88,7 +88,7 @@ class TokenPair(msgspec.Struct):
 # -- users ------------------------------------------------------------------------------------
 
 
-class Profile(msgspec.Struct):
+class Profile(msgspec.Struct, omit_defaults=True):
     """What anyone may see of a user (also what peers receive, through events)."""
 
     id: str
@@ -97,7 +97,7 @@ class Profile(msgspec.Struct):
     bio: str
     pronouns: str
     avatar: str | None
-    # A user from another node: its home's host, shown as username@home (names.py). null: ours.
+    # A user from another node: its home's host, shown as username@home (names.py). Absent: ours.
     home: str | None = None
 
 
