@@ -77,3 +77,17 @@ async def test_a_remote_user_never_takes_a_local_bare_name(federation) -> None: 
         m["user_id"]: m["home"] for m in (await a.ok("GET", f"/communities/{cid}/members", owner))["members"]
     }
     assert members == {owner.id: None, twin.id: home}
+
+
+async def test_a_bare_name_held_by_users_of_two_other_nodes_needs_its_home(federation) -> None:  # noqa: F811
+    a, b, c = await federation(3)
+    viewer = await a.user()
+    dave_b, dave_c = await _named(b, "dave"), await _named(c, "dave")
+    await a.session(b)
+    await a.session(c)
+    status, body = await a.call("GET", "/users/by-name/dave", viewer)
+    assert (status, body["code"]) == (409, "name_ambiguous"), body
+    for fed, dave in ((b, dave_b), (c, dave_c)):
+        home = urlsplit(fed.url).netloc
+        assert (await a.ok("GET", f"/users/by-name/dave@{home}", viewer))["id"] == dave.id
+        assert (await a.ok("GET", f"/users/by-name/dave@{fed.key.hex()}", viewer))["id"] == dave.id
