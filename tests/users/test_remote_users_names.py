@@ -48,6 +48,9 @@ async def test_a_remote_user_is_shown_with_its_home(federation) -> None:  # noqa
     assert status == 404
     hits = [h for h in await _search(a, owner, "carol") if h["kind"] == "user"]
     assert [(h["id"], h["author"]) for h in hits] == [(carol.id, f"carol@{home}")]
+    await a.ok("PUT", f"/users/@me/friends/{carol.id}", owner)
+    rels = (await a.ok("GET", "/users/@me/relationships", owner))["relationships"]
+    assert [(r["username"], r["home"]) for r in rels] == [("carol", home)]
     # on its own home the same user is plain "carol"
     assert "home" not in await b.ok("GET", f"/users/{carol.id}", carol)
 
