@@ -184,6 +184,7 @@ ROUTES: dict[str, str] = {
     "POST /api/v1/users/@me/totp/disable": "user",
     "POST /api/v1/users/@me/totp/enrol": "user",
     "GET /api/v1/users/{user_id}": "optional",
+    "GET /api/v1/users/by-name/{name}": "optional",
     "GET /api/v1/users/{user_id}/home": "optional",
     "POST /federation/v1/events": "peer",
     "POST /federation/v1/hello": "peer",

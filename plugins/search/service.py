@@ -21,6 +21,7 @@ from whoosh.searching import Results
 from cryb_node.clock import new_id
 from cryb_node.problems import Problem
 from cryb_node.services import Perm, Permissions
+from cryb_node.sync.homes import remote_homes
 
 from . import queries as sql
 from .indexer import Indexer
@@ -136,7 +137,7 @@ class SearchService:
                 filters.append(wq.Or([wq.Term(fieldname, v) for v in sorted(values)]))
 
         if parsed.authors:
-            any_of("author", await sql.user_ids(db, parsed.authors))
+            any_of("author", await self._authors(parsed.authors))
         if parsed.communities:
             any_of("community", await sql.community_ids(db, parsed.communities))
         if parsed.channels:
@@ -289,6 +290,24 @@ class SearchService:
         ops = " ".join(t for t in plan.params.q.split() if re.match(r"^[A-Za-z]+:(?!//)", t))
         return f"{ops} {text}".strip()
 
+    async def _authors(self, names: list[str]) -> list[str]:
+        """from: names read as the users plugin reads them (users/names.py): ``name@home`` a peer's
+        user; a bare name our own user of that name, peers' users of that name only if we have none."""
+        out: list[str] = []
+        for name in names:
+            username, _, home = name.partition("@")
+            ids = await sql.user_ids(self.node.db, [username])
+            homes = await remote_homes(self.node, ids)
+            if home:
+                out += [
+                    u
+                    for u in ids
+                    if u in homes and home.lower() in (homes[u].node.lower(), homes[u].node_key)
+                ]
+            else:
+                out += [u for u in ids if u not in homes] or ids
+        return out
+
     async def _names(self, out: SearchOut) -> None:
         db = self.node.db
         users = {h.author_id for h in out.results if h.author_id}
@@ -298,6 +317,9 @@ class SearchService:
             chans |= {v.value for v in out.facets.channel}
             comms |= {v.value for v in out.facets.community}
         unames = await sql.usernames(db, sorted(users))
+        # A peer's user is name@home, never mistaken for our user of that name.
+        for uid, home in (await remote_homes(self.node, sorted(unames))).items():
+            unames[uid] = f"{unames[uid]}@{home.node}"
         cnames = await sql.channel_names(db, sorted(chans))
         gnames = await sql.community_names(db, sorted(comms))
         for h in out.results:

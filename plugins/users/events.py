@@ -4,6 +4,9 @@ Profiles are the only user data peers receive; secrets and PII stay in node-loca
 user.profile event carries the whole profile, so last-writer-wins by hlc gives every node the same
 row whatever order the events arrive in. user.erased is final: it wipes the row and the stored
 content of every profile event of that user, here and on every peer that applies it.
+
+``authorize`` holds user.created and user.profile to the rules a local sign-up and profile edit
+follow (validate.py): an event that breaks them, from a peer or not, is kept but never projected.
 """
 
 from __future__ import annotations
@@ -14,6 +17,9 @@ import msgspec
 
 from cryb_node.db import Connection
 from cryb_node.events import Event, EventType
+from cryb_node.refusals import Refusal
+
+from .validate import Invalid, profile_problem, username_problem
 
 CREATED = "user.created"
 PROFILE = "user.profile"
@@ -45,6 +51,26 @@ def _erase_content(conn: Connection, event_ids: list[bytes]) -> None:
 
 def _is_erased(conn: Connection, user_id: str) -> bool:
     row = conn.execute("SELECT erased FROM users_profiles WHERE user_id = ?", (user_id,)).fetchone()
+    return bool(row and row[0])
+
+
+def authorize(conn: Connection, ev: Event) -> Refusal | None:
+    """Why a user.created or user.profile may not be projected (None: it may). Pure but for one
+    lookup: a reserved name is allowed only for this node's own admin account, as locally."""
+    p = ev.payload
+    invalid: Invalid | None = None
+    if isinstance(p, UserCreated):
+        invalid = username_problem(p.username, reserved_ok=_local_admin(conn, ev.body.target))
+        invalid = invalid or profile_problem(p.display_name)
+    elif isinstance(p, ProfileSnapshot):
+        invalid = profile_problem(p.display_name, p.bio, p.pronouns, p.avatar)
+    return None if invalid is None else Refusal(invalid.code, str(invalid))
+
+
+def _local_admin(conn: Connection, user_id: str | None) -> bool:
+    # The operator named this admin (setup link, `cryb user create --admin`); a peer's user never
+    # has a local account row, so a peer's operator cannot hand out reserved names here.
+    row = conn.execute("SELECT admin FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
     return bool(row and row[0])
 
 
@@ -104,7 +130,7 @@ def apply_erased(conn: Connection, ev: Event) -> None:
 
 
 EVENT_TYPES = [
-    EventType(CREATED, UserCreated, apply_created),
-    EventType(PROFILE, ProfileSnapshot, apply_profile),
+    EventType(CREATED, UserCreated, apply_created, authorize=authorize),
+    EventType(PROFILE, ProfileSnapshot, apply_profile, authorize=authorize),
     EventType(ERASED, UserErased, apply_erased),
 ]

@@ -13,6 +13,7 @@ import msgspec
 from cryb_node.db import Connection, Database
 from cryb_node.problems import Problem, not_found
 from cryb_node.services import Notice, Notifier
+from cryb_node.sync.homes import remote_homes
 
 if TYPE_CHECKING:
     from .service import Users
@@ -20,12 +21,13 @@ if TYPE_CHECKING:
 Kind = Literal["friend", "outgoing", "incoming", "blocked"]
 
 
-class Relationship(msgspec.Struct):
+class Relationship(msgspec.Struct, omit_defaults=True):
     user_id: str
     username: str
     display_name: str
     type: str
     since: int
+    home: str | None = None  # a user from another node: shown as username@home (names.py)
 
 
 class RelationshipList(msgspec.Struct):
@@ -148,4 +150,7 @@ class RelationshipService:
             " WHERE r.user_id = ? AND (? IS NULL OR r.type = ?) ORDER BY r.created_at DESC, r.other_id",
             (me, kind, kind),
         )
-        return RelationshipList([Relationship(*r) for r in rows])
+        homes = await remote_homes(self.users.node, [r[0] for r in rows])
+        return RelationshipList(
+            [Relationship(*r, home=homes[r[0]].node if r[0] in homes else None) for r in rows]
+        )

@@ -114,6 +114,12 @@ def user_routes(api: Api, node: Node) -> None:
             call.user_id, call.path("session_id"), "revoked", client_of(call, node)
         )
 
+    @api.route("GET", "/api/v1/users/by-name/{name}", response=Profile)
+    async def get_user_by_name(call: Call) -> Profile:
+        """The user a name means: a bare name is this node's own user when it has one; a user
+        from another node is named ``name@home`` (its profile's ``home``)."""
+        return await users_of(node).profile_by_name(call.path("name"))
+
     @api.route("GET", "/api/v1/users/{user_id}", response=Profile)
     async def get_user(call: Call) -> Profile:
         """A user's public profile (on the node an account moved away from: a redirect to its new

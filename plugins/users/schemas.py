@@ -7,13 +7,17 @@ from typing import Annotated
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
 
-Username = Annotated[str, Meta(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_]+$")]
+from .validate import BIO_MAX, DISPLAY_NAME_MAX, MEDIA_ID_MAX, PRONOUNS_MAX, USERNAME_MAX, USERNAME_MIN
+
+# The limits are validate.py's, which events from peers are checked against too (the service also
+# runs its character rules on every value these admit).
+Username = Annotated[str, Meta(min_length=USERNAME_MIN, max_length=USERNAME_MAX, pattern=r"^[A-Za-z0-9_]+$")]
 Email = Annotated[str, Meta(min_length=3, max_length=254)]
 Password = Annotated[str, Meta(min_length=10, max_length=256)]
-DisplayName = Annotated[str, Meta(max_length=64)]
-Bio = Annotated[str, Meta(max_length=1000)]
-Pronouns = Annotated[str, Meta(max_length=40)]
-MediaId = Annotated[str, Meta(min_length=1, max_length=64)]
+DisplayName = Annotated[str, Meta(max_length=DISPLAY_NAME_MAX)]
+Bio = Annotated[str, Meta(max_length=BIO_MAX)]
+Pronouns = Annotated[str, Meta(max_length=PRONOUNS_MAX)]
+MediaId = Annotated[str, Meta(min_length=1, max_length=MEDIA_ID_MAX)]
 
 
 class OAuthProvider(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -84,7 +88,7 @@ class TokenPair(msgspec.Struct):
 # -- users ------------------------------------------------------------------------------------
 
 
-class Profile(msgspec.Struct):
+class Profile(msgspec.Struct, omit_defaults=True):
     """What anyone may see of a user (also what peers receive, through events)."""
 
     id: str
@@ -93,6 +97,8 @@ class Profile(msgspec.Struct):
     bio: str
     pronouns: str
     avatar: str | None
+    # A user from another node: its home's host, shown as username@home (names.py). Absent: ours.
+    home: str | None = None
 
 
 class Me(msgspec.Struct):

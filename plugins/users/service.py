@@ -24,7 +24,7 @@ from cryb_node.problems import Problem, not_found
 from cryb_node.services import MediaStore
 from cryb_node.sync.homes import lives_elsewhere
 
-from . import audit
+from . import audit, names
 from .events import CREATED, PROFILE, ProfileSnapshot, UserCreated
 from .firstrun import FirstRun
 from .keys import Keys, PasswordHasher, load_or_create_master, new_secret_token, normalise_email, token_hash
@@ -33,7 +33,7 @@ from .oauth import OAuth
 from .schemas import LoginIn, Me, Profile, ProfilePatch, Settings, TokenPair
 from .throttle import Throttle
 from .tokens import AccessTokens
-from .validate import check_email, check_username
+from .validate import check_email, check_profile, check_username
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,7 @@ class Users:
         """Create a local account (and a session). The first admin created by the CLI is the node
         admin; over HTTP ``admin`` is always False. Raises Problem 400/409 naming the field."""
         username = check_username(username, reserved_ok=admin)
+        check_profile(display_name)
         email = check_email(email) if email is not None else None
         email_index = self.keys.blind("email", normalise_email(email)) if email else None
         await self._check_free(username, email_index)
@@ -403,7 +404,18 @@ class Users:
         )
         if row is None or row[6] not in (None, "active"):
             raise not_found("user")
-        return Profile(*row[:6])
+        return Profile(*row[:6], home=await names.home_of(self.node, user_id))
+
+    async def profile_by_name(self, name: str) -> Profile:
+        """The profile a typed name means (names.find): ``owner`` is always this node's owner."""
+        found = await names.find(self.node, name)
+        if len(found) > 1:
+            raise Problem(
+                "name_ambiguous", 409, "users of several nodes have this name: add @home", field="name"
+            )
+        if not found:
+            raise not_found("user")
+        return await self.profile(found[0])
 
     async def update_profile(self, user_id: str, patch: ProfilePatch) -> Me:
         if isinstance(patch.avatar, str):
@@ -425,6 +437,8 @@ class Users:
                 value = getattr(patch, name)
                 if value is not UNSET:
                     setattr(snap, name, value)
+            # The rules every node applies to this event (events.authorize), told as a 400 here.
+            check_profile(snap.display_name, snap.bio, snap.pronouns, snap.avatar)
             tx.append(PROFILE, snap, author=user_id, target=user_id)
 
         await self.node.events.transaction(write)

@@ -74,6 +74,11 @@ export function displayName(id) {
   return u.display_name || u.username;
 }
 
+/** A username as typed in a mention: name@home for a user from another node (never just a name a local user may hold). */
+export function handleOf(u) {
+  return u.home ? `${u.username}@${u.home}` : u.username;
+}
+
 // -- channels --------------------------------------------------------------------------------------
 
 export function channelById(id) {

@@ -90,13 +90,14 @@ export class Composer {
 
   // -- sending -------------------------------------------------------------------------------------
 
-  /** Turn names picked from the autocomplete (and any member's exact @username) into <@id> tokens. */
+  /** Turn names picked from the autocomplete (and any member's exact @username, or @name@home for a
+   * member from another node: a bare name never means a remote user) into <@id> tokens. */
   encodeMentions(text) {
     const members = state.members.get(state.current.communityId) || [];
-    return text.replace(/(^|[\s(])@([A-Za-z0-9_]{3,32})\b/g, (all, lead, name) => {
+    return text.replace(/(^|[\s(])@([A-Za-z0-9_]{3,32}(?:@[A-Za-z0-9-]+(?:[.:][A-Za-z0-9-]+)*)?)\b/g, (all, lead, name) => {
       let id = this.mentionIds.get(`@${name}`);
       if (!id) {
-        const found = members.map((m) => state.users.get(m.user_id)).find((u) => u && u.username.toLowerCase() === name.toLowerCase());
+        const found = members.map((m) => state.users.get(m.user_id)).find((u) => u && store.handleOf(u).toLowerCase() === name.toLowerCase());
         id = found && found.id;
       }
       return id ? `${lead}<@${id}>` : all;
@@ -203,7 +204,7 @@ export class Composer {
       .map((id) => store.user(id))
       .filter((u) => u && (u.username.toLowerCase().startsWith(q) || (u.display_name || '').toLowerCase().startsWith(q)))
       .slice(0, 8)
-      .map((u) => ({ id: u.id, label: u.display_name || u.username, username: u.username }));
+      .map((u) => ({ id: u.id, label: u.display_name || u.username, username: store.handleOf(u) }));
     if (!this.chat.dm) {
       for (const special of ['everyone', 'here']) if (special.startsWith(q)) found.push({ id: null, label: `@${special}`, username: special });
     }

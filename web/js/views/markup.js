@@ -14,7 +14,9 @@ function decorate(node) {
       const role = roles.find((r) => r.id === m[2]);
       return h('span', { class: 'mention role' }, `@${role ? role.name : 'role'}`);
     }
-    const name = store.displayName(m[2]);
+    // A user from another node shows as name@home: a display name could pass for a local user's.
+    const u = store.state.users.get(m[2]);
+    const name = u && u.home ? store.handleOf(u) : store.displayName(m[2]);
     return h('span', { class: `mention${m[2] === store.state.me?.id ? ' me' : ''}${name === '…' ? ' pending-name' : ''}` }, `@${name}`);
   });
 }
