@@ -127,7 +127,12 @@ def write_batch(
             conn.execute("SAVEPOINT ingest_one")
             try:
                 stored = node.events.ingest(conn, ev.body, ev.sig, ev.content, body, published)
-                if stored is not None and body.kind == "user.created" and body.target:
+                if (
+                    stored is not None
+                    and stored.refused is None
+                    and body.kind == "user.created"
+                    and body.target
+                ):
                     conn.execute(
                         "INSERT OR IGNORE INTO sync_user_homes (user_id, node_key) VALUES (?, ?)",
                         (body.target, node_key),
