@@ -8,6 +8,7 @@ content  = msgpack(payload), bound to the body by content_hash and erasable on i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -91,6 +92,21 @@ class Registry:
 
     def get(self, kind: str) -> EventType | None:
         return self._types.get(kind)
+
+    def also(self, kind: str, projection: Projection) -> None:
+        """Another plugin's projection of ``kind`` (into its own tables), run after the kind's own
+        in the same transaction. A kind no loaded plugin defines is never stored: nothing to add."""
+        et = self._types.get(kind)
+        if et is None:
+            return
+        first = et.apply
+
+        def both(conn: Connection, ev: Event) -> None:
+            if first is not None:
+                first(conn, ev)
+            projection(conn, ev)
+
+        self._types[kind] = dataclasses.replace(et, apply=both)
 
     def decode_payload(self, kind: str, content: bytes | None) -> Any:
         if content is None:

@@ -63,6 +63,9 @@ class Node:
         for loaded in self.plugins:
             for et in loaded.plugin.event_types():
                 self.registry.add(et)
+        for loaded in self.plugins:  # once every kind is known
+            for kind, projection in loaded.plugin.projections().items():
+                self.registry.also(kind, projection)
         self.scheduler = Scheduler()
         self.loop_lag = LoopLag()
         self.realtime = Hub(config.realtime)

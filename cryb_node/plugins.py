@@ -23,7 +23,7 @@ from cryb_node.config import Config, ConfigError
 if TYPE_CHECKING:
     from cryb_node.backfill import Backfill
     from cryb_node.bus import Subscription
-    from cryb_node.events import EventType
+    from cryb_node.events import EventType, Projection
     from cryb_node.gateway.api import Api
     from cryb_node.node import Node
     from cryb_node.realtime.protocol import Dispatcher
@@ -64,6 +64,12 @@ class Plugin:
     def event_types(self) -> Iterable[EventType]:
         """Event kinds this plugin defines, with their payload types and projections."""
         return ()
+
+    def projections(self) -> Mapping[str, Projection]:
+        """Event kind defined by another plugin -> a projection into this plugin's own tables that
+        the kind also changes (e.g. a ban's delete window hiding content); it runs after the kind's
+        own projection, in the same transaction, so replaying the log gives the same rows."""
+        return {}
 
     def routes(self, api: Api, node: Node) -> None:
         """Register HTTP routes on the typed router (they appear in /api/openapi.json)."""

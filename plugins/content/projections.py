@@ -23,7 +23,7 @@ from typing import Any
 
 import msgspec
 
-from cryb_node.clock import wall_ms
+from cryb_node.clock import pack, wall_ms
 from cryb_node.db import Connection
 from cryb_node.events import Event
 
@@ -534,26 +534,28 @@ for _kind in (
     PROJECTIONS[_kind] = _dm_audience(PROJECTIONS[_kind])
 
 
-def purge(
-    conn: Connection, ban_event_id: bytes, community: str, user: str, from_hlc: int, to_hlc: int
-) -> list[tuple[str, str, str]]:
-    """Record a ban's purge window and hide what it covers; returns (kind, id, channel) of newly hidden."""
+def ban_purge(conn: Connection, ev: Event) -> None:
+    """member.ban (the communities plugin's kind, registered through Plugin.projections): its
+    delete_message_seconds window hides the banned member's content in the community with hlc in
+    [ban - window, ban], what is here now and what arrives later (settling reads content_purges).
+    A function of the ban event alone, so every node and every replay of the log hides the same."""
+    seconds = int(getattr(ev.payload, "delete_message_seconds", 0) or 0)
+    community, user, hlc = ev.body.community, ev.body.target, ev.body.hlc
+    if seconds <= 0 or community is None or user is None:
+        return
+    start = pack(max(0, wall_ms(hlc) - seconds * 1000), 0)
     cur = conn.execute(
         "INSERT OR IGNORE INTO content_purges (ban_event_id, community_id, user_id, from_hlc, to_hlc)"
         " VALUES (?, ?, ?, ?, ?)",
-        (ban_event_id, community, user, from_hlc, to_hlc),
+        (ev.id, community, user, start, hlc),
     )
     if not cur.rowcount:
-        return []
-    hit: list[tuple[str, str, str]] = []
+        return
     for kind, table in _TABLE.items():
         rows = conn.execute(
-            f"SELECT id, channel_id FROM {table} WHERE author_id = ? AND community_id = ? AND hlc"
-            " BETWEEN ? AND ?"
+            f"SELECT id FROM {table} WHERE author_id = ? AND community_id = ? AND hlc BETWEEN ? AND ?"
             " AND purged = 0",
-            (user, community, from_hlc, to_hlc),
+            (user, community, start, hlc),
         ).fetchall()
-        for mid, channel in rows:
-            SETTLE[kind](conn, mid)
-            hit.append((kind, mid, channel))
-    return hit
+        for (target,) in rows:
+            SETTLE[kind](conn, target)
