@@ -258,9 +258,10 @@ class EventLog:
         """Store a remote event through the same projection path as local ones (in the writer).
 
         ``body`` is the already verified body when signatures were checked in bulk beforehand.
-        Returns None for a duplicate; raises InvalidEvent (ForkDetected for a second event at an
-        (origin, seq)). The origin's certified log key must already be in log_keys. Stored events
-        are appended to ``published`` (the caller hands them to the bus once its job succeeded).
+        Returns None for a duplicate (unless it brings the payload of a skeleton we hold:
+        _fill_skeleton); raises InvalidEvent (ForkDetected for a second event at an (origin, seq)).
+        The origin's certified log key must already be in log_keys. Stored events are appended to
+        ``published`` (the caller hands them to the bus once its job succeeded).
         """
         if body is None:
             body = verify(raw, sig, content)
@@ -272,7 +273,7 @@ class EventLog:
         ).fetchone()
         if row is not None:
             if row[0] == event_id:
-                return None
+                return self._fill_skeleton(conn, event_id, body, content, published)
             raise ForkDetected(row[0])
         if body.origin == self.identity.origin:
             # We hold every event our own log key signed; one we lack is a second writer's.
@@ -321,6 +322,50 @@ class EventLog:
             self._extend_head(conn, body.origin)
             if published is not None:
                 published.append(ev)
+        return ev
+
+    def _fill_skeleton(
+        self,
+        conn: Connection,
+        event_id: bytes,
+        body: EventBody,
+        content: bytes | None,
+        published: list[Event] | None,
+    ) -> Event | None:
+        """A duplicate that brings the payload we hold only the skeleton of (a peer stripped it, or
+        withheld it once). Only a signed erasure (erased_content) may keep a payload out: store it,
+        move the event to the end of the log (the bus's durable consumers see it as it now is) and
+        apply its projection, as if it arrived only now; projections settle in any order. None if
+        there is nothing to fill. ``content`` is verified against the body's content_hash."""
+        if content is None or body.content_hash is None:
+            return None
+        held = conn.execute(
+            "SELECT (SELECT 1 FROM event_content WHERE event_id = ?1)"
+            " OR (SELECT 1 FROM erased_content WHERE event_id = ?1)",
+            (event_id,),
+        ).fetchone()[0]
+        if held:
+            return None
+        try:
+            payload = self.registry.decode_payload(body.kind, content)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as err:
+            raise InvalidEvent(f"payload does not decode as {body.kind}: {err}") from None
+        conn.execute("SAVEPOINT fill")
+        try:
+            pos = conn.execute("SELECT max(pos) + 1 FROM events").fetchone()[0]
+            conn.execute("UPDATE events SET pos = ? WHERE id = ?", (pos, event_id))
+            conn.execute("INSERT INTO event_content (event_id, content) VALUES (?, ?)", (event_id, content))
+            ev = Event(pos=pos, id=event_id, body=body, payload=payload)
+            et = self.registry.get(body.kind)
+            if et is not None and et.apply is not None:
+                et.apply(conn, ev)
+        except (IntegrityError, msgspec.ValidationError, msgspec.DecodeError) as err:
+            conn.execute("ROLLBACK TO fill")
+            conn.execute("RELEASE fill")
+            raise InvalidEvent(f"conflicts with stored state: {err}") from None
+        conn.execute("RELEASE fill")
+        if published is not None:
+            published.append(ev)
         return ev
 
     def _extend_head(self, conn: Connection, origin: bytes) -> None:

@@ -362,7 +362,9 @@ def _delete(kind: str) -> Callable[[Connection, Event], None]:
 
 
 def _skeleton(kind: str) -> Callable[[Connection, Event], None]:
-    """A create without its payload: remembered, and a tombstone once its author's delete is here."""
+    """A create without its payload: remembered, and a tombstone once its author's delete is here.
+    It is a source of the target's text like a whole create, so the delete marks it erased here
+    too (until then its payload is owed: sync reconciliation asks peers for it)."""
 
     def apply(conn: Connection, ev: Event) -> None:
         b = ev.body
@@ -373,8 +375,21 @@ def _skeleton(kind: str) -> Callable[[Connection, Event], None]:
             " VALUES (?, ?, ?, ?, ?)",
             (b.target, kind, b.community, b.author, b.hlc),
         )
+        source(conn, ev)
         tombstone(conn, kind, b.target)
         SETTLE[kind](conn, b.target)
+
+    return apply
+
+
+def _edit_skeleton(kind: str) -> Callable[[Connection, Event], None]:
+    """An edit without its payload: a source of the target's text, erased with it by the delete."""
+
+    def apply(conn: Connection, ev: Event) -> None:
+        if ev.body.target is None:
+            return
+        source(conn, ev)
+        SETTLE[kind](conn, ev.body.target)
 
     return apply
 
@@ -522,6 +537,9 @@ SKELETONS: dict[str, Callable[[Connection, Event], None]] = {
     "message.create": _skeleton("message"),
     "post.create": _skeleton("post"),
     "comment.create": _skeleton("comment"),
+    "message.edit": _edit_skeleton("message"),
+    "post.edit": _edit_skeleton("post"),
+    "comment.edit": _edit_skeleton("comment"),
 }
 for _kind in (
     "message.create",

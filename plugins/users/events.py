@@ -85,6 +85,18 @@ def apply_profile(conn: Connection, ev: Event) -> None:
     conn.execute("INSERT OR IGNORE INTO users_profile_events VALUES (?, ?)", (user_id, ev.id))
 
 
+def skeleton(conn: Connection, ev: Event) -> None:
+    """A user.created or profile event held without its payload (erased at its origin): still the
+    user's, so their user.erased (here already, or arriving later) marks it erased here too."""
+    user_id = ev.body.target
+    if user_id is None or ev.body.author != user_id:
+        return
+    if _is_erased(conn, user_id):
+        _erase_content(conn, [ev.id])
+        return
+    conn.execute("INSERT OR IGNORE INTO users_profile_events VALUES (?, ?)", (user_id, ev.id))
+
+
 def apply_erased(conn: Connection, ev: Event) -> None:
     user_id = ev.body.target
     if user_id is None:
@@ -104,7 +116,7 @@ def apply_erased(conn: Connection, ev: Event) -> None:
 
 
 EVENT_TYPES = [
-    EventType(CREATED, UserCreated, apply_created),
-    EventType(PROFILE, ProfileSnapshot, apply_profile),
+    EventType(CREATED, UserCreated, apply_created, skeleton),
+    EventType(PROFILE, ProfileSnapshot, apply_profile, skeleton),
     EventType(ERASED, UserErased, apply_erased),
 ]
