@@ -37,10 +37,16 @@ async def _world(federation) -> tuple[Fed, Fed, Fed, str, str, User, bytes]:
 async def _push_stripped(a: Fed, b: Fed, cid: str, origin: bytes, *, claim_coverage: bool) -> PushReply:
     """a pushes c's message.create to b over the federation route, signed by a's node key, with
     the payload left out (content None, the body's content_hash still set)."""
+    return await _push_stripped_kind(a, b, cid, origin, "message.create", claim_coverage=claim_coverage)
+
+
+async def _push_stripped_kind(
+    a: Fed, b: Fed, cid: str, origin: bytes, kind: str, *, claim_coverage: bool = True
+) -> PushReply:
+    """a pushes c's latest event of ``kind`` to b, stripped (see _push_stripped)."""
     raw, sig, seq = await a.node.db.fetchone(
-        "SELECT body, sig, seq FROM events WHERE kind = 'message.create' AND origin = ?"
-        " ORDER BY seq DESC LIMIT 1",
-        (origin,),
+        "SELECT body, sig, seq FROM events WHERE kind = ? AND origin = ? ORDER BY seq DESC LIMIT 1",
+        (kind, origin),
     )
     cert = await a.node.db.fetchone("SELECT origin, node_key, cert FROM log_keys WHERE origin = ?", (origin,))
     theirs = await b.node.db.fetchval(
@@ -148,3 +154,34 @@ async def test_a_skeleton_its_authors_erasure_covers_is_not_owed(federation) -> 
         assert await reconcile.items(b.node.db, scope) == await reconcile.items(c.node.db, scope), scope
     report = await b.session(c, reconcile=True)
     assert report.repaired == 0 and report.pushed == 0
+
+
+async def test_a_stripped_ban_filled_later_refolds_governance_and_purges(federation, tmp_path) -> None:
+    """A governance event stripped by the rogue peer, filled after a later governance event was
+    folded: the community is rebuilt with it, and its delete window hides what it covers."""
+    a, b, c = await federation(3)
+    owner = await c.user()
+    cid, text = await make_community(c, owner)
+    await b.session(c)
+    spammer = await b.user()
+    await b.ok("PUT", f"/communities/{cid}/members/@me", spammer, json={})
+    await b.ok("POST", f"/channels/{text}/messages", spammer, json={"content": "buy now"})
+    await c.session(b)
+    await c.ok("PUT", f"/communities/{cid}/bans/{spammer.id}", owner,
+               json={"reason": "spam", "delete_message_seconds": 3600})  # fmt: skip
+    await a.session(c)
+    await _push_stripped_kind(a, b, cid, c.node.identity.origin, "member.ban")
+    await c.ok("POST", f"/communities/{cid}/roles", owner, json={"name": "later"})
+    await b.session(c)  # the role (after the ban) is folded; the ban is still a skeleton
+    assert await b.count(
+        "SELECT count(*) FROM community_roles WHERE community_id = ? AND name = 'later'", cid
+    )
+    assert not await b.count("SELECT count(*) FROM community_bans WHERE user_id = ?", spammer.id)
+    assert not (await _verify(b, cid, tmp_path))["same"]
+
+    assert (await b.session(c, reconcile=True)).repaired == 1
+    assert await b.count("SELECT count(*) FROM community_bans WHERE user_id = ?", spammer.id) == 1
+    assert await b.count(
+        "SELECT count(*) FROM content_messages WHERE author_id = ? AND purged = 1", spammer.id
+    )
+    assert (await _verify(b, cid, tmp_path))["same"]
