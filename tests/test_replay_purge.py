@@ -17,6 +17,7 @@ from cryb_node.node import Node
 from cryb_node.sync.statehash import community_state
 from tests.conftest import run_cryb
 from tests.content.conftest import Space, User, call, content_config, make_space, ok
+from tests.content.test_realtime import connect, next_dispatch
 
 
 async def eventually(check, timeout: float = 15.0) -> Any:
@@ -103,3 +104,19 @@ async def test_a_ban_that_arrives_before_the_content_it_covers_purges_it_the_sam
         )
     assert sorted(r[0] for r in purged) == sorted([*spam, post])
     assert got == want
+
+
+async def test_open_sockets_are_told_what_the_ban_hid(aiohttp_client, tmp_path: Path):
+    space = await make_space(await aiohttp_client(build_app(content_config(tmp_path / "data"))))
+    ws, _ready = await connect(space.client, space.member.token)
+    try:
+        bad, spam, post, _keep = await banned_spammer(space)
+        got: dict[str, list[str]] = {}
+        while set(got) != {"message_ids", "post_ids"}:
+            frame = await next_dispatch(ws)
+            if frame["t"] == "CONTENT_PURGE":
+                assert frame["d"]["user_id"] == bad.id
+                got.update({k: v for k, v in frame["d"].items() if k.endswith("_ids")})
+        assert sorted(got["message_ids"]) == sorted(spam) and got["post_ids"] == [post]
+    finally:
+        await ws.close()
