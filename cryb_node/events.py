@@ -8,6 +8,7 @@ content  = msgpack(payload), bound to the body by content_hash and erasable on i
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -92,6 +93,8 @@ class Registry:
         self._decoders: dict[str, msgspec.msgpack.Decoder[Any]] = {}
         # Decides community events at their position (the communities plugin provides it).
         self.authority: Authority | None = None
+        # kind -> other plugins' projections of it (``also``), re-run when content is rebuilt
+        self.extra: dict[str, list[Projection]] = {}
 
     def add(self, et: EventType) -> None:
         if et.kind in self._types:
@@ -101,6 +104,22 @@ class Registry:
 
     def get(self, kind: str) -> EventType | None:
         return self._types.get(kind)
+
+    def also(self, kind: str, projection: Projection) -> None:
+        """Another plugin's projection of ``kind`` (into its own tables), run after the kind's own
+        in the same transaction. A kind no loaded plugin defines is never stored: nothing to add."""
+        et = self._types.get(kind)
+        if et is None:
+            return
+        first = et.apply
+
+        def both(conn: Connection, ev: Event) -> None:
+            if first is not None:
+                first(conn, ev)
+            projection(conn, ev)
+
+        self._types[kind] = dataclasses.replace(et, apply=both)
+        self.extra.setdefault(kind, []).append(projection)
 
     def decode_payload(self, kind: str, content: bytes | None) -> Any:
         if content is None:
@@ -255,9 +274,10 @@ class EventLog:
         """Store a remote event through the same projection path as local ones (in the writer).
 
         ``body`` is the already verified body when signatures were checked in bulk beforehand.
-        Returns None for a duplicate; raises InvalidEvent (ForkDetected for a second event at an
-        (origin, seq)). The origin's certified log key must already be in log_keys. Stored events
-        are appended to ``published`` (the caller hands them to the bus once its job succeeded).
+        Returns None for a duplicate (unless it brings the payload of a skeleton we hold:
+        _fill_skeleton); raises InvalidEvent (ForkDetected for a second event at an (origin, seq)).
+        The origin's certified log key must already be in log_keys. Stored events are appended to
+        ``published`` (the caller hands them to the bus once its job succeeded).
         """
         if body is None:
             body = verify(raw, sig, content)
@@ -269,7 +289,7 @@ class EventLog:
         ).fetchone()
         if row is not None:
             if row[0] == event_id:
-                return None
+                return self._fill_skeleton(conn, event_id, body, content, published)
             raise ForkDetected(row[0])
         if body.origin == self.identity.origin:
             # We hold every event our own log key signed; one we lack is a second writer's.
@@ -318,6 +338,47 @@ class EventLog:
             self._extend_head(conn, body.origin)
             if published is not None and ev.refused is None:
                 published.append(ev)
+        return ev
+
+    def _fill_skeleton(
+        self,
+        conn: Connection,
+        event_id: bytes,
+        body: EventBody,
+        content: bytes | None,
+        published: list[Event] | None,
+    ) -> Event | None:
+        """A duplicate that brings the payload we hold only the skeleton of (a peer stripped it, or
+        withheld it once). Only a signed erasure (erased_content) may keep a payload out: store it,
+        move the event to the end of the log (the bus's durable consumers see it as it now is) and
+        apply its projection, as if it arrived only now; projections settle in any order. None if
+        there is nothing to fill. ``content`` is verified against the body's content_hash."""
+        if content is None or body.content_hash is None:
+            return None
+        held = conn.execute(
+            "SELECT (SELECT 1 FROM event_content WHERE event_id = ?1)"
+            " OR (SELECT 1 FROM erased_content WHERE event_id = ?1)",
+            (event_id,),
+        ).fetchone()[0]
+        if held:
+            return None
+        try:
+            payload = self.registry.decode_payload(body.kind, content)
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as err:
+            raise InvalidEvent(f"payload does not decode as {body.kind}: {err}") from None
+        conn.execute("SAVEPOINT fill")
+        try:
+            pos = conn.execute("SELECT max(pos) + 1 FROM events").fetchone()[0]
+            conn.execute("UPDATE events SET pos = ? WHERE id = ?", (pos, event_id))
+            conn.execute("INSERT INTO event_content (event_id, content) VALUES (?, ?)", (event_id, content))
+            ev = self.project(conn, Event(pos=pos, id=event_id, body=body, payload=payload))
+        except (IntegrityError, msgspec.ValidationError, msgspec.DecodeError) as err:
+            conn.execute("ROLLBACK TO fill")
+            conn.execute("RELEASE fill")
+            raise InvalidEvent(f"conflicts with stored state: {err}") from None
+        conn.execute("RELEASE fill")
+        if published is not None and ev.refused is None:
+            published.append(ev)
         return ev
 
     def _extend_head(self, conn: Connection, origin: bytes) -> None:

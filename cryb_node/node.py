@@ -69,6 +69,9 @@ class Node:
                 if self.registry.authority is not None:
                     raise ValueError(f"plugin {loaded.spec} provides a second authority")
                 self.registry.authority = authority
+        for loaded in self.plugins:  # once every kind is known
+            for kind, projection in loaded.plugin.projections().items():
+                self.registry.also(kind, projection)
         self.scheduler = Scheduler()
         self.loop_lag = LoopLag()
         self.realtime = Hub(config.realtime)

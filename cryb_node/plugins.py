@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from cryb_node.backfill import Backfill
     from cryb_node.bus import Subscription
     from cryb_node.db import Connection
-    from cryb_node.events import EventType
+    from cryb_node.events import EventType, Projection
     from cryb_node.gateway.api import Api
     from cryb_node.node import Node
     from cryb_node.realtime.protocol import Dispatcher
@@ -74,6 +74,12 @@ class Plugin:
     def clear_community(self, conn: Connection, community_id: str) -> None:
         """Delete this plugin's projection rows of one community: the authority re-applies its allowed
         events when a late verdict withdraws one that was applied (run in the writer)."""
+
+    def projections(self) -> Mapping[str, Projection]:
+        """Event kind defined by another plugin -> a projection into this plugin's own tables that
+        the kind also changes (e.g. a ban's delete window hiding content); it runs after the kind's
+        own projection, in the same transaction, so replaying the log gives the same rows."""
+        return {}
 
     def routes(self, api: Api, node: Node) -> None:
         """Register HTTP routes on the typed router (they appear in /api/openapi.json)."""

@@ -113,7 +113,7 @@ def write_batch(
             # beyond what was stored.
             stuck[b""] = 0
     for body, ev in good:
-        if conn.execute("SELECT 1 FROM events WHERE id = ?", (hashlib.sha256(ev.body).digest(),)).fetchone():
+        if _held(conn, hashlib.sha256(ev.body).digest(), ev.content is not None):
             out.duplicates += 1
             continue
         try:
@@ -161,6 +161,17 @@ def write_batch(
                 upto = min(upto, stuck[origin] - 1)
             vectors.advance(conn, batch.scope, origin, batch.after.get(origin_hex, 0), upto)
     return out
+
+
+def _held(conn: Connection, event_id: bytes, with_content: bool) -> bool:
+    """Stored already, with nothing this copy adds. A copy bringing the payload of an event we hold
+    only the skeleton of (not erased) goes on to EventLog.ingest, which fills it in."""
+    row = conn.execute(
+        "SELECT (SELECT 1 FROM event_content WHERE event_id = ?1)"
+        " OR (SELECT 1 FROM erased_content WHERE event_id = ?1) FROM events WHERE id = ?1",
+        (event_id,),
+    ).fetchone()
+    return row is not None and (bool(row[0]) or not with_content)
 
 
 def _store_certs(conn: Connection, batch: Batch) -> dict[bytes, bytes]:

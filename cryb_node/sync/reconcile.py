@@ -15,7 +15,10 @@ import hashlib
 import itertools
 from collections.abc import Sequence
 
+import msgspec
+
 from cryb_node.db import Database
+from cryb_node.events import EventBody
 
 from .vectors import Withhold, scope_where
 from .wire import Range, RangeReply
@@ -26,6 +29,7 @@ HIGH: Item = ((1 << 63) - 1, b"\xff" * 32)
 LEAF = 48  # a range with at most this many items is answered with its ids
 FANOUT = 16
 MOD = 1 << 256
+_decode_body = msgspec.msgpack.Decoder(EventBody).decode
 
 
 def fingerprint(ids: Sequence[bytes]) -> bytes:
@@ -36,18 +40,27 @@ def fingerprint(ids: Sequence[bytes]) -> bytes:
 
 
 async def items(db: Database, scope: str, withhold: Withhold | None = None) -> list[Item]:
-    """The scope's (hlc, id) pairs we hold (and may share), sorted."""
+    """The scope's (hlc, id) pairs we hold (and may share), sorted.
+
+    An event we hold only as its signed skeleton, whose payload was never erased here, is not held
+    yet: a payload is dropped only by a signed erasure, so the skeleton came from a peer that
+    stripped or withheld it. Leaving it out keeps its range different until a peer that holds the
+    payload (or the erasure) has sent it."""
     where, params = scope_where(scope)
-    if withhold is None:
-        rows = await db.fetchall(f"SELECT e.hlc, e.id FROM events e WHERE {where}", params)
-        out = [(r[0], bytes(r[1])) for r in rows]
-    else:
-        rows = await db.fetchall(
-            "SELECT e.hlc, e.id, c.content FROM events e LEFT JOIN event_content c ON c.event_id = e.id"
-            f" WHERE {where}",
-            params,
-        )
-        out = [(r[0], bytes(r[1])) for r in rows if not await withhold(r[2])]
+    content = "c.content" if withhold is not None else "NULL"
+    rows = await db.fetchall(
+        f"SELECT e.hlc, e.id, {content}, CASE WHEN c.event_id IS NULL AND x.event_id IS NULL"
+        " THEN e.body END FROM events e LEFT JOIN event_content c ON c.event_id = e.id"
+        f" LEFT JOIN erased_content x ON x.event_id = e.id WHERE {where}",
+        params,
+    )
+    out: list[Item] = []
+    for hlc, eid, payload, bare in rows:
+        if bare is not None and _decode_body(bare).content_hash is not None:
+            continue  # a skeleton, not erased: the payload is still owed to us
+        if withhold is not None and await withhold(payload):
+            continue
+        out.append((hlc, bytes(eid)))
     out.sort()
     return out
 

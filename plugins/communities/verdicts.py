@@ -201,6 +201,18 @@ class CommunityAuthority:
                     nxt = next(pending, None)
 
             gov.rebuild(conn, cid, between=between)
+            # Governance that other plugins also project (a ban's delete window) may have changed
+            # its verdict in the replay: their rows are rebuilt with the content.
+            extra = self.node.registry.extra
+            if (
+                extra
+                and conn.execute(
+                    "SELECT 1 FROM events WHERE community = ? AND kind IN"
+                    f" ({','.join('?' * len(extra))}) LIMIT 1",
+                    (cid, *extra),
+                ).fetchone()
+            ):
+                flips.append(True)
         if any(flips):
             self.rebuild_content(conn, cid)
 
@@ -236,14 +248,22 @@ class CommunityAuthority:
         its allowed non-governance events are applied again (projections are order-independent)."""
         for loaded in self.node.plugins:
             loaded.plugin.clear_community(conn, cid)
+        registry = self.node.registry
+        extra = [k for k in registry.extra if k in _GOV]
         rows = conn.execute(
-            f"{_SELECT} WHERE e.community = ? AND e.kind NOT IN ({_GOV_MARKS})"
-            " AND NOT EXISTS (SELECT 1 FROM event_refusals r WHERE r.event_id = e.id) ORDER BY e.hlc, e.id",
-            (cid, *_GOV),
+            f"{_SELECT} WHERE e.community = ? AND (e.kind NOT IN ({_GOV_MARKS}) OR e.kind IN"
+            f" ({','.join('?' * len(extra))})) AND NOT EXISTS (SELECT 1 FROM event_refusals r"
+            " WHERE r.event_id = e.id) ORDER BY e.hlc, e.id",
+            (cid, *_GOV, *extra),
         ).fetchall()
         for row in rows:
             ev = _event(self.node, row)
-            et = self.node.registry.get(ev.body.kind)
+            if ev.body.kind in _GOV:
+                # only the other plugins' projections of it: governance itself is already folded
+                for projection in registry.extra[ev.body.kind]:
+                    projection(conn, ev)
+                continue
+            et = registry.get(ev.body.kind)
             if et is None:
                 continue
             if ev.payload is None and ev.body.content_hash is not None:

@@ -17,7 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from cryb_node.bus import Subscription
 from cryb_node.db import Connection
-from cryb_node.events import EventType
+from cryb_node.events import EventType, Projection
 from cryb_node.gateway.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
@@ -28,6 +28,7 @@ from cryb_node.services import AuthoredContent
 from . import dispatch
 from .erasure import AuthorErasure
 from .events import event_types
+from .projections import ban_purge
 from .routes import chat_routes, post_routes, shared_routes
 from .service import content_of
 
@@ -50,6 +51,11 @@ class ContentPlugin(Plugin):
         chat_routes(api, node)
         post_routes(api, node)
         shared_routes(api, node)
+
+    def projections(self) -> Mapping[str, Projection]:
+        # A ban's delete window hides content: part of the ban's projection, not a later consumer's
+        # write, so a replay of the log (or a peer given the ban first) hides the same content.
+        return {"member.ban": ban_purge}
 
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
         return [content_of(node).moderation.subscription()]

@@ -3,10 +3,9 @@ event's delete_message_seconds window hides the banned member's recent content."
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from cryb_node.bus import Subscription
-from cryb_node.clock import pack, wall_ms
 from cryb_node.events import Event
 from cryb_node.gateway.api import Principal
 from cryb_node.problems import Problem, forbidden
@@ -16,7 +15,6 @@ from cryb_node.sync.homes import community_home_of
 from . import events as e
 from . import schemas as s
 from .access import Gate, rank
-from .projections import purge
 from .targets import locate
 
 if TYPE_CHECKING:
@@ -32,6 +30,8 @@ ACTIONS: dict[str, tuple[e.ModField, bool]] = {
     "sticky": ("sticky", True),
     "unsticky": ("sticky", False),
 }
+# What a ban's delete window covers, by kind (the tables projections.ban_purge settles).
+PURGEABLE = {"message": "content_messages", "post": "content_posts", "comment": "content_comments"}
 FIELDS = {"message": {"hidden", "pinned"}, "post": {"hidden", "locked", "sticky"}, "comment": {"hidden"}}
 
 
@@ -73,28 +73,25 @@ class Moderation:
         return Subscription(name="content.ban-purge", handle=self._on_bans, kinds=frozenset({"member.ban"}))
 
     async def _on_bans(self, events: list[Event]) -> None:
+        """Tell open sockets what a ban's delete window hid. The hiding itself is the ban's projection
+        (projections.ban_purge, in the ban's own transaction): this consumer only reads."""
         for ev in events:
-            seconds = int(getattr(ev.payload, "delete_message_seconds", 0) or 0)
-            community, user = ev.body.community, ev.body.target
-            if seconds <= 0 or community is None or user is None:
+            window = await self.node.db.fetchone(
+                "SELECT community_id, user_id, from_hlc, to_hlc FROM content_purges WHERE ban_event_id = ?",
+                (ev.id,),
+            )
+            if window is None:
                 continue
-            hlc = ev.body.hlc
-            start = pack(max(0, wall_ms(hlc) - seconds * 1000), 0)
-
-            def job(
-                conn: Any,
-                ev: Event = ev,
-                cid: str = community,
-                uid: str = user,
-                start: int = start,
-                hlc: int = hlc,
-            ) -> list[tuple[str, str, str]]:
-                return purge(conn, ev.id, cid, uid, start, hlc)
-
-            hit = await self.node.db.write(job)
+            community, user = window[0], window[1]
             by_channel: dict[str, dict[str, list[str]]] = {}
-            for kind, target, channel in hit:
-                by_channel.setdefault(channel, {}).setdefault(f"{kind}_ids", []).append(target)
+            for kind, table in PURGEABLE.items():
+                rows = await self.node.db.fetchall(
+                    f"SELECT id, channel_id FROM {table} WHERE community_id = ? AND author_id = ?"
+                    " AND hlc BETWEEN ? AND ? AND purged = 1",
+                    tuple(window),
+                )
+                for target, channel in rows:
+                    by_channel.setdefault(channel, {}).setdefault(f"{kind}_ids", []).append(target)
             for channel, ids in by_channel.items():
                 self.node.realtime.publish(
                     Dispatch(

@@ -23,9 +23,10 @@ from typing import Any
 
 import msgspec
 
-from cryb_node.clock import wall_ms
+from cryb_node.clock import pack, wall_ms
 from cryb_node.db import Connection
 from cryb_node.events import Event, EventBody
+from cryb_node.refusals import refused
 
 from . import events as e
 from . import ranking
@@ -362,7 +363,9 @@ def _delete(kind: str) -> Callable[[Connection, Event], None]:
 
 
 def _skeleton(kind: str) -> Callable[[Connection, Event], None]:
-    """A create without its payload: remembered, and a tombstone once its author's delete is here."""
+    """A create without its payload: remembered, and a tombstone once its author's delete is here.
+    It is a source of the target's text like a whole create, so the delete marks it erased here
+    too (until then its payload is owed: sync reconciliation asks peers for it)."""
 
     def apply(conn: Connection, ev: Event) -> None:
         b = ev.body
@@ -373,8 +376,21 @@ def _skeleton(kind: str) -> Callable[[Connection, Event], None]:
             " VALUES (?, ?, ?, ?, ?)",
             (b.target, kind, b.community, b.author, b.hlc),
         )
+        source(conn, ev)
         tombstone(conn, kind, b.target)
         SETTLE[kind](conn, b.target)
+
+    return apply
+
+
+def _edit_skeleton(kind: str) -> Callable[[Connection, Event], None]:
+    """An edit without its payload: a source of the target's text, erased with it by the delete."""
+
+    def apply(conn: Connection, ev: Event) -> None:
+        if ev.body.target is None:
+            return
+        source(conn, ev)
+        SETTLE[kind](conn, ev.body.target)
 
     return apply
 
@@ -522,6 +538,9 @@ SKELETONS: dict[str, Callable[[Connection, Event], None]] = {
     "message.create": _skeleton("message"),
     "post.create": _skeleton("post"),
     "comment.create": _skeleton("comment"),
+    "message.edit": _edit_skeleton("message"),
+    "post.edit": _edit_skeleton("post"),
+    "comment.edit": _edit_skeleton("comment"),
 }
 for _kind in (
     "message.create",
@@ -534,34 +553,36 @@ for _kind in (
     PROJECTIONS[_kind] = _dm_audience(PROJECTIONS[_kind])
 
 
-def purge(
-    conn: Connection, ban_event_id: bytes, community: str, user: str, from_hlc: int, to_hlc: int
-) -> list[tuple[str, str, str]]:
-    """Record a ban's purge window and hide what it covers; returns (kind, id, channel) of newly hidden."""
+def ban_purge(conn: Connection, ev: Event) -> None:
+    """member.ban (the communities plugin's kind, registered through Plugin.projections): its
+    delete_message_seconds window hides the banned member's content in the community with hlc in
+    [ban - window, ban], what is here now and what arrives later (settling reads content_purges).
+    A function of the ban event alone, so every node and every replay of the log hides the same."""
+    seconds = int(getattr(ev.payload, "delete_message_seconds", 0) or 0)
+    community, user, hlc = ev.body.community, ev.body.target, ev.body.hlc
+    if seconds <= 0 or community is None or user is None or refused(conn, ev.id):
+        return  # refused: the ban's own rule (governance.fold) turned it down
+    start = pack(max(0, wall_ms(hlc) - seconds * 1000), 0)
     cur = conn.execute(
         "INSERT OR IGNORE INTO content_purges (ban_event_id, community_id, user_id, from_hlc, to_hlc)"
         " VALUES (?, ?, ?, ?, ?)",
-        (ban_event_id, community, user, from_hlc, to_hlc),
+        (ev.id, community, user, start, hlc),
     )
     if not cur.rowcount:
-        return []
-    hit: list[tuple[str, str, str]] = []
+        return
     for kind, table in _TABLE.items():
         rows = conn.execute(
-            f"SELECT id, channel_id FROM {table} WHERE author_id = ? AND community_id = ? AND hlc"
-            " BETWEEN ? AND ?"
+            f"SELECT id FROM {table} WHERE author_id = ? AND community_id = ? AND hlc BETWEEN ? AND ?"
             " AND purged = 0",
-            (user, community, from_hlc, to_hlc),
+            (user, community, start, hlc),
         ).fetchall()
-        for mid, channel in rows:
-            SETTLE[kind](conn, mid)
-            hit.append((kind, mid, channel))
-    return hit
+        for (target,) in rows:
+            SETTLE[kind](conn, target)
 
 
 def clear_community(conn: Connection, community: str) -> None:
-    """Delete every projection row the community's content events made (not the ban purges, which
-    follow governance): the authority then applies the allowed events again (verdicts.py)."""
+    """Delete every projection row the community's content events made, and the ban purges: the
+    authority then applies the allowed events again, bans' delete windows included (verdicts.py)."""
     marks = ",".join("?" * len(PROJECTIONS))
     targets = {
         _BODY(raw).target
@@ -580,7 +601,13 @@ def clear_community(conn: Connection, community: str) -> None:
     for table in _TARGET_TABLES:
         conn.execute(f"DELETE FROM {table} WHERE {mine}")
     conn.execute("DELETE FROM content_mentions WHERE message_id IN (SELECT id FROM cleared_targets)")
-    for table in ("content_messages", "content_posts", "content_comments", "content_emojis"):
+    for table in (
+        "content_messages",
+        "content_posts",
+        "content_comments",
+        "content_emojis",
+        "content_purges",
+    ):
         conn.execute(f"DELETE FROM {table} WHERE community_id = ?", (community,))
     conn.execute("DELETE FROM cleared_targets")
 

@@ -111,6 +111,18 @@ def apply_profile(conn: Connection, ev: Event) -> None:
     conn.execute("INSERT OR IGNORE INTO users_profile_events VALUES (?, ?)", (user_id, ev.id))
 
 
+def skeleton(conn: Connection, ev: Event) -> None:
+    """A user.created or profile event held without its payload (erased at its origin): still the
+    user's, so their user.erased (here already, or arriving later) marks it erased here too."""
+    user_id = ev.body.target
+    if user_id is None or ev.body.author != user_id:
+        return
+    if _is_erased(conn, user_id):
+        _erase_content(conn, [ev.id])
+        return
+    conn.execute("INSERT OR IGNORE INTO users_profile_events VALUES (?, ?)", (user_id, ev.id))
+
+
 def apply_erased(conn: Connection, ev: Event) -> None:
     user_id = ev.body.target
     if user_id is None:
@@ -130,7 +142,7 @@ def apply_erased(conn: Connection, ev: Event) -> None:
 
 
 EVENT_TYPES = [
-    EventType(CREATED, UserCreated, apply_created, authorize=authorize),
-    EventType(PROFILE, ProfileSnapshot, apply_profile, authorize=authorize),
+    EventType(CREATED, UserCreated, apply_created, skeleton, authorize=authorize),
+    EventType(PROFILE, ProfileSnapshot, apply_profile, skeleton, authorize=authorize),
     EventType(ERASED, UserErased, apply_erased),
 ]
