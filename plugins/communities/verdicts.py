@@ -167,29 +167,29 @@ class CommunityAuthority:
     # -- after a governance event -------------------------------------------------------------
 
     def applied(self, conn: Connection, ev: Event) -> None:
-        """After a governance event is folded: re-decide the content it precedes (none, usually)."""
+        """After a governance event is folded: re-decide what it precedes (nothing, usually)."""
         cid = ev.body.community
         if cid is None or ev.body.kind not in _GOV:
             return
-        later = conn.execute(
-            "SELECT 1 FROM events WHERE community = ? AND (hlc, id) > (?, ?) AND kind IN"
-            f" ({_RULED_MARKS}) LIMIT 1",
-            (cid, ev.body.hlc, ev.id, *RULES),
-        ).fetchone()
-        if later is None:
-            return
+        place = (ev.body.hlc, ev.id)
         head = conn.execute(
             "SELECT hlc, event_id FROM community_gov_head WHERE community_id = ?", (cid,)
         ).fetchone()
-        flips: list[bool] = []
-        if head is not None and (head[0], head[1]) == (ev.body.hlc, ev.id):
+        latest = head is not None and (head[0], bytes(head[1])) == place
+        later_content = self._after(conn, cid, place, list(RULES))
+        # Governance that other plugins also project (a ban's delete window): a late event may have
+        # changed such an event's verdict in the replay, and its rows are rebuilt with the content.
+        later_extra = not latest and self._after(conn, cid, place, list(self.node.registry.extra))
+        if not later_content and not later_extra:
+            return
+        flips: list[bool] = [later_extra]
+        if latest:
             # The newest governance event: the state after it is the projection as it stands.
             snap = Snapshot(conn, cid)
-            for later_ev in self._content(conn, cid, (ev.body.hlc, ev.id)):
+            for later_ev in self._content(conn, cid, place):
                 flips.append(self._redecide(conn, snap, later_ev))
-        else:
-            start = (ev.body.hlc, ev.id)
-            pending = self._content(conn, cid, start)
+        elif later_content:
+            pending = self._content(conn, cid, place)
             nxt = next(pending, None)
 
             def between(upto: tuple[int, bytes] | None) -> None:
@@ -201,20 +201,19 @@ class CommunityAuthority:
                     nxt = next(pending, None)
 
             gov.rebuild(conn, cid, between=between)
-            # Governance that other plugins also project (a ban's delete window) may have changed
-            # its verdict in the replay: their rows are rebuilt with the content.
-            extra = self.node.registry.extra
-            if (
-                extra
-                and conn.execute(
-                    "SELECT 1 FROM events WHERE community = ? AND kind IN"
-                    f" ({','.join('?' * len(extra))}) LIMIT 1",
-                    (cid, *extra),
-                ).fetchone()
-            ):
-                flips.append(True)
         if any(flips):
             self.rebuild_content(conn, cid)
+
+    @staticmethod
+    def _after(conn: Connection, cid: str, place: tuple[int, bytes], kinds: list[str]) -> bool:
+        if not kinds:
+            return False
+        row = conn.execute(
+            "SELECT 1 FROM events WHERE community = ? AND (hlc, id) > (?, ?) AND kind IN"
+            f" ({','.join('?' * len(kinds))}) LIMIT 1",
+            (cid, *place, *kinds),
+        ).fetchone()
+        return row is not None
 
     def _redecide(self, conn: Connection, snap: Snapshot, ev: Event) -> bool:
         """Record a changed verdict; True when applied content must be withdrawn."""

@@ -13,6 +13,7 @@ from cryb_plugins.users.events import ProfileSnapshot, UserCreated
 from cryb_node.clock import new_id
 from tests.search.conftest import indexed
 from tests.sync.conftest import Fed, federation  # noqa: F401  (the fixture)
+from tests.sync.rogue import Rogue
 from tests.users_fixtures import register_user
 
 BAD_CREATES = {
@@ -30,8 +31,8 @@ BAD_CREATES = {
 async def _rogue_create(fed: Fed, payload: UserCreated) -> tuple[str, bytes]:
     """The peer's node signs a user.created its API would refuse: (user id, event id)."""
     uid = new_id()
-    ev = await fed.node.events.append("user.created", payload, author=uid, target=uid)
-    return uid, ev.id
+    eid = Rogue(fed.node.data_dir).forge("user.created", payload, community=None, author=uid, target=uid)
+    return uid, bytes.fromhex(eid)
 
 
 async def _no_trace(a: Fed, viewer, uid: str, name: str) -> None:
@@ -72,7 +73,7 @@ async def test_a_peers_profile_change_with_forbidden_text_is_refused(federation)
         ProfileSnapshot(display_name="Carol", pronouns="<script>"),
         ProfileSnapshot(display_name="Carol\x1b[31m"),
     ):
-        await b.node.events.append("user.profile", bad, author=carol_id, target=carol_id)
+        Rogue(b.node.data_dir).forge("user.profile", bad, community=None, author=carol_id, target=carol_id)
     await a.session(b)
     got = await a.ok("GET", f"/users/{carol_id}", viewer)
     assert (got["display_name"], got["bio"], got["pronouns"]) == ("Carol", "", "")
