@@ -201,6 +201,13 @@ class AuthoredContent(Protocol):
         node, signed skeletons kept, never accepted again). Returns how many deletes it appended."""
         ...
 
+    def remove_author(self, tx: Any, user_id: str, communities: list[str], reason: str) -> int:
+        """Inside the caller's event transaction, hide every message, post and comment ``user_id``
+        wrote in ``communities`` (those this node is the home of) with a node admin's moderator
+        removal (rank 3): replicated like any moderation, and an admin may approve them again.
+        Returns how many removals it appended."""
+        ...
+
 
 class SharedVariant(msgspec.Struct, frozen=True, kw_only=True):
     name: str

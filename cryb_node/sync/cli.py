@@ -16,6 +16,7 @@ from cryb_node.node import Node
 
 from . import peers, statehash, vectors
 from .engine import Engine
+from .purge import purge_peer_content
 from .status import peer_status
 from .transport import PeerCallError, PeerClient
 from .wire import StateReply, SyncSettings
@@ -114,14 +115,21 @@ def status(settings: Any, as_json: bool) -> None:
 
 @peer.command("remove")
 @click.argument("ref")
+@click.option(
+    "--purge", is_flag=True, help="Also hide what the peer's users wrote in communities homed here."
+)
+@click.option("--reason", default="content of a removed peer", show_default=True)
 @click.pass_obj
-def remove(settings: Any, ref: str) -> None:
+def remove(settings: Any, ref: str, purge: bool, reason: str) -> None:
     """Unpin a peer (by name, URL or key prefix): it can no longer call us, we stop calling it."""
 
     async def go(node: Node) -> str:
         p = peers.find(await peers.list_peers(node.db), ref)
         await peers.remove(node.db, p.node_key)
-        return p.url
+        if not purge:
+            return p.url
+        n = await purge_peer_content(node, p.node_key, reason)
+        return f"{p.url}; hid {n} messages, posts and comments its users wrote here"
 
     try:
         click.echo(f"removed {_run(settings, go)}")

@@ -98,3 +98,24 @@ class AuthorErasure:
                       target=pid)  # fmt: skip
             n += 1
         return n
+
+    def remove_author(self, tx: Tx, user_id: str, communities: list[str], reason: str) -> int:
+        from .events import Moderate
+
+        n = 0
+        marks = ",".join("?" * len(communities))
+        for kind, table in _AUTHORED:
+            rows = tx.conn.execute(
+                f"SELECT id, channel_id, community_id FROM {table} WHERE author_id = ? AND deleted = 0"
+                f" AND hidden = 0 AND community_id IN ({marks}) ORDER BY hlc",
+                (user_id, *communities),
+            ).fetchall()
+            for target, channel, community in rows:
+                payload = Moderate(target_type=kind, channel_id=channel, field="hidden", value=True, rank=3,
+                                   reason=reason)  # fmt: skip
+                tx.append("content.moderate", payload, community=community, author=None, target=target)
+                n += 1
+        return n
+
+
+_AUTHORED = (("message", "content_messages"), ("post", "content_posts"), ("comment", "content_comments"))

@@ -24,7 +24,7 @@ from cryb_node.node import Node
 from cryb_node.sync import peers
 from tests.communities.conftest import new_admin
 from tests.conftest import NodeProcess, cryb_env, run_cryb, write_config
-from tests.sync.conftest import Fed, User, fed_config, make_community
+from tests.sync.conftest import Fed, User, fed_config, make_community, mesh
 from tests.sync.rogue import Rogue
 
 TOML = """[log]
@@ -222,3 +222,35 @@ async def admin(fed: Fed) -> User:
 
 async def metrics_text(fed: Fed) -> str:
     return await (await fed.client.get("/metrics")).text()
+
+
+async def test_peer_remove_purge_hides_what_its_users_wrote_and_the_removal_replicates(federation, tmp_path):
+    a, b, c = await federation(3)
+    owner = await a.user()
+    pub, general = await make_community(a, owner)
+    await mesh([a, b, c])
+    spammer = await b.user()
+    await b.ok("PUT", f"/communities/{pub}/members/@me", spammer, json={})
+    for i in range(3):
+        await b.ok("POST", f"/channels/{general}/messages", spammer, json={"content": f"spam{i}"})
+    await a.ok("POST", f"/channels/{general}/messages", owner, json={"content": "mine"})
+    await mesh([a, b, c])
+    assert len((await a.ok("GET", f"/channels/{general}/messages", owner))["messages"]) == 4
+    cfg = write_config(tmp_path / "a.toml", TOML)
+    out = run_cryb("--config", str(cfg), "--data", str(a.node.data_dir), "peer", "remove", "b", "--purge")
+    assert out.returncode == 0 and "hid 3 messages" in out.stdout, (out.stdout, out.stderr)
+    # a moderator still sees them, marked removed (and may approve them again); members do not
+    seen = (await a.ok("GET", f"/channels/{general}/messages", owner))["messages"]
+    assert sorted((m["content"], m["removed"]) for m in seen) == [("mine", False)] + [
+        (f"spam{i}", True) for i in range(3)
+    ]
+    member = await a.user()
+    shown = (await a.ok("GET", f"/channels/{general}/messages", member))["messages"]
+    assert [m["content"] for m in shown] == ["mine"]
+    assert await peers.get(a.node.db, b.key) is None
+    # the removals are node-admin moderation of the community's home: c takes them too
+    await c.session(a)
+    viewer = await c.user()
+    assert [
+        m["content"] for m in (await c.ok("GET", f"/channels/{general}/messages", viewer))["messages"]
+    ] == ["mine"]
