@@ -324,6 +324,13 @@ class EventLog:
                 # Erased or withheld content: keep the signed skeleton; projections need the payload.
                 ev = self._store_skeleton(conn, event_id, body, raw, sig)
                 et = self.registry.get(body.kind)
+                if ev is not None:
+                    # Decided on what the body says (the author's standing); the tombstone a
+                    # skeleton makes is the same either way.
+                    refusal = self.verdict(conn, ev)
+                    if refusal is not None:
+                        record_refusal(conn, ev, refusal)
+                        ev = Event(pos=ev.pos, id=ev.id, body=ev.body, payload=None, refused=refusal)
                 if ev is not None and et is not None and et.skeleton is not None:
                     et.skeleton(conn, ev)
             else:
@@ -469,6 +476,11 @@ class EventLog:
                 "refused %s %s: %s", ev.body.kind, ev.id.hex()[:16], refusal,
                 extra={"fields": {"event_id": ev.id.hex(), "kind": ev.body.kind, "code": refusal.code}},
             )  # fmt: skip
+            et = self.registry.get(ev.body.kind)
+            if et is not None and et.skeleton is not None:
+                # What a refused create leaves: remembered, a tombstone once its author deletes it
+                # (the same row on a node that only ever held its skeleton).
+                et.skeleton(conn, ev)
             return Event(pos=ev.pos, id=ev.id, body=ev.body, payload=ev.payload, refused=refusal)
         et = self.registry.get(ev.body.kind)
         if et is not None and et.apply is not None:

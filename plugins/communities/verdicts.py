@@ -93,8 +93,8 @@ class Snapshot:
 def check(snap: Snapshot, ev: Event) -> Refusal | None:
     """The verdict on one content event against a governance snapshot (pure: rows in, answer out)."""
     rule = RULES.get(ev.body.kind)
-    if rule is None or ev.payload is None:
-        return None  # not a ruled kind, or erased content (the skeleton projections only tombstone)
+    if rule is None:
+        return None
     b, p = ev.body, ev.payload
     if b.kind == "content.moderate" and getattr(p, "rank", 0) >= 3:
         # A node admin of the community's home (checked where it is received: sync.ingest), who
@@ -111,7 +111,11 @@ def check(snap: Snapshot, ev: Event) -> Refusal | None:
         return Refusal("banned", "the author is banned from this community")
     if not m.member and b.author != state.owner_id:
         return Refusal("not_member", "the author is not a member of this community")
-    if rule.channel:
+    if p is None:
+        # Erased or withheld content: the channel is unknown, the author's standing in the
+        # community is not (a skeleton projection only ever makes a tombstone).
+        have, rule = base_permissions(state, b.author, m, now), Rule(rule.perms, channel=False)
+    elif rule.channel:
         channel_id = getattr(p, "channel_id", None)
         ch = state.channels.get(channel_id or "")
         if ch is None:
@@ -222,7 +226,8 @@ class CommunityAuthority:
         if verdict is None and was_refused:
             clear_refusal(conn, ev.id)
             et = self.node.registry.get(ev.body.kind)
-            if et is not None and et.apply is not None:
+            # without its payload it already left what a skeleton leaves, refused or not
+            if et is not None and et.apply is not None and ev.payload is not None:
                 et.apply(conn, ev)
             log.info("allowed %s %s after a late governance event", ev.body.kind, ev.id.hex()[:16])
             return False
@@ -255,6 +260,14 @@ class CommunityAuthority:
             " WHERE r.event_id = e.id) ORDER BY e.hlc, e.id",
             (cid, *_GOV, *extra),
         ).fetchall()
+        # Refused creates leave what a skeleton leaves (a tombstone once their author deletes them).
+        for row in conn.execute(
+            f"{_SELECT} JOIN event_refusals r ON r.event_id = e.id WHERE e.community = ?", (cid,)
+        ).fetchall():
+            ev = _event(self.node, row)
+            et = registry.get(ev.body.kind)
+            if et is not None and et.skeleton is not None:
+                et.skeleton(conn, ev)
         for row in rows:
             ev = _event(self.node, row)
             if ev.body.kind in _GOV:
