@@ -15,10 +15,9 @@ import msgspec
 from cryb_node.node import Node
 
 from . import peers, statehash, vectors
-from .engine import Engine
 from .status import peer_status
 from .transport import PeerCallError, PeerClient
-from .wire import StateReply, SyncSettings
+from .wire import StateReply
 
 
 def _run(settings: Any, fn: Any) -> Any:
@@ -137,13 +136,11 @@ def sync_now(settings: Any, ref: str, reconcile: bool, as_json: bool) -> None:
     """Run one session with a peer now: pull and push every shared community."""
 
     async def go(node: Node) -> Any:
+        from . import sync_of
+
         p = peers.find(await peers.list_peers(node.db), ref)
-        eng = Engine(node, SyncSettings(auto=False))
-        await eng.open()
-        try:
-            return await eng.session(p, reconcile=reconcile)
-        finally:
-            await eng.close()
+        # the plugin's own engine, which starts no workers outside `cryb serve`
+        return await sync_of(node).engine.session(p, reconcile=reconcile)
 
     try:
         r = _run(settings, go)

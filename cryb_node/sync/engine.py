@@ -126,7 +126,9 @@ class Engine:
                 self.states[key] = PeerState(peer)
             else:
                 st.peer = peer
-            if self.settings.auto and key not in self._tasks:
+            # Workers only run in the serving node: a CLI process (`cryb peer sync`) runs its one
+            # session and nothing beside it (two sessions with one peer raced each other).
+            if self.settings.auto and self.node.serving and key not in self._tasks:
                 self._tasks[key] = asyncio.create_task(self._worker(key), name=f"sync:{key.hex()[:8]}")
 
     @property
