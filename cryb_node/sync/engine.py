@@ -337,7 +337,8 @@ async def events_by_id(node: Node, scope: str, ids: list[bytes], withhold: vecto
     rows = await node.db.fetchall(
         "SELECT e.body, e.sig, c.content, e.origin FROM events e"
         " LEFT JOIN event_content c ON c.event_id = e.id"
-        f" WHERE {where} AND e.id IN ({marks})",
+        # in (hlc, id) order: what a batch governs (a channel, an overwrite) before what it governs
+        f" WHERE {where} AND e.id IN ({marks}) ORDER BY e.hlc, e.id",
         (*params, *ids),
     )
     from .wire import WireEvent
@@ -345,7 +346,7 @@ async def events_by_id(node: Node, scope: str, ids: list[bytes], withhold: vecto
     out = []
     origins = set()
     for body, sig, content, origin in rows:
-        if withhold is not None and await withhold(content):
+        if withhold is not None and await withhold(bytes(body), content):
             continue
         out.append(WireEvent(bytes(body), bytes(sig), bytes(content) if content is not None else None))
         origins.add(bytes(origin))

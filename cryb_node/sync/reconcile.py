@@ -43,11 +43,11 @@ async def items(db: Database, scope: str, withhold: Withhold | None = None) -> l
         out = [(r[0], bytes(r[1])) for r in rows]
     else:
         rows = await db.fetchall(
-            "SELECT e.hlc, e.id, c.content FROM events e LEFT JOIN event_content c ON c.event_id = e.id"
-            f" WHERE {where}",
+            "SELECT e.hlc, e.id, e.body, c.content FROM events e"
+            f" LEFT JOIN event_content c ON c.event_id = e.id WHERE {where}",
             params,
         )
-        out = [(r[0], bytes(r[1])) for r in rows if not await withhold(r[2])]
+        out = [(r[0], bytes(r[1])) for r in rows if not await withhold(bytes(r[2]), r[3])]
     out.sort()
     return out
 
