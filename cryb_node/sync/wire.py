@@ -112,12 +112,22 @@ class ReconcileReply(msgspec.Struct, kw_only=True):
     ranges: list[RangeReply]
 
 
+class StateRequest(msgspec.Struct, kw_only=True):
+    """`cryb sync verify`: the state of ``community`` as far as both nodes may hold it."""
+
+    community: str
+    exclude: list[str] = []  # channels the asker holds but the answerer may not (policy.py)
+    shared: bool = True  # False: the answerer may not hold the community at all
+
+
 class StateReply(msgspec.Struct, kw_only=True):
     community: str
     state_hash: str
     events: int
     events_fp: str
     parts: dict[str, str]
+    excluded: list[str] = []  # the channels left out of the hash (both sides' exclusions)
+    shared: bool = True  # False: one side may not hold the community; nothing was compared
 
 
 class NodeCard(msgspec.Struct, kw_only=True):
