@@ -12,19 +12,19 @@ DMS_SCOPE = "@dms"  # direct messages: each DM's events go only to the home node
 
 
 class SyncSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``[plugin.sync]``"""
+    """``[plugin.sync]`` (documented, commented out, in cryb.toml)"""
 
-    auto: bool = True  # sync with peers in the background (notify, periodic sessions)
+    auto: bool = True  # sync with peers in the background (`cryb serve` only: notify, periodic sessions)
     follow_peers: bool = True  # replicate every community a pinned peer replicates
     session_interval_s: float = 30.0  # a full session (vectors both ways) with each peer this often
     reconcile_interval_s: float = 300.0  # range reconciliation with each peer this often
     batch_events: int = 2000  # most events in one batch (one frame, one transaction)
     frame_bytes: int = 1 << 20  # most bytes of event data in one frame
-    backoff_initial_s: float = 0.5
-    backoff_max_s: float = 60.0
+    backoff_initial_s: float = 0.5  # first retry after a failed call; doubles per failure
+    backoff_max_s: float = 60.0  # longest wait between retries
     breaker_failures: int = 5  # consecutive failures that open a peer's circuit
     breaker_open_s: float = 30.0  # how long an open circuit refuses calls before one trial
-    timeout_s: float = 30.0
+    timeout_s: float = 30.0  # total time one call to a peer may take
 
 
 class WireEvent(msgspec.Struct, array_like=True, frozen=True):
