@@ -73,3 +73,16 @@ async def test_verify_detects_a_missing_hand_off(federation, tmp_path) -> None:
     await c.session(b)
     code, row = await verify(b, c, cid, tmp_path)
     assert code == 0 and row["same"], row
+
+
+async def test_verify_reports_a_private_community_the_peer_may_not_hold_as_not_shared(
+    federation, tmp_path
+) -> None:
+    a, b = await federation(2)
+    owner = await a.user()
+    cid, text = await make_community(a, owner, public=False)
+    await a.ok("POST", f"/channels/{text}/messages", owner, json={"content": "members only"})
+    await mesh([a, b])
+    assert await b.count("SELECT count(*) FROM events WHERE community = ?", cid) == 0
+    code, row = await verify(a, b, cid, tmp_path)
+    assert code == 0 and row["shared"] is False and row["peer_events"] == 0, row
