@@ -58,6 +58,7 @@ class Sync:
     async def on_events(self, events: list[Event]) -> None:
         if any(scope_of(e.body.community, e.kind) is not None for e in events):
             self.engine.local_news()
+        await self.engine.entitlement_news(events)
 
 
 def sync_of(node: Node) -> Sync:

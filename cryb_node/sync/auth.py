@@ -1,14 +1,21 @@
 """Signed node-to-node requests: every /federation/v1 call carries the caller's node key, a
-timestamp and a signature over (callee key, method, path, timestamp, body hash); every answer is
-signed back over (request signature, body hash), so both ends know they talk to the pinned key.
+timestamp, a random nonce and a signature over (callee key, method, path, timestamp, nonce, body
+hash); every answer is signed back over (request signature, body hash), so both ends know they talk
+to the pinned key.
 
-Header ``X-Cryb-Node: <caller key hex>.<unix ms>.<signature hex>`` (not Authorization, which carries
-user bearer tokens); answer header ``X-Cryb-Node-Reply: <signature hex>``.
+Header ``X-Cryb-Node: <caller key hex>.<unix ms>.<nonce hex>.<signature hex>`` (not Authorization,
+which carries user bearer tokens); answer header ``X-Cryb-Node-Reply: <signature hex>``.
+
+The nonce makes two honest requests distinct even when they are byte-identical and sent in the
+same millisecond (two sessions with one peer: Ed25519 signatures are deterministic, so without it
+the second was refused as a replay). The replay cache is keyed on (caller, nonce), and the nonce is
+covered by the signature, so a replayed request cannot be disguised by changing it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
 import time
 from dataclasses import dataclass, field
 
@@ -17,20 +24,21 @@ import nacl.signing
 
 HEADER = "X-Cryb-Node"
 REPLY_HEADER = "X-Cryb-Node-Reply"
-REQUEST_DOMAIN = b"cryb-node-request-v1:"
+REQUEST_DOMAIN = b"cryb-node-request-v2:"  # v2: the nonce is signed
 REPLY_DOMAIN = b"cryb-node-reply-v1:"
 # A request older or newer than this is refused (clock skew allowance and replay window).
 WINDOW_MS = 60_000
+NONCE_BYTES = 16
 
 
 class AuthError(Exception):
     """A request that does not prove who sent it (401) or replays an earlier one."""
 
 
-def _request_message(audience: bytes, method: str, path: str, ts: int, body: bytes) -> bytes:
+def _request_message(audience: bytes, method: str, path: str, ts: int, nonce: bytes, body: bytes) -> bytes:
     return b"\n".join(
         [REQUEST_DOMAIN + audience, method.upper().encode(), path.encode(), str(ts).encode(),
-         hashlib.sha256(body).digest()]
+         nonce.hex().encode(), hashlib.sha256(body).digest()]
     )  # fmt: skip
 
 
@@ -41,19 +49,22 @@ def sign_request(
     path: str,
     body: bytes,
     now_ms: int | None = None,
+    nonce: bytes | None = None,
 ) -> tuple[str, bytes]:
     """The header value for a request to the node ``audience``, and the signature (to check the reply)."""
     ts = int(time.time() * 1000) if now_ms is None else now_ms
-    sig = key.sign(_request_message(audience, method, path, ts, body)).signature
-    return f"{bytes(key.verify_key).hex()}.{ts}.{sig.hex()}", sig
+    nonce = secrets.token_bytes(NONCE_BYTES) if nonce is None else nonce
+    sig = key.sign(_request_message(audience, method, path, ts, nonce, body)).signature
+    return f"{bytes(key.verify_key).hex()}.{ts}.{nonce.hex()}.{sig.hex()}", sig
 
 
 @dataclass
 class Verifier:
-    """Checks request headers for one node (``audience`` is its own key) and remembers recent ones."""
+    """Checks request headers for one node (``audience`` is its own key) and remembers the nonces
+    of recent ones (a request outside the window is refused anyway, so older ones are forgotten)."""
 
     audience: bytes
-    _seen: dict[bytes, int] = field(default_factory=dict)
+    _seen: dict[tuple[bytes, bytes], int] = field(default_factory=dict)
 
     def check(
         self, header: str, method: str, path: str, body: bytes, now_ms: int | None = None
@@ -61,24 +72,25 @@ class Verifier:
         """Returns (caller node key, request signature); raises AuthError."""
         now = int(time.time() * 1000) if now_ms is None else now_ms
         try:
-            key_hex, ts_text, sig_hex = header.split(".")
+            key_hex, ts_text, nonce_hex, sig_hex = header.split(".")
             caller, ts, sig = bytes.fromhex(key_hex), int(ts_text), bytes.fromhex(sig_hex)
+            nonce = bytes.fromhex(nonce_hex)
         except ValueError:
             raise AuthError(f"malformed {HEADER} header") from None
-        if len(caller) != 32 or len(sig) != 64:
+        if len(caller) != 32 or len(sig) != 64 or len(nonce) != NONCE_BYTES:
             raise AuthError(f"malformed {HEADER} header")
         if abs(now - ts) > WINDOW_MS:
             raise AuthError("request timestamp outside the replay window")
         try:
             nacl.signing.VerifyKey(caller).verify(
-                _request_message(self.audience, method, path, ts, body), sig
+                _request_message(self.audience, method, path, ts, nonce, body), sig
             )
         except (nacl.exceptions.BadSignatureError, ValueError):
             raise AuthError("bad request signature") from None
         self._forget(now)
-        if sig in self._seen:
+        if (caller, nonce) in self._seen:
             raise AuthError("replayed request")
-        self._seen[sig] = ts
+        self._seen[(caller, nonce)] = ts
         return caller, sig
 
     def _forget(self, now: int) -> None:

@@ -14,12 +14,11 @@ import msgspec
 
 from cryb_node.node import Node
 
-from . import peers, statehash, vectors
-from .engine import Engine
+from . import peers, policy, statehash, vectors
 from .purge import purge_peer_content
 from .status import peer_status
 from .transport import PeerCallError, PeerClient
-from .wire import StateReply, SyncSettings
+from .wire import StateReply, StateRequest
 
 
 def _run(settings: Any, fn: Any) -> Any:
@@ -146,13 +145,11 @@ def sync_now(settings: Any, ref: str, reconcile: bool, as_json: bool) -> None:
     """Run one session with a peer now: pull and push every shared community."""
 
     async def go(node: Node) -> Any:
+        from . import sync_of
+
         p = peers.find(await peers.list_peers(node.db), ref)
-        eng = Engine(node, SyncSettings(auto=False))
-        await eng.open()
-        try:
-            return await eng.session(p, reconcile=reconcile)
-        finally:
-            await eng.close()
+        # the plugin's own engine, which starts no workers outside `cryb serve`
+        return await sync_of(node).engine.session(p, reconcile=reconcile)
 
     try:
         r = _run(settings, go)
@@ -184,7 +181,9 @@ def state(settings: Any, community: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_obj
 def verify(settings: Any, ref: str, communities: tuple[str, ...], as_json: bool) -> None:
-    """Compare state hashes of communities (default: all we follow) with a peer; exit 1 if any differ."""
+    """Compare state hashes of communities (default: all we follow) with a peer; exit 1 if any differ.
+    Only what both nodes may hold is compared (a private channel one of them rightly lacks is left
+    out; a private community one of them may not hold is "not shared")."""
 
     async def go(node: Node) -> list[dict[str, Any]]:
         import aiohttp
@@ -195,15 +194,20 @@ def verify(settings: Any, ref: str, communities: tuple[str, ...], as_json: bool)
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
             client = PeerClient(http, node.identity.node_key, p)
             for cid in names:
-                mine = await statehash.community_state(node, cid)
-                theirs = await client.call("state", cid, StateReply)
+                # only what both may hold is compared: the peer adds what we may not hold
+                ent = await policy.entitlement(node, p.node_key, cid)
+                req = StateRequest(community=cid, exclude=await ent.unreadable_channels(), shared=ent.whole)
+                theirs = await client.call("state", req, StateReply)
+                mine = await statehash.community_state(
+                    node, cid, exclude=theirs.excluded, shared=theirs.shared, withhold=ent.withholds
+                )
                 differ = sorted(
                     k for k in {*mine.parts, *theirs.parts} if mine.parts.get(k) != theirs.parts.get(k)
                 )
                 out.append(
                     {"community": cid, "same": mine.state_hash == theirs.state_hash, "local": mine.state_hash,
                      "peer": theirs.state_hash, "local_events": mine.events, "peer_events": theirs.events,
-                     "differing": differ}
+                     "differing": differ, "shared": theirs.shared, "excluded_channels": len(theirs.excluded)}
                 )  # fmt: skip
         return out
 
@@ -211,15 +215,20 @@ def verify(settings: Any, ref: str, communities: tuple[str, ...], as_json: bool)
         rows = _run(settings, go)
     except (peers.PeerError, PeerCallError) as err:
         _fail(str(err))
-    text = "\n".join(
+    _emit(rows, as_json, "\n".join(_verified(r) for r in rows) or "no communities")
+    if not all(r["same"] for r in rows):
+        sys.exit(1)
+
+
+def _verified(r: dict[str, Any]) -> str:
+    if not r["shared"]:
+        return f"not shared  {r['community']}  (one of the nodes may not hold it)"
+    return (
         f"{'same' if r['same'] else 'DIFFERENT'}  {r['community']}  {r['local'][:16]} vs {r['peer'][:16]}"
         f"  events {r['local_events']}/{r['peer_events']}"
         + (f"  ({', '.join(r['differing'])})" if r["differing"] else "")
-        for r in rows
+        + (f"  [{r['excluded_channels']} private channels left out]" if r["excluded_channels"] else "")
     )
-    _emit(rows, as_json, text or "no communities")
-    if not all(r["same"] for r in rows):
-        sys.exit(1)
 
 
 @sync_group.command("follow")

@@ -8,7 +8,10 @@ and one transaction; vectors only move over stored events, so an interrupted ses
 In the background each pinned peer has a worker: local writes only set a flag (they never wait
 for peers); the worker tells the peer (notify, so it pulls promptly), runs sessions when notified
 and periodically, retries failures with exponential backoff, and opens a circuit breaker after
-repeated failures. After a failure heals it reconciles.
+repeated failures. After a failure heals it reconciles. Governance that may entitle a peer to
+more of a community (a member homed there joins, is given a role, an overwrite or role lets them
+see a private channel: policy.ENTITLING_KINDS) has the worker reconcile that community with the
+peer at once, which sends the history policy.py withheld until then.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import contextlib
 import logging
 import random
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -42,6 +46,7 @@ from .wire import (
 )
 
 if TYPE_CHECKING:
+    from cryb_node.events import Event
     from cryb_node.node import Node
 
 log = logging.getLogger(__name__)
@@ -71,6 +76,7 @@ class PeerState:
     notify_out: bool = False  # we have news for them
     pull_in: bool = False  # they told us they have news
     reconcile_due: bool = True  # after start and after a failure heals
+    recheck: set[str] = field(default_factory=set)  # communities the peer may now hold more of
     sessions: int = 0
     events_in: int = 0
     events_out: int = 0
@@ -126,7 +132,9 @@ class Engine:
                 self.states[key] = PeerState(peer)
             else:
                 st.peer = peer
-            if self.settings.auto and key not in self._tasks:
+            # Workers only run in the serving node: a CLI process (`cryb peer sync`) runs its one
+            # session and nothing beside it (two sessions with one peer raced each other).
+            if self.settings.auto and self.node.serving and key not in self._tasks:
                 self._tasks[key] = asyncio.create_task(self._worker(key), name=f"sync:{key.hex()[:8]}")
 
     @property
@@ -146,6 +154,35 @@ class Engine:
         if st is not None:
             st.pull_in = True
             st.wake.set()
+
+    async def entitlement_news(self, events: list[Event]) -> None:
+        """Reconcile a community at once with the peers its new governance may entitle to more: the
+        home of the member it names (a join, a role given, a member's overwrite), else every peer
+        (a role's or channel's permissions, the community going public, a hand-off)."""
+        everyone: set[str] = set()
+        by_user: dict[str, set[str]] = {}
+        for ev in events:
+            cid = ev.body.community
+            if cid is None or ev.kind not in policy.ENTITLING_KINDS:
+                continue
+            user = _member_named(ev)
+            if user is None:
+                everyone.add(cid)
+            else:
+                by_user.setdefault(user, set()).add(cid)
+        if by_user:
+            marks = ",".join("?" * len(by_user))
+            for user_id, key in await self.node.db.fetchall(
+                f"SELECT user_id, node_key FROM sync_user_homes WHERE user_id IN ({marks})", list(by_user)
+            ):
+                st = self.states.get(bytes(key))
+                if st is not None:
+                    st.recheck |= by_user[user_id]
+                    st.wake.set()
+        if everyone:
+            for st in self.states.values():
+                st.recheck |= everyone
+                st.wake.set()
 
     def due_reconcile(self) -> None:
         for st in self.states.values():
@@ -169,9 +206,10 @@ class Engine:
             periodic = now - st.last_session >= s.session_interval_s
             recon = st.reconcile_due or now - st.last_reconcile >= s.reconcile_interval_s
             try:
-                if st.pull_in or periodic or recon or st.failures:
+                if st.pull_in or periodic or recon or st.failures or st.recheck:
                     st.pull_in = st.notify_out = False
-                    await self.session(st.peer, reconcile=recon)
+                    recheck, st.recheck = st.recheck, set()  # a failure reconciles everything later
+                    await self.session(st.peer, reconcile=recon, recheck=recheck)
                 elif st.notify_out:
                     st.notify_out = False
                     await self._notify(st)
@@ -216,12 +254,13 @@ class Engine:
 
     # -- a session ------------------------------------------------------------------------------------
 
-    async def session(self, peer: Peer, *, reconcile: bool = False) -> Report:
+    async def session(self, peer: Peer, *, reconcile: bool = False, recheck: Collection[str] = ()) -> Report:
+        """One session; ``reconcile``: every scope, ``recheck``: these communities only."""
         lock = self._locks.setdefault(peer.node_key, asyncio.Lock())
         st = self.states.setdefault(peer.node_key, PeerState(peer))
         async with lock:
             try:
-                report = await self._session_once(peer, reconcile)
+                report = await self._session_once(peer, reconcile, recheck)
             except PeerCallError as err:
                 await peers.record_outcome(self.node.db, peer.node_key, str(err))
                 raise
@@ -237,7 +276,7 @@ class Engine:
             await peers.record_outcome(self.node.db, peer.node_key, None)
             return report
 
-    async def _session_once(self, peer: Peer, do_reconcile: bool) -> Report:
+    async def _session_once(self, peer: Peer, do_reconcile: bool, recheck: Collection[str] = ()) -> Report:
         node, s = self.node, self.settings
         client = PeerClient(self.session_http, node.identity.node_key, peer)
         mine = await vectors.follows(node.db)
@@ -250,7 +289,7 @@ class Engine:
         for scope in report.scopes:
             await self._pull(client, scope, report)
             await self._push(client, scope, hello.vectors.get(scope, {}), report)
-            if do_reconcile:
+            if do_reconcile or scope in recheck:
                 await self._reconcile(client, scope, report)
         return report
 
@@ -326,6 +365,16 @@ class Engine:
             )
 
 
+def _member_named(ev: Event) -> str | None:
+    """The one member whose entitlement the event may change, if it names one."""
+    if ev.kind in ("member.join", "member.unban", "role.assign"):
+        return ev.body.target
+    p = ev.payload
+    if ev.kind.startswith("overwrite.") and getattr(p, "target_type", None) == "member":
+        return getattr(p, "target_id", None)
+    return None
+
+
 async def events_by_id(node: Node, scope: str, ids: list[bytes], withhold: vectors.Withhold | None) -> Batch:
     """A batch of the given events of ``scope`` that we hold (no vector claims)."""
     if not ids:
@@ -335,7 +384,8 @@ async def events_by_id(node: Node, scope: str, ids: list[bytes], withhold: vecto
     rows = await node.db.fetchall(
         "SELECT e.body, e.sig, c.content, e.origin FROM events e"
         " LEFT JOIN event_content c ON c.event_id = e.id"
-        f" WHERE {where} AND e.id IN ({marks})",
+        # in (hlc, id) order: what a batch governs (a channel, an overwrite) before what it governs
+        f" WHERE {where} AND e.id IN ({marks}) ORDER BY e.hlc, e.id",
         (*params, *ids),
     )
     from .wire import WireEvent
@@ -343,7 +393,7 @@ async def events_by_id(node: Node, scope: str, ids: list[bytes], withhold: vecto
     out = []
     origins = set()
     for body, sig, content, origin in rows:
-        if withhold is not None and await withhold(content):
+        if withhold is not None and await withhold(bytes(body), content):
             continue
         out.append(WireEvent(bytes(body), bytes(sig), bytes(content) if content is not None else None))
         origins.add(bytes(origin))

@@ -47,7 +47,7 @@ async def peer_may_see(node: Node, peer_key: bytes, channel_id: str) -> bool:
     withhold = await policy.withhold_for(node, peer_key, scope)
     if withhold is None:
         return access is not None  # no permissions service: only known community channels
-    return not await withhold(msgspec.msgpack.encode({"channel_id": channel_id}))
+    return not await withhold(None, msgspec.msgpack.encode({"channel_id": channel_id}))
 
 
 def media_routes(api: Api, node: Node, sync: Sync) -> None:

@@ -47,18 +47,18 @@ async def items(db: Database, scope: str, withhold: Withhold | None = None) -> l
     stripped or withheld it. Leaving it out keeps its range different until a peer that holds the
     payload (or the erasure) has sent it."""
     where, params = scope_where(scope)
+    bare = "CASE WHEN c.event_id IS NULL AND x.event_id IS NULL THEN 1 END"
     content = "c.content" if withhold is not None else "NULL"
     rows = await db.fetchall(
-        f"SELECT e.hlc, e.id, {content}, CASE WHEN c.event_id IS NULL AND x.event_id IS NULL"
-        " THEN e.body END FROM events e LEFT JOIN event_content c ON c.event_id = e.id"
-        f" LEFT JOIN erased_content x ON x.event_id = e.id WHERE {where}",
+        f"SELECT e.hlc, e.id, e.body, {content}, {bare} FROM events e LEFT JOIN event_content c"
+        f" ON c.event_id = e.id LEFT JOIN erased_content x ON x.event_id = e.id WHERE {where}",
         params,
     )
     out: list[Item] = []
-    for hlc, eid, payload, bare in rows:
-        if bare is not None and _decode_body(bare).content_hash is not None:
+    for hlc, eid, body, payload, skeleton in rows:
+        if skeleton and _decode_body(body).content_hash is not None:
             continue  # a skeleton, not erased: the payload is still owed to us
-        if withhold is not None and await withhold(payload):
+        if withhold is not None and await withhold(bytes(body), payload):
             continue
         out.append((hlc, bytes(eid)))
     out.sort()

@@ -34,6 +34,7 @@ from .wire import (
     PushReply,
     ReconcileReply,
     ReconcileRequest,
+    StateRequest,
     UserHome,
     encode,
 )
@@ -182,10 +183,19 @@ def routes(api: Api, node: Node, sync: Sync) -> None:
         mine = reconcile.ItemSet(await reconcile.items(node.db, req.scope, withhold))
         return ReconcileReply(ranges=reconcile.answer(mine, req.ranges[:256]))
 
-    @federation("state", "The state hash of a community (cryb sync verify)")
+    @federation("state", "The state hash of a community as far as both nodes may hold it (cryb sync verify)")
     async def state(peer: peers.Peer, body: bytes) -> Any:
-        community = msgspec.msgpack.decode(body, type=str)
-        return await statehash.community_state(node, community)
+        req = msgspec.msgpack.decode(body, type=StateRequest | str)
+        if isinstance(req, str):  # a caller that knows no entitlements: compare everything
+            return await statehash.community_state(node, req)
+        ent = await policy.entitlement(node, peer.node_key, req.community)
+        return await statehash.community_state(
+            node,
+            req.community,
+            exclude={*req.exclude, *await ent.unreadable_channels()},
+            shared=req.shared and ent.whole,
+            withhold=ent.withholds,
+        )
 
 
 async def authenticate(node: Node, sync: Sync, request: web.Request, body: bytes) -> tuple[peers.Peer, bytes]:

@@ -18,7 +18,8 @@ from cryb_node.db import Connection, Database
 
 from .wire import DMS_SCOPE, USERS_SCOPE, Batch, LogCert, Vector, WireEvent
 
-Withhold = Callable[[bytes | None], Awaitable[bool]]  # content -> keep it from this peer?
+# (body, content) -> keep the event from this peer? (body None: only asks about the content's channel)
+Withhold = Callable[[bytes | None, bytes | None], Awaitable[bool]]
 
 
 def scope_where(scope: str, alias: str = "e") -> tuple[str, tuple[Any, ...]]:
@@ -140,7 +141,7 @@ async def build_batch(
                 cut = True
                 break
             last = seq
-            if withhold is not None and await withhold(content):
+            if withhold is not None and await withhold(bytes(body), content):
                 continue
             ev = WireEvent(bytes(body), bytes(sig), bytes(content) if content is not None else None)
             out.append(ev)

@@ -12,19 +12,19 @@ DMS_SCOPE = "@dms"  # direct messages: each DM's events go only to the home node
 
 
 class SyncSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """``[plugin.sync]``"""
+    """``[plugin.sync]`` (documented, commented out, in cryb.toml)"""
 
-    auto: bool = True  # sync with peers in the background (notify, periodic sessions)
+    auto: bool = True  # sync with peers in the background (`cryb serve` only: notify, periodic sessions)
     follow_peers: bool = True  # replicate every community a pinned peer replicates
     session_interval_s: float = 30.0  # a full session (vectors both ways) with each peer this often
     reconcile_interval_s: float = 300.0  # range reconciliation with each peer this often
     batch_events: int = 2000  # most events in one batch (one frame, one transaction)
     frame_bytes: int = 1 << 20  # most bytes of event data in one frame
-    backoff_initial_s: float = 0.5
-    backoff_max_s: float = 60.0
+    backoff_initial_s: float = 0.5  # first retry after a failed call; doubles per failure
+    backoff_max_s: float = 60.0  # longest wait between retries
     breaker_failures: int = 5  # consecutive failures that open a peer's circuit
     breaker_open_s: float = 30.0  # how long an open circuit refuses calls before one trial
-    timeout_s: float = 30.0
+    timeout_s: float = 30.0  # total time one call to a peer may take
     # A peer whose logs carry this many refused (forged or unauthorised) events within the window is
     # flagged: its batches are turned away until the count falls below (refused.py).
     refused_limit: int = 50
@@ -116,12 +116,22 @@ class ReconcileReply(msgspec.Struct, kw_only=True):
     ranges: list[RangeReply]
 
 
+class StateRequest(msgspec.Struct, kw_only=True):
+    """`cryb sync verify`: the state of ``community`` as far as both nodes may hold it."""
+
+    community: str
+    exclude: list[str] = []  # channels the asker holds but the answerer may not (policy.py)
+    shared: bool = True  # False: the answerer may not hold the community at all
+
+
 class StateReply(msgspec.Struct, kw_only=True):
     community: str
     state_hash: str
     events: int
     events_fp: str
     parts: dict[str, str]
+    excluded: list[str] = []  # the channels left out of the hash (both sides' exclusions)
+    shared: bool = True  # False: one side may not hold the community; nothing was compared
 
 
 class NodeCard(msgspec.Struct, kw_only=True):
