@@ -8,6 +8,11 @@ Live listeners (the realtime gateway) get events straight from memory as they co
 The bus keeps the newest committed events in memory (the tail), so consumers that keep up take their
 batches from there instead of each reading the same rows back from the database; a consumer that fell
 behind the tail (after a restart, or a slow handler) reads the log from disk until it catches up.
+
+Other processes append to the same log (a `cryb` CLI command beside `cryb serve`). A watcher on its
+own read connection asks SQLite every POLL_S whether anyone else committed (``PRAGMA data_version``,
+a read of the shared WAL index, no I/O) and, when the log grew past what this process wrote, has
+the event log publish those events: they reach consumers and listeners within a poll interval.
 """
 
 from __future__ import annotations
@@ -20,12 +25,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from cryb_node.db import Connection, Database
+from cryb_node.db import Connection, Database, connect
 from cryb_node.events import SELECT_EVENTS, Event, EventLog, decode_row
 
 log = logging.getLogger(__name__)
 OFFSET_EVERY_S = 2.0
 TAIL_EVENTS = 4096
+POLL_S = 0.1  # how often the watcher looks for other processes' commits
 
 
 @dataclass(frozen=True)
@@ -176,6 +182,7 @@ class Bus:
         self._started = False
         # Newest committed events, contiguous in position (see the module docstring).
         self._tail: deque[Event] = deque(maxlen=TAIL_EVENTS)
+        self._watcher: asyncio.Task[None] | None = None
         log_.publish = self.publish
 
     def subscribe(self, sub: Subscription) -> Consumer:
@@ -216,8 +223,46 @@ class Bus:
         for consumer in self.consumers.values():
             await consumer.start()
         self._started = True
+        self._watcher = asyncio.create_task(self._watch(), name="bus:other-writers")
 
     async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
         for consumer in self.consumers.values():
             await consumer.stop()
         self._started = False
+
+    async def _watch(self) -> None:
+        """Publish what other processes append to the log, within POLL_S of their commit."""
+        conn = await asyncio.to_thread(connect, self.db.path, busy_timeout_ms=1000, readonly=True)
+        version, behind = None, False
+        try:
+            while True:
+                await asyncio.sleep(POLL_S)
+                try:
+                    version, top = await asyncio.to_thread(_look, conn, version, behind)
+                    # Our own commits change data_version too (the writer is another connection):
+                    # what this process wrote or is writing is published by the event log itself.
+                    behind = top is not None and top > self.log.length
+                    while top is not None and top > self.log.known:
+                        if not await self.log.catch_up():
+                            break  # our own writes are in the way: look again next time
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("watching the log for other writers failed")
+                    await asyncio.sleep(1.0)
+        finally:
+            conn.close()
+
+
+def _look(conn: Connection, version: int | None, behind: bool) -> tuple[int, int | None]:
+    """(data_version, the log's last position if anyone else committed since ``version`` or we are
+    ``behind``, else None) on the watcher's own connection (in a worker thread)."""
+    now = conn.execute("PRAGMA data_version").fetchone()[0]
+    if now == version and not behind:
+        return now, None
+    return now, conn.execute("SELECT max(pos) FROM events").fetchone()[0] or 0

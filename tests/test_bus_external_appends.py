@@ -1,0 +1,76 @@
+"""Events another process appends to the log (a `cryb` CLI command beside `cryb serve`) reach the
+running node's bus at once: its consumers handle them and /metrics counts them, without waiting for
+the node itself to write something."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.request
+from pathlib import Path
+
+import pysqlite3.dbapi2 as sqlite3
+
+from tests.conftest import run_cryb, write_config
+from tests.replication_fixtures import wait_until_sync
+from tests.users_fixtures import PASSWORD
+
+CONFIG = """
+[plugin.users]
+argon2_opslimit = 1
+argon2_memlimit = 8192
+[rate_limits]
+enabled = false
+[log]
+level = "WARNING"
+"""
+
+
+def _db(data: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{data / 'cryb.db'}?mode=ro", uri=True)
+
+
+def _metrics(url: str) -> dict[str, float]:
+    with urllib.request.urlopen(url + "/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    return {
+        name: float(value)
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+        for name, value in [line.rsplit(" ", 1)]
+    }
+
+
+def test_a_cli_written_event_reaches_the_running_nodes_consumers_within_a_second(node_process, tmp_path):
+    config = write_config(tmp_path / "cryb.toml", CONFIG)
+    data = tmp_path / "data"
+    node = node_process(config).start()
+    done = run_cryb(
+        "--config", str(config), "--data", str(data),
+        "user", "create", "carol", "--email", "carol@example.test", "--password", PASSWORD, "--json",
+    )  # fmt: skip
+    left = time.monotonic()
+    assert done.returncode == 0, done.stderr
+    carol = json.loads(done.stdout)["id"]
+    db = _db(data)
+
+    # The sync plugin's durable consumer (sync.homes, exactly-once) records where carol lives: the
+    # running node's bus handed it the CLI's user.created.
+    def homed() -> bool:
+        row = db.execute("SELECT 1 FROM sync_user_homes WHERE user_id = ?", (carol,)).fetchone()
+        return row is not None
+
+    wait_until_sync(homed, timeout=1.0, what="the running node to handle the CLI's user.created")
+    took = time.monotonic() - left
+    assert took < 1.0, took
+    pos = db.execute("SELECT max(pos) FROM events").fetchone()[0]
+    offset = db.execute("SELECT pos FROM consumer_offsets WHERE name = 'sync.homes'").fetchone()[0]
+    assert offset == pos
+
+    # /metrics tells the truth: the node knows the log's length, and what its consumers have left
+    def counted() -> dict[str, float]:
+        m = _metrics(node.url)
+        return m if m["cryb_event_log_length"] == pos else {}
+
+    metrics = wait_until_sync(counted, timeout=1.0, what="/metrics to count the CLI's event")
+    assert metrics['cryb_consumer_lag_events{consumer="sync.homes"}'] == 0
