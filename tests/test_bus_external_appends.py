@@ -4,6 +4,7 @@ the node itself to write something."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import urllib.request
@@ -11,8 +12,11 @@ from pathlib import Path
 
 import pysqlite3.dbapi2 as sqlite3
 
-from tests.conftest import run_cryb, write_config
-from tests.replication_fixtures import wait_until_sync
+from cryb_node.events import EventLog
+from cryb_node.node import Node
+from tests.conftest import make_config, run_cryb, write_config
+from tests.demo_plugin import Note
+from tests.replication_fixtures import wait_until, wait_until_sync
 from tests.users_fixtures import PASSWORD
 
 CONFIG = """
@@ -74,3 +78,30 @@ def test_a_cli_written_event_reaches_the_running_nodes_consumers_within_a_second
 
     metrics = wait_until_sync(counted, timeout=1.0, what="/metrics to count the CLI's event")
     assert metrics['cryb_consumer_lag_events{consumer="sync.homes"}'] == 0
+
+
+async def test_another_writers_events_are_published_once_and_in_order_among_our_own(tmp_path: Path):
+    data = tmp_path / "data"
+    node = Node(make_config(data))
+    seen: list[int] = []
+    async with node.running():
+        node.bus.listen(lambda events: seen.extend(e.pos for e in events))
+        first = node.events.length + 1
+        # A CLI command's node: the same data dir, its own connections and event log, no bus.
+        other = Node(make_config(data))
+        async with other.running(background=False):
+
+            async def write(log: EventLog, tag: str) -> None:
+                for i in range(80):
+                    await log.append("demo.note", Note(f"{tag}{i}", "x"))
+                    if i % 7 == 0:
+                        await asyncio.sleep(0.03)  # let the watcher find some in between
+
+            await asyncio.gather(write(node.events, "ours"), write(other.events, "theirs"))
+        last = await node.db.fetchval("SELECT max(pos) FROM events")
+        await wait_until(lambda: node.events.length == last, timeout=1.0, what="the other writer's events")
+        assert seen == list(range(first, last + 1))  # every position once, in order
+        tally = node.bus.consumers["demo.tally"]
+        await tally.caught_up()
+        assert tally.last_error is None
+        assert await node.db.fetchval("SELECT count(*) FROM demo_tally_seen") == 160
