@@ -1,6 +1,6 @@
 """Events another process appends to the log (a `cryb` CLI command beside `cryb serve`) reach the
-running node's bus at once: its consumers handle them and /metrics counts them, without waiting for
-the node itself to write something."""
+running node's bus at once: its consumers handle them, live listeners (the gateway) get them, and
+/metrics counts them, without waiting for the node itself to write something."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+import aiohttp
 import pysqlite3.dbapi2 as sqlite3
+import websockets
 
 from cryb_node.events import EventLog
 from cryb_node.node import Node
@@ -105,3 +107,52 @@ async def test_another_writers_events_are_published_once_and_in_order_among_our_
         await tally.caught_up()
         assert tally.last_error is None
         assert await node.db.fetchval("SELECT count(*) FROM demo_tally_seen") == 160
+
+
+async def test_a_cli_ban_reaches_open_sockets_within_a_second(node_process, tmp_path):
+    config = write_config(tmp_path / "cryb.toml", CONFIG)
+    data = tmp_path / "data"
+    node = node_process(config).start()
+    async with aiohttp.ClientSession(node.url + "/api/v1/") as http:
+
+        async def call(method: str, path: str, token: str | None = None, **kw) -> dict:
+            headers = {"Authorization": f"Bearer {token}"} if token else {}
+            async with http.request(method, path, headers=headers, **kw) as resp:
+                assert resp.status < 300, (path, resp.status, await resp.text())
+                return await resp.json() if resp.status != 204 else {}
+
+        async def register(name: str) -> tuple[str, str]:
+            body = {"username": name, "email": f"{name}@example.test", "password": PASSWORD}
+            got = await call("POST", "auth/register", json=body)
+            return got["user"]["id"], got["access_token"]
+
+        _, owner = await register("owner")
+        dan, dan_token = await register("dan")
+        space = await call("POST", "communities", owner, json={"name": "banspace", "public": True})
+        community = space["id"]
+        chans = (await call("GET", f"communities/{community}/channels", owner))["channels"]
+        text = next(c["id"] for c in chans if c["kind"] == "text")
+        await call("PUT", f"communities/{community}/members/@me", dan_token, json={})
+        said = await call("POST", f"channels/{text}/messages", dan_token, json={"content": "spam"})
+        ws = await websockets.connect(f"ws://127.0.0.1:{node.port}/gateway", compression=None)
+        try:
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["op"] == "HELLO"
+            await ws.send(json.dumps({"op": "IDENTIFY", "d": {"token": owner}}))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["op"] == "READY"
+            done = await asyncio.to_thread(
+                run_cryb, "--config", str(config), "--data", str(data),
+                "mod", "ban", community, dan, "--delete-seconds", "600",
+            )  # fmt: skip
+            left = time.monotonic()
+            assert done.returncode == 0, done.stderr
+            # The node writes nothing meanwhile: only its bus noticing the CLI's member.ban runs the
+            # purge of dan's recent messages, which the owner's open socket is told of.
+            async with asyncio.timeout(1.0):
+                while True:
+                    frame = json.loads(await ws.recv())
+                    if frame["op"] == "DISPATCH" and frame["t"] == "CONTENT_PURGE":
+                        break
+            assert frame["d"]["user_id"] == dan and said["id"] in frame["d"]["message_ids"], frame
+            assert time.monotonic() - left < 1.0
+        finally:
+            await ws.close()
