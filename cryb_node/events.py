@@ -199,10 +199,10 @@ class EventLog:
 
     def _queue(self, conn: Connection, events: list[Event]) -> None:
         """Queue events this job stored for publishing after the commit (writer thread). The first
-        of a group may come after events another process committed since the last publish: those
-        go first, so the bus sees every position once and in order."""
-        if events and not self._pending:
-            self._pending.extend(self._unpublished_before(conn, events[0].pos))
+        of a group (or the first after a catch-up cut short) may come after events another process
+        committed: those go first, so the bus sees every position once and in order."""
+        if events:
+            self._pending.extend(self._unpublished_before(conn, events[0].pos, self._pending))
         self._pending.extend(events)
 
     async def transaction(self, fn: Callable[[Tx], T]) -> T:
@@ -339,8 +339,7 @@ class EventLog:
         if ev is not None:
             self._extend_head(conn, body.origin)
             if published is not None:
-                if not published and not self._pending:
-                    published.extend(self._unpublished_before(conn, ev.pos))
+                published.extend(self._unpublished_before(conn, ev.pos, published or self._pending))
                 published.append(ev)
         return ev
 
@@ -362,9 +361,11 @@ class EventLog:
                 (seq, row[0], row[1], origin),
             )
 
-    def _unpublished_before(self, conn: Connection, pos: int) -> list[Event]:
-        """Events another process committed since the last publish, before ``pos`` (writer)."""
-        return self._load_after(conn, self.length, pos) if pos > self.length + 1 else []
+    def _unpublished_before(self, conn: Connection, pos: int, queued: list[Event]) -> list[Event]:
+        """Events another process committed since the last publish (or the last of ``queued``),
+        before ``pos`` (writer thread)."""
+        last = queued[-1].pos if queued else self.length
+        return self._load_after(conn, last, pos) if pos > last + 1 else []
 
     def _load_after(self, conn: Connection, after: int, before: int | None) -> list[Event]:
         """Stored events with ``after`` < pos < ``before``, in order: at most CATCH_UP_MAX, the
