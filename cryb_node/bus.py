@@ -8,6 +8,11 @@ Live listeners (the realtime gateway) get events straight from memory as they co
 The bus keeps the newest committed events in memory (the tail), so consumers that keep up take their
 batches from there instead of each reading the same rows back from the database; a consumer that fell
 behind the tail (after a restart, or a slow handler) reads the log from disk until it catches up.
+
+Other processes append to the same log (a `cryb` CLI command beside `cryb serve`). A watcher on its
+own read connection asks SQLite every POLL_S whether anyone else committed (``PRAGMA data_version``,
+a read of the shared WAL index, no I/O) and, when the log grew past what this process wrote, has
+the event log publish those events: they reach consumers and listeners within a poll interval.
 """
 
 from __future__ import annotations
@@ -18,14 +23,16 @@ import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from cryb_node.db import Connection, Database
+from cryb_node.db import Connection, Database, DatabaseError, connect
 from cryb_node.events import SELECT_EVENTS, Event, EventLog, decode_row
 
 log = logging.getLogger(__name__)
 OFFSET_EVERY_S = 2.0
 TAIL_EVENTS = 4096
+POLL_S = 0.1  # how often the watcher looks for other processes' commits
 
 
 @dataclass(frozen=True)
@@ -126,8 +133,9 @@ class Consumer:
         if not events:
             return 0
         read, last = len(events), events[-1].pos
-        if sub.kinds is not None:
-            events = [e for e in events if e.kind in sub.kinds]
+        # Refused events keep their place in the log (positions stay contiguous) but nobody acts
+        # on them: they changed nothing.
+        events = [e for e in events if e.refused is None and (sub.kinds is None or e.kind in sub.kinds)]
         if not events:
             # Nothing of interest: move on without a write per batch (the busy writer is shared);
             # the offset is stored now and then, and on stop. Re-reading skipped events is harmless.
@@ -176,6 +184,7 @@ class Bus:
         self._started = False
         # Newest committed events, contiguous in position (see the module docstring).
         self._tail: deque[Event] = deque(maxlen=TAIL_EVENTS)
+        self._watcher: asyncio.Task[None] | None = None
         log_.publish = self.publish
 
     def subscribe(self, sub: Subscription) -> Consumer:
@@ -206,9 +215,12 @@ class Bus:
             tail.append(ev)
         for consumer in self.consumers.values():
             consumer.wake()
+        live = [ev for ev in events if ev.refused is None]
+        if not live:
+            return
         for callback in list(self._listeners):
             try:
-                callback(events)
+                callback(live)
             except Exception:
                 log.exception("live listener failed")
 
@@ -216,8 +228,56 @@ class Bus:
         for consumer in self.consumers.values():
             await consumer.start()
         self._started = True
+        self._watcher = asyncio.create_task(self._watch(), name="bus:other-writers")
 
     async def stop(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
         for consumer in self.consumers.values():
             await consumer.stop()
         self._started = False
+
+    async def _watch(self) -> None:
+        """Publish what other processes append to the log, within POLL_S of their commit."""
+        # busy_timeout 0: a look never holds up the event loop; a busy database is looked at next time.
+        # One thread of its own, so the connection is closed only after a query in it has finished.
+        loop = asyncio.get_running_loop()
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cryb-bus-watch")
+        conn = await loop.run_in_executor(
+            thread, lambda: connect(self.db.path, busy_timeout_ms=0, readonly=True)
+        )
+        version, behind = None, False
+        try:
+            while True:
+                await asyncio.sleep(POLL_S)
+                try:
+                    # In the loop itself: ~10 us, no thread hop (a hop costs several times that).
+                    now = conn.execute("PRAGMA data_version").fetchone()[0]
+                except DatabaseError:
+                    continue
+                if now == version and not behind:
+                    continue  # nobody committed
+                try:
+                    top = await loop.run_in_executor(thread, _last_position, conn)
+                    version = now
+                    # Our own commits change data_version too (the writer is another connection):
+                    # what this process wrote or is writing is published by the event log itself.
+                    behind = top > self.log.length
+                    while top > self.log.known:
+                        if not await self.log.catch_up():
+                            break  # our own writes are in the way: look again next time
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("watching the log for other writers failed")
+                    await asyncio.sleep(1.0)
+        finally:
+            thread.submit(conn.close)
+            thread.shutdown(wait=False)
+
+
+def _last_position(conn: Connection) -> int:
+    return conn.execute("SELECT max(pos) FROM events").fetchone()[0] or 0

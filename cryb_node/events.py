@@ -32,6 +32,10 @@ T = TypeVar("T")
 
 DOMAIN = b"cryb-event-v1:"
 VERSION = 1
+# Most events of other processes one catch-up loads (the poller asks again while more are left).
+# A gap wider than this before our own events (a big `cryb import` beside the node): only its
+# newest reach the tail and live listeners; consumers read the rest from disk as usual.
+CATCH_UP_MAX = 1024
 
 
 class EventBody(msgspec.Struct, array_like=True, frozen=True):
@@ -195,9 +199,40 @@ class EventLog:
 
     def _after_commit(self, ok: bool) -> None:
         pending, self._pending = self._pending, []
-        if ok and pending:
-            self.length = max(self.length, pending[-1].pos)
-            self.publish(pending)
+        # Each position is published once, in order (pending starts right after ``length``).
+        fresh = [ev for ev in pending if ev.pos > self.length] if ok else []
+        if fresh:
+            self.length = fresh[-1].pos
+            self.publish(fresh)
+
+    @property
+    def known(self) -> int:
+        """The highest position published or about to be (written by this process, not yet
+        published); anything committed past it was written by another process (event loop)."""
+        pending = self._pending
+        return max(self.length, pending[-1].pos if pending else 0)
+
+    async def catch_up(self) -> int:
+        """Publish events other processes (a `cryb` CLI command) committed since the last ones
+        published; how many. Runs as a write job: no other writer commits meanwhile, and every
+        commit of ours before it is published, so what lies past ``length`` is theirs."""
+
+        def job(conn: Connection) -> int:
+            if self._pending:
+                return 0  # an earlier job of this group wrote events: _queue published theirs first
+            theirs = self._load_after(conn, self.length, None)
+            self._pending.extend(theirs)
+            return len(theirs)
+
+        return await self.db.write(job)
+
+    def _queue(self, conn: Connection, events: list[Event]) -> None:
+        """Queue events this job stored for publishing after the commit (writer thread). The first
+        of a group (or the first after a catch-up cut short) may come after events another process
+        committed: those go first, so the bus sees every position once and in order."""
+        if events:
+            self._pending.extend(self._unpublished_before(conn, events[0].pos, self._pending))
+        self._pending.extend(events)
 
     async def transaction(self, fn: Callable[[Tx], T]) -> T:
         """Run ``fn(tx)`` in one write transaction; its events are published once it commits."""
@@ -205,7 +240,7 @@ class EventLog:
         def job(conn: Connection) -> T:
             tx = Tx(conn, self)
             result = fn(tx)
-            self._pending.extend(tx.events)
+            self._queue(conn, tx.events)
             return result
 
         return await self.db.write(job)
@@ -343,7 +378,8 @@ class EventLog:
         conn.execute("RELEASE ingest")
         if ev is not None:
             self._extend_head(conn, body.origin)
-            if published is not None and ev.refused is None:
+            if published is not None:
+                published.extend(self._unpublished_before(conn, ev.pos, published or self._pending))
                 published.append(ev)
         return ev
 
@@ -384,7 +420,7 @@ class EventLog:
             conn.execute("RELEASE fill")
             raise InvalidEvent(f"conflicts with stored state: {err}") from None
         conn.execute("RELEASE fill")
-        if published is not None and ev.refused is None:
+        if published is not None:
             published.append(ev)
         return ev
 
@@ -405,6 +441,24 @@ class EventLog:
                 "UPDATE log_heads SET seq = ?, event_id = ?, hlc = ? WHERE origin = ?",
                 (seq, row[0], row[1], origin),
             )
+
+    def _unpublished_before(self, conn: Connection, pos: int, queued: list[Event]) -> list[Event]:
+        """Events another process committed since the last publish (or the last of ``queued``),
+        before ``pos`` (writer thread)."""
+        last = queued[-1].pos if queued else self.length
+        return self._load_after(conn, last, pos) if pos > last + 1 else []
+
+    def _load_after(self, conn: Connection, after: int, before: int | None) -> list[Event]:
+        """Stored events with ``after`` < pos < ``before``, in order: at most CATCH_UP_MAX, the
+        first ones without ``before`` and the newest with it (writer thread)."""
+        if before is None:
+            sql, args = f"{SELECT_EVENTS} WHERE e.pos > ? ORDER BY e.pos LIMIT ?", (after, CATCH_UP_MAX)
+        else:
+            sql = f"{SELECT_EVENTS} WHERE e.pos > ? AND e.pos < ? ORDER BY e.pos DESC LIMIT ?"
+            args = (after, before, CATCH_UP_MAX)
+        rows = conn.execute(sql, args).fetchall()
+        events = [decode_row(self.registry, r) for r in rows]
+        return events if before is None else events[::-1]
 
     def publish_ingested(self, events: list[Event]) -> None:
         """Queue events a finished ingest job stored, for the bus after the commit (writer thread)."""
@@ -507,11 +561,15 @@ def verify(raw: bytes, sig: bytes, content: bytes | None = None) -> EventBody:
 
 
 def decode_row(registry: Registry, row: Any) -> Event:
-    """An Event from a row of (pos, id, body, content)."""
+    """An Event from a row of (pos, id, body, content[, refusal code, refusal detail])."""
     body = _decode_body(row[2])
-    return Event(pos=row[0], id=row[1], body=body, payload=registry.decode_payload(body.kind, row[3]))
+    refused = Refusal(row[4], row[5]) if len(row) > 4 and row[4] is not None else None
+    return Event(
+        pos=row[0], id=row[1], body=body, payload=registry.decode_payload(body.kind, row[3]), refused=refused
+    )
 
 
 SELECT_EVENTS = (
-    "SELECT e.pos, e.id, e.body, c.content FROM events e LEFT JOIN event_content c ON c.event_id = e.id"
+    "SELECT e.pos, e.id, e.body, c.content, r.code, r.detail FROM events e"
+    " LEFT JOIN event_content c ON c.event_id = e.id LEFT JOIN event_refusals r ON r.event_id = e.id"
 )

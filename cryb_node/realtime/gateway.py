@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import WSMsgType, web
 
+from cryb_node.problems import Problem
 from cryb_node.realtime import protocol as p
 from cryb_node.realtime.hub import Hub, Session
 from cryb_node.services import Perm
@@ -118,7 +119,10 @@ class Connection:
         from cryb_node.gateway.middleware import Authenticator
 
         auth = self.node.services.get(Authenticator)  # type: ignore[type-abstract]
-        principal = await auth.authenticate(token) if auth is not None else None
+        try:
+            principal = await auth.authenticate(token) if auth is not None else None
+        except Problem as err:  # a refusal that says why (account_moved)
+            raise Closing(p.Close.AUTHENTICATION_FAILED, err.detail[:120]) from None
         if principal is None:
             raise Closing(p.Close.AUTHENTICATION_FAILED, "invalid or expired token")
         return principal.user_id

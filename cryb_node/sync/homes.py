@@ -58,6 +58,10 @@ def _apply_moved(conn: Connection, ev: Event) -> None:
         return
     conn.execute("UPDATE sync_user_homes SET node_key = ? WHERE user_id = ?", (to, user))
     conn.execute(
+        "INSERT OR IGNORE INTO sync_user_moves (user_id, hlc, from_key, to_key) VALUES (?, ?, ?, ?)",
+        (user, ev.body.hlc, bytes(home[0]), to),
+    )
+    conn.execute(
         "INSERT INTO sync_moved (user_id, node_key, url, from_key, hlc) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (user_id) DO UPDATE SET node_key = excluded.node_key, url = excluded.url,"
         " from_key = excluded.from_key, hlc = excluded.hlc WHERE excluded.hlc > sync_moved.hlc",
@@ -156,6 +160,22 @@ def current_home(conn: Connection, user_id: str) -> bytes | None:
     thread."""
     row = conn.execute("SELECT node_key FROM sync_user_homes WHERE user_id = ?", (user_id,)).fetchone()
     return bytes(row[0]) if row is not None else None
+
+
+def author_home_at(conn: Connection, user_id: str, hlc: int) -> bytes | None:
+    """The identity key of the node whose logs may author the account's events at ``hlc``: its
+    home as of just before that point of the (hlc, id) order, so every node answers alike for an
+    event whatever order events arrived in (None: the account is not known here). In a db thread.
+
+    A move counts from its own position on: an event of the account after it is authored only by
+    the new home's logs (the old home's is refused, even if it was written there while cut off),
+    and one before it only by the old home's (history the old home wrote is still accepted after
+    the move arrived)."""
+    first_after = conn.execute(
+        "SELECT from_key FROM sync_user_moves WHERE user_id = ? AND hlc >= ? ORDER BY hlc LIMIT 1",
+        (user_id, hlc),
+    ).fetchone()
+    return bytes(first_after[0]) if first_after is not None else current_home(conn, user_id)
 
 
 async def forwarding(node: Node, user_id: str) -> str | None:

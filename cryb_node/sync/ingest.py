@@ -24,7 +24,7 @@ from cryb_node.identity import verify_log_cert
 
 from . import refused as refused_events
 from . import vectors
-from .homes import community_home
+from .homes import author_home_at, community_home
 from .wire import Batch, SyncSettings, WireEvent
 
 if TYPE_CHECKING:
@@ -198,10 +198,10 @@ def home_of(conn: Connection, user_id: str) -> bytes | None:
 
 
 def _check_author(conn: Connection, node_key: bytes, body: EventBody) -> None:
-    """A user's events come only from logs certified by the user's home node."""
+    """A user's events come only from logs certified by the user's home node at the event's position."""
     if body.author is None:
         return
-    home = home_of(conn, body.author)
+    home = author_home_at(conn, body.author, body.hlc)
     if home is None and body.kind == "user.created" and body.target == body.author:
         return  # the account's first event names its home: the node whose log created it
     if home is None:

@@ -1,8 +1,9 @@
 """Accounts that move between nodes (``cryb sync move-account``; the user.moved event is the sync
 plugin's). Two local consequences, applied by a durable consumer once the move is in effect:
 
-- on the node the account left: every session is revoked, and password, refresh and OAuth sign-in
-  are refused with ``410 account_moved`` naming the new home (``moved_to``);
+- on the node the account left: every session is revoked (its access tokens are refused with
+  ``401 account_moved``), and password, refresh and OAuth sign-in are refused with
+  ``410 account_moved`` naming the new home (``moved_to``);
 - on its new home: a local account is made for it, without a password or an email address
   (credentials and PII never travel between nodes). Its owner signs in after setting a password
   through a single-use link the new node's admin issues (``cryb user reset-password USER``).
@@ -50,7 +51,8 @@ def subscription(node: Node, users: Callable[[], Users | None]) -> Subscription:
                 # It left this node: nothing signed in here keeps working.
                 revoked = u.revoke_sessions_in_tx(conn, user_id, "moved")
                 u._audit(conn, "account.moved_away", user_id=user_id, sessions=len(revoked))
-                u.tokens.revoked(*revoked)
+                url = conn.execute("SELECT url FROM sync_moved WHERE user_id = ?", (user_id,)).fetchone()
+                u.tokens.moved_away(url[0] if url else "", *revoked)
             elif home == here and row is None:
                 _adopt(conn, u, user_id)
 

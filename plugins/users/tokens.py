@@ -1,6 +1,8 @@
 """Access tokens: short-lived HS256 JWTs naming the user and session, checked without a database hit.
 Revocation still takes effect at once: the authenticator keeps the ids of recently revoked sessions
 in memory (this process adds to it as it revokes; a poll picks up revocations made by the CLI).
+A session ended because its account moved to another node is refused with ``account_moved``, so
+the client knows to sign in at the new home rather than here again.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import jwt
 
 from cryb_node.db import Database
 from cryb_node.gateway.api import Principal
+from cryb_node.problems import Problem
 
 log = logging.getLogger(__name__)
 ALGORITHM = "HS256"
@@ -29,6 +32,7 @@ class AccessTokens:
         self._poll_s = poll_s
         # session id -> when it was revoked; entries older than one token lifetime can go.
         self._revoked: dict[str, float] = {}
+        self._moved: dict[str, str] = {}  # session id -> the new home's URL ("" if unknown)
         self._seen_until = 0
         self._task: asyncio.Task[None] | None = None
 
@@ -44,7 +48,18 @@ class AccessTokens:
             )
         except jwt.PyJWTError:
             return None
-        if claims.get("typ") != "access" or claims["sid"] in self._revoked:
+        if claims.get("typ") != "access":
+            return None
+        if claims["sid"] in self._moved:
+            url = self._moved[claims["sid"]]
+            raise Problem(
+                "account_moved",
+                401,
+                f"this account moved to {url or 'another node'}; sign in there",
+                moved_to=url or None,
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        if claims["sid"] in self._revoked:
             return None
         return Principal(claims["sub"], claims["sid"], bool(claims.get("adm")))
 
@@ -52,6 +67,12 @@ class AccessTokens:
         now = time.time()
         for sid in session_ids:
             self._revoked[sid] = now
+
+    def moved_away(self, url: str, *session_ids: str) -> None:
+        """Sessions ended because their account moved to the node at ``url``."""
+        self.revoked(*session_ids)
+        for sid in session_ids:
+            self._moved[sid] = url
 
     async def start(self) -> None:
         await self._load(int(time.time()) - self.ttl_s - 1)
@@ -65,14 +86,17 @@ class AccessTokens:
 
     async def _load(self, since: int) -> None:
         rows = await self._db.fetchall(
-            "SELECT id, revoked_at FROM users_sessions WHERE revoked_at >= ?", (since,)
+            "SELECT id, revoked_at, revoke_reason FROM users_sessions WHERE revoked_at >= ?", (since,)
         )
-        for sid, at in rows:
+        for sid, at, reason in rows:
             self._revoked.setdefault(sid, float(at))
+            if reason == "moved":
+                self._moved.setdefault(sid, "")
             self._seen_until = max(self._seen_until, at)
         horizon = time.time() - self.ttl_s - 60
         for sid in [s for s, at in self._revoked.items() if at < horizon]:
             del self._revoked[sid]
+            self._moved.pop(sid, None)
 
     async def _poll(self) -> None:
         while True:
