@@ -540,7 +540,7 @@ class EventLog:
         if et is not None and et.apply is not None:
             et.apply(conn, ev)
         authority = self.registry.authority
-        if authority is not None and ev.body.community is not None:
+        if authority is not None:
             authority.applied(conn, ev)
         return ev
 

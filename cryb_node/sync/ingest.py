@@ -207,6 +207,10 @@ def _check_author(conn: Connection, node_key: bytes, body: EventBody) -> None:
     if home is None:
         raise InvalidEvent(f"author {body.author} is not known here yet")
     if home != node_key:
+        if conn.execute(
+            "SELECT 1 FROM sync_user_moves WHERE user_id = ? AND from_key = ?", (body.author, node_key)
+        ).fetchone():
+            return  # a home the account moved away from: stored, and the rule book refuses it
         raise InvalidEvent(f"author {body.author} is not homed on the origin's node")
 
 

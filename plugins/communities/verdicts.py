@@ -33,6 +33,7 @@ from cryb_node.refusals import Refusal, refused
 from cryb_node.refusals import clear as clear_refusal
 from cryb_node.refusals import record as record_refusal
 from cryb_node.services import Perm
+from cryb_node.sync.homes import MOVED, author_home_at
 
 from . import events as gov
 from .perms import ALL, CommunityState, MemberState, base_permissions, channel_permissions
@@ -78,8 +79,8 @@ _decode_body = msgspec.msgpack.Decoder(EventBody).decode
 class Snapshot:
     """The governance state of one community at one point of a replay, loaded once per point."""
 
-    def __init__(self, conn: Connection, community_id: str) -> None:
-        self.conn, self.cid = conn, community_id
+    def __init__(self, conn: Connection, community_id: str, homes: bool = False) -> None:
+        self.conn, self.cid, self.homes = conn, community_id, homes
         self.state: CommunityState | None = load_community_sync(conn, community_id)
         self._members: dict[str, MemberState] = {}
 
@@ -88,6 +89,17 @@ class Snapshot:
         if m is None:
             m = self._members[user_id] = load_member_sync(self.conn, self.cid, user_id)
         return m
+
+
+def _moved_away(conn: Connection, user_id: str, origin: bytes, hlc: int) -> Refusal | None:
+    """An account that moved is authored, from the move's place on, only by its new home's logs."""
+    if not conn.execute("SELECT 1 FROM sync_user_moves WHERE user_id = ? LIMIT 1", (user_id,)).fetchone():
+        return None
+    home = author_home_at(conn, user_id, hlc)
+    signer = conn.execute("SELECT node_key FROM log_keys WHERE origin = ?", (origin,)).fetchone()
+    if home is None or signer is None or bytes(signer[0]) == home:
+        return None
+    return Refusal("author_moved", "the account had moved to another node at this point")
 
 
 def check(snap: Snapshot, ev: Event) -> Refusal | None:
@@ -105,6 +117,8 @@ def check(snap: Snapshot, ev: Event) -> Refusal | None:
         return Refusal("not_found", "the community does not exist at this point")
     if b.author is None:
         return Refusal("invalid_event", "members' actions name their author")
+    if snap.homes and (moved := _moved_away(snap.conn, b.author, b.origin, b.hlc)) is not None:
+        return moved
     m = snap.member(b.author)
     now = wall_ms(b.hlc)
     if m.banned:
@@ -148,6 +162,11 @@ class CommunityAuthority:
 
     def __init__(self, node: Node) -> None:
         self.node = node
+        # accounts move between nodes only with federation (its tables say where they lived)
+        self.homes = any(loaded.plugin.name == "sync" for loaded in node.plugins)
+
+    def snapshot(self, conn: Connection, cid: str) -> Snapshot:
+        return Snapshot(conn, cid, self.homes)
 
     def covers(self, kind: str) -> bool:
         return kind in RULES
@@ -158,12 +177,12 @@ class CommunityAuthority:
         cid = ev.body.community
         assert cid is not None
         if _after_head(conn, cid, ev.body.hlc, ev.id):
-            return check(Snapshot(conn, cid), ev)
+            return check(self.snapshot(conn, cid), ev)
         # Governance this node holds comes after the event: decide at its place, then put back.
         conn.execute("SAVEPOINT verdict_at")
         try:
             gov.rebuild(conn, cid, until=(ev.body.hlc, ev.id))
-            return check(Snapshot(conn, cid), ev)
+            return check(self.snapshot(conn, cid), ev)
         finally:
             conn.execute("ROLLBACK TO verdict_at")
             conn.execute("RELEASE verdict_at")
@@ -172,6 +191,9 @@ class CommunityAuthority:
 
     def applied(self, conn: Connection, ev: Event) -> None:
         """After a governance event is folded: re-decide what it precedes (nothing, usually)."""
+        if ev.body.kind == MOVED and self.homes:
+            self._moved(conn, ev)
+            return
         cid = ev.body.community
         if cid is None or ev.body.kind not in _GOV:
             return
@@ -189,7 +211,7 @@ class CommunityAuthority:
         flips: list[bool] = [later_extra]
         if latest:
             # The newest governance event: the state after it is the projection as it stands.
-            snap = Snapshot(conn, cid)
+            snap = self.snapshot(conn, cid)
             for later_ev in self._content(conn, cid, place):
                 flips.append(self._redecide(conn, snap, later_ev))
         elif later_content:
@@ -200,12 +222,32 @@ class CommunityAuthority:
                 nonlocal nxt
                 snap: Snapshot | None = None
                 while nxt is not None and (upto is None or (nxt.body.hlc, nxt.id) < upto):
-                    snap = snap or Snapshot(conn, cid)
+                    snap = snap or self.snapshot(conn, cid)
                     flips.append(self._redecide(conn, snap, nxt))
                     nxt = next(pending, None)
 
             gov.rebuild(conn, cid, between=between)
         if any(flips):
+            self.rebuild_content(conn, cid)
+
+    def _moved(self, conn: Connection, ev: Event) -> None:
+        """A move that lands after what the account's old home wrote past it: refuse that too."""
+        user = ev.body.target
+        rows = conn.execute(
+            f"{_SELECT} WHERE e.hlc > ? AND e.community IS NOT NULL AND e.kind IN ({_RULED_MARKS})"
+            " AND NOT EXISTS (SELECT 1 FROM event_refusals r WHERE r.event_id = e.id)",
+            (ev.body.hlc, *RULES),
+        ).fetchall()
+        withdrawn: set[str] = set()
+        for row in rows:
+            later = _event(self.node, row)
+            if later.body.author != user or later.body.community is None:
+                continue
+            refusal = _moved_away(conn, user, later.body.origin, later.body.hlc)
+            if refusal is not None:
+                record_refusal(conn, later, refusal)
+                withdrawn.add(later.body.community)
+        for cid in sorted(withdrawn):
             self.rebuild_content(conn, cid)
 
     @staticmethod

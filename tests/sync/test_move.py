@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from cryb_plugins.content.events import MessageCreate
 
+from cryb_node.problems import Problem
 from cryb_node.sync import archive, homes
 from cryb_node.sync.ingest import home_of
 from tests.conftest import run_cryb
 from tests.sync.conftest import make_community, mesh
+from tests.sync.rogue import Rogue
 
 
 async def test_account_moves_with_a_forwarding_record(federation, tmp_path) -> None:
@@ -65,12 +68,20 @@ async def test_account_moves_with_a_forwarding_record(federation, tmp_path) -> N
         "message.create", MessageCreate(channel_id=text, content="written on b"),
         community=cid, author=alice.id, target="moved0000000000000000000001",
     )  # fmt: skip
-    await a.node.events.append(
+    # a's own API refuses to write as her; a's log carrying it anyway is refused by the others
+    with pytest.raises(Problem, match="author_moved"):
+        await a.node.events.append(
+            "message.create", MessageCreate(channel_id=text, content="forged on a"),
+            community=cid, author=alice.id, target="forged000000000000000000001",
+        )  # fmt: skip
+    Rogue(a.node.data_dir).forge(
         "message.create", MessageCreate(channel_id=text, content="forged on a"),
         community=cid, author=alice.id, target="forged000000000000000000001",
     )  # fmt: skip
     report = await b.session(a)
-    assert report.rejected == 1  # a's event as alice
+    assert report.rejected == 0  # stored as evidence, never shown
+    refused = await b.node.db.fetchall("SELECT code FROM event_refusals WHERE author = ?", (alice.id,))
+    assert [r[0] for r in refused] == ["author_moved"]
     await c.session(b)
     for f in (b, c):
         texts = {r[0] for r in await f.node.db.fetchall("SELECT content FROM content_messages")}
