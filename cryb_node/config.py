@@ -7,6 +7,7 @@ when they parse as one (numbers, booleans, arrays) and as plain strings otherwis
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import tomllib
@@ -179,15 +180,22 @@ def _env_value(raw: str) -> Any:
 
 
 def _apply_env(tree: dict[str, Any], environ: dict[str, str]) -> None:
+    # An override changes one key: a table the file does not have starts as its default, so
+    # CRYB_RATE_LIMITS__BUCKETS__AUTH__LIMIT=5 keeps the auth bucket's window instead of leaving a
+    # bucket with a limit and no window (which failed validation when no cryb.toml was present).
+    defaults = msgspec.to_builtins(Config())
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name == "CRYB_CONFIG":
             continue
         path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         if not all(path):
             raise ConfigError(f"{name}: malformed override; use CRYB_SECTION__KEY")
-        node = tree
+        node, default = tree, defaults
         for part in path[:-1]:
-            node = node.setdefault(part, {})
+            default = default.get(part) if isinstance(default, dict) else None
+            if part not in node:
+                node[part] = copy.deepcopy(default) if isinstance(default, dict) else {}
+            node = node[part]
             if not isinstance(node, dict):
                 raise ConfigError(f"{name}: {'.'.join(path[:-1])} is not a table")
         node[path[-1]] = _env_value(raw)
