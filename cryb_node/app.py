@@ -14,6 +14,7 @@ from cryb_node.config import Config
 from cryb_node.gateway import middleware as mw
 from cryb_node.gateway.api import Api
 from cryb_node.gateway.ratelimit import RateLimiter
+from cryb_node.gateway.ratestore import ExpiringStore
 from cryb_node.gateway.routes import core_routes, swagger_dir
 from cryb_node.metrics import make_registry
 from cryb_node.node import Node
@@ -56,7 +57,12 @@ def build_app(config: Config, plugins: list[Loaded] | None = None) -> web.Applic
 
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         async with node.running():
-            yield
+            if config.rate_limits.enabled:
+                await limiter.attach(ExpiringStore(node.db, "ratelimit"))
+            try:
+                yield
+            finally:
+                await limiter.detach()  # saves the last second's counts before the database closes
 
     app.cleanup_ctx.append(lifetime)
 

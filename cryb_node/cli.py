@@ -64,7 +64,7 @@ def run_with_node(cfg: configmod.Config, plugins: list[Loaded], fn: Callable[[No
     """Open the node (no HTTP, no background consumers) for a CLI command, run ``fn``, close it."""
 
     async def main() -> T:
-        node = Node(cfg, plugins)
+        node = Node(configmod.with_served_url(cfg), plugins)
         async with node.running(background=False):
             return await fn(node)
 

@@ -7,6 +7,7 @@ when they parse as one (numbers, booleans, arrays) and as plain strings otherwis
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import tomllib
@@ -40,6 +41,17 @@ class ServerSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     shutdown_timeout: Annotated[float, Meta(ge=0, le=600)] = 10.0
     # Proxies whose X-Forwarded-For is believed (exact addresses).
     trusted_proxies: list[str] = []
+    # Slow and idle sockets: a request line and headers must arrive within header_timeout_s (from
+    # connecting, or from a request's first byte); a body within body_timeout_s plus one second per
+    # body_min_rate bytes. An idle kept-alive connection closes after keepalive_timeout_s.
+    header_timeout_s: Annotated[float, Meta(gt=0, le=600)] = 10.0
+    body_timeout_s: Annotated[float, Meta(gt=0, le=3600)] = 20.0
+    body_min_rate: PositiveInt = 500
+    keepalive_timeout_s: Annotated[float, Meta(gt=0, le=3600)] = 30.0
+    # Open connections per client address (trusted proxies are exempt), and in all (0: what the
+    # file-descriptor limit leaves after the node's own files).
+    max_connections_per_address: PositiveInt = 100
+    max_connections: Annotated[int, Meta(ge=0)] = 0
 
 
 class DbSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -171,6 +183,25 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
         return self.node.base_url or f"http://{self.server.host}:{self.server.port}"
 
 
+# `cryb serve` writes the address it serves on here (in the data directory), so links printed by
+# CLI commands run beside it point at the node as served (`--port 9000`), not at the default port.
+SERVED_URL_FILE = "served-url"
+
+
+def with_served_url(config: Config) -> Config:
+    """For CLI commands: a config whose base_url is the configured public URL, else the address the
+    node last served on, else the configured host and port."""
+    if config.node.base_url:
+        return config
+    try:
+        url = (config.data_path / SERVED_URL_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return config
+    if not re.fullmatch(r"https?://\S+", url):
+        return config
+    return with_overrides(config, node={"base_url": url})
+
+
 def _env_value(raw: str) -> Any:
     try:
         return tomllib.loads(f"v = {raw}")["v"]
@@ -179,15 +210,22 @@ def _env_value(raw: str) -> Any:
 
 
 def _apply_env(tree: dict[str, Any], environ: dict[str, str]) -> None:
+    # An override changes one key: a table the file does not have starts as its default, so
+    # CRYB_RATE_LIMITS__BUCKETS__AUTH__LIMIT=5 keeps the auth bucket's window instead of leaving a
+    # bucket with a limit and no window (which failed validation when no cryb.toml was present).
+    defaults = msgspec.to_builtins(Config())
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name == "CRYB_CONFIG":
             continue
         path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__")]
         if not all(path):
             raise ConfigError(f"{name}: malformed override; use CRYB_SECTION__KEY")
-        node = tree
+        node, default = tree, defaults
         for part in path[:-1]:
-            node = node.setdefault(part, {})
+            default = default.get(part) if isinstance(default, dict) else None
+            if part not in node:
+                node[part] = copy.deepcopy(default) if isinstance(default, dict) else {}
+            node = node[part]
             if not isinstance(node, dict):
                 raise ConfigError(f"{name}: {'.'.join(path[:-1])} is not a table")
         node[path[-1]] = _env_value(raw)

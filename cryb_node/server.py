@@ -5,29 +5,45 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import sys
 
 from aiohttp import web
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
-from cryb_node.config import Config
+from cryb_node.config import SERVED_URL_FILE, Config, with_overrides
+from cryb_node.gateway.connections import GuardedSite, Limits
 from cryb_node.health import readiness, sd_notify
 from cryb_node.plugins import Loaded
 
 log = logging.getLogger(__name__)
+BACKLOG = 4096
 
 
 async def serve(config: Config, plugins: list[Loaded]) -> None:
+    # Bind before building the app so `--port 0` and every link the node makes (the setup link
+    # among them) name the port actually served.
+    sock = _bind(config.server.host, config.server.port)
+    config = with_overrides(config, server={"port": sock.getsockname()[1]})
     app = build_app(config, plugins)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=config.server.shutdown_timeout)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        shutdown_timeout=config.server.shutdown_timeout,
+        keepalive_timeout=config.server.keepalive_timeout_s,
+    )
     await runner.setup()  # starts the node: data dir, keys, migrations, consumers
-    site = web.TCPSite(runner, config.server.host, config.server.port, reuse_address=True)
+    limits = Limits(config.server)
+    site = GuardedSite(runner, sock, limits)
     await site.start()
-    port = runner.addresses[0][1] if runner.addresses else config.server.port
     node = app[NODE]
-    url = f"http://{config.server.host}:{port}"
-    log.info("listening", extra={"fields": {"url": url, "data_dir": str(node.data_dir)}})
+    url = f"http://{config.server.host}:{config.server.port}"
+    (node.data_dir / SERVED_URL_FILE).write_text(config.base_url + "\n", encoding="utf-8")
+    log.info(
+        "listening",
+        extra={"fields": {"url": url, "data_dir": str(node.data_dir), "max_connections": limits.total_cap}},
+    )
     print(
         f"CRYB node {config.node.name!r} listening on {url} (data in {node.data_dir})",
         file=sys.stderr,
@@ -49,6 +65,16 @@ async def serve(config: Config, plugins: list[Loaded]) -> None:
     # cleanup_ctx finishes queued writes and closes the database.
     await runner.cleanup()
     log.info("stopped")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    # A deep accept queue (the kernel caps it at net.core.somaxconn): with a short one, a burst of
+    # connections from one client fills it and everyone else's SYN is dropped and retried a second
+    # later, before the per-address cap ever sees them.
+    sock = socket.create_server((host, port), family=family, backlog=BACKLOG)
+    sock.setblocking(False)
+    return sock
 
 
 async def _notify_when_ready(node, stop: asyncio.Event) -> None:

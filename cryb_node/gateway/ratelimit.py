@@ -2,6 +2,9 @@
 
 Headers follow Discord's convention: X-RateLimit-Limit, -Remaining, -Reset (epoch seconds),
 -Reset-After (seconds) and -Bucket on every limited response, plus Retry-After on a 429.
+
+Windows are counted in memory and saved through an ExpiringStore (ratestore.py) once attached, so
+a restart does not reset them.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import time
 from dataclasses import dataclass
 
 from cryb_node.config import RateLimitSection, RateRule
+from cryb_node.gateway.ratestore import ExpiringStore
 from cryb_node.problems import Problem
 
 
@@ -56,6 +60,22 @@ class RateLimiter:
         self._clock = clock
         self._windows: dict[tuple[str, str], _Window] = {}
         self._next_sweep = 0.0
+        self._store: ExpiringStore | None = None
+
+    async def attach(self, store: ExpiringStore) -> None:
+        """Take up the windows saved before a restart, and save changes from now on."""
+        now = self._clock()
+        for key, (start, count) in (await store.load()).items():
+            bucket, _, caller = key.partition(" ")
+            if now < start + self.rule(bucket).window_s:
+                self._windows[(bucket, caller)] = _Window(start, count)
+        self._store = store
+        store.start()
+
+    async def detach(self) -> None:
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
 
     def rule(self, bucket: str) -> RateRule:
         return self.config.buckets.get(bucket, self.config.default)
@@ -72,6 +92,8 @@ class RateLimiter:
         allowed = win.count < rule.limit
         if allowed:
             win.count += 1
+            if self._store is not None:
+                self._store.put(f"{bucket} {caller}", (win.start, win.count), reset_at)
         return Verdict(allowed, bucket, rule.limit, max(0, rule.limit - win.count), reset_at, reset_at - now)
 
     def _sweep(self, now: float) -> None:

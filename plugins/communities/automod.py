@@ -1,19 +1,25 @@
 """Automod: per-community rules checked against text a member is about to post.
 
 Rules are governance events (automod.set/delete); what they catch is recorded as automod.action
-events (the mod log) and flagged text lands in the reports queue. Regexes run under the `regex`
-module's timeout, and are length-limited and compiled before a rule is accepted, so a catastrophic
-pattern cannot stall the node.
+events (the mod log) and flagged text lands in the reports queue. Regex rules run on RE2, whose
+matching time is linear in the text (no backtracking, so `(a|aa)+$` cannot explode); patterns RE2
+cannot run (backreferences, lookaround) are refused when a rule is set. A community holds at most
+MAX_PATTERNS patterns, and a message is checked in a worker thread within EVALUATION_BUDGET_S, so
+no set of rules can stall the event loop. Refusals name the rule, never its pattern: members do not
+get to read the rules they trip.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import msgspec
+import re2
 import regex
 
 from cryb_node.clock import new_id
@@ -29,7 +35,11 @@ from .service import Actor, Communities, Step
 
 log = logging.getLogger(__name__)
 
-REGEX_TIMEOUT_S = 0.05
+# Regex patterns across all of a community's rules (20 rules of 10, or 10 of 20), and rules in all.
+MAX_PATTERNS = 200
+MAX_RULES = 50
+# Wall time one message's check may take; rules not reached by then count as no match (logged).
+EVALUATION_BUDGET_S = 0.5
 SEVERITY = {"allow": 0, "flag": 1, "block": 2, "timeout": 3}
 _LINK = re.compile(r"(?i)\b(?:https?://|www\.)([^\s/?#<>\"']+)")
 _INVITE = re.compile(r"(?i)\b(?:discord(?:app)?\.com/invite|discord\.gg|/invites?)/[\w-]{2,}")
@@ -56,6 +66,22 @@ class Rule:
     match: Matcher
 
 
+def _re2_options() -> re2.Options:
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False  # a refused pattern is the member's 400, not a line on stderr
+    options.max_mem = 1 << 20  # per pattern; past it RE2 falls back to a slower linear matcher
+    return options
+
+
+_RE2_OPTIONS = _re2_options()
+
+
+def compile_pattern(pattern: str) -> re2._Regexp:
+    """Compile with RE2; raises re2.error for what it cannot run."""
+    return re2.compile(pattern, _RE2_OPTIONS)
+
+
 def validate(config: s.AutomodConfigIn, kind: str) -> None:
     """Refuse rules that cannot work (400 naming the field) before they become events."""
     if kind == "regex":
@@ -63,11 +89,18 @@ def validate(config: s.AutomodConfigIn, kind: str) -> None:
             raise Problem("invalid_field", 400, "a regex rule needs patterns", field="config.patterns")
         for i, pattern in enumerate(config.patterns):
             try:
-                regex.compile(pattern)
-            except (regex.error, ValueError, OverflowError) as err:
+                compile_pattern(pattern)
+            except re2.error as err:
+                why = (
+                    err.args[0].decode(errors="replace")
+                    if err.args and isinstance(err.args[0], bytes)
+                    else err
+                )
                 raise Problem(
-                    "invalid_regex", 400, f"does not compile: {err}", field=f"config.patterns[{i}]"
-                ) from None
+                    "invalid_regex", 400,
+                    f"RE2 cannot compile this pattern ({why}); no backreferences or lookaround",
+                    field=f"config.patterns[{i}]",
+                ) from None  # fmt: skip
     if kind == "words" and not config.words:
         raise Problem("invalid_field", 400, "a words rule needs words", field="config.words")
 
@@ -102,17 +135,15 @@ def compile_rule(
         patterns = []
         for p in config.patterns:
             try:
-                patterns.append(regex.compile(p, regex.IGNORECASE))
-            except (regex.error, ValueError, OverflowError):
-                log.warning("automod rule %s: pattern does not compile; skipped", rule_id)
+                patterns.append(compile_pattern(p))
+            except re2.error:
+                # Only a peer's rule can get here (ours are refused when set).
+                log.warning("automod rule %s: pattern RE2 cannot run; skipped", rule_id)
 
         def match(text: str, ctx: Context) -> str | None:
-            for p in patterns:
-                try:
-                    if p.search(text, timeout=REGEX_TIMEOUT_S):
-                        return f"matched pattern {p.pattern!r}"
-                except TimeoutError:
-                    log.warning("automod rule %s: pattern timed out; treated as no match", rule_id)
+            for i, p in enumerate(patterns):
+                if p.search(text):
+                    return f"matched pattern {i + 1}"  # not the pattern itself: see the docstring
             return None
 
     elif kind == "links":
@@ -150,6 +181,21 @@ def compile_rule(
     return Rule(rule_id, name, kind, action, timeout_s, match)
 
 
+def _match_all(
+    rules: list[Rule], text: str, ctx: Context, deadline: float
+) -> tuple[list[tuple[Rule, str]], int]:
+    """Every rule's verdict on ``text`` until ``deadline``; returns the hits and how many rules were
+    left unchecked."""
+    hits = []
+    for n, rule in enumerate(rules):
+        if time.monotonic() > deadline:
+            return hits, len(rules) - n
+        reason = rule.match(text, ctx)
+        if reason is not None:
+            hits.append((rule, reason))
+    return hits, 0
+
+
 _RULE_SQL = (
     "SELECT id, name, kind, config, action, timeout_s, enabled FROM community_automod_rules"
     " WHERE community_id = ?"
@@ -175,7 +221,16 @@ class AutomodService:
         if hit is not None and hit[0] == gen:
             return hit[1]
         rows = await self.db.fetchall(f"{_RULE_SQL} AND enabled = 1 ORDER BY position, id", (community_id,))
-        rules = [compile_rule(r[0], r[1], r[2], _decode_config(r[3]), r[4], r[5]) for r in rows]
+        rules, patterns = [], 0
+        for r in rows[:MAX_RULES]:
+            config = _decode_config(r[3])
+            patterns += len(config.patterns) if r[2] == "regex" else 0
+            if patterns > MAX_PATTERNS:
+                # Rules set here are capped when set; rules from a peer are capped here.
+                log.warning("automod: community %s has over %d patterns; later rules skipped", community_id,
+                            MAX_PATTERNS)  # fmt: skip
+                break
+            rules.append(compile_rule(r[0], r[1], r[2], config, r[4], r[5]))
         if self.c.perms.generation(community_id) == gen:
             self._compiled[community_id] = (gen, rules)
         return rules
@@ -189,11 +244,11 @@ class AutomodService:
             (community_id, user_id),
         )
         ctx = Context(user_id, now_ms(), joined)
-        hits = []
-        for rule in rules:
-            reason = rule.match(text, ctx)
-            if reason is not None:
-                hits.append((rule, reason))
+        # Off the event loop: the loop keeps serving everyone else while rules run.
+        deadline = time.monotonic() + EVALUATION_BUDGET_S
+        hits, skipped = await asyncio.to_thread(_match_all, rules, text, ctx, deadline)
+        if skipped:
+            log.warning("automod: budget spent in community %s; %d rules not checked", community_id, skipped)
         return hits
 
     async def check(
@@ -254,6 +309,7 @@ class AutomodService:
     ) -> s.AutomodRuleOut:
         await self.c.require(actor, community_id, Perm.MANAGE_COMMUNITY, "automod rules")
         validate(body.config, body.kind)
+        await self._check_caps(community_id, body, rule_id)
         if body.action == "timeout" and body.timeout_s < 1:
             raise Problem("invalid_field", 400, "a timeout rule needs timeout_s", field="timeout_s")
         rule_id = rule_id or new_id()
@@ -264,6 +320,22 @@ class AutomodService:
         )  # fmt: skip
         await self.c.write(actor, Step("automod.set", community_id, rule_id, payload))
         return await self.rule(community_id, rule_id)
+
+    async def _check_caps(self, community_id: str, body: s.AutomodRuleIn, rule_id: str | None) -> None:
+        rows = await self.db.fetchall(
+            "SELECT id, kind, config FROM community_automod_rules WHERE community_id = ?", (community_id,)
+        )
+        others = [r for r in rows if r[0] != rule_id]
+        if len(others) + 1 > MAX_RULES:
+            raise Problem("too_many_rules", 400, f"a community has at most {MAX_RULES} automod rules")
+        used = sum(len(_decode_config(r[2]).patterns) for r in others if r[1] == "regex")
+        new = len(body.config.patterns) if body.kind == "regex" else 0
+        if used + new > MAX_PATTERNS:
+            raise Problem(
+                "too_many_patterns", 400,
+                f"a community's regex rules hold at most {MAX_PATTERNS} patterns in all ({used} in use)",
+                field="config.patterns",
+            )  # fmt: skip
 
     async def delete_rule(self, actor: Actor, community_id: str, rule_id: str) -> None:
         await self.c.require(actor, community_id, Perm.MANAGE_COMMUNITY, "automod rules")

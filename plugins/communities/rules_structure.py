@@ -231,6 +231,16 @@ def _overwrite_target(c: Ctx, target_type: str, target_id: str) -> int:
         raise Denied("invalid_target_type", 400, "target_type is role or member", "target_type")
     if target_type == "role" and target_id not in c.state.roles:
         raise Denied("not_found", 404, "role not found", "target_id")
+    # The same hierarchy as assigning roles: an overwrite can lock a senior out of a channel (or
+    # hand a senior's standing to a junior), so only what ranks below the actor may be touched.
+    if target_type == "role" and target_id != c.cid:
+        c.require_below(c.state.roles[target_id].position, "target_id")
+    if target_type == "member" and target_id != c.actor and not c.is_actor_admin(c.actor):
+        outranked = c.actor is None or c.rank(c.actor) <= c.rank(target_id)
+        if target_id == c.state.owner_id or outranked:
+            raise Denied(
+                "role_hierarchy", 403, "that member's highest role is at or above yours", "target_id"
+            )
     return have
 
 

@@ -51,7 +51,7 @@ def admin_routes(api: Api, node: Node) -> None:
     async def setup_admin(call: Call) -> Registered:
         users, body = users_of(node), call.body
         async with users.first_run.lock:
-            if not users.first_run.valid(body.token):
+            if not await users.first_run.valid(body.token):
                 raise Problem("setup_unavailable", 403, "the setup link is used up or wrong", field="token")
             user_id, pair = await users.create_account(
                 body.username, body.email, body.password, client=client_of(call, node), admin=True,

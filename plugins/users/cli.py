@@ -74,6 +74,8 @@ def create(settings: Any, username: str, email: str, password: str, admin: bool,
         user_id, _ = await users.create_account(
             username, email, password, client=CLI, admin=admin, verified=True, session=False
         )
+        if admin:
+            users.first_run.done()  # a serving node's setup link dies with an admin in place
         return await accounts.find(users, user_id)
 
     _emit(_run(settings, go), as_json, lambda a: f"created {_row(a)}")
@@ -123,6 +125,7 @@ def promote(settings: Any, who: str) -> None:
 
     async def go(users: Users) -> None:
         await accounts.promote(users, (await accounts.find(users, who)).id, CLI)
+        users.first_run.done()
 
     _run(settings, go)
     click.echo(f"{who}: node admin")

@@ -2,7 +2,8 @@
 
 The token is printed to the console only (never to the JSON log) and written to
 ``data/setup-link.txt`` (mode 600) for services without a terminal. It is held in memory: a restart
-makes a new one, and using it (or `cryb user create --admin`) ends it.
+makes a new one, and using it ends it, as does any admin appearing (the CLI that makes one removes
+the file; the serving node checks for an admin before honouring the token).
 """
 
 from __future__ import annotations
@@ -52,10 +53,18 @@ class FirstRun:
     def pending(self) -> bool:
         return self._digest is not None
 
-    def valid(self, token: str) -> bool:
-        """Constant-time check of the token; it stays usable until ``done``."""
+    async def valid(self, token: str) -> bool:
+        """Constant-time check of the token; it stays usable until ``done`` or until any admin exists.
+
+        The database is asked each time: `cryb user create --admin` (or `promote`) runs in another
+        process, and the link must die the moment that admin exists, not at the next restart."""
+        if self._digest is None:
+            return False
+        if await self.node.db.fetchval("SELECT 1 FROM users_accounts WHERE admin = 1 LIMIT 1"):
+            self.done()
+            return False
         digest = hashlib.sha256(token.encode()).digest()
-        return self._digest is not None and hmac.compare_digest(digest, self._digest)
+        return hmac.compare_digest(digest, self._digest)
 
     def done(self) -> None:
         self._digest = None

@@ -1,6 +1,7 @@
 """Sign-in with OAuth2 / OpenID Connect providers: presets for GitHub, Google and Discord, and any
-OIDC issuer. Authorization-code flow with state (single use, 10 minutes) and PKCE (S256); OIDC
-id_tokens are verified against the issuer's JWKS (signature, iss, aud, exp, nonce).
+OIDC issuer. Authorization-code flow with state (single use, 10 minutes) bound to the browser that
+started it (a secret in a cookie, see oauth_routes.py) and PKCE (S256, the verifier never leaves the
+node); OIDC id_tokens are verified against the issuer's JWKS (signature, iss, aud, exp, nonce).
 
 A provider identity (provider, subject) is linked to one local account. A first sign-in creates an
 account, unless the provider's verified email already belongs to one: then the owner must sign in
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import re
 import secrets
 import time
@@ -93,7 +95,14 @@ class Pending:
     verifier: str
     nonce: str
     link_user: str | None
+    # sha256 of the secret in the starting browser's cookie: without it, a callback URL carried to
+    # another browser would sign that browser in to (or link) the account of whoever started.
+    browser: bytes = b""
     created: float = field(default_factory=time.monotonic)
+
+
+def browser_digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
 
 
 def _b64(data: bytes) -> str:
@@ -159,15 +168,17 @@ class OAuth:
     def redirect_uri(self, name: str) -> str:
         return f"{self.users.node.config.base_url.rstrip('/')}/api/v1/auth/oauth/{name}/callback"
 
-    async def start(self, name: str, link_user: str | None) -> str:
+    async def start(self, name: str, link_user: str | None) -> tuple[str, str]:
+        """The provider's authorization URL, and the secret the starting browser keeps (a cookie)."""
         p = self._provider(name)
         self._sweep()
-        state, verifier, nonce = (
+        state, verifier, nonce, browser = (
             secrets.token_urlsafe(24),
             secrets.token_urlsafe(48),
             secrets.token_urlsafe(16),
+            secrets.token_urlsafe(24),
         )
-        self._pending[state] = Pending(name, verifier, nonce, link_user)
+        self._pending[state] = Pending(name, verifier, nonce, link_user, browser_digest(browser))
         ep = await self._endpoints(p)
         params = {
             "response_type": "code",
@@ -180,16 +191,23 @@ class OAuth:
         }
         if self.is_oidc(p):
             params["nonce"] = nonce
-        return f"{ep['authorization_endpoint']}?{urlencode(params)}"
+        return f"{ep['authorization_endpoint']}?{urlencode(params)}", browser
 
     def _sweep(self) -> None:
         horizon = time.monotonic() - STATE_TTL_S
         for s in [s for s, pend in self._pending.items() if pend.created < horizon]:
             del self._pending[s]
 
-    async def callback(self, name: str, code: str, state: str, client: Client) -> OAuthResult:
+    async def callback(self, name: str, code: str, state: str, browser: str, client: Client) -> OAuthResult:
+        """Finish a flow; ``browser`` is the secret from the cookie ``start`` set (empty if none).
+        The state is spent even when the browser does not match, so a leaked URL dies on first use."""
         pending = self._pending.pop(state, None)
-        if pending is None or pending.provider != name or pending.created < time.monotonic() - STATE_TTL_S:
+        if (
+            pending is None
+            or pending.provider != name
+            or pending.created < time.monotonic() - STATE_TTL_S
+            or not hmac.compare_digest(pending.browser, browser_digest(browser))
+        ):
             await self.users.node.db.write(
                 lambda c: self.users._audit(c, "oauth.state_mismatch", client, provider=name)
             )

@@ -8,11 +8,15 @@ import msgspec
 from aiohttp import web
 from msgspec import Meta
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.gateway.api import Api, Call, json_response
 from cryb_node.node import Node
 
-from .oauth import AuthorizeUrl, LinkList, LinkOut, OAuthResult, ProviderInfo, ProviderList
+from .oauth import STATE_TTL_S, AuthorizeUrl, LinkList, LinkOut, OAuthResult, ProviderInfo, ProviderList
 from .routes import client_of, users_of
+
+# Holds the secret that binds a sign-in's state to the browser that started it (plugins/users/oauth.py).
+COOKIE = "cryb_oauth"
+COOKIE_PATH = "/api/v1/auth/oauth"
 
 
 class CallbackQuery(msgspec.Struct):
@@ -28,25 +32,49 @@ def oauth_routes(api: Api, node: Node) -> None:
         return ProviderList([ProviderInfo(p.name, p.preset) for p in oauth.providers.values()])
 
     @api.route("POST", "/api/v1/auth/oauth/{provider}/start", response=AuthorizeUrl, bucket="auth")
-    async def start(call: Call) -> AuthorizeUrl:
-        """Where to send the browser to sign in; when signed in already, links the provider instead."""
+    async def start(call: Call) -> web.Response:
+        """Where to send the browser to sign in; when signed in already, links the provider instead.
+        Sets the cookie the callback must come back with (same browser only)."""
         link_user = call.principal.user_id if call.principal else None
-        return AuthorizeUrl(await users_of(node).oauth.start(call.path("provider"), link_user))
+        url, browser = await users_of(node).oauth.start(call.path("provider"), link_user)
+        response = json_response(AuthorizeUrl(url))
+        _bind(response, call, browser)
+        return response
 
     @api.route("GET", "/api/v1/auth/oauth/{provider}/login", bucket="auth", auth="none", status=302)
     async def login_redirect(call: Call) -> web.Response:
         """Browser entry point: redirects to the provider's sign-in page."""
-        url = await users_of(node).oauth.start(call.path("provider"), None)
-        raise web.HTTPFound(url)
+        url, browser = await users_of(node).oauth.start(call.path("provider"), None)
+        redirect = web.HTTPFound(url)
+        _bind(redirect, call, browser)
+        raise redirect
 
     @api.route("GET", "/api/v1/auth/oauth/{provider}/callback", query=CallbackQuery, response=OAuthResult,
                bucket="auth", auth="none")  # fmt: skip
-    async def callback(call: Call) -> OAuthResult:
+    async def callback(call: Call) -> web.Response:
         """The provider sends the browser back here with a code and the state."""
         q = call.query
-        return await users_of(node).oauth.callback(
-            call.path("provider"), q.code, q.state, client_of(call, node)
+        result = await users_of(node).oauth.callback(
+            call.path("provider"),
+            q.code,
+            q.state,
+            call.request.cookies.get(COOKIE, ""),
+            client_of(call, node),
         )
+        response = json_response(result)
+        response.del_cookie(COOKIE, path=COOKIE_PATH, samesite="Lax", secure=_https(call))
+        return response
+
+    def _https(call: Call) -> bool:
+        return call.request.secure or node.config.base_url.startswith("https://")
+
+    def _bind(response: web.StreamResponse, call: Call, browser: str) -> None:
+        # SameSite=Lax, not Strict: the provider's redirect back is a cross-site top-level navigation,
+        # which Lax cookies accompany and Strict ones do not. HttpOnly: no script needs it.
+        response.set_cookie(
+            COOKIE, browser, max_age=STATE_TTL_S, path=COOKIE_PATH, httponly=True, samesite="Lax",
+            secure=_https(call),
+        )  # fmt: skip
 
     @api.route("GET", "/api/v1/users/@me/oauth", response=LinkList, auth="required")
     async def links(call: Call) -> LinkList:

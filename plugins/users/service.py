@@ -17,6 +17,7 @@ from msgspec import UNSET
 from cryb_node.clock import new_id
 from cryb_node.db import Connection
 from cryb_node.events import Tx
+from cryb_node.gateway.ratestore import ExpiringStore
 from cryb_node.identity import key_dir
 from cryb_node.mail import Mailer
 from cryb_node.node import Node
@@ -82,12 +83,15 @@ class Users:
         self.oauth = OAuth(self)
         self.first_run = FirstRun(self.node)
         await self.first_run.open()
+        if self.node.serving:  # CLI commands neither count sign-ins nor should race the server's saves
+            await self.throttle.attach(ExpiringStore(self.node.db, "users.signin"))
 
     async def close(self) -> None:
         if self.background:
             await asyncio.wait(self.background, timeout=self.node.config.mail.timeout_s)
         await self.tokens.stop()
         await self.oauth.close()
+        await self.throttle.detach()
 
     # -- helpers --------------------------------------------------------------------------------
 

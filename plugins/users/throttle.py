@@ -1,6 +1,8 @@
 """Failed sign-in tracking per account and per client address: slow down, then lock out.
 
-Counts live in memory (one process serves the node); every lockout and refusal is also audited.
+Counts live in memory (one process serves the node) and are saved to SQLite in batches once a store
+is attached (cryb_node/gateway/ratestore.py), so a restart neither lifts a lockout nor forgets
+failures; times are wall-clock seconds for that reason. Every lockout and refusal is also audited.
 Keys are opaque strings ("acct:<id or login>", "ip:<address>"), so an unknown login is throttled
 exactly like a real one and the responses never tell whether an account exists.
 """
@@ -11,15 +13,46 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from cryb_node.gateway.ratestore import ExpiringStore
+
 from .schemas import Settings
 
 
 class Throttle:
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
         self.s = settings
         self._clock = clock
         self._failures: dict[str, deque[float]] = {}
         self._locked_until: dict[str, float] = {}
+        self._store: ExpiringStore | None = None
+
+    async def attach(self, store: ExpiringStore) -> None:
+        """Take up the failures and lockouts saved before a restart; save changes from now on."""
+        now = self._clock()
+        for key, (failures, locked_until) in (await store.load()).items():
+            if locked_until > now:
+                self._locked_until[key] = locked_until
+            recent = deque(t for t in failures if t > now - self.s.failure_window_s)
+            if recent:
+                self._failures[key] = recent
+        self._store = store
+        store.start()
+
+    async def detach(self) -> None:
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
+
+    def _save(self, key: str) -> None:
+        if self._store is None:
+            return
+        failures = list(self._failures.get(key, ()))
+        locked_until = self._locked_until.get(key, 0.0)
+        expires = max(locked_until, failures[-1] + self.s.failure_window_s if failures else 0.0)
+        if expires > self._clock():
+            self._store.put(key, (failures, locked_until), expires)
+        else:
+            self._store.delete(key)
 
     def _recent(self, key: str, now: float) -> deque[float]:
         q = self._failures.get(key)
@@ -51,15 +84,17 @@ class Throttle:
         q = self._recent(key, now)
         q.append(now)
         self._failures[key] = q
-        if len(q) >= limit:
+        locked = len(q) >= limit
+        if locked:
             self._locked_until[key] = now + self.s.lockout_s
             del self._failures[key]
-            return True
-        return False
+        self._save(key)
+        return locked
 
     def clear(self, key: str) -> None:
         self._failures.pop(key, None)
         self._locked_until.pop(key, None)
+        self._save(key)
 
     def sweep(self) -> None:
         now = self._clock()
