@@ -63,9 +63,11 @@ class Scene:
             assert resp.status == 201, body
             return body["user"]["id"]
 
-    def refused(self) -> list[dict[str, Any]]:
+    def refused(self, *args: str) -> list[dict[str, Any]]:
         cfg = write_config(self.tmp / "a.toml", TOML)
-        out = run_cryb("--config", str(cfg), "--data", str(self.a.node.data_dir), "sync", "refused", "--json")
+        out = run_cryb(
+            "--config", str(cfg), "--data", str(self.a.node.data_dir), "sync", "refused", "--json", *args
+        )
         assert out.returncode == 0, out.stderr
         return json.loads(out.stdout)
 
@@ -156,6 +158,7 @@ async def test_forged_joins_content_moderation_and_votes_are_refused_and_leave_n
     for name, eid in forged.items():
         assert eid in listed, (name, listed.keys())
         assert listed[eid]["node_key"] == scene.r_key.hex() and listed[eid]["peer"] == "rogue", name
+    assert {r["event_id"] for r in scene.refused("--peer", "rogue")} == set(listed)
     codes = {name: listed[eid]["code"] for name, eid in forged.items()}
     assert codes == {
         "join_no_invite": "invite_required",
