@@ -125,7 +125,9 @@ async def soak(args: argparse.Namespace) -> int:
     trace_file = Path(data) / "tracemalloc.txt"
     env = {k: v for k, v in os.environ.items() if not k.startswith("CRYB_")}
     env.update(
-        PYTHONPATH=str(ROOT), CRYB_RATE_LIMITS__ENABLED="false", CRYB_LOG__LEVEL="WARNING",
+        PYTHONPATH=str(ROOT), CRYB_RATE_LIMITS__ENABLED="false",
+        # every load client connects from 127.0.0.1: lift the per-address cap meant for the internet
+        CRYB_SERVER__MAX_CONNECTIONS_PER_ADDRESS="1000000", CRYB_LOG__LEVEL="WARNING",
         CRYB_PLUGIN__USERS__ARGON2_OPSLIMIT="1", CRYB_PLUGIN__USERS__ARGON2_MEMLIMIT="8192",
         CRYB_REALTIME__CLIENT_FRAMES="100000", SOAK_TRACE_FILE=str(trace_file),
     )  # fmt: skip
