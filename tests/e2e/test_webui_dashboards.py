@@ -5,17 +5,23 @@ local file replica, with the replication status. Screenshots: docs/screenshots/a
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import shutil
 import time
 from typing import Any
 
+import msgspec
+import nacl.signing
 import pytest
+from cryb_plugins.content.events import MessageCreate
 from cryb_plugins.users.service import CLI, Users
 from playwright.async_api import expect
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
+from cryb_node.events import DOMAIN, EventBody
+from cryb_node.identity import CERT_DOMAIN
 from cryb_node.sync import peers, sync_of
 from tests.conftest import free_port, make_config
 from tests.e2e.test_webui_part2 import SCREENSHOTS
@@ -38,6 +44,32 @@ async def screens(page: Any, name: str, scroll_to: Any) -> None:
     await page.set_viewport_size(DESKTOP)
 
 
+async def _forger_with_refused_events(node: Any, n: int) -> bytes:
+    """A pinned peer whose certified log signed ``n`` messages into a community that does not exist,
+    received through the event log's own path: each is stored and refused by the rule book."""
+    node_key, log_key = nacl.signing.SigningKey.generate(), nacl.signing.SigningKey.generate()
+    origin, key = bytes(log_key.verify_key), bytes(node_key.verify_key)
+    await peers.pin(node.db, key, "http://127.0.0.1:9", "forger")
+
+    def job(conn: Any) -> None:
+        cert = node_key.sign(CERT_DOMAIN + origin).signature
+        conn.execute("INSERT INTO log_keys VALUES (?, ?, ?, ?)", (origin, key, cert, 0))
+        prev = None
+        for seq in range(1, n + 1):
+            content = msgspec.msgpack.encode(MessageCreate(channel_id="nochannel", content=f"x{seq}"))
+            hlc = ((int(time.time() * 1000) - 5000) << 16) + seq
+            digest = hashlib.sha256(content).digest()
+            body = EventBody(
+                1, "nocommunity", origin, seq, prev, hlc, "someone", "message.create", f"f{seq}", [], digest
+            )
+            raw = msgspec.msgpack.encode(body)
+            prev = hashlib.sha256(raw).digest()
+            assert node.events.ingest(conn, raw, log_key.sign(DOMAIN + raw).signature, content).refused
+
+    await node.db.write(job)
+    return key
+
+
 async def sign_in(page: Any, base: str, login: str) -> None:
     await page.goto(f"{base}/login")
     await page.get_by_label("Username or email").fill(login)
@@ -51,7 +83,10 @@ async def test_admin_dashboard_lists_pinned_peers_with_sync_state_and_backups(
     replica = tmp_path / "replica"
     cfg = make_config(
         tmp_path / "data",
-        plugin={"users": FAST_HASHING, "sync": {"backoff_initial_s": 0.05, "breaker_failures": 2}},
+        plugin={
+            "users": FAST_HASHING,
+            "sync": {"backoff_initial_s": 0.05, "breaker_failures": 2, "refused_limit": 3},
+        },
         rate_limits={"enabled": False},
         replication={"enabled": True, "type": "file", "path": str(replica), "sync_interval_s": 0.25},
     )
@@ -64,6 +99,7 @@ async def test_admin_dashboard_lists_pinned_peers_with_sync_state_and_backups(
     gone = f"http://127.0.0.1:{free_port()}"  # nothing answers there: the peer fails to sync
     await peers.pin(node.db, key, gone, "far-away")
     await sync_of(node).engine.refresh_peers()
+    forger = await _forger_with_refused_events(node, 3)
     node.replication.request_snapshot()  # what `cryb backup now` asks the running node for
     deadline = time.monotonic() + 30
     while node.replication.status().snapshots < 1 or sync_of(node).engine.states[key].failures < 2:
@@ -80,6 +116,9 @@ async def test_admin_dashboard_lists_pinned_peers_with_sync_state_and_backups(
     await expect(row.locator(".flag")).to_have_text("failing")
     await expect(row).to_contain_text("open")
     await expect(row.locator(".peer-error")).not_to_be_empty()
+    flagged = peers_region.locator(f'tr[data-peer="{forger.hex()}"]')
+    await expect(flagged.locator(".flag")).to_have_text("flagged")
+    await expect(flagged.locator(".peer-refused")).to_have_text("3")
 
     backups_region = root.get_by_role("region", name="Backups")
     await expect(backups_region.locator(".backup-target")).to_have_text(f"Target: file://{replica.resolve()}")

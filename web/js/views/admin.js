@@ -134,7 +134,7 @@ export class AdminView extends Pane {
         return section;
       }
       section.append(h('table', { class: 'mod-table peers-table' },
-        h('thead', null, h('tr', null, ['Peer', 'Key', 'State', 'Last sync', 'Breaker', 'Events in/out', 'Last error'].map((t) => h('th', null, t)))),
+        h('thead', null, h('tr', null, ['Peer', 'Key', 'State', 'Last sync', 'Breaker', 'Events in/out', 'Refused', 'Last error'].map((t) => h('th', null, t)))),
         h('tbody', null, out.peers.map((p) => h('tr', { dataset: { peer: p.node_key } },
           h('td', null, p.name ? `${p.name} · ${p.url}` : p.url),
           h('td', null, h('code', { title: p.node_key }, p.fingerprint)),
@@ -142,6 +142,8 @@ export class AdminView extends Pane {
           h('td', null, p.last_ok_at ? `${formatTime(p.last_ok_at * 1000)} (${p.lag_s}s ago)` : 'never'),
           h('td', null, p.circuit ? `${p.circuit}${p.failures ? `, ${p.failures} failures` : ''}${p.retry_in_s ? `, retry in ${Math.ceil(p.retry_in_s)}s` : ''}` : '—'),
           h('td', null, p.events_in == null ? '—' : `${p.events_in} / ${p.events_out}`),
+          // events its logs carried that the rule book refused, recently (flagged past the limit)
+          h('td', { class: 'peer-refused' }, String(p.refused_recent ?? 0)),
           h('td', { class: 'peer-error' }, p.last_error || ''))))));
     } catch (err) {
       section.append(h('p', { role: 'alert' }, err.message));
