@@ -81,12 +81,15 @@ class Snapshot:
 
     def __init__(self, conn: Connection, community_id: str, homes: bool = False) -> None:
         self.conn, self.cid, self.homes = conn, community_id, homes
+        self.head: tuple[int, bytes] | None = None
         self.state: CommunityState | None = load_community_sync(conn, community_id)
         self._members: dict[str, MemberState] = {}
 
     def member(self, user_id: str) -> MemberState:
         m = self._members.get(user_id)
         if m is None:
+            if len(self._members) > 4096:
+                self._members.clear()
             m = self._members[user_id] = load_member_sync(self.conn, self.cid, user_id)
         return m
 
@@ -164,6 +167,7 @@ class CommunityAuthority:
         self.node = node
         # accounts move between nodes only with federation (its tables say where they lived)
         self.homes = any(loaded.plugin.name == "sync" for loaded in node.plugins)
+        self._current: dict[str, Snapshot] = {}  # community -> its state at its governance head
 
     def snapshot(self, conn: Connection, cid: str) -> Snapshot:
         return Snapshot(conn, cid, self.homes)
@@ -176,8 +180,18 @@ class CommunityAuthority:
     def decide(self, conn: Connection, ev: Event) -> Refusal | None:
         cid = ev.body.community
         assert cid is not None
-        if _after_head(conn, cid, ev.body.hlc, ev.id):
-            return check(self.snapshot(conn, cid), ev)
+        head = _head(conn, cid)
+        if head is None or (ev.body.hlc, ev.id) > head:
+            # The state after the newest governance event, loaded once per (community, head): the
+            # rows are a function of the events folded so far, so the head names them (a rolled
+            # back transaction takes its head with it).
+            snap = self._current.get(cid)
+            if snap is None or snap.head != head:
+                snap = self._current[cid] = self.snapshot(conn, cid)
+                snap.head = head
+                if len(self._current) > 256:
+                    self._current.pop(next(iter(self._current)))
+            return check(snap, ev)
         # Governance this node holds comes after the event: decide at its place, then put back.
         conn.execute("SAVEPOINT verdict_at")
         try:
@@ -197,11 +211,10 @@ class CommunityAuthority:
         cid = ev.body.community
         if cid is None or ev.body.kind not in _GOV:
             return
+        # A late one is folded in the middle and leaves the head as it was: forget the state.
+        self._current.pop(cid, None)
         place = (ev.body.hlc, ev.id)
-        head = conn.execute(
-            "SELECT hlc, event_id FROM community_gov_head WHERE community_id = ?", (cid,)
-        ).fetchone()
-        latest = head is not None and (head[0], bytes(head[1])) == place
+        latest = _head(conn, cid) == place
         later_content = self._after(conn, cid, place, list(RULES))
         # Governance that other plugins also project (a ban's delete window): a late event may have
         # changed such an event's verdict in the replay, and its rows are rebuilt with the content.
@@ -333,11 +346,11 @@ _GOV_MARKS = ",".join("?" * len(_GOV))
 _SELECT = "SELECT e.pos, e.id, e.body, c.content FROM events e LEFT JOIN event_content c ON c.event_id = e.id"
 
 
-def _after_head(conn: Connection, cid: str, hlc: int, event_id: bytes) -> bool:
-    head = conn.execute(
+def _head(conn: Connection, cid: str) -> tuple[int, bytes] | None:
+    row = conn.execute(
         "SELECT hlc, event_id FROM community_gov_head WHERE community_id = ?", (cid,)
     ).fetchone()
-    return head is None or (hlc, event_id) > (head[0], bytes(head[1]))
+    return None if row is None else (row[0], bytes(row[1]))
 
 
 def _event(node: Node, row: Any) -> Event:
