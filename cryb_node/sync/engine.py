@@ -302,6 +302,9 @@ class Engine:
             if batch.scope != scope:
                 raise PeerCallError("the peer answered for another scope")
             out = await ingest.receive(node, client.peer.node_key, batch)
+            if out.flagged:
+                # a failed session like any other: backoff, then the breaker opens
+                raise PeerCallError("the peer is flagged for sending refused events")
             report.pulled += out.stored
             report.rejected += len(out.rejected)
             report.forks += out.forks

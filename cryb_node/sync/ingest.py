@@ -44,6 +44,7 @@ class Outcome:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (event id hex, reason)
     forks: int = 0
     refused: int = 0  # stored as evidence, never projected (the rule book refused them)
+    flagged: bool = False  # the sending peer keeps sending refused events: the batch was turned away
 
     @property
     def clean(self) -> bool:
@@ -84,6 +85,7 @@ def write_batch(
         # A peer whose log keeps carrying forged events: nothing more from it until the count falls.
         for ev in batch.events:
             out.rejected.append((hashlib.sha256(ev.body).hexdigest(), "peer is flagged for refused events"))
+        out.flagged = True
         return out
     certified = _store_certs(conn, batch)
     # per origin, the lowest seq we could not store: the vector stops below it
