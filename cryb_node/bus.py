@@ -47,6 +47,9 @@ class Subscription:
     # again: a burst or a steady trickle is handled in batches (for costly, not urgent consumers
     # such as the search index, whose cost is per batch more than per event).
     linger_s: float = 0.0
+    # Also hand over refused events (``ev.refused`` set; nobody else sees them): for a consumer that
+    # keeps its own position in the log and must see it pass them (the search index's offset).
+    refused: bool = False
 
     def __post_init__(self) -> None:
         if (self.handle is None) == (self.handle_in_tx is None):
@@ -135,7 +138,11 @@ class Consumer:
         read, last = len(events), events[-1].pos
         # Refused events keep their place in the log (positions stay contiguous) but nobody acts
         # on them: they changed nothing.
-        events = [e for e in events if e.refused is None and (sub.kinds is None or e.kind in sub.kinds)]
+        events = [
+            e
+            for e in events
+            if (e.refused is None or sub.refused) and (sub.kinds is None or e.kind in sub.kinds)
+        ]
         if not events:
             # Nothing of interest: move on without a write per batch (the busy writer is shared);
             # the offset is stored now and then, and on stop. Re-reading skipped events is harmless.

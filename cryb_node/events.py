@@ -358,16 +358,8 @@ class EventLog:
             if payload is None and body.content_hash is not None:
                 # Erased or withheld content: keep the signed skeleton; projections need the payload.
                 ev = self._store_skeleton(conn, event_id, body, raw, sig)
-                et = self.registry.get(body.kind)
                 if ev is not None:
-                    # Decided on what the body says (the author's standing); the tombstone a
-                    # skeleton makes is the same either way.
-                    refusal = self.verdict(conn, ev)
-                    if refusal is not None:
-                        record_refusal(conn, ev, refusal)
-                        ev = Event(pos=ev.pos, id=ev.id, body=ev.body, payload=None, refused=refusal)
-                if ev is not None and et is not None and et.skeleton is not None:
-                    et.skeleton(conn, ev)
+                    ev = self.project(conn, ev)
             else:
                 ev = self._store(conn, event_id, body, raw, sig, content, payload)
         except (IntegrityError, msgspec.ValidationError, msgspec.DecodeError) as err:
@@ -522,21 +514,25 @@ class EventLog:
         return None
 
     def project(self, conn: Connection, ev: Event) -> Event:
-        """Apply a stored event's projection if the authority rules allow it; else record why not."""
+        """Apply a stored event's projection if the authority rules allow it; else record why not.
+
+        An event without its payload (erased at the origin, or withheld) is decided on what its body
+        says (the author's standing) and gets its kind's skeleton projection either way, as does a
+        refused create: remembered, a tombstone once its author deletes it, so a node that held the
+        text and one that never did end with the same rows."""
         refusal = self.verdict(conn, ev)
+        et = self.registry.get(ev.body.kind)
         if refusal is not None:
             record_refusal(conn, ev, refusal)
             log.info(
                 "refused %s %s: %s", ev.body.kind, ev.id.hex()[:16], refusal,
                 extra={"fields": {"event_id": ev.id.hex(), "kind": ev.body.kind, "code": refusal.code}},
             )  # fmt: skip
-            et = self.registry.get(ev.body.kind)
+            ev = Event(pos=ev.pos, id=ev.id, body=ev.body, payload=ev.payload, refused=refusal)
+        if refusal is not None or (ev.payload is None and ev.body.content_hash is not None):
             if et is not None and et.skeleton is not None:
-                # What a refused create leaves: remembered, a tombstone once its author deletes it
-                # (the same row on a node that only ever held its skeleton).
                 et.skeleton(conn, ev)
-            return Event(pos=ev.pos, id=ev.id, body=ev.body, payload=ev.payload, refused=refusal)
-        et = self.registry.get(ev.body.kind)
+            return ev
         if et is not None and et.apply is not None:
             et.apply(conn, ev)
         authority = self.registry.authority

@@ -135,7 +135,9 @@ class SearchPlugin(Plugin):
         st = state_of(node)
         st.started = asyncio.ensure_future(st.start())
         return [
-            Subscription(name=CONSUMER, handle=st.handle, batch_size=st.settings.batch_size, linger_s=0.1)
+            Subscription(
+                name=CONSUMER, handle=st.handle, batch_size=st.settings.batch_size, linger_s=0.1, refused=True
+            )
         ]
 
     def jobs(self, node: Node) -> Iterable[Job]:

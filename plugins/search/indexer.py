@@ -90,6 +90,8 @@ def changes_of(events: Iterable[Event]) -> Changes:
     ch = Changes()
     for ev in events:
         ch.last_pos = max(ch.last_pos, ev.pos)
+        if ev.refused is not None:
+            continue  # changed nothing: only the offset passes it
         kind, body = ev.kind, ev.body
         if kind in _TARGET_KIND:
             ch.add(_TARGET_KIND[kind], body.target)
