@@ -18,7 +18,14 @@ export class Gateway extends EventTarget {
     this.acked = true;
     this.retryTimer = null;
     this.onOnline = () => this.reconnectNow();
-    this.onOffline = () => this.ws && this.ws.close(4000, 'offline');
+    this.onOffline = () => {
+      // The device says it is offline: the socket is gone now, whether or not its closing handshake
+      // can still get through (it may not, and the page would look connected until it timed out).
+      const ws = this.ws;
+      if (!ws) return;
+      ws.close(4000, 'offline');
+      this.closed(ws, 4000);
+    };
     window.addEventListener('online', this.onOnline);
     window.addEventListener('offline', this.onOffline);
   }
@@ -132,6 +139,7 @@ export class Gateway extends EventTarget {
 
   async closed(ws, code) {
     if (ws !== this.ws) return;
+    this.ws = null; // its own close event, when it comes, finds nothing left to do
     clearInterval(this.heartbeat);
     if (this.state === 'stopped') return;
     this.setState('waiting');
