@@ -109,19 +109,50 @@ export class InsightsView extends Pane {
   }
 }
 
+/** The node admin console's sections, each a module in ./admin/ exporting `render(view)` (it fills
+ * and returns an element). Order is the tab order; the first is the default. */
+const TABS = [
+  ['dashboard', 'Dashboard', null],
+];
+
 export class AdminView extends Pane {
   constructor(shell) {
     super(shell, '@admin', 'Node admin');
+    this.tabBar = h('div', { class: 'sort-tabs', role: 'tablist', 'aria-label': 'Admin sections' });
+    this.body.before(this.tabBar);
   }
 
-  async load() {
+  /** Opens a section (?tab=key in the address so a reload or a shared link lands on it). */
+  async load(tab = new URLSearchParams(location.search).get('tab')) {
     if (!store.state.me?.admin) {
       replace(this.body, h('p', { role: 'alert' }, 'Only node admins can open this page.'));
       return;
     }
+    tab = TABS.some(([k]) => k === tab) ? tab : TABS[0][0];
+    this.tab = tab;
+    replace(this.tabBar, TABS.map(([key, label]) => h('button', {
+      role: 'tab', class: key === tab ? 'active' : '', 'aria-selected': String(key === tab), dataset: { tab: key },
+      onclick: () => {
+        const url = new URL(location.href);
+        if (key === TABS[0][0]) url.searchParams.delete('tab'); else url.searchParams.set('tab', key);
+        history.replaceState(history.state, '', url);
+        this.load(key);
+      },
+    }, label)));
+    replace(this.body, h('p', { class: 'muted', role: 'status' }, 'Loading…'));
+    const module = TABS.find(([k]) => k === tab)[2];
+    try {
+      const el = module ? (await import(module)).render(this) : await this.dashboard();
+      if (this.tab === tab) replace(this.body, await el);
+    } catch (err) {
+      replace(this.body, h('p', { role: 'alert' }, err.message));
+    }
+  }
+
+  async dashboard() {
     const [analytics, health, peers, backups, audit] = await Promise.all([
       analyticsSection('/api/v1/analytics/node', 'Node analytics'), this.health(), this.peers(), this.backups(), this.audit()]);
-    replace(this.body, health, peers, backups, analytics, audit);
+    return h('div', null, health, peers, backups, analytics, audit);
   }
 
   /** Pinned peers and their sync state (GET /api/v1/admin/peers, what `cryb peer status` prints). */
