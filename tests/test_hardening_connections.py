@@ -116,6 +116,12 @@ def test_two_thousand_idle_and_slow_sockets_leave_healthz_fast(tmp_path: Path):
     node, port, log = _start_node(tmp_path, CRYB_SERVER__HEADER_TIMEOUT_S="4", CRYB_LOG__LEVEL="WARNING")
     attacker = None
     try:
+        # The reference, in the same run: the node unattacked. On a quiet two-core machine nine
+        # polls in ten take ~2 ms; when other work on the machine makes them slow, a 100 ms bound
+        # measures the machine, not the node, and the test says so instead of guessing.
+        reference = sorted(_healthz_ms(port) for _ in range(40))
+        if reference[35] > 10:
+            pytest.skip(f"the machine is too busy to time: an idle node's p90 is {reference[35]:.1f} ms")
         attacker = subprocess.Popen(
             [sys.executable, "-c", ATTACKER, str(port), "2000", "10"], stdout=subprocess.PIPE, text=True
         )
@@ -133,12 +139,11 @@ def test_two_thousand_idle_and_slow_sockets_leave_healthz_fast(tmp_path: Path):
         timings.sort()
         print(f"healthz during the attack: n={len(timings)} median={timings[len(timings) // 2]:.1f} ms "
               f"p90={timings[int(len(timings) * 0.9)]:.1f} ms max={timings[-1]:.1f} ms {result}")  # fmt: skip
-        # Every poll is answered (each has 2 s; a dropped SYN alone costs 1 s). Under 100 ms is
-        # asserted for nine polls in ten: on a shared two-core machine an unattacked node's
-        # slowest poll is itself sometimes over 100 ms, from CPU scheduling alone.
+        # Every poll is answered, and every one in under 100 ms: the sockets queued ahead of
+        # another client's are drained a few dozen per turn of the loop (GuardedSite._accept).
         assert not failures, failures[:3]
         assert len(timings) > 50
-        assert timings[int(len(timings) * 0.9)] < 100, timings[-10:]
+        assert timings[-1] < 100, timings[-10:]
         # The per-address cap refused most sockets; the header deadline closed the ones it let in.
         assert result["held"] + result["failed"] == 2000
         assert result["still_open"] == 0, result
