@@ -252,11 +252,14 @@ class Users:
             await asyncio.sleep(pause)
         stored = row[1] if row is not None else None
         ok = await asyncio.to_thread(self.hasher.verify, stored, body.password)
-        if ok and row[4]:
-            ok = await self._second_factor(user_id, body.totp_code, client)
         if not ok:
             await self._failed(user_id, acct_key, ip_key, client)
             raise invalid_credentials()
+        if row[4] and not await self._second_factor(user_id, body.totp_code, client):
+            # The password was right (asking for the code already told so): say which part is
+            # wrong, and count it like any failed sign-in.
+            await self._failed(user_id, acct_key, ip_key, client)
+            raise Problem("totp_invalid", 401, "the two-factor code is not correct", field="totp_code")
         if row[2] != "active":
             await self.node.db.write(
                 lambda c: self._audit(c, "login.refused_status", client, user_id=user_id, status=row[2])

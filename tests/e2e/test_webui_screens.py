@@ -150,6 +150,12 @@ async def test_settings_profile_sessions_and_two_factor_sign_in(aiohttp_server, 
     await page.get_by_role("button", name="Sign in").click()
     code = page.get_by_label("Two-factor code")
     await expect(code).to_be_focused()
+    # A wrong code with the right password says the code is wrong (not "login or password").
+    await code.fill("000000" if totp(secret, time.time() + 30) != "000000" else "111111")
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.get_by_text("the two-factor code is not correct")).to_be_visible()
+    await expect(page.get_by_text("login or password")).to_have_count(0)
+    await expect(code).to_be_focused()
     await code.fill(totp(secret, time.time() + 30))  # the next step: the last one was just used
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url("**/channels/@me")

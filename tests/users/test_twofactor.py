@@ -57,7 +57,11 @@ async def test_totp_enrol_confirm_login_and_one_time_recovery_code(uclient):
     missing = await login(uclient)
     assert missing.status == 401 and (await missing.json())["code"] == "totp_required"
     wrong = await login(uclient, "123456" if rfc6238(secret, now) != "123456" else "654321")
-    assert wrong.status == 401 and (await wrong.json())["code"] == "invalid_credentials"
+    assert wrong.status == 401 and (await wrong.json())["code"] == "totp_invalid"
+    assert (await wrong.json())["field"] == "totp_code"
+    # A wrong password with a code is still only "not correct": nothing said about the code.
+    bad_pw = await login(uclient, "123456", password="wrong password!")
+    assert bad_pw.status == 401 and (await bad_pw.json())["code"] == "invalid_credentials"
     code = rfc6238(secret, time.time())
     assert (await login(uclient, code)).status == 200
     # The same code cannot be replayed.
