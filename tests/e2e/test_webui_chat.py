@@ -7,6 +7,8 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.webui import (
+    PASSWORD,
+    PHONE,
     accept_invite,
     create_community,
     invite_link,
@@ -130,3 +132,40 @@ async def test_unread_badge_and_direct_messages(aiohttp_server, tmp_path, browse
     await send(alice, "private reply")
     await expect(message(bob, "private reply")).to_be_visible()
     assert alice.errors == [] and bob.errors == []
+
+
+async def test_notification_badge_follows_the_nodes_pushes(aiohttp_server, tmp_path, browser):
+    """The rail's unread badge moves when the node pushes NOTIFICATION_CREATE / NOTIFICATION_READ,
+    within a couple of seconds, not at the next 20-second poll; marking read on one device clears
+    the badge on another."""
+    base = await serve(aiohttp_server, tmp_path)
+    alice, bob, bob_phone = await new_page(browser), await new_page(browser), await new_page(browser, PHONE)
+    await register(alice, base, "alice")
+    await register(bob, base, "bob")
+    await bob_phone.goto(f"{base}/login")
+    await bob_phone.get_by_label("Username or email").fill("bob")
+    await bob_phone.get_by_label("Password").fill(PASSWORD)
+    await bob_phone.get_by_role("button", name="Sign in").click()
+    await bob_phone.wait_for_url("**/channels/@me")
+    bob_id = await bob.evaluate("import('/web/js/store.js').then(m => m.state.me.id)")
+    fetches: list[str] = []
+    bob.on("request", lambda r: fetches.append(r.url) if "/notifications/unread" in r.url else None)
+    badge = bob.locator("[data-testid=notif-badge]")
+    await expect(badge).to_have_count(0)
+
+    dm = await alice.evaluate(
+        "async (uid) => (await import('/web/js/api.js')).post('/api/v1/dms', {recipients: [uid]})", bob_id
+    )
+    for n, text in enumerate(["first word", "second word", "third word"], start=1):
+        post = (
+            "async ([ch, t]) => (await import('/web/js/api.js'))"
+            ".post(`/api/v1/channels/${ch}/messages`, {content: t})"
+        )
+        await alice.evaluate(post, [dm["id"], text])
+        await expect(badge).to_have_text(str(n), timeout=3000)
+
+    # Read on the phone: the desktop's badge follows the NOTIFICATION_READ push.
+    await bob_phone.evaluate("import('/web/js/api.js').then(m => m.post('/api/v1/notifications/read', {}))")
+    await expect(badge).to_have_count(0, timeout=3000)
+    assert len(fetches) <= 6, fetches  # one count per push (and at start), never a timer
+    assert alice.errors == [] and bob.errors == [] and bob_phone.errors == []

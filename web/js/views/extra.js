@@ -50,9 +50,17 @@ function wire(shell) {
     }
   };
   document.addEventListener('keydown', keys);
-  const timer = setInterval(refreshUnread, 20000);
-  const stop = store.on('notifications', () => shell.renderRail());
-  shell.unsubs.push(() => { document.removeEventListener('keydown', keys); clearInterval(timer); stop(); });
+  // The unread badge: counted on each (re)connect, then kept by NOTIFICATION_CREATE/READ pushes.
+  const stops = [
+    store.on('notifications', () => shell.renderRail()),
+    store.on('ready', refreshUnread),
+    // Counted again rather than incremented: a count fetched just before the push may include it.
+    store.on('notification-created', () => {
+      if (shell.chat instanceof InboxView) shell.chat.load(); else refreshUnread();
+    }),
+    store.on('notification-read', () => refreshUnread()),
+  ];
+  shell.unsubs.push(() => { document.removeEventListener('keydown', keys); stops.forEach((stop) => stop()); });
   refreshUnread();
 }
 

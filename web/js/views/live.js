@@ -93,6 +93,13 @@ const handlers = {
     }
     store.emit('members', d.community_id);
   },
+  // The inbox badge follows the node's pushes (inbox.js listens), no polling.
+  NOTIFICATION_CREATE(shell, n) {
+    store.emit('notification-created', n);
+  },
+  NOTIFICATION_READ(shell, d) {
+    store.emit('notification-read', d);
+  },
   DM_CREATE(shell, dm) {
     state.dms.set(dm.id, dm);
     shell.renderSidebar();

@@ -119,6 +119,7 @@ export class Shell {
     // away was not replayed, so fetch it over HTTP.
     this.chat?.catchUp();
     this.members?.refresh();
+    store.emit('ready', ready);
     if (state.current.communityId) this.loadChannels(state.current.communityId).catch(() => {});
   }
 
