@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.abc import Traversable
+from typing import Any
 
 import click
 from apscheduler.triggers.interval import IntervalTrigger
@@ -22,14 +23,17 @@ from cryb_node.scheduler import Job
 from cryb_node.services import Automod, Permissions
 
 from . import events
+from . import schemas as s
 from .access import PermissionService
 from .automod import AutomodService
 from .moderation import Moderation
-from .service import Communities
+from .service import Actor, Communities
 from .verdicts import CommunityAuthority
 
 # Events written by another process (the CLI against the same database) reach the cache this fast.
 EXTERNAL_POLL_S = 2.0
+# READY lists this many of the user's communities (the web UI asks for the same page).
+READY_COMMUNITIES = 200
 
 
 @dataclass
@@ -109,6 +113,15 @@ class CommunitiesPlugin(Plugin):
             await parts(node).notice_external(node)
 
         yield Job("communities.external", poll, IntervalTrigger(seconds=EXTERNAL_POLL_S))
+
+    async def gateway_ready(self, node: Node, user_id: str) -> Mapping[str, Any]:
+        """The user's communities and, for each, the channels they may view as a member (a node
+        admin's override is for the HTTP API, not the sidebar): the client starts from these
+        instead of asking per community."""
+        svc, me = parts(node).communities, Actor(user_id)
+        mine = (await svc.list(me, s.CommunityQuery(mine=True, limit=READY_COMMUNITIES))).communities
+        channels = [ch for c in mine for ch in (await svc.channels(me, c.id)).channels]
+        return {"communities": mine, "channels": channels}
 
     def state_queries(self) -> Mapping[str, str]:
         from .statehash import QUERIES

@@ -170,3 +170,29 @@ async def test_ready_has_unread_and_mention_counts_and_ack_clears_them(space):
     await ws.close()
     state = {s["channel_id"]: s for s in ready["read_states"]}[space.text]
     assert state == {"channel_id": space.text, "last_read_id": first["id"], "unread": 2, "mentions": 1}
+
+
+async def test_ready_lists_the_users_communities_and_only_the_channels_they_may_view(cc):
+    """docs/gateway.md: READY carries the user's communities and visible channels, so a client
+    starts from it instead of asking per community."""
+    space = await make_space(cc)
+    c, owner = cc, space.owner
+    alice = space.member
+    secret = await ok(c, "POST", f"/communities/{space.community}/channels", owner, json={"name": "secret"})
+    await ok(c, "PUT", f"/channels/{secret['id']}/overwrites/role/{space.community}", owner,
+             json={"deny": int(Perm.VIEW_CHANNEL)})  # fmt: skip
+    other = await ok(c, "POST", "/communities", owner, json={"name": "Elsewhere"})
+
+    ws, ready = await connect(c, alice.token)
+    await ws.close()
+    assert [x["id"] for x in ready["communities"]] == [space.community]
+    seen = {ch["id"] for ch in ready["channels"]}
+    listed = await ok(c, "GET", f"/communities/{space.community}/channels", alice)
+    assert seen == {ch["id"] for ch in listed["channels"]}  # the same list the HTTP API gives
+    assert space.text in seen and secret["id"] not in seen
+    assert all(ch["community_id"] == space.community for ch in ready["channels"])
+
+    ws, ready = await connect(c, owner.token)
+    await ws.close()
+    assert {x["id"] for x in ready["communities"]} == {space.community, other["id"]}
+    assert secret["id"] in {ch["id"] for ch in ready["channels"]}

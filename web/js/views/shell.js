@@ -120,7 +120,15 @@ export class Shell {
     this.chat?.catchUp();
     this.members?.refresh();
     store.emit('ready', ready);
-    if (state.current.communityId) this.loadChannels(state.current.communityId).catch(() => {});
+    if (Array.isArray(ready.channels) && Array.isArray(ready.communities)) {
+      // Every community's visible channels, as the HTTP list would give them.
+      const byCommunity = new Map(ready.communities.map((c) => [c.id, []]));
+      for (const ch of ready.channels) byCommunity.get(ch.community_id)?.push(ch);
+      for (const [id, list] of byCommunity) state.channels.set(id, list);
+      store.emit('channels', state.current.communityId);
+    } else if (state.current.communityId) {
+      this.loadChannels(state.current.communityId).catch(() => {});
+    }
   }
 
   joinedCommunity(community) {
