@@ -304,6 +304,14 @@ class Hub:
             sessions = self.by_user.get(user_id)
             if not sessions or user_id == d.exclude_user or not await self._may_see(user_id, d):
                 continue
+            if d.each is not None:
+                mine = await d.each(user_id)
+                if mine is None:
+                    continue
+                for session in sessions:
+                    session.dispatch(DispatchFrame(*mine))
+                    delivered += 1
+                continue
             if frame is None:
                 frame = DispatchFrame(d.name, d.data)
             for session in sessions:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import struct
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -128,6 +128,10 @@ class Dispatch:
     perm: Perm = Perm.VIEW_CHANNEL
     users: frozenset[str] | None = None
     exclude_user: str | None = None
+    # What each recipient receives when it depends on who they are (their permissions in a channel
+    # that changed, or that it is hidden from them now): (name, data), or None to send nothing.
+    # Used instead of ``name``/``data`` for every recipient that passes the audience check.
+    each: Callable[[str], Awaitable[tuple[str, Any] | None]] | None = None
 
 
 Dispatcher = Callable[[Event], "Dispatch | list[Dispatch] | None"]

@@ -19,6 +19,7 @@ from cryb_node.events import Event, EventType
 from cryb_node.gateway.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
+from cryb_node.realtime.protocol import Dispatcher
 from cryb_node.scheduler import Job
 from cryb_node.services import Automod, Permissions
 
@@ -113,6 +114,11 @@ class CommunitiesPlugin(Plugin):
             await parts(node).notice_external(node)
 
         yield Job("communities.external", poll, IntervalTrigger(seconds=EXTERNAL_POLL_S))
+
+    def dispatchers(self, node: Node) -> Mapping[str, Dispatcher]:
+        from .dispatch import dispatchers
+
+        return dispatchers(parts(node).communities)
 
     async def gateway_ready(self, node: Node, user_id: str) -> Mapping[str, Any]:
         """The user's communities and, for each, the channels they may view as a member (a node

@@ -196,3 +196,68 @@ async def test_ready_lists_the_users_communities_and_only_the_channels_they_may_
     await ws.close()
     assert {x["id"] for x in ready["communities"]} == {space.community, other["id"]}
     assert secret["id"] in {ch["id"] for ch in ready["channels"]}
+
+
+async def frames(ws, names: set[str], timeout: float = 5.0) -> dict[str, dict]:
+    """Dispatches until one of each name in ``names`` has arrived (others skipped): name -> data."""
+    got: dict[str, dict] = {}
+    while set(got) != names:
+        frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
+        if frame["op"] == "DISPATCH" and frame["t"] in names:
+            got.setdefault(frame["t"], frame["d"])
+    return got
+
+
+async def nothing_named(ws, names: set[str], wait: float = 0.5) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), wait))
+            assert frame.get("t") not in names, frame
+
+
+async def test_open_sockets_follow_channel_community_and_member_changes_per_member(cc):
+    """A member's socket gets CHANNEL_CREATE/UPDATE with their own permissions, CHANNEL_DELETE for a
+    channel hidden from them now (its id only), COMMUNITY_UPDATE, and their own timeout and roles
+    (issue 21, item 5: the node sent none of these)."""
+    space = await make_space(cc)
+    c, owner, alice = cc, space.owner, space.member
+    bob = await space.join()
+    ws_a, _ = await connect(c, alice.token)
+    ws_b, _ = await connect(c, bob.token)
+    try:
+        made = await ok(c, "POST", f"/communities/{space.community}/channels", owner, json={"name": "ops"})
+        got = (await frames(ws_a, {"CHANNEL_CREATE"}))["CHANNEL_CREATE"]
+        assert got["id"] == made["id"] and got["name"] == "ops" and got["perms"] & int(Perm.VIEW_CHANNEL)
+        assert got["perms"] & int(Perm.MANAGE_CHANNELS) == 0  # alice's permissions, not the owner's
+
+        # Hidden from everyone but bob: alice is told it is gone (nothing else), bob gets the update.
+        await ok(c, "PUT", f"/channels/{made['id']}/overwrites/role/{space.community}", owner,
+                 json={"deny": int(Perm.VIEW_CHANNEL)})  # fmt: skip
+        gone = (await frames(ws_a, {"CHANNEL_DELETE"}))["CHANNEL_DELETE"]
+        assert gone == {"id": made["id"], "community_id": space.community}
+        await ok(c, "PUT", f"/channels/{made['id']}/overwrites/member/{bob.id}", owner,
+                 json={"allow": int(Perm.VIEW_CHANNEL)})  # fmt: skip
+        seen = (await frames(ws_b, {"CHANNEL_UPDATE"}))["CHANNEL_UPDATE"]
+        assert seen["id"] == made["id"]
+        await ok(c, "PATCH", f"/channels/{made['id']}", owner, json={"topic": "secret plans"})
+        assert (await frames(ws_b, {"CHANNEL_UPDATE"}))["CHANNEL_UPDATE"]["topic"] == "secret plans"
+        await nothing_named(ws_a, {"CHANNEL_UPDATE", "CHANNEL_CREATE"})  # the topic never reaches alice
+
+        await ok(c, "PATCH", f"/communities/{space.community}", owner, json={"name": "renamed"})
+        assert (await frames(ws_a, {"COMMUNITY_UPDATE"}))["COMMUNITY_UPDATE"]["name"] == "renamed"
+
+        # Alice is timed out: her own socket gets her channels (send permission gone) and the member
+        # record with the end of the timeout; bob sees the member update.
+        await ok(c, "PUT", f"/communities/{space.community}/members/{alice.id}/timeout", owner,
+                 json={"duration_s": 600})  # fmt: skip
+        mine = await frames(ws_a, {"CHANNELS_UPDATE", "COMMUNITY_MEMBER_UPDATE"})
+        general = next(ch for ch in mine["CHANNELS_UPDATE"]["channels"] if ch["id"] == space.text)
+        assert general["perms"] & int(Perm.SEND_MESSAGES) == 0
+        assert mine["COMMUNITY_MEMBER_UPDATE"]["user_id"] == alice.id
+        assert mine["COMMUNITY_MEMBER_UPDATE"]["timeout_until"] > 0
+        theirs = (await frames(ws_b, {"COMMUNITY_MEMBER_UPDATE"}))["COMMUNITY_MEMBER_UPDATE"]
+        assert theirs["user_id"] == alice.id
+        await nothing_named(ws_b, {"CHANNELS_UPDATE"})  # bob's channels did not change
+    finally:
+        await ws_a.close()
+        await ws_b.close()

@@ -17,6 +17,7 @@ from tests.e2e.webui import (
     register,
     send,
     serve,
+    shoot,
 )
 
 pytestmark = pytest.mark.browser
@@ -169,3 +170,47 @@ async def test_notification_badge_follows_the_nodes_pushes(aiohttp_server, tmp_p
     await expect(badge).to_have_count(0, timeout=3000)
     assert len(fetches) <= 6, fetches  # one count per push (and at start), never a timer
     assert alice.errors == [] and bob.errors == [] and bob_phone.errors == []
+
+
+async def test_channel_and_community_changes_reach_open_pages_live(aiohttp_server, tmp_path, browser):
+    """Issue 21, item 5: a channel hidden from a member leaves their sidebar and their open view says
+    so (it stayed, and opened blank); a new channel and a renamed community appear without a
+    reload; a member timed out sees the composer disabled at once."""
+    base = await serve(aiohttp_server, tmp_path)
+    alice, bob = await new_page(browser), await new_page(browser)
+    await register(alice, base, "alice")
+    await register(bob, base, "bob")
+    url = await create_community(alice, "Readers")
+    community_id = url.rstrip("/").split("/")[-2]
+    call = "async ([m, p, b]) => (await import('/web/js/api.js'))[m](p, b)"
+    ops = await alice.evaluate(
+        call, ["post", f"/api/v1/communities/{community_id}/channels", {"name": "ops"}]
+    )
+    await accept_invite(bob, await invite_link(alice))
+    await bob.get_by_role("link", name="ops (text channel)").click()
+    await expect(bob.get_by_role("heading", name="ops")).to_be_visible()
+    await send(bob, "reading the ops channel")
+    await expect(message(bob, "reading the ops channel")).to_be_visible()
+
+    # Alice hides #ops from everyone: VIEW_CHANNEL (1) denied to @everyone (id: the community's).
+    path = f"/api/v1/channels/{ops['id']}/overwrites/role/{community_id}"
+    await alice.evaluate(call, ["put", path, {"deny": 1}])
+    await expect(bob.get_by_role("link", name="ops (text channel)")).to_have_count(0)
+    await expect(bob.get_by_role("alert")).to_contain_text("no longer have access")
+    await expect(message(bob, "reading the ops channel")).to_have_count(0)
+    await bob.get_by_role("link", name="Go to #general").click()
+    await expect(bob.get_by_role("heading", name="general")).to_be_visible()
+
+    # A new channel and a new name arrive live.
+    await alice.evaluate(call, ["post", f"/api/v1/communities/{community_id}/channels", {"name": "news"}])
+    await expect(bob.get_by_role("link", name="news (text channel)")).to_be_visible()
+    await alice.evaluate(call, ["patch", f"/api/v1/communities/{community_id}", {"name": "Book Club"}])
+    await expect(bob.get_by_role("heading", name="Book Club")).to_be_visible()
+
+    # Timed out: the composer is disabled without a reload.
+    bob_id = await bob.evaluate("import('/web/js/store.js').then(m => m.state.me.id)")
+    timeout = f"/api/v1/communities/{community_id}/members/{bob_id}/timeout"
+    await alice.evaluate(call, ["put", timeout, {"duration_s": 600}])
+    await expect(bob.locator("#composer-input")).to_be_disabled()
+    await shoot(bob, "live-permissions")
+    assert alice.errors == [] and bob.errors == []

@@ -1,5 +1,6 @@
 // Gateway dispatches -> state changes -> the views that show them.
 
+import { h } from '../dom.js';
 import * as store from '../store.js';
 
 const { state } = store;
@@ -69,8 +70,19 @@ const handlers = {
     channelChanged(c);
   },
   CHANNEL_DELETE(shell, c) {
+    // Deleted, or hidden from us now (the node sends only the id then).
     const list = state.channels.get(c.community_id);
     if (list) store.setChannels(c.community_id, list.filter((x) => x.id !== c.id));
+    if (shell.chat?.channelId === c.id) channelGone(shell, c.community_id);
+  },
+  CHANNELS_UPDATE(shell, d) {
+    // Our whole channel list in a community after a change that can touch any of it (roles, order,
+    // our own timeout), each with our permissions.
+    store.setChannels(d.community_id, d.channels);
+    const open = shell.chat?.channelId;
+    if (state.current.communityId === d.community_id && open && !open.startsWith('@') && !d.channels.some((c) => c.id === open)) {
+      channelGone(shell, d.community_id);
+    }
   },
   COMMUNITY_UPDATE(shell, c) {
     if (state.communities.has(c.id)) {
@@ -106,6 +118,13 @@ const handlers = {
     shell.renderRail();
   },
 };
+
+/** The open channel was deleted or hidden from us: say so, with a way back to the community. */
+function channelGone(shell, communityId) {
+  shell.showProblem('This channel was removed, or you no longer have access to it.');
+  const first = (state.channels.get(communityId) || []).find((c) => c.kind === 'text' || c.kind === 'announcement');
+  if (first) shell.mainPane.querySelector('section.home')?.append(h('p', null, h('a', { href: `/channels/${communityId}/${first.id}`, onclick: (e) => { e.preventDefault(); shell.navigate(`/channels/${communityId}/${first.id}`); } }, `Go to #${first.name}`)));
+}
 
 /** Someone we have not listed yet is active in a community: they joined, so refresh its members. */
 function noticeMember(communityId, userId) {
