@@ -26,11 +26,19 @@ async def connect(client, token: str):
     return ws, ready["d"]
 
 
+# Frames about the community itself (its channels and members), sent on governance changes.
+VIEW_FRAMES = {
+    "CHANNEL_CREATE", "CHANNEL_UPDATE", "CHANNEL_DELETE", "CHANNELS_UPDATE", "COMMUNITY_UPDATE",
+    "COMMUNITY_MEMBER_ADD", "COMMUNITY_MEMBER_UPDATE", "COMMUNITY_MEMBER_REMOVE",
+}  # fmt: skip
+
+
 async def next_dispatch(ws, name: str | None = None, timeout: float = 5.0) -> dict:
-    """The next DISPATCH (skipping presence and typing noise)."""
+    """The next content DISPATCH (skipping presence, typing and the community's view frames)."""
     while True:
         frame = json.loads(await asyncio.wait_for(ws.recv(), timeout))
-        if frame["op"] == "DISPATCH" and frame["t"] not in ("PRESENCE_UPDATE", "TYPING_START"):
+        noise = {"PRESENCE_UPDATE", "TYPING_START", *VIEW_FRAMES} - {name}
+        if frame["op"] == "DISPATCH" and frame["t"] not in noise:
             if name is not None:
                 assert frame["t"] == name, frame
             return frame
