@@ -105,7 +105,7 @@ async def search(users: Users, s: UserSearch) -> UserPage:
     elif q:
         name = q.lstrip("@")
         where.append(r"(a.id = ? OR a.username_key LIKE ? ESCAPE '\' OR p.display_name LIKE ? ESCAPE '\')")
-        params += [q, _like(name), _like(name)]
+        params += [q.lower(), _like(name), _like(name)]  # ids are lower-case base32
     if s.status is None:
         where.append("a.status != 'deleted'")
     else:
