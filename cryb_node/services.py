@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 import msgspec
 
-from cryb_node.db import Connection
+from cryb_node.db import Connection, Database
 
 
 class Perm(IntFlag):
@@ -207,6 +207,17 @@ class AuthoredContent(Protocol):
         removal (rank 3): replicated like any moderation, and an admin may approve them again.
         Returns how many removals it appended."""
         ...
+
+    async def count_author(self, db: Database, user_id: str) -> AuthoredCounts:
+        """How many messages (DMs too), posts and comments ``user_id`` wrote that are not deleted,
+        as this node holds them (the node admin console's account view)."""
+        ...
+
+
+class AuthoredCounts(msgspec.Struct, frozen=True):
+    messages: int
+    posts: int
+    comments: int
 
 
 class SharedVariant(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,8 +7,9 @@ from __future__ import annotations
 import time
 
 from cryb_node.clock import wall_ms
-from cryb_node.db import Connection
+from cryb_node.db import Connection, Database
 from cryb_node.events import Event, Tx
+from cryb_node.services import AuthoredCounts
 
 
 def erase(conn: Connection, target: str) -> None:
@@ -116,6 +117,17 @@ class AuthorErasure:
                 tx.append("content.moderate", payload, community=community, author=None, target=target)
                 n += 1
         return n
+
+    async def count_author(self, db: Database, user_id: str) -> AuthoredCounts:
+        # Each count walks the table's (author_id, ...) index; deleted rows are tombstones.
+        row = await db.fetchone(
+            "SELECT (SELECT count(*) FROM content_messages WHERE author_id = ?1 AND deleted = 0),"
+            " (SELECT count(*) FROM content_posts WHERE author_id = ?1 AND deleted = 0),"
+            " (SELECT count(*) FROM content_comments WHERE author_id = ?1 AND deleted = 0)",
+            (user_id,),
+        )
+        assert row is not None
+        return AuthoredCounts(row[0], row[1], row[2])
 
 
 _AUTHORED = (("message", "content_messages"), ("post", "content_posts"), ("comment", "content_comments"))

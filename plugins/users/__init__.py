@@ -24,6 +24,8 @@ from cryb_node.services import Directory, Relationships
 from . import moves
 from .account_routes import account_routes
 from .admin_routes import admin_routes
+from .admin_user_routes import admin_user_routes
+from .console import end_live
 from .directory import UserDirectory
 from .events import EVENT_TYPES
 from .oauth_routes import oauth_routes
@@ -51,10 +53,12 @@ class UsersPlugin(Plugin):
         relationship_routes(api, node)
         oauth_routes(api, node)
         admin_routes(api, node)
+        admin_user_routes(api, node)
 
     async def _lifespan(self, node: Node) -> AsyncIterator[None]:
         users = Users(node, node.settings(self.name))
         await users.open()
+        users.tokens.on_ended = lambda user_ids: end_live(node, user_ids)  # a CLI disable closes sockets
         node.services.provide(Users, users)
         node.services.provide(Authenticator, users.tokens)  # type: ignore[type-abstract]
         relationships = RelationshipService(node.db, users)

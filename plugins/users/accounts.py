@@ -81,6 +81,8 @@ async def set_status(
         row = conn.execute("SELECT status FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
         if row is None or row[0] == "deleted":
             raise not_found("user")
+        if status != "active":
+            keep_an_admin(conn, user_id)
         conn.execute(
             "UPDATE users_accounts SET status = ?, updated_at = ? WHERE id = ?",
             (status, int(time.time()), user_id),
@@ -102,6 +104,43 @@ async def promote(users: Users, user_id: str, client: Client, *, actor_id: str |
 
     if not await users.node.db.write(write):
         raise not_found("user")
+
+
+async def demote(users: Users, user_id: str, client: Client, *, actor_id: str | None = None) -> None:
+    """A node admin no longer (refused for the last active admin)."""
+
+    def write(conn: Connection) -> None:
+        row = conn.execute(
+            "SELECT admin FROM users_accounts WHERE id = ? AND status != 'deleted'", (user_id,)
+        ).fetchone()
+        if row is None:
+            raise not_found("user")
+        if not row[0]:
+            return
+        keep_an_admin(conn, user_id)
+        conn.execute(
+            "UPDATE users_accounts SET admin = 0, updated_at = ? WHERE id = ?", (int(time.time()), user_id)
+        )
+        users._audit(conn, "account.demoted", client, user_id=user_id, actor_id=actor_id)
+
+    await users.node.db.write(write)
+
+
+def keep_an_admin(conn: Connection, user_id: str) -> None:
+    """The node always keeps an active admin: taking the last one away (demote, disable, deactivate,
+    erase) would leave nobody able to run the console, so it is refused inside the same transaction."""
+    row = conn.execute(
+        "SELECT admin = 1 AND status = 'active' FROM users_accounts WHERE id = ?", (user_id,)
+    ).fetchone()
+    if row is None or not row[0]:
+        return
+    other = conn.execute(
+        "SELECT 1 FROM users_accounts WHERE admin = 1 AND status = 'active' AND id != ? LIMIT 1", (user_id,)
+    ).fetchone()
+    if other is None:
+        raise Problem(
+            "last_admin", 409, "this is the node's last active admin: make another account an admin first"
+        )
 
 
 async def set_password(
@@ -135,6 +174,7 @@ async def delete(users: Users, user_id: str, client: Client, *, actor_id: str | 
         row = conn.execute("SELECT status FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
         if row is None or row[0] == "deleted":
             raise not_found("user")
+        keep_an_admin(conn, user_id)
         revoked = users.revoke_sessions_in_tx(conn, user_id, "deleted")
         conn.execute(
             "UPDATE users_accounts SET username = 'deleted', username_key = ?, email_ct = NULL,"

@@ -14,7 +14,7 @@ import msgspec
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 
-from . import accounts, emails
+from . import accounts, console, emails
 from .service import CLI, Users
 
 T = TypeVar("T")
@@ -50,6 +50,38 @@ def _row(a: accounts.AccountSummary) -> str:
     return f"{a.id}  {a.username:<24} {a.status:<11} {a.email or '-':<32} {flags}"
 
 
+def _user_row(a: console.AdminUser) -> str:
+    flags = " ".join(f for f, on in (("admin", a.admin), ("2fa", a.totp_enabled)) if on)
+    seen = _day(a.last_seen_at) if a.last_seen_at else "never"
+    when = f"{_day(a.created_at)} {seen:<10}"
+    return f"{a.id}  {a.username:<24} {a.status:<11} {a.email or '-':<32} {when} {flags}"
+
+
+def _day(ts: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(ts))
+
+
+def _detail(d: console.UserDetail) -> str:
+    lines = [
+        _user_row(d),
+        f"  display name: {d.display_name or '-'}",
+        f"  sessions: {d.sessions}",
+    ]
+    if d.written is not None:
+        w = d.written
+        lines.append(f"  wrote: {w.messages} messages, {w.posts} posts, {w.comments} comments")
+    lines += [f"  {_audit_line(e)}" for e in d.audit[:10]]
+    return "\n".join(lines)
+
+
+def _parse(type_: type[T], **values: Any) -> T:
+    """Options checked by the same Struct the HTTP route decodes, so the CLI refuses the same input."""
+    try:
+        return msgspec.convert({k: v for k, v in values.items() if v is not None}, type_)
+    except msgspec.ValidationError as err:
+        raise click.BadParameter(str(err)) from None
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 
 
@@ -82,13 +114,24 @@ def create(settings: Any, username: str, email: str, password: str, admin: bool,
 
 
 @user_group.command("list")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--search", "q", default="", help="Part of a username or display name, an email, or an id.")
+@click.option("--status", default=None, help="Only this status: active, disabled, deactivated or deleted.")
+@click.option("--admin", "admins", is_flag=True, help="Only node admins.")
+@click.option("--after", default=None, help="The last id of the previous page (newest first).")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 200))
 @json_option
 @click.pass_obj
-def list_cmd(settings: Any, limit: int, as_json: bool) -> None:
-    """List accounts."""
-    rows = _run(settings, lambda users: accounts.list_accounts(users, limit))
-    _emit(rows, as_json, lambda rs: "\n".join(_row(a) for a in rs) or "no accounts")
+def list_cmd(
+    settings: Any, q: str, status: str | None, admins: bool, after: str | None, limit: int, as_json: bool
+) -> None:
+    """List and search accounts, newest first (erased ones only with --status deleted)."""
+    search = _parse(
+        console.UserSearch, q=q, status=status, admin=True if admins else None, after=after, limit=limit
+    )
+    page = _run(settings, lambda users: console.search(users, search))
+    _emit(page.users, as_json, lambda rs: "\n".join(_user_row(a) for a in rs) or "no accounts")
+    if page.next_after and not as_json:
+        click.echo(f"more: --after {page.next_after}")
 
 
 @user_group.command("show")
@@ -96,39 +139,83 @@ def list_cmd(settings: Any, limit: int, as_json: bool) -> None:
 @json_option
 @click.pass_obj
 def show(settings: Any, who: str, as_json: bool) -> None:
-    """Show one account (by id, username or email)."""
-    _emit(_run(settings, lambda users: accounts.find(users, who)), as_json, _row)
+    """Show one account (by id, username or email): sessions, what it wrote, latest audit entries."""
+
+    async def go(users: Users) -> console.UserDetail:
+        return await console.show(users, (await accounts.find(users, who)).id)
+
+    _emit(_run(settings, go), as_json, _detail)
 
 
-def _status_command(name: str, status: str, help_text: str) -> None:
+def _update_command(name: str, patch: console.UserPatch, done: str, help_text: str) -> None:
     @user_group.command(name, help=help_text)
     @click.argument("who")
     @click.pass_obj
     def command(settings: Any, who: str) -> None:
         async def go(users: Users) -> None:
-            account = await accounts.find(users, who)
-            await accounts.set_status(users, account.id, status, CLI)
+            await console.update(users, (await accounts.find(users, who)).id, patch, CLI)
 
         _run(settings, go)
-        click.echo(f"{who}: {status}")
+        click.echo(f"{who}: {done}")
 
 
-_status_command("disable", "disabled", "Disable an account: it is signed out everywhere and cannot sign in.")
-_status_command("enable", "active", "Enable a disabled or deactivated account again.")
+_update_command(
+    "disable", console.UserPatch(status="disabled"), "disabled",
+    "Disable an account: it is signed out everywhere and cannot sign in.",
+)  # fmt: skip
+_update_command(
+    "enable", console.UserPatch(status="active"), "active", "Enable a disabled or deactivated account again."
+)
+_update_command("promote", console.UserPatch(admin=True), "node admin", "Make an account a node admin.")
+_update_command(
+    "demote", console.UserPatch(admin=False), "no longer a node admin",
+    "Make a node admin an ordinary account (never the last active admin).",
+)  # fmt: skip
 
 
-@user_group.command("promote")
+@user_group.command("sign-out")
 @click.argument("who")
 @click.pass_obj
-def promote(settings: Any, who: str) -> None:
-    """Make an account a node admin."""
+def sign_out(settings: Any, who: str) -> None:
+    """End every session of an account (it can sign in again)."""
 
-    async def go(users: Users) -> None:
-        await accounts.promote(users, (await accounts.find(users, who)).id, CLI)
-        users.first_run.done()
+    async def go(users: Users) -> int:
+        return await console.sign_out(users, (await accounts.find(users, who)).id, CLI)
 
-    _run(settings, go)
-    click.echo(f"{who}: node admin")
+    click.echo(f"{who}: {_run(settings, go)} session(s) signed out")
+
+
+def _confirming_command(name: str, help_text: str) -> Callable[[Callable[..., Any]], Any]:
+    """erase and purge-content: the account's username must be typed (or --yes given)."""
+
+    def wrap(act: Callable[[Users, str, str], Awaitable[str]]) -> Any:
+        @user_group.command(name, help=help_text)
+        @click.argument("who")
+        @click.option("--yes", is_flag=True, help="Do not ask; the account's username counts as typed.")
+        @click.pass_obj
+        def command(settings: Any, who: str, yes: bool) -> None:
+            account = _run(settings, lambda users: accounts.find(users, who))
+            typed = (
+                account.username if yes else click.prompt(f"Type {account.username} to {name} it", default="")
+            )
+            click.echo(f"{who}: {_run(settings, lambda users: act(users, account.id, typed))}")
+
+        return command
+
+    return wrap
+
+
+@_confirming_command("erase", "Erase an account and everything it wrote, on every node (final).")
+async def erase(users: Users, account_id: str, typed: str) -> str:
+    await console.erase(users, account_id, typed, CLI)
+    return "erased"
+
+
+@_confirming_command(
+    "purge-content", "Delete everything an account wrote, on every node (final); the account stays."
+)
+async def purge_content(users: Users, account_id: str, typed: str) -> str:
+    return f"{await console.purge_content(users, account_id, typed, CLI)} item(s) deleted"
 
 
 @user_group.command("reset-password")

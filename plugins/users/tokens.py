@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 
 import jwt
 
@@ -20,6 +21,9 @@ from cryb_node.problems import Problem
 
 log = logging.getLogger(__name__)
 ALGORITHM = "HS256"
+# Revocations that end the account's use of the node, not one device's sign-out: when another
+# process (the CLI) makes one, the poll hands the account to ``on_ended`` (its live sockets close).
+ENDING = frozenset({"disabled", "deactivated", "deleted", "signed_out_by_admin"})
 
 
 class AccessTokens:
@@ -35,6 +39,7 @@ class AccessTokens:
         self._moved: dict[str, str] = {}  # session id -> the new home's URL ("" if unknown)
         self._seen_until = 0
         self._task: asyncio.Task[None] | None = None
+        self.on_ended: Callable[[set[str]], Awaitable[None]] | None = None
 
     def issue(self, user_id: str, session_id: str, admin: bool) -> str:
         now = int(time.time())
@@ -86,13 +91,19 @@ class AccessTokens:
 
     async def _load(self, since: int) -> None:
         rows = await self._db.fetchall(
-            "SELECT id, revoked_at, revoke_reason FROM users_sessions WHERE revoked_at >= ?", (since,)
+            "SELECT id, revoked_at, revoke_reason, user_id FROM users_sessions WHERE revoked_at >= ?",
+            (since,),
         )
-        for sid, at, reason in rows:
+        ended = set()
+        for sid, at, reason, user_id in rows:
+            if reason in ENDING and sid not in self._revoked:
+                ended.add(user_id)
             self._revoked.setdefault(sid, float(at))
             if reason == "moved":
                 self._moved.setdefault(sid, "")
             self._seen_until = max(self._seen_until, at)
+        if ended and self.on_ended is not None:
+            await self.on_ended(ended)
         horizon = time.time() - self.ttl_s - 60
         for sid in [s for s, at in self._revoked.items() if at < horizon]:
             del self._revoked[sid]

@@ -40,7 +40,8 @@ async def test_cli_creates_admin_manages_accounts_and_shows_the_audit(tmp_path, 
     dup = cryb(tmp_path, "user", "create", "Worker", "--email", "x@example.test", "--password", PASSWORD)
     assert dup.returncode != 0 and "already in use (username)" in dup.stderr
     listed = json.loads(cryb(tmp_path, "user", "list", "--json").stdout)
-    assert [(a["username"], a["admin"]) for a in listed] == [("boss", True), ("worker", False)]
+    # newest first: the console's order, where a wave of new sign-ups shows at the top
+    assert [(a["username"], a["admin"]) for a in listed] == [("worker", False), ("boss", True)]
     assert cryb(tmp_path, "user", "promote", "worker").returncode == 0
     assert cryb(tmp_path, "user", "disable", "w@example.test").returncode == 0
     shown = json.loads(cryb(tmp_path, "user", "show", "worker", "--json").stdout)
