@@ -158,6 +158,8 @@ async def build_world(c: Any) -> World:
         member,
         json={"body": "me again", "parent_id": top["id"]},
     )
+    await ok(c, "PATCH", "/notifications/preferences", member, json={"email_digest": "daily"})
+    await ok(c, "PUT", f"/notifications/preferences/communities/{second}", member, json={"level": "mentions"})
     dm = await ok(c, "POST", "/dms", member, json={"recipients": [other.id]})
     await ok(c, "POST", send.format(dm["id"]), member, json={"content": "psst"})
     await ok(c, "POST", send.format(dm["id"]), other, json={"content": "what?"})
@@ -192,6 +194,7 @@ async def test_the_export_holds_every_message_post_comment_dm_and_upload_checked
     names = set(zf.namelist())
     expected = {"README.txt", "account.json", "relationships.json", "people.json", "communities.json"}
     expected |= {"messages.json", "posts.json", "comments.json", "dms.json", "reactions.json", "media.json"}
+    expected |= {"notification_settings.json"}
     assert expected <= names, names
 
     # Channel messages: exactly the member's undeleted rows, with their text and places' names.
@@ -269,6 +272,15 @@ async def test_the_export_holds_every_message_post_comment_dm_and_upload_checked
     assert [(p["id"], p["username"]) for p in people] == [(world.other.id, other_name)]
     memberships = read_json(zf, "communities.json")["memberships"]
     assert {m["community_id"] for m in memberships} == {world.home, world.second}
+    settings = read_json(zf, "notification_settings.json")
+    assert settings["account"]["email_digest"] == "daily"
+    assert settings["overrides"] == [
+        {
+            "scope": "community",
+            "scope_id": world.second,
+            "settings": {"level": "mentions", "muted_until": None},
+        }
+    ]
     readme = zf.read("README.txt").decode()
     assert "dms.json" in readme and "your own correspondence" in readme and "uploads/" in readme
 
