@@ -230,8 +230,10 @@ class Exporter:
         )
 
     def _claim(self, conn: Connection) -> tuple[str, str] | None:
+        # An account erased by another process (the CLI) is skipped; the expiry job forgets its rows.
         row = conn.execute(
-            "SELECT id, user_id FROM users_exports WHERE state = 'queued' ORDER BY id LIMIT 1"
+            "SELECT e.id, e.user_id FROM users_exports e JOIN users_accounts a ON a.id = e.user_id"
+            " WHERE e.state = 'queued' AND a.status != 'deleted' ORDER BY e.id LIMIT 1"
         ).fetchone()
         if row is None:
             return None

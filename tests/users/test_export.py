@@ -426,3 +426,27 @@ async def test_erasing_the_account_deletes_its_exports(world):
         await asyncio.sleep(0.02)
     assert not path.exists()
     assert await rows(c, "SELECT id FROM users_exports WHERE user_id = ?", me.id) == []
+
+
+async def test_erasing_the_account_while_its_export_runs_stops_it_and_leaves_nothing(
+    aiohttp_client, tmp_path
+):
+    gate = Gate()
+    c = await aiohttp_client(app_with(tmp_path / "data", gate))
+    world = await build_world(c)
+    me = world.member
+    await ok(c, "POST", EXPORT, me)
+    await asyncio.wait_for(gate.entered.wait(), 10)
+    exporter = exporter_of(c)
+    assert [p.name.endswith(".zip.part") for p in exporter.dir.iterdir()] == [True]
+    assert (await c.delete(API + "/users/@me", json={"password": PASSWORD}, headers=me.h)).status == 204
+    for _ in range(200):
+        if not any(exporter.dir.iterdir()):
+            break
+        await asyncio.sleep(0.02)
+    assert list(exporter.dir.iterdir()) == []
+    assert await rows(c, "SELECT id FROM users_exports WHERE user_id = ?", me.id) == []
+    # The runner goes on with the next member's export.
+    gate.opened.set()
+    await ok(c, "POST", EXPORT, world.other)
+    assert (await wait_done(c, world.other))["state"] == "ready"
