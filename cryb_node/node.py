@@ -85,6 +85,8 @@ class Node:
         self.serving = False
         # The Litestream child, while `[replication]` is enabled and the node serves.
         self.replication: Replicator | None = None
+        # Set once every part has started (plugins' background work may wait for the others').
+        self.started = asyncio.Event()
 
     @property
     def data_dir(self) -> Path:
@@ -175,4 +177,6 @@ class Node:
                 self.backfills.jobs = [b for lp in self.plugins for b in lp.plugin.backfills(self)]
                 await self.backfills.start()
                 stack.push_async_callback(self.backfills.stop)
+            self.started.set()
+            stack.callback(self.started.clear)
             yield self

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from cryb_node.bus import Subscription
     from cryb_node.db import Connection
     from cryb_node.events import EventType, Projection
+    from cryb_node.export import ExportSink
     from cryb_node.gateway.api import Api
     from cryb_node.node import Node
     from cryb_node.realtime.protocol import Dispatcher
@@ -121,6 +122,11 @@ class Plugin:
         ``:community``) for the federation state hash: only rows that are a pure function of the
         community's events (no node-local columns)."""
         return {}
+
+    async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:
+        """Write this plugin's part of a local member's data export (GET /users/@me/export): their
+        own records as JSON files, their files' bytes, a README paragraph per file (``sink.describe``).
+        Read in pages; what the member erased is left out."""
 
     def cli(self) -> click.Command | list[click.Command] | None:
         """A click command or group (or several) added to the ``cryb`` CLI, each under its own name

@@ -281,3 +281,20 @@ class RemoteMedia(Protocol):
     async def fetch(self, node_key: bytes, media_id: str, variant: str | None = None) -> FetchedMedia:
         """The media's description, and a variant's bytes if ``variant``; raises RemoteMediaError."""
         ...
+
+
+class Place(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a channel is, by name (for people reading their own data, not for access checks)."""
+
+    channel_id: str
+    channel_name: str | None  # None: the channel is gone
+    community_id: str | None
+    community_name: str | None
+
+
+class Places(Protocol):
+    """Provided by the communities plugin: names of channels and their communities."""
+
+    async def places(self, channel_ids: list[str]) -> dict[str, Place]:
+        """The named channels this node knows (a missing id: no such channel here)."""
+        ...

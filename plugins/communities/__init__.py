@@ -16,14 +16,16 @@ import click
 from apscheduler.triggers.interval import IntervalTrigger
 
 from cryb_node.events import Event, EventType
+from cryb_node.export import ExportSink
 from cryb_node.gateway.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.realtime.protocol import Dispatcher
 from cryb_node.scheduler import Job
-from cryb_node.services import Automod, Permissions
+from cryb_node.services import Automod, Permissions, Places
 
 from . import events
+from . import export as data_export
 from . import schemas as s
 from .access import PermissionService
 from .automod import AutomodService
@@ -102,6 +104,7 @@ class CommunitiesPlugin(Plugin):
         p = parts(node)
         node.services.provide(Permissions, p.perms)  # type: ignore[type-abstract]
         node.services.provide(Automod, p.automod)  # type: ignore[type-abstract]
+        node.services.provide(Places, data_export.PlaceNames(node))  # type: ignore[type-abstract]
         unlisten = node.bus.listen(p.on_events)
         await p.notice_external(node)
         try:
@@ -133,6 +136,9 @@ class CommunitiesPlugin(Plugin):
         from .statehash import QUERIES
 
         return QUERIES
+
+    async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:
+        await data_export.export_member(node, user_id, sink)
 
     def cli(self) -> list[click.Command]:
         from .cli import community, mod

@@ -18,6 +18,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from cryb_node.bus import Subscription
 from cryb_node.db import Connection
 from cryb_node.events import EventType, Projection
+from cryb_node.export import ExportSink
 from cryb_node.gateway.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
@@ -28,6 +29,7 @@ from cryb_node.services import AuthoredContent
 from . import dispatch
 from .erasure import AuthorErasure
 from .events import event_types
+from .export import export_member
 from .projections import ban_purge
 from .routes import chat_routes, post_routes, shared_routes
 from .service import content_of
@@ -78,6 +80,9 @@ class ContentPlugin(Plugin):
         from .statehash import QUERIES
 
         return QUERIES
+
+    async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:
+        await export_member(node, user_id, sink)
 
     def dispatchers(self, node: Node) -> Mapping[str, Dispatcher]:
         return dispatch.dispatchers()

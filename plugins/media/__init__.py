@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from cryb_node.bus import Subscription
 from cryb_node.db import Connection
 from cryb_node.events import Event
+from cryb_node.export import ExportSink
 from cryb_node.gateway.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin, Readiness
@@ -24,7 +25,7 @@ from cryb_node.problems import Problem
 from cryb_node.scheduler import Job
 from cryb_node.services import MediaShare, MediaStore
 
-from . import attached, gc
+from . import attached, export, gc
 from .cli import media_group
 from .remote import ATTACHING, DROPPING, drop_refs, record_refs
 from .routes import media_routes
@@ -141,6 +142,11 @@ class MediaPlugin(Plugin):
         if media is None:
             return Readiness(False, "media service not started")
         return Readiness(True, f"storage {media.storage.name}")
+
+    async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:
+        media = node.services.get(MediaService)
+        if media is not None:
+            await export.export_member(media, user_id, sink)
 
     def cli(self) -> click.Command:
         return media_group()

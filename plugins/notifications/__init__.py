@@ -15,6 +15,7 @@ from typing import Any
 from apscheduler.triggers.interval import IntervalTrigger
 
 from cryb_node.bus import Subscription
+from cryb_node.export import ExportSink
 from cryb_node.gateway.api import Api
 from cryb_node.identity import key_dir
 from cryb_node.mail import Mailer
@@ -23,6 +24,7 @@ from cryb_node.plugins import Plugin
 from cryb_node.scheduler import Job
 from cryb_node.services import Notifier
 
+from . import export
 from .mailing import Tokens, load_key
 from .outbox import Outbox, prune
 from .rules import KINDS
@@ -97,6 +99,9 @@ class NotificationsPlugin(Plugin):
         settings: Settings = node.settings(self.name)
         yield Job("notifications.digests", digests, IntervalTrigger(seconds=settings.digest_every_s))
         yield Job("notifications.prune", forget, IntervalTrigger(hours=6))
+
+    async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:
+        await export.export_member(node.db, user_id, sink)
 
     async def gateway_ready(self, node: Node, user_id: str) -> Mapping[str, Any]:
         return {"notifications_unread": await parts(node).svc.unread(user_id)}

@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from cryb_node.bus import Subscription
 from cryb_node.events import EventType
+from cryb_node.export import ExportSink
 from cryb_node.gateway.api import Api
 from cryb_node.gateway.middleware import Authenticator
 from cryb_node.node import Node
@@ -28,6 +29,9 @@ from .admin_user_routes import admin_user_routes
 from .console import end_live
 from .directory import UserDirectory
 from .events import EVENT_TYPES
+from .export_data import export_account
+from .export_routes import export_routes
+from .exports import Exporter
 from .oauth_routes import oauth_routes
 from .relationship_routes import relationship_routes
 from .relationships import RelationshipService
@@ -54,6 +58,7 @@ class UsersPlugin(Plugin):
         oauth_routes(api, node)
         admin_routes(api, node)
         admin_user_routes(api, node)
+        export_routes(api, node)
 
     async def _lifespan(self, node: Node) -> AsyncIterator[None]:
         users = Users(node, node.settings(self.name))
@@ -65,9 +70,15 @@ class UsersPlugin(Plugin):
         node.services.provide(RelationshipService, relationships)
         node.services.provide(Relationships, relationships)  # type: ignore[type-abstract]
         node.services.provide(Directory, UserDirectory(users))  # type: ignore[type-abstract]
+        exporter = Exporter(node, users) if node.serving else None  # a CLI command prepares none
+        if exporter is not None:
+            await exporter.start()
+            node.services.provide(Exporter, exporter)
         try:
             yield
         finally:
+            if exporter is not None:
+                await exporter.stop()
             await users.close()
 
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
@@ -81,6 +92,18 @@ class UsersPlugin(Plugin):
                 users.throttle.sweep()
 
         yield Job("users.sweep", sweep, IntervalTrigger(minutes=5))
+
+        async def expire_exports() -> None:
+            exporter = node.services.get(Exporter)
+            if exporter is not None:
+                await exporter.expire()
+
+        yield Job("users.exports-expire", expire_exports, IntervalTrigger(hours=1))
+
+    async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:
+        users = node.services.get(Users)
+        if users is not None:
+            await export_account(users, user_id, sink)
 
     def lifespan(self, node: Node) -> AsyncIterator[None]:
         return self._lifespan(node)

@@ -54,6 +54,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     revocation_poll_s: Annotated[float, Meta(gt=0)] = 2.0
     email_token_ttl_s: Annotated[int, Meta(ge=60)] = 86_400
     reset_token_ttl_s: Annotated[int, Meta(ge=60)] = 3_600
+    # Members' data exports (GET /api/v1/users/@me/export): a finished ZIP is kept this long, and a
+    # member may ask for a new one this often (building one reads everything they ever wrote).
+    export_ttl_s: Annotated[int, Meta(ge=60)] = 7 * 86_400
+    export_interval_s: Annotated[int, Meta(ge=0)] = 600
     oauth: list[OAuthProvider] = []
 
 

@@ -14,6 +14,7 @@ applyTheme();
 const root = document.getElementById('app');
 let shell = null;
 let returnTo = null;
+let notice = null; // shown once on the sign-in page (e.g. "your account was deleted")
 
 export function navigate(path, { replace: replaceState = false } = {}) {
   if (path !== location.pathname + location.search) {
@@ -36,7 +37,8 @@ function signedIn() {
   navigate(target, { replace: true });
 }
 
-function signedOut() {
+function signedOut(message) {
+  if (typeof message === 'string') notice = message;
   outbox.clear();
   if (shell) {
     shell.destroy();
@@ -55,7 +57,9 @@ function route() {
     if (path === '/register') return show(registerView(ctx));
     if (path !== '/login') returnTo = path + location.search;
     if (path !== '/login') history.replaceState({}, '', '/login');
-    return show(loginView(ctx));
+    const shown = notice;
+    notice = null;
+    return show(loginView({ ...ctx, notice: shown }));
   }
   if (path === '/login' || path === '/register' || path === '/') {
     history.replaceState({}, '', '/channels/@me');

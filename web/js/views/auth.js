@@ -17,7 +17,7 @@ function link(href, text, navigate) {
   return h('a', { href, onclick: (e) => { e.preventDefault(); navigate(href); } }, text);
 }
 
-export function loginView({ navigate, signedIn }) {
+export function loginView({ navigate, signedIn, notice }) {
   const login = field('Username or email', { name: 'login', autocomplete: 'username', required: true });
   const password = field('Password', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const code = field('Two-factor code', { name: 'totp_code', autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 64 },
@@ -49,6 +49,7 @@ export function loginView({ navigate, signedIn }) {
     });
   });
   const view = card('Welcome back!', 'Sign in to your CRYB node.',
+    notice ? h('p', { class: 'auth-notice', role: 'status' }, notice) : null,
     form,
     h('p', { class: 'auth-links' }, link('/reset-password', 'Forgot your password?', navigate)),
     h('p', { class: 'auth-links' }, 'Need an account? ', link('/register', 'Register', navigate)));

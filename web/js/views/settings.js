@@ -1,4 +1,5 @@
-// User settings: profile, password, signed-in sessions (revoke), two-factor sign-in, appearance.
+// User settings: profile, password, signed-in sessions (revoke), two-factor sign-in, appearance, and
+// the member's own data (download a copy, delete the account: settings_data.js).
 
 import * as api from '../api.js';
 import { announce, formatTime, h, replace } from '../dom.js';
@@ -6,6 +7,7 @@ import * as store from '../store.js';
 import { applyTheme, savedTheme } from '../theme.js';
 import { modal } from './dialogs.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
+import { dataTab, deleteTab } from './settings_data.js';
 
 const { state } = store;
 
@@ -16,6 +18,8 @@ export function openSettings(shell) {
     ['Sessions', sessionsTab],
     ['Two-factor', twoFactorTab],
     ['Appearance', appearanceTab],
+    ['Your data', dataTab],
+    ['Delete account', deleteTab],
   ];
   modal('User settings', (close) => {
     const panel = h('div', { class: 'settings-panel', role: 'tabpanel', tabindex: '0' });

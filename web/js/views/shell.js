@@ -162,6 +162,7 @@ export class Shell {
     this.closeDrawers();
     if (openTop(this, parts)) return;
     if (parts[0] === 'settings') {
+      if (!state.me) return; // opened before the account loaded: start() opens this path again then
       history.replaceState({}, '', '/channels/@me');
       await this.open('/channels/@me');
       openSettings(this);

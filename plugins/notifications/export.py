@@ -1,0 +1,41 @@
+"""The notifications plugin's part of a member's data export: their notification settings, for the
+whole account and per community or channel."""
+
+from __future__ import annotations
+
+import msgspec
+
+from cryb_node.db import Database
+from cryb_node.export import ExportSink
+
+from .schemas import ScopePrefs, UserPrefs
+
+
+class ScopeSetting(msgspec.Struct):
+    scope: str  # community | channel
+    scope_id: str
+    settings: ScopePrefs
+
+
+class NotificationSettings(msgspec.Struct):
+    account: UserPrefs
+    overrides: list[ScopeSetting]
+
+
+async def export_member(db: Database, user_id: str, sink: ExportSink) -> None:
+    account, overrides = UserPrefs(), []
+    rows = await db.fetchall(
+        "SELECT scope, scope_id, data FROM notif_prefs WHERE user_id = ? ORDER BY scope, scope_id", (user_id,)
+    )
+    for scope, scope_id, data in rows:
+        if scope == "user":
+            account = msgspec.json.decode(data, type=UserPrefs)
+        else:
+            overrides.append(ScopeSetting(scope, scope_id, msgspec.json.decode(data, type=ScopePrefs)))
+    await sink.write_json("notification_settings.json", NotificationSettings(account, overrides))
+    await sink.advance(len(rows) or 1)
+    sink.describe(
+        "notification_settings.json",
+        "How you asked to be notified: for your account (levels, quiet hours, email), and the"
+        " communities and channels you set apart.",
+    )
