@@ -182,10 +182,9 @@ class Connection:
             session.send(p.frame("HEARTBEAT_ACK"))
         elif isinstance(frame, p.PresenceUpdate):
             session.status = frame.d.status
-            if self.hub.permissions is not None:
-                # Communities joined since READY start seeing this member's presence too.
-                channels = await self.hub.permissions.visible_channels(session.user_id)
-                session.communities = {c.community_id for c in channels}
+            # Also picks up communities joined since READY (the node does that itself on a join;
+            # a client saying so costs one look-up).
+            await self.hub.refresh_membership(session.user_id)
             self._presence_changed()
         elif isinstance(frame, p.Typing):
             await self._typing(session, frame.d.channel_id)

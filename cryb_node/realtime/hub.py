@@ -239,6 +239,29 @@ class Hub:
 
     # -- presence -----------------------------------------------------------------------------
 
+    async def refresh_membership(self, user_id: str) -> None:
+        """The user's communities changed (a join, a leave, a ban): their open sessions share
+        presence with the new set, and are told who is online in communities new to them (READY
+        told them only about the ones they were in)."""
+        sessions = self.by_user.get(user_id)
+        if not sessions or self.permissions is None:
+            return
+        now = {c.community_id for c in await self.permissions.visible_channels(user_id)}
+        for session in list(sessions):
+            before, session.communities = session.communities, set(now)
+            for community_id in sorted(now - before):
+                presences = [
+                    {"user_id": uid, "status": status}
+                    for uid, peers in self.by_user.items()
+                    if uid != user_id
+                    and any(community_id in peer.communities for peer in peers)
+                    and (status := self.presence_of(uid)) != "offline"
+                ]
+                if presences:
+                    data = {"community_id": community_id, "presences": presences}
+                    session.dispatch(DispatchFrame("PRESENCE_UPDATE", data))
+        self.presence_changed(user_id, now)
+
     def presence_changed(self, user_id: str, communities: Iterable[str]) -> None:
         """A user's presence may have changed: each community hears it with the next flush."""
         for community_id in communities:
@@ -297,6 +320,8 @@ class Hub:
                 log.exception("fan-out of %s failed", dispatch.name)
 
     async def deliver(self, d: Dispatch) -> int:
+        if d.membership_of is not None:
+            await self.refresh_membership(d.membership_of)
         users: Iterable[str] = d.users if d.users is not None else list(self.by_user)
         frame: DispatchFrame | None = None
         delivered = 0

@@ -132,6 +132,9 @@ class Dispatch:
     # that changed, or that it is hidden from them now): (name, data), or None to send nothing.
     # Used instead of ``name``/``data`` for every recipient that passes the audience check.
     each: Callable[[str], Awaitable[tuple[str, Any] | None]] | None = None
+    # This user joined or left a community: their sessions' presence sharing is brought up to date
+    # before the dispatch goes out (Hub.refresh_membership).
+    membership_of: str | None = None
 
 
 Dispatcher = Callable[[Event], "Dispatch | list[Dispatch] | None"]

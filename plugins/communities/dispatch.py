@@ -100,7 +100,7 @@ def dispatchers(svc: Communities) -> Mapping[str, Dispatcher]:
     def member_join(ev: Event) -> Dispatch:
         cid = ev.body.community
         data = {"community_id": cid, "user_id": ev.body.target}
-        return Dispatch("COMMUNITY_MEMBER_ADD", data, community_id=cid)
+        return Dispatch("COMMUNITY_MEMBER_ADD", data, community_id=cid, membership_of=ev.body.target)
 
     def member_gone(ev: Event) -> list[Dispatch]:
         # The one who left is no member any more: told by name, the others as members.
@@ -108,7 +108,7 @@ def dispatchers(svc: Communities) -> Mapping[str, Dispatcher]:
         user = ev.body.target
         data = {"community_id": cid, "user_id": user}
         return [
-            Dispatch("COMMUNITY_MEMBER_REMOVE", data, users=frozenset({user})),
+            Dispatch("COMMUNITY_MEMBER_REMOVE", data, users=frozenset({user}), membership_of=user),
             Dispatch("COMMUNITY_MEMBER_REMOVE", data, community_id=cid, exclude_user=user),
         ]
 

@@ -12,7 +12,7 @@ import json
 import websockets
 
 from cryb_node.services import Perm
-from tests.content.conftest import make_space, ok
+from tests.content.conftest import make_space, new_user, ok
 
 
 async def connect(client, token: str):
@@ -269,3 +269,25 @@ async def test_open_sockets_follow_channel_community_and_member_changes_per_memb
     finally:
         await ws_a.close()
         await ws_b.close()
+
+
+async def test_a_member_who_joins_later_sees_who_is_online_already(cc):
+    """Issue 21, item 1: READY told the newcomer only of communities it was in; after joining (and
+    saying so with PRESENCE_UPDATE, as the web UI does) it is told who is online there."""
+    space = await make_space(cc)
+    alice = space.member
+    carol = await new_user(cc)
+    ws_a, _ = await connect(cc, alice.token)
+    ws_c, ready = await connect(cc, carol.token)
+    try:
+        assert all(p["user_id"] != alice.id for p in ready["presences"])
+        await space.join(carol)
+        await ws_c.send(json.dumps({"op": "PRESENCE_UPDATE", "d": {"status": "online"}}))
+        while True:
+            frame = json.loads(await asyncio.wait_for(ws_c.recv(), 5))
+            if frame.get("t") == "PRESENCE_UPDATE" and frame["d"]["community_id"] == space.community:
+                break
+        assert {"user_id": alice.id, "status": "online"} in frame["d"]["presences"]
+    finally:
+        await ws_a.close()
+        await ws_c.close()

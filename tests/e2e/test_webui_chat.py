@@ -187,6 +187,8 @@ async def test_channel_and_community_changes_reach_open_pages_live(aiohttp_serve
         call, ["post", f"/api/v1/communities/{community_id}/channels", {"name": "ops"}]
     )
     await accept_invite(bob, await invite_link(alice))
+    # Item 1: bob joined after alice came online, and sees her online (not offline until a reload).
+    await expect(bob.get_by_role("button", name="alice, online")).to_be_visible()
     await bob.get_by_role("link", name="ops (text channel)").click()
     await expect(bob.get_by_role("heading", name="ops")).to_be_visible()
     await send(bob, "reading the ops channel")
