@@ -298,3 +298,22 @@ class Places(Protocol):
     async def places(self, channel_ids: list[str]) -> dict[str, Place]:
         """The named channels this node knows (a missing id: no such channel here)."""
         ...
+
+
+class Audit(Protocol):
+    """Provided by the users plugin: the node's append-only audit log, for admin actions taken
+    outside that plugin (the data console's queries, take-downs, bans)."""
+
+    def record(
+        self,
+        conn: Connection,
+        action: str,
+        *,
+        actor_id: str | None,
+        user_id: str | None = None,
+        ip: str | None = None,
+        **detail: Any,
+    ) -> None:
+        """Append an entry inside the caller's write transaction. ``detail`` is stored as JSON and
+        must hold no secrets; ``ip`` is stored sealed."""
+        ...
