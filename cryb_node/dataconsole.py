@@ -67,7 +67,13 @@ _STATEMENTS = {
     sqlite3.SQLITE_ALTER_TABLE: "ALTER TABLE",
     sqlite3.SQLITE_REINDEX: "REINDEX",
     sqlite3.SQLITE_ANALYZE: "ANALYZE",
-}
+    **{getattr(sqlite3, f"SQLITE_{verb}_{what}"): f"{verb} {what.replace('_', ' ')}"
+       for verb in ("CREATE", "DROP")
+       for kind in ("", "TEMP_") for what in (f"{kind}{o}" for o in ("TABLE", "INDEX", "VIEW", "TRIGGER"))},
+    sqlite3.SQLITE_CREATE_VTABLE: "CREATE VIRTUAL TABLE",
+    sqlite3.SQLITE_DROP_VTABLE: "DROP VIRTUAL TABLE",
+}  # fmt: skip
+_SCHEMA_WRITES = (sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE)
 # Roughly how many bytes of values one answer carries before it is cut short (truncated).
 MAX_RESULT_BYTES = 8 * 1024 * 1024
 # Queries and exports running at once; more wait their turn (each holds a worker thread).
@@ -190,6 +196,10 @@ class Guard:
             return sqlite3.SQLITE_OK
         if action == sqlite3.SQLITE_PRAGMA and (arg1 or "").lower() in READ_PRAGMAS:
             return sqlite3.SQLITE_OK
+        if (arg1 or "").startswith("sqlite_") and action in _SCHEMA_WRITES:
+            return self._refuse(
+                "changing the schema (CREATE, DROP, ALTER) is not allowed: the data console only reads"
+            )
         what = _STATEMENTS.get(action, "a statement that changes the database")
         if action == sqlite3.SQLITE_PRAGMA:
             what = f"PRAGMA {arg1}"
@@ -238,16 +248,19 @@ class Guard:
         return QueryResult(columns, rows, truncated, limit, sorted(self.hidden), took)
 
     def tables(self, budget_ms: int) -> Tables:
-        out: list[TableInfo] = []
-        with self.budget(budget_ms):
+        """Columns for every table and view (the schema only: no budget), then row counts within
+        the budget; tables it leaves uncounted show ``rows: None``."""
+        with self.checked():
             found = [(t, "table") for t in self.db.tables] + [(v, "view") for v in self.db.views]
-            for item, kind in found:
-                columns = [
+            columns = {
+                item.name: [
                     ColumnInfo(c.name, c.type, bool(c.is_pk), is_private(self.private, item.name, c.name))
                     for c in item.columns
                 ]
-                out.append(TableInfo(item.name, kind, self._count(item), columns))  # type: ignore[arg-type]
-        return Tables(out)
+                for item, _ in found
+            }
+        with self.budget(budget_ms):
+            return Tables([TableInfo(i.name, k, self._count(i), columns[i.name]) for i, k in found])  # type: ignore[arg-type]
 
     def _count(self, item: sqlite_utils.db.Queryable) -> int | None:
         if self.timed_out:

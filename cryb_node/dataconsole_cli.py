@@ -80,8 +80,7 @@ def query_cmd(settings: Any, sql: str, limit: int | None, as_json: bool, as_csv:
     result: QueryResult = _run(settings, go)
     if as_json:
         click.echo(msgspec.json.format(msgspec.json.encode(result), indent=2))
-        return
-    if as_csv:
+    elif as_csv:
         click.echo("".join(csv_lines(result.columns, result.rows)), nl=False)  # as the CSV export
     else:
         click.echo(

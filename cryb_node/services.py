@@ -170,6 +170,11 @@ class Directory(Protocol):
         """The user's name and verified email address (None: no such active local account)."""
         ...
 
+    async def is_admin(self, user_id: str) -> bool:
+        """True if the account is an active node admin right now (read from the database, so a
+        demotion or a disable applies before the caller's access token runs out)."""
+        ...
+
 
 class Notice(msgspec.Struct, frozen=True, kw_only=True):
     """Something a user should be told that is not an event (friend requests, report outcomes)."""

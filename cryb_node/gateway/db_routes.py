@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from cryb_node.dataconsole import DataConsole, ExportQuery, QueryIn, QueryResult, Tables
-from cryb_node.gateway.admin_routes import require_node_admin
+from cryb_node.gateway.admin_routes import require_current_admin
 from cryb_node.gateway.api import Api, Call
 from cryb_node.gateway.middleware import client_address
 from cryb_node.problems import Problem
@@ -30,19 +30,19 @@ def db_routes(api: Api, node: Node) -> None:
     @api.route("GET", f"{D}/tables", response=Tables, auth="required",
                summary="Every table and view with its columns and row count (node admins)")  # fmt: skip
     async def db_tables(call: Call) -> Tables:
-        require_node_admin(call)
+        await require_current_admin(call, node)
         return await console.tables()
 
     @api.route("POST", f"{D}/query", body=QueryIn, response=QueryResult, auth="required",
                summary="One read-only SQL statement, row limit and time budget (node admins)")  # fmt: skip
     async def db_query(call: Call) -> QueryResult:
-        admin = require_node_admin(call)
+        admin = await require_current_admin(call, node)
         return await console.query(call.body.sql, call.body.limit, actor_id=admin, ip=ip(call))
 
     @api.route("GET", f"{D}/export", query=ExportQuery, auth="required", produces="text/csv",
                summary="A table or a query's rows as a CSV or JSON file (node admins)")  # fmt: skip
     async def db_export(call: Call) -> web.StreamResponse:
-        admin = require_node_admin(call)
+        admin = await require_current_admin(call, node)
         q = call.query
         export = await console.export(table=q.table, sql=q.sql, fmt=q.format, actor_id=admin, ip=ip(call))
         try:
