@@ -357,8 +357,10 @@ def _audit_sql(sql: str) -> str:
 class Export:
     """A started export: iterate it for the file's bytes, then ``close`` it (which audits it)."""
 
-    def __init__(self, console: DataConsole, guard: Guard, chunks: Iterator[bytes], *, name: str, fmt: str,
-                 audit: dict[str, Any]) -> None:  # fmt: skip
+    def __init__(
+        self, console: DataConsole, guard: Guard, chunks: Iterator[bytes], *, name: str, fmt: str,
+        audit: dict[str, Any],
+    ) -> None:  # fmt: skip
         self._console, self._guard, self._chunks = console, guard, chunks
         self.filename = f"{name}.{fmt}"
         self.content_type = "text/csv; charset=utf-8" if fmt == "csv" else "application/json"
@@ -389,6 +391,8 @@ class Export:
         if self._closed:
             return
         self._closed = True
+        # A cancelled request may leave a chunk being read in its thread: stop that statement first.
+        self._guard.conn.interrupt()
         await asyncio.to_thread(self._guard.close)
         self._console._slots.release()
         await self._console.audit(

@@ -170,9 +170,29 @@ class Directory(Protocol):
         """The user's name and verified email address (None: no such active local account)."""
         ...
 
+
+class Audit(Protocol):
+    """Provided by the users plugin: the node's append-only audit log, for the admin actions other
+    plugins perform (their admin routes re-check the caller here: plugins don't read each other's
+    tables)."""
+
+    def record(
+        self,
+        conn: Connection,
+        action: str,
+        *,
+        actor_id: str | None = None,
+        user_id: str | None = None,
+        ip: str | None = None,
+        **detail: Any,
+    ) -> None:
+        """Append an entry inside the caller's write transaction, so it commits (or not) with the
+        action it records. ``actor_id`` None: the operator at the console (`cryb`)."""
+        ...
+
     async def is_admin(self, user_id: str) -> bool:
-        """True if the account is an active node admin right now (read from the database, so a
-        demotion or a disable applies before the caller's access token runs out)."""
+        """True if ``user_id`` is an active node admin right now (read from the database each time,
+        so a demotion or a disable applies at once, whatever the caller's token still says)."""
         ...
 
 
@@ -302,23 +322,4 @@ class Places(Protocol):
 
     async def places(self, channel_ids: list[str]) -> dict[str, Place]:
         """The named channels this node knows (a missing id: no such channel here)."""
-        ...
-
-
-class Audit(Protocol):
-    """Provided by the users plugin: the node's append-only audit log, for admin actions taken
-    outside that plugin (the data console's queries, take-downs, bans)."""
-
-    def record(
-        self,
-        conn: Connection,
-        action: str,
-        *,
-        actor_id: str | None,
-        user_id: str | None = None,
-        ip: str | None = None,
-        **detail: Any,
-    ) -> None:
-        """Append an entry inside the caller's write transaction. ``detail`` is stored as JSON and
-        must hold no secrets; ``ip`` is stored sealed."""
         ...

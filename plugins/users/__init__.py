@@ -26,7 +26,7 @@ from . import moves
 from .account_routes import account_routes
 from .admin_routes import admin_routes
 from .admin_user_routes import admin_user_routes
-from .audit import AuditLog
+from .audit import AuditService
 from .console import end_live
 from .directory import UserDirectory
 from .events import EVENT_TYPES
@@ -71,11 +71,11 @@ class UsersPlugin(Plugin):
         node.services.provide(RelationshipService, relationships)
         node.services.provide(Relationships, relationships)  # type: ignore[type-abstract]
         node.services.provide(Directory, UserDirectory(users))  # type: ignore[type-abstract]
+        node.services.provide(Audit, AuditService(node.db, users.keys))  # type: ignore[type-abstract]
         exporter = Exporter(node, users) if node.serving else None  # a CLI command prepares none
         if exporter is not None:
             await exporter.start()
             node.services.provide(Exporter, exporter)
-        node.services.provide(Audit, AuditLog(users.keys))  # type: ignore[type-abstract]
         try:
             yield
         finally:

@@ -83,10 +83,12 @@ def query(
     return sql, (*params, limit)
 
 
-class AuditLog:
-    """The core's Audit service (cryb_node.services.Audit): entries from outside this plugin."""
+class AuditService:
+    """The core's Audit service (cryb_node.services.Audit): other plugins' admin actions land in the
+    same log as ours, and their admin routes re-check the caller against the accounts table."""
 
-    def __init__(self, keys: Keys) -> None:
+    def __init__(self, db: Any, keys: Keys) -> None:
+        self._db = db
         self._keys = keys
 
     def record(
@@ -94,9 +96,16 @@ class AuditLog:
         conn: Connection,
         action: str,
         *,
-        actor_id: str | None,
+        actor_id: str | None = None,
         user_id: str | None = None,
         ip: str | None = None,
         **detail: Any,
     ) -> None:
         record(conn, self._keys, action, user_id=user_id, actor_id=actor_id, ip=ip, **detail)
+
+    async def is_admin(self, user_id: str) -> bool:
+        return bool(
+            await self._db.fetchval(
+                "SELECT admin = 1 AND status = 'active' FROM users_accounts WHERE id = ?", (user_id,)
+            )
+        )

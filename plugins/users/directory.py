@@ -1,6 +1,5 @@
 """The core's Directory service: a local user's name and verified address, for mail other plugins
-send (notifications), and whether an account is a node admin now (the core's admin routes). The
-address is decrypted only here and handed out only once verified."""
+send (notifications). The address is decrypted only here and handed out only once verified."""
 
 from __future__ import annotations
 
@@ -28,10 +27,3 @@ class UserDirectory:
         username, display_name, email_ct, verified = row
         email = self.users.keys.open(email_ct) if verified and email_ct else None
         return Contact(user_id=user_id, email=email, display_name=display_name, username=username)
-
-    async def is_admin(self, user_id: str) -> bool:
-        return bool(
-            await self.users.node.db.fetchval(
-                "SELECT admin = 1 AND status = 'active' FROM users_accounts WHERE id = ?", (user_id,)
-            )
-        )
