@@ -26,7 +26,6 @@ import msgspec
 import pysqlite3.dbapi2 as sqlite3
 import sqlite_utils
 from msgspec import Meta
-from sqlite_utils.cli import json_binary, output_rows
 from sqlite_utils.utils import dedupe_keys
 
 from cryb_node import db as dbmod
@@ -241,7 +240,7 @@ class Guard:
                 if len(rows) >= limit or size > MAX_RESULT_BYTES:
                     truncated = True
                     break
-                rows.append([json_binary(v) if isinstance(v, bytes) else v for v in row])
+                rows.append([json_value(v) for v in row])
                 size += sum(len(v) if isinstance(v, str | bytes) else 8 for v in row)
             cursor.close()
         took = int((time.monotonic() - started) * 1000)
@@ -327,11 +326,23 @@ def csv_lines(columns: list[str], rows: Iterable[tuple]) -> Iterator[str]:
     yield buf.getvalue()
 
 
+def json_value(value: Any) -> Any:
+    """A BLOB in sqlite-utils' JSON form ({"$base64": true, "encoded": ...}, which its
+    ``decode_base64_values`` reads back); anything else as it is."""
+    if isinstance(value, bytes):
+        return {"$base64": True, "encoded": base64.b64encode(value).decode("ascii")}
+    return value
+
+
 def json_lines(columns: list[str], rows: Iterable[tuple]) -> Iterator[str]:
-    """A JSON array of objects, one per line: what `sqlite-utils query --json` writes (a BLOB as
-    {"$base64": true, "encoded": ...}), so `sqlite-utils insert` reads it back."""
-    for line in output_rows(iter(rows), columns, nl=False, arrays=False, json_cols=False):
-        yield line + "\n"
+    """A JSON array of objects, one row per line, as `sqlite-utils query --json` writes it (that
+    writer lives in sqlite-utils' CLI module, which loads its plugins on import)."""
+    keys = dedupe_keys(columns)
+    sep = "["
+    for row in rows:
+        yield sep + msgspec.json.encode(dict(zip(keys, map(json_value, row), strict=True))).decode()
+        sep = ",\n "
+    yield "[]\n" if sep == "[" else "]\n"
 
 
 def _batched(lines: Iterator[str], size: int = 64 * 1024) -> Iterator[bytes]:

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import msgspec
-from tabulate import tabulate
 
-from cryb_node.dataconsole import DataConsole, QueryResult, Tables, blob_of, csv_lines
-from cryb_node.node import Node
 from cryb_node.problems import Problem
+
+if TYPE_CHECKING:
+    from cryb_node.dataconsole import QueryResult, Tables
+    from cryb_node.node import Node
 
 
 def _run(settings: Any, fn: Any) -> Any:
@@ -27,7 +28,15 @@ def _run(settings: Any, fn: Any) -> Any:
         sys.exit(1)
 
 
+def _table(rows: list[Any], headers: list[str]) -> str:
+    from tabulate import tabulate  # sqlite-utils' table output, installed with it
+
+    return tabulate(rows, headers=headers, tablefmt="simple")
+
+
 def _shown(value: Any) -> Any:
+    from cryb_node.dataconsole import blob_of
+
     blob = blob_of(value)
     return value if blob is None else f"x'{blob.hex()}'"  # a BLOB, as SQL would write it
 
@@ -42,6 +51,8 @@ def db_group() -> None:
 @click.pass_obj
 def tables_cmd(settings: Any, as_json: bool) -> None:
     """List every table and view with its row count and columns."""
+
+    from cryb_node.dataconsole import DataConsole  # imported when used: `cryb` starts faster
 
     async def go(node: Node) -> Tables:
         return await DataConsole(node).tables()
@@ -58,7 +69,7 @@ def tables_cmd(settings: Any, as_json: bool) -> None:
         )
         for t in found.tables
     ]
-    click.echo(tabulate(rows, headers=["table", "rows", "columns"], tablefmt="simple"))
+    click.echo(_table(rows, ["table", "rows", "columns"]))
 
 
 @db_group.command("query")
@@ -74,6 +85,8 @@ def query_cmd(settings: Any, sql: str, limit: int | None, as_json: bool, as_csv:
     if as_json and as_csv:
         raise click.UsageError("choose --json or --csv")
 
+    from cryb_node.dataconsole import DataConsole, csv_lines
+
     async def go(node: Node) -> QueryResult:
         return await DataConsole(node).query(sql, limit, via="cli")
 
@@ -83,9 +96,7 @@ def query_cmd(settings: Any, sql: str, limit: int | None, as_json: bool, as_csv:
     elif as_csv:
         click.echo("".join(csv_lines(result.columns, result.rows)), nl=False)  # as the CSV export
     else:
-        click.echo(
-            tabulate([[_shown(v) for v in r] for r in result.rows], headers=result.columns, tablefmt="simple")
-        )
+        click.echo(_table([[_shown(v) for v in r] for r in result.rows], result.columns))
     notes = []
     if result.truncated:
         notes.append(f"stopped at {result.limit} rows (--limit)")
@@ -107,6 +118,8 @@ def export_cmd(settings: Any, table: str | None, sql: str | None, fmt: str, outp
     """Export a table (or view), or a query's rows with --sql, as CSV or JSON (audited)."""
     if (table is None) == (sql is None):
         raise click.UsageError("name a TABLE or give --sql, not both")
+    from cryb_node.dataconsole import DataConsole
+
     out = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 (closed below)
 
     async def go(node: Node) -> tuple[int, bool]:

@@ -16,6 +16,7 @@ import pysqlite3.dbapi2 as sqlite3
 import pytest
 from click.testing import CliRunner
 from cryb_plugins.users.service import CLI, Users
+from sqlite_utils.utils import decode_base64_values
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
@@ -360,10 +361,13 @@ async def test_a_query_exports_as_json(console):
     )
     assert resp.status == 200 and resp.headers["Content-Type"].startswith("application/json")
     assert resp.headers["Content-Disposition"] == 'attachment; filename="query.json"'
-    assert json.loads(await resp.text()) == [
+    exported = json.loads(await resp.text())
+    assert exported == [
         {"username": n, "admin": int(n == "root"), "b": {"$base64": True, "encoded": "yv4="}}
         for n in ("ada", "bob", "cyd", "root")
     ]
+    # sqlite-utils reads the file back as it wrote it: BLOBs as bytes again.
+    assert decode_base64_values(exported[0]) == {"username": "ada", "admin": 0, "b": b"\xca\xfe"}
     # CSV of the same query: BLOBs as hex.
     resp = await client.get("/api/v1/admin/db/export", params={"sql": sql}, headers=auth(token))
     assert (await resp.text()).splitlines() == [
