@@ -186,6 +186,18 @@ async def test_anything_but_reading_is_refused_and_changes_nothing(console):
     assert status == 400 and body["code"] in ("query_not_allowed", "invalid_sql")
 
 
+async def test_schema_introspection_is_allowed(console):
+    """docs/data-console.md's example, and the statement form of the same pragma."""
+    client, token = console
+    for sql in ("SELECT * FROM pragma_table_info('users_accounts')", "PRAGMA table_info(users_accounts)"):
+        status, body = await run(client, token, sql)
+        assert status == 200, body
+        names = [row[body["columns"].index("name")] for row in body["rows"]]
+        assert names[:3] == ["id", "username", "username_key"] and "password_hash" in names
+    status, body = await run(client, token, "SELECT name FROM sqlite_master WHERE name = 'users_accounts'")
+    assert body["rows"] == [["users_accounts"]]
+
+
 async def test_one_statement_at_a_time(console):
     client, token = console
     for sql in ("SELECT 1; DELETE FROM users_profiles", "SELECT 1; SELECT 2"):
