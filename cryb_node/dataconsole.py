@@ -47,7 +47,7 @@ CORE_PRIVATE: dict[str, tuple[str, ...]] = {
 }
 # Names that by the project's conventions hold secrets or sealed PII (token_hash, email_ct, ...),
 # hidden in every table even when its plugin forgot to declare them.
-PRIVATE_NAME = re.compile(r"(_hash|_ct)$|secret|password|^salt$", re.IGNORECASE)
+PRIVATE_NAME = re.compile(r"(_hash|_ct|(^|_)token)$|secret|password|^salt$", re.IGNORECASE)
 
 # Read-only introspection: their argument is a table or index name, never a setting.
 READ_PRAGMAS = frozenset(

@@ -21,6 +21,7 @@ from sqlite_utils.utils import decode_base64_values
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
 from cryb_node.cli import cli
+from cryb_node.dataconsole import is_private
 from tests.conftest import ROOT, make_config
 from tests.users_fixtures import FAST_HASHING, PASSWORD, auth, register_user
 
@@ -302,6 +303,17 @@ async def test_each_plugin_declares_its_private_columns(console):
         t["name"]: {c["name"] for c in t["columns"] if c["private"]} for t in (await resp.json())["tables"]
     }
     assert {t: cols for t, cols in found.items() if cols} == expected
+
+
+@pytest.mark.parametrize(
+    ("column", "private"),
+    [("token_hash", True), ("email_ct", True), ("totp_secret", True), ("api_token", True), ("token", True),
+     ("password", True), ("salt", True), ("tokens_left", False), ("code", False), ("created_at", False),
+     ("username", False)],
+)  # fmt: skip
+def test_columns_named_like_secrets_are_private_in_any_table(column, private):
+    """A plugin that forgets to declare a column named by the project's conventions is still covered."""
+    assert is_private({}, "some_new_table", column) is private
 
 
 # -- time budget --------------------------------------------------------------------------------
