@@ -17,6 +17,7 @@ import msgspec
 from cryb_node import __version__, doctor, logs, migrate
 from cryb_node import config as configmod
 from cryb_node.backup_cli import backup_group
+from cryb_node.dataconsole_cli import db_group
 from cryb_node.node import Node, all_migrations
 from cryb_node.plugins import Loaded
 from cryb_node.plugins import load as load_plugins
@@ -252,6 +253,7 @@ def doctor_cmd(settings: Settings, as_json: bool, replay: bool, offline: bool) -
 
 
 cli.add_command(backup_group)
+cli.add_command(db_group)
 
 
 def main() -> None:

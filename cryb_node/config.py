@@ -54,11 +54,25 @@ class ServerSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     max_connections: Annotated[int, Meta(ge=0)] = 0
 
 
+class ConsoleSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """The admin data console (cryb_node/dataconsole.py): read-only SQL, bounded in time and rows."""
+
+    # A query (and the table listing) is stopped after this long.
+    timeout_ms: Annotated[int, Meta(ge=10, le=600_000)] = 2000
+    # Rows a query returns when it asks for no limit, and the most it may ask for.
+    default_rows: Annotated[int, Meta(ge=1)] = 1000
+    max_rows: Annotated[int, Meta(ge=1, le=1_000_000)] = 10_000
+    # Exports stream to a file: a longer budget and a higher cap.
+    export_timeout_ms: Annotated[int, Meta(ge=10, le=3_600_000)] = 60_000
+    export_max_rows: Annotated[int, Meta(ge=1)] = 1_000_000
+
+
 class DbSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     readers: Annotated[int, Meta(ge=1, le=64)] = 4
     busy_timeout_ms: Annotated[int, Meta(ge=0)] = 5000
     # Most write jobs committed together in one transaction.
     group_commit_max: Annotated[int, Meta(ge=1, le=10_000)] = 256
+    console: ConsoleSection = msgspec.field(default_factory=ConsoleSection)
 
 
 class LogSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -128,6 +128,11 @@ class Plugin:
         own records as JSON files, their files' bytes, a README paragraph per file (``sink.describe``).
         Read in pages; what the member erased is left out."""
 
+    def private_columns(self) -> Mapping[str, Iterable[str]]:
+        """table -> columns of this plugin's tables holding secrets or private text (hashes, sealed
+        PII, bearer codes, direct messages) that the admin data console reads as NULL."""
+        return {}
+
     def cli(self) -> click.Command | list[click.Command] | None:
         """A click command or group (or several) added to the ``cryb`` CLI, each under its own name
         (a nameless one under the plugin's)."""

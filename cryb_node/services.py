@@ -171,6 +171,31 @@ class Directory(Protocol):
         ...
 
 
+class Audit(Protocol):
+    """Provided by the users plugin: the node's append-only audit log, for the admin actions other
+    plugins perform (their admin routes re-check the caller here: plugins don't read each other's
+    tables)."""
+
+    def record(
+        self,
+        conn: Connection,
+        action: str,
+        *,
+        actor_id: str | None = None,
+        user_id: str | None = None,
+        ip: str | None = None,
+        **detail: Any,
+    ) -> None:
+        """Append an entry inside the caller's write transaction, so it commits (or not) with the
+        action it records. ``actor_id`` None: the operator at the console (`cryb`)."""
+        ...
+
+    async def is_admin(self, user_id: str) -> bool:
+        """True if ``user_id`` is an active node admin right now (read from the database each time,
+        so a demotion or a disable applies at once, whatever the caller's token still says)."""
+        ...
+
+
 class Notice(msgspec.Struct, frozen=True, kw_only=True):
     """Something a user should be told that is not an event (friend requests, report outcomes)."""
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from cryb_node import backup, replication
 from cryb_node.gateway.api import Api, Call
 from cryb_node.problems import forbidden
+from cryb_node.services import Audit
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -21,6 +22,16 @@ def require_node_admin(call: Call) -> str:
     if call.principal is None or not call.principal.admin:
         raise forbidden("node admins only")
     return call.principal.user_id
+
+
+async def require_current_admin(call: Call, node: Node) -> str:
+    """``require_node_admin``, and the account is an active admin in the database right now: the
+    access token's admin claim lasts until the token expires, a demotion or a disable does not wait."""
+    user_id = require_node_admin(call)
+    audit = node.services.get(Audit)  # type: ignore[type-abstract]
+    if audit is None or not await audit.is_admin(user_id):
+        raise forbidden("node admins only")
+    return user_id
 
 
 def admin_routes(api: Api, node: Node) -> None:

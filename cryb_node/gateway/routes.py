@@ -13,6 +13,7 @@ from cryb_node import __version__
 from cryb_node.appkeys import METRICS
 from cryb_node.gateway.admin_routes import admin_routes
 from cryb_node.gateway.api import Api, Call, json_response, openapi
+from cryb_node.gateway.db_routes import db_routes
 from cryb_node.health import Ready, readiness
 from cryb_node.realtime import gateway as realtime_gateway
 
@@ -46,6 +47,7 @@ _DOCS_INIT = 'window.ui = SwaggerUIBundle({url: "/api/openapi.json", dom_id: "#s
 def core_routes(api: Api, node: Node) -> None:
     openapi_cache: dict[str, bytes] = {}
     admin_routes(api, node)
+    db_routes(api, node)
 
     @api.route("GET", "/healthz", response=Health, bucket=None, auth="none", summary="The process is alive")
     async def healthz(call: Call) -> Health:

@@ -6,7 +6,7 @@ and node admins read reports as JSON or CSV (routes.py, report.py). docs/analyti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from importlib import resources
 from importlib.abc import Traversable
 from typing import TYPE_CHECKING
@@ -63,6 +63,10 @@ class AnalyticsPlugin(Plugin):
             "Unix time the rollup job last finished (0: not yet)",
             value=svc.last_rollup_at,
         )
+
+    def private_columns(self) -> Mapping[str, Iterable[str]]:
+        # With a period's salt the actor hashes of that period lead back to people.
+        return {"analytics_salts": ("salt",)}
 
     def cli(self) -> click.Command:
         from .cli import analytics_group

@@ -140,6 +140,10 @@ class CommunitiesPlugin(Plugin):
     async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:
         await data_export.export_member(node, user_id, sink)
 
+    def private_columns(self) -> Mapping[str, Iterable[str]]:
+        # An invite code is a bearer credential: whoever holds it may join a private community.
+        return {"community_invites": ("code",)}
+
     def cli(self) -> list[click.Command]:
         from .cli import community, mod
 

@@ -84,6 +84,11 @@ class ContentPlugin(Plugin):
     async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:
         await export_member(node, user_id, sink)
 
+    def private_columns(self) -> Mapping[str, Iterable[str]]:
+        # Direct messages share these tables with community chat, and a column cannot be hidden by
+        # row: message text and edit payloads stay out of the console for every channel.
+        return {"content_messages": ("content", "original"), "content_edits": ("data",)}
+
     def dispatchers(self, node: Node) -> Mapping[str, Dispatcher]:
         return dispatch.dispatchers()
 

@@ -78,6 +78,15 @@ class NotificationsPlugin(Plugin):
     def lifespan(self, node: Node) -> AsyncIterator[None]:
         return self._lifespan(node)
 
+    def private_columns(self) -> Mapping[str, Iterable[str]]:
+        # A push endpoint and its auth secret let anyone push to that browser; previews and queued
+        # mail quote direct messages.
+        return {
+            "notif_push_subs": ("endpoint", "auth"),
+            "notif_inbox": ("preview",),
+            "notif_outbox": ("payload",),
+        }
+
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
         async def handle(events: list[Any]) -> None:
             await parts(node).svc.handle(events)

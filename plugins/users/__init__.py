@@ -5,7 +5,7 @@ It provides the core's Authenticator service (bearer access tokens -> Principal)
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from importlib import resources
 from importlib.abc import Traversable
 
@@ -20,12 +20,13 @@ from cryb_node.gateway.middleware import Authenticator
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.scheduler import Job
-from cryb_node.services import Directory, Relationships
+from cryb_node.services import Audit, Directory, Relationships
 
 from . import moves
 from .account_routes import account_routes
 from .admin_routes import admin_routes
 from .admin_user_routes import admin_user_routes
+from .audit import AuditService
 from .console import end_live
 from .directory import UserDirectory
 from .events import EVENT_TYPES
@@ -70,6 +71,7 @@ class UsersPlugin(Plugin):
         node.services.provide(RelationshipService, relationships)
         node.services.provide(Relationships, relationships)  # type: ignore[type-abstract]
         node.services.provide(Directory, UserDirectory(users))  # type: ignore[type-abstract]
+        node.services.provide(Audit, AuditService(node.db, users.keys))  # type: ignore[type-abstract]
         exporter = Exporter(node, users) if node.serving else None  # a CLI command prepares none
         if exporter is not None:
             await exporter.start()
@@ -107,6 +109,18 @@ class UsersPlugin(Plugin):
 
     def lifespan(self, node: Node) -> AsyncIterator[None]:
         return self._lifespan(node)
+
+    def private_columns(self) -> Mapping[str, Iterable[str]]:
+        # Credentials (hashes, TOTP secrets), sealed PII and its blind index, provider account ids.
+        return {
+            "users_accounts": ("email_ct", "email_index", "password_hash", "totp_secret_ct", "last_ip_ct"),
+            "users_sessions": ("ip_ct",),
+            "users_refresh_tokens": ("token_hash",),
+            "users_email_tokens": ("token_hash", "email_ct", "email_index"),
+            "users_recovery_codes": ("code_hash",),
+            "users_oauth_links": ("subject",),
+            "users_audit": ("ip_ct",),
+        }
 
     def cli(self) -> list[click.Command]:
         from .cli import COMMANDS

@@ -81,3 +81,31 @@ def query(
         params.append(before)
     sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
     return sql, (*params, limit)
+
+
+class AuditService:
+    """The core's Audit service (cryb_node.services.Audit): other plugins' admin actions land in the
+    same log as ours, and their admin routes re-check the caller against the accounts table."""
+
+    def __init__(self, db: Any, keys: Keys) -> None:
+        self._db = db
+        self._keys = keys
+
+    def record(
+        self,
+        conn: Connection,
+        action: str,
+        *,
+        actor_id: str | None = None,
+        user_id: str | None = None,
+        ip: str | None = None,
+        **detail: Any,
+    ) -> None:
+        record(conn, self._keys, action, user_id=user_id, actor_id=actor_id, ip=ip, **detail)
+
+    async def is_admin(self, user_id: str) -> bool:
+        return bool(
+            await self._db.fetchval(
+                "SELECT admin = 1 AND status = 'active' FROM users_accounts WHERE id = ?", (user_id,)
+            )
+        )
