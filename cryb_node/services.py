@@ -216,6 +216,7 @@ class ContentRef(msgspec.Struct, frozen=True, kw_only=True):
     id: str
     channel_id: str
     community_id: str | None  # None: a direct message
+    post_id: str | None = None  # a post: itself; a comment: its post
     author_id: str
     excerpt: str  # the start of its text (a post: its title); "" once erased
     participants: tuple[str, ...] = ()  # a direct message: everyone in the conversation

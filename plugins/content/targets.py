@@ -73,5 +73,5 @@ class ContentTargetService:
             participants = tuple(r[0] for r in rows)
         return ContentRef(
             type=target_type, id=target_id, channel_id=t.channel_id, community_id=t.community_id,
-            author_id=t.author_id, excerpt=text[:EXCERPT_CHARS], participants=participants,
+            post_id=t.post_id, author_id=t.author_id, excerpt=text[:EXCERPT_CHARS], participants=participants,
         )  # fmt: skip

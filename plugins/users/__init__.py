@@ -29,6 +29,7 @@ from .events import EVENT_TYPES
 from .oauth_routes import oauth_routes
 from .relationship_routes import relationship_routes
 from .relationships import RelationshipService
+from .report_routes import report_routes
 from .routes import auth_routes, user_routes
 from .schemas import Settings
 from .service import Users
@@ -51,6 +52,7 @@ class UsersPlugin(Plugin):
         relationship_routes(api, node)
         oauth_routes(api, node)
         admin_routes(api, node)
+        report_routes(api, node)
 
     async def _lifespan(self, node: Node) -> AsyncIterator[None]:
         users = Users(node, node.settings(self.name))
@@ -83,8 +85,9 @@ class UsersPlugin(Plugin):
 
     def cli(self) -> list[click.Command]:
         from .cli import COMMANDS
+        from .report_cli import report_group
 
-        return COMMANDS
+        return [*COMMANDS, report_group]
 
 
 plugin = UsersPlugin()
