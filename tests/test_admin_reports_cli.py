@@ -4,11 +4,13 @@ the same audit as GET/PATCH /api/v1/admin/reports."""
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from pathlib import Path
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
-from tests.conftest import run_cryb, write_config
+from tests.conftest import ROOT, run_cryb, write_config
 from tests.content.conftest import content_config, new_user, ok
 from tests.test_admin_reports import new_admin
 
@@ -75,3 +77,32 @@ async def test_the_cli_lists_resolves_and_dismisses_reports(tmp_path, aiohttp_cl
         ("report.resolved", None, bob.id),
         ("report.dismissed", None, bob.id),
     ]
+
+
+def readme_report_commands() -> list[list[str]]:
+    """The `cryb report` lines of README.md's example block, as argument lists (comments dropped; the
+    command list's synopsis lines, with their [options], are not examples)."""
+    lines = re.findall(r"^cryb (report [^#\n]*)", (ROOT / "README.md").read_text(), re.M)
+    return [shlex.split(line) for line in lines if "[" not in line]
+
+
+async def test_the_readme_report_commands_work_as_written(tmp_path, aiohttp_client):
+    commands = readme_report_commands()
+    assert [c[:2] for c in commands] == [["report", "list"], ["report", "resolve"], ["report", "resolve"]]
+    c = await aiohttp_client(build_app(content_config(tmp_path / "data")))
+    alice, bob, carol = await new_user(c), await new_user(c), await new_user(c)
+    ids = [
+        (
+            await ok(
+                c, "POST", "/reports", alice, json={"target_type": "user", "target_id": u.id, "reason": "r"}
+            )
+        )["id"]
+        for u in (bob, carol)
+    ]
+    listed = cryb(tmp_path, *commands[0])
+    assert listed.returncode == 0 and all(i in listed.stdout for i in ids), listed.stderr
+    for args, report_id in zip(commands[1:], ids, strict=True):
+        done = cryb(tmp_path, *[report_id if a == "ID" else a for a in args])
+        assert done.returncode == 0, done.stderr
+    rows = await c.app[NODE].db.fetchall("SELECT status, note FROM users_reports ORDER BY id")
+    assert [tuple(r) for r in rows] == [("resolved", "warned them"), ("dismissed", "")]

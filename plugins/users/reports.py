@@ -75,7 +75,8 @@ class NodeReport(msgspec.Struct, kw_only=True):
     reason: str
     status: str
     note: str
-    resolved_by: str | None
+    resolved_by: str | None  # an admin's id, or "node" (the CLI)
+    resolved_by_name: str | None = None
     resolved_at: int | None
     created_at: int
 
@@ -177,9 +178,10 @@ async def file_report(users: Users, reporter_id: str, body: NodeReportIn) -> Nod
 _SELECT = (
     "SELECT r.id, r.reporter_id, coalesce(rp.username, ''), r.target_type, r.target_id, r.target_user,"
     " tp.username, r.community_id, r.channel_id, r.post_id, r.label, r.excerpt, r.reason, r.status, r.note,"
-    " r.resolved_by, r.resolved_at, r.created_at FROM users_reports r"
+    " r.resolved_by, r.resolved_at, r.created_at, ap.username FROM users_reports r"
     " LEFT JOIN users_profiles rp ON rp.user_id = r.reporter_id"
     " LEFT JOIN users_profiles tp ON tp.user_id = r.target_user"
+    " LEFT JOIN users_profiles ap ON ap.user_id = r.resolved_by"
 )
 
 
@@ -187,7 +189,8 @@ def _admin_report(r: Any) -> NodeReport:
     return NodeReport(
         id=r[0], reporter_id=r[1], reporter_name=r[2], target_type=r[3], target_id=r[4], target_user=r[5],
         target_user_name=r[6], community_id=r[7], channel_id=r[8], post_id=r[9], label=r[10], excerpt=r[11],
-        reason=r[12], status=r[13], note=r[14], resolved_by=r[15], resolved_at=r[16], created_at=r[17],
+        reason=r[12], status=r[13], note=r[14], resolved_by=r[15], resolved_by_name=r[18], resolved_at=r[16],
+        created_at=r[17],
     )  # fmt: skip
 
 

@@ -113,6 +113,7 @@ export class InsightsView extends Pane {
  * and returns an element). Order is the tab order; the first is the default. */
 const TABS = [
   ['dashboard', 'Dashboard', null],
+  ['reports', 'Reports', './admin/reports.js'],
 ];
 
 export class AdminView extends Pane {
