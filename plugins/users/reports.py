@@ -23,6 +23,7 @@ from cryb_node.problems import Problem, not_found
 from cryb_node.services import CommunityDirectory, ContentTargets, Notice, Notifier, Perm, Permissions
 
 if TYPE_CHECKING:
+    from .schemas import Profile
     from .service import Client, Users
 
 TargetType = Literal["dm_message", "user", "community", "message", "post", "comment"]
@@ -100,11 +101,16 @@ def _no_target(what: str) -> Problem:
     return Problem("not_found", 404, f"no such {what} that you can report", field="target_id")
 
 
-async def _handle(users: Users, user_id: str) -> str:
-    """@name (@name@home for another node's user) of a known user, or '' if none."""
+async def _profile(users: Users, user_id: str) -> Profile | None:
     try:
-        p = await users.profile(user_id)
+        return await users.profile(user_id)
     except Problem:
+        return None
+
+
+def _handle(p: Profile | None) -> str:
+    """@name (@name@home for another node's user), or '' for nobody known."""
+    if p is None:
         return ""
     return f"@{p.username}@{p.home}" if p.home else f"@{p.username}"
 
@@ -113,13 +119,12 @@ async def _target(users: Users, reporter_id: str, body: NodeReportIn) -> _Target
     services = users.node.services
     kind, tid = body.target_type, body.target_id
     if kind == "user":
-        try:
-            p = await users.profile(tid)
-        except Problem:
-            raise _no_target("user") from None
+        p = await _profile(users, tid)
+        if p is None:
+            raise _no_target("user")
         if tid == reporter_id:
             raise Problem("invalid_target", 400, "you cannot report yourself", field="target_id")
-        name = f"@{p.username}@{p.home}" if p.home else f"@{p.username}"
+        name = _handle(p)
         # the bio as it was: what a profile report is often about
         return _Target(tid, f"{p.display_name} ({name})" if p.display_name else name, p.bio[:300])
     if kind == "community":
@@ -143,10 +148,8 @@ async def _target(users: Users, reporter_id: str, body: NodeReportIn) -> _Target
             raise _no_target(kind)
     if ref.author_id == reporter_id:
         raise Problem("invalid_target", 400, "you cannot report what you wrote", field="target_id")
-    return _Target(
-        ref.author_id, await _handle(users, ref.author_id), ref.excerpt, ref.community_id, ref.channel_id,
-        ref.post_id,
-    )  # fmt: skip
+    author = _handle(await _profile(users, ref.author_id))
+    return _Target(ref.author_id, author, ref.excerpt, ref.community_id, ref.channel_id, ref.post_id)
 
 
 async def file_report(users: Users, reporter_id: str, body: NodeReportIn) -> NodeReportFiled:
