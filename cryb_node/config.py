@@ -91,6 +91,8 @@ def _default_buckets() -> dict[str, RateRule]:
         "write": RateRule(limit=120, window_s=60),
         # POST /api/v1/analytics/events: client batches of page views and UI actions
         "analytics": RateRule(limit=60, window_s=60),
+        # reports to a community's moderators and to the node admins: a flood buries the queue
+        "reports": RateRule(limit=20, window_s=600),
     }
 
 

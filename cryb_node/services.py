@@ -245,6 +245,45 @@ class AuthoredCounts(msgspec.Struct, frozen=True):
     comments: int
 
 
+class ContentRef(msgspec.Struct, frozen=True, kw_only=True):
+    """A message, post or comment as other plugins see it (what a report is about)."""
+
+    type: str  # message | post | comment
+    id: str
+    channel_id: str
+    community_id: str | None  # None: a direct message
+    post_id: str | None = None  # a post: itself; a comment: its post
+    author_id: str
+    excerpt: str  # the start of its text (a post: its title); "" once erased
+    participants: tuple[str, ...] = ()  # a direct message: everyone in the conversation
+
+
+class ContentTargets(Protocol):
+    """Provided by the content plugin: finds what a report names, so the reporting plugin needs none
+    of content's tables."""
+
+    async def find(self, target_type: str, target_id: str) -> ContentRef | None:
+        """The message, post or comment (``target_type``) with that id; None if there is none or its
+        author deleted it. Says nothing about who may see it: the caller checks that."""
+        ...
+
+
+class CommunityRef(msgspec.Struct, frozen=True, kw_only=True):
+    id: str
+    name: str
+    public: bool
+    owner_id: str
+
+
+class CommunityDirectory(Protocol):
+    """Provided by the communities plugin: a community's name, for other plugins that show one."""
+
+    async def visible(self, user_id: str, community_id: str) -> CommunityRef | None:
+        """The community if it exists and ``user_id`` may see it (it is public, or they are a member);
+        None otherwise, so a private community is not told apart from a missing one."""
+        ...
+
+
 class SharedVariant(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     sha256: str  # hex: the content address the receiving node checks the bytes against

@@ -1,7 +1,8 @@
 """The communities plugin: communities, channels, roles and permissions, membership and moderation.
 
 It provides the core's Permissions and Automod services (cryb_node.services) that content, the
-realtime gateway and search use; every change is a governance event (events.py).
+realtime gateway and search use, and CommunityDirectory (names, for the node admins' reports);
+every change is a governance event (events.py).
 """
 
 from __future__ import annotations
@@ -22,13 +23,14 @@ from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.realtime.protocol import Dispatcher
 from cryb_node.scheduler import Job
-from cryb_node.services import Automod, Permissions, Places
+from cryb_node.services import Automod, CommunityDirectory, Permissions, Places
 
 from . import events
 from . import export as data_export
 from . import schemas as s
 from .access import PermissionService
 from .automod import AutomodService
+from .directory import CommunityNames
 from .moderation import Moderation
 from .service import Actor, Communities
 from .verdicts import CommunityAuthority
@@ -105,6 +107,7 @@ class CommunitiesPlugin(Plugin):
         node.services.provide(Permissions, p.perms)  # type: ignore[type-abstract]
         node.services.provide(Automod, p.automod)  # type: ignore[type-abstract]
         node.services.provide(Places, data_export.PlaceNames(node))  # type: ignore[type-abstract]
+        node.services.provide(CommunityDirectory, CommunityNames(node.db, p.perms))  # type: ignore[type-abstract]
         unlisten = node.bus.listen(p.on_events)
         await p.notice_external(node)
         try:

@@ -8,7 +8,7 @@ from typing import Any
 from cryb_node.clock import new_id
 from cryb_node.db import Connection, Database
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import Notice, Notifier, Perm
+from cryb_node.services import ContentRef, ContentTargets, Notice, Notifier, Perm
 
 from . import events as ev
 from . import schemas as s
@@ -68,13 +68,38 @@ class Moderation:
         m = await self.c.perms.member(community_id, actor.user_id)
         if not m.member and not actor.admin:
             raise forbidden("only members can report in this community")
-        target_user = body.target_user or (body.target_id if body.target_type == "member" else None)
-        if body.target_type == "member" and not (await self.c.perms.member(community_id, target_user)).member:
-            raise Problem("not_member", 404, "that user is not a member of this community", field="target_id")
+        # Who it is about and what it said come from the target itself; the client's target_user
+        # is not believed (it could name anyone).
+        excerpt = ""
+        if body.target_type == "member":
+            target_user = body.target_id
+            if not (await self.c.perms.member(community_id, target_user)).member:
+                raise Problem(
+                    "not_member", 404, "that user is not a member of this community", field="target_id"
+                )
+        else:
+            ref = await self._content_target(actor, community_id, body.target_type, body.target_id)
+            target_user, excerpt = ref.author_id, ref.excerpt
         rid = await self.file_report(
-            community_id, actor.user_id, body.target_type, body.target_id, target_user, body.reason
+            community_id, actor.user_id, body.target_type, body.target_id, target_user, body.reason, excerpt
         )
         return await self.report_of(community_id, rid)
+
+    async def _content_target(
+        self, actor: Actor, community_id: str, target_type: str, target_id: str
+    ) -> ContentRef:
+        """A message, post or comment of this community that the reporter can see. Anything else (no
+        such id, a DM, another community's, a channel hidden from them) is the same 404, so a report
+        cannot be used to learn what exists elsewhere."""
+        targets = self.c.node.services.get(ContentTargets)  # type: ignore[type-abstract]
+        ref = await targets.find(target_type, target_id) if targets is not None else None
+        if ref is not None and ref.community_id == community_id and not actor.admin:
+            access = await self.c.perms.channel(actor.user_id, ref.channel_id)
+            if access is None or not access.has(Perm.VIEW_CHANNEL):
+                ref = None
+        if ref is None or ref.community_id != community_id:
+            raise Problem("not_found", 404, f"no such {target_type} in this community", field="target_id")
+        return ref
 
     async def file_report(
         self,

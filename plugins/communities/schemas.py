@@ -275,8 +275,11 @@ ReportStatus = Literal["open", "resolved", "dismissed"]
 
 
 class ReportIn(Body):
+    """A message, post or comment of this community the reporter can see, or one of its members."""
+
     target_type: ReportTarget
     target_id: Id
+    # Accepted for older clients and ignored: the report records the target's real author.
     target_user: Annotated[str, Meta(max_length=64)] | None = None
     reason: Text = ""
 

@@ -24,7 +24,7 @@ from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.realtime.protocol import Dispatcher
 from cryb_node.scheduler import Job
-from cryb_node.services import AuthoredContent
+from cryb_node.services import AuthoredContent, ContentTargets
 
 from . import dispatch
 from .erasure import AuthorErasure
@@ -33,6 +33,7 @@ from .export import export_member
 from .projections import ban_purge
 from .routes import chat_routes, post_routes, shared_routes
 from .service import content_of
+from .targets import ContentTargetService
 
 
 class ContentPlugin(Plugin):
@@ -68,6 +69,7 @@ class ContentPlugin(Plugin):
     async def _lifespan(self, node: Node) -> AsyncIterator[None]:
         content = content_of(node)
         node.services.provide(AuthoredContent, AuthorErasure())  # type: ignore[type-abstract]
+        node.services.provide(ContentTargets, ContentTargetService(node.db))  # type: ignore[type-abstract]
         try:
             yield
         finally:

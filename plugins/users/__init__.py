@@ -36,6 +36,7 @@ from .exports import Exporter
 from .oauth_routes import oauth_routes
 from .relationship_routes import relationship_routes
 from .relationships import RelationshipService
+from .report_routes import report_routes
 from .routes import auth_routes, user_routes
 from .schemas import Settings
 from .service import Users
@@ -60,6 +61,7 @@ class UsersPlugin(Plugin):
         admin_routes(api, node)
         admin_user_routes(api, node)
         export_routes(api, node)
+        report_routes(api, node)
 
     async def _lifespan(self, node: Node) -> AsyncIterator[None]:
         users = Users(node, node.settings(self.name))
@@ -124,8 +126,9 @@ class UsersPlugin(Plugin):
 
     def cli(self) -> list[click.Command]:
         from .cli import COMMANDS
+        from .report_cli import report_group
 
-        return COMMANDS
+        return [*COMMANDS, report_group]
 
 
 plugin = UsersPlugin()

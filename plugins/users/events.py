@@ -139,6 +139,14 @@ def apply_erased(conn: Connection, ev: Event) -> None:
         " pronouns = '', avatar = NULL, erased = 1",
         (user_id, ev.body.hlc, ev.body.hlc),
     )
+    # The node admins' reports keep no words of an erased account: neither what they quote of it
+    # nor what it wrote in its own reports (the reports themselves stay, as moderation records).
+    conn.execute(
+        "UPDATE users_reports SET excerpt = '', label = 'deleted' WHERE target_user = ?"
+        " AND target_type != 'community'",  # a community's report names its owner, not their words
+        (user_id,),
+    )
+    conn.execute("UPDATE users_reports SET reason = '' WHERE reporter_id = ?", (user_id,))
 
 
 EVENT_TYPES = [

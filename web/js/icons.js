@@ -23,6 +23,7 @@ const PATHS = {
   megaphone: ['M3 10v4h4l8 5V5L7 10z', 'M18 9a4 4 0 0 1 0 6'],
   forum: ['M4 5h16v10H9l-5 4z'],
   signout: ['M15 4h4v16h-4', 'M10 8l-4 4 4 4', 'M6 12h10'],
+  flag: ['M5 21V4', 'M5 4h11l-2 4 2 4H5'],
 };
 
 export function icon(name, size = 20) {

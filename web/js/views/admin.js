@@ -114,6 +114,7 @@ export class InsightsView extends Pane {
 const TABS = [
   ['dashboard', 'Dashboard', null],
   ['users', 'Users', './admin/users.js'],
+  ['reports', 'Reports', './admin/reports.js'],
   ['data', 'Data', './admin/data.js'],
 ];
 

@@ -8,6 +8,7 @@ import * as store from '../store.js';
 import { Composer } from './composer.js';
 import { confirmDialog, reactionPicker } from './dialogs.js';
 import { renderBody } from './markup.js';
+import { reportDialog } from './report.js';
 import { avatar } from './shell.js';
 
 const { state } = store;
@@ -426,7 +427,11 @@ export class ChatView {
       button('Reply', icon('reply', 18), () => this.composer.replyTo(m), 'R'),
       mine ? button('Edit', icon('edit', 18), () => this.startEdit(m), 'E') : null,
       !this.dm && moderator ? button(m.pinned ? 'Unpin' : 'Pin', icon('pin', 18), () => this.togglePin(m), 'P') : null,
-      mine || moderator ? button('Delete', icon('trash', 18), (e) => this.remove(m, e.shiftKey), 'Delete') : null);
+      mine || moderator ? button('Delete', icon('trash', 18), (e) => this.remove(m, e.shiftKey), 'Delete') : null,
+      // a DM has no moderators: someone in it can take a message to the node admins
+      this.dm && !mine && !m.pending ? button('Report', icon('flag', 18), () => reportDialog({
+        type: 'dm_message', id: m.id, name: store.displayName(m.author_id), excerpt: m.content,
+      })) : null);
     return toolbar;
   }
 

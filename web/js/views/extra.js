@@ -9,6 +9,7 @@ import { AdminView, InsightsView } from './admin.js';
 import { showForum } from './forum.js';
 import { inbox, InboxView, refreshUnread } from './inbox.js';
 import { canInsights, isModerator, ModerationView } from './moderation.js';
+import { reportDialog } from './report.js';
 import { jumpToHash, quickSwitcher, SearchView } from './search.js';
 
 const { state } = store;
@@ -151,6 +152,13 @@ export function communityTools(shell, communityId, perms) {
   }
   if (canInsights(perms)) {
     out.push(h('button', { class: 'icon-btn', 'aria-label': 'Insights', title: 'Insights', 'data-focus-key': 'insights', onclick: () => shell.navigate(`/channels/${communityId}/@insights`) }, glyph('chart', 18)));
+  }
+  const community = state.communities.get(communityId);
+  if (community && community.owner_id !== state.me?.id) {
+    out.push(h('button', {
+      class: 'icon-btn', 'aria-label': 'Report community', title: 'Report community to the node admins', 'data-focus-key': 'report-community',
+      onclick: () => reportDialog({ type: 'community', id: communityId, name: community.name }),
+    }, icon('flag', 18)));
   }
   return out;
 }

@@ -5,6 +5,7 @@ import { communities as C, dms as D } from '../content.js';
 import { h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';
+import { reportDialog } from './report.js';
 import { avatar } from './shell.js';
 
 const { state } = store;
@@ -115,7 +116,12 @@ export class MemberList {
             alertIn(err.message);
           }
         },
-      }, `Message ${u.display_name || u.username}`)) : null,
+      }, `Message ${u.display_name || u.username}`),
+      h('button', {
+        type: 'button', class: 'btn',
+        // opens over the card, so focus comes back to this button when it closes
+        onclick: () => reportDialog({ type: 'user', id: member.user_id, name: u.display_name || u.username }),
+      }, 'Report')) : null,
       h('p', { class: 'card-error', role: 'alert' })));
     function alertIn(message) {
       const el = document.querySelector('dialog .card-error');

@@ -1,0 +1,251 @@
+"""The node admins' reports queue: members report a direct message, a profile, a whole community, or
+a community's message, post or comment past its moderators; admins resolve or dismiss each report.
+The HTTP routes (report_routes.py) and `cryb report` (report_cli.py) call these functions.
+
+A target is checked before anything is stored: it must exist and the reporter must be able to see it
+(a DM only by its participants); anything else is one 404 on ``target_id``, so a report cannot be used
+to learn what exists. Content and communities are found through the core's typed services, never by
+reading another plugin's tables. A reporter learns nothing about anyone else's reports.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta
+
+from cryb_node.clock import new_id
+from cryb_node.db import Connection
+from cryb_node.problems import Problem, not_found
+from cryb_node.services import CommunityDirectory, ContentTargets, Notice, Notifier, Perm, Permissions
+
+if TYPE_CHECKING:
+    from .schemas import Profile
+    from .service import Client, Users
+
+TargetType = Literal["dm_message", "user", "community", "message", "post", "comment"]
+Status = Literal["open", "resolved", "dismissed"]
+CONTENT = ("message", "post", "comment")
+
+
+class NodeReportIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    target_type: TargetType
+    target_id: Annotated[str, Meta(min_length=1, max_length=64)]
+    reason: Annotated[str, Meta(min_length=1, max_length=1000)]
+
+
+class NodeReportFiled(msgspec.Struct, kw_only=True):
+    """What the reporter gets back: their own report, nothing about anyone else's."""
+
+    id: str
+    target_type: str
+    target_id: str
+    status: str
+    created_at: int
+
+
+class NodeReportQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    status: Status | Literal["all"] = "open"
+    after: Annotated[str, Meta(max_length=64)] | None = None
+    limit: Annotated[int, Meta(ge=1, le=200)] = 50
+
+
+class NodeReportDecision(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    status: Literal["resolved", "dismissed"]
+    note: Annotated[str, Meta(max_length=1000)] = ""
+
+
+class NodeReport(msgspec.Struct, kw_only=True):
+    """A report as node admins see it: the target by name and excerpt, with what links to it."""
+
+    id: str
+    reporter_id: str
+    reporter_name: str
+    target_type: str
+    target_id: str
+    target_user: str | None
+    target_user_name: str | None
+    community_id: str | None
+    channel_id: str | None
+    post_id: str | None
+    label: str
+    excerpt: str
+    reason: str
+    status: str
+    note: str
+    resolved_by: str | None  # an admin's id, or "node" (the CLI)
+    resolved_by_name: str | None = None
+    resolved_at: int | None
+    created_at: int
+
+
+class NodeReportPage(msgspec.Struct):
+    reports: list[NodeReport]
+    next: str | None = None
+
+
+@dataclass(frozen=True)
+class _Target:
+    target_user: str | None
+    label: str
+    excerpt: str = ""
+    community_id: str | None = None
+    channel_id: str | None = None
+    post_id: str | None = None
+
+
+def _no_target(what: str) -> Problem:
+    return Problem("not_found", 404, f"no such {what} that you can report", field="target_id")
+
+
+async def _profile(users: Users, user_id: str) -> Profile | None:
+    try:
+        return await users.profile(user_id)
+    except Problem:
+        return None
+
+
+def _handle(p: Profile | None) -> str:
+    """@name (@name@home for another node's user), or '' for nobody known."""
+    if p is None:
+        return ""
+    return f"@{p.username}@{p.home}" if p.home else f"@{p.username}"
+
+
+async def _target(users: Users, reporter_id: str, body: NodeReportIn) -> _Target:
+    services = users.node.services
+    kind, tid = body.target_type, body.target_id
+    if kind == "user":
+        p = await _profile(users, tid)
+        if p is None:
+            raise _no_target("user")
+        if tid == reporter_id:
+            raise Problem("invalid_target", 400, "you cannot report yourself", field="target_id")
+        name = _handle(p)
+        # the bio as it was: what a profile report is often about
+        return _Target(tid, f"{p.display_name} ({name})" if p.display_name else name, p.bio[:300])
+    if kind == "community":
+        directory = services.get(CommunityDirectory)  # type: ignore[type-abstract]
+        community = await directory.visible(reporter_id, tid) if directory is not None else None
+        if community is None:
+            raise _no_target("community")
+        return _Target(community.owner_id, community.name, community_id=community.id)
+    targets = services.get(ContentTargets)  # type: ignore[type-abstract]
+    ref = await targets.find("message" if kind == "dm_message" else kind, tid) if targets else None
+    if ref is None:
+        raise _no_target(kind.replace("_", " "))
+    if kind == "dm_message":
+        # Only someone in the conversation can see it, so only they can show it to the admins.
+        if ref.community_id is not None or reporter_id not in ref.participants:
+            raise _no_target("direct message")
+    else:
+        perms = services.get(Permissions)  # type: ignore[type-abstract]
+        access = await perms.channel(reporter_id, ref.channel_id) if perms and ref.community_id else None
+        if access is None or not access.has(Perm.VIEW_CHANNEL):
+            raise _no_target(kind)
+    if ref.author_id == reporter_id:
+        raise Problem("invalid_target", 400, "you cannot report what you wrote", field="target_id")
+    author = _handle(await _profile(users, ref.author_id))
+    return _Target(ref.author_id, author, ref.excerpt, ref.community_id, ref.channel_id, ref.post_id)
+
+
+async def file_report(users: Users, reporter_id: str, body: NodeReportIn) -> NodeReportFiled:
+    reason = body.reason.strip()
+    if not reason:
+        raise Problem("invalid_field", 400, "say why you are reporting this", field="reason")
+    t = await _target(users, reporter_id, body)
+    rid, now = new_id(), int(time.time() * 1000)
+
+    def write(conn: Connection) -> bool:
+        cur = conn.execute(
+            "INSERT INTO users_reports (id, reporter_id, target_type, target_id, target_user, community_id,"
+            " channel_id, post_id, label, excerpt, reason, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (reporter_id, target_type, target_id) WHERE status = 'open' DO NOTHING",
+            (rid, reporter_id, body.target_type, body.target_id, t.target_user, t.community_id, t.channel_id,
+             t.post_id, t.label, t.excerpt, reason, now),
+        )  # fmt: skip
+        return cur.rowcount == 1
+
+    if not await users.node.db.write(write):
+        raise Problem(
+            "already_reported", 409, "you already reported this; the admins have it", field="target_id"
+        )
+    return NodeReportFiled(id=rid, target_type=body.target_type, target_id=body.target_id, status="open",
+                       created_at=now)  # fmt: skip
+
+
+_SELECT = (
+    "SELECT r.id, r.reporter_id, coalesce(rp.username, ''), r.target_type, r.target_id, r.target_user,"
+    " tp.username, r.community_id, r.channel_id, r.post_id, r.label, r.excerpt, r.reason, r.status, r.note,"
+    " r.resolved_by, r.resolved_at, r.created_at, ap.username FROM users_reports r"
+    " LEFT JOIN users_profiles rp ON rp.user_id = r.reporter_id"
+    " LEFT JOIN users_profiles tp ON tp.user_id = r.target_user"
+    " LEFT JOIN users_profiles ap ON ap.user_id = r.resolved_by"
+)
+
+
+def _admin_report(r: Any) -> NodeReport:
+    return NodeReport(
+        id=r[0], reporter_id=r[1], reporter_name=r[2], target_type=r[3], target_id=r[4], target_user=r[5],
+        target_user_name=r[6], community_id=r[7], channel_id=r[8], post_id=r[9], label=r[10], excerpt=r[11],
+        reason=r[12], status=r[13], note=r[14], resolved_by=r[15], resolved_by_name=r[18], resolved_at=r[16],
+        created_at=r[17],
+    )  # fmt: skip
+
+
+async def list_reports(users: Users, q: NodeReportQuery) -> NodeReportPage:
+    """Oldest first (a queue), paged by id."""
+    where, args = ["r.id > ?"], [q.after or ""]
+    if q.status != "all":
+        where.append("r.status = ?")
+        args.append(q.status)
+    rows = await users.node.db.fetchall(
+        f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY r.id LIMIT ?", (*args, q.limit + 1)
+    )
+    more = len(rows) > q.limit
+    rows = rows[: q.limit]
+    return NodeReportPage([_admin_report(r) for r in rows], rows[-1][0] if more else None)
+
+
+async def get_report(users: Users, report_id: str) -> NodeReport:
+    row = await users.node.db.fetchone(f"{_SELECT} WHERE r.id = ?", (report_id,))
+    if row is None:
+        raise not_found("report")
+    return _admin_report(row)
+
+
+async def decide(
+    users: Users, report_id: str, decision: NodeReportDecision, client: Client, *, actor_id: str | None
+) -> NodeReport:
+    """Resolve or dismiss an open report (audited); its reporter is told the outcome, not the note."""
+    notifier = users.node.services.get(Notifier)  # type: ignore[type-abstract]
+    now = int(time.time() * 1000)
+
+    def write(conn: Connection) -> None:
+        row = conn.execute(
+            "SELECT status, reporter_id, target_type, target_user FROM users_reports WHERE id = ?",
+            (report_id,),
+        ).fetchone()
+        if row is None:
+            raise not_found("report")
+        if row[0] != "open":
+            raise Problem("report_closed", 409, f"this report is already {row[0]}")
+        conn.execute(
+            "UPDATE users_reports SET status = ?, note = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
+            (decision.status, decision.note.strip(), actor_id or "node", now, report_id),
+        )
+        users._audit(conn, f"report.{decision.status}", client, user_id=row[3], actor_id=actor_id,
+                     report_id=report_id, target_type=row[2])  # fmt: skip
+        if notifier is not None:
+            # Told in the same transaction, so the outcome is never lost; the admin's note stays
+            # with the admins (it may name other people).
+            notice = Notice(kind="report_resolved", user_id=row[1], key=f"node-report:{report_id}",
+                            text=f"The node admins {decision.status} your report.")  # fmt: skip
+            notifier.record(conn, notice)
+
+    await users.node.db.write(write)
+    return await get_report(users, report_id)
