@@ -298,3 +298,32 @@ class Places(Protocol):
     async def places(self, channel_ids: list[str]) -> dict[str, Place]:
         """The named channels this node knows (a missing id: no such channel here)."""
         ...
+
+
+class Audit(Protocol):
+    """Provided by the users plugin: the append-only audit log, for admin actions other parts of the
+    node take (node bans). Absent when the users plugin is disabled."""
+
+    def record(
+        self,
+        conn: Connection,
+        action: str,
+        *,
+        actor_id: str | None = None,
+        user_id: str | None = None,
+        ip: str | None = None,
+        **detail: Any,
+    ) -> None:
+        """One entry, written inside the caller's write transaction so it commits with the action.
+        ``ip`` is stored sealed; ``detail`` must hold no secrets."""
+        ...
+
+
+class SearchIndex(Protocol):
+    """Provided by the search plugin: its index, which only the serving node writes."""
+
+    async def recheck_authors(self, user_ids: list[str]) -> None:
+        """Re-read every document these users wrote and their profiles: what the index may show of
+        them changed without an event saying so (a node ban hid it, or its removal showed it again).
+        Does nothing outside the serving node (the serving node's own caller does it there)."""
+        ...

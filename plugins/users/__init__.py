@@ -20,12 +20,13 @@ from cryb_node.gateway.middleware import Authenticator
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.scheduler import Job
-from cryb_node.services import Directory, Relationships
+from cryb_node.services import Audit, Directory, Relationships
 
 from . import moves
 from .account_routes import account_routes
 from .admin_routes import admin_routes
 from .admin_user_routes import admin_user_routes
+from .audit import AuditLog
 from .console import end_live
 from .directory import UserDirectory
 from .events import EVENT_TYPES
@@ -70,6 +71,7 @@ class UsersPlugin(Plugin):
         node.services.provide(RelationshipService, relationships)
         node.services.provide(Relationships, relationships)  # type: ignore[type-abstract]
         node.services.provide(Directory, UserDirectory(users))  # type: ignore[type-abstract]
+        node.services.provide(Audit, AuditLog(users.keys))  # type: ignore[type-abstract]
         exporter = Exporter(node, users) if node.serving else None  # a CLI command prepares none
         if exporter is not None:
             await exporter.start()

@@ -81,3 +81,22 @@ def query(
         params.append(before)
     sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
     return sql, (*params, limit)
+
+
+class AuditLog:
+    """The core's Audit service (cryb_node.services.Audit): this log, for other parts of the node."""
+
+    def __init__(self, keys: Keys) -> None:
+        self.keys = keys
+
+    def record(
+        self,
+        conn: Connection,
+        action: str,
+        *,
+        actor_id: str | None = None,
+        user_id: str | None = None,
+        ip: str | None = None,
+        **detail: Any,
+    ) -> None:
+        record(conn, self.keys, action, user_id=user_id, actor_id=actor_id, ip=ip, **detail)
