@@ -61,7 +61,7 @@ class NodeBan(msgspec.Struct, kw_only=True):
     reason: str
     created_by: str | None  # the admin who banned; None from the cryb CLI
     created_at: int  # unix seconds
-    hidden: int = 0  # their events refused here now (code node_banned)
+    hidden: int = 0  # their events refused here now (code node_banned, whichever ban refused them)
     removed: int = 0  # moderator removals appended in communities homed here (when added)
 
 
@@ -199,7 +199,11 @@ async def add(node: Node, body: BanIn, *, actor_id: str | None = None, ip: str |
             conn.execute("DELETE FROM sync_peers WHERE node_key = ?", (node_key,))
         users = [user_id] if user_id is not None else homed_on(conn, node_key or b"")
         ban.removed = remove_in_home_communities(node, tx, users, reason)
-        ban.hidden, authors = banpolicy.hide(conn, node.registry, user_id=user_id, node_key=node_key)
+        _, authors = banpolicy.hide(conn, node.registry, user_id=user_id, node_key=node_key)
+        # all of theirs refused here now (some may have been already: another ban, their home's)
+        ban.hidden = conn.execute(
+            f"SELECT {_HIDDEN} FROM sync_node_bans b WHERE b.id = ?1", (ban.id,)
+        ).fetchone()[0]
         _note_reindex(conn, {*users, *authors})
         _audit(node, conn, "node_ban.added", actor_id, ip, user_id=user_id, ban_id=ban.id, kind=ban.kind,
                target=ban.target, label=label, reason=reason)  # fmt: skip
@@ -235,17 +239,20 @@ async def remove(node: Node, ban_id: str, *, actor_id: str | None = None, ip: st
     return out
 
 
+# How many events a ban's target has refused here now (banpolicy.CODE), for the ban ``b``.
+_HIDDEN = (
+    f"CASE b.kind WHEN 'user' THEN (SELECT count(*) FROM event_refusals r WHERE r.code = '{banpolicy.CODE}'"
+    " AND r.author = b.user_id) ELSE (SELECT count(*) FROM event_refusals r JOIN log_keys k"
+    f" ON k.origin = r.origin WHERE r.code = '{banpolicy.CODE}' AND k.node_key = b.node_key) END"
+)
 _LIST = (
     "SELECT b.id, b.kind, b.user_id, b.node_key, b.label, b.reason, b.created_by, b.created_at,"
-    " CASE b.kind WHEN 'user' THEN (SELECT count(*) FROM event_refusals r WHERE r.code = ?1"
-    " AND r.author = b.user_id) ELSE (SELECT count(*) FROM event_refusals r JOIN log_keys k"
-    " ON k.origin = r.origin WHERE r.code = ?1 AND k.node_key = b.node_key) END"
-    " FROM sync_node_bans b ORDER BY b.created_at DESC, b.id DESC"
+    f" {_HIDDEN} FROM sync_node_bans b ORDER BY b.created_at DESC, b.id DESC"
 )
 
 
 async def listing(db: Database) -> list[NodeBan]:
-    rows = await db.fetchall(_LIST, (banpolicy.CODE,))
+    rows = await db.fetchall(_LIST)
     return [
         NodeBan(
             id=r[0],

@@ -413,3 +413,13 @@ async def test_governance_that_lands_late_does_not_undo_a_ban(federation):
     assert carol.id in {m["user_id"] for m in members["members"]}  # the join was folded in
     assert await texts(a, s.text, s.alice) == ["friendly", "hello from a"]
     assert await refusals(a) == 6
+
+
+async def test_doctor_replay_rebuilds_what_the_bans_hide(federation, tmp_path):
+    """A replay of the log takes the node's bans along: it projects what the live node shows."""
+    s, _ = await scene(federation)
+    await ban(s.a, s.admin, "user", f"spammer@{home(s.b)}")
+    await s.a.client.close()
+    res = await cryb(tmp_path, s.a, "doctor", "--offline", "--replay", "--json")
+    checks = {c["check"]: c for c in json.loads(res.stdout)}
+    assert checks["replay"]["ok"] and "equal" in checks["replay"]["detail"], checks["replay"]

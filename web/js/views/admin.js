@@ -114,6 +114,7 @@ export class InsightsView extends Pane {
 const TABS = [
   ['dashboard', 'Dashboard', null],
   ['users', 'Users', './admin/users.js'],
+  ['bans', 'Bans', './admin/bans.js'],
 ];
 
 export class AdminView extends Pane {
