@@ -17,6 +17,7 @@ The HTTP routes (ban_routes.py) and `cryb ban` (ban_cli.py) call these functions
 from __future__ import annotations
 
 import json
+import logging
 import re
 import time
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -38,6 +39,7 @@ from .purge import homed_on, remove_in_home_communities
 if TYPE_CHECKING:
     from cryb_node.node import Node
 
+log = logging.getLogger(__name__)
 _KEY = re.compile(r"[0-9a-fA-F]{64}")
 _decode_body = msgspec.msgpack.Decoder(EventBody).decode
 _CREATED = (
@@ -287,7 +289,10 @@ async def _after_change(node: Node) -> None:
     from . import sync_of
 
     await sync_of(node).engine.refresh_peers()
-    await reindex_pending(node)
+    try:
+        await reindex_pending(node)
+    except Exception:  # the ban stands; the job tries again in a few seconds
+        log.exception("search did not take the ban's changes yet")
 
 
 async def reindex_pending(node: Node) -> int:

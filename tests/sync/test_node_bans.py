@@ -360,6 +360,7 @@ async def test_ban_routes_are_for_node_admins_only(federation):
 
 
 async def test_cryb_ban_commands_beside_the_serving_node(federation, tmp_path):
+    """The README's `cryb ban` examples, with this federation's names."""
     s, _ = await scene(federation)
     a, b = s.a, s.b
     await indexed(a.client)
@@ -423,3 +424,25 @@ async def test_doctor_replay_rebuilds_what_the_bans_hide(federation, tmp_path):
     res = await cryb(tmp_path, s.a, "doctor", "--offline", "--replay", "--json")
     checks = {c["check"]: c for c in json.loads(res.stdout)}
     assert checks["replay"]["ok"] and "equal" in checks["replay"]["detail"], checks["replay"]
+
+
+async def test_dms_a_banned_user_opens_are_refused_and_delivered_once_the_ban_is_removed(federation):
+    s, _ = await scene(federation)
+    a, b = s.a, s.b
+    banned = await ban(a, s.admin, "user", f"spammer@{home(b)}")
+    dm = await b.ok("POST", "/dms", s.spammer, json={"recipients": [s.alice.id]})
+    await b.ok("POST", f"/channels/{dm['id']}/messages", s.spammer, json={"content": "buy now"})
+    friendly = await b.ok("POST", "/dms", s.friend, json={"recipients": [s.alice.id]})
+    await b.ok("POST", f"/channels/{friendly['id']}/messages", s.friend, json={"content": "hi alice"})
+    await a.session(b)
+    listed = {d["id"] for d in (await a.ok("GET", "/dms", s.alice))["channels"]}
+    assert listed == {friendly["id"]}  # the banned user's DM never reaches alice; friend's does
+    assert await texts(a, friendly["id"], s.alice) == ["hi alice"]
+    assert await a.count(
+        "SELECT count(*) FROM event_refusals WHERE code = 'node_banned' AND community IS NULL"
+    ) == 2  # fmt: skip
+
+    await a.ok("DELETE", f"/admin/bans/{banned['id']}", s.admin)
+    listed = {d["id"] for d in (await a.ok("GET", "/dms", s.alice))["channels"]}
+    assert listed == {friendly["id"], dm["id"]}
+    assert await texts(a, dm["id"], s.alice) == ["buy now"]
