@@ -183,6 +183,11 @@ async def test_what_a_banned_user_sends_next_is_refused_and_listed_as_evidence(f
     out = await cryb(tmp_path, a, "sync", "verify", "b", s.cid)
     assert out.returncode == 1 and "DIFFERENT" in out.stdout
     assert "[8 events hidden here by node bans]" in out.stdout, out.stdout
+    (row,) = json.loads((await cryb(tmp_path, a, "sync", "verify", "b", s.cid, "--json")).stdout)
+    assert row["hidden_here"] == 8 and "content.messages" in row["differing"]
+    # both hold the same events: only the projections differ, reconciliation has nothing to repair
+    assert row["local_events"] == row["peer_events"]
+    assert (await a.session(b, reconcile=True)).repaired == 0
 
 
 async def test_removing_a_user_ban_shows_their_content_again_and_accepts_new_events(federation):
