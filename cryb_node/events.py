@@ -24,7 +24,7 @@ from cryb_node.clock import HLC, ClockDrift
 from cryb_node.db import Connection, Database, IntegrityError
 from cryb_node.identity import Identity
 from cryb_node.problems import Problem
-from cryb_node.refusals import Authority, Refusal
+from cryb_node.refusals import Authority, LocalPolicy, Refusal
 from cryb_node.refusals import record as record_refusal
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,8 @@ class Registry:
         self._decoders: dict[str, msgspec.msgpack.Decoder[Any]] = {}
         # Decides community events at their position (the communities plugin provides it).
         self.authority: Authority | None = None
+        # This node's own policy, asked after the rule book (node bans: the sync plugin provides it).
+        self.local_policy: LocalPolicy | None = None
         # kind -> other plugins' projections of it (``also``), re-run when content is rebuilt
         self.extra: dict[str, list[Projection]] = {}
 
@@ -502,7 +504,8 @@ class EventLog:
         return self.project(conn, Event(pos=pos, id=event_id, body=body, payload=payload))
 
     def verdict(self, conn: Connection, ev: Event) -> Refusal | None:
-        """The authority rules' answer for a stored event (the same for local and peers' events)."""
+        """The authority rules' answer for a stored event (the same for local and peers' events),
+        then this node's own policy's (LocalPolicy: the same on this node for both)."""
         et = self.registry.get(ev.body.kind)
         if et is not None and et.authorize is not None:
             refusal = et.authorize(conn, ev)
@@ -510,8 +513,12 @@ class EventLog:
                 return refusal
         authority = self.registry.authority
         if authority is not None and ev.body.community is not None and authority.covers(ev.body.kind):
-            return authority.decide(conn, ev)
-        return None
+            refusal = authority.decide(conn, ev)
+            if refusal is not None:
+                return refusal
+        # The rule book first: an event it refuses keeps that (shared) reason, not a local one.
+        local = self.registry.local_policy
+        return local.decide(conn, ev) if local is not None else None
 
     def project(self, conn: Connection, ev: Event) -> Event:
         """Apply a stored event's projection if the authority rules allow it; else record why not.

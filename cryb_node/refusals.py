@@ -5,6 +5,11 @@ way for a local write and a peer's event (Authority, provided by the communities
 kind's own ``EventType.authorize``). A refused event stays in the log: its origin's log must stay
 contiguous and every node must hold the same events to reach the same verdicts. The rows here are
 both the verdicts projections respect and the evidence an admin reads (`cryb sync refused`).
+
+One kind of refusal is not a verdict of the rule book but this node's own decision (LOCAL codes: a
+node ban, cryb_node/sync/bans.py). It is stored the same way, so every path that keeps refused events
+out of projections keeps these out too, but it is not evidence against the node that signed the event
+and other nodes do not share it.
 """
 
 from __future__ import annotations
@@ -26,6 +31,20 @@ class Refusal(Exception):
         self.code, self.detail = code, detail
 
 
+# Refusal codes of this node's own policy (LocalPolicy), not of the shared rule book: other nodes
+# apply these events, and they never count against the node that signed them (sync/refused.py).
+LOCAL = frozenset({"node_banned"})
+
+
+class LocalPolicy(Protocol):
+    """This node's own decision on events the rule book allows (the sync plugin's node bans). Asked
+    after the rule book, at projection time and whenever a verdict is decided again."""
+
+    def decide(self, conn: Connection, ev: Event) -> Refusal | None:
+        """A LOCAL refusal for a stored, not yet applied event, or None."""
+        ...
+
+
 class Authority(Protocol):
     """Decides community events at their place in the (hlc, id) order (the communities plugin)."""
 
@@ -39,6 +58,11 @@ class Authority(Protocol):
 
     def applied(self, conn: Connection, ev: Event) -> None:
         """After any other community event is applied: re-decide what it precedes, if it must."""
+        ...
+
+    def redecide(self, conn: Connection, community: str) -> None:
+        """Decide every covered event of the community again at its place and rebuild its content
+        projections from the allowed ones (the local policy changed: a node ban or its removal)."""
         ...
 
 

@@ -2,7 +2,8 @@
 it with the live one, community by community (the federation state hash: Plugin.state_queries).
 
 Equal hashes prove the projections are a pure function of the stored events: nothing was lost or
-half-applied by a crash, and no projection depends on arrival order or on node-local data.
+half-applied by a crash, and no projection depends on arrival order or on node-local data (but for
+this node's own bans, which the replay takes along: they decide what it projects).
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ async def differences(config: configmod.Config, plugins: list[Loaded]) -> tuple[
     src = connect(config.data_path / DB_FILE, busy_timeout_ms=config.db.busy_timeout_ms, readonly=True)
     try:
         keys = src.execute("SELECT origin, node_key, cert, created_at FROM log_keys").fetchall()
+        # This node's own bans decide what it projects too (sync/bans.py): the replay takes them.
+        bans = (
+            src.execute("SELECT * FROM sync_node_bans").fetchall()
+            if src.execute("SELECT 1 FROM sqlite_master WHERE name = 'sync_node_bans'").fetchone()
+            else []
+        )
         communities = [
             r[0] for r in src.execute("SELECT DISTINCT community FROM events WHERE community IS NOT NULL")
         ]
@@ -57,6 +64,11 @@ async def differences(config: configmod.Config, plugins: list[Loaded]) -> tuple[
                 "INSERT OR IGNORE INTO log_keys (origin, node_key, cert, created_at) VALUES (?, ?, ?, ?)",
                 [tuple(k) for k in keys],
             ))  # fmt: skip
+            if bans:
+                marks = ",".join("?" * len(bans[0]))
+                await fresh.db.write(lambda conn: conn.executemany(
+                    f"INSERT INTO sync_node_bans VALUES ({marks})", [tuple(b) for b in bans]
+                ))  # fmt: skip
             for start in range(0, len(rows), BATCH):
                 batch = rows[start : start + BATCH]
 

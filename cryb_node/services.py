@@ -173,8 +173,9 @@ class Directory(Protocol):
 
 class Audit(Protocol):
     """Provided by the users plugin: the node's append-only audit log, for the admin actions other
-    plugins perform (their admin routes re-check the caller here: plugins don't read each other's
-    tables)."""
+    plugins and the core perform (media take-downs, node bans, data console queries); their admin
+    routes re-check the caller here (plugins don't read each other's tables). Absent when the users
+    plugin is disabled."""
 
     def record(
         self,
@@ -361,4 +362,14 @@ class Places(Protocol):
 
     async def places(self, channel_ids: list[str]) -> dict[str, Place]:
         """The named channels this node knows (a missing id: no such channel here)."""
+        ...
+
+
+class SearchIndex(Protocol):
+    """Provided by the search plugin: its index, which only the serving node writes."""
+
+    async def recheck_authors(self, user_ids: list[str]) -> None:
+        """Re-read every document these users wrote and their profiles: what the index may show of
+        them changed without an event saying so (a node ban hid it, or its removal showed it again).
+        Does nothing outside the serving node (the serving node's own caller does it there)."""
         ...

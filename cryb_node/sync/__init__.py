@@ -3,7 +3,8 @@
 Built in as a plugin (``cryb_node.sync:plugin``) so it uses the same hooks as everything else:
 its tables (migrations/), /.well-known/cryb-node and /federation/v1 (routes.py), a durable bus
 consumer that tells peers about new events (never making local writes wait), the per-peer
-workers (engine.py), /readyz and /metrics, and the `cryb peer` / `cryb sync` commands (cli.py).
+workers (engine.py), /readyz and /metrics, the `cryb peer` / `cryb sync` commands (cli.py), and
+node bans of remote users and peer nodes (bans.py, `cryb ban`).
 Settings: ``[plugin.sync]`` (wire.SyncSettings).
 """
 
@@ -28,14 +29,17 @@ from cryb_node.plugins import Plugin, Readiness
 from cryb_node.scheduler import Job
 from cryb_node.services import RemoteMedia
 
-from . import refused
+from . import bans, refused
 from .auth import Verifier
+from .ban_routes import ban_routes
+from .banpolicy import NodeBanPolicy
 from .engine import Engine
 from .media import FederatedMedia, media_routes
 from .vectors import scope_of
 from .wire import SyncSettings
 
 PEER_POLL_S = 5.0  # peers pinned or removed by the CLI (another process) are picked up this fast
+BAN_REINDEX_POLL_S = 2.0  # search catches up with a ban made by the CLI this fast
 
 
 @dataclass
@@ -99,6 +103,7 @@ class SyncPlugin(Plugin):
 
         routes(api, node, sync_of(node))
         media_routes(api, node, sync_of(node))
+        ban_routes(api, node)
 
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
         sync = sync_of(node)
@@ -117,12 +122,19 @@ class SyncPlugin(Plugin):
         async def reconcile() -> None:
             sync.engine.due_reconcile()
 
+        async def reindex() -> None:
+            await bans.reindex_pending(node)
+
         yield Job("sync.peers", refresh, IntervalTrigger(seconds=PEER_POLL_S))
+        # search documents of users a ban (made by the CLI, in another process) hid or showed again
+        yield Job("sync.ban-reindex", reindex, IntervalTrigger(seconds=BAN_REINDEX_POLL_S))
         yield Job("sync.reconcile", reconcile, IntervalTrigger(seconds=sync.settings.reconcile_interval_s))
 
     async def _lifespan(self, node: Node) -> AsyncIterator[None]:
         sync = sync_of(node)
         sync.verifier.audience = node.identity.node_public
+        # Node bans: this node's own refusals, asked after the rule book (before any event arrives).
+        node.registry.local_policy = NodeBanPolicy()
         await sync.engine.open()
         node.services.provide(RemoteMedia, FederatedMedia(node, sync))  # type: ignore[type-abstract]
         try:
@@ -174,7 +186,7 @@ class SyncPlugin(Plugin):
         )
         by_code = CounterMetricFamily(
             "cryb_sync_events_refused",
-            "Events stored but refused by the rule book, by the node that signed them and the reason",
+            "Events stored but refused (by the rule book, or node_banned here), by signing node and reason",
             labels=["peer", "reason"],
         )
         for key, code, n in sync.refused_events:
@@ -182,11 +194,12 @@ class SyncPlugin(Plugin):
         return [up, circuit, fails, ev_in, ev_out, rej, refused, by_code]
 
     def cli(self) -> list[click.Command]:
+        from .ban_cli import ban_group
         from .cli import export_group, import_cmd, peer, sync_group
 
         if "refused" not in sync_group.commands:
             sync_group.add_command(refused.command())
-        return [peer, sync_group, export_group, import_cmd]
+        return [peer, sync_group, export_group, import_cmd, ban_group]
 
 
 plugin = SyncPlugin()

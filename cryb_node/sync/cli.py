@@ -14,7 +14,7 @@ import msgspec
 
 from cryb_node.node import Node
 
-from . import peers, policy, statehash, vectors
+from . import banpolicy, peers, policy, statehash, vectors
 from .purge import purge_peer_content
 from .status import peer_status
 from .transport import PeerCallError, PeerClient
@@ -204,10 +204,16 @@ def verify(settings: Any, ref: str, communities: tuple[str, ...], as_json: bool)
                 differ = sorted(
                     k for k in {*mine.parts, *theirs.parts} if mine.parts.get(k) != theirs.parts.get(k)
                 )
+                # This node's own bans withdraw content the peer shows: a difference they explain.
+                hidden = await node.db.fetchval(
+                    "SELECT count(*) FROM event_refusals WHERE community = ? AND code = ?",
+                    (cid, banpolicy.CODE),
+                )
                 out.append(
                     {"community": cid, "same": mine.state_hash == theirs.state_hash, "local": mine.state_hash,
                      "peer": theirs.state_hash, "local_events": mine.events, "peer_events": theirs.events,
-                     "differing": differ, "shared": theirs.shared, "excluded_channels": len(theirs.excluded)}
+                     "differing": differ, "shared": theirs.shared, "excluded_channels": len(theirs.excluded),
+                     "hidden_here": hidden}
                 )  # fmt: skip
         return out
 
@@ -228,6 +234,7 @@ def _verified(r: dict[str, Any]) -> str:
         f"  events {r['local_events']}/{r['peer_events']}"
         + (f"  ({', '.join(r['differing'])})" if r["differing"] else "")
         + (f"  [{r['excluded_channels']} private channels left out]" if r["excluded_channels"] else "")
+        + (f"  [{r['hidden_here']} events hidden here by node bans]" if r.get("hidden_here") else "")
     )
 
 

@@ -1,7 +1,8 @@
 """Pinned peers: the nodes this one replicates with, each known by its identity key.
 
 An admin pins a peer with `cryb peer add URL` (its key is fetched from /.well-known/cryb-node and
-confirmed) or `cryb peer add URL --key HEX` (taken as given). Only pinned keys may call us.
+confirmed) or `cryb peer add URL --key HEX` (taken as given). Only pinned keys may call us; a key
+banned on this node (bans.py) cannot be pinned.
 """
 
 from __future__ import annotations
@@ -68,13 +69,20 @@ async def pin(db: Database, node_key: bytes, url: str, name: str = "") -> Peer:
         raise PeerError("a node key is 32 bytes (64 hex digits)")
     url = normalise_url(url)
     now = int(time.time())
-    await db.write(
-        lambda conn: conn.execute(
+
+    def job(conn) -> None:  # type: ignore[no-untyped-def]
+        # A node banned here (bans.py) stays unpinned until the ban is removed.
+        if conn.execute("SELECT 1 FROM sync_node_bans WHERE node_key = ?", (node_key,)).fetchone():
+            raise PeerError(
+                f"node {node_key.hex()} is banned on this node (cryb ban list); remove the ban first"
+            )
+        conn.execute(
             "INSERT INTO sync_peers (node_key, url, name, added_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (node_key) DO UPDATE SET url = excluded.url, name = excluded.name",
             (node_key, url, name, now),
         )
-    )
+
+    await db.write(job)
     peer = await get(db, node_key)
     assert peer is not None
     return peer

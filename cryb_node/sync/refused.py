@@ -4,7 +4,8 @@ rule book refuses is flagged: its batches are turned away until the count falls 
 
 A refusal is charged to the node whose log key signed the event (the one that forged it), not to
 the peer that relayed it. Honest nodes produce a few (a post racing a ban across a partition), so
-the flag needs ``refused_limit`` of them within ``refused_window_s``.
+the flag needs ``refused_limit`` of them within ``refused_window_s``. Refusals of this node's own
+policy (a node ban: code ``node_banned``) are listed too but never count towards the flag.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import msgspec
 
 from cryb_node.cli import run_with_node
 from cryb_node.db import Connection, Database
+from cryb_node.refusals import LOCAL
 
 from . import peers
 
@@ -51,12 +53,18 @@ async def listing(db: Database, node_key: bytes | None = None, limit: int = 100)
     ]
 
 
+# This node's own refusals (a node ban) are no evidence against the signer: an honest peer whose
+# user is banned here would otherwise be flagged and turned away for that user's messages.
+_SHARED = f"r.code NOT IN ({', '.join(repr(c) for c in sorted(LOCAL))})"
+
+
 def recent(conn: Connection, node_key: bytes, window_s: float) -> int:
-    """Events signed by ``node_key``'s logs that were refused in the last ``window_s`` seconds."""
+    """Events signed by ``node_key``'s logs that the rule book refused in the last ``window_s``
+    seconds."""
     return int(
         conn.execute(
             "SELECT count(*) FROM event_refusals r JOIN log_keys k ON k.origin = r.origin"
-            " WHERE k.node_key = ? AND r.refused_at >= ?",
+            f" WHERE k.node_key = ? AND r.refused_at >= ? AND {_SHARED}",
             (node_key, int(time.time() - window_s)),
         ).fetchone()[0]
     )
@@ -65,7 +73,7 @@ def recent(conn: Connection, node_key: bytes, window_s: float) -> int:
 async def recent_by_node(db: Database, window_s: float) -> dict[bytes, int]:
     rows = await db.fetchall(
         "SELECT k.node_key, count(*) FROM event_refusals r JOIN log_keys k ON k.origin = r.origin"
-        " WHERE r.refused_at >= ? GROUP BY k.node_key",
+        f" WHERE r.refused_at >= ? AND {_SHARED} GROUP BY k.node_key",
         (int(time.time() - window_s),),
     )
     return {bytes(r[0]): int(r[1]) for r in rows}

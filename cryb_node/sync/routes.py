@@ -18,7 +18,7 @@ from cryb_node.gateway.admin_routes import require_node_admin
 from cryb_node.gateway.api import Api, Call
 from cryb_node.problems import Problem
 
-from . import auth, engine, ingest, peers, policy, reconcile, statehash, vectors
+from . import auth, bans, engine, ingest, peers, policy, reconcile, statehash, vectors
 from .status import PeersReport, peer_status
 from .transport import CONTENT_TYPE, PREFIX
 from .wire import (
@@ -211,6 +211,14 @@ async def authenticate(node: Node, sync: Sync, request: web.Request, body: bytes
         log.warning("federation call refused from %s: %s", where, err)
         sync.refused += 1
         raise Problem("invalid_node_signature", 401, str(err)) from None
+    if await bans.is_node_banned(node.db, caller):
+        # Before the pin check: a banned node is also unpinned, and should learn which it is.
+        log.warning(
+            "federation call refused: node %s (from %s) is banned here", caller.hex(), where,
+            extra={"fields": {"node_key": caller.hex(), "remote": where, "path": request.path}},
+        )  # fmt: skip
+        sync.refused += 1
+        raise Problem("node_banned", 403, "this node has banned your node")
     peer = await peers.get(node.db, caller)
     if peer is None:
         log.warning(

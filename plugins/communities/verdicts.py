@@ -277,6 +277,10 @@ class CommunityAuthority:
     def _redecide(self, conn: Connection, snap: Snapshot, ev: Event) -> bool:
         """Record a changed verdict; True when applied content must be withdrawn."""
         verdict = check(snap, ev)
+        local = self.node.registry.local_policy
+        if verdict is None and local is not None:
+            # What the rule book allows this node may still refuse (a node ban): never undo that here.
+            verdict = local.decide(conn, ev)
         was_refused = refused(conn, ev.id)
         if verdict is None and was_refused:
             clear_refusal(conn, ev.id)
@@ -292,6 +296,24 @@ class CommunityAuthority:
                 log.info("withdrew %s %s: %s", ev.body.kind, ev.id.hex()[:16], verdict)
                 return True
         return False
+
+    def redecide(self, conn: Connection, cid: str) -> None:
+        """Every ruled event of the community decided again at its place (one governance replay),
+        then its content rebuilt: the node's local policy changed (a node ban, or its removal)."""
+        self._current.pop(cid, None)
+        pending = self._content(conn, cid, (-1, b""))
+        nxt = next(pending, None)
+
+        def between(upto: tuple[int, bytes] | None) -> None:
+            nonlocal nxt
+            snap: Snapshot | None = None
+            while nxt is not None and (upto is None or (nxt.body.hlc, nxt.id) < upto):
+                snap = snap or self.snapshot(conn, cid)
+                self._redecide(conn, snap, nxt)
+                nxt = next(pending, None)
+
+        gov.rebuild(conn, cid, between=between)
+        self.rebuild_content(conn, cid)
 
     def _content(self, conn: Connection, cid: str, after: tuple[int, bytes]) -> Iterator[Event]:
         rows = conn.execute(

@@ -26,6 +26,7 @@ from cryb_node.events import Event
 from cryb_node.gateway.api import Api
 from cryb_node.plugins import Plugin, Readiness
 from cryb_node.scheduler import Job
+from cryb_node.services import SearchIndex
 
 from .indexer import REQUEST_FILE, Indexer, try_lock
 from .routes import search_routes
@@ -97,6 +98,13 @@ class State:
         while purger.offset < max(bans) and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
 
+    async def recheck_authors(self, user_ids: list[str]) -> None:
+        """The core's SearchIndex service: see cryb_node.services. Only the serving node holds the
+        index (``started`` is None in a CLI command's node)."""
+        if self.started is None or not await self.started:
+            return
+        await self.indexer.recheck_authors(user_ids)
+
     async def poll_requests(self) -> None:
         """`cryb search reindex` from another process leaves a request file."""
         request = self.root / REQUEST_FILE
@@ -149,6 +157,7 @@ class SearchPlugin(Plugin):
         ]
 
     async def _lifespan(self, node: Node) -> AsyncIterator[None]:
+        node.services.provide(SearchIndex, state_of(node))  # type: ignore[type-abstract]
         try:
             yield
         finally:

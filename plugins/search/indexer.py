@@ -70,6 +70,9 @@ class Changes:
     targets: dict[str, set[str]] = field(default_factory=dict)
     erased: set[str] = field(default_factory=set)  # user ids: every document they authored goes
     bans: list[tuple[str, str]] = field(default_factory=list)  # (community, user): re-check content
+    # users whose documents changed with no event saying so (a node ban, or its removal): each of
+    # their documents and their profile is dropped and read again
+    authors: set[str] = field(default_factory=set)
     last_pos: int = 0
 
     def add(self, kind: str, id_: str | None) -> None:
@@ -283,6 +286,10 @@ class Indexer:
         """Apply a batch of committed events durably; returns documents written or removed."""
         return await self._run(self._apply, changes_of(events))
 
+    async def recheck_authors(self, users: list[str]) -> int:
+        """Drop and re-read every document of ``users`` (search.State.recheck_authors)."""
+        return await self._run(self._apply, Changes(authors=set(users)))
+
     def _fetch(self, ch: Changes, src: Source | None = None) -> tuple[list[Any], list[str]]:
         """The current rows of a batch's targets: (documents to write, keys to remove)."""
         src = src or self.source
@@ -290,6 +297,12 @@ class Indexer:
             for kind, ids in src.member_content(community, user).items():
                 ch.targets.setdefault(kind, set()).update(ids)
         ch.bans = []
+        if ch.authors:
+            for kind, ids in src.authored(sorted(ch.authors)).items():
+                ch.targets.setdefault(kind, set()).update(ids)
+            ch.targets.setdefault("user", set()).update(ch.authors)
+            ch.erased |= ch.authors  # out first (whatever the index holds of them), then read again
+            ch.authors = set()
         src.conn.execute("BEGIN")  # one snapshot for the whole batch
         try:
             found: list[Any] = []

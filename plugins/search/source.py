@@ -24,6 +24,7 @@ from .schema import Doc, has_link
 # A user whose account was erased takes their documents out of search with them.
 _NOT_ERASED = "NOT EXISTS (SELECT 1 FROM users_profiles u WHERE u.user_id = t.author_id AND u.erased = 1)"
 _VISIBLE = "t.deleted = 0 AND t.hidden = 0 AND t.purged = 0"
+_BANNED = "sync_banned_users"  # a view of the sync plugin (node bans); absent without federation
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,15 @@ class Source:
         self._tables = self._present()
 
     def _present(self) -> set[str]:
-        return {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return {
+            r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+        }
+
+    def _select(self, kind: str, where: str) -> str:
+        if kind == "user" and _BANNED in self._tables:
+            # People banned on this node (the sync plugin's node bans) are left out of the directory.
+            where = f"{where} AND t.user_id NOT IN (SELECT user_id FROM {_BANNED})"
+        return KINDS[kind].select.format(where=where)
 
     def close(self) -> None:
         self.conn.close()
@@ -155,13 +164,12 @@ class Source:
         ids = list(ids)
         if not ids or not self.has(kind):
             return []
-        k = KINDS[kind]
         out: list[Doc] = []
         col = _ID_COLUMN.get(kind, "t.id")
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             where = f"{col} IN ({','.join('?' * len(chunk))})"
-            out += [_doc(kind, r) for r in self.conn.execute(k.select.format(where=where), chunk)]
+            out += [_doc(kind, r) for r in self.conn.execute(self._select(kind, where), chunk)]
         return out
 
     def member_content(self, community: str, user: str) -> dict[str, list[str]]:
@@ -174,6 +182,20 @@ class Source:
                     (community, user),
                 )
                 out[kind] = [r[0] for r in rows]
+        return out
+
+    def authored(self, users: list[str]) -> dict[str, list[str]]:
+        """Ids of every message, post and comment the users wrote (a node ban may hide them)."""
+        out: dict[str, list[str]] = {}
+        for kind in ("message", "post", "comment"):
+            if self.has(kind):
+                ids: list[str] = []
+                for i in range(0, len(users), 500):
+                    chunk = users[i : i + 500]
+                    marks = ",".join("?" * len(chunk))
+                    sql = f"SELECT id FROM {KINDS[kind].table} WHERE author_id IN ({marks})"
+                    ids += [r[0] for r in self.conn.execute(sql, chunk)]
+                out[kind] = ids
         return out
 
     # -- whole tables, for a rebuild --------------------------------------------------------------
@@ -201,7 +223,7 @@ class Source:
         docs = [
             _doc(kind, r)
             for r in self.conn.execute(
-                k.select.format(where="t.rowid > ? AND t.rowid <= ?"), (after_rowid, last)
+                self._select(kind, "t.rowid > ? AND t.rowid <= ?"), (after_rowid, last)
             )
         ]
         return docs, len(rows), last
