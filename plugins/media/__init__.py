@@ -26,6 +26,7 @@ from cryb_node.scheduler import Job
 from cryb_node.services import MediaShare, MediaStore
 
 from . import attached, export, gc
+from .admin_routes import admin_media_routes
 from .cli import media_group
 from .remote import ATTACHING, DROPPING, drop_refs, record_refs
 from .routes import media_routes
@@ -80,6 +81,7 @@ class MediaPlugin(Plugin):
             return svc
 
         media_routes(api, node, node.settings(self.name), media)
+        admin_media_routes(api, node, media)
 
     async def _lifespan(self, node: Node) -> AsyncIterator[None]:
         settings: Settings = node.settings(self.name)
