@@ -116,6 +116,7 @@ const TABS = [
   ['users', 'Users', './admin/users.js'],
   ['reports', 'Reports', './admin/reports.js'],
   ['data', 'Data', './admin/data.js'],
+  ['media', 'Media', './admin/media.js'],
 ];
 
 export class AdminView extends Pane {
