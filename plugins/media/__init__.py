@@ -1,6 +1,7 @@
 """The media plugin: uploads (streamed, typed from their bytes, limited and metered per user), image
 processing with libvips, content-addressed storage (local folder or S3-compatible), and serving with
-ETag/Range and signed URLs for private media. Provides the core's MediaStore service.
+ETag/Range and signed URLs for private media, and the node admin's take-downs and sha256 block list
+(takedown.py). Provides the core's MediaStore and MediaShare services.
 """
 
 from __future__ import annotations
