@@ -1,6 +1,7 @@
 """Take-downs and storage: with the S3 backend the objects go from the bucket (moto's server on
 loopback); a file storage fails to delete is reported as pending and removed by the cleanup job;
-an upload being processed when its bytes are taken down is refused when it is recorded."""
+an upload being processed when its bytes are taken down is refused when it is recorded; media
+backups made after a take-down do not carry its files."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import hashlib
 
 from cryb_plugins.media import gc
 
+from cryb_node import media_backup
+from cryb_node.config import ReplicationSection
 from tests.users_fixtures import register_user
 
 from .conftest import jpeg_with_gps, mp3_like, service, upload, upload_ok
@@ -81,3 +84,19 @@ async def test_an_upload_being_processed_when_its_bytes_are_taken_down_is_refuse
     assert resp.status == 422 and (await resp.json())["code"] == "media_blocked"
     assert await rows(client, "SELECT count(*) FROM media") == [(0,)]
     assert blob_files(client) == set()
+
+
+async def test_media_backups_made_after_a_take_down_do_not_carry_it(client, tmp_path):
+    _, admin = await make_admin(client)
+    _, alice = await register_user(client)
+    gone = await upload_ok(client, alice, mp3_like(3700))
+    kept = await upload_ok(client, alice, mp3_like(3800))
+    status, _ = await call(client, "POST", f"/api/v1/admin/media/{gone['id']}/takedown", admin,
+                           {"reason": "abuse"})  # fmt: skip
+    assert status == 200
+    target = tmp_path / "replica"
+    cfg = ReplicationSection(enabled=True, type="file", path=str(target))
+    pushed = await asyncio.to_thread(media_backup.push, cfg, service(client).storage.root)  # type: ignore[attr-defined]
+    assert pushed.copied == 1
+    assert set(media_backup.local_keys(target / "media")) == {hashlib.sha256(mp3_like(3800)).hexdigest()}
+    assert (await fetch(client, url_of(kept), alice))[0] == 200
