@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from cryb_node.services import Places
+
 from .schemas import AdminMediaItem, AdminMediaPage, AdminMediaQuery, TakedownInfo
 from .service import MediaService
 
@@ -56,8 +58,11 @@ async def list_media(media: MediaService, q: AdminMediaQuery) -> AdminMediaPage:
         f"SELECT media_id, name FROM media_variants WHERE media_id IN {IN}", (ids,)
     ):
         variants.setdefault(media_id, []).append(name)
+    places = media.node.services.get(Places)  # type: ignore[type-abstract]
+    names = await places.places(sorted({r[8] for r in rows if r[8]})) if places is not None else {}
     items = []
     for r in rows:
+        place = names.get(r[8]) if r[8] else None
         thumb = _thumbnail(variants.get(r[0], []))
         items.append(
             AdminMediaItem(
@@ -70,6 +75,8 @@ async def list_media(media: MediaService, q: AdminMediaQuery) -> AdminMediaPage:
                 sha256=r[6],
                 created_at=r[7],
                 channel_id=r[8],
+                channel_name=place.channel_name if place else None,
+                community_name=place.community_name if place else None,
                 attached=r[9] is not None,
                 attached_to=targets.get(r[0], []),
                 thumbnail_url=media.signed_url(r[0], thumb, PREVIEW_TTL_S) if thumb else None,

@@ -162,6 +162,8 @@ class AdminMediaItem(msgspec.Struct, kw_only=True):
     sha256: str  # of the uploaded bytes (what `sha256sum file` prints)
     created_at: int  # ms since epoch
     channel_id: str | None  # attached in this channel (None and attached: public, e.g. an avatar)
+    channel_name: str | None = None  # and its name and community's, when this node knows them
+    community_name: str | None = None
     attached: bool
     attached_to: list[str]  # the messages, posts (or, for an avatar, the user) attaching it
     thumbnail_url: str | None  # a short-lived signed URL of its smallest thumbnail, if it has one

@@ -82,7 +82,7 @@ async def test_admin_takes_down_a_members_image_and_the_same_file_is_refused(
     await expect(item).to_have_count(1)
     await expect(item).to_contain_text("sunset.png")
     await expect(item).to_contain_text("by Alice Liddell")
-    await expect(item.locator(".media-where")).to_have_text("In #gallery · 1 message or post")
+    await expect(item.locator(".media-where")).to_have_text("In #gallery (Photos) · 1 message or post")
     await expect(item).to_contain_text(hashlib.sha256(image["buffer"]).hexdigest())
     await until(admin, "document.querySelector('li.media-item img.media-thumb')?.naturalWidth > 0")
     await screens(admin, "admin-media", scroll_to=uploads)

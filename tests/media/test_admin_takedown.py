@@ -5,8 +5,11 @@ is audited; every route is refused to members (403) and to anonymous callers (40
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import io
 import json
+import zipfile
 from dataclasses import dataclass
 from typing import Any
 
@@ -318,7 +321,8 @@ async def test_the_admin_list_is_newest_first_by_user_with_where_each_is_attache
     assert song | {"created_at": 0, "thumbnail_url": None} == {
         "id": s.song["id"], "owner_id": s.alice_id, "kind": "audio", "mime": "audio/mpeg", "size": 3000,
         "filename": "song.mp3", "sha256": sha(mp3_like(3000)), "created_at": 0, "channel_id": None,
-        "attached": False, "attached_to": [], "thumbnail_url": None, "taken_down": None,
+        "channel_name": None, "community_name": None, "attached": False, "attached_to": [],
+        "thumbnail_url": None, "taken_down": None,
     }  # fmt: skip
     assert song["created_at"] == s.song["created_at"] and song["thumbnail_url"] is None  # audio: no preview
     avatar = page["items"][1]
@@ -395,3 +399,23 @@ async def test_bad_input_is_refused_with_the_field_and_unknown_targets_are_404(
     assert (got, problem.get("field")) == (status, field), problem
     assert await rows(client, "SELECT count(*) FROM media_takedowns") == [(0,)]
     assert (await fetch(client, url_of(media), member))[0] == 200
+
+
+async def test_the_members_data_export_lists_a_taken_down_upload_without_its_file(scene):
+    s = scene
+    await take_down(s, s.mine["id"])
+    status, job = await call(s.client, "POST", "/api/v1/users/@me/export", s.alice, {})
+    assert status in (200, 201, 202), job
+    for _ in range(600):
+        status, job = await call(s.client, "GET", "/api/v1/users/@me/export", s.alice)
+        if job["state"] in ("ready", "failed"):
+            break
+        await asyncio.sleep(0.05)
+    assert job["state"] == "ready", job
+    resp = await s.client.get(job["download_url"], headers=auth(s.alice))
+    zf = zipfile.ZipFile(io.BytesIO(await resp.read()))
+    records = {r["id"]: r for r in json.loads(zf.read("media.json"))}
+    assert (records[s.mine["id"]]["taken_down"], records[s.mine["id"]]["file"]) == (True, None)
+    song = records[s.song["id"]]
+    assert song["taken_down"] is False and zf.read(song["file"]) == mp3_like(3000)
+    assert [n for n in zf.namelist() if n.startswith("uploads/")] == [song["file"]]

@@ -54,22 +54,12 @@ async function loadNames(ids) {
     .catch(() => store.state.users.set(id, { id, username: id, display_name: '' }))));
 }
 
-/** Names of the channels uploads are attached in (node admins may read any channel's details). */
-const channelNames = new Map();
-async function loadChannels(ids) {
-  const missing = [...new Set(ids)].filter((id) => id && !channelNames.has(id));
-  await Promise.all(missing.map((id) => {
-    const known = store.channelById(id);
-    if (known) return channelNames.set(id, known.name);
-    return api.get(`/api/v1/channels/${enc(id)}`).then((c) => channelNames.set(id, c.name)).catch(() => channelNames.set(id, null));
-  }));
-}
-
 function where(m) {
   if (!m.attached) return 'Not attached';
   if (m.attached_to.includes(m.owner_id) && !m.channel_id) return 'Avatar';
-  const name = m.channel_id ? channelNames.get(m.channel_id) : null;
-  const place = name ? `#${name}` : m.channel_id ? `channel ${m.channel_id}` : 'public';
+  const place = m.channel_name
+    ? `#${m.channel_name}${m.community_name ? ` (${m.community_name})` : ''}`
+    : m.channel_id ? `channel ${m.channel_id}` : 'public';
   const n = m.attached_to.length;
   return `In ${place}${n ? ` · ${n} ${n === 1 ? 'message or post' : 'messages or posts'}` : ''}`;
 }
@@ -204,9 +194,7 @@ class MediaTab {
   async page(after) {
     try {
       const out = await api.get(`/api/v1/admin/media${api.q({ ...this.q, after, limit: 25 })}`);
-      await Promise.all([
-        loadNames(out.items.flatMap((m) => [m.owner_id, m.taken_down?.actor_id])),
-        loadChannels(out.items.map((m) => m.channel_id))]);
+      await loadNames(out.items.flatMap((m) => [m.owner_id, m.taken_down?.actor_id]));
       this.list.append(...out.items.map((m) => item(m, this)));
       if (!this.list.children.length) this.list.append(h('li', { class: 'muted' }, 'No uploads match.'));
       replace(this.more, out.next_after ? h('button', {
