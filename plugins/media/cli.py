@@ -99,7 +99,9 @@ def _admin_commands(group: click.Group) -> None:
     )
 
     @group.command("list")
-    @click.option("--user", "user_id", help="Only this user's uploads (a user id).")
+    @click.option(
+        "--user", "user_id", help="Only this user's uploads (a user id: `cryb user show NAME` prints it)."
+    )
     @click.option("--sha256", callback=_check_sha, help="Only uploads of these bytes.")
     @click.option("--after", help="Continue after this media id (the previous page's last).")
     @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 200))
