@@ -1,6 +1,7 @@
 """The media plugin: uploads (streamed, typed from their bytes, limited and metered per user), image
 processing with libvips, content-addressed storage (local folder or S3-compatible), and serving with
-ETag/Range and signed URLs for private media. Provides the core's MediaStore service.
+ETag/Range and signed URLs for private media, and the node admin's take-downs and sha256 block list
+(takedown.py). Provides the core's MediaStore and MediaShare services.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from cryb_node.scheduler import Job
 from cryb_node.services import MediaShare, MediaStore
 
 from . import attached, export, gc
+from .admin_routes import admin_media_routes
 from .cli import media_group
 from .remote import ATTACHING, DROPPING, drop_refs, record_refs
 from .routes import media_routes
@@ -80,6 +82,7 @@ class MediaPlugin(Plugin):
             return svc
 
         media_routes(api, node, node.settings(self.name), media)
+        admin_media_routes(api, node, media)
 
     async def _lifespan(self, node: Node) -> AsyncIterator[None]:
         settings: Settings = node.settings(self.name)

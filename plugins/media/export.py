@@ -31,13 +31,15 @@ class MediaRecord(msgspec.Struct, kw_only=True):
     created_at: int  # ms since epoch
     attached: bool  # used in a message, post or profile (an unused upload is deleted after a day)
     channel_id: str | None
-    file: str | None  # its path in this ZIP (None: the stored file could not be read)
+    file: str | None  # its path in this ZIP (None: taken down, or the stored file could not be read)
     sha256: str  # of the bytes in ``file``
+    taken_down: bool = False  # removed by the node's admins: its files are gone
 
 
 _SELECT = (
     "SELECT m.id, m.kind, m.mime, m.filename, m.size, m.width, m.height, m.created_ms, m.attached_ms,"
-    " m.channel_id, v.sha256, v.mime, v.size FROM media m"
+    " m.channel_id, v.sha256, v.mime, v.size,"
+    " EXISTS (SELECT 1 FROM media_takedowns t WHERE t.media_id = m.id) FROM media m"
     " LEFT JOIN media_variants v ON v.media_id = m.id AND v.name = 'original'"
     # media_owner indexes (owner_id) of a WITHOUT ROWID table: its entries end in the id, so this
     # walks the index in id order.
@@ -67,7 +69,7 @@ async def export_member(media: MediaService, user_id: str, sink: ExportSink) -> 
     missing: set[str] = set()
     async for rows in _pages(media, user_id):
         for r in rows:
-            if r[10] is None or not await _copy(media, sink, _file_name(r), r[10], r[12]):
+            if r[10] is None or r[13] or not await _copy(media, sink, _file_name(r), r[10], r[12]):
                 missing.add(r[0])
     async with sink.json_array("media.json") as out:
         async for rows in _pages(media, user_id):
@@ -85,6 +87,7 @@ async def export_member(media: MediaService, user_id: str, sink: ExportSink) -> 
                     channel_id=r[9],
                     file=None if r[0] in missing else _file_name(r),
                     sha256=r[10] or "",
+                    taken_down=bool(r[13]),
                 )
                 for r in rows
             )
@@ -97,7 +100,8 @@ async def export_member(media: MediaService, user_id: str, sink: ExportSink) -> 
     sink.describe(
         "media.json",
         "One entry per upload: its type, the name you gave it, its size, when you uploaded it, where"
-        " it is used, the file in uploads/ and that file's sha256.",
+        " it is used, the file in uploads/ and that file's sha256 (none if the node's admins took it"
+        " down: its files are gone).",
     )
 
 

@@ -7,10 +7,13 @@ from typing import Any
 from cryb_node.db import Connection
 from cryb_node.problems import Problem
 
-USAGE = "SELECT coalesce(sum(size), 0) FROM media WHERE owner_id = ?"
+# Taken-down media (takedown.py) keeps its row for the admin's list but is gone for everything else:
+# it counts for no quota, describes and serves nothing, and nothing attaches it.
+LIVE = "NOT EXISTS (SELECT 1 FROM media_takedowns t WHERE t.media_id = media.id)"
+USAGE = f"SELECT coalesce(sum(size), 0) FROM media WHERE owner_id = ? AND {LIVE}"
 MEDIA = (
     "SELECT id, owner_id, kind, mime, size, filename, width, height, frames, placeholder,"
-    " dominant_color, channel_id, attached_ms, created_ms FROM media WHERE id = ?"
+    f" dominant_color, channel_id, attached_ms, created_ms FROM media WHERE id = ? AND {LIVE}"
 )
 VARIANTS = (
     "SELECT name, sha256, mime, size, width, height FROM media_variants WHERE media_id = ? ORDER BY name"
@@ -24,6 +27,24 @@ DETACH = "UPDATE media SET attached_ms = NULL WHERE id = ?"
 
 class BlobBusy(Exception):
     """The cleanup job is deleting a blob this upload wants; retry in a moment."""
+
+
+def blocked_problem() -> Problem:
+    # The admin's reason stays with the admins: it may name a report or a complaint.
+    return Problem(
+        "media_blocked",
+        422,
+        "this file was taken down by the node's admins and cannot be uploaded again",
+        field="file",
+    )
+
+
+def check_blocked(conn: Connection, shas: list[str]) -> None:
+    """Refuse bytes on the block list, in the transaction that would record them (a take-down that
+    commits while an upload is being processed still wins)."""
+    for sha in dict.fromkeys(shas):
+        if conn.execute("SELECT 1 FROM media_blocklist WHERE sha256 = ?", (sha,)).fetchone():
+            raise blocked_problem()
 
 
 def _check_quota(conn: Connection, owner: str, size: int, quota: int | None) -> None:
@@ -45,10 +66,12 @@ def _insert_row(conn: Connection, meta: dict[str, Any]) -> None:
 def clone_existing(conn: Connection, *, meta: dict[str, Any], quota: int | None) -> bool:
     """The same bytes were uploaded before: a new record sharing the earlier one's stored variants
     (no processing, nothing stored twice). False when there is no usable earlier upload."""
+    check_blocked(conn, [meta["source"]])
     src = conn.execute(
         "SELECT id, width, height, frames, placeholder, dominant_color FROM media m"
         " WHERE source_sha256 = ? AND kind = ? AND NOT EXISTS (SELECT 1 FROM media_variants v"
         "  JOIN media_blobs b ON b.sha256 = v.sha256 WHERE v.media_id = m.id AND b.deleting = 1)"
+        "  AND NOT EXISTS (SELECT 1 FROM media_takedowns t WHERE t.media_id = m.id)"
         " LIMIT 1",
         (meta["source"], meta["kind"]),
     ).fetchone()
@@ -80,6 +103,8 @@ def insert_media(
     quota: int | None,
 ) -> set[str]:
     """Record a processed upload; returns the blob keys storage does not have yet (to be put)."""
+    # Its variants too: a processed file equal to one made from taken-down bytes is those bytes.
+    check_blocked(conn, [meta["source"], *(sha for sha, _ in blobs)])
     _check_quota(conn, meta["owner"], meta["size"], quota)
     fresh: set[str] = set()
     for sha, size in blobs:

@@ -52,6 +52,10 @@ VARIANT = (
     " WHERE m.id = ? AND v.name = ?"
 )
 
+# Take-downs (takedown.py): ids and bytes this node refuses from its peers.
+TAKEN_DOWN = "SELECT 1 FROM media_takedowns WHERE media_id = ?"
+BLOCKED = "SELECT 1 FROM media_blocklist WHERE sha256 = ?"
+
 
 @dataclass
 class Counts:
@@ -165,6 +169,8 @@ class RemoteCache:
         """Another node's media as media.service reads its own (fetching the description on first
         use), or None: not referenced by content here, or its node does not share it with us."""
         db = self.node.db
+        if await db.fetchone(TAKEN_DOWN, (media_id,)):
+            return None  # an admin here took it down: never described or fetched again
         found = await db.fetchone(MEDIA, (media_id,))
         if found is not None:
             return found
@@ -176,6 +182,9 @@ class RemoteCache:
         if got is None:
             return None
         m = got.media
+        for v in m.variants:
+            if await db.fetchone(BLOCKED, (v.sha256,)):
+                return None  # bytes refused here, whoever holds them
 
         def store(conn: Connection) -> None:
             # The channel is the one our own verified event placed it in, not what the answer says.
@@ -207,6 +216,8 @@ class RemoteCache:
         """Where to read a remote variant's bytes from: the cache (a hit) or, fetched now, the cache
         (a miss). The same bytes uploaded here are read from local storage instead."""
         sha = row["sha256"]
+        if await self.node.db.fetchone(BLOCKED, (sha,)):
+            raise Problem("not_found", 404, "media not found")  # not even from the cache
         local = await self.node.db.fetchval(
             "SELECT 1 FROM media_blobs WHERE sha256 = ? AND deleting = 0", (sha,), None
         )

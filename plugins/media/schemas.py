@@ -130,3 +130,96 @@ class GcOut(msgspec.Struct, kw_only=True):
     blobs_deleted: int
     bytes_freed: int
     temp_files_deleted: int
+
+
+# -- the node admin's media console (admin_routes.py, takedown.py, listing.py) ------------------------
+
+Sha256 = Annotated[str, Meta(pattern="^[0-9a-f]{64}$", description="sha256 of the bytes, lowercase hex")]
+Reason = Annotated[str, Meta(min_length=1, max_length=500)]
+
+
+class AdminMediaQuery(msgspec.Struct, forbid_unknown_fields=True):
+    user_id: Annotated[str, Meta(min_length=1, max_length=64)] | None = None
+    sha256: Sha256 | None = None  # uploads of these bytes, or with a variant of these bytes
+    after: Annotated[str, Meta(min_length=1, max_length=64)] | None = None  # the previous page's last id
+    limit: Annotated[int, Meta(ge=1, le=200)] = 50
+
+
+class TakedownInfo(msgspec.Struct, kw_only=True):
+    at: int  # ms since epoch
+    reason: str
+    actor_id: str | None  # None: taken down at the console (`cryb media takedown`)
+    sha256: str | None  # the block list entry it put in place
+
+
+class AdminMediaItem(msgspec.Struct, kw_only=True):
+    id: str
+    owner_id: str
+    kind: str
+    mime: str
+    size: int
+    filename: str
+    sha256: str  # of the uploaded bytes (what `sha256sum file` prints)
+    created_at: int  # ms since epoch
+    channel_id: str | None  # attached in this channel (None and attached: public, e.g. an avatar)
+    channel_name: str | None = None  # and its name and community's, when this node knows them
+    community_name: str | None = None
+    attached: bool
+    attached_to: list[str]  # the messages, posts (or, for an avatar, the user) attaching it
+    thumbnail_url: str | None  # a short-lived signed URL of its smallest thumbnail, if it has one
+    taken_down: TakedownInfo | None
+
+
+class AdminMediaPage(msgspec.Struct, kw_only=True):
+    items: list[AdminMediaItem]
+    next_after: str | None  # pass as `after` for the next (older) page; None: that was the last
+
+
+class TakedownIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    reason: Reason
+
+
+class TakedownByHashIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    sha256: Sha256
+    reason: Reason
+
+
+class TakedownOut(msgspec.Struct, kw_only=True):
+    sha256: str | None  # the block list's head entry (None: another node's media never described here)
+    media_ids: list[str]  # this node's uploads taken down (every one with the same bytes)
+    remote_ids: list[str]  # other nodes' media refused from now on
+    blocked: list[str]  # hashes now refused (the uploaded bytes and every file made from them)
+    blobs_deleted: int  # stored files removed
+    blobs_pending: int  # stored files storage did not delete yet (the cleanup job retries them)
+    cached_deleted: int  # cached copies of other nodes' files removed
+
+
+class BlockIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    sha256: Sha256
+    reason: Reason
+
+
+class BlockEntry(msgspec.Struct, kw_only=True):
+    sha256: str
+    reason: str
+    actor_id: str | None
+    media_id: str | None  # the take-down that blocked it, if one did
+    created_at: int
+    derived: int  # files made from these bytes, blocked (and unblocked) with it
+
+
+class BlockOut(msgspec.Struct, kw_only=True):
+    entry: BlockEntry
+    # This node's uploads that already have these bytes: a block refuses new ones only; take them
+    # down with POST /api/v1/admin/media/takedown.
+    matches: list[str]
+
+
+class BlocklistQuery(msgspec.Struct, forbid_unknown_fields=True):
+    after: Sha256 | None = None  # the previous page's last entry
+    limit: Annotated[int, Meta(ge=1, le=500)] = 100
+
+
+class BlocklistPage(msgspec.Struct, kw_only=True):
+    entries: list[BlockEntry]  # newest first
+    next_after: str | None

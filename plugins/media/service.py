@@ -102,6 +102,9 @@ class MediaService:
             left = max(0, quota - used)
         got = await receive(request, self.settings, self.tmp, left, self.counter)
         try:
+            # Refused before any processing; the insert transaction checks again (queries.py).
+            if await self.node.db.fetchone("SELECT 1 FROM media_blocklist WHERE sha256 = ?", (got.sha256,)):
+                raise queries.blocked_problem()
             media_id = new_id()
             meta = dict(
                 id=media_id,

@@ -115,8 +115,9 @@ const TABS = [
   ['dashboard', 'Dashboard', null],
   ['users', 'Users', './admin/users.js'],
   ['reports', 'Reports', './admin/reports.js'],
-  ['data', 'Data', './admin/data.js'],
+  ['media', 'Media', './admin/media.js'],
   ['bans', 'Bans', './admin/bans.js'],
+  ['data', 'Data', './admin/data.js'],
 ];
 
 export class AdminView extends Pane {
