@@ -596,13 +596,17 @@ export class ChatView {
   }
 
   async togglePin(m) {
+    // The state we asked for, set (not flipped) once the node agrees: the CONTENT_MODERATE push
+    // may already have set it while the request was on its way back.
+    const pinned = !m.pinned;
     try {
-      if (m.pinned) await M.unpin(this.channelId, m.id);
-      else await M.pin(this.channelId, m.id);
-      m.pinned = !m.pinned;
+      if (pinned) await M.pin(this.channelId, m.id);
+      else await M.unpin(this.channelId, m.id);
+      const current = this.bucket.byId.get(m.id) || m;
+      current.pinned = pinned;
       this.elements.delete(m.id);
       this.renderAll();
-      announce(m.pinned ? 'Message pinned.' : 'Message unpinned.');
+      announce(pinned ? 'Message pinned.' : 'Message unpinned.');
     } catch (err) {
       announce(err.message);
     }
