@@ -229,3 +229,31 @@ async def test_channel_and_community_changes_reach_open_pages_live(aiohttp_serve
     await expect(bob.locator("#composer-input")).to_be_disabled()
     await shoot(bob, "live-permissions")
     assert alice.errors == [] and bob.errors == []
+
+
+async def test_a_forum_post_opened_by_link_names_its_author_and_commenters(aiohttp_server, tmp_path, browser):
+    """Issue 21, item 3: a post opened by a deep link or a reload showed "…" for every name, forever."""
+    base = await serve(aiohttp_server, tmp_path)
+    alice, bob = await new_page(browser), await new_page(browser)
+    await register(alice, base, "alice")
+    await register(bob, base, "bob")
+    url = await create_community(alice, "Readers")
+    community_id = url.rstrip("/").split("/")[-2]
+    call = "async ([m, p, b]) => (await import('/web/js/api.js'))[m](p, b)"
+    forum = await alice.evaluate(
+        call, ["post", f"/api/v1/communities/{community_id}/channels", {"name": "ideas", "kind": "forum"}]
+    )
+    post = await alice.evaluate(
+        call, ["post", f"/api/v1/channels/{forum['id']}/posts", {"title": "Reading list"}]
+    )
+    await alice.evaluate(call, ["post", f"/api/v1/posts/{post['id']}/comments", {"body": "Dune, first"}])
+    await accept_invite(bob, await invite_link(alice))
+
+    link = f"{base}/channels/{community_id}/{forum['id']}/{post['id']}"
+    for _ in range(2):  # the deep link, then a reload of it
+        await bob.goto(link) if _ == 0 else await bob.reload()
+        await expect(bob.get_by_role("heading", name="Reading list")).to_be_visible()
+        await expect(bob.locator(".post-full .post-meta")).to_contain_text("by alice")
+        await expect(bob.locator(".comment-head .author")).to_have_text("alice")
+    assert "…" not in await bob.locator(".post-full").inner_text()
+    assert bob.errors == []

@@ -100,6 +100,11 @@ async function report(communityId, type, id, userId) {
   }
 }
 
+/** A user's name that fills itself in when their profile arrives (ForumView listens for it). */
+function userName(id, cls) {
+  return h('span', { class: cls, dataset: { userName: id } }, store.displayName(id));
+}
+
 /** The forum channel's pane: the feed, or one post when the path names it. Quacks like ChatView for
  *  the shell (destroy, focusComposer, catchUp, flushOutbox). */
 export class ForumView {
@@ -108,9 +113,13 @@ export class ForumView {
     this.channel = channel;
     this.channelId = channel.id;
     this.el = h('div', { class: 'chat-view forum-view' });
+    // Names arrive after the page is drawn (a deep link or a reload knows nobody yet): fill them in.
+    this.unsubs = [store.on('users', (id) => {
+      for (const el of this.el.querySelectorAll(`[data-user-name="${CSS.escape(id)}"]`)) el.textContent = store.displayName(id);
+    })];
   }
 
-  destroy() {}
+  destroy() { for (const u of this.unsubs) u(); }
   focusComposer() {}
   flushOutbox() {}
   catchUp() {}
@@ -176,7 +185,7 @@ export class ForumView {
         h('div', { class: 'post-main' },
           h('h3', { class: 'post-title' }, h('a', { href, onclick: (e) => { e.preventDefault(); this.shell.navigate(href); } }, post.title)),
           h('p', { class: 'post-meta muted' },
-            `by ${store.displayName(post.author_id)} · ${formatTime(post.created_at)} · ${post.comment_count} comments`,
+            'by ', userName(post.author_id), ` · ${formatTime(post.created_at)} · ${post.comment_count} comments`,
             post.nsfw ? h('span', { class: 'flag nsfw' }, 'NSFW') : null,
             post.spoiler ? h('span', { class: 'flag spoiler' }, 'Spoiler') : null,
             post.removed ? h('span', { class: 'flag' }, 'Removed') : null),
@@ -210,7 +219,7 @@ export class ForumView {
       voteBox('posts', post, renderHead),
       h('div', { class: 'post-main' },
         h('h2', { id: 'post-title', class: 'post-title' }, post.title),
-        h('p', { class: 'post-meta muted' }, `by ${store.displayName(post.author_id)} · ${formatTime(post.created_at)}`,
+        h('p', { class: 'post-meta muted' }, 'by ', userName(post.author_id), ` · ${formatTime(post.created_at)}`,
           post.locked ? h('span', { class: 'flag' }, 'Locked') : null),
         tagList(post.tags),
         blurred(post, h('div', { class: 'post-body msg-body' }, safeHTML(post.body_html), attachmentThumbs(post.attachments))),
@@ -283,7 +292,7 @@ export class ForumView {
     render();
     li.append(
       h('div', { class: 'comment-head' }, toggle,
-        h('span', { class: 'author' }, c.author_id ? store.displayName(c.author_id) : '[deleted]'),
+        c.author_id ? userName(c.author_id, 'author') : h('span', { class: 'author' }, '[deleted]'),
         h('span', { class: 'muted' }, ` · ${formatTime(c.created_at)}`)),
       bodyBox, replies);
     this.appendComments(replies, c.replies || []);
