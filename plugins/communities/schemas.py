@@ -57,6 +57,7 @@ class CommunityOut(msgspec.Struct, kw_only=True):
     member_count: int
     member: bool = False
     perms: int = 0  # the caller's community-wide permissions
+    timeout_until: int | None = None  # ms: the caller is timed out here until then
 
 
 class CommunityList(msgspec.Struct):

@@ -145,6 +145,7 @@ class Communities:
             member_count=row[9],
             member=m.member,
             perms=await self.my_perms(actor, row[0]),
+            timeout_until=m.timeout_until if m.timed_out(now_ms()) else None,
         )
 
     async def get(self, actor: Actor, community_id: str) -> s.CommunityOut:

@@ -4,8 +4,11 @@ one permission function; nothing here recomputes it), DM channels are open to th
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from cryb_node.gateway.api import Principal
@@ -41,6 +44,18 @@ class Where:
 
     def has(self, perm: Perm) -> bool:
         return self.access.has(perm)
+
+
+def timed_out(until_ms: int) -> Problem:
+    """A member timed out here: when it ends, as a time (UTC) and as Retry-After seconds."""
+    end = datetime.fromtimestamp(until_ms / 1000, UTC)
+    left = max(1, math.ceil(until_ms / 1000 - time.time()))
+    return Problem(
+        "timed_out",
+        403,
+        f"you are timed out here until {end:%Y-%m-%d %H:%M} UTC",
+        headers={"Retry-After": str(left)},
+    )
 
 
 def rank(principal: Principal | None, where: Where) -> int:
@@ -118,6 +133,6 @@ class Gate:
         missing = [p.name for p in Perm if p in perms and not where.has(p)]
         if missing:
             if where.access.timed_out_until and Perm.SEND_MESSAGES in perms:
-                raise forbidden(f"you are timed out until {where.access.timed_out_until}")
+                raise timed_out(where.access.timed_out_until)
             raise forbidden(f"{what} needs {', '.join(str(m) for m in missing)}")
         return where

@@ -227,8 +227,48 @@ async def test_channel_and_community_changes_reach_open_pages_live(aiohttp_serve
     timeout = f"/api/v1/communities/{community_id}/members/{bob_id}/timeout"
     await alice.evaluate(call, ["put", timeout, {"duration_s": 600}])
     await expect(bob.locator("#composer-input")).to_be_disabled()
+    # Item 4: it says until when, with a countdown, also after a reload (it said only "no permission").
+    notice = bob.locator(".composer-readonly")
+    await expect(notice).to_contain_text("You are timed out until")
+    await expect(notice).to_contain_text("left")
     await shoot(bob, "live-permissions")
+    await bob.reload()
+    await expect(bob.locator("#composer-input")).to_be_disabled()
+    await expect(notice).to_contain_text("You are timed out until")
     assert alice.errors == [] and bob.errors == []
+
+
+async def test_a_message_refused_for_a_timeout_is_not_sent_again_on_reload(aiohttp_server, tmp_path, browser):
+    """Issue 21, item 4: written offline, refused when back online because a moderator timed the
+    author out meanwhile: the message waits with Retry, and a reload does not send it again."""
+    base = await serve(aiohttp_server, tmp_path)
+    alice, bob = await new_page(browser), await new_page(browser)
+    await register(alice, base, "alice")
+    await register(bob, base, "bob")
+    url = await create_community(alice, "Readers")
+    community_id = url.rstrip("/").split("/")[-2]
+    await accept_invite(bob, await invite_link(alice))
+    await bob.context.set_offline(True)
+    await send(bob, "written on the train")
+    await expect(bob.locator("article.msg.pending", has_text="written on the train")).to_be_visible()
+    bob_id = await bob.evaluate("import('/web/js/store.js').then(m => m.state.me.id)")
+    call = "async ([m, p, b]) => (await import('/web/js/api.js'))[m](p, b)"
+    timeout = f"/api/v1/communities/{community_id}/members/{bob_id}/timeout"
+    await alice.evaluate(call, ["put", timeout, {"duration_s": 600}])
+    await bob.context.set_offline(False)
+    await bob.evaluate("window.dispatchEvent(new Event('online'))")
+    unsent = bob.get_by_role("toolbar", name="Unsent message actions")
+    await expect(unsent).to_be_visible()
+    await expect(bob.get_by_text("You are timed out in this community")).to_be_visible()
+
+    posts: list[str] = []
+    bob.on("request", lambda r: posts.append(r.url) if r.method == "POST" and "/messages" in r.url else None)
+    await bob.reload()
+    await expect(unsent).to_be_visible()
+    await expect(bob.locator("article.msg.pending", has_text="written on the train")).to_be_visible()
+    await bob.wait_for_timeout(500)  # time for a resend to start, if one were going to
+    assert posts == []
+    assert bob.errors == []
 
 
 async def test_a_forum_post_opened_by_link_names_its_author_and_commenters(aiohttp_server, tmp_path, browser):

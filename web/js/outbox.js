@@ -76,7 +76,8 @@ export function load() {
   if (!loading) {
     loading = run(OUTBOX, 'readonly', (s) => s.getAll()).then((rows) => {
       rows.sort((a, b) => a.created_at - b.created_at);
-      for (const row of rows) if (!items.some((i) => i.nonce === row.nonce)) items.push(shown(row));
+      // A message the node refused stays refused across reloads (sent again only by Retry).
+      for (const row of rows) if (!items.some((i) => i.nonce === row.nonce)) items.push(shown(row, row.failed ? 'failed' : 'waiting'));
       for (const ch of new Set(rows.map((r) => r.channel_id))) changed(ch);
     }).catch(() => {});
   }
@@ -96,6 +97,13 @@ export async function add({ channelId, content, replyTo = null }) {
   changed(channelId);
   await run(OUTBOX, 'readwrite', (s) => s.put(row)).catch(() => {});
   return flush();
+}
+
+/** Keep whether the node refused it, so a reload does not send it again on its own. */
+function markFailed(item, failed) {
+  const { nonce, channel_id: channelId, author_id: authorId, content, reply_to: replyTo, created_at: createdAt } = item;
+  const row = { nonce, channel_id: channelId, author_id: authorId, content, reply_to: replyTo, created_at: createdAt, failed };
+  return run(OUTBOX, 'readwrite', (s) => s.put(row)).catch(() => {});
 }
 
 async function forget(item) {
@@ -143,7 +151,10 @@ async function sendAll() {
         return;
       }
       item.pending = 'failed';
-      changed(item.channel_id, { error: err.status === 429 ? 'Slow down: you are sending messages too quickly.' : err.message });
+      await markFailed(item, true);
+      const error = err.status === 429 ? 'Slow down: you are sending messages too quickly.'
+        : err.code === 'timed_out' ? 'You are timed out in this community: the message was not sent.' : err.message;
+      changed(item.channel_id, { error });
     }
   }
 }
@@ -152,7 +163,10 @@ window.addEventListener('online', () => flush());
 
 export function retry(id) {
   const item = items.find((i) => i.id === id);
-  if (item) item.pending = 'waiting';
+  if (item) {
+    item.pending = 'waiting';
+    markFailed(item, false);
+  }
   return flush();
 }
 

@@ -78,6 +78,7 @@ export class ChatView {
       store.on('users', () => this.refreshNames()),
       store.on('typing', (id) => id === channelId && this.renderTyping()),
       store.on('channels', () => { this.channel = store.channelById(channelId) || this.channel; this.composer.updatePermissions(); }),
+      store.on('communities', () => this.composer.updatePermissions()),
     );
     this.onVisible = () => { if (!document.hidden) { store.clearUnread(channelId); this.ack(); } };
     document.addEventListener('visibilitychange', this.onVisible);

@@ -57,6 +57,7 @@ export class Composer {
 
   destroy() {
     this.unsubscribe();
+    clearInterval(this.countdown);
   }
 
   focus() {
@@ -67,6 +68,34 @@ export class Composer {
     const allowed = store.can(this.chat.perms, store.PERM.SEND_MESSAGES);
     this.input.disabled = !allowed;
     this.readOnly.hidden = allowed;
+    clearInterval(this.countdown);
+    const until = this.timedOutUntil();
+    if (allowed || !until) {
+      this.readOnly.textContent = 'You do not have permission to send messages in this channel.';
+      return;
+    }
+    // Timed out: when it ends, and a countdown; at the end the channel's permissions are asked again.
+    const tick = () => {
+      const left = until - Date.now();
+      if (left <= 0) {
+        clearInterval(this.countdown);
+        const community = store.state.communities.get(this.chat.channel?.community_id);
+        if (community) community.timeout_until = null;
+        this.chat.shell.loadChannels(this.chat.channel.community_id).catch(() => {});
+        return;
+      }
+      const s = Math.ceil(left / 1000);
+      const clock = s >= 3600 ? `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m` : `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+      this.readOnly.textContent = `You are timed out until ${new Date(until).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })} (${clock} left).`;
+    };
+    tick();
+    this.countdown = setInterval(tick, 1000);
+  }
+
+  /** When this member's timeout in the channel's community ends (ms), or null. */
+  timedOutUntil() {
+    const until = store.state.communities.get(this.chat.channel?.community_id)?.timeout_until;
+    return until && until > Date.now() ? until : null;
   }
 
   pending() {

@@ -94,6 +94,12 @@ const handlers = {
     store.emit('members', d.community_id);
   },
   COMMUNITY_MEMBER_UPDATE(shell, d) {
+    const community = state.communities.get(d.community_id);
+    if (d.user_id === state.me?.id && community) {
+      // Our own timeout (or its end): the composer says until when.
+      community.timeout_until = d.timeout_until && d.timeout_until > Date.now() ? d.timeout_until : null;
+      store.emit('communities');
+    }
     store.emit('members', d.community_id);
   },
   COMMUNITY_MEMBER_REMOVE(shell, d) {
