@@ -245,9 +245,23 @@ def _report(r: Any) -> s.ReportOut:
     )
 
 
+# What an entry's target is, by its action: the rest name a member (or none).
+_TARGET_TYPES = {
+    "channel": "channel", "overwrite": "channel", "role": "role", "automod": "rule",
+    "community": "community", "invite": "invite",
+}  # fmt: skip
+
+
+def _target_type(action: str) -> str:
+    if action in ("role_assign", "role_unassign", *AUTOMOD_ENTRIES):
+        return "user"  # the member given the role, or whose message automod acted on
+    return _TARGET_TYPES.get(action.split("_", 1)[0], "user")
+
+
 def _entry(r: Any) -> s.ModlogEntry:
     details = json.loads(r[6])
     actor = r[2] or ("automod" if r[3] in AUTOMOD_ENTRIES else "node")
     return s.ModlogEntry(
-        id=r[0].hex(), time=r[1], actor=actor, action=r[3], target=r[4], reason=r[5], details=details
-    )
+        id=r[0].hex(), time=r[1], actor=actor, action=r[3], target=r[4],
+        target_type=_target_type(r[3]) if r[4] else None, reason=r[5], details=details,
+    )  # fmt: skip

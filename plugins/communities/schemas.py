@@ -324,6 +324,7 @@ class ModlogEntry(msgspec.Struct, kw_only=True):
     actor: str  # a user id, "automod" or "node"
     action: str
     target: str | None
+    target_type: str | None  # user | channel | role | rule | community | invite
     reason: str
     details: dict[str, Any]
 

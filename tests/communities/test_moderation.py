@@ -152,6 +152,7 @@ async def test_mod_log_names_actor_target_reason_and_time_and_respects_visibilit
         ("timeout", mod.id, member.id, "cool off"),
     ]
     assert all(e["time"] > 1_700_000_000_000 for e in log)
+    assert {e["target_type"] for e in log} == {"user"}
     assert log[1]["details"] == {"delete_message_seconds": 3600}
     page2 = await ok(cclient, "GET", f"/communities/{cid}/modlog?limit=2&before={log[1]['id']}", mod)
     assert [e["action"] for e in page2["entries"]] == ["kick", "timeout"]
@@ -207,3 +208,17 @@ async def test_cli_mod_commands_use_the_same_database_and_show_the_same_log(ccli
     assert refused.returncode == 1 and "target_is_owner" in refused.stderr
     listed = await asyncio.to_thread(run_cryb, "--config", str(cfg), "community", "list", cwd=ROOT)
     assert listed.returncode == 0 and cid in listed.stdout and "Mods" in listed.stdout
+
+
+async def test_modlog_entries_say_what_their_target_is(cclient):
+    """A channel or a role is not a user: the web UI showed "Unknown user" for them (issue 21, 10)."""
+    cid, owner, mod, member = await community_with_mod(cclient)
+    ch = await ok(cclient, "POST", f"/communities/{cid}/channels", owner, json={"name": "ops"})
+    role = await ok(cclient, "POST", f"/communities/{cid}/roles", owner, json={"name": "helpers"})
+    await ok(cclient, "PUT", f"/communities/{cid}/members/{member.id}/roles/{role['id']}", owner)
+    log = (await ok(cclient, "GET", f"/communities/{cid}/modlog?limit=3", owner))["entries"]
+    assert [(e["action"], e["target"], e["target_type"]) for e in log] == [
+        ("role_assign", member.id, "user"),
+        ("role_create", role["id"], "role"),
+        ("channel_create", ch["id"], "channel"),
+    ]

@@ -171,6 +171,9 @@ async def test_post_vote_comment_search_report_remove_notify_and_charts(aiohttp_
     # The removal is in the mod log; the permission editor shows bob's effective permissions.
     await alice.get_by_role("tab", name="Mod log").click()
     await expect(alice.locator(".mod-table tbody tr").first).to_be_visible()
+    # Channels and roles are named as such (issue 21, item 10: they were "Unknown user").
+    await expect(alice.locator(".mod-table tbody")).to_contain_text("#")
+    await expect(alice.locator(".mod-table tbody")).not_to_contain_text("Unknown user")
     await alice.get_by_role("tab", name="Roles & permissions").click()
     await alice.get_by_label("Member", exact=True).select_option(label="bob")
     effective = alice.locator(".effective .perm-list")

@@ -242,11 +242,29 @@ export class ModerationView {
 
   // -- mod log -------------------------------------------------------------------------------------
 
+  /** An entry's target by name: a channel, a role, a member (never "Unknown user" for a channel). */
+  targetLabel(e) {
+    if (!e.target) return '';
+    if (e.target_type === 'channel') {
+      const ch = store.channelById(e.target);
+      return ch ? `#${ch.name}` : e.details?.name ? `#${e.details.name}` : 'a deleted channel';
+    }
+    if (e.target_type === 'role') {
+      const role = (this.roles || []).find((r) => r.id === e.target);
+      return role ? `@${role.name}` : e.details?.name ? `@${e.details.name}` : 'a deleted role';
+    }
+    if (e.target_type === 'community') return this.community?.name || 'the community';
+    if (e.target_type === 'rule') return e.details?.name || 'an automod rule';
+    if (e.target_type === 'invite') return 'an invite';
+    return store.displayName(e.target);
+  }
+
   async modlog() {
+    if (!this.roles) this.roles = (await api.get(`${this.base()}/roles`).catch(() => ({ roles: [] }))).roles;
     const out = await api.get(`${this.base()}/modlog?limit=100`);
     const rows = out.entries.map((e) => h('tr', null,
       h('td', null, formatTime(e.time)), h('td', null, store.displayName(e.actor)), h('td', null, e.action),
-      h('td', null, e.target ? store.displayName(e.target) : ''), h('td', null, e.reason)));
+      h('td', null, this.targetLabel(e)), h('td', null, e.reason)));
     replace(this.body, out.entries.length
       ? h('table', { class: 'mod-table' }, h('thead', null, h('tr', null, ['When', 'Who', 'Action', 'Target', 'Reason'].map((t) => h('th', null, t)))), h('tbody', null, rows))
       : h('p', { class: 'muted' }, 'The mod log is empty.'));
