@@ -141,7 +141,9 @@ class SearchService:
                 if channel_names is None:
                     channel_names = await sql.channel_names(db, sorted(scope.channels))
                 wanted = op.value.lower()
-                ids = {cid for cid, name in channel_names.items() if name.lower() == wanted or cid == op.value}
+                ids = {
+                    cid for cid, name in channel_names.items() if name.lower() == wanted or cid == op.value
+                }
                 out[op.n] = _any_of("channel", ids)
             elif op.name == "has":
                 out[op.n] = wq.Term(op.value, True)
@@ -177,7 +179,6 @@ class SearchService:
         if out.results:
             names = await self._mention_names(texts, plan.scope)
             await asyncio.to_thread(self._snippets, out, texts, names, plan.marks)
-        out.index_state = self.indexer.state
         out.query_id = new_id()
         took = int((time.perf_counter() - began) * 1000)
         normalised = re.sub(r"\s+", " ", params.q.strip().lower())[:256]
@@ -201,9 +202,12 @@ class SearchService:
     def _run(self, plan: Plan) -> tuple[SearchOut, list[tuple[str | None, str]]]:
         """Runs in a worker thread: the hits, and the stored (title, body) of each for its snippet."""
         params = plan.params
+        # The state first: it turns "ready" only after the whole index is live, so a "ready" answer
+        # is never a partial one.
+        state = self.indexer.state
         ix, partial = self.indexer.serving()
         out = SearchOut(query_id="", total=0, page=params.page, limit=params.limit, pages=0, results=[],
-                        partial=partial, index_state="")  # fmt: skip
+                        partial=partial, index_state=state)  # fmt: skip
         out.facets = Facets() if params.facets else None
         q = plan.full()
         if ix is None or q is None:

@@ -58,7 +58,9 @@ def _mp4(tmp: Path) -> bytes:
 
 async def _with_file(c: Any, user: User, channel: str, text: str, data: bytes, filename: str) -> str:
     media = await upload_ok(c, user.token, data, filename=filename)
-    msg = await ok(c, "POST", f"/channels/{channel}/messages", user, json={"content": text, "attachments": [media["id"]]})
+    msg = await ok(
+        c, "POST", f"/channels/{channel}/messages", user, json={"content": text, "attachments": [media["id"]]}
+    )
     return msg["id"]
 
 

@@ -39,11 +39,15 @@ async def _searches_for(client, user, q: str, seconds: float) -> list[tuple[int,
     return out
 
 
-def _answered(answers: list[tuple[int, dict]]) -> None:
+def _answered(answers: list[tuple[int, dict]], whole: int | None = None) -> None:
+    """Every answer is a 200; one not marked partial is whole (``whole`` results when given), and a
+    node whose index is ready never answers partially."""
     bad = [a for a in answers if a[0] != 200]
     assert answers and not bad, bad[:3]
-    for _, body in answers:  # an answer from an index being built says it may be incomplete
-        assert body["partial"] is (body["index_state"] != "ready"), body
+    for _, body in answers:
+        assert not (body["index_state"] == "ready" and body["partial"]), body
+        if whole is not None and not body["partial"]:
+            assert body["total"] == whole, body
 
 
 async def test_a_fresh_node_answers_searches_as_soon_as_it_is_ready(aiohttp_client, tmp_path):
@@ -66,7 +70,7 @@ async def test_a_node_rebuilding_a_lost_index_answers_searches_marked_partial(ai
     client = await aiohttp_client(build_app(content_config(data)))
     await _ready(client)
     answers = await _searches_for(client, world.space.member, "beacon", 1.0)
-    _answered(answers)
+    _answered(answers, whole=150)
     await indexed(client)
     status, body = await search(client, world.space.member, "beacon")
     assert status == 200 and body["total"] == 150 and body["partial"] is False, body
@@ -120,7 +124,17 @@ def test_a_restored_node_answers_searches_as_soon_as_it_is_ready(node_process, t
     assert node.terminate() == 0
 
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(point)) + f".{int(point % 1 * 1000):03d}Z"
-    args = ("--config", str(config), "--data", str(data), "backup", "restore", "--force", "--timestamp", stamp)
+    args = (
+        "--config",
+        str(config),
+        "--data",
+        str(data),
+        "backup",
+        "restore",
+        "--force",
+        "--timestamp",
+        stamp,
+    )
     restored = run_cryb(*args, timeout=120, env=cryb_env())
     assert restored.returncode == 0, restored.stderr
 
@@ -131,8 +145,9 @@ def test_a_restored_node_answers_searches_as_soon_as_it_is_ready(node_process, t
     end = time.monotonic() + 1.0
     while time.monotonic() < end:
         answers.append(request(f"{again.url}/api/v1/search?q={quote('harbour')}", token=site.token))
-    _answered(answers)
+    _answered(answers, whole=120)
     assert all("lost" not in json.dumps(body) for _, body in answers)
+
     def whole() -> tuple[int, dict] | None:
         status, body = request(f"{again.url}/api/v1/search?q=harbour", token=site.token)
         return (status, body) if status == 200 and body["partial"] is False else None
@@ -141,3 +156,43 @@ def test_a_restored_node_answers_searches_as_soon_as_it_is_ready(node_process, t
     assert status == 200 and body["total"] == 120 and body["partial"] is False, body
     assert site.search("lost") == []
     assert again.terminate() == 0
+
+
+async def test_an_index_of_an_older_version_is_rebuilt_and_never_searched(aiohttp_client, tmp_path):
+    """After an upgrade that changes the index, the old one (other fields, other postings) is not
+    read: searches answer from the new build, marked partial, until it is whole."""
+    import msgspec
+    from cryb_plugins.search.schema import META_KEY, Doc, Meta, make_schema
+    from whoosh import index as windex
+
+    data = tmp_path / "data"
+    client = await aiohttp_client(build_app(content_config(data)))
+    world = await make_world(client)
+    for i in range(150):
+        await say(client, world.space.member, world.space.text, f"beacon log entry {i}")
+    await indexed(client)
+    await client.close()
+    old = data / "search" / (data / "search" / "CURRENT").read_text().strip()
+    ix = windex.open_dir(str(old), schema=make_schema())
+    with ix.searcher() as s:
+        meta = msgspec.json.decode(s.document(key=META_KEY)["meta"], type=Meta)
+    meta.version -= 1
+    w = ix.writer()
+    w.update_document(key=META_KEY, meta=msgspec.json.encode(meta))
+    # A document only the old index holds: any answer from it would show it.
+    sp = world.space
+    phantom = Doc(
+        kind="message", id="phantom", channel=sp.text, community=sp.community, body="beacon phantom"
+    )
+    w.add_document(**phantom.fields())
+    w.commit()
+
+    client = await aiohttp_client(build_app(content_config(data)))
+    await _ready(client)
+    answers = await _searches_for(client, world.space.member, "beacon", 1.0)
+    _answered(answers, whole=150)  # partial from the build meanwhile, never from the old index
+    assert all("phantom" not in json.dumps(body) for _, body in answers)
+    await indexed(client)
+    status, body = await search(client, world.space.member, "beacon")
+    assert status == 200 and body["total"] == 150 and body["partial"] is False, body
+    assert not old.exists()

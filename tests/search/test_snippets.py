@@ -39,7 +39,9 @@ async def test_a_channel_the_reader_may_see_is_named(world):
 async def test_renaming_a_role_or_channel_shows_in_the_next_search(world):
     role, _msg, _ = await _setup(world)
     c, sp = world.client, world.space
-    await ok(c, "PATCH", f"/communities/{sp.community}/roles/{role['id']}", sp.owner, json={"name": "Growers"})
+    await ok(
+        c, "PATCH", f"/communities/{sp.community}/roles/{role['id']}", sp.owner, json={"name": "Growers"}
+    )
     await ok(c, "PATCH", f"/channels/{sp.text}", sp.owner, json={"name": "lobby"})
     (hit,) = (await found(c, sp.member, "seedlings"))["results"]
     assert "and @Growers in #lobby," in hit["snippet"], hit["snippet"]
