@@ -10,7 +10,9 @@ from cryb_plugins.content.service import content_of
 from playwright.async_api import expect
 
 from tests.e2e.test_webui_part2 import screens, serve_node
-from tests.e2e.webui import create_community, new_page, register
+from tests.e2e.webui import create_community, new_page, register, until
+
+ME = "import('/web/js/store.js').then(m => m.state.me && m.state.me.id)"
 
 pytestmark = pytest.mark.browser
 
@@ -19,12 +21,13 @@ async def test_search_view_operators_mentions_as_names_and_sort(aiohttp_server, 
     base, node = await serve_node(aiohttp_server, tmp_path)
     bob = await new_page(browser)
     await register(bob, base, "bob")
-    bob_id = await bob.evaluate("import('/web/js/store.js').then(m => m.state.me.id)")
+    await until(bob, ME)
+    bob_id = await bob.evaluate(ME)
     alice = await new_page(browser)
     await register(alice, base, "alice")
     url = await create_community(alice, "Allotment")
     channel_id = url.rstrip("/").split("/")[-1]
-    alice_id = await alice.evaluate("import('/web/js/store.js').then(m => m.state.me.id)")
+    alice_id = await alice.evaluate(ME)
     chat = content_of(node).chat  # what POST /api/v1/channels/{id}/messages calls
     for text in (
         f"seedlings for <@{bob_id}> are on the bench",
