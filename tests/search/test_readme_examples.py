@@ -161,3 +161,41 @@ async def test_readme_sort_parameters(corpus):
     # Without words, relevance means nothing: newest first.
     plain = [names[r["id"]] for r in (await found(c, bob, "has:link"))["results"]]
     assert plain == ["tools", "party"]
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "search.md"
+
+
+def _shape(node):
+    """A tree without the positions of words and the numbers of operators."""
+    from cryb_plugins.search.query import And, Not, Op, Or, Word
+
+    if isinstance(node, Word):
+        return ("word", node.text)
+    if isinstance(node, Op):
+        return ("op", node.name, node.value, node.lo, node.hi)
+    if isinstance(node, Not):
+        return ("not", _shape(node.item))
+    if isinstance(node, (And, Or)):
+        return (type(node).__name__, tuple(_shape(i) for i in node.items))
+    return node
+
+
+def test_docs_precedence_example_groups_as_documented():
+    from cryb_plugins.search.query import parse
+
+    said = parse("garden from:alice OR from:bob NOT has:link")
+    meant = parse("garden AND (from:alice OR from:bob) AND NOT has:link")
+    assert _shape(said.tree) == _shape(meant.tree)
+    # The README's own example: alice's messages about cats or dogs.
+    assert _shape(parse("from:alice cats OR dogs").tree) == _shape(parse("from:alice (cats OR dogs)").tree)
+
+
+async def test_docs_search_query_examples_run(corpus):
+    c, bob, _ = corpus
+    text = DOCS.read_text()
+    table = text[text.index("| Query | Means |") : text.index("| Operator | Values | Matches |")]
+    examples = re.findall(r"^\| `([^`]+)` \|", table, re.M)
+    assert len(examples) == 5
+    for q in examples:
+        await found(c, bob, q)  # a 200
