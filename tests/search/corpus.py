@@ -1,6 +1,6 @@
-"""The fixed corpus the syntax table and the README examples run against: three people, two public
-communities (the member has joined only one), a private channel, a pinned message, a mention, an
-image, a video, a link and a link post. Every document has a short name the tables use."""
+"""The fixed corpus the syntax table runs against: three people, two public communities (the member
+has joined only one), a private channel, a pinned message, a mention, an image, a video, a sound, a
+link and a link post. Every document has a short name the tables use."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.media.conftest import png_with_alpha, upload_ok
+from tests.media.conftest import mp3_like, png_with_alpha, upload_ok
 from tests.search.conftest import User, World, found, indexed, make_world, ok, say
 
 
@@ -80,6 +80,7 @@ async def make_corpus(client: Any, tmp: Path) -> Corpus:
         "g4": await _with_file(c, sp.member, sp.text, "garden photo", png_with_alpha(24, 24), "photo.png"),
         "g5": await _with_file(c, sp.owner, sp.text, "garden clip", _mp4(tmp), "clip.mp4"),
         "g6": await say(c, sp.member, sp.text, "reporting the broken gate"),
+        "g7": await _with_file(c, sp.member, sp.text, "voice memo", mp3_like(4000), "memo.mp3"),
         "b1": await say(c, sp.owner, book_text, "next garden novel discussion"),
         "s1": await say(c, insider, world.secret, "garden secret plans"),
     }

@@ -11,16 +11,18 @@ GARDEN = {"g1", "g2", "g3", "g4", "g5", "b1", "p1"}  # every document M can read
 ALONE = [
     ("garden", GARDEN),
     ("from:{O}", {"g1", "g5", "b1"}),
-    ("from:@{M}", {"g2", "g4", "g6", "p1"}),
+    ("from:@{M}", {"g2", "g4", "g6", "g7", "p1"}),
     ("from:nobody_at_all", set()),
-    ("in:#general", {"g1", "g2", "g3", "g4", "g5", "g6", "b1"}),
+    ("in:#general", {"g1", "g2", "g3", "g4", "g5", "g6", "g7", "b1"}),
     ("in:forum", {"p1"}),
     ("in:#secret", set()),  # M cannot read it: naming it finds nothing
     ('community:"book club"', {"b1", "community:book"}),
     ("garden community:space", GARDEN - {"b1"}),
     ("has:link", {"g2", "p1"}),
-    ("has:file", {"g4", "g5"}),
-    ("has:attachment", {"g4", "g5"}),
+    ("has:file", {"g4", "g5", "g7"}),
+    ("has:attachment", {"g4", "g5", "g7"}),
+    ("has:audio", {"g7"}),
+    ("has:sound", {"g7"}),
     ("has:image", {"g4"}),
     ("has:video", {"g5"}),
     ("has:embed", {"p1"}),
@@ -54,7 +56,7 @@ NEGATED = [
     ("garden NOT during:{today}", set()),
     ('garden NOT "garden report"', GARDEN - {"g1"}),
     ("garden NOT repo*", GARDEN - {"g1"}),
-    ("NOT garden in:#general", {"g6"}),
+    ("NOT garden in:#general", {"g6", "g7"}),
     ("garden NOT from:nobody_at_all", GARDEN),
 ]
 
@@ -63,6 +65,7 @@ ORED = [
     ("party OR novel", {"g2", "b1"}),
     ("from:{O} OR mentions:{M}", {"g1", "g5", "b1", "g3"}),
     ("has:image OR has:video", {"g4", "g5"}),
+    ("has:audio OR has:embed", {"g7", "p1"}),
     ("in:#forum OR pinned:true", {"p1", "g1"}),
     ("broken OR from:{I}", {"g6", "g3"}),
     ("garden from:{O} OR from:{I}", {"g1", "g5", "b1", "g3"}),  # OR binds tighter than AND
@@ -126,3 +129,15 @@ async def test_operators_inside_parentheses(corpus):
 
 async def test_other_readers_see_their_own_channels(corpus):
     assert await _mismatches(corpus, OTHER_READERS) == []
+
+
+async def test_pinning_unpinning_and_sticky_posts_show_in_pinned_at_once(corpus):
+    from tests.search.conftest import indexed, ok
+
+    c, sp, ids = corpus.client, corpus.world.space, corpus.ids
+    await ok(c, "PUT", f"/channels/{sp.text}/pins/{ids['g6']}", sp.owner)
+    await ok(c, "DELETE", f"/channels/{sp.text}/pins/{ids['g1']}", sp.owner)
+    await ok(c, "POST", f"/posts/{ids['p1']}/moderation", sp.owner, json={"action": "sticky"})
+    await indexed(c)
+    assert await corpus.names_found("pinned:true") == {"g6", "p1"}
+    assert await corpus.names_found("garden pinned:false") == GARDEN - {"p1"}
