@@ -2,10 +2,11 @@
 in the background, optimizes, and validates on start.
 
 Layout: ``<data>/search/CURRENT`` names the live generation (``g<ms>``), a Whoosh index directory
-beside it. A rebuild fills a new generation while the old one (if readable, of this schema, and not
-ahead of the database) keeps serving and keeps
-receiving every live change, then swaps CURRENT atomically (os.replace) and deletes the old one. A
-crash mid-rebuild leaves CURRENT on the old generation, so the next start simply rebuilds again.
+beside it. A rebuild fills a new generation while the old one (if readable, of this schema and not
+ahead of the database) keeps serving and keeps receiving every live change, then swaps CURRENT
+atomically (os.replace) and deletes the old one; with no such old one, searches read the build in
+progress (partial). A crash mid-rebuild leaves CURRENT on the old generation, so the next start
+simply rebuilds again.
 
 The offset: the last event position applied is stored in the index itself (a meta document written
 in the same Whoosh commit as the documents), so index and offset cannot disagree after a crash. The

@@ -206,8 +206,16 @@ class SearchService:
         # is never a partial one.
         state = self.indexer.state
         ix, partial = self.indexer.serving()
-        out = SearchOut(query_id="", total=0, page=params.page, limit=params.limit, pages=0, results=[],
-                        partial=partial, index_state=state)  # fmt: skip
+        out = SearchOut(
+            query_id="",
+            total=0,
+            page=params.page,
+            limit=params.limit,
+            pages=0,
+            results=[],
+            partial=partial,
+            index_state=state,
+        )
         out.facets = Facets() if params.facets else None
         q = plan.full()
         if ix is None or q is None:
@@ -238,12 +246,14 @@ class SearchService:
             out.suggestion = self._suggest(s, plan)
         return out, texts
 
-    def _snippets(self, out: SearchOut, texts: list[tuple[str | None, str]], names: snippets.Names,
-                  marks_: Marks) -> None:  # fmt: skip
+    def _snippets(
+        self, out: SearchOut, texts: list[tuple[str | None, str]], names: snippets.Names, found: Marks
+    ) -> None:
+        """Mentions as names, matches marked (in a worker thread: tokenising is pure Python)."""
         for hit, (title, body) in zip(out.results, texts, strict=True):
-            hit.snippet = snippets.snippet(snippets.render(body, names), marks_)
+            hit.snippet = snippets.snippet(snippets.render(body, names), found)
             if title is not None:
-                hit.title = snippets.whole(snippets.render(title, names), marks_)
+                hit.title = snippets.whole(snippets.render(title, names), found)
 
     async def _mention_names(self, texts: list[tuple[str | None, str]], scope: Scope) -> snippets.Names:
         users, roles, channels = snippets.mentioned(t for pair in texts for t in pair if t)

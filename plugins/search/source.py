@@ -5,7 +5,7 @@ connection.
 The index is a cache of these rows, not of the events: the indexer re-reads each changed target
 here, so every rule the projections apply (last-writer-wins edits, final deletes, moderator
 hide/unhide by rank, ban purge windows, order independence) is honoured without being copied, and
-re-applying an event is harmless. These tables belong to the users, communities and content
+re-applying an event is harmless. These tables belong to the users, communities, content and media
 plugins; the SQL that reads them is kept in this one file. A missing table (plugin disabled) just
 contributes nothing.
 """
@@ -151,9 +151,12 @@ def _doc(kind: str, r: tuple, kinds: dict[str, str]) -> Doc:
     )  # fmt: skip
 
 
-# Media kinds, from the media plugin's own uploads and what peers told it about theirs.
-_MEDIA = {"media": "SELECT id, kind FROM media WHERE id IN ({})",
-          "media_remote": "SELECT id, kind FROM media_remote WHERE id IN ({})"}  # fmt: skip
+# Media kinds (has:image/video/audio), from the media plugin's own uploads and what peers told it
+# about theirs; a media id in neither (not fetched yet) counts only for has:file.
+_MEDIA = {
+    "media": "SELECT id, kind FROM media WHERE id IN ({})",
+    "media_remote": "SELECT id, kind FROM media_remote WHERE id IN ({})",
+}
 
 
 class Source:
