@@ -36,9 +36,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cryb_plugins.search.indexer import Indexer  # noqa: E402
-from cryb_plugins.search.query import parse, text_query  # noqa: E402
+from cryb_plugins.search.query import parse  # noqa: E402
 from cryb_plugins.search.schemas import SearchQuery, SearchSettings  # noqa: E402
 from cryb_plugins.search.service import Plan, Scope, SearchService  # noqa: E402
+from cryb_plugins.search.snippets import Names  # noqa: E402
 
 COMMON = [
     *["the", "garden", "party", "meeting", "tomorrow", "release", "server", "update", "bug", "fix"],
@@ -176,9 +177,9 @@ def query_bench(
             allowed = rng.sample(CHANNELS, 10)
             began = time.perf_counter()
             params = SearchQuery(q=q)
-            plan = Plan(Scope(frozenset(allowed), frozenset()), text_query(service.parser, q), [],
-                        parse(q), params, impossible=False)  # fmt: skip
-            out = service._run(plan)
+            plan = Plan(Scope(frozenset(allowed), frozenset()), parse(q), {}, params)
+            out, texts = service._run(plan)
+            service._snippets(out, texts, Names(), plan.marks)  # highlighting, as a search does
             wt.append((time.perf_counter() - began) * 1000)
             assert out.facets is not None and len(out.results) == min(20, out.total)
             marks = ",".join("?" * len(allowed))

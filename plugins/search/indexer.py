@@ -2,9 +2,11 @@
 in the background, optimizes, and validates on start.
 
 Layout: ``<data>/search/CURRENT`` names the live generation (``g<ms>``), a Whoosh index directory
-beside it. A rebuild fills a new generation while the old one (if readable) keeps serving and keeps
-receiving every live change, then swaps CURRENT atomically (os.replace) and deletes the old one. A
-crash mid-rebuild leaves CURRENT on the old generation, so the next start simply rebuilds again.
+beside it. A rebuild fills a new generation while the old one (if readable, of this schema and not
+ahead of the database) keeps serving and keeps receiving every live change, then swaps CURRENT
+atomically (os.replace) and deletes the old one; with no such old one, searches read the build in
+progress (partial). A crash mid-rebuild leaves CURRENT on the old generation, so the next start
+simply rebuilds again.
 
 The offset: the last event position applied is stored in the index itself (a meta document written
 in the same Whoosh commit as the documents), so index and offset cannot disagree after a crash. The
@@ -236,10 +238,16 @@ class Indexer:
         except Exception as err:  # whoosh raises many kinds for damaged files
             log.warning("search index %s is unreadable (%s: %s); rebuilding", gen, type(err).__name__, err)
             return "corrupt"
+        if meta.version != SCHEMA_VERSION:
+            # Another schema's fields and postings differ: neither searched nor written, it waits
+            # for its replacement (searches answer from the build meanwhile, marked partial).
+            return "schema changed"
+        if meta.offset > self.source.log_length():
+            # It holds events the database does not (restored from an older backup): it could find
+            # messages that no longer exist, so it is not searched either.
+            return "ahead of the database"
         self.live, self.live_gen, self.meta = ix, gen, meta
         self.offset = meta.offset
-        if meta.version != SCHEMA_VERSION:
-            return "schema changed"
         if not meta.complete:
             return "incomplete"
         if meta.offset < consumer_offset:
@@ -511,6 +519,14 @@ class Indexer:
             time.monotonic() - began,
             gen,
         )
+
+    def serving(self) -> tuple[Index | None, bool]:
+        """The index searches read, and whether it is partial: the build in progress when there is
+        no whole index to serve (a new node, a lost, outdated or restored-over index)."""
+        live = self.live
+        if live is not None:
+            return live, False
+        return self.building, True
 
     # -- maintenance and figures ------------------------------------------------------------------
 

@@ -33,6 +33,17 @@ async def member_communities(db: Database, user_id: str) -> list[str]:
     return [r[0] for r in rows]
 
 
+async def public_communities(db: Database) -> list[str]:
+    """Readable without joining (read-only): search covers them too."""
+    rows = await _rows(db, "SELECT id FROM communities WHERE public = 1 AND deleted = 0")
+    return [r[0] for r in rows]
+
+
+async def role_names(db: Database, ids: list[str]) -> dict[str, str]:
+    rows = await _rows(db, f"SELECT id, name FROM community_roles WHERE id IN ({_marks(ids)})", ids)
+    return {r[0]: r[1] for r in rows}
+
+
 async def user_ids(db: Database, usernames: list[str]) -> list[str]:
     names = [u.lower() for u in usernames]
     rows = await _rows(

@@ -18,10 +18,13 @@ if TYPE_CHECKING:
 def search_routes(api: Api, node: Node, state: State) -> None:
     @api.route("GET", "/api/v1/search", query=SearchQuery, response=SearchOut, auth="required")
     async def search(call: Call) -> SearchOut:
-        """Search messages, posts, comments, people and communities you can read.
+        """Search messages, posts, comments, people and communities you can read (public communities
+        included without joining).
 
-        Operators: from:user in:#channel community:name before:YYYY-MM-DD after:YYYY-MM-DD
-        has:link has:file is:post|message|comment|user|community; "phrases", prefix*, AND/OR/NOT.
+        Operators: from:user mentions:user in:#channel community:name pinned:true|false
+        has:link|file|image|video|audio|embed is:post|message|comment|user|community
+        before:/after:/during:YYYY-MM-DD; "phrases", prefix*, wild?ards; any of them combined with
+        AND, OR, NOT and parentheses. ``partial``: the index is still being built.
         """
         return await state.service.search(call.user_id, call.query)
 

@@ -26,7 +26,7 @@ class SearchQuery(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     q: Annotated[str, Meta(max_length=2048)]
     page: Annotated[int, Meta(ge=1, le=500)] = 1
     limit: Annotated[int, Meta(ge=1, le=50)] = 20
-    sort: Literal["relevance", "new", "old"] = "relevance"
+    sort: Literal["relevance", "new", "old"] = "relevance"  # new: newest first, old: oldest first
     facets: bool = True
 
 
@@ -70,7 +70,10 @@ class SearchOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     results: list[Hit]
     facets: Facets | None = None
     suggestion: str | None = None  # "did you mean": a corrected query that has results
-    index_state: str = "ready"  # rebuilding: results may be incomplete until it finishes
+    index_state: str  # ready | rebuilding | opening | failed
+    # True while the index is being built (a new node, a lost or outdated index): the results are
+    # what it holds so far, and may be incomplete.
+    partial: bool
 
 
 class ClickIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -150,7 +150,8 @@ class Searchers:
         self.drop()
         s = ix.searcher()
         self._local.cur = (ix, s)
-        _prune_codes({r.segment().segment_id() for r, _ in s.reader().leaf_readers()})
+        # An index with no segment yet (a build's first moments) has a reader without a segment.
+        _prune_codes({r.segment().segment_id() for r, _ in s.reader().leaf_readers() if r.segment()})
         return s
 
     def drop(self) -> None:

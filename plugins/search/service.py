@@ -1,22 +1,24 @@
 """The search rules: who may see what (permissions go INTO the Whoosh query, so totals, facets,
 snippets and suggestions are computed only over documents the searcher may read now), operators
-resolved to ids, paging, highlighting, "did you mean", and the analytics around it.
+resolved to ids, paging, snippets, "did you mean", and the analytics around it.
+
+Search covers what the searcher can read: their communities' channels, the channels of public
+communities they have not joined (readable without joining, as on the web), and their DMs; each
+channel's VIEW_CHANNEL and READ_HISTORY decide.
 """
 
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from whoosh import highlight, sorting
 from whoosh import query as wq
-from whoosh.searching import Results
+from whoosh import sorting
 
 from cryb_node.clock import new_id
 from cryb_node.problems import Problem
@@ -24,9 +26,10 @@ from cryb_node.services import Perm, Permissions
 from cryb_node.sync.homes import remote_homes
 
 from . import queries as sql
+from . import snippets
+from .build import Marks, corrected, drives, marks, whole
 from .indexer import Indexer
-from .query import Parsed, parse, text_parser, text_query
-from .schema import CONTENT_KINDS
+from .query import Parsed, Word, parse
 from .schemas import (
     ClickIn,
     Facets,
@@ -46,18 +49,6 @@ if TYPE_CHECKING:
     from .schemas import SearchSettings
 
 log = logging.getLogger(__name__)
-
-
-class _Escaping(highlight.Formatter):
-    """Snippets are HTML: every character of the text is escaped, matches are wrapped in <mark>."""
-
-    between = " … "
-
-    def _text(self, text: str) -> str:
-        return html.escape(text, quote=True)
-
-    def format_token(self, text: str, token: Any, replace: bool = False) -> str:
-        return f"<mark>{html.escape(highlight.get_text(text, token, replace), quote=True)}</mark>"
 
 
 @dataclass(frozen=True)
@@ -84,19 +75,28 @@ class Plan:
     """A fully resolved search, ready to run in a worker thread."""
 
     scope: Scope
-    text: wq.Query | None
-    filters: list[wq.Query]
     parsed: Parsed
+    ops: dict[int, wq.Query | None]  # each operator's query by its number (None: names nothing)
     params: SearchQuery
-    impossible: bool  # an operator named nothing this user can see: no results, no search
+    marks: Marks = field(init=False)
 
-    def full(self, text: wq.Query | None = None) -> wq.Query:
-        text = self.text if text is None else text
-        if text is None:  # operators only: the readable channels' postings drive, skipping together
-            return wq.And([self.scope.query(), *self.filters])
-        # The text drives; each of its candidates is checked against the scope (searching.Allowed).
-        inner = wq.And([*self.filters, text]) if self.filters else text
-        return Allowed(inner, self.scope.channels, self.scope.communities)
+    def __post_init__(self) -> None:
+        self.marks = marks(self.parsed)
+
+    def full(self, tree: Any = None) -> wq.Query | None:
+        """The Whoosh query limited to what the scope may read (None: nothing can match)."""
+        q = whole(self.parsed, self.ops, tree)
+        if not isinstance(q, wq.Query):
+            return None  # only stop words, or an operator naming nothing
+        if drives(q):  # its matches drive; each is checked against the scope (searching.Allowed)
+            return Allowed(q, self.scope.channels, self.scope.communities)
+        # A pure negation (NOT in:#c): the readable channels' postings drive instead.
+        return wq.And([self.scope.query(), q])
+
+
+def _any_of(fieldname: str, values: list[str] | set[str]) -> wq.Query | None:
+    terms = [wq.Term(fieldname, v) for v in sorted(set(values))]
+    return None if not terms else terms[0] if len(terms) == 1 else wq.Or(terms)
 
 
 class SearchService:
@@ -104,7 +104,6 @@ class SearchService:
         self.node = node
         self.indexer = indexer
         self.settings = settings
-        self.parser = text_parser(indexer.schema)
         self.searchers = Searchers()
         self._pending: set[asyncio.Task[Any]] = set()
 
@@ -113,72 +112,73 @@ class SearchService:
     async def scope(self, user_id: str) -> Scope:
         perms = self.node.services.get(Permissions)  # type: ignore[type-abstract]
         channels: set[str] = set()
+        communities: set[str] = set()
         if perms is not None:
-            for access in await perms.visible_channels(user_id):
+            communities = set(await sql.member_communities(self.node.db, user_id))
+            accesses = list(await perms.visible_channels(user_id))
+            for cid in await sql.public_communities(self.node.db):
+                if cid not in communities:
+                    accesses += await perms.visible_channels(user_id, cid)
+            for access in accesses:
                 if access.has(Perm.VIEW_CHANNEL) and access.has(Perm.READ_HISTORY):
                     channels.add(access.channel_id)
         channels.update(await sql.dm_channels(self.node.db, user_id))
-        communities = set(await sql.member_communities(self.node.db, user_id)) if perms else set()
         return Scope(frozenset(channels), frozenset(communities))
+
+    async def resolve(self, parsed: Parsed, scope: Scope) -> dict[int, wq.Query | None]:
+        """Each operator as a query on ids (None: it names nothing this user can see)."""
+        db = self.node.db
+        out: dict[int, wq.Query | None] = {}
+        channel_names: dict[str, str] | None = None
+        for op in parsed.ops:
+            if op.name in ("from", "mentions"):
+                field_ = "author" if op.name == "from" else "mentions"
+                out[op.n] = _any_of(field_, await self._authors([op.value]))
+            elif op.name == "community":
+                out[op.n] = _any_of("community", await sql.community_ids(db, [op.value]))
+            elif op.name == "in":
+                # Only among channels this user may read: naming a hidden channel finds nothing.
+                if channel_names is None:
+                    channel_names = await sql.channel_names(db, sorted(scope.channels))
+                wanted = op.value.lower()
+                ids = {
+                    cid for cid, name in channel_names.items() if name.lower() == wanted or cid == op.value
+                }
+                out[op.n] = _any_of("channel", ids)
+            elif op.name == "has":
+                out[op.n] = wq.Term(op.value, True)
+            elif op.name == "pinned":
+                out[op.n] = wq.Term("pinned", True)
+            elif op.name == "is":
+                out[op.n] = wq.Term("kind", op.value)
+            else:  # before, after, during
+                out[op.n] = wq.NumericRange("time", op.lo, op.hi)
+        return out
 
     async def plan(self, user_id: str, params: SearchQuery) -> Plan:
         parsed = parse(params.q, self.settings.max_query_length)
-        text = text_query(self.parser, parsed.text)
         scope = await self.scope(user_id)
-        db = self.node.db
-        filters: list[wq.Query] = []
-        impossible = False
-
-        def any_of(fieldname: str, values: list[str] | set[str]) -> None:
-            nonlocal impossible
-            if not values:
-                impossible = True
-            else:
-                filters.append(wq.Or([wq.Term(fieldname, v) for v in sorted(values)]))
-
-        if parsed.authors:
-            any_of("author", await self._authors(parsed.authors))
-        if parsed.communities:
-            any_of("community", await sql.community_ids(db, parsed.communities))
-        if parsed.channels:
-            # Only among channels this user may read: naming a hidden channel finds nothing.
-            wanted = {n.lower() for n in parsed.channels}
-            names = await sql.channel_names(db, sorted(scope.channels))
-            any_of("channel", {cid for cid, name in names.items() if name.lower() in wanted or cid in wanted})
-        if parsed.kinds:
-            any_of("kind", parsed.kinds)
-        if parsed.channels or parsed.has:
-            filters.append(wq.Or([wq.Term("kind", k) for k in CONTENT_KINDS]))
-        for fieldname in sorted(parsed.has):
-            filters.append(wq.Term(fieldname, True))
-        if parsed.before is not None or parsed.after is not None:
-            hi = parsed.before - 1 if parsed.before is not None else None
-            filters.append(wq.NumericRange("time", parsed.after, hi))
-        if text is wq.NullQuery:
-            impossible = True  # only stop words
-        return Plan(scope, text, filters, parsed, params, impossible)
+        return Plan(scope, parsed, await self.resolve(parsed, scope), params)
 
     # -- search ---------------------------------------------------------------------------------
 
     async def search(self, user_id: str, params: SearchQuery) -> SearchOut:
         began = time.perf_counter()
         plan = await self.plan(user_id, params)
-        if plan.impossible or (self.indexer.live is None and self.indexer.building is None):
-            out = SearchOut(query_id="", total=0, page=params.page, limit=params.limit, pages=0, results=[])
-            out.facets = Facets() if params.facets else None
-        else:
-            try:
-                out = await asyncio.to_thread(self._run_retrying, plan)
-            except Problem:
-                raise
-            except Exception as err:
-                log.exception("search failed; checking the index")
-                self.indexer.rebuild(f"search failed: {type(err).__name__}")
-                raise Problem(
-                    "search_unavailable", 503, "the search index is being rebuilt; try again soon"
-                ) from None
+        try:
+            out, texts = await asyncio.to_thread(self._run_retrying, plan)
+        except Problem:
+            raise
+        except Exception as err:
+            log.exception("search failed; checking the index")
+            self.indexer.rebuild(f"search failed: {type(err).__name__}")
+            raise Problem(
+                "search_unavailable", 503, "the search index is being rebuilt; try again soon"
+            ) from None
         await self._names(out)
-        out.index_state = self.indexer.state
+        if out.results:
+            names = await self._mention_names(texts, plan.scope)
+            await asyncio.to_thread(self._snippets, out, texts, names, plan.marks)
         out.query_id = new_id()
         took = int((time.perf_counter() - began) * 1000)
         normalised = re.sub(r"\s+", " ", params.q.strip().lower())[:256]
@@ -187,13 +187,7 @@ class SearchService:
         )
         return out
 
-    def _index(self) -> Any:
-        ix = self.indexer.live or self.indexer.building
-        if ix is None:
-            raise Problem("search_unavailable", 503, "the search index is being built; try again soon")
-        return ix
-
-    def _run_retrying(self, plan: Plan) -> SearchOut:
+    def _run_retrying(self, plan: Plan) -> tuple[SearchOut, list[tuple[str | None, str]]]:
         try:
             return self._run(plan)
         except Problem:
@@ -205,12 +199,32 @@ class SearchService:
             self.searchers.drop()
             return self._run(plan)
 
-    def _run(self, plan: Plan) -> SearchOut:
+    def _run(self, plan: Plan) -> tuple[SearchOut, list[tuple[str | None, str]]]:
+        """Runs in a worker thread: the hits, and the stored (title, body) of each for its snippet."""
         params = plan.params
-        s = self.searchers.get(self._index())
+        # The state first: it turns "ready" only after the whole index is live, so a "ready" answer
+        # is never a partial one.
+        state = self.indexer.state
+        ix, partial = self.indexer.serving()
+        out = SearchOut(
+            query_id="",
+            total=0,
+            page=params.page,
+            limit=params.limit,
+            pages=0,
+            results=[],
+            partial=partial,
+            index_state=state,
+        )
+        out.facets = Facets() if params.facets else None
         q = plan.full()
+        if ix is None or q is None:
+            return out, []
+        s = self.searchers.get(ix)
+        if s.doc_count_all() == 0:  # a build that has not committed yet: nothing to find so far
+            return out, []
         sortedby = None
-        if params.sort == "new" or (params.sort == "relevance" and plan.text is None):
+        if params.sort == "new" or (params.sort == "relevance" and not plan.parsed.has_text):
             sortedby = sorting.FieldFacet("time", reverse=True)
         elif params.sort == "old":
             sortedby = sorting.FieldFacet("time")
@@ -218,77 +232,62 @@ class SearchService:
         # Every match passes through the recorder (exact total, facets); the child keeps the top N.
         rec = Recording(s.collector(limit=want, sortedby=sortedby, optimize=False))
         s.search_with_collector(q, rec)
-        results: Results = rec.results()
-        results.fragmenter = highlight.ContextFragmenter(maxchars=240, surround=60)
-        results.formatter = _Escaping()
-        total = rec.total()
-        hits = [self._hit(h) for h in results[(params.page - 1) * params.limit : want]]
-        out = SearchOut(
-            query_id="",
-            total=total,
-            page=params.page,
-            limit=params.limit,
-            pages=math.ceil(total / params.limit),
-            results=hits,
-        )
+        texts: list[tuple[str | None, str]] = []
+        for h in rec.results()[(params.page - 1) * params.limit : want]:
+            f = h.fields()
+            out.results.append(_hit(f, h.score))
+            texts.append((f.get("title"), f.get("body", "")))
+        out.total = rec.total()
+        out.pages = math.ceil(out.total / params.limit)
         if params.facets:
             counts = facet_counts(rec, ("community", "channel", "kind"))
             out.facets = Facets(**{name: _facet(c) for name, c in counts.items()})
-        if total == 0 and plan.parsed.words:
+        if out.total == 0 and plan.parsed.words:
             out.suggestion = self._suggest(s, plan)
-        return out
+        return out, texts
 
-    def _hit(self, h: Any) -> Hit:
-        f = h.fields()
-        body = f.get("body", "")
-        snippet = h.highlights("body", top=2) if body else ""
-        if not snippet:
-            snippet = html.escape(body[:240]) + ("…" if len(body) > 240 else "")
-        title = f.get("title")
-        if title is not None:
-            title = h.highlights("title", minscore=0) or html.escape(title)
-        kind = f["kind"]
-        return Hit(
-            key=f["key"],
-            kind=kind,
-            id=f["key"].split(":", 1)[1],
-            author_id=f.get("author") or None,
-            community_id=f.get("community") or None,
-            channel_id=f.get("channel") or None,
-            post_id=f.get("parent") or None,
-            created_at=f.get("time", 0),
-            title=title,
-            snippet=snippet,
-            has_link=bool(f.get("has_link")),
-            has_attachment=bool(f.get("has_attachment")),
-            score=round(float(h.score or 0.0), 4),
-        )
+    def _snippets(
+        self, out: SearchOut, texts: list[tuple[str | None, str]], names: snippets.Names, found: Marks
+    ) -> None:
+        """Mentions as names, matches marked (in a worker thread: tokenising is pure Python)."""
+        for hit, (title, body) in zip(out.results, texts, strict=True):
+            hit.snippet = snippets.snippet(snippets.render(body, names), found)
+            if title is not None:
+                hit.title = snippets.whole(snippets.render(title, names), found)
+
+    async def _mention_names(self, texts: list[tuple[str | None, str]], scope: Scope) -> snippets.Names:
+        users, roles, channels = snippets.mentioned(t for pair in texts for t in pair if t)
+        names = snippets.Names()
+        if users:
+            names.users = await self._usernames(sorted(users))
+        if roles:
+            names.roles = await sql.role_names(self.node.db, sorted(roles))
+        readable = sorted(channels & scope.channels)  # a channel the reader cannot see stays unnamed
+        if readable:
+            names.channels = await sql.channel_names(self.node.db, readable)
+        return names
 
     def _suggest(self, s: Any, plan: Plan) -> str | None:
         """A corrected query, offered only if it finds documents this user may read: the word list
         spans every channel, so a suggestion that found nothing visible could leak a private word."""
-        corrector = s.corrector("spell")
-        text = plan.parsed.text
-        changed = False
-        for word in dict.fromkeys(plan.parsed.words):
-            if s.doc_frequency("spell", word):
+        corrector = s.corrector("words")
+        fixes: dict[Word, str] = {}
+        for w in plan.parsed.words:
+            word = w.text.lower()
+            if not re.fullmatch(r"[^\W\d_]{2,}", word) or s.doc_frequency("words", word):
                 continue
             found = corrector.suggest(word, limit=1, maxdist=2)
             if found and found[0] != word:
-                text = re.sub(rf"(?i)\b{re.escape(word)}\b", found[0], text)
-                changed = True
-        if not changed:
+                fixes[w] = found[0]
+        if not fixes:
             return None
-        try:
-            corrected = text_query(self.parser, text)
-        except Problem:
+        q = plan.full(corrected(plan.parsed.tree, fixes))
+        if q is None or s.search(q, limit=1).scored_length() == 0:
             return None
-        if corrected is None or corrected is wq.NullQuery:
-            return None
-        if s.search(plan.full(corrected), limit=1).scored_length() == 0:
-            return None
-        ops = " ".join(t for t in plan.params.q.split() if re.match(r"^[A-Za-z]+:(?!//)", t))
-        return f"{ops} {text}".strip()
+        text = plan.parsed.q
+        for w in sorted(fixes, key=lambda w: w.start, reverse=True):
+            text = text[: w.start] + fixes[w] + text[w.end :]
+        return text
 
     async def _authors(self, names: list[str]) -> list[str]:
         """from: names read as the users plugin reads them (users/names.py): ``name@home`` a peer's
@@ -316,10 +315,7 @@ class SearchService:
         if out.facets is not None:
             chans |= {v.value for v in out.facets.channel}
             comms |= {v.value for v in out.facets.community}
-        unames = await sql.usernames(db, sorted(users))
-        # A peer's user is name@home, never mistaken for our user of that name.
-        for uid, home in (await remote_homes(self.node, sorted(unames))).items():
-            unames[uid] = f"{unames[uid]}@{home.node}"
+        unames = await self._usernames(sorted(users))
         cnames = await sql.channel_names(db, sorted(chans))
         gnames = await sql.community_names(db, sorted(comms))
         for h in out.results:
@@ -331,6 +327,13 @@ class SearchService:
                 v.name = cnames.get(v.value)
             for v in out.facets.community:
                 v.name = gnames.get(v.value)
+
+    async def _usernames(self, ids: list[str]) -> dict[str, str]:
+        unames = await sql.usernames(self.node.db, ids)
+        # A peer's user is name@home, never mistaken for our user of that name.
+        for uid, home in (await remote_homes(self.node, sorted(unames))).items():
+            unames[uid] = f"{unames[uid]}@{home.node}"
+        return unames
 
     # -- analytics ------------------------------------------------------------------------------
 
@@ -391,6 +394,25 @@ class SearchService:
     async def prune(self) -> None:
         cutoff = time.time_ns() // 1_000_000 - self.settings.analytics_retention_days * 86_400_000
         await self.node.db.write(lambda c: sql.prune(c, cutoff))
+
+
+def _hit(f: dict[str, Any], score: float | None) -> Hit:
+    """A hit from its stored fields; title and snippet are made later (snippets.py)."""
+    return Hit(
+        key=f["key"],
+        kind=f["kind"],
+        id=f["key"].split(":", 1)[1],
+        author_id=f.get("author") or None,
+        community_id=f.get("community") or None,
+        channel_id=f.get("channel") or None,
+        post_id=f.get("parent") or None,
+        created_at=f.get("time", 0),
+        title=f.get("title"),
+        snippet="",
+        has_link=bool(f.get("has_link")),
+        has_attachment=bool(f.get("has_attachment")),
+        score=round(float(score or 0.0), 4),
+    )
 
 
 def _facet(groups: dict[Any, int]) -> list[FacetValue]:

@@ -5,7 +5,7 @@ connection.
 The index is a cache of these rows, not of the events: the indexer re-reads each changed target
 here, so every rule the projections apply (last-writer-wins edits, final deletes, moderator
 hide/unhide by rank, ban purge windows, order independence) is honoured without being copied, and
-re-applying an event is harmless. These tables belong to the users, communities and content
+re-applying an event is harmless. These tables belong to the users, communities, content and media
 plugins; the SQL that reads them is kept in this one file. A missing table (plugin disabled) just
 contributes nothing.
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from cryb_node import db as dbmod
 
-from .schema import Doc, has_link
+from .schema import USER_MENTION, Doc, has_link
 
 # A user whose account was erased takes their documents out of search with them.
 _NOT_ERASED = "NOT EXISTS (SELECT 1 FROM users_profiles u WHERE u.user_id = t.author_id AND u.erased = 1)"
@@ -41,14 +41,16 @@ KINDS: dict[str, Kind] = {
         "content_messages",
         ("content_messages", "users_profiles"),
         "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.created_at, t.content,"
-        f" t.attachments FROM content_messages t WHERE {_VISIBLE} AND {_NOT_ERASED} AND {{where}}",
+        " t.attachments, t.mentions, t.pinned"
+        f" FROM content_messages t WHERE {_VISIBLE} AND {_NOT_ERASED} AND {{where}}",
     ),
     "post": Kind(
         "post",
         "content_posts",
         ("content_posts", "users_profiles"),
         "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.created_at, t.title,"
-        f" t.body, t.url, t.tags FROM content_posts t WHERE {_VISIBLE} AND {_NOT_ERASED} AND {{where}}",
+        " t.body, t.url, t.tags, t.attachments, t.sticky"
+        f" FROM content_posts t WHERE {_VISIBLE} AND {_NOT_ERASED} AND {{where}}",
     ),
     "comment": Kind(
         "comment",
@@ -75,9 +77,25 @@ KINDS: dict[str, Kind] = {
 _ID_COLUMN = {"user": "t.user_id"}
 
 
-def _doc(kind: str, r: tuple) -> Doc:
+def _attachments(raw: str | None, kinds: dict[str, str]) -> dict[str, bool]:
+    """has:file/image/video/audio of a JSON list of media ids (kinds: media id -> kind)."""
+    ids = json.loads(raw or "[]")
+    found = {kinds.get(i) for i in ids}
+    return {
+        "has_attachment": bool(ids),
+        "has_image": "image" in found,
+        "has_video": "video" in found,
+        "has_audio": "audio" in found,
+    }
+
+
+def _mentioned(text: str | None) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(USER_MENTION.findall(text or "")))
+
+
+def _doc(kind: str, r: tuple, kinds: dict[str, str]) -> Doc:
     if kind == "message":
-        _, id_, author, community, channel, at, text, attachments = r
+        _, id_, author, community, channel, at, text, attachments, mentions, pinned = r
         return Doc(
             kind=kind,
             id=id_,
@@ -86,11 +104,13 @@ def _doc(kind: str, r: tuple) -> Doc:
             channel=channel,
             time=at,
             body=text,
-            has_attachment=bool(json.loads(attachments or "[]")),
             has_link=has_link(text),
+            mentions=tuple(json.loads(mentions or "[]")) or _mentioned(text),
+            pinned=bool(pinned),
+            **_attachments(attachments, kinds),
         )
     if kind == "post":
-        _, id_, author, community, channel, at, title, body, url, tags = r
+        _, id_, author, community, channel, at, title, body, url, tags, attachments, sticky = r
         tag_text = " ".join(json.loads(tags or "[]"))
         return Doc(
             kind=kind,
@@ -102,6 +122,10 @@ def _doc(kind: str, r: tuple) -> Doc:
             title=title,
             body=f"{body}\n{tag_text}".strip(),
             has_link=bool(url) or has_link(body),
+            has_embed=bool(url),
+            mentions=_mentioned(f"{title} {body}"),
+            pinned=bool(sticky),
+            **_attachments(attachments, kinds),
         )
     if kind == "comment":
         _, id_, author, community, channel, at, body, post_id = r
@@ -115,6 +139,7 @@ def _doc(kind: str, r: tuple) -> Doc:
             time=at,
             body=body,
             has_link=has_link(body),
+            mentions=_mentioned(body),
         )
     if kind == "user":
         _, id_, username, display, bio, created_hlc = r
@@ -125,6 +150,14 @@ def _doc(kind: str, r: tuple) -> Doc:
         kind=kind, id=id_, community=id_, title=name, body=description, public=bool(public),
         time=at,
     )  # fmt: skip
+
+
+# Media kinds (has:image/video/audio), from the media plugin's own uploads and what peers told it
+# about theirs; a media id in neither (not fetched yet) counts only for has:file.
+_MEDIA = {
+    "media": "SELECT id, kind FROM media WHERE id IN ({})",
+    "media_remote": "SELECT id, kind FROM media_remote WHERE id IN ({})",
+}
 
 
 class Source:
@@ -169,7 +202,31 @@ class Source:
         for i in range(0, len(ids), 500):
             chunk = ids[i : i + 500]
             where = f"{col} IN ({','.join('?' * len(chunk))})"
-            out += [_doc(kind, r) for r in self.conn.execute(self._select(kind, where), chunk)]
+            out += self._docs(kind, list(self.conn.execute(self._select(kind, where), chunk)))
+        return out
+
+    def _docs(self, kind: str, rows: list[tuple]) -> list[Doc]:
+        kinds: dict[str, str] = {}
+        if kind in ("message", "post"):
+            column = 7 if kind == "message" else 10
+            kinds = self.media_kinds({i for r in rows for i in json.loads(r[column] or "[]")})
+        return [_doc(kind, r, kinds) for r in rows]
+
+    def media_kinds(self, ids: set[str]) -> dict[str, str]:
+        """image | video | audio of each media id the media plugin knows (absent: unknown)."""
+        out: dict[str, str] = {}
+        wanted = sorted(ids)
+        for table, sql in _MEDIA.items():
+            if not wanted:
+                break
+            if table not in self._tables:
+                self._tables = self._present()
+                if table not in self._tables:
+                    continue
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                out.update(self.conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
+            wanted = [i for i in wanted if i not in out]
         return out
 
     def member_content(self, community: str, user: str) -> dict[str, list[str]]:
@@ -220,13 +277,8 @@ class Source:
         if not rows:
             return [], 0, after_rowid
         last = rows[-1][0]
-        docs = [
-            _doc(kind, r)
-            for r in self.conn.execute(
-                self._select(kind, "t.rowid > ? AND t.rowid <= ?"), (after_rowid, last)
-            )
-        ]
-        return docs, len(rows), last
+        found = self.conn.execute(self._select(kind, "t.rowid > ? AND t.rowid <= ?"), (after_rowid, last))
+        return self._docs(kind, list(found)), len(rows), last
 
     def visible_keys(self) -> Iterator[str]:
         """Every key the index should hold right now (verification and tests)."""

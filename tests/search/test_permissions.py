@@ -74,15 +74,46 @@ async def test_read_history_is_needed_too(world):
     assert [r["id"] for r in body["results"]] == [public]
 
 
-async def test_a_stranger_sees_no_community_content_but_finds_people_and_public_communities(world):
+async def test_a_non_member_finds_a_public_communitys_content_but_never_a_private_channels(world):
+    """Search covers what you can read: a public community's channels are readable without joining
+    (read-only), so its content is found; the permission filter is still per channel."""
     from tests.search.conftest import new_user
 
-    await _seed(world)
+    public, _private = await _seed(world)
     c = world.client
     stranger = await new_user(c)
-    assert (await found(c, stranger, "zephyr"))["total"] == 0
+    body = await found(c, stranger, "zephyr")
+    assert [r["id"] for r in body["results"]] == [public] and body["total"] == 1
+    assert [f["value"] for f in body["facets"]["channel"]] == [world.space.text]
+    assert "launch" not in str(body) and world.secret not in str(body)
+    for q in ("vault", '"launch codes"', "in:#secret", "zephyr in:secret", "NOT in:#general"):
+        assert (await found(c, stranger, q))["total"] == 0, q
     body = await found(c, stranger, "is:community space")
     assert [r["id"] for r in body["results"]] == [world.space.community]
+
+
+async def test_a_private_community_stays_hidden_from_non_members(world):
+    from tests.search.conftest import new_user
+
+    c, owner = world.client, world.space.owner
+    hidden = await ok(c, "POST", "/communities", owner, json={"name": "Hideout", "public": False})
+    chans = await ok(c, "GET", f"/communities/{hidden['id']}/channels", owner)
+    text = next(ch["id"] for ch in chans["channels"] if ch["kind"] == "text")
+    await say(c, owner, text, "quasar meeting notes")
+    await indexed(c)
+    stranger = await new_user(c)
+    assert (await found(c, owner, "quasar"))["total"] == 1
+    assert (await found(c, stranger, "quasar"))["total"] == 0
+    assert (await found(c, stranger, "hideout"))["total"] == 0  # nor the community itself
+
+
+async def test_a_member_banned_from_a_public_community_no_longer_finds_its_content(world):
+    public, _private = await _seed(world)
+    c, sp = world.client, world.space
+    outsider = await sp.join()
+    assert [r["id"] for r in (await found(c, outsider, "zephyr"))["results"]] == [public]
+    await ok(c, "PUT", f"/communities/{sp.community}/bans/{outsider.id}", sp.owner, json={})
+    assert (await found(c, outsider, "zephyr"))["total"] == 0
 
 
 async def test_snippets_are_escaped_html(world):

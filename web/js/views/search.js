@@ -54,14 +54,18 @@ export function jumpToHash(root) {
 }
 
 const HELP = [
-  ['from:alice', 'by a user'],
-  ['in:general', 'in a channel'],
-  ['community:"Book club"', 'in a community'],
-  ['before:2025-01-01 after:2024-06-01', 'by date'],
-  ['has:link has:file', 'with a link or attachment'],
-  ['is:post is:comment is:message', 'by kind'],
-  ['"exact phrase" prefix* a OR b NOT c', 'text'],
+  ['garden', 'a word (also gardens, gardening)'],
+  ['"exact phrase"', 'words as written, in order'],
+  ['repo* gen?ral', 'words starting so; one character'],
+  ['from:alice mentions:bob', 'by a user; mentioning a user'],
+  ['in:general community:"Book club"', 'in a channel; in a community'],
+  ['has:link has:file has:image has:video has:embed', 'with a link, a file, an image…'],
+  ['pinned:true is:post is:comment is:message', 'pinned; by kind'],
+  ['before:2025-01-01 after:2024-06-01 during:2024-05', 'by date (a day, month or year)'],
+  ['a OR b  NOT c  (x OR y)', 'combine anything, operators too'],
 ];
+
+const SORTS = [['relevance', 'Relevance'], ['new', 'Newest first'], ['old', 'Oldest first']];
 
 export class SearchView {
   constructor(shell) {
@@ -69,7 +73,8 @@ export class SearchView {
     this.channelId = '@search';
     const params = new URLSearchParams(location.search);
     this.input = h('input', { type: 'search', id: 'search-q', 'aria-label': 'Search', value: params.get('q') || '', placeholder: 'Search messages, posts, comments…', maxlength: 256 });
-    this.sort = h('select', { 'aria-label': 'Sort results' }, ['relevance', 'new', 'old'].map((s) => h('option', { value: s, selected: s === (params.get('sort') || 'relevance') }, s)));
+    this.sort = h('select', { 'aria-label': 'Sort results', onchange: () => { if (this.input.value.trim()) this.go(1); } },
+      SORTS.map(([value, label]) => h('option', { value, selected: value === (params.get('sort') || 'relevance') }, label)));
     this.results = h('ol', { class: 'search-results', 'aria-label': 'Results' });
     this.facets = h('aside', { class: 'facets', 'aria-label': 'Refine' });
     this.status = h('p', { class: 'muted', role: 'status' });
@@ -110,12 +115,15 @@ export class SearchView {
     let out;
     try {
       out = await api.get(`/api/v1/search${api.q({ q, sort: params.get('sort'), page: params.get('page') })}`);
+      this.sort.value = params.get('sort') || 'relevance';
     } catch (err) {
       this.status.textContent = err.message;
       replace(this.results);
       return;
     }
-    this.status.textContent = `${out.total} result${out.total === 1 ? '' : 's'}${out.index_state && out.index_state !== 'ready' ? ` (index ${out.index_state})` : ''}`;
+    // While the index is being built (a new node, an upgrade, a restore) results are what it holds so far.
+    this.status.textContent = `${out.total} result${out.total === 1 ? '' : 's'}${out.partial ? ' so far: the search index is being built, so results may be incomplete' : ''}`;
+    this.status.classList.toggle('partial', !!out.partial);
     const items = out.results.map((hit) => {
       const href = hitHref(hit);
       // Titles come highlighted like snippets (escaped text with <mark>).
