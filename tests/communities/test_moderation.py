@@ -212,7 +212,7 @@ async def test_cli_mod_commands_use_the_same_database_and_show_the_same_log(ccli
 
 async def test_modlog_entries_say_what_their_target_is(cclient):
     """A channel or a role is not a user: the web UI showed "Unknown user" for them (issue 21, 10)."""
-    cid, owner, mod, member = await community_with_mod(cclient)
+    cid, owner, _mod, member = await community_with_mod(cclient)
     ch = await ok(cclient, "POST", f"/communities/{cid}/channels", owner, json={"name": "ops"})
     role = await ok(cclient, "POST", f"/communities/{cid}/roles", owner, json={"name": "helpers"})
     await ok(cclient, "PUT", f"/communities/{cid}/members/{member.id}/roles/{role['id']}", owner)
