@@ -47,7 +47,7 @@ def ban_group() -> None:
 
 
 def _add(settings: Any, kind: str, target: str, reason: str, as_json: bool) -> None:
-    body = bans.BanIn(kind=kind, target=target, reason=reason)  # type: ignore[arg-type]
+    body = bans.NodeBanIn(kind=kind, target=target, reason=reason)  # type: ignore[arg-type]
     ban = _run(settings, lambda node: bans.add(node, body))
     text = f"banned {ban.label} ({ban.id}): hid {ban.hidden} events here"
     if ban.removed:

@@ -20,15 +20,15 @@ def ban_routes(api: Api, node: Node) -> None:
         return client_address(call.request, set(node.config.server.trusted_proxies))
 
     @api.route(
-        "GET", "/api/v1/admin/bans", response=bans.BanList, auth="required",
+        "GET", "/api/v1/admin/bans", response=bans.NodeBanList, auth="required",
         summary="This node's bans of remote users and peer nodes, newest first (node admins)",
     )  # fmt: skip
-    async def list_bans(call: Call) -> bans.BanList:
+    async def list_bans(call: Call) -> bans.NodeBanList:
         require_node_admin(call)
-        return bans.BanList(await bans.listing(node.db))
+        return bans.NodeBanList(await bans.listing(node.db))
 
     @api.route(
-        "POST", "/api/v1/admin/bans", body=bans.BanIn, response=bans.NodeBan, status=201, auth="required",
+        "POST", "/api/v1/admin/bans", body=bans.NodeBanIn, response=bans.NodeBan, status=201, auth="required",
         bucket="write",
         summary="Ban a remote user (name@home or id) or a peer node (key, or a pinned peer's URL) here",
     )  # fmt: skip

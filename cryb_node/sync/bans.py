@@ -48,7 +48,7 @@ _CREATED = (
 )
 
 
-class BanIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class NodeBanIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     kind: Literal["user", "node"]
     # user: ``name@home`` or a user id; node: its key (64 hex digits) or a pinned peer's URL or name
     target: Annotated[str, Meta(min_length=1, max_length=300)]
@@ -67,7 +67,7 @@ class NodeBan(msgspec.Struct, kw_only=True):
     removed: int = 0  # moderator removals appended in communities homed here (when added)
 
 
-class BanList(msgspec.Struct):
+class NodeBanList(msgspec.Struct):
     bans: list[NodeBan]
 
 
@@ -167,7 +167,7 @@ def _note_reindex(conn: Connection, users: set[str]) -> None:
         conn.execute("INSERT INTO sync_ban_reindex (users) VALUES (?)", (json.dumps(sorted(users)),))
 
 
-async def add(node: Node, body: BanIn, *, actor_id: str | None = None, ip: str | None = None) -> NodeBan:
+async def add(node: Node, body: NodeBanIn, *, actor_id: str | None = None, ip: str | None = None) -> NodeBan:
     """Ban a remote user or a node (see the module's docstring for what follows)."""
     user_id: str | None = None
     node_key: bytes | None = None
