@@ -26,7 +26,13 @@ from . import accounts
 from . import registration_tokens as tokens
 from .events import CREATED, UserCreated
 from .keys import _derive, load_or_create_master
-from .registration_schemas import AccountIn, ApplicationList, ApplicationOut, Decision, RegistrationInfo
+from .registration_schemas import (
+    ApplicationDecision,
+    ApplicationList,
+    ApplicationOut,
+    NewAccountIn,
+    RegistrationInfo,
+)
 from .schemas import RegisterIn, TokenPair
 from .signup_defences import ProofOfWork, Refusal, SignupLimits
 
@@ -201,7 +207,7 @@ class Registration:
 
     async def decide(
         self, user_id: str, approve: bool, client: Client, *, actor_id: str | None = None, reason: str = ""
-    ) -> Decision:
+    ) -> ApplicationDecision:
         """Approve (the account becomes active and public) or reject (its personal data is wiped and
         its name and address are free again); the applicant is mailed either way."""
 
@@ -247,7 +253,7 @@ class Registration:
                 "registration_rejected",
             )  # fmt: skip
         mailed = bool(email) and await self._send(mail)
-        return Decision(user_id, "active" if approve else "rejected", mailed)
+        return ApplicationDecision(user_id, "active" if approve else "rejected", mailed)
 
     async def _send(self, mail: Mail) -> bool:
         # The decision is made and committed; a mail that cannot go out is logged, not fatal.
@@ -257,7 +263,7 @@ class Registration:
             log.exception("could not send %s mail", mail.kind)
             return False
 
-    async def create_account(self, body: AccountIn, client: Client, actor_id: str | None) -> Any:
+    async def create_account(self, body: NewAccountIn, client: Client, actor_id: str | None) -> Any:
         """An admin creates an account, whatever the mode (the way in when sign-ups are closed); the
         address counts as verified, as with `cryb user create`: the admin vouches for it."""
         user_id, _ = await self.users.create_account(

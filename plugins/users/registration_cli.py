@@ -13,7 +13,7 @@ from . import accounts
 from . import registration_tokens as tokens
 from .cli import _emit, _run, json_option, user_group
 from .registration import registration_of
-from .registration_schemas import ApplicationList, Decision, TokenOut
+from .registration_schemas import ApplicationDecision, ApplicationList, RegistrationTokenOut
 from .service import CLI, Users
 
 
@@ -21,7 +21,7 @@ def _when(ts: int | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ts)) if ts else "never"
 
 
-def _token_line(t: TokenOut) -> str:
+def _token_line(t: RegistrationTokenOut) -> str:
     uses = f"{t.uses}/{t.max_uses}" if t.max_uses is not None else f"{t.uses}/-"
     return f"{t.id}  {t.hint}…  {t.state:<8} uses {uses:<9} expires {_when(t.expires_at)}"
 
@@ -55,7 +55,7 @@ def _duration(ctx: Any, param: Any, value: str | None) -> int | None:
 def create_cmd(settings: Any, uses: int | None, expires: int | None, as_json: bool) -> None:
     """Make a token. It is printed once: only its hash is kept."""
 
-    async def go(users: Users) -> TokenOut:
+    async def go(users: Users) -> RegistrationTokenOut:
         reg = registration_of(users)
         return await tokens.create(users, CLI, now=reg.clock(), uses=uses, expires_in_s=expires)
 
@@ -69,7 +69,7 @@ def create_cmd(settings: Any, uses: int | None, expires: int | None, as_json: bo
 def list_cmd(settings: Any, active: bool, as_json: bool) -> None:
     """List tokens, newest first (their hints; the tokens themselves are not kept)."""
 
-    async def go(users: Users) -> list[TokenOut]:
+    async def go(users: Users) -> list[RegistrationTokenOut]:
         return await tokens.list_tokens(users, registration_of(users).clock(), include_spent=not active)
 
     _emit(_run(settings, go), as_json, lambda ts: "\n".join(_token_line(t) for t in ts) or "no tokens")
@@ -82,7 +82,7 @@ def list_cmd(settings: Any, active: bool, as_json: bool) -> None:
 def revoke_cmd(settings: Any, token: str, as_json: bool) -> None:
     """Revoke a token, given itself or its id."""
 
-    async def go(users: Users) -> TokenOut:
+    async def go(users: Users) -> RegistrationTokenOut:
         return await tokens.revoke(users, token, CLI, now=registration_of(users).clock())
 
     _emit(_run(settings, go), as_json, lambda t: f"revoked {_token_line(t)}")
@@ -105,8 +105,8 @@ def applications_cmd(settings: Any, as_json: bool) -> None:
     _emit(page, as_json, text)
 
 
-def _decide(settings: Any, who: str, approve: bool, reason: str = "") -> Decision:
-    async def go(users: Users) -> Decision:
+def _decide(settings: Any, who: str, approve: bool, reason: str = "") -> ApplicationDecision:
+    async def go(users: Users) -> ApplicationDecision:
         account = await accounts.find(users, who)
         return await registration_of(users).decide(account.id, approve, CLI, reason=reason)
 

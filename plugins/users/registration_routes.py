@@ -11,14 +11,14 @@ from . import registration_tokens as tokens
 from .admin_routes import require_admin
 from .registration import registration_of
 from .registration_schemas import (
-    AccountIn,
+    ApplicationDecision,
     ApplicationList,
-    Decision,
+    NewAccountIn,
     RegistrationInfo,
+    RegistrationTokenIn,
+    RegistrationTokenList,
+    RegistrationTokenOut,
     RejectIn,
-    TokenIn,
-    TokenList,
-    TokenOut,
 )
 from .routes import client_of, users_of
 
@@ -38,17 +38,28 @@ def registration_routes(api: Api, node: Node) -> None:
         await require_admin(call, node)
         return await registration_of(users_of(node)).applications()
 
-    @api.route("POST", f"{ADMIN}/applications/{{user_id}}/approve", response=Decision, auth="required",
-               bucket="write")  # fmt: skip
-    async def approve(call: Call) -> Decision:
+    @api.route(
+        "POST",
+        f"{ADMIN}/applications/{{user_id}}/approve",
+        response=ApplicationDecision,
+        auth="required",
+        bucket="write",
+    )
+    async def approve(call: Call) -> ApplicationDecision:
         """Approve an application: the account can sign in, and the applicant is mailed (node admins)."""
         actor = await require_admin(call, node)
         reg = registration_of(users_of(node))
         return await reg.decide(call.path("user_id"), True, client_of(call, node), actor_id=actor)
 
-    @api.route("POST", f"{ADMIN}/applications/{{user_id}}/reject", body=RejectIn, response=Decision,
-               auth="required", bucket="write")  # fmt: skip
-    async def reject(call: Call) -> Decision:
+    @api.route(
+        "POST",
+        f"{ADMIN}/applications/{{user_id}}/reject",
+        body=RejectIn,
+        response=ApplicationDecision,
+        auth="required",
+        bucket="write",
+    )
+    async def reject(call: Call) -> ApplicationDecision:
         """Reject an application: the applicant is mailed (with the optional reason) and their
         personal data is wiped (node admins)."""
         actor = await require_admin(call, node)
@@ -57,16 +68,23 @@ def registration_routes(api: Api, node: Node) -> None:
             call.path("user_id"), False, client_of(call, node), actor_id=actor, reason=call.body.reason
         )
 
-    @api.route("GET", f"{ADMIN}/registration-tokens", response=TokenList, auth="required")
-    async def list_tokens(call: Call) -> TokenList:
+    @api.route("GET", f"{ADMIN}/registration-tokens", response=RegistrationTokenList, auth="required")
+    async def list_tokens(call: Call) -> RegistrationTokenList:
         """Registration tokens, newest first, with their state and uses (node admins)."""
         await require_admin(call, node)
         reg = registration_of(users_of(node))
-        return TokenList(await tokens.list_tokens(reg.users, reg.clock()))
+        return RegistrationTokenList(await tokens.list_tokens(reg.users, reg.clock()))
 
-    @api.route("POST", f"{ADMIN}/registration-tokens", body=TokenIn, response=TokenOut, status=201,
-               auth="required", bucket="write")  # fmt: skip
-    async def create_token(call: Call) -> TokenOut:
+    @api.route(
+        "POST",
+        f"{ADMIN}/registration-tokens",
+        body=RegistrationTokenIn,
+        response=RegistrationTokenOut,
+        status=201,
+        auth="required",
+        bucket="write",
+    )
+    async def create_token(call: Call) -> RegistrationTokenOut:
         """Make a registration token; the answer is the only place the token itself is shown."""
         actor = await require_admin(call, node)
         reg = registration_of(users_of(node))
@@ -75,9 +93,14 @@ def registration_routes(api: Api, node: Node) -> None:
             expires_in_s=call.body.expires_in_s, actor_id=actor,
         )  # fmt: skip
 
-    @api.route("DELETE", f"{ADMIN}/registration-tokens/{{token_id}}", response=TokenOut, auth="required",
-               bucket="write")  # fmt: skip
-    async def revoke_token(call: Call) -> TokenOut:
+    @api.route(
+        "DELETE",
+        f"{ADMIN}/registration-tokens/{{token_id}}",
+        response=RegistrationTokenOut,
+        auth="required",
+        bucket="write",
+    )
+    async def revoke_token(call: Call) -> RegistrationTokenOut:
         """Revoke a registration token (by id): it admits no one from now on (node admins)."""
         actor = await require_admin(call, node)
         reg = registration_of(users_of(node))
@@ -85,8 +108,15 @@ def registration_routes(api: Api, node: Node) -> None:
             reg.users, call.path("token_id"), client_of(call, node), now=reg.clock(), actor_id=actor
         )
 
-    @api.route("POST", f"{ADMIN}/users", body=AccountIn, response=accounts.AccountSummary, status=201,
-               auth="required", bucket="write")  # fmt: skip
+    @api.route(
+        "POST",
+        f"{ADMIN}/users",
+        body=NewAccountIn,
+        response=accounts.AccountSummary,
+        status=201,
+        auth="required",
+        bucket="write",
+    )
     async def create_account(call: Call) -> accounts.AccountSummary:
         """Create an account in any registration mode, the address counted as verified (node admins)."""
         actor = await require_admin(call, node)

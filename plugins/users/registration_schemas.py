@@ -60,18 +60,18 @@ class RejectIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reason: Annotated[str, Meta(max_length=500)] = ""
 
 
-class Decision(msgspec.Struct):
+class ApplicationDecision(msgspec.Struct):
     user_id: str
     status: Literal["active", "rejected"]
     mailed: bool  # the applicant was sent a mail about it
 
 
-class TokenIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class RegistrationTokenIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     uses: Annotated[int, Meta(ge=1, le=1_000_000)] | None = None  # None: unlimited
     expires_in_s: Annotated[int, Meta(ge=60, le=366 * 86_400)] | None = None  # None: never
 
 
-class TokenOut(msgspec.Struct, omit_defaults=True):
+class RegistrationTokenOut(msgspec.Struct, omit_defaults=True):
     id: str
     hint: str  # the token's first characters
     state: Literal["active", "expired", "used_up", "revoked"]
@@ -83,11 +83,11 @@ class TokenOut(msgspec.Struct, omit_defaults=True):
     token: str | None = None  # the token itself: only in the answer that creates it
 
 
-class TokenList(msgspec.Struct):
-    tokens: list[TokenOut]
+class RegistrationTokenList(msgspec.Struct):
+    tokens: list[RegistrationTokenOut]
 
 
-class AccountIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class NewAccountIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """An account a node admin creates (the way in when registration is closed)."""
 
     username: Username

@@ -16,7 +16,7 @@ from cryb_node.db import Connection
 from cryb_node.problems import Problem, not_found
 
 from .keys import new_secret_token, token_hash
-from .registration_schemas import TokenOut
+from .registration_schemas import RegistrationTokenOut
 
 if TYPE_CHECKING:
     from .service import Client, Users
@@ -48,8 +48,10 @@ def state(expires_at: int | None, max_uses: int | None, uses: int, revoked_at: i
     return "active"
 
 
-def _out(r: Any, now: float, token: str | None = None) -> TokenOut:
-    return TokenOut(r[0], r[1], state(r[4], r[5], r[6], r[7], now), r[2], r[3], r[4], r[5], r[6], token)  # type: ignore[arg-type]
+def _out(r: Any, now: float, token: str | None = None) -> RegistrationTokenOut:
+    return RegistrationTokenOut(
+        r[0], r[1], state(r[4], r[5], r[6], r[7], now), r[2], r[3], r[4], r[5], r[6], token
+    )  # type: ignore[arg-type]
 
 
 async def create(
@@ -60,7 +62,7 @@ async def create(
     uses: int | None = None,
     expires_in_s: int | None = None,
     actor_id: str | None = None,
-) -> TokenOut:
+) -> RegistrationTokenOut:
     """A new token; the answer holds the token itself, which is never shown again."""
     token, token_id, at = new_secret_token(PREFIX), new_id(), int(now)
     expires = at + expires_in_s if expires_in_s else None
@@ -78,7 +80,7 @@ async def create(
     return _out(await users.node.db.write(write), now, token)
 
 
-async def list_tokens(users: Users, now: float, *, include_spent: bool = True) -> list[TokenOut]:
+async def list_tokens(users: Users, now: float, *, include_spent: bool = True) -> list[RegistrationTokenOut]:
     rows = await users.node.db.fetchall(_SELECT + " ORDER BY created_at DESC, id DESC LIMIT 500")
     out = [_out(r, now) for r in rows]
     return out if include_spent else [t for t in out if t.state == "active"]
@@ -86,7 +88,7 @@ async def list_tokens(users: Users, now: float, *, include_spent: bool = True) -
 
 async def revoke(
     users: Users, token_or_id: str, client: Client, *, now: float, actor_id: str | None = None
-) -> TokenOut:
+) -> RegistrationTokenOut:
     """Revoke by id or by the token itself; revoking twice is not an error."""
 
     def write(conn: Connection) -> Any:
