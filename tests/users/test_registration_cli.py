@@ -104,6 +104,10 @@ async def test_cli_approves_and_rejects_applications_and_mails_both(aiohttp_clie
     shown = (await run(config, "user", "applications")).output
     assert "Question: Favourite tree?" in shown and "The oak" in shown
 
+    # enabling is not approving: the application goes through approve or reject
+    enable = await run(config, "user", "enable", "oak_fan")
+    assert enable.exit_code == 1 and "waits for approval" in enable.output
+    assert (await login(client, "oak_fan"))[1]["code"] == "account_pending"
     ok = await run(config, "user", "approve", "oak_fan")
     assert ok.exit_code == 0 and ok.output.strip() == "oak_fan: approved (mailed)"
     no = await run(config, "user", "reject", "bot_9000@example.test", "--reason", "No ads please.")
