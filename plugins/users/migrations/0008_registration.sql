@@ -8,7 +8,7 @@
 -- SELECT * on purpose: a column added by another migration first makes this fail loudly instead of
 -- being dropped.
 PRAGMA defer_foreign_keys = ON;
-CREATE TABLE users_accounts_before_0005 AS SELECT * FROM users_accounts;
+CREATE TABLE users_accounts_before_0008 AS SELECT * FROM users_accounts;
 DROP TABLE users_accounts;
 CREATE TABLE users_accounts (
     id             TEXT PRIMARY KEY,
@@ -27,8 +27,8 @@ CREATE TABLE users_accounts (
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL
 ) STRICT;
-INSERT INTO users_accounts SELECT * FROM users_accounts_before_0005;
-DROP TABLE users_accounts_before_0005;
+INSERT INTO users_accounts SELECT * FROM users_accounts_before_0008;
+DROP TABLE users_accounts_before_0008;
 
 -- Registration tokens a node admin hands out (invite mode). Only the sha256 of a token is kept;
 -- `hint` is its first characters, so an admin can tell tokens apart in a list.
