@@ -373,3 +373,22 @@ class SearchIndex(Protocol):
         them changed without an event saying so (a node ban hid it, or its removal showed it again).
         Does nothing outside the serving node (the serving node's own caller does it there)."""
         ...
+
+
+class InviteStatus(msgspec.Struct, frozen=True, kw_only=True):
+    """What a community invite code of this node admits to, and whether it still works."""
+
+    community_id: str
+    community_name: str
+    usable: bool
+    reason: str = ""  # revoked | expired | used_up, when not usable
+
+
+class Invites(Protocol):
+    """Provided by the communities plugin: invite codes checked outside a join (the users plugin's
+    invite-only sign-up accepts a community invite; the new member joins with it afterwards)."""
+
+    async def lookup(self, code: str) -> InviteStatus | None:
+        """The status of an invite made on this node (None: no such code here). A code made on
+        another node admits to that node, not to this one, so it is not found here."""
+        ...

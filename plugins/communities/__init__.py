@@ -23,7 +23,7 @@ from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.realtime.protocol import Dispatcher
 from cryb_node.scheduler import Job
-from cryb_node.services import Automod, CommunityDirectory, Permissions, Places
+from cryb_node.services import Automod, CommunityDirectory, Invites, InviteStatus, Permissions, Places
 
 from . import events
 from . import export as data_export
@@ -84,6 +84,16 @@ def parts(node: Node) -> Parts:
     return found
 
 
+@dataclass
+class _InviteCheck:
+    """The Invites service: a view on Communities.invite_status."""
+
+    communities: Communities
+
+    async def lookup(self, code: str) -> InviteStatus | None:
+        return await self.communities.invite_status(code)
+
+
 class CommunitiesPlugin(Plugin):
     name = "communities"
 
@@ -108,6 +118,7 @@ class CommunitiesPlugin(Plugin):
         node.services.provide(Automod, p.automod)  # type: ignore[type-abstract]
         node.services.provide(Places, data_export.PlaceNames(node))  # type: ignore[type-abstract]
         node.services.provide(CommunityDirectory, CommunityNames(node.db, p.perms))  # type: ignore[type-abstract]
+        node.services.provide(Invites, _InviteCheck(p.communities))  # type: ignore[type-abstract]
         unlisten = node.bus.listen(p.on_events)
         await p.notice_external(node)
         try:

@@ -16,7 +16,7 @@ from cryb_node.clock import new_id
 from cryb_node.events import Event, Tx
 from cryb_node.node import Node
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import Perm
+from cryb_node.services import InviteStatus, Perm
 from cryb_node.sync.homes import remote_homes
 
 from . import events as ev
@@ -534,6 +534,22 @@ class Communities:
     async def accept_invite(self, actor: Actor, code: str) -> s.CommunityOut:
         inv = await self.invite(code)
         return await self.join(actor, inv.community_id, code)
+
+    async def invite_status(self, code: str) -> InviteStatus | None:
+        """The Invites service (cryb_node.services): an invite made on this node, checked like a
+        join checks it, without using it."""
+        row = await self.node.db.fetchone(f"{_INVITE_SQL} WHERE i.code = ? AND c.deleted = 0", (code,))
+        if row is None:
+            return None
+        inv = _invite(row)
+        try:
+            _usable(inv.revoked, inv.expires_at, inv.max_uses, inv.uses)
+        except Problem as problem:
+            return InviteStatus(
+                community_id=inv.community_id, community_name=inv.community_name, usable=False,
+                reason=problem.code.removeprefix("invite_"),
+            )  # fmt: skip
+        return InviteStatus(community_id=inv.community_id, community_name=inv.community_name, usable=True)
 
 
 _INVITE_SQL = (

@@ -34,6 +34,8 @@ from .export_data import export_account
 from .export_routes import export_routes
 from .exports import Exporter
 from .oauth_routes import oauth_routes
+from .registration import Registration
+from .registration_routes import registration_routes
 from .relationship_routes import relationship_routes
 from .relationships import RelationshipService
 from .report_routes import report_routes
@@ -62,6 +64,7 @@ class UsersPlugin(Plugin):
         admin_user_routes(api, node)
         export_routes(api, node)
         report_routes(api, node)
+        registration_routes(api, node)
 
     async def _lifespan(self, node: Node) -> AsyncIterator[None]:
         users = Users(node, node.settings(self.name))
@@ -74,6 +77,9 @@ class UsersPlugin(Plugin):
         node.services.provide(Relationships, relationships)  # type: ignore[type-abstract]
         node.services.provide(Directory, UserDirectory(users))  # type: ignore[type-abstract]
         node.services.provide(Audit, AuditService(node.db, users.keys))  # type: ignore[type-abstract]
+        registration = Registration(users)
+        await registration.open()
+        node.services.provide(Registration, registration)
         exporter = Exporter(node, users) if node.serving else None  # a CLI command prepares none
         if exporter is not None:
             await exporter.start()
@@ -83,6 +89,7 @@ class UsersPlugin(Plugin):
         finally:
             if exporter is not None:
                 await exporter.stop()
+            await registration.close()
             await users.close()
 
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
@@ -126,9 +133,10 @@ class UsersPlugin(Plugin):
 
     def cli(self) -> list[click.Command]:
         from .cli import COMMANDS
+        from .registration_cli import token_group  # also adds `cryb user approve|reject|applications`
         from .report_cli import report_group
 
-        return [*COMMANDS, report_group]
+        return [*COMMANDS, report_group, token_group]
 
 
 plugin = UsersPlugin()

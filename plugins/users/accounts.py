@@ -76,6 +76,10 @@ async def set_status(
     users: Users, user_id: str, status: str, client: Client, *, actor_id: str | None = None
 ) -> None:
     """disabled (by an admin), deactivated (by the user) or active again. Leaving active signs out."""
+    # An application is decided by approve/reject (registration.py), which publishes the account.
+    # Checked before the transaction: no account ever becomes pending again once it is not.
+    if await users.node.db.fetchval("SELECT status = 'pending' FROM users_accounts WHERE id = ?", (user_id,)):
+        raise Problem("account_pending", 409, "this account waits for approval: approve or reject it")
 
     def write(conn: Connection) -> list[str]:
         row = conn.execute("SELECT status FROM users_accounts WHERE id = ?", (user_id,)).fetchone()

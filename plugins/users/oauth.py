@@ -307,6 +307,9 @@ class OAuth:
                     "oauth_email_in_use", 409,
                     "an account with this email exists: sign in with its password, then link this provider",
                 )  # fmt: skip
+        from .registration import registration_of
+
+        await registration_of(users).refuse_provider_signup(client)
         user_id = await self._create(ident, email, client)
         await users.node.db.write(lambda c: self._link(c, p.name, ident.subject, user_id, client))
         return OAuthResult(

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.gateway.api import Api, Call, json_response
 from cryb_node.gateway.middleware import client_address
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 from cryb_node.sync.homes import forwarding
 
+from .registration import registration_of
+from .registration_schemas import Applied
 from .schemas import (
     LoginIn,
     Me,
@@ -43,13 +45,13 @@ def auth_routes(api: Api, node: Node) -> None:
         bucket="auth", auth="none",
     )  # fmt: skip
     async def register(call: Call) -> Registered:
-        """Create an account; answers with the user and a token pair."""
+        """Create an account; answers with the user and a token pair. What else a sign-up needs
+        (invite, answer, proof of work) is told by GET /api/v1/auth/registration; in approval mode
+        the answer is 202 with the pending application and no tokens."""
         users, body = users_of(node), call.body
-        user_id, pair = await users.create_account(
-            body.username, body.email, body.password, client=client_of(call, node),
-            display_name=body.display_name or "",
-        )  # fmt: skip
-        assert pair is not None
+        user_id, pair = await registration_of(users).register(body, client_of(call, node))
+        if pair is None:
+            return json_response(Applied(user_id, body.username), status=202)
         me = await users.me(user_id)
         result = Registered(me, pair.access_token, pair.refresh_token, pair.expires_in)
         return with_cookie(call.request, node, result, users.s.refresh_ttl_s, 201)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, UnsetType
@@ -59,9 +59,33 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     export_ttl_s: Annotated[int, Meta(ge=60)] = 7 * 86_400
     export_interval_s: Annotated[int, Meta(ge=0)] = 600
     oauth: list[OAuthProvider] = []
+    # Who may create an account (plugins/users/registration.py): open (anyone), invite (with a
+    # community invite code of this node or a registration token), approval (an admin approves each
+    # application, which answers registration_question), closed (admins create accounts).
+    registration: Literal["open", "invite", "approval", "closed"] = "open"
+    registration_question: Annotated[str, Meta(min_length=1, max_length=500)] = (
+        "Tell us a little about yourself: why would you like to join?"
+    )
+    # Proof of work the browser must do per sign-up: leading zero bits of a SHA-256 (0: off; each
+    # bit doubles the work, 16 takes a phone about a second). Challenges live registration_pow_ttl_s.
+    registration_pow_bits: Annotated[int, Meta(ge=0, le=32)] = 0
+    registration_pow_ttl_s: Annotated[int, Meta(ge=30, le=86_400)] = 600
+    # Sign-ups per client address and on the whole node per window (while [rate_limits] is enabled;
+    # kept in SQLite like every rate limit, so a restart does not reset them).
+    registration_address_limit: Annotated[int, Meta(ge=1)] = 20
+    registration_address_window_s: Annotated[float, Meta(gt=0)] = 3600.0
+    registration_global_limit: Annotated[int, Meta(ge=1)] = 200
+    registration_global_window_s: Annotated[float, Meta(gt=0)] = 3600.0
 
 
 # -- auth -------------------------------------------------------------------------------------
+
+
+class PowSolution(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A solved sign-up challenge: SHA-256 of ``challenge:nonce`` starts with the challenge's zero bits."""
+
+    challenge: Annotated[str, Meta(max_length=200)]
+    nonce: Annotated[str, Meta(max_length=24, pattern=r"^[0-9]+$")]
 
 
 class RegisterIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -69,6 +93,12 @@ class RegisterIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     email: Email
     password: Password
     display_name: DisplayName | UnsetType = UNSET
+    # What the node's registration mode asks for (GET /api/v1/auth/registration says which).
+    invite: Annotated[str, Meta(max_length=200)] | None = None  # invite mode: invite code or token
+    answer: Annotated[str, Meta(max_length=2000)] | None = None  # approval mode
+    pow: PowSolution | None = None
+    # The honeypot: the web form hides this field from people; a bot that fills it is refused.
+    website: Annotated[str, Meta(max_length=500)] = ""
 
 
 class LoginIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -158,9 +159,15 @@ class Users:
         verified: bool = False,
         session: bool = True,
         actor_id: str | None = None,
+        pending: bool = False,
+        in_tx: Callable[[Connection, str], None] | None = None,
     ) -> tuple[str, TokenPair | None]:
         """Create a local account (and a session). The first admin created by the CLI is the node
-        admin; over HTTP ``admin`` is always False. Raises Problem 400/409 naming the field."""
+        admin; over HTTP ``admin`` is always False. Raises Problem 400/409 naming the field.
+
+        ``pending`` (approval mode, registration.py): the account waits for an admin, with no session
+        and no public profile yet (its user.created event is appended on approval). ``in_tx(conn,
+        user_id)`` runs inside the account's transaction (a registration token's use is counted there)."""
         username = check_username(username, reserved_ok=admin)
         check_profile(display_name)
         email = check_email(email) if email is not None else None
@@ -175,11 +182,16 @@ class Users:
             self._check_free_in_tx(conn, username, email_index)
             conn.execute(
                 "INSERT INTO users_accounts (id, username, username_key, email_ct, email_index,"
-                " email_verified, password_hash, admin, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " email_verified, password_hash, admin, status, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (user_id, username, username.lower(), email_ct, email_index, int(verified), pw_hash,
-                 int(admin), now, now),
+                 int(admin), "pending" if pending else "active", now, now),
             )  # fmt: skip
+            if in_tx is not None:
+                in_tx(conn, user_id)
+            if pending:
+                self._audit(conn, "account.created", client, user_id=user_id, actor_id=actor_id, pending=True)
+                return None
             tx.append(
                 CREATED, UserCreated(username=username, display_name=display_name),
                 author=user_id, target=user_id,
@@ -264,6 +276,8 @@ class Users:
             await self.node.db.write(
                 lambda c: self._audit(c, "login.refused_status", client, user_id=user_id, status=row[2])
             )
+            if row[2] == "pending":  # the password was right: telling so leaks nothing
+                raise Problem("account_pending", 403, "this account is waiting for a node admin's approval")
             raise Problem("account_disabled", 403, f"this account is {row[2]}")
         self.throttle.clear(acct_key)
 

@@ -106,10 +106,12 @@ export async function login(login, password, totp_code) {
   setToken(pair.access_token, pair.expires_in);
 }
 
-export async function register(username, email, password) {
-  const reg = await api('POST', '/api/v1/auth/register', { username, email, password }, { auth: false });
-  setToken(reg.access_token, reg.expires_in);
-  return reg.user;
+/** Sign up with {username, email, password, invite?, answer?, pow?, website?}. Answers the new
+ *  account (now signed in), or {status: 'pending', ...} when it waits for a node admin's approval. */
+export async function register(body) {
+  const reg = await api('POST', '/api/v1/auth/register', body, { auth: false });
+  if (reg.access_token) setToken(reg.access_token, reg.expires_in);
+  return reg;
 }
 
 export async function logout() {

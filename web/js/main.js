@@ -49,7 +49,7 @@ function signedOut(message) {
 
 function route() {
   const path = location.pathname;
-  const ctx = { navigate, signedIn };
+  const ctx = { navigate, signedIn, returnTo: () => returnTo };
   if (path === '/setup') return show(setupView(ctx));
   if (path === '/verify-email') return show(verifyEmailView(ctx));
   if (path === '/reset-password') return show(resetPasswordView(ctx));

@@ -114,6 +114,7 @@ export class InsightsView extends Pane {
 const TABS = [
   ['dashboard', 'Dashboard', null],
   ['users', 'Users', './admin/users.js'],
+  ['signups', 'Sign-ups', './admin/signups.js'],
   ['reports', 'Reports', './admin/reports.js'],
   ['media', 'Media', './admin/media.js'],
   ['bans', 'Bans', './admin/bans.js'],
