@@ -290,6 +290,8 @@ async def test_each_plugin_declares_its_private_columns(console):
         "users_recovery_codes": {"code_hash"},
         "users_oauth_links": {"subject"},
         "users_audit": {"ip_ct"},
+        "users_registration_tokens": {"token_hash"},
+        "users_applications": {"answer_ct"},
         "community_invites": {"code"},
         "content_messages": {"content", "original"},
         "content_edits": {"data"},

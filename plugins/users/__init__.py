@@ -129,6 +129,8 @@ class UsersPlugin(Plugin):
             "users_recovery_codes": ("code_hash",),
             "users_oauth_links": ("subject",),
             "users_audit": ("ip_ct",),
+            "users_registration_tokens": ("token_hash",),
+            "users_applications": ("answer_ct",),  # sealed: admins read it on the Sign-ups tab
         }
 
     def cli(self) -> list[click.Command]:
