@@ -78,7 +78,7 @@ const handlers = {
   CHANNELS_UPDATE(shell, d) {
     // Our whole channel list in a community after a change that can touch any of it (roles, order,
     // our own timeout), each with our permissions.
-    store.setChannels(d.community_id, d.channels);
+    if (JSON.stringify(state.channels.get(d.community_id)) !== JSON.stringify(d.channels)) store.setChannels(d.community_id, d.channels);
     const open = shell.chat?.channelId;
     if (state.current.communityId === d.community_id && open && !open.startsWith('@') && !d.channels.some((c) => c.id === open)) {
       channelGone(shell, d.community_id);
@@ -158,8 +158,12 @@ function channelChanged(c) {
   const list = state.channels.get(c.community_id);
   if (!list) return;
   const i = list.findIndex((x) => x.id === c.id);
-  if (i >= 0) list[i] = { ...list[i], ...c };
-  else list.push(c);
+  if (i >= 0) {
+    const merged = { ...list[i], ...c };
+    // Nothing new (e.g. the channel we just made, already listed): no re-render under the pointer.
+    if (JSON.stringify(merged) === JSON.stringify(list[i])) return;
+    list[i] = merged;
+  } else list.push(c);
   store.setChannels(c.community_id, list);
 }
 
