@@ -332,13 +332,17 @@ class EventLog:
             # We hold every event our own log key signed; one we lack is a second writer's.
             raise ForkDetected(b"")
         # Within an origin the clock strictly increases with seq (checked against stored neighbours).
+        # Every stored event passed this check, so the nearest neighbour by seq holds the bound: one
+        # step in the (origin, seq) index, where max(hlc) over seq < ? walked the origin's whole log.
         before = conn.execute(
-            "SELECT max(hlc) FROM events WHERE origin = ? AND seq < ?", (body.origin, body.seq)
-        ).fetchone()[0]
+            "SELECT hlc FROM events WHERE origin = ? AND seq < ? ORDER BY seq DESC LIMIT 1",
+            (body.origin, body.seq),
+        ).fetchone()
         after = conn.execute(
-            "SELECT min(hlc) FROM events WHERE origin = ? AND seq > ?", (body.origin, body.seq)
-        ).fetchone()[0]
-        if (before is not None and body.hlc <= before) or (after is not None and body.hlc >= after):
+            "SELECT hlc FROM events WHERE origin = ? AND seq > ? ORDER BY seq LIMIT 1",
+            (body.origin, body.seq),
+        ).fetchone()
+        if (before is not None and body.hlc <= before[0]) or (after is not None and body.hlc >= after[0]):
             raise InvalidEvent("hlc does not increase with seq in its origin's log")
         try:
             self.clock.observe(body.hlc)

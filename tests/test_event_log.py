@@ -153,3 +153,42 @@ async def test_doctor_detects_tampered_content_and_loose_key_permissions(
     assert code == 1
     assert "content does not match" in checks["event_log"]["detail"]
     assert "chmod 600" in checks["keys:node.key"]["detail"]
+
+
+async def test_ingesting_a_long_log_costs_the_same_per_event_at_its_end(node: Node, tmp_path: Path):
+    """Catch-up must stay linear: checking a peer event's clock against its neighbours in its origin's
+    log is one index step, not a walk over every earlier event of that origin (which made catch-up
+    quadratic). Measured in SQLite VM steps, which do not depend on the machine's load."""
+    for i in range(400):
+        await node.events.append("demo.note", Note(f"n{i}", "x"), author="u1")
+    rows = await node.db.fetchall(
+        "SELECT e.body, e.sig, c.content FROM events e LEFT JOIN event_content c ON c.event_id = e.id"
+        " ORDER BY e.seq"
+    )
+    keys = await node.db.fetchall("SELECT origin, node_key, cert, created_at FROM log_keys")
+    replica = Node(make_config(tmp_path / "replica"))
+    async with replica.running(background=False):
+
+        def replay(conn) -> list[int]:
+            conn.executemany("INSERT OR IGNORE INTO log_keys VALUES (?, ?, ?, ?)", [tuple(k) for k in keys])
+            steps = [0]
+
+            def count() -> int:
+                steps[0] += 1
+                return 0
+
+            cost = []
+            conn.set_progress_handler(count, 1)
+            try:
+                for raw, sig, content in rows:
+                    steps[0] = 0
+                    replica.events.ingest(conn, raw, sig, content, verify(raw, sig, content))
+                    cost.append(steps[0])
+            finally:
+                conn.set_progress_handler(None, 1)
+            return cost
+
+        cost = await replica.db.write(replay)
+        assert await replica.db.fetchval("SELECT count(*) FROM events") == 400
+    early, late = sorted(cost[40:60])[10], sorted(cost[380:400])[10]
+    assert late < early * 1.5, (early, late)
