@@ -120,6 +120,13 @@ class RealtimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # Presence changes in a community are gathered this long and sent as one PRESENCE_UPDATE, so a
     # thousand members connecting at once cost thousands of frames, not a million.
     presence_flush_s: Annotated[float, Meta(ge=0.05, le=10)] = 0.5
+    # READY payloads built at once; further IDENTIFYs wait their turn (their sockets are not read
+    # meanwhile), so a connect storm queues instead of starving HTTP and the sessions already live.
+    ready_concurrency: Annotated[int, Meta(ge=1, le=1024)] = 8
+    # READY lists who is online in each of the user's communities up to this many sessions there;
+    # a larger community is named in READY's presences_partial and its member list carries each
+    # member's status instead (as Discord's large_threshold), else every arrival costs O(members).
+    ready_presences_max: Annotated[int, Meta(ge=0, le=100_000)] = 250
 
 
 class ReplicationSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

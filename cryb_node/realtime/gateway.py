@@ -132,9 +132,10 @@ class Connection:
             await self._send(p.frame("HEARTBEAT_ACK"))
             return
         if isinstance(frame, p.Identify):
-            user_id = await self._authenticate(frame.d.token)
-            session = self.hub.create(user_id)
-            ready = await self._ready_payload(session)
+            async with self.hub.ready_gate:
+                user_id = await self._authenticate(frame.d.token)
+                session = self.hub.create(user_id)
+                ready = await self._ready_payload(session)
             session.attach(self.ws, self.transport)
             self.session = session
             session.send(p.frame("READY", ready))  # through the session: nothing can overtake it
@@ -164,15 +165,13 @@ class Connection:
             ready.update(await loaded.plugin.gateway_ready(self.node, session.user_id))
         if self.hub.permissions is not None:
             channels = await self.hub.permissions.visible_channels(session.user_id)
-            session.communities = {c.community_id for c in channels}
-            # Who among the people sharing a community is online now (changes follow as PRESENCE_UPDATE).
-            ready["presences"] = [
-                {"user_id": uid, "status": status}
-                for uid, peers in self.hub.by_user.items()
-                if uid != session.user_id
-                and any(peer.communities & session.communities for peer in peers)
-                and (status := self.hub.presence_of(uid)) != "offline"
-            ]
+            self.hub.share(session, {c.community_id for c in channels})
+            # Who among the people sharing a community is online now (changes follow as PRESENCE_UPDATE);
+            # for a large community the client reads it from the member list as it shows it.
+            limit = self.cfg.ready_presences_max
+            small = sorted(c for c in session.communities if self.hub.sharing(c) <= limit + 1)
+            ready["presences"] = self.hub.online_in(small, session.user_id)
+            ready["presences_partial"] = sorted(session.communities.difference(small))
         return ready
 
     async def _handle(self, frame: p.ClientFrame) -> None:

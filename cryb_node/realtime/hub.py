@@ -178,6 +178,11 @@ class Hub:
         self._presence_sent: dict[tuple[str, str], str] = {}
         self._presence_wake = asyncio.Event()
         self._presence_task: asyncio.Task[None] | None = None
+        # community id -> the sessions sharing presence in it (``Session.communities``), so that who
+        # is online in a community costs its own members, not a walk over every connected user.
+        self._sharing: dict[str, set[Session]] = {}
+        self.ready_gate = asyncio.Semaphore(config.ready_concurrency)
+        self._reaped_at = 0.0
 
     def add_dispatchers(self, mapping: Mapping[str, Dispatcher]) -> None:
         for kind, fn in mapping.items():
@@ -211,16 +216,28 @@ class Hub:
         session = self.sessions.get(session_id)
         if session is None or session.user_id != user_id or session.ws is not None:
             return None
+        if self._expired(session, time.monotonic()):
+            self._forget(session)
+            return None
         return session
 
     def _reap(self) -> None:
         now = time.monotonic()
+        # At most once a second: a walk over every session on each IDENTIFY made a connect storm
+        # quadratic; a session kept a second past its resume window is harmless.
+        if now - self._reaped_at < 1.0:
+            return
+        self._reaped_at = now
         for session in list(self.sessions.values()):
-            if session.detached_at is not None and now - session.detached_at > self.config.resume_window_s:
+            if self._expired(session, now):
                 self._forget(session)
+
+    def _expired(self, session: Session, now: float) -> bool:
+        return session.detached_at is not None and now - session.detached_at > self.config.resume_window_s
 
     def _forget(self, session: Session) -> None:
         self.sessions.pop(session.id, None)
+        self.share(session, set())
         peers = self.by_user.get(session.user_id)
         if peers is not None:
             peers.discard(session)
@@ -239,6 +256,35 @@ class Hub:
 
     # -- presence -----------------------------------------------------------------------------
 
+    def share(self, session: Session, communities: set[str]) -> None:
+        """The communities whose members see this session's presence (and whose presence it sees)."""
+        for community_id in session.communities - communities:
+            peers = self._sharing.get(community_id)
+            if peers is not None:
+                peers.discard(session)
+                if not peers:
+                    del self._sharing[community_id]
+        for community_id in communities - session.communities:
+            self._sharing.setdefault(community_id, set()).add(session)
+        session.communities = communities
+
+    def sharing(self, community_id: str) -> int:
+        """Sessions sharing presence in a community (live or resumable): at least its online count."""
+        return len(self._sharing.get(community_id, ()))
+
+    def online_in(self, communities: Iterable[str], exclude_user: str) -> list[dict[str, str]]:
+        """Who is online (not offline or invisible) among the people sharing these communities."""
+        seen = {exclude_user}
+        out = []
+        for community_id in communities:
+            for peer in self._sharing.get(community_id, ()):
+                if peer.user_id in seen:
+                    continue
+                seen.add(peer.user_id)
+                if (status := self.presence_of(peer.user_id)) != "offline":
+                    out.append({"user_id": peer.user_id, "status": status})
+        return out
+
     async def refresh_membership(self, user_id: str) -> None:
         """The user's communities changed (a join, a leave, a ban): their open sessions share
         presence with the new set, and are told who is online in communities new to them (READY
@@ -248,15 +294,10 @@ class Hub:
             return
         now = {c.community_id for c in await self.permissions.visible_channels(user_id)}
         for session in list(sessions):
-            before, session.communities = session.communities, set(now)
+            before = session.communities
+            self.share(session, set(now))
             for community_id in sorted(now - before):
-                presences = [
-                    {"user_id": uid, "status": status}
-                    for uid, peers in self.by_user.items()
-                    if uid != user_id
-                    and any(community_id in peer.communities for peer in peers)
-                    and (status := self.presence_of(uid)) != "offline"
-                ]
+                presences = self.online_in([community_id], user_id)
                 if presences:
                     data = {"community_id": community_id, "presences": presences}
                     session.dispatch(DispatchFrame("PRESENCE_UPDATE", data))

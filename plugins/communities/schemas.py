@@ -90,6 +90,9 @@ class MemberOut(msgspec.Struct, kw_only=True):
     # A member from another node: its host (shown as user@home) and identity key. null: this node.
     home: str | None = None
     home_key: str | None = None
+    # online | idle | dnd | offline (invisible reads offline): how a client of a large community
+    # learns who is online, as READY leaves out the presences of communities past ready_presences_max.
+    status: str = "offline"
 
 
 class MemberList(msgspec.Struct):

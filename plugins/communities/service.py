@@ -258,6 +258,7 @@ class Communities:
                 timeout_until=r[2] if r[2] and r[2] > now else None,
                 home=homes[r[0]].node if r[0] in homes else None,
                 home_key=homes[r[0]].node_key if r[0] in homes else None,
+                status=self.node.realtime.presence_of(r[0]),
             )
             for r in rows
         ]
@@ -284,6 +285,7 @@ class Communities:
             timeout_until=until if until and until > now_ms() else None,
             home=home.node if home else None,
             home_key=home.node_key if home else None,
+            status=self.node.realtime.presence_of(user_id),
         )
 
     async def require_member_view(self, actor: Actor, community_id: str) -> None:

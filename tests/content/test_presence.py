@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from tests.content.conftest import new_user
+from cryb_node.app import build_app
+from tests.content.conftest import content_config, make_space, new_user, ok
 from tests.content.test_realtime import connect
 
 
@@ -69,3 +70,45 @@ async def test_a_burst_of_connections_is_one_frame_per_flush_not_one_per_member(
     assert await presence_frames(owner_ws, 1.5) == []
     for ws in [*sockets, extra, owner_ws]:
         await ws.close()
+
+
+async def test_a_large_community_is_left_out_of_ready_and_its_member_list_says_who_is_online(
+    aiohttp_client, tmp_path
+):
+    # READY of a community with more sessions than ready_presences_max would list every online member
+    # to every arrival (quadratic in a connect storm): it names the community instead, and the member
+    # list carries each member's status.
+    config = content_config(tmp_path / "data", realtime={"ready_presences_max": 2})
+    space = await make_space(await aiohttp_client(build_app(config)))
+    members = [await space.join() for _ in range(4)]
+    sockets = [(await connect(space.client, u.token))[0] for u in members[:3]]
+    first_ws, first_ready = await connect(space.client, space.owner.token)
+    assert first_ready["presences_partial"] == [space.community]
+    assert first_ready["presences"] == []
+    statuses = {
+        m["user_id"]: m["status"]
+        for m in (await ok(space.client, "GET", f"/communities/{space.community}/members", space.owner))[
+            "members"
+        ]
+    }
+    assert statuses == {
+        space.owner.id: "online",
+        space.member.id: "offline",
+        members[0].id: "online",
+        members[1].id: "online",
+        members[2].id: "online",
+        members[3].id: "offline",
+    }
+    for ws in sockets:
+        await ws.close()
+    await first_ws.close()
+
+
+async def test_a_small_community_is_in_ready(space):
+    other = await space.join()
+    other_ws, _ = await connect(space.client, other.token)
+    owner_ws, ready = await connect(space.client, space.owner.token)
+    assert ready["presences"] == [{"user_id": other.id, "status": "online"}]
+    assert ready["presences_partial"] == []
+    await other_ws.close()
+    await owner_ws.close()

@@ -41,7 +41,11 @@ export class MemberList {
       const [members, roles] = await Promise.all([C.members(this.communityId), C.roles(this.communityId)]);
       state.members.set(this.communityId, members.members);
       state.roles.set(this.communityId, roles.roles);
-      for (const m of members.members) store.user(m.user_id);
+      for (const m of members.members) {
+        store.user(m.user_id);
+        // A large community's presences are not in READY (presences_partial): the list says them.
+        if (m.status && !state.presence.has(m.user_id)) state.presence.set(m.user_id, m.status);
+      }
       this.render();
     } catch (err) {
       replace(this.el, h('p', { role: 'alert' }, err.message));
