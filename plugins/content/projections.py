@@ -297,8 +297,37 @@ def _message_create(conn: Connection, ev: Event) -> None:
         ),
     )  # fmt: skip
     source(conn, ev)
-    if cur.rowcount or _deleted(conn, b.target or "", b.author or ""):
-        settle_message(conn, b.target or "")
+    mid = b.target or ""
+    if cur.rowcount and _first_news_of(conn, mid, p.channel_id, b.community, b.author or "", b.hlc):
+        # The common case, in one look-up: nothing about this message arrived before it (no edit,
+        # delete, moderation, ban purge or thread reply), so the row as inserted is settled; only
+        # its mention rows and the thread it joins follow.
+        everyone = ["*"] if p.mention_everyone else []
+        conn.executemany(
+            "INSERT OR IGNORE INTO content_mentions (channel_id, user_id, hlc, message_id)"
+            " VALUES (?, ?, ?, ?)",
+            [(p.channel_id, uid, b.hlc, mid) for uid in p.mentions + everyone],
+        )
+        if p.thread_id is not None:
+            _settle_thread(conn, p.channel_id, p.thread_id)
+    elif cur.rowcount or _deleted(conn, mid, b.author or ""):
+        settle_message(conn, mid)
+
+
+def _first_news_of(
+    conn: Connection, mid: str, channel: str, community: str | None, author: str, hlc: int
+) -> bool:
+    """True if no event about message ``mid`` (or its author's ban window) was projected before it."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM content_deletes WHERE target_id = ?1)"
+        " OR EXISTS (SELECT 1 FROM content_edits WHERE target_id = ?1)"
+        " OR EXISTS (SELECT 1 FROM content_mod WHERE target_id = ?1)"
+        " OR EXISTS (SELECT 1 FROM content_messages WHERE channel_id = ?2 AND thread_id = ?1)"
+        " OR EXISTS (SELECT 1 FROM content_purges WHERE community_id = ?3 AND user_id = ?4"
+        "  AND ?5 BETWEEN from_hlc AND to_hlc)",
+        (mid, channel, community, author, hlc),
+    ).fetchone()
+    return not row[0]
 
 
 def _post_create(conn: Connection, ev: Event) -> None:
