@@ -177,6 +177,7 @@ class Hub:
         self._presence_pending: dict[str, set[str]] = {}
         self._presence_sent: dict[tuple[str, str], str] = {}
         self._presence_wake = asyncio.Event()
+        self._presence_due: dict[str, float] = {}  # community id -> when its next flush may go
         self._presence_task: asyncio.Task[None] | None = None
         # community id -> the sessions sharing presence in it (``Session.communities``), so that who
         # is online in a community costs its own members, not a walk over every connected user.
@@ -314,12 +315,25 @@ class Hub:
             await self._presence_wake.wait()
             await asyncio.sleep(self.config.presence_flush_s)  # gather the changes of a burst
             self._presence_wake.clear()
-            self.flush_presence()
+            self.flush_presence(time.monotonic())
+            if self._presence_pending:
+                self._presence_wake.set()  # a large community's changes wait for its next turn
 
-    def flush_presence(self) -> None:
-        """One PRESENCE_UPDATE per community with its members' changes since the last flush."""
+    def _presence_every(self, community_id: str) -> float:
+        """Seconds between a community's PRESENCE_UPDATEs: presence_flush_s, stretched in proportion
+        past ready_presences_max sessions, so one community's presence costs at most about
+        ready_presences_max / presence_flush_s frames a second whatever its size (each flush goes
+        to every member: at a fixed rate a connect storm of N members cost N frames per flush)."""
+        sharing, cap = len(self._sharing.get(community_id, ())), max(1, self.config.ready_presences_max)
+        return self.config.presence_flush_s * max(1.0, sharing / cap)
+
+    def flush_presence(self, now: float) -> None:
+        """One PRESENCE_UPDATE per community due with its members' changes since its last flush."""
         pending, self._presence_pending = self._presence_pending, {}
         for community_id, users in pending.items():
+            if now < self._presence_due.get(community_id, 0.0):
+                self._presence_pending[community_id] = users
+                continue
             changes = []
             for user_id in sorted(users):
                 status, key = self.presence_of(user_id), (community_id, user_id)
@@ -333,6 +347,7 @@ class Hub:
             if changes:
                 data = {"community_id": community_id, "presences": changes}
                 self.publish(Dispatch("PRESENCE_UPDATE", data, community_id=community_id))
+                self._presence_due[community_id] = now + self._presence_every(community_id)
 
     # -- fan-out ------------------------------------------------------------------------------
 

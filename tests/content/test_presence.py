@@ -7,6 +7,8 @@ import asyncio
 import json
 
 from cryb_node.app import build_app
+from cryb_node.config import RealtimeSection
+from cryb_node.realtime.hub import Hub
 from tests.content.conftest import content_config, make_space, new_user, ok
 from tests.content.test_realtime import connect
 
@@ -112,3 +114,31 @@ async def test_a_small_community_is_in_ready(space):
     assert ready["presences_partial"] == []
     await other_ws.close()
     await owner_ws.close()
+
+
+def test_a_large_community_hears_presence_less_often_the_larger_it_is():
+    # Each PRESENCE_UPDATE goes to every member: at a fixed rate a storm of N arrivals costs N frames
+    # per flush. Past ready_presences_max sessions a community's flushes are spaced in proportion.
+    hub = Hub(RealtimeSection(presence_flush_s=0.5, ready_presences_max=2))
+    big = [hub.create(f"u{i}") for i in range(4)]
+    small = hub.create("v")
+    for session, place in [*((s, "big") for s in big), (small, "small")]:
+        session.ws = object()  # type: ignore[assignment]  # attached: counts as online
+        hub.share(session, {place})
+        hub.presence_changed(session.user_id, {place})
+
+    def flushed(now: float) -> dict[str, dict[str, str]]:
+        hub.flush_presence(now)
+        out = {}
+        while not hub._queue.empty():
+            d = hub._queue.get_nowait().data
+            out[d["community_id"]] = {p["user_id"]: p["status"] for p in d["presences"]}
+        return out
+
+    assert flushed(100.0) == {"big": {f"u{i}": "online" for i in range(4)}, "small": {"v": "online"}}
+    big[0].status = small.status = "dnd"
+    hub.presence_changed("u0", {"big"})
+    hub.presence_changed("v", {"small"})
+    assert flushed(100.5) == {"small": {"v": "dnd"}}  # 4 sessions, cap 2: the big one waits 1 s
+    assert flushed(100.9) == {}
+    assert flushed(101.0) == {"big": {"u0": "dnd"}}
