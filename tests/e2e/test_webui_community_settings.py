@@ -59,20 +59,28 @@ async def two_members(aiohttp_server: Any, tmp_path: Any, browser: Any, name: st
 
 
 async def open_settings(page: Any, tab: str | None = None) -> None:
-    await page.get_by_role("navigation", name="Channels").get_by_role("button", name="Community settings").click()
+    await (
+        page.get_by_role("navigation", name="Channels")
+        .get_by_role("button", name="Community settings")
+        .click()
+    )
     await expect(page.get_by_role("heading", name=re.compile("^Settings · "))).to_be_visible()
     if tab:
         await page.get_by_role("tab", name=tab).click()
 
 
-async def test_owner_renames_and_sets_an_icon_and_the_members_open_page_follows(aiohttp_server, tmp_path, browser):
+async def test_owner_renames_and_sets_an_icon_and_the_members_open_page_follows(
+    aiohttp_server, tmp_path, browser
+):
     base, _, alice, bob, community_id = await two_members(aiohttp_server, tmp_path, browser)
     # A plain member is offered no settings, but may leave.
     bob_sidebar = bob.get_by_role("navigation", name="Channels")
     await expect(bob_sidebar.get_by_role("button", name="Leave community")).to_be_visible()
     await expect(bob_sidebar.get_by_role("button", name="Community settings")).to_have_count(0)
     await bob.goto(f"{base}/channels/{community_id}/@settings")
-    await expect(bob.get_by_role("alert")).to_have_text("You cannot change this community’s settings.")
+    await expect(bob.get_by_role("alert")).to_have_text(
+        re.compile("You cannot change this community.s settings.")
+    )
     await bob.goto(f"{base}/channels/{community_id}")
     await bob.locator("#composer-input").wait_for()
 
@@ -110,7 +118,9 @@ async def test_owner_renames_and_sets_an_icon_and_the_members_open_page_follows(
     assert alice.errors == bob.errors == []
 
 
-async def test_channel_permissions_and_slow_mode_reach_the_members_composer_live(aiohttp_server, tmp_path, browser):
+async def test_channel_permissions_and_slow_mode_reach_the_members_composer_live(
+    aiohttp_server, tmp_path, browser
+):
     _, _, alice, bob, community_id = await two_members(aiohttp_server, tmp_path, browser)
     # Alice makes a "Guests" role and gives it to Bob (Roles, then the moderation member list).
     await open_settings(alice, "Roles")
@@ -132,7 +142,11 @@ async def test_channel_permissions_and_slow_mode_reach_the_members_composer_live
     await alice.get_by_role("tab", name="Members").click()
     await alice.locator("tr", has_text="bob").get_by_label("Guests role for bob").check()
     await expect(alice.get_by_role("status").filter(has_text="Roles updated.")).to_be_attached()
-    await alice.get_by_role("navigation", name="Channels").get_by_role("link", name=re.compile("^general")).click()
+    await (
+        alice.get_by_role("navigation", name="Channels")
+        .get_by_role("link", name=re.compile("^general"))
+        .click()
+    )
 
     # Slow mode: Bob sees it above his composer as soon as Alice saves it.
     await alice.get_by_role("button", name="Channel settings").click()
@@ -164,7 +178,9 @@ async def test_channel_permissions_and_slow_mode_reach_the_members_composer_live
     await screens(alice, "channel-settings-permissions")
     await form.get_by_role("button", name="Save permissions").click()
     await expect(bob.locator("#composer-input")).to_be_disabled()
-    await expect(bob.get_by_text("You do not have permission to send messages in this channel.")).to_be_visible()
+    await expect(
+        bob.get_by_text("You do not have permission to send messages in this channel.")
+    ).to_be_visible()
     channel = await api_call(alice, "GET", f"/api/v1/channels/{bob.url.rstrip('/').split('/')[-1]}")
     assert {"target_type": "role", "target_id": guests["id"], "allow": 0, "deny": 2} in channel["overwrites"]
     # Reopened, the switch shows what was saved; resetting gives Bob his composer back, live.
@@ -178,7 +194,7 @@ async def test_channel_permissions_and_slow_mode_reach_the_members_composer_live
 
 
 async def test_invites_are_made_used_by_a_newcomer_and_revoked(aiohttp_server, tmp_path, browser):
-    base, _, alice, bob, community_id = await two_members(aiohttp_server, tmp_path, browser)
+    base, _, alice, _bob, community_id = await two_members(aiohttp_server, tmp_path, browser)
     await open_settings(alice, "Invites")
     await alice.get_by_label("Expires after").select_option(label="1 day")
     await alice.get_by_label("Maximum uses").select_option(label="1 use")
@@ -192,7 +208,9 @@ async def test_invites_are_made_used_by_a_newcomer_and_revoked(aiohttp_server, t
     carol = await new_page(browser)
     await register(carol, base, "carol")
     await accept_invite(carol, link)
-    await expect(carol.get_by_role("navigation", name="Communities").get_by_role("link", name="Harbour")).to_be_visible()
+    await expect(
+        carol.get_by_role("navigation", name="Communities").get_by_role("link", name="Harbour")
+    ).to_be_visible()
     await alice.get_by_role("tab", name="Invites").click()
     await expect(alice.locator(f"li.cs-invite[data-code='{code}']")).to_contain_text("1 of 1 use")
     await screens(alice, "community-settings-invites")
@@ -213,7 +231,9 @@ async def test_invites_are_made_used_by_a_newcomer_and_revoked(aiohttp_server, t
     assert alice.errors == carol.errors == []
 
 
-async def test_member_leaves_and_everyone_sees_it_the_owner_is_told_to_transfer(aiohttp_server, tmp_path, browser):
+async def test_member_leaves_and_everyone_sees_it_the_owner_is_told_to_transfer(
+    aiohttp_server, tmp_path, browser
+):
     _, _, alice, bob, community_id = await two_members(aiohttp_server, tmp_path, browser)
     members = alice.get_by_role("complementary", name="Members")
     await expect(members.get_by_text("bob", exact=True).first).to_be_visible()
@@ -233,7 +253,9 @@ async def test_member_leaves_and_everyone_sees_it_the_owner_is_told_to_transfer(
     rail = bob.get_by_role("navigation", name="Communities")
     await expect(rail.get_by_role("link", name="Harbour")).to_be_visible()
     await bob.get_by_role("button", name="Leave community").click()
-    await bob.get_by_role("dialog", name="Leave Harbour?").get_by_role("button", name="Leave community").click()
+    await (
+        bob.get_by_role("dialog", name="Leave Harbour?").get_by_role("button", name="Leave community").click()
+    )
     await expect(rail.get_by_role("link", name="Harbour")).to_have_count(0)
     await bob.wait_for_url("**/channels/@me")
     # Alice's member list drops him without a reload; the node agrees.
@@ -265,13 +287,23 @@ async def test_custom_emoji_is_uploaded_used_as_a_reaction_and_deleted(aiohttp_s
     # Bob reacts with it; both pages show its picture on the message, read out as :ferry:.
     msg_id = await message(bob, "the ferry is here").get_attribute("data-id")
     await api_call(bob, "PUT", f"/api/v1/messages/{msg_id}/reactions/ferry:{emoji['id']}")
+    await (
+        alice.get_by_role("navigation", name="Channels")
+        .get_by_role("link", name=re.compile("^general"))
+        .click()
+    )
     for page in (alice, bob):
-        chip = message(page, "the ferry is here").get_by_role("button", name=re.compile(r"^:ferry: 1 reaction"))
+        chip = message(page, "the ferry is here").get_by_role(
+            "button", name=re.compile(r"^:ferry: 1 reaction")
+        )
         await expect(chip.locator("img.custom-emoji")).to_be_visible()
 
     # Deleted, it can no longer be used.
+    await open_settings(alice, "Emoji")
     await alice.get_by_role("button", name="Delete :ferry:").click()
-    await alice.get_by_role("dialog", name="Delete :ferry:?").get_by_role("button", name="Delete emoji").click()
+    await (
+        alice.get_by_role("dialog", name="Delete :ferry:?").get_by_role("button", name="Delete emoji").click()
+    )
     await expect(alice.get_by_text("No custom emoji yet.")).to_be_visible()
     status = await bob.evaluate(
         """async (path) => { const api = await import('/web/js/api.js');
