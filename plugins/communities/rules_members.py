@@ -108,6 +108,14 @@ def member_join(c: Ctx) -> Change:
     if me.member:
         raise Denied("already_member", 409, "you are already a member")
     grant = None if c.state.public else _invite_grant(c, p.invite)
+    if grant is None and p.invite:
+        # A public community needs no invite, but one used to join still counts a use (so its use
+        # limit holds: the service refuses a used-up invite before the join is written).
+        known = ev_types.invite_id(p.invite)
+        if c.conn.execute(
+            "SELECT 1 FROM community_invite_grants WHERE id = ? AND community_id = ?", (known, c.cid)
+        ).fetchone():
+            grant = known
 
     def change() -> None:
         c.sql(

@@ -16,7 +16,7 @@ from cryb_node.clock import new_id
 from cryb_node.events import Event, Tx
 from cryb_node.node import Node
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import InviteStatus, Perm
+from cryb_node.services import InviteStatus, MediaStore, Perm
 from cryb_node.sync.homes import remote_homes
 
 from . import events as ev
@@ -182,6 +182,8 @@ class Communities:
     async def create(self, actor: Actor, body: s.CommunityIn) -> s.CommunityOut:
         if actor.user_id is None:
             raise Problem("owner_required", 400, "a community is created by a user (its owner)")
+        if body.icon is not None:
+            await self.attach_icon(actor, body.icon)
         cid = new_id()
         payload = ev.CommunityCreate(**msgspec.structs.asdict(body))
         general = ev.ChannelCreate(kind="text", name="general")
@@ -194,9 +196,23 @@ class Communities:
 
     async def update(self, actor: Actor, community_id: str, body: s.CommunityPatch) -> s.CommunityOut:
         await self.community_row(community_id, actor)
+        if isinstance(body.icon, str):
+            # Checked before the upload is touched: only those who may change settings attach it.
+            await self.require(actor, community_id, Perm.MANAGE_COMMUNITY, "changing the icon")
+            await self.attach_icon(actor, body.icon)
         payload = ev.CommunityUpdate(**msgspec.structs.asdict(body))
         await self.write(actor, Step("community.update", community_id, community_id, payload))
         return await self.get(actor, community_id)
+
+    async def attach_icon(self, actor: Actor, media_id: str) -> None:
+        """An icon is an image its setter uploaded, attached publicly: everyone who sees the community
+        sees it, and the cleanup job keeps it."""
+        store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+        ref = None
+        if store is not None and actor.user_id is not None:
+            ref = await store.attach(media_id, actor.user_id, None)
+        if ref is None or ref.kind != "image":
+            raise Problem("invalid_field", 400, "icon must be an image you uploaded", field="icon")
 
     async def delete(self, actor: Actor, community_id: str) -> None:
         await self.community_row(community_id, actor)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from tests.content.conftest import call, new_user, ok
+from tests.content.test_emoji_icon_media import upload
 
 
 async def test_one_to_one_dm_is_found_again_and_closed_to_others(cc):
@@ -57,7 +58,7 @@ async def test_reactions_count_once_per_user_and_show_mine(space):
 
 async def test_custom_emoji_reactions(space):
     c = space.client
-    media = "01hzzzzzzzzzzzzzzzzzzzzzzz"
+    media = await upload(c, space.owner)
     assert (await call(c, "POST", f"/communities/{space.community}/emojis", space.member,
                        json={"name": "party", "media_id": media}))[0] == 403  # fmt: skip
     emoji = await ok(c, "POST", f"/communities/{space.community}/emojis", space.owner,

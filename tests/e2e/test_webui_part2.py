@@ -177,8 +177,8 @@ async def test_post_vote_comment_search_report_remove_notify_and_charts(aiohttp_
     await alice.get_by_role("tab", name="Roles & permissions").click()
     await alice.get_by_label("Member", exact=True).select_option(label="bob")
     effective = alice.locator(".effective .perm-list")
-    await expect(effective.get_by_text("VIEW_CHANNEL", exact=True)).to_be_visible()
-    await expect(effective.get_by_text("MANAGE_MESSAGES", exact=True)).to_have_count(0)
+    await expect(effective.get_by_text("View channels", exact=True)).to_be_visible()
+    await expect(effective.get_by_text("Manage messages", exact=True)).to_have_count(0)
     await screens(alice, "moderation-permissions")
     # Member management: Alice times Bob out (confirmed in a dialog); the node records it.
     await alice.get_by_role("tab", name="Members").click()

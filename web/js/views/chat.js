@@ -5,7 +5,9 @@ import { announce, formatTime, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as outbox from '../outbox.js';
 import * as store from '../store.js';
+import { channelSettingsButton, slowmodeNote } from './channel_settings.js';
 import { Composer } from './composer.js';
+import { emojiGlyph, emojiName } from './custom_emoji.js';
 import { confirmDialog, reactionPicker } from './dialogs.js';
 import { renderBody } from './markup.js';
 import { reportDialog } from './report.js';
@@ -52,6 +54,8 @@ export class ChatView {
     this.jump = h('button', { class: 'jump-btn', hidden: true, onclick: () => this.toPresent() }, 'New messages — jump to present ↓');
     this.typingLine = h('div', { class: 'typing-line', 'aria-live': 'off' });
     this.composer = new Composer(this);
+    this.slowmode = slowmodeNote(this);
+    this.unsubs.push(this.slowmode.stop);
     this.pinsBtn = h('button', { class: 'icon-btn', 'aria-label': 'Pinned messages', title: 'Pinned messages', 'aria-haspopup': 'dialog', onclick: () => this.showPins() }, icon('pin'));
     const membersBtn = dm ? null : h('button', {
       class: 'icon-btn', 'aria-label': 'Member list', title: 'Member list', 'aria-pressed': String(shell.membersOpen()),
@@ -61,9 +65,9 @@ export class ChatView {
       shell.header(
         h('h2', { class: 'channel-title' }, h('span', { class: 'hash', 'aria-hidden': 'true' }, dm ? '@' : '#'), dm ? name : name),
         channel && channel.topic ? h('p', { class: 'channel-topic muted' }, channel.topic) : null,
-        h('div', { class: 'header-actions' }, this.pinsBtn, membersBtn)),
+        h('div', { class: 'header-actions' }, this.pinsBtn, channelSettingsButton(this), membersBtn)),
       h('p', { id: 'msg-help', class: 'sr-only' }, 'Use the up and down arrow keys to move between messages. On a message: E edit, R reply, P pin, plus to react, Delete to delete, Enter or right arrow for actions.'),
-      this.scroller, this.jump, this.typingLine, this.composer.el);
+      this.scroller, this.jump, this.typingLine, this.slowmode.el, this.composer.el);
 
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
@@ -412,9 +416,9 @@ export class ChatView {
       m.reactions.map((r) => h('button', {
         class: `reaction${r.me ? ' me' : ''}`,
         'aria-pressed': String(!!r.me),
-        'aria-label': `${r.emoji} ${r.count} ${r.count === 1 ? 'reaction' : 'reactions'}${r.me ? ', including yours' : ''}`,
+        'aria-label': `${emojiName(r.emoji)} ${r.count} ${r.count === 1 ? 'reaction' : 'reactions'}${r.me ? ', including yours' : ''}`,
         onclick: () => this.toggleReaction(m, r.emoji),
-      }, h('span', { 'aria-hidden': 'true' }, r.emoji), h('span', { class: 'count', 'aria-hidden': 'true' }, String(r.count)))));
+      }, emojiGlyph(r.emoji, this.channel?.community_id), h('span', { class: 'count', 'aria-hidden': 'true' }, String(r.count)))));
   }
 
   actions(m) {

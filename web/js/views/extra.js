@@ -9,6 +9,7 @@ import { AdminView, InsightsView } from './admin.js';
 import { showForum } from './forum.js';
 import { inbox, InboxView, refreshUnread } from './inbox.js';
 import { canInsights, isModerator, ModerationView } from './moderation.js';
+import { openCommunitySettings, settingsButtons } from './community_settings.js';
 import { reportDialog } from './report.js';
 import { jumpToHash, quickSwitcher, SearchView } from './search.js';
 
@@ -101,6 +102,7 @@ export function openChannelExtra(shell, channelId) {
     view.show(new URLSearchParams(location.search).get('tab'));
     return true;
   }
+  if (openCommunitySettings(shell, channelId)) return true;
   if (communityId && channelId === '@insights') {
     const view = new InsightsView(shell, communityId);
     mount(shell, view);
@@ -153,6 +155,7 @@ export function communityTools(shell, communityId, perms) {
   if (canInsights(perms)) {
     out.push(h('button', { class: 'icon-btn', 'aria-label': 'Insights', title: 'Insights', 'data-focus-key': 'insights', onclick: () => shell.navigate(`/channels/${communityId}/@insights`) }, glyph('chart', 18)));
   }
+  out.push(...settingsButtons(shell, communityId, perms));
   const community = state.communities.get(communityId);
   if (community && community.owner_id !== state.me?.id) {
     out.push(h('button', {

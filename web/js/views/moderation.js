@@ -7,6 +7,7 @@ import * as api from '../api.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { confirmDialog } from './dialogs.js';
+import { label as permLabel, labels as permLabels } from '../perms.js';
 
 const { state } = store;
 const enc = encodeURIComponent;
@@ -146,9 +147,9 @@ export class ModerationView {
     const editor = (role) => {
       let perms = BigInt(role.perms);
       const boxes = BITS.map((name) => {
-        const box = h('input', { type: 'checkbox', checked: (perms & bit(name)) !== 0n, 'aria-label': `${name} for ${role.name}` });
+        const box = h('input', { type: 'checkbox', checked: (perms & bit(name)) !== 0n, 'aria-label': `${permLabel(name)} for ${role.name}` });
         box.addEventListener('change', () => { perms = box.checked ? perms | bit(name) : perms & ~bit(name); });
-        return h('label', { class: 'perm-chip' }, box, name);
+        return h('label', { class: 'perm-chip' }, box, permLabel(name));
       });
       return h('details', { class: 'role-editor' }, h('summary', null, role.name === '@everyone' || role.id === this.communityId ? '@everyone' : role.name),
         h('div', { class: 'perm-grid' }, boxes),
@@ -170,7 +171,7 @@ export class ModerationView {
       try {
         const out = await api.get(`/api/v1/channels/${enc(chSel.value)}/permissions?user_id=${enc(userSel.value)}`);
         replace(effective, h('p', null, `Effective permissions of ${store.displayName(userSel.value)} in ${chSel.selectedOptions[0].textContent}:`),
-          h('ul', { class: 'perm-list' }, out.names.map((n) => h('li', null, n))));
+          h('ul', { class: 'perm-list' }, permLabels(out.perms).map((n) => h('li', null, n))));
       } catch (err) {
         replace(effective, h('p', { role: 'alert' }, err.message));
       }
@@ -183,14 +184,14 @@ export class ModerationView {
       let deny = BigInt(ow.deny || 0);
       const rows = BITS.map((name) => {
         const state3 = (allow & bit(name)) ? 'allow' : (deny & bit(name)) ? 'deny' : 'inherit';
-        const sel = h('select', { 'aria-label': `${name} overwrite` }, ['inherit', 'allow', 'deny'].map((v) => h('option', { value: v, selected: v === state3 }, v)));
+        const sel = h('select', { 'aria-label': `${permLabel(name)} overwrite` }, ['inherit', 'allow', 'deny'].map((v) => h('option', { value: v, selected: v === state3 }, v)));
         sel.addEventListener('change', () => {
           allow &= ~bit(name);
           deny &= ~bit(name);
           if (sel.value === 'allow') allow |= bit(name);
           if (sel.value === 'deny') deny |= bit(name);
         });
-        return h('label', { class: 'perm-chip' }, name, sel);
+        return h('label', { class: 'perm-chip' }, permLabel(name), sel);
       });
       replace(overwrite, h('div', { class: 'perm-grid' }, rows), h('button', {
         class: 'btn primary',

@@ -14,6 +14,7 @@ import { MemberList } from './members.js';
 import { openSettings } from './settings.js';
 import { handleDispatch } from './live.js';
 import { communityTools, openChannelExtra, openTop, railItems } from './extra.js';
+import { communityBadge } from './community_settings.js';
 
 const { state } = store;
 
@@ -354,7 +355,7 @@ export class Shell {
       h('li', { class: 'rail-sep', role: 'separator' }),
       [...state.communities.values()].map((c) => {
         const u = store.communityUnread(c.id);
-        return item(c.name, c.id === current, h('span', { 'aria-hidden': 'true' }, initials(c.name)), `/channels/${c.id}`, u.mentions, u.unread > 0);
+        return item(c.name, c.id === current, communityBadge(c), `/channels/${c.id}`, u.mentions, u.unread > 0);
       }),
       h('li', { class: 'rail-item' },
         h('button', { class: 'rail-btn add', 'aria-label': 'Create a community', title: 'Create a community', onclick: () => createCommunityDialog(this) }, icon('plus', 24))),
