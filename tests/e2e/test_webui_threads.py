@@ -219,7 +219,7 @@ async def test_threads_start_from_a_message_and_the_other_member_sees_and_answer
 
     # At phone width the pane takes the whole screen.
     await alice.set_viewport_size(PHONE)
-    await alice.get_by_role("button", name="Threads").click()
+    await alice.get_by_role("button", name="All threads").click()  # her pane is still open
     await alice.get_by_role("complementary", name="Threads in #general").locator(".thread-item").last.click()
     pane = alice.get_by_role("complementary", name="Thread")
     box = await pane.bounding_box()

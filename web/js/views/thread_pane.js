@@ -39,11 +39,12 @@ export function threadSummary(view, m) {
   }, icon('thread', 16), h('span', null, `${n} ${n === 1 ? 'reply' : 'replies'}`));
 }
 
-/** The header button that opens the channel's thread list. */
+/** The header button that opens the channel's thread list (ChatView's constructor: one per view). */
 export function threadsButton(view) {
   if (view.dm) return null;
+  paneOf(view); // from now on, thread replies arriving live update their root's "N replies"
   return h('button', {
-    class: 'icon-btn threads-btn', 'aria-label': 'Threads', title: 'Threads', 'aria-haspopup': 'dialog',
+    class: 'icon-btn threads-btn', 'aria-label': 'Threads', title: 'Threads',
     onclick: () => { const p = paneOf(view); if (p.mode === 'list') closePane(view); else openThreadList(view); },
   }, icon('thread'));
 }
@@ -172,6 +173,7 @@ function threadComposer(view, p, root) {
   input.addEventListener('keydown', (e) => {
     e.stopPropagation(); // the chat view's own keys must not act on text typed here
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+    else if (e.key === 'Escape') { e.preventDefault(); closePane(view); }
   });
   return { el: form, input };
 }
