@@ -99,7 +99,8 @@ export function openMenu(view, m, { anchor = null, x = 0, y = 0, sheet = false, 
   const asSheet = sheet || window.matchMedia('(max-width: 600px)').matches;
   const items = actions.map((a) => h('button', {
     type: 'button', role: 'menuitem', tabindex: '-1', class: `menu-item${a.danger ? ' danger' : ''}`,
-    onclick: () => { close(false); a.run(opener && opener.isConnected ? opener : view.elements.get(m.id)); },
+    // focus back on the opener first: a dialog the action opens returns focus there when it closes
+    onclick: () => { close(true); a.run(opener && opener.isConnected ? opener : view.elements.get(m.id)); },
   }, icon(a.icon, 18), h('span', null, a.label)));
   const menu = h('div', {
     class: `msg-menu${asSheet ? ' sheet' : ''}`, role: 'menu',
