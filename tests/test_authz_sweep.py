@@ -89,6 +89,7 @@ ROUTES: dict[str, str] = {
     "PUT /api/v1/channels/{channel_id}/overwrites/{target_type}/{target_id}": "user",
     "GET /api/v1/channels/{channel_id}/permissions": "optional",
     "GET /api/v1/channels/{channel_id}/pins": "optional",
+    "GET /api/v1/channels/{channel_id}/threads": "optional",
     "DELETE /api/v1/channels/{channel_id}/pins/{message_id}": "user",
     "PUT /api/v1/channels/{channel_id}/pins/{message_id}": "user",
     "GET /api/v1/channels/{channel_id}/posts": "optional",

@@ -287,6 +287,25 @@ class Chat:
         )
         return s.MessageList([message_out(r) for r in rows])
 
+    async def threads(self, user_id: str | None, channel_id: str, limit: int) -> s.ThreadList:
+        """The channel's threads, the most recently active first: each root message with its reply
+        count and the time of its latest reply (kept by the projection, see _settle_thread)."""
+        where = await self.gate.require(
+            user_id, channel_id, Perm.VIEW_CHANNEL | Perm.READ_HISTORY, kinds=CHAT_KINDS, write=False
+        )
+        hidden = "" if where.has(Perm.MANAGE_MESSAGES) else " AND hidden = 0 AND purged = 0"
+        rows = await self.db.fetchall(
+            f"SELECT {COLUMNS}, thread_last_hlc FROM content_messages WHERE channel_id = ?"
+            f" AND thread_count > 0 AND deleted = 0{hidden} ORDER BY thread_last_hlc DESC LIMIT ?",
+            (channel_id, limit),
+        )
+        reactions = await reactions_for(self.db, [r[0] for r in rows], user_id)
+        return s.ThreadList([
+            s.ThreadOut(root=message_out(r, reactions.get(r[0])), reply_count=r[16],
+                        last_reply_at=wall_ms(r[18]) if r[18] is not None else r[11])
+            for r in rows
+        ])  # fmt: skip
+
     # -- change ---------------------------------------------------------------------------------
 
     async def edit(self, user_id: str, channel_id: str, mid: str, body: s.MessageEditIn) -> s.MessageOut:

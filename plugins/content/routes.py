@@ -40,6 +40,13 @@ def chat_routes(api: Api, node: Node) -> None:
             call.principal and call.principal.user_id, call.path("channel_id"), call.query
         )
 
+    @api.route("GET", "/api/v1/channels/{channel_id}/threads", query=s.ThreadQuery, response=s.ThreadList)
+    async def list_threads(call: Call) -> s.ThreadList:
+        """The channel's threads (root messages with replies), most recently active first; a thread's
+        replies are `GET .../messages?thread=ROOT`."""
+        uid = call.principal and call.principal.user_id
+        return await c.chat.threads(uid, call.path("channel_id"), call.query.limit)
+
     @api.route("GET", "/api/v1/channels/{channel_id}/messages/{message_id}", response=s.MessageOut)
     async def get_message(call: Call) -> s.MessageOut:
         """One message."""

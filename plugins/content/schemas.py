@@ -85,6 +85,22 @@ class MessageQuery(Body):
     thread: AnyId | None = None  # list the thread hanging from this message
 
 
+class ThreadQuery(Body):
+    limit: Annotated[int, Meta(ge=1, le=100)] = 50
+
+
+class ThreadOut(msgspec.Struct, kw_only=True):
+    root: MessageOut  # the message the thread hangs from
+    reply_count: int
+    last_reply_at: int  # ms since epoch
+
+
+class ThreadList(msgspec.Struct):
+    """Most recently active first."""
+
+    threads: list[ThreadOut]
+
+
 class EditOut(msgspec.Struct):
     event_id: str
     author_id: str

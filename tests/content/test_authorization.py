@@ -47,6 +47,8 @@ MATRIX = [
     ("GET", "/channels/{text}/messages/{msg}", None, (200, 200, 200, 403, 200)),
     ("POST", "/channels/{text}/messages", {"content": "x"}, (401, 403, 201, 403, 201)),
     ("GET", "/channels/{hidden}/messages", None, (401, 403, 403, 403, 403)),
+    ("GET", "/channels/{text}/threads", None, (200, 200, 200, 403, 200)),
+    ("GET", "/channels/{hidden}/threads", None, (401, 403, 403, 403, 403)),
     ("POST", "/channels/{hidden}/messages", {"content": "x"}, (401, 403, 403, 403, 403)),
     ("PATCH", "/channels/{text}/messages/{msg}", {"content": "y"}, (401, 403, 403, 403, 403)),
     ("DELETE", "/channels/{text}/messages/{msg}", None, (401, 403, 403, 403, 204)),

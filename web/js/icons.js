@@ -24,6 +24,9 @@ const PATHS = {
   forum: ['M4 5h16v10H9l-5 4z'],
   signout: ['M15 4h4v16h-4', 'M10 8l-4 4 4 4', 'M6 12h10'],
   flag: ['M5 21V4', 'M5 4h11l-2 4 2 4H5'],
+  thread: ['M4 5h12v8H9l-4 3z', 'M19 9h1v8h-2v3l-3-3h-5'],
+  link: ['M10 14a4 4 0 0 0 6 0l3-3a4 4 0 0 0-6-6l-1 1', 'M14 10a4 4 0 0 0-6 0l-3 3a4 4 0 0 0 6 6l1-1'],
+  more: ['M5 12h.01', 'M12 12h.01', 'M19 12h.01'],
 };
 
 export function icon(name, size = 20) {

@@ -10,8 +10,10 @@ import { Composer } from './composer.js';
 import { emojiGlyph, emojiName } from './custom_emoji.js';
 import { confirmDialog, reactionPicker } from './dialogs.js';
 import { renderBody } from './markup.js';
-import { reportDialog } from './report.js';
+import { attachMessageMenu, extraToolbarButtons } from './message_menu.js';
 import { avatar } from './shell.js';
+import { openThread, threadsButton, threadSummary } from './thread_pane.js';
+import { attachUnread, placeUnread, unreadGateOpen, unreadMark } from './unread_divider.js';
 
 const { state } = store;
 const PAGE = 50;
@@ -65,8 +67,8 @@ export class ChatView {
       shell.header(
         h('h2', { class: 'channel-title' }, h('span', { class: 'hash', 'aria-hidden': 'true' }, dm ? '@' : '#'), dm ? name : name),
         channel && channel.topic ? h('p', { class: 'channel-topic muted' }, channel.topic) : null,
-        h('div', { class: 'header-actions' }, this.pinsBtn, channelSettingsButton(this), membersBtn)),
-      h('p', { id: 'msg-help', class: 'sr-only' }, 'Use the up and down arrow keys to move between messages. On a message: E edit, R reply, P pin, plus to react, Delete to delete, Enter or right arrow for actions.'),
+        h('div', { class: 'header-actions' }, threadsButton(this), this.pinsBtn, channelSettingsButton(this), membersBtn)),
+      h('p', { id: 'msg-help', class: 'sr-only' }, 'Use the up and down arrow keys to move between messages. On a message: E edit, R reply, T thread, P pin, plus to react, Delete to delete, Enter or right arrow for actions, Shift+F10 for the actions menu.'),
       this.scroller, this.jump, this.typingLine, this.slowmode.el, this.composer.el);
 
     this.observer = new IntersectionObserver((entries) => {
@@ -86,6 +88,8 @@ export class ChatView {
     );
     this.onVisible = () => { if (!document.hidden) { store.clearUnread(channelId); this.ack(); } };
     document.addEventListener('visibilitychange', this.onVisible);
+    attachMessageMenu(this);
+    attachUnread(this);
   }
 
   destroy() {
@@ -137,6 +141,7 @@ export class ChatView {
     else this.scrollToBottom();
     this.observer.observe(this.sentinel);
     this.newerObserver.observe(this.newerSentinel);
+    placeUnread(this, { scroll: !target });
     this.focusComposer();
     this.ack();
     this.remember(0);
@@ -280,7 +285,7 @@ export class ChatView {
 
   ack() {
     const last = this.bucket.list[this.bucket.list.length - 1];
-    if (!last || document.hidden || this.lastAck === last.id) return;
+    if (!last || document.hidden || this.lastAck === last.id || !unreadGateOpen(this)) return;
     this.lastAck = last.id;
     M.ack(this.channelId, last.id).catch(() => {});
   }
@@ -314,8 +319,8 @@ export class ChatView {
     }
     for (const id of updated) this.elements.delete(id);
     this.renderAll();
-    if (added.length) {
-      const theirs = added.map((id) => this.bucket.byId.get(id)).filter((m) => m && m.author_id !== state.me?.id);
+    if (added.some((id) => !this.bucket.byId.get(id)?.thread_id)) {
+      const theirs = added.map((id) => this.bucket.byId.get(id)).filter((m) => m && !m.thread_id && m.author_id !== state.me?.id);
       if (this.bucket.hasNewer) {
         // Reading a window into history: what arrives live waits behind "jump to present".
         if (!theirs.length) this.toPresent();
@@ -331,7 +336,7 @@ export class ChatView {
     let prev = null;
     let refocus = null;
     const desired = [];
-    for (const m of [...this.bucket.list, ...this.composer.pending()]) {
+    for (const m of [...this.bucket.list.filter((x) => !x.thread_id), ...this.composer.pending()]) { // thread replies: thread_pane.js
       const grouped = !!prev && prev.author_id === m.author_id && !m.reply_to && m.created_at - prev.created_at < GROUP_MS;
       let el = this.elements.get(m.id);
       if (!el || el.dataset.grouped !== String(grouped) || el.dataset.rev !== rev(m)) {
@@ -386,6 +391,7 @@ export class ChatView {
       dataset: { id: m.id, grouped: String(grouped), rev: rev(m) },
       onkeydown: (e) => this.messageKeys(e, m),
     },
+      unreadMark(this, m),
       m.reply_to ? this.replyRef(m.reply_to) : null,
       grouped ? h('span', { class: 'gutter-time muted', 'aria-hidden': 'true' }, new Date(m.created_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })) : avatar(m.author_id),
       h('div', { class: 'msg-main' },
@@ -394,7 +400,8 @@ export class ChatView {
           h('time', { class: 'muted', datetime: new Date(m.created_at).toISOString() }, formatTime(m.created_at)),
           m.pinned ? h('span', { class: 'pin-mark', title: 'Pinned' }, icon('pin', 14), h('span', { class: 'sr-only' }, 'pinned')) : null),
         body,
-        this.reactions(m)),
+        this.reactions(m),
+        threadSummary(this, m)),
       pending ? this.pendingActions(m) : this.actions(m));
     return el;
   }
@@ -433,10 +440,8 @@ export class ChatView {
       mine ? button('Edit', icon('edit', 18), () => this.startEdit(m), 'E') : null,
       !this.dm && moderator ? button(m.pinned ? 'Unpin' : 'Pin', icon('pin', 18), () => this.togglePin(m), 'P') : null,
       mine || moderator ? button('Delete', icon('trash', 18), (e) => this.remove(m, e.shiftKey), 'Delete') : null,
-      // a DM has no moderators: someone in it can take a message to the node admins
-      this.dm && !mine && !m.pending ? button('Report', icon('flag', 18), () => reportDialog({
-        type: 'dm_message', id: m.id, name: store.displayName(m.author_id), excerpt: m.content,
-      })) : null);
+      // Start thread, Report (a DM's to the node admins, a channel's to its moderators), More
+      ...extraToolbarButtons(this, m, button));
     return toolbar;
   }
 
@@ -508,6 +513,7 @@ export class ChatView {
       }
       case 'e': case 'E': if (mine && !m.pending) { e.preventDefault(); this.startEdit(m); } break;
       case 'r': case 'R': if (!m.pending) { e.preventDefault(); this.composer.replyTo(m); } break;
+      case 't': case 'T': if (!m.pending && !this.dm && !m.thread_id) { e.preventDefault(); openThread(this, m); } break;
       case 'p': case 'P': if (!m.pending && !this.dm && store.can(this.perms, store.PERM.MANAGE_MESSAGES)) { e.preventDefault(); this.togglePin(m); } break;
       case '+': if (!m.pending) { e.preventDefault(); this.pickReaction(m, e.currentTarget); } break;
       case 'Delete': case 'Backspace':

@@ -61,3 +61,72 @@ export function reportDialog({ type, id, name, excerpt = '' }) {
     return form;
   }, { className: 'report-dialog' });
 }
+
+// -- reports to a community's moderators -----------------------------------------------------------
+
+const REASONS = [
+  ['spam', 'Spam or a scam'],
+  ['harassment', 'Harassment or hate'],
+  ['threat', 'Threats or violence'],
+  ['sexual', 'Sexual or shocking content'],
+  ['rules', 'Breaks this community’s rules'],
+  ['other', 'Something else'],
+];
+
+/** Report a community's message, post or comment to its moderators (POST
+ *  /api/v1/communities/{id}/reports): a reason chosen from a list, details optional. The form stays
+ *  open with the node's error if the report is refused, and says plainly once it was sent. */
+export function reportToModerators({ communityId, type, id, name, excerpt = '' }) {
+  const what = { message: 'message', post: 'post', comment: 'comment' }[type] || 'content';
+  modal(`Report ${what}${name ? ` by ${name}` : ''}`, (close) => {
+    const errors = banner();
+    const choiceError = h('p', { class: 'field-error', id: 'report-reason-err', role: 'alert' });
+    const radios = REASONS.map(([value, label]) => {
+      const input = h('input', { type: 'radio', name: 'report-reason', id: `report-reason-${value}`, value });
+      input.addEventListener('change', () => { choiceError.textContent = ''; });
+      return h('div', { class: 'check report-choice' }, input, h('label', { for: `report-reason-${value}` }, label));
+    });
+    const group = h('fieldset', { class: 'report-reasons', 'aria-describedby': 'report-reason-err' },
+      h('legend', null, 'What is wrong with it?'), radios, choiceError);
+    const details = field('Details (optional)', {
+      name: 'details', maxlength: 900, multiline: true, rows: 3, placeholder: 'Anything the moderators should know',
+    });
+    const form = h('form', { class: 'modal-body report-form', novalidate: true, 'aria-describedby': 'report-privacy' },
+      errors,
+      excerpt ? h('blockquote', { class: 'report-excerpt' }, excerpt.length > 300 ? `${excerpt.slice(0, 300)}…` : excerpt) : null,
+      h('p', { class: 'muted', id: 'report-privacy' }, 'Your report goes to this community’s moderators. They see who sent it; the author does not.'),
+      group,
+      details.row,
+      h('div', { class: 'modal-actions' },
+        h('button', { type: 'button', class: 'btn', onclick: () => close() }, 'Cancel'),
+        submitButton('Send report')));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const chosen = form.querySelector('input[name="report-reason"]:checked');
+      if (!chosen) {
+        choiceError.textContent = 'Choose a reason.';
+        form.querySelector('input[name="report-reason"]').focus();
+        return;
+      }
+      const label = REASONS.find(([value]) => value === chosen.value)[1];
+      const more = details.input.value.trim();
+      busy(form, async () => {
+        try {
+          await api.post(`/api/v1/communities/${encodeURIComponent(communityId)}/reports`, {
+            target_type: type, target_id: id, reason: more ? `${label}: ${more}` : label,
+          });
+          const message = 'Report sent to the moderators.';
+          const ok = h('button', { type: 'button', class: 'btn primary', onclick: () => close() }, 'Done');
+          replace(form, h('p', { class: 'report-sent', role: 'status' }, message,
+            h('br'), h('span', { class: 'muted' }, 'Thanks for telling them. You can keep chatting.')),
+          h('div', { class: 'modal-actions' }, ok));
+          ok.focus();
+          announce(message);
+        } catch (err) {
+          showError(err, { reason: details, details }, errors);
+        }
+      });
+    });
+    return form;
+  }, { className: 'report-dialog' });
+}
