@@ -23,6 +23,8 @@ const handlers = {
       store.mergeMessages(m.channel_id, [m]);
       store.emit('messages', { channelId: m.channel_id, added: [m.id] });
     }
+    // A thread reply is not unread in the channel (READY's read states count the channel's own history).
+    if (m.thread_id) return;
     if (m.author_id !== state.me?.id && (!open || document.hidden)) store.bumpUnread(m.channel_id, mentionsMe(m));
     else if (open) shell.chat.ack();
   },
