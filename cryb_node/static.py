@@ -12,8 +12,10 @@ URL, so browsers fetch the whole UI again once per release, which on a self-host
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import hashlib
+import json
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -40,7 +42,10 @@ TYPES = {
 COMPRESSIBLE = {".js", ".css", ".svg", ".json", ".txt", ".html"}
 # Below this, headers outweigh what compression saves.
 MIN_COMPRESS = 512
-_STATIC_IMPORT = re.compile(r"^\s*(?:import|export)\b[^;'\"]*?(?:from\s*)?['\"](\.{1,2}/[^'\"]+)['\"]", re.M)
+# A static import or re-export of a relative module (`import { h } from './dom.js'`, `import './x.js'`,
+# `export { a } from './a.js'`), possibly over several lines; no parentheses, so `import('./x.js')` in
+# a function body (a lazy load) is not taken for one.
+_STATIC_IMPORT = re.compile(r"^\s*(?:import|export)\b[^;'\"()]*?['\"](\.{1,2}/[^'\"]+)['\"]", re.M)
 
 
 @lru_cache(maxsize=512)
@@ -104,15 +109,23 @@ class Bundle:
                 todo.append(_normalise(base / spec))
         return seen
 
-    def page(self, name: str, entry: str) -> bytes:
-        """index.html pointing at the versioned files, with a modulepreload hint for every module of the
-        first screen so the browser fetches them in parallel instead of one import level at a time."""
+    def page(self, name: str, entry: str) -> tuple[bytes, str]:
+        """index.html pointing at the versioned files, and the CSP source allowing its import map.
+
+        The page gets a modulepreload hint for every module of the first screen, so the browser
+        fetches them in parallel instead of one import level at a time. Its import map sends any
+        import of /web/... (scripts run in the page, a bookmarklet, the tests) to the versioned URL:
+        a module is one instance per URL, and /web/js/api.js must be the instance the app uses."""
         text = self.files[name].decode()
         text = text.replace('"/web/', f'"{self.prefix}')
+        imports = json.dumps({"imports": {"/web/": self.prefix}}, separators=(",", ":"))
+        source = "'sha256-" + base64.b64encode(hashlib.sha256(imports.encode()).digest()).decode() + "'"
+        # The import map must come before any module load, preloads included.
+        text = text.replace("<title>", f'<script type="importmap">{imports}</script>\n<title>', 1)
         hints = "".join(
             f'<link rel="modulepreload" href="{self.prefix}{m}">\n' for m in self.preloads(entry)[1:]
         )
-        return text.replace("</head>", hints + "</head>", 1).encode()
+        return text.replace("</head>", hints + "</head>", 1).encode(), source
 
     def worker(self, name: str) -> bytes:
         """sw.js with its ASSETS constant set to this version's prefix (a new release is a new worker)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from aiohttp import web
 
 from cryb_node import static
+from cryb_node.gateway.middleware import CSP
 
 # Client-side routes: each answers with index.html and the app's router picks the screen.
 SPA_ROUTES = (
@@ -42,10 +43,13 @@ def install(app: web.Application) -> None:
     if not (root / "index.html").is_file():
         return
     bundle = static.Bundle(root)
-    page = bundle.page("index.html", "js/main.js")
+    page, import_map = bundle.page("index.html", "js/main.js")
+    # The node's policy, plus the page's one inline script: its import map, allowed by its hash.
+    csp = f"{CSP}; script-src 'self' {import_map}"
 
     async def spa(request: web.Request) -> web.Response:
-        return await static.respond(request, page, ".html", static.REVALIDATE)
+        headers = {"Content-Security-Policy": csp}
+        return await static.respond(request, page, ".html", static.REVALIDATE, headers=headers)
 
     def file(rel: str) -> bytes:
         # Only the bundle's files (inside web/, no Python sources, no dot-files); never the page itself,

@@ -5,9 +5,9 @@
 // here. Web Push notifications are shown from here too.
 
 // The node rewrites this line to the release's /assets/<hash>/ prefix when it serves the worker
-// (cryb_node/static.py), so each release is a new worker with a cache of its own.
+// (cryb_node/static.py), so each release is a new worker, which drops the files of the one before.
 const ASSETS = '/web/';
-const CACHE = `cryb-shell-${ASSETS}`;
+const CACHE = 'cryb-shell-v1';
 const SHELL = ['/', `${ASSETS}app.css`, `${ASSETS}js/main.js`, `${ASSETS}icon.svg`];
 
 self.addEventListener('install', (event) => {
@@ -17,6 +17,11 @@ self.addEventListener('install', (event) => {
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
     for (const key of await caches.keys()) if (key !== CACHE) await caches.delete(key);
+    const cache = await caches.open(CACHE);
+    for (const req of await cache.keys()) {
+      const path = new URL(req.url).pathname;
+      if (path.startsWith('/assets/') && !path.startsWith(ASSETS)) await cache.delete(req);
+    }
     await self.clients.claim();
   })());
 });
