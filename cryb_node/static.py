@@ -127,6 +127,14 @@ class Bundle:
         )
         return text.replace("</head>", hints + "</head>", 1).encode(), source
 
+    def warm(self, bodies: list[bytes]) -> None:
+        """Compress ``bodies`` in both codings now (run in a thread at start), so that not even the
+        first visitor after a restart waits for brotli."""
+        for body in bodies:
+            if len(body) >= MIN_COMPRESS:
+                for coding in ("br", "gzip"):
+                    encode(body, coding)
+
     def worker(self, name: str) -> bytes:
         """sw.js with its ASSETS constant set to this version's prefix (a new release is a new worker)."""
         text = self.files[name].decode()
