@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.webui import create_community, new_page, register, send, serve
+from tests.e2e.webui import create_community, new_page, register, send, serve, shoot
 
 pytestmark = pytest.mark.browser
 
@@ -93,6 +93,7 @@ async def test_cold_load_of_the_chat_page_fits_the_budget_and_a_reload_uses_the_
     page, cold = await open_chat(browser, state, channel)
     figures = f"{len(cold.requests)} requests, {cold.total() / 1024:.1f} KB"
     print(f"cold load: {figures}")
+    await shoot(page, "first-load-chat")
     assert cold.total() <= BUDGET, figures
     assert all(r["url"].startswith(base) for r in cold.requests.values())
     assert any("/assets/" in r["url"] and r["url"].endswith("/js/main.js") for r in cold.requests.values())
