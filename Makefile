@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test soak bench lint format vendor clean binary
+.PHONY: run test soak bench lint format vendor clean binary lighthouse
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,16 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/sync.py  # federation catch-up events/s and time to converge (--events 10000)
 	$(PY) bench/analytics.py  # analytics consumer ingest and daily rollup time
 	$(PY) bench/binary.py  # single-file executable: size and cold start to /readyz
+
+# Lighthouse 12 (pinned in tools/lighthouse/package-lock.json) on the chat page and a forum post page,
+# signed in, desktop preset, with Debian's Chromium (CHROME_PATH); needs npm, so it is not in `make test`.
+LIGHTHOUSE_RUNS ?= 3
+lighthouse: $(VENV)/.test-installed tools/lighthouse/node_modules/.installed
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(PY) bench/lighthouse.py --runs $(LIGHTHOUSE_RUNS)
+
+tools/lighthouse/node_modules/.installed: tools/lighthouse/package-lock.json
+	npm ci --prefix tools/lighthouse --no-audit --no-fund
+	touch $@
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .

@@ -1,10 +1,14 @@
 // The app shell's service worker: the page, styles and modules are kept in a cache so the UI opens
 // with no network (it then shows its offline state and reconnects by itself). App files are
-// network-first (a new release wins when online), vendored files cache-first; the API, the gateway
-// and media are never cached here. Web Push notifications are shown from here too.
+// served under /assets/<content hash>/ and never change at a URL, so they are cache-first; the page
+// is network-first (a new release wins when online); the API, the gateway and media are never cached
+// here. Web Push notifications are shown from here too.
 
+// The node rewrites this line to the release's /assets/<hash>/ prefix when it serves the worker
+// (cryb_node/static.py), so each release is a new worker, which drops the files of the one before.
+const ASSETS = '/web/';
 const CACHE = 'cryb-shell-v1';
-const SHELL = ['/', '/web/app.css', '/web/js/main.js', '/web/icon.svg'];
+const SHELL = ['/', `${ASSETS}app.css`, `${ASSETS}js/main.js`, `${ASSETS}icon.svg`];
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));
@@ -13,6 +17,11 @@ self.addEventListener('install', (event) => {
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
     for (const key of await caches.keys()) if (key !== CACHE) await caches.delete(key);
+    const cache = await caches.open(CACHE);
+    for (const req of await cache.keys()) {
+      const path = new URL(req.url).pathname;
+      if (path.startsWith('/assets/') && !path.startsWith(ASSETS)) await cache.delete(req);
+    }
     await self.clients.claim();
   })());
 });
@@ -20,7 +29,10 @@ self.addEventListener('activate', (event) => {
 // The page lists the modules it loaded (they were fetched before this worker controlled it).
 self.addEventListener('message', (event) => {
   const urls = (event.data && event.data.precache) || [];
-  const own = urls.filter((u) => new URL(u, self.location.origin).origin === self.location.origin && new URL(u, self.location.origin).pathname.startsWith('/web/'));
+  const own = urls.filter((u) => {
+    const url = new URL(u, self.location.origin);
+    return url.origin === self.location.origin && url.pathname.startsWith(ASSETS);
+  });
   event.waitUntil(caches.open(CACHE).then((c) => Promise.all(own.map((u) => c.add(u).catch(() => {})))));
 });
 
@@ -47,7 +59,7 @@ self.addEventListener('fetch', (event) => {
     event.respondWith(networkFirst(req, '/'));
     return;
   }
-  if (url.pathname.startsWith('/web/vendor/')) {
+  if (url.pathname.startsWith(ASSETS)) {
     event.respondWith(caches.match(req).then((hit) => hit || networkFirst(req)));
     return;
   }

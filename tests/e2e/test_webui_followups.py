@@ -129,7 +129,7 @@ async def test_cold_start_offline_takes_a_message_and_sends_it_exactly_once(
     await until(
         first,
         "caches.open('cryb-shell-v1').then(c => c.keys())"
-        ".then(k => ['/web/js/views/offline.js', '/web/js/outbox.js']"
+        ".then(k => ['/js/views/offline.js', '/js/outbox.js']"
         ".every(p => k.some(r => r.url.endsWith(p))))",
     )
     await until(

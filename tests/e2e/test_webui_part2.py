@@ -337,7 +337,7 @@ async def test_app_shell_opens_offline_and_sends_what_was_typed_offline(aiohttp_
     await until(
         bob,
         "caches.open('cryb-shell-v1').then(c => c.keys())"
-        ".then(k => k.some(r => r.url.endsWith('/web/js/views/shell.js')))",
+        ".then(k => k.some(r => r.url.endsWith('/js/views/shell.js')))",
     )
 
     # Network cut: a reload still opens the app, which says it is offline.

@@ -209,7 +209,7 @@ async def test_approval_mode_asks_the_question_checks_the_browser_and_waits_for_
         await fill_basics(page, name)
         await page.get_by_label(question).fill(answer)
         await expect(status).to_have_text("Browser checked.", timeout=60_000)
-        assert any(u.endswith("/web/js/pow-worker.js") for u in workers), workers
+        assert any(u.endswith("/js/pow-worker.js") for u in workers), workers
         await page.get_by_role("button", name="Send application").click()
         await expect(page.get_by_role("heading", name="Application sent")).to_be_visible()
         await expect(page.locator(".signup-pending")).to_contain_text(

@@ -101,7 +101,7 @@ if ('serviceWorker' in navigator) {
   navigator.serviceWorker.register('/sw.js').then(async () => {
     const reg = await navigator.serviceWorker.ready;
     const loaded = performance.getEntriesByType('resource').map((e) => e.name);
-    reg.active?.postMessage({ precache: [...loaded, location.origin + '/web/js/main.js'] });
+    reg.active?.postMessage({ precache: [...loaded, import.meta.url] });
   }).catch(() => {});
 }
 

@@ -12,9 +12,9 @@ let uPlotModule = null;
 async function uPlot() {
   if (!uPlotModule) {
     if (!document.querySelector('link[data-uplot]')) {
-      document.head.appendChild(h('link', { rel: 'stylesheet', href: '/web/vendor/uplot/uPlot.min.css', 'data-uplot': '' }));
+      document.head.appendChild(h('link', { rel: 'stylesheet', href: new URL('../../vendor/uplot/uPlot.min.css', import.meta.url).href, 'data-uplot': '' }));
     }
-    uPlotModule = (await import('/web/vendor/uplot/uPlot.esm.js')).default;
+    uPlotModule = (await import('../../vendor/uplot/uPlot.esm.js')).default;
   }
   return uPlotModule;
 }

@@ -29,7 +29,6 @@ export class Composer {
       placeholder: `Message ${chat.label}`,
       'aria-autocomplete': 'list',
       'aria-controls': this.listbox.id,
-      'aria-expanded': 'false',
       'aria-describedby': 'composer-help',
       onkeydown: (e) => this.keys(e),
       oninput: () => this.onInput(),
@@ -253,7 +252,6 @@ export class Composer {
       onmousedown: (e) => { e.preventDefault(); this.pick(o); },
     }, h('span', { class: 'ac-name' }, o.label), h('span', { class: 'muted' }, ` @${o.username}`))));
     this.listbox.hidden = false;
-    this.input.setAttribute('aria-expanded', 'true');
     this.setActive(0);
   }
 
@@ -267,7 +265,6 @@ export class Composer {
     this.listbox.hidden = true;
     this.options = [];
     this.active = -1;
-    this.input.setAttribute('aria-expanded', 'false');
     this.input.removeAttribute('aria-activedescendant');
   }
 

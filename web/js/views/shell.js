@@ -352,7 +352,7 @@ export class Shell {
       badge ? h('span', { class: 'badge', 'aria-hidden': 'true' }, badge > 99 ? '99+' : String(badge)) : null);
     const list = h('ul', { class: 'rail-list' },
       item('Direct messages', current === null, h('span', { class: 'home-logo', 'aria-hidden': 'true' }, 'C'), '/channels/@me', dmUnread, false),
-      h('li', { class: 'rail-sep', role: 'separator' }),
+      h('li', { class: 'rail-sep', 'aria-hidden': 'true' }),
       [...state.communities.values()].map((c) => {
         const u = store.communityUnread(c.id);
         return item(c.name, c.id === current, communityBadge(c), `/channels/${c.id}`, u.mentions, u.unread > 0);
@@ -361,7 +361,7 @@ export class Shell {
         h('button', { class: 'rail-btn add', 'aria-label': 'Create a community', title: 'Create a community', onclick: () => createCommunityDialog(this) }, icon('plus', 24))),
       h('li', { class: 'rail-item' },
         h('button', { class: 'rail-btn add', 'aria-label': 'Join a community', title: 'Join a community', onclick: () => joinDialog(this) }, icon('compass', 24))),
-      h('li', { class: 'rail-sep', role: 'separator' }),
+      h('li', { class: 'rail-sep', 'aria-hidden': 'true' }),
       railItems(this));
     replace(this.rail, list);
   }
