@@ -9,7 +9,7 @@ from cryb_node.clock import new_id
 from cryb_node.db import Database
 from cryb_node.events import Tx
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import Perm
+from cryb_node.services import MediaStore, Perm
 
 from . import events as e
 from . import schemas as s
@@ -181,6 +181,12 @@ class Reactions:
             tx.append("emoji.create", payload, community=community_id, author=user_id, target=eid)
 
         await self.node.events.transaction(write)
+        # An emoji is shown to every member (and in public channels to anyone), so its image is
+        # public, like an avatar; unattached it would stay its uploader's alone and be collected
+        # as an orphan. Only the adder's own upload can be claimed so.
+        store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+        if store is not None:
+            await store.attach(body.media_id, user_id, None)
         return s.EmojiOut(eid, community_id, body.name, body.media_id)
 
     async def emojis(self, community_id: str) -> s.EmojiList:

@@ -5,7 +5,9 @@ import { announce, formatTime, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as outbox from '../outbox.js';
 import * as store from '../store.js';
+import { renderAttachments } from './attachments.js';
 import { Composer } from './composer.js';
+import { reactionFace, reactionName } from './custom_emoji.js';
 import { confirmDialog, reactionPicker } from './dialogs.js';
 import { renderBody } from './markup.js';
 import { reportDialog } from './report.js';
@@ -64,6 +66,7 @@ export class ChatView {
         h('div', { class: 'header-actions' }, this.pinsBtn, membersBtn)),
       h('p', { id: 'msg-help', class: 'sr-only' }, 'Use the up and down arrow keys to move between messages. On a message: E edit, R reply, P pin, plus to react, Delete to delete, Enter or right arrow for actions.'),
       this.scroller, this.jump, this.typingLine, this.composer.el);
+    this.composer.extras.tray.dropZone(this.el); // files dropped anywhere on the channel attach
 
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
@@ -390,6 +393,7 @@ export class ChatView {
           h('time', { class: 'muted', datetime: new Date(m.created_at).toISOString() }, formatTime(m.created_at)),
           m.pinned ? h('span', { class: 'pin-mark', title: 'Pinned' }, icon('pin', 14), h('span', { class: 'sr-only' }, 'pinned')) : null),
         body,
+        renderAttachments(m),
         this.reactions(m)),
       pending ? this.pendingActions(m) : this.actions(m));
     return el;
@@ -412,9 +416,9 @@ export class ChatView {
       m.reactions.map((r) => h('button', {
         class: `reaction${r.me ? ' me' : ''}`,
         'aria-pressed': String(!!r.me),
-        'aria-label': `${r.emoji} ${r.count} ${r.count === 1 ? 'reaction' : 'reactions'}${r.me ? ', including yours' : ''}`,
+        'aria-label': `${reactionName(r.emoji)} ${r.count} ${r.count === 1 ? 'reaction' : 'reactions'}${r.me ? ', including yours' : ''}`,
         onclick: () => this.toggleReaction(m, r.emoji),
-      }, h('span', { 'aria-hidden': 'true' }, r.emoji), h('span', { class: 'count', 'aria-hidden': 'true' }, String(r.count)))));
+      }, h('span', { 'aria-hidden': 'true' }, reactionFace(r.emoji)), h('span', { class: 'count', 'aria-hidden': 'true' }, String(r.count)))));
   }
 
   actions(m) {
@@ -541,8 +545,11 @@ export class ChatView {
     }
   }
 
-  pickReaction(m, anchor) {
-    reactionPicker(anchor, (emoji) => this.toggleReaction(m, emoji));
+  async pickReaction(m, anchor) {
+    // The full picker (search, custom emoji), loaded on first use; the small one if that fails.
+    const picker = await import('./emoji_picker.js').catch(() => null);
+    if (!picker) return reactionPicker(anchor, (emoji) => this.toggleReaction(m, emoji));
+    return picker.openEmojiPicker({ title: 'Add reaction', communityId: this.dm ? null : this.channel?.community_id, pick: (item) => this.toggleReaction(m, item.value) });
   }
 
   startEdit(m) {
