@@ -32,7 +32,12 @@ def pinned() -> str:
 def main() -> None:
     version = pinned()
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["npm", "pack", "--silent", f"unicode-emoji-json@{version}"], cwd=tmp, check=True, capture_output=True)
+        subprocess.run(
+            ["npm", "pack", "--silent", f"unicode-emoji-json@{version}"],
+            cwd=tmp,
+            check=True,
+            capture_output=True,
+        )
         with tarfile.open(next(Path(tmp).glob("*.tgz"))) as tar:
             groups = json.load(tar.extractfile("package/data-by-group.json"))  # type: ignore[arg-type]
     rows = []

@@ -257,8 +257,8 @@ function imagePreview(media, images) {
   const small = thumb(media, 320) || {};
   const w = media.width || small.width || 320;
   const hgt = media.height || small.height || 240;
-  // Shown at most 320 x 320 (less on a phone, by CSS), keeping the aspect ratio so nothing jumps.
-  const scale = Math.min(1, 320 / w, 320 / hgt);
+  // Shown at most 300 x 300 (two side by side; less on a phone, by CSS), keeping the aspect ratio so nothing jumps.
+  const scale = Math.min(1, 300 / w, 300 / hgt);
   const style = `aspect-ratio: ${w} / ${hgt}; width: ${Math.max(48, Math.round(w * scale))}px;`
     + (media.dominant_color ? ` background-color: ${media.dominant_color};` : '');
   const bg = media.placeholder ? placeholderURL(media.placeholder, 32, Math.max(1, Math.round(32 * hgt / w))) : null;

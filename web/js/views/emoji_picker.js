@@ -8,7 +8,6 @@ import { modal } from './dialogs.js';
 
 const RECENT_KEY = 'cryb-emoji-recent';
 const RECENT_MAX = 24;
-const COLS = 8;
 let groups = null; // [{name, items: [{emoji, name}]}]
 
 async function unicodeGroups() {
@@ -98,10 +97,13 @@ export async function openEmojiPicker({ title = 'Emoji', communityId = null, pic
     body.addEventListener('keydown', (e) => {
       const buttons = [...body.querySelectorAll('.emoji-btn')];
       const i = buttons.indexOf(document.activeElement);
-      const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: COLS, ArrowUp: -COLS };
+      // Columns as laid out (8 at any width today; counted so a CSS change cannot break the keys).
+      const row = buttons[i]?.parentElement;
+      const cols = row ? [...row.children].filter((b) => b.offsetTop === row.firstElementChild.offsetTop).length || 1 : 1;
+      const moves = { ArrowRight: 1, ArrowLeft: -1, ArrowDown: cols, ArrowUp: -cols };
       if (!(e.key in moves) || i < 0) return;
       e.preventDefault();
-      if (e.key === 'ArrowUp' && i < COLS) { search.focus(); return; }
+      if (e.key === 'ArrowUp' && i < cols) { search.focus(); return; }
       const next = buttons[Math.min(buttons.length - 1, Math.max(0, i + moves[e.key]))];
       buttons.forEach((b) => b.setAttribute('tabindex', '-1'));
       next.setAttribute('tabindex', '0');

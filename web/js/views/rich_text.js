@@ -20,7 +20,7 @@ export function spoiler(...children) {
     else inner.setAttribute('aria-hidden', 'true');
   };
   return h('span', {
-    class: 'spoiler', role: 'button', tabindex: '0', 'aria-expanded': 'false', 'aria-label': 'Spoiler, hidden: activate to show',
+    class: 'spoiler-inline', role: 'button', tabindex: '0', 'aria-expanded': 'false', 'aria-label': 'Spoiler, hidden: activate to show',
     onclick: (e) => { e.stopPropagation(); toggle(e.currentTarget); },
     onkeydown: (e) => {
       if (e.key !== 'Enter' && e.key !== ' ') return;
