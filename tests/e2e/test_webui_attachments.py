@@ -10,7 +10,9 @@ from __future__ import annotations
 import base64
 import io
 import math
+import os
 import re
+import shutil
 import struct
 import wave
 from typing import Any
@@ -19,7 +21,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.test_webui_admin_media import serve_node
-from tests.e2e.test_webui_part2 import create_forum, png
+from tests.e2e.test_webui_part2 import SCREENSHOTS, create_forum, png
 from tests.e2e.webui import (
     PHONE,
     accept_invite,
@@ -71,6 +73,16 @@ async def drop_file(page: Any, selector: str, file: dict[str, Any], event: str =
         }""",
         [selector, base64.b64encode(file["buffer"]).decode(), file["name"], file["mimeType"], event],
     )
+
+
+DOCS = ("attachments-desktop", "attachments-phone", "emoji-picker-desktop", "lightbox-phone")
+
+
+async def snap(page: Any, name: str) -> None:
+    """A screenshot to look at; CRYB_UPDATE_SCREENSHOTS=1 also refreshes the README's copies."""
+    shot = await shoot(page, name)
+    if name in DOCS and os.environ.get("CRYB_UPDATE_SCREENSHOTS") == "1":
+        shutil.copy(shot, SCREENSHOTS / f"{name}.png")
 
 
 def throttle(upload_bytes_per_s: int) -> dict[str, Any]:
@@ -127,7 +139,7 @@ async def test_attach_preview_lightbox_file_card_emoji_and_spoiler(aiohttp_serve
     pair = bob.locator("article.msg:not(.pending)").filter(has=bob.locator(".att-image")).last
     await expect(pair.locator(".att-image")).to_have_count(2)
     await images_loaded(bob, "article.msg:last-child .attachments")
-    await shoot(bob, "attachments-desktop")
+    await snap(bob, "attachments-desktop")
 
     # Bob opens the first full size: the lightbox, arrows move, Escape closes, focus comes back.
     first = pair.locator(".att-image").first
@@ -136,7 +148,7 @@ async def test_attach_preview_lightbox_file_card_emoji_and_spoiler(aiohttp_serve
     await expect(box).to_be_visible()
     await until(bob, "document.querySelector('.lightbox-img').naturalWidth > 0")
     await expect(box.get_by_role("button", name="Close")).to_be_focused()
-    await shoot(bob, "lightbox-desktop")
+    await snap(bob, "lightbox-desktop")
     await bob.keyboard.press("ArrowRight")
     await expect(bob.get_by_role("dialog", name="dropped.png (2 of 2)")).to_be_visible()
     await bob.keyboard.press("ArrowRight")  # wraps around
@@ -161,7 +173,7 @@ async def test_attach_preview_lightbox_file_card_emoji_and_spoiler(aiohttp_serve
         " return p && p.value > 0.05 && p.value < 0.95; })()",
     )
     await expect(row.locator(".upload-status")).to_have_text(re.compile(r"^\d+%$"))
-    await shoot(alice, "upload-progress-desktop")
+    await snap(alice, "upload-progress-desktop")
     await row.get_by_role("button", name="Remove concert.wav").click()
     await expect(alice.locator(".upload-item")).to_have_count(0)
     await cdp.send("Network.emulateNetworkConditions", throttle(-1))
@@ -203,7 +215,7 @@ async def test_attach_preview_lightbox_file_card_emoji_and_spoiler(aiohttp_serve
     picker = alice.get_by_role("dialog", name="Emoji")
     await expect(picker.get_by_role("searchbox", name="Search emoji")).to_be_focused()
     await expect(picker.locator("section[data-group='Custom'] .emoji-btn")).to_have_count(1)
-    await shoot(alice, "emoji-picker-desktop")
+    await snap(alice, "emoji-picker-desktop")
     await alice.keyboard.type("sun with")
     await picker.get_by_role("gridcell", name="🌞 sun with face").click()
     await expect(composer).to_have_value("sunset 🌞")
@@ -254,7 +266,7 @@ async def test_attach_preview_lightbox_file_card_emoji_and_spoiler(aiohttp_serve
     spoiler = message(bob, "no more").get_by_role("button", name="Spoiler, hidden: activate to show")
     await expect(spoiler).to_have_attribute("aria-expanded", "false")
     await expect(spoiler.locator(".spoiler-text")).to_be_hidden()
-    await shoot(bob, "spoiler-hidden-desktop")
+    await snap(bob, "spoiler-hidden-desktop")
     await spoiler.focus()
     await bob.keyboard.press("Enter")
     shown = message(bob, "no more").get_by_role("button", name="Spoiler, shown")
@@ -267,13 +279,13 @@ async def test_attach_preview_lightbox_file_card_emoji_and_spoiler(aiohttp_serve
     await pair.scroll_into_view_if_needed()
     width = await pair.locator(".att-image").first.evaluate("el => el.getBoundingClientRect().right")
     assert width <= PHONE["width"]
-    await shoot(bob, "attachments-phone")
+    await snap(bob, "attachments-phone")
     await pair.locator(".att-image").nth(1).click()
     box = bob.get_by_role("dialog", name="dropped.png (2 of 2)")
     await expect(box).to_be_visible()
     rect = await bob.locator(".lightbox-img").evaluate("el => el.getBoundingClientRect().toJSON()")
     assert rect["right"] <= PHONE["width"] + 1 and rect["width"] > 200
-    await shoot(bob, "lightbox-phone")
+    await snap(bob, "lightbox-phone")
     await box.get_by_role("button", name="Next image").click()
     await expect(bob.get_by_role("dialog", name="pasted.png (1 of 2)")).to_be_visible()
     await bob.get_by_role("dialog", name="pasted.png (1 of 2)").get_by_role("button", name="Close").click()
@@ -281,7 +293,7 @@ async def test_attach_preview_lightbox_file_card_emoji_and_spoiler(aiohttp_serve
     await alice.set_viewport_size(PHONE)
     await alice.get_by_role("button", name="Emoji", exact=True).click()
     await expect(alice.get_by_role("dialog", name="Emoji")).to_be_visible()
-    await shoot(alice, "emoji-picker-phone")
+    await snap(alice, "emoji-picker-phone")
     picker_box = await alice.locator("dialog.emoji-picker").evaluate(
         "el => el.getBoundingClientRect().toJSON()"
     )
@@ -313,7 +325,7 @@ async def test_spoilers_in_forum_posts_and_comments(aiohttp_server, tmp_path, br
     await form.get_by_role("button", name="Comment").click()
     comment = alice.locator("li.comment .comment-body", has_text="please")
     await expect(comment.get_by_role("button", name="Spoiler, hidden: activate to show")).to_have_count(1)
-    await shoot(alice, "spoiler-forum-desktop")
+    await snap(alice, "spoiler-forum-desktop")
     await hidden.click()
     shown = body.get_by_role("button", name="Spoiler, shown")
     await expect(shown).to_have_attribute("aria-expanded", "true")

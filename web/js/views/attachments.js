@@ -98,7 +98,9 @@ export class Tray {
   }
 
   allowed() {
-    return !this.composer.input.disabled && store.can(this.composer.chat.perms, ATTACH_FILES);
+    // A DM's participants may always attach (the node's DM permissions include ATTACH_FILES).
+    const chat = this.composer.chat;
+    return !this.composer.input.disabled && (chat.dm || store.can(chat.perms, ATTACH_FILES));
   }
 
   update() {
