@@ -129,6 +129,24 @@ async def test_attach_preview_lightbox_file_card_emoji_and_spoiler(aiohttp_serve
     await expect(sunset_b.locator(".att-image")).to_have_count(1)
     await images_loaded(bob, "article.msg .attachments")
 
+    # A file the node refuses (not an image, video or sound): its row says why, and the message
+    # waits; once the file is removed, the text goes alone.
+    notes = {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"just some text\n" * 20}
+    await alice.locator(".composer input[type=file]").set_input_files([notes])
+    refused = alice.locator(".upload-item.failed", has_text="notes.txt")
+    await expect(refused.locator(".upload-status")).to_contain_text("not an allowed type")
+    await composer.fill("my notes")
+    await composer.press("Enter")
+    await expect(alice.locator(".composer-error")).to_have_text(
+        "A file could not be uploaded: remove it, or add it again."
+    )
+    await expect(composer).to_have_value("my notes")
+    await snap(alice, "upload-refused-desktop")
+    await refused.get_by_role("button", name="Remove notes.txt").click()
+    await composer.press("Enter")
+    await expect(message(bob, "my notes")).to_be_visible()
+    await expect(message(bob, "my notes").locator(".attachments")).to_have_count(0)
+
     # 2. Paste and drop: two images in one message (no text needed).
     await composer.focus()
     await drop_file(alice, "#composer-input", png("pasted.png", (40, 160, 90)), event="paste")
