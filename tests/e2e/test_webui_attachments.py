@@ -106,7 +106,7 @@ async def images_loaded(page: Any, selector: str) -> None:
 
 
 async def test_attach_preview_lightbox_file_card_emoji_and_spoiler(aiohttp_server, tmp_path, browser):
-    base, _node = await serve_node(aiohttp_server, tmp_path)
+    base, node = await serve_node(aiohttp_server, tmp_path)
     alice, bob = await new_page(browser), await new_page(browser, accept_downloads=True)
     await register(alice, base, "alice")
     await register(bob, base, "bob")
@@ -159,6 +159,10 @@ async def test_attach_preview_lightbox_file_card_emoji_and_spoiler(aiohttp_serve
     await images_loaded(bob, "article.msg:last-child .attachments")
     await snap(bob, "attachments-desktop")
 
+    # Until a thumbnail arrives, its BlurHash (decoded in the page) stands in for it.
+    backdrop = await pair.locator(".att-image").first.evaluate("el => getComputedStyle(el).backgroundImage")
+    assert backdrop.startswith('url("data:image/png;base64,')
+
     # Bob opens the first full size: the lightbox, arrows move, Escape closes, focus comes back.
     first = pair.locator(".att-image").first
     await first.click()
@@ -194,6 +198,8 @@ async def test_attach_preview_lightbox_file_card_emoji_and_spoiler(aiohttp_serve
     await snap(alice, "upload-progress-desktop")
     await row.get_by_role("button", name="Remove concert.wav").click()
     await expect(alice.locator(".upload-item")).to_have_count(0)
+    # Cancelled mid-way, it never became an upload on the node.
+    assert await node.db.fetchone("SELECT 1 FROM media WHERE filename = 'concert.wav'") is None
     await cdp.send("Network.emulateNetworkConditions", throttle(-1))
 
     # 4. A sound file: a file card; Bob downloads it and gets the same bytes.

@@ -140,20 +140,18 @@ export class Composer {
   }
 
   async send() {
+    let attachments = [];
     if (this.extras.tray.count) {
       // The message goes once its files are up, with their media ids.
       if (this.waiting) return;
       this.waiting = true;
-      const ids = await this.extras.tray.take().finally(() => { this.waiting = false; });
-      if (!ids) {
+      attachments = await this.extras.tray.take().finally(() => { this.waiting = false; });
+      if (!attachments) {
         this.error.textContent = 'A file could not be uploaded: remove it, or add it again.';
         return;
       }
-      this.attachments = ids;
     }
     const text = this.input.value.trim();
-    const attachments = this.attachments || [];
-    this.attachments = null;
     if (!text && !attachments.length) return;
     const replyTo = this.replying ? this.replying.id : null;
     const content = this.encodeMentions(this.extras.encode(text));
