@@ -7,7 +7,6 @@ import * as outbox from '../outbox.js';
 import * as store from '../store.js';
 import { renderAttachments } from './attachments.js';
 import { Composer } from './composer.js';
-import { reactionFace, reactionName } from './custom_emoji.js';
 import { confirmDialog, reactionPicker } from './dialogs.js';
 import { renderBody } from './markup.js';
 import { reportDialog } from './report.js';
@@ -416,9 +415,9 @@ export class ChatView {
       m.reactions.map((r) => h('button', {
         class: `reaction${r.me ? ' me' : ''}`,
         'aria-pressed': String(!!r.me),
-        'aria-label': `${reactionName(r.emoji)} ${r.count} ${r.count === 1 ? 'reaction' : 'reactions'}${r.me ? ', including yours' : ''}`,
+        'aria-label': `${r.emoji} ${r.count} ${r.count === 1 ? 'reaction' : 'reactions'}${r.me ? ', including yours' : ''}`,
         onclick: () => this.toggleReaction(m, r.emoji),
-      }, h('span', { 'aria-hidden': 'true' }, reactionFace(r.emoji)), h('span', { class: 'count', 'aria-hidden': 'true' }, String(r.count)))));
+      }, h('span', { 'aria-hidden': 'true' }, r.emoji), h('span', { class: 'count', 'aria-hidden': 'true' }, String(r.count)))));
   }
 
   actions(m) {

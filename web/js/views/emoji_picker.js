@@ -3,7 +3,7 @@
 // The list is vendored (web/vendor/emoji/emoji.js, built by scripts/vendor-emoji.py); no CDN.
 
 import { h, replace } from '../dom.js';
-import { communityEmoji } from './custom_emoji.js';
+import { communityEmoji } from './community_emoji.js';
 import { modal } from './dialogs.js';
 
 const RECENT_KEY = 'cryb-emoji-recent';

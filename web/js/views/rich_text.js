@@ -3,7 +3,7 @@
 // A spoiler covers text within one run of plain text (not across bold/italic/links).
 
 import { h } from '../dom.js';
-import { emojiImage } from './custom_emoji.js';
+import { emojiImage } from './community_emoji.js';
 
 const TOKEN = /\|\|([^|\n](?:[^\n]*?[^|\n])?)\|\||<:([A-Za-z0-9_]{2,32}):([0-9a-hjkmnp-tv-z]{26})>/g;
 

@@ -35,17 +35,3 @@ export function emojiImage(name, id) {
   });
   return img;
 }
-
-const TOKEN = /^([A-Za-z0-9_]{2,32}):([0-9a-hjkmnp-tv-z]{26})$/;
-
-/** A reaction's emoji as shown: the image of a custom one ("name:id"), else the emoji itself. */
-export function reactionFace(emoji) {
-  const m = TOKEN.exec(emoji);
-  return m ? emojiImage(m[1], m[2]) : emoji;
-}
-
-/** A reaction's emoji as read out: ":name:" for a custom one. */
-export function reactionName(emoji) {
-  const m = TOKEN.exec(emoji);
-  return m ? `:${m[1]}:` : emoji;
-}
