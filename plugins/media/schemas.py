@@ -101,6 +101,7 @@ class MediaOut(msgspec.Struct, kw_only=True):
     url_expires_at: int | None = None  # unix seconds, for signed URLs
     variants: list[VariantOut]
     created_at: int  # ms since epoch
+    filename: str | None = None  # the name it was uploaded with (file cards, downloads)
 
 
 class SignedQuery(msgspec.Struct, kw_only=True):

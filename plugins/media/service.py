@@ -263,6 +263,7 @@ class MediaService:
             url_expires_at=expires,
             variants=variants,
             created_at=m["created_ms"],
+            filename=m["filename"] or None,
         )
 
     def _url(self, media_id: str, variant: str, expires: int | None) -> str:

@@ -161,7 +161,9 @@ async def test_post_vote_comment_search_report_remove_notify_and_charts(aiohttp_
     alice.once("dialog", lambda d: d.accept("spam about bread"))
     await hit.get_by_role("link").click()
     await expect(alice.get_by_role("heading", name="Sourdough starter diary")).to_be_visible()
-    await alice.locator(".post-actions").get_by_role("button", name="Report").click()
+    # The report is sent once the prompt is answered: wait for it, or the next page load cancels it.
+    async with alice.expect_response(lambda r: r.url.endswith("/reports") and r.request.method == "POST"):
+        await alice.locator(".post-actions").get_by_role("button", name="Report").click()
     await alice.goto(f"{base}/channels/{community_id}/@mod")
     report = alice.locator("li.report", has_text="spam about bread")
     await expect(report).to_be_visible()

@@ -91,8 +91,8 @@ export function pending(channelId) {
 }
 
 /** Queue a message: stored first (so a reload cannot lose it), then sent with the others. */
-export async function add({ channelId, content, replyTo = null }) {
-  const row = { nonce: newNonce(), channel_id: channelId, author_id: store.state.me.id, content, reply_to: replyTo, created_at: Date.now() };
+export async function add({ channelId, content, replyTo = null, attachments = [] }) {
+  const row = { nonce: newNonce(), channel_id: channelId, author_id: store.state.me.id, content, reply_to: replyTo, attachments, created_at: Date.now() };
   items.push(shown(row, 'sending'));
   changed(channelId);
   await run(OUTBOX, 'readwrite', (s) => s.put(row)).catch(() => {});
@@ -101,8 +101,8 @@ export async function add({ channelId, content, replyTo = null }) {
 
 /** Keep whether the node refused it, so a reload does not send it again on its own. */
 function markFailed(item, failed) {
-  const { nonce, channel_id: channelId, author_id: authorId, content, reply_to: replyTo, created_at: createdAt } = item;
-  const row = { nonce, channel_id: channelId, author_id: authorId, content, reply_to: replyTo, created_at: createdAt, failed };
+  const { nonce, channel_id: channelId, author_id: authorId, content, reply_to: replyTo, attachments, created_at: createdAt } = item;
+  const row = { nonce, channel_id: channelId, author_id: authorId, content, reply_to: replyTo, attachments, created_at: createdAt, failed };
   return run(OUTBOX, 'readwrite', (s) => s.put(row)).catch(() => {});
 }
 
@@ -133,6 +133,7 @@ async function sendAll() {
     try {
       const body = { content: item.content, nonce: item.nonce };
       if (item.reply_to) body.reply_to = item.reply_to;
+      if (item.attachments && item.attachments.length) body.attachments = item.attachments;
       const sent = await M.send(item.channel_id, body);
       await forget(item);
       const added = store.mergeMessages(item.channel_id, [sent]);

@@ -5,6 +5,7 @@ import { announce, formatTime, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as outbox from '../outbox.js';
 import * as store from '../store.js';
+import { renderAttachments } from './attachments.js';
 import { channelSettingsButton, slowmodeNote } from './channel_settings.js';
 import { Composer } from './composer.js';
 import { emojiGlyph, emojiName } from './custom_emoji.js';
@@ -70,6 +71,7 @@ export class ChatView {
         h('div', { class: 'header-actions' }, threadsButton(this), this.pinsBtn, channelSettingsButton(this), membersBtn)),
       h('p', { id: 'msg-help', class: 'sr-only' }, 'Use the up and down arrow keys to move between messages. On a message: E edit, R reply, T thread, P pin, plus to react, Delete to delete, Enter or right arrow for actions, Shift+F10 for the actions menu.'),
       this.scroller, this.jump, this.typingLine, this.slowmode.el, this.composer.el);
+    this.composer.extras.tray.dropZone(this.el); // files dropped anywhere on the channel attach
 
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) this.loadOlder();
@@ -400,6 +402,7 @@ export class ChatView {
           h('time', { class: 'muted', datetime: new Date(m.created_at).toISOString() }, formatTime(m.created_at)),
           m.pinned ? h('span', { class: 'pin-mark', title: 'Pinned' }, icon('pin', 14), h('span', { class: 'sr-only' }, 'pinned')) : null),
         body,
+        renderAttachments(m),
         this.reactions(m),
         threadSummary(this, m)),
       pending ? this.pendingActions(m) : this.actions(m));
@@ -551,8 +554,11 @@ export class ChatView {
     }
   }
 
-  pickReaction(m, anchor) {
-    reactionPicker(anchor, (emoji) => this.toggleReaction(m, emoji));
+  async pickReaction(m, anchor) {
+    // The full picker (search, custom emoji), loaded on first use; the small one if that fails.
+    const picker = await import('./emoji_picker.js').catch(() => null);
+    if (!picker) return reactionPicker(anchor, (emoji) => this.toggleReaction(m, emoji));
+    return picker.openEmojiPicker({ title: 'Add reaction', communityId: this.dm ? null : this.channel?.community_id, pick: (item) => this.toggleReaction(m, item.value) });
   }
 
   startEdit(m) {

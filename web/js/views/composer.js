@@ -7,6 +7,7 @@ import { announce, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as outbox from '../outbox.js';
 import * as store from '../store.js';
+import { ComposerExtras } from './composer_extras.js';
 
 const { state } = store;
 
@@ -35,12 +36,16 @@ export class Composer {
     });
     this.error = h('p', { class: 'composer-error', role: 'alert' });
     this.readOnly = h('p', { class: 'composer-readonly muted', hidden: true }, 'You do not have permission to send messages in this channel.');
+    this.extras = new ComposerExtras(this); // attachments and the emoji picker
     this.el = h('form', { class: 'composer', 'aria-label': 'Send a message', onsubmit: (e) => { e.preventDefault(); this.send(); } },
       this.listbox,
       this.replyBar,
       this.error,
+      this.extras.tray.el,
       h('div', { class: 'composer-row' },
+        this.extras.tray.button, this.extras.tray.picker,
         this.input,
+        this.extras.emojiButton,
         h('button', { type: 'submit', class: 'icon-btn send-btn', 'aria-label': 'Send message', title: 'Send' }, icon('send'))),
       h('p', { id: 'composer-help', class: 'sr-only' }, 'Enter to send, Shift+Enter for a new line, up arrow to edit your last message. Markdown works.'),
       this.readOnly);
@@ -67,6 +72,7 @@ export class Composer {
     const allowed = store.can(this.chat.perms, store.PERM.SEND_MESSAGES);
     this.input.disabled = !allowed;
     this.readOnly.hidden = allowed;
+    this.extras.update();
     clearInterval(this.countdown);
     const until = this.timedOutUntil();
     if (allowed || !until) {
@@ -132,11 +138,22 @@ export class Composer {
     });
   }
 
-  send() {
+  async send() {
+    let attachments = [];
+    if (this.extras.tray.count) {
+      // The message goes once its files are up, with their media ids.
+      if (this.waiting) return;
+      this.waiting = true;
+      attachments = await this.extras.tray.take().finally(() => { this.waiting = false; });
+      if (!attachments) {
+        this.error.textContent = 'A file could not be uploaded: remove it, or add it again.';
+        return;
+      }
+    }
     const text = this.input.value.trim();
-    if (!text) return;
+    if (!text && !attachments.length) return;
     const replyTo = this.replying ? this.replying.id : null;
-    const content = this.encodeMentions(text);
+    const content = this.encodeMentions(this.extras.encode(text));
     this.input.value = '';
     this.mentionIds.clear();
     this.autosize();
@@ -145,7 +162,7 @@ export class Composer {
       this.replying = null;
       this.replyBar.hidden = true;
     }
-    outbox.add({ channelId: this.chat.channelId, content, replyTo });
+    outbox.add({ channelId: this.chat.channelId, content, replyTo, attachments });
     this.chat.scrollToBottom();
   }
 

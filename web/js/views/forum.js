@@ -7,6 +7,7 @@
 import * as api from '../api.js';
 import { announce, formatTime, h, replace, safeHTML } from '../dom.js';
 import * as store from '../store.js';
+import { decorateTokens } from './rich_text.js';
 
 const enc = encodeURIComponent;
 const SORTS = ['hot', 'new', 'top', 'controversial'];
@@ -190,7 +191,7 @@ export class ForumView {
             post.spoiler ? h('span', { class: 'flag spoiler' }, 'Spoiler') : null,
             post.removed ? h('span', { class: 'flag' }, 'Removed') : null),
           tagList(post.tags),
-          blurred(post, h('div', { class: 'post-preview' }, safeHTML(post.body_html), attachmentThumbs(post.attachments)))));
+          blurred(post, h('div', { class: 'post-preview' }, safeHTML(post.body_html, decorateTokens), attachmentThumbs(post.attachments)))));
     };
     render();
     return li;
@@ -222,7 +223,7 @@ export class ForumView {
         h('p', { class: 'post-meta muted' }, 'by ', userName(post.author_id), ` · ${formatTime(post.created_at)}`,
           post.locked ? h('span', { class: 'flag' }, 'Locked') : null),
         tagList(post.tags),
-        blurred(post, h('div', { class: 'post-body msg-body' }, safeHTML(post.body_html), attachmentThumbs(post.attachments))),
+        blurred(post, h('div', { class: 'post-body msg-body' }, safeHTML(post.body_html, decorateTokens), attachmentThumbs(post.attachments))),
         h('div', { class: 'post-actions' },
           h('button', { class: 'btn', onclick: () => report(post.community_id, 'post', post.id, post.author_id) }, 'Report'))));
     renderHead();
@@ -275,7 +276,7 @@ export class ForumView {
       },
     }, '−');
     const render = () => replace(bodyBox,
-      h('div', { class: 'comment-body msg-body' }, c.deleted || c.removed ? h('em', { class: 'muted' }, c.removed ? '[removed]' : '[deleted]') : safeHTML(c.body_html)),
+      h('div', { class: 'comment-body msg-body' }, c.deleted || c.removed ? h('em', { class: 'muted' }, c.removed ? '[removed]' : '[deleted]') : safeHTML(c.body_html, decorateTokens)),
       h('div', { class: 'comment-actions' },
         voteBox('comments', c, render),
         this.post.locked ? null : h('button', {

@@ -3,6 +3,7 @@
 
 import { h, markdownNodes, safeHTML, splitText } from '../dom.js';
 import * as store from '../store.js';
+import { decorateTokens } from './rich_text.js';
 
 const MENTION = /<@(&?)([0-9a-z]{26})>|@(everyone|here)\b/g;
 
@@ -21,9 +22,12 @@ function decorate(node) {
   });
 }
 
+// Spoilers and custom emoji, then mentions in the plain text around and inside them.
+const rich = (node) => decorateTokens(node, decorate);
+
 export function renderBody(m) {
   if (m.deleted) return h('em', { class: 'muted' }, 'Message deleted');
   const html = m.content_html ?? m.html;
-  if (typeof html === 'string') return safeHTML(html, decorate);
-  return markdownNodes(m.content || '', decorate);
+  if (typeof html === 'string') return safeHTML(html, rich);
+  return markdownNodes(m.content || '', rich);
 }
