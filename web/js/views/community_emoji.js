@@ -25,6 +25,11 @@ export function communityEmoji(communityId, { fresh = false } = {}) {
   return lists.get(communityId);
 }
 
+/** Forget a community's list (its emoji changed): the next use fetches it again. */
+export function forgetCommunityEmoji(communityId) {
+  lists.delete(communityId);
+}
+
 /** An <img> for the token <:name:id>, drawn once the open community's list says where it is. */
 export function emojiImage(name, id) {
   const img = h('img', { class: 'custom-emoji', alt: `:${name}:`, title: `:${name}:`, width: '22', height: '22' });

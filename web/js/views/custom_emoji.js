@@ -1,23 +1,13 @@
-// A community's custom emoji ("name:id" in reactions) shown as their images: the list is fetched
-// once per community and kept; the settings screen forgets it when an emoji is added or deleted.
+// A community's custom emoji ("name:id" in reactions) shown as their images, from the one list per
+// community that community_emoji.js keeps; the settings screen forgets it when an emoji changes.
 
-import * as api from '../api.js';
 import { h, replace } from '../dom.js';
+import { communityEmoji, forgetCommunityEmoji } from './community_emoji.js';
 
 const CUSTOM = /^([A-Za-z0-9_]{2,32}):([0-9a-z]{26})$/;
-const lists = new Map(); // community id -> Promise<Map<emoji id, media id>>
-
-function emojiOf(communityId) {
-  if (!lists.has(communityId)) {
-    lists.set(communityId, api.get(`/api/v1/communities/${encodeURIComponent(communityId)}/emojis`)
-      .then((out) => new Map(out.emojis.map((e) => [e.id, e.media_id])))
-      .catch(() => { lists.delete(communityId); return new Map(); }));
-  }
-  return lists.get(communityId);
-}
 
 export function forgetEmoji(communityId) {
-  lists.delete(communityId);
+  forgetCommunityEmoji(communityId);
 }
 
 /** How an emoji is read out: ":party:" for a custom one, the character itself otherwise. */
@@ -31,9 +21,10 @@ export function emojiGlyph(emoji, communityId) {
   const m = CUSTOM.exec(emoji);
   const el = h('span', { 'aria-hidden': 'true' }, m ? `:${m[1]}:` : emoji);
   if (m && communityId) {
-    emojiOf(communityId).then((known) => {
-      const media = known.get(m[2]);
-      if (media) replace(el, h('img', { class: 'custom-emoji', src: `/media/${encodeURIComponent(media)}/original`, alt: '', width: 20, height: 20 }));
+    communityEmoji(communityId).then((list) => {
+      const e = list.find((x) => x.id === m[2]);
+      const src = e && (e.url || `/media/${encodeURIComponent(e.media_id)}/original`);
+      if (src) replace(el, h('img', { class: 'custom-emoji', src, alt: '', width: 20, height: 20 }));
     });
   }
   return el;
