@@ -23,6 +23,8 @@ SPA_ROUTES = (
     "/search",
     "/notifications",
     "/admin",
+    "/friends",
+    "/u/{name}",
 )
 # The app's own files change with each release and are revalidated (cheap 304s); vendored
 # libraries are pinned (web/vendor/VERSIONS), so browsers may keep them for a day.
