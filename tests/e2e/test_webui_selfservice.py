@@ -36,6 +36,7 @@ from tests.users.oidc_provider import CLIENT_ID, CLIENT_SECRET, Provider
 from tests.users_fixtures import FAST_HASHING, PASSWORD
 
 pytestmark = pytest.mark.browser
+LOAD = 20_000  # ms for a page (re)load to draw, on a busy test machine
 
 
 async def both_widths(page: Any, name: str) -> None:
@@ -80,12 +81,12 @@ async def test_own_posts_and_comments_edit_delete_and_start_upvoted(aiohttp_serv
     # The feed agrees: score 1, arrow lit.
     await bob.goto(f"{forum_url}?sort=new")
     card = bob.locator("li.post-card", has_text="Rye or spelt?")
-    await expect(card.locator(".vote-score")).to_have_text("1")
+    await expect(card.locator(".vote-score")).to_have_text("1", timeout=LOAD)
     await expect(card.get_by_role("button", name="Upvote")).to_have_attribute("aria-pressed", "true")
 
     # Bob edits his post inline: the new body and an "(edited)" mark.
     await bob.goto(post_url)
-    await head.get_by_role("button", name="Edit").click()
+    await head.get_by_role("button", name="Edit").click(timeout=LOAD)
     await head.get_by_role("textbox", name="Edit").fill("Which flour do you prefer? **Rye** here.")
     await head.get_by_role("button", name="Save").click()
     await expect(head.locator(".post-body strong")).to_have_text("Rye")
@@ -93,7 +94,7 @@ async def test_own_posts_and_comments_edit_delete_and_start_upvoted(aiohttp_serv
 
     # Alice sees Report on Bob's post (not hers), comments, then edits her comment.
     await alice.goto(post_url)
-    await expect(alice.locator("article.post-full .post-body strong")).to_have_text("Rye")
+    await expect(alice.locator("article.post-full .post-body strong")).to_have_text("Rye", timeout=LOAD)
     await expect(alice.locator("article.post-full").get_by_role("button", name="Report")).to_be_visible()
     await expect(alice.locator("article.post-full").get_by_role("button", name="Edit")).to_have_count(0)
     await comment_on(alice, "Spelt, always")
@@ -103,14 +104,15 @@ async def test_own_posts_and_comments_edit_delete_and_start_upvoted(aiohttp_serv
     await mine.get_by_role("textbox", name="Edit").fill("Spelt, mostly")
     await mine.get_by_role("button", name="Save").click()
     await expect(alice.locator("li.comment .comment-body")).to_have_text("Spelt, mostly")
-    await expect(mine.locator(".edited-mark")).to_have_text("(edited)")
+    edited = alice.locator("li.comment", has=alice.locator(".comment-body", has_text="Spelt, mostly"))
+    await expect(edited.locator(".edited-mark")).to_have_text("(edited)")
 
     # Bob (reloading) sees the edit, and replies to it; he may Report Alice's comment, not his own.
     await bob.reload()
     theirs = bob.locator(
         "li.comment", has=bob.locator(":scope > .comment-body-wrap", has_text="Spelt, mostly")
     )
-    await expect(theirs.locator(".comment-head .edited-mark")).to_have_text("(edited)")
+    await expect(theirs.locator(".comment-head .edited-mark")).to_have_text("(edited)", timeout=LOAD)
     await expect(
         theirs.locator(":scope > .comment-body-wrap").get_by_role("button", name="Report")
     ).to_be_visible()
@@ -121,7 +123,7 @@ async def test_own_posts_and_comments_edit_delete_and_start_upvoted(aiohttp_serv
     mine = alice.locator(
         "li.comment", has=alice.locator(":scope > .comment-body-wrap", has_text="Spelt, mostly")
     )
-    await mine.locator(":scope > .comment-body-wrap").get_by_role("button", name="Delete").click()
+    await mine.locator(":scope > .comment-body-wrap").get_by_role("button", name="Delete").click(timeout=LOAD)
     await alice.get_by_role("dialog", name="Delete comment?").get_by_role("button", name="Delete").click()
     top = alice.locator("ol.comment-tree > li.comment").first
     await expect(top.locator(":scope > .comment-body-wrap .comment-body")).to_have_text("[deleted]")
@@ -132,7 +134,9 @@ async def test_own_posts_and_comments_edit_delete_and_start_upvoted(aiohttp_serv
     # Bob reloads: the same thread shape, the text and name gone, his reply kept.
     await bob.reload()
     top = bob.locator("ol.comment-tree > li.comment").first
-    await expect(top.locator(":scope > .comment-body-wrap .comment-body")).to_have_text("[deleted]")
+    await expect(top.locator(":scope > .comment-body-wrap .comment-body")).to_have_text(
+        "[deleted]", timeout=LOAD
+    )
     await expect(top.locator(":scope > .comment-head .author")).to_have_text("[deleted]")
     await expect(top.locator("li.comment .comment-body")).to_have_text("Why spelt?")
     await expect(
@@ -142,10 +146,10 @@ async def test_own_posts_and_comments_edit_delete_and_start_upvoted(aiohttp_serv
 
     # Bob deletes his post: back to the feed, which no longer lists it.
     await bob.goto(post_url)
-    await bob.locator("article.post-full").get_by_role("button", name="Delete").click()
+    await bob.locator("article.post-full").get_by_role("button", name="Delete").click(timeout=LOAD)
     await bob.get_by_role("dialog", name="Delete post?").get_by_role("button", name="Delete").click()
     await bob.wait_for_url(forum_url)
-    await expect(bob.get_by_text("No posts yet. Start the first one!")).to_be_visible()
+    await expect(bob.get_by_text("No posts yet. Start the first one!")).to_be_visible(timeout=LOAD)
     for page in (alice, bob):
         assert page.errors == [] and page.external_requests == []
 
@@ -166,7 +170,7 @@ async def test_profile_card_friends_and_blocks(aiohttp_server, tmp_path, browser
     said = message(alice, "hello from bob")
     await said.locator(".author").click()
     card = alice.get_by_role("dialog", name="bob")
-    await expect(card.locator(".profile-handle")).to_have_text("@bob")
+    await expect(card.locator(".profile-handle")).to_have_text("@bob", timeout=LOAD)
     await expect(card.locator(".profile-joined")).to_contain_text("Joined this community")
     await expect(card.get_by_role("heading", name="No roles")).to_be_visible()
     await expect(card.get_by_role("button", name="Message bob")).to_be_visible()
@@ -179,6 +183,8 @@ async def test_profile_card_friends_and_blocks(aiohttp_server, tmp_path, browser
 
     # Bob finds the request on his Friends page and accepts it.
     await bob.get_by_role("link", name="Direct messages").click()
+    # The request arrives live (a notification push): the Friends link counts it.
+    await expect(bob.get_by_role("link", name="Friends, 1 request")).to_be_visible(timeout=LOAD)
     await bob.get_by_role("link", name="Friends, 1 request").click()
     await bob.wait_for_url("**/friends")
     incoming = bob.locator("section.friends-section[data-type=incoming] li.friend-row", has_text="alice")
@@ -191,7 +197,7 @@ async def test_profile_card_friends_and_blocks(aiohttp_server, tmp_path, browser
     # Alice's Friends page (opened by link, after a reload) lists Bob as a friend.
     await alice.goto(f"{base}/friends")
     friends = alice.locator("section.friends-section[data-type=friend] li.friend-row .member-name")
-    await expect(friends).to_have_text(["bob"])
+    await expect(friends).to_have_text(["bob"], timeout=LOAD)
 
     # Alice blocks Carol from her card (opened by the avatar): Carol's messages collapse.
     await alice.go_back()
@@ -213,7 +219,7 @@ async def test_profile_card_friends_and_blocks(aiohttp_server, tmp_path, browser
     await collapsed.get_by_role("button", name="Show").click()
     await expect(alice.get_by_text("hello from carol")).to_be_visible()
     await alice.reload()
-    await expect(alice.locator("article.msg.blocked-msg .blocked-note")).to_have_count(1)
+    await expect(alice.locator("article.msg.blocked-msg .blocked-note")).to_have_count(1, timeout=LOAD)
 
     # Settings → Blocked users lists Carol; Unblock brings her messages back.
     await alice.get_by_role("button", name="User settings").click()
@@ -229,7 +235,9 @@ async def test_profile_card_friends_and_blocks(aiohttp_server, tmp_path, browser
 
     # A deep link to a profile: /u/<username> opens the card.
     await carol.goto(f"{base}/u/bob")
-    await expect(carol.get_by_role("dialog", name="bob").locator(".profile-handle")).to_have_text("@bob")
+    await expect(carol.get_by_role("dialog", name="bob").locator(".profile-handle")).to_have_text(
+        "@bob", timeout=LOAD
+    )
     for page in (alice, bob, carol):
         assert page.errors == [] and page.external_requests == []
 

@@ -137,7 +137,12 @@ function installSocial(shell) {
   installProfileCards(shell);
   if (installed.has(shell)) return;
   installed.add(shell);
-  shell.unsubs.push(watchBlocks(shell), store.on('relations', () => shell.renderSidebar()));
+  shell.unsubs.push(
+    watchBlocks(shell),
+    store.on('relations', () => shell.renderSidebar()),
+    // A friend request or acceptance arrives as a notification push: fetch the new state.
+    store.on('notification-created', (n) => { if (n && String(n.kind).startsWith('friend_')) rel.load().catch(() => {}); }),
+  );
 }
 
 /** Top-level pages of this module: /friends and /u/<username>; true when handled. */
