@@ -142,6 +142,10 @@ async def test_own_posts_and_comments_edit_delete_and_start_upvoted(aiohttp_serv
     await expect(
         top.locator(":scope > .comment-body-wrap").get_by_role("button", name="Report")
     ).to_have_count(0)
+    # Nothing to vote on or reply to in a deleted comment (the node refuses replies to it).
+    wrap = top.locator(":scope > .comment-body-wrap")
+    await expect(wrap.get_by_role("button", name="Reply", exact=True)).to_have_count(0)
+    await expect(wrap.get_by_role("button", name="Upvote")).to_have_count(0)
     await both_widths(bob, "selfservice-forum-deleted-comment")
 
     # Bob deletes his post: back to the feed, which no longer lists it.

@@ -275,7 +275,12 @@ export class ForumView {
     const markSlot = h('span', null, editedMark(c));
     const own = () => ownActions('comments', c, editSlot, {
       changed: (out) => { Object.assign(c, out, { replies: c.replies }); replace(markSlot, editedMark(c)); render(); },
-      deleted: () => { Object.assign(c, { deleted: true, author_id: null, body: '', body_html: '' }); replace(authorSlot, author()); render(); },
+      deleted: () => {
+        Object.assign(c, { deleted: true, author_id: null, body: '', body_html: '', edited_at: null });
+        replace(authorSlot, author());
+        replace(markSlot);
+        render();
+      },
     });
     const toggle = h('button', {
       class: 'icon-btn collapse-btn',
@@ -294,8 +299,8 @@ export class ForumView {
       h('div', { class: 'comment-body msg-body' }, c.deleted || c.removed ? h('em', { class: 'muted' }, c.removed ? '[removed]' : '[deleted]') : safeHTML(c.body_html)),
       editSlot,
       h('div', { class: 'comment-actions' },
-        voteBox('comments', c, render),
-        this.post.locked ? null : h('button', {
+        c.deleted ? null : voteBox('comments', c, render),
+        this.post.locked || c.deleted || c.removed ? null : h('button', {
           class: 'btn link',
           onclick: () => {
             if (slot.firstChild) return replace(slot);
