@@ -29,6 +29,8 @@ SPA_ROUTES = (
     "/search",
     "/notifications",
     "/admin",
+    "/friends",
+    "/u/{name}",
 )
 # The UI's files are served through cryb_node/static.py: under /assets/<content hash>/ (immutable,
 # precompressed) for the page, and under /web/ (revalidated) for links made outside the page, such as

@@ -12,6 +12,7 @@ import msgspec
 
 from cryb_node.clock import new_id, wall_ms
 from cryb_node.db import Database
+from cryb_node.events import Tx
 from cryb_node.gateway.api import Principal
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import Perm
@@ -125,9 +126,18 @@ class Posts:
             channel_id=channel_id, title=body.title, body=body.body, url=body.url, tags=body.tags,
             nsfw=body.nsfw, spoiler=body.spoiler, attachments=body.attachments,
         )  # fmt: skip
-        await self.node.events.append(
-            "post.create", payload, community=where.community_id, author=user_id, target=pid
-        )
+        # As on Reddit, a post starts with its author's upvote (score 1): a real vote.set in the same
+        # transaction, so the author can withdraw it like any vote and every peer replays it. Only
+        # when the author may vote in this channel.
+        upvote = where.has(Perm.VOTE)
+
+        def write(tx: Tx) -> None:
+            tx.append("post.create", payload, community=where.community_id, author=user_id, target=pid)
+            if upvote:
+                vote = e.VoteSet(target_type="post", channel_id=channel_id, value=1)
+                tx.append("vote.set", vote, community=where.community_id, author=user_id, target=pid)
+
+        await self.node.events.transaction(write)
         return await self.get(user_id, pid, count_view=False)
 
     async def row(self, pid: str) -> Any:

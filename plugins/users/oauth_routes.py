@@ -13,6 +13,7 @@ from cryb_node.node import Node
 
 from .oauth import STATE_TTL_S, AuthorizeUrl, LinkList, LinkOut, OAuthResult, ProviderInfo, ProviderList
 from .routes import client_of, users_of
+from .webcookie import set_refresh_cookie
 
 # Holds the secret that binds a sign-in's state to the browser that started it (plugins/users/oauth.py).
 COOKIE = "cryb_oauth"
@@ -61,7 +62,17 @@ def oauth_routes(api: Api, node: Node) -> None:
             call.request.cookies.get(COOKIE, ""),
             client_of(call, node),
         )
-        response = json_response(result)
+        if call.request.headers.get("Sec-Fetch-Mode") == "navigate":
+            # A browser came back from the provider (the sign-in page's button): hand the session to
+            # the web UI the way its own sign-in does (refresh token in the HttpOnly cookie) and open
+            # the app, rather than showing the browser JSON.
+            response = web.Response(status=302, headers={"Location": "/" if result.tokens else "/settings"})
+            if result.tokens is not None:
+                set_refresh_cookie(
+                    response, call.request, node, result.tokens.refresh_token, users_of(node).s.refresh_ttl_s
+                )
+        else:
+            response = json_response(result)
         response.del_cookie(COOKIE, path=COOKIE_PATH, samesite="Lax", secure=_https(call))
         return response
 

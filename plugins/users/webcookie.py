@@ -39,11 +39,17 @@ def with_cookie(request: web.Request, node: Node, result: Any, max_age: int, sta
         return result
     token, result.refresh_token = result.refresh_token, ""
     response = json_response(result, status)
+    set_refresh_cookie(response, request, node, token, max_age)
+    return response
+
+
+def set_refresh_cookie(
+    response: web.StreamResponse, request: web.Request, node: Node, token: str, max_age: int
+) -> None:
     response.set_cookie(
         COOKIE, token, max_age=max_age, path=COOKIE_PATH, httponly=True, samesite="Strict",
         secure=_secure(request, node),
     )  # fmt: skip
-    return response
 
 
 def clear_cookie(request: web.Request, node: Node) -> web.Response:

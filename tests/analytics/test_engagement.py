@@ -112,22 +112,23 @@ async def test_dau_wau_mau_and_retention_cohorts_equal_hand_computed_values(env:
     per_day = {
         d["day"]: (d["messages"], d["posts"], d["comments"], d["reactions"], d["votes"]) for d in com["days"]
     }
-    assert per_day["2025-03-04"] == (2, 1, 1, 1, 1)
+    # Two votes that day: the post's author's own upvote (every post starts with one) and carol's.
+    assert per_day["2025-03-04"] == (2, 1, 1, 1, 2)
     assert sum(v[0] for v in per_day.values()) == 11
     assert [(c["channel_id"], c["messages"], c["total"]) for c in com["top_channels"]] == [
         (h["general"], 11, 11),
-        (h["forum"], 0, 4),
+        (h["forum"], 0, 5),
     ]
     assert [(p["post_id"], p["comments"], p["reactions"], p["votes"]) for p in com["top_posts"]] == [
-        (h["post"], 1, 1, 1)
+        (h["post"], 1, 1, 2)
     ]
     assert com["moderation"] == [{"action": "kick", "count": 1}]
     assert com["pages"] == [{"kind": "page_view", "name": "/c/{community}", "count": 2}]
     heat = com["heatmap"]  # [weekday][UTC hour], Monday = 0
     assert (heat[0][9], heat[0][10], heat[0][14], heat[1][10], heat[2][10], heat[2][15], heat[3][10]) == (
-        1, 3, 1, 6, 3, 2, 1,
+        1, 3, 1, 7, 3, 2, 1,
     )  # fmt: skip
-    assert sum(map(sum, heat)) == 17
+    assert sum(map(sum, heat)) == 18
 
     csv = await env.client.get(
         f"/api/v1/communities/{h['community']}/analytics/export",

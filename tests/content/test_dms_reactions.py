@@ -76,8 +76,9 @@ async def test_votes_change_and_withdraw(space):
     c = space.client
     post = await ok(c, "POST", f"/channels/{space.forum}/posts", space.member, json={"title": "v"})
     path = f"/posts/{post['id']}/vote"
-    assert (await ok(c, "PUT", path, space.owner, json={"value": 1}))["score"] == 1
-    assert (await ok(c, "PUT", path, space.owner, json={"value": -1}))["score"] == -1
+    # The post starts with its author's (the member's) upvote.
+    assert (await ok(c, "PUT", path, space.owner, json={"value": 1}))["score"] == 2
+    assert (await ok(c, "PUT", path, space.owner, json={"value": -1}))["score"] == 0
     assert (await ok(c, "PUT", path, space.member, json={"value": -1}))["score"] == -2
     got = await ok(c, "PUT", path, space.owner, json={"value": 0})
     assert (got["ups"], got["downs"], got["score"]) == (0, 1, -1)

@@ -128,7 +128,7 @@ async def test_post_vote_comment_search_report_remove_notify_and_charts(aiohttp_
     card = alice.locator("li.post-card", has_text="Sourdough starter diary")
     await card.get_by_role("button", name="Upvote").click()
     await expect(card.get_by_role("button", name="Upvote")).to_have_attribute("aria-pressed", "true")
-    await expect(card.locator(".vote-score")).to_have_text("1")
+    await expect(card.locator(".vote-score")).to_have_text("2")  # bob's own upvote, then alice's
     await expect(card.locator(".tag")).to_have_text(["bread", "starter"])
     await screens(alice, "forum-feed")
     await card.get_by_role("link", name="Sourdough starter diary").click()

@@ -131,8 +131,9 @@ async def test_banning_a_remote_user_hides_what_they_wrote_here_only(federation)
 
     out = await ban(a, s.admin, "user", f"spammer@{home(b)}")
     assert out["kind"] == "user" and out["target"] == s.spammer.id and out["label"] == f"spammer@{home(b)}"
-    # 2 messages, the reaction, the post and the comment (community homed on b: no removals from a)
-    assert out["hidden"] == 5 and out["removed"] == 0 and out["reason"] == "spam"
+    # 2 messages, the reaction, the post, its author's own upvote and the comment (community homed
+    # on b: no removals from a)
+    assert out["hidden"] == 6 and out["removed"] == 0 and out["reason"] == "spam"
 
     # gone from a's reads: messages, the reaction, the post, the comment; the others' content stays
     assert await texts(a, s.text, s.alice) == ["friendly", "hello from a"]
@@ -167,7 +168,8 @@ async def test_what_a_banned_user_sends_next_is_refused_and_listed_as_evidence(f
     out = await cryb(tmp_path, a, "sync", "refused", "--json")
     assert out.returncode == 0, out.stderr
     listed = [r for r in json.loads(out.stdout) if r["code"] == "node_banned"]
-    assert len(listed) == 8 and {r["author"] for r in listed} == {s.spammer.id}
+    # what the spammer wrote before the ban (5 events, and the 6th: their post's own upvote) and 3 after
+    assert len(listed) == 9 and {r["author"] for r in listed} == {s.spammer.id}
     assert {r["node_key"] for r in listed} == {b.key.hex()}
     later = [r for r in listed if r["kind"] == "message.create"]
     assert all(r["detail"] == "the author is banned on this node" for r in later)
@@ -182,9 +184,9 @@ async def test_what_a_banned_user_sends_next_is_refused_and_listed_as_evidence(f
     assert await a.state(s.cid) != await b.state(s.cid)
     out = await cryb(tmp_path, a, "sync", "verify", "b", s.cid)
     assert out.returncode == 1 and "DIFFERENT" in out.stdout
-    assert "[8 events hidden here by node bans]" in out.stdout, out.stdout
+    assert "[9 events hidden here by node bans]" in out.stdout, out.stdout
     (row,) = json.loads((await cryb(tmp_path, a, "sync", "verify", "b", s.cid, "--json")).stdout)
-    assert row["hidden_here"] == 8 and "content.messages" in row["differing"]
+    assert row["hidden_here"] == 9 and "content.messages" in row["differing"]
     # both hold the same events: only the projections differ, reconciliation has nothing to repair
     assert row["local_events"] == row["peer_events"]
     assert (await a.session(b, reconcile=True)).repaired == 0
@@ -199,7 +201,7 @@ async def test_removing_a_user_ban_shows_their_content_again_and_accepts_new_eve
     assert await texts(a, s.text, s.alice) == ["friendly", "hello from a"]
 
     status, out = await a.call("DELETE", f"/admin/bans/{banned['id']}", s.admin)
-    assert status == 200 and out == {"id": banned["id"], "restored": 6}, out
+    assert status == 200 and out == {"id": banned["id"], "restored": 7}, out  # with the post's own upvote
     assert await texts(a, s.text, s.alice) == [
         "friendly", f"{WORD} 0", f"{WORD} 1", "hello from a", f"{WORD} while banned",
     ]  # fmt: skip
@@ -256,7 +258,8 @@ async def test_banning_a_peer_node_cuts_it_off_and_refuses_what_it_signs_however
     a, b, c = feds
     out = await ban(a, s.admin, "node", b.url, reason="hostile node")
     assert out["kind"] == "node" and out["target"] == b.key.hex() and out["label"] == b.url
-    assert out["hidden"] == 7  # everything b's users wrote: the spammer's five, friend's message and comment
+    # everything b's users wrote: the spammer's five and the post's own upvote, friend's message and comment
+    assert out["hidden"] == 8
     assert await peers.get(a.node.db, b.key) is None  # unpinned: a stops calling it
     assert b.key not in a.sync.engine.states
     # what b's users wrote is gone here, alice's stays
@@ -372,7 +375,8 @@ async def test_cryb_ban_commands_beside_the_serving_node(federation, tmp_path):
     res = await cryb(tmp_path, a, "ban", "user", f"spammer@{home(b)}", "--reason", "cli ban", "--json")
     assert res.returncode == 0, res.stderr
     out = json.loads(res.stdout)
-    assert out["label"] == f"spammer@{home(b)}" and out["hidden"] == 5 and out["created_by"] is None
+    # 5 and the post's own upvote
+    assert out["label"] == f"spammer@{home(b)}" and out["hidden"] == 6 and out["created_by"] is None
     assert await texts(a, s.text, s.alice) == ["friendly", "hello from a"]
     # the serving node brings its search index up to date by itself (it owns the index)
     deadline = time.monotonic() + 15
@@ -418,7 +422,7 @@ async def test_governance_that_lands_late_does_not_undo_a_ban(federation):
     members = await a.ok("GET", f"/communities/{s.cid}/members", s.alice)
     assert carol.id in {m["user_id"] for m in members["members"]}  # the join was folded in
     assert await texts(a, s.text, s.alice) == ["friendly", "hello from a"]
-    assert await refusals(a) == 6
+    assert await refusals(a) == 7  # the spammer's six (their post's own upvote included) and this one
 
 
 async def test_doctor_replay_rebuilds_what_the_bans_hide(federation, tmp_path):

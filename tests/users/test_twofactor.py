@@ -5,8 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import struct
 import time
+
+import segno
 
 from tests.users.conftest import count
 from tests.users_fixtures import PASSWORD, auth, register_user
@@ -82,3 +85,34 @@ async def test_totp_enrol_confirm_login_and_one_time_recovery_code(uclient):
     )
     assert off.status == 204
     assert (await login(uclient)).status == 200
+
+
+def svg_modules(svg: str) -> set[tuple[int, int]]:
+    """The dark modules drawn by segno's SVG path (absolute M, then relative m moves and h runs)."""
+    path = re.search(r' d="([^"]+)"', svg).group(1)
+    x = y = 0.0
+    dark = set()
+    for op, a, b in re.findall(r"([Mmh])(-?[\d.]+)(?:\s(-?[\d.]+))?", path):
+        if op == "M":
+            x, y = float(a), float(b)
+        elif op == "m":
+            x, y = x + float(a), y + float(b)
+        else:
+            dark.update((int(x) + i, int(y)) for i in range(int(a)))
+            x += float(a)
+    return dark
+
+
+async def test_enrolment_returns_a_qr_code_of_the_otpauth_uri_drawn_on_the_node(uclient):
+    _, token = await register_user(uclient, "qrcode")
+    enrol = await uclient.post(
+        "/api/v1/users/@me/totp/enrol", json={"password": PASSWORD}, headers=auth(token)
+    )
+    body = await enrol.json()
+    svg = body["qr_svg"]
+    assert svg.startswith("<svg") and "<script" not in svg and "http://www.w3.org/2000/svg" in svg
+    # The drawing is the QR code of exactly this URI (with its secret), with a 4-module quiet zone.
+    expected = segno.make(body["otpauth_uri"], error="m", micro=False)
+    want = {(x + 4, y + 4) for y, row in enumerate(expected.matrix) for x, v in enumerate(row) if v}
+    assert svg_modules(svg) == want
+    assert body["secret"] in body["otpauth_uri"]

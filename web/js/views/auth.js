@@ -4,6 +4,7 @@ import * as api from '../api.js';
 import { h, replace } from '../dom.js';
 import { solve } from '../pow.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
+import { oauthButtons } from './oauth_buttons.js';
 
 function cardContent(title, subtitle, body) {
   return [
@@ -61,6 +62,7 @@ export function loginView({ navigate, signedIn, notice }) {
   const view = card('Welcome back!', 'Sign in to your CRYB node.',
     notice ? h('p', { class: 'auth-notice', role: 'status' }, notice) : null,
     form,
+    oauthButtons(),
     h('p', { class: 'auth-links' }, link('/reset-password', 'Forgot your password?', navigate)),
     h('p', { class: 'auth-links' }, 'Need an account? ', link('/register', 'Register', navigate)));
   queueMicrotask(() => login.input.focus());

@@ -10,8 +10,11 @@ import { channelSettingsButton, slowmodeNote } from './channel_settings.js';
 import { Composer } from './composer.js';
 import { emojiGlyph, emojiName } from './custom_emoji.js';
 import { confirmDialog, reactionPicker } from './dialogs.js';
+import { collapseBlocked } from './friends.js';
 import { renderBody } from './markup.js';
 import { attachMessageMenu, extraToolbarButtons } from './message_menu.js';
+import { profileTrigger } from './profile_card.js';
+import { reportDialog } from './report.js';
 import { avatar } from './shell.js';
 import { openThread, threadsButton, threadSummary } from './thread_pane.js';
 import { attachUnread, placeUnread, unreadGateOpen, unreadMark } from './unread_divider.js';
@@ -395,10 +398,10 @@ export class ChatView {
     },
       unreadMark(this, m),
       m.reply_to ? this.replyRef(m.reply_to) : null,
-      grouped ? h('span', { class: 'gutter-time muted', 'aria-hidden': 'true' }, new Date(m.created_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })) : avatar(m.author_id),
+      grouped ? h('span', { class: 'gutter-time muted', 'aria-hidden': 'true' }, new Date(m.created_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })) : profileTrigger(avatar(m.author_id), m.author_id),
       h('div', { class: 'msg-main' },
         h('h3', { class: `msg-head${grouped ? ' sr-only' : ''}`, id: headId },
-          h('span', { class: `author${nameText === '…' ? ' pending-name' : ''}` }, nameText),
+          profileTrigger(h('span', { class: `author${nameText === '…' ? ' pending-name' : ''}` }, nameText), m.author_id),
           h('time', { class: 'muted', datetime: new Date(m.created_at).toISOString() }, formatTime(m.created_at)),
           m.pinned ? h('span', { class: 'pin-mark', title: 'Pinned' }, icon('pin', 14), h('span', { class: 'sr-only' }, 'pinned')) : null),
         body,
@@ -406,7 +409,7 @@ export class ChatView {
         this.reactions(m),
         threadSummary(this, m)),
       pending ? this.pendingActions(m) : this.actions(m));
-    return el;
+    return collapseBlocked(el, m);
   }
 
   replyRef(id) {

@@ -7,6 +7,7 @@ import { icon } from '../icons.js';
 import * as store from '../store.js';
 import { AdminView, InsightsView } from './admin.js';
 import { showForum } from './forum.js';
+import { openSocial } from './friends.js';
 import { inbox, InboxView, refreshUnread } from './inbox.js';
 import { canInsights, isModerator, ModerationView } from './moderation.js';
 import { openCommunitySettings, settingsButtons } from './community_settings.js';
@@ -69,6 +70,7 @@ function wire(shell) {
 /** Top-level pages; true when handled. */
 export function openTop(shell, parts) {
   wire(shell);
+  if (openSocial(shell, parts)) return true;
   const page = parts[0];
   if (page !== 'search' && page !== 'notifications' && page !== 'admin') return false;
   // undefined, not null: null marks the direct-messages home as the open place in the rail.

@@ -8,6 +8,8 @@ import * as api from '../api.js';
 import { announce, formatTime, h, replace, safeHTML } from '../dom.js';
 import * as store from '../store.js';
 import { decorateTokens } from './rich_text.js';
+import { editedMark, isMine, ownActions } from './forum_own.js';
+import { profileTrigger } from './profile_card.js';
 
 const enc = encodeURIComponent;
 const SORTS = ['hot', 'new', 'top', 'controversial'];
@@ -103,7 +105,7 @@ async function report(communityId, type, id, userId) {
 
 /** A user's name that fills itself in when their profile arrives (ForumView listens for it). */
 function userName(id, cls) {
-  return h('span', { class: cls, dataset: { userName: id } }, store.displayName(id));
+  return profileTrigger(h('span', { class: cls, dataset: { userName: id }, tabindex: '0', role: 'button' }, store.displayName(id)), id);
 }
 
 /** The forum channel's pane: the feed, or one post when the path names it. Quacks like ChatView for
@@ -216,16 +218,22 @@ export class ForumView {
     }
     this.post = post;
     const head = h('article', { class: 'post-full', 'aria-labelledby': 'post-title' });
+    const editSlot = h('div', { class: 'edit-slot' });
+    const own = () => ownActions('posts', post, editSlot, {
+      changed: (out) => { Object.assign(post, out); renderHead(); },
+      deleted: () => this.shell.navigate(this.base()),
+    });
     const renderHead = () => replace(head,
       voteBox('posts', post, renderHead),
       h('div', { class: 'post-main' },
         h('h2', { id: 'post-title', class: 'post-title' }, post.title),
-        h('p', { class: 'post-meta muted' }, 'by ', userName(post.author_id), ` · ${formatTime(post.created_at)}`,
+        h('p', { class: 'post-meta muted' }, 'by ', userName(post.author_id), ` · ${formatTime(post.created_at)}`, editedMark(post),
           post.locked ? h('span', { class: 'flag' }, 'Locked') : null),
         tagList(post.tags),
         blurred(post, h('div', { class: 'post-body msg-body' }, safeHTML(post.body_html, decorateTokens), attachmentThumbs(post.attachments))),
-        h('div', { class: 'post-actions' },
-          h('button', { class: 'btn', onclick: () => report(post.community_id, 'post', post.id, post.author_id) }, 'Report'))));
+        editSlot,
+        h('div', { class: 'post-actions' }, isMine(post) ? own()
+          : h('button', { class: 'btn', onclick: () => report(post.community_id, 'post', post.id, post.author_id) }, 'Report'))));
     renderHead();
     const comments = h('ol', { class: 'comment-tree', 'aria-label': 'Comments' });
     const top = this.replyForm(null, (c) => comments.prepend(this.commentEl(c)));
@@ -262,6 +270,19 @@ export class ForumView {
     const replies = h('ol', { class: 'comment-tree' });
     const bodyBox = h('div', { class: 'comment-body-wrap' });
     const slot = h('div', { class: 'reply-slot' });
+    const editSlot = h('div', { class: 'edit-slot' });
+    const author = () => (c.author_id ? userName(c.author_id, 'author') : h('span', { class: 'author' }, '[deleted]'));
+    const authorSlot = h('span', { class: 'author-slot' }, author());
+    const markSlot = h('span', null, editedMark(c));
+    const own = () => ownActions('comments', c, editSlot, {
+      changed: (out) => { Object.assign(c, out, { replies: c.replies }); replace(markSlot, editedMark(c)); render(); },
+      deleted: () => {
+        Object.assign(c, { deleted: true, author_id: null, body: '', body_html: '', edited_at: null });
+        replace(authorSlot, author());
+        replace(markSlot);
+        render();
+      },
+    });
     const toggle = h('button', {
       class: 'icon-btn collapse-btn',
       'aria-expanded': 'true',
@@ -277,9 +298,10 @@ export class ForumView {
     }, '−');
     const render = () => replace(bodyBox,
       h('div', { class: 'comment-body msg-body' }, c.deleted || c.removed ? h('em', { class: 'muted' }, c.removed ? '[removed]' : '[deleted]') : safeHTML(c.body_html, decorateTokens)),
+      editSlot,
       h('div', { class: 'comment-actions' },
-        voteBox('comments', c, render),
-        this.post.locked ? null : h('button', {
+        c.deleted ? null : voteBox('comments', c, render),
+        this.post.locked || c.deleted || c.removed ? null : h('button', {
           class: 'btn link',
           onclick: () => {
             if (slot.firstChild) return replace(slot);
@@ -288,13 +310,13 @@ export class ForumView {
             form.querySelector('textarea').focus();
           },
         }, 'Reply'),
-        h('button', { class: 'btn link', onclick: () => report(this.post.community_id, 'comment', c.id, c.author_id) }, 'Report')),
+        c.deleted || c.removed ? null : isMine(c) ? own()
+          : h('button', { class: 'btn link', onclick: () => report(this.post.community_id, 'comment', c.id, c.author_id) }, 'Report')),
       slot);
     render();
     li.append(
-      h('div', { class: 'comment-head' }, toggle,
-        c.author_id ? userName(c.author_id, 'author') : h('span', { class: 'author' }, '[deleted]'),
-        h('span', { class: 'muted' }, ` · ${formatTime(c.created_at)}`)),
+      h('div', { class: 'comment-head' }, toggle, authorSlot,
+        h('span', { class: 'muted' }, ` · ${formatTime(c.created_at)}`), markSlot),
       bodyBox, replies);
     this.appendComments(replies, c.replies || []);
     return li;

@@ -1,11 +1,10 @@
 // The member list: grouped by hoisted role, then online and offline, with presence dots; a member's
-// card shows their roles and starts a DM.
+// card (profile_card.js) shows their roles, starts a DM, befriends or blocks.
 
-import { communities as C, dms as D } from '../content.js';
+import { communities as C } from '../content.js';
 import { h, replace } from '../dom.js';
 import * as store from '../store.js';
-import { modal } from './dialogs.js';
-import { reportDialog } from './report.js';
+import { openProfileCard } from './profile_card.js';
 import { avatar } from './shell.js';
 
 const { state } = store;
@@ -99,37 +98,6 @@ export class MemberList {
   }
 
   card(member) {
-    const u = state.users.get(member.user_id) || { username: '…', display_name: '' };
-    const roles = this.rolesOf(member);
-    modal(u.display_name || u.username, (close) => h('div', { class: 'modal-body profile-card' },
-      h('div', { class: 'profile-top' }, avatar(member.user_id, 'lg'),
-        h('div', null, h('p', { class: 'muted' }, handle(u.username, member.home)), u.pronouns ? h('p', { class: 'muted' }, u.pronouns) : null)),
-      u.bio ? h('p', { class: 'bio' }, u.bio) : null,
-      h('h3', { class: 'section-title' }, roles.length ? 'Roles' : 'No roles'),
-      h('ul', { class: 'role-chips' }, roles.map((r) => h('li', { class: 'role-chip' },
-        h('span', { class: 'role-dot', style: `background:${color(r) || 'var(--muted)'}`, 'aria-hidden': 'true' }), r.name))),
-      member.user_id !== state.me?.id ? h('div', { class: 'modal-actions' }, h('button', {
-        type: 'button', class: 'btn primary',
-        onclick: async () => {
-          try {
-            const dm = await D.open([member.user_id]);
-            state.dms.set(dm.id, dm);
-            close();
-            this.shell.navigate(`/channels/@me/${dm.id}`);
-          } catch (err) {
-            alertIn(err.message);
-          }
-        },
-      }, `Message ${u.display_name || u.username}`),
-      h('button', {
-        type: 'button', class: 'btn',
-        // opens over the card, so focus comes back to this button when it closes
-        onclick: () => reportDialog({ type: 'user', id: member.user_id, name: u.display_name || u.username }),
-      }, 'Report')) : null,
-      h('p', { class: 'card-error', role: 'alert' })));
-    function alertIn(message) {
-      const el = document.querySelector('dialog .card-error');
-      if (el) el.textContent = message;
-    }
+    openProfileCard(this.shell, member.user_id, this.communityId);
   }
 }

@@ -7,7 +7,9 @@ import * as store from '../store.js';
 import { applyTheme, savedTheme } from '../theme.js';
 import { modal } from './dialogs.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
+import { blockedTab } from './friends.js';
 import { dataTab, deleteTab } from './settings_data.js';
+import { totpQr } from './totp_qr.js';
 
 const { state } = store;
 
@@ -17,6 +19,7 @@ export function openSettings(shell) {
     ['Password', passwordTab],
     ['Sessions', sessionsTab],
     ['Two-factor', twoFactorTab],
+    ['Blocked users', blockedTab],
     ['Appearance', appearanceTab],
     ['Your data', dataTab],
     ['Delete account', deleteTab],
@@ -207,6 +210,7 @@ function twoFactorTab() {
       });
     });
     replace(box,
+      totpQr(enrolment),
       h('p', null, 'Add this key to your authenticator app (type it in, or open the link on your phone):'),
       h('p', null, h('code', { class: 'secret' }, enrolment.secret)),
       h('p', null, h('a', { href: enrolment.otpauth_uri }, 'Open in authenticator app')),

@@ -15,6 +15,7 @@ import { openSettings } from './settings.js';
 import { handleDispatch } from './live.js';
 import { communityTools, openChannelExtra, openTop, railItems } from './extra.js';
 import { communityBadge } from './community_settings.js';
+import { friendsLink } from './friends.js';
 
 const { state } = store;
 
@@ -422,6 +423,7 @@ export class Shell {
     return [
       h('header', { class: 'sidebar-header' }, h('h2', { class: 'community-name' }, 'Direct messages')),
       h('ul', { class: 'channel-list' },
+        friendsLink(this),
         dmsList.length === 0 ? h('li', { class: 'muted empty' }, 'No conversations yet.') : null,
         dmsList.map((dm) => {
           const other = dm.participants.find((p) => p !== state.me?.id) || state.me?.id;
