@@ -14,7 +14,6 @@ import { collapseBlocked } from './friends.js';
 import { renderBody } from './markup.js';
 import { attachMessageMenu, extraToolbarButtons } from './message_menu.js';
 import { profileTrigger } from './profile_card.js';
-import { reportDialog } from './report.js';
 import { avatar } from './shell.js';
 import { openThread, threadsButton, threadSummary } from './thread_pane.js';
 import { attachUnread, placeUnread, unreadGateOpen, unreadMark } from './unread_divider.js';
