@@ -4,6 +4,8 @@ drawer left open behind the dialog). Each test failed on main before its fix."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import expect
 
@@ -11,6 +13,8 @@ from tests.e2e.test_webui_part2 import screens, serve_node
 from tests.e2e.webui import DESKTOP, PHONE, create_community, message, new_page, register, send, shoot, until
 
 pytestmark = pytest.mark.browser
+
+DRAWER_OPEN = re.compile(r"\bdrawer-open\b")
 
 
 async def test_offline_reload_shows_messages_at_full_width(aiohttp_server, tmp_path, browser):
@@ -53,4 +57,38 @@ async def test_offline_reload_shows_messages_at_full_width(aiohttp_server, tmp_p
     await shoot(alice, "offline-reload-phone")
     await alice.set_viewport_size(DESKTOP)
     await alice.context.set_offline(False)
+    assert alice.errors == [] and alice.external_requests == []
+
+
+async def test_settings_at_phone_width_closes_the_drawer_and_keeps_every_tab_on_screen(
+    aiohttp_server, tmp_path, browser
+):
+    base, _ = await serve_node(aiohttp_server, tmp_path)
+    alice = await new_page(browser)
+    await register(alice, base, "alice")
+    await create_community(alice, "Allotment")
+    await alice.set_viewport_size(PHONE)
+    await alice.reload()
+    shell = alice.locator(".shell")
+    # On a phone the gear sits in the channel drawer: open it, as people do, then the settings.
+    await alice.get_by_role("button", name="Open channels and communities").first.click()
+    await expect(shell).to_have_class(DRAWER_OPEN)
+    await alice.get_by_role("button", name="User settings").click()
+    dialog = alice.get_by_role("dialog", name="User settings")
+    await expect(dialog).to_be_visible()
+    await expect(shell).not_to_have_class(DRAWER_OPEN)  # the drawer does not stay open behind it
+    frame = await dialog.bounding_box()
+    assert frame is not None and frame["x"] >= 0 and frame["x"] + frame["width"] <= PHONE["width"], frame
+    tabs = dialog.get_by_role("tab")
+    await expect(tabs).to_have_count(7)
+    for i in range(7):  # every tab is on screen, none cut off at the right edge
+        box = await tabs.nth(i).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (i, box)
+    await tabs.filter(has_text="Delete account").click()
+    await expect(tabs.filter(has_text="Delete account")).to_have_attribute("aria-selected", "true")
+    await expect(dialog.get_by_role("tabpanel")).to_contain_text("Delete")
+    await tabs.filter(has_text="Profile").click()
+    await shoot(alice, "settings-tabs-phone")
+    await alice.set_viewport_size(DESKTOP)
+    await shoot(alice, "settings-tabs-desktop")
     assert alice.errors == [] and alice.external_requests == []
