@@ -89,3 +89,65 @@ async def test_comment_search_hit_scrolls_to_and_highlights_the_comment(aiohttp_
     await expect(carol.get_by_role("status").filter(has_text="That comment is not here")).to_be_visible()
     for page in (alice, bob, carol):
         assert page.errors == [] and page.external_requests == []
+
+
+async def test_mentions_read_as_names_in_notification_previews_and_search(aiohttp_server, tmp_path, browser):
+    base, node = await serve_node(aiohttp_server, tmp_path)
+    alice, bob = await new_page(browser), await new_page(browser)
+    await register(alice, base, "alice")
+    url = await create_community(alice, "Bakers")
+    link = await invite_link(alice)
+    await register(bob, base, "bob")
+    await accept_invite(bob, link)
+    carol = await new_page(browser)
+    await register(carol, base, "carol")
+    await accept_invite(carol, link)
+    await bob.goto(url)
+    await expect(bob.locator(".member-list").get_by_role("button", name="carol")).to_be_visible()
+    # Bob mentions both, picking the names from the composer's list as people do.
+    composer = bob.locator("#composer-input")
+    for name in ("alice", "carol"):
+        await composer.press_sequentially(f"@{name[:3]}")
+        await bob.get_by_role("option", name=f"{name} @{name}").click()
+    await composer.press_sequentially("the oven is free now")
+    await composer.press("Enter")
+    await expect(bob.locator("article.msg:not(.pending)", has_text="the oven is free now")).to_be_visible()
+    await node.bus.consumers["notifications"].caught_up()
+
+    # Alice opens her notifications from a cold link (a new tab): nobody is known to the page yet.
+    inbox = await alice.context.new_page()
+    inbox.errors, inbox.external_requests = [], []
+    inbox.on("pageerror", lambda exc: inbox.errors.append(str(exc)))
+    await inbox.goto(f"{base}/notifications")
+    preview = inbox.locator("li.notif .notif-preview").first
+    await expect(preview).to_have_text(re.compile(r"^@alice @carol\s*the oven is free now$"))
+    await expect(inbox.locator(".notif-preview", has_text="<@")).to_have_count(0)
+    await expect(preview.locator(".mention.me")).to_have_text("@alice")
+    await shoot(inbox, "notification-preview-names-desktop")
+    await inbox.set_viewport_size(PHONE)
+    await expect(preview).to_contain_text("@carol")
+    await shoot(inbox, "notification-preview-names-phone")
+
+    # Carol's inbox says the same with her own name marked.
+    await carol.goto(f"{base}/notifications")
+    await expect(carol.locator("li.notif .notif-preview").first).to_have_text(
+        re.compile(r"^@alice @carol\s*the oven is free now$")
+    )
+    await expect(carol.locator(".notif-preview .mention.me")).to_have_text("@carol")
+
+    # A comment that mentions someone reads the same in search results.
+    await create_forum(alice, "recipes")
+    channel_id = alice.url.rstrip("/").split("/")[-1]
+    alice_id, bob_id = await alice.evaluate(ME), await bob.evaluate(ME)
+    content = content_of(node)
+    post = await content.posts.create(alice_id, channel_id, PostIn(title="Rye ratios"))
+    await content.comments.create(Principal(alice_id), post.id, CommentIn(body=f"ask <@{bob_id}> about rye"))
+    await content.chat.send(alice_id, url.rstrip("/").split("/")[-1], MessageIn(content=f"rye for <@{bob_id}>"))
+    await node.bus.consumers["search"].caught_up()
+    await alice.goto(f"{base}/search?q=rye")
+    hits = alice.locator(".search-hit")
+    await expect(hits).to_have_count(3)
+    await expect(hits.filter(has_text="about rye").locator(".hit-snippet")).to_have_text("ask @bob about rye")
+    await expect(alice.locator(".search-results", has_text="<@")).to_have_count(0)
+    for page in (alice, bob, carol, inbox):
+        assert page.errors == [] and page.external_requests == []
