@@ -318,15 +318,25 @@ class ReportQuery(Body):
     limit: Limit = 50
 
 
+class ModlogContent(msgspec.Struct, kw_only=True):
+    """What a removed (or restored) message, post or comment was: shown to moderators only."""
+
+    author_id: str
+    excerpt: str  # its start (a post: its title); "" once its author erased it
+    channel_id: str
+    post_id: str | None = None  # a post: itself; a comment: its post
+
+
 class ModlogEntry(msgspec.Struct, kw_only=True):
     id: str  # the event id (hex)
     time: int  # ms
     actor: str  # a user id, "automod" or "node"
     action: str
     target: str | None
-    target_type: str | None  # user | channel | role | rule | community | invite
+    target_type: str | None  # user | channel | role | rule | community | invite | message | post | comment
     reason: str
     details: dict[str, Any]
+    content: ModlogContent | None = None  # a message, post or comment entry, for moderators
 
 
 class ModlogList(msgspec.Struct):
