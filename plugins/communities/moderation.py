@@ -145,7 +145,14 @@ class Moderation:
         )
         more = len(rows) > q.limit
         rows = rows[: q.limit]
-        return s.ReportList([_report(r) for r in rows], rows[-1][0] if more else None)
+        reports = [_report(r) for r in rows]
+        targets = self.c.node.services.get(ContentTargets)  # type: ignore[type-abstract]
+        for r in reports if targets is not None else []:
+            if r.target_type != "member":
+                ref = await targets.find(r.target_type, r.target_id)
+                if ref is not None and ref.community_id == community_id:
+                    r.channel_id, r.post_id = ref.channel_id, ref.post_id
+        return s.ReportList(reports, rows[-1][0] if more else None)
 
     async def report_of(self, community_id: str, report_id: str) -> s.ReportOut:
         row = await self.db.fetchone(

@@ -305,6 +305,10 @@ class ReportOut(msgspec.Struct, kw_only=True):
     resolved_by: str | None
     resolved_at: int | None
     created_at: int
+    # Where the reported message, post or comment is (for a link to it; None for a member or once
+    # its author deleted it): filled in for the reports queue.
+    channel_id: str | None = None
+    post_id: str | None = None
 
 
 class ReportList(msgspec.Struct):
