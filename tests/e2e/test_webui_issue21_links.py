@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from cryb_node.gateway.api import Principal
 from cryb_plugins.content.schemas import CommentIn, MessageIn, PostIn
 from cryb_plugins.content.service import content_of
 from playwright.async_api import expect
 
+from cryb_node.gateway.api import Principal
 from tests.e2e.test_webui_part2 import create_forum, serve_node
 from tests.e2e.webui import (
     PHONE,
@@ -33,7 +33,8 @@ pytestmark = pytest.mark.browser
 async def in_view(page, locator) -> bool:
     """Whether the element is inside its scroller's visible part (not merely in the DOM)."""
     return await locator.evaluate(
-        "el => { const r = el.getBoundingClientRect(); const s = el.closest('.scroller').getBoundingClientRect();"
+        "el => { const r = el.getBoundingClientRect();"
+        " const s = el.closest('.scroller').getBoundingClientRect();"
         " return r.top >= s.top - 1 && r.top < s.bottom && r.height > 0; }"
     )
 
@@ -51,9 +52,13 @@ async def test_comment_search_hit_scrolls_to_and_highlights_the_comment(aiohttp_
     post = await content.posts.create(alice_id, channel_id, PostIn(title="Sourdough troubleshooting"))
     me = Principal(alice_id)
     # A long discussion: the comment people search for came first, so it is listed last, far down.
-    target = await content.comments.create(me, post.id, CommentIn(body="the crumb was gummy because of underproofing"))
+    target = await content.comments.create(
+        me, post.id, CommentIn(body="the crumb was gummy because of underproofing")
+    )
     for i in range(30):
-        await content.comments.create(me, post.id, CommentIn(body=f"comment number {i}: keep the starter warm"))
+        await content.comments.create(
+            me, post.id, CommentIn(body=f"comment number {i}: keep the starter warm")
+        )
     await node.bus.consumers["search"].caught_up()
 
     # Bob joins later and searches; the hit is a comment.
@@ -67,9 +72,12 @@ async def test_comment_search_hit_scrolls_to_and_highlights_the_comment(aiohttp_
     await expect(bob).to_have_url(re.compile(rf"/{post.id}#c-{target.id}$"))
     comment = bob.locator(f'li.comment[data-id="{target.id}"]')
     await expect(comment).to_have_class(re.compile(r"\bjump-target\b"))
-    await until(bob, f"(() => {{ const el = document.querySelector('li.comment[data-id=\"{target.id}\"]');"
-                     " const s = el.closest('.scroller').getBoundingClientRect(); const r = el.getBoundingClientRect();"
-                     " return r.top >= s.top - 1 && r.top < s.bottom; })()")
+    await until(
+        bob,
+        f"(() => {{ const el = document.querySelector('li.comment[data-id=\"{target.id}\"]');"
+        " const s = el.closest('.scroller').getBoundingClientRect(); const r = el.getBoundingClientRect();"
+        " return r.top >= s.top - 1 && r.top < s.bottom; })()",
+    )
     assert await in_view(bob, comment)
     last = bob.locator("li.comment").last  # it is at the bottom: the page scrolled to it
     assert await last.get_attribute("data-id") == target.id
@@ -142,7 +150,9 @@ async def test_mentions_read_as_names_in_notification_previews_and_search(aiohtt
     content = content_of(node)
     post = await content.posts.create(alice_id, channel_id, PostIn(title="Rye ratios"))
     await content.comments.create(Principal(alice_id), post.id, CommentIn(body=f"ask <@{bob_id}> about rye"))
-    await content.chat.send(alice_id, url.rstrip("/").split("/")[-1], MessageIn(content=f"rye for <@{bob_id}>"))
+    await content.chat.send(
+        alice_id, url.rstrip("/").split("/")[-1], MessageIn(content=f"rye for <@{bob_id}>")
+    )
     await node.bus.consumers["search"].caught_up()
     await alice.goto(f"{base}/search?q=rye")
     hits = alice.locator(".search-hit")

@@ -28,8 +28,10 @@ from tests.e2e.webui import (
 pytestmark = pytest.mark.browser
 
 
-async def test_reports_queue_shows_content_author_link_and_takes_a_chosen_timeout(aiohttp_server, tmp_path, browser):
-    base, node = await serve_node(aiohttp_server, tmp_path)
+async def test_reports_queue_shows_content_author_link_and_takes_a_chosen_timeout(
+    aiohttp_server, tmp_path, browser
+):
+    base, _ = await serve_node(aiohttp_server, tmp_path)
     alice, bob = await new_page(browser), await new_page(browser)
     await register(alice, base, "alice")
     url = await create_community(alice, "Bakers")
@@ -75,8 +77,11 @@ async def test_reports_queue_shows_content_author_link_and_takes_a_chosen_timeou
     await expect(dialog).to_be_hidden()
     await expect(items).to_have_count(1)
     members = await api_call(alice, "GET", f"/api/v1/communities/{community_id}/members?limit=200")
-    [b] = [m for m in members["members"] if m["user_id"] == await bob.evaluate(
-        "import('/web/js/store.js').then(m => m.state.me.id)")]
+    [b] = [
+        m
+        for m in members["members"]
+        if m["user_id"] == await bob.evaluate("import('/web/js/store.js').then(m => m.state.me.id)")
+    ]
     left = b["timeout_until"] / 1000 - time.time()
     assert 3500 < left <= 3600, left  # an hour, not the old fixed ten minutes
 
@@ -96,6 +101,8 @@ async def test_reports_queue_shows_content_author_link_and_takes_a_chosen_timeou
     await shoot(alice, "mod-log-removal-phone")
     await alice.set_viewport_size(DESKTOP)
     await removal.get_by_role("link").click()
-    await expect(alice).to_have_url(re.compile(rf"/channels/{community_id}/{channel_id}#m-{ids['and more pills tomorrow']}$"))
+    await expect(alice).to_have_url(
+        re.compile(rf"/channels/{community_id}/{channel_id}#m-{ids['and more pills tomorrow']}$")
+    )
     for page in (alice, bob, carol):
         assert page.errors == [] and page.external_requests == []

@@ -9,7 +9,7 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.test_webui_part2 import screens, serve_node
+from tests.e2e.test_webui_part2 import serve_node
 from tests.e2e.webui import DESKTOP, PHONE, create_community, message, new_page, register, send, shoot, until
 
 pytestmark = pytest.mark.browser
