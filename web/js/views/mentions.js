@@ -47,3 +47,10 @@ store.on('users', (id) => {
   for (const el of pending.get(id) || []) el.textContent = userLabel(id);
   pending.delete(id);
 });
+
+/** A user's @name that fills itself in once their profile arrives (a deep link knows nobody yet). */
+export function nameSpan(id, cls = '') {
+  const span = h('span', { class: cls, dataset: { mentionUser: id } }, userLabel(id));
+  if (!store.state.users.has(id)) waiting(id).add(span);
+  return span;
+}

@@ -6,6 +6,7 @@ import * as api from '../api.js';
 import { announce, formatTime, h } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';
+import { nameSpan } from './mentions.js';
 
 const enc = encodeURIComponent;
 
@@ -63,12 +64,11 @@ export function reportItem(view, r, resolve) {
   const kind = r.target_type;
   const author = r.target_user;
   const href = kind === 'member' ? null : contentHref(view.communityId, kind, r.target_id, r.channel_id, r.post_id);
-  const authorName = author ? store.displayName(author) : null;
   return h('li', { class: 'report', dataset: { id: r.id, type: kind } },
     h('p', { class: 'report-head' },
       h('strong', null, kind === 'member' ? 'Member' : `${kind[0].toUpperCase()}${kind.slice(1)}`),
-      author ? [kind === 'member' ? ' ' : ' by ', h('span', { class: 'report-author', dataset: { userName: author } }, `@${authorName}`)] : null,
-      h('span', { class: 'muted' }, ` · reported by ${r.reporter_id ? `@${store.displayName(r.reporter_id)}` : 'automod'} · ${formatTime(r.created_at)}`)),
+      author ? [kind === 'member' ? ' ' : ' by ', nameSpan(author, 'report-author')] : null,
+      h('span', { class: 'muted' }, ' · reported by ', r.reporter_id ? nameSpan(r.reporter_id) : 'automod', ` · ${formatTime(r.created_at)}`)),
     r.excerpt ? h('blockquote', { class: 'report-excerpt' }, r.excerpt)
       : kind !== 'member' ? h('p', { class: 'muted' }, `The ${kind} is gone (deleted by its author).`) : null,
     h('p', null, 'Reason: ', r.reason || h('span', { class: 'muted' }, 'none given')),
@@ -93,11 +93,12 @@ const VERBS = { remove: 'removed', approve: 'restored' };
 export function contentTarget(view, e) {
   const [kind, verb] = e.action.split('_');
   const c = e.content;
-  const what = c ? [`${kind} by @${store.displayName(c.author_id)}`, c.excerpt ? `: “${c.excerpt.length > 80 ? `${c.excerpt.slice(0, 80)}…` : c.excerpt}”` : ''] : [kind];
   const ch = store.channelById(c?.channel_id || e.details?.channel_id);
   const where = ch ? ` in #${ch.name}` : '';
   const href = c ? contentHref(view.communityId, kind, e.target, c.channel_id, c.post_id) : null;
-  const label = `${what.join('')}${where}`;
+  const label = c
+    ? [`${kind} by `, nameSpan(c.author_id), c.excerpt ? `: “${c.excerpt.length > 80 ? `${c.excerpt.slice(0, 80)}…` : c.excerpt}”` : '', where]
+    : [kind, where];
   return h('span', { class: 'modlog-content', title: VERBS[verb] || verb }, href
     ? h('a', { href, onclick: (ev) => { ev.preventDefault(); view.shell.navigate(href); } }, label) : label);
 }
