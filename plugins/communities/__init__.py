@@ -16,7 +16,8 @@ from typing import Any
 import click
 from apscheduler.triggers.interval import IntervalTrigger
 
-from cryb_node.events import Event, EventType
+from cryb_node.db import Connection
+from cryb_node.events import Event, EventType, Projection
 from cryb_node.export import ExportSink
 from cryb_node.gateway.api import Api
 from cryb_node.node import Node
@@ -25,7 +26,7 @@ from cryb_node.realtime.protocol import Dispatcher
 from cryb_node.scheduler import Job
 from cryb_node.services import Automod, CommunityDirectory, Invites, InviteStatus, Permissions, Places
 
-from . import events
+from . import events, modlog_content
 from . import export as data_export
 from . import schemas as s
 from .access import PermissionService
@@ -105,6 +106,13 @@ class CommunitiesPlugin(Plugin):
 
     def authority(self, node: Node) -> CommunityAuthority:
         return CommunityAuthority(node)
+
+    def projections(self) -> Mapping[str, Projection]:
+        # A moderator removing content is a content event; its mod log entry is written with it.
+        return {"content.moderate": modlog_content.project}
+
+    def clear_community(self, conn: Connection, community_id: str) -> None:
+        modlog_content.clear(conn, community_id)
 
     def routes(self, api: Api, node: Node) -> None:
         from .routes import routes

@@ -11,6 +11,7 @@ from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import ContentRef, ContentTargets, Notice, Notifier, Perm
 
 from . import events as ev
+from . import modlog_content
 from . import schemas as s
 from .access import now_ms
 from .perms import MODERATOR
@@ -144,7 +145,14 @@ class Moderation:
         )
         more = len(rows) > q.limit
         rows = rows[: q.limit]
-        return s.ReportList([_report(r) for r in rows], rows[-1][0] if more else None)
+        reports = [_report(r) for r in rows]
+        targets = self.c.node.services.get(ContentTargets)  # type: ignore[type-abstract]
+        for r in reports if targets is not None else []:
+            if r.target_type != "member":
+                ref = await targets.find(r.target_type, r.target_id)
+                if ref is not None and ref.community_id == community_id:
+                    r.channel_id, r.post_id = ref.channel_id, ref.post_id
+        return s.ReportList(reports, rows[-1][0] if more else None)
 
     async def report_of(self, community_id: str, report_id: str) -> s.ReportOut:
         row = await self.db.fetchone(
@@ -189,6 +197,7 @@ class Moderation:
         row = await self.c.community_row(community_id, actor)
         if not row[6]:  # modlog_public
             await self.c.require(actor, community_id, Perm.VIEW_AUDIT_LOG, "the mod log")
+        perms = await self.c.my_perms(actor, community_id) if actor.user_id or actor.admin else 0
         where, args = "community_id = ?", [community_id]
         if q.before:
             try:
@@ -211,6 +220,8 @@ class Moderation:
         more = len(rows) > q.limit
         rows = rows[: q.limit]
         entries = [_entry(r) for r in rows]
+        targets = self.c.node.services.get(ContentTargets)  # type: ignore[type-abstract]
+        await modlog_content.describe(targets, entries, perms)
         return s.ModlogList(entries, entries[-1].id if more else None)
 
 
@@ -249,6 +260,7 @@ def _report(r: Any) -> s.ReportOut:
 _TARGET_TYPES = {
     "channel": "channel", "overwrite": "channel", "role": "role", "automod": "rule",
     "community": "community", "invite": "invite",
+    "message": "message", "post": "post", "comment": "comment",  # removed or restored (modlog_content)
 }  # fmt: skip
 
 

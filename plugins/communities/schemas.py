@@ -308,6 +308,10 @@ class ReportOut(msgspec.Struct, kw_only=True):
     resolved_by: str | None
     resolved_at: int | None
     created_at: int
+    # Where the reported message, post or comment is (for a link to it; None for a member or once
+    # its author deleted it): filled in for the reports queue.
+    channel_id: str | None = None
+    post_id: str | None = None
 
 
 class ReportList(msgspec.Struct):
@@ -321,15 +325,25 @@ class ReportQuery(Body):
     limit: Limit = 50
 
 
+class ModlogContent(msgspec.Struct, kw_only=True):
+    """What a removed (or restored) message, post or comment was: shown to moderators only."""
+
+    author_id: str
+    excerpt: str  # its start (a post: its title); "" once its author erased it
+    channel_id: str
+    post_id: str | None = None  # a post: itself; a comment: its post
+
+
 class ModlogEntry(msgspec.Struct, kw_only=True):
     id: str  # the event id (hex)
     time: int  # ms
     actor: str  # a user id, "automod" or "node"
     action: str
     target: str | None
-    target_type: str | None  # user | channel | role | rule | community | invite
+    target_type: str | None  # user | channel | role | rule | community | invite | message | post | comment
     reason: str
     details: dict[str, Any]
+    content: ModlogContent | None = None  # a message, post or comment entry, for moderators
 
 
 class ModlogList(msgspec.Struct):

@@ -10,6 +10,7 @@ import * as store from '../store.js';
 import { decorateTokens } from './rich_text.js';
 import { editedMark, isMine, ownActions } from './forum_own.js';
 import { profileTrigger } from './profile_card.js';
+import { showLinkedComment } from './comment_link.js';
 
 const enc = encodeURIComponent;
 const SORTS = ['hot', 'new', 'top', 'controversial'];
@@ -237,9 +238,11 @@ export class ForumView {
     renderHead();
     const comments = h('ol', { class: 'comment-tree', 'aria-label': 'Comments' });
     const top = this.replyForm(null, (c) => comments.prepend(this.commentEl(c)));
-    replace(body, head, h('section', { class: 'comments', 'aria-label': 'Discussion' },
-      h('h3', null, `${post.comment_count} comments`), post.locked ? h('p', { class: 'muted' }, 'This post is locked.') : top, comments));
+    const discussion = h('section', { class: 'comments', 'aria-label': 'Discussion' },
+      h('h3', null, `${post.comment_count} comments`), post.locked ? h('p', { class: 'muted' }, 'This post is locked.') : top, comments);
+    replace(body, head, discussion);
     this.appendComments(comments, tree.comments);
+    showLinkedComment(this, discussion);
   }
 
   appendComments(ol, items) {

@@ -4,6 +4,7 @@
 import * as api from '../api.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
+import { mentionNodes } from './mentions.js';
 
 const { state } = store;
 const KIND_TEXT = {
@@ -73,7 +74,7 @@ export class InboxView {
       h('p', { class: 'notif-line' },
         n.actor_id ? h('strong', null, store.displayName(n.actor_id)) : null, ' ', KIND_TEXT[n.kind] || n.kind,
         h('span', { class: 'muted' }, ` · ${formatTime(n.created_at)}`)),
-      n.preview ? h('p', { class: 'notif-preview muted' }, n.preview) : null,
+      n.preview ? h('p', { class: 'notif-preview muted' }, mentionNodes(n.preview)) : null,
       h('div', { class: 'notif-actions' },
         href ? h('a', { class: 'btn link', href, onclick: (e) => { e.preventDefault(); this.read(n); this.shell.navigate(href); } }, 'Open') : null,
         n.read ? null : h('button', { class: 'btn link', onclick: () => this.read(n).then(() => this.load()) }, 'Mark read'),

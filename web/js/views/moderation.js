@@ -8,6 +8,7 @@ import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { confirmDialog } from './dialogs.js';
 import { label as permLabel, labels as permLabels } from '../perms.js';
+import { contentTarget, reportItem, timeoutDialog } from './mod_items.js';
 
 const { state } = store;
 const enc = encodeURIComponent;
@@ -93,13 +94,7 @@ export class ModerationView {
           announce(err.message);
         }
       };
-      list.appendChild(h('li', { class: 'report', dataset: { id: r.id } },
-        h('p', null, h('strong', null, r.target_type), ' reported by ', r.reporter_id ? store.displayName(r.reporter_id) : 'automod', h('span', { class: 'muted' }, ` · ${formatTime(r.created_at)}`)),
-        r.excerpt ? h('blockquote', { class: 'report-excerpt' }, r.excerpt) : h('p', { class: 'muted' }, `${r.target_type} ${r.target_id}`),
-        h('p', null, 'Reason: ', r.reason),
-        h('div', { class: 'report-actions' },
-          r.target_type !== 'member' ? h('button', { class: 'btn danger', onclick: () => resolve(true) }, 'Remove content') : null,
-          h('button', { class: 'btn', onclick: () => resolve(false) }, 'Dismiss'))));
+      list.appendChild(reportItem(this, r, resolve));
     }
     replace(this.body, out.reports.length ? list : h('p', { class: 'muted', role: 'status' }, 'No open reports. All clear!'));
   }
@@ -131,7 +126,7 @@ export class ModerationView {
         h('td', null, name, m.home ? h('span', { class: 'muted member-home' }, ` @${m.home}`) : null, m.timeout_until && m.timeout_until > Date.now() ? h('span', { class: 'flag' }, 'timed out') : null),
         h('td', null, roleBoxes),
         h('td', { class: 'row-actions' },
-          has(this.perms, 'MODERATE_MEMBERS') ? act('Time out', () => done(api.put(`${this.base()}/members/${enc(m.user_id)}/timeout`, { duration_s: 600, reason: 'time out from the web UI' }))) : null,
+          has(this.perms, 'MODERATE_MEMBERS') ? h('button', { class: 'btn', onclick: async () => { if (await timeoutDialog(this.base(), m.user_id, name)) this.show('members'); } }, 'Time out') : null,
           has(this.perms, 'KICK_MEMBERS') ? act('Kick', () => done(api.post(`${this.base()}/members/${enc(m.user_id)}/kick`, { reason: '' }))) : null,
           has(this.perms, 'BAN_MEMBERS') ? act('Ban', () => done(api.put(`${this.base()}/bans/${enc(m.user_id)}`, { reason: '', delete_message_seconds: 0 }))) : null)));
     }
@@ -257,6 +252,7 @@ export class ModerationView {
     if (e.target_type === 'community') return this.community?.name || 'the community';
     if (e.target_type === 'rule') return e.details?.name || 'an automod rule';
     if (e.target_type === 'invite') return 'an invite';
+    if (['message', 'post', 'comment'].includes(e.target_type)) return contentTarget(this, e);
     return store.displayName(e.target);
   }
 

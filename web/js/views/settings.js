@@ -14,6 +14,8 @@ import { totpQr } from './totp_qr.js';
 const { state } = store;
 
 export function openSettings(shell) {
+  // On a phone the gear sits in the channel drawer: the drawer closes rather than stay open behind.
+  shell.el?.classList.remove('drawer-open', 'members-open');
   const tabs = [
     ['Profile', profileTab],
     ['Password', passwordTab],
