@@ -2,7 +2,6 @@
 // (outbox.js: kept in IndexedDB, so messages written offline survive a reload or a cold start, and
 // sent once the connection is back, each exactly once).
 
-import { messages as M } from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as outbox from '../outbox.js';
