@@ -1,4 +1,4 @@
-"""Issue 21, the community moderation page as a moderator uses it: a reports-queue item shows the
+"""The community moderation page as a moderator uses it: a reports-queue item shows the
 reported message, its author and a link to it; a time-out takes a chosen duration and reason (not a
 fixed ten minutes); a removal from the queue shows in the mod log, readable and linked (item 10)."""
 

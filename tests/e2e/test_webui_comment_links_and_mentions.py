@@ -1,4 +1,4 @@
-"""Issue 21, links and names as people follow them: a comment found by search opens its post
+"""Links and names as people follow them: a comment found by search opens its post
 scrolled to the comment and highlighted (by click, and by the link opened cold in another tab), and
 mentions read as names, not <@id> tokens, in notification previews and search results. Each test
 failed on main before its fix."""

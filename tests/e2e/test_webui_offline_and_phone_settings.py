@@ -1,4 +1,4 @@
-"""Issue 21, screens that broke for people: the offline screen after a reload (a ~90 px column of
+"""Screens that broke for people: the offline screen after a reload (a ~90 px column of
 messages on a desktop) and the user settings at phone width (tabs running off screen, the channel
 drawer left open behind the dialog). Each test failed on main before its fix."""
 
