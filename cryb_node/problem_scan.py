@@ -293,10 +293,6 @@ def own_modules(root: Path) -> Iterator[str]:
             yield ".".join([package, *parts])
 
 
-def _expand(use: Use, known: Callable[[str], list[str]]) -> list[str]:
-    return known(use.code) if use.pattern else [use.code]
-
-
 @cache
 def _function_codes(module: str, qual: str, depth: int) -> frozenset[tuple[str, int | None, bool]]:
     mod = load(module)
