@@ -1,6 +1,6 @@
 """Which problem codes the code can answer, read from the source by an AST walk (nothing is run):
 every code passed to ``Problem`` or to a callable that carries a code into one, and per route handler
-the codes of the handler and of the functions it calls. /api/openapi.json lists these per route and
+the codes of the handler and of the module functions it calls. /api/openapi.json lists these per route and
 tests/test_problem_codes.py holds them to the registry (problem_codes.py), so neither can drift from
 the code. Without source files (the single-file binary ships bytecode) routes list no codes.
 """
@@ -130,7 +130,10 @@ def load(name: str) -> Module | None:
             for target in node.targets:
                 if isinstance(target, ast.Name) and isinstance(node.value.value, str):
                     mod.constants[target.id] = node.value.value
-    for node in ast.walk(tree):
+    # Module-level imports (and those under ``if TYPE_CHECKING:``); a full walk costs more than it finds.
+    top = [n for n in tree.body if not isinstance(n, ast.If)]
+    top += [n for n in tree.body if isinstance(n, ast.If) for n in n.body]
+    for node in top:
         if isinstance(node, ast.ImportFrom):
             source = _absolute(name, node.level, node.module, is_package)
             for alias in node.names:
@@ -152,23 +155,6 @@ def _is_own(name: str) -> bool:
     return name.split(".")[0] in _OWN
 
 
-@cache
-def _package_methods(package: str) -> dict[str, list[tuple[str, str]]]:
-    """Method name -> [(module, "Class.method")] over one package's modules (for ``obj.method()``)."""
-    out: dict[str, list[tuple[str, str]]] = {}
-    init = _file_of(package)
-    if init is None or init.name != "__init__.py":
-        return out
-    root = init.parent
-    for path in sorted(root.rglob("*.py")):
-        parts = [p for p in path.relative_to(root).with_suffix("").parts if p != "__init__"]
-        mod = load(".".join([package, *parts]))
-        for key in mod.defs if mod is not None else ():
-            if "." in key:
-                out.setdefault(key.rsplit(".", 1)[-1], []).append((mod.name, key))  # type: ignore[union-attr]
-    return out
-
-
 def _resolve(mod: Module, func: ast.expr) -> tuple[str, str] | None:
     """The (module, definition) a call's callee names, if it is one of ours and can be told statically."""
     if isinstance(func, ast.Name):
@@ -181,11 +167,13 @@ def _resolve(mod: Module, func: ast.expr) -> tuple[str, str] | None:
         value = func.value
         if isinstance(value, ast.Name) and value.id in mod.modules:
             return mod.modules[value.id], func.attr
-        # obj.method(): followed when exactly one method of that name exists in this package.
-        package = ".".join(mod.name.split(".")[:2])
-        found = _package_methods(package).get(func.attr, [])
-        if len(found) == 1:
-            return found[0]
+        # self.method(): a method of a class of this module, when only one class has that name.
+        if isinstance(value, ast.Name) and value.id == "self":
+            found = [k for k in mod.defs if k.endswith(f".{func.attr}") and k.count(".") == 1]
+            if len(found) == 1:
+                return mod.name, found[0]
+        # Other obj.method() calls are not followed: telling obj's type needs more than a read of
+        # the source, and reading every module to guess it made the first /api/openapi.json slow.
     return None
 
 
@@ -327,21 +315,28 @@ def handler_codes(handler: Callable[..., Any], registry: list[str]) -> dict[str,
     mod = load(module) if module else None
     if mod is None:
         return {}
-    # Handlers are usually nested in a routes(api, node) function: find the def by name and line.
+    # Handlers are usually nested in a routes(api, node) function: found by their first line (their
+    # names may be rewritten).
     line = getattr(getattr(handler, "__code__", None), "co_firstlineno", None)
-    key = next(
-        (q for q, fn in _functions(mod.tree) if _starts(fn) == line),  # by line: names may be rewritten
-        None,
-    )
+    key = _by_line(module).get(line or -1)
     if key is None:
         return {}
-    if key not in mod.defs:
-        mod.defs[key] = dict(_functions(mod.tree))[key]
     out: dict[str, int | None] = {}
     for code, status, is_pattern in sorted(_function_codes(module, key, 0), key=str):
         for c in [r for r in registry if re.fullmatch(code, r)] if is_pattern else [code]:
             if out.get(c) is None:
                 out[c] = status
+    return out
+
+
+@cache
+def _by_line(module: str) -> dict[int, str]:
+    """A module's functions (nested ones too) by first line; each is added to its definitions."""
+    mod = load(module)
+    out: dict[int, str] = {}
+    for qual, fn in _functions(mod.tree) if mod is not None else ():
+        out[_starts(fn)] = qual
+        mod.defs.setdefault(qual, fn)  # type: ignore[union-attr]
     return out
 
 
