@@ -9,8 +9,8 @@ import struct
 import time
 
 import pytest
-
 from cryb_plugins.users.twofactor import matching_step
+
 from tests.users.conftest import count
 from tests.users_fixtures import PASSWORD, auth, register_user
 
