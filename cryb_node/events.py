@@ -65,6 +65,10 @@ class Event:
     body: EventBody
     payload: Any  # the kind's payload Struct, raw builtins for unknown kinds, None when erased
     refused: Refusal | None = None  # stored, but the authority rules refused it: never projected
+    # What a projection learned that the realtime dispatch of this same event needs (a new vote
+    # tally, a DM's participants). On the event, not in a module-level table, so two nodes in one
+    # process never see each other's; it lives as long as the event does.
+    notes: dict[str, Any] = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def kind(self) -> str:

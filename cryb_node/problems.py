@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import msgspec
 
+from cryb_node.problem_codes import Code
+
 
 class ProblemBody(msgspec.Struct, omit_defaults=True):
     """RFC 9457 problem details plus our stable ``code`` and the offending ``field``."""
@@ -23,7 +25,7 @@ class Problem(Exception):
 
     def __init__(
         self,
-        code: str,
+        code: Code | str,
         status: int,
         detail: str = "",
         *,
@@ -31,6 +33,7 @@ class Problem(Exception):
         headers: dict[str, str] | None = None,
         moved_to: str | None = None,
     ) -> None:
+        code = str(code)  # a registry member or its text (tests/test_problem_codes.py holds both to it)
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.status = status

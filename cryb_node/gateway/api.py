@@ -7,11 +7,14 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, Literal
 
 import msgspec
 from aiohttp import web
 
+from cryb_node.problem_codes import Code
+from cryb_node.problem_scan import handler_codes
 from cryb_node.problems import Problem, ProblemBody, unauthorized
 
 AuthMode = Literal["none", "optional", "required"]
@@ -202,6 +205,24 @@ _ERRORS = {
 }
 
 
+def route_codes(spec: RouteSpec) -> dict[str, int | None]:
+    """The problem codes a route can answer with their status: its handler's (read from the source,
+    problem_scan.py) and those of the checks every route of its kind goes through."""
+    codes = handler_codes(spec.handler, [c.value for c in Code])
+    if spec.body is not None:
+        codes.update({Code.INVALID_BODY: 400, Code.INVALID_FIELD: 400, Code.INVALID_JSON: 400})
+        codes[Code.PAYLOAD_TOO_LARGE] = 413
+    if spec.query is not None:
+        codes[Code.INVALID_QUERY] = 400
+    if spec.auth != "none":
+        codes[Code.INVALID_TOKEN] = 401
+    if spec.auth == "required":
+        codes[Code.UNAUTHORIZED] = 401
+    if spec.bucket is not None:
+        codes[Code.RATE_LIMITED] = 429
+    return {str(c): st for c, st in codes.items()}
+
+
 def openapi(
     specs: list[RouteSpec], *, title: str, version: str, extra_paths: dict[str, Any]
 ) -> dict[str, Any]:
@@ -253,10 +274,20 @@ def openapi(
             if code == "401" and s.auth == "none":
                 continue
             op["responses"][code] = {"description": text, "content": problem}
+        codes = route_codes(s)
+        op["x-problem-codes"] = sorted(codes)
+        for status in sorted({st for st in codes.values() if st is not None}):
+            response = op["responses"].setdefault(
+                str(status), {"description": HTTPStatus(status).phrase, "content": problem}
+            )
+            response["x-problem-codes"] = sorted(c for c, st in codes.items() if st == status)
         if s.auth != "none":
             op["security"] = [{"bearer": []}] if s.auth == "required" else [{"bearer": []}, {}]
         path = re.sub(r"{(\w+)(:[^}]*)?}", r"{\1}", s.path)
         paths.setdefault(path, {})[s.method.lower()] = op
+    code_schema = components[ProblemBody.__name__]["properties"]["code"]
+    code_schema["enum"] = [c.value for c in Code]
+    code_schema["description"] = "A stable code from the registry; docs/errors.md says what each means."
     return {
         "openapi": "3.1.0",
         "info": {"title": title, "version": version},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -101,14 +102,15 @@ def core_routes(api: Api, node: Node) -> None:
     async def openapi_json(call: Call) -> web.Response:
         # Routes are fixed once the app starts, so the document is built once.
         if "doc" not in openapi_cache:
-            openapi_cache["doc"] = msgspec.json.encode(
-                openapi(
-                    api.specs,
-                    title=f"CRYB node API ({node.config.node.name})",
-                    version=__version__,
-                    extra_paths={},
-                )
+            # In a thread: the first build reads the handlers' source for their problem codes.
+            doc = await asyncio.to_thread(
+                openapi,
+                api.specs,
+                title=f"CRYB node API ({node.config.node.name})",
+                version=__version__,
+                extra_paths={},
             )
+            openapi_cache["doc"] = msgspec.json.encode(doc)
         return web.Response(body=openapi_cache["doc"], content_type="application/json")
 
     @api.route(

@@ -14,7 +14,6 @@ from cryb_node.events import Event
 from cryb_node.realtime.protocol import Dispatch, Dispatcher
 
 from . import events as e
-from .projections import STASH
 
 
 def _to(
@@ -31,7 +30,7 @@ def _to(
 
 def _simple(name: str, build: Callable[[Event], dict[str, Any]]) -> Dispatcher:
     def dispatch(ev: Event) -> Dispatch | None:
-        extra = STASH.take(ev.id)
+        extra = ev.notes
         if ev.payload is None:
             return None
         data = build(ev)
@@ -118,7 +117,7 @@ def _moderate(ev: Event) -> dict[str, Any]:
 
 def _reaction(name: str) -> Dispatcher:
     def dispatch(ev: Event) -> Dispatch | None:
-        extra = STASH.take(ev.id)
+        extra = ev.notes
         p: e.ReactionAdd | e.ReactionRemove = ev.payload
         if p is None:
             return None
@@ -137,7 +136,7 @@ def _reaction(name: str) -> Dispatcher:
 
 
 def _vote(ev: Event) -> Dispatch | None:
-    extra = STASH.take(ev.id)
+    extra = ev.notes
     p: e.VoteSet = ev.payload
     tally = extra.get("tally")
     if p is None or tally is None:

@@ -17,7 +17,6 @@ event bodies and the delete's payload. A node that held the text and one that ne
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -45,27 +44,6 @@ _FLAGS = {
     "post": ("hidden", "locked", "sticky"),
     "comment": ("hidden",),
 }
-
-
-class Stash:
-    """What a projection learned that the realtime dispatcher (which sees only the event) needs:
-    new vote tallies and reaction counts, DM participants. Keyed by event id; bounded, because
-    without a gateway (the CLI, a rebuild) nothing takes the entries."""
-
-    def __init__(self, size: int = 8192) -> None:
-        self._items: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
-        self._size = size
-
-    def put(self, event_id: bytes, key: str, value: Any) -> None:
-        self._items.setdefault(event_id, {})[key] = value
-        while len(self._items) > self._size:
-            self._items.popitem(last=False)
-
-    def take(self, event_id: bytes) -> dict[str, Any]:
-        return self._items.pop(event_id, None) or {}
-
-
-STASH = Stash()
 
 
 # -- shared side tables -------------------------------------------------------------------------
@@ -466,7 +444,7 @@ def _reaction_add(conn: Connection, ev: Event) -> None:
         " VALUES (?, ?, ?, ?, ?)",
         (ev.id, ev.body.target, ev.body.author, p.emoji, ev.body.hlc),
     )
-    STASH.put(ev.id, "count", recount_reactions(conn, ev.body.target or "", p.emoji))
+    ev.notes["count"] = recount_reactions(conn, ev.body.target or "", p.emoji)
 
 
 def _reaction_remove(conn: Connection, ev: Event) -> None:
@@ -478,7 +456,7 @@ def _reaction_remove(conn: Connection, ev: Event) -> None:
             " (SELECT 1 FROM content_reaction_adds WHERE event_id = ? AND user_id IS NOT ?)",
             (tag, tag, ev.body.author),
         )
-    STASH.put(ev.id, "count", recount_reactions(conn, ev.body.target or "", p.emoji))
+    ev.notes["count"] = recount_reactions(conn, ev.body.target or "", p.emoji)
 
 
 def _vote(conn: Connection, ev: Event) -> None:
@@ -494,7 +472,7 @@ def _vote(conn: Connection, ev: Event) -> None:
     SETTLE[p.target_type](conn, b.target or "")
     row = conn.execute(f"SELECT ups, downs FROM {_TABLE[p.target_type]} WHERE id = ?", (b.target,)).fetchone()
     if row is not None:
-        STASH.put(ev.id, "tally", (row[0], row[1]))
+        ev.notes["tally"] = (row[0], row[1])
 
 
 def _dm_create(conn: Connection, ev: Event) -> None:
@@ -540,7 +518,7 @@ def _dm_audience(fn: Callable[[Connection, Event], None]) -> Callable[[Connectio
         channel = getattr(ev.payload, "channel_id", None)
         if ev.body.community is None and channel is not None:
             rows = conn.execute("SELECT user_id FROM content_dm_members WHERE channel_id = ?", (channel,))
-            STASH.put(ev.id, "users", frozenset(r[0] for r in rows))
+            ev.notes["users"] = frozenset(r[0] for r in rows)
 
     return apply
 

@@ -1,24 +1,21 @@
 """Web Push: the node's VAPID key (RFC 8292), payload encryption (RFC 8291, aes128gcm of RFC 8188)
-and one delivery to a push service. Built on ``cryptography`` (ECDH P-256, HKDF steps, AES-GCM)
-and PyJWT (the ES256 VAPID token) rather than a push library, whose HTTP client would block.
+and one delivery to a push service. The encryption is ``http_ece`` (the maintained RFC 8188 library
+that pywebpush uses), the VAPID token PyJWT; not pywebpush itself, whose HTTP client would block.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import os
-import struct
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
+import http_ece
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 KEY_FILE = "notifications-vapid.pem"
 RECORD_SIZE = 4096
@@ -43,28 +40,30 @@ def parse_p256(raw: bytes) -> ec.EllipticCurvePublicKey:
     return ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), raw)
 
 
-def _hmac(key: bytes, data: bytes) -> bytes:
-    return hmac.new(key, data, hashlib.sha256).digest()
-
-
-def encrypt(plaintext: bytes, ua_public: bytes, auth_secret: bytes, *, salt: bytes | None = None) -> bytes:
-    """The aes128gcm body for one push message (one record), per RFC 8291 section 3."""
+def encrypt(
+    plaintext: bytes,
+    ua_public: bytes,
+    auth_secret: bytes,
+    *,
+    salt: bytes | None = None,
+    as_private: ec.EllipticCurvePrivateKey | None = None,
+) -> bytes:
+    """The aes128gcm body for one push message (one record), per RFC 8291 section 3. The sender
+    key is new for every message; ``salt`` and ``as_private`` are fixed only by test vectors."""
     ua_key = parse_p256(ua_public)
-    as_private = ec.generate_private_key(ec.SECP256R1())
-    as_public = _public_bytes(as_private.public_key())
-    ecdh_secret = as_private.exchange(ec.ECDH(), ua_key)
-    # HKDF written out (extract = HMAC(salt, ikm), one expand block = HMAC(prk, info || 0x01)).
-    prk_key = _hmac(auth_secret, ecdh_secret)
-    ikm = _hmac(prk_key, b"WebPush: info\x00" + ua_public + as_public + b"\x01")
-    salt = salt or os.urandom(16)
-    prk = _hmac(salt, ikm)
-    cek = _hmac(prk, b"Content-Encoding: aes128gcm\x00\x01")[:16]
-    nonce = _hmac(prk, b"Content-Encoding: nonce\x00\x01")[:12]
+    # Push services accept one record only (RFC 8291 section 4); http_ece would split a long body.
     if len(plaintext) + 1 + 16 > RECORD_SIZE:
         raise ValueError("push payload too large for one record")
-    ciphertext = AESGCM(cek).encrypt(nonce, plaintext + b"\x02", None)  # 0x02: the last record
-    header = salt + struct.pack("!IB", RECORD_SIZE, len(as_public)) + as_public
-    return header + ciphertext
+    body: bytes = http_ece.encrypt(
+        plaintext,
+        salt=salt or os.urandom(16),
+        private_key=as_private or ec.generate_private_key(ec.SECP256R1()),
+        dh=ua_key,
+        auth_secret=auth_secret,
+        rs=RECORD_SIZE,
+        version="aes128gcm",
+    )
+    return body
 
 
 class Vapid:

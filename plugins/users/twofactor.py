@@ -1,4 +1,5 @@
-"""TOTP two-factor sign-in (RFC 6238: HMAC-SHA1, 30 s steps, 6 digits) with one-time recovery codes.
+"""TOTP two-factor sign-in (RFC 6238: HMAC-SHA1, 30 s steps, 6 digits, computed by pyotp) with one-time
+recovery codes.
 
 Enrolment stores the secret encrypted but inactive; confirming with a valid code turns it on and
 hands out ten recovery codes (stored as sha256, each usable once). A code is accepted one step
@@ -8,17 +9,15 @@ either side of now, and never twice: the last accepted step per user is remember
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import io
 import os
 import secrets
-import struct
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 import msgspec
+import pyotp
 import segno
 
 from cryb_node.db import Connection
@@ -45,17 +44,17 @@ class RecoveryCodes(msgspec.Struct):
     recovery_codes: list[str]
 
 
-def hotp(secret: bytes, counter: int) -> str:
-    mac = hmac.new(secret, struct.pack(">Q", counter), hashlib.sha1).digest()
-    offset = mac[-1] & 0x0F
-    value = struct.unpack(">I", mac[offset : offset + 4])[0] & 0x7FFFFFFF
-    return str(value % 10**DIGITS).zfill(DIGITS)
+def _totp(secret: bytes) -> pyotp.TOTP:
+    return pyotp.TOTP(base64.b32encode(secret).decode(), digits=DIGITS, interval=STEP_S)
 
 
 def matching_step(secret: bytes, code: str, now: float) -> int | None:
-    step = int(now // STEP_S)
+    """The time step whose code this is (one step either side of now), or None. The step, not a
+    yes/no as pyotp's verify() gives, because a step once accepted must never be accepted again."""
+    totp = _totp(secret)
+    step = totp.timecode(datetime.fromtimestamp(now, UTC))
     for candidate in (step, step - 1, step + 1):
-        if hmac.compare_digest(hotp(secret, candidate), code):
+        if pyotp.utils.strings_equal(totp.generate_otp(candidate), code):  # constant time
             return candidate
     return None
 
@@ -82,10 +81,8 @@ async def enrol(users: Users, user_id: str, password: str, client: Client) -> En
         return row[0]
 
     username = await users.node.db.write(write)
-    b32 = base64.b32encode(secret).decode().rstrip("=")
-    issuer = quote(users.node.config.node.name)
-    uri = f"otpauth://totp/{issuer}:{quote(username)}?secret={b32}&issuer={issuer}&digits={DIGITS}&period={STEP_S}"
-    return Enrolment(b32, uri, qr_svg(uri))
+    uri = _totp(secret).provisioning_uri(name=username, issuer_name=users.node.config.node.name)
+    return Enrolment(base64.b32encode(secret).decode().rstrip("="), uri, qr_svg(uri))
 
 
 def qr_svg(uri: str) -> str:

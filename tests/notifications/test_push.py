@@ -1,6 +1,7 @@
 """Issue 8, acceptance 3: Web Push against a push service on loopback (an aiohttp server) that checks
-the VAPID token and decrypts the payload with the subscription's private key, using an independent
-RFC 8188/8291 implementation (http_ece); expired subscriptions (404/410) are pruned."""
+the VAPID token and decrypts the payload with the subscription's private key (http_ece, as a browser
+would; the node encrypts with http_ece too, so test_webpush_rfc8291.py checks it against the RFC's own
+example); expired subscriptions (404/410) are pruned."""
 
 from __future__ import annotations
 

@@ -9,7 +9,9 @@ import re
 import struct
 import time
 
+import pytest
 import segno
+from cryb_plugins.users.twofactor import matching_step
 
 from tests.users.conftest import count
 from tests.users_fixtures import PASSWORD, auth, register_user
@@ -27,6 +29,34 @@ def test_rfc6238_reference_vector():
     # RFC 6238 appendix B, SHA-1: secret "12345678901234567890", T = 59 -> 94287082 (8 digits).
     secret = base64.b32encode(b"12345678901234567890").decode()
     assert rfc6238(secret, 59, digits=8) == "94287082"
+
+
+# RFC 6238 appendix B, SHA-1 rows; the node uses 6 digits, which are the last 6 of the 8 shown there.
+RFC6238_SHA1 = [
+    (59, "94287082"),
+    (1111111109, "07081804"),
+    (1111111111, "14050471"),
+    (1234567890, "89005924"),
+    (2000000000, "69279037"),
+    (20000000000, "65353130"),
+]
+
+
+@pytest.mark.parametrize(("at", "code8"), RFC6238_SHA1)
+def test_node_totp_matches_rfc6238_vectors(at, code8):
+    secret = b"12345678901234567890"
+    assert matching_step(secret, code8[-6:], at) == at // 30
+    # A code one step either side still matches (clock drift), at its own step; two steps off does not.
+    b32 = base64.b32encode(secret).decode()
+    assert matching_step(secret, rfc6238(b32, at + 30), at) == at // 30 + 1
+    assert matching_step(secret, rfc6238(b32, at + 60), at) is None
+    if at >= 60:
+        assert matching_step(secret, rfc6238(b32, at - 30), at) == at // 30 - 1
+
+
+def test_node_totp_refuses_non_ascii_digits_without_error():
+    # Arabic-Indic digits for 287082: a wrong code, not a server error.
+    assert matching_step(b"12345678901234567890", "\u0662\u0668\u0667\u0660\u0668\u0662", 59) is None
 
 
 async def login(client, code=None, password=PASSWORD):
