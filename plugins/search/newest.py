@@ -25,7 +25,7 @@ from typing import Any
 # Estimated matches (document frequencies) above which a newest-first search walks instead of
 # collecting every match; below it the exact total and facets are cheap.
 FAST_MIN = 5000
-SAMPLE = 500  # readable matches read at least, for the estimated total and the facets
+SAMPLE = 200  # readable matches read at least, for the estimated total and the facets
 FIRST_WINDOW = 1024  # documents in the first window of a segment; each next one doubles
 
 
@@ -74,7 +74,8 @@ def segment_times(reader: Any) -> tuple[array[int], array[int]]:
 
 
 def walk(searcher: Any, q: Any, want: int) -> Walk:
-    """The ``want`` newest documents ``q`` matches (``q`` carries the reader's scope: searching.Allowed)."""
+    """The ``want`` newest documents ``q`` matches (``q`` carries the reader's scope: searching.Allowed);
+    ``want`` 0: only the sample, for a total and facets."""
     out = Walk()
     heap: list[tuple[int, int]] = []
     leaves = []
@@ -88,14 +89,13 @@ def walk(searcher: Any, q: Any, want: int) -> Walk:
     for *_, n, _, _ in leaves:
         all_docs += n
     for newest, sub, offset, n, times, top in leaves:
-        full = len(heap) >= want
-        if full and out.read >= SAMPLE and newest < heap[0][0]:
+        if out.read >= SAMPLE and (not want or len(heap) >= want and newest < heap[0][0]):
             break  # this segment and every later one are older than the whole page
         docs = array("i")
         out.segments.append((sub.reader(), docs))
         hi, width = n, FIRST_WINDOW
         while hi > 0:
-            if len(heap) >= want and out.read >= SAMPLE and top[hi - 1] < heap[0][0]:
+            if out.read >= SAMPLE and (not want or len(heap) >= want and top[hi - 1] < heap[0][0]):
                 break  # nothing before hi is newer than the page's oldest hit
             lo = max(0, hi - width)
             m = q.matcher(sub)
@@ -110,7 +110,7 @@ def walk(searcher: Any, q: Any, want: int) -> Walk:
                 m.next()
             docs.extend(found)
             out.read += len(found)
-            for d in found:
+            for d in found if want else ():
                 item = (times[d], d + offset)
                 if len(heap) < want:
                     heapq.heappush(heap, item)

@@ -130,8 +130,12 @@ class _CheckedMatcher(matching.WrappingMatcher):
         ok = self._ok
         return (d for d in self.child.all_ids() if ok(d))
 
-    def supports_block_quality(self) -> bool:
-        return False
+    # Block qualities pass through: the child's are upper bounds of the readable documents' scores
+    # too, so a top-N by relevance can skip whole posting blocks (service.SearchService._top).
+    def skip_to_quality(self, minquality: float) -> int:
+        skipped = self.child.skip_to_quality(minquality)
+        self._settle()
+        return skipped
 
 
 class Searchers:

@@ -224,8 +224,11 @@ class SearchService:
         if s.doc_count_all() == 0:  # a build that has not committed yet: nothing to find so far
             return out, []
         want = params.page * params.limit
-        if params.sort == "new" and q.estimate_size(s.reader()) > newest.FAST_MIN:
+        many = params.sort != "old" and q.estimate_size(s.reader()) > newest.FAST_MIN
+        if many and (params.sort == "new" or not plan.parsed.has_text):
             return self._newest(s, q, plan, out)
+        if many and plan.parsed.has_text:
+            return self._top(s, q, plan, out)
         sortedby = None
         if params.sort == "new" or (params.sort == "relevance" and not plan.parsed.has_text):
             sortedby = sorting.FieldFacet("time", reverse=True)
@@ -261,6 +264,29 @@ class SearchService:
             out.results.append(_hit(f, 0.0))
             texts.append((f.get("title"), f.get("body", "")))
         out.total, out.total_exact = w.total, w.exact
+        out.pages = math.ceil(out.total / params.limit)
+        if params.facets:
+            counts = newest.facet_counts(w, ("community", "channel", "kind"))
+            out.facets = Facets(**{name: _facet(c) for name, c in counts.items()})
+        return out, texts
+
+    def _top(
+        self, s: Any, q: wq.Query, plan: Plan, out: SearchOut
+    ) -> tuple[SearchOut, list[tuple[str | None, str]]]:
+        """By relevance over many matches: Whoosh's top-N collector skips posting blocks that cannot
+        beat the page (block-max scores) instead of scoring every match; the total and facets are
+        estimated from the newest matches, as on the newest-first path."""
+        params = plan.params
+        want = params.page * params.limit
+        top = s.collector(limit=want)
+        s.search_with_collector(q, top)
+        texts: list[tuple[str | None, str]] = []
+        for h in top.results()[(params.page - 1) * params.limit : want]:
+            f = h.fields()
+            out.results.append(_hit(f, h.score))
+            texts.append((f.get("title"), f.get("body", "")))
+        w = newest.walk(s, q, 0)
+        out.total, out.total_exact = max(w.total, len(top.results())), w.exact
         out.pages = math.ceil(out.total / params.limit)
         if params.facets:
             counts = newest.facet_counts(w, ("community", "channel", "kind"))

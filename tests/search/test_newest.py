@@ -131,3 +131,25 @@ async def test_a_newest_first_search_over_many_matches_answers_like_the_exact_pa
         for r in (await found(c, sp.owner, "harbour", sort="new", limit=3, page=p))["results"]
     ]
     assert mine == sorted(ids, key=ids.index, reverse=True)
+
+
+async def test_relevance_over_many_matches_ranks_like_the_exact_path(world, monkeypatch, small):
+    sp, c = world.space, world.client
+    texts = ["beacon", "beacon beacon", "beacon of the old harbour", "a beacon", "beacon beacon beacon now"]
+    for i in range(15):
+        await say(c, sp.owner, world.secret if i % 5 == 4 else sp.text, f"{texts[i % 5]} {i}")
+    await indexed(c)
+    exact = await found(c, sp.member, "beacon", limit=4)
+    monkeypatch.setattr(newest, "FAST_MIN", 0)
+    fast = await found(c, sp.member, "beacon", limit=4)
+    assert [(r["id"], r["score"]) for r in fast["results"]] == [
+        (r["id"], r["score"]) for r in exact["results"]
+    ]
+    assert exact["total"] == 12 and "total_exact" not in exact
+    assert fast["total"] == 12 or (fast["total_exact"] is False and 6 <= fast["total"] <= 24)
+    scores = [r["score"] for r in fast["results"]]
+    assert scores == sorted(scores, reverse=True) and scores[0] > 0
+    # Without words (operators only) many matches list newest first, like the exact path.
+    assert [r["id"] for r in (await found(c, sp.member, "is:message", limit=4))["results"]] == [
+        r["id"] for r in (await found(c, sp.member, "beacon", sort="new", limit=4))["results"]
+    ]
