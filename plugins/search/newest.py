@@ -89,13 +89,13 @@ def walk(searcher: Any, q: Any, want: int) -> Walk:
     for *_, n, _, _ in leaves:
         all_docs += n
     for newest, sub, offset, n, times, top in leaves:
-        if out.read >= SAMPLE and (not want or len(heap) >= want and newest < heap[0][0]):
+        if out.read >= SAMPLE and (not want or (len(heap) >= want and newest < heap[0][0])):
             break  # this segment and every later one are older than the whole page
         docs = array("i")
         out.segments.append((sub.reader(), docs))
         hi, width = n, FIRST_WINDOW
         while hi > 0:
-            if out.read >= SAMPLE and (not want or len(heap) >= want and top[hi - 1] < heap[0][0]):
+            if out.read >= SAMPLE and (not want or (len(heap) >= want and top[hi - 1] < heap[0][0])):
                 break  # nothing before hi is newer than the page's oldest hit
             lo = max(0, hi - width)
             m = q.matcher(sub)
