@@ -31,7 +31,7 @@ soak: $(VENV)/.test-installed
 bench: $(VENV)/.test-installed
 	$(PY) bench/run.py
 	$(PY) bench/fanout.py
-	$(PY) bench/search.py
+	$(PY) bench/search.py  # --docs 100000 1000000 for the issue's figures (--keep DIR reuses corpus and indexes)
 	$(PY) bench/media.py
 	$(PY) bench/users.py
 	$(PY) bench/content.py  # --messages 1000000 --posts 100000 for the issue's 1M/100k figure

@@ -64,6 +64,9 @@ class Facets(msgspec.Struct, kw_only=True):
 class SearchOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     query_id: str  # for POST /api/v1/search/clicks
     total: int
+    # False when ``total`` (and the facet counts) are estimated: a newest-first search with many
+    # matches stops after the page and counts "about N" from the newest matches it read.
+    total_exact: bool = True
     page: int
     limit: int
     pages: int

@@ -127,11 +127,22 @@ class _CheckedMatcher(matching.WrappingMatcher):
         self._settle()
 
     def all_ids(self) -> Any:
-        ok = self._ok
-        return (d for d in self.child.all_ids() if ok(d))
+        # Stepped, not the child's all_ids: Whoosh's intersection makes a set of EACH side's ids, so
+        # "garden zyx" read every posting of "garden" (profile, 100k documents: a fifth of all query
+        # time); stepping skips through the common side's blocks to the rare side's documents.
+        child, ok = self.child, self._ok
+        while child.is_active():
+            d = child.id()
+            if ok(d):
+                yield d
+            child.next()
 
-    def supports_block_quality(self) -> bool:
-        return False
+    # Block qualities pass through: the child's are upper bounds of the readable documents' scores
+    # too, so a top-N by relevance can skip whole posting blocks (service.SearchService._top).
+    def skip_to_quality(self, minquality: float) -> int:
+        skipped = self.child.skip_to_quality(minquality)
+        self._settle()
+        return skipped
 
 
 class Searchers:

@@ -122,7 +122,8 @@ export class SearchView {
       return;
     }
     // While the index is being built (a new node, an upgrade, a restore) results are what it holds so far.
-    this.status.textContent = `${out.total} result${out.total === 1 ? '' : 's'}${out.partial ? ' so far: the search index is being built, so results may be incomplete' : ''}`;
+    // total_exact false: a query with very many matches counts them from the newest ones ("about N").
+    this.status.textContent = `${out.total_exact === false ? 'About ' : ''}${out.total} result${out.total === 1 ? '' : 's'}${out.partial ? ' so far: the search index is being built, so results may be incomplete' : ''}`;
     this.status.classList.toggle('partial', !!out.partial);
     const items = out.results.map((hit) => {
       const href = hitHref(hit);
