@@ -8,9 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # builds a corpus twice (minutes): `make soak` runs it, as `make bench` runs the bench
 def test_the_search_bench_runs_and_finds_the_live_message(tmp_path):
     out = subprocess.run(
         [
