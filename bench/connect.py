@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import signal
 import statistics
 import subprocess
@@ -34,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.fanout import free_port, wait_up  # noqa: E402
 from bench.fanout_node import NodeWorkload  # noqa: E402
+from bench.nodeenv import load_env  # noqa: E402
 
 # One client process: IDENTIFY every token it is given, print each READY's monotonic time, keep
 # reading until stdin closes, then close its sockets.
@@ -195,16 +195,7 @@ async def main() -> None:
 
     port = free_port()
     data = tempfile.mkdtemp(prefix="cryb-connect-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRYB_")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        CRYB_RATE_LIMITS__ENABLED="false",
-        CRYB_SERVER__MAX_CONNECTIONS_PER_ADDRESS="1000000",
-        CRYB_LOG__LEVEL="WARNING",
-        CRYB_PLUGIN__USERS__ARGON2_OPSLIMIT="1",
-        CRYB_PLUGIN__USERS__ARGON2_MEMLIMIT="8192",
-        CRYB_REALTIME__CLIENT_FRAMES="100000",
-    )
+    env = load_env()
     log = open(Path(data) / "node.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "cryb_node", "serve", "--port", str(port), "--data", data], env=env, stderr=log

@@ -140,21 +140,11 @@ async def run_ceiling(L: int, S: int, M: int) -> Result:
 
 async def run_node(L: int, S: int, M: int) -> Result:
     from bench.fanout_node import NodeWorkload  # the routes it uses live with the plugins
+    from bench.nodeenv import load_env
 
     port = free_port()
     data = tempfile.mkdtemp(prefix="cryb-fanout-")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRYB_")}
-    env.update(
-        PYTHONPATH=str(ROOT),
-        CRYB_RATE_LIMITS__ENABLED="false",
-        # every load client connects from 127.0.0.1: lift the per-address cap meant for the internet
-        CRYB_SERVER__MAX_CONNECTIONS_PER_ADDRESS="1000000",
-        CRYB_LOG__LEVEL="WARNING",
-        # Registration cost is not what this measures: libsodium's minimum argon2id cost.
-        CRYB_PLUGIN__USERS__ARGON2_OPSLIMIT="1",
-        CRYB_PLUGIN__USERS__ARGON2_MEMLIMIT="8192",
-        CRYB_REALTIME__CLIENT_FRAMES="100000",
-    )
+    env = load_env()
     log = open(Path(data) / "node.log", "w")  # noqa: SIM115 - closed with the process
     proc = subprocess.Popen(
         [sys.executable, "-m", "cryb_node", "serve", "--port", str(port), "--data", data],

@@ -32,6 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.fanout import free_port, wait_up  # noqa: E402
 from bench.fanout_node import NodeWorkload, identify  # noqa: E402
+from bench.nodeenv import load_env  # noqa: E402
 
 # Runs the node with tracemalloc: the first SIGUSR1 takes the baseline snapshot, the second writes
 # the largest growths since then to the file named by SOAK_TRACE_FILE.
@@ -123,14 +124,7 @@ async def soak(args: argparse.Namespace) -> int:
     port = free_port()
     data = tempfile.mkdtemp(prefix="cryb-soak-")
     trace_file = Path(data) / "tracemalloc.txt"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRYB_")}
-    env.update(
-        PYTHONPATH=str(ROOT), CRYB_RATE_LIMITS__ENABLED="false",
-        # every load client connects from 127.0.0.1: lift the per-address cap meant for the internet
-        CRYB_SERVER__MAX_CONNECTIONS_PER_ADDRESS="1000000", CRYB_LOG__LEVEL="WARNING",
-        CRYB_PLUGIN__USERS__ARGON2_OPSLIMIT="1", CRYB_PLUGIN__USERS__ARGON2_MEMLIMIT="8192",
-        CRYB_REALTIME__CLIENT_FRAMES="100000", SOAK_TRACE_FILE=str(trace_file),
-    )  # fmt: skip
+    env = load_env(SOAK_TRACE_FILE=str(trace_file))
     node = ["-c", TRACED_NODE] if args.trace else ["-m", "cryb_node"]
     proc = subprocess.Popen(
         [sys.executable, *node, "serve", "--port", str(port), "--data", data],

@@ -18,9 +18,10 @@ from __future__ import annotations
 import heapq
 import threading
 from array import array
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
+
+from . import searching
 
 # Estimated matches (document frequencies) above which a newest-first search walks instead of
 # collecting every match; below it the exact total and facets are cheap.
@@ -125,17 +126,5 @@ def walk(searcher: Any, q: Any, want: int) -> Walk:
 
 
 def facet_counts(w: Walk, fieldnames: tuple[str, ...]) -> dict[str, dict[str, int]]:
-    from .searching import _segment_codes
-
-    out: dict[str, dict[str, int]] = {}
-    for fieldname in fieldnames:
-        total: Counter[str] = Counter()
-        for reader, docs in w.segments:
-            if not docs:
-                continue
-            values, codes = _segment_codes(reader, fieldname)
-            for code, n in Counter(map(codes.__getitem__, docs)).items():
-                if code >= 0:
-                    total[values[code]] += n
-        out[fieldname] = dict(total)
-    return w.facets(out)
+    """The facets of the sample, scaled to the estimated total."""
+    return w.facets(searching.facet_counts(w.segments, fieldnames))

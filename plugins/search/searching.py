@@ -236,11 +236,14 @@ def _segment_codes(reader: Any, fieldname: str) -> tuple[list[str], array[int]]:
     return values, codes
 
 
-def facet_counts(rec: Recording, fieldnames: tuple[str, ...]) -> dict[str, dict[str, int]]:
+def facet_counts(
+    segments: list[tuple[Any, array[int]]], fieldnames: tuple[str, ...]
+) -> dict[str, dict[str, int]]:
+    """How many of the matches (segment reader, segment-relative numbers) fall on each value."""
     out: dict[str, dict[str, int]] = {}
     for fieldname in fieldnames:
         total: Counter[str] = Counter()
-        for reader, docs in rec.segments:
+        for reader, docs in segments:
             if not docs:
                 continue
             values, codes = _segment_codes(reader, fieldname)

@@ -245,7 +245,7 @@ class SearchService:
         out.total = rec.total()
         out.pages = math.ceil(out.total / params.limit)
         if params.facets:
-            counts = facet_counts(rec, ("community", "channel", "kind"))
+            counts = facet_counts(rec.segments, ("community", "channel", "kind"))
             out.facets = Facets(**{name: _facet(c) for name, c in counts.items()})
         if out.total == 0 and plan.parsed.words:
             out.suggestion = self._suggest(s, plan)
