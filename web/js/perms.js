@@ -46,6 +46,19 @@ export function holds(perms, name) {
   return (p & bit('ADMINISTRATOR')) !== 0n || (p & bit(name)) !== 0n;
 }
 
+// The bits that make someone a moderator: the community's tools are offered to holders of any.
+const MODERATOR = ['MANAGE_MESSAGES', 'MANAGE_ROLES', 'MANAGE_COMMUNITY', 'KICK_MEMBERS', 'BAN_MEMBERS', 'MODERATE_MEMBERS', 'VIEW_AUDIT_LOG'];
+
+/** Whether the community's moderation tools should be offered at all. */
+export function isModerator(perms) {
+  return MODERATOR.some((name) => holds(perms, name));
+}
+
+/** Whether the community's insights are offered. */
+export function canInsights(perms) {
+  return holds(perms, 'MANAGE_COMMUNITY');
+}
+
 /** The permissions that can be set per channel (for the overwrite editor). */
 export const CHANNEL_PERMISSIONS = PERMISSIONS.filter(([, , , where]) => where === 'channel');
 

@@ -10,7 +10,7 @@ import { bit, holds, PERMISSIONS } from '../perms.js';
 import * as store from '../store.js';
 import { forgetEmoji } from './custom_emoji.js';
 import { confirmDialog, modal } from './dialogs.js';
-import { upload } from './forum.js';
+import { upload } from './attachments.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
 
 const { state } = store;
@@ -150,7 +150,7 @@ export class CommunitySettingsView {
       if (!f) return;
       try {
         iconStatus.textContent = 'Uploading…';
-        const m = await upload(f, (p) => { iconStatus.textContent = `Uploading… ${Math.round(p * 100)} %`; });
+        const m = await upload(f, (p) => { iconStatus.textContent = `Uploading… ${Math.round(p * 100)} %`; }).done;
         iconId = m.id;
         iconStatus.textContent = 'Uploaded. Save to use it.';
         // Private until saved (the node attaches it then): show the chosen file itself meanwhile.
@@ -294,7 +294,7 @@ export class CommunitySettingsView {
       }
       busy(form, async () => {
         try {
-          const m = await upload(f, (p) => { status.textContent = `Uploading… ${Math.round(p * 100)} %`; });
+          const m = await upload(f, (p) => { status.textContent = `Uploading… ${Math.round(p * 100)} %`; }).done;
           await api.post(`${this.base()}/emojis`, { name: name.input.value.trim(), media_id: m.id });
           forgetEmoji(this.communityId);
           announce(`Added :${name.input.value.trim()}:.`);

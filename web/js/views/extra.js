@@ -1,18 +1,22 @@
-// The part-2 screens wired into the shell: top-level pages (/search, /notifications, /admin),
+// The screens beside chat wired into the shell: top-level pages (/search, /notifications, /admin),
 // community pages (/channels/<community>/@mod, /@insights), forum channels, the rail buttons and
 // the quick switcher key. The shell calls these hooks; each returns true when it took the route.
+// The views behind them (admin, moderation, search, forum) are loaded when first opened, so the
+// chat page's first load carries none of them.
 
 import { h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';
-import { AdminView, InsightsView } from './admin.js';
-import { showForum } from './forum.js';
+import { canInsights, isModerator } from '../perms.js';
 import { openSocial } from './friends.js';
 import { inbox, InboxView, refreshUnread } from './inbox.js';
-import { canInsights, isModerator, ModerationView } from './moderation.js';
 import { openCommunitySettings, settingsButtons } from './community_settings.js';
 import { reportDialog } from './report.js';
-import { jumpToHash, quickSwitcher, SearchView } from './search.js';
+
+const admin = () => import('./admin.js');
+const moderation = () => import('./moderation.js');
+const search = () => import('./search.js');
+const forum = () => import('./forum.js');
 
 const { state } = store;
 const wired = new WeakSet();
@@ -43,13 +47,21 @@ function mount(shell, view) {
   replace(shell.mainPane, view.el);
 }
 
+/** Show a view from a module loaded on demand, unless the person has gone elsewhere meanwhile. */
+function later(shell, load, show) {
+  const here = location.pathname;
+  load().then((mod) => { if (location.pathname === here) show(mod); }).catch((err) => {
+    if (location.pathname === here) replace(shell.mainPane, h('p', { role: 'alert', class: 'muted' }, `This page could not load (${err.message}). Reload to try again.`));
+  });
+}
+
 function wire(shell) {
   if (wired.has(shell)) return;
   wired.add(shell);
   const keys = (e) => {
     if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'k') {
       e.preventDefault();
-      quickSwitcher(shell);
+      search().then((mod) => mod.quickSwitcher(shell));
     }
   };
   document.addEventListener('keydown', keys);
@@ -79,17 +91,21 @@ export function openTop(shell, parts) {
   shell.renderSidebar();
   shell.setMembers(null);
   if (page === 'search') {
-    const view = shell.chat instanceof SearchView ? shell.chat : new SearchView(shell);
-    if (shell.chat !== view) mount(shell, view);
-    view.run();
+    later(shell, search, ({ SearchView }) => {
+      const view = shell.chat instanceof SearchView ? shell.chat : new SearchView(shell);
+      if (shell.chat !== view) mount(shell, view);
+      view.run();
+    });
   } else if (page === 'notifications') {
     const view = new InboxView(shell);
     mount(shell, view);
     view.load();
   } else {
-    const view = new AdminView(shell);
-    mount(shell, view);
-    view.load();
+    later(shell, admin, ({ AdminView }) => {
+      const view = new AdminView(shell);
+      mount(shell, view);
+      view.load();
+    });
   }
   return true;
 }
@@ -99,21 +115,25 @@ export function openChannelExtra(shell, channelId) {
   wire(shell);
   const communityId = state.current.communityId;
   if (communityId && channelId === '@mod') {
-    const view = new ModerationView(shell, communityId);
-    mount(shell, view);
-    view.show(new URLSearchParams(location.search).get('tab'));
+    later(shell, moderation, ({ ModerationView }) => {
+      const view = new ModerationView(shell, communityId);
+      mount(shell, view);
+      view.show(new URLSearchParams(location.search).get('tab'));
+    });
     return true;
   }
   if (openCommunitySettings(shell, channelId)) return true;
   if (communityId && channelId === '@insights') {
-    const view = new InsightsView(shell, communityId);
-    mount(shell, view);
-    view.load();
+    later(shell, admin, ({ InsightsView }) => {
+      const view = new InsightsView(shell, communityId);
+      mount(shell, view);
+      view.load();
+    });
     return true;
   }
   const channel = store.channelById(channelId);
   if (channel && channel.kind === 'forum') {
-    showForum(shell, channel);
+    later(shell, forum, ({ showForum }) => showForum(shell, channel));
     store.clearUnread(channelId);
     return true;
   }
@@ -121,7 +141,7 @@ export function openChannelExtra(shell, channelId) {
   // one does as it loads (ChatView.load), fetching the message's context if it is far back.
   const target = /^#m-(.+)$/.exec(location.hash);
   if (target && shell.chat?.channelId === channelId) shell.chat.jumpTo(decodeURIComponent(target[1]));
-  else if (location.hash && !target) setTimeout(() => jumpToHash(shell.mainPane), 0);
+  else if (location.hash && !target) search().then(({ jumpToHash }) => jumpToHash(shell.mainPane));
   return false;
 }
 

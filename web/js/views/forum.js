@@ -15,27 +15,6 @@ import { showLinkedComment } from './comment_link.js';
 const enc = encodeURIComponent;
 const SORTS = ['hot', 'new', 'top', 'controversial'];
 
-/** Upload one file to the media plugin with progress (fetch has no upload progress; XHR does). */
-export function upload(file, onProgress) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open('POST', '/api/v1/media');
-    xhr.setRequestHeader('Authorization', `Bearer ${api.token()}`);
-    xhr.setRequestHeader('X-Cryb-Client', 'web');
-    xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
-    xhr.onload = () => {
-      let data = {};
-      try { data = JSON.parse(xhr.responseText); } catch { /* not JSON */ }
-      if (xhr.status >= 200 && xhr.status < 300) resolve(data);
-      else reject(new api.ApiError(xhr.status, data));
-    };
-    xhr.onerror = () => reject(new api.ApiError(0, { detail: 'Upload failed: cannot reach the server.' }));
-    const form = new FormData();
-    form.append('file', file);
-    xhr.send(form);
-  });
-}
-
 function thumbUrl(media) {
   const v = media.variants || [];
   const pick = v.find((x) => x.name === 'thumb') || v.find((x) => x.name === 'display') || v[0];
@@ -422,7 +401,7 @@ export class ForumView {
         const row = h('li', { class: 'upload' }, h('span', null, file.name), bar);
         uploads.appendChild(row);
         pending += 1;
-        upload(file, (f) => { bar.value = f; }).then((m) => {
+        upload(file, (f) => { bar.value = f; }).done.then((m) => {
           attached.push(m.id);
           const url = thumbUrl(m);
           replace(row, url ? h('img', { src: url, alt: file.name, width: 64, height: 64 }) : null, h('span', null, `${file.name} ✓`));

@@ -7,7 +7,7 @@ import * as api from '../api.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { confirmDialog } from './dialogs.js';
-import { label as permLabel, labels as permLabels } from '../perms.js';
+import { isModerator, label as permLabel, labels as permLabels } from '../perms.js';
 import { contentTarget, reportItem, timeoutDialog } from './mod_items.js';
 
 const { state } = store;
@@ -21,17 +21,6 @@ export const BITS = [
 ];
 const bit = (name) => 1n << BigInt(BITS.indexOf(name));
 const has = (perms, name) => store.can(perms, bit(name));
-const MOD_BITS = ['MANAGE_MESSAGES', 'MANAGE_ROLES', 'MANAGE_COMMUNITY', 'KICK_MEMBERS', 'BAN_MEMBERS', 'MODERATE_MEMBERS', 'VIEW_AUDIT_LOG'];
-
-/** Whether the community's tools should be offered at all. */
-export function isModerator(perms) {
-  return MOD_BITS.some((b) => has(perms, b));
-}
-
-export function canInsights(perms) {
-  return has(perms, 'MANAGE_COMMUNITY');
-}
-
 const TABS = [
   ['reports', 'Reports', 'MANAGE_MESSAGES'],
   ['members', 'Members', null],

@@ -11,11 +11,13 @@ import { effectiveTheme, toggleTheme } from '../theme.js';
 import { ChatView } from './chat.js';
 import { createChannelDialog, createCommunityDialog, inviteDialog, joinDialog } from './dialogs.js';
 import { MemberList } from './members.js';
-import { openSettings } from './settings.js';
 import { handleDispatch } from './live.js';
 import { communityTools, openChannelExtra, openTop, railItems } from './extra.js';
 import { communityBadge } from './community_settings.js';
 import { friendsLink } from './friends.js';
+
+// User settings load when first opened: the chat page's first load does not carry them.
+const openSettings = (shell) => import('./settings.js').then((mod) => mod.openSettings(shell));
 
 const { state } = store;
 
