@@ -196,3 +196,20 @@ def test_preloads_follow_static_imports_only(tmp_path: Path):
     for name in ("y.js", "z.js", "a/w.js"):
         (tmp_path / name).write_text("export const v = 1;\n")
     assert static.Bundle(tmp_path).preloads("main.js") == ["main.js", "a/x.js", "y.js", "a/w.js"]
+
+
+def test_the_stylesheet_closes_every_block_and_no_file_holds_merge_markers():
+    # One unclosed @media block silently scopes every rule after it (seen: a merge left the thread
+    # pane's desktop block open, so the phone layout of every later feature was lost).
+
+    web = Path(__file__).resolve().parents[1] / "web"
+    css = re.sub(r"/\*.*?\*/", "", (web / "app.css").read_text(), flags=re.S)
+    depth = 0
+    for line_no, line in enumerate(css.splitlines(), 1):
+        depth += line.count("{") - line.count("}")
+        assert depth >= 0, f"app.css closes a block it never opened at line {line_no}"
+    assert depth == 0, "app.css leaves a block open"
+    for path in web.rglob("*"):
+        if path.suffix in {".js", ".css", ".html"} and "vendor" not in path.parts:
+            text = path.read_text()
+            assert not re.search(r"^(<<<<<<<|>>>>>>>|=======$)", text, re.M), path

@@ -93,6 +93,8 @@ async def test_cold_load_of_the_chat_page_fits_the_budget_and_a_reload_uses_the_
     page, cold = await open_chat(browser, state, channel)
     figures = f"{len(cold.requests)} requests, {cold.total() / 1024:.1f} KB"
     print(f"cold load: {figures}")
+    for r in sorted(cold.requests.values(), key=lambda r: -r["bytes"]):
+        print(f"  {r['bytes']:7d} {r['url'][len(base) :]}")
     await shoot(page, "first-load-chat")
     assert cold.total() <= BUDGET, figures
     assert all(r["url"].startswith(base) for r in cold.requests.values())

@@ -28,7 +28,7 @@ async def test_offline_reload_shows_messages_at_full_width(aiohttp_server, tmp_p
     await until(
         alice,
         "caches.open('cryb-shell-v1').then(c => c.keys())"
-        ".then(k => ['/web/js/views/offline.js', '/web/app.css'].every(p => k.some(r => r.url.endsWith(p))))",
+        ".then(k => ['/js/views/offline.js', '/app.css'].every(p => k.some(r => r.url.endsWith(p))))",
     )
     await until(
         alice,
@@ -80,8 +80,8 @@ async def test_settings_at_phone_width_closes_the_drawer_and_keeps_every_tab_on_
     frame = await dialog.bounding_box()
     assert frame is not None and frame["x"] >= 0 and frame["x"] + frame["width"] <= PHONE["width"], frame
     tabs = dialog.get_by_role("tab")
-    await expect(tabs).to_have_count(7)
-    for i in range(7):  # every tab is on screen, none cut off at the right edge
+    await expect(tabs).to_have_count(8)  # Profile … Blocked users … Delete account
+    for i in range(8):  # every tab is on screen, none cut off at the right edge
         box = await tabs.nth(i).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (i, box)
     await tabs.filter(has_text="Delete account").click()

@@ -5,10 +5,12 @@ import * as api from './api.js';
 import { h, replace } from './dom.js';
 import * as outbox from './outbox.js';
 import { applyTheme } from './theme.js';
-import { loginView, registerView, resetPasswordView, verifyEmailView } from './views/auth.js';
 import { offlineView } from './views/offline.js';
-import { setupView } from './views/setup.js';
 import { Shell } from './views/shell.js';
+
+// The signed-out screens load when needed: a signed-in first load does not carry them.
+const auth = () => import('./views/auth.js');
+const setup = () => import('./views/setup.js');
 
 applyTheme();
 const root = document.getElementById('app');
@@ -47,19 +49,27 @@ function signedOut(message) {
   navigate('/login', { replace: true });
 }
 
+/** Show a view from a module loaded on demand, unless the address changed meanwhile. */
+function showLater(load, make) {
+  const here = location.pathname;
+  load().then((mod) => { if (location.pathname === here) show(make(mod)); }).catch((err) => {
+    replace(root, h('p', { class: 'boot', role: 'alert' }, `CRYB could not load this page: ${err.message}`));
+  });
+}
+
 function route() {
   const path = location.pathname;
   const ctx = { navigate, signedIn, returnTo: () => returnTo };
-  if (path === '/setup') return show(setupView(ctx));
-  if (path === '/verify-email') return show(verifyEmailView(ctx));
-  if (path === '/reset-password') return show(resetPasswordView(ctx));
+  if (path === '/setup') return showLater(setup, (m) => m.setupView(ctx));
+  if (path === '/verify-email') return showLater(auth, (m) => m.verifyEmailView(ctx));
+  if (path === '/reset-password') return showLater(auth, (m) => m.resetPasswordView(ctx));
   if (!api.token()) {
-    if (path === '/register') return show(registerView(ctx));
+    if (path === '/register') return showLater(auth, (m) => m.registerView(ctx));
     if (path !== '/login') returnTo = path + location.search;
     if (path !== '/login') history.replaceState({}, '', '/login');
     const shown = notice;
     notice = null;
-    return show(loginView({ ...ctx, notice: shown }));
+    return showLater(auth, (m) => m.loginView({ ...ctx, notice: shown }));
   }
   if (path === '/login' || path === '/register' || path === '/') {
     history.replaceState({}, '', '/channels/@me');

@@ -6,7 +6,7 @@ import { icon } from '../icons.js';
 import * as outbox from '../outbox.js';
 import * as store from '../store.js';
 import { renderAttachments } from './attachments.js';
-import { channelSettingsButton, slowmodeNote } from './channel_settings.js';
+import { channelSettingsButton, slowmodeNote } from './channel_menu.js';
 import { Composer } from './composer.js';
 import { emojiGlyph, emojiName } from './custom_emoji.js';
 import { confirmDialog, reactionPicker } from './dialogs.js';

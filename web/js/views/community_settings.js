@@ -1,7 +1,7 @@
 // Community settings (/channels/<community>/@settings): overview (name, icon, description, rules,
 // visibility), invites, custom emoji and roles, each tab offered only to those holding its
-// permission (the node refuses everyone else anyway). Also leaving a community, and the icon
-// shown in the rail.
+// permission (the node refuses everyone else anyway). Loaded when first opened (community_menu.js
+// has the header buttons, leaving and the rail icon).
 
 import * as api from '../api.js';
 import { announce, formatTime, h, initials, replace } from '../dom.js';
@@ -9,7 +9,8 @@ import { icon } from '../icons.js';
 import { bit, holds, PERMISSIONS } from '../perms.js';
 import * as store from '../store.js';
 import { forgetEmoji } from './custom_emoji.js';
-import { confirmDialog, modal } from './dialogs.js';
+import { canOpenSettings, mediaUrl } from './community_menu.js';
+import { confirmDialog } from './dialogs.js';
 import { upload } from './attachments.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
 
@@ -22,71 +23,6 @@ const TABS = [
   ['emoji', 'Emoji', 'MANAGE_COMMUNITY'],
   ['roles', 'Roles', 'MANAGE_ROLES'],
 ];
-
-export const mediaUrl = (id) => `/media/${enc(id)}/original`;
-
-/** The community's picture for the rail: its icon, else its initials. */
-export function communityBadge(c) {
-  return c.icon
-    ? h('img', { class: 'community-icon', src: mediaUrl(c.icon), alt: '', 'aria-hidden': 'true' })
-    : h('span', { 'aria-hidden': 'true' }, initials(c.name));
-}
-
-/** Whether a member may open the settings at all. */
-export function canOpenSettings(perms) {
-  return holds(perms, 'MANAGE_COMMUNITY') || holds(perms, 'MANAGE_ROLES');
-}
-
-/** The community header's settings gear (managers) and leave door (everyone). */
-export function settingsButtons(shell, communityId, perms) {
-  const out = [];
-  if (canOpenSettings(perms)) {
-    out.push(h('button', {
-      class: 'icon-btn', 'aria-label': 'Community settings', title: 'Community settings', 'data-focus-key': 'community-settings',
-      onclick: () => shell.navigate(`/channels/${communityId}/@settings`),
-    }, icon('gear', 18)));
-  }
-  out.push(h('button', {
-    class: 'icon-btn', 'aria-label': 'Leave community', title: 'Leave community', 'data-focus-key': 'leave-community',
-    onclick: () => leaveCommunity(shell, communityId),
-  }, icon('signout', 18)));
-  return out;
-}
-
-export async function leaveCommunity(shell, communityId) {
-  const c = state.communities.get(communityId);
-  if (!c) return;
-  if (c.owner_id === state.me?.id) {
-    modal(`You own ${c.name}`, (close) => h('div', { class: 'modal-body' },
-      h('p', null, 'An owner cannot leave. Give the community to another member first (transfer ownership), or delete it.'),
-      h('div', { class: 'modal-actions' }, h('button', { type: 'button', class: 'btn primary', onclick: () => close() }, 'OK'))));
-    return;
-  }
-  const text = c.public ? 'You can join again from the public list.' : 'It is private: you will need a new invite to come back.';
-  if (!await confirmDialog(`Leave ${c.name}?`, text, 'Leave community')) return;
-  try {
-    await api.del(`/api/v1/communities/${enc(communityId)}/members/@me`);
-    state.communities.delete(communityId);
-    state.channels.delete(communityId);
-    store.emit('communities');
-    announce(`You left ${c.name}.`);
-    shell.navigate('/channels/@me');
-  } catch (err) {
-    announce(err.message);
-  }
-}
-
-/** Open the settings view for /channels/<id>/@settings; true when handled. */
-export function openCommunitySettings(shell, channelId) {
-  const communityId = state.current.communityId;
-  if (!communityId || channelId !== '@settings') return false;
-  const view = new CommunitySettingsView(shell, communityId);
-  shell.chat?.destroy();
-  shell.chat = view;
-  replace(shell.mainPane, view.el);
-  view.show(new URLSearchParams(location.search).get('tab'));
-  return true;
-}
 
 export class CommunitySettingsView {
   constructor(shell, communityId) {

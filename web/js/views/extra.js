@@ -10,7 +10,7 @@ import * as store from '../store.js';
 import { canInsights, isModerator } from '../perms.js';
 import { openSocial } from './friends.js';
 import { inbox, InboxView, refreshUnread } from './inbox.js';
-import { openCommunitySettings, settingsButtons } from './community_settings.js';
+import { openCommunitySettings, settingsButtons } from './community_menu.js';
 import { reportDialog } from './report.js';
 
 const admin = () => import('./admin.js');

@@ -13,7 +13,7 @@ import { createChannelDialog, createCommunityDialog, inviteDialog, joinDialog } 
 import { MemberList } from './members.js';
 import { handleDispatch } from './live.js';
 import { communityTools, openChannelExtra, openTop, railItems } from './extra.js';
-import { communityBadge } from './community_settings.js';
+import { communityBadge } from './community_menu.js';
 import { friendsLink } from './friends.js';
 
 // User settings load when first opened: the chat page's first load does not carry them.
