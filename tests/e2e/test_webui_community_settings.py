@@ -92,7 +92,7 @@ async def test_owner_renames_and_sets_an_icon_and_the_members_open_page_follows(
     await alice.get_by_label("Rules").fill("Be kind\nNo spam")
     await alice.get_by_label(re.compile("^Private")).check()
     await alice.get_by_role("button", name="Save changes").click()
-    await expect(alice.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    await expect(alice.get_by_role("status").and_(alice.get_by_text("Saved.", exact=True))).to_be_visible()
     await screens(alice, "community-settings-overview")
 
     # Bob's open page, never reloaded: the rail and the sidebar carry the new name and the icon.
@@ -332,7 +332,7 @@ async def test_settings_are_usable_on_a_phone(aiohttp_server, tmp_path, browser)
     await alice.get_by_role("tab", name="Overview").click()
     await alice.get_by_label("Community name").fill("Pocket Harbour")
     await alice.get_by_role("button", name="Save changes").click()
-    await expect(alice.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    await expect(alice.get_by_role("status").and_(alice.get_by_text("Saved.", exact=True))).to_be_visible()
     await alice.goto(f"{base}/channels/{community_id}")
     await alice.locator("#composer-input").wait_for()
     await alice.get_by_role("button", name="Channel settings").click()

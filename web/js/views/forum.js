@@ -7,6 +7,7 @@
 import * as api from '../api.js';
 import { announce, formatTime, h, replace, safeHTML } from '../dom.js';
 import * as store from '../store.js';
+import { upload } from './attachments.js';
 import { decorateTokens } from './rich_text.js';
 import { editedMark, isMine, ownActions } from './forum_own.js';
 import { profileTrigger } from './profile_card.js';
