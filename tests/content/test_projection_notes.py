@@ -53,16 +53,18 @@ async def test_two_nodes_in_one_process_dispatch_their_own_vote_tally(aiohttp_cl
     restore_copy(tmp_path / "a", tmp_path / "b")
     b = await aiohttp_client(build_app(content_config(tmp_path / "b")))
     node_b = b.app[NODE]
-    # One more up vote on B only: B's tally is 2 up, A's stays 1.
-    await ok(b, "PUT", f"/posts/{post['id']}/vote", space.owner, json={"value": 1})
-    assert (await ok(b, "GET", f"/posts/{post['id']}", space.member))["ups"] == 2
-    assert (await ok(a, "GET", f"/posts/{post['id']}", space.member))["ups"] == 1
+    # The author's own upvote and the member's: 2 on both. The author withdraws theirs on B only:
+    # B's tally is 1 up, A's stays 2.
+    assert (await ok(a, "GET", f"/posts/{post['id']}", space.member))["ups"] == 2
+    await ok(b, "PUT", f"/posts/{post['id']}/vote", space.owner, json={"value": 0})
+    assert (await ok(b, "GET", f"/posts/{post['id']}", space.member))["ups"] == 1
+    assert (await ok(a, "GET", f"/posts/{post['id']}", space.member))["ups"] == 2
 
     # Both nodes project the same event, then each dispatches it.
     ev_a = await reproject(node_a, vote_id)
     ev_b = await reproject(node_b, vote_id)
     vote = dispatchers()["vote.set"]
     out_a, out_b = vote(ev_a), vote(ev_b)
-    assert out_a is not None and (out_a.data["ups"], out_a.data["score"]) == (1, 1)
-    assert out_b is not None and (out_b.data["ups"], out_b.data["score"]) == (2, 2)
+    assert out_a is not None and (out_a.data["ups"], out_a.data["score"]) == (2, 2)
+    assert out_b is not None and (out_b.data["ups"], out_b.data["score"]) == (1, 1)
     assert out_a.channel_id == out_b.channel_id == space.forum
