@@ -483,7 +483,10 @@ async def test_every_query_and_export_is_audited_with_its_sql_but_not_its_rows(c
     root_id = await node.db.fetchval("SELECT id FROM users_accounts WHERE username = 'root'")
     await run(client, token, "SELECT username FROM users_profiles ORDER BY username")
     await run(client, token, "DELETE FROM users_profiles")
-    await client.get("/api/v1/admin/db/export?table=users_profiles&format=json", headers=auth(token))
+    async with client.get(
+        "/api/v1/admin/db/export?table=users_profiles&format=json", headers=auth(token)
+    ) as r:
+        await r.read()  # the export is audited as its stream closes
     resp = await client.get("/api/v1/admin/audit?action=db.query", headers=auth(token))
     entries = (await resp.json())["entries"]
     assert [e["detail"]["sql"] for e in entries] == [
@@ -494,8 +497,12 @@ async def test_every_query_and_export_is_audited_with_its_sql_but_not_its_rows(c
     assert entries[1]["detail"]["rows"] == 4 and entries[1]["actor_id"] == root_id
     assert entries[1]["ip"] == "127.0.0.1"
     assert not re.search(r"\b(ada|bob|cyd)\b", json.dumps(entries))  # the SQL, never the answer
-    resp = await client.get("/api/v1/admin/audit?action=db.export", headers=auth(token))
-    (export,) = (await resp.json())["entries"]
+    for _ in range(100):  # written just after the last byte went out
+        resp = await client.get("/api/v1/admin/audit?action=db.export", headers=auth(token))
+        if entries := (await resp.json())["entries"]:
+            break
+        await asyncio.sleep(0.05)
+    (export,) = entries
     assert export["detail"]["table"] == "users_profiles" and export["detail"]["outcome"] == "ok"
     assert export["actor_id"] == root_id
 
