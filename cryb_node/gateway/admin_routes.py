@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 
 def require_node_admin(call: Call) -> str:
-    """Node admins only. The authenticator re-reads the admin flag with the session on every request,
-    so a demotion applies at once."""
+    """Node admins only. The authenticator re-reads an admin claim on every request (plugins/users/
+    tokens.py), so a demotion or a disable applies at once."""
     if call.principal is None or not call.principal.admin:
         raise forbidden("node admins only")
     return call.principal.user_id

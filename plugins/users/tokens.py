@@ -1,4 +1,5 @@
-"""Access tokens: short-lived HS256 JWTs naming the user and session, checked without a database hit.
+"""Access tokens: short-lived HS256 JWTs naming the user and session, checked without a database hit
+(but for the admin claim, which is re-read so a demotion applies at once).
 Revocation still takes effect at once: the authenticator keeps the ids of recently revoked sessions
 in memory (this process adds to it as it revokes; a poll picks up revocations made by the CLI).
 A session ended because its account moved to another node is refused with ``account_moved``, so
@@ -97,6 +98,14 @@ class AccessTokens:
             )
         if sid in self._revoked:
             return None
+        if admin:
+            # The admin claim lasts as long as the token; a demotion or a disable must not wait for
+            # it to expire. Admins are few and their requests rare: re-reading the flag costs nothing.
+            admin = bool(
+                await self._db.fetchval(
+                    "SELECT admin = 1 AND status = 'active' FROM users_accounts WHERE id = ?", (user_id,)
+                )
+            )
         return Principal(user_id, sid, admin)
 
     def revoked(self, *session_ids: str) -> None:

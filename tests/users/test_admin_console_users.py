@@ -392,3 +392,28 @@ async def test_patch_refuses_unknown_fields_and_statuses_an_admin_cannot_set(cc)
         status, problem = await call(cc, "PATCH", f"{ADMIN}/{frank.id}", admin, json=body)
         assert status == 400 and problem["field"] == field, body
     assert await account(cc, frank.id) == ("frank", "active", 0, 1)
+
+
+async def test_a_demotion_applies_at_once_on_every_node_admin_route(cc, space):
+    """Every route that grants node-admin powers, not only the console's: a demoted admin's access
+    token (which still carries the admin claim until it expires) is refused at once — node bans, peers,
+    backups, search stats, and the node admin's power over any community."""
+    admin = await make_admin(cc)
+    dana = await named(cc, "dana")
+    await ok(cc, "PATCH", f"{ADMIN}/{dana.id}", admin, json={"admin": True})
+    _, pair = await login(cc, "dana")
+    dana_admin = User(dana.id, pair["access_token"])
+    routes = [
+        ("GET", "/admin/bans", None),
+        ("GET", "/admin/peers", None),
+        ("GET", "/admin/backups", None),
+        ("GET", "/search/stats", None),
+        ("PATCH", f"/communities/{space.community}", {"description": "taken over"}),
+    ]
+    for method, path, body in routes:
+        status, out = await call(cc, method, path, dana_admin, json=body)
+        assert status == 200, (path, status, out)
+    await ok(cc, "PATCH", f"{ADMIN}/{dana.id}", admin, json={"admin": False})
+    for method, path, body in routes:
+        status, out = await call(cc, method, path, dana_admin, json=body)
+        assert status == 403, (path, status, out)
