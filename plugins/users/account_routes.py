@@ -12,6 +12,7 @@ from cryb_node.gateway.api import Api, Call
 from cryb_node.node import Node
 
 from . import accounts, emails, twofactor
+from .console import end_live
 from .routes import client_of, users_of
 from .schemas import Email, Password
 
@@ -142,6 +143,7 @@ def account_routes(api: Api, node: Node) -> None:
         users = users_of(node)
         await users.check_password(call.user_id, call.body.password)
         await accounts.set_status(users, call.user_id, "deactivated", client_of(call, node))
+        await end_live(node, {call.user_id}, "account deactivated")  # every device, not only this one
 
     @api.route("DELETE", "/api/v1/users/@me", body=PasswordIn, bucket="auth", auth="required")
     async def delete_me(call: Call) -> None:
@@ -149,3 +151,4 @@ def account_routes(api: Api, node: Node) -> None:
         users = users_of(node)
         await users.check_password(call.user_id, call.body.password)
         await accounts.delete(users, call.user_id, client_of(call, node))
+        await end_live(node, {call.user_id}, "account deleted")

@@ -215,9 +215,9 @@ async def purge_content(
     return await users.node.events.transaction(write)
 
 
-async def end_live(node: Node, user_ids: set[str]) -> None:
+async def end_live(node: Node, user_ids: set[str], reason: str = "signed out by a node admin") -> None:
     """Close the accounts' realtime sockets as failed authentication: the client's resume or
     refresh is refused (its sessions are revoked), so the page signs out rather than staying live."""
     for user_id in user_ids:
         for session in list(node.realtime.by_user.get(user_id, ())):
-            await session.close(Close.AUTHENTICATION_FAILED, "signed out by a node admin")
+            await session.close(Close.AUTHENTICATION_FAILED, reason)

@@ -417,3 +417,25 @@ async def test_a_demotion_applies_at_once_on_every_node_admin_route(cc, space):
     for method, path, body in routes:
         status, out = await call(cc, method, path, dana_admin, json=body)
         assert status == 403, (path, status, out)
+
+
+@pytest.mark.parametrize("how", ["deactivate", "delete"])
+async def test_ending_your_own_account_closes_your_other_devices_sockets(space, how):
+    """A member who deactivates or deletes their account from one device: the live socket of their
+    other device closes at once (4004), as it does when an admin disables them."""
+    c, member = space.client, space.member
+    username = (await account(c, member.id))[0]
+    _, pair = await login(c, username)  # the other device
+    ws = await websockets.connect(f"ws://127.0.0.1:{c.server.port}/gateway", compression=None)
+    await ws.recv()  # HELLO
+    await ws.send(json.dumps({"op": "IDENTIFY", "d": {"token": pair["access_token"]}}))
+    assert json.loads(await ws.recv())["op"] == "READY"
+
+    if how == "deactivate":
+        await ok(c, "POST", "/users/@me/deactivate", member, json={"password": PASSWORD})
+    else:
+        await ok(c, "DELETE", "/users/@me", member, json={"password": PASSWORD})
+    with pytest.raises(ConnectionClosed) as closed:
+        while True:
+            await asyncio.wait_for(ws.recv(), 5)
+    assert closed.value.rcvd.code == 4004
