@@ -244,11 +244,19 @@ async def test_attach_preview_lightbox_file_card_emoji_and_spoiler(aiohttp_serve
     await picker.get_by_role("gridcell", name="🌞 sun with face").click()
     await expect(composer).to_have_value("sunset 🌞")
     await alice.get_by_role("button", name="Emoji", exact=True).click()
+    await expect(picker.get_by_role("searchbox", name="Search emoji")).to_be_focused()
     await alice.keyboard.type("party")
     await picker.get_by_role("gridcell", name=":partyparrot: (custom)").click()
     await expect(composer).to_have_value("sunset 🌞:partyparrot: ")
     # By keyboard alone: type to search, down into the results, Enter picks.
-    await alice.get_by_role("button", name="Emoji", exact=True).click()
+    # A second press while the picker loads (a double click, or a space typed before it has focus)
+    # opens no second picker.
+    await alice.evaluate(
+        "() => { const b = [...document.querySelectorAll('button')].find((x) => x.getAttribute('aria-label') === 'Emoji');"
+        " b.click(); b.click(); }"
+    )
+    await expect(picker.get_by_role("searchbox", name="Search emoji")).to_be_focused()
+    await expect(picker).to_have_count(1)
     await alice.keyboard.type("thumbs up")
     await alice.keyboard.press("ArrowDown")
     await expect(picker.get_by_role("gridcell", name="👍 thumbs up")).to_be_focused()

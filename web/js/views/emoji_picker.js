@@ -9,6 +9,7 @@ import { modal } from './dialogs.js';
 const RECENT_KEY = 'cryb-emoji-recent';
 const RECENT_MAX = 24;
 let groups = null; // [{name, items: [{emoji, name}]}]
+let busy = false; // one picker at a time: a second press (or a typed space) while it opens is ignored
 
 async function unicodeGroups() {
   if (!groups) {
@@ -41,10 +42,19 @@ function remember(choice) {
 /** Open the picker. `pick(choice)` gets {value, emoji?, name, custom?, url?}: `value` is the
  *  unicode emoji, or "name:id" for a custom one (the reactions API's form). */
 export async function openEmojiPicker({ title = 'Emoji', communityId = null, pick }) {
-  const [unicode, custom] = await Promise.all([unicodeGroups(), communityEmoji(communityId)]);
+  if (busy) return;
+  busy = true;
+  let unicode;
+  let custom;
+  try {
+    [unicode, custom] = await Promise.all([unicodeGroups(), communityEmoji(communityId)]);
+  } catch (err) {
+    busy = false;
+    throw err;
+  }
   const customItems = custom.filter((e) => e.url).map((e) => ({ value: `${e.name}:${e.id}`, name: e.name, custom: true, url: e.url, id: e.id }));
   const unicodeItems = (g) => g.items.map((x) => ({ value: x.emoji, emoji: x.emoji, name: x.name }));
-  modal(title, (close) => {
+  const { dialog } = modal(title, (close) => {
     const search = h('input', { type: 'search', class: 'emoji-search', placeholder: 'Search emoji', 'aria-label': 'Search emoji', autocomplete: 'off' });
     const body = h('div', { class: 'emoji-sections' });
     const status = h('p', { class: 'sr-only', role: 'status' });
@@ -113,4 +123,5 @@ export async function openEmojiPicker({ title = 'Emoji', communityId = null, pic
     showAll();
     return h('div', { class: 'modal-body emoji-picker-body' }, search, tabs, body, status);
   }, { className: 'picker emoji-picker' });
+  dialog.addEventListener('close', () => { busy = false; });
 }
