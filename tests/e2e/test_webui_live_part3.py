@@ -1,0 +1,63 @@
+"""Live state that stays right on another member's open page (issue 21, part 3): the open channel's
+header follows CHANNEL_UPDATE, at desktop and 390 px phone width."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.async_api import expect
+
+from tests.e2e.test_webui_community_settings import two_members
+from tests.e2e.test_webui_followups import api_call
+from tests.e2e.webui import PHONE
+
+pytestmark = pytest.mark.browser
+
+
+def channel_id(page) -> str:
+    return page.url.rstrip("/").split("/")[-1]
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_open_channels_header_follows_a_rename_and_topic_and_the_gear_follows_permissions(
+    aiohttp_server, tmp_path, browser, viewport
+):
+    _, _, alice, bob, community_id = await two_members(aiohttp_server, tmp_path, browser)
+    if viewport == "phone":
+        await bob.set_viewport_size(PHONE)
+    header = bob.locator(".chat-view .chat-header")
+    await expect(header.locator(".channel-title")).to_have_text("#general")
+    await expect(header.get_by_role("button", name="Channel settings")).to_have_count(0)
+
+    # Alice renames the channel and gives it a topic in its settings dialog.
+    await alice.get_by_role("button", name="Channel settings").click()
+    dialog = alice.get_by_role("dialog", name="Channel settings · #general")
+    await dialog.get_by_label("Channel name").fill("harbour-talk")
+    await dialog.get_by_label("Topic").fill("Ferries and tides")
+    await dialog.get_by_role("button", name="Save changes").click()
+    await expect(dialog.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    # Bob's open page follows without a reload: title, topic, the message list's name.
+    await expect(header.locator(".channel-title")).to_have_text("#harbour-talk")
+    await expect(header.locator(".channel-topic")).to_have_text("Ferries and tides")
+    await expect(bob.get_by_role("log", name="Messages in #harbour-talk")).to_be_attached()
+    # So does Alice's own header behind the dialog.
+    await expect(alice.locator(".chat-view .chat-header .channel-title")).to_have_text("#harbour-talk")
+
+    # The topic cleared: it goes away.
+    await api_call(alice, "PATCH", f"/api/v1/channels/{channel_id(bob)}", {"topic": ""})
+    await expect(header.locator(".channel-topic")).to_have_count(0)
+
+    # Bob is given a role that manages channels: the gear appears; the role taken away, it goes.
+    role = await api_call(
+        alice, "POST", f"/api/v1/communities/{community_id}/roles", {"name": "Keepers", "perms": 1 << 7}
+    )
+    me = await api_call(bob, "GET", "/api/v1/users/@me")
+    member_role = f"/api/v1/communities/{community_id}/members/{me['id']}/roles/{role['id']}"
+    await api_call(alice, "PUT", member_role)
+    gear = header.get_by_role("button", name="Channel settings")
+    await expect(gear).to_be_visible()
+    await gear.click()
+    await expect(bob.get_by_role("dialog", name="Channel settings · #harbour-talk")).to_be_visible()
+    await bob.keyboard.press("Escape")
+    await api_call(alice, "DELETE", member_role)
+    await expect(gear).to_have_count(0)
+    assert alice.errors == bob.errors == []
