@@ -8,7 +8,7 @@ from playwright.async_api import expect
 
 from tests.e2e.test_webui_community_settings import two_members
 from tests.e2e.test_webui_followups import api_call
-from tests.e2e.webui import PHONE
+from tests.e2e.webui import DESKTOP, PHONE, accept_invite, new_page, register, shoot
 
 pytestmark = pytest.mark.browser
 
@@ -61,3 +61,36 @@ async def test_open_channels_header_follows_a_rename_and_topic_and_the_gear_foll
     await api_call(alice, "DELETE", member_role)
     await expect(gear).to_have_count(0)
     assert alice.errors == bob.errors == []
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_a_revoked_or_used_up_invites_page_says_so_and_offers_no_accept(
+    aiohttp_server, tmp_path, browser, viewport
+):
+    base, _, alice, _bob, community_id = await two_members(aiohttp_server, tmp_path, browser)
+    invites = f"/api/v1/communities/{community_id}/invites"
+    once = (await api_call(alice, "POST", invites, {"max_uses": 1}))["code"]
+    revoked = (await api_call(alice, "POST", invites, {}))["code"]
+    carol = await new_page(browser, PHONE if viewport == "phone" else DESKTOP)
+    await register(carol, base, "carol")
+    # Open, the revoked invite still offers Accept; revoked meanwhile, a reload shows why not.
+    await carol.goto(f"{base}/invite/{revoked}")
+    await expect(carol.get_by_role("button", name="Accept invite")).to_be_visible()
+    await api_call(alice, "DELETE", f"/api/v1/invites/{revoked}")
+    await carol.reload()
+    page = carol.locator("section.invite-accept")
+    await expect(page.get_by_role("alert")).to_have_text(
+        "This invite was revoked. Ask a member for a new invite link."
+    )
+    await expect(page.get_by_role("heading", name="Harbour")).to_be_visible()
+    await expect(carol.get_by_role("button", name="Accept invite")).to_have_count(0)
+    await shoot(carol, f"invite-revoked-{viewport}")
+
+    # A one-use invite once used: the next person is told it is used up.
+    await accept_invite(carol, f"{base}/invite/{once}")
+    dave = await new_page(browser, PHONE if viewport == "phone" else DESKTOP)
+    await register(dave, base, "dave")
+    await dave.goto(f"{base}/invite/{once}")
+    await expect(dave.get_by_role("alert")).to_contain_text("used as many times as it allows")
+    await expect(dave.get_by_role("button", name="Accept invite")).to_have_count(0)
+    assert alice.errors == carol.errors == dave.errors == []

@@ -15,6 +15,7 @@ import { handleDispatch } from './live.js';
 import { communityTools, openChannelExtra, openTop, railItems } from './extra.js';
 import { communityBadge } from './community_menu.js';
 import { friendsLink } from './friends.js';
+import { inviteDeadReason } from './invite_state.js';
 
 // User settings load when first opened: the chat page's first load does not carry them.
 const openSettings = (shell) => import('./settings.js').then((mod) => mod.openSettings(shell));
@@ -275,6 +276,11 @@ export class Shell {
     replace(this.mainPane, this.header(h('h2', { class: 'channel-title' }, 'Invite')), box);
     try {
       const inv = await C.invite(code);
+      const dead = inviteDeadReason(inv);
+      if (dead) {
+        replace(box, h('h3', null, inv.community_name), h('p', { role: 'alert' }, dead, ' Ask a member for a new invite link.'));
+        return;
+      }
       const accept = h('button', {
         class: 'btn primary',
         onclick: async () => {
