@@ -8,7 +8,8 @@ from playwright.async_api import expect
 
 from tests.e2e.test_webui_community_settings import two_members
 from tests.e2e.test_webui_followups import api_call
-from tests.e2e.webui import DESKTOP, PHONE, accept_invite, new_page, register, shoot
+from tests.e2e.test_webui_threads import community_id, community_of_three
+from tests.e2e.webui import DESKTOP, PHONE, accept_invite, message, new_page, register, send, shoot
 
 pytestmark = pytest.mark.browser
 
@@ -94,3 +95,34 @@ async def test_a_revoked_or_used_up_invites_page_says_so_and_offers_no_accept(
     await expect(dave.get_by_role("alert")).to_contain_text("used as many times as it allows")
     await expect(dave.get_by_role("button", name="Accept invite")).to_have_count(0)
     assert alice.errors == carol.errors == dave.errors == []
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_reporting_the_same_message_again_says_you_already_reported_it(
+    aiohttp_server, tmp_path, browser, viewport
+):
+    size = PHONE if viewport == "phone" else DESKTOP
+    _, channel_url, alice, bob, carol = await community_of_three(
+        aiohttp_server, tmp_path, browser, "Hikers", bob_options={"viewport": size}
+    )
+    await send(carol, "free gift cards, click here")
+    spam = message(bob, "free gift cards")
+    for attempt in (1, 2):
+        await spam.hover()
+        await spam.get_by_role("button", name="Report").click()
+        dialog = bob.get_by_role("dialog", name="Report message by carol")
+        await dialog.get_by_label("Spam or a scam").check()
+        await dialog.get_by_role("button", name="Send report").click()
+        status = dialog.get_by_role("status")
+        if attempt == 1:
+            await expect(status).to_contain_text("Report sent to the moderators.")
+        else:
+            await expect(status).to_contain_text("You already reported this.")
+            await expect(dialog.get_by_role("alert")).to_have_count(0)
+            await shoot(bob, f"report-again-{viewport}")
+        await dialog.get_by_role("button", name="Done").click()
+        await expect(dialog).to_be_hidden()
+    # One report in the queue, not two.
+    reports = await api_call(alice, "GET", f"/api/v1/communities/{community_id(channel_url)}/reports")
+    assert len(reports["reports"]) == 1
+    assert alice.errors == bob.errors == carol.errors == []
