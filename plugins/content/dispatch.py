@@ -112,7 +112,15 @@ def _comment(ev: Event) -> dict[str, Any]:
 
 def _moderate(ev: Event) -> dict[str, Any]:
     p: e.Moderate = ev.payload
-    return {**_base(ev), "target_type": p.target_type, "field": p.field, "value": p.value}
+    return {**_thread(ev), "target_type": p.target_type, "field": p.field, "value": p.value}
+
+
+def _thread(ev: Event) -> dict[str, Any]:
+    """A thread reply's delete or removal names its root and the root's reply count now."""
+    data = _base(ev)
+    if "thread" in ev.notes:
+        data["thread_id"], data["thread_count"] = ev.notes["thread"]
+    return data
 
 
 def _reaction(name: str) -> Dispatcher:
@@ -178,7 +186,7 @@ def dispatchers() -> Mapping[str, Dispatcher]:
     return {
         "message.create": _simple("MESSAGE_CREATE", _message_create),
         "message.edit": _simple("MESSAGE_UPDATE", _message_edit),
-        "message.delete": _simple("MESSAGE_DELETE", _base),
+        "message.delete": _simple("MESSAGE_DELETE", _thread),
         "post.create": _simple("POST_CREATE", _post_create),
         "post.edit": _simple("POST_UPDATE", _post_edit),
         "post.delete": _simple("POST_DELETE", _base),

@@ -510,6 +510,27 @@ def _emoji_delete(conn: Connection, ev: Event) -> None:
     conn.execute("UPDATE content_emojis SET deleted = 1 WHERE id = ?", (b.target,))
 
 
+def _thread_note(fn: Callable[[Connection, Event], None]) -> Callable[[Connection, Event], None]:
+    """A thread reply deleted or hidden (or restored): note its root and the root's new reply count,
+    so the dispatch lets open pages correct the root's "N replies" without a reload."""
+
+    def apply(conn: Connection, ev: Event) -> None:
+        # Read before: a delete clears the reply's thread_id.
+        before = conn.execute(
+            "SELECT thread_id FROM content_messages WHERE id = ?", (ev.body.target,)
+        ).fetchone()
+        fn(conn, ev)
+        root = before[0] if before else None
+        count = (
+            root
+            and conn.execute("SELECT thread_count FROM content_messages WHERE id = ?", (root,)).fetchone()
+        )
+        if count:
+            ev.notes["thread"] = (root, count[0])
+
+    return apply
+
+
 def _dm_audience(fn: Callable[[Connection, Event], None]) -> Callable[[Connection, Event], None]:
     """Events in DM channels are dispatched to the participants: note them for the dispatcher."""
 
@@ -558,6 +579,8 @@ for _kind in (
     "reaction.remove",
 ):
     PROJECTIONS[_kind] = _dm_audience(PROJECTIONS[_kind])
+for _kind in ("message.delete", "content.moderate"):
+    PROJECTIONS[_kind] = _thread_note(PROJECTIONS[_kind])
 
 
 def ban_purge(conn: Connection, ev: Event) -> None:

@@ -126,3 +126,42 @@ async def test_reporting_the_same_message_again_says_you_already_reported_it(
     reports = await api_call(alice, "GET", f"/api/v1/communities/{community_id(channel_url)}/reports")
     assert len(reports["reports"]) == 1
     assert alice.errors == bob.errors == carol.errors == []
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_a_deleted_or_removed_thread_reply_lowers_the_roots_count_on_open_pages(
+    aiohttp_server, tmp_path, browser, viewport
+):
+    size = PHONE if viewport == "phone" else DESKTOP
+    _, channel_url, alice, bob, carol = await community_of_three(
+        aiohttp_server, tmp_path, browser, "Hikers", bob_options={"viewport": size}
+    )
+    cid = channel_url.rstrip("/").split("/")[-1]
+    await send(alice, "Trail map for Saturday")
+    root = message(alice, "Trail map")
+    await expect(root).to_be_visible()
+    root_id = await root.get_attribute("data-id")
+    msgs = f"/api/v1/channels/{cid}/messages"
+    replies = [
+        (await api_call(carol, "POST", msgs, {"content": text, "thread_id": root_id}))["id"]
+        for text in ("Which trailhead?", "I'll bring snacks", "Count me in")
+    ]
+    # Bob arrives after the replies: his page knows the count from history, not the replies.
+    await bob.goto(channel_url)
+    summary = message(bob, "Trail map").locator(".thread-summary")
+    await expect(summary).to_have_text("3 replies")
+    await expect(message(alice, "Trail map").locator(".thread-summary")).to_have_text("3 replies")
+    # Carol deletes her own reply: both open pages count 2, without a reload.
+    await api_call(carol, "DELETE", f"{msgs}/{replies[0]}")
+    await expect(summary).to_have_text("2 replies")
+    await expect(message(alice, "Trail map").locator(".thread-summary")).to_have_text("2 replies")
+    # Alice, moderating, removes another: 1 reply; the last removed, the line goes away.
+    await api_call(alice, "DELETE", f"{msgs}/{replies[1]}?reason=off+topic")
+    await expect(summary).to_have_text("1 reply")
+    await shoot(bob, f"thread-count-after-removal-{viewport}")
+    await api_call(carol, "DELETE", f"{msgs}/{replies[2]}")
+    await expect(summary).to_have_count(0)
+    await bob.reload()
+    await expect(message(bob, "Trail map")).to_be_visible()
+    await expect(message(bob, "Trail map").locator(".thread-summary")).to_have_count(0)
+    assert alice.errors == bob.errors == carol.errors == []
