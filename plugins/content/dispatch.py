@@ -177,6 +177,8 @@ def _emoji(name: str) -> Dispatcher:
         data: dict[str, Any] = {"id": ev.body.target, "community_id": ev.body.community}
         if isinstance(ev.payload, e.EmojiCreate):
             data.update(name=ev.payload.name, media_id=ev.payload.media_id)
+        elif isinstance(ev.payload, e.EmojiUpdate):
+            data.update(name=ev.payload.name)
         return Dispatch(name, data, community_id=ev.body.community)
 
     return dispatch
@@ -200,4 +202,5 @@ def dispatchers() -> Mapping[str, Dispatcher]:
         "dm.create": _dm_create,
         "emoji.create": _emoji("EMOJI_CREATE"),
         "emoji.delete": _emoji("EMOJI_DELETE"),
+        "emoji.update": _emoji("EMOJI_UPDATE"),
     }

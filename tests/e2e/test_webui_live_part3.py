@@ -6,10 +6,24 @@ from __future__ import annotations
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.test_webui_community_settings import two_members
+from tests.e2e.test_webui_admin_media import serve_node as serve_media_node
+from tests.e2e.test_webui_community_settings import open_settings, two_members
 from tests.e2e.test_webui_followups import api_call
+from tests.e2e.test_webui_part2 import png
 from tests.e2e.test_webui_threads import community_id, community_of_three
-from tests.e2e.webui import DESKTOP, PHONE, accept_invite, message, new_page, register, send, shoot
+from tests.e2e.webui import (
+    DESKTOP,
+    PHONE,
+    accept_invite,
+    create_community,
+    invite_link,
+    message,
+    new_page,
+    register,
+    send,
+    shoot,
+    until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -165,3 +179,70 @@ async def test_a_deleted_or_removed_thread_reply_lowers_the_roots_count_on_open_
     await expect(message(bob, "Trail map")).to_be_visible()
     await expect(message(bob, "Trail map").locator(".thread-summary")).to_have_count(0)
     assert alice.errors == bob.errors == carol.errors == []
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_custom_emoji_made_renamed_and_deleted_reach_the_other_members_picker_and_messages_live(
+    aiohttp_server, tmp_path, browser, viewport
+):
+    # Media URLs name the port served on, so the emoji images really load in the screenshot.
+    base, _ = await serve_media_node(aiohttp_server, tmp_path)
+    alice, bob = await new_page(browser), await new_page(browser, PHONE if viewport == "phone" else DESKTOP)
+    await register(alice, base, "alice")
+    await register(bob, base, "bob")
+    url = await create_community(alice, "Harbour")
+    await accept_invite(bob, await invite_link(alice))
+    community_id = url.rstrip("/").split("/")[-2]
+    # Bob opens his picker first: the community has no custom emoji yet (his page remembers that).
+    await bob.get_by_role("button", name="Emoji", exact=True).click()
+    picker = bob.get_by_role("dialog", name="Emoji")
+    await expect(picker.get_by_role("searchbox", name="Search emoji")).to_be_visible()
+    await expect(picker.locator("section[data-group='Custom']")).to_have_count(0)
+    await bob.keyboard.press("Escape")
+
+    # Alice uploads :ferry: in community settings; Bob's picker offers it without a reload.
+    await open_settings(alice, "Emoji")
+    await alice.get_by_label("Image").set_input_files(png("ferry.png", (240, 160, 20)))
+    await alice.get_by_label("Name").fill("ferry")
+    await alice.get_by_role("button", name="Upload emoji").click()
+    await expect(alice.locator("li.cs-emoji", has_text=":ferry:")).to_be_visible()
+    await bob.get_by_role("button", name="Emoji", exact=True).click()
+    await expect(picker.get_by_role("gridcell", name=":ferry: (custom)")).to_be_visible()
+    await picker.get_by_role("gridcell", name=":ferry: (custom)").click()
+    await bob.locator("#composer-input").press("End")
+    await bob.locator("#composer-input").type("ahoy")
+    await bob.locator("#composer-input").press("Enter")
+    await expect(message(bob, "ahoy").locator("img.custom-emoji")).to_have_attribute("alt", ":ferry:")
+
+    # Alice renames it to :ferry_boat: in settings: both pages' messages read it by its new name.
+    await alice.get_by_role("button", name="Rename :ferry:").click()
+    dialog = alice.get_by_role("dialog", name="Rename :ferry:")
+    await dialog.get_by_label("New name").fill("ferry boat")  # refused on the field
+    await dialog.get_by_role("button", name="Rename").click()
+    await expect(dialog.locator(".field-error").first).not_to_be_empty()
+    await dialog.get_by_label("New name").fill("ferry_boat")
+    await dialog.get_by_role("button", name="Rename").click()
+    await expect(alice.locator("li.cs-emoji", has_text=":ferry_boat:")).to_be_visible()
+    emoji = bob.locator("article.msg", has_text="ahoy").locator("img.custom-emoji")
+    await expect(emoji).to_have_attribute("alt", ":ferry_boat:")
+    await bob.get_by_role("button", name="Emoji", exact=True).click()
+    await expect(picker.get_by_role("gridcell", name=":ferry_boat: (custom)")).to_be_visible()
+    await until(bob, "[...document.querySelectorAll('img.custom-emoji')].every(i => i.naturalWidth > 0)")
+    await shoot(bob, f"emoji-renamed-{viewport}")
+    await bob.keyboard.press("Escape")
+    got = (await api_call(bob, "GET", f"/api/v1/communities/{community_id}/emojis"))["emojis"]
+    assert [e["name"] for e in got] == ["ferry_boat"]
+
+    # Deleted: Bob's message falls back to its text and his picker no longer offers it.
+    await alice.get_by_role("button", name="Delete :ferry_boat:").click()
+    await (
+        alice.get_by_role("dialog", name="Delete :ferry_boat:?")
+        .get_by_role("button", name="Delete emoji")
+        .click()
+    )
+    await expect(emoji).to_have_count(0)
+    await expect(message(bob, "ahoy")).to_contain_text(":ferry:")
+    await bob.get_by_role("button", name="Emoji", exact=True).click()
+    await expect(picker.get_by_role("searchbox", name="Search emoji")).to_be_visible()
+    await expect(picker.locator("section[data-group='Custom']")).to_have_count(0)
+    assert alice.errors == bob.errors == []

@@ -2,6 +2,7 @@
 
 import { h } from '../dom.js';
 import * as store from '../store.js';
+import { emojiChanged } from './emoji_live.js';
 
 const { state } = store;
 
@@ -122,6 +123,9 @@ const handlers = {
   NOTIFICATION_READ(shell, d) {
     store.emit('notification-read', d);
   },
+  EMOJI_CREATE: emojiChanged,
+  EMOJI_UPDATE: emojiChanged,
+  EMOJI_DELETE: emojiChanged,
   DM_CREATE(shell, dm) {
     state.dms.set(dm.id, dm);
     shell.renderSidebar();
