@@ -3,6 +3,8 @@ header follows CHANNEL_UPDATE, at desktop and 390 px phone width."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.async_api import expect
 
@@ -245,4 +247,51 @@ async def test_custom_emoji_made_renamed_and_deleted_reach_the_other_members_pic
     await bob.get_by_role("button", name="Emoji", exact=True).click()
     await expect(picker.get_by_role("searchbox", name="Search emoji")).to_be_visible()
     await expect(picker.locator("section[data-group='Custom']")).to_have_count(0)
+    assert alice.errors == bob.errors == []
+
+
+async def press_while(page, target, during) -> None:
+    """Mouse down on ``target``, run ``during`` (live events that re-render around it), mouse up:
+    a person's click that spans a re-render."""
+    await target.hover()  # waits for the element to stand still (the phone's drawer slides in)
+    box = await target.bounding_box()
+    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    await page.mouse.down()
+    await during()
+    await page.mouse.up()
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_a_click_on_the_sidebar_lands_while_live_events_re_render_it(
+    aiohttp_server, tmp_path, browser, viewport
+):
+    _, _, alice, bob, community_id = await two_members(aiohttp_server, tmp_path, browser)
+    random = await api_call(alice, "POST", f"/api/v1/communities/{community_id}/channels", {"name": "random"})
+    me = await api_call(alice, "GET", "/api/v1/users/@me")
+    sidebar = alice.get_by_role("navigation", name="Channels")
+    link = sidebar.get_by_role("link", name=re.compile("^random"))
+    await expect(link).to_be_visible()
+    if viewport == "phone":
+        await alice.set_viewport_size(PHONE)
+        await alice.get_by_role("button", name="Open channels and communities").click()
+    marks = []
+
+    async def bob_writes(text: str, label: str) -> None:
+        await api_call(bob, "POST", f"/api/v1/channels/{random['id']}/messages", {"content": text})
+        # The sidebar was drawn again under the pointer (its unread state changed) ...
+        await expect(link).to_have_attribute("aria-label", re.compile(label))
+        marks.append(await alice.evaluate("document.querySelector('nav .channel-list') !== null"))
+
+    # The Invite button, pressed while a message makes #random unread.
+    await press_while(alice, sidebar.get_by_role("button", name="Invite people"),
+                      lambda: bob_writes("anyone here?", "unread"))  # fmt: skip
+    dialog = alice.get_by_role("dialog", name=re.compile("Invite"))
+    await expect(dialog).to_be_visible()
+    await alice.keyboard.press("Escape")
+    await expect(dialog).to_have_count(0)
+    # The #random link, pressed while a mention changes its own label: it still opens the channel.
+    await press_while(alice, link, lambda: bob_writes(f"<@{me['id']}> look", "1 mentions"))
+    await alice.wait_for_url(f"**/channels/{community_id}/{random['id']}")
+    await expect(message(alice, "look")).to_be_visible()
+    assert marks == [True, True]
     assert alice.errors == bob.errors == []

@@ -16,6 +16,7 @@ import { communityTools, openChannelExtra, openTop, railItems } from './extra.js
 import { communityBadge } from './community_menu.js';
 import { friendsLink } from './friends.js';
 import { inviteDeadReason } from './invite_state.js';
+import { morph } from './keyed.js';
 
 // User settings load when first opened: the chat page's first load does not carry them.
 const openSettings = (shell) => import('./settings.js').then((mod) => mod.openSettings(shell));
@@ -381,7 +382,10 @@ export class Shell {
     const focusedId = this.sidebar.contains(document.activeElement) ? document.activeElement.dataset.focusKey : null;
     const communityId = state.current.communityId;
     const body = communityId ? this.communitySidebar(communityId) : this.dmSidebar();
-    replace(this.sidebar, ...body, this.userPanel());
+    // Another community (or the DMs): handlers differ, start afresh; else keep what did not change.
+    if (this.sidebarFor === (communityId || '@me')) morph(this.sidebar, [...body, this.userPanel()]);
+    else replace(this.sidebar, ...body, this.userPanel());
+    this.sidebarFor = communityId || '@me';
     if (focusedId) this.sidebar.querySelector(`[data-focus-key="${CSS.escape(focusedId)}"]`)?.focus();
   }
 
