@@ -294,4 +294,17 @@ async def test_a_click_on_the_sidebar_lands_while_live_events_re_render_it(
     await alice.wait_for_url(f"**/channels/{community_id}/{random['id']}")
     await expect(message(alice, "look")).to_be_visible()
     assert marks == [True, True]
+    # The communities rail too: Direct messages, pressed while a message in #general (not open)
+    # makes the community unread.
+    general = channel_id(bob)
+    if viewport == "phone":
+        await alice.get_by_role("button", name="Open channels and communities").click()
+    rail = alice.get_by_role("navigation", name="Communities")
+
+    async def unread_community() -> None:
+        await api_call(bob, "POST", f"/api/v1/channels/{general}/messages", {"content": "again"})
+        await expect(rail.get_by_role("link", name="Harbour, unread messages")).to_be_visible()
+
+    await press_while(alice, rail.get_by_role("link", name="Direct messages"), unread_community)
+    await alice.wait_for_url("**/channels/@me")
     assert alice.errors == bob.errors == []

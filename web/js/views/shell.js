@@ -373,7 +373,7 @@ export class Shell {
         h('button', { class: 'rail-btn add', 'aria-label': 'Join a community', title: 'Join a community', onclick: () => joinDialog(this) }, icon('compass', 24))),
       h('li', { class: 'rail-sep', 'aria-hidden': 'true' }),
       railItems(this));
-    replace(this.rail, list);
+    morph(this.rail, [list]); // keyed.js: a click spanning a live redraw still lands
   }
 
   // -- sidebar ------------------------------------------------------------------------------------
