@@ -29,7 +29,7 @@ class Code(StrEnum):
     ALREADY_BLOCKED = "already_blocked", "These bytes are already on the block list."
     ALREADY_MEMBER = "already_member", "You are already a member."
     ALREADY_OWNER = "already_owner", "That member already owns the community."
-    ALREADY_REPORTED = "already_reported", "You already reported this; the admins have it."
+    ALREADY_REPORTED = "already_reported", "You already reported this; the moderators or admins have it."
     ALREADY_TAKEN_DOWN = "already_taken_down", "This media is already taken down."
     ANSWER_REQUIRED = "answer_required", "Answer the node's question to apply."
     ATTACHED = "attached", "This media is attached; delete the post or message instead."

@@ -364,6 +364,10 @@ class Places(Protocol):
         """The named channels this node knows (a missing id: no such channel here)."""
         ...
 
+    async def role_names(self, role_ids: list[str]) -> dict[str, str]:
+        """Role id -> name, for the roles this node knows (mentions read as @role)."""
+        ...
+
 
 class SearchIndex(Protocol):
     """Provided by the search plugin: its index, which only the serving node writes."""

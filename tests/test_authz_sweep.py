@@ -123,6 +123,7 @@ ROUTES: dict[str, str] = {
     "GET /api/v1/communities/{community_id}/emojis": "optional",
     "POST /api/v1/communities/{community_id}/emojis": "user",
     "DELETE /api/v1/communities/{community_id}/emojis/{emoji_id}": "user",
+    "PATCH /api/v1/communities/{community_id}/emojis/{emoji_id}": "user",
     "GET /api/v1/communities/{community_id}/invites": "user",
     "POST /api/v1/communities/{community_id}/invites": "user",
     "GET /api/v1/communities/{community_id}/members": "user",

@@ -98,3 +98,21 @@ async def test_member_targets_must_be_members_and_are_recorded_as_themselves(spa
     assert (status, body.get("field")) == (404, "target_id")
     status, body = await report(space, space.member, "member", space.owner.id, target_user=outsider.id)
     assert status == 201 and body["target_user"] == space.owner.id
+
+
+async def test_the_same_reporter_cannot_report_the_same_target_twice_while_it_is_open(space):
+    msg = await ok(
+        space.client, "POST", f"/channels/{space.text}/messages", space.owner, json={"content": "spam"}
+    )
+    first = (await report(space, space.member, "message", msg["id"]))[1]
+    status, body = await report(space, space.member, "message", msg["id"], reason="again")
+    assert (status, body["code"], body.get("field")) == (409, "already_reported", "target_id"), body
+    # Someone else may report it, and the member may report something else.
+    other = await space.join()
+    assert (await report(space, other, "message", msg["id"]))[0] == 201
+    assert (await report(space, space.member, "member", space.owner.id))[0] == 201
+    assert await stored_reports(space) == 3
+    # Once the moderators have handled it, a new report is a new case.
+    path = f"/communities/{space.community}/reports/{first['id']}"
+    await ok(space.client, "PATCH", path, space.owner, json={"status": "dismissed"})
+    assert (await report(space, space.member, "message", msg["id"]))[0] == 201

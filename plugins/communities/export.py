@@ -40,6 +40,18 @@ class PlaceNames:
                 )
         return found
 
+    async def role_names(self, role_ids: list[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        ids = sorted(set(role_ids))
+        for i in range(0, len(ids), PAGE):
+            chunk = ids[i : i + PAGE]
+            marks = ",".join("?" * len(chunk))
+            rows = await self.node.db.fetchall(
+                f"SELECT id, name FROM community_roles WHERE id IN ({marks})", chunk
+            )
+            found.update({r[0]: r[1] for r in rows})
+        return found
+
 
 class Membership(msgspec.Struct):
     community_id: str

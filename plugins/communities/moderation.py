@@ -114,24 +114,30 @@ class Moderation:
         rule_id: str | None = None,
     ) -> str:
         rid = new_id()
-        await self.db.write(
-            lambda conn: conn.execute(
+
+        def write(conn: Connection) -> None:
+            # One open report per reporter and target: a repeat would only lengthen the queue.
+            # Checked in the same write, so two quick clicks cannot both get in.
+            if (
+                reporter is not None
+                and conn.execute(
+                    "SELECT 1 FROM community_reports WHERE community_id = ? AND reporter_id = ? AND"
+                    " target_type = ? AND target_id = ? AND status = 'open'",
+                    (community_id, reporter, target_type, target_id),
+                ).fetchone()
+            ):
+                raise Problem(
+                    "already_reported", 409, "you already reported this; the moderators have it",
+                    field="target_id",
+                )  # fmt: skip
+            conn.execute(
                 "INSERT INTO community_reports (id, community_id, reporter_id, target_type, target_id,"
                 " target_user, reason, excerpt, rule_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    rid,
-                    community_id,
-                    reporter,
-                    target_type,
-                    target_id,
-                    target_user,
-                    reason,
-                    excerpt,
-                    rule_id,
-                    now_ms(),
-                ),
-            )
-        )
+                (rid, community_id, reporter, target_type, target_id, target_user, reason, excerpt,
+                 rule_id, now_ms()),
+            )  # fmt: skip
+
+        await self.db.write(write)
         return rid
 
     async def reports(self, actor: Actor, community_id: str, q: s.ReportQuery) -> s.ReportList:

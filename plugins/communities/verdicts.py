@@ -70,6 +70,7 @@ RULES: dict[str, Rule] = {
     "vote.set": Rule(Perm.VIEW_CHANNEL | Perm.VOTE),
     "emoji.create": Rule(Perm.MANAGE_COMMUNITY, channel=False),
     "emoji.delete": Rule(Perm.MANAGE_COMMUNITY, channel=False),
+    "emoji.update": Rule(Perm.MANAGE_COMMUNITY, channel=False),
 }
 # An author's delete of their own content is always theirs to make (projections check the author).
 _GOV = frozenset(gov.KINDS)

@@ -112,7 +112,15 @@ def _comment(ev: Event) -> dict[str, Any]:
 
 def _moderate(ev: Event) -> dict[str, Any]:
     p: e.Moderate = ev.payload
-    return {**_base(ev), "target_type": p.target_type, "field": p.field, "value": p.value}
+    return {**_thread(ev), "target_type": p.target_type, "field": p.field, "value": p.value}
+
+
+def _thread(ev: Event) -> dict[str, Any]:
+    """A thread reply's delete or removal names its root and the root's reply count now."""
+    data = _base(ev)
+    if "thread" in ev.notes:
+        data["thread_id"], data["thread_count"] = ev.notes["thread"]
+    return data
 
 
 def _reaction(name: str) -> Dispatcher:
@@ -169,6 +177,8 @@ def _emoji(name: str) -> Dispatcher:
         data: dict[str, Any] = {"id": ev.body.target, "community_id": ev.body.community}
         if isinstance(ev.payload, e.EmojiCreate):
             data.update(name=ev.payload.name, media_id=ev.payload.media_id)
+        elif isinstance(ev.payload, e.EmojiUpdate):
+            data.update(name=ev.payload.name)
         return Dispatch(name, data, community_id=ev.body.community)
 
     return dispatch
@@ -178,7 +188,7 @@ def dispatchers() -> Mapping[str, Dispatcher]:
     return {
         "message.create": _simple("MESSAGE_CREATE", _message_create),
         "message.edit": _simple("MESSAGE_UPDATE", _message_edit),
-        "message.delete": _simple("MESSAGE_DELETE", _base),
+        "message.delete": _simple("MESSAGE_DELETE", _thread),
         "post.create": _simple("POST_CREATE", _post_create),
         "post.edit": _simple("POST_UPDATE", _post_edit),
         "post.delete": _simple("POST_DELETE", _base),
@@ -192,4 +202,5 @@ def dispatchers() -> Mapping[str, Dispatcher]:
         "dm.create": _dm_create,
         "emoji.create": _emoji("EMOJI_CREATE"),
         "emoji.delete": _emoji("EMOJI_DELETE"),
+        "emoji.update": _emoji("EMOJI_UPDATE"),
     }

@@ -131,6 +131,12 @@ class EmojiCreate(_P, kw_only=True, omit_defaults=True):
     media_id: str
 
 
+class EmojiUpdate(_P, kw_only=True, omit_defaults=True):
+    """A rename: the latest by hlc wins, whoever of the community's managers made it."""
+
+    name: str
+
+
 class Empty(_P, kw_only=True, omit_defaults=True):
     pass
 
@@ -152,6 +158,7 @@ KINDS: dict[str, type[msgspec.Struct]] = {
     "dm.create": DmCreate,
     "emoji.create": EmojiCreate,
     "emoji.delete": Empty,
+    "emoji.update": EmojiUpdate,
 }
 
 

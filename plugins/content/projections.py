@@ -499,6 +499,35 @@ def _emoji_create(conn: Connection, ev: Event) -> None:
         " VALUES (?, ?, ?, ?, ?, ?, EXISTS (SELECT 1 FROM content_deletes WHERE target_id = ?))",
         (b.target, b.community, p.name, p.media_id, b.author, b.hlc, b.target),
     )
+    _settle_emoji(conn, b.target or "")
+
+
+def _emoji_update(conn: Connection, ev: Event) -> None:
+    b = ev.body
+    conn.execute(
+        "INSERT OR IGNORE INTO content_edits (event_id, target_id, author_id, hlc, data) VALUES"
+        " (?, ?, ?, ?, ?)",
+        (ev.id, b.target, b.author or "", b.hlc, _enc(ev.payload)),
+    )
+    _settle_emoji(conn, b.target or "")
+
+
+_RENAME = msgspec.msgpack.Decoder(e.EmojiUpdate)
+
+
+def _settle_emoji(conn: Connection, eid: str) -> None:
+    """The emoji's name is its latest rename by hlc (a rename may arrive before the create)."""
+    rows = conn.execute(
+        "SELECT data FROM content_edits WHERE target_id = ? ORDER BY hlc DESC, event_id DESC",
+        (eid,),
+    )
+    for (data,) in rows:
+        try:
+            name = _RENAME.decode(data).name
+        except msgspec.ValidationError:
+            continue  # another kind's edit naming this id: not a rename
+        conn.execute("UPDATE content_emojis SET name = ? WHERE id = ?", (name, eid))
+        return
 
 
 def _emoji_delete(conn: Connection, ev: Event) -> None:
@@ -508,6 +537,27 @@ def _emoji_delete(conn: Connection, ev: Event) -> None:
         (b.target, b.author or "", b.hlc),
     )
     conn.execute("UPDATE content_emojis SET deleted = 1 WHERE id = ?", (b.target,))
+
+
+def _thread_note(fn: Callable[[Connection, Event], None]) -> Callable[[Connection, Event], None]:
+    """A thread reply deleted or hidden (or restored): note its root and the root's new reply count,
+    so the dispatch lets open pages correct the root's "N replies" without a reload."""
+
+    def apply(conn: Connection, ev: Event) -> None:
+        # Read before: a delete clears the reply's thread_id.
+        before = conn.execute(
+            "SELECT thread_id FROM content_messages WHERE id = ?", (ev.body.target,)
+        ).fetchone()
+        fn(conn, ev)
+        root = before[0] if before else None
+        count = (
+            root
+            and conn.execute("SELECT thread_count FROM content_messages WHERE id = ?", (root,)).fetchone()
+        )
+        if count:
+            ev.notes["thread"] = (root, count[0])
+
+    return apply
 
 
 def _dm_audience(fn: Callable[[Connection, Event], None]) -> Callable[[Connection, Event], None]:
@@ -540,6 +590,7 @@ PROJECTIONS: dict[str, Callable[[Connection, Event], None]] = {
     "dm.create": _dm_create,
     "emoji.create": _emoji_create,
     "emoji.delete": _emoji_delete,
+    "emoji.update": _emoji_update,
 }
 SKELETONS: dict[str, Callable[[Connection, Event], None]] = {
     "message.create": _skeleton("message"),
@@ -558,6 +609,8 @@ for _kind in (
     "reaction.remove",
 ):
     PROJECTIONS[_kind] = _dm_audience(PROJECTIONS[_kind])
+for _kind in ("message.delete", "content.moderate"):
+    PROJECTIONS[_kind] = _thread_note(PROJECTIONS[_kind])
 
 
 def ban_purge(conn: Connection, ev: Event) -> None:

@@ -198,6 +198,31 @@ class Reactions:
         )
         return s.EmojiList([s.EmojiOut(*r) for r in rows])
 
+    async def rename_emoji(
+        self, user_id: str, community_id: str, emoji_id: str, body: s.EmojiPatch
+    ) -> s.EmojiOut:
+        await self._manage(user_id, community_id)
+
+        def write(tx: Tx) -> s.EmojiOut:
+            row = tx.conn.execute(
+                "SELECT name, media_id FROM content_emojis WHERE id = ? AND community_id = ? AND deleted = 0",
+                (emoji_id, community_id),
+            ).fetchone()
+            if row is None:
+                raise not_found("emoji")
+            if row[0] != body.name:
+                taken = tx.conn.execute(
+                    "SELECT 1 FROM content_emojis WHERE community_id = ? AND name = ? AND deleted = 0",
+                    (community_id, body.name),
+                ).fetchone()
+                if taken:
+                    raise Problem("name_taken", 409, "this community has an emoji of that name", field="name")
+                payload = e.EmojiUpdate(name=body.name)
+                tx.append("emoji.update", payload, community=community_id, author=user_id, target=emoji_id)
+            return s.EmojiOut(emoji_id, community_id, body.name, row[1])
+
+        return await self.node.events.transaction(write)
+
     async def delete_emoji(self, user_id: str, community_id: str, emoji_id: str) -> None:
         await self._manage(user_id, community_id)
         row = await self.node.db.fetchone(

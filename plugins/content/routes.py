@@ -220,6 +220,13 @@ def _emoji_routes(api: Api, c: Content) -> None:
         """Add a custom emoji (MANAGE_COMMUNITY); its image is a media id."""
         return await c.reactions.add_emoji(call.user_id, call.path("community_id"), call.body)
 
+    @api.route("PATCH", "/api/v1/communities/{community_id}/emojis/{emoji_id}", body=s.EmojiPatch,
+               response=s.EmojiOut, auth="required")  # fmt: skip
+    async def rename_emoji(call: Call) -> s.EmojiOut:
+        """Rename a custom emoji (MANAGE_COMMUNITY); reactions and messages keep using it by id."""
+        uid, cid, eid = call.user_id, call.path("community_id"), call.path("emoji_id")
+        return await c.reactions.rename_emoji(uid, cid, eid, call.body)
+
     @api.route("DELETE", "/api/v1/communities/{community_id}/emojis/{emoji_id}", auth="required")
     async def delete_emoji(call: Call) -> None:
         """Delete a custom emoji (MANAGE_COMMUNITY)."""

@@ -292,6 +292,10 @@ class EmojiIn(Body):
     media_id: MediaId
 
 
+class EmojiPatch(Body):
+    name: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_]{2,32}$")]
+
+
 class EmojiOut(msgspec.Struct):
     id: str
     community_id: str

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 import msgspec
 
+from cryb_node import mentions
 from cryb_node.db import Connection
 from cryb_node.mail import Mailer, MailError
 from cryb_node.services import Directory
@@ -115,7 +116,7 @@ class Outbox:
                 if channel == "email":
                     skipped = await self._mail(user_id, dedupe, _unpack(payload))
                 else:
-                    skipped = await self._push(_unpack(payload))
+                    skipped = await self._push(user_id, _unpack(payload))
             except (MailError, webpush.PushFailed) as err:
                 if channel == "email":
                     self.breaker.failed(self.svc.clock())
@@ -171,15 +172,25 @@ class Outbox:
 
     # -- senders -------------------------------------------------------------------------------
 
-    async def _push(self, payload: dict[str, Any]) -> str | None:
+    async def _push(self, user_id: str, payload: dict[str, Any]) -> str | None:
         row = await self.svc.db.fetchone(
             "SELECT endpoint, p256dh, auth FROM notif_push_subs WHERE id = ?", (payload["sub"],)
         )
         if row is None:
             return "subscription removed"
         assert self._http is not None
-        await webpush.send(self._http, self.vapid, row[0], row[1], row[2], payload["body"])
+        body = await self._readable_push(user_id, payload["body"])
+        await webpush.send(self._http, self.vapid, row[0], row[1], row[2], body)
         return None
+
+    async def _readable_push(self, user_id: str, body: bytes) -> bytes:
+        """The push's preview with mentions as names, resolved as it is sent (a rename made while
+        it waited shows) and for its reader (a channel they cannot see stays unnamed)."""
+        data = msgspec.json.decode(body)
+        if isinstance(data, dict) and isinstance(data.get("body"), str):
+            data["body"] = await mentions.readable(self.svc.node.services, user_id, data["body"])
+            return msgspec.json.encode(data)
+        return body
 
     async def _mail(self, user_id: str, dedupe: str, payload: dict[str, Any]) -> str | None:
         """Send one mail; returns why it was not sent (no address, mail turned off), or None."""
@@ -191,7 +202,7 @@ class Outbox:
             return "mail turned off"
         if not self.mailer.configured:
             return "no smtp_host configured"
-        items = await self._items(payload["ids"])
+        items = await self._items(user_id, payload["ids"])
         base = self.svc.node.config.base_url
         unsubscribe = f"{base}/api/v1/notifications/unsubscribe?token={self.tokens.make(user_id)}"
         msg_id = f"<notif-{hashlib.sha256(dedupe.encode()).hexdigest()[:32]}@cryb.local>"
@@ -204,7 +215,7 @@ class Outbox:
         await self.mailer.send(mail)
         return None
 
-    async def _items(self, ids: list[str]) -> list[mailing.Item]:
+    async def _items(self, user_id: str, ids: list[str]) -> list[mailing.Item]:
         directory: Directory | None = self.svc.node.services.get(Directory)  # type: ignore[type-abstract]
         marks = ",".join("?" * len(ids))
         rows = await self.svc.db.fetchall(
@@ -216,6 +227,7 @@ class Outbox:
             if actor and actor not in names:
                 c = await directory.contact(actor) if directory else None
                 names[actor] = (c.display_name or c.username) if c else "someone"
+            preview = await mentions.readable(self.svc.node.services, user_id, preview)
             items.append(mailing.Item(TITLES[kind], names.get(actor or "", "CRYB"), preview))
         return items
 

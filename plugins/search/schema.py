@@ -20,6 +20,8 @@ from whoosh import fields
 from whoosh.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 from whoosh.lang.porter2 import stem as porter2
 
+from cryb_node.mentions import MENTION
+
 # Bumped when the schema or the document rules change: an index of another version is rebuilt.
 # 2: time indexed in 8-bit tiers, false booleans not indexed. 3: the unstemmed ``words`` field
 # (prefixes, phrases, "did you mean") replaces ``spell``; mentions, pinned, media kinds, embeds.
@@ -33,7 +35,6 @@ _LINK = re.compile(r"(?i)\b(?:https?://|www\.)\S")
 
 
 # Mention tokens as the content plugin writes them: <@user>, <@&role>, and Discord's <#channel>.
-MENTION = re.compile(r"<(@&?|#)([0-9a-z]{26})>")
 USER_MENTION = re.compile(r"<@([0-9a-z]{26})>")
 # Between a title and a body in ``words``: positions jump here, so no phrase spans the two.
 SEPARATOR = "\x1e"

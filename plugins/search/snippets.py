@@ -6,48 +6,21 @@ HTML)."""
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 from whoosh import highlight
 from whoosh.lang.porter2 import stem as porter2
 
+from cryb_node.mentions import Names, mentioned, render
+
 from .build import Marks
-from .schema import EXACT, MENTION
+from .schema import EXACT
+
+__all__ = ["Names", "mentioned", "render", "snippet", "whole"]
 
 MAX_CHARS = 240
-
-
-@dataclass
-class Names:
-    users: dict[str, str] = field(default_factory=dict)  # id -> username (name@home for a peer's)
-    roles: dict[str, str] = field(default_factory=dict)
-    channels: dict[str, str] = field(default_factory=dict)  # only channels the reader may see
-
-
-def mentioned(texts: Iterable[str]) -> tuple[set[str], set[str], set[str]]:
-    """(user, role, channel) ids the texts mention."""
-    users: set[str] = set()
-    roles: set[str] = set()
-    channels: set[str] = set()
-    for text in texts:
-        for sigil, id_ in MENTION.findall(text):
-            {"@": users, "@&": roles, "#": channels}[sigil].add(id_)
-    return users, roles, channels
-
-
-def render(text: str, names: Names) -> str:
-    def one(m: Any) -> str:
-        sigil, id_ = m.group(1), m.group(2)
-        if sigil == "@":
-            return "@" + names.users.get(id_, "unknown-user")
-        if sigil == "@&":
-            return "@" + names.roles.get(id_, "unknown-role")
-        return "#" + names.channels.get(id_, "unknown-channel")
-
-    return MENTION.sub(one, text)
 
 
 class _Escaping(highlight.Formatter):

@@ -132,12 +132,14 @@ async def _banned_target(w: World, persona: str) -> tuple[str, str, Any]:
 
 
 async def _report(w: World, persona: str) -> tuple[str, str, Any]:
+    # a fresh target each time: one member's second open report of the same target is refused (409)
+    m = await ok(w.client, "POST", f"/channels/{w.general}/messages", w.owner, json={"content": persona})
     r = await ok(
         w.client,
         "POST",
         f"/communities/{w.c}/reports",
         w.member,
-        json={"target_type": "member", "target_id": w.timed_out.id},
+        json={"target_type": "message", "target_id": m["id"]},
     )
     return "PATCH", f"/communities/{w.c}/reports/{r['id']}", {"status": "resolved", "action_taken": "warned"}
 

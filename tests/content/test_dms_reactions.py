@@ -83,3 +83,32 @@ async def test_votes_change_and_withdraw(space):
     got = await ok(c, "PUT", path, space.owner, json={"value": 0})
     assert (got["ups"], got["downs"], got["score"]) == (0, 1, -1)
     assert (await ok(c, "GET", f"/posts/{post['id']}", space.member))["my_vote"] == -1
+
+
+async def test_custom_emoji_is_renamed_by_a_manager_only_and_keeps_its_id(space):
+    c = space.client
+    media = await upload(c, space.owner)
+    base = f"/communities/{space.community}/emojis"
+    emoji = await ok(c, "POST", base, space.owner, json={"name": "party", "media_id": media})
+    other = await ok(c, "POST", base, space.owner, json={"name": "ferry", "media_id": media})
+    path = f"{base}/{emoji['id']}"
+    # A plain member may not; bad names and names in use are refused on "name"; an unknown id is 404.
+    assert (await call(c, "PATCH", path, space.member, json={"name": "fiesta"}))[0] == 403
+    assert (await call(c, "PATCH", path, json={"name": "fiesta"}))[0] == 401
+    status, body = await call(c, "PATCH", path, space.owner, json={"name": "no spaces"})
+    assert (status, body.get("field")) == (400, "name"), body
+    status, body = await call(c, "PATCH", path, space.owner, json={"name": "ferry"})
+    assert (status, body["code"], body.get("field")) == (409, "name_taken", "name"), body
+    status, _ = await call(c, "PATCH", f"{base}/{'0' * 26}", space.owner, json={"name": "fiesta"})
+    assert status == 404
+    renamed = await ok(c, "PATCH", path, space.owner, json={"name": "fiesta"})
+    assert renamed == {**emoji, "name": "fiesta"}
+    listed = {e["id"]: e["name"] for e in (await ok(c, "GET", base, space.member))["emojis"]}
+    assert listed == {emoji["id"]: "fiesta", other["id"]: "ferry"}
+    # The old name is free again; reactions name the emoji by its new name.
+    await ok(c, "POST", base, space.owner, json={"name": "party", "media_id": media})
+    post = await ok(c, "POST", f"/channels/{space.forum}/posts", space.member, json={"title": "e"})
+    await ok(c, "PUT", f"/posts/{post['id']}/reactions/fiesta:{emoji['id']}", space.member)
+    # Deleted, it cannot be renamed.
+    await ok(c, "DELETE", path, space.owner)
+    assert (await call(c, "PATCH", path, space.owner, json={"name": "gone"}))[0] == 404

@@ -13,6 +13,7 @@ from cryb_node.appkeys import NODE
 from cryb_node.events import verify
 from cryb_node.node import Node
 from tests.content.conftest import content_config, ok
+from tests.content.test_emoji_icon_media import upload
 
 # Every projection table except the node-local ones (read markers, view counts, purge windows).
 TABLES = {
@@ -84,6 +85,14 @@ async def history(space) -> None:
     await ok(c, "PUT", f"/comments/{kids[2]['id']}/vote", m, json={"value": 1})
     dm = await ok(c, "POST", "/dms", m, json={"recipients": [third.id]})
     await ok(c, "POST", f"/channels/{dm['id']}/messages", third, json={"content": "psst"})
+    # Custom emoji: renamed twice (the later rename wins in any order, even before the create).
+    media = await upload(c, o)
+    emojis = f"/communities/{space.community}/emojis"
+    party = await ok(c, "POST", emojis, o, json={"name": "party", "media_id": media})
+    for name in ("fiesta", "fiesta_two"):
+        await ok(c, "PATCH", f"{emojis}/{party['id']}", o, json={"name": name})
+    ferry = await ok(c, "POST", emojis, o, json={"name": "ferry", "media_id": media})
+    await ok(c, "DELETE", f"{emojis}/{ferry['id']}", o)
 
 
 async def test_projections_are_the_same_in_any_arrival_order(space, tmp_path: Path):
@@ -93,10 +102,11 @@ async def test_projections_are_the_same_in_any_arrival_order(space, tmp_path: Pa
         "SELECT e.id, e.body, e.sig, c.content FROM events e LEFT JOIN event_content c ON c.event_id = e.id"
         " ORDER BY e.pos"
     )
-    assert {verify(r[1], r[2], r[3]).kind for r in rows} >= set(KINDS) - {"emoji.create", "emoji.delete"}
+    assert {verify(r[1], r[2], r[3]).kind for r in rows} >= set(KINDS)
     keys = await origin.db.fetchall("SELECT origin, node_key, cert, created_at FROM log_keys")
     expected = await dump(origin)
     assert expected["content_messages"] and expected["content_reaction_removed"] and expected["content_edits"]
+    assert sorted((r[2], r[6]) for r in expected["content_emojis"]) == [("ferry", 1), ("fiesta_two", 0)]
 
     orders = [list(reversed(rows))] + [random.Random(seed).sample(rows, len(rows)) for seed in range(4)]
     for n, order in enumerate(orders):

@@ -19,7 +19,7 @@ from playwright.async_api import expect
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
-from tests.conftest import ROOT, make_config
+from tests.conftest import ROOT, free_port, make_config
 from tests.e2e.webui import (
     DESKTOP,
     PHONE,
@@ -40,14 +40,18 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
 async def serve_node(aiohttp_server: Any, tmp_path: Any) -> tuple[str, Any]:
+    """A node whose media URLs name the port it serves on, so images in the screenshots load."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
     cfg = make_config(
         tmp_path / "data",
         plugin={"users": FAST_HASHING},
         rate_limits={"enabled": False},
         realtime={"heartbeat_interval_s": 2.0},
+        node={"base_url": base},
     )
-    server = await aiohttp_server(build_app(cfg))
-    return f"http://127.0.0.1:{server.port}", server.app[NODE]
+    server = await aiohttp_server(build_app(cfg), port=port)
+    return base, server.app[NODE]
 
 
 async def screens(page: Any, name: str) -> None:

@@ -14,6 +14,7 @@ from aiosmtpd.controller import Controller
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
+from cryb_node.services import Perm
 from tests.conftest import free_port
 from tests.content.conftest import call, make_space, ok
 from tests.notifications.conftest import notif_config, parts, settle, verify_email
@@ -82,7 +83,10 @@ async def test_the_digest_lists_each_unread_notification_once_escaped_with_unsub
         assert mail["Subject"] == "Your daily CRYB digest: 2 new notification(s)"
         text = mail.get_body(("plain",)).get_content()
         html = mail.get_body(("html",)).get_content()
-        assert f"<@{alice.id}> first <b>bold</b> & co" in text and f"<@{alice.id}> second" in text
+        # Mentions read as names, never raw ids (issue 21, part 3).
+        name = await owner_name(c, alice.id)
+        assert f"@{name} first <b>bold</b> & co" in text and f"@{name} second" in text
+        assert "<@" not in text and "&lt;@" not in html
         assert "seen" not in text and "seen" not in html
         assert "first &lt;b&gt;bold&lt;/b&gt; &amp; co" in html and "<b>bold" not in html
         link = mail["List-Unsubscribe"].strip("<>")
@@ -228,3 +232,25 @@ async def test_the_scheduled_digest_job_sends_due_digests_by_itself(aiohttp_clie
         (mail,) = await inbox.wait(1, timeout=10)  # APScheduler ran the job; nobody called it
         assert mail["Subject"] == "Your weekly CRYB digest: 1 new notification(s)"
         assert c.app[NODE].scheduler.runs["notifications.digests"] >= 1
+
+
+async def test_mail_names_mentioned_people_roles_and_only_the_channels_the_reader_can_see(mc, smtp_port):
+    space = await make_space(mc)
+    c, owner, alice = mc, space.owner, space.member
+    await verify_email(c, alice.id)
+    await ok(c, "PATCH", "/notifications/preferences", alice, json={"kinds": {"mention": {"email": True}}})
+    role = await ok(c, "POST", f"/communities/{space.community}/roles", owner, json={"name": "hikers"})
+    staff = await ok(c, "POST", f"/communities/{space.community}/channels", owner, json={"name": "staff"})
+    await ok(c, "PUT", f"/channels/{staff['id']}/overwrites/role/{space.community}", owner,
+             json={"deny": int(Perm.VIEW_CHANNEL)})  # fmt: skip
+    text = f"<@{alice.id}> and <@&{role['id']}>: see <#{space.text}>, not <#{staff['id']}>"
+    with smtp_on(smtp_port) as inbox:
+        await ok(c, "POST", f"/channels/{space.text}/messages", owner, json={"content": text})
+        (mail,) = await inbox.wait(1)
+    plain, html = mail.get_body(("plain",)).get_content(), mail.get_body(("html",)).get_content()
+    name, general = await owner_name(c, alice.id), "general"
+    # The hidden channel is not named to Alice, who cannot see it.
+    expected = f"@{name} and @hikers: see #{general}, not #unknown-channel"
+    assert expected in plain, plain
+    assert expected in html, html
+    assert "staff" not in plain and "staff" not in html

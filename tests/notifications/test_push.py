@@ -16,6 +16,7 @@ from cryb_plugins.notifications.webpush import b64url, unb64url
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from cryb_node.appkeys import NODE
 from tests.content.conftest import call, make_space, ok
 from tests.notifications.conftest import settle
 
@@ -72,7 +73,9 @@ async def test_push_payload_decrypts_with_the_subscription_keys_and_carries_a_va
     name, headers, body = received[0]
     assert name == "alice" and headers["Content-Encoding"] == "aes128gcm" and int(headers["TTL"]) > 0
     payload = browser.decrypt(body)
-    assert payload["kind"] == "mention" and payload["body"] == f"<@{alice.id}> ping"
+    # The mention reads as a name (issue 21, part 3), resolved as the push is sent.
+    username = await nc.app[NODE].db.fetchval("SELECT username FROM users_accounts WHERE id = ?", (alice.id,))
+    assert payload["kind"] == "mention" and payload["body"] == f"@{username} ping"
     assert payload["title"] == "You were mentioned"
     # VAPID (RFC 8292): an ES256 JWT for this push service's origin, signed by the node's key.
     scheme, _, params = headers["Authorization"].partition(" ")
@@ -115,8 +118,9 @@ async def test_a_subscription_the_push_service_says_is_gone_is_pruned(nc, aiohtt
                 await asyncio.sleep(0.05)
     # The first message reached both; after the 410 the gone subscription was forgotten.
     assert [r[0] for r in received].count("gone") == 1
+    name = await nc.app[NODE].db.fetchval("SELECT username FROM users_accounts WHERE id = ?", (alice.id,))
     assert [live_browser.decrypt(r[2])["body"] for r in received if r[0] == "live"] == [
-        f"<@{alice.id}> 0", f"<@{alice.id}> 1"
+        f"@{name} 0", f"@{name} 1"
     ]  # fmt: skip
     status, _ = await call(nc, "DELETE", f"/notifications/push/subscriptions/{gone['id']}", alice)
     assert status == 404

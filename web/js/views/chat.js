@@ -6,6 +6,7 @@ import { icon } from '../icons.js';
 import * as outbox from '../outbox.js';
 import * as store from '../store.js';
 import { renderAttachments } from './attachments.js';
+import { liveChannelHeader } from './channel_header.js';
 import { channelSettingsButton, slowmodeNote } from './channel_menu.js';
 import { Composer } from './composer.js';
 import { emojiGlyph, emojiName } from './custom_emoji.js';
@@ -92,6 +93,7 @@ export class ChatView {
     );
     this.onVisible = () => { if (!document.hidden) { store.clearUnread(channelId); this.ack(); } };
     document.addEventListener('visibilitychange', this.onVisible);
+    this.unsubs.push(liveChannelHeader(this));
     attachMessageMenu(this);
     attachUnread(this);
   }

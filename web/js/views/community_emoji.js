@@ -35,8 +35,10 @@ export function emojiImage(name, id) {
   const img = h('img', { class: 'custom-emoji', alt: `:${name}:`, title: `:${name}:`, width: '22', height: '22' });
   communityEmoji(store.state.current?.communityId).then((list) => {
     const e = list.find((x) => x.id === id);
-    if (e && e.url) img.src = e.url;
-    else img.replaceWith(document.createTextNode(`:${name}:`));
+    if (e && e.url) {
+      img.src = e.url;
+      img.alt = img.title = `:${e.name}:`; // renamed since the message was written: today's name
+    } else img.replaceWith(document.createTextNode(`:${name}:`));
   });
   return img;
 }

@@ -9,6 +9,7 @@ import { icon } from '../icons.js';
 import { bit, holds, PERMISSIONS } from '../perms.js';
 import * as store from '../store.js';
 import { forgetEmoji } from './custom_emoji.js';
+import { renameEmojiButton } from './emoji_rename.js';
 import { canOpenSettings, mediaUrl } from './community_menu.js';
 import { confirmDialog } from './dialogs.js';
 import { upload } from './attachments.js';
@@ -245,6 +246,7 @@ export class CommunitySettingsView {
       ? h('ul', { class: 'cs-emoji-list', 'aria-label': 'Custom emoji' }, out.emojis.map((e) => h('li', { class: 'cs-emoji', dataset: { id: e.id } },
         h('img', { src: mediaUrl(e.media_id), alt: `:${e.name}:`, width: 32, height: 32 }),
         h('code', null, `:${e.name}:`),
+        renameEmojiButton(this.communityId, e, () => this.show('emoji')),
         h('button', {
           type: 'button', class: 'btn small danger', 'aria-label': `Delete :${e.name}:`,
           onclick: async () => {

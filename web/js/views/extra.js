@@ -182,6 +182,7 @@ export function communityTools(shell, communityId, perms) {
   if (community && community.owner_id !== state.me?.id) {
     out.push(h('button', {
       class: 'icon-btn', 'aria-label': 'Report community', title: 'Report community to the node admins', 'data-focus-key': 'report-community',
+      'data-name': community.name, // a rename redraws the button (keyed.js keeps identical markup)
       onclick: () => reportDialog({ type: 'community', id: communityId, name: community.name }),
     }, icon('flag', 18)));
   }

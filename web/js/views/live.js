@@ -2,6 +2,7 @@
 
 import { h } from '../dom.js';
 import * as store from '../store.js';
+import { emojiChanged } from './emoji_live.js';
 
 const { state } = store;
 
@@ -35,6 +36,7 @@ const handlers = {
   },
   MESSAGE_DELETE(shell, d) {
     if (store.removeMessage(d.channel_id, d.id)) store.emit('messages', { channelId: d.channel_id, removed: [d.id] });
+    threadCount(d);
   },
   REACTION_ADD(shell, d) {
     if (d.target_type === 'message') reaction(d, +1);
@@ -44,6 +46,7 @@ const handlers = {
   },
   CONTENT_MODERATE(shell, d) {
     if (d.target_type !== 'message') return;
+    threadCount(d);
     const m = state.messages.get(d.channel_id)?.byId.get(d.id);
     if (!m) return;
     if (d.field === 'pinned') m.pinned = d.value;
@@ -120,6 +123,9 @@ const handlers = {
   NOTIFICATION_READ(shell, d) {
     store.emit('notification-read', d);
   },
+  EMOJI_CREATE: emojiChanged,
+  EMOJI_UPDATE: emojiChanged,
+  EMOJI_DELETE: emojiChanged,
   DM_CREATE(shell, dm) {
     state.dms.set(dm.id, dm);
     shell.renderSidebar();
@@ -138,6 +144,14 @@ function channelGone(shell, communityId) {
 function noticeMember(communityId, userId) {
   const members = communityId && state.members.get(communityId);
   if (members && !members.some((m) => m.user_id === userId)) store.emit('members', communityId);
+}
+
+/** A thread reply went away (or came back): its root's "N replies" takes the node's count. */
+function threadCount(d) {
+  const root = d.thread_id && state.messages.get(d.channel_id)?.byId.get(d.thread_id);
+  if (!root || typeof d.thread_count !== 'number' || root.thread_count === d.thread_count) return;
+  root.thread_count = d.thread_count;
+  store.emit('messages', { channelId: d.channel_id, updated: [root.id] });
 }
 
 function reaction(d, delta) {

@@ -9,6 +9,7 @@ import * as store from '../store.js';
 import { confirmDialog } from './dialogs.js';
 import { isModerator, label as permLabel, labels as permLabels } from '../perms.js';
 import { contentTarget, reportItem, timeoutDialog } from './mod_items.js';
+import { actionText } from './modlog_actions.js';
 
 const { state } = store;
 const enc = encodeURIComponent;
@@ -249,7 +250,7 @@ export class ModerationView {
     if (!this.roles) this.roles = (await api.get(`${this.base()}/roles`).catch(() => ({ roles: [] }))).roles;
     const out = await api.get(`${this.base()}/modlog?limit=100`);
     const rows = out.entries.map((e) => h('tr', null,
-      h('td', null, formatTime(e.time)), h('td', null, store.displayName(e.actor)), h('td', null, e.action),
+      h('td', null, formatTime(e.time)), h('td', null, store.displayName(e.actor)), h('td', { class: 'modlog-action', title: e.action }, actionText(e.action)),
       h('td', null, this.targetLabel(e)), h('td', null, e.reason)));
     replace(this.body, out.entries.length
       ? h('table', { class: 'mod-table' }, h('thead', null, h('tr', null, ['When', 'Who', 'Action', 'Target', 'Reason'].map((t) => h('th', null, t)))), h('tbody', null, rows))

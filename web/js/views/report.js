@@ -108,6 +108,13 @@ export function reportToModerators({ communityId, type, id, name, excerpt = '' }
         form.querySelector('input[name="report-reason"]').focus();
         return;
       }
+      const sent = (message, more) => {
+        const ok = h('button', { type: 'button', class: 'btn primary', onclick: () => close() }, 'Done');
+        replace(form, h('p', { class: 'report-sent', role: 'status' }, message, h('br'), h('span', { class: 'muted' }, more)),
+          h('div', { class: 'modal-actions' }, ok));
+        ok.focus();
+        announce(message);
+      };
       const label = REASONS.find(([value]) => value === chosen.value)[1];
       const more = details.input.value.trim();
       busy(form, async () => {
@@ -115,15 +122,11 @@ export function reportToModerators({ communityId, type, id, name, excerpt = '' }
           await api.post(`/api/v1/communities/${encodeURIComponent(communityId)}/reports`, {
             target_type: type, target_id: id, reason: more ? `${label}: ${more}` : label,
           });
-          const message = 'Report sent to the moderators.';
-          const ok = h('button', { type: 'button', class: 'btn primary', onclick: () => close() }, 'Done');
-          replace(form, h('p', { class: 'report-sent', role: 'status' }, message,
-            h('br'), h('span', { class: 'muted' }, 'Thanks for telling them. You can keep chatting.')),
-          h('div', { class: 'modal-actions' }, ok));
-          ok.focus();
-          announce(message);
+          sent('Report sent to the moderators.', 'Thanks for telling them. You can keep chatting.');
         } catch (err) {
-          showError(err, { reason: details, details }, errors);
+          // A second report of the same thing while the first is open: not an error for the member.
+          if (err.code === 'already_reported') sent('You already reported this.', 'The moderators have your first report; there is nothing more to do.');
+          else showError(err, { reason: details, details }, errors);
         }
       });
     });

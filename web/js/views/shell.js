@@ -15,6 +15,8 @@ import { handleDispatch } from './live.js';
 import { communityTools, openChannelExtra, openTop, railItems } from './extra.js';
 import { communityBadge } from './community_menu.js';
 import { friendsLink } from './friends.js';
+import { inviteDeadReason } from './invite_state.js';
+import { morph } from './keyed.js';
 
 // User settings load when first opened: the chat page's first load does not carry them.
 const openSettings = (shell) => import('./settings.js').then((mod) => mod.openSettings(shell));
@@ -275,6 +277,11 @@ export class Shell {
     replace(this.mainPane, this.header(h('h2', { class: 'channel-title' }, 'Invite')), box);
     try {
       const inv = await C.invite(code);
+      const dead = inviteDeadReason(inv);
+      if (dead) {
+        replace(box, h('h3', null, inv.community_name), h('p', { role: 'alert' }, dead, ' Ask a member for a new invite link.'));
+        return;
+      }
       const accept = h('button', {
         class: 'btn primary',
         onclick: async () => {
@@ -366,7 +373,7 @@ export class Shell {
         h('button', { class: 'rail-btn add', 'aria-label': 'Join a community', title: 'Join a community', onclick: () => joinDialog(this) }, icon('compass', 24))),
       h('li', { class: 'rail-sep', 'aria-hidden': 'true' }),
       railItems(this));
-    replace(this.rail, list);
+    morph(this.rail, [list]); // keyed.js: a click spanning a live redraw still lands
   }
 
   // -- sidebar ------------------------------------------------------------------------------------
@@ -375,7 +382,10 @@ export class Shell {
     const focusedId = this.sidebar.contains(document.activeElement) ? document.activeElement.dataset.focusKey : null;
     const communityId = state.current.communityId;
     const body = communityId ? this.communitySidebar(communityId) : this.dmSidebar();
-    replace(this.sidebar, ...body, this.userPanel());
+    // Another community (or the DMs): handlers differ, start afresh; else keep what did not change.
+    if (this.sidebarFor === (communityId || '@me')) morph(this.sidebar, [...body, this.userPanel()]);
+    else replace(this.sidebar, ...body, this.userPanel());
+    this.sidebarFor = communityId || '@me';
     if (focusedId) this.sidebar.querySelector(`[data-focus-key="${CSS.escape(focusedId)}"]`)?.focus();
   }
 
