@@ -16,7 +16,7 @@ from tests.conftest import make_config
 from tests.content.conftest import Space, User, call, make_space, new_user, ok
 from tests.users_fixtures import FAST_HASHING
 
-__all__ = ["Space", "User", "call", "make_space", "new_user", "ok", "grant", "serve", "hooks_config"]
+__all__ = ["Space", "User", "call", "grant", "hooks_config", "make_space", "new_user", "ok", "serve"]
 
 LOOPBACK = {"allow_networks": ["127.0.0.1/32"], "retry_base_s": 0.2, "retry_max_s": 1.0, "poll_s": 0.1}
 

@@ -37,13 +37,15 @@ async def test_cryb_discord_and_slack_bodies_each_appear_with_the_integrations_n
     resp = await post(c, hook, {"content": "build 41 passed"})
     assert resp.status == 200, await resp.text()
     assert (await resp.json())["format"] == "cryb"
-    discord = {"content": "deploy started", "avatar_url": "https://example.invalid/a.png",
-               "embeds": [{"title": "Release 2.1", "url": "https://example.invalid/r",
-                           "description": "three fixes", "fields": [{"name": "env", "value": "prod"}]}]}  # fmt: skip
+    embed = {"title": "Release 2.1", "url": "https://example.invalid/r", "description": "three fixes",
+             "fields": [{"name": "env", "value": "prod"}]}  # fmt: skip
+    discord = {"content": "deploy started", "avatar_url": "https://example.invalid/a.png", "embeds": [embed]}
     resp = await post(c, hook, discord)
     assert resp.status == 204  # Discord's answer without ?wait=true
-    slack = {"text": "fallback", "blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "*disk* at 91%"}},
-                                            {"type": "context", "elements": [{"type": "mrkdwn", "text": "host db1"}]}]}  # fmt: skip
+    slack = {"text": "fallback", "blocks": [
+        {"type": "section", "text": {"type": "mrkdwn", "text": "*disk* at 91%"}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": "host db1"}]},
+    ]}  # fmt: skip
     resp = await post(c, hook, slack)
     assert resp.status == 200 and await resp.text() == "ok"  # what Slack clients expect
 
