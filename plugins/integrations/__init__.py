@@ -24,6 +24,7 @@ from cryb_node.scheduler import Job
 from .incoming import Incoming
 from .netguard import Guard
 from .outgoing import Outgoing, prune
+from .previews import CONSUMER as PREVIEWS
 from .previews import KINDS as PREVIEW_KINDS
 from .previews import Previews
 from .schemas import Settings
@@ -95,7 +96,7 @@ class IntegrationsPlugin(Plugin):
             p.previews.record_links(conn, events)
 
         yield Subscription("integrations.deliveries", handle_in_tx=deliveries)
-        yield Subscription("integrations.previews", handle_in_tx=previews, kinds=PREVIEW_KINDS)
+        yield Subscription(PREVIEWS, handle_in_tx=previews, kinds=PREVIEW_KINDS)
 
     def jobs(self, node: Node) -> Iterable[Job]:
         async def forget() -> None:

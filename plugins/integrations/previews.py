@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 KINDS = frozenset({"message.create", "post.create"})
+CONSUMER = "integrations.previews"
 PREVIEW_OWNER = "@previews"  # the media owner of preview images (no account; never a quota)
 OEMBED_MAX = 65_536
 # A link in <angle brackets> is not previewed (the Discord habit); trailing punctuation is not part
@@ -287,6 +288,11 @@ class Previews:
     async def embeds(self, channel_id: str, ids: list[str], wait: bool) -> dict[str, list[s.Embed]]:
         if not self.s.link_previews or not ids:
             return {}
+        consumer = self.node.bus.consumers.get(CONSUMER) if wait else None
+        if consumer is not None:
+            # A message sent a moment ago: its links are recorded once the consumer reaches it.
+            with contextlib.suppress(TimeoutError):
+                await consumer.caught_up(timeout=3.0)
         marks = ",".join("?" * len(ids))
         rows = await self.node.db.fetchall(
             f"SELECT l.target_id, l.url, l.community_id FROM integ_links l WHERE l.channel_id = ?"
@@ -316,7 +322,9 @@ class Previews:
                 continue
             image = None
             if r[4] and store is not None:
-                image = s.EmbedImage(media_id=r[4], url=store.url(r[4], "thumb_640"), width=r[5], height=r[6])
+                # A 640 px thumbnail exists only for larger images (the media plugin never upscales).
+                variant = "thumb_640" if max(r[5] or 0, r[6] or 0) > 640 else "webp"
+                image = s.EmbedImage(media_id=r[4], url=store.url(r[4], variant), width=r[5], height=r[6])
             out.setdefault(target, []).append(
                 s.Embed(url=url, title=r[1], description=r[2], site_name=r[3], image=image)
             )
