@@ -22,6 +22,7 @@ const TABS = [
   ['invites', 'Invites', 'CREATE_INVITES'],
   ['emoji', 'Emoji', 'MANAGE_COMMUNITY'],
   ['roles', 'Roles', 'MANAGE_ROLES'],
+  ['integrations', 'Integrations', 'MANAGE_WEBHOOKS'],
 ];
 
 export class CommunitySettingsView {
@@ -64,7 +65,8 @@ export class CommunitySettingsView {
       type: 'button', role: 'tab', class: key === tab ? 'active' : '', 'aria-selected': String(key === tab), onclick: () => this.show(key),
     }, text)));
     replace(this.body, h('p', { class: 'muted', role: 'status' }, 'Loading…'));
-    const run = { overview: this.overview, invites: this.invites, emoji: this.emoji, roles: this.roles }[tab];
+    const integrations = () => import('./integrations_settings.js').then((m) => m.integrationsTab(this));
+    const run = { overview: this.overview, invites: this.invites, emoji: this.emoji, roles: this.roles, integrations }[tab];
     run.call(this).catch((err) => replace(this.body, h('p', { role: 'alert' }, err.message)));
   }
 
