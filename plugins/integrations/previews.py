@@ -243,12 +243,12 @@ class Previews:
                 meta = parse_html(page.body, page.url, None)
             if meta.oembed and (not meta.title or not meta.image):
                 await self._oembed(meta)
+            row: dict[str, Any] = {
+                "ok": 1, "title": meta.title, "description": meta.description, "site_name": meta.site_name,
+            }  # fmt: skip
+            if meta.image:
+                row.update(await self._image(meta.image))
         self.stats["fetched"] += 1
-        row: dict[str, Any] = {
-            "ok": 1, "title": meta.title, "description": meta.description, "site_name": meta.site_name,
-        }  # fmt: skip
-        if meta.image:
-            row.update(await self._image(meta.image))
         return row
 
     async def _oembed(self, meta: Meta) -> None:
