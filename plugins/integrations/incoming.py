@@ -185,7 +185,7 @@ class Incoming:
         )
         # An unknown id and a wrong token get the same answer: the URL is the secret.
         if row is None or not hmac.compare_digest(bytes(row[6]), _hash(token)):
-            raise Problem("webhook_token_invalid", 401, "no webhook has this id and token")
+            raise Problem("webhook_token_invalid", 404, "no webhook has this id and token")
         verdict = self.limiter.hit("webhook", webhook_id)
         if not verdict.allowed:
             raise verdict.problem()
@@ -198,7 +198,7 @@ class Incoming:
         _, community_id, channel_id, name, avatar, owner_id, _ = row
         access = await self._perms().channel(owner_id, channel_id)
         if access is None:
-            raise Problem("webhook_token_invalid", 401, "the webhook's channel is gone")
+            raise Problem("webhook_token_invalid", 404, "the webhook's channel is gone")
         if not access.member or not all(access.has(p) for p in POSTS):
             raise Problem(
                 "webhook_owner_not_allowed", 403,

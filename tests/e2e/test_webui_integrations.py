@@ -114,7 +114,7 @@ async def test_webhook_management_app_messages_and_embed_cards(aiohttp_server, t
         new_url = await alice.locator("#hook-new-url").input_value()
         async with aiohttp.ClientSession() as http:
             async with http.post(hook_url, json={"content": "old"}) as resp:
-                assert resp.status == 401
+                assert resp.status == 404
             async with http.post(new_url, json={"content": "from the new address"}) as resp:
                 assert resp.status == 200
         await expect(message(bob, "from the new address").locator(".app-name")).to_have_text("Deploy bot")

@@ -72,7 +72,7 @@ async def test_a_rotated_token_is_refused_and_the_new_one_works(space):
     rotated = await ok(space.client, "POST", f"/webhooks/{hook['id']}/token", space.owner)
     assert rotated["token"] != hook["token"]
     resp = await post(space.client, hook, {"content": "old"})
-    assert resp.status == 401 and (await resp.json())["code"] == "webhook_token_invalid"
+    assert resp.status == 404 and (await resp.json())["code"] == "webhook_token_invalid"
     resp = await post(space.client, hook, {"content": "new"}, token=rotated["token"])
     assert resp.status == 200
     assert [m["content"] for m in await messages(space)] == ["new"]
@@ -81,10 +81,10 @@ async def test_a_rotated_token_is_refused_and_the_new_one_works(space):
 async def test_a_deleted_webhook_and_a_made_up_token_are_refused_alike(space):
     hook = await make_hook(space)
     resp = await post(space.client, hook, {"content": "x"}, token="A" * 43)
-    assert resp.status == 401
+    assert resp.status == 404
     await ok(space.client, "DELETE", f"/webhooks/{hook['id']}", space.owner)
     resp = await post(space.client, hook, {"content": "x"})
-    assert resp.status == 401 and (await resp.json())["code"] == "webhook_token_invalid"
+    assert resp.status == 404 and (await resp.json())["code"] == "webhook_token_invalid"
 
 
 async def test_only_members_with_manage_webhooks_manage_them(space):
