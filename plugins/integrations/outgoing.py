@@ -44,6 +44,7 @@ COLUMNS = (
     " WHERE d.subscription_id = integ_subscriptions.id AND d.sent_at IS NULL AND d.failed_at IS NULL)"
 )
 USER_AGENT = "CRYB-node-webhooks/1"
+SLACK_MS = 5_000  # clock skew between the event's author and this node still counted as "after"
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -170,18 +171,20 @@ class Outgoing:
     # -- the consumer (in the writer, with the bus offset) ----------------------------------------
 
     def enqueue(self, conn: Connection, events: list[Event]) -> None:
-        subs = conn.execute("SELECT id, community_id, kinds FROM integ_subscriptions").fetchall()
+        subs = conn.execute("SELECT id, community_id, kinds, created_at FROM integ_subscriptions").fetchall()
         if not subs:
             return
-        wanted = [(sid, cid, set(json.loads(kinds))) for sid, cid, kinds in subs]
+        wanted = [(sid, cid, set(json.loads(kinds)), since) for sid, cid, kinds, since in subs]
         now = self.clock()
         queued = 0
         for ev in events:
             if ev.payload is None:
                 continue  # erased or withheld content is never sent out
-            for sid, cid, kinds in wanted:
+            for sid, cid, kinds, since in wanted:
                 if ev.kind not in kinds or (cid is not None and cid != ev.body.community):
                     continue
+                if wall_ms(ev.body.hlc) < since - SLACK_MS:
+                    continue  # older than the subscription (a lagging consumer, a peer's backlog)
                 conn.execute(
                     "INSERT OR IGNORE INTO integ_deliveries (id, subscription_id, event_id, kind, channel_id,"
                     " body, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

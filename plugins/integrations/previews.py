@@ -23,6 +23,7 @@ import aiohttp
 import msgspec
 from selectolax.lexbor import LexborHTMLParser
 
+from cryb_node.clock import wall_ms
 from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.services import MediaRefused, MediaStore
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 KINDS = frozenset({"message.create", "post.create"})
 CONSUMER = "integrations.previews"
+FRESH_MS = 86_400_000
+FETCHES = 4  # pages fetched at once
 PREVIEW_OWNER = "@previews"  # the media owner of preview images (no account; never a quota)
 OEMBED_MAX = 65_536
 # A link in <angle brackets> is not previewed (the Discord habit); trailing punctuation is not part
@@ -115,6 +118,7 @@ class Previews:
         self.s = settings
         self.guard = guard
         self._inflight: dict[str, asyncio.Task[None]] = {}
+        self._slots = asyncio.Semaphore(FETCHES)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._http: aiohttp.ClientSession | None = None
         self.stats = {"fetched": 0, "refused": 0, "truncated": 0, "bytes_read": 0}
@@ -154,8 +158,9 @@ class Previews:
                 " author_id) VALUES (?, ?, ?, ?, ?, ?)",
                 [(b.target, i, url, p.channel_id, b.community, b.author) for i, url in enumerate(found)],
             )
-            if found and self.s.link_previews and _enabled(conn, b.community):
-                todo += found
+            fresh = wall_ms(b.hlc) > time.time() * 1000 - FRESH_MS
+            if found and fresh and self.s.link_previews and _enabled(conn, b.community):
+                todo += found  # older links (a backlog, a node turning previews on) wait to be read
         if todo and self._loop is not None:
             self._loop.call_soon_threadsafe(self._kick, todo)
 
@@ -178,7 +183,8 @@ class Previews:
         if row is not None and now - row[0] < self.s.preview_ttl_s * 1000:
             return
         try:
-            values = await self.fetch(url)
+            async with self._slots:
+                values = await self.fetch(url)
         except Exception as err:  # recorded as a failed preview; the message shows without one
             if not isinstance(err, AddressRefused | aiohttp.ClientError | TimeoutError | ValueError):
                 log.exception("link preview of a message failed")

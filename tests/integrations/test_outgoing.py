@@ -140,3 +140,31 @@ async def test_only_community_managers_and_node_admins_subscribe(space):
     assert (await call(c, "GET", f"/event-webhooks/{sub['id']}/deliveries", space.member))[0] == 403
     assert (await call(c, "DELETE", f"/event-webhooks/{sub['id']}", space.member))[0] == 403
     await ok(c, "DELETE", f"/event-webhooks/{sub['id']}", space.owner)
+
+
+async def test_a_node_admin_subscribes_to_every_community(space):
+    from tests.test_admin_reports import new_admin
+
+    c = space.client
+    admin = await new_admin(c)
+    rx = Receiver()
+    runner, base = await serve(rx.app)
+    try:
+        body = {"url": f"{base}/hook", "kinds": ["community.create", "message.create"]}
+        sub = await ok(c, "POST", "/event-webhooks", admin, json=body)
+        assert sub["community_id"] is None
+        other = await ok(c, "POST", "/communities", space.member, json={"name": "elsewhere", "public": False})
+        chans = await ok(c, "GET", f"/communities/{other['id']}/channels", space.member)
+        text = next(ch["id"] for ch in chans["channels"] if ch["kind"] == "text")
+        await ok(c, "POST", f"/channels/{text}/messages", space.member, json={"content": "private hello"})
+        await until(lambda: asyncio.sleep(0, len(rx.got) >= 2))
+        kinds = [json.loads(b)["kind"] for _, b in rx.got]
+        assert kinds == ["community.create", "message.create"]
+        assert all(verify(sub["secret"], h, b) for h, b in rx.got)
+        listed = await ok(c, "GET", "/event-webhooks", admin)
+        assert [s["id"] for s in listed["subscriptions"]] == [sub["id"]]
+        # a community's owner does not see (or remove) the node admin's subscription
+        assert (await call(c, "GET", "/event-webhooks", space.owner))[0] == 403
+        assert (await call(c, "DELETE", f"/event-webhooks/{sub['id']}", space.owner))[0] == 403
+    finally:
+        await runner.cleanup()
