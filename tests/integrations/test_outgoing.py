@@ -75,9 +75,14 @@ async def test_the_receiver_verifies_each_deliverys_signature(space):
         assert event["kind"] == "message.create" == headers["X-Cryb-Event"]
         assert event["target_id"] == sent["id"] and event["data"]["content"] == "hello hooks"
         assert event["community_id"] == space.community and event["author_id"] == space.member.id
-        listed = await ok(space.client, "GET", "/event-webhooks", space.owner,
-                          params={"community_id": space.community})  # fmt: skip
-        (row,) = listed["subscriptions"]
+
+        async def recorded():
+            listed = await ok(space.client, "GET", "/event-webhooks", space.owner,
+                              params={"community_id": space.community})  # fmt: skip
+            (row,) = listed["subscriptions"]
+            return row if row["last_status"] is not None else None
+
+        row = await until(recorded)  # the node records the answer just after the receiver sent it
         assert row["last_status"] == 204 and row["last_error"] is None and row["secret"] is None
     finally:
         await runner.cleanup()
@@ -100,9 +105,12 @@ async def test_a_delivery_is_retried_after_the_receivers_outage(space):
         rx.down = False
         await until(lambda: asyncio.sleep(0, bool(rx.got)))
         assert verify(sub["secret"], *rx.got[0])
-        (d,) = (await ok(space.client, "GET", f"/event-webhooks/{sub['id']}/deliveries", space.owner))[
-            "deliveries"
-        ]
+
+        async def sent():
+            got = await ok(space.client, "GET", f"/event-webhooks/{sub['id']}/deliveries", space.owner)
+            return got["deliveries"] if got["deliveries"][0]["sent_at"] else None
+
+        (d,) = await until(sent)
         assert d["attempts"] >= 3 and d["sent_at"] and d["last_status"] == 204 and d["next_at"] is None
         assert len(rx.got) == 1  # delivered once, not once per attempt
     finally:
