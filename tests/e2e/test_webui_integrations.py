@@ -106,6 +106,16 @@ async def test_webhook_management_app_messages_and_embed_cards(aiohttp_server, t
         await expect(message(bob, "deploy finished").locator(".app-tag")).to_be_visible()
         await expect(message(bob, "news:").locator(".embed-title")).to_have_text("The Loopback Gazette")
 
+        # The author hides the previews of that one message (for everyone, after a reload too).
+        await message(bob, "news:").click(button="right")
+        await bob.get_by_role("menu").get_by_role("menuitem", name="Hide link previews").click()
+        await expect(message(bob, "news:").locator(".embed-card")).to_have_count(0)
+        async with bob.expect_response(lambda r: "/embeds?" in r.url) as answered:
+            await bob.reload()
+        assert (await (await answered.value).json()) == {"embeds": {}}  # the node's answer, not a cache
+        await expect(message(bob, "deploy finished").locator(".app-tag")).to_be_visible()
+        await expect(message(bob, "news:").locator(".embed-card")).to_have_count(0)
+
         # A new address: the old one stops working at once.
         await alice.goto(f"{base}/channels/{community_id}/@settings?tab=integrations")
         await alice.get_by_role("button", name="New address for Deploy bot").click()

@@ -4,12 +4,13 @@
 // only for messages whose text has a link, and kept so a re-render does not ask again.
 
 import * as api from '../api.js';
-import { h, initials, replace } from '../dom.js';
+import { announce, h, initials, replace } from '../dom.js';
 
 const enc = encodeURIComponent;
 const LINK = /https?:\/\/[^\s<>"'`]+/;
 const known = new Map(); // message id -> embeds (array; empty when it has none)
 const queued = new Map(); // channel id -> Map(message id -> [resolve])
+const hidden = new Set(); // messages whose previews this member hid in this session
 const mediaSrc = (id, variant = 'webp') => `/media/${enc(id)}/${variant}`;
 
 /** The integration's name and tag in place of the author's, and its avatar in the gutter. */
@@ -101,4 +102,34 @@ async function flush(channelId) {
 /** Forget what is known of a message's previews (its author hid or showed them again). */
 export function forgetEmbeds(id) {
   known.delete(id);
+}
+
+/** The message menu's "Hide link previews" (or "Show" again) for its author and moderators. */
+export function embedAction(view, m, allowed) {
+  if (!allowed || view.dm || m.pending || !LINK.test(m.content || '')) return null;
+  if (hidden.has(m.id)) return { label: 'Show link previews', icon: 'link', run: () => toggle(view, m, false) };
+  if (!(known.get(m.id) || []).length) return null;
+  return { label: 'Hide link previews', icon: 'link', run: () => toggle(view, m, true) };
+}
+
+async function toggle(view, m, hide) {
+  const path = `/api/v1/channels/${enc(view.channelId)}/embeds/${enc(m.id)}/suppressed`;
+  try {
+    await (hide ? api.put(path, {}) : api.del(path));
+  } catch (err) {
+    announce(err.message);
+    return;
+  }
+  const slot = document.querySelector(`article.msg[data-id="${CSS.escape(m.id)}"] .embeds`);
+  if (hide) {
+    hidden.add(m.id);
+    known.set(m.id, []);
+    if (slot) replace(slot);
+    announce('Link previews hidden.');
+  } else {
+    hidden.delete(m.id);
+    known.delete(m.id);
+    if (slot) embedsOf(view.channelId, m.id).then((list) => { known.set(m.id, list); fill(slot, list); }).catch(() => {});
+    announce('Link previews shown.');
+  }
 }
