@@ -178,8 +178,8 @@ class Outgoing:
         now = self.clock()
         queued = 0
         for ev in events:
-            if ev.payload is None:
-                continue  # erased or withheld content is never sent out
+            if ev.payload is None or ev.body.community is None:
+                continue  # erased or withheld content, direct messages and accounts are never sent out
             for sid, cid, kinds, since in wanted:
                 if ev.kind not in kinds or (cid is not None and cid != ev.body.community):
                     continue

@@ -176,3 +176,24 @@ async def test_a_node_admin_subscribes_to_every_community(space):
         assert (await call(c, "DELETE", f"/event-webhooks/{sub['id']}", space.owner))[0] == 403
     finally:
         await runner.cleanup()
+
+
+async def test_direct_messages_are_never_sent_even_to_a_node_admin(space):
+    from tests.test_admin_reports import new_admin
+
+    c = space.client
+    admin = await new_admin(c)
+    rx = Receiver()
+    runner, base = await serve(rx.app)
+    try:
+        await ok(
+            c, "POST", "/event-webhooks", admin, json={"url": f"{base}/hook", "kinds": ["message.create"]}
+        )
+        dm = await ok(c, "POST", "/dms", space.member, json={"recipients": [space.owner.id]})
+        await ok(c, "POST", f"/channels/{dm['id']}/messages", space.member, json={"content": "just us"})
+        await ok(c, "POST", f"/channels/{space.text}/messages", space.member, json={"content": "in public"})
+        await until(lambda: asyncio.sleep(0, bool(rx.got)))
+        await asyncio.sleep(0.3)  # a DM delivery, had one been queued, would have gone out first
+        assert [json.loads(b)["data"]["content"] for _, b in rx.got] == ["in public"]
+    finally:
+        await runner.cleanup()
