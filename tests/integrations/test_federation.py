@@ -3,11 +3,11 @@ the integration's name and reaches the same state hash."""
 
 from __future__ import annotations
 
-from tests.sync.conftest import federation as federation  # noqa: F401 - the fixture
+from tests.sync.conftest import federation as federation
 from tests.sync.conftest import make_community, mesh
 
 
-async def test_a_webhook_message_replicates_with_its_integration(federation) -> None:  # noqa: F811
+async def test_a_webhook_message_replicates_with_its_integration(federation) -> None:
     a, b = await federation(2)
     owner = await a.user()
     cid, text = await make_community(a, owner)
