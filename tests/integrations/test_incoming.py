@@ -174,3 +174,11 @@ async def test_posting_is_rate_limited_per_webhook(aiohttp_client, tmp_path: Pat
     assert resp.status == 429 and int(resp.headers["Retry-After"]) >= 1
     other = await make_hook(space, "Other")
     assert (await post(c, other, {"content": "fine"})).status == 200
+
+
+async def test_no_webhook_limit_while_the_nodes_rate_limits_are_off(aiohttp_client, tmp_path: Path):
+    config = hooks_config(tmp_path / "data", {"webhook_rate_limit": 2}, rate_limits={"enabled": False})
+    c = await aiohttp_client(build_app(config))
+    space = await make_space(c)
+    hook = await make_hook(space)
+    assert [(await post(c, hook, {"content": f"m{i}"})).status for i in range(4)] == [200] * 4
