@@ -69,6 +69,9 @@ async def test_webhook_management_app_messages_and_embed_cards(aiohttp_server, t
         await expect(alice.get_by_role("tab", name="Integrations")).to_have_attribute("aria-selected", "true")
         form = alice.get_by_role("form", name="New webhook")
         await form.get_by_label("Name").fill("Deploy bot")
+        avatar = {"name": "bot.png", "mimeType": "image/png", "buffer": site.png}
+        await form.get_by_label("Avatar (optional)").set_input_files(avatar)
+        await expect(form.get_by_text("Uploaded.")).to_be_visible()
         await form.get_by_role("button", name="Create webhook").click()
         url_field = alice.locator("#hook-new-url")
         await expect(url_field).to_have_value(re.compile(rf"^{re.escape(base)}/api/webhooks/[^/]+/[^/]+$"))
@@ -88,6 +91,8 @@ async def test_webhook_management_app_messages_and_embed_cards(aiohttp_server, t
         await expect(msg.locator(".app-name")).to_have_text("Deploy bot")
         await expect(msg.locator(".app-tag")).to_have_text("APP")
         await expect(msg).to_contain_text("all green")
+        await expect(msg.locator("img.app-avatar")).to_have_js_property("complete", True)
+        assert await msg.locator("img.app-avatar").evaluate("i => i.naturalWidth") > 0
 
         # Bob shares a link; both see the preview card, with the re-encoded image.
         await send(bob, f"news: {site_base}/page")

@@ -6,6 +6,7 @@ import * as api from '../api.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import { holds } from '../perms.js';
 import * as store from '../store.js';
+import { upload } from './attachments.js';
 import { confirmDialog } from './dialogs.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
 
@@ -53,16 +54,33 @@ async function incoming(cid) {
   const created = h('div', { class: 'cs-created', 'aria-live': 'polite' });
   const list = h('div');
   const errors = banner();
+  let avatarId = null;
+  const avatarStatus = h('p', { class: 'field-hint', role: 'status' });
+  const file = h('input', { type: 'file', id: 'hook-avatar', accept: 'image/*' });
+  file.addEventListener('change', async () => {
+    if (!file.files[0]) return;
+    try {
+      avatarStatus.textContent = 'Uploading…';
+      avatarId = (await upload(file.files[0], () => {}).done).id;
+      avatarStatus.textContent = 'Uploaded.';
+    } catch (err) {
+      avatarId = null;
+      avatarStatus.textContent = err.message;
+    }
+  });
   const form = h('form', { class: 'cs-form cs-inline', novalidate: true, 'aria-label': 'New webhook' },
     errors,
     h('div', { class: 'field' }, h('label', { for: 'hook-channel' }, 'Channel'), channel),
     name.row,
+    h('div', { class: 'field' }, h('label', { for: 'hook-avatar' }, 'Avatar (optional)'), file, avatarStatus),
     h('div', { class: 'modal-actions' }, submitButton('Create webhook')));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     busy(form, async () => {
       try {
-        const hook = await api.post(`/api/v1/channels/${enc(channel.value)}/webhooks`, { name: name.input.value.trim() });
+        const body = { name: name.input.value.trim() };
+        if (avatarId) body.avatar = avatarId;
+        const hook = await api.post(`/api/v1/channels/${enc(channel.value)}/webhooks`, body);
         replace(created, h('p', null, `Webhook “${hook.name}” posts to this address:`), secretUrl(hook.url, 'hook-new-url', 'Webhook URL'));
         announce('Webhook created.');
         await fillHooks(cid, list, created);
