@@ -28,6 +28,7 @@ from tests.e2e.webui import (
     shoot,
 )
 from tests.integrations.conftest import serve
+from tests.integrations.test_outgoing import Receiver, verify
 from tests.integrations.test_previews import Site
 from tests.users_fixtures import FAST_HASHING
 
@@ -133,6 +134,32 @@ async def test_webhook_management_app_messages_and_embed_cards(aiohttp_server, t
             async with http.post(new_url, json={"content": "from the new address"}) as resp:
                 assert resp.status == 200
         await expect(message(bob, "from the new address").locator(".app-name")).to_have_text("Deploy bot")
+
+        # An event webhook added in the same tab receives the next message, and the tab shows it.
+        rx = Receiver()
+        rx_runner, rx_base = await serve(rx.app)
+        try:
+            events = alice.get_by_role("form", name="New event webhook")
+            await events.get_by_label("Receiver URL").fill(f"{rx_base}/hook")
+            await events.get_by_role("button", name="Add event webhook").click()
+            secret = await alice.locator("#event-hook-secret").input_value()
+            assert len(secret) >= 40
+            await send(bob, "tell the receiver")
+            for _ in range(100):
+                if rx.got:
+                    break
+                await bob.wait_for_timeout(100)
+            headers, body = rx.got[0]
+            assert verify(secret, headers, body) and b"tell the receiver" in body
+            status = alice.get_by_role("list", name="Event webhooks").locator(".hook-status")
+            for _ in range(20):  # the node writes the answer down just after the receiver got it
+                await alice.reload()
+                if "delivered" in await status.inner_text():
+                    break
+                await alice.wait_for_timeout(200)
+            await expect(status).to_contain_text("delivered")
+        finally:
+            await rx_runner.cleanup()
         assert not alice.errors and not bob.errors, alice.errors + bob.errors
         assert not alice.external_requests and not bob.external_requests
     finally:
