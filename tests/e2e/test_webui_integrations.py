@@ -80,6 +80,15 @@ async def test_webhook_management_app_messages_and_embed_cards(aiohttp_server, t
         assert hook_url.startswith(f"{base}/api/webhooks/")
         await expect(alice.get_by_role("list", name="Webhooks").get_by_text("Deploy bot")).to_be_visible()
         await screens(alice, "integrations-settings")
+        # At 390 px the tabs scroll sideways; a deep link keeps the open tab in view.
+        await alice.set_viewport_size(PHONE)
+        await alice.reload()
+        tab = alice.get_by_role("tab", name="Integrations")
+        await expect(tab).to_have_attribute("aria-selected", "true")
+        box = await tab.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+        await shoot(alice, "integrations-settings-phone-deep-link")
+        await alice.set_viewport_size(DESKTOP)
 
         # A CI system posts a Discord body; bob, in the channel, sees it as the app.
         await bob.goto(channel_url)

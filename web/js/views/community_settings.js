@@ -64,6 +64,8 @@ export class CommunitySettingsView {
     replace(this.tabBar, tabs.map(([key, text]) => h('button', {
       type: 'button', role: 'tab', class: key === tab ? 'active' : '', 'aria-selected': String(key === tab), onclick: () => this.show(key),
     }, text)));
+    // On a phone the tabs scroll sideways: keep the open one (say, a deep link's) in view.
+    this.tabBar.querySelector('.active')?.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
     replace(this.body, h('p', { class: 'muted', role: 'status' }, 'Loading…'));
     const integrations = () => import('./integrations_settings.js').then((m) => m.integrationsTab(this));
     const run = { overview: this.overview, invites: this.invites, emoji: this.emoji, roles: this.roles, integrations }[tab];
