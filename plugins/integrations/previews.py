@@ -178,7 +178,9 @@ class Previews:
         return task
 
     async def _refresh(self, url: str) -> None:
-        row = await self.node.db.fetchone("SELECT fetched_at FROM integ_previews WHERE url = ?", (url,))
+        row = await self.node.db.fetchone(
+            "SELECT fetched_at, image FROM integ_previews WHERE url = ?", (url,)
+        )
         now = int(time.time() * 1000)
         if row is not None and now - row[0] < self.s.preview_ttl_s * 1000:
             return
@@ -198,6 +200,10 @@ class Previews:
                 (url, *args, now),
             )
         )
+        old = row[1] if row is not None else None
+        store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+        if old and old != values.get("image") and store is not None:
+            await store.detach(old)  # the replaced image becomes an orphan the media cleanup deletes
 
     # -- fetching ---------------------------------------------------------------------------------
 

@@ -214,3 +214,22 @@ async def test_embeds_are_only_for_those_who_can_read_the_channel(space):
              json={"deny": 1})  # fmt: skip
     status, _ = await call(c, "GET", f"/channels/{hidden['id']}/embeds", space.member, params={"ids": "x"})
     assert status == 404
+
+
+async def test_a_stale_preview_is_fetched_again_and_its_old_image_let_go(space):
+    from cryb_plugins.integrations import parts
+
+    site = Site()
+    runner, base = await serve(site.app)
+    node = space.client.server.app[NODE]
+    try:
+        first = await send(space, f"{base}/page")
+        old = (await embeds(space, [first["id"]]))[first["id"]][0]["image"]["media_id"]
+        site.png = pyvips.Image.black(90, 60).write_to_buffer(".png")  # the site changed its picture
+        await node.db.write(lambda conn: conn.execute("UPDATE integ_previews SET fetched_at = 0"))
+        await parts(node).previews.ensure(f"{base}/page")
+        new = (await embeds(space, [first["id"]]))[first["id"]][0]["image"]
+        assert new["media_id"] != old and (new["width"], new["height"]) == (90, 60)
+        assert await node.db.fetchval("SELECT attached_ms FROM media WHERE id = ?", (old,)) is None
+    finally:
+        await runner.cleanup()
