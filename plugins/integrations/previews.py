@@ -249,10 +249,10 @@ class Previews:
             m = re.search(r"charset=([\w-]+)", params, re.I)
             if m:
                 charset = m.group(1)
-            try:
-                meta = parse_html(page.body, page.url, charset)
-            except LookupError:
-                meta = parse_html(page.body, page.url, None)
+            try:  # up to preview_max_bytes of HTML: parsed off the event loop
+                meta = await asyncio.to_thread(parse_html, page.body, page.url, charset)
+            except LookupError:  # a charset Python does not know
+                meta = await asyncio.to_thread(parse_html, page.body, page.url, None)
             if meta.oembed and (not meta.title or not meta.image):
                 await self._oembed(meta)
             row: dict[str, Any] = {
