@@ -7,6 +7,7 @@ every redirect hop.
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
 IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+RESOLVE_S = 5.0  # a name that does not resolve in this long is refused when a URL is registered
 
 
 class AddressRefused(aiohttp.ClientConnectionError):
@@ -60,8 +62,9 @@ class Guard:
         host, port = self.check_url(url)
         resolver = GuardedResolver(self)
         try:
-            await resolver.resolve(host, port, socket.AF_UNSPEC)
-        except OSError as err:
+            async with asyncio.timeout(RESOLVE_S):
+                await resolver.resolve(host, port, socket.AF_UNSPEC)
+        except (OSError, TimeoutError) as err:
             if isinstance(err, AddressRefused):
                 raise
             raise AddressRefused(f"{host} does not resolve") from None
