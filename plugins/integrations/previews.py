@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from cryb_node.node import Node
 
 log = logging.getLogger(__name__)
-KINDS = frozenset({"message.create", "post.create"})
+KINDS = frozenset({"message.create", "post.create", "message.edit", "post.edit"})
 CONSUMER = "integrations.previews"
 FRESH_MS = 86_400_000
 FETCHES = 4  # pages fetched at once
@@ -148,14 +148,18 @@ class Previews:
             if p is None or b.target is None:
                 continue
             text = getattr(p, "content", None) or getattr(p, "body", None) or ""
-            if ev.kind == "post.create" and getattr(p, "url", None):
+            if ev.kind.startswith("post.") and getattr(p, "url", None):
                 text = f"{p.url} {text}"
-            if "http" not in text:
+            edit = ev.kind.endswith(".edit")
+            if not edit and "http" not in text:
+                continue
+            if not _newest(conn, b.target, b.hlc, b.author, edit):
                 continue
             found = links(text, self.s.previews_per_message)
+            conn.execute("DELETE FROM integ_links WHERE target_id = ?", (b.target,))
             conn.executemany(
-                "INSERT OR IGNORE INTO integ_links (target_id, position, url, channel_id, community_id,"
-                " author_id) VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO integ_links (target_id, position, url, channel_id, community_id, author_id)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
                 [(b.target, i, url, p.channel_id, b.community, b.author) for i, url in enumerate(found)],
             )
             fresh = wall_ms(b.hlc) > time.time() * 1000 - FRESH_MS
@@ -393,6 +397,22 @@ class Previews:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
+
+
+def _newest(conn: Connection, target: str, hlc: int, author: str | None, edit: bool) -> bool:
+    """Record that ``target``'s links now come from this version, if it is the newest one: a create
+    only when nothing came before it (an edit that arrived first is newer), an edit only when it is
+    newer than what is recorded and by the same author."""
+    row = conn.execute(
+        "SELECT hlc, author_id FROM integ_link_versions WHERE target_id = ?", (target,)
+    ).fetchone()
+    if row is not None and (not edit or row[0] >= hlc or row[1] != author):
+        return False
+    conn.execute(
+        "INSERT OR REPLACE INTO integ_link_versions (target_id, hlc, author_id) VALUES (?, ?, ?)",
+        (target, hlc, author),
+    )
+    return True
 
 
 def _enabled(conn: Any, community_id: str | None) -> bool:

@@ -233,3 +233,20 @@ async def test_a_stale_preview_is_fetched_again_and_its_old_image_let_go(space):
         assert await node.db.fetchval("SELECT attached_ms FROM media WHERE id = ?", (old,)) is None
     finally:
         await runner.cleanup()
+
+
+async def test_an_edit_changes_the_links_previewed(space):
+    site = Site()
+    runner, base = await serve(site.app)
+    try:
+        msg = await send(space, "no link yet")
+        assert await embeds(space, [msg["id"]]) == {}
+        path = f"/channels/{space.text}/messages/{msg['id']}"
+        await ok(space.client, "PATCH", path, space.member, json={"content": f"now {base}/page"})
+        assert (await embeds(space, [msg["id"]]))[msg["id"]][0]["title"] == "The Loopback Gazette"
+        await ok(space.client, "PATCH", path, space.member, json={"content": f"rather {base}/video"})
+        assert [e["title"] for e in (await embeds(space, [msg["id"]]))[msg["id"]]] == ["A Talk"]
+        await ok(space.client, "PATCH", path, space.member, json={"content": "links removed"})
+        assert await embeds(space, [msg["id"]]) == {}
+    finally:
+        await runner.cleanup()

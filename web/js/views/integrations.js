@@ -8,7 +8,7 @@ import { announce, h, initials, replace } from '../dom.js';
 
 const enc = encodeURIComponent;
 const LINK = /https?:\/\/[^\s<>"'`]+/;
-const known = new Map(); // message id -> embeds (array; empty when it has none)
+const known = new Map(); // message id -> { edited, list }: its previews as of that edit (empty: none)
 const queued = new Map(); // channel id -> Map(message id -> [resolve])
 const hidden = new Set(); // messages whose previews this member hid in this session
 const mediaSrc = (id, variant = 'webp') => `/media/${enc(id)}/${variant}`;
@@ -41,9 +41,15 @@ export function sameSender(a, b) {
 export function embedSlot(channelId, m) {
   if (m.pending || m.deleted || !LINK.test(m.content || '')) return null;
   const slot = h('div', { class: 'embeds' });
+  const edited = m.edited_at || 0;
   const have = known.get(m.id);
-  if (have) fill(slot, have);
-  else embedsOf(channelId, m.id).then((list) => fill(slot, list)).catch(() => {});
+  if (have && have.edited === edited) fill(slot, have.list);
+  else {
+    embedsOf(channelId, m.id).then((list) => {
+      known.set(m.id, { edited, list });
+      fill(slot, list);
+    }).catch(() => {});
+  }
   return slot;
 }
 
@@ -90,7 +96,6 @@ async function flush(channelId) {
       const out = await api.get(`/api/v1/channels/${enc(channelId)}/embeds?ids=${part.map(enc).join(',')}&wait=true`);
       for (const id of part) {
         const list = out.embeds[id] || [];
-        known.set(id, list);
         for (const w of batch.get(id)) w.resolve(list);
       }
     } catch (err) {
@@ -108,7 +113,7 @@ export function forgetEmbeds(id) {
 export function embedAction(view, m, allowed) {
   if (!allowed || view.dm || m.pending || !LINK.test(m.content || '')) return null;
   if (hidden.has(m.id)) return { label: 'Show link previews', icon: 'link', run: () => toggle(view, m, false) };
-  if (!(known.get(m.id) || []).length) return null;
+  if (!(known.get(m.id)?.list || []).length) return null;
   return { label: 'Hide link previews', icon: 'link', run: () => toggle(view, m, true) };
 }
 
@@ -123,13 +128,13 @@ async function toggle(view, m, hide) {
   const slot = document.querySelector(`article.msg[data-id="${CSS.escape(m.id)}"] .embeds`);
   if (hide) {
     hidden.add(m.id);
-    known.set(m.id, []);
+    known.set(m.id, { edited: m.edited_at || 0, list: [] });
     if (slot) replace(slot);
     announce('Link previews hidden.');
   } else {
     hidden.delete(m.id);
     known.delete(m.id);
-    if (slot) embedsOf(view.channelId, m.id).then((list) => { known.set(m.id, list); fill(slot, list); }).catch(() => {});
+    if (slot) embedsOf(view.channelId, m.id).then((list) => { known.set(m.id, { edited: m.edited_at || 0, list }); fill(slot, list); }).catch(() => {});
     announce('Link previews shown.');
   }
 }
