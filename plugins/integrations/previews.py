@@ -249,10 +249,12 @@ class Previews:
             kind, _, params = page.content_type.partition(";")
             if kind.strip().lower() not in ("text/html", "application/xhtml+xml"):
                 raise ValueError(f"not a web page ({kind.strip() or 'no type'})")
-            charset = None
-            m = re.search(r"charset=([\w-]+)", params, re.I)
-            if m:
-                charset = m.group(1)
+            # The header's charset, else the page's own <meta charset> (in its first 2 KiB), else UTF-8.
+            header = re.search(r"charset=([\w-]+)", params, re.I)
+            inline = (
+                None if header else re.search(rb"<meta[^>]+charset=[\"']?([\w-]+)", page.body[:2048], re.I)
+            )
+            charset = header.group(1) if header else inline.group(1).decode("ascii") if inline else None
             try:  # up to preview_max_bytes of HTML: parsed off the event loop
                 meta = await asyncio.to_thread(parse_html, page.body, page.url, charset)
             except LookupError:  # a charset Python does not know

@@ -250,3 +250,19 @@ async def test_an_edit_changes_the_links_previewed(space):
         assert await embeds(space, [msg["id"]]) == {}
     finally:
         await runner.cleanup()
+
+
+async def test_a_page_in_its_own_charset_is_read_in_it(space):
+    page = '<html><head><meta charset="windows-1252"><title>Café crème</title></head></html>'
+    app = web.Application()
+
+    async def handle(request: web.Request) -> web.Response:
+        return web.Response(body=page.encode("cp1252"), headers={"Content-Type": "text/html"})
+
+    app.router.add_get("/cafe", handle)
+    runner, base = await serve(app)
+    try:
+        msg = await send(space, f"{base}/cafe")
+        assert (await embeds(space, [msg["id"]]))[msg["id"]][0]["title"] == "Café crème"
+    finally:
+        await runner.cleanup()
