@@ -41,6 +41,7 @@ BUILTIN: list[str] = [
     "cryb_plugins.analytics:plugin",
     "cryb_plugins.notifications:plugin",
     "cryb_plugins.search:plugin",
+    "cryb_plugins.integrations:plugin",
     # federation (core, built as a plugin on the same hooks): after the plugins whose events it ships
     "cryb_node.sync:plugin",
 ]

@@ -24,6 +24,10 @@ class Code(StrEnum):
     ACCOUNT_DISABLED = "account_disabled", "The account is disabled or erased; it cannot sign in or act."
     ACCOUNT_MOVED = "account_moved", "The account moved to another node (moved_to names it); sign in there."
     ACCOUNT_PENDING = "account_pending", "This account waits for approval: approve or reject it."
+    ADDRESS_REFUSED = (
+        "address_refused",
+        "The node will not connect there: a private, loopback or reserved address (admins can allow one).",
+    )
     ALLOW_DENY_OVERLAP = "allow_deny_overlap", "A bit cannot be both allowed and denied."
     ALREADY_BANNED = "already_banned", "That user or node is already banned on this node."
     ALREADY_BLOCKED = "already_blocked", "These bytes are already on the block list."
@@ -211,6 +215,11 @@ class Code(StrEnum):
     USER_REQUIRED = "user_required", "Only a user may do this (join a community, say)."
     USERNAME_RESERVED = "username_reserved", "That username is reserved."
     USERNAME_TAKEN = "username_taken", "That username is already in use."
+    WEBHOOK_OWNER_NOT_ALLOWED = (
+        "webhook_owner_not_allowed",
+        "The webhook's owner may no longer post in its channel (MANAGE_WEBHOOKS and SEND_MESSAGES).",
+    )
+    WEBHOOK_TOKEN_INVALID = "webhook_token_invalid", "No webhook has this id and token (rotated or deleted?)."
     WRONG_CHANNEL_KIND = (
         "wrong_channel_kind",
         "This is not possible in this kind of channel (a post in a text channel, say).",

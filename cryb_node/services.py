@@ -35,6 +35,7 @@ class Perm(IntFlag):
     CREATE_INVITES = 1 << 15
     VIEW_AUDIT_LOG = 1 << 16
     ADMINISTRATOR = 1 << 17
+    MANAGE_WEBHOOKS = 1 << 18
 
     @classmethod
     def all(cls) -> Perm:
@@ -152,6 +153,16 @@ class MediaStore(Protocol):
     def signed_url(self, media_id: str, variant: str = "original", ttl_s: int | None = None) -> str:
         """A URL that fetches the variant until ``ttl_s`` seconds from now (default from config)."""
         ...
+
+    async def ingest(self, data: bytes, owner_id: str, filename: str = "") -> MediaRef:
+        """Store bytes the node fetched itself (a link preview's image) through the upload pipeline:
+        sniffed, size-limited, decoded and re-encoded like an upload, attached publicly. Raises
+        MediaRefused when the bytes are not an image the node accepts."""
+        ...
+
+
+class MediaRefused(Exception):
+    """``MediaStore.ingest`` would not take the bytes (not an image, too large, blocked)."""
 
 
 class Contact(msgspec.Struct, frozen=True, kw_only=True):

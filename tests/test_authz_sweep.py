@@ -233,6 +233,24 @@ ROUTES: dict[str, str] = {
     "GET /media/{media_id}/{variant}": "public",
     "GET /metrics": "public",
     "GET /readyz": "public",
+    # integrations: the webhook URL's token is its credential (a wrong one is a 404, as for an
+    # unknown webhook); the rest are community-scoped (tests/integrations)
+    "POST /api/webhooks/{webhook_id}/{token}": "public",
+    "POST /api/v1/channels/{channel_id}/webhooks": "user",
+    "GET /api/v1/channels/{channel_id}/webhooks": "user",
+    "GET /api/v1/communities/{community_id}/webhooks": "user",
+    "PATCH /api/v1/webhooks/{webhook_id}": "user",
+    "POST /api/v1/webhooks/{webhook_id}/token": "user",
+    "DELETE /api/v1/webhooks/{webhook_id}": "user",
+    "POST /api/v1/event-webhooks": "user",
+    "GET /api/v1/event-webhooks": "user",
+    "DELETE /api/v1/event-webhooks/{subscription_id}": "user",
+    "GET /api/v1/event-webhooks/{subscription_id}/deliveries": "user",
+    "GET /api/v1/channels/{channel_id}/embeds": "optional",
+    "PUT /api/v1/channels/{channel_id}/embeds/{target_id}/suppressed": "user",
+    "DELETE /api/v1/channels/{channel_id}/embeds/{target_id}/suppressed": "user",
+    "GET /api/v1/communities/{community_id}/integrations": "user",
+    "PUT /api/v1/communities/{community_id}/integrations": "user",
 }
 
 BODY = {"x": 1}  # never a valid body: requests must be refused before any body is believed

@@ -299,6 +299,9 @@ async def test_each_plugin_declares_its_private_columns(console):
         "notif_push_subs": {"endpoint", "auth"},
         "notif_inbox": {"preview"},
         "notif_outbox": {"payload"},
+        "integ_webhooks": {"token_hash"},
+        "integ_subscriptions": {"secret"},
+        "integ_deliveries": {"body"},
     }
     resp = await client.get("/api/v1/admin/db/tables", headers=auth(token))
     found = {

@@ -150,6 +150,8 @@ def check(snap: Snapshot, ev: Event) -> Refusal | None:
         need |= Perm.ATTACH_FILES
     if getattr(p, "mention_everyone", False):
         need |= Perm.MENTION_EVERYONE
+    if getattr(p, "integration", None) is not None:
+        need |= Perm.MANAGE_WEBHOOKS  # shown as an integration: only a webhook's owner posts so
     if b.kind == "content.moderate" and getattr(p, "rank", 0) >= 2:
         need |= Perm.ADMINISTRATOR  # rank 2 claims the community's administrators' weight
     missing = need & ~have

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import msgspec
+
 from cryb_node.clock import wall_ms
 from cryb_node.events import Event
 from cryb_node.realtime.protocol import Dispatch, Dispatcher
@@ -62,6 +64,7 @@ def _message_create(ev: Event) -> dict[str, Any]:
         "removed": False,
         "thread_count": 0,
         "reactions": [],
+        **({"integration": msgspec.to_builtins(p.integration)} if p.integration else {}),
     }
 
 

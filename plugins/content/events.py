@@ -20,6 +20,15 @@ class _P(msgspec.Struct, kw_only=True, omit_defaults=True):
     pass
 
 
+class Integration(_P, kw_only=True, omit_defaults=True):
+    """The integration an incoming webhook message is shown as (the event's author is the member
+    who owns the webhook; the rule book requires MANAGE_WEBHOOKS of them for such a message)."""
+
+    webhook_id: str
+    name: str
+    avatar: str | None = None  # a media id
+
+
 class MessageCreate(_P, kw_only=True, omit_defaults=True):
     channel_id: str
     content: str
@@ -29,6 +38,7 @@ class MessageCreate(_P, kw_only=True, omit_defaults=True):
     mentions: list[str] = []  # user ids
     mention_roles: list[str] = []
     mention_everyone: bool = False  # only set when the author had MENTION_EVERYONE
+    integration: Integration | None = None  # posted through an incoming webhook
 
 
 class MessageEdit(_P, kw_only=True, omit_defaults=True):

@@ -7,6 +7,8 @@ import json
 import time
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from cryb_node.clock import new_id, wall_ms
 from cryb_node.db import Connection, Database
 from cryb_node.events import Tx
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 COLUMNS = (
     "id, channel_id, community_id, author_id, content, attachments, reply_to, thread_id, mentions,"
     " mention_roles, mention_everyone, created_at, edited_hlc, pinned, deleted, hidden + purged,"
-    " thread_count, hlc"
+    " thread_count, hlc, integration"
 )
 
 
@@ -52,6 +54,7 @@ def message_out(r: Any, reactions: list[s.ReactionCount] | None = None) -> s.Mes
         removed=bool(r[15]),
         thread_count=r[16],
         reactions=reactions or [],
+        integration=msgspec.json.decode(r[18], type=s.IntegrationOut) if r[18] else None,
     )
 
 
@@ -302,7 +305,7 @@ class Chat:
         reactions = await reactions_for(self.db, [r[0] for r in rows], user_id)
         return s.ThreadList([
             s.ThreadOut(root=message_out(r, reactions.get(r[0])), reply_count=r[16],
-                        last_reply_at=wall_ms(r[18]) if r[18] is not None else r[11])
+                        last_reply_at=wall_ms(r[19]) if r[19] is not None else r[11])
             for r in rows
         ])  # fmt: skip
 

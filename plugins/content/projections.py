@@ -266,12 +266,13 @@ def _message_create(conn: Connection, ev: Event) -> None:
     b = ev.body
     cur = conn.execute(
         "INSERT OR IGNORE INTO content_messages (id, channel_id, community_id, author_id, hlc, created_at,"
-        " content, attachments, reply_to, thread_id, mentions, mention_roles, mention_everyone)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " content, attachments, reply_to, thread_id, mentions, mention_roles, mention_everyone,"
+        " integration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             b.target, p.channel_id, b.community, b.author, b.hlc, wall_ms(b.hlc), p.content,
             json.dumps(p.attachments), p.reply_to, p.thread_id, json.dumps(p.mentions),
             json.dumps(p.mention_roles), int(p.mention_everyone),
+            msgspec.json.encode(p.integration).decode() if p.integration else None,
         ),
     )  # fmt: skip
     source(conn, ev)

@@ -50,6 +50,14 @@ class ReactionCount(msgspec.Struct):
     me: bool
 
 
+class IntegrationOut(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Who a webhook message is shown as (the UI tags it as an app, not a member)."""
+
+    webhook_id: str
+    name: str
+    avatar: str | None = None  # a media id
+
+
 class MessageOut(msgspec.Struct, kw_only=True):
     id: str
     channel_id: str
@@ -69,6 +77,7 @@ class MessageOut(msgspec.Struct, kw_only=True):
     removed: bool = False  # hidden by a moderator or a ban's purge (only moderators see these)
     thread_count: int = 0
     reactions: list[ReactionCount] = []
+    integration: IntegrationOut | None = None  # posted through an incoming webhook
 
 
 class MessageList(msgspec.Struct):

@@ -4,7 +4,9 @@ record it, decide who may fetch what, and hand out URLs. Implements the core's M
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -20,9 +22,10 @@ from cryb_node.clock import new_id
 from cryb_node.db import Connection
 from cryb_node.node import Node
 from cryb_node.problems import Problem
-from cryb_node.services import MediaRef, Perm, Permissions, SharedMedia, SharedVariant
+from cryb_node.services import MediaRef, MediaRefused, Perm, Permissions, SharedMedia, SharedVariant
 
 from . import images, queries, video
+from .detect import sniff
 from .remote import VARIANTS as REMOTE_VARIANTS
 from .remote import RemoteCache
 from .schemas import MediaOut, Settings, VariantOut
@@ -124,6 +127,39 @@ class MediaService:
         out = await self.describe(media_id, owner_id)
         assert out is not None
         return out
+
+    async def ingest(self, data: bytes, owner_id: str, filename: str = "") -> MediaRef:
+        """Bytes the node fetched itself (a link preview's image), through the upload's checks and
+        processing (type from the bytes, limits, blocklist, decode and re-encode), attached
+        publicly; MediaRefused if they are not an image the node takes."""
+        detected = sniff(data[:64])
+        if detected is None or detected.kind != "image":
+            raise MediaRefused("not an image the node accepts")
+        if len(data) > self.settings.limit_for("image"):
+            raise MediaRefused("the image is larger than the upload limit")
+        fd, name = tempfile.mkstemp(prefix="in-", dir=self.tmp)
+        path = Path(name)
+        try:
+            await asyncio.to_thread(_write, fd, data)
+            got = Received(path, len(data), hashlib.sha256(data).hexdigest(), detected, filename[:200])
+            if await self.node.db.fetchone("SELECT 1 FROM media_blocklist WHERE sha256 = ?", (got.sha256,)):
+                raise MediaRefused("these bytes are blocked on this node")
+            media_id = new_id()
+            meta = dict(
+                id=media_id, owner=owner_id, kind="image", mime=detected.mime, size=got.size,
+                source=got.sha256, filename=got.filename, created=now_ms(),
+            )  # fmt: skip
+            try:
+                if not await self.node.db.write(partial(queries.clone_existing, meta=meta, quota=None)):
+                    await self._store_new(got, meta, None)
+            except Problem as err:
+                raise MediaRefused(err.detail) from None
+        finally:
+            path.unlink(missing_ok=True)
+        ref = await self.attach(media_id, owner_id, None)
+        if ref is None:
+            raise MediaRefused("the image could not be attached")
+        return ref
 
     async def _store_new(self, got: Received, meta: dict[str, Any], quota: int | None) -> None:
         work = Path(tempfile.mkdtemp(prefix="proc-", dir=self.tmp))
@@ -353,3 +389,8 @@ def _hash(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+def _write(fd: int, data: bytes) -> None:
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)

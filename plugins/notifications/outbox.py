@@ -1,5 +1,6 @@
 """The outbox worker: sends due mail and push rows, marks them sent, backs off on failure (a circuit
-breaker stops hammering a dead SMTP server), and builds digests on schedule.
+breaker stops hammering a dead SMTP server), and builds digests on schedule. The backoff and the
+breaker are the core's (cryb_node.outbox), shared with the integrations plugin's webhook deliveries.
 
 Rows are written in the transaction that created the notification, so nothing is lost across a
 restart; a row is marked sent right after the server accepted it. The only duplicate possible is a
@@ -21,6 +22,7 @@ import msgspec
 from cryb_node import mentions
 from cryb_node.db import Connection
 from cryb_node.mail import Mailer, MailError
+from cryb_node.outbox import Breaker, RetryPolicy
 from cryb_node.services import Directory
 
 from . import mailing, webpush
@@ -33,31 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _unpack = msgspec.msgpack.decode
 PERIODS = {"daily": 86_400_000, "weekly": 7 * 86_400_000}
-
-
-class Breaker:
-    """Closed -> (threshold failures in a row) -> open for cooldown -> one trial -> closed or open."""
-
-    def __init__(self, threshold: int, cooldown_ms: int) -> None:
-        self.threshold, self.cooldown_ms = threshold, cooldown_ms
-        self.failures = 0
-        self.open_until = 0
-
-    def allows(self, now: int) -> bool:
-        return self.failures < self.threshold or now >= self.open_until
-
-    def failed(self, now: int) -> None:
-        self.failures += 1
-        if self.failures >= self.threshold:
-            self.open_until = now + self.cooldown_ms
-
-    def succeeded(self) -> None:
-        self.failures = 0
-        self.open_until = 0
-
-    @property
-    def state(self) -> str:
-        return "closed" if self.failures < self.threshold else "open"
 
 
 class Outbox:
@@ -145,16 +122,15 @@ class Outbox:
             self.sent[channel] += 1
 
     async def _retry(self, row_id: int, attempts: int, error: str) -> None:
+        policy = RetryPolicy(self.s.retry_base_s, self.s.retry_max_s, self.s.max_attempts)
         now = self.svc.clock()
-        attempts += 1
-        delay_ms = int(min(self.s.retry_max_s, self.s.retry_base_s * 2 ** (attempts - 1)) * 1000)
-        give_up = attempts >= self.s.max_attempts
+        attempts, next_at, give_up = policy.after_failure(attempts, now)
         log.warning("notification delivery failed (attempt %d%s)", attempts, ", giving up" if give_up else "")
         await self.svc.db.write(
             lambda conn: conn.execute(
                 "UPDATE notif_outbox SET attempts = ?, next_at = ?, last_error = ?, failed_at = ?"
                 " WHERE id = ?",
-                (attempts, now + delay_ms, error[:300], now if give_up else None, row_id),
+                (attempts, next_at, error[:300], now if give_up else None, row_id),
             )
         )
 

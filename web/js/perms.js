@@ -21,12 +21,14 @@ export const PERMISSIONS = [
   ['CREATE_INVITES', 'Create invites', 'Make invite links.', 'channel'],
   ['VIEW_AUDIT_LOG', 'View the mod log', 'See who changed what.', 'community'],
   ['ADMINISTRATOR', 'Administrator', 'Every permission, in every channel. Give it with care.', 'community'],
+  ['MANAGE_WEBHOOKS', 'Manage webhooks', 'Create the secret addresses other apps use to post in a channel.', 'channel'],
 ];
 
 // Bit positions follow the order of docs/permissions.md (the same order as the table above).
 const ORDER = ['VIEW_CHANNEL', 'SEND_MESSAGES', 'READ_HISTORY', 'ATTACH_FILES', 'ADD_REACTIONS', 'MENTION_EVERYONE',
   'MANAGE_MESSAGES', 'MANAGE_CHANNELS', 'MANAGE_ROLES', 'MANAGE_COMMUNITY', 'KICK_MEMBERS', 'BAN_MEMBERS',
-  'MODERATE_MEMBERS', 'CREATE_POSTS', 'VOTE', 'CREATE_INVITES', 'VIEW_AUDIT_LOG', 'ADMINISTRATOR'];
+  'MODERATE_MEMBERS', 'CREATE_POSTS', 'VOTE', 'CREATE_INVITES', 'VIEW_AUDIT_LOG', 'ADMINISTRATOR',
+  'MANAGE_WEBHOOKS'];
 
 /** The bit of a permission name, as a BigInt. */
 export function bit(name) {

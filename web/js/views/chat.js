@@ -10,6 +10,7 @@ import { liveChannelHeader } from './channel_header.js';
 import { channelSettingsButton, slowmodeNote } from './channel_menu.js';
 import { Composer } from './composer.js';
 import { emojiGlyph, emojiName } from './custom_emoji.js';
+import { decorateIntegration, embedSlot, sameSender } from './integrations.js';
 import { confirmDialog, reactionPicker } from './dialogs.js';
 import { collapseBlocked } from './friends.js';
 import { renderBody } from './markup.js';
@@ -343,7 +344,7 @@ export class ChatView {
     let refocus = null;
     const desired = [];
     for (const m of [...this.bucket.list.filter((x) => !x.thread_id), ...this.composer.pending()]) { // thread replies: thread_pane.js
-      const grouped = !!prev && prev.author_id === m.author_id && !m.reply_to && m.created_at - prev.created_at < GROUP_MS;
+      const grouped = !!prev && prev.author_id === m.author_id && sameSender(prev, m) && !m.reply_to && m.created_at - prev.created_at < GROUP_MS;
       let el = this.elements.get(m.id);
       if (!el || el.dataset.grouped !== String(grouped) || el.dataset.rev !== rev(m)) {
         const fresh = this.renderMessage(m, grouped);
@@ -407,10 +408,11 @@ export class ChatView {
           m.pinned ? h('span', { class: 'pin-mark', title: 'Pinned' }, icon('pin', 14), h('span', { class: 'sr-only' }, 'pinned')) : null),
         body,
         renderAttachments(m),
+        embedSlot(this.channelId, m),
         this.reactions(m),
         threadSummary(this, m)),
       pending ? this.pendingActions(m) : this.actions(m));
-    return collapseBlocked(el, m);
+    return collapseBlocked(decorateIntegration(el, m), m);
   }
 
   replyRef(id) {

@@ -22,7 +22,7 @@ export function communityBadge(c) {
 
 /** Whether a member may open the settings at all. */
 export function canOpenSettings(perms) {
-  return holds(perms, 'MANAGE_COMMUNITY') || holds(perms, 'MANAGE_ROLES');
+  return holds(perms, 'MANAGE_COMMUNITY') || holds(perms, 'MANAGE_ROLES') || holds(perms, 'MANAGE_WEBHOOKS');
 }
 
 /** The community header's settings gear (managers) and leave door (everyone). */

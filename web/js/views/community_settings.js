@@ -23,6 +23,7 @@ const TABS = [
   ['invites', 'Invites', 'CREATE_INVITES'],
   ['emoji', 'Emoji', 'MANAGE_COMMUNITY'],
   ['roles', 'Roles', 'MANAGE_ROLES'],
+  ['integrations', 'Integrations', 'MANAGE_WEBHOOKS'],
 ];
 
 export class CommunitySettingsView {
@@ -64,8 +65,11 @@ export class CommunitySettingsView {
     replace(this.tabBar, tabs.map(([key, text]) => h('button', {
       type: 'button', role: 'tab', class: key === tab ? 'active' : '', 'aria-selected': String(key === tab), onclick: () => this.show(key),
     }, text)));
+    // On a phone the tabs scroll sideways: keep the open one (say, a deep link's) in view.
+    this.tabBar.querySelector('.active')?.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
     replace(this.body, h('p', { class: 'muted', role: 'status' }, 'Loading…'));
-    const run = { overview: this.overview, invites: this.invites, emoji: this.emoji, roles: this.roles }[tab];
+    const integrations = () => import('./integrations_settings.js').then((m) => m.integrationsTab(this));
+    const run = { overview: this.overview, invites: this.invites, emoji: this.emoji, roles: this.roles, integrations }[tab];
     run.call(this).catch((err) => replace(this.body, h('p', { role: 'alert' }, err.message)));
   }
 

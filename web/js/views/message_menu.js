@@ -4,6 +4,7 @@
 import { announce, h } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';
+import { embedAction } from './integrations.js';
 import { reportDialog, reportToModerators } from './report.js';
 import { openThread } from './thread_pane.js';
 
@@ -22,6 +23,8 @@ export function messageActions(view, m) {
   ];
   if (canThread(view, m)) out.push({ label: m.thread_count ? 'Open thread' : 'Start thread', icon: 'thread', run: () => openThread(view, m) });
   out.push({ label: 'Copy link', icon: 'link', run: () => copyLink(m) });
+  const previews = embedAction(view, m, mine || moderator);
+  if (previews) out.push(previews);
   if (mine) out.push({ label: 'Edit', icon: 'edit', run: () => view.startEdit(m) });
   if (moderator) out.push({ label: m.pinned ? 'Unpin' : 'Pin', icon: 'pin', run: () => view.togglePin(m) });
   if (mine || moderator) out.push({ label: 'Delete', icon: 'trash', danger: true, run: () => view.remove(m, false) });

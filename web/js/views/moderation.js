@@ -19,6 +19,7 @@ export const BITS = [
   'VIEW_CHANNEL', 'SEND_MESSAGES', 'READ_HISTORY', 'ATTACH_FILES', 'ADD_REACTIONS', 'MENTION_EVERYONE',
   'MANAGE_MESSAGES', 'MANAGE_CHANNELS', 'MANAGE_ROLES', 'MANAGE_COMMUNITY', 'KICK_MEMBERS', 'BAN_MEMBERS',
   'MODERATE_MEMBERS', 'CREATE_POSTS', 'VOTE', 'CREATE_INVITES', 'VIEW_AUDIT_LOG', 'ADMINISTRATOR',
+  'MANAGE_WEBHOOKS',
 ];
 const bit = (name) => 1n << BigInt(BITS.indexOf(name));
 const has = (perms, name) => store.can(perms, bit(name));
