@@ -153,11 +153,17 @@ class Finisher:
             for v, sha, _ in stored:
                 await media.storage.put(sha, v.path, v.mime)
             try:
-                return await media.node.db.write(
+                fresh = await media.node.db.write(
                     partial(_record, media_id=media_id, rows=rows, blobs=blobs, now=_now())
                 )
             except queries.BlobBusy:
                 await asyncio.sleep(0.05)
+                continue
+            if fresh is None:  # deleted or taken down meanwhile: keep nothing made from its bytes
+                for _, sha, _ in stored:
+                    if not await media.node.db.fetchone(queries.KNOWN_BLOB, (sha,)):
+                        await media.storage.delete(sha)
+            return fresh
         raise queries.BlobBusy("the cleanup job kept a blob busy")
 
 

@@ -6,6 +6,8 @@ the database and the waiting bytes are then exactly what a crash right after the
 
 from __future__ import annotations
 
+import asyncio
+
 import pyvips
 
 from cryb_node.app import build_app
@@ -122,3 +124,32 @@ async def test_a_large_photos_larger_thumbnails_come_after_the_answer(start):
     done = {v["name"]: v for v in (await settled(client, token, body))["variants"]}
     assert (done["thumb_800"]["width"], done["thumb_800"]["height"]) == (800, 400)
     assert (done["original"]["width"], done["original"]["height"]) == (2000, 1000)
+
+
+async def test_media_deleted_while_its_variants_are_being_made_keeps_none_of_them(start):
+    client = await start(**SMALL_DISPLAY)
+    media = service(client)
+    _, token = await register_user(client)
+    await media.finisher.stop()
+    body = await answered(client, token, jpeg_with_gps(600, 400, orientation=1))
+    blobs_before = {p.name for p in (media.root / "blobs").rglob("*") if p.is_file()}
+    # The member deletes it after the variants are made and stored, before they are recorded.
+    put = media.storage.put
+
+    async def put_then_delete(key, src, mime):
+        await put(key, src, mime)
+        if await media.node.db.fetchone("SELECT 1 FROM media WHERE id = ?", (body["id"],)):
+            resp = await client.delete(
+                f"/api/v1/media/{body['id']}", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert resp.status in (200, 204)
+
+    media.storage.put = put_then_delete  # type: ignore[method-assign]
+    await media.finisher.start()
+    for _ in range(500):
+        if media.finisher.finished:
+            break
+        await asyncio.sleep(0.02)
+    assert media.finisher.finished == 1
+    assert {p.name for p in (media.root / "blobs").rglob("*") if p.is_file()} == blobs_before
+    assert list(media.finisher.dir.iterdir()) == []
