@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # A row that keeps failing (unreadable bytes, a bug) is given up after this many tries, so it cannot
-# spin; its media keeps the variants it was answered with.
+# spin; its media keeps the variants it was answered with, and the waiting bytes are deleted.
 MAX_ATTEMPTS = 3
 PENDING = "SELECT variants FROM media_pending WHERE media_id = ?"
 DUE = "SELECT media_id, variants FROM media_pending WHERE attempts < ? ORDER BY created_ms LIMIT 16"
@@ -70,7 +70,7 @@ class Finisher:
         self.dir = media.root / "pending"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        # Tests and /metrics: how many rows this process finished.
+        # How many rows this process has finished (the tests read it).
         self.finished = 0
 
     def path(self, media_id: str) -> Path:
@@ -119,6 +119,13 @@ class Finisher:
             raise
         except Exception:
             log.exception("media: making the pending variants of %s failed", media_id)
+            tries = await db.fetchval("SELECT attempts FROM media_pending WHERE media_id = ?", (media_id,), 0)
+            if tries >= MAX_ATTEMPTS:
+                log.error("media: gave up on the pending variants of %s: %s", media_id, ",".join(names))
+                await db.write(
+                    lambda c: c.execute("DELETE FROM media_pending WHERE media_id = ?", (media_id,))
+                )
+                src.unlink(missing_ok=True)
             return
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)

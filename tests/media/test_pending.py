@@ -153,3 +153,18 @@ async def test_media_deleted_while_its_variants_are_being_made_keeps_none_of_the
     assert media.finisher.finished == 1
     assert {p.name for p in (media.root / "blobs").rglob("*") if p.is_file()} == blobs_before
     assert list(media.finisher.dir.iterdir()) == []
+
+
+async def test_bytes_that_cannot_be_finished_are_given_up_after_three_tries(start):
+    client = await start(**SMALL_DISPLAY)
+    media = service(client)
+    _, token = await register_user(client)
+    await media.finisher.stop()
+    body = await answered(client, token, jpeg_with_gps(600, 400, orientation=1))
+    waiting = media.finisher.path(body["id"])
+    waiting.write_bytes(waiting.read_bytes()[:2000])  # the waiting copy got damaged on disk
+    await media.finisher.start()
+    done = await settled(client, token, body)  # not pending for ever
+    assert names(done) == {"webp", "thumb_64"} and not waiting.exists()
+    row = await media.node.db.fetchone("SELECT 1 FROM media_pending")
+    assert row is None
