@@ -68,7 +68,8 @@ class MediaService:
         self.tmp.mkdir(parents=True, exist_ok=True)
         await self.remote.open()
         self.ffmpeg = video.find_ffmpeg(self.settings.ffmpeg)
-        await self.finisher.start()
+        if self.node.serving:  # not in a CLI command's node: one finisher per data dir
+            await self.finisher.start()
         log.info("media: storage %s, ffmpeg %s", self.storage.name, bool(self.ffmpeg))
 
     @property
