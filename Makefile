@@ -40,6 +40,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/sync.py  # federation catch-up events/s and time to converge (--events 10000)
 	$(PY) bench/analytics.py  # analytics consumer ingest and daily rollup time
 	$(PY) bench/binary.py  # single-file executable: size and cold start to /readyz
+	$(PY) bench/idle.py  # idle RSS of the node and its helper processes, beside a bare aiohttp server
 	$(PY) bench/connect.py  # connect storm: time until 10,000 sessions are READY, /healthz meanwhile, RSS
 
 # Lighthouse 12 (pinned in tools/lighthouse/package-lock.json) on the chat page and a forum post page,
