@@ -5,7 +5,8 @@ the slow variants are listed in ``media_pending`` in the same transaction that r
 and the upload's bytes wait in ``data/media/pending/<media_id>``. A worker task makes them in the
 media thread pool, stores the files, records the variants and clears the row, so a crash or restart
 in between only delays them: the node finishes every listed row when it starts again. Until then
-``GET /api/v1/media/{id}`` names them in ``pending`` and their URLs serve the display WebP.
+``GET /api/v1/media/{id}`` names them in ``pending`` and their URLs serve the display WebP; once they
+exist the uploader's gateway sessions get a ``MEDIA_UPDATE`` dispatch with the media as GET shows it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from cryb_node.db import Connection
+from cryb_node.realtime.protocol import Dispatch
 
 from . import images, queries
 from .detect import SNIFF_BYTES, sniff
@@ -28,6 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Sent to the uploader's sessions when the pending variants exist: the media as GET shows it.
+UPDATE = "MEDIA_UPDATE"
 # A row that keeps failing (unreadable bytes, a bug) is given up after this many tries, so it cannot
 # spin; its media keeps the variants it was answered with, and the waiting bytes are deleted.
 MAX_ATTEMPTS = 3
@@ -131,7 +137,16 @@ class Finisher:
             await asyncio.to_thread(shutil.rmtree, work, True)
         if fresh is not None or await db.fetchone(PENDING, (media_id,)) is None:
             src.unlink(missing_ok=True)
+        if fresh is not None:
+            await self._announce(media_id)
         self.finished += 1
+
+    async def _announce(self, media_id: str) -> None:
+        row = await self.media.row(media_id)
+        out = None if row is None else await self.media.describe(media_id, row["owner_id"])
+        if out is not None:
+            users = frozenset({row["owner_id"]})
+            self.media.node.realtime.publish(Dispatch(UPDATE, msgspec.to_builtins(out), users=users))
 
     async def _make(self, media_id: str, names: list[str], src: Path, work: Path) -> set[str] | None:
         media = self.media

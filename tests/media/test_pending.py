@@ -168,3 +168,30 @@ async def test_bytes_that_cannot_be_finished_are_given_up_after_three_tries(star
     assert names(done) == {"webp", "thumb_64"} and not waiting.exists()
     row = await media.node.db.fetchone("SELECT 1 FROM media_pending")
     assert row is None
+
+
+async def test_the_uploaders_sessions_hear_when_the_pending_variants_exist(start):
+    import json
+
+    import websockets
+
+    client = await start(**SMALL_DISPLAY)
+    media = service(client)
+    _, token = await register_user(client)
+    ws = await websockets.connect(f"ws://127.0.0.1:{client.server.port}/gateway")
+    try:
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["op"] == "HELLO"
+        await ws.send(json.dumps({"op": "IDENTIFY", "d": {"token": token}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["op"] == "READY"
+        await media.finisher.stop()
+        body = await answered(client, token, jpeg_with_gps(600, 400, orientation=1))
+        await media.finisher.start()
+        async with asyncio.timeout(30):
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame["op"] == "DISPATCH" and frame["t"] == "MEDIA_UPDATE":
+                    break
+        update = frame["d"]
+        assert update["id"] == body["id"] and update["pending"] == [] and "original" in names(update)
+    finally:
+        await ws.close()
