@@ -169,22 +169,24 @@ class Finisher:
         rows = [(v.name, sha, v.mime, size, v.width, v.height) for v, sha, size in stored]
         blobs = [(sha, size) for _, sha, size in stored]
         for _ in range(100):
-            # Stored before they are recorded, so a listed variant is always there to serve (a crash
-            # in between leaves an unrecorded file, stored again under the same key on the next try);
-            # and stored again after the cleanup job held one of the keys, as it may have removed it.
-            for v, sha, _ in stored:
-                await media.storage.put(sha, v.path, v.mime)
             try:
+                # Rows before files (the cleanup job deletes stored files it has no row for); the
+                # files before the variants, so a listed variant is always there to serve.
+                await media.node.db.write(partial(queries.reserve_blobs, blobs=blobs, now=_now()))
+                for v, sha, _ in stored:
+                    await media.storage.put(sha, v.path, v.mime)
                 fresh = await media.node.db.write(
                     partial(_record, media_id=media_id, rows=rows, blobs=blobs, now=_now())
                 )
-            except queries.BlobBusy:
+            except queries.BlobBusy:  # the cleanup job is deleting one of them: again once it is done
                 await asyncio.sleep(0.05)
                 continue
-            if fresh is None:  # deleted or taken down meanwhile: keep nothing made from its bytes
-                for _, sha, _ in stored:
-                    if not await media.node.db.fetchone(queries.KNOWN_BLOB, (sha,)):
-                        await media.storage.delete(sha)
+            # Rows the cleanup job removed in between were made again: store their files again.
+            # (None: the media was deleted or taken down meanwhile; its files stay orphaned rows,
+            # removed by the cleanup job after the grace period like any deleted upload's.)
+            for v, sha, _ in stored:
+                if fresh and sha in fresh:
+                    await media.storage.put(sha, v.path, v.mime)
             return fresh
         raise queries.BlobBusy("the cleanup job kept a blob busy")
 

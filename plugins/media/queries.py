@@ -119,6 +119,21 @@ def add_blobs(conn: Connection, blobs: list[tuple[str, int]], now: int) -> set[s
     return fresh
 
 
+def reserve_blobs(conn: Connection, blobs: list[tuple[str, int]], now: int) -> None:
+    """Rows for blobs about to be stored, before any media refers to them: the cleanup job's stray
+    sweep leaves them alone, and they count as orphaned from ``now``, so if nothing ever refers to
+    them (a crash before the variants are recorded) they are removed after the grace period."""
+    for sha, size in blobs:
+        row = conn.execute("SELECT deleting FROM media_blobs WHERE sha256 = ?", (sha,)).fetchone()
+        if row is not None and row[0]:
+            raise BlobBusy(sha)
+        if row is None:
+            conn.execute(
+                "INSERT INTO media_blobs (sha256, size, created_ms, orphaned_ms) VALUES (?, ?, ?, ?)",
+                (sha, size, now, now),
+            )
+
+
 def insert_media(
     conn: Connection,
     *,

@@ -7,8 +7,10 @@ the database and the waiting bytes are then exactly what a crash right after the
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pyvips
+from cryb_plugins.media import gc
 
 from cryb_node.app import build_app
 from tests.users_fixtures import register_user
@@ -151,7 +153,12 @@ async def test_media_deleted_while_its_variants_are_being_made_keeps_none_of_the
             break
         await asyncio.sleep(0.02)
     assert media.finisher.finished == 1
-    assert {p.name for p in (media.root / "blobs").rglob("*") if p.is_file()} == blobs_before
+    assert (
+        await media.node.db.fetchone("SELECT 1 FROM media_variants WHERE media_id = ?", (body["id"],)) is None
+    )
+    # What was made is orphaned like any deleted upload's files: gone after the grace period.
+    await gc.collect(media, now=int(time.time() * 1000) + int(media.settings.blob_grace_s * 1000) + 1000)
+    assert {p.name for p in (media.root / "blobs").rglob("*") if p.is_file()} <= blobs_before
     assert list(media.finisher.dir.iterdir()) == []
 
 
@@ -195,3 +202,26 @@ async def test_the_uploaders_sessions_hear_when_the_pending_variants_exist(start
         assert update["id"] == body["id"] and update["pending"] == [] and "original" in names(update)
     finally:
         await ws.close()
+
+
+async def test_the_cleanup_job_running_while_variants_are_stored_loses_none_of_them(start):
+    client = await start(blob_grace_s=0, **SMALL_DISPLAY)
+    media = service(client)
+    _, token = await register_user(client)
+    await media.finisher.stop()
+    body = await answered(client, token, jpeg_with_gps(600, 400, orientation=1))
+    put = media.storage.put
+
+    async def put_then_collect(key, src, mime):  # the cleanup job's turn comes right after each store
+        await put(key, src, mime)
+        await gc.collect(media)
+
+    media.storage.put = put_then_collect  # type: ignore[method-assign]
+    await media.finisher.start()
+    done = await settled(client, token, body)
+    media.storage.put = put  # type: ignore[method-assign]
+    assert "original" in names(done)
+    for v in done["variants"]:
+        resp = await client.get(path_of(v["url"]))
+        assert resp.status == 200, (v["name"], await resp.text())
+        assert len(await resp.read()) == v["size"]
