@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Blob rows reserved before their files are stored are not the cleanup job's before this is over.
+RESERVE_MS = 15 * 60 * 1000
 # Sent to the uploader's sessions when the pending variants exist: the media as GET shows it.
 UPDATE = "MEDIA_UPDATE"
 # A row that keeps failing (unreadable bytes, a bug) is given up after this many tries, so it cannot
@@ -56,8 +58,17 @@ def _record(
     when the media is gone (deleted or taken down meanwhile: the files are not kept)."""
     if conn.execute(queries.MEDIA, (media_id,)).fetchone() is None:
         conn.execute("DELETE FROM media_pending WHERE media_id = ?", (media_id,))
+        # The files just stored are orphans from now, like a deleted upload's (not after RESERVE_MS).
+        conn.executemany(
+            "UPDATE media_blobs SET orphaned_ms = ? WHERE sha256 = ? AND orphaned_ms > ?"
+            " AND NOT EXISTS (SELECT 1 FROM media_variants v WHERE v.sha256 = media_blobs.sha256)",
+            [(now, sha, now) for sha, _ in blobs],
+        )
         return None
     queries.check_blocked(conn, [sha for sha, _ in blobs])
+    for sha, _ in blobs:  # the cleanup job removed a reserved row (and its file) meanwhile: again
+        if conn.execute("SELECT 1 FROM media_blobs WHERE sha256 = ?", (sha,)).fetchone() is None:
+            raise queries.BlobBusy(sha)
     fresh = queries.add_blobs(conn, blobs, now)
     conn.executemany(
         "INSERT OR REPLACE INTO media_variants (media_id, name, sha256, mime, size, width, height)"
@@ -172,21 +183,18 @@ class Finisher:
             try:
                 # Rows before files (the cleanup job deletes stored files it has no row for); the
                 # files before the variants, so a listed variant is always there to serve.
-                await media.node.db.write(partial(queries.reserve_blobs, blobs=blobs, now=_now()))
+                until = _now() + RESERVE_MS
+                await media.node.db.write(partial(queries.reserve_blobs, blobs=blobs, until=until))
                 for v, sha, _ in stored:
                     await media.storage.put(sha, v.path, v.mime)
                 fresh = await media.node.db.write(
                     partial(_record, media_id=media_id, rows=rows, blobs=blobs, now=_now())
                 )
-            except queries.BlobBusy:  # the cleanup job is deleting one of them: again once it is done
+            except queries.BlobBusy:  # the cleanup job took one of them: again once it is done
                 await asyncio.sleep(0.05)
                 continue
-            # Rows the cleanup job removed in between were made again: store their files again.
-            # (None: the media was deleted or taken down meanwhile; its files stay orphaned rows,
-            # removed by the cleanup job after the grace period like any deleted upload's.)
-            for v, sha, _ in stored:
-                if fresh and sha in fresh:
-                    await media.storage.put(sha, v.path, v.mime)
+            # None: the media was deleted or taken down meanwhile; its files stay as orphaned rows,
+            # removed by the cleanup job after the grace period like any deleted upload's.
             return fresh
         raise queries.BlobBusy("the cleanup job kept a blob busy")
 

@@ -119,10 +119,11 @@ def add_blobs(conn: Connection, blobs: list[tuple[str, int]], now: int) -> set[s
     return fresh
 
 
-def reserve_blobs(conn: Connection, blobs: list[tuple[str, int]], now: int) -> None:
+def reserve_blobs(conn: Connection, blobs: list[tuple[str, int]], until: int) -> None:
     """Rows for blobs about to be stored, before any media refers to them: the cleanup job's stray
-    sweep leaves them alone, and they count as orphaned from ``now``, so if nothing ever refers to
-    them (a crash before the variants are recorded) they are removed after the grace period."""
+    sweep leaves their files alone, and they count as orphaned only from ``until`` (after the work
+    should be done), so if nothing ever refers to them (a crash before the variants are recorded)
+    they are removed after that and the grace period."""
     for sha, size in blobs:
         row = conn.execute("SELECT deleting FROM media_blobs WHERE sha256 = ?", (sha,)).fetchone()
         if row is not None and row[0]:
@@ -130,7 +131,7 @@ def reserve_blobs(conn: Connection, blobs: list[tuple[str, int]], now: int) -> N
         if row is None:
             conn.execute(
                 "INSERT INTO media_blobs (sha256, size, created_ms, orphaned_ms) VALUES (?, ?, ?, ?)",
-                (sha, size, now, now),
+                (sha, size, until, until),
             )
 
 
