@@ -40,6 +40,7 @@ bench: $(VENV)/.test-installed
 	$(PY) bench/sync.py  # federation catch-up events/s and time to converge (--events 10000)
 	$(PY) bench/analytics.py  # analytics consumer ingest and daily rollup time
 	$(PY) bench/binary.py  # single-file executable: size and cold start to /readyz
+	$(PY) bench/idle.py  # idle RSS of the node and its helper processes, beside a bare aiohttp server
 	$(PY) bench/connect.py  # connect storm: time until 10,000 sessions are READY, /healthz meanwhile, RSS
 
 # Lighthouse 12 (pinned in tools/lighthouse/package-lock.json) on the chat page and a forum post page,
@@ -59,14 +60,20 @@ format: $(VENV)/.test-installed
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# One self-contained executable, dist/cryb, built from a clean (non-editable) install of the project.
+# One self-contained executable, dist/cryb, built from a clean (non-editable) install of the project:
+# PyInstaller's one-folder build appended to a small C launcher that unpacks it once per version
+# (packaging/launcher.c; needs a C compiler and zlib's static library, Debian's zlib1g-dev).
 BINARY_VENV := build/binary-venv
+CC ?= cc
 binary:
 	$(PYTHON) -m venv $(BINARY_VENV)
 	$(BINARY_VENV)/bin/pip install -q -U pip
 	$(BINARY_VENV)/bin/pip install -q . 'pyinstaller>=6.10,<7'
-	$(BINARY_VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath dist \
+	$(BINARY_VENV)/bin/pyinstaller --noconfirm --clean --log-level WARN --distpath build/onedir \
 		--workpath build/pyinstaller packaging/cryb.spec
+	$(CC) -O2 -Wall -Wno-format-truncation -o build/launcher packaging/launcher.c -l:libz.a
+	mkdir -p dist
+	$(BINARY_VENV)/bin/python packaging/sfx.py build/launcher build/onedir/cryb dist/cryb
 	@ls -lh dist/cryb
 
 # Refresh the vendored front-end files from the npm registry (versions pinned in web/vendor/VERSIONS).

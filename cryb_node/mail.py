@@ -11,10 +11,15 @@ import logging
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
+from typing import TYPE_CHECKING
 
-import aiosmtplib
-
+from cryb_node import lazy
 from cryb_node.config import MailSection
+
+if TYPE_CHECKING:
+    import aiosmtplib
+else:  # ~3 MiB: loaded by the first mail a configured node sends
+    aiosmtplib = lazy.module("aiosmtplib")
 
 log = logging.getLogger(__name__)
 

@@ -17,11 +17,12 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
 
 import msgspec
-import re2
-import regex
 
+from cryb_node import lazy
 from cryb_node.clock import new_id
 from cryb_node.db import Database
 from cryb_node.problems import Problem, forbidden, not_found
@@ -32,6 +33,13 @@ from . import schemas as s
 from .access import now_ms
 from .moderation import Moderation
 from .service import Actor, Communities, Step
+
+if TYPE_CHECKING:
+    import re2
+    import regex
+else:  # RE2 and regex (~4 MiB) are loaded by the first community with automod rules
+    re2 = lazy.module("re2")
+    regex = lazy.module("regex")
 
 log = logging.getLogger(__name__)
 
@@ -66,20 +74,18 @@ class Rule:
     match: Matcher
 
 
+@cache
 def _re2_options() -> re2.Options:
-    options = re2.Options()
+    options = lazy.ready(re2).Options()
     options.case_sensitive = False
     options.log_errors = False  # a refused pattern is the member's 400, not a line on stderr
     options.max_mem = 1 << 20  # per pattern; past it RE2 falls back to a slower linear matcher
     return options
 
 
-_RE2_OPTIONS = _re2_options()
-
-
 def compile_pattern(pattern: str) -> re2._Regexp:
     """Compile with RE2; raises re2.error for what it cannot run."""
-    return re2.compile(pattern, _RE2_OPTIONS)
+    return re2.compile(pattern, _re2_options())
 
 
 def validate(config: s.AutomodConfigIn, kind: str) -> None:
@@ -123,7 +129,7 @@ def compile_rule(
 ) -> Rule:
     match: Matcher
     if kind == "words":
-        words = regex.compile(
+        words = lazy.ready(regex).compile(
             r"\b(?:" + "|".join(re.escape(w) for w in config.words) + r")\b", regex.IGNORECASE
         )
 

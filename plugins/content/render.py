@@ -5,15 +5,30 @@ second, independent line of defence), mention tokens, emoji and media-id checks.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Any
 
-import emoji as emoji_lib
 import nh3
-from markdown_it import MarkdownIt
+
+from cryb_node import lazy
+
+if TYPE_CHECKING:
+    import emoji as emoji_lib
+else:  # the emoji tables are ~5 MiB: loaded by the first reaction, not at start
+    emoji_lib = lazy.module("emoji")
 
 # Raw HTML in Markdown is shown as text (html=False); markdown-it also refuses javascript:, vbscript:
 # and data: links. nh3 then keeps only the tags Markdown produces and http(s)/mailto URLs.
-_md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
+@cache
+def _markdown() -> Any:
+    # Built by the first message rather than at start (markdown-it and its rules: ~2 MiB).
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
+
+
 _TAGS = {
     "p", "br", "hr", "strong", "em", "s", "del", "code", "pre", "blockquote", "ul", "ol", "li",
     "a", "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td",
@@ -24,7 +39,7 @@ _ATTRS = {"a": {"href", "title"}, "ol": {"start"}, "th": {"style"}, "td": {"styl
 @lru_cache(maxsize=4096)
 def markdown_html(text: str) -> str:
     return nh3.clean(
-        _md.render(text),
+        _markdown().render(text),
         tags=_TAGS,
         attributes=_ATTRS,
         url_schemes={"http", "https", "mailto"},
@@ -62,4 +77,4 @@ def custom_emoji(value: str) -> tuple[str, str] | None:
 
 
 def is_unicode_emoji(value: str) -> bool:
-    return len(value) <= 32 and emoji_lib.is_emoji(value)
+    return len(value) <= 32 and lazy.ready(emoji_lib).is_emoji(value)

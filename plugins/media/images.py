@@ -8,15 +8,24 @@ are converted to sRGB. The header is checked before any pixel is decoded, so a d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyvips
+from cryb_node import lazy
 
 from .detect import Detected
 from .placeholder import blurhash
 
+if TYPE_CHECKING:
+    import pyvips
+else:  # libvips costs ~16 MiB of resident memory: loaded by the first image, not at start
+    pyvips = lazy.module("pyvips")
+
 ANIMATED = {"image/gif", "image/webp"}
+# With defer, a large photo's thumbnails above this size are made after the upload is answered.
+LATER_THUMBS_ABOVE = 640
 _SAVE = {  # mime -> (file extension, libvips saver)
     "image/jpeg": ("jpg", "jpegsave"),
     "image/png": ("png", "pngsave"),
@@ -63,10 +72,14 @@ class ImageResult:
     variants: list[Variant]
     placeholder: str
     dominant_color: str
+    # Variants left for finish(): the slow ones (AVIF, a full-size original of a large photo).
+    pending: list[str] = field(default_factory=list)
 
 
+@cache
 def can_encode_avif() -> bool:
     """True if this libvips build has an AV1 encoder (pyvips-binary's has)."""
+    lazy.ready(pyvips)
     try:
         pyvips.Image.black(8, 8, bands=3).heifsave_buffer(compression="av1", effort=0)
     except pyvips.Error:
@@ -140,19 +153,43 @@ def _dims(img: pyvips.Image, frames: int) -> tuple[int, int]:
     return img.width, (img.get("page-height") if frames > 1 else img.height)
 
 
-def process(src: Path, det: Detected, out: Path, opts: Options) -> ImageResult:
-    """Check, clean and resize one uploaded image into files under ``out``."""
+def process(src: Path, det: Detected, out: Path, opts: Options, *, defer: bool = False) -> ImageResult:
+    """Check, clean and resize one uploaded image into files under ``out``. With ``defer`` the slow
+    variants are left out and named in ``pending``: AVIF, and the full-size original when the image
+    is larger than the display size (decoding and re-encoding 12 megapixels is most of the time)."""
+    lazy.ready(pyvips)
     width, height, frames = _header(src, det, opts)
     try:
-        return _process(src, det, out, opts, width, height, frames)
+        return _process(src, det, out, opts, width, height, frames, defer)
     except pyvips.Error as err:
         raise Refused(422, "invalid_image", f"the image could not be decoded: {str(err)[:200]}") from None
 
 
-def _process(
-    src: Path, det: Detected, out: Path, opts: Options, width: int, height: int, frames: int
-) -> ImageResult:
-    variants: list[Variant] = []
+def finish(src: Path, det: Detected, out: Path, opts: Options, names: list[str]) -> list[Variant]:
+    """Make the variants ``process(defer=True)`` left pending, from the same upload."""
+    lazy.ready(pyvips)
+    width, height, frames = _header(src, det, opts)
+    try:
+        made = []
+        if "original" in names:
+            made.append(_original(src, det, out, opts, frames))
+        display = _thumb(src, min(max(width, height), opts.display_max_px), frames).copy_memory()
+        if "avif" in names:
+            path = out / "display.avif"
+            _save(display, path, "image/avif", opts)
+            dw, dh = _dims(display, frames)
+            made.append(Variant("avif", path, "image/avif", dw, dh))
+        for name in names:
+            if name.startswith("thumb_"):
+                size = int(name.removeprefix("thumb_"))
+                img = display.thumbnail_image(size, height=size, size="down")
+                made.append(_thumbnail(src, out, opts, size, frames, img))
+        return made
+    except pyvips.Error as err:
+        raise Refused(422, "invalid_image", f"the image could not be decoded: {str(err)[:200]}") from None
+
+
+def _original(src: Path, det: Detected, out: Path, opts: Options, frames: int) -> Variant:
     if frames > 1:
         full = _srgb(pyvips.Image.new_from_file(str(src), n=-1, access="sequential", fail_on="error"))
     else:
@@ -165,8 +202,25 @@ def _process(
     ext, _ = _SAVE[det.mime]
     path = out / f"original.{ext}"
     _save(full, path, det.mime, opts)
-    variants.append(Variant("original", path, det.mime, width, height))
+    return Variant("original", path, det.mime, width, height)
 
+
+def _process(
+    src: Path, det: Detected, out: Path, opts: Options, width: int, height: int, frames: int, defer: bool
+) -> ImageResult:
+    variants: list[Variant] = []
+    pending: list[str] = []
+    # The header's size before orientation; the stored size is upright (90-degree turns swap them).
+    longest = max(width, height)
+    if defer and frames == 1 and longest > opts.display_max_px:
+        pending.append("original")
+        head = pyvips.Image.new_from_file(str(src), access="sequential")
+        if head.get_typeof("orientation") and head.get("orientation") in (5, 6, 7, 8):
+            width, height = height, width
+    else:
+        original = _original(src, det, out, opts, frames)
+        variants.append(original)
+        width, height = original.width or width, original.height or height
     longest = max(width, height)
     display = _thumb(src, min(longest, opts.display_max_px), frames)
     if frames == 1:
@@ -179,7 +233,15 @@ def _process(
         path = out / "display.webp"
         _save(display, path, "image/webp", opts)
         variants.append(Variant("webp", path, "image/webp", dw, dh))
-    if opts.avif and frames == 1 and (det.mime != "image/avif" or longest > opts.display_max_px):
+    wants_avif = (
+        opts.avif
+        and can_encode_avif()
+        and frames == 1
+        and (det.mime != "image/avif" or longest > opts.display_max_px)
+    )
+    if wants_avif and defer:
+        pending.append("avif")  # an AV1 encode of the display size takes longer than all the rest
+    elif wants_avif:
         path = out / "display.avif"
         _save(display, path, "image/avif", opts)
         variants.append(Variant("avif", path, "image/avif", dw, dh))
@@ -187,17 +249,29 @@ def _process(
     for size in sorted(set(opts.thumbnail_sizes)):
         if size >= longest:
             continue  # never upscale; the full-size variants serve small images
-        if frames == 1 and size < max(dw, dh):
-            img = display.thumbnail_image(size, height=size, size="down")
-        else:
-            img = _thumb(src, size, frames)
-        path = out / f"thumb_{size}.webp"
-        _save(img, path, "image/webp", opts)
-        tw, th = _dims(img, frames)
-        variants.append(Variant(f"thumb_{size}", path, "image/webp", tw, th))
+        if defer and frames == 1 and size > LATER_THUMBS_ABOVE and longest > opts.display_max_px:
+            pending.append(f"thumb_{size}")  # a large photo's larger thumbnails: the display WebP serves
+            continue
+        img = (
+            display.thumbnail_image(size, height=size, size="down")
+            if frames == 1 and size < max(dw, dh)
+            else None
+        )
+        variants.append(_thumbnail(src, out, opts, size, frames, img))
 
     hash_, colour = _placeholder(display if frames == 1 else _thumb(src, 32, 1))
-    return ImageResult(width, height, frames, variants, hash_, colour)
+    return ImageResult(width, height, frames, variants, hash_, colour, sorted(pending))
+
+
+def _thumbnail(
+    src: Path, out: Path, opts: Options, size: int, frames: int, img: pyvips.Image | None
+) -> Variant:
+    if img is None:
+        img = _thumb(src, size, frames)
+    path = out / f"thumb_{size}.webp"
+    _save(img, path, "image/webp", opts)
+    tw, th = _dims(img, frames)
+    return Variant(f"thumb_{size}", path, "image/webp", tw, th)
 
 
 def _placeholder(img: pyvips.Image) -> tuple[str, str]:
@@ -212,6 +286,7 @@ def _placeholder(img: pyvips.Image) -> tuple[str, str]:
 
 def poster(frame: Path, out: Path, opts: Options) -> ImageResult:
     """A video's poster: its first frame (a JPEG from ffmpeg) as a display-size WebP."""
+    lazy.ready(pyvips)
     try:
         img = _thumb(frame, opts.display_max_px, 1).copy_memory()
         path = out / "poster.webp"

@@ -63,9 +63,10 @@ def _insert_row(conn: Connection, meta: dict[str, Any]) -> None:
     )
 
 
-def clone_existing(conn: Connection, *, meta: dict[str, Any], quota: int | None) -> bool:
+def clone_existing(conn: Connection, *, meta: dict[str, Any], quota: int | None) -> list[str] | None:
     """The same bytes were uploaded before: a new record sharing the earlier one's stored variants
-    (no processing, nothing stored twice). False when there is no usable earlier upload."""
+    (no processing, nothing stored twice). None when there is no usable earlier upload; else the
+    variants the earlier one is still waiting for, which the new record waits for too (pending.py)."""
     check_blocked(conn, [meta["source"]])
     src = conn.execute(
         "SELECT id, width, height, frames, placeholder, dominant_color FROM media m"
@@ -76,7 +77,7 @@ def clone_existing(conn: Connection, *, meta: dict[str, Any], quota: int | None)
         (meta["source"], meta["kind"]),
     ).fetchone()
     if src is None:
-        return False
+        return None
     _check_quota(conn, meta["owner"], meta["size"], quota)
     _insert_row(
         conn, {**meta, **{k: src[k] for k in ("width", "height", "frames", "placeholder", "dominant_color")}}
@@ -91,7 +92,47 @@ def clone_existing(conn: Connection, *, meta: dict[str, Any], quota: int | None)
         " WHERE sha256 IN (SELECT sha256 FROM media_variants WHERE media_id = ?)",
         (meta["id"],),
     )
-    return True
+    later = conn.execute("SELECT variants FROM media_pending WHERE media_id = ?", (src["id"],)).fetchone()
+    if later is None:
+        return []
+    conn.execute(
+        "INSERT INTO media_pending (media_id, variants, created_ms) VALUES (?, ?, ?)",
+        (meta["id"], later[0], meta["created"]),
+    )
+    return later[0].split(",")
+
+
+def add_blobs(conn: Connection, blobs: list[tuple[str, int]], now: int) -> set[str]:
+    """Record (or revive) the blobs a new variant refers to; returns those storage does not have yet."""
+    fresh: set[str] = set()
+    for sha, size in blobs:
+        row = conn.execute("SELECT deleting FROM media_blobs WHERE sha256 = ?", (sha,)).fetchone()
+        if row is not None and row[0]:
+            raise BlobBusy(sha)
+        if row is None:
+            conn.execute(
+                "INSERT INTO media_blobs (sha256, size, created_ms) VALUES (?, ?, ?)", (sha, size, now)
+            )
+            fresh.add(sha)
+        else:
+            conn.execute("UPDATE media_blobs SET orphaned_ms = NULL WHERE sha256 = ?", (sha,))
+    return fresh
+
+
+def reserve_blobs(conn: Connection, blobs: list[tuple[str, int]], until: int) -> None:
+    """Rows for blobs about to be stored, before any media refers to them: the cleanup job's stray
+    sweep leaves their files alone, and they count as orphaned only from ``until`` (after the work
+    should be done), so if nothing ever refers to them (a crash before the variants are recorded)
+    they are removed after that and the grace period."""
+    for sha, size in blobs:
+        row = conn.execute("SELECT deleting FROM media_blobs WHERE sha256 = ?", (sha,)).fetchone()
+        if row is not None and row[0]:
+            raise BlobBusy(sha)
+        if row is None:
+            conn.execute(
+                "INSERT INTO media_blobs (sha256, size, created_ms, orphaned_ms) VALUES (?, ?, ?, ?)",
+                (sha, size, until, until),
+            )
 
 
 def insert_media(
@@ -106,19 +147,7 @@ def insert_media(
     # Its variants too: a processed file equal to one made from taken-down bytes is those bytes.
     check_blocked(conn, [meta["source"], *(sha for sha, _ in blobs)])
     _check_quota(conn, meta["owner"], meta["size"], quota)
-    fresh: set[str] = set()
-    for sha, size in blobs:
-        row = conn.execute("SELECT deleting FROM media_blobs WHERE sha256 = ?", (sha,)).fetchone()
-        if row is not None and row[0]:
-            raise BlobBusy(sha)
-        if row is None:
-            conn.execute(
-                "INSERT INTO media_blobs (sha256, size, created_ms) VALUES (?, ?, ?)",
-                (sha, size, meta["created"]),
-            )
-            fresh.add(sha)
-        else:
-            conn.execute("UPDATE media_blobs SET orphaned_ms = NULL WHERE sha256 = ?", (sha,))
+    fresh = add_blobs(conn, blobs, meta["created"])
     _insert_row(conn, meta)
     conn.executemany(
         "INSERT INTO media_variants (media_id, name, sha256, mime, size, width, height)"

@@ -63,6 +63,8 @@ def media_routes(api: Api, node: Node, settings: Settings, media: Callable[[], M
         svc = media()
         media_id, variant = call.path("media_id"), call.path("variant")
         row = await node.db.fetchone(queries.VARIANT, (media_id, variant))
+        # A variant still being made (pending.py) serves the display WebP meanwhile, never cached.
+        standin = row is None and (row := await svc.standin(media_id, variant)) is not None
         remote = row is None
         if remote:  # another node's media attached by content here: fetched lazily, cached
             row = await svc.remote.variant(media_id, variant)
@@ -74,6 +76,8 @@ def media_routes(api: Api, node: Node, settings: Settings, media: Callable[[], M
             cache = f"private, max-age={max(0, call.query.exp - _now())}, immutable"
         else:
             cache = IMMUTABLE
+        if standin:
+            cache = "no-cache"
         storage, key = (
             await svc.remote.blob(media_id, variant, row) if remote else (svc.storage, row["sha256"])
         )

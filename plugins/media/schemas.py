@@ -45,6 +45,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     avif: bool = True  # also an AVIF of still images, when this libvips can encode AVIF
     avif_quality: Annotated[int, Meta(ge=1, le=100)] = 55
     jpeg_quality: Annotated[int, Meta(ge=1, le=100)] = 88  # the cleaned full-size JPEG
+    # Answer an upload once its thumbnails and display-size WebP exist; make AVIF and the full-size
+    # original of a photo larger than display_max_px afterwards (pending.py). False: all before.
+    defer_slow_variants: bool = True
     # Images processed at once (each in a worker thread; libvips releases the GIL).
     workers: Annotated[int, Meta(ge=1, le=64)] = 2
     # Uploads never attached to a post, message or profile are deleted after this long.
@@ -102,6 +105,9 @@ class MediaOut(msgspec.Struct, kw_only=True):
     variants: list[VariantOut]
     created_at: int  # ms since epoch
     filename: str | None = None  # the name it was uploaded with (file cards, downloads)
+    # Variants still being made (avif, original) after an early answer: ask again to get them;
+    # meanwhile their URLs serve the display-size WebP.
+    pending: list[str] = []
 
 
 class SignedQuery(msgspec.Struct, kw_only=True):

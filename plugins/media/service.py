@@ -24,7 +24,7 @@ from cryb_node.node import Node
 from cryb_node.problems import Problem
 from cryb_node.services import MediaRef, MediaRefused, Perm, Permissions, SharedMedia, SharedVariant
 
-from . import images, queries, video
+from . import images, pending, queries, video
 from .detect import sniff
 from .remote import VARIANTS as REMOTE_VARIANTS
 from .remote import RemoteCache
@@ -60,20 +60,27 @@ class MediaService:
         self.signer = Signer(load_or_create_key(node.data_dir / "keys" / "media-url.key"))
         self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="media")
         self._slots = asyncio.Semaphore(settings.workers)
-        self.avif = False
         self.ffmpeg: str | None = None
         base = settings.public_base_url or node.config.base_url
         self.base_url = base.rstrip("/")
         self.remote = RemoteCache(self)
+        self.finisher = pending.Finisher(self)
 
     async def open(self) -> None:
         self.tmp.mkdir(parents=True, exist_ok=True)
         await self.remote.open()
-        self.avif = self.settings.avif and await self._run(images.can_encode_avif)
         self.ffmpeg = video.find_ffmpeg(self.settings.ffmpeg)
-        log.info("media: storage %s, avif %s, ffmpeg %s", self.storage.name, self.avif, bool(self.ffmpeg))
+        if self.node.serving:  # not in a CLI command's node: one finisher per data dir
+            await self.finisher.start()
+        log.info("media: storage %s, ffmpeg %s", self.storage.name, bool(self.ffmpeg))
+
+    @property
+    def avif(self) -> bool:
+        """Whether AVIF variants are made: asked of libvips on first use, which loads it."""
+        return self.settings.avif and images.can_encode_avif()
 
     async def close(self) -> None:
+        await self.finisher.stop()
         self._pool.shutdown(wait=True)
         await self.storage.close()
 
@@ -90,7 +97,7 @@ class MediaService:
             tuple(s.thumbnail_sizes),
             s.display_max_px,
             s.webp_quality,
-            self.avif,
+            s.avif,  # and if libvips can encode AV1: asked in the worker thread (images.py)
             s.avif_quality,
             s.jpeg_quality,
         )
@@ -119,9 +126,18 @@ class MediaService:
                 filename=got.filename,
                 created=now_ms(),
             )
-            cloned = await self.node.db.write(partial(queries.clone_existing, meta=meta, quota=quota))
-            if not cloned:
-                await self._store_new(got, meta, quota)
+            keep = self.finisher.path(media_id)
+            if got.detected.kind == "image":  # what variants made after the answer are made from
+                os.link(got.path, keep)
+            try:
+                cloned = await self.node.db.write(partial(queries.clone_existing, meta=meta, quota=quota))
+                if cloned is None:
+                    await self._store_new(got, meta, quota)
+            finally:
+                if await self.node.db.fetchone(pending.PENDING, (media_id,)) is None:
+                    keep.unlink(missing_ok=True)
+                else:
+                    self.finisher.wake()
         finally:
             got.path.unlink(missing_ok=True)
         out = await self.describe(media_id, owner_id)
@@ -163,8 +179,9 @@ class MediaService:
 
     async def _store_new(self, got: Received, meta: dict[str, Any], quota: int | None) -> None:
         work = Path(tempfile.mkdtemp(prefix="proc-", dir=self.tmp))
+        later: list[str] = []
         try:
-            variants, extra = await self._process(got, work)
+            variants, extra, later = await self._process(got, work)
             blobs = []
             rows = []
             for v in variants:
@@ -172,7 +189,7 @@ class MediaService:
                 blobs.append((Blob(sha, v.path, v.mime), size))
                 rows.append((v.name, sha, v.mime, size, v.width, v.height))
             meta.update(extra)
-            fresh = await self._insert(meta, rows, [(b.sha256, size) for b, size in blobs], quota)
+            fresh = await self._insert(meta, rows, [(b.sha256, size) for b, size in blobs], quota, later)
             try:
                 for blob, _ in blobs:
                     if blob.sha256 in fresh:
@@ -185,23 +202,34 @@ class MediaService:
             await asyncio.to_thread(shutil.rmtree, work, True)
 
     async def _insert(
-        self, meta: dict[str, Any], rows: list[Any], blobs: list[Any], quota: int | None
+        self, meta: dict[str, Any], rows: list[Any], blobs: list[Any], quota: int | None, later: list[str]
     ) -> set[str]:
+        def tx(conn: Connection) -> set[str]:
+            fresh = queries.insert_media(conn, meta=meta, variants=rows, blobs=blobs, quota=quota)
+            if later:
+                pending.enqueue(conn, meta["id"], later, meta["created"])
+            return fresh
+
         for _ in range(100):
             try:
-                return await self.node.db.write(
-                    partial(queries.insert_media, meta=meta, variants=rows, blobs=blobs, quota=quota)
-                )
+                return await self.node.db.write(tx)
             except queries.BlobBusy:
                 await asyncio.sleep(0.05)
         raise Problem("busy", 503, "storage cleanup is running; try again")
 
-    async def _process(self, got: Received, work: Path) -> tuple[list[images.Variant], dict[str, Any]]:
+    async def _process(
+        self, got: Received, work: Path
+    ) -> tuple[list[images.Variant], dict[str, Any], list[str]]:
+        """The variants to answer with, the media's fields, and the variants to make afterwards."""
         det = got.detected
         if det.kind == "image":
             try:
                 res: images.ImageResult = await self._run(
-                    images.process, got.path, det, work, self.image_options()
+                    partial(images.process, defer=self.settings.defer_slow_variants),
+                    got.path,
+                    det,
+                    work,
+                    self.image_options(),
                 )
             except images.Refused as err:
                 raise Problem(err.code, err.status, err.detail, field="file") from None
@@ -212,7 +240,7 @@ class MediaService:
                 placeholder=res.placeholder,
                 dominant_color=res.dominant_color,
             )
-            return res.variants, extra
+            return res.variants, extra, res.pending
         # Video and audio are stored exactly as uploaded; a poster frame when ffmpeg is there.
         variants = [images.Variant("original", got.path, det.mime)]
         extra: dict[str, Any] = {}
@@ -231,7 +259,7 @@ class MediaService:
                         placeholder=res.placeholder,
                         dominant_color=res.dominant_color,
                     )
-        return variants, extra
+        return variants, extra, []
 
     # -- reading and access --------------------------------------------------------------------
 
@@ -285,7 +313,9 @@ class MediaService:
                     height=v["height"],
                 )
             )
+        later = None if remote else await self.node.db.fetchval(pending.PENDING, (media_id,))
         return MediaOut(
+            pending=later.split(",") if later else [],
             id=m["id"],
             kind=m["kind"],
             mime=m["mime"],
@@ -301,6 +331,13 @@ class MediaService:
             created_at=m["created_ms"],
             filename=m["filename"] or None,
         )
+
+    async def standin(self, media_id: str, variant: str) -> Any:
+        """The display WebP's row while ``variant`` of a local upload is still being made."""
+        later = await self.node.db.fetchval(pending.PENDING, (media_id,))
+        if not later or variant not in later.split(","):
+            return None
+        return await self.node.db.fetchone(queries.VARIANT, (media_id, "webp"))
 
     def _url(self, media_id: str, variant: str, expires: int | None) -> str:
         url = f"{self.base_url}/media/{media_id}/{variant}"

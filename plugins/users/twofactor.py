@@ -17,16 +17,21 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import msgspec
-import pyotp
-import segno
 
+from cryb_node import lazy
 from cryb_node.db import Connection
 from cryb_node.problems import Problem
 
 from .keys import token_hash
 
 if TYPE_CHECKING:
+    import pyotp
+    import segno
+
     from .service import Client, Users
+else:  # QR codes and TOTP are for the few sign-ins with two factors: loaded on first use
+    pyotp = lazy.module("pyotp")
+    segno = lazy.module("segno")
 
 STEP_S = 30
 DIGITS = 6

@@ -54,9 +54,26 @@ async def upload(client, token: str | None, data: bytes, filename: str = "file.b
 
 
 async def upload_ok(client, token: str, data: bytes, **kw: Any) -> dict:
+    """Upload, then wait for the variants made after the answer (AVIF, a large photo's original):
+    the media as GET /api/v1/media/{id} shows it once nothing is pending (test_pending.py tests
+    the early answer itself)."""
     resp = await upload(client, token, data, **kw)
     body = await resp.json()
     assert resp.status == 201, body
+    return await settled(client, token, body)
+
+
+async def settled(client, token: str, body: dict, timeout_s: float = 60) -> dict:
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while body.get("pending"):
+        assert time.monotonic() < deadline, f"variants still pending: {body['pending']}"
+        await asyncio.sleep(0.02)
+        resp = await client.get(f"/api/v1/media/{body['id']}", headers={"Authorization": f"Bearer {token}"})
+        assert resp.status == 200, await resp.text()
+        body = await resp.json()
     return body
 
 

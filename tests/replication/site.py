@@ -82,7 +82,12 @@ class Site:
             f"{self.url}/api/v1/media", "POST", token=self.token, raw=multipart("file", filename, data, mime)
         )
         assert isinstance(out, dict) and out["kind"] == "image", out
-        return out
+        for _ in range(3000):  # AVIF is made after the answer: wait until every variant exists
+            if not out.get("pending"):
+                return out
+            time.sleep(0.02)
+            out = self.api("GET", f"/media/{out['id']}")
+        raise AssertionError(f"variants still pending: {out['pending']}")
 
     def message(self, content: str, attachments: list[str] = ()) -> dict[str, Any]:  # type: ignore[assignment]
         return self.api(

@@ -21,6 +21,7 @@ from cryb_node.appkeys import NODE
 from cryb_node.config import ReplicationSection
 from cryb_node.plugins import load as load_plugins
 from tests.conftest import make_config
+from tests.media.conftest import settled
 from tests.replication_fixtures import wait_until
 from tests.users_fixtures import FAST_HASHING, auth, register_user
 
@@ -53,7 +54,7 @@ async def upload_ok(client: Any, token: str, data: bytes) -> dict[str, Any]:
     resp = await client.post("/api/v1/media", data=form, headers=auth(token))
     body = await resp.json()
     assert resp.status == 201, body
-    return body
+    return await settled(client, token, body)  # with its AVIF, made after the answer
 
 
 def folder(tmp_path: Path) -> ReplicationSection:

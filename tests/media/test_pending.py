@@ -1,0 +1,227 @@
+"""Issue 24: an upload is answered once its thumbnails and display-size WebP exist; AVIF and a large
+photo's full-size original are made afterwards from a durable to-do (plugins/media/pending.py).
+
+The finisher is stopped where a test needs the moment between the answer and the slow variants:
+the database and the waiting bytes are then exactly what a crash right after the answer leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pyvips
+from cryb_plugins.media import gc
+
+from cryb_node.app import build_app
+from tests.users_fixtures import register_user
+
+from .conftest import jpeg_with_gps, media_config, metadata_fields, path_of, service, settled, upload
+
+# A 600x400 photo is "large" under a 256 px display size: its original is made afterwards too.
+SMALL_DISPLAY = {"display_max_px": 256, "thumbnail_sizes": [64]}
+
+
+def names(body: dict) -> set[str]:
+    return {v["name"] for v in body["variants"]}
+
+
+async def answered(client, token: str, data: bytes) -> dict:
+    resp = await upload(client, token, data, filename="photo.jpg")
+    body = await resp.json()
+    assert resp.status == 201, body
+    return body
+
+
+async def test_upload_is_answered_before_avif_and_the_original_then_they_appear(start):
+    client = await start(**SMALL_DISPLAY)
+    media = service(client)
+    _, token = await register_user(client)
+    await media.finisher.stop()
+    body = await answered(client, token, jpeg_with_gps(600, 400, orientation=6))
+    later = ["avif", "original"] if media.avif else ["original"]
+    assert body["pending"] == later
+    assert names(body) == {"webp", "thumb_64"}
+    assert (body["width"], body["height"]) == (400, 600)  # upright before the original exists
+    assert body["placeholder"] and body["dominant_color"]
+
+    # Meanwhile the original's URL serves the display WebP, and no cache may keep it.
+    resp = await client.get(path_of(media.signed_url(body["id"], "original")))
+    assert resp.status == 200 and resp.headers["Content-Type"] == "image/webp"
+    assert resp.headers["Cache-Control"] == "no-cache"
+
+    await media.finisher.start()
+    done = await settled(client, token, body)
+    assert done["pending"] == [] and names(done) == {"webp", "thumb_64", *later}
+    variants = {v["name"]: v for v in done["variants"]}
+    assert (variants["original"]["width"], variants["original"]["height"]) == (400, 600)
+    for v in done["variants"]:
+        resp = await client.get(path_of(v["url"]))
+        assert resp.status == 200 and resp.headers["Content-Type"] == v["mime"]
+        data = await resp.read()
+        assert metadata_fields(data) == [] and b"CrybCam" not in data, v["name"]
+        img = pyvips.Image.new_from_buffer(data, "")
+        assert img.height > img.width, v["name"]
+    assert list(media.finisher.dir.iterdir()) == []  # the waiting bytes (with their GPS) are gone
+
+
+async def test_a_restart_between_the_answer_and_the_slow_variants_finishes_them(aiohttp_client, tmp_path):
+    config = media_config(tmp_path / "data", **SMALL_DISPLAY)
+    first = await aiohttp_client(build_app(config))
+    _, token = await register_user(first)
+    await service(first).finisher.stop()
+    body = await answered(first, token, jpeg_with_gps(600, 400, orientation=1))
+    assert "original" in body["pending"]
+    await first.close()
+
+    second = await aiohttp_client(build_app(config))
+    done = await settled(second, token, body)
+    assert "original" in names(done) and done["pending"] == []
+    assert service(second).finisher.finished == 1
+    assert list(service(second).finisher.dir.iterdir()) == []
+
+
+async def test_a_repeat_upload_of_bytes_still_pending_gets_the_variants_too(start):
+    client = await start(**SMALL_DISPLAY)
+    media = service(client)
+    _, token = await register_user(client)
+    await media.finisher.stop()
+    photo = jpeg_with_gps(600, 400, orientation=1)
+    first = await answered(client, token, photo)
+    second = await answered(client, token, photo)  # shares the first one's files
+    assert second["pending"] == first["pending"] and "original" in second["pending"]
+    await media.finisher.start()
+    a, b = await settled(client, token, first), await settled(client, token, second)
+    shas = await media.node.db.fetchall(
+        "SELECT media_id, name, sha256 FROM media_variants WHERE media_id IN (?, ?)", (a["id"], b["id"])
+    )
+    by_media: dict[str, dict[str, str]] = {}
+    for row in shas:
+        by_media.setdefault(row[0], {})[row[1]] = row[2]
+    assert by_media[a["id"]] == by_media[b["id"]] and "original" in by_media[a["id"]]
+
+
+async def test_media_deleted_before_its_variants_are_made_leaves_nothing_behind(start):
+    client = await start(**SMALL_DISPLAY)
+    media = service(client)
+    _, token = await register_user(client)
+    await media.finisher.stop()
+    body = await answered(client, token, jpeg_with_gps(600, 400, orientation=1))
+    resp = await client.delete(f"/api/v1/media/{body['id']}", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status in (200, 204), await resp.text()
+    assert await media.node.db.fetchone("SELECT 1 FROM media_pending") is None
+    await media.finisher.stop()
+    await media.finisher.start()  # its start sweeps bytes no row waits for
+    assert list(media.finisher.dir.iterdir()) == []
+    assert await media.node.db.fetchone("SELECT 1 FROM media_variants WHERE name = 'original'") is None
+
+
+async def test_a_large_photos_larger_thumbnails_come_after_the_answer(start):
+    client = await start(display_max_px=1024, thumbnail_sizes=[64, 800], avif=False)
+    media = service(client)
+    _, token = await register_user(client)
+    await media.finisher.stop()
+    body = await answered(client, token, jpeg_with_gps(2000, 1000, orientation=1))
+    assert body["pending"] == ["original", "thumb_800"] and names(body) == {"webp", "thumb_64"}
+    await media.finisher.start()
+    done = {v["name"]: v for v in (await settled(client, token, body))["variants"]}
+    assert (done["thumb_800"]["width"], done["thumb_800"]["height"]) == (800, 400)
+    assert (done["original"]["width"], done["original"]["height"]) == (2000, 1000)
+
+
+async def test_media_deleted_while_its_variants_are_being_made_keeps_none_of_them(start):
+    client = await start(**SMALL_DISPLAY)
+    media = service(client)
+    _, token = await register_user(client)
+    await media.finisher.stop()
+    body = await answered(client, token, jpeg_with_gps(600, 400, orientation=1))
+    blobs_before = {p.name for p in (media.root / "blobs").rglob("*") if p.is_file()}
+    # The member deletes it after the variants are made and stored, before they are recorded.
+    put = media.storage.put
+
+    async def put_then_delete(key, src, mime):
+        await put(key, src, mime)
+        if await media.node.db.fetchone("SELECT 1 FROM media WHERE id = ?", (body["id"],)):
+            resp = await client.delete(
+                f"/api/v1/media/{body['id']}", headers={"Authorization": f"Bearer {token}"}
+            )
+            assert resp.status in (200, 204)
+
+    media.storage.put = put_then_delete  # type: ignore[method-assign]
+    await media.finisher.start()
+    for _ in range(500):
+        if media.finisher.finished:
+            break
+        await asyncio.sleep(0.02)
+    assert media.finisher.finished == 1
+    assert (
+        await media.node.db.fetchone("SELECT 1 FROM media_variants WHERE media_id = ?", (body["id"],)) is None
+    )
+    # What was made is orphaned like any deleted upload's files: gone after the grace period.
+    await gc.collect(media, now=int(time.time() * 1000) + int(media.settings.blob_grace_s * 1000) + 1000)
+    assert {p.name for p in (media.root / "blobs").rglob("*") if p.is_file()} <= blobs_before
+    assert list(media.finisher.dir.iterdir()) == []
+
+
+async def test_bytes_that_cannot_be_finished_are_given_up_after_three_tries(start):
+    client = await start(**SMALL_DISPLAY)
+    media = service(client)
+    _, token = await register_user(client)
+    await media.finisher.stop()
+    body = await answered(client, token, jpeg_with_gps(600, 400, orientation=1))
+    waiting = media.finisher.path(body["id"])
+    waiting.write_bytes(waiting.read_bytes()[:2000])  # the waiting copy got damaged on disk
+    await media.finisher.start()
+    done = await settled(client, token, body)  # not pending for ever
+    assert names(done) == {"webp", "thumb_64"} and not waiting.exists()
+    row = await media.node.db.fetchone("SELECT 1 FROM media_pending")
+    assert row is None
+
+
+async def test_the_uploaders_sessions_hear_when_the_pending_variants_exist(start):
+    import json
+
+    import websockets
+
+    client = await start(**SMALL_DISPLAY)
+    media = service(client)
+    _, token = await register_user(client)
+    ws = await websockets.connect(f"ws://127.0.0.1:{client.server.port}/gateway")
+    try:
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["op"] == "HELLO"
+        await ws.send(json.dumps({"op": "IDENTIFY", "d": {"token": token}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["op"] == "READY"
+        await media.finisher.stop()
+        body = await answered(client, token, jpeg_with_gps(600, 400, orientation=1))
+        await media.finisher.start()
+        async with asyncio.timeout(30):
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame["op"] == "DISPATCH" and frame["t"] == "MEDIA_UPDATE":
+                    break
+        update = frame["d"]
+        assert update["id"] == body["id"] and update["pending"] == [] and "original" in names(update)
+    finally:
+        await ws.close()
+
+
+async def test_the_cleanup_job_running_while_variants_are_stored_loses_none_of_them(start):
+    client = await start(blob_grace_s=0, **SMALL_DISPLAY)
+    media = service(client)
+    _, token = await register_user(client)
+    await media.finisher.stop()
+    body = await answered(client, token, jpeg_with_gps(600, 400, orientation=1))
+    put = media.storage.put
+
+    async def put_then_collect(key, src, mime):  # the cleanup job's turn comes right after each store
+        await put(key, src, mime)
+        await gc.collect(media)
+
+    media.storage.put = put_then_collect  # type: ignore[method-assign]
+    await media.finisher.start()
+    done = await settled(client, token, body)
+    media.storage.put = put  # type: ignore[method-assign]
+    assert "original" in names(done)
+    for v in done["variants"]:
+        resp = await client.get(path_of(v["url"]))
+        assert resp.status == 200, (v["name"], await resp.text())
+        assert len(await resp.read()) == v["size"]
