@@ -81,7 +81,9 @@ class Result:
     seconds: float
     latencies: list[float] = field(default_factory=list)  # seconds, one per request
     answered: int = 0  # warm-up requests included
-    cpu_ms: float = float("nan")  # a bench's own measure: the server's CPU per answered request
+    # a bench's own measures: the server's CPU per answered request (its process, its helpers)
+    cpu_ms: float = float("nan")
+    helper_cpu_ms: float = float("nan")
 
     @property
     def rate(self) -> float:

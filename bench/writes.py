@@ -12,7 +12,8 @@ of --runs runs, beside references measured in the same runs:
 
 Usage: python bench/writes.py [--runs 3] [--seconds 3] [--pyspy FILE]
 
---pyspy FILE records the node with py-spy during the first run of 64 senders into 1 channel
+--pyspy FILE records the node with py-spy during the first run of the last workload (64 senders into
+16 channels, or the last of --only 64x1 ...)
 (speedscope JSON, or collapsed stacks when FILE ends in .txt).
 """
 
@@ -44,6 +45,7 @@ from bench.run import free_port, wait_up  # noqa: E402
 
 SENDERS = (1, 16, 64)
 CHANNELS = (1, 16)
+WORKLOADS = [(s, c) for s in SENDERS for c in CHANNELS]
 
 
 async def setup(base: str, senders: int, channels: int) -> tuple[list[str], list[str]]:
@@ -123,60 +125,58 @@ def sqlite_batched(directory: str, seconds: float = 1.0, batch: int = 1000) -> f
     return rate
 
 
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of the node process and its helper processes so far."""
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time (user + system) so far of the node process, and of its helper processes."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    todo = [pid]
+    times = [0.0, 0.0]
+    todo = [(pid, 0)]
     while todo:
-        p = todo.pop()
+        p, helper = todo.pop()
         try:
             fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+            times[helper] += (int(fields[11]) + int(fields[12])) / tick
             for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
+                todo += [(int(c), 1) for c in (task / "children").read_text().split()]
         except (FileNotFoundError, ProcessLookupError):
             continue
-    return total
+    return times[0], times[1]
 
 
-def profile(pid: int, out: str, seconds: float) -> subprocess.Popen | None:
+def profile(pid: int, out: str, seconds: float, gil: bool) -> subprocess.Popen | None:
     spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(spy).exists() and shutil.which(spy) is None:
         print("py-spy is not installed: no profile", file=sys.stderr)
         return None
-    return subprocess.Popen(
-        [
-            spy,
-            "record",
-            "-f",
-            "raw" if out.endswith(".txt") else "speedscope",
-            "-o",
-            out,
-            "--pid",
-            str(pid),
-            "--duration",
-            str(int(seconds) + 1),
-        ],
-        stdout=subprocess.DEVNULL,
-    )
+    fmt = "raw" if out.endswith(".txt") else "speedscope"
+    cmd = [spy, "record", "-f", fmt, "-o", out, "--pid", str(pid), "--duration", str(int(seconds) + 1)]
+    return subprocess.Popen([*cmd, "--gil"] if gil else cmd, stdout=subprocess.DEVNULL)
 
 
-async def measure(base: str, pid: int, data: str, runs: int, seconds: float, spy_out: str | None) -> dict:
+async def measure(
+    base: str,
+    pid: int,
+    data: str,
+    runs: int,
+    seconds: float,
+    spy_out: str | None,
+    gil: bool,
+    only: list[tuple[int, int]],
+) -> dict:
     tokens, channels = await setup(base, max(SENDERS), max(CHANNELS))
     tag = secrets.token_hex(2)
     samples: dict[str, list] = {"healthz": [], "sqlite": []}
     healthz = httpload.encode("GET", f"{base}/healthz")
     for r in range(runs):
-        for s in SENDERS:
-            for c in CHANNELS:
-                spy = profile(pid, spy_out, seconds) if spy_out and r == 0 and (s, c) == (64, 1) else None
-                cpu = cpu_seconds(pid)
-                got = await httpload.run(base, s, seconds, sends(base, tokens, channels[:c], f"{tag}{r}"))
-                got.cpu_ms = 1000 * (cpu_seconds(pid) - cpu) / max(1, got.answered)
-                if spy is not None:
-                    spy.wait()
-                samples.setdefault((s, c), []).append(got)
+        for s, c in only:
+            spy = profile(pid, spy_out, seconds, gil) if spy_out and r == 0 and (s, c) == only[-1] else None
+            node0, helpers0 = cpu_seconds(pid)
+            got = await httpload.run(base, s, seconds, sends(base, tokens, channels[:c], f"{tag}{r}"))
+            node1, helpers1 = cpu_seconds(pid)
+            got.cpu_ms = 1000 * (node1 - node0) / max(1, got.answered)
+            got.helper_cpu_ms = 1000 * (helpers1 - helpers0) / max(1, got.answered)
+            if spy is not None:
+                spy.wait()
+            samples.setdefault((s, c), []).append(got)
         samples["healthz"].append((await httpload.run(base, 64, seconds, lambda w, i: healthz)).rate)
         samples["sqlite"].append(sqlite_batched(data))
     return samples
@@ -187,9 +187,14 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument(
-        "--pyspy", metavar="FILE", help="speedscope profile of the node during 64 senders, 1 channel"
+        "--pyspy", metavar="FILE", help="py-spy profile of the node during the last workload's first run"
+    )
+    ap.add_argument("--gil", action="store_true", help="profile only the samples that hold the GIL")
+    ap.add_argument(
+        "--only", metavar="SxC", nargs="*", help="only these workloads, e.g. 64x1 (senders x channels)"
     )
     args = ap.parse_args()
+    only = [tuple(map(int, w.split("x"))) for w in args.only] if args.only else WORKLOADS
 
     data = tempfile.mkdtemp(prefix="cryb-bench-writes-")
     port = free_port()
@@ -202,7 +207,9 @@ def main() -> None:
     )
     try:
         wait_up(base + "/healthz", node)
-        samples = asyncio.run(measure(base, node.pid, data, args.runs, args.seconds, args.pyspy))
+        samples = asyncio.run(
+            measure(base, node.pid, data, args.runs, args.seconds, args.pyspy, args.gil, only)
+        )
     except Exception:
         print((Path(data) / "node.log").read_text()[-3000:], file=sys.stderr)
         raise
@@ -219,21 +226,21 @@ def main() -> None:
     )
     print(
         f"| {'workload':<30} | {'sends/s':>8} | {'p50 ms':>7} | {'p99 ms':>7} | {'/ healthz':>9}"
-        f" | {'node CPU ms/send':>16} |"
+        f" | {'CPU ms/send: node + helpers':>27} |"
     )
-    print(f"|{'-' * 32}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 11}|{'-' * 18}|")
-    for s in SENDERS:
-        for c in CHANNELS:
-            got: list[httpload.Result] = samples[(s, c)]
-            rate = statistics.median(g.rate for g in got)
-            p50 = statistics.median(g.p50 for g in got)
-            p99 = statistics.median(g.p99 for g in got)
-            cpu = statistics.median(g.cpu_ms for g in got)
-            name = f"{s} sender{'s' * (s > 1)}, {c} channel{'s' * (c > 1)}"
-            print(
-                f"| {name:<30} | {rate:>8.0f} | {p50:>7.1f} | {p99:>7.1f} | {rate / healthz:>9.2f}"
-                f" | {cpu:>16.2f} |"
-            )
+    print(f"|{'-' * 32}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 11}|{'-' * 29}|")
+    for s, c in only:
+        got: list[httpload.Result] = samples[(s, c)]
+        rate = statistics.median(g.rate for g in got)
+        p50 = statistics.median(g.p50 for g in got)
+        p99 = statistics.median(g.p99 for g in got)
+        cpu = statistics.median(g.cpu_ms for g in got)
+        helpers = statistics.median(g.helper_cpu_ms for g in got)
+        name = f"{s} sender{'s' * (s > 1)}, {c} channel{'s' * (c > 1)}"
+        print(
+            f"| {name:<30} | {rate:>8.0f} | {p50:>7.1f} | {p99:>7.1f} | {rate / healthz:>9.2f}"
+            f" | {f'{cpu:.2f} + {helpers:.2f}':>27} |"
+        )
     print(f"\nreferences in the same runs: GET /healthz {healthz:,.0f} req/s (64 connections);")
     print(f"SQLite batched insert {sqlite_rate:,.0f} rows/s (1,000 rows per transaction, same disk)")
 

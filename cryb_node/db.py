@@ -49,7 +49,12 @@ def check_sqlite_version(version: tuple[int, ...] = sqlite3.sqlite_version_info)
 def connect(path: Path, *, busy_timeout_ms: int, readonly: bool = False) -> sqlite3.Connection:
     """A connection with the node's pragmas. isolation_level=None: we issue BEGIN/COMMIT ourselves."""
     uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
-    conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False, timeout=0)
+    # The node runs ~300 distinct statements (IN lists of varying length among them); with the
+    # default cache of 128 prepared statements they evicted each other and a message send re-prepared
+    # most of its statements: 400 -> 240 us of CPU per send (in-process, 64 senders).
+    conn = sqlite3.connect(
+        uri, uri=True, isolation_level=None, check_same_thread=False, timeout=0, cached_statements=1024
+    )
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
