@@ -81,7 +81,7 @@ async def setup(base: str) -> dict:
                 "password": "long enough bench password",
             }
             got = await post("/api/v1/auth/register", body)
-            users.append((got["user"]["id"], got["access_token"]))
+            users.append((got["user"]["id"], got["access_token"], name))
         owner = users[0][1]
         com = await post("/api/v1/communities", {"name": "bench", "public": True}, owner)
         async with http.get(f"{base}/api/v1/communities/{com['id']}/channels") as resp:
@@ -89,7 +89,7 @@ async def setup(base: str) -> dict:
         forum = await post(
             f"/api/v1/communities/{com['id']}/channels", {"name": "forum", "kind": "forum"}, owner
         )
-        for _, token in users[1:]:
+        for _, token, _ in users[1:]:
             await post(f"/api/v1/communities/{com['id']}/members/@me", {}, token, method="PUT")
         return {"users": users, "community": com["id"], "text": text, "forum": forum["id"]}
 
@@ -103,7 +103,7 @@ async def fill(data: str, world: dict, messages: int, posts: int) -> float:
     from cryb_node.node import Node
 
     node = Node(configmod.convert({"node": {"data_dir": data}, "log": {"level": "WARNING"}}))
-    authors = [u for u, _ in world["users"]]
+    authors = [u[0] for u in world["users"]]
     started = time.perf_counter()
     async with node.running(background=False):
 
@@ -144,6 +144,15 @@ async def load(url: str, seconds: float, tokens: list[str], body=None) -> float:
     return (await httpload.run(f"{parts.scheme}://{parts.netloc}", len(tokens), seconds, make)).rate
 
 
+async def sign_in_again(base: str, world: dict) -> None:
+    """Fresh access tokens for a kept corpus (they expire between runs)."""
+    async with aiohttp.ClientSession() as http:
+        for user in world["users"]:
+            body = {"login": user[2], "password": "long enough bench password"}
+            async with http.post(f"{base}/api/v1/auth/login", json=body) as resp:
+                user[1] = (await resp.json())["access_token"]
+
+
 async def settle(base: str, timeout: float = 900.0) -> None:
     """Wait until the bus consumers have handled the filled events (the fill wrote them with no
     consumer running): reads measured meanwhile would share the node with that catch-up."""
@@ -164,7 +173,7 @@ async def settle(base: str, timeout: float = 900.0) -> None:
 
 
 async def measure(base: str, world: dict, runs: int, seconds: float, only: list[str]) -> dict[str, float]:
-    tokens = [t for _, t in world["users"][1:]]
+    tokens = [u[1] for u in world["users"][1:]]
     text, forum = world["text"], world["forum"]
     async with aiohttp.ClientSession() as http:
         headers = {"Authorization": f"Bearer {tokens[0]}"}
@@ -220,6 +229,8 @@ def main() -> None:
         saved.write_text(json.dumps(world))
     size_mb = (Path(data) / "cryb.db").stat().st_size / 1e6
     node = serve(data, port)
+    if fill_s is None:
+        asyncio.run(sign_in_again(base, world))
     asyncio.run(settle(base))
     spy = None
     if args.pyspy:
