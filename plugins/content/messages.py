@@ -210,9 +210,10 @@ class Chat:
     # -- read -----------------------------------------------------------------------------------
 
     async def _cursor(self, channel_id: str, mid: str, field: str) -> tuple[int, str]:
-        row = await self.db.fetchone(
+        rows = await self.db.fetchall_inline(
             "SELECT hlc, id FROM content_messages WHERE id = ? AND channel_id = ?", (mid, channel_id)
         )
+        row = rows[0] if rows else None
         if row is None:
             raise Problem("invalid_query", 400, "no such message in this channel", field=field)
         return row[0], row[1]
@@ -235,24 +236,25 @@ class Chat:
         if not where.has(Perm.MANAGE_MESSAGES):
             base += " AND m.hidden = 0 AND m.purged = 0"
         args: dict[str, Any] = {"channel": channel_id, "thread": q.thread, "user": user_id, "limit": q.limit}
+        page = self.db.fetchall_inline  # a bounded, indexed page: no thread hop (db.py)
         older = f"{base} AND (m.hlc, m.id) < (:hlc, :id) ORDER BY m.hlc DESC, m.id DESC LIMIT :limit"
         newer = f"{base} AND (m.hlc, m.id) > (:hlc, :id) ORDER BY m.hlc, m.id LIMIT :limit"
         if q.before is not None:
             hlc, mid = await self._cursor(channel_id, q.before, "before")
-            rows = (await self.db.fetchall(older, {**args, "hlc": hlc, "id": mid}))[::-1]
+            rows = (await page(older, {**args, "hlc": hlc, "id": mid}))[::-1]
         elif q.after is not None:
             hlc, mid = await self._cursor(channel_id, q.after, "after")
-            rows = await self.db.fetchall(newer, {**args, "hlc": hlc, "id": mid})
+            rows = await page(newer, {**args, "hlc": hlc, "id": mid})
         elif q.around is not None:
             hlc, mid = await self._cursor(channel_id, q.around, "around")
             half = q.limit // 2
-            rows = (await self.db.fetchall(older, {**args, "hlc": hlc, "id": mid, "limit": half}))[::-1]
-            rows += await self.db.fetchall(
+            rows = (await page(older, {**args, "hlc": hlc, "id": mid, "limit": half}))[::-1]
+            rows += await page(
                 f"{base} AND (m.hlc, m.id) >= (:hlc, :id) ORDER BY m.hlc, m.id LIMIT :limit",
                 {**args, "hlc": hlc, "id": mid, "limit": q.limit - len(rows)},
             )
         else:
-            rows = (await self.db.fetchall(f"{base} ORDER BY m.hlc DESC, m.id DESC LIMIT :limit", args))[::-1]
+            rows = (await page(f"{base} ORDER BY m.hlc DESC, m.id DESC LIMIT :limit", args))[::-1]
         return MessagePage([message_wire(r) for r in rows])
 
     async def row(self, channel_id: str, mid: str) -> Any:

@@ -224,7 +224,7 @@ class Posts:
             args["after_key"], args["after_id"] = decode_cursor(q.after)
             sql += f" AND ({key}, p.id) < (:after_key, :after_id)"
         sql += f" ORDER BY {key} DESC, p.id DESC LIMIT :limit"
-        rows = await self.db.fetchall(sql, args)
+        rows = await self.db.fetchall_inline(sql, args)
         nxt = encode_cursor(rows[-1][-1], rows[-1][0]) if len(rows) == q.limit else None
         return PostPage([post_wire(r, self.pending_views) for r in rows], nxt)
 
