@@ -30,6 +30,7 @@ soak: $(VENV)/.test-installed
 
 bench: $(VENV)/.test-installed
 	$(PY) bench/run.py
+	$(PY) bench/writes.py  # durable message sends, 1/16/64 senders x 1/16 channels, beside /healthz and SQLite
 	$(PY) bench/fanout.py
 	$(PY) bench/search.py  # --docs 100000 1000000 for the issue's figures (--keep DIR reuses corpus and indexes)
 	$(PY) bench/media.py

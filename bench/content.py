@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import signal
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -32,6 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from run import ROOT, Row, free_port, wait_up
 
 sys.path.insert(0, str(ROOT))
+from bench import httpload
+
 CLIENTS = 16
 
 
@@ -77,7 +81,7 @@ async def setup(base: str) -> dict:
                 "password": "long enough bench password",
             }
             got = await post("/api/v1/auth/register", body)
-            users.append((got["user"]["id"], got["access_token"]))
+            users.append((got["user"]["id"], got["access_token"], name))
         owner = users[0][1]
         com = await post("/api/v1/communities", {"name": "bench", "public": True}, owner)
         async with http.get(f"{base}/api/v1/communities/{com['id']}/channels") as resp:
@@ -85,7 +89,7 @@ async def setup(base: str) -> dict:
         forum = await post(
             f"/api/v1/communities/{com['id']}/channels", {"name": "forum", "kind": "forum"}, owner
         )
-        for _, token in users[1:]:
+        for _, token, _ in users[1:]:
             await post(f"/api/v1/communities/{com['id']}/members/@me", {}, token, method="PUT")
         return {"users": users, "community": com["id"], "text": text, "forum": forum["id"]}
 
@@ -99,7 +103,7 @@ async def fill(data: str, world: dict, messages: int, posts: int) -> float:
     from cryb_node.node import Node
 
     node = Node(configmod.convert({"node": {"data_dir": data}, "log": {"level": "WARNING"}}))
-    authors = [u for u, _ in world["users"]]
+    authors = [u[0] for u in world["users"]]
     started = time.perf_counter()
     async with node.running(background=False):
 
@@ -127,33 +131,49 @@ async def fill(data: str, world: dict, messages: int, posts: int) -> float:
 
 
 async def load(url: str, seconds: float, tokens: list[str], body=None) -> float:
-    """Requests/s with one keep-alive connection per token for ``seconds``."""
-    done = 0
-    deadline = time.perf_counter() + seconds
-    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=len(tokens))) as http:
+    """Requests/s with one keep-alive connection per token for ``seconds`` (bench/httpload.py: a
+    client light enough not to be what is measured)."""
+    heads = [{"Authorization": f"Bearer {t}"} for t in tokens]
+    parts = urlsplit(url)
 
-        async def worker(w: int, token: str) -> None:
-            nonlocal done
-            headers = {"Authorization": f"Bearer {token}"}
-            i = 0
-            while time.perf_counter() < deadline:
-                payload = None if body is None else {body: f"bench {w} {i}"}
-                async with http.request(
-                    "GET" if body is None else "POST", url, json=payload, headers=headers
-                ) as r:
-                    await r.read()
-                    if r.status >= 400:
-                        raise RuntimeError(f"{url}: {r.status}")
-                done += 1
-                i += 1
+    def make(w: int, i: int) -> bytes:
+        if body is None:
+            return httpload.encode("GET", url, heads[w])
+        return httpload.encode("POST", url, heads[w], json.dumps({body: f"bench {w} {i}"}).encode())
 
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(w, t) for w, t in enumerate(tokens)))
-        return done / (time.perf_counter() - started)
+    return (await httpload.run(f"{parts.scheme}://{parts.netloc}", len(tokens), seconds, make)).rate
 
 
-async def measure(base: str, world: dict, runs: int, seconds: float) -> dict[str, float]:
-    tokens = [t for _, t in world["users"][1:]]
+async def sign_in_again(base: str, world: dict) -> None:
+    """Fresh access tokens for a kept corpus (they expire between runs)."""
+    async with aiohttp.ClientSession() as http:
+        for user in world["users"]:
+            body = {"login": user[2], "password": "long enough bench password"}
+            async with http.post(f"{base}/api/v1/auth/login", json=body) as resp:
+                user[1] = (await resp.json())["access_token"]
+
+
+async def settle(base: str, timeout: float = 900.0) -> None:
+    """Wait until the bus consumers have handled the filled events (the fill wrote them with no
+    consumer running): reads measured meanwhile would share the node with that catch-up."""
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            async with http.get(f"{base}/metrics") as resp:
+                text = await resp.text()
+            lag = sum(
+                float(line.rsplit(" ", 1)[1])
+                for line in text.splitlines()
+                if line.startswith("cryb_consumer_lag_events{")
+            )
+            if lag == 0 or time.monotonic() > deadline:
+                return
+            print(f"waiting for the consumers to catch up: {lag:,.0f} events", file=sys.stderr)
+            await asyncio.sleep(5)
+
+
+async def measure(base: str, world: dict, runs: int, seconds: float, only: list[str]) -> dict[str, float]:
+    tokens = [u[1] for u in world["users"][1:]]
     text, forum = world["text"], world["forum"]
     async with aiohttp.ClientSession() as http:
         headers = {"Authorization": f"Bearer {tokens[0]}"}
@@ -169,10 +189,15 @@ async def measure(base: str, world: dict, runs: int, seconds: float) -> dict[str
         "home": (f"{base}/api/v1/feed/home?sort=hot&limit=25", None),
         "healthz": (f"{base}/healthz", None),
     }
-    samples: dict[str, list[float]] = {k: [] for k in urls}
+    health = urls.pop("healthz")
+    urls = {k: v for k, v in urls.items() if not only or k in only}
+    samples: dict[str, list[float]] = {}
     for _ in range(runs):
         for name, (url, body) in urls.items():
-            samples[name].append(await load(url, seconds, tokens, body))
+            samples.setdefault(name, []).append(await load(url, seconds, tokens, body))
+            # The machine is shared: each read row's reference is measured right after it.
+            if body is None:
+                samples.setdefault(f"healthz {name}", []).append(await load(health[0], seconds, tokens))
     return {k: statistics.median(v) for k, v in samples.items()}
 
 
@@ -182,43 +207,76 @@ def main() -> None:
     ap.add_argument("--posts", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument("--keep", metavar="DIR", help="fill DIR once and measure it again on later runs")
+    ap.add_argument(
+        "--pyspy", metavar="FILE", help="py-spy profile (GIL samples) of the node: first row, first run"
+    )
+    ap.add_argument("--only", nargs="*", default=[], help="only these rows: create note latest deep hot home")
     args = ap.parse_args()
 
-    data = tempfile.mkdtemp(prefix="cryb-bench-content-")
+    data = args.keep or tempfile.mkdtemp(prefix="cryb-bench-content-")
+    saved = Path(data) / "bench-world.json"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    node = serve(data, port)
-    try:
-        world = asyncio.run(setup(base))
-    finally:
-        stop(node)
-    fill_s = asyncio.run(fill(data, world, args.messages, args.posts))
+    fill_s = None
+    if saved.exists():
+        world = json.loads(saved.read_text())
+    else:
+        Path(data).mkdir(parents=True, exist_ok=True)
+        node = serve(data, port)
+        try:
+            world = asyncio.run(setup(base))
+        finally:
+            stop(node)
+        fill_s = asyncio.run(fill(data, world, args.messages, args.posts))
+        world = {**world, "messages": args.messages, "posts": args.posts}
+        saved.write_text(json.dumps(world))
     size_mb = (Path(data) / "cryb.db").stat().st_size / 1e6
     node = serve(data, port)
+    if fill_s is None:
+        asyncio.run(sign_in_again(base, world))
+    asyncio.run(settle(base))
+    spy = None
+    if args.pyspy:
+        fmt = "raw" if args.pyspy.endswith(".txt") else "speedscope"
+        spy = subprocess.Popen(
+            [str(Path(sys.executable).parent / "py-spy"), "record", "-f", fmt, "-o", args.pyspy, "--gil",
+             "--pid", str(node.pid), "--duration", str(int(args.seconds))],
+            stdout=subprocess.DEVNULL,
+        )  # fmt: skip
     try:
-        med = asyncio.run(measure(base, world, args.runs, args.seconds))
+        med = asyncio.run(measure(base, world, args.runs, args.seconds, args.only))
     finally:
+        if spy is not None:
+            spy.wait(60)
         stop(node)
     rows = [
-        Row(
-            f"POST message, {CLIENTS} clients",
-            "msgs/s",
-            med["create"],
-            "POST demo note (signed event)",
-            med["note"],
+        Row(f"POST message, {CLIENTS} clients", "msgs/s", med.get("create", 0),
+            "POST demo note (signed event)", med.get("note", 0)),
+        *(
+            Row(title, "req/s", med.get(k, 0), "GET /healthz right after", med.get(f"healthz {k}", 1))
+            for k, title in (
+                ("latest", "GET 50 latest messages"),
+                ("deep", "GET 50 messages before a cursor"),
+                ("hot", "GET hot feed (25 posts)"),
+                ("home", "GET home feed (25 posts)"),
+            )
         ),
-        Row("GET 50 latest messages", "req/s", med["latest"], "GET /healthz", med["healthz"]),
-        Row("GET 50 messages before a cursor", "req/s", med["deep"], "GET /healthz", med["healthz"]),
-        Row("GET hot feed (25 posts)", "req/s", med["hot"], "GET /healthz", med["healthz"]),
-        Row("GET home feed (25 posts)", "req/s", med["home"], "GET /healthz", med["healthz"]),
-    ]
+    ]  # fmt: skip
+    written = (
+        f"written in {fill_s:.0f} s = {(world['messages'] + world['posts']) / fill_s:,.0f} events/s"
+        if fill_s
+        else f"kept in {data}"
+    )
     print(
-        f"\nCRYB content bench: {args.messages:,} messages + {args.posts:,} posts ({size_mb:,.0f} MB, written"
-        f" in {fill_s:.0f} s = {(args.messages + args.posts) / fill_s:,.0f} events/s); median of {args.runs}"
-        f" runs, {args.seconds:.0f}s each, {CLIENTS} connections, {os.cpu_count()} cores\n"
+        f"\nCRYB content bench: {world['messages']:,} messages + {world['posts']:,} posts ({size_mb:,.0f} MB,"
+        f" {written}); median of {args.runs} runs, {args.seconds:.0f}s each, {CLIENTS} connections,"
+        f" {os.cpu_count()} cores\n"
     )
     print(f"{'workload':36} {'median':>10} {'unit':8} {'reference':32} {'ref median':>10} {'ratio':>6}")
     for r in rows:
+        if not r.value:
+            continue
         print(f"{r.name:36} {r.value:10.0f} {r.unit:8} {r.reference:32} {r.ref_value:10.0f} {r.ratio:6.2f}")
 
 

@@ -52,6 +52,8 @@ class HLC:
 
 
 _CROCKFORD = "0123456789abcdefghjkmnpqrstvwxyz"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]
+_SHIFTS = tuple(range(120, -1, -10))
 
 
 _id_lock = threading.Lock()
@@ -71,8 +73,5 @@ def new_id() -> str:
         if value >> 80 <= _id_last >> 80:
             value = _id_last + 1
         _id_last = value
-    out = []
-    for _ in range(26):
-        out.append(_CROCKFORD[value & 31])
-        value >>= 5
-    return "".join(reversed(out))
+    # Two characters (10 bits) per step: 13 look-ups instead of 26 shifts (ids are made per send).
+    return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])

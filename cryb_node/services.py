@@ -45,6 +45,9 @@ class Perm(IntFlag):
         return value
 
 
+_ADMINISTRATOR = int(Perm.ADMINISTRATOR)
+
+
 class ChannelAccess(msgspec.Struct, frozen=True):
     """What one user may do in one channel, right now."""
 
@@ -58,7 +61,8 @@ class ChannelAccess(msgspec.Struct, frozen=True):
     nsfw: bool = False
 
     def has(self, perm: Perm) -> bool:
-        return bool(self.perms & perm) or bool(self.perms & Perm.ADMINISTRATOR)
+        # Plain ints: IntFlag's own operators build enum members (a noticeable cost per request).
+        return bool(self.perms & (int(perm) | _ADMINISTRATOR))
 
 
 class Permissions(Protocol):

@@ -66,3 +66,28 @@ def test_sqlite_older_than_3_51_3_is_refused():
     with pytest.raises(SQLiteTooOld, match="3.40.1 is too old"):
         check_sqlite_version((3, 40, 1))
     check_sqlite_version((3, 51, 3))
+
+
+async def test_an_inline_read_sees_each_acknowledged_write_like_the_pool(db: Database):
+    for i in range(3):
+        await db.write(lambda c, i=i: c.execute("INSERT INTO t (n, v) VALUES (?, ?)", (i, f"v{i}")))
+        inline = await db.fetchall_inline("SELECT n, v FROM t ORDER BY n")
+        pooled = await db.fetchall("SELECT n, v FROM t ORDER BY n")
+        assert (
+            [tuple(r) for r in inline] == [tuple(r) for r in pooled] == [(n, f"v{n}") for n in range(i + 1)]
+        )
+
+
+async def test_an_inline_read_of_a_locked_database_goes_to_the_pool(db: Database, monkeypatch):
+    import pysqlite3.dbapi2 as sqlite3
+
+    class Busy:
+        def execute(self, *args):
+            raise sqlite3.OperationalError("database is locked")
+
+        def close(self) -> None:
+            pass
+
+    await db.write(lambda c: c.execute("INSERT INTO t (n, v) VALUES (1, 'one')"))
+    monkeypatch.setattr(db, "_inline", Busy())
+    assert [tuple(r) for r in await db.fetchall_inline("SELECT n, v FROM t")] == [(1, "one")]

@@ -62,6 +62,7 @@ class Recorder:
         self.h = hasher
         self._salts: dict[str, bytes | None] = {}
         self._optout: dict[str, bool] = {}
+        self._cohorts: dict[tuple[str, str], str | None] = {}
 
     def salt(self, period: str) -> bytes | None:
         if period not in self._salts:
@@ -79,19 +80,25 @@ class Recorder:
         return self._optout[user_id]
 
     def cohort(self, scope: str, user_id: str) -> str | None:
-        row = self.conn.execute(
-            "SELECT week FROM analytics_cohort_members WHERE scope = ? AND member = ?",
-            (scope, self.h.member(scope, user_id)),
-        ).fetchone()
-        return row[0] if row else None
+        # A batch of sends is mostly the same few authors in the same community: look each up once.
+        key = (scope, user_id)
+        if key not in self._cohorts:
+            row = self.conn.execute(
+                "SELECT week FROM analytics_cohort_members WHERE scope = ? AND member = ?",
+                (scope, self.h.member(scope, user_id)),
+            ).fetchone()
+            self._cohorts[key] = row[0] if row else None
+        return self._cohorts[key]
 
     def enter_cohort(self, scope: str, user_id: str, day: dt.date) -> None:
+        self._cohorts.pop((scope, user_id), None)
         self.conn.execute(
             "INSERT OR IGNORE INTO analytics_cohort_members (scope, member, week) VALUES (?, ?, ?)",
             (scope, self.h.member(scope, user_id), monday(day).isoformat()),
         )
 
     def leave_cohort(self, scope: str, user_id: str) -> None:
+        self._cohorts.pop((scope, user_id), None)
         self.conn.execute(
             "DELETE FROM analytics_cohort_members WHERE scope = ? AND member = ?",
             (scope, self.h.member(scope, user_id)),

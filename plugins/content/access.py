@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # What a DM participant may do: everything but managing.
 DM_PERMS = Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES | Perm.READ_HISTORY | Perm.ATTACH_FILES | Perm.ADD_REACTIONS
 CHAT_KINDS = ("text", "announcement", "dm")
+_ADMINISTRATOR = int(Perm.ADMINISTRATOR)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,8 +131,9 @@ class Gate:
             raise unauthorized()
         if write and not where.access.member:
             raise forbidden("join the community first")
-        missing = [p.name for p in Perm if p in perms and not where.has(p)]
-        if missing:
+        have = where.access.perms
+        if int(perms) & ~have and not have & _ADMINISTRATOR:
+            missing = [p.name for p in Perm if p in perms and not where.has(p)]
             if where.access.timed_out_until and Perm.SEND_MESSAGES in perms:
                 raise timed_out(where.access.timed_out_until)
             raise forbidden(f"{what} needs {', '.join(str(m) for m in missing)}")

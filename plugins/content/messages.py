@@ -21,6 +21,7 @@ from . import schemas as s
 from .access import CHAT_KINDS, Gate, Where
 from .reactions import reactions_for
 from .render import mentions
+from .wire import MESSAGE_COLUMNS, MessagePage, message_wire
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -212,14 +213,16 @@ class Chat:
     # -- read -----------------------------------------------------------------------------------
 
     async def _cursor(self, channel_id: str, mid: str, field: str) -> tuple[int, str]:
-        row = await self.db.fetchone(
+        rows = await self.db.fetchall_inline(
             "SELECT hlc, id FROM content_messages WHERE id = ? AND channel_id = ?", (mid, channel_id)
         )
+        row = rows[0] if rows else None
         if row is None:
             raise Problem("invalid_query", 400, "no such message in this channel", field=field)
         return row[0], row[1]
 
-    async def list(self, user_id: str | None, channel_id: str, q: s.MessageQuery) -> s.MessageList:
+    async def list(self, user_id: str | None, channel_id: str, q: s.MessageQuery) -> MessagePage:
+        """A page (oldest first) in one query with its reactions, encoded from the rows (wire.py)."""
         where = await self.gate.require(
             user_id, channel_id, Perm.VIEW_CHANNEL | Perm.READ_HISTORY, kinds=CHAT_KINDS, write=False,
             what="reading history",
@@ -230,36 +233,32 @@ class Chat:
         if q.thread is not None:
             await self._cursor(channel_id, q.thread, "thread")
         base = (
-            f"SELECT {COLUMNS} FROM content_messages WHERE channel_id = ? AND thread_id IS ? AND deleted = 0"
+            f"SELECT {MESSAGE_COLUMNS} FROM content_messages m"
+            " WHERE m.channel_id = :channel AND m.thread_id IS :thread AND m.deleted = 0"
         )
         if not where.has(Perm.MANAGE_MESSAGES):
-            base += " AND hidden = 0 AND purged = 0"
-        args: tuple[Any, ...] = (channel_id, q.thread)
-        older = f"{base} AND (hlc, id) < (?, ?) ORDER BY hlc DESC, id DESC LIMIT ?"
-        newer = f"{base} AND (hlc, id) > (?, ?) ORDER BY hlc, id LIMIT ?"
+            base += " AND m.hidden = 0 AND m.purged = 0"
+        args: dict[str, Any] = {"channel": channel_id, "thread": q.thread, "user": user_id, "limit": q.limit}
+        page = self.db.fetchall_inline  # a bounded, indexed page: no thread hop (db.py)
+        older = f"{base} AND (m.hlc, m.id) < (:hlc, :id) ORDER BY m.hlc DESC, m.id DESC LIMIT :limit"
+        newer = f"{base} AND (m.hlc, m.id) > (:hlc, :id) ORDER BY m.hlc, m.id LIMIT :limit"
         if q.before is not None:
-            rows = (
-                await self.db.fetchall(
-                    older, (*args, *await self._cursor(channel_id, q.before, "before"), q.limit)
-                )
-            )[::-1]
+            hlc, mid = await self._cursor(channel_id, q.before, "before")
+            rows = (await page(older, {**args, "hlc": hlc, "id": mid}))[::-1]
         elif q.after is not None:
-            rows = await self.db.fetchall(
-                newer, (*args, *await self._cursor(channel_id, q.after, "after"), q.limit)
-            )
+            hlc, mid = await self._cursor(channel_id, q.after, "after")
+            rows = await page(newer, {**args, "hlc": hlc, "id": mid})
         elif q.around is not None:
-            key = await self._cursor(channel_id, q.around, "around")
+            hlc, mid = await self._cursor(channel_id, q.around, "around")
             half = q.limit // 2
-            rows = (await self.db.fetchall(older, (*args, *key, half)))[::-1]
-            rows += await self.db.fetchall(
-                f"{base} AND (hlc, id) >= (?, ?) ORDER BY hlc, id LIMIT ?", (*args, *key, q.limit - len(rows))
+            rows = (await page(older, {**args, "hlc": hlc, "id": mid, "limit": half}))[::-1]
+            rows += await page(
+                f"{base} AND (m.hlc, m.id) >= (:hlc, :id) ORDER BY m.hlc, m.id LIMIT :limit",
+                {**args, "hlc": hlc, "id": mid, "limit": q.limit - len(rows)},
             )
         else:
-            rows = (await self.db.fetchall(f"{base} ORDER BY hlc DESC, id DESC LIMIT ?", (*args, q.limit)))[
-                ::-1
-            ]
-        reactions = await reactions_for(self.db, [r[0] for r in rows], user_id)
-        return s.MessageList([message_out(r, reactions.get(r[0])) for r in rows])
+            rows = (await page(f"{base} ORDER BY m.hlc DESC, m.id DESC LIMIT :limit", args))[::-1]
+        return MessagePage([message_wire(r) for r in rows])
 
     async def row(self, channel_id: str, mid: str) -> Any:
         row = await self.db.fetchone(

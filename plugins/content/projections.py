@@ -261,6 +261,10 @@ def _update(conn: Connection, table: str, target: str, sets: dict[str, Any]) -> 
 # -- per kind -----------------------------------------------------------------------------------
 
 
+def _json_list(items: list[str]) -> str:
+    return json.dumps(items) if items else "[]"  # most messages attach and mention nothing
+
+
 def _message_create(conn: Connection, ev: Event) -> None:
     p: e.MessageCreate = ev.payload
     b = ev.body
@@ -270,8 +274,8 @@ def _message_create(conn: Connection, ev: Event) -> None:
         " integration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             b.target, p.channel_id, b.community, b.author, b.hlc, wall_ms(b.hlc), p.content,
-            json.dumps(p.attachments), p.reply_to, p.thread_id, json.dumps(p.mentions),
-            json.dumps(p.mention_roles), int(p.mention_everyone),
+            _json_list(p.attachments), p.reply_to, p.thread_id, _json_list(p.mentions),
+            _json_list(p.mention_roles), int(p.mention_everyone),
             msgspec.json.encode(p.integration).decode() if p.integration else None,
         ),
     )  # fmt: skip

@@ -35,7 +35,7 @@ async def reactions_for(
     marks = ",".join("?" * len(ids))
     rows = await db.fetchall(
         f"SELECT target_id, emoji, count FROM content_reaction_counts WHERE target_id IN ({marks})"
-        " ORDER BY first_hlc",
+        " ORDER BY first_hlc, emoji",
         ids,
     )
     if not rows:

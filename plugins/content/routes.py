@@ -11,6 +11,7 @@ from cryb_node.problems import unauthorized
 from . import schemas as s
 from .render import markdown_html
 from .service import Content, content_of
+from .wire import MessagePage, PostPage
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -34,7 +35,7 @@ def chat_routes(api: Api, node: Node) -> None:
         return await c.chat.send(call.user_id, call.path("channel_id"), call.body)
 
     @api.route("GET", "/api/v1/channels/{channel_id}/messages", query=s.MessageQuery, response=s.MessageList)
-    async def list_messages(call: Call) -> s.MessageList:
+    async def list_messages(call: Call) -> MessagePage:
         """A page of history (oldest first): latest, or before/after/around a message."""
         return await c.chat.list(
             call.principal and call.principal.user_id, call.path("channel_id"), call.query
@@ -125,19 +126,19 @@ def post_routes(api: Api, node: Node) -> None:
         return await c.posts.create(call.user_id, call.path("channel_id"), call.body)
 
     @api.route("GET", "/api/v1/channels/{channel_id}/posts", query=s.FeedQuery, response=s.PostList)
-    async def channel_feed(call: Call) -> s.PostList:
+    async def channel_feed(call: Call) -> PostPage:
         """A forum channel's posts: hot, new, top or controversial."""
         uid = call.principal and call.principal.user_id
         return await c.posts.channel_feed(uid, call.path("channel_id"), call.query)
 
     @api.route("GET", "/api/v1/communities/{community_id}/posts", query=s.FeedQuery, response=s.PostList)
-    async def community_feed(call: Call) -> s.PostList:
+    async def community_feed(call: Call) -> PostPage:
         """Posts across a community's forum channels that you can see."""
         uid = call.principal and call.principal.user_id
         return await c.posts.community_feed(uid, call.path("community_id"), call.query)
 
     @api.route("GET", "/api/v1/feed/home", query=s.FeedQuery, response=s.PostList, auth="required")
-    async def home_feed(call: Call) -> s.PostList:
+    async def home_feed(call: Call) -> PostPage:
         """Posts across every community you belong to."""
         return await c.posts.home_feed(call.user_id, call.query)
 
