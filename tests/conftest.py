@@ -25,6 +25,9 @@ hypothesis.settings.register_profile("cryb", derandomize=True)
 hypothesis.settings.register_profile("explore", derandomize=False)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "cryb"))
 
+# The `clock` fixture (a node clock the test moves forward) for every test package.
+pytest_plugins = ["tests.support.clock"]
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = "tests.demo_plugin:plugin"
 

@@ -29,6 +29,7 @@ from cryb_node.plugins import load as load_plugins
 from tests.conftest import make_config
 from tests.content.conftest import API, User, call, new_user, ok
 from tests.media.conftest import png_with_alpha, upload_ok
+from tests.support.waiting import eventually
 from tests.users_fixtures import FAST_HASHING, PASSWORD
 
 EXPORT = "/users/@me/export"
@@ -71,13 +72,13 @@ def exporter_of(client: Any) -> Exporter:
 
 
 async def wait_done(client: Any, user: User) -> dict[str, Any]:
-    """Poll the status (bounded) until the export is ready or failed."""
-    for _ in range(600):
+    """The export's status once it is ready or failed."""
+
+    async def finished() -> dict[str, Any] | None:
         status = await ok(client, "GET", EXPORT, user)
-        if status["state"] in ("ready", "failed"):
-            return status
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the export did not finish: {status}")
+        return status if status["state"] in ("ready", "failed") else None
+
+    return await eventually(finished, 30, what="the export to finish")
 
 
 async def download(client: Any, user: User, status: dict[str, Any]) -> zipfile.ZipFile:
