@@ -1,11 +1,15 @@
-"""The suite's own helpers (tests/support): eventually() and the stepped node clock."""
+"""The suite's own helpers (tests/support): eventually(), the stepped node clock, the markers."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
+from tests.conftest import ROOT, make_config, run_cryb
+from tests.support import markers
 from tests.support.waiting import eventually, eventually_blocking
 
 
@@ -38,3 +42,31 @@ async def test_a_node_reads_the_time_from_the_clock_it_was_given(aiohttp_client,
     assert node.clock.time_ms() - before >= 3_600_000
     with pytest.raises(AssertionError):
         clock.advance(-1)
+
+
+def _helper_that_spawns(tmp: str) -> None:
+    run_cryb("doctor", "--data", tmp)
+
+
+def _test_via_a_helper() -> None:
+    _helper_that_spawns("/tmp/x")
+
+
+def _test_in_process() -> None:
+    build_app(make_config(Path("/tmp/x")))
+
+
+# A list, so the test below (which runs no process) is not itself marked by what it inspects.
+SAMPLES = [(_test_via_a_helper, True), (_helper_that_spawns, True), (_test_in_process, False)]
+
+
+def test_the_process_marker_follows_helpers_to_run_cryb_and_leaves_in_process_tests_alone():
+    for func, spawns in SAMPLES:
+        assert markers._spawns(func.__code__, func.__globals__, set()) is spawns, func.__name__
+
+
+def test_make_test_fast_leaves_out_browser_fuzz_and_process_tests(request):
+    names = {line.split(":")[0] for line in request.config.getini("markers")}
+    assert {"slow", "e2e", "fuzz", "process"} <= names
+    makefile = (ROOT / "Makefile").read_text()
+    assert 'pytest -q -m "not (slow or e2e or fuzz or process)"' in makefile

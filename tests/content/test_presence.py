@@ -28,6 +28,22 @@ async def presence_frames(ws, until: float) -> list[dict]:
     return frames
 
 
+async def presence_until(ws, want: dict[str, str], timeout: float = 10.0) -> list[dict]:
+    """PRESENCE_UPDATE dispatches received until together they say exactly ``want`` (each user's
+    latest status), or until ``timeout``; an extra frame or user makes the next comparison fail."""
+    frames: list[dict] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while statuses(frames) != want and (left := deadline - loop.time()) > 0:
+        try:
+            frame = json.loads(await asyncio.wait_for(ws.recv(), left))
+        except TimeoutError:
+            break
+        if frame["op"] == "DISPATCH" and frame["t"] == "PRESENCE_UPDATE":
+            frames.append(frame["d"])
+    return frames
+
+
 def statuses(frames: list[dict]) -> dict[str, str]:
     latest: dict[str, str] = {}
     for d in frames:
@@ -41,18 +57,17 @@ async def test_members_hear_presence_changes_and_outsiders_do_not(space):
     outsider = await new_user(space.client)
     outsider_ws, _ = await connect(space.client, outsider.token)
     member_ws, _ = await connect(space.client, space.member.token)
-    frames = await presence_frames(owner_ws, 1.5)
+    frames = await presence_until(owner_ws, {space.member.id: "online", space.owner.id: "online"})
     assert statuses(frames) == {space.member.id: "online", space.owner.id: "online"}
     assert all(d["community_id"] == space.community for d in frames)
 
-    await member_ws.send(json.dumps({"op": "PRESENCE_UPDATE", "d": {"status": "dnd"}}))
-    assert statuses(await presence_frames(owner_ws, 1.5)) == {space.member.id: "dnd"}
-    await member_ws.send(json.dumps({"op": "PRESENCE_UPDATE", "d": {"status": "invisible"}}))
-    assert statuses(await presence_frames(owner_ws, 1.5)) == {space.member.id: "offline"}
-    await member_ws.send(json.dumps({"op": "PRESENCE_UPDATE", "d": {"status": "online"}}))
-    assert statuses(await presence_frames(owner_ws, 1.5)) == {space.member.id: "online"}
+    for status, shown in (("dnd", "dnd"), ("invisible", "offline"), ("online", "online")):
+        await member_ws.send(json.dumps({"op": "PRESENCE_UPDATE", "d": {"status": status}}))
+        assert statuses(await presence_until(owner_ws, {space.member.id: shown})) == {space.member.id: shown}
     await member_ws.close()
-    assert statuses(await presence_frames(owner_ws, 1.5)) == {space.member.id: "offline"}
+    assert statuses(await presence_until(owner_ws, {space.member.id: "offline"})) == {
+        space.member.id: "offline"
+    }
 
     assert await presence_frames(outsider_ws, 0.2) == []  # shares no community: heard nothing at all
     await owner_ws.close()
