@@ -13,12 +13,14 @@ from tests.content.conftest import content_config, make_space, new_user, ok
 from tests.content.test_realtime import connect
 
 
-async def presence_frames(ws, until: float) -> list[dict]:
-    """Every PRESENCE_UPDATE dispatch received within ``until`` seconds."""
-    frames = []
+async def presence_frames(ws, until: float, want: dict[str, str] | None = None) -> list[dict]:
+    """Every PRESENCE_UPDATE dispatch received within ``until`` seconds or, given ``want``, only
+    until together they say exactly that (each user's latest status): an extra frame or user then
+    makes the next comparison fail."""
+    frames: list[dict] = []
     loop = asyncio.get_running_loop()
     deadline = loop.time() + until
-    while (left := deadline - loop.time()) > 0:
+    while (want is None or statuses(frames) != want) and (left := deadline - loop.time()) > 0:
         try:
             frame = json.loads(await asyncio.wait_for(ws.recv(), left))
         except TimeoutError:
@@ -29,19 +31,7 @@ async def presence_frames(ws, until: float) -> list[dict]:
 
 
 async def presence_until(ws, want: dict[str, str], timeout: float = 10.0) -> list[dict]:
-    """PRESENCE_UPDATE dispatches received until together they say exactly ``want`` (each user's
-    latest status), or until ``timeout``; an extra frame or user makes the next comparison fail."""
-    frames: list[dict] = []
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while statuses(frames) != want and (left := deadline - loop.time()) > 0:
-        try:
-            frame = json.loads(await asyncio.wait_for(ws.recv(), left))
-        except TimeoutError:
-            break
-        if frame["op"] == "DISPATCH" and frame["t"] == "PRESENCE_UPDATE":
-            frames.append(frame["d"])
-    return frames
+    return await presence_frames(ws, timeout, want)
 
 
 def statuses(frames: list[dict]) -> dict[str, str]:
