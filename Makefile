@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PYTHON ?= python3
 
-.PHONY: run test soak bench lint format vendor clean binary lighthouse
+.PHONY: run test test-fast lint-js soak bench lint format vendor clean binary lighthouse
 
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ test: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pytest
+
+# The quick loop while working: everything but browser, fuzz and `cryb`-process tests (and `slow`);
+# the markers are put on by tests/support/markers.py. `make test` still runs all of them.
+test-fast: $(VENV)/.test-installed
+	$(VENV)/bin/pytest -q -m "not (slow or e2e or fuzz or process)"
 
 # The long suites (crash loops, soak) that `make test` leaves out.
 soak: $(VENV)/.test-installed
@@ -52,6 +57,15 @@ lighthouse: $(VENV)/.test-installed tools/lighthouse/node_modules/.installed
 
 tools/lighthouse/node_modules/.installed: tools/lighthouse/package-lock.json
 	npm ci --prefix tools/lighthouse --no-audit --no-fund
+	touch $@
+
+# ESLint 9 (pinned in tools/eslint/package-lock.json) over the web UI's modules and service worker;
+# needs npm, so .ci/run calls it beside `make test`.
+lint-js: tools/eslint/node_modules/.installed
+	tools/eslint/node_modules/.bin/eslint --config tools/eslint/eslint.config.js web/js web/sw.js
+
+tools/eslint/node_modules/.installed: tools/eslint/package-lock.json
+	npm ci --prefix tools/eslint --no-audit --no-fund
 	touch $@
 
 lint: $(VENV)/.test-installed

@@ -10,6 +10,7 @@ from aiohttp import web
 
 from cryb_node import webui
 from cryb_node.appkeys import METRICS, NODE
+from cryb_node.clock import Clock
 from cryb_node.config import Config
 from cryb_node.gateway import middleware as mw
 from cryb_node.gateway.api import Api
@@ -23,8 +24,10 @@ from cryb_node.plugins import Loaded
 SHUTDOWN_HOOKS = web.AppKey("shutdown_hooks", list)
 
 
-def build_app(config: Config, plugins: list[Loaded] | None = None) -> web.Application:
-    node = Node(config, plugins)
+def build_app(
+    config: Config, plugins: list[Loaded] | None = None, *, clock: Clock | None = None
+) -> web.Application:
+    node = Node(config, plugins, clock)
     registry, histogram = make_registry(node)
     limiter = RateLimiter(config.rate_limits)
 

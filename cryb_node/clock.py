@@ -1,4 +1,5 @@
-"""Hybrid logical clock (48-bit milliseconds, 16-bit counter) and time-sortable identifiers."""
+"""The node's clock (wall and monotonic time), the hybrid logical clock (48-bit milliseconds, 16-bit
+counter) and time-sortable identifiers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,24 @@ COUNTER_BITS = 16
 COUNTER_MASK = (1 << COUNTER_BITS) - 1
 # A remote timestamp further ahead of our wall clock than this is refused rather than followed.
 MAX_DRIFT_MS = 60_000
+
+
+class Clock:
+    """Where a node reads the time (as Synapse's ``hs.get_clock()``): code that judges an expiry or a
+    timeout asks ``node.clock`` rather than the system, so a test moves time forward instead of
+    sleeping through it (tests/support/clock.py)."""
+
+    def time(self) -> float:
+        """Seconds since the epoch."""
+        return time.time()
+
+    def time_ms(self) -> int:
+        """Milliseconds since the epoch."""
+        return time.time_ns() // 1_000_000
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back, for intervals."""
+        return time.monotonic()
 
 
 class ClockDrift(ValueError):

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from cryb_node import backup, identity, media_backup, migrate, upgrade
 from cryb_node.backfill import Backfills
 from cryb_node.bus import Bus
+from cryb_node.clock import Clock
 from cryb_node.config import Config
 from cryb_node.db import Connection, Database
 from cryb_node.events import EventLog, Registry
@@ -55,8 +56,11 @@ def all_migrations(plugins: list[Loaded]) -> list[migrate.Migration]:
 
 
 class Node:
-    def __init__(self, config: Config, plugins: list[Loaded] | None = None) -> None:
+    def __init__(
+        self, config: Config, plugins: list[Loaded] | None = None, clock: Clock | None = None
+    ) -> None:
         self.config = config
+        self.clock = clock or Clock()
         self.plugins = load_plugins(config) if plugins is None else plugins
         self.services = Services()
         self.registry = Registry()

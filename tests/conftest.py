@@ -25,6 +25,10 @@ hypothesis.settings.register_profile("cryb", derandomize=True)
 hypothesis.settings.register_profile("explore", derandomize=False)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "cryb"))
 
+# The `clock` fixture (a node clock the test moves forward); the e2e, fuzz and process markers, put
+# on by where tests live and what they start (`make test-fast` leaves those out).
+pytest_plugins = ["tests.support.clock", "tests.support.markers"]
+
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = "tests.demo_plugin:plugin"
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from pathlib import Path
 
 from cryb_plugins.users.service import CLI, Users
@@ -16,6 +15,7 @@ from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
 from cryb_node.sync import peers, sync_of
 from tests.conftest import free_port, make_config, run_cryb
+from tests.support.waiting import eventually
 from tests.users_fixtures import FAST_HASHING, PASSWORD, auth, register_user
 
 
@@ -27,15 +27,6 @@ async def admin_token(client) -> str:
     )
     resp = await client.post("/api/v1/auth/login", json={"login": "nodeadmin", "password": PASSWORD})
     return (await resp.json())["access_token"]
-
-
-async def eventually(check, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.1)
 
 
 async def test_admin_sees_a_pinned_peer_failing_to_sync_with_its_breaker_and_error(aiohttp_client, tmp_path):
@@ -63,8 +54,7 @@ async def test_admin_sees_a_pinned_peer_failing_to_sync_with_its_breaker_and_err
         body = await (await client.get("/api/v1/admin/peers", headers=auth(token))).json()
         return body if body["peers"] and (body["peers"][0]["failures"] or 0) >= 2 else None
 
-    body = await eventually(failing)
-    assert body is not None
+    body = await eventually(failing, 15)
     (p,) = body["peers"]
     assert (p["node_key"], p["fingerprint"], p["url"], p["name"]) == (key.hex(), key.hex()[:16], url, "gone")
     assert p["state"] == "failing" and p["last_ok_at"] is None and p["lag_s"] is None
@@ -98,7 +88,7 @@ async def test_admin_sees_the_snapshots_in_a_file_replica_and_replication_status
     async def snapshotted():
         return node.replication.status().snapshots >= 1
 
-    assert await eventually(snapshotted, 30)
+    await eventually(snapshotted, 30)
     resp = await client.get("/api/v1/admin/backups", headers=auth(token))
     body = await resp.json()
     assert resp.status == 200, body

@@ -5,7 +5,6 @@ nothing about anyone else's reports. Over HTTP against a real node, checked agai
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from typing import Any
 
@@ -17,6 +16,7 @@ from cryb_node.services import Perm
 from tests.conftest import make_config
 from tests.content.conftest import User, call, make_space, new_user, ok
 from tests.notifications.conftest import notif_config
+from tests.support.waiting import eventually
 from tests.users_fixtures import FAST_HASHING, PASSWORD
 
 MISSING = "01m8zzzzzzzzzzzzzzzzzzzzzz"
@@ -248,13 +248,13 @@ async def test_an_admin_sees_the_queue_by_name_and_resolves_with_a_note_that_is_
     assert [(e["actor_id"], e["user_id"], e["detail"]["report_id"]) for e in audit] == [
         (admin.id, bob.id, filed["id"])
     ]
+
     # the reporter hears the outcome, not the admin's note
-    for _ in range(100):
+    async def told_of_it() -> list:
         inbox = (await ok(rc, "GET", "/notifications", alice))["notifications"]
-        told = [n for n in inbox if n["kind"] == "report_resolved"]
-        if told:
-            break
-        await asyncio.sleep(0.05)
+        return [n for n in inbox if n["kind"] == "report_resolved"]
+
+    told = await eventually(told_of_it, 5)
     assert len(told) == 1 and "resolved" in str(told) and "warned" not in str(told)
 
 

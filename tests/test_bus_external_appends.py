@@ -18,7 +18,7 @@ from cryb_node.events import EventLog
 from cryb_node.node import Node
 from tests.conftest import make_config, run_cryb, write_config
 from tests.demo_plugin import Note
-from tests.replication_fixtures import wait_until, wait_until_sync
+from tests.support.waiting import eventually, eventually_blocking
 from tests.users_fixtures import PASSWORD
 
 CONFIG = """
@@ -66,7 +66,7 @@ def test_a_cli_written_event_reaches_the_running_nodes_consumers_within_a_second
         row = db.execute("SELECT 1 FROM sync_user_homes WHERE user_id = ?", (carol,)).fetchone()
         return row is not None
 
-    wait_until_sync(homed, timeout=1.0, what="the running node to handle the CLI's user.created")
+    eventually_blocking(homed, timeout=1.0, what="the running node to handle the CLI's user.created")
     took = time.monotonic() - left
     assert took < 1.0, took
     pos = db.execute("SELECT max(pos) FROM events").fetchone()[0]
@@ -78,7 +78,7 @@ def test_a_cli_written_event_reaches_the_running_nodes_consumers_within_a_second
         m = _metrics(node.url)
         return m if m["cryb_event_log_length"] == pos else {}
 
-    metrics = wait_until_sync(counted, timeout=1.0, what="/metrics to count the CLI's event")
+    metrics = eventually_blocking(counted, timeout=1.0, what="/metrics to count the CLI's event")
     assert metrics['cryb_consumer_lag_events{consumer="sync.homes"}'] == 0
 
 
@@ -101,7 +101,7 @@ async def test_another_writers_events_are_published_once_and_in_order_among_our_
 
             await asyncio.gather(write(node.events, "ours"), write(other.events, "theirs"))
         last = await node.db.fetchval("SELECT max(pos) FROM events")
-        await wait_until(lambda: node.events.length == last, timeout=1.0, what="the other writer's events")
+        await eventually(lambda: node.events.length == last, timeout=1.0, what="the other writer's events")
         assert seen == list(range(first, last + 1))  # every position once, in order
         tally = node.bus.consumers["demo.tally"]
         await tally.caught_up()

@@ -23,6 +23,7 @@ from cryb_node.appkeys import NODE
 from cryb_node.cli import cli
 from cryb_node.dataconsole import is_private
 from tests.conftest import ROOT, make_config
+from tests.support.waiting import eventually
 from tests.users_fixtures import FAST_HASHING, PASSWORD, auth, register_user
 
 Q = "/api/v1/admin/db/query"
@@ -500,12 +501,12 @@ async def test_every_query_and_export_is_audited_with_its_sql_but_not_its_rows(c
     assert entries[1]["detail"]["rows"] == 4 and entries[1]["actor_id"] == root_id
     assert entries[1]["ip"] == "127.0.0.1"
     assert not re.search(r"\b(ada|bob|cyd)\b", json.dumps(entries))  # the SQL, never the answer
-    for _ in range(100):  # written just after the last byte went out
+
+    async def audited() -> list:  # written just after the last byte went out
         resp = await client.get("/api/v1/admin/audit?action=db.export", headers=auth(token))
-        if entries := (await resp.json())["entries"]:
-            break
-        await asyncio.sleep(0.05)
-    (export,) = entries
+        return (await resp.json())["entries"]
+
+    (export,) = await eventually(audited, 5)
     assert export["detail"]["table"] == "users_profiles" and export["detail"]["outcome"] == "ok"
     assert export["actor_id"] == root_id
 

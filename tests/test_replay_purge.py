@@ -4,11 +4,8 @@ ban before the content it covers ends with the same rows as the node that saw it
 
 from __future__ import annotations
 
-import asyncio
 import json
-import time
 from pathlib import Path
-from typing import Any
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
@@ -18,15 +15,7 @@ from cryb_node.sync.statehash import community_state
 from tests.conftest import run_cryb
 from tests.content.conftest import Space, User, call, content_config, make_space, ok
 from tests.content.test_realtime import connect, next_dispatch
-
-
-async def eventually(check, timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.1)
+from tests.support.waiting import eventually
 
 
 async def banned_spammer(space: Space) -> tuple[User, list[str], str, str]:
@@ -49,7 +38,7 @@ async def banned_spammer(space: Space) -> tuple[User, list[str], str, str]:
         page = await ok(c, "GET", f"/channels/{space.text}/messages", space.member)
         return [m["id"] for m in page["messages"]] == [keep]
 
-    assert await eventually(hidden)
+    await eventually(hidden, 15)
     assert (await call(c, "GET", f"/posts/{post}", space.member))[0] == 404
     return bad, spam, post, keep
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -33,11 +32,11 @@ MAX_RANGE_DAYS = 366
 
 class AnalyticsService:
     def __init__(
-        self, node: Node, settings: AnalyticsSettings, clock: Callable[[], float] = time.time
+        self, node: Node, settings: AnalyticsSettings, clock: Callable[[], float] | None = None
     ) -> None:
         self.node = node
         self.settings = settings
-        self.clock = clock
+        self.clock = clock or node.clock.time
         self._hasher: Hasher | None = None
         self.client_events = 0  # accepted since start (metrics)
         self.last_rollup_at = 0.0

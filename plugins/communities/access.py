@@ -39,9 +39,9 @@ class _Entry:
 class PermissionService:
     """Implements cryb_node.services.Permissions for the node's database."""
 
-    def __init__(self, node: Node, clock: Callable[[], int] = now_ms) -> None:
+    def __init__(self, node: Node, clock: Callable[[], int] | None = None) -> None:
         self.node = node
-        self.clock = clock
+        self.clock = clock or node.clock.time_ms  # ms since the epoch: timeouts end by it
         self._gen: dict[str, int] = {}
         self._communities: dict[str, _Entry] = {}
         self._members: dict[tuple[str, str], _Entry] = {}

@@ -21,7 +21,7 @@ from cryb_node.sync.homes import remote_homes
 
 from . import events as ev
 from . import schemas as s
-from .access import PermissionService, now_ms
+from .access import PermissionService
 from .authority import Denied
 from .governance import check
 from .perms import ALL, MODERATOR
@@ -84,7 +84,15 @@ class Communities:
                 if who.admin:
                     st.payload.as_admin = True
                 try:
-                    check(tx.conn, st.kind, st.community_id, who.user_id, st.target, st.payload, now_ms())
+                    check(
+                        tx.conn,
+                        st.kind,
+                        st.community_id,
+                        who.user_id,
+                        st.target,
+                        st.payload,
+                        self.node.clock.time_ms(),
+                    )
                 except Denied as d:
                     raise as_problem(d) from None
                 out.append(
@@ -145,7 +153,7 @@ class Communities:
             member_count=row[9],
             member=m.member,
             perms=await self.my_perms(actor, row[0]),
-            timeout_until=m.timeout_until if m.timed_out(now_ms()) else None,
+            timeout_until=m.timeout_until if m.timed_out(self.node.clock.time_ms()) else None,
         )
 
     async def get(self, actor: Actor, community_id: str) -> s.CommunityOut:
@@ -264,7 +272,7 @@ class Communities:
         )
         more = len(rows) > q.limit
         rows = rows[: q.limit]
-        now = now_ms()
+        now = self.node.clock.time_ms()
         homes = await remote_homes(self.node, [r[0] for r in rows])
         out = [
             s.MemberOut(
@@ -298,7 +306,7 @@ class Communities:
             user_id=user_id,
             joined_at=rows[0][0],
             roles=sorted(ms.role_ids),
-            timeout_until=until if until and until > now_ms() else None,
+            timeout_until=until if until and until > self.node.clock.time_ms() else None,
             home=home.node if home else None,
             home_key=home.node_key if home else None,
             status=self.node.realtime.presence_of(user_id),
@@ -486,7 +494,7 @@ class Communities:
             raise Problem("user_required", 400, "invites are made by users (a join names its inviter)")
         code = secrets.token_urlsafe(8)
         grant = ev.invite_id(code)
-        now = now_ms()
+        now = self.node.clock.time_ms()
         expires = now + body.max_age_s * 1000 if body.max_age_s else None
         max_uses = body.max_uses or None
 
@@ -530,7 +538,7 @@ class Communities:
         def remember(tx: Tx) -> None:
             tx.conn.execute(
                 "UPDATE community_invites SET revoked_at = ? WHERE code = ? AND revoked_at IS NULL",
-                (now_ms(), code),
+                (self.node.clock.time_ms(), code),
             )
 
         step = Step("invite.revoke", inv.community_id, ev.invite_id(code), ev.Empty(), extra=[remember])
@@ -542,7 +550,7 @@ class Communities:
         inv = await self.invite(code)
         if community_id is not None and inv.community_id != community_id:
             raise Problem("invite_not_found", 404, "that invite is for another community", field="invite")
-        _usable(inv.revoked, inv.expires_at, inv.max_uses, inv.uses)
+        _usable(inv.revoked, inv.expires_at, inv.max_uses, inv.uses, self.node.clock.time_ms())
 
         def use(tx: Tx) -> None:
             tx.conn.execute("UPDATE community_invites SET uses = uses + 1 WHERE code = ?", (code,))
@@ -561,7 +569,7 @@ class Communities:
             return None
         inv = _invite(row)
         try:
-            _usable(inv.revoked, inv.expires_at, inv.max_uses, inv.uses)
+            _usable(inv.revoked, inv.expires_at, inv.max_uses, inv.uses, self.node.clock.time_ms())
         except Problem as problem:
             return InviteStatus(
                 community_id=inv.community_id, community_name=inv.community_name, usable=False,
@@ -582,10 +590,10 @@ _GRANT_SQL = (
 )
 
 
-def _usable(revoked: bool, expires_at: int | None, max_uses: int | None, uses: int) -> None:
+def _usable(revoked: bool, expires_at: int | None, max_uses: int | None, uses: int, now: int) -> None:
     if revoked:
         raise Problem("invite_revoked", 410, "this invite was revoked", field="invite")
-    if expires_at is not None and expires_at <= now_ms():
+    if expires_at is not None and expires_at <= now:
         raise Problem("invite_expired", 410, "this invite has expired", field="invite")
     if max_uses is not None and uses >= max_uses:
         raise Problem("invite_used_up", 410, "this invite has no uses left", field="invite")

@@ -57,7 +57,7 @@ class MediaService:
             Path(settings.local_path) if settings.local_path else self.root / "blobs"
         )
         self.counter = Counter()
-        self.signer = Signer(load_or_create_key(node.data_dir / "keys" / "media-url.key"))
+        self.signer = Signer(load_or_create_key(node.data_dir / "keys" / "media-url.key"), node.clock)
         self._pool = ThreadPoolExecutor(settings.workers, thread_name_prefix="media")
         self._slots = asyncio.Semaphore(settings.workers)
         self.ffmpeg: str | None = None
@@ -299,7 +299,7 @@ class MediaService:
         if m is None or not await self.may_view(m, user_id):
             return None
         private = await self.is_private(m)
-        expires = int(time.time()) + self.settings.signed_url_ttl_s if private else None
+        expires = self.signer.expiry(self.settings.signed_url_ttl_s) if private else None
         variants = []
         for v in await self.node.db.fetchall(REMOTE_VARIANTS if remote else queries.VARIANTS, (media_id,)):
             url = self._url(media_id, v["name"], expires)
@@ -374,7 +374,7 @@ class MediaService:
 
     def signed_url(self, media_id: str, variant: str = "original", ttl_s: int | None = None) -> str:
         ttl = self.settings.signed_url_ttl_s if ttl_s is None else ttl_s
-        return self._url(media_id, variant, int(time.time()) + ttl)
+        return self._url(media_id, variant, self.signer.expiry(ttl))
 
     # -- MediaShare (what peers may fetch of ours: never a cached copy of theirs) -----------------
 

@@ -7,9 +7,9 @@ import base64
 import hashlib
 import hmac
 import os
-import time
 from pathlib import Path
 
+from cryb_node.clock import Clock
 from cryb_node.problems import Problem
 
 
@@ -29,8 +29,12 @@ def load_or_create_key(path: Path) -> bytes:
 
 
 class Signer:
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, clock: Clock) -> None:
         self._key = key
+        self.clock = clock
+
+    def expiry(self, ttl_s: int) -> int:
+        return int(self.clock.time()) + ttl_s
 
     def sign(self, media_id: str, variant: str, expires: int) -> str:
         mac = hmac.new(self._key, f"{media_id}/{variant}/{expires}".encode(), hashlib.sha256).digest()
@@ -44,7 +48,7 @@ class Signer:
             )
         if not hmac.compare_digest(self.sign(media_id, variant, expires), sig):
             raise Problem("signature_invalid", 403, "the URL's signature does not match")
-        if expires < time.time():
+        if expires < self.clock.time():
             raise Problem(
                 "url_expired", 403, "this signed URL has expired; fetch the media again for a new one"
             )

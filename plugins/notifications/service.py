@@ -60,8 +60,8 @@ class Notifications:
         self.db = node.db
         self.rules = Rules(node.db)
         self.prefs = p.Prefs(node.db)
-        # Milliseconds since the epoch; tests replace it with a fixed clock.
-        self.clock: Callable[[], int] = lambda: time.time_ns() // 1_000_000
+        # Milliseconds since the epoch: the node's clock (tests may replace it with a fixed one).
+        self.clock: Callable[[], int] = node.clock.time_ms
         # Set when something may be waiting (a pending notice, a due outbox row).
         self.wake = asyncio.Event()
         self._loop = asyncio.get_running_loop()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,8 +73,8 @@ class Exporter:
         self.node = node
         self.users = users
         self.dir = node.data_dir / "exports"
-        # The wall clock (unix seconds) for expiry; tests move it.
-        self.clock: Callable[[], float] = time.time
+        # The wall clock (unix seconds) for expiry: the node's; tests move it.
+        self.clock: Callable[[], float] = node.clock.time
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._current: tuple[str, str, asyncio.Task[None]] | None = None  # (export, user, build)

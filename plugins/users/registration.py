@@ -52,8 +52,8 @@ class Registration:
         self.users = users
         self.node = users.node
         self.s = users.s
-        # Wall-clock seconds for token expiry, challenges and sign-up windows; tests move it.
-        self.clock: Callable[[], float] = time.time
+        # Wall-clock seconds for token expiry, challenges and sign-up windows: the node's; tests move it.
+        self.clock: Callable[[], float] = self.node.clock.time
         self.limits = SignupLimits(self.s, self.node.config.rate_limits.enabled, lambda: self.clock())
         self.pow: ProofOfWork
 

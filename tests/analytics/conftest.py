@@ -16,7 +16,8 @@ from cryb_node.appkeys import NODE
 from cryb_node.clock import HLC
 from cryb_node.node import Node
 from tests.conftest import make_config
-from tests.users_fixtures import FAST_HASHING, PASSWORD, auth, register_user
+from tests.support.api import User
+from tests.users_fixtures import FAST_HASHING, PASSWORD, register_user
 
 API = "/api/v1"
 
@@ -45,17 +46,6 @@ class FakeClock:
 
 def at(day: str, hour: int = 10) -> dt.datetime:
     return dt.datetime.fromisoformat(day).replace(hour=hour, tzinfo=dt.UTC)
-
-
-@dataclass
-class User:
-    id: str
-    token: str
-    name: str = ""
-
-    @property
-    def h(self) -> dict[str, str]:
-        return auth(self.token)
 
 
 @dataclass

@@ -11,9 +11,8 @@ import pytest
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
 from tests.conftest import make_config
-from tests.users_fixtures import FAST_HASHING, PASSWORD, auth, register_user
-
-API = "/api/v1"
+from tests.support.api import API, User, call, new_user, ok  # noqa: F401 (for the tests here)
+from tests.users_fixtures import FAST_HASHING, PASSWORD
 
 
 def communities_config(data_dir: Path, **sections: Any):
@@ -26,22 +25,8 @@ def communities_config(data_dir: Path, **sections: Any):
 
 
 @pytest.fixture
-async def cclient(aiohttp_client, tmp_path: Path):
-    return await aiohttp_client(build_app(communities_config(tmp_path / "data")))
-
-
-@dataclass
-class User:
-    id: str
-    token: str
-
-    @property
-    def h(self) -> dict[str, str]:
-        return auth(self.token)
-
-
-async def new_user(client: Any) -> User:
-    return User(*await register_user(client))
+async def cclient(aiohttp_client, tmp_path: Path, clock):
+    return await aiohttp_client(build_app(communities_config(tmp_path / "data"), clock=clock))
 
 
 async def new_admin(client: Any) -> User:
@@ -56,18 +41,6 @@ async def new_admin(client: Any) -> User:
     user_id, pair = await users.create_account(name, f"{name}@example.test", PASSWORD, client=CLI, admin=True)
     assert pair is not None
     return User(user_id, pair.access_token)
-
-
-async def call(client: Any, method: str, path: str, user: User | None = None, **kw: Any) -> tuple[int, Any]:
-    resp = await client.request(method, API + path, headers=user.h if user else {}, **kw)
-    body = await resp.json() if resp.status != 204 and resp.content_length != 0 else None
-    return resp.status, body
-
-
-async def ok(client: Any, method: str, path: str, user: User | None = None, **kw: Any) -> Any:
-    status, body = await call(client, method, path, user, **kw)
-    assert status < 300, (method, path, status, body)
-    return body
 
 
 @dataclass

@@ -3,7 +3,6 @@ private communities, invites, pagination and the permission cache's invalidation
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from cryb_node.appkeys import NODE
@@ -195,7 +194,7 @@ async def test_bad_input_is_refused_with_a_code_and_field_and_changes_nothing(cc
     assert await state(cclient, cid, owner) == before
 
 
-async def test_invites_expire_run_out_and_can_be_revoked(cclient):
+async def test_invites_expire_run_out_and_can_be_revoked(cclient, clock):
     owner = await new_user(cclient)
     cid = (await ok(cclient, "POST", "/communities", owner, json={"name": "Secret", "public": False}))["id"]
     a, b, c = await new_user(cclient), await new_user(cclient), await new_user(cclient)
@@ -217,7 +216,7 @@ async def test_invites_expire_run_out_and_can_be_revoked(cclient):
         cclient, "PUT", f"/communities/{cid}/members/@me", b, json={"invite": revoked["code"]}
     )
     assert (status, body["code"]) == (410, "invite_revoked")
-    await asyncio.sleep(1.05)
+    clock.advance(1.05)
     status, body = await call(cclient, "POST", f"/invites/{short['code']}", c)
     assert (status, body["code"]) == (410, "invite_expired")
     members = await ok(cclient, "GET", f"/communities/{cid}/members", owner)
@@ -249,7 +248,7 @@ async def test_member_list_pages_with_a_cursor_without_gaps_or_repeats(cclient):
     assert seen == sorted({owner.id, *(u.id for u in users)})
 
 
-async def test_permission_cache_follows_events_and_timeouts(cclient):
+async def test_permission_cache_follows_events_and_timeouts(cclient, clock):
     cid, owner, _, member, role = await setup(cclient)
     perms = cclient.app[NODE].services.get(Permissions)
     ch = (await ok(cclient, "GET", f"/communities/{cid}/channels", owner))["channels"][0]["id"]
@@ -270,7 +269,7 @@ async def test_permission_cache_follows_events_and_timeouts(cclient):
     await ok(cclient, "PUT", f"/communities/{cid}/members/{member.id}/timeout", owner, json={"until": until})
     timed = await perms.channel(member.id, ch)
     assert timed.perms == Perm.VIEW_CHANNEL | Perm.READ_HISTORY and timed.timed_out_until == until
-    await asyncio.sleep(1.1)
+    clock.advance(1.1)
     # No event ends a timeout: the cached entry expires with it.
     assert await perms.community(member.id, cid) & Perm.KICK_MEMBERS
     visible = await perms.visible_channels(member.id)

@@ -12,6 +12,7 @@ from cryb_node.appkeys import NODE
 from cryb_node.services import Automod, Perm
 from tests.communities.conftest import call, new_user, ok
 from tests.conftest import DEMO, ROOT, run_cryb, write_config
+from tests.support.waiting import eventually
 
 MOD = int(
     Perm.KICK_MEMBERS | Perm.BAN_MEMBERS | Perm.MODERATE_MEMBERS | Perm.VIEW_AUDIT_LOG | Perm.MANAGE_MESSAGES
@@ -178,12 +179,13 @@ async def test_cli_mod_commands_use_the_same_database_and_show_the_same_log(ccli
         run_cryb, "--config", str(cfg), "mod", "ban", cid, member.id, "--reason", "from the cli", cwd=ROOT
     )
     assert done.returncode == 0, done.stderr
+
     # The running node notices the other process's event and stops serving the banned member.
-    for _ in range(60):
+    async def refused() -> tuple[int, dict] | None:
         status, body = await call(cclient, "GET", f"/communities/{cid}/channels", member)
-        if status == 403:
-            break
-        await asyncio.sleep(0.1)
+        return (status, body) if status == 403 else None
+
+    status, body = await eventually(refused, 6, what="the running node to refuse the banned member")
     assert (status, body["code"]) == (403, "banned")
 
     api = (await ok(cclient, "GET", f"/communities/{cid}/modlog", owner))["entries"]

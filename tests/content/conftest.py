@@ -11,9 +11,8 @@ import pytest
 
 from cryb_node.app import build_app
 from tests.conftest import make_config
-from tests.users_fixtures import FAST_HASHING, auth, register_user
-
-API = "/api/v1"
+from tests.support.api import API, User, call, new_user, ok  # noqa: F401 (for the tests here)
+from tests.users_fixtures import FAST_HASHING
 
 
 def content_config(data_dir: Path, **sections: Any):
@@ -26,32 +25,6 @@ def content_config(data_dir: Path, **sections: Any):
 async def cc(aiohttp_client, tmp_path: Path):
     """A test client on a fresh node."""
     return await aiohttp_client(build_app(content_config(tmp_path / "data")))
-
-
-@dataclass
-class User:
-    id: str
-    token: str
-
-    @property
-    def h(self) -> dict[str, str]:
-        return auth(self.token)
-
-
-async def new_user(client: Any) -> User:
-    return User(*await register_user(client))
-
-
-async def call(client: Any, method: str, path: str, user: User | None = None, **kw: Any) -> tuple[int, Any]:
-    resp = await client.request(method, API + path, headers=user.h if user else {}, **kw)
-    body = await resp.json() if resp.status != 204 and resp.content_length != 0 else None
-    return resp.status, body
-
-
-async def ok(client: Any, method: str, path: str, user: User | None = None, **kw: Any) -> Any:
-    status, body = await call(client, method, path, user, **kw)
-    assert status < 300, (method, path, status, body)
-    return body
 
 
 @dataclass

@@ -13,12 +13,14 @@ from tests.content.conftest import content_config, make_space, new_user, ok
 from tests.content.test_realtime import connect
 
 
-async def presence_frames(ws, until: float) -> list[dict]:
-    """Every PRESENCE_UPDATE dispatch received within ``until`` seconds."""
-    frames = []
+async def presence_frames(ws, until: float, want: dict[str, str] | None = None) -> list[dict]:
+    """Every PRESENCE_UPDATE dispatch received within ``until`` seconds or, given ``want``, only
+    until together they say exactly that (each user's latest status): an extra frame or user then
+    makes the next comparison fail."""
+    frames: list[dict] = []
     loop = asyncio.get_running_loop()
     deadline = loop.time() + until
-    while (left := deadline - loop.time()) > 0:
+    while (want is None or statuses(frames) != want) and (left := deadline - loop.time()) > 0:
         try:
             frame = json.loads(await asyncio.wait_for(ws.recv(), left))
         except TimeoutError:
@@ -26,6 +28,10 @@ async def presence_frames(ws, until: float) -> list[dict]:
         if frame["op"] == "DISPATCH" and frame["t"] == "PRESENCE_UPDATE":
             frames.append(frame["d"])
     return frames
+
+
+async def presence_until(ws, want: dict[str, str], timeout: float = 10.0) -> list[dict]:
+    return await presence_frames(ws, timeout, want)
 
 
 def statuses(frames: list[dict]) -> dict[str, str]:
@@ -41,18 +47,17 @@ async def test_members_hear_presence_changes_and_outsiders_do_not(space):
     outsider = await new_user(space.client)
     outsider_ws, _ = await connect(space.client, outsider.token)
     member_ws, _ = await connect(space.client, space.member.token)
-    frames = await presence_frames(owner_ws, 1.5)
+    frames = await presence_until(owner_ws, {space.member.id: "online", space.owner.id: "online"})
     assert statuses(frames) == {space.member.id: "online", space.owner.id: "online"}
     assert all(d["community_id"] == space.community for d in frames)
 
-    await member_ws.send(json.dumps({"op": "PRESENCE_UPDATE", "d": {"status": "dnd"}}))
-    assert statuses(await presence_frames(owner_ws, 1.5)) == {space.member.id: "dnd"}
-    await member_ws.send(json.dumps({"op": "PRESENCE_UPDATE", "d": {"status": "invisible"}}))
-    assert statuses(await presence_frames(owner_ws, 1.5)) == {space.member.id: "offline"}
-    await member_ws.send(json.dumps({"op": "PRESENCE_UPDATE", "d": {"status": "online"}}))
-    assert statuses(await presence_frames(owner_ws, 1.5)) == {space.member.id: "online"}
+    for status, shown in (("dnd", "dnd"), ("invisible", "offline"), ("online", "online")):
+        await member_ws.send(json.dumps({"op": "PRESENCE_UPDATE", "d": {"status": status}}))
+        assert statuses(await presence_until(owner_ws, {space.member.id: shown})) == {space.member.id: shown}
     await member_ws.close()
-    assert statuses(await presence_frames(owner_ws, 1.5)) == {space.member.id: "offline"}
+    assert statuses(await presence_until(owner_ws, {space.member.id: "offline"})) == {
+        space.member.id: "offline"
+    }
 
     assert await presence_frames(outsider_ws, 0.2) == []  # shares no community: heard nothing at all
     await owner_ws.close()

@@ -26,11 +26,11 @@ def media_config(data_dir: Path, **media: Any):
 
 
 @pytest.fixture
-def start(aiohttp_client, tmp_path):
-    """start(**media_settings) -> a test client of a fresh node."""
+def start(aiohttp_client, tmp_path, clock):
+    """start(**media_settings) -> a test client of a fresh node on the test's `clock`."""
 
     async def go(**media: Any):
-        return await aiohttp_client(build_app(media_config(tmp_path / "data", **media)))
+        return await aiohttp_client(build_app(media_config(tmp_path / "data", **media), clock=clock))
 
     return go
 

@@ -5,7 +5,6 @@ is audited; every route is refused to members (403) and to anonymous callers (40
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import json
@@ -18,6 +17,7 @@ from cryb_plugins.media import queries
 from cryb_plugins.users.service import CLI, Users
 
 from cryb_node.appkeys import NODE
+from tests.support.waiting import eventually
 from tests.users_fixtures import PASSWORD, auth, register_user
 
 from .conftest import jpeg_with_gps, mp3_like, path_of, service, upload, upload_ok
@@ -406,11 +406,12 @@ async def test_the_members_data_export_lists_a_taken_down_upload_without_its_fil
     await take_down(s, s.mine["id"])
     status, job = await call(s.client, "POST", "/api/v1/users/@me/export", s.alice, {})
     assert status in (200, 201, 202), job
-    for _ in range(600):
-        status, job = await call(s.client, "GET", "/api/v1/users/@me/export", s.alice)
-        if job["state"] in ("ready", "failed"):
-            break
-        await asyncio.sleep(0.05)
+
+    async def finished() -> dict | None:
+        _, job = await call(s.client, "GET", "/api/v1/users/@me/export", s.alice)
+        return job if job["state"] in ("ready", "failed") else None
+
+    job = await eventually(finished, 30, what="the export to finish")
     assert job["state"] == "ready", job
     resp = await s.client.get(job["download_url"], headers=auth(s.alice))
     zf = zipfile.ZipFile(io.BytesIO(await resp.read()))

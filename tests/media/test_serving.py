@@ -3,7 +3,6 @@ that expire. Channels are real ones made through the communities plugin's API.""
 
 from __future__ import annotations
 
-import asyncio
 from urllib.parse import urlsplit
 
 from cryb_node.appkeys import NODE
@@ -129,7 +128,7 @@ async def test_media_in_a_public_channel_needs_no_signature(client):
     assert described["private"] is False and "?" not in described["variants"][0]["url"]
 
 
-async def test_private_channel_attachment_needs_a_valid_signed_url_that_expires(client):
+async def test_private_channel_attachment_needs_a_valid_signed_url_that_expires(client, clock):
     owner_id, token = await register_user(client)
     _, staff = await make_channels(client, token)
     body = await upload_ok(client, token, jpeg_with_gps(120, 80, orientation=1))
@@ -161,7 +160,7 @@ async def test_private_channel_attachment_needs_a_valid_signed_url_that_expires(
 
     short = path_of(store(client).signed_url(media_id, "original", ttl_s=1))
     assert (await client.get(short)).status == 200
-    await asyncio.sleep(2.1)
+    clock.advance(2)  # past the 1 s lifetime (expiries are whole seconds)
     expired = await client.get(short)
     assert expired.status == 403 and (await expired.json())["code"] == "url_expired"
 

@@ -10,6 +10,7 @@ import pysqlite3.dbapi2 as sqlite3
 
 from tests.conftest import free_port
 from tests.notifications.test_mail import smtp_on
+from tests.support.waiting import eventually
 
 ENV = {
     "CRYB_RATE_LIMITS__ENABLED": "false",
@@ -58,9 +59,7 @@ async def test_a_mail_queued_when_the_node_is_killed_is_sent_once_after_the_rest
         msg = {"content": "sent while the mail server was down"}
         async with http.post(f"{api}/channels/{dm['id']}/messages", json=msg, headers=bob_h) as resp:
             assert resp.status < 300
-        async with asyncio.timeout(15):
-            while not _db(node, "SELECT 1 FROM notif_outbox WHERE attempts >= 1"):
-                await asyncio.sleep(0.05)
+        await eventually(lambda: _db(node, "SELECT 1 FROM notif_outbox WHERE attempts >= 1"), 15)
     node.kill()
     assert _db(node, "SELECT count(*), count(sent_at) FROM notif_outbox") == [(1, 0)]
     with smtp_on(port) as inbox:

@@ -13,6 +13,7 @@ import websockets
 from cryb_node.appkeys import NODE
 from tests.content.conftest import call, make_space, new_user, ok
 from tests.notifications.conftest import parts, settle
+from tests.support.waiting import eventually
 
 
 async def connect(client, token: str):
@@ -147,11 +148,12 @@ async def test_friend_requests_reports_and_moderation(nc):
     )
     await ok(c, "PUT", f"/communities/{space.community}/members/{alice.id}/timeout", owner,
              json={"duration_s": 60, "reason": "cool off"})  # fmt: skip
-    for _ in range(100):
+
+    async def four_notices() -> bool:
         await settle(c)
-        if len(await inbox(c, alice)) >= 4:
-            break
-        await asyncio.sleep(0.05)
+        return len(await inbox(c, alice)) >= 4
+
+    await eventually(four_notices, 5)
     kinds_a = sorted(n["kind"] for n in await inbox(c, alice))
     assert kinds_a == ["friend_request", "moderation", "moderation", "report_resolved"], kinds_a
     kinds_b = [n["kind"] for n in await inbox(c, bob)]

@@ -18,6 +18,7 @@ from cryb_node.services import Perm
 from tests.conftest import free_port
 from tests.content.conftest import call, make_space, ok
 from tests.notifications.conftest import notif_config, parts, settle, verify_email
+from tests.support.waiting import eventually
 from tests.users.conftest import Inbox
 
 DAY_MS = 86_400_000
@@ -52,12 +53,6 @@ async def outbox(client) -> list[tuple]:
             " FROM notif_outbox ORDER BY id"
         )
     ]
-
-
-async def wait_for(predicate, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not await predicate():
-            await asyncio.sleep(0.05)
 
 
 async def test_the_digest_lists_each_unread_notification_once_escaped_with_unsubscribe_headers(mc, smtp_port):
@@ -149,7 +144,7 @@ async def test_immediate_mail_only_for_the_kinds_the_user_picked(mc, smtp_port):
     dm2 = await ok(c, "POST", "/dms", owner, json={"recipients": [bob.id]})
     await ok(c, "POST", f"/channels/{dm2['id']}/messages", owner, json={"content": "hello bob"})
     await settle(c)
-    await wait_for(lambda: _all_done(c))
+    await eventually(lambda: _all_done(c))
     rows = await c.app[NODE].db.fetchall("SELECT last_error FROM notif_outbox WHERE user_id = ?", (bob.id,))
     assert [tuple(r) for r in rows] == [("no verified address",)]
 
@@ -173,12 +168,13 @@ async def test_smtp_down_mail_is_queued_then_delivered_exactly_once(mc, smtp_por
         rows = await outbox(c)
         return len(rows) == 3 and any(a >= 1 for _, a, _, _ in rows) and box.breaker.state == "open"
 
-    await wait_for(tried_and_open)  # SMTP refused: retried with backoff, then the breaker opened
+    await eventually(tried_and_open)  # SMTP refused: retried with backoff, then the breaker opened
     rows = await outbox(c)
     assert all(not sent and not failed for _, _, sent, failed in rows)
     with smtp_on(smtp_port) as inbox:
         await inbox.wait(3, timeout=10)
-        await asyncio.sleep(1.0)  # further passes of the worker send nothing again
+        await eventually(lambda: _all_done(c))
+        assert await box.run_due() == 0  # a further pass of the worker sends nothing again
         assert len(inbox.messages) == 3
         bodies = sorted(m.get_body(("plain",)).get_content() for m in inbox.messages)
         said = sorted(b.splitlines()[2].rsplit(": ", 1)[1] for b in bodies)  # the "actor: text" line
@@ -198,13 +194,14 @@ async def test_queued_mail_survives_a_restart_and_is_sent_exactly_once(aiohttp_c
     await ok(first, "PATCH", "/notifications/preferences", alice, json={"kinds": {"dm": {"email": True}}})
     dm = await ok(first, "POST", "/dms", owner, json={"recipients": [alice.id]})
     await ok(first, "POST", f"/channels/{dm['id']}/messages", owner, json={"content": "before the restart"})
-    await wait_for(lambda: _attempted(first))
+    await eventually(lambda: _attempted(first))
     await first.close()  # the node stops with the mail still queued
     with smtp_on(smtp_port) as inbox:
         second = await aiohttp_client(build_app(cfg))
         (mail,) = await inbox.wait(1, timeout=10)
         assert "before the restart" in mail.get_body(("plain",)).get_content()
-        await asyncio.sleep(1.0)
+        await eventually(lambda: _all_done(second))
+        assert await parts(second).outbox.run_due() == 0  # a further pass sends nothing again
         assert len(inbox.messages) == 1
         rows = await outbox(second)
         assert [(sent, failed) for _, _, sent, failed in rows] == [(True, False)]

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryb_node.appkeys import NODE
 from tests.content.conftest import call, make_space, ok
 from tests.notifications.conftest import settle
+from tests.support.waiting import eventually
 
 
 class Browser:
@@ -67,9 +68,7 @@ async def test_push_payload_decrypts_with_the_subscription_keys_and_carries_a_va
     await ok(
         nc, "POST", f"/channels/{space.text}/messages", space.owner, json={"content": f"<@{alice.id}> ping"}
     )
-    async with asyncio.timeout(10):
-        while not received:
-            await asyncio.sleep(0.05)
+    await eventually(lambda: received, 10, what="a push")
     name, headers, body = received[0]
     assert name == "alice" and headers["Content-Encoding"] == "aes128gcm" and int(headers["TTL"]) > 0
     payload = browser.decrypt(body)
@@ -113,9 +112,7 @@ async def test_a_subscription_the_push_service_says_is_gone_is_pruned(nc, aiohtt
             space.owner,
             json={"content": f"<@{alice.id}> {i}"},
         )
-        async with asyncio.timeout(10):
-            while len([r for r in received if r[0] == "live"]) <= i:
-                await asyncio.sleep(0.05)
+        await eventually(lambda i=i: len([r for r in received if r[0] == "live"]) > i, 10)
     # The first message reached both; after the 410 the gone subscription was forgotten.
     assert [r[0] for r in received].count("gone") == 1
     name = await nc.app[NODE].db.fetchval("SELECT username FROM users_accounts WHERE id = ?", (alice.id,))

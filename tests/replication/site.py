@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+from tests.support.waiting import eventually_blocking
 
 PASSWORD = "correct horse battery staple"
 
@@ -111,10 +112,6 @@ class Site:
         return out.get("results", []) if status == 200 and isinstance(out, dict) else []
 
     def wait_found(self, word: str, timeout: float = 30) -> list[Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            hits = self.search(word)
-            if hits:
-                return hits
-            time.sleep(0.2)
-        raise TimeoutError(f"search never found {word!r}")
+        return eventually_blocking(
+            lambda: self.search(word), timeout, interval=0.2, what=f"a hit for {word!r}"
+        )

@@ -23,7 +23,8 @@ from cryb_node.config import ReplicationSection
 from cryb_node.litestream import binary
 from tests.conftest import cryb_env, run_cryb
 from tests.replication.site import Site
-from tests.replication_fixtures import note_ids_in, replication_toml, wait_until_sync
+from tests.replication_fixtures import note_ids_in, replication_toml
+from tests.support.waiting import eventually_blocking
 from tests.users_fixtures import FAST_HASHING
 
 
@@ -78,12 +79,12 @@ def _kill_and_wait_for_litestream(node: Any, data: Path) -> None:
     st = replication.read_status(data)
     node.kill()
     if st is not None and st.pid is not None:
-        wait_until_sync(lambda: not replication.node_alive(st.pid), timeout=15, what="litestream to exit")
+        eventually_blocking(lambda: not replication.node_alive(st.pid), timeout=15, what="litestream to exit")
 
 
 def _wait_caught_up(data: Path, timeout: float = 20) -> None:
     since = time.time()
-    wait_until_sync(lambda: _caught_up(data, since), timeout=timeout, what="the replica to catch up")
+    eventually_blocking(lambda: _caught_up(data, since), timeout=timeout, what="the replica to catch up")
 
 
 def test_disaster_drill_s3_sigkill_lose_the_data_dir_restore_start(node_process, tmp_path: Path, s3_server):

@@ -22,7 +22,7 @@ from cryb_node.config import ReplicationSection
 from cryb_node.plugins import load as load_plugins
 from tests.conftest import make_config
 from tests.media.conftest import settled
-from tests.replication_fixtures import wait_until
+from tests.support.waiting import eventually
 from tests.users_fixtures import FAST_HASHING, auth, register_user
 
 
@@ -158,7 +158,7 @@ async def test_running_node_copies_uploaded_media_on_request_and_reports_it(
     node = client.server.app[NODE]
     rep = node.replication
     assert rep is not None
-    await wait_until(lambda: rep.status().media_runs >= 1, what="the first media pass at start")
+    await eventually(lambda: rep.status().media_runs >= 1, timeout=20, what="the first media pass at start")
     assert rep.status().media_copied == 0 and rep.status().media.startswith("local blobs in ")
 
     _, token = await register_user(client)
@@ -166,13 +166,15 @@ async def test_running_node_copies_uploaded_media_on_request_and_reports_it(
     local = tmp_path / "data" / "media" / "blobs"
     asked = time.time()
     rep.request_snapshot()  # what `cryb backup now` asks of a running node (SIGUSR1)
-    await wait_until(lambda: (rep.status().media_pass_ended_at or 0) > asked, what="the requested pass")
+    await eventually(
+        lambda: (rep.status().media_pass_ended_at or 0) > asked, timeout=20, what="the requested pass"
+    )
     st = rep.status()
     blobs = contents(local)
     assert len(blobs) == len(media["variants"]) and contents(tmp_path / "replica" / "media") == blobs
     assert st.media_copied == len(blobs) and st.media_bytes == sum(map(len, blobs.values()))
     assert st.media_error is None and st.media_last_run_at is not None and st.media_last_run_at >= asked
-    await wait_until(lambda: rep.status().snapshots == 1, what="the snapshot")
+    await eventually(lambda: rep.status().snapshots == 1, timeout=20, what="the snapshot")
 
     metrics = await (await client.get("/metrics")).text()
     assert f"cryb_replication_media_copied_blobs_total {len(blobs)}.0" in metrics
@@ -181,7 +183,7 @@ async def test_running_node_copies_uploaded_media_on_request_and_reports_it(
 
     # The periodic pass picks up a second upload by itself, and copies only that.
     second = await upload_ok(client, token, png(40, 40))
-    await wait_until(
+    await eventually(
         lambda: rep.status().media_copied == len(blobs) + len(second["variants"]),
         timeout=10,
         what="the periodic pass",
@@ -193,7 +195,7 @@ async def test_running_node_copies_uploaded_media_on_request_and_reports_it(
     (tmp_path / "replica" / "media").write_text("not a folder")
     await upload_ok(client, token, png(30, 30))
     rep.request_snapshot()
-    error = await wait_until(lambda: rep.status().media_error, timeout=10, what="the media error")
+    error = await eventually(lambda: rep.status().media_error, timeout=10, what="the media error")
     assert error.startswith("copying media blobs failed")
     body = await (await client.get("/readyz")).json()
     assert body["status"] == "degraded" and "media blobs" in body["checks"]["replication"]["detail"]
@@ -202,6 +204,6 @@ async def test_running_node_copies_uploaded_media_on_request_and_reports_it(
     assert resp.status == 200
     (tmp_path / "replica" / "media").unlink()
     (tmp_path / "media-moved").rename(tmp_path / "replica" / "media")
-    await wait_until(lambda: rep.status().media_error is None, timeout=10, what="the error to clear")
+    await eventually(lambda: rep.status().media_error is None, timeout=10, what="the error to clear")
     assert contents(tmp_path / "replica" / "media") == contents(local)
     await asyncio.sleep(0)

@@ -19,7 +19,8 @@ from cryb_node.appkeys import NODE
 from cryb_node.config import ConfigError, ReplicationSection
 from cryb_node.node import Node
 from tests.conftest import make_config
-from tests.replication_fixtures import TcpProxy, note_ids_in, wait_until
+from tests.replication_fixtures import TcpProxy, note_ids_in
+from tests.support.waiting import eventually
 
 
 async def start_node(aiohttp_client, data_dir: Path, repl: dict[str, Any]) -> tuple[Any, Node]:
@@ -111,11 +112,13 @@ async def test_killed_litestream_is_restarted_and_the_gap_shows_then_closes(
     client, node = await start_node(aiohttp_client, tmp_path / "data", file_target(tmp_path))
     assert node.replication is not None
     await post_notes(client, 3, "before")
-    await wait_until(lambda: caught_up(node), what="first sync")
+    await eventually(lambda: caught_up(node), timeout=20, what="first sync")
     first_pid = node.replication.status().pid
     assert first_pid is not None
     os.kill(first_pid, signal.SIGKILL)
-    await wait_until(lambda: node.replication.status().restarts == 1, what="the supervisor to notice")
+    await eventually(
+        lambda: node.replication.status().restarts == 1, timeout=20, what="the supervisor to notice"
+    )
     gap = await post_notes(client, 3, "gap")
     await asyncio.sleep(0.3)
     st = node.replication.status()
@@ -132,7 +135,7 @@ async def test_killed_litestream_is_restarted_and_the_gap_shows_then_closes(
     metrics = await (await client.get("/metrics")).text()
     assert "cryb_replication_restarts_total 1.0" in metrics and "cryb_replication_up 0.0" in metrics
 
-    await wait_until(lambda: caught_up(node), timeout=20, what="the gap to close")
+    await eventually(lambda: caught_up(node), timeout=20, what="the gap to close")
     st = node.replication.status()
     assert st.pid not in (None, first_pid) and st.restarts == 1
     body = await (await client.get("/readyz")).json()
@@ -152,11 +155,11 @@ async def test_unreachable_endpoint_keeps_the_node_serving_and_loses_nothing_onc
     )
     client, node = await start_node(aiohttp_client, tmp_path / "data", repl)
     before = await post_notes(client, 3, "before")
-    await wait_until(lambda: caught_up(node), what="first sync")
+    await eventually(lambda: caught_up(node), timeout=20, what="first sync")
     await proxy.down()
     during = await post_notes(client, 5, "during")  # every write still acknowledged
     # Litestream retries quietly; the node reports the replica falling behind.
-    problem = await wait_until(lambda: node.replication.status().problem, timeout=30, what="a problem")
+    problem = await eventually(lambda: node.replication.status().problem, timeout=30, what="a problem")
     assert "behind: writes are not getting through" in problem
     resp = await client.get("/readyz")
     body = await resp.json()
@@ -164,7 +167,7 @@ async def test_unreachable_endpoint_keeps_the_node_serving_and_loses_nothing_onc
     assert "not getting through" in body["checks"]["replication"]["detail"]
     assert (await client.post("/api/v1/demo/notes", json={"text": "still serving"})).status == 201
     await proxy.up()
-    await wait_until(lambda: caught_up(node), timeout=30, what="catching up")
+    await eventually(lambda: caught_up(node), timeout=30, what="catching up")
     assert set(before + during) <= await restored_ids(node, tmp_path / "restored.db")
     await proxy.down()
 
@@ -177,10 +180,10 @@ async def test_wrong_credentials_show_in_status_and_nothing_is_lost_once_fixed(
     bad = s3_server.settings(prefix, secret_access_key="not-the-secret", sync_interval_s=0.5)
     client, node = await start_node(aiohttp_client, tmp_path / "data", bad)
     ids = await post_notes(client, 4, "unshipped")
-    error = await wait_until(lambda: node.replication.status().last_error, timeout=30, what="an error")
+    error = await eventually(lambda: node.replication.status().last_error, timeout=30, what="an error")
     assert "SignatureDoesNotMatch" in error
     # The media copy pass (local media backend) is refused too, and says so without the secret.
-    media_error = await wait_until(lambda: node.replication.status().media_error, timeout=30, what="media")
+    media_error = await eventually(lambda: node.replication.status().media_error, timeout=30, what="media")
     assert media_error.startswith("copying media blobs failed") and "not-the-secret" not in media_error
     resp = await client.get("/readyz")
     assert resp.status == 200 and (await resp.json())["status"] == "degraded"
@@ -188,14 +191,14 @@ async def test_wrong_credentials_show_in_status_and_nothing_is_lost_once_fixed(
 
     good = s3_server.settings(prefix, sync_interval_s=0.5)
     client, node = await start_node(aiohttp_client, tmp_path / "data", good)
-    await wait_until(lambda: caught_up(node), timeout=30, what="catching up")
+    await eventually(lambda: caught_up(node), timeout=30, what="catching up")
     assert set(ids) <= await restored_ids(node, tmp_path / "restored.db")
 
 
 async def test_verify_restores_a_copy_and_catches_a_tampered_event(aiohttp_client, tmp_path: Path):
     client, node = await start_node(aiohttp_client, tmp_path / "data", file_target(tmp_path))
     await post_notes(client, 4, "v")
-    await wait_until(lambda: caught_up(node), what="sync")
+    await eventually(lambda: caught_up(node), timeout=20, what="sync")
     good = await asyncio.to_thread(backup.verify, node.config, node.db_path, node.plugins)
     checks = {c["check"]: c for c in good.checks}
     assert good.ok and checks["integrity"]["ok"] and checks["event_log"]["detail"] == "4 events verified"
@@ -206,7 +209,7 @@ async def test_verify_restores_a_copy_and_catches_a_tampered_event(aiohttp_clien
         conn.execute("UPDATE events SET body = ? WHERE seq = 2", (bytes(body),))
 
     await node.db.write(tamper)
-    await wait_until(lambda: caught_up(node), what="the tampered row to replicate")
+    await eventually(lambda: caught_up(node), timeout=20, what="the tampered row to replicate")
     bad = await asyncio.to_thread(backup.verify, node.config, node.db_path, node.plugins)
     event_log = next(c for c in bad.checks if c["check"] == "event_log")
     assert not bad.ok and not event_log["ok"] and "event pos 2 (demo.note)" in event_log["detail"]

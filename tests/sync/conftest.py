@@ -16,7 +16,8 @@ from cryb_node.node import Node
 from cryb_node.sync import Sync, peers, statehash, sync_of
 from cryb_node.sync.engine import Report
 from tests.conftest import make_config
-from tests.users_fixtures import FAST_HASHING, auth, register_user
+from tests.support.api import User
+from tests.users_fixtures import FAST_HASHING, register_user
 
 API = "/api/v1"
 
@@ -27,16 +28,6 @@ def fed_config(data_dir: Path, **sync: Any):
         plugin={"users": dict(FAST_HASHING), "sync": {"auto": False, **sync}},
         rate_limits={"enabled": False},
     )
-
-
-@dataclass
-class User:
-    id: str
-    token: str
-
-    @property
-    def h(self) -> dict[str, str]:
-        return auth(self.token)
 
 
 @dataclass

@@ -4,8 +4,7 @@ home nodes of its participants, in both directions; a node hosting no participan
 
 from __future__ import annotations
 
-import asyncio
-
+from tests.support.waiting import eventually
 from tests.sync.conftest import mesh
 
 
@@ -21,12 +20,12 @@ async def test_dm_reaches_the_remote_participants_home_only(federation) -> None:
     assert [d["id"] for d in listed["channels"]] == [dm["id"]]
     got = await b.ok("GET", f"/channels/{dm['id']}/messages", bob)
     assert [m["content"] for m in got["messages"]] == ["psst, bob"]
+
     # ... and his node's inbox tells him (notifications for remote senders come from his home)
-    for _ in range(100):
-        inbox = (await b.ok("GET", "/notifications", bob))["notifications"]
-        if inbox:
-            break
-        await asyncio.sleep(0.05)
+    async def notified() -> list:
+        return (await b.ok("GET", "/notifications", bob))["notifications"]
+
+    inbox = await eventually(notified, 5)
     assert [(n["kind"], n["actor_id"], n["channel_id"]) for n in inbox] == [("dm", alice.id, dm["id"])]
     await b.ok("POST", f"/channels/{dm['id']}/messages", bob, json={"content": "hi alice"})
     await mesh([a, b, c], rounds=1)

@@ -11,6 +11,7 @@ from cryb_plugins.users.service import Users
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
 from tests.conftest import make_config
+from tests.support.waiting import eventually
 from tests.users_fixtures import FAST_HASHING
 
 
@@ -52,13 +53,8 @@ class Inbox:
         return "250 OK"
 
     async def wait(self, count: int = 1, timeout: float = 5.0) -> list[Any]:
-        import asyncio
-
-        for _ in range(int(timeout / 0.02)):
-            if len(self.messages) >= count:
-                return self.messages
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"expected {count} mail(s), got {len(self.messages)}")
+        await eventually(lambda: len(self.messages) >= count, timeout, what=f"{count} mail(s)")
+        return self.messages
 
 
 @pytest.fixture

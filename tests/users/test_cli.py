@@ -8,6 +8,7 @@ from pathlib import Path
 
 from cryb_node.app import build_app
 from tests.conftest import run_cryb, write_config
+from tests.support.waiting import eventually
 from tests.users.conftest import users_config
 from tests.users_fixtures import PASSWORD, auth, register_user
 
@@ -76,9 +77,8 @@ async def test_cli_disable_signs_out_a_user_of_the_running_node(tmp_path, aiohtt
     _, token = await register_user(client, "runner")
     res = await asyncio.to_thread(cryb, tmp_path, "user", "disable", "runner")
     assert res.returncode == 0, res.stderr
-    for _ in range(50):
-        if (await client.get("/api/v1/users/@me", headers=auth(token))).status == 401:
-            break
-        await asyncio.sleep(0.1)
-    else:
-        raise AssertionError("the access token still works after `cryb user disable`")
+
+    async def refused() -> bool:
+        return (await client.get("/api/v1/users/@me", headers=auth(token))).status == 401
+
+    await eventually(refused, 5, what="the access token to stop working after `cryb user disable`")

@@ -29,6 +29,7 @@ from cryb_node.plugins import load as load_plugins
 from tests.conftest import make_config
 from tests.content.conftest import API, User, call, new_user, ok
 from tests.media.conftest import png_with_alpha, upload_ok
+from tests.support.waiting import eventually
 from tests.users_fixtures import FAST_HASHING, PASSWORD
 
 EXPORT = "/users/@me/export"
@@ -71,13 +72,13 @@ def exporter_of(client: Any) -> Exporter:
 
 
 async def wait_done(client: Any, user: User) -> dict[str, Any]:
-    """Poll the status (bounded) until the export is ready or failed."""
-    for _ in range(600):
+    """The export's status once it is ready or failed."""
+
+    async def finished() -> dict[str, Any] | None:
         status = await ok(client, "GET", EXPORT, user)
-        if status["state"] in ("ready", "failed"):
-            return status
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"the export did not finish: {status}")
+        return status if status["state"] in ("ready", "failed") else None
+
+    return await eventually(finished, 30, what="the export to finish")
 
 
 async def download(client: Any, user: User, status: dict[str, Any]) -> zipfile.ZipFile:
@@ -318,12 +319,13 @@ async def test_a_second_request_while_one_runs_returns_it_and_progress_shows(aio
     resp = await c.post(API + EXPORT, headers=me.h)
     again = await resp.json()
     assert resp.status == 200 and again["id"] == first["id"] and again["state"] == "running"
+
     # Every built-in part is written before the gate (the last plugin): progress says so.
-    for _ in range(100):
+    async def at_the_gate() -> dict | None:
         status = await ok(c, "GET", EXPORT, me)
-        if status["step"] == "exportgate":
-            break
-        await asyncio.sleep(0.02)
+        return status if status["step"] == "exportgate" else None
+
+    status = await eventually(at_the_gate, 5)
     assert status["state"] == "running" and status["step"] == "exportgate"
     assert 0.5 < status["progress"] < 1 and status["items"] >= 12 and status["download_url"] is None
     # Its download is not there yet.
@@ -420,12 +422,13 @@ async def test_erasing_the_account_deletes_its_exports(world):
     path = exporter_of(c).path(done["id"])
     assert path.is_file()
     assert (await c.delete(API + "/users/@me", json={"password": PASSWORD}, headers=me.h)).status == 204
-    for _ in range(200):
-        if not path.exists():
-            break
-        await asyncio.sleep(0.02)
-    assert not path.exists()
-    assert await rows(c, "SELECT id FROM users_exports WHERE user_id = ?", me.id) == []
+
+    async def erased() -> bool:  # the file, then the row
+        assert not path.exists()
+        assert await rows(c, "SELECT id FROM users_exports WHERE user_id = ?", me.id) == []
+        return True
+
+    await eventually(erased, 10)
 
 
 async def test_erasing_the_account_while_its_export_runs_stops_it_and_leaves_nothing(
@@ -440,12 +443,13 @@ async def test_erasing_the_account_while_its_export_runs_stops_it_and_leaves_not
     exporter = exporter_of(c)
     assert [p.name.endswith(".zip.part") for p in exporter.dir.iterdir()] == [True]
     assert (await c.delete(API + "/users/@me", json={"password": PASSWORD}, headers=me.h)).status == 204
-    for _ in range(200):
-        if not any(exporter.dir.iterdir()):
-            break
-        await asyncio.sleep(0.02)
-    assert list(exporter.dir.iterdir()) == []
-    assert await rows(c, "SELECT id FROM users_exports WHERE user_id = ?", me.id) == []
+
+    async def nothing_left() -> bool:  # the runner stops the export, then removes file and row
+        assert list(exporter.dir.iterdir()) == []
+        assert await rows(c, "SELECT id FROM users_exports WHERE user_id = ?", me.id) == []
+        return True
+
+    await eventually(nothing_left, 10)
     # The runner goes on with the next member's export.
     gate.opened.set()
     await ok(c, "POST", EXPORT, world.other)

@@ -5,7 +5,6 @@
 
 import * as api from '../api.js';
 import { announce, formatTime, h, initials, replace } from '../dom.js';
-import { icon } from '../icons.js';
 import { bit, holds, PERMISSIONS } from '../perms.js';
 import * as store from '../store.js';
 import { forgetEmoji } from './custom_emoji.js';
@@ -287,6 +286,7 @@ export class CommunitySettingsView {
           this.openRole = role.id;
           this.show('roles');
         } catch (err) {
+          let failure = err;
           if (err.field === 'position') {
             // Only below our own highest role: try the lowest place instead.
             try {
@@ -295,10 +295,10 @@ export class CommunitySettingsView {
               this.show('roles');
               return;
             } catch (again) {
-              err = again;
+              failure = again;
             }
           }
-          showError(err, { name: newName }, errors);
+          showError(failure, { name: newName }, errors);
         }
       });
     });
