@@ -29,7 +29,7 @@ def build_app(config: Config, plugins: list[Loaded] | None = None) -> web.Applic
     limiter = RateLimiter(config.rate_limits)
 
     def authenticator() -> mw.Authenticator | None:
-        return node.services.get(mw.Authenticator)  # type: ignore[type-abstract]
+        return node.services.get(mw.AUTHENTICATOR)
 
     app = web.Application(
         client_max_size=config.server.max_body_bytes,

@@ -31,7 +31,7 @@ from sqlite_utils.utils import dedupe_keys
 from cryb_node import db as dbmod
 from cryb_node.config import ConsoleSection
 from cryb_node.problems import Problem
-from cryb_node.services import Audit
+from cryb_node.services import AUDIT
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -439,7 +439,7 @@ class DataConsole:
     async def audit(
         self, action: str, *, actor_id: str | None = None, ip: str | None = None, **detail: Any
     ) -> None:
-        audit = self.node.services.get(Audit)  # type: ignore[type-abstract]
+        audit = self.node.services.get(AUDIT)
         if audit is None:  # the users plugin is disabled: this node keeps no audit log
             return
         await self.node.db.write(lambda conn: audit.record(conn, action, actor_id=actor_id, ip=ip, **detail))

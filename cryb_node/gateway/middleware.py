@@ -17,6 +17,7 @@ from prometheus_client import Histogram
 from cryb_node.gateway.api import PRINCIPAL, Principal, json_response, route_spec
 from cryb_node.gateway.ratelimit import RateLimiter
 from cryb_node.problems import Problem
+from cryb_node.services import ServiceKey
 
 log = logging.getLogger("cryb.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -34,6 +35,9 @@ class Authenticator(Protocol):
     """Turns a bearer token into a Principal (provided as a service by the users plugin)."""
 
     async def authenticate(self, token: str) -> Principal | None: ...
+
+
+AUTHENTICATOR: ServiceKey[Authenticator] = ServiceKey("authenticator")
 
 
 def route_name(request: web.Request) -> str:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import WSMsgType, web
 
+from cryb_node.gateway.middleware import AUTHENTICATOR
 from cryb_node.problems import Problem
 from cryb_node.realtime import protocol as p
 from cryb_node.realtime.hub import Hub, Session
@@ -116,9 +117,7 @@ class Connection:
             raise Closing(p.Close.RATE_LIMITED, "too many frames; slow down")
 
     async def _authenticate(self, token: str) -> str:
-        from cryb_node.gateway.middleware import Authenticator
-
-        auth = self.node.services.get(Authenticator)  # type: ignore[type-abstract]
+        auth = self.node.services.get(AUTHENTICATOR)
         try:
             principal = await auth.authenticate(token) if auth is not None else None
         except Problem as err:  # a refusal that says why (account_moved)

@@ -30,10 +30,11 @@ from cryb_node.clock import new_id
 from cryb_node.db import Connection, Database
 from cryb_node.events import EventBody, Tx
 from cryb_node.problems import Problem
-from cryb_node.services import Audit, SearchIndex
+from cryb_node.services import AUDIT, SEARCH_INDEX
 
 from . import banpolicy, peers
 from .homes import remote_homes
+from .parts import SYNC
 from .purge import homed_on, remove_in_home_communities
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ async def resolve_node(node: Node, target: str) -> tuple[bytes, str]:
 def _audit(
     node: Node, conn: Connection, action: str, actor_id: str | None, ip: str | None, **kw: object
 ) -> None:
-    audit = node.services.get(Audit)  # type: ignore[type-abstract]
+    audit = node.services.get(AUDIT)
     if audit is not None:
         audit.record(conn, action, actor_id=actor_id, ip=ip, via="api" if actor_id else "cli", **kw)
 
@@ -286,9 +287,7 @@ async def _after_change(node: Node) -> None:
     process leaves both to the serving node's jobs: peers within seconds, reindex_pending)."""
     if not node.serving:
         return
-    from . import sync_of
-
-    await sync_of(node).engine.refresh_peers()
+    await node.services.require(SYNC).engine.refresh_peers()
     try:
         await reindex_pending(node)
     except Exception:  # the ban stands; the job tries again in a few seconds
@@ -302,7 +301,7 @@ async def reindex_pending(node: Node) -> int:
     if not rows:
         return 0
     users = sorted({u for r in rows for u in json.loads(r[1])})
-    index = node.services.get(SearchIndex)  # type: ignore[type-abstract]
+    index = node.services.get(SEARCH_INDEX)
     if index is not None:
         await index.recheck_authors(users)
     last = rows[-1][0]

@@ -15,6 +15,7 @@ import msgspec
 from cryb_node.node import Node
 
 from . import banpolicy, peers, policy, statehash, vectors
+from .parts import SYNC
 from .purge import purge_peer_content
 from .status import peer_status
 from .transport import PeerCallError, PeerClient
@@ -145,11 +146,9 @@ def sync_now(settings: Any, ref: str, reconcile: bool, as_json: bool) -> None:
     """Run one session with a peer now: pull and push every shared community."""
 
     async def go(node: Node) -> Any:
-        from . import sync_of
-
         p = peers.find(await peers.list_peers(node.db), ref)
         # the plugin's own engine, which starts no workers outside `cryb serve`
-        return await sync_of(node).engine.session(p, reconcile=reconcile)
+        return await node.services.require(SYNC).engine.session(p, reconcile=reconcile)
 
     try:
         r = _run(settings, go)

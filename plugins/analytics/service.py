@@ -16,7 +16,7 @@ from cryb_node.bus import Subscription
 from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.problems import Problem, forbidden, unauthorized
-from cryb_node.services import Perm, Permissions
+from cryb_node.services import PERMISSIONS, Perm, ServiceKey
 
 from . import rollup, tracking
 from .privacy import Hasher, load_or_create_key, monday, month_start, period_end
@@ -175,15 +175,10 @@ class AnalyticsService:
             return
         if community_id is None:
             raise forbidden("node analytics are for node admins")
-        perms = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        perms = self.node.services.get(PERMISSIONS)
         granted = Perm(await perms.community(principal.user_id, community_id)) if perms else Perm(0)
         if not granted & (Perm.ADMINISTRATOR | Perm.MANAGE_COMMUNITY):
             raise forbidden("only those who manage this community may read its analytics")
 
 
-def service_of(node: Node) -> AnalyticsService:
-    found = node.services.get(AnalyticsService)
-    if found is None:
-        found = AnalyticsService(node, node.settings("analytics") or AnalyticsSettings())
-        node.services.provide(AnalyticsService, found)
-    return found
+ANALYTICS: ServiceKey[AnalyticsService] = ServiceKey("analytics")

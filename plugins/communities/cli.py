@@ -19,18 +19,17 @@ from cryb_node.problems import Problem
 
 from . import schemas as s
 from .access import now_ms
+from .parts import PARTS
 from .service import NODE
 
 T = TypeVar("T")
 
 
 def _run(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
-    from . import parts
-
     cfg = settings.config()
 
     async def go(node: Node) -> T:
-        return await fn(parts(node))
+        return await fn(node.services.require(PARTS))
 
     try:
         return run_with_node(cfg, settings.plugins(cfg), go)

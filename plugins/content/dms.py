@@ -9,7 +9,7 @@ from cryb_node.clock import new_id
 from cryb_node.events import Tx
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.realtime.protocol import Dispatch
-from cryb_node.services import Perm, Relationships
+from cryb_node.services import RELATIONSHIPS, Perm
 
 from . import events as e
 from . import schemas as s
@@ -56,7 +56,7 @@ class Dms:
             raise Problem(
                 "invalid_field", 400, f"a group DM has at most {MAX_GROUP} people", field="recipients"
             )
-        rel = self.node.services.get(Relationships)  # type: ignore[type-abstract]
+        rel = self.node.services.get(RELATIONSHIPS)
         if rel is not None:
             for other in others:
                 if await rel.is_blocked(user_id, other):

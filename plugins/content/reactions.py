@@ -9,7 +9,7 @@ from cryb_node.clock import new_id
 from cryb_node.db import Database
 from cryb_node.events import Tx
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import MediaStore, Perm
+from cryb_node.services import MEDIA_STORE, Perm
 
 from . import events as e
 from . import schemas as s
@@ -170,7 +170,7 @@ class Reactions:
         await self._manage(user_id, community_id)
         # The image is the manager's own upload, attached publicly: every viewer of a reaction
         # fetches it, and the cleanup job must not take it.
-        store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+        store = self.node.services.get(MEDIA_STORE)
         ref = await store.attach(body.media_id, user_id, None) if store is not None else None
         if ref is None or ref.kind != "image":
             raise Problem("invalid_field", 400, "an emoji is an image you uploaded", field="media_id")

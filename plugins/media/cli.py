@@ -15,7 +15,7 @@ from cryb_node.problems import Problem
 from . import gc, takedown
 from .listing import list_media
 from .schemas import AdminMediaItem, AdminMediaQuery, BlockEntry
-from .service import MediaService
+from .service import MEDIA
 
 
 def _run(settings: Any, fn: Any) -> Any:
@@ -24,7 +24,7 @@ def _run(settings: Any, fn: Any) -> Any:
     cfg = settings.config()
 
     async def go(node: Node) -> Any:
-        media = node.services.get(MediaService)
+        media = node.services.get(MEDIA)
         if media is None:
             raise click.ClickException("the media plugin is not enabled")
         return await fn(media)

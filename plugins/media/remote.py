@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.problems import Problem
-from cryb_node.services import FetchedMedia, RemoteMedia, RemoteMediaError
+from cryb_node.services import REMOTE_MEDIA, FetchedMedia, RemoteMediaError
 
 from .storage import LocalStorage, Storage
 
@@ -272,7 +272,7 @@ class RemoteCache:
             Path(tmp).unlink(missing_ok=True)
 
     async def _fetch(self, node_key: bytes, media_id: str, variant: str | None) -> FetchedMedia | None:
-        remote = self.node.services.get(RemoteMedia)  # type: ignore[type-abstract]
+        remote = self.node.services.get(REMOTE_MEDIA)
         if remote is None:
             return None  # no federation here: nobody to ask
         try:

@@ -20,7 +20,15 @@ from cryb_node.clock import new_id
 from cryb_node.db import Connection
 from cryb_node.node import Node
 from cryb_node.problems import Problem
-from cryb_node.services import MediaRef, Perm, Permissions, SharedMedia, SharedVariant
+from cryb_node.services import (
+    PERMISSIONS,
+    MediaRef,
+    Perm,
+    Permissions,
+    ServiceKey,
+    SharedMedia,
+    SharedVariant,
+)
 
 from . import images, queries, video
 from .remote import VARIANTS as REMOTE_VARIANTS
@@ -209,7 +217,7 @@ class MediaService:
             return True
         if m["channel_id"] is None:
             return False
-        perms: Permissions | None = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        perms: Permissions | None = self.node.services.get(PERMISSIONS)
         if perms is None:
             return True
         access = await perms.channel(None, m["channel_id"])
@@ -220,7 +228,7 @@ class MediaService:
             return True
         if not await self.is_private(m):
             return True
-        perms: Permissions | None = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        perms: Permissions | None = self.node.services.get(PERMISSIONS)
         if user_id is None or m["channel_id"] is None or m["attached_ms"] is None or perms is None:
             return False
         access = await perms.channel(user_id, m["channel_id"])
@@ -353,3 +361,6 @@ def _hash(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
+
+
+MEDIA: ServiceKey[MediaService] = ServiceKey("media")

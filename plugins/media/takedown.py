@@ -21,7 +21,7 @@ from typing import Any
 
 from cryb_node.db import Connection
 from cryb_node.problems import Problem, not_found
-from cryb_node.services import Audit
+from cryb_node.services import AUDIT, Audit
 
 from .schemas import BlockEntry, BlocklistPage, BlockOut, TakedownOut
 from .service import MediaService, now_ms
@@ -69,7 +69,7 @@ def _column(conn: Connection, sql: str, *params: Any) -> set[str]:
 
 
 def _audit(media: MediaService) -> Audit | None:
-    return media.node.services.get(Audit)  # type: ignore[type-abstract]
+    return media.node.services.get(AUDIT)
 
 
 def _target(conn: Connection, media_id: str) -> tuple[str | None, set[str], set[str]]:

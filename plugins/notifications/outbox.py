@@ -20,7 +20,7 @@ import msgspec
 
 from cryb_node.db import Connection
 from cryb_node.mail import Mailer, MailError
-from cryb_node.services import Directory
+from cryb_node.services import DIRECTORY, Directory
 
 from . import mailing, webpush
 from .prefs import load_user
@@ -183,7 +183,7 @@ class Outbox:
 
     async def _mail(self, user_id: str, dedupe: str, payload: dict[str, Any]) -> str | None:
         """Send one mail; returns why it was not sent (no address, mail turned off), or None."""
-        directory: Directory | None = self.svc.node.services.get(Directory)  # type: ignore[type-abstract]
+        directory: Directory | None = self.svc.node.services.get(DIRECTORY)
         contact = await directory.contact(user_id) if directory else None
         if contact is None or not contact.email:
             return "no verified address"
@@ -205,7 +205,7 @@ class Outbox:
         return None
 
     async def _items(self, ids: list[str]) -> list[mailing.Item]:
-        directory: Directory | None = self.svc.node.services.get(Directory)  # type: ignore[type-abstract]
+        directory: Directory | None = self.svc.node.services.get(DIRECTORY)
         marks = ",".join("?" * len(ids))
         rows = await self.svc.db.fetchall(
             f"SELECT kind, actor_id, preview FROM notif_inbox WHERE id IN ({marks}) ORDER BY id", tuple(ids)

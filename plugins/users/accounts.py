@@ -13,7 +13,7 @@ import msgspec
 from cryb_node.db import Connection
 from cryb_node.events import Tx
 from cryb_node.problems import Problem, not_found
-from cryb_node.services import AuthoredContent
+from cryb_node.services import AUTHORED_CONTENT
 
 from .events import ERASED, UserErased
 
@@ -171,7 +171,7 @@ async def delete(users: Users, user_id: str, client: Client, *, actor_id: str | 
     """Erase the account: PII and credentials wiped here, and a user.erased event so every node wipes
     the public profile, and the author's own delete of everything the user wrote (AuthoredContent:
     its text erased on every node it replicated to, the signed skeletons kept)."""
-    authored = users.node.services.get(AuthoredContent)  # type: ignore[type-abstract]
+    authored = users.node.services.get(AUTHORED_CONTENT)
 
     def write(tx: Tx) -> list[str]:
         conn = tx.conn

@@ -15,7 +15,7 @@ from cryb_node.node import Node
 from cryb_node.problems import Problem
 
 from . import accounts, console, emails
-from .service import CLI, Users
+from .service import CLI, USERS, Users
 
 T = TypeVar("T")
 
@@ -26,7 +26,7 @@ def _run(settings: Any, fn: Callable[[Users], Awaitable[T]]) -> T:
     cfg = settings.config()
 
     async def go(node: Node) -> T:
-        users = node.services.get(Users)
+        users = node.services.get(USERS)
         if users is None:
             raise click.ClickException("the users plugin is disabled")
         return await fn(users)

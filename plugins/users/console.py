@@ -16,7 +16,7 @@ from cryb_node.events import Tx
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
 from cryb_node.realtime.protocol import Close
-from cryb_node.services import AuthoredContent, AuthoredCounts
+from cryb_node.services import AUTHORED_CONTENT, AuthoredCounts
 
 from . import accounts
 from .audit import AuditEntry
@@ -131,7 +131,7 @@ async def show(users: Users, user_id: str) -> UserDetail:
         "SELECT count(*) FROM users_sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
         (user_id, int(time.time())),
     )
-    authored = users.node.services.get(AuthoredContent)  # type: ignore[type-abstract]
+    authored = users.node.services.get(AUTHORED_CONTENT)
     written = await authored.count_author(users.node.db, user_id) if authored is not None else None
     audit = await users.audit_page(user_id, None, None, 20)
     base = msgspec.structs.astuple(_user(users, row))
@@ -205,7 +205,7 @@ async def purge_content(
     replicated deletes: text erased, uploads it attached removed), but the account stays and can
     sign in. ``confirm`` must be its username. Returns how many items were deleted."""
     await _confirmed(users, user_id, confirm)
-    authored = users.node.services.get(AuthoredContent)  # type: ignore[type-abstract]
+    authored = users.node.services.get(AUTHORED_CONTENT)
 
     def write(tx: Tx) -> int:
         n = authored.erase_author(tx, user_id) if authored is not None else 0

@@ -24,6 +24,7 @@ from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.export import ExportSink, Progress
 from cryb_node.problems import Problem, not_found
+from cryb_node.services import ServiceKey
 
 from . import export_data
 from .events import ERASED
@@ -354,3 +355,6 @@ class Exporter:
         for (export_id,) in rows:
             await asyncio.to_thread(self.path(export_id).unlink, True)
             await asyncio.to_thread(self.path(export_id, part=True).unlink, True)
+
+
+EXPORTER: ServiceKey[Exporter] = ServiceKey("users.exports")

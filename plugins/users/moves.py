@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from cryb_node.bus import Subscription
@@ -35,11 +34,8 @@ def moved(url: str) -> Problem:
     )
 
 
-def subscription(node: Node, users: Callable[[], Users | None]) -> Subscription:
+def subscription(node: Node, u: Users) -> Subscription:
     def handle(conn: Connection, events: list[Event]) -> None:
-        u = users()
-        if u is None:
-            return
         here = node.identity.node_public
         for ev in events:
             user_id = ev.body.target

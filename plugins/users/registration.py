@@ -20,7 +20,7 @@ from cryb_node.events import Tx
 from cryb_node.identity import key_dir
 from cryb_node.mail import Mail, MailError
 from cryb_node.problems import Problem, not_found
-from cryb_node.services import Invites
+from cryb_node.services import INVITES, ServiceKey
 
 from . import accounts
 from . import registration_tokens as tokens
@@ -46,7 +46,7 @@ _INVITE_PROBLEMS = ("invite_invalid", "invite_revoked", "invite_expired", "invit
 
 
 class Registration:
-    """One per running node (the users plugin's lifespan provides it); routes and CLI share it."""
+    """One per running node (the users plugin's setup provides it); routes and CLI share it."""
 
     def __init__(self, users: Users) -> None:
         self.users = users
@@ -138,7 +138,7 @@ class Registration:
                 self.users._audit(conn, "registration.token_used", client, user_id=user_id, token_id=token_id)
 
             return use_token
-        service = self.node.services.get(Invites)  # type: ignore[type-abstract]
+        service = self.node.services.get(INVITES)
         found = await service.lookup(code) if service is not None else None
         if found is None:
             raise Refusal("invite_invalid", Problem(
@@ -287,6 +287,7 @@ def _wipe(conn: Connection, user_id: str, now: int) -> None:
 
 
 def registration_of(users: Users) -> Registration:
-    found = users.node.services.get(Registration)
-    assert found is not None, "the users plugin's lifespan has not run"
-    return found
+    return users.node.services.require(REGISTRATION)
+
+
+REGISTRATION: ServiceKey[Registration] = ServiceKey("users.registration")

@@ -1,7 +1,7 @@
 """Account rules: registration, sign-in (with throttling), token rotation, sessions and profiles.
 
-One ``Users`` object per running node (opened in the plugin's lifespan, found through
-``node.services.get(Users)``); the HTTP routes and the ``cryb user`` CLI call the same methods.
+One ``Users`` object per running node (made in the plugin's setup, opened in its lifespan, found
+through ``node.services.require(USERS)``); the HTTP routes and the ``cryb user`` CLI call the same methods.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from cryb_node.identity import key_dir
 from cryb_node.mail import Mailer
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
-from cryb_node.services import MediaStore
+from cryb_node.services import MEDIA_STORE, ServiceKey
 from cryb_node.sync.homes import lives_elsewhere
 
 from . import audit, names
@@ -66,9 +66,13 @@ class Users:
     def __init__(self, node: Node, settings: Settings) -> None:
         self.node = node
         self.s = settings
-        self.keys: Keys
+        # Made here (the node's setup runs once its data dir and database are open) so the services
+        # built on them exist before the plugin's lifespan starts the background parts.
+        self.keys = Keys.from_master(load_or_create_master(key_dir(node.data_dir)))
         self.hasher = PasswordHasher(settings.argon2_opslimit, settings.argon2_memlimit)
-        self.tokens: AccessTokens
+        self.tokens = AccessTokens(
+            self.keys.token, settings.access_ttl_s, node.db, settings.revocation_poll_s
+        )
         self.throttle = Throttle(settings)
         self.mailer = Mailer(node.config.mail)
         self.background: set[asyncio.Task[None]] = set()
@@ -76,10 +80,6 @@ class Users:
         self.totp_last_step: dict[str, int] = {}
 
     async def open(self) -> None:
-        self.keys = Keys.from_master(load_or_create_master(key_dir(self.node.data_dir)))
-        self.tokens = AccessTokens(
-            self.keys.token, self.s.access_ttl_s, self.node.db, self.s.revocation_poll_s
-        )
         await self.tokens.start()
         self.oauth = OAuth(self)
         self.first_run = FirstRun(self.node)
@@ -441,7 +441,7 @@ class Users:
     async def update_profile(self, user_id: str, patch: ProfilePatch) -> Me:
         if isinstance(patch.avatar, str):
             # The avatar must be the user's own upload; attaching it publicly keeps it from cleanup.
-            store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+            store = self.node.services.get(MEDIA_STORE)
             ref = await store.attach(patch.avatar, user_id, None) if store is not None else None
             if ref is None or ref.kind != "image":
                 raise Problem("invalid_field", 400, "avatar must be an image you uploaded", field="avatar")
@@ -468,3 +468,6 @@ class Users:
 
 def _taken(field: str) -> Problem:
     return Problem(f"{field}_taken", 409, f"that {field} is already in use", field=field)
+
+
+USERS: ServiceKey[Users] = ServiceKey("users")
