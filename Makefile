@@ -21,6 +21,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
 # The long suites (crash loops, soak) that `make test` leaves out.
@@ -54,6 +55,7 @@ tools/lighthouse/node_modules/.installed: tools/lighthouse/package-lock.json
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.test-installed
 	$(VENV)/bin/ruff format .

@@ -9,7 +9,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 import msgspec
@@ -49,7 +49,7 @@ class Settings:
             fail_config(err)
 
 
-def fail_config(err: Exception) -> Any:
+def fail_config(err: Exception) -> NoReturn:
     click.echo(f"cryb: configuration error: {err}", err=True)
     sys.exit(2)
 

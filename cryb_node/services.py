@@ -123,8 +123,11 @@ class Permissions(Protocol):
         """The user's community-wide permissions (no channel overwrites); 0 if banned or absent."""
         ...
 
-    async def visible_channels(self, user_id: str, community_id: str | None = None) -> list[ChannelAccess]:
-        """Every channel the user may view (in one community, or in all their communities)."""
+    async def visible_channels(
+        self, user_id: str | None, community_id: str | None = None
+    ) -> list[ChannelAccess]:
+        """Every channel the user may view (in one community, or in all their communities; None: an
+        anonymous viewer, in one community)."""
         ...
 
     async def is_member(self, user_id: str, community_id: str) -> bool:

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from prometheus_client import Histogram
 
 from cryb_node.gateway.api import PRINCIPAL, Principal, json_response, route_spec
@@ -45,7 +46,7 @@ def route_name(request: web.Request) -> str:
     return resource.canonical if resource is not None else "unmatched"
 
 
-def request_middleware(histogram: Histogram) -> web.middleware:
+def request_middleware(histogram: Histogram) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         rid = request.headers.get("X-Request-Id", "")
@@ -136,7 +137,7 @@ _SECURITY_HEADERS = {
 }
 
 
-def security_headers(https: bool) -> web.middleware:
+def security_headers(https: bool) -> Middleware:
     """Browser hardening headers; HSTS only when the node is served over https (its base_url)."""
     headers = dict(_SECURITY_HEADERS)
     if https:
@@ -153,7 +154,7 @@ def security_headers(https: bool) -> web.middleware:
     return middleware
 
 
-def body_limit_middleware(max_bytes: int) -> web.middleware:
+def body_limit_middleware(max_bytes: int) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         # Refuse early from Content-Length; aiohttp's client_max_size catches chunked bodies on read.
@@ -168,7 +169,7 @@ def body_limit_middleware(max_bytes: int) -> web.middleware:
     return middleware
 
 
-def auth_middleware(get_authenticator: Callable[[], Authenticator | None]) -> web.middleware:
+def auth_middleware(get_authenticator: Callable[[], Authenticator | None]) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         header = request.headers.get("Authorization", "")
@@ -191,7 +192,8 @@ def auth_middleware(get_authenticator: Callable[[], Authenticator | None]) -> we
                     "the access token is invalid or expired",
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
-        request[PRINCIPAL] = principal
+        if principal is not None:
+            request[PRINCIPAL] = principal
         return await handler(request)
 
     return middleware
@@ -209,7 +211,7 @@ def client_address(request: web.Request, trusted_proxies: set[str]) -> str:
     return peer
 
 
-def ratelimit_middleware(limiter: RateLimiter, trusted_proxies: set[str]) -> web.middleware:
+def ratelimit_middleware(limiter: RateLimiter, trusted_proxies: set[str]) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         spec = route_spec(request)

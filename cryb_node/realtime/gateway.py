@@ -142,17 +142,17 @@ class Connection:
             return
         if isinstance(frame, p.Resume):
             user_id = await self._authenticate(frame.d.token)
-            session = self.hub.resumable(frame.d.session_id, user_id)
-            missed = session.replay_after(frame.d.seq) if session is not None else None
-            if session is None or missed is None:
+            resumed = self.hub.resumable(frame.d.session_id, user_id)
+            missed = resumed.replay_after(frame.d.seq) if resumed is not None else None
+            if resumed is None or missed is None:
                 await self._send(p.frame("INVALID_SESSION", {"resumable": False}))
                 return  # the client may IDENTIFY on this same socket
-            session.attach(self.ws, self.transport)
-            self.session = session
+            resumed.attach(self.ws, self.transport)
+            self.session = resumed
             for data in missed:
-                session.send(data)
-            session.send(
-                p.frame("RESUMED", {"session_id": session.id, "replayed": len(missed), "seq": session.seq})
+                resumed.send(data)
+            resumed.send(
+                p.frame("RESUMED", {"session_id": resumed.id, "replayed": len(missed), "seq": resumed.seq})
             )
             self._presence_changed()
             return

@@ -5,7 +5,7 @@ seconds and brings its search index up to date by itself (bans.reindex_pending).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import click
 
@@ -47,7 +47,9 @@ def ban_group() -> None:
 
 
 def _add(settings: Any, kind: str, target: str, reason: str, as_json: bool) -> None:
-    body = bans.NodeBanIn(kind=kind, target=target, reason=reason)  # type: ignore[arg-type]
+    body = bans.NodeBanIn(
+        kind=cast(bans.BanKind, kind), target=target, reason=reason
+    )  # click.Choice checked it
     ban = _run(settings, lambda node: bans.add(node, body))
     text = f"banned {ban.label} ({ban.id}): hid {ban.hidden} events here"
     if ban.removed:

@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -49,8 +49,11 @@ _CREATED = (
 )
 
 
+BanKind = Literal["user", "node"]
+
+
 class NodeBanIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    kind: Literal["user", "node"]
+    kind: BanKind
     # user: ``name@home`` or a user id; node: its key (64 hex digits) or a pinned peer's URL or name
     target: Annotated[str, Meta(min_length=1, max_length=300)]
     reason: Annotated[str, Meta(max_length=500)] = ""
@@ -156,7 +159,7 @@ async def resolve_node(node: Node, target: str) -> tuple[bytes, str]:
 
 
 def _audit(
-    node: Node, conn: Connection, action: str, actor_id: str | None, ip: str | None, **kw: object
+    node: Node, conn: Connection, action: str, actor_id: str | None, ip: str | None, **kw: Any
 ) -> None:
     audit = node.services.get(AUDIT)
     if audit is not None:

@@ -360,8 +360,8 @@ class Engine:
             ids = sorted(give)
             for i in range(0, len(ids), 500):
                 batch = await events_by_id(node, scope, ids[i : i + 500], withhold)
-                reply = await client.call("push", batch, PushReply)
-                report.pushed += reply.stored
+                pushed = await client.call("push", batch, PushReply)
+                report.pushed += pushed.stored
         if want or give:
             log.info(
                 "reconciled %s with %s: fetched %d, sent %d", scope, client.peer.url, len(want), len(give)

@@ -73,6 +73,7 @@ class Entitlement:
             access = await perms.channel(None, channel_id) if perms is not None else None
             ok = access is None or access.has(Perm.VIEW_CHANNEL)
             for user_id in [] if ok or perms is None else self.members:
+                assert perms is not None
                 access = await perms.channel(user_id, channel_id)
                 if access is not None and access.member and access.has(Perm.VIEW_CHANNEL):
                     ok = True

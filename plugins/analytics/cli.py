@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import click
 
@@ -10,6 +11,7 @@ from cryb_node.cli import Settings, emit, run_with_node
 from cryb_node.node import Node
 
 from . import report
+from .schemas import Table
 from .service import ANALYTICS
 
 
@@ -77,6 +79,6 @@ def show(
 
     rep = run_with_node(cfg, settings.plugins(cfg), go)
     if table:
-        click.echo(report.to_csv(rep, table), nl=False)  # type: ignore[arg-type]
+        click.echo(report.to_csv(rep, cast(Table, table)), nl=False)  # click.Choice checked it
     else:
         emit(rep, True, str)

@@ -17,6 +17,7 @@ from .schemas import (
     ClientBatch,
     EventsAccepted,
     OptOutState,
+    Table,
 )
 from .service import ANALYTICS, AnalyticsService
 
@@ -66,8 +67,8 @@ def analytics_routes(api: Api, node: Node) -> None:
         s = svc().settings
         return await report.build(node.db, community_id or "", since, to, s.top_n, s.cohort_weeks)
 
-    def csv_response(rep: AnalyticsReport, table: str, scope: str) -> web.Response:
-        resp = web.Response(text=report.to_csv(rep, table), content_type="text/csv", charset="utf-8")  # type: ignore[arg-type]
+    def csv_response(rep: AnalyticsReport, table: Table, scope: str) -> web.Response:
+        resp = web.Response(text=report.to_csv(rep, table), content_type="text/csv", charset="utf-8")
         name = f"cryb-analytics-{scope}-{table}-{rep.since}-{rep.to}.csv"
         resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
         return resp

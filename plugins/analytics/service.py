@@ -7,6 +7,7 @@ The clock is injected (``clock``: seconds since the epoch) so tests can fix "tod
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -103,7 +104,7 @@ class AnalyticsService:
         weeks = self.settings.cohort_weeks
         day, n = since, 0
         while day <= until:
-            await self.node.db.write(lambda conn, d=day: rollup.rollup_day(conn, d, weeks))
+            await self.node.db.write(functools.partial(rollup.rollup_day, day=day, cohort_weeks=weeks))
             day += dt.timedelta(days=1)
             n += 1
         return since, until, n

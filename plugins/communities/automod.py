@@ -186,7 +186,7 @@ def _match_all(
 ) -> tuple[list[tuple[Rule, str]], int]:
     """Every rule's verdict on ``text`` until ``deadline``; returns the hits and how many rules were
     left unchecked."""
-    hits = []
+    hits: list[tuple[Rule, str]] = []
     for n, rule in enumerate(rules):
         if time.monotonic() > deadline:
             return hits, len(rules) - n

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -170,7 +170,7 @@ def mod_timeout(settings: Settings, community_id: str, user_id: str, minutes: in
 @click.pass_obj
 def mod_reports(settings: Settings, community_id: str, status: str, as_json: bool) -> None:
     """The reports queue."""
-    q = s.ReportQuery(status=None if status == "all" else status, limit=200)  # type: ignore[arg-type]
+    q = s.ReportQuery(status=None if status == "all" else cast(s.ReportStatus, status), limit=200)
     page = _run(settings, lambda p: p.moderation.reports(NODE, community_id, q))
     emit(
         page.reports,

@@ -148,7 +148,7 @@ class Moderation:
         reports = [_report(r) for r in rows]
         targets = self.c.node.services.get(CONTENT_TARGETS)
         for r in reports if targets is not None else []:
-            if r.target_type != "member":
+            if r.target_type != "member" and targets is not None:
                 ref = await targets.find(r.target_type, r.target_id)
                 if ref is not None and ref.community_id == community_id:
                     r.channel_id, r.post_id = ref.channel_id, ref.post_id
@@ -198,7 +198,8 @@ class Moderation:
         if not row[6]:  # modlog_public
             await self.c.require(actor, community_id, Perm.VIEW_AUDIT_LOG, "the mod log")
         perms = await self.c.my_perms(actor, community_id) if actor.user_id or actor.admin else 0
-        where, args = "community_id = ?", [community_id]
+        where = "community_id = ?"
+        args: list[Any] = [community_id]
         if q.before:
             try:
                 before = bytes.fromhex(q.before)

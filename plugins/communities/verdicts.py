@@ -246,6 +246,8 @@ class CommunityAuthority:
     def _moved(self, conn: Connection, ev: Event) -> None:
         """A move that lands after what the account's old home wrote past it: refuse that too."""
         user = ev.body.target
+        if user is None:
+            return
         rows = conn.execute(
             f"{_SELECT} WHERE e.hlc > ? AND e.community IS NOT NULL AND e.kind IN ({_RULED_MARKS})"
             " AND NOT EXISTS (SELECT 1 FROM event_refusals r WHERE r.event_id = e.id)",

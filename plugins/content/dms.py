@@ -3,6 +3,7 @@ markers, unread and mention counts for the gateway's READY."""
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any
 
 from cryb_node.clock import new_id
@@ -115,7 +116,7 @@ class Dms:
             )
         )
 
-    async def read_states(self, user_id: str) -> list[s.ReadState]:
+    async def read_states(self, user_id: str) -> builtins.list[s.ReadState]:
         perms = self.gate.permissions
         channels = await perms.visible_channels(user_id) if perms is not None else []
         ids = [c.channel_id for c in channels if c.kind in CHAT_KINDS and c.has(Perm.READ_HISTORY)]
@@ -148,5 +149,6 @@ class Dms:
                         (cid, user_id, last),
                     )
                 ).fetchone()
+                assert unread is not None and mentions is not None  # count(*) always answers a row
                 out.append(s.ReadState(cid, last_id, unread[0], mentions[0]))
         return out

@@ -5,11 +5,15 @@ from the create's body and the delete's payload."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from cryb_node.clock import wall_ms
 from cryb_node.db import Connection, Database
 from cryb_node.events import Event, Tx
 from cryb_node.services import AuthoredCounts
+
+if TYPE_CHECKING:
+    from .events import TargetType
 
 
 def erase(conn: Connection, target: str) -> None:
@@ -130,4 +134,8 @@ class AuthorErasure:
         return AuthoredCounts(row[0], row[1], row[2])
 
 
-_AUTHORED = (("message", "content_messages"), ("post", "content_posts"), ("comment", "content_comments"))
+_AUTHORED: tuple[tuple[TargetType, str], ...] = (
+    ("message", "content_messages"),
+    ("post", "content_posts"),
+    ("comment", "content_comments"),
+)

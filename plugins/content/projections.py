@@ -33,7 +33,7 @@ from .erasure import erase, source, tombstone
 from .render import markdown_html
 
 _enc = msgspec.msgpack.Encoder().encode
-_EDIT_DECODERS = {
+_EDIT_DECODERS: dict[str, msgspec.msgpack.Decoder[Any]] = {
     "message": msgspec.msgpack.Decoder(e.MessageEdit),
     "post": msgspec.msgpack.Decoder(e.PostEdit),
     "comment": msgspec.msgpack.Decoder(e.CommentEdit),

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from cryb_node.gateway.api import Api, Call, Principal
 from cryb_node.problems import unauthorized
 
 from . import schemas as s
+from .events import TargetType
 from .render import markdown_html
 from .service import CONTENT, Content
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
 
-TARGETS = {"messages": "message", "posts": "post", "comments": "comment"}
+TARGETS: dict[str, TargetType] = {"messages": "message", "posts": "post", "comments": "comment"}
 
 
 def _principal(call: Call) -> Principal:
@@ -38,21 +39,19 @@ def chat_routes(api: Api, node: Node) -> None:
     @api.route("GET", "/api/v1/channels/{channel_id}/messages", query=s.MessageQuery, response=s.MessageList)
     async def list_messages(call: Call) -> s.MessageList:
         """A page of history (oldest first): latest, or before/after/around a message."""
-        return await c().chat.list(
-            call.principal and call.principal.user_id, call.path("channel_id"), call.query
-        )
+        return await c().chat.list(call.viewer_id, call.path("channel_id"), call.query)
 
     @api.route("GET", "/api/v1/channels/{channel_id}/threads", query=s.ThreadQuery, response=s.ThreadList)
     async def list_threads(call: Call) -> s.ThreadList:
         """The channel's threads (root messages with replies), most recently active first; a thread's
         replies are `GET .../messages?thread=ROOT`."""
-        uid = call.principal and call.principal.user_id
+        uid = call.viewer_id
         return await c().chat.threads(uid, call.path("channel_id"), call.query.limit)
 
     @api.route("GET", "/api/v1/channels/{channel_id}/messages/{message_id}", response=s.MessageOut)
     async def get_message(call: Call) -> s.MessageOut:
         """One message."""
-        uid = call.principal and call.principal.user_id
+        uid = call.viewer_id
         return await c().chat.get(uid, call.path("channel_id"), call.path("message_id"))
 
     @api.route("PATCH", "/api/v1/channels/{channel_id}/messages/{message_id}", body=s.MessageEditIn,
@@ -81,13 +80,13 @@ def chat_routes(api: Api, node: Node) -> None:
     @api.route("GET", "/api/v1/channels/{channel_id}/pins", response=s.MessageList)
     async def list_pins(call: Call) -> s.MessageList:
         """Pinned messages, newest first."""
-        return await c().chat.pins(call.principal and call.principal.user_id, call.path("channel_id"))
+        return await c().chat.pins(call.viewer_id, call.path("channel_id"))
 
-    async def _pin(call: Call, action: str) -> None:
+    async def _pin(call: Call, action: Literal["pin", "unpin"]) -> None:
         await c().chat.get(call.user_id, call.path("channel_id"), call.path("message_id"))
         await c().moderation.moderate(
             _principal(call), "message", call.path("message_id"), s.ModerateIn(action=action)
-        )  # type: ignore[arg-type]
+        )
 
     @api.route("PUT", "/api/v1/channels/{channel_id}/pins/{message_id}", auth="required")
     async def pin_message(call: Call) -> None:
@@ -130,13 +129,13 @@ def post_routes(api: Api, node: Node) -> None:
     @api.route("GET", "/api/v1/channels/{channel_id}/posts", query=s.FeedQuery, response=s.PostList)
     async def channel_feed(call: Call) -> s.PostList:
         """A forum channel's posts: hot, new, top or controversial."""
-        uid = call.principal and call.principal.user_id
+        uid = call.viewer_id
         return await c().posts.channel_feed(uid, call.path("channel_id"), call.query)
 
     @api.route("GET", "/api/v1/communities/{community_id}/posts", query=s.FeedQuery, response=s.PostList)
     async def community_feed(call: Call) -> s.PostList:
         """Posts across a community's forum channels that you can see."""
-        uid = call.principal and call.principal.user_id
+        uid = call.viewer_id
         return await c().posts.community_feed(uid, call.path("community_id"), call.query)
 
     @api.route("GET", "/api/v1/feed/home", query=s.FeedQuery, response=s.PostList, auth="required")
@@ -147,7 +146,7 @@ def post_routes(api: Api, node: Node) -> None:
     @api.route("GET", "/api/v1/posts/{post_id}", response=s.PostOut)
     async def get_post(call: Call) -> s.PostOut:
         """One post (counts a view)."""
-        return await c().posts.get(call.principal and call.principal.user_id, call.path("post_id"))
+        return await c().posts.get(call.viewer_id, call.path("post_id"))
 
     @api.route("PATCH", "/api/v1/posts/{post_id}", body=s.PostEditIn, response=s.PostOut, auth="required")
     async def edit_post(call: Call) -> s.PostOut:
@@ -176,13 +175,13 @@ def post_routes(api: Api, node: Node) -> None:
     @api.route("GET", "/api/v1/posts/{post_id}/comments", query=s.CommentQuery, response=s.CommentTree)
     async def comment_tree(call: Call) -> s.CommentTree:
         """The comment tree, limited in depth and count; "more" stubs say how to continue."""
-        uid = call.principal and call.principal.user_id
+        uid = call.viewer_id
         return await c().comments.tree(uid, call.path("post_id"), call.query)
 
     @api.route("GET", "/api/v1/comments/{comment_id}", response=s.CommentOut)
     async def get_comment(call: Call) -> s.CommentOut:
         """One comment (without replies)."""
-        return await c().comments.one(call.principal and call.principal.user_id, call.path("comment_id"))
+        return await c().comments.one(call.viewer_id, call.path("comment_id"))
 
     @api.route("PATCH", "/api/v1/comments/{comment_id}", body=s.CommentEditIn, response=s.CommentOut,
                auth="required")  # fmt: skip
@@ -231,7 +230,7 @@ def _emoji_routes(api: Api, c: Callable[[], Content]) -> None:
         await c().reactions.delete_emoji(call.user_id, call.path("community_id"), call.path("emoji_id"))
 
 
-def _target_routes(api: Api, c: Callable[[], Content], plural: str, kind: str) -> None:
+def _target_routes(api: Api, c: Callable[[], Content], plural: str, kind: TargetType) -> None:
     path = f"/api/v1/{plural}/{{target_id}}/reactions/{{emoji}}"
 
     @api.route("PUT", path, auth="required", bucket="reactions", summary=f"React to a {kind}")
@@ -249,7 +248,7 @@ def _target_routes(api: Api, c: Callable[[], Content], plural: str, kind: str) -
     @api.route("GET", path, response=s.ReactionUsers, summary=f"Who reacted to a {kind} with this emoji")
     async def reaction_users(call: Call) -> s.ReactionUsers:
         """Who reacted with this emoji."""
-        uid = call.principal and call.principal.user_id
+        uid = call.viewer_id
         return await c().reactions.users(uid, kind, call.path("target_id"), call.path("emoji"))
 
     @api.route("POST", f"/api/v1/{plural}/{{target_id}}/moderation", body=s.ModerateIn, auth="required",

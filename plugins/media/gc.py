@@ -80,6 +80,7 @@ async def stats(media: MediaService) -> StatsOut:
     row = await db.fetchone(queries.STATS)
     kinds = {r[0]: r[1] for r in await db.fetchall(queries.BY_KIND)}
     cached = await db.fetchone("SELECT count(*), coalesce(sum(size), 0) FROM media_cache")
+    assert row is not None and cached is not None  # aggregates always answer one row
     return StatsOut(
         media=row[0],
         attached=row[1],

@@ -177,7 +177,7 @@ class MediaService:
                 )
             except images.Refused as err:
                 raise Problem(err.code, err.status, err.detail, field="file") from None
-            extra = dict(
+            extra: dict[str, Any] = dict(
                 width=res.width,
                 height=res.height,
                 frames=res.frames if res.frames > 1 else None,
@@ -187,7 +187,7 @@ class MediaService:
             return res.variants, extra
         # Video and audio are stored exactly as uploaded; a poster frame when ffmpeg is there.
         variants = [images.Variant("original", got.path, det.mime)]
-        extra: dict[str, Any] = {}
+        extra = {}
         if det.kind == "video" and self.ffmpeg:
             frame = await video.poster(self.ffmpeg, got.path, work)
             if frame is not None:

@@ -9,7 +9,7 @@ import asyncio
 import os
 import re
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Protocol
 
@@ -36,7 +36,7 @@ class Storage(Protocol):
         """Remove the blob; deleting a missing one is not an error."""
         ...
 
-    def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+    def read(self, key: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         """The bytes ``start`` to ``end`` inclusive, in chunks (never the whole file in memory)."""
         ...
 
@@ -78,7 +78,7 @@ class LocalStorage:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path(key).unlink, True)
 
-    async def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+    async def read(self, key: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         f = await asyncio.to_thread(open, self.path(key), "rb")
         try:
             await asyncio.to_thread(f.seek, start)

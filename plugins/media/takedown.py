@@ -166,7 +166,8 @@ def _take_down_tx(
     ]
     if audit is not None:
         detail = dict(sha256=head, media_ids=done.local, remote_ids=done.remote, reason=reason, via=actor.via)
-        for owner in owners or [None]:
+        recorded: list[str | None] = [*owners] or [None]  # None: no local owner (cached copies only)
+        for owner in recorded:
             audit.record(conn, "media.takedown", actor_id=actor.user_id, user_id=owner, ip=actor.ip, **detail)
     return done
 

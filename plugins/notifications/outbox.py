@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
@@ -133,7 +134,8 @@ class Outbox:
     async def _finish(self, row_id: int, channel: str, skipped: str | None) -> None:
         now = self.svc.clock()
         if skipped is None:
-            sql, args = "UPDATE notif_outbox SET sent_at = ? WHERE id = ?", (now, row_id)
+            sql = "UPDATE notif_outbox SET sent_at = ? WHERE id = ?"
+            args: tuple[Any, ...] = (now, row_id)
         else:
             sql, args = (
                 "UPDATE notif_outbox SET failed_at = ?, last_error = ? WHERE id = ?",
@@ -233,7 +235,7 @@ class Outbox:
         for user_id, period, last_at in rows:
             if last_at is not None and now - last_at < PERIODS[period]:
                 continue
-            if await self.svc.db.write(lambda conn, u=user_id, per=period: _digest(conn, u, per, now)):
+            if await self.svc.db.write(functools.partial(_digest, user_id=user_id, period=period, now=now)):
                 queued += 1
         if queued:
             self.svc.wake.set()

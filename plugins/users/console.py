@@ -97,7 +97,8 @@ def _like(text: str) -> str:
 async def search(users: Users, s: UserSearch) -> UserPage:
     """Newest accounts first. Emails are stored encrypted, so an address is matched exactly through
     its blind index; names match anywhere in the username or the display name."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     q = s.q.strip()
     if "@" in q.lstrip("@"):
         where.append("a.email_index = ?")
@@ -134,8 +135,8 @@ async def show(users: Users, user_id: str) -> UserDetail:
     authored = users.node.services.get(AUTHORED_CONTENT)
     written = await authored.count_author(users.node.db, user_id) if authored is not None else None
     audit = await users.audit_page(user_id, None, None, 20)
-    base = msgspec.structs.astuple(_user(users, row))
-    return UserDetail(*base, sessions=sessions, written=written, audit=audit.entries)
+    base = msgspec.structs.asdict(_user(users, row))
+    return UserDetail(**base, sessions=sessions, written=written, audit=audit.entries)
 
 
 async def update(

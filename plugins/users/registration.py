@@ -30,6 +30,7 @@ from .registration_schemas import (
     ApplicationDecision,
     ApplicationList,
     ApplicationOut,
+    Mode,
     NewAccountIn,
     RegistrationInfo,
 )
@@ -69,13 +70,13 @@ class Registration:
         await self.pow.detach()
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
         return self.s.registration
 
     def info(self) -> RegistrationInfo:
         bits = self.s.registration_pow_bits if self.mode != "closed" else 0
         return RegistrationInfo(
-            mode=self.mode,  # type: ignore[arg-type]
+            mode=self.mode,
             invite_required=self.mode == "invite",
             question=self.s.registration_question if self.mode == "approval" else None,
             pow=self.pow.issue(bits, self.s.registration_pow_ttl_s) if bits else None,
@@ -113,7 +114,8 @@ class Registration:
         try:
             return await self.users.create_account(
                 body.username, body.email, body.password, client=client,
-                display_name=body.display_name or "", pending=self.mode == "approval", in_tx=in_tx,
+                display_name=body.display_name if isinstance(body.display_name, str) else "",
+                pending=self.mode == "approval", in_tx=in_tx,
             )  # fmt: skip
         except Problem as problem:
             if problem.code in _INVITE_PROBLEMS:  # the token went bad meanwhile (its last use taken)

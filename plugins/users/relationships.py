@@ -152,7 +152,10 @@ class RelationshipService:
         )
         homes = await remote_homes(self.users.node, [r[0] for r in rows])
         return RelationshipList(
-            [Relationship(*r, home=homes[r[0]].node if r[0] in homes else None) for r in rows]
+            [
+                Relationship(r[0], r[1], r[2], r[3], r[4], home=homes[r[0]].node if r[0] in homes else None)
+                for r in rows
+            ]
         )
 
 

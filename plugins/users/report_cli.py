@@ -4,7 +4,7 @@ functions as GET/PATCH /api/v1/admin/reports (actions are audited with the CLI a
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal, cast
 
 import click
 import msgspec
@@ -36,7 +36,9 @@ def _line(x: r.NodeReport) -> str:
 @click.pass_obj
 def list_cmd(settings: Any, status: str, limit: int, as_json: bool) -> None:
     """List reports, oldest first."""
-    q = r.NodeReportQuery(status=status, limit=limit)  # type: ignore[arg-type]
+    q = r.NodeReportQuery(
+        status=cast(r.Status | Literal["all"], status), limit=limit
+    )  # click.Choice checked it
     page = _run(settings, lambda users: r.list_reports(users, q))
     _emit(page.reports, as_json, lambda rs: "\n".join(_line(x) for x in rs) or f"no {status} reports")
 

@@ -38,7 +38,7 @@ def auth_routes(api: Api, node: Node) -> None:
         "POST", "/api/v1/auth/register", body=RegisterIn, response=Registered, status=201,
         bucket="auth", auth="none",
     )  # fmt: skip
-    async def register(call: Call) -> Registered:
+    async def register(call: Call) -> Registered | web.Response:
         """Create an account; answers with the user and a token pair. What else a sign-up needs
         (invite, answer, proof of work) is told by GET /api/v1/auth/registration; in approval mode
         the answer is 202 with the pending application and no tokens."""
@@ -101,7 +101,7 @@ def user_routes(api: Api, node: Node) -> None:
             (call.user_id,),
         )
         sid = call.principal.session_id if call.principal else None
-        return SessionList([SessionOut(*r, current=r[0] == sid) for r in rows])
+        return SessionList([SessionOut(r[0], r[1], r[2], r[3], r[4], current=r[0] == sid) for r in rows])
 
     @api.route("DELETE", "/api/v1/users/@me/sessions/{session_id}", auth="required", bucket="write")
     async def revoke_session(call: Call) -> None:

@@ -267,6 +267,7 @@ class Users:
         if not ok:
             await self._failed(user_id, acct_key, ip_key, client)
             raise invalid_credentials()
+        assert row is not None and user_id is not None  # a password matched: the account exists
         if row[4] and not await self._second_factor(user_id, body.totp_code, client):
             # The password was right (asking for the code already told so): say which part is
             # wrong, and count it like any failed sign-in.
@@ -425,7 +426,9 @@ class Users:
         )
         if row is None or row[6] not in (None, "active"):
             raise not_found("user")
-        return Profile(*row[:6], home=await names.home_of(self.node, user_id))
+        return Profile(
+            row[0], row[1], row[2], row[3], row[4], row[5], home=await names.home_of(self.node, user_id)
+        )
 
     async def profile_by_name(self, name: str) -> Profile:
         """The profile a typed name means (names.find): ``owner`` is always this node's owner."""
