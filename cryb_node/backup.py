@@ -21,10 +21,10 @@ import msgspec
 
 from cryb_node import identity, litestream, media_backup, replication
 from cryb_node.config import Config
+from cryb_node.doctor import Finding, check_database
 from cryb_node.litestream import LitestreamError, OneShot
 
 if TYPE_CHECKING:
-    from cryb_node.doctor import Finding
     from cryb_node.plugins import Loaded
 
 # (stage, done, total, bytes written so far)
@@ -301,8 +301,6 @@ def restore_media(cfg: Config, media: media_backup.Source) -> media_backup.Copie
 
 def verify(cfg: Config, db_path: Path, plugins: list[Loaded]) -> Verified:
     """Restore into a temporary file and run the same checks as `cryb doctor` on it."""
-    from cryb_node.doctor import check_database  # doctor imports node, which imports us
-
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="cryb-verify-") as tmp:
         restored = restore_file(cfg, db_path, Path(tmp) / "verify.db")

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 import msgspec
 
+from cryb_node.command import run_with_node
 from cryb_node.problems import Problem
 
 if TYPE_CHECKING:
@@ -18,8 +19,6 @@ if TYPE_CHECKING:
 
 
 def _run(settings: Any, fn: Any) -> Any:
-    from cryb_node.cli import run_with_node
-
     cfg = settings.config()
     try:
         return run_with_node(cfg, settings.plugins(cfg), fn)

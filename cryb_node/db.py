@@ -30,6 +30,8 @@ T = TypeVar("T")
 MIN_SQLITE = (3, 51, 3)
 Connection = sqlite3.Connection
 Row = sqlite3.Row
+# The node's database file in its data dir.
+DB_FILE = "cryb.db"
 IntegrityError = sqlite3.IntegrityError
 DatabaseError = sqlite3.DatabaseError
 

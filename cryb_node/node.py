@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from cryb_node import backup, identity, media_backup, migrate, upgrade
 from cryb_node.backfill import Backfills
 from cryb_node.bus import Bus
 from cryb_node.config import Config
-from cryb_node.db import Connection, Database
+from cryb_node.db import DB_FILE, Connection, Database
 from cryb_node.events import EventLog, Registry
 from cryb_node.metrics import LoopLag
 from cryb_node.plugins import Loaded
@@ -27,15 +26,6 @@ from cryb_node.scheduler import Scheduler
 from cryb_node.services import PERMISSIONS, Services
 
 log = logging.getLogger(__name__)
-
-DB_FILE = "cryb.db"
-
-
-def all_migrations(plugins: list[Loaded]) -> list[migrate.Migration]:
-    found = migrate.discover("core", resources.files("cryb_migrations"))
-    for loaded in plugins:
-        found += migrate.discover(loaded.plugin.name, loaded.plugin.migrations())
-    return found
 
 
 class Node:
@@ -88,7 +78,7 @@ class Node:
 
     def _migrate(self, conn: Connection) -> list[migrate.Migration]:
         """Apply pending migrations; an existing database is backed up first (upgrade.py)."""
-        migrations = all_migrations(self.plugins)
+        migrations = migrate.all_migrations(self.plugins)
         migrate.check(conn, migrations)
         if upgrade.pending(conn, migrations) and upgrade.has_history(conn):
             copy = upgrade.backup_before_upgrade(conn, self.data_dir)

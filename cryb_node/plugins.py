@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import msgspec
 
-from cryb_node.config import Config, ConfigError
+from cryb_node.config import Config, ConfigError, explain
 
 if TYPE_CHECKING:
     from cryb_node.backfill import Backfill
@@ -193,9 +193,7 @@ def load(config: Config) -> list[Loaded]:
             try:
                 settings = msgspec.convert(raw, plugin.config_type, strict=True)
             except msgspec.ValidationError as err:
-                from cryb_node.config import _explain
-
-                raise ConfigError(f"plugin.{plugin.name}.{_explain(err)}") from None
+                raise ConfigError(f"plugin.{plugin.name}.{explain(err)}") from None
         elif raw:
             raise ConfigError(f"plugin.{plugin.name}: this plugin takes no settings")
         loaded.append(Loaded(plugin, settings, spec))

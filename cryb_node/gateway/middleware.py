@@ -4,6 +4,7 @@ request id + access log + metrics, problem+json errors, security headers, authen
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import time
@@ -15,6 +16,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from prometheus_client import Histogram
 
+from cryb_node.db import DatabaseError
 from cryb_node.gateway.api import PRINCIPAL, Principal, json_response, route_spec
 from cryb_node.gateway.ratelimit import RateLimiter
 from cryb_node.problems import Problem
@@ -115,10 +117,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 def _disk_full(err: BaseException) -> bool:
-    import errno
-
-    from cryb_node.db import DatabaseError
-
     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return True
     return isinstance(err, DatabaseError) and "full" in str(err).lower()

@@ -32,6 +32,7 @@ from cryb_node.services import REMOTE_MEDIA
 from . import bans, refused
 from .ban_routes import ban_routes
 from .banpolicy import NodeBanPolicy
+from .homes import EVENT_TYPES
 from .media import FederatedMedia, media_routes
 from .parts import SYNC, Sync
 from .routes import routes
@@ -60,7 +61,6 @@ class SyncPlugin(Plugin):
         return resources.files(__package__) / "migrations"
 
     def event_types(self) -> Iterable[EventType]:
-        from .homes import EVENT_TYPES
 
         return EVENT_TYPES
 

@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import click
 
+from cryb_node.command import emit, run_with_node
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 
@@ -16,8 +17,6 @@ from . import bans
 
 
 def _run(settings: Any, fn: Any) -> Any:
-    from cryb_node.cli import run_with_node
-
     cfg = settings.config()
     try:
         return run_with_node(cfg, settings.plugins(cfg), fn)
@@ -27,8 +26,6 @@ def _run(settings: Any, fn: Any) -> Any:
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
-    from cryb_node.cli import emit
-
     emit(data, as_json, lambda _: text)
 
 

@@ -43,6 +43,7 @@ from .wire import (
     ReconcileReply,
     ReconcileRequest,
     SyncSettings,
+    WireEvent,
 )
 
 if TYPE_CHECKING:
@@ -391,7 +392,6 @@ async def events_by_id(node: Node, scope: str, ids: list[bytes], withhold: vecto
         f" WHERE {where} AND e.id IN ({marks}) ORDER BY e.hlc, e.id",
         (*params, *ids),
     )
-    from .wire import WireEvent
 
     out = []
     origins = set()

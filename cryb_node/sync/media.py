@@ -29,6 +29,7 @@ from cryb_node.services import (
 
 from . import auth, peers, policy
 from .parts import SYNC, Sync
+from .routes import authenticate
 from .transport import CONTENT_TYPE, PREFIX, PeerCallError, PeerClient
 from .wire import DMS_SCOPE, encode
 
@@ -58,8 +59,6 @@ async def peer_may_see(node: Node, peer_key: bytes, channel_id: str) -> bool:
 def media_routes(api: Api, node: Node) -> None:
     def sync() -> Sync:
         return node.services.require(SYNC)
-
-    from .routes import authenticate
 
     @api.route(
         "POST", f"{PREFIX}/media", bucket=None, auth="none", produces=CONTENT_TYPE,

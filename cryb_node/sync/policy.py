@@ -30,6 +30,7 @@ from .wire import DMS_SCOPE, USERS_SCOPE
 if TYPE_CHECKING:
     from cryb_node.node import Node
 
+from .homes import community_home_of
 from .vectors import Withhold
 
 _decode_body = msgspec.msgpack.Decoder(EventBody).decode
@@ -101,7 +102,6 @@ class Entitlement:
 
 
 async def entitlement(node: Node, peer_key: bytes, community_id: str) -> Entitlement:
-    from .homes import community_home_of
 
     members = [
         r[0]

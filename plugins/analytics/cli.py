@@ -7,7 +7,7 @@ from typing import cast
 
 import click
 
-from cryb_node.cli import Settings, emit, run_with_node
+from cryb_node.command import Settings, emit, run_with_node
 from cryb_node.node import Node
 
 from . import report

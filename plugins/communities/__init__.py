@@ -34,14 +34,15 @@ from cryb_node.services import (
     InviteStatus,
 )
 
-from . import events, modlog_content
 from . import export as data_export
+from . import modlog_content, projection
 from . import schemas as s
 from .directory import CommunityNames
 from .dispatch import dispatchers
 from .parts import EXTERNAL_POLL_S, PARTS, Parts
 from .routes import routes
 from .service import Actor, Communities
+from .statehash import QUERIES
 from .verdicts import CommunityAuthority
 
 # READY lists this many of the user's communities (the web UI asks for the same page).
@@ -65,7 +66,7 @@ class CommunitiesPlugin(Plugin):
         return resources.files(__package__) / "migrations"
 
     def event_types(self) -> Iterable[EventType]:
-        return events.event_types()
+        return projection.event_types()
 
     def authority(self, node: Node) -> CommunityAuthority:
         return CommunityAuthority(node)
@@ -118,7 +119,6 @@ class CommunitiesPlugin(Plugin):
         return {"communities": mine, "channels": channels}
 
     def state_queries(self) -> Mapping[str, str]:
-        from .statehash import QUERIES
 
         return QUERIES
 

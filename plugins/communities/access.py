@@ -8,11 +8,11 @@ never cached. Events written by another process (the CLI) are noticed by a short
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeGuard, TypeVar
 
+from cryb_node.clock import now_ms
 from cryb_node.db import Database
 from cryb_node.events import Event
 from cryb_node.node import Node
@@ -24,10 +24,6 @@ from .state import CHANNEL_COMMUNITY_SQL, load_community, load_member
 
 FOREVER = 1 << 62
 MAX_ENTRIES = 200_000  # per map; crossing it clears the map (a cold cache is only slower)
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 V = TypeVar("V")

@@ -22,14 +22,13 @@ import msgspec
 import re2
 import regex
 
-from cryb_node.clock import new_id
+from cryb_node.clock import new_id, now_ms
 from cryb_node.db import Database
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import AutomodVerdict, Perm
 
 from . import events as ev
 from . import schemas as s
-from .access import now_ms
 from .moderation import Moderation
 from .service import Actor, Communities, Step
 

@@ -13,12 +13,12 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from cryb_node.cli import Settings, emit, run_with_node
+from cryb_node.clock import now_ms
+from cryb_node.command import Settings, emit, run_with_node
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 
 from . import schemas as s
-from .access import now_ms
 from .parts import PARTS
 from .service import NODE
 

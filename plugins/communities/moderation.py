@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cryb_node.clock import new_id
+from cryb_node.clock import new_id, now_ms
 from cryb_node.db import Connection, Database
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import CONTENT_TARGETS, NOTIFIER, ContentRef, Notice, Perm
@@ -13,7 +13,6 @@ from cryb_node.services import CONTENT_TARGETS, NOTIFIER, ContentRef, Notice, Pe
 from . import events as ev
 from . import modlog_content
 from . import schemas as s
-from .access import now_ms
 from .perms import MODERATOR
 from .service import Actor, Communities, Step
 

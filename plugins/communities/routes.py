@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from cryb_node.clock import now_ms
 from cryb_node.gateway.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 
 from . import schemas as s
-from .access import now_ms
 from .automod import AutomodService
 from .moderation import Moderation
 from .parts import PARTS

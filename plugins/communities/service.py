@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from cryb_node.clock import new_id
+from cryb_node.clock import new_id, now_ms
 from cryb_node.events import Event, Tx
 from cryb_node.node import Node
 from cryb_node.problems import Problem, forbidden, not_found
@@ -21,7 +21,7 @@ from cryb_node.sync.homes import remote_homes
 
 from . import events as ev
 from . import schemas as s
-from .access import PermissionService, now_ms
+from .access import PermissionService
 from .authority import Denied
 from .governance import check
 from .perms import ALL, MODERATOR

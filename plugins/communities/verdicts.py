@@ -35,7 +35,7 @@ from cryb_node.refusals import record as record_refusal
 from cryb_node.services import Perm
 from cryb_node.sync.homes import MOVED, author_home_at
 
-from . import events as gov
+from . import projection as gov
 from .perms import ALL, CommunityState, MemberState, base_permissions, channel_permissions
 from .state import load_community_sync, load_member_sync
 

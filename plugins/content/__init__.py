@@ -29,11 +29,11 @@ from cryb_node.services import AUTHORED_CONTENT, CONTENT_TARGETS
 
 from . import dispatch
 from .erasure import AuthorErasure
-from .events import event_types
 from .export import export_member
-from .projections import ban_purge
+from .projections import ban_purge, clear_community, event_types
 from .routes import chat_routes, post_routes, shared_routes
 from .service import CONTENT, Content
+from .statehash import QUERIES
 from .targets import ContentTargetService
 
 
@@ -47,8 +47,6 @@ class ContentPlugin(Plugin):
         return event_types()
 
     def clear_community(self, conn: Connection, community_id: str) -> None:
-        from .projections import clear_community
-
         clear_community(conn, community_id)
 
     def routes(self, api: Api, node: Node) -> None:
@@ -82,8 +80,6 @@ class ContentPlugin(Plugin):
             await content.posts.flush_views()
 
     def state_queries(self) -> Mapping[str, str]:
-        from .statehash import QUERIES
-
         return QUERIES
 
     async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:

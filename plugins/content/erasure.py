@@ -5,15 +5,13 @@ from the create's body and the delete's payload."""
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 from cryb_node.clock import wall_ms
 from cryb_node.db import Connection, Database
 from cryb_node.events import Event, Tx
 from cryb_node.services import AuthoredCounts
 
-if TYPE_CHECKING:
-    from .events import TargetType
+from .events import Delete, Moderate, TargetType
 
 
 def erase(conn: Connection, target: str) -> None:
@@ -75,8 +73,6 @@ class AuthorErasure:
     """The AuthoredContent service: an erased account's writing goes the way its own deletes go."""
 
     def erase_author(self, tx: Tx, user_id: str) -> int:
-        from .events import Delete  # events imports the projections, which import this module
-
         conn, n = tx.conn, 0
         conn.execute("DELETE FROM content_message_nonces WHERE author_id = ?", (user_id,))
 
@@ -105,8 +101,6 @@ class AuthorErasure:
         return n
 
     def remove_author(self, tx: Tx, user_id: str, communities: list[str], reason: str) -> int:
-        from .events import Moderate
-
         n = 0
         marks = ",".join("?" * len(communities))
         for kind, table in _AUTHORED:

@@ -17,6 +17,7 @@ from cryb_node.services import AUTOMOD, MEDIA_STORE, RELATIONSHIPS, Perm
 from . import events as e
 from . import schemas as s
 from .access import CHAT_KINDS, Gate, Where
+from .projections import EDIT_DECODERS
 from .reactions import reactions_for
 from .render import mentions
 
@@ -361,7 +362,6 @@ class Chat:
         )
         if row is None:
             raise not_found("message")
-        from .projections import _EDIT_DECODERS
 
         edits = await self.db.fetchall(
             "SELECT event_id, author_id, hlc, data FROM content_edits WHERE target_id = ? AND author_id = ?"
@@ -371,7 +371,7 @@ class Chat:
         versions = [s.EditOut("", row[0], row[1], row[2])]
         for ev_id, author, hlc, data in edits:
             versions.append(
-                s.EditOut(ev_id.hex(), author, _EDIT_DECODERS["message"].decode(data).content, wall_ms(hlc))
+                s.EditOut(ev_id.hex(), author, EDIT_DECODERS["message"].decode(data).content, wall_ms(hlc))
             )
         return s.EditHistory(mid, versions)
 

@@ -17,6 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from cryb_node.bus import Subscription
+from cryb_node.clock import now_ms
 from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.export import ExportSink
@@ -62,8 +63,6 @@ def _drop_refs(node: Node) -> Callable[[Connection, list[Event]], None]:
 
 
 def _follow_content(conn: Connection, events: list[Event]) -> None:
-    from .service import now_ms
-
     attached.handle(conn, events, now_ms())
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import click
 import msgspec
 
+from cryb_node.command import run_with_node
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 
@@ -19,8 +20,6 @@ from .service import MEDIA
 
 
 def _run(settings: Any, fn: Any) -> Any:
-    from cryb_node.cli import run_with_node
-
     cfg = settings.config()
 
     async def go(node: Node) -> Any:

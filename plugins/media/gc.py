@@ -7,9 +7,11 @@ import asyncio
 import logging
 from functools import partial
 
+from cryb_node.clock import now_ms
+
 from . import queries
 from .schemas import GcOut, StatsOut
-from .service import MediaService, now_ms
+from .service import MediaService
 
 log = logging.getLogger(__name__)
 TEMP_MAX_AGE_S = 3600.0

@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cryb_node.clock import now_ms
 from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.problems import Problem
@@ -86,8 +87,6 @@ def _attachments(ev: Event) -> tuple[list[str], str | None]:
 def record_refs(here: bytes, conn: Connection, events: list[Event]) -> None:
     """Note which node holds the media each verified event of another node attaches (a durable
     consumer, in its transaction)."""
-    from .service import now_ms
-
     for ev in events:
         if ev.payload is None:
             continue  # erased or withheld: nothing to place
@@ -317,7 +316,5 @@ class RemoteCache:
 
     def _now(self) -> int:
         # Strictly rising, so two uses in one millisecond still order (LRU).
-        from .service import now_ms
-
         self._tick = max(now_ms(), self._tick + 1)
         return self._tick

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cryb_node.clock import new_id
+from cryb_node.clock import new_id, now_ms
 from cryb_node.db import Connection
 from cryb_node.node import Node
 from cryb_node.problems import Problem
@@ -46,10 +46,6 @@ class Blob:
     sha256: str
     path: Path
     mime: str
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class MediaService:

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from cryb_node.clock import now_ms
 from cryb_node.db import Connection
 from cryb_node.problems import Problem, not_found
 from cryb_node.services import AUDIT, Audit
 
 from .schemas import BlockEntry, BlocklistPage, BlockOut, TakedownOut
-from .service import MediaService, now_ms
+from .service import MediaService
 
 log = logging.getLogger(__name__)
 

@@ -16,6 +16,7 @@ from cryb_node.problems import Problem, not_found
 from cryb_node.services import AUTHORED_CONTENT
 
 from .events import ERASED, UserErased
+from .keys import normalise_email
 
 if TYPE_CHECKING:
     from .service import Client, Users
@@ -203,8 +204,6 @@ async def delete(users: Users, user_id: str, client: Client, *, actor_id: str | 
 async def find(users: Users, who: str) -> AccountSummary:
     """An account by id, username or email (for the CLI)."""
     if "@" in who:
-        from .keys import normalise_email
-
         row = await users.node.db.fetchone(
             _SUMMARY + " WHERE email_index = ?", (users.keys.blind("email", normalise_email(who)),)
         )

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 import msgspec
 
+from cryb_node.command import run_with_node
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 
@@ -21,8 +22,6 @@ T = TypeVar("T")
 
 
 def _run(settings: Any, fn: Callable[[Users], Awaitable[T]]) -> T:
-    from cryb_node.cli import run_with_node
-
     cfg = settings.config()
 
     async def go(node: Node) -> T:

@@ -27,6 +27,7 @@ import msgspec
 from cryb_node.problems import Problem, not_found
 
 from .keys import normalise_email
+from .registration import registration_of
 from .schemas import OAuthProvider, TokenPair
 from .validate import RESERVED
 
@@ -307,7 +308,6 @@ class OAuth:
                     "oauth_email_in_use", 409,
                     "an account with this email exists: sign in with its password, then link this provider",
                 )  # fmt: skip
-        from .registration import registration_of
 
         await registration_of(users).refuse_provider_signup(client)
         user_id = await self._create(ident, email, client)

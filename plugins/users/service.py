@@ -27,6 +27,8 @@ from cryb_node.services import MEDIA_STORE, ServiceKey
 from cryb_node.sync.homes import lives_elsewhere
 
 from . import audit, names
+from .accounts import check_password
+from .emails import send_verification_later
 from .events import CREATED, PROFILE, ProfileSnapshot, UserCreated
 from .firstrun import FirstRun
 from .keys import Keys, PasswordHasher, load_or_create_master, new_secret_token, normalise_email, token_hash
@@ -35,6 +37,7 @@ from .oauth import OAuth
 from .schemas import LoginIn, Me, Profile, ProfilePatch, Settings, TokenPair
 from .throttle import Throttle
 from .tokens import AccessTokens
+from .twofactor import check_login_code
 from .validate import check_email, check_profile, check_username
 
 log = logging.getLogger(__name__)
@@ -100,7 +103,6 @@ class Users:
         return await asyncio.to_thread(self.hasher.hash, password)
 
     async def check_password(self, user_id: str, password: str) -> None:
-        from .accounts import check_password
 
         await check_password(self, user_id, password)
 
@@ -201,8 +203,6 @@ class Users:
 
         made = await self.node.events.transaction(write)
         if self.mailer.configured and email and not verified:
-            from .emails import send_verification_later
-
             send_verification_later(self, user_id, client)
         return user_id, (self._pair(user_id, made[0], admin, made[1]) if made else None)
 
@@ -321,7 +321,6 @@ class Users:
         """The password was right and the account has TOTP on: a code (or recovery code) is needed."""
         if code is None:
             raise Problem("totp_required", 401, "this account needs a two-factor code", field="totp_code")
-        from .twofactor import check_login_code
 
         return await check_login_code(self, user_id, code, client)
 
