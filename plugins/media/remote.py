@@ -71,7 +71,7 @@ def _touch(conn: Connection, sha: str, now: int) -> int:
     return conn.execute("UPDATE media_cache SET used_ms = ? WHERE sha256 = ?", (now, sha)).rowcount
 
 
-def _attachments(ev: Event) -> tuple[list[str], str | None]:
+def attachments_of(ev: Event) -> tuple[list[str], str | None]:
     p = ev.payload
     if ev.kind == "user.profile":
         avatar = p.get("avatar") if isinstance(p, dict) else getattr(p, "avatar", None)
@@ -90,7 +90,7 @@ def record_refs(here: bytes, conn: Connection, events: list[Event]) -> None:
     for ev in events:
         if ev.payload is None:
             continue  # erased or withheld: nothing to place
-        ids, channel = _attachments(ev)
+        ids, channel = attachments_of(ev)
         if not ids:
             continue
         row = conn.execute("SELECT node_key FROM log_keys WHERE origin = ?", (ev.body.origin,)).fetchone()
@@ -266,7 +266,7 @@ class RemoteCache:
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-            self.storage._put(sha, Path(tmp))
+            self.storage.put_file(sha, Path(tmp))
         finally:
             Path(tmp).unlink(missing_ok=True)
 

@@ -61,9 +61,10 @@ class LocalStorage:
         return self.root / key[:2] / key[2:4] / key
 
     async def put(self, key: str, src: Path, mime: str) -> None:
-        await asyncio.to_thread(self._put, key, src)
+        await asyncio.to_thread(self.put_file, key, src)
 
-    def _put(self, key: str, src: Path) -> None:
+    def put_file(self, key: str, src: Path) -> None:
+        """``put`` without the thread hop, for callers already off the event loop."""
         dest = self.path(key)
         if dest.exists():
             return

@@ -168,9 +168,7 @@ async def sign_out(users: Users, user_id: str, client: Client, *, actor_id: str 
         if row is None or row[0] == "deleted":
             raise not_found("user")
         ids = users.revoke_sessions_in_tx(conn, user_id, "signed_out_by_admin")
-        users._audit(
-            conn, "account.signed_out", client, user_id=user_id, actor_id=actor_id, sessions=len(ids)
-        )
+        users.audit(conn, "account.signed_out", client, user_id=user_id, actor_id=actor_id, sessions=len(ids))
         return ids
 
     ids = await users.node.db.write(write)
@@ -210,7 +208,7 @@ async def purge_content(
 
     def write(tx: Tx) -> int:
         n = authored.erase_author(tx, user_id) if authored is not None else 0
-        users._audit(tx.conn, "account.content_purged", client, user_id=user_id, actor_id=actor_id, removed=n)
+        users.audit(tx.conn, "account.content_purged", client, user_id=user_id, actor_id=actor_id, removed=n)
         return n
 
     return await users.node.events.transaction(write)

@@ -155,7 +155,7 @@ class Exporter:
                 "INSERT INTO users_exports (id, user_id, state, created_at) VALUES (?, ?, 'queued', ?)",
                 (export_id, user_id, now),
             )
-            self.users._audit(conn, "export.requested", client, user_id=user_id, export_id=export_id)
+            self.users.audit(conn, "export.requested", client, user_id=user_id, export_id=export_id)
             row = conn.execute(f"SELECT {_COLUMNS} FROM users_exports WHERE id = ?", (export_id,)).fetchone()
             return row, True
 
@@ -187,7 +187,7 @@ class Exporter:
         if not await asyncio.to_thread(path.is_file):
             raise Problem("export_expired", 410, "this export's file is gone: ask for a new one")
         await self.node.db.write(
-            lambda conn: self.users._audit(
+            lambda conn: self.users.audit(
                 conn, "export.downloaded", client, user_id=user_id, export_id=export_id
             )
         )

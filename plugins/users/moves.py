@@ -46,7 +46,7 @@ def subscription(node: Node, u: Users) -> Subscription:
             if home is not None and home != here and row is not None:
                 # It left this node: nothing signed in here keeps working.
                 revoked = u.revoke_sessions_in_tx(conn, user_id, "moved")
-                u._audit(conn, "account.moved_away", user_id=user_id, sessions=len(revoked))
+                u.audit(conn, "account.moved_away", user_id=user_id, sessions=len(revoked))
                 url = conn.execute("SELECT url FROM sync_moved WHERE user_id = ?", (user_id,)).fetchone()
                 u.tokens.moved_away(url[0] if url else "", *revoked)
             elif home == here and row is None:
@@ -67,4 +67,4 @@ def _adopt(conn: Connection, users: Users, user_id: str) -> None:
         " VALUES (?, ?, ?, NULL, ?, ?)",
         (user_id, name, name.lower(), now, now),
     )
-    users._audit(conn, "account.moved_here", user_id=user_id)
+    users.audit(conn, "account.moved_here", user_id=user_id)

@@ -25,7 +25,7 @@ from cryb_node.services import INVITES, ServiceKey
 from . import accounts
 from . import registration_tokens as tokens
 from .events import CREATED, UserCreated
-from .keys import _derive, load_or_create_master
+from .keys import derive, load_or_create_master
 from .registration_schemas import (
     ApplicationDecision,
     ApplicationList,
@@ -60,7 +60,7 @@ class Registration:
 
     async def open(self) -> None:
         master = load_or_create_master(key_dir(self.node.data_dir))
-        self.pow = ProofOfWork(_derive(master, b"cryb-signup-pow"), lambda: self.clock())
+        self.pow = ProofOfWork(derive(master, b"cryb-signup-pow"), lambda: self.clock())
         if self.node.serving:  # the CLI neither signs anyone up nor should race the server's saves
             await self.limits.attach(self.node.db)
             await self.pow.attach(self.node.db)
@@ -91,7 +91,7 @@ class Registration:
         except Refusal as refusal:
             reason = refusal.reason
             await self.node.db.write(
-                lambda c: self.users._audit(c, "registration.refused", client, reason=reason, mode=self.mode)
+                lambda c: self.users.audit(c, "registration.refused", client, reason=reason, mode=self.mode)
             )
             raise refusal.problem from None
 
@@ -137,7 +137,7 @@ class Registration:
 
             def use_token(conn: Connection, user_id: str) -> None:
                 tokens.use_in_tx(conn, token_id, self.clock())
-                self.users._audit(conn, "registration.token_used", client, user_id=user_id, token_id=token_id)
+                self.users.audit(conn, "registration.token_used", client, user_id=user_id, token_id=token_id)
 
             return use_token
         service = self.node.services.get(INVITES)
@@ -155,7 +155,7 @@ class Registration:
 
         def note_invite(conn: Connection, user_id: str) -> None:
             # Not a use: the invite is used when the new member joins with it.
-            self.users._audit(
+            self.users.audit(
                 conn, "registration.invited", client, user_id=user_id, community_id=found.community_id
             )
 
@@ -180,7 +180,7 @@ class Registration:
         """A first sign-in through an OAuth provider would create an account: only in open mode."""
         if self.mode != "open":
             await self.node.db.write(
-                lambda c: self.users._audit(
+                lambda c: self.users.audit(
                     c, "registration.refused", client, reason="provider", mode=self.mode
                 )
             )
@@ -231,10 +231,10 @@ class Registration:
                 tx.append(
                     CREATED, UserCreated(username=row[0], display_name=row[2]), author=user_id, target=user_id
                 )
-                self.users._audit(conn, "registration.approved", client, user_id=user_id, actor_id=actor_id)
+                self.users.audit(conn, "registration.approved", client, user_id=user_id, actor_id=actor_id)
             else:
                 _wipe(conn, user_id, now)
-                self.users._audit(conn, "registration.rejected", client, user_id=user_id, actor_id=actor_id)
+                self.users.audit(conn, "registration.rejected", client, user_id=user_id, actor_id=actor_id)
             return self.users.keys.open(row[1]), row[0]
 
         email, username = await self.node.events.transaction(write)

@@ -78,7 +78,7 @@ async def create(
             " max_uses) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (token_id, token_hash(token), token[:_HINT], actor_id, at, expires, uses),
         )
-        users._audit(conn, "registration.token_created", client, actor_id=actor_id, token_id=token_id,
+        users.audit(conn, "registration.token_created", client, actor_id=actor_id, token_id=token_id,
                      max_uses=uses, expires_at=expires)  # fmt: skip
         return conn.execute(_SELECT + " WHERE id = ?", (token_id,)).fetchone()
 
@@ -106,7 +106,7 @@ async def revoke(
             conn.execute(
                 "UPDATE users_registration_tokens SET revoked_at = ? WHERE id = ?", (int(now), row[0])
             )
-            users._audit(conn, "registration.token_revoked", client, actor_id=actor_id, token_id=row[0])
+            users.audit(conn, "registration.token_revoked", client, actor_id=actor_id, token_id=row[0])
         return conn.execute(_SELECT + " WHERE id = ?", (row[0],)).fetchone()
 
     return _out(await users.node.db.write(write), now)

@@ -9,8 +9,10 @@ from typing import Any, Literal, cast
 import click
 import msgspec
 
+from cryb_node.command import emit
+
 from . import reports as r
-from .cli import _emit, _run, json_option
+from .cli import json_option, with_users
 from .service import CLI, Users
 
 
@@ -39,8 +41,8 @@ def list_cmd(settings: Any, status: str, limit: int, as_json: bool) -> None:
     q = r.NodeReportQuery(
         status=cast(r.Status | Literal["all"], status), limit=limit
     )  # click.Choice checked it
-    page = _run(settings, lambda users: r.list_reports(users, q))
-    _emit(page.reports, as_json, lambda rs: "\n".join(_line(x) for x in rs) or f"no {status} reports")
+    page = with_users(settings, lambda users: r.list_reports(users, q))
+    emit(page.reports, as_json, lambda rs: "\n".join(_line(x) for x in rs) or f"no {status} reports")
 
 
 @report_group.command("resolve")
@@ -63,4 +65,4 @@ def resolve_cmd(settings: Any, report_id: str, dismiss: bool, note: str, as_json
     async def go(users: Users) -> r.NodeReport:
         return await r.decide(users, report_id, decision, CLI, actor_id=None)
 
-    _emit(_run(settings, go), as_json, lambda x: f"{x.id}: {x.status}")
+    emit(with_users(settings, go), as_json, lambda x: f"{x.id}: {x.status}")

@@ -245,7 +245,7 @@ async def decide(
             "UPDATE users_reports SET status = ?, note = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
             (decision.status, decision.note.strip(), actor_id or "node", now, report_id),
         )
-        users._audit(conn, f"report.{decision.status}", client, user_id=row[3], actor_id=actor_id,
+        users.audit(conn, f"report.{decision.status}", client, user_id=row[3], actor_id=actor_id,
                      report_id=report_id, target_type=row[2])  # fmt: skip
         if notifier is not None:
             # Told in the same transaction, so the outcome is never lost; the admin's note stays

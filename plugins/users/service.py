@@ -28,6 +28,7 @@ from cryb_node.sync.homes import lives_elsewhere
 
 from . import audit, names
 from .accounts import check_password
+from .audit import AuditPage
 from .emails import send_verification_later
 from .events import CREATED, PROFILE, ProfileSnapshot, UserCreated
 from .firstrun import FirstRun
@@ -106,7 +107,8 @@ class Users:
 
         await check_password(self, user_id, password)
 
-    def _audit(self, conn: Connection, action: str, client: Client | None = None, **kw: Any) -> None:
+    def audit(self, conn: Connection, action: str, client: Client | None = None, **kw: Any) -> None:
+        """Append an audit entry about this account's action inside the caller's transaction."""
         audit.record(conn, self.keys, action, ip=client.ip if client else None, **kw)
 
     def _new_session(self, conn: Connection, user_id: str, client: Client, now: int) -> tuple[str, str]:
@@ -192,13 +194,13 @@ class Users:
             if in_tx is not None:
                 in_tx(conn, user_id)
             if pending:
-                self._audit(conn, "account.created", client, user_id=user_id, actor_id=actor_id, pending=True)
+                self.audit(conn, "account.created", client, user_id=user_id, actor_id=actor_id, pending=True)
                 return None
             tx.append(
                 CREATED, UserCreated(username=username, display_name=display_name),
                 author=user_id, target=user_id,
             )  # fmt: skip
-            self._audit(conn, "account.created", client, user_id=user_id, actor_id=actor_id, admin=admin)
+            self.audit(conn, "account.created", client, user_id=user_id, actor_id=actor_id, admin=admin)
             return self._new_session(conn, user_id, client, now) if session else None
 
         made = await self.node.events.transaction(write)
@@ -250,9 +252,7 @@ class Users:
         ip_key = f"ip:{client.ip}"
         locked = self.throttle.locked_for(acct_key, ip_key)
         if locked > 0:
-            await self.node.db.write(
-                lambda c: self._audit(c, "login.refused_locked", client, user_id=user_id)
-            )
+            await self.node.db.write(lambda c: self.audit(c, "login.refused_locked", client, user_id=user_id))
             raise Problem(
                 "login_locked",
                 429,
@@ -275,7 +275,7 @@ class Users:
             raise Problem("totp_invalid", 401, "the two-factor code is not correct", field="totp_code")
         if row[2] != "active":
             await self.node.db.write(
-                lambda c: self._audit(c, "login.refused_status", client, user_id=user_id, status=row[2])
+                lambda c: self.audit(c, "login.refused_status", client, user_id=user_id, status=row[2])
             )
             if row[2] == "pending":  # the password was right: telling so leaks nothing
                 raise Problem("account_pending", 403, "this account is waiting for a node admin's approval")
@@ -289,7 +289,7 @@ class Users:
                     "UPDATE users_accounts SET last_ip_ct = ? WHERE id = ?",
                     (self.keys.seal(client.ip), user_id),
                 )
-            self._audit(conn, "login.succeeded", client, user_id=user_id)
+            self.audit(conn, "login.succeeded", client, user_id=user_id)
             return self._new_session(conn, user_id, client, now)
 
         sid, refresh = await self.node.db.write(write)
@@ -300,7 +300,7 @@ class Users:
         whatever credentials it still had here. Telling so leaks nothing: the move is public."""
         url = await lives_elsewhere(self.node, user_id)
         if url is not None:
-            await self.node.db.write(lambda c: self._audit(c, "login.refused_moved", client, user_id=user_id))
+            await self.node.db.write(lambda c: self.audit(c, "login.refused_moved", client, user_id=user_id))
             raise moved(url)
 
     async def session_for(self, user_id: str, client: Client, how: str = "oauth") -> TokenPair:
@@ -311,7 +311,7 @@ class Users:
             row = conn.execute("SELECT status, admin FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
             if row is None or row[0] != "active":
                 raise Problem("account_disabled", 403, f"this account is {row[0] if row else 'gone'}")
-            self._audit(conn, "login.succeeded", client, user_id=user_id, via=how)
+            self.audit(conn, "login.succeeded", client, user_id=user_id, via=how)
             return (*self._new_session(conn, user_id, client, int(time.time())), bool(row[1]))
 
         sid, refresh, admin = await self.node.db.write(write)
@@ -329,11 +329,11 @@ class Users:
         ip_locked = self.throttle.fail(ip_key, self.s.ip_failure_limit)
 
         def write(conn: Connection) -> None:
-            self._audit(conn, "login.failed", client, user_id=user_id)
+            self.audit(conn, "login.failed", client, user_id=user_id)
             if acct_locked:
-                self._audit(conn, "login.lockout", client, user_id=user_id, scope="account")
+                self.audit(conn, "login.lockout", client, user_id=user_id, scope="account")
             if ip_locked:
-                self._audit(conn, "login.lockout", client, user_id=user_id, scope="ip")
+                self.audit(conn, "login.lockout", client, user_id=user_id, scope="ip")
 
         await self.node.db.write(write)
 
@@ -360,7 +360,7 @@ class Users:
                         " WHERE id = ?",
                         (now, sid),
                     )
-                    self._audit(conn, "token.reuse", client, user_id=user_id, session_id=sid)
+                    self.audit(conn, "token.reuse", client, user_id=user_id, session_id=sid)
                 return "reused", sid
             if revoked_at is not None or expires_at <= now or status != "active":
                 return "invalid", None
@@ -392,7 +392,7 @@ class Users:
                 (int(time.time()), reason, session_id, user_id),
             )
             if cur.rowcount:
-                self._audit(conn, f"session.{reason}", client, user_id=user_id, session_id=session_id)
+                self.audit(conn, f"session.{reason}", client, user_id=user_id, session_id=session_id)
             return cur.rowcount
 
         if not await self.node.db.write(write):
@@ -401,7 +401,7 @@ class Users:
 
     async def audit_page(
         self, user_id: str | None, action: str | None, before: int | None, limit: int
-    ) -> audit.AuditPage:
+    ) -> AuditPage:
         sql, params = audit.query(user_id=user_id, action=action, before=before, limit=limit)
         return audit.rows_to_page(self.keys, await self.node.db.fetchall(sql, params), limit)
 
