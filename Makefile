@@ -21,6 +21,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
 # The quick loop while working: everything but browser, fuzz and `cryb`-process tests (and `slow`);
@@ -70,6 +71,7 @@ tools/eslint/node_modules/.installed: tools/eslint/package-lock.json
 
 lint: $(VENV)/.test-installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 format: $(VENV)/.test-installed
 	$(VENV)/bin/ruff format .

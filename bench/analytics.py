@@ -13,7 +13,7 @@ import tempfile
 import time
 
 from cryb_plugins.analytics import rollup, tracking
-from cryb_plugins.analytics.service import service_of
+from cryb_plugins.analytics.service import ANALYTICS
 from cryb_plugins.content.events import MessageCreate
 
 from cryb_node import config as configmod
@@ -43,7 +43,7 @@ async def measure(n: int, users: int, runs: int) -> list[tuple[str, float, str, 
     cfg = configmod.convert({"node": {"data_dir": tmp}, "log": {"level": "WARNING"}})
     node = Node(cfg)
     async with node.running(background=False):
-        svc = service_of(node)
+        svc = node.services.require(ANALYTICS)
         hasher = svc.hasher
         ingest, plain, roll, scan = [], [], [], []
         for r in range(runs):

@@ -30,7 +30,8 @@ from cryb_node import config as configmod  # noqa: E402
 from cryb_node.app import build_app  # noqa: E402
 from cryb_node.appkeys import NODE  # noqa: E402
 from cryb_node.events import DOMAIN  # noqa: E402
-from cryb_node.sync import peers, statehash, sync_of  # noqa: E402
+from cryb_node.sync import peers, statehash  # noqa: E402
+from cryb_node.sync.parts import SYNC  # noqa: E402
 
 
 def cfg(data: Path, auto: bool) -> configmod.Config:
@@ -107,7 +108,7 @@ async def one_run(n: int, auto: bool) -> tuple[float, float, float]:
         t0 = time.perf_counter()
         await peers.pin(b.db, a.identity.node_public, a_url, "a")
         if auto:  # the link heals: b's worker finds a and syncs on its own
-            await sync_of(b).engine.refresh_peers()
+            await b.services.require(SYNC).engine.refresh_peers()
             want = (await statehash.community_state(a, cid)).state_hash
             while (await statehash.community_state(b, cid)).state_hash != want:
                 await asyncio.sleep(0.05)
@@ -115,7 +116,7 @@ async def one_run(n: int, auto: bool) -> tuple[float, float, float]:
             rate = n / took
         else:
             peer = await peers.get(b.db, a.identity.node_public)
-            report = await sync_of(b).engine.session(peer)
+            report = await b.services.require(SYNC).engine.session(peer)
             took = time.perf_counter() - t0
             rate = report.pulled / took
             assert (await statehash.community_state(a, cid)).state_hash == (

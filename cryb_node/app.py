@@ -32,7 +32,7 @@ def build_app(
     limiter = RateLimiter(config.rate_limits)
 
     def authenticator() -> mw.Authenticator | None:
-        return node.services.get(mw.Authenticator)  # type: ignore[type-abstract]
+        return node.services.get(mw.AUTHENTICATOR)
 
     app = web.Application(
         client_max_size=config.server.max_body_bytes,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -58,7 +59,7 @@ class Backfills:
             )
             log.info("backfill started", extra={"fields": {"backfill": job.name}})
             while True:
-                done = await self.db.write(lambda conn, job=job: _batch(conn, job))
+                done = await self.db.write(functools.partial(_batch, job=job))
                 self.progress[job.name] += done
                 if done == 0:
                     break

@@ -21,10 +21,10 @@ import msgspec
 
 from cryb_node import identity, litestream, media_backup, replication
 from cryb_node.config import Config
+from cryb_node.doctor import Finding, check_database
 from cryb_node.litestream import LitestreamError, OneShot
 
 if TYPE_CHECKING:
-    from cryb_node.doctor import Finding
     from cryb_node.plugins import Loaded
 
 # (stage, done, total, bytes written so far)
@@ -163,19 +163,20 @@ def restore_file(
     with OneShot(cfg.replication, db_path) as ls:
         proc = ls.popen(*args, str(db_path.resolve()))
         stderr: list[str] = []
-        state = {"total": 0, "done": 0, "stage": "planning"}
+        counts = {"total": 0, "done": 0}
+        stage = ["planning"]
 
         def read_log() -> None:
             assert proc.stderr is not None
             for line in proc.stderr:
                 stderr.append(line)
                 if '"restore plan"' in line:
-                    state["total"] = _field_int(line, "n")
-                    state["stage"] = "downloading"
+                    counts["total"] = _field_int(line, "n")
+                    stage[0] = "downloading"
                 elif '"opening ltx file for restore"' in line:
-                    state["done"] += 1
+                    counts["done"] += 1
                 elif '"compacting into database"' in line:
-                    state["stage"] = "writing"
+                    stage[0] = "writing"
 
         reader = threading.Thread(target=read_log, daemon=True)
         reader.start()
@@ -183,7 +184,7 @@ def restore_file(
         while proc.poll() is None:
             if progress is not None:
                 size = tmp.stat().st_size if tmp.exists() else 0
-                progress(str(state["stage"]), int(state["done"]), int(state["total"]), size)
+                progress(stage[0], counts["done"], counts["total"], size)
             time.sleep(0.2)
         reader.join(5)
         stdout = proc.stdout.read() if proc.stdout is not None else ""
@@ -197,7 +198,7 @@ def restore_file(
     summary = msgspec.json.decode(stdout.encode()) if stdout.strip().startswith("{") else {}
     size = out.stat().st_size
     if progress is not None:
-        progress("done", int(state["total"]), int(state["total"]), size)
+        progress("done", counts["total"], counts["total"], size)
     return Restored(
         path=str(out),
         txid=_hex(summary.get("txid", "0")),
@@ -300,8 +301,6 @@ def restore_media(cfg: Config, media: media_backup.Source) -> media_backup.Copie
 
 def verify(cfg: Config, db_path: Path, plugins: list[Loaded]) -> Verified:
     """Restore into a temporary file and run the same checks as `cryb doctor` on it."""
-    from cryb_node.doctor import check_database  # doctor imports node, which imports us
-
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="cryb-verify-") as tmp:
         restored = restore_file(cfg, db_path, Path(tmp) / "verify.db")

@@ -12,13 +12,12 @@ import click
 import msgspec
 
 from cryb_node import backup, media_backup, replication
+from cryb_node.db import DB_FILE
 from cryb_node.litestream import LitestreamError
 
 
 def _db_path(settings: Any) -> tuple[Any, Path]:
     cfg = settings.config()
-    from cryb_node.node import DB_FILE
-
     return cfg, cfg.data_path / DB_FILE
 
 

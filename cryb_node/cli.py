@@ -1,4 +1,5 @@
-"""The `cryb` command: a thin layer over the same functions the HTTP API uses.
+"""The `cryb` command: a thin layer over the same functions the HTTP API uses. What every command
+shares (Settings, run_with_node, emit) is in command.py, which plugins' commands import too.
 
 Exit codes: 0 ok, 1 a check or operation failed, 2 bad configuration or usage.
 """
@@ -7,69 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from typing import Any, TypeVar
+from typing import Any
 
 import click
-import msgspec
 
 from cryb_node import __version__, doctor, logs, migrate
 from cryb_node import config as configmod
 from cryb_node.backup_cli import backup_group
+from cryb_node.command import Settings, emit, fail_config, run_with_node
 from cryb_node.dataconsole_cli import db_group
-from cryb_node.node import Node, all_migrations
-from cryb_node.plugins import Loaded
+from cryb_node.node import Node
 from cryb_node.plugins import load as load_plugins
-
-T = TypeVar("T")
-
-
-class Settings:
-    """What the top-level options resolve to; commands load config lazily through it."""
-
-    def __init__(self, config_path: str | None, data_dir: str | None) -> None:
-        self.config_path = config_path
-        self.data_dir = data_dir
-        self._config: configmod.Config | None = None
-        self._plugins: list[Loaded] | None = None
-
-    def config(self, **overrides: dict[str, Any]) -> configmod.Config:
-        try:
-            cfg = configmod.load(self.config_path)
-            node = {"data_dir": self.data_dir} if self.data_dir else {}
-            return configmod.with_overrides(cfg, node=node, **overrides)
-        except configmod.ConfigError as err:
-            fail_config(err)
-
-    def plugins(self, cfg: configmod.Config) -> list[Loaded]:
-        try:
-            return load_plugins(cfg)
-        except configmod.ConfigError as err:
-            fail_config(err)
-
-
-def fail_config(err: Exception) -> Any:
-    click.echo(f"cryb: configuration error: {err}", err=True)
-    sys.exit(2)
-
-
-def emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
-    if as_json:
-        click.echo(msgspec.json.format(msgspec.json.encode(data), indent=2))
-    else:
-        click.echo(text(data))
-
-
-def run_with_node(cfg: configmod.Config, plugins: list[Loaded], fn: Callable[[Node], Awaitable[T]]) -> T:
-    """Open the node (no HTTP, no background consumers) for a CLI command, run ``fn``, close it."""
-
-    async def main() -> T:
-        node = Node(configmod.with_served_url(cfg), plugins)
-        async with node.running(background=False):
-            return await fn(node)
-
-    return asyncio.run(main())
 
 
 class CrybGroup(click.Group):
@@ -169,7 +119,7 @@ def migrate_cmd(settings: Settings, show_status: bool, dry_run: bool, as_json: b
     path = cfg.data_path / "cryb.db"
     if dry_run:
         try:
-            planned = upgrade.dry_run(path, all_migrations(plugins))
+            planned = upgrade.dry_run(path, migrate.all_migrations(plugins))
         except migrate.MigrationError as err:
             click.echo(f"cryb: {err}", err=True)
             sys.exit(1)
@@ -178,7 +128,7 @@ def migrate_cmd(settings: Settings, show_status: bool, dry_run: bool, as_json: b
     cfg.data_path.mkdir(parents=True, exist_ok=True)
     conn = dbmod.connect(path, busy_timeout_ms=cfg.db.busy_timeout_ms)
     try:
-        migrations = all_migrations(plugins)
+        migrations = migrate.all_migrations(plugins)
         if not show_status:
             try:
                 migrate.check(conn, migrations)
@@ -258,3 +208,6 @@ cli.add_command(db_group)
 
 def main() -> None:
     cli(prog_name="cryb")
+
+
+__all__ = ["Settings", "cli", "emit", "fail_config", "main", "run_with_node"]

@@ -94,3 +94,8 @@ def new_id() -> str:
         _id_last = value
     # Two characters (10 bits) per step: 13 look-ups instead of 26 shifts (ids are made per send).
     return "".join([_PAIRS[(value >> shift) & 1023] for shift in _SHIFTS])
+
+
+def now_ms() -> int:
+    """Wall-clock milliseconds since the epoch."""
+    return time.time_ns() // 1_000_000

@@ -257,7 +257,7 @@ def _apply_env(tree: dict[str, Any], environ: dict[str, str]) -> None:
 _PATH = re.compile(r" - at `\$\.?(.*)`$")
 
 
-def _explain(err: msgspec.ValidationError) -> str:
+def explain(err: msgspec.ValidationError) -> str:
     """Turn msgspec's "Expected `int`, got `str` - at `$.server.port`" into "server.port: expected ..."."""
     text = str(err)
     m = _PATH.search(text)
@@ -279,7 +279,7 @@ def _check_named_tables(tree: dict[str, Any]) -> None:
         try:
             msgspec.convert(rule, RateRule, strict=True)
         except msgspec.ValidationError as err:
-            explained = _explain(err)
+            explained = explain(err)
             sep = "." if ":" in explained.split(" ")[0] else ": "
             raise ConfigError(f"rate_limits.buckets.{name}{sep}{explained}") from None
 
@@ -289,7 +289,7 @@ def convert(tree: dict[str, Any]) -> Config:
     try:
         return msgspec.convert(tree, Config, strict=True)
     except msgspec.ValidationError as err:
-        raise ConfigError(_explain(err)) from None
+        raise ConfigError(explain(err)) from None
 
 
 def load(path: str | os.PathLike[str] | None = None, environ: dict[str, str] | None = None) -> Config:

@@ -18,7 +18,7 @@ import io
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -30,7 +30,7 @@ from cryb_node import db as dbmod
 from cryb_node import lazy
 from cryb_node.config import ConsoleSection
 from cryb_node.problems import Problem
-from cryb_node.services import Audit
+from cryb_node.services import AUDIT
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -258,7 +258,8 @@ class Guard:
         """Columns for every table and view (the schema only: no budget), then row counts within
         the budget; tables it leaves uncounted show ``rows: None``."""
         with self.checked():
-            found = [(t, "table") for t in self.db.tables] + [(v, "view") for v in self.db.views]
+            found: list[tuple[Any, Literal["table", "view"]]] = [(t, "table") for t in self.db.tables]
+            found += [(v, "view") for v in self.db.views]
             columns = {
                 item.name: [
                     ColumnInfo(c.name, c.type, bool(c.is_pk), is_private(self.private, item.name, c.name))
@@ -267,7 +268,7 @@ class Guard:
                 for item, _ in found
             }
         with self.budget(budget_ms):
-            return Tables([TableInfo(i.name, k, self._count(i), columns[i.name]) for i, k in found])  # type: ignore[arg-type]
+            return Tables([TableInfo(i.name, k, self._count(i), columns[i.name]) for i, k in found])
 
     def _count(self, item: sqlite_utils.db.Queryable) -> int | None:
         if self.timed_out:
@@ -321,7 +322,7 @@ def _csv_value(value: Any) -> Any:
     return value if blob is None else blob.hex()
 
 
-def csv_lines(columns: list[str], rows: Iterable[tuple]) -> Iterator[str]:
+def csv_lines(columns: list[str], rows: Iterable[Sequence[Any]]) -> Iterator[str]:
     """CSV (Excel dialect) with a header row; a BLOB as hex."""
     buf = io.StringIO()
     writer = csv.writer(buf)
@@ -397,10 +398,10 @@ class Export:
         while True:
             # Each chunk is read in a worker thread; the progress handler's deadline spans them all.
             chunk = await asyncio.to_thread(self._next, end)
-            if chunk is end:
+            if not isinstance(chunk, bytes):  # the end marker
                 self._outcome = "ok"
                 return
-            yield chunk  # type: ignore[misc]
+            yield chunk
 
     def _next(self, end: object) -> bytes | object:
         with self._guard.checked():
@@ -445,7 +446,7 @@ class DataConsole:
     async def audit(
         self, action: str, *, actor_id: str | None = None, ip: str | None = None, **detail: Any
     ) -> None:
-        audit = self.node.services.get(Audit)  # type: ignore[type-abstract]
+        audit = self.node.services.get(AUDIT)
         if audit is None:  # the users plugin is disabled: this node keeps no audit log
             return
         await self.node.db.write(lambda conn: audit.record(conn, action, actor_id=actor_id, ip=ip, **detail))

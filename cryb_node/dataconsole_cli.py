@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 import msgspec
 
+from cryb_node.command import run_with_node
 from cryb_node.problems import Problem
 
 if TYPE_CHECKING:
-    from cryb_node.dataconsole import QueryResult, Tables
+    from cryb_node.dataconsole import ExportFormat, QueryResult, Tables
     from cryb_node.node import Node
 
 
 def _run(settings: Any, fn: Any) -> Any:
-    from cryb_node.cli import run_with_node
-
     cfg = settings.config()
     try:
         return run_with_node(cfg, settings.plugins(cfg), fn)
@@ -123,7 +122,8 @@ def export_cmd(settings: Any, table: str | None, sql: str | None, fmt: str, outp
     out = open(output, "wb") if output else sys.stdout.buffer  # noqa: SIM115 (closed below)
 
     async def go(node: Node) -> tuple[int, bool]:
-        export = await DataConsole(node).export(table=table, sql=sql, fmt=fmt, via="cli")  # type: ignore[arg-type]
+        fmt_checked = cast("ExportFormat", fmt)  # click.Choice checked it
+        export = await DataConsole(node).export(table=table, sql=sql, fmt=fmt_checked, via="cli")
         written = 0
         try:
             async for chunk in export:

@@ -31,6 +31,8 @@ MIN_SQLITE = (3, 51, 3)
 INLINE_BUSY_MS = 20
 Connection = sqlite3.Connection
 Row = sqlite3.Row
+# The node's database file in its data dir.
+DB_FILE = "cryb.db"
 IntegrityError = sqlite3.IntegrityError
 DatabaseError = sqlite3.DatabaseError
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from cryb_node import db as dbmod
 from cryb_node import identity, migrate
 from cryb_node.config import Config
+from cryb_node.db import DB_FILE
 from cryb_node.events import InvalidEvent, verify
-from cryb_node.node import DB_FILE, all_migrations
 from cryb_node.plugins import Loaded
 
 MAX_REPORTED = 20
@@ -62,7 +62,7 @@ def check_database(path: Path, plugins: list[Loaded], *, busy_timeout_ms: int = 
         yield Finding("integrity", result == ["ok"], "; ".join(result[:MAX_REPORTED]))
         fk = conn.execute("PRAGMA foreign_key_check").fetchall()
         yield Finding("foreign_keys", not fk, f"{len(fk)} dangling references" if fk else "ok")
-        statuses = migrate.status(conn, all_migrations(plugins))
+        statuses = migrate.status(conn, migrate.all_migrations(plugins))
         bad = [f"{s.source}/{s.version:04d}_{s.name}: {s.state}" for s in statuses if s.state != "applied"]
         yield Finding("migrations", not bad, "; ".join(bad) or f"{len(statuses)} applied")
         yield from _check_events(conn)

@@ -454,7 +454,8 @@ class EventLog:
         """Stored events with ``after`` < pos < ``before``, in order: at most CATCH_UP_MAX, the
         first ones without ``before`` and the newest with it (writer thread)."""
         if before is None:
-            sql, args = f"{SELECT_EVENTS} WHERE e.pos > ? ORDER BY e.pos LIMIT ?", (after, CATCH_UP_MAX)
+            sql = f"{SELECT_EVENTS} WHERE e.pos > ? ORDER BY e.pos LIMIT ?"
+            args: tuple[int, ...] = (after, CATCH_UP_MAX)
         else:
             sql = f"{SELECT_EVENTS} WHERE e.pos > ? AND e.pos < ? ORDER BY e.pos DESC LIMIT ?"
             args = (after, before, CATCH_UP_MAX)

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .services import Directory, Perm, Permissions, Places
+from .services import DIRECTORY, PERMISSIONS, PLACES, Directory, Perm, Permissions, Places
 
 MENTION = re.compile(r"<(@&?|#)([0-9a-z]{26})>")
 
@@ -53,15 +53,16 @@ async def resolve(services: Any, reader_id: str, texts: Iterable[str]) -> Names:
     channel only if the reader can see it (Permissions)."""
     users, roles, channels = mentioned(texts)
     names = Names()
-    directory: Directory | None = services.get(Directory)
-    for uid in sorted(users) if directory is not None else []:
-        contact = await directory.contact(uid)
-        if contact is not None:
-            names.users[uid] = contact.username
-    places: Places | None = services.get(Places)
+    directory: Directory | None = services.get(DIRECTORY)
+    if directory is not None:
+        for uid in sorted(users):
+            contact = await directory.contact(uid)
+            if contact is not None:
+                names.users[uid] = contact.username
+    places: Places | None = services.get(PLACES)
     if places is not None and roles:
         names.roles = await places.role_names(sorted(roles))
-    perms: Permissions | None = services.get(Permissions)
+    perms: Permissions | None = services.get(PERMISSIONS)
     if places is not None and perms is not None and channels:
         found = await places.places(sorted(channels))
         for cid, place in found.items():

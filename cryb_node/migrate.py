@@ -11,9 +11,14 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import resources
 from importlib.abc import Traversable
+from typing import TYPE_CHECKING
 
-from cryb_node.db import Connection
+from cryb_node.db import Connection, sqlite3
+
+if TYPE_CHECKING:
+    from cryb_node.plugins import Loaded
 
 NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -137,8 +142,6 @@ def apply(conn: Connection, migrations: list[Migration]) -> list[Migration]:
 
 def statements(sql: str) -> list[str]:
     """Split a script into complete statements (sqlite3.complete_statement knows about triggers)."""
-    from cryb_node.db import sqlite3
-
     out: list[str] = []
     buf = ""
     for line in sql.splitlines(keepends=True):
@@ -154,3 +157,11 @@ def statements(sql: str) -> list[str]:
 
 def _only_comments(text: str) -> bool:
     return all(not line.strip() or line.strip().startswith("--") for line in text.splitlines())
+
+
+def all_migrations(plugins: list[Loaded]) -> list[Migration]:
+    """The core's migrations, then each enabled plugin's, in load order."""
+    found = discover("core", resources.files("cryb_migrations"))
+    for loaded in plugins:
+        found += discover(loaded.plugin.name, loaded.plugin.migrations())
+    return found

@@ -8,16 +8,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from cryb_node import backup, identity, media_backup, migrate, upgrade
 from cryb_node.backfill import Backfills
 from cryb_node.bus import Bus
 from cryb_node.clock import Clock
 from cryb_node.config import Config
-from cryb_node.db import Connection, Database
+from cryb_node.db import DB_FILE, Connection, Database
 from cryb_node.events import EventLog, Registry
 from cryb_node.metrics import LoopLag
 from cryb_node.plugins import Loaded
@@ -25,34 +24,9 @@ from cryb_node.plugins import load as load_plugins
 from cryb_node.realtime.hub import Hub
 from cryb_node.replication import Replicator
 from cryb_node.scheduler import Scheduler
-from cryb_node.services import Permissions
+from cryb_node.services import PERMISSIONS, Services
 
 log = logging.getLogger(__name__)
-T = TypeVar("T")
-
-DB_FILE = "cryb.db"
-
-
-class Services:
-    """Typed service interfaces plugins offer each other: ``provide(Proto, impl)``, ``get(Proto)``."""
-
-    def __init__(self) -> None:
-        self._impls: dict[type, Any] = {}
-
-    def provide(self, proto: type[T], impl: T) -> None:
-        if proto in self._impls:
-            raise ValueError(f"{proto.__name__} is already provided")
-        self._impls[proto] = impl
-
-    def get(self, proto: type[T]) -> T | None:
-        return self._impls.get(proto)
-
-
-def all_migrations(plugins: list[Loaded]) -> list[migrate.Migration]:
-    found = migrate.discover("core", resources.files("cryb_migrations"))
-    for loaded in plugins:
-        found += migrate.discover(loaded.plugin.name, loaded.plugin.migrations())
-    return found
 
 
 class Node:
@@ -108,7 +82,7 @@ class Node:
 
     def _migrate(self, conn: Connection) -> list[migrate.Migration]:
         """Apply pending migrations; an existing database is backed up first (upgrade.py)."""
-        migrations = all_migrations(self.plugins)
+        migrations = migrate.all_migrations(self.plugins)
         migrate.check(conn, migrations)
         if upgrade.pending(conn, migrations) and upgrade.has_history(conn):
             copy = upgrade.backup_before_upgrade(conn, self.data_dir)
@@ -155,13 +129,17 @@ class Node:
                 await self.replication.start()
                 # Stops after consumers and plugins (LIFO) but before the database closes.
                 stack.push_async_callback(self.replication.stop)
+            # The provide phase: every plugin's services, then the registry is frozen.
             for loaded in self.plugins:
-                gen = loaded.plugin.lifespan(self)
-                if gen is not None:
-                    await stack.enter_async_context(contextlib.asynccontextmanager(lambda g=gen: g)())
+                loaded.plugin.setup(self)
+            self.services.freeze()
+            for loaded in self.plugins:
+                lifespan = loaded.plugin.lifespan(self)
+                if lifespan is not None:
+                    await stack.enter_async_context(lifespan)
             if background:
                 # Realtime fan-out: committed events -> plugins' dispatchers -> permitted sockets.
-                self.realtime.permissions = self.services.get(Permissions)  # type: ignore[type-abstract]
+                self.realtime.permissions = self.services.get(PERMISSIONS)
                 for loaded in self.plugins:
                     self.realtime.add_dispatchers(loaded.plugin.dispatchers(self))
                 stack.callback(self.bus.listen(self.realtime.on_events))

@@ -3,14 +3,16 @@
 A plugin is an object derived from ``Plugin`` (usually a module-level ``plugin = MyPlugin()``).
 Built-in plugins (``cryb_plugins.*``) load through the same loader as third-party ones, which are
 named in cryb.toml as ``"package.module:attribute"`` or by a ``cryb.plugins`` entry point. Plugins
-talk to each other only through the event bus and the typed services in ``ctx.services``.
+talk to each other only through the event bus and the typed services in ``node.services``
+(provided in ``setup``, looked up by ``ServiceKey``; see cryb_node/services.py).
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from importlib.abc import Traversable
 from typing import TYPE_CHECKING, Any
@@ -18,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import msgspec
 
-from cryb_node.config import Config, ConfigError
+from cryb_node.config import Config, ConfigError, explain
 
 if TYPE_CHECKING:
     from cryb_node.backfill import Backfill
@@ -83,8 +85,14 @@ class Plugin:
         own projection, in the same transaction, so replaying the log gives the same rows."""
         return {}
 
+    def setup(self, node: Node) -> None:
+        """Provide this plugin's services (``node.services.provide(KEY, impl)``). Runs once the
+        database is open, before any lifespan, consumer, job or request, in load order (a plugin
+        may ``require`` what earlier ones provide); the registry is frozen after the last one."""
+
     def routes(self, api: Api, node: Node) -> None:
-        """Register HTTP routes on the typed router (they appear in /api/openapi.json)."""
+        """Register HTTP routes on the typed router (they appear in /api/openapi.json). Routes are
+        built before the node starts: handlers look services up per request (``require``)."""
 
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
         """Durable bus consumers (each with its own stored offset)."""
@@ -98,8 +106,9 @@ class Plugin:
         """Long data migrations run in batches in the background while the node serves."""
         return ()
 
-    def lifespan(self, node: Node) -> AsyncIterator[None] | None:
-        """An async generator: code before ``yield`` runs at start, after it at shutdown."""
+    def lifespan(self, node: Node) -> AbstractAsyncContextManager[None] | None:
+        """An async context manager (e.g. a ``contextlib.asynccontextmanager`` method) entered at
+        start, after every plugin's setup, and exited at shutdown in reverse order."""
         return None
 
     def dispatchers(self, node: Node) -> Mapping[str, Dispatcher]:
@@ -185,9 +194,7 @@ def load(config: Config) -> list[Loaded]:
             try:
                 settings = msgspec.convert(raw, plugin.config_type, strict=True)
             except msgspec.ValidationError as err:
-                from cryb_node.config import _explain
-
-                raise ConfigError(f"plugin.{plugin.name}.{_explain(err)}") from None
+                raise ConfigError(f"plugin.{plugin.name}.{explain(err)}") from None
         elif raw:
             raise ConfigError(f"plugin.{plugin.name}: this plugin takes no settings")
         loaded.append(Loaded(plugin, settings, spec))

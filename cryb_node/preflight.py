@@ -104,8 +104,8 @@ def _replication(config: Config) -> Iterator[Finding]:
         problem = _reach(url.hostname or "", port)
         yield Finding("replication", problem is None, problem or f"{url.hostname}:{port} answers")
     else:
-        host, _, port = r.host.partition(":")
-        problem = _reach(host, int(port or 22))
+        host, _, ssh_port = r.host.partition(":")
+        problem = _reach(host, int(ssh_port or 22))
         yield Finding("replication", problem is None, problem or f"{r.host} answers")
 
 

@@ -334,9 +334,11 @@ def _by_line(module: str) -> dict[int, str]:
     """A module's functions (nested ones too) by first line; each is added to its definitions."""
     mod = load(module)
     out: dict[int, str] = {}
-    for qual, fn in _functions(mod.tree) if mod is not None else ():
+    if mod is None:
+        return out
+    for qual, fn in _functions(mod.tree):
         out[_starts(fn)] = qual
-        mod.defs.setdefault(qual, fn)  # type: ignore[union-attr]
+        mod.defs.setdefault(qual, fn)
     return out
 
 

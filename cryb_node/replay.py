@@ -12,8 +12,8 @@ import tempfile
 from dataclasses import dataclass
 
 from cryb_node import config as configmod
-from cryb_node.db import connect
-from cryb_node.node import DB_FILE, Node
+from cryb_node.db import DB_FILE, connect
+from cryb_node.node import Node
 from cryb_node.plugins import Loaded
 from cryb_node.sync.statehash import community_state
 

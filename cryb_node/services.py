@@ -1,17 +1,69 @@
 """Typed service interfaces plugins offer each other through ``node.services``.
 
-The core defines the vocabulary; a plugin provides the implementation (``node.services.provide``)
-and others look it up (``node.services.get``) without importing the provider's internals.
+The core defines the vocabulary (a Protocol and its ``ServiceKey``); a plugin provides the
+implementation in its ``setup`` hook (``node.services.provide(KEY, impl)``) and others look it up
+(``node.services.require(KEY)``, or ``get`` when the provider may be disabled) without importing the
+provider's internals. The registry is frozen once the node starts: nothing appears later.
 """
 
 from __future__ import annotations
 
 from enum import IntFlag
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar, cast
 
 import msgspec
 
 from cryb_node.db import Connection, Database
+
+T = TypeVar("T")
+
+
+class ServiceKey(Generic[T]):
+    """A typed name for a service (aiohttp's ``AppKey`` idea): ``KEY: ServiceKey[Proto] =
+    ServiceKey("name")``; ``require(KEY)`` is then typed ``Proto`` without naming an abstract class."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"<ServiceKey {self.name}>"
+
+
+class ServiceMissing(LookupError):
+    """``require`` of a service no enabled plugin provides (or before the node started)."""
+
+
+class Services:
+    """The node's services: provided during setup (before the node starts), then read-only."""
+
+    def __init__(self) -> None:
+        self._impls: dict[ServiceKey[Any], Any] = {}
+        self._frozen = False
+
+    def provide(self, key: ServiceKey[T], impl: T) -> None:
+        if self._frozen:
+            raise RuntimeError(
+                f"{key.name}: services are provided in a plugin's setup, before the node starts"
+            )
+        if key in self._impls:
+            raise ValueError(f"{key.name} is already provided")
+        self._impls[key] = impl
+
+    def get(self, key: ServiceKey[T]) -> T | None:
+        """The service, or None when no enabled plugin provides it."""
+        return cast("T | None", self._impls.get(key))
+
+    def require(self, key: ServiceKey[T]) -> T:
+        """The service; raises ServiceMissing when no enabled plugin provides it."""
+        try:
+            return cast(T, self._impls[key])
+        except KeyError:
+            raise ServiceMissing(f"no plugin provides the {key.name} service (is it disabled?)") from None
+
+    def freeze(self) -> None:
+        self._frozen = True
 
 
 class Perm(IntFlag):
@@ -76,8 +128,11 @@ class Permissions(Protocol):
         """The user's community-wide permissions (no channel overwrites); 0 if banned or absent."""
         ...
 
-    async def visible_channels(self, user_id: str, community_id: str | None = None) -> list[ChannelAccess]:
-        """Every channel the user may view (in one community, or in all their communities)."""
+    async def visible_channels(
+        self, user_id: str | None, community_id: str | None = None
+    ) -> list[ChannelAccess]:
+        """Every channel the user may view (in one community, or in all their communities; None: an
+        anonymous viewer, in one community)."""
         ...
 
     async def is_member(self, user_id: str, community_id: str) -> bool:
@@ -411,3 +466,21 @@ class Invites(Protocol):
         """The status of an invite made on this node (None: no such code here). A code made on
         another node admits to that node, not to this one, so it is not found here."""
         ...
+
+
+# The keys of the core's service vocabulary.
+PERMISSIONS: ServiceKey[Permissions] = ServiceKey("permissions")
+RELATIONSHIPS: ServiceKey[Relationships] = ServiceKey("relationships")
+AUTOMOD: ServiceKey[Automod] = ServiceKey("automod")
+MEDIA_STORE: ServiceKey[MediaStore] = ServiceKey("media-store")
+DIRECTORY: ServiceKey[Directory] = ServiceKey("directory")
+AUDIT: ServiceKey[Audit] = ServiceKey("audit")
+NOTIFIER: ServiceKey[Notifier] = ServiceKey("notifier")
+AUTHORED_CONTENT: ServiceKey[AuthoredContent] = ServiceKey("authored-content")
+CONTENT_TARGETS: ServiceKey[ContentTargets] = ServiceKey("content-targets")
+COMMUNITY_DIRECTORY: ServiceKey[CommunityDirectory] = ServiceKey("community-directory")
+MEDIA_SHARE: ServiceKey[MediaShare] = ServiceKey("media-share")
+REMOTE_MEDIA: ServiceKey[RemoteMedia] = ServiceKey("remote-media")
+PLACES: ServiceKey[Places] = ServiceKey("places")
+SEARCH_INDEX: ServiceKey[SearchIndex] = ServiceKey("search-index")
+INVITES: ServiceKey[Invites] = ServiceKey("invites")

@@ -8,12 +8,13 @@ import asyncio
 import json
 from pathlib import Path
 
-from cryb_plugins.users.service import CLI, Users
+from cryb_plugins.users.service import CLI, USERS
 
 from cryb_node import backup
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
-from cryb_node.sync import peers, sync_of
+from cryb_node.sync import peers
+from cryb_node.sync.parts import SYNC
 from tests.conftest import free_port, make_config, run_cryb
 from tests.support.waiting import eventually
 from tests.users_fixtures import FAST_HASHING, PASSWORD, auth, register_user
@@ -21,7 +22,7 @@ from tests.users_fixtures import FAST_HASHING, PASSWORD, auth, register_user
 
 async def admin_token(client) -> str:
     """A node admin made the way `cryb user create --admin` does, signed in over HTTP."""
-    users = client.server.app[NODE].services.get(Users)
+    users = client.server.app[NODE].services.require(USERS)
     await users.create_account(
         "nodeadmin", "nodeadmin@example.test", PASSWORD, client=CLI, admin=True, session=False
     )
@@ -48,7 +49,7 @@ async def test_admin_sees_a_pinned_peer_failing_to_sync_with_its_breaker_and_err
     key = bytes(range(32))
     url = f"http://127.0.0.1:{free_port()}"
     await peers.pin(node.db, key, url, "gone")
-    await sync_of(node).engine.refresh_peers()  # the running node's 5 s poll, now
+    await node.services.require(SYNC).engine.refresh_peers()  # the running node's 5 s poll, now
 
     async def failing():
         body = await (await client.get("/api/v1/admin/peers", headers=auth(token))).json()

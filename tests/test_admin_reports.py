@@ -29,9 +29,9 @@ async def rc(aiohttp_client, tmp_path):
 
 async def new_admin(client: Any) -> User:
     """A node admin, made by the library call `cryb user create --admin` runs."""
-    from cryb_plugins.users.service import CLI, Users
+    from cryb_plugins.users.service import CLI, USERS
 
-    users = client.app[NODE].services.get(Users)
+    users = client.app[NODE].services.require(USERS)
     name = f"admin_{secrets.token_hex(4)}"
     user_id, pair = await users.create_account(name, f"{name}@example.test", PASSWORD, client=CLI, admin=True)
     return User(user_id, pair.access_token)

@@ -15,7 +15,7 @@ from typing import Any
 import pysqlite3.dbapi2 as sqlite3
 import pytest
 from click.testing import CliRunner
-from cryb_plugins.users.service import CLI, Users
+from cryb_plugins.users.service import CLI, USERS
 from sqlite_utils.utils import decode_base64_values
 
 from cryb_node.app import build_app
@@ -42,7 +42,7 @@ async def start(aiohttp_client: Any, tmp_path: Path, **console: Any) -> Any:
 
 async def admin_token(client: Any) -> str:
     """A node admin made the way `cryb user create --admin` does, signed in over HTTP."""
-    users = client.server.app[NODE].services.get(Users)
+    users = client.server.app[NODE].services.require(USERS)
     await users.create_account("root", "root@example.test", PASSWORD, client=CLI, admin=True, session=False)
     resp = await client.post("/api/v1/auth/login", json={"login": "root", "password": PASSWORD})
     return (await resp.json())["access_token"]

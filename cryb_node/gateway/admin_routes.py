@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from cryb_node import backup, replication
 from cryb_node.gateway.api import Api, Call
 from cryb_node.problems import forbidden
-from cryb_node.services import Audit
+from cryb_node.services import AUDIT
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -28,7 +28,7 @@ async def require_current_admin(call: Call, node: Node) -> str:
     """``require_node_admin``, and the account is an active admin in the database right now: the
     access token's admin claim lasts until the token expires, a demotion or a disable does not wait."""
     user_id = require_node_admin(call)
-    audit = node.services.get(Audit)  # type: ignore[type-abstract]
+    audit = node.services.get(AUDIT)
     if audit is None or not await audit.is_admin(user_id):
         raise forbidden("node admins only")
     return user_id

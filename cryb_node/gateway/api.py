@@ -46,6 +46,11 @@ class Call:
             raise unauthorized()
         return self.principal.user_id
 
+    @property
+    def viewer_id(self) -> str | None:
+        """The signed-in caller's id, or None for an anonymous one (routes open to both)."""
+        return self.principal.user_id if self.principal is not None else None
+
     def path(self, name: str) -> str:
         return self.request.match_info[name]
 
@@ -183,7 +188,7 @@ def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRespon
             return web.Response(status=204 if spec.status == 200 else spec.status)
         return json_response(result, spec.status)
 
-    handle.cryb_route = spec  # type: ignore[attr-defined]
+    handle.__dict__["cryb_route"] = spec  # read by route_of (and the OpenAPI and problem-code tests)
     handle.__name__ = spec.handler.__name__
     return handle
 

@@ -224,6 +224,7 @@ class GuardedSite(web.BaseSite):
         await super().start()
         self._sock.setblocking(False)
         self._loop.add_reader(self._sock.fileno(), self._accept)
+        # duck-typed: the parts of asyncio.Server that BaseSite.stop and AppRunner.addresses use
         self._server = _Listening(self._loop, self._sock)  # type: ignore[assignment]
 
     def _accept(self) -> None:

@@ -63,7 +63,8 @@ def db_routes(api: Api, node: Node) -> None:
                 # leaving a file that looks whole.
                 log.warning("export stopped: %s", problem.code)
                 await export.close(problem.code)
-                call.request.transport.close()  # type: ignore[union-attr]
+                if call.request.transport is not None:
+                    call.request.transport.close()
                 return resp
             await resp.write_eof()
             return resp

@@ -4,6 +4,7 @@ request id + access log + metrics, problem+json errors, security headers, authen
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import time
@@ -12,11 +13,14 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from prometheus_client import Histogram
 
+from cryb_node.db import DatabaseError
 from cryb_node.gateway.api import PRINCIPAL, Principal, json_response, route_spec
 from cryb_node.gateway.ratelimit import RateLimiter
 from cryb_node.problems import Problem
+from cryb_node.services import ServiceKey
 
 log = logging.getLogger("cryb.http")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -36,12 +40,15 @@ class Authenticator(Protocol):
     async def authenticate(self, token: str) -> Principal | None: ...
 
 
+AUTHENTICATOR: ServiceKey[Authenticator] = ServiceKey("authenticator")
+
+
 def route_name(request: web.Request) -> str:
     resource = request.match_info.route.resource
     return resource.canonical if resource is not None else "unmatched"
 
 
-def request_middleware(histogram: Histogram) -> web.middleware:
+def request_middleware(histogram: Histogram) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         rid = request.headers.get("X-Request-Id", "")
@@ -111,10 +118,6 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 
 
 def _disk_full(err: BaseException) -> bool:
-    import errno
-
-    from cryb_node.db import DatabaseError
-
     if isinstance(err, OSError) and err.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return True
     return isinstance(err, DatabaseError) and "full" in str(err).lower()
@@ -133,7 +136,7 @@ _SECURITY_HEADERS = {
 }
 
 
-def security_headers(https: bool) -> web.middleware:
+def security_headers(https: bool) -> Middleware:
     """Browser hardening headers; HSTS only when the node is served over https (its base_url)."""
     headers = dict(_SECURITY_HEADERS)
     if https:
@@ -150,7 +153,7 @@ def security_headers(https: bool) -> web.middleware:
     return middleware
 
 
-def body_limit_middleware(max_bytes: int) -> web.middleware:
+def body_limit_middleware(max_bytes: int) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         # Refuse early from Content-Length; aiohttp's client_max_size catches chunked bodies on read.
@@ -165,7 +168,7 @@ def body_limit_middleware(max_bytes: int) -> web.middleware:
     return middleware
 
 
-def auth_middleware(get_authenticator: Callable[[], Authenticator | None]) -> web.middleware:
+def auth_middleware(get_authenticator: Callable[[], Authenticator | None]) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         header = request.headers.get("Authorization", "")
@@ -188,7 +191,8 @@ def auth_middleware(get_authenticator: Callable[[], Authenticator | None]) -> we
                     "the access token is invalid or expired",
                     headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
-        request[PRINCIPAL] = principal
+        if principal is not None:
+            request[PRINCIPAL] = principal
         return await handler(request)
 
     return middleware
@@ -206,7 +210,7 @@ def client_address(request: web.Request, trusted_proxies: set[str]) -> str:
     return peer
 
 
-def ratelimit_middleware(limiter: RateLimiter, trusted_proxies: set[str]) -> web.middleware:
+def ratelimit_middleware(limiter: RateLimiter, trusted_proxies: set[str]) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         spec = route_spec(request)

@@ -76,7 +76,7 @@ class ExpiringStore:
         puts = [
             (self.scope, key, msgspec.json.encode(entry[0]), entry[1])
             for key, entry in batch.items()
-            if entry is not _DELETE and entry[1] > now  # type: ignore[index]
+            if isinstance(entry, tuple) and entry[1] > now
         ]
         gone = [(self.scope, key) for key, entry in batch.items() if entry is _DELETE]
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import WSMsgType, web
 
+from cryb_node.gateway.middleware import AUTHENTICATOR
 from cryb_node.problems import Problem
 from cryb_node.realtime import protocol as p
 from cryb_node.realtime.hub import Hub, Session
@@ -116,9 +117,7 @@ class Connection:
             raise Closing(p.Close.RATE_LIMITED, "too many frames; slow down")
 
     async def _authenticate(self, token: str) -> str:
-        from cryb_node.gateway.middleware import Authenticator
-
-        auth = self.node.services.get(Authenticator)  # type: ignore[type-abstract]
+        auth = self.node.services.get(AUTHENTICATOR)
         try:
             principal = await auth.authenticate(token) if auth is not None else None
         except Problem as err:  # a refusal that says why (account_moved)
@@ -143,17 +142,17 @@ class Connection:
             return
         if isinstance(frame, p.Resume):
             user_id = await self._authenticate(frame.d.token)
-            session = self.hub.resumable(frame.d.session_id, user_id)
-            missed = session.replay_after(frame.d.seq) if session is not None else None
-            if session is None or missed is None:
+            resumed = self.hub.resumable(frame.d.session_id, user_id)
+            missed = resumed.replay_after(frame.d.seq) if resumed is not None else None
+            if resumed is None or missed is None:
                 await self._send(p.frame("INVALID_SESSION", {"resumable": False}))
                 return  # the client may IDENTIFY on this same socket
-            session.attach(self.ws, self.transport)
-            self.session = session
+            resumed.attach(self.ws, self.transport)
+            self.session = resumed
             for data in missed:
-                session.send(data)
-            session.send(
-                p.frame("RESUMED", {"session_id": session.id, "replayed": len(missed), "seq": session.seq})
+                resumed.send(data)
+            resumed.send(
+                p.frame("RESUMED", {"session_id": resumed.id, "replayed": len(missed), "seq": resumed.seq})
             )
             self._presence_changed()
             return

@@ -10,8 +10,8 @@ Settings: ``[plugin.sync]`` (wire.SyncSettings).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
 from importlib import resources
 from importlib.abc import Traversable
 from typing import Any
@@ -27,52 +27,19 @@ from cryb_node.gateway.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin, Readiness
 from cryb_node.scheduler import Job
-from cryb_node.services import RemoteMedia
+from cryb_node.services import REMOTE_MEDIA
 
 from . import bans, refused
-from .auth import Verifier
 from .ban_routes import ban_routes
 from .banpolicy import NodeBanPolicy
-from .engine import Engine
+from .homes import EVENT_TYPES
 from .media import FederatedMedia, media_routes
-from .vectors import scope_of
+from .parts import SYNC, Sync
+from .routes import routes
 from .wire import SyncSettings
 
 PEER_POLL_S = 5.0  # peers pinned or removed by the CLI (another process) are picked up this fast
 BAN_REINDEX_POLL_S = 2.0  # search catches up with a ban made by the CLI this fast
-
-
-@dataclass
-class Sync:
-    """One node's federation parts."""
-
-    node: Node
-    settings: SyncSettings
-    engine: Engine
-    verifier: Verifier
-    refused: int = 0
-    rejected_from: dict[bytes, int] = field(default_factory=dict)
-    # (signing node, reason code) -> refused events stored, refreshed from the table for /metrics
-    refused_events: list[tuple[bytes, str, int]] = field(default_factory=list)
-
-    def count_rejections(self, peer: bytes, n: int) -> None:
-        if n:
-            self.rejected_from[peer] = self.rejected_from.get(peer, 0) + n
-
-    async def on_events(self, events: list[Event]) -> None:
-        if any(scope_of(e.body.community, e.kind) is not None for e in events):
-            self.engine.local_news()
-        await self.engine.entitlement_news(events)
-
-
-def sync_of(node: Node) -> Sync:
-    found = node.services.get(Sync)
-    if found is None:
-        settings = node.settings("sync") or SyncSettings()
-        # the verifier's audience (our key) is only known once the node opened its keys
-        found = Sync(node, settings, Engine(node, settings), Verifier(b""))
-        node.services.provide(Sync, found)
-    return found
 
 
 def _index_homes(conn: Connection, events: list[Event]) -> None:
@@ -94,26 +61,23 @@ class SyncPlugin(Plugin):
         return resources.files(__package__) / "migrations"
 
     def event_types(self) -> Iterable[EventType]:
-        from .homes import EVENT_TYPES
 
         return EVENT_TYPES
 
     def routes(self, api: Api, node: Node) -> None:
-        from .routes import routes
-
-        routes(api, node, sync_of(node))
-        media_routes(api, node, sync_of(node))
+        routes(api, node)
+        media_routes(api, node)
         ban_routes(api, node)
 
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
-        sync = sync_of(node)
+        sync = node.services.require(SYNC)
         return [
             Subscription(name="sync.homes", handle_in_tx=_index_homes, kinds=frozenset({"user.created"})),
             Subscription(name="sync.outbox", handle=sync.on_events, linger_s=0.1),
         ]
 
     def jobs(self, node: Node) -> Iterable[Job]:
-        sync = sync_of(node)
+        sync = node.services.require(SYNC)
 
         async def refresh() -> None:
             await sync.engine.refresh_peers()
@@ -130,24 +94,25 @@ class SyncPlugin(Plugin):
         yield Job("sync.ban-reindex", reindex, IntervalTrigger(seconds=BAN_REINDEX_POLL_S))
         yield Job("sync.reconcile", reconcile, IntervalTrigger(seconds=sync.settings.reconcile_interval_s))
 
-    async def _lifespan(self, node: Node) -> AsyncIterator[None]:
-        sync = sync_of(node)
-        sync.verifier.audience = node.identity.node_public
+    def setup(self, node: Node) -> None:
+        sync = Sync.make(node, node.settings(self.name) or SyncSettings())
+        node.services.provide(SYNC, sync)
+        node.services.provide(REMOTE_MEDIA, FederatedMedia(node, sync))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, node: Node) -> AsyncIterator[None]:
+        sync = node.services.require(SYNC)
         # Node bans: this node's own refusals, asked after the rule book (before any event arrives).
         node.registry.local_policy = NodeBanPolicy()
         await sync.engine.open()
-        node.services.provide(RemoteMedia, FederatedMedia(node, sync))  # type: ignore[type-abstract]
         try:
             yield
         finally:
             await sync.engine.close()
 
-    def lifespan(self, node: Node) -> AsyncIterator[None]:
-        return self._lifespan(node)
-
     async def readiness(self, node: Node) -> Readiness:
         # Unreachable peers never take the node out of service (offline-first): shown, still ok.
-        states = sync_of(node).engine.states.values()
+        states = node.services.require(SYNC).engine.states.values()
         parts = [
             f"{st.peer.name or st.peer.url}: {st.circuit}"
             + (f", {st.failures} failures ({st.last_error})" if st.failures else "")
@@ -156,7 +121,7 @@ class SyncPlugin(Plugin):
         return Readiness(True, "; ".join(parts) or "no peers")
 
     def metrics(self, node: Node) -> Iterable[Any]:
-        sync = sync_of(node)
+        sync = node.services.require(SYNC)
         up = GaugeMetricFamily(
             "cryb_sync_peer_up", "1 if the last call to the peer succeeded", labels=["peer"]
         )

@@ -13,6 +13,7 @@ batch. Profiles first, so authors are known before what they author.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import itertools
 import time
@@ -246,7 +247,7 @@ async def import_archive(node: Node, data: bytes, *, batch: int = BATCH) -> Impo
             b = Batch(scope=scope, events=[ev for _, ev in chunk], certs=arc.certs)
             checked: list[EventBody | InvalidEvent] = [body for body, _ in chunk]
             out = await node.db.write(
-                lambda conn, b=b, checked=checked: ingest.write_batch(node, conn, man.node_key, b, checked)
+                functools.partial(ingest.write_batch, node, peer=man.node_key, batch=b, checked=checked)
             )
             report.stored += out.stored
             report.duplicates += out.duplicates

@@ -5,10 +5,11 @@ seconds and brings its search index up to date by itself (bans.reindex_pending).
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 import click
 
+from cryb_node.command import emit, run_with_node
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 
@@ -16,8 +17,6 @@ from . import bans
 
 
 def _run(settings: Any, fn: Any) -> Any:
-    from cryb_node.cli import run_with_node
-
     cfg = settings.config()
     try:
         return run_with_node(cfg, settings.plugins(cfg), fn)
@@ -27,8 +26,6 @@ def _run(settings: Any, fn: Any) -> Any:
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
-    from cryb_node.cli import emit
-
     emit(data, as_json, lambda _: text)
 
 
@@ -47,7 +44,9 @@ def ban_group() -> None:
 
 
 def _add(settings: Any, kind: str, target: str, reason: str, as_json: bool) -> None:
-    body = bans.NodeBanIn(kind=kind, target=target, reason=reason)  # type: ignore[arg-type]
+    body = bans.NodeBanIn(
+        kind=cast(bans.BanKind, kind), target=target, reason=reason
+    )  # click.Choice checked it
     ban = _run(settings, lambda node: bans.add(node, body))
     text = f"banned {ban.label} ({ban.id}): hid {ban.hidden} events here"
     if ban.removed:

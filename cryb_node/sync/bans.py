@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import time
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import msgspec
@@ -30,10 +30,11 @@ from cryb_node.clock import new_id
 from cryb_node.db import Connection, Database
 from cryb_node.events import EventBody, Tx
 from cryb_node.problems import Problem
-from cryb_node.services import Audit, SearchIndex
+from cryb_node.services import AUDIT, SEARCH_INDEX
 
 from . import banpolicy, peers
 from .homes import remote_homes
+from .parts import SYNC
 from .purge import homed_on, remove_in_home_communities
 
 if TYPE_CHECKING:
@@ -48,8 +49,11 @@ _CREATED = (
 )
 
 
+BanKind = Literal["user", "node"]
+
+
 class NodeBanIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    kind: Literal["user", "node"]
+    kind: BanKind
     # user: ``name@home`` or a user id; node: its key (64 hex digits) or a pinned peer's URL or name
     target: Annotated[str, Meta(min_length=1, max_length=300)]
     reason: Annotated[str, Meta(max_length=500)] = ""
@@ -155,9 +159,9 @@ async def resolve_node(node: Node, target: str) -> tuple[bytes, str]:
 
 
 def _audit(
-    node: Node, conn: Connection, action: str, actor_id: str | None, ip: str | None, **kw: object
+    node: Node, conn: Connection, action: str, actor_id: str | None, ip: str | None, **kw: Any
 ) -> None:
-    audit = node.services.get(Audit)  # type: ignore[type-abstract]
+    audit = node.services.get(AUDIT)
     if audit is not None:
         audit.record(conn, action, actor_id=actor_id, ip=ip, via="api" if actor_id else "cli", **kw)
 
@@ -286,9 +290,7 @@ async def _after_change(node: Node) -> None:
     process leaves both to the serving node's jobs: peers within seconds, reindex_pending)."""
     if not node.serving:
         return
-    from . import sync_of
-
-    await sync_of(node).engine.refresh_peers()
+    await node.services.require(SYNC).engine.refresh_peers()
     try:
         await reindex_pending(node)
     except Exception:  # the ban stands; the job tries again in a few seconds
@@ -302,7 +304,7 @@ async def reindex_pending(node: Node) -> int:
     if not rows:
         return 0
     users = sorted({u for r in rows for u in json.loads(r[1])})
-    index = node.services.get(SearchIndex)  # type: ignore[type-abstract]
+    index = node.services.get(SEARCH_INDEX)
     if index is not None:
         await index.recheck_authors(users)
     last = rows[-1][0]

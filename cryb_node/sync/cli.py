@@ -12,9 +12,12 @@ from typing import Any
 import click
 import msgspec
 
+from cryb_node.command import emit, run_with_node
+from cryb_node.events import decode_row
 from cryb_node.node import Node
 
-from . import banpolicy, peers, policy, statehash, vectors
+from . import archive, banpolicy, homes, peers, policy, statehash, vectors
+from .parts import SYNC
 from .purge import purge_peer_content
 from .status import peer_status
 from .transport import PeerCallError, PeerClient
@@ -22,15 +25,11 @@ from .wire import StateReply, StateRequest
 
 
 def _run(settings: Any, fn: Any) -> Any:
-    from cryb_node.cli import run_with_node
-
     cfg = settings.config()
     return run_with_node(cfg, settings.plugins(cfg), fn)
 
 
 def _emit(data: Any, as_json: bool, text: str) -> None:
-    from cryb_node.cli import emit
-
     emit(data, as_json, lambda _: text)
 
 
@@ -145,11 +144,9 @@ def sync_now(settings: Any, ref: str, reconcile: bool, as_json: bool) -> None:
     """Run one session with a peer now: pull and push every shared community."""
 
     async def go(node: Node) -> Any:
-        from . import sync_of
-
         p = peers.find(await peers.list_peers(node.db), ref)
         # the plugin's own engine, which starts no workers outside `cryb serve`
-        return await sync_of(node).engine.session(p, reconcile=reconcile)
+        return await node.services.require(SYNC).engine.session(p, reconcile=reconcile)
 
     try:
         r = _run(settings, go)
@@ -286,8 +283,6 @@ def export_group() -> None:
 def _export(settings: Any, subject: str, ref: str, out: str) -> None:
     from pathlib import Path
 
-    from . import archive
-
     async def go(node: Node) -> tuple[str, bytes]:
         subject_id = ref if subject == "community" else await _account_id(node, ref)
         return subject_id, await archive.export(node, subject, subject_id)
@@ -306,7 +301,6 @@ async def _account_id(node: Node, ref: str) -> str:
         "SELECT e.body, c.content FROM events e JOIN event_content c ON c.event_id = e.id"
         " WHERE e.community IS NULL AND e.kind = 'user.created'"
     )
-    from cryb_node.events import decode_row
 
     for body, content in rows:
         ev = decode_row(node.registry, (0, b"", body, content))
@@ -342,8 +336,6 @@ def import_cmd(settings: Any, file: str, as_json: bool) -> None:
     check fails: signatures, content hashes, manifest, missing or reordered events)."""
     from pathlib import Path
 
-    from . import archive
-
     data = Path(file).read_bytes()
     try:
         r = _run(settings, lambda node: archive.import_archive(node, data))
@@ -372,7 +364,6 @@ def import_cmd(settings: Any, file: str, as_json: bool) -> None:
 def handoff(settings: Any, community: str, ref: str, reason: str) -> None:
     """Hand a community homed here to a pinned peer (name, URL or key prefix): from then on the
     peer's admins hold node-admin authority over it, and ours no longer do."""
-    from . import homes
 
     async def go(node: Node) -> str:
         p = peers.find(await peers.list_peers(node.db), ref)
@@ -393,7 +384,6 @@ def move_account(settings: Any, user: str, ref: str) -> None:
     """Move an account homed here (id or username) to a pinned peer: a signed user.moved event
     re-homes it on every node, and this node keeps a forwarding record. Export its history first
     (`cryb export account`) and import it there."""
-    from . import homes
 
     async def go(node: Node) -> str:
         p = peers.find(await peers.list_peers(node.db), ref)

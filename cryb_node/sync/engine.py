@@ -43,6 +43,7 @@ from .wire import (
     ReconcileReply,
     ReconcileRequest,
     SyncSettings,
+    WireEvent,
 )
 
 if TYPE_CHECKING:
@@ -360,8 +361,8 @@ class Engine:
             ids = sorted(give)
             for i in range(0, len(ids), 500):
                 batch = await events_by_id(node, scope, ids[i : i + 500], withhold)
-                reply = await client.call("push", batch, PushReply)
-                report.pushed += reply.stored
+                pushed = await client.call("push", batch, PushReply)
+                report.pushed += pushed.stored
         if want or give:
             log.info(
                 "reconciled %s with %s: fetched %d, sent %d", scope, client.peer.url, len(want), len(give)
@@ -391,7 +392,6 @@ async def events_by_id(node: Node, scope: str, ids: list[bytes], withhold: vecto
         f" WHERE {where} AND e.id IN ({marks}) ORDER BY e.hlc, e.id",
         (*params, *ids),
     )
-    from .wire import WireEvent
 
     out = []
     origins = set()

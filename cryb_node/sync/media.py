@@ -19,16 +19,22 @@ from aiohttp import web
 
 from cryb_node.gateway.api import Api, Call
 from cryb_node.problems import Problem
-from cryb_node.services import FetchedMedia, MediaShare, Permissions, RemoteMedia, RemoteMediaError
+from cryb_node.services import (
+    MEDIA_SHARE,
+    PERMISSIONS,
+    FetchedMedia,
+    RemoteMedia,
+    RemoteMediaError,
+)
 
 from . import auth, peers, policy
+from .parts import SYNC, Sync
+from .routes import authenticate
 from .transport import CONTENT_TYPE, PREFIX, PeerCallError, PeerClient
 from .wire import DMS_SCOPE, encode
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
-
-    from . import Sync
 
 log = logging.getLogger("cryb.sync")
 MAX_VARIANT = 64
@@ -41,7 +47,7 @@ class MediaRequest(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
 
 async def peer_may_see(node: Node, peer_key: bytes, channel_id: str) -> bool:
     """Would events of ``channel_id`` replicate to this peer? (policy.withhold_for decides.)"""
-    perms = node.services.get(Permissions)  # type: ignore[type-abstract]
+    perms = node.services.get(PERMISSIONS)
     access = await perms.channel(None, channel_id) if perms is not None else None
     scope = access.community_id if access is not None else DMS_SCOPE
     withhold = await policy.withhold_for(node, peer_key, scope)
@@ -50,8 +56,9 @@ async def peer_may_see(node: Node, peer_key: bytes, channel_id: str) -> bool:
     return not await withhold(None, msgspec.msgpack.encode({"channel_id": channel_id}))
 
 
-def media_routes(api: Api, node: Node, sync: Sync) -> None:
-    from .routes import authenticate
+def media_routes(api: Api, node: Node) -> None:
+    def sync() -> Sync:
+        return node.services.require(SYNC)
 
     @api.route(
         "POST", f"{PREFIX}/media", bucket=None, auth="none", produces=CONTENT_TYPE,
@@ -59,12 +66,12 @@ def media_routes(api: Api, node: Node, sync: Sync) -> None:
     )  # fmt: skip
     async def federation_media(call: Call) -> web.Response:
         body = await call.request.read()
-        peer, sig = await authenticate(node, sync, call.request, body)
+        peer, sig = await authenticate(node, sync(), call.request, body)
         try:
             req = msgspec.msgpack.decode(body, type=MediaRequest)
         except msgspec.DecodeError as err:
             raise Problem("invalid_body", 400, f"not a valid media request: {err}") from None
-        share = node.services.get(MediaShare)  # type: ignore[type-abstract]
+        share = node.services.get(MEDIA_SHARE)
         if share is None:
             raise Problem("unavailable", 503, "this node does not serve media")
         media = await share.shared(req.media_id[:64])

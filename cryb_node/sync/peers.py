@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import msgspec
 
-from cryb_node.db import Database
+from cryb_node.db import Connection, Database
 from cryb_node.identity import verify_log_cert
 
 from .wire import NodeCard
@@ -70,7 +71,7 @@ async def pin(db: Database, node_key: bytes, url: str, name: str = "") -> Peer:
     url = normalise_url(url)
     now = int(time.time())
 
-    def job(conn) -> None:  # type: ignore[no-untyped-def]
+    def job(conn: Connection) -> None:
         # A node banned here (bans.py) stays unpinned until the ban is removed.
         if conn.execute("SELECT 1 FROM sync_node_bans WHERE node_key = ?", (node_key,)).fetchone():
             raise PeerError(
@@ -89,7 +90,7 @@ async def pin(db: Database, node_key: bytes, url: str, name: str = "") -> Peer:
 
 
 async def remove(db: Database, node_key: bytes) -> bool:
-    def job(conn) -> bool:  # type: ignore[no-untyped-def]
+    def job(conn: Connection) -> bool:
         return conn.execute("DELETE FROM sync_peers WHERE node_key = ?", (node_key,)).rowcount > 0
 
     return await db.write(job)
@@ -97,13 +98,8 @@ async def remove(db: Database, node_key: bytes) -> bool:
 
 async def record_outcome(db: Database, node_key: bytes, error: str | None) -> None:
     if error is None:
-        sql, args = (
-            "UPDATE sync_peers SET last_ok_at = ?, last_error = NULL WHERE node_key = ?",
-            (
-                int(time.time()),
-                node_key,
-            ),
-        )
+        sql = "UPDATE sync_peers SET last_ok_at = ?, last_error = NULL WHERE node_key = ?"
+        args: tuple[Any, ...] = (int(time.time()), node_key)
     else:
         sql, args = "UPDATE sync_peers SET last_error = ? WHERE node_key = ?", (error[:500], node_key)
     await db.write(lambda conn: conn.execute(sql, args))

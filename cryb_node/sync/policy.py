@@ -23,13 +23,14 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from cryb_node.events import EventBody
-from cryb_node.services import Perm, Permissions
+from cryb_node.services import PERMISSIONS, Perm
 
 from .wire import DMS_SCOPE, USERS_SCOPE
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
 
+from .homes import community_home_of
 from .vectors import Withhold
 
 _decode_body = msgspec.msgpack.Decoder(EventBody).decode
@@ -69,10 +70,11 @@ class Entitlement:
         if not self.whole:
             return False
         if channel_id not in self._verdicts:
-            perms = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+            perms = self.node.services.get(PERMISSIONS)
             access = await perms.channel(None, channel_id) if perms is not None else None
             ok = access is None or access.has(Perm.VIEW_CHANNEL)
             for user_id in [] if ok or perms is None else self.members:
+                assert perms is not None
                 access = await perms.channel(user_id, channel_id)
                 if access is not None and access.member and access.has(Perm.VIEW_CHANNEL):
                     ok = True
@@ -100,7 +102,6 @@ class Entitlement:
 
 
 async def entitlement(node: Node, peer_key: bytes, community_id: str) -> Entitlement:
-    from .homes import community_home_of
 
     members = [
         r[0]
@@ -124,7 +125,7 @@ async def withhold_for(node: Node, peer_key: bytes, scope: str) -> Withhold | No
     """A test for one session: should this event be kept from ``peer_key``?"""
     if scope == DMS_SCOPE:
         return await _dm_withhold(node, peer_key)
-    if node.services.get(Permissions) is None or scope == USERS_SCOPE:  # type: ignore[type-abstract]
+    if node.services.get(PERMISSIONS) is None or scope == USERS_SCOPE:
         return None
     return (await entitlement(node, peer_key, scope)).withholds
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from cryb_node.db import Connection
 from cryb_node.events import Tx
-from cryb_node.services import AuthoredContent
+from cryb_node.services import AUTHORED_CONTENT
 
 from .homes import community_home
 
@@ -26,7 +26,7 @@ def homed_on(conn: Connection, node_key: bytes) -> list[str]:
 def remove_in_home_communities(node: Node, tx: Tx, users: list[str], reason: str) -> int:
     """Inside an event transaction: hide what ``users`` wrote in the communities homed here with
     node-admin moderator removals; returns how many removals it appended."""
-    authored = node.services.get(AuthoredContent)  # type: ignore[type-abstract]
+    authored = node.services.get(AUTHORED_CONTENT)
     if authored is None or not users:
         return 0
     me = node.identity.node_public

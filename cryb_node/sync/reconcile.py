@@ -117,8 +117,8 @@ def step(mine: ItemSet, replies: list[RangeReply]) -> tuple[set[bytes], set[byte
             continue
         for sub in rep.split or []:
             lo, hi = bounds(sub)
-            ours = mine.summary(lo, hi)
-            if (ours.count, ours.fp) == (sub.count, sub.fp):
+            summary = mine.summary(lo, hi)
+            if (summary.count, summary.fp) == (sub.count, sub.fp):
                 continue
-            again.append(ours)  # with our fingerprint: the responder lists or splits its side
+            again.append(summary)  # with our fingerprint: the responder lists or splits its side
     return want, give, again

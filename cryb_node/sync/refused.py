@@ -16,7 +16,7 @@ from typing import Any
 import click
 import msgspec
 
-from cryb_node.cli import run_with_node
+from cryb_node.command import run_with_node
 from cryb_node.db import Connection, Database
 from cryb_node.refusals import LOCAL
 

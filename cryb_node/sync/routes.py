@@ -19,6 +19,7 @@ from cryb_node.gateway.api import Api, Call
 from cryb_node.problems import Problem
 
 from . import auth, bans, engine, ingest, peers, policy, reconcile, statehash, vectors
+from .parts import SYNC, Sync
 from .status import PeersReport, peer_status
 from .transport import CONTENT_TYPE, PREFIX
 from .wire import (
@@ -42,13 +43,14 @@ from .wire import (
 if TYPE_CHECKING:
     from cryb_node.node import Node
 
-    from . import Sync
-
 log = logging.getLogger("cryb.sync")
 Handler = Callable[[peers.Peer, bytes], Awaitable[Any]]
 
 
-def routes(api: Api, node: Node, sync: Sync) -> None:
+def routes(api: Api, node: Node) -> None:
+    def sync() -> Sync:
+        return node.services.require(SYNC)
+
     @api.route(
         "GET",
         peers.WELL_KNOWN,
@@ -100,7 +102,7 @@ def routes(api: Api, node: Node, sync: Sync) -> None:
     )  # fmt: skip
     async def admin_peers(call: Call) -> PeersReport:
         require_node_admin(call)
-        return PeersReport(peers=await peer_status(node, sync.engine), live=node.serving)
+        return PeersReport(peers=await peer_status(node, sync().engine), live=node.serving)
 
     def federation(name: str, summary: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -110,7 +112,7 @@ def routes(api: Api, node: Node, sync: Sync) -> None:
             async def endpoint(call: Call) -> web.Response:
                 request = call.request
                 body = await request.read()
-                peer, sig = await authenticate(node, sync, request, body)
+                peer, sig = await authenticate(node, sync(), request, body)
                 try:
                     result = await handler(peer, body)
                 except msgspec.DecodeError as err:
@@ -132,7 +134,7 @@ def routes(api: Api, node: Node, sync: Sync) -> None:
         req = msgspec.msgpack.decode(body, type=Hello)
         mine = await vectors.follows(node.db)
         base = {USERS_SCOPE, DMS_SCOPE, *mine}
-        scopes = base | set(req.follows) if sync.settings.follow_peers else base
+        scopes = base | set(req.follows) if sync().settings.follow_peers else base
         return HelloReply(
             node_key=node.identity.node_public.hex(),
             follows=mine,
@@ -142,7 +144,7 @@ def routes(api: Api, node: Node, sync: Sync) -> None:
     @federation("pull", "A batch of the scope's events the caller lacks (after its vector)")
     async def pull(peer: peers.Peer, body: bytes) -> Batch:
         req = msgspec.msgpack.decode(body, type=PullRequest)
-        s = sync.settings
+        s = sync().settings
         return await vectors.build_batch(
             node.db,
             req.scope,
@@ -157,7 +159,7 @@ def routes(api: Api, node: Node, sync: Sync) -> None:
     async def push(peer: peers.Peer, body: bytes) -> PushReply:
         batch = msgspec.msgpack.decode(body, type=Batch)
         out = await ingest.receive(node, peer.node_key, batch)
-        sync.count_rejections(peer.node_key, len(out.rejected))
+        sync().count_rejections(peer.node_key, len(out.rejected))
         return PushReply(
             stored=out.stored,
             rejected=len(out.rejected),
@@ -167,7 +169,7 @@ def routes(api: Api, node: Node, sync: Sync) -> None:
     @federation("notify", "The caller has new events: pull from it soon")
     async def notify(peer: peers.Peer, body: bytes) -> Notify:
         msgspec.msgpack.decode(body, type=Notify)
-        sync.engine.peer_news(peer.node_key)
+        sync().engine.peer_news(peer.node_key)
         return Notify(scopes=[])
 
     @federation("events", "Events by id (what reconciliation found missing)")

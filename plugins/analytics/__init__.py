@@ -23,7 +23,7 @@ from cryb_node.scheduler import Job
 
 from .routes import analytics_routes
 from .schemas import AnalyticsSettings
-from .service import service_of
+from .service import ANALYTICS, AnalyticsService
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -37,13 +37,17 @@ class AnalyticsPlugin(Plugin):
         return resources.files(__package__) / "migrations"
 
     def routes(self, api: Api, node: Node) -> None:
-        analytics_routes(api, node, service_of(node))
+        analytics_routes(api, node)
+
+    def setup(self, node: Node) -> None:
+        settings = node.settings(self.name) or AnalyticsSettings()
+        node.services.provide(ANALYTICS, AnalyticsService(node, settings))
 
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
-        return [service_of(node).subscription()]
+        return [node.services.require(ANALYTICS).subscription()]
 
     def jobs(self, node: Node) -> Iterable[Job]:
-        svc = service_of(node)
+        svc = node.services.require(ANALYTICS)
 
         async def cleanup() -> None:
             await svc.cleanup()
@@ -54,7 +58,7 @@ class AnalyticsPlugin(Plugin):
         ]
 
     def metrics(self, node: Node) -> Iterator[Metric]:
-        svc = service_of(node)
+        svc = node.services.require(ANALYTICS)
         yield CounterMetricFamily(
             "cryb_analytics_client_events", "Client analytics events accepted", value=svc.client_events
         )

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import click
 
-from cryb_node.cli import Settings, emit, run_with_node
+from cryb_node.command import Settings, emit, run_with_node
 from cryb_node.node import Node
 
 from . import report
-from .service import service_of
+from .schemas import Table
+from .service import ANALYTICS
 
 
 @click.group("analytics")
@@ -37,7 +39,7 @@ def rebuild(settings: Settings, since: dt.date, until: dt.date | None, as_json: 
     cfg = settings.config()
 
     async def go(node: Node) -> dict[str, object]:
-        svc = service_of(node)
+        svc = node.services.require(ANALYTICS)
         first, last, days = await svc.rollup(since, until)
         return {"from": first.isoformat(), "to": last.isoformat(), "days": days,
                 "clamped": first > since}  # fmt: skip
@@ -53,7 +55,7 @@ def rebuild(settings: Settings, since: dt.date, until: dt.date | None, as_json: 
 def cleanup(settings: Settings, as_json: bool) -> None:
     """Delete raw rows past the retention window and expired salts now (the daily job does this)."""
     cfg = settings.config()
-    out = run_with_node(cfg, settings.plugins(cfg), lambda node: service_of(node).cleanup())
+    out = run_with_node(cfg, settings.plugins(cfg), lambda node: node.services.require(ANALYTICS).cleanup())
     emit(out, as_json, lambda o: ", ".join(f"{k}: {v} deleted" for k, v in o.items()))
 
 
@@ -71,12 +73,12 @@ def show(
     cfg = settings.config()
 
     async def go(node: Node) -> report.AnalyticsReport:
-        svc = service_of(node)
+        svc = node.services.require(ANALYTICS)
         lo, hi = svc.range(since, until)
         return await report.build(node.db, community, lo, hi, svc.settings.top_n, svc.settings.cohort_weeks)
 
     rep = run_with_node(cfg, settings.plugins(cfg), go)
     if table:
-        click.echo(report.to_csv(rep, table), nl=False)  # type: ignore[arg-type]
+        click.echo(report.to_csv(rep, cast(Table, table)), nl=False)  # click.Choice checked it
     else:
         emit(rep, True, str)

@@ -7,6 +7,7 @@ The clock is injected (``clock``: seconds since the epoch) so tests can fix "tod
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from cryb_node.bus import Subscription
 from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.problems import Problem, forbidden, unauthorized
-from cryb_node.services import Perm, Permissions
+from cryb_node.services import PERMISSIONS, Perm, ServiceKey
 
 from . import rollup, tracking
 from .privacy import Hasher, load_or_create_key, monday, month_start, period_end
@@ -102,7 +103,7 @@ class AnalyticsService:
         weeks = self.settings.cohort_weeks
         day, n = since, 0
         while day <= until:
-            await self.node.db.write(lambda conn, d=day: rollup.rollup_day(conn, d, weeks))
+            await self.node.db.write(functools.partial(rollup.rollup_day, day=day, cohort_weeks=weeks))
             day += dt.timedelta(days=1)
             n += 1
         return since, until, n
@@ -174,15 +175,10 @@ class AnalyticsService:
             return
         if community_id is None:
             raise forbidden("node analytics are for node admins")
-        perms = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        perms = self.node.services.get(PERMISSIONS)
         granted = Perm(await perms.community(principal.user_id, community_id)) if perms else Perm(0)
         if not granted & (Perm.ADMINISTRATOR | Perm.MANAGE_COMMUNITY):
             raise forbidden("only those who manage this community may read its analytics")
 
 
-def service_of(node: Node) -> AnalyticsService:
-    found = node.services.get(AnalyticsService)
-    if found is None:
-        found = AnalyticsService(node, node.settings("analytics") or AnalyticsSettings())
-        node.services.provide(AnalyticsService, found)
-    return found
+ANALYTICS: ServiceKey[AnalyticsService] = ServiceKey("analytics")

@@ -8,9 +8,9 @@ never cached. Events written by another process (the CLI) are noticed by a short
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, Generic, TypeGuard, TypeVar
 
 from cryb_node.db import Database
 from cryb_node.events import Event
@@ -25,15 +25,14 @@ FOREVER = 1 << 62
 MAX_ENTRIES = 200_000  # per map; crossing it clears the map (a cold cache is only slower)
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
+V = TypeVar("V")
 
 
 @dataclass(slots=True)
-class _Entry:
+class _Entry(Generic[V]):
     gen: int
     valid_until: int  # ms: a timeout ending changes the answer without any event
-    value: object
+    value: V
 
 
 class PermissionService:
@@ -43,10 +42,10 @@ class PermissionService:
         self.node = node
         self.clock = clock or node.clock.time_ms  # ms since the epoch: timeouts end by it
         self._gen: dict[str, int] = {}
-        self._communities: dict[str, _Entry] = {}
-        self._members: dict[tuple[str, str], _Entry] = {}
-        self._channels: dict[tuple[str | None, str], _Entry] = {}
-        self._bases: dict[tuple[str | None, str], _Entry] = {}
+        self._communities: dict[str, _Entry[CommunityState | None]] = {}
+        self._members: dict[tuple[str, str], _Entry[MemberState]] = {}
+        self._channels: dict[tuple[str | None, str], _Entry[ChannelAccess | None]] = {}
+        self._bases: dict[tuple[str | None, str], _Entry[int]] = {}
         self._channel_community: dict[str, str] = {}
         self.stats = {"hits": 0, "misses": 0, "invalidations": 0}
 
@@ -69,14 +68,16 @@ class PermissionService:
         """Bus listener: runs after each commit, in the event loop."""
         self.invalidate({e.body.community for e in events if e.kind in KINDS and e.body.community})
 
-    def _store(self, cache: dict, key: object, cid: str, gen: int, valid_until: int, value: object) -> None:
+    def _store(
+        self, cache: dict[Any, _Entry[V]], key: object, cid: str, gen: int, valid_until: int, value: V
+    ) -> None:
         if self._gen.get(cid, 0) != gen:
             return  # an event changed this community while we computed: don't keep the answer
         if len(cache) >= MAX_ENTRIES:
             cache.clear()
         cache[key] = _Entry(gen, valid_until, value)
 
-    def _fresh(self, entry: _Entry | None, cid: str, now: int) -> bool:
+    def _fresh(self, entry: _Entry[V] | None, cid: str, now: int) -> TypeGuard[_Entry[V]]:
         return entry is not None and entry.gen == self._gen.get(cid, 0) and now < entry.valid_until
 
     # -- snapshots ----------------------------------------------------------------------------
@@ -84,7 +85,7 @@ class PermissionService:
     async def state(self, community_id: str) -> CommunityState | None:
         entry = self._communities.get(community_id)
         if self._fresh(entry, community_id, 0):
-            return entry.value  # type: ignore[union-attr,return-value]
+            return entry.value
         gen = self._gen.get(community_id, 0)
         value = await load_community(self.db, community_id)
         self._store(self._communities, community_id, community_id, gen, FOREVER, value)
@@ -99,7 +100,7 @@ class PermissionService:
         key = (community_id, user_id)
         entry = self._members.get(key)
         if self._fresh(entry, community_id, 0):
-            return entry.value  # type: ignore[union-attr,return-value]
+            return entry.value
         gen = self._gen.get(community_id, 0)
         value = await load_member(self.db, community_id, user_id)
         self._store(self._members, key, community_id, gen, FOREVER, value)
@@ -124,7 +125,7 @@ class PermissionService:
         entry = self._channels.get(key)
         if self._fresh(entry, cid, now):
             self.stats["hits"] += 1
-            return entry.value  # type: ignore[union-attr,return-value]
+            return entry.value
         self.stats["misses"] += 1
         gen = self._gen.get(cid, 0)
         state = await self.state(cid)
@@ -159,7 +160,7 @@ class PermissionService:
         entry = self._bases.get(key)
         if self._fresh(entry, community_id, now):
             self.stats["hits"] += 1
-            return entry.value  # type: ignore[union-attr,return-value]
+            return entry.value
         self.stats["misses"] += 1
         gen = self._gen.get(community_id, 0)
         state = await self.state(community_id)

@@ -16,7 +16,6 @@ import msgspec
 from cryb_node.db import Connection
 from cryb_node.services import Perm
 
-from . import events as ev_types  # noqa: F401
 from .perms import (
     ALL,
     CommunityState,

@@ -23,14 +23,13 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from cryb_node import lazy
-from cryb_node.clock import new_id
+from cryb_node.clock import new_id, now_ms
 from cryb_node.db import Database
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import AutomodVerdict, Perm
 
 from . import events as ev
 from . import schemas as s
-from .access import now_ms
 from .moderation import Moderation
 from .service import Actor, Communities, Step
 
@@ -192,7 +191,7 @@ def _match_all(
 ) -> tuple[list[tuple[Rule, str]], int]:
     """Every rule's verdict on ``text`` until ``deadline``; returns the hits and how many rules were
     left unchecked."""
-    hits = []
+    hits: list[tuple[Rule, str]] = []
     for n, rule in enumerate(rules):
         if time.monotonic() > deadline:
             return hits, len(rules) - n

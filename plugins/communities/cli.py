@@ -9,28 +9,27 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
-from cryb_node.cli import Settings, emit, run_with_node
+from cryb_node.clock import now_ms
+from cryb_node.command import Settings, emit, run_with_node
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 
 from . import schemas as s
-from .access import now_ms
+from .parts import PARTS
 from .service import NODE
 
 T = TypeVar("T")
 
 
 def _run(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
-    from . import parts
-
     cfg = settings.config()
 
     async def go(node: Node) -> T:
-        return await fn(parts(node))
+        return await fn(node.services.require(PARTS))
 
     try:
         return run_with_node(cfg, settings.plugins(cfg), go)
@@ -171,7 +170,7 @@ def mod_timeout(settings: Settings, community_id: str, user_id: str, minutes: in
 @click.pass_obj
 def mod_reports(settings: Settings, community_id: str, status: str, as_json: bool) -> None:
     """The reports queue."""
-    q = s.ReportQuery(status=None if status == "all" else status, limit=200)  # type: ignore[arg-type]
+    q = s.ReportQuery(status=None if status == "all" else cast(s.ReportStatus, status), limit=200)
     page = _run(settings, lambda p: p.moderation.reports(NODE, community_id, q))
     emit(
         page.reports,

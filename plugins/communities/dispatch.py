@@ -65,47 +65,57 @@ def _member(svc: Communities, community_id: str, user_id: str) -> Callable[[str]
     return each
 
 
+def _cid(ev: Event) -> str:
+    assert ev.body.community is not None  # every governance event names its community
+    return ev.body.community
+
+
+def _target(ev: Event) -> str:
+    assert ev.body.target is not None  # channel and member events name their channel or member
+    return ev.body.target
+
+
 def dispatchers(svc: Communities) -> Mapping[str, Dispatcher]:
     def community_update(ev: Event) -> Dispatch:
-        cid = ev.body.community
+        cid = _cid(ev)
         return Dispatch("COMMUNITY_UPDATE", None, community_id=cid, each=_community(svc, cid))
 
     def channel_create(ev: Event) -> Dispatch:
-        cid, ch = ev.body.community, ev.body.target
+        cid, ch = _cid(ev), _target(ev)
         return Dispatch("CHANNEL_CREATE", None, community_id=cid, each=_channel(svc, cid, ch, None))
 
     def channel_changed(ev: Event) -> Dispatch:
         # An update or an overwrite: visible ones get the new channel, members who lost it a delete.
-        cid, ch = ev.body.community, ev.body.target
+        cid, ch = _cid(ev), _target(ev)
         return Dispatch(
             "CHANNEL_UPDATE", None, community_id=cid, each=_channel(svc, cid, ch, "CHANNEL_DELETE")
         )
 
     def channel_delete(ev: Event) -> Dispatch:
-        cid = ev.body.community
+        cid = _cid(ev)
         return Dispatch("CHANNEL_DELETE", {"id": ev.body.target, "community_id": cid}, community_id=cid)
 
     def channels_moved(ev: Event) -> Dispatch:
-        cid = ev.body.community
+        cid = _cid(ev)
         return Dispatch("CHANNELS_UPDATE", None, community_id=cid, each=_all_channels(svc, cid))
 
     def member_changed(ev: Event) -> list[Dispatch]:
         # The member's own channels and permissions (a role or a timeout), and everyone's member list.
-        cid, user = ev.body.community, ev.body.target
+        cid, user = _cid(ev), _target(ev)
         return [
             Dispatch("CHANNELS_UPDATE", None, users=frozenset({user}), each=_all_channels(svc, cid)),
             Dispatch("COMMUNITY_MEMBER_UPDATE", None, community_id=cid, each=_member(svc, cid, user)),
         ]
 
     def member_join(ev: Event) -> Dispatch:
-        cid = ev.body.community
+        cid = _cid(ev)
         data = {"community_id": cid, "user_id": ev.body.target}
         return Dispatch("COMMUNITY_MEMBER_ADD", data, community_id=cid, membership_of=ev.body.target)
 
     def member_gone(ev: Event) -> list[Dispatch]:
         # The one who left is no member any more: told by name, the others as members.
-        cid = ev.body.community
-        user = ev.body.target
+        cid = _cid(ev)
+        user = _target(ev)
         data = {"community_id": cid, "user_id": user}
         return [
             Dispatch("COMMUNITY_MEMBER_REMOVE", data, users=frozenset({user}), membership_of=user),

@@ -5,15 +5,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cryb_node.clock import new_id
+from cryb_node.clock import new_id, now_ms
 from cryb_node.db import Connection, Database
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import ContentRef, ContentTargets, Notice, Notifier, Perm
+from cryb_node.services import CONTENT_TARGETS, NOTIFIER, ContentRef, Notice, Perm
 
 from . import events as ev
 from . import modlog_content
 from . import schemas as s
-from .access import now_ms
 from .perms import MODERATOR
 from .service import Actor, Communities, Step
 
@@ -92,7 +91,7 @@ class Moderation:
         """A message, post or comment of this community that the reporter can see. Anything else (no
         such id, a DM, another community's, a channel hidden from them) is the same 404, so a report
         cannot be used to learn what exists elsewhere."""
-        targets = self.c.node.services.get(ContentTargets)  # type: ignore[type-abstract]
+        targets = self.c.node.services.get(CONTENT_TARGETS)
         ref = await targets.find(target_type, target_id) if targets is not None else None
         if ref is not None and ref.community_id == community_id and not actor.admin:
             access = await self.c.perms.channel(actor.user_id, ref.channel_id)
@@ -152,9 +151,9 @@ class Moderation:
         more = len(rows) > q.limit
         rows = rows[: q.limit]
         reports = [_report(r) for r in rows]
-        targets = self.c.node.services.get(ContentTargets)  # type: ignore[type-abstract]
+        targets = self.c.node.services.get(CONTENT_TARGETS)
         for r in reports if targets is not None else []:
-            if r.target_type != "member":
+            if r.target_type != "member" and targets is not None:
                 ref = await targets.find(r.target_type, r.target_id)
                 if ref is not None and ref.community_id == community_id:
                     r.channel_id, r.post_id = ref.channel_id, ref.post_id
@@ -174,7 +173,7 @@ class Moderation:
         await self.c.require(actor, community_id, MODERATOR, "handling reports")
         await self.report_of(community_id, report_id)
         done = body.status != "open"
-        notifier = self.c.node.services.get(Notifier)  # type: ignore[type-abstract]
+        notifier = self.c.node.services.get(NOTIFIER)
 
         def write(conn: Connection) -> None:
             at = now_ms() if done else None
@@ -204,7 +203,8 @@ class Moderation:
         if not row[6]:  # modlog_public
             await self.c.require(actor, community_id, Perm.VIEW_AUDIT_LOG, "the mod log")
         perms = await self.c.my_perms(actor, community_id) if actor.user_id or actor.admin else 0
-        where, args = "community_id = ?", [community_id]
+        where = "community_id = ?"
+        args: list[Any] = [community_id]
         if q.before:
             try:
                 before = bytes.fromhex(q.before)
@@ -226,7 +226,7 @@ class Moderation:
         more = len(rows) > q.limit
         rows = rows[: q.limit]
         entries = [_entry(r) for r in rows]
-        targets = self.c.node.services.get(ContentTargets)  # type: ignore[type-abstract]
+        targets = self.c.node.services.get(CONTENT_TARGETS)
         await modlog_content.describe(targets, entries, perms)
         return s.ModlogList(entries, entries[-1].id if more else None)
 

@@ -16,7 +16,7 @@ from cryb_node.clock import new_id
 from cryb_node.events import Event, Tx
 from cryb_node.node import Node
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import InviteStatus, MediaStore, Perm
+from cryb_node.services import MEDIA_STORE, InviteStatus, Perm
 from cryb_node.sync.homes import remote_homes
 
 from . import events as ev
@@ -215,7 +215,7 @@ class Communities:
     async def attach_icon(self, actor: Actor, media_id: str) -> None:
         """An icon is an image its setter uploaded, attached publicly: everyone who sees the community
         sees it, and the cleanup job keeps it."""
-        store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+        store = self.node.services.get(MEDIA_STORE)
         ref = None
         if store is not None and actor.user_id is not None:
             ref = await store.attach(media_id, actor.user_id, None)

@@ -35,7 +35,7 @@ from cryb_node.refusals import record as record_refusal
 from cryb_node.services import Perm
 from cryb_node.sync.homes import MOVED, author_home_at
 
-from . import events as gov
+from . import projection as gov
 from .perms import ALL, CommunityState, MemberState, base_permissions, channel_permissions
 from .state import load_community_sync, load_member_sync
 
@@ -249,6 +249,8 @@ class CommunityAuthority:
     def _moved(self, conn: Connection, ev: Event) -> None:
         """A move that lands after what the account's old home wrote past it: refuse that too."""
         user = ev.body.target
+        if user is None:
+            return
         rows = conn.execute(
             f"{_SELECT} WHERE e.hlc > ? AND e.community IS NOT NULL AND e.kind IN ({_RULED_MARKS})"
             " AND NOT EXISTS (SELECT 1 FROM event_refusals r WHERE r.event_id = e.id)",

@@ -8,6 +8,7 @@ check and the Relationships service (users) for DM blocks; without communities o
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from importlib import resources
 from importlib.abc import Traversable
@@ -24,15 +25,15 @@ from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.realtime.protocol import Dispatcher
 from cryb_node.scheduler import Job
-from cryb_node.services import AuthoredContent, ContentTargets
+from cryb_node.services import AUTHORED_CONTENT, CONTENT_TARGETS
 
 from . import dispatch
 from .erasure import AuthorErasure
-from .events import event_types
 from .export import export_member
-from .projections import ban_purge
+from .projections import ban_purge, clear_community, event_types
 from .routes import chat_routes, post_routes, shared_routes
-from .service import content_of
+from .service import CONTENT, Content
+from .statehash import QUERIES
 from .targets import ContentTargetService
 
 
@@ -46,8 +47,6 @@ class ContentPlugin(Plugin):
         return event_types()
 
     def clear_community(self, conn: Connection, community_id: str) -> None:
-        from .projections import clear_community
-
         clear_community(conn, community_id)
 
     def routes(self, api: Api, node: Node) -> None:
@@ -61,26 +60,26 @@ class ContentPlugin(Plugin):
         return {"member.ban": ban_purge}
 
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
-        return [content_of(node).moderation.subscription()]
+        return [node.services.require(CONTENT).moderation.subscription()]
 
     def jobs(self, node: Node) -> Iterable[Job]:
-        return [Job("content.flush-views", content_of(node).posts.flush_views, IntervalTrigger(seconds=10))]
+        flush = node.services.require(CONTENT).posts.flush_views
+        return [Job("content.flush-views", flush, IntervalTrigger(seconds=10))]
 
-    async def _lifespan(self, node: Node) -> AsyncIterator[None]:
-        content = content_of(node)
-        node.services.provide(AuthoredContent, AuthorErasure())  # type: ignore[type-abstract]
-        node.services.provide(ContentTargets, ContentTargetService(node.db))  # type: ignore[type-abstract]
+    def setup(self, node: Node) -> None:
+        node.services.provide(CONTENT, Content(node))
+        node.services.provide(AUTHORED_CONTENT, AuthorErasure())
+        node.services.provide(CONTENT_TARGETS, ContentTargetService(node.db))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, node: Node) -> AsyncIterator[None]:
+        content = node.services.require(CONTENT)
         try:
             yield
         finally:
             await content.posts.flush_views()
 
-    def lifespan(self, node: Node) -> AsyncIterator[None]:
-        return self._lifespan(node)
-
     def state_queries(self) -> Mapping[str, str]:
-        from .statehash import QUERIES
-
         return QUERIES
 
     async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:
@@ -95,7 +94,7 @@ class ContentPlugin(Plugin):
         return dispatch.dispatchers()
 
     async def gateway_ready(self, node: Node, user_id: str) -> Mapping[str, Any]:
-        content = content_of(node)
+        content = node.services.require(CONTENT)
         return {
             "read_states": await content.dms.read_states(user_id),
             "dm_channels": (await content.dms.list(user_id)).channels,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from cryb_node.gateway.api import Principal
 from cryb_node.problems import Problem, forbidden, not_found, unauthorized
-from cryb_node.services import ChannelAccess, Perm, Permissions
+from cryb_node.services import PERMISSIONS, ChannelAccess, Perm, Permissions
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -74,7 +74,7 @@ class Gate:
 
     @property
     def permissions(self) -> Permissions | None:
-        return self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        return self.node.services.get(PERMISSIONS)
 
     async def where(self, user_id: str | None, channel_id: str) -> Where | None:
         perms = self.permissions

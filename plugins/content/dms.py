@@ -3,13 +3,14 @@ markers, unread and mention counts for the gateway's READY."""
 
 from __future__ import annotations
 
+import builtins
 from typing import TYPE_CHECKING, Any
 
 from cryb_node.clock import new_id
 from cryb_node.events import Tx
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.realtime.protocol import Dispatch
-from cryb_node.services import Perm, Relationships
+from cryb_node.services import RELATIONSHIPS, Perm
 
 from . import events as e
 from . import schemas as s
@@ -56,7 +57,7 @@ class Dms:
             raise Problem(
                 "invalid_field", 400, f"a group DM has at most {MAX_GROUP} people", field="recipients"
             )
-        rel = self.node.services.get(Relationships)  # type: ignore[type-abstract]
+        rel = self.node.services.get(RELATIONSHIPS)
         if rel is not None:
             for other in others:
                 if await rel.is_blocked(user_id, other):
@@ -115,7 +116,7 @@ class Dms:
             )
         )
 
-    async def read_states(self, user_id: str) -> list[s.ReadState]:
+    async def read_states(self, user_id: str) -> builtins.list[s.ReadState]:
         perms = self.gate.permissions
         channels = await perms.visible_channels(user_id) if perms is not None else []
         ids = [c.channel_id for c in channels if c.kind in CHAT_KINDS and c.has(Perm.READ_HISTORY)]
@@ -148,5 +149,6 @@ class Dms:
                         (cid, user_id, last),
                     )
                 ).fetchone()
+                assert unread is not None and mentions is not None  # count(*) always answers a row
                 out.append(s.ReadState(cid, last_id, unread[0], mentions[0]))
         return out

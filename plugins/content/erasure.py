@@ -11,6 +11,8 @@ from cryb_node.db import Connection, Database
 from cryb_node.events import Event, Tx
 from cryb_node.services import AuthoredCounts
 
+from .events import Delete, Moderate, TargetType
+
 
 def erase(conn: Connection, target: str) -> None:
     """The author's delete is final: the payloads that held the target's text are erased here and
@@ -71,8 +73,6 @@ class AuthorErasure:
     """The AuthoredContent service: an erased account's writing goes the way its own deletes go."""
 
     def erase_author(self, tx: Tx, user_id: str) -> int:
-        from .events import Delete  # events imports the projections, which import this module
-
         conn, n = tx.conn, 0
         conn.execute("DELETE FROM content_message_nonces WHERE author_id = ?", (user_id,))
 
@@ -101,8 +101,6 @@ class AuthorErasure:
         return n
 
     def remove_author(self, tx: Tx, user_id: str, communities: list[str], reason: str) -> int:
-        from .events import Moderate
-
         n = 0
         marks = ",".join("?" * len(communities))
         for kind, table in _AUTHORED:
@@ -130,4 +128,8 @@ class AuthorErasure:
         return AuthoredCounts(row[0], row[1], row[2])
 
 
-_AUTHORED = (("message", "content_messages"), ("post", "content_posts"), ("comment", "content_comments"))
+_AUTHORED: tuple[tuple[TargetType, str], ...] = (
+    ("message", "content_messages"),
+    ("post", "content_posts"),
+    ("comment", "content_comments"),
+)

@@ -1,5 +1,5 @@
 """The content plugin's event kinds and their payload Structs (what search, notifications, analytics
-and federation consume), bound to their projections (projections.py).
+and federation consume); projections.py binds each to its projection (event_types).
 
 Every event's body carries community=<community id or None for DMs>, author=<acting user>,
 target=<the message, post, comment, DM channel or emoji id>.
@@ -10,8 +10,6 @@ from __future__ import annotations
 from typing import Literal
 
 import msgspec
-
-from cryb_node.events import EventType
 
 TargetType = Literal["message", "post", "comment"]
 
@@ -170,11 +168,3 @@ KINDS: dict[str, type[msgspec.Struct]] = {
     "emoji.delete": Empty,
     "emoji.update": EmojiUpdate,
 }
-
-
-def event_types() -> list[EventType]:
-    from .projections import PROJECTIONS, SKELETONS
-
-    return [
-        EventType(kind, payload, PROJECTIONS[kind], SKELETONS.get(kind)) for kind, payload in KINDS.items()
-    ]

@@ -16,7 +16,7 @@ import msgspec
 
 from cryb_node.clock import wall_ms
 from cryb_node.export import ExportSink, JsonArray
-from cryb_node.services import Place, Places
+from cryb_node.services import PLACES, Place, Places
 
 if TYPE_CHECKING:
     from cryb_node.db import Database
@@ -131,7 +131,7 @@ async def _keyset(db: Database, sql: str, params: tuple[Any, ...]) -> AsyncItera
 class ContentExport:
     def __init__(self, node: Node, user_id: str, sink: ExportSink) -> None:
         self.db = node.db
-        self.places: Places | None = node.services.get(Places)  # type: ignore[type-abstract]
+        self.places: Places | None = node.services.get(PLACES)
         self.user_id = user_id
         self.sink = sink
 

@@ -14,11 +14,12 @@ from cryb_node.db import Connection, Database
 from cryb_node.events import Tx
 from cryb_node.gateway.api import Principal
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import Automod, MediaStore, Perm, Relationships
+from cryb_node.services import AUTOMOD, MEDIA_STORE, RELATIONSHIPS, Perm
 
 from . import events as e
 from . import schemas as s
 from .access import CHAT_KINDS, Gate, Where
+from .projections import EDIT_DECODERS
 from .reactions import reactions_for
 from .render import mentions
 from .wire import MESSAGE_COLUMNS, MessagePage, message_wire
@@ -76,7 +77,7 @@ class Chat:
 
     async def automod(self, where: Where, user_id: str, text: str, target_type: str, target_id: str) -> None:
         """Refuse text that the community's automod blocks; flagged text goes on (a report is filed)."""
-        mod = self.node.services.get(Automod)  # type: ignore[type-abstract]
+        mod = self.node.services.get(AUTOMOD)
         if mod is None or where.community_id is None:
             return
         verdict = await mod.check(
@@ -100,7 +101,7 @@ class Chat:
         todo = [m for m in media_ids if m not in kept]
         if not todo:
             return
-        store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+        store = self.node.services.get(MEDIA_STORE)
         if store is None:
             raise Problem("invalid_field", 400, "this node does not take attachments", field="attachments")
         for media_id in todo:
@@ -115,7 +116,7 @@ class Chat:
     async def _blocked_dm(self, where: Where, user_id: str) -> None:
         if not where.dm:
             return
-        rel = self.node.services.get(Relationships)  # type: ignore[type-abstract]
+        rel = self.node.services.get(RELATIONSHIPS)
         if rel is None:
             return
         others = await self.db.fetchall(
@@ -363,7 +364,6 @@ class Chat:
         )
         if row is None:
             raise not_found("message")
-        from .projections import _EDIT_DECODERS
 
         edits = await self.db.fetchall(
             "SELECT event_id, author_id, hlc, data FROM content_edits WHERE target_id = ? AND author_id = ?"
@@ -373,7 +373,7 @@ class Chat:
         versions = [s.EditOut("", row[0], row[1], row[2])]
         for ev_id, author, hlc, data in edits:
             versions.append(
-                s.EditOut(ev_id.hex(), author, _EDIT_DECODERS["message"].decode(data).content, wall_ms(hlc))
+                s.EditOut(ev_id.hex(), author, EDIT_DECODERS["message"].decode(data).content, wall_ms(hlc))
             )
         return s.EditHistory(mid, versions)
 

@@ -41,7 +41,7 @@ class Moderation:
         self.gate = gate
 
     async def moderate(
-        self, principal: Principal, target_type: str, target_id: str, body: s.ModerateIn
+        self, principal: Principal, target_type: e.TargetType, target_id: str, body: s.ModerateIn
     ) -> None:
         field, value = ACTIONS[body.action]
         if field not in FIELDS[target_type]:
@@ -56,7 +56,7 @@ class Moderation:
         if r == 0:
             raise forbidden("moderating content needs MANAGE_MESSAGES")
         payload = e.Moderate(
-            target_type=target_type, channel_id=t.channel_id, field=field, value=value, rank=r,  # type: ignore[arg-type]
+            target_type=target_type, channel_id=t.channel_id, field=field, value=value, rank=r,
             reason=body.reason,
         )  # fmt: skip
         await self.node.events.append(

@@ -238,7 +238,7 @@ class Posts:
         perms = self.gate.permissions
         if perms is None:
             raise not_found("community")
-        channels = await perms.visible_channels(user_id, community_id)  # type: ignore[arg-type]
+        channels = await perms.visible_channels(user_id, community_id)
         return await self.feed(user_id, [c.channel_id for c in channels if c.kind == "forum"], q)
 
     async def home_feed(self, user_id: str, q: s.FeedQuery) -> PostPage:

@@ -24,7 +24,7 @@ import msgspec
 
 from cryb_node.clock import pack, wall_ms
 from cryb_node.db import Connection
-from cryb_node.events import Event, EventBody
+from cryb_node.events import Event, EventBody, EventType
 from cryb_node.refusals import refused
 
 from . import events as e
@@ -33,7 +33,7 @@ from .erasure import erase, source, tombstone
 from .render import markdown_html
 
 _enc = msgspec.msgpack.Encoder().encode
-_EDIT_DECODERS = {
+EDIT_DECODERS: dict[str, msgspec.msgpack.Decoder[Any]] = {
     "message": msgspec.msgpack.Decoder(e.MessageEdit),
     "post": msgspec.msgpack.Decoder(e.PostEdit),
     "comment": msgspec.msgpack.Decoder(e.CommentEdit),
@@ -59,7 +59,7 @@ def _winning_edit(conn: Connection, kind: str, target: str, author: str) -> tupl
     )
     for hlc, data in rows:
         try:
-            return hlc, _EDIT_DECODERS[kind].decode(data)
+            return hlc, EDIT_DECODERS[kind].decode(data)
         except msgspec.ValidationError:
             continue
     return None
@@ -688,3 +688,10 @@ _TARGET_TABLES = (
     "content_sources",
     "content_skeletons",
 )
+
+
+def event_types() -> list[EventType]:
+    """The content kinds, each with its projection (and the skeleton projection of an erased one)."""
+    return [
+        EventType(kind, payload, PROJECTIONS[kind], SKELETONS.get(kind)) for kind, payload in e.KINDS.items()
+    ]

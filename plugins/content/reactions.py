@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from cryb_node.clock import new_id
 from cryb_node.db import Database
 from cryb_node.events import Tx
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import MediaStore, Perm
+from cryb_node.services import MEDIA_STORE, Perm
 
 from . import events as e
 from . import schemas as s
@@ -75,7 +75,9 @@ class Reactions:
             "unknown_emoji", 400, "not a unicode emoji nor one of this community's emoji", field="emoji"
         )
 
-    async def react(self, user_id: str, target_type: str, target_id: str, emoji: str, on: bool) -> None:
+    async def react(
+        self, user_id: str, target_type: e.TargetType, target_id: str, emoji: str, on: bool
+    ) -> None:
         t = await locate(self.node.db, target_type, target_id)
         need = Perm.VIEW_CHANNEL | Perm.READ_HISTORY | Perm.ADD_REACTIONS if on else Perm.VIEW_CHANNEL
         where = await self.gate.require(user_id, t.channel_id, need, what="reacting")
@@ -137,7 +139,9 @@ class Reactions:
 
     # -- votes ----------------------------------------------------------------------------------
 
-    async def vote(self, user_id: str, target_type: str, target_id: str, value: int) -> s.VoteOut:
+    async def vote(
+        self, user_id: str, target_type: Literal["post", "comment"], target_id: str, value: Literal[-1, 0, 1]
+    ) -> s.VoteOut:
         t = await locate(self.node.db, target_type, target_id)
         where = await self.gate.require(user_id, t.channel_id, Perm.VIEW_CHANNEL | Perm.VOTE, what="voting")
         if t.removed and not where.has(Perm.MANAGE_MESSAGES):
@@ -149,7 +153,7 @@ class Reactions:
                 "SELECT value FROM content_votes WHERE target_id = ? AND user_id = ?", (target_id, user_id)
             ).fetchone()
             if (cur[0] if cur else 0) != value:
-                payload = e.VoteSet(target_type=target_type, channel_id=t.channel_id, value=value)  # type: ignore[arg-type]
+                payload = e.VoteSet(target_type=target_type, channel_id=t.channel_id, value=value)
                 tx.append("vote.set", payload, community=t.community_id, author=user_id, target=target_id)
             ups, downs = tx.conn.execute(
                 f"SELECT ups, downs FROM {table} WHERE id = ?", (target_id,)
@@ -170,7 +174,7 @@ class Reactions:
         await self._manage(user_id, community_id)
         # The image is the manager's own upload, attached publicly: every viewer of a reaction
         # fetches it, and the cleanup job must not take it.
-        store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+        store = self.node.services.get(MEDIA_STORE)
         ref = await store.attach(body.media_id, user_id, None) if store is not None else None
         if ref is None or ref.kind != "image":
             raise Problem("invalid_field", 400, "an emoji is an image you uploaded", field="media_id")

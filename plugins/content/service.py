@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from cryb_node.services import ServiceKey
+
 from .access import Gate
 from .comments import Comments
 from .dms import Dms
@@ -28,10 +30,4 @@ class Content:
         self.dms = Dms(node, self.gate)
 
 
-def content_of(node: Node) -> Content:
-    """The node's Content (created on first use and registered in node.services)."""
-    got = node.services.get(Content)
-    if got is None:
-        got = Content(node)
-        node.services.provide(Content, got)
-    return got
+CONTENT: ServiceKey[Content] = ServiceKey("content")

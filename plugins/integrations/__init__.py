@@ -5,6 +5,7 @@ previews (fetched SSRF-safely, images re-encoded by the media plugin, cached). d
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from cryb_node.gateway.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.scheduler import Job
+from cryb_node.services import ServiceKey
 
 from .incoming import Incoming
 from .netguard import Guard
@@ -37,11 +39,11 @@ class Parts:
     previews: Previews
 
 
+PARTS: ServiceKey[Parts] = ServiceKey("integrations")
+
+
 def parts(node: Node) -> Parts:
-    found = node.services.get(Parts)
-    if found is None:
-        raise RuntimeError("the integrations plugin is not running")
-    return found
+    return node.services.require(PARTS)
 
 
 class IntegrationsPlugin(Plugin):
@@ -56,23 +58,24 @@ class IntegrationsPlugin(Plugin):
 
         routes(api, node)
 
-    async def _lifespan(self, node: Node) -> AsyncIterator[None]:
+    def setup(self, node: Node) -> None:
         settings: Settings = node.settings(self.name)
         guard = Guard(settings.allow_networks)
         found = Parts(
             Incoming(node, settings), Outgoing(node, settings, guard), Previews(node, settings, guard)
         )
+        node.services.provide(PARTS, found)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, node: Node) -> AsyncIterator[None]:
+        found = parts(node)
         await found.incoming.attach()
-        node.services.provide(Parts, found)
         try:
             yield
         finally:
             await found.outgoing.stop()
             await found.previews.stop()
             await found.incoming.detach()
-
-    def lifespan(self, node: Node) -> AsyncIterator[None]:
-        return self._lifespan(node)
 
     def private_columns(self) -> Mapping[str, Iterable[str]]:
         # A token hash is as good as a password hash to guess against; a subscription secret signs

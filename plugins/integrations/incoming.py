@@ -22,7 +22,7 @@ from cryb_node.events import Tx
 from cryb_node.gateway.ratelimit import RateLimiter
 from cryb_node.gateway.ratestore import ExpiringStore
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import MediaStore, Perm, Permissions
+from cryb_node.services import MEDIA_STORE, PERMISSIONS, Perm, Permissions
 
 from . import bodies
 from . import schemas as s
@@ -65,7 +65,7 @@ class Incoming:
         await self.limiter.detach()
 
     def _perms(self) -> Permissions:
-        perms = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        perms = self.node.services.get(PERMISSIONS)
         if perms is None:
             raise not_found("channel")
         return perms
@@ -90,7 +90,7 @@ class Incoming:
     async def _avatar(self, user_id: str, media_id: str | None) -> None:
         if media_id is None:
             return
-        store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+        store = self.node.services.get(MEDIA_STORE)
         ref = await store.attach(media_id, user_id, None) if store else None
         if ref is None or ref.kind != "image":
             raise Problem("invalid_field", 400, "avatar must be an image you uploaded", field="avatar")

@@ -84,7 +84,9 @@ class GuardedResolver(AbstractResolver):
         self.guard = guard
         self.inner = ThreadedResolver()
 
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[ResolveResult]:
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
         found = await self.inner.resolve(host, port, family)
         kept = [r for r in found if self.guard.permits(ipaddress.ip_address(r["host"]))]
         if not kept:

@@ -18,7 +18,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -29,7 +29,7 @@ from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.outbox import RetryPolicy
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import Audit, Perm, Permissions
+from cryb_node.services import AUDIT, PERMISSIONS, Perm
 
 from . import schemas as s
 from .netguard import AddressRefused, Guard
@@ -93,13 +93,13 @@ class Outgoing:
     # -- subscriptions ----------------------------------------------------------------------------
 
     async def _require(self, user_id: str, is_admin_claim: bool, community_id: str | None) -> None:
-        audit = self.node.services.get(Audit)  # type: ignore[type-abstract]
+        audit = self.node.services.get(AUDIT)
         if is_admin_claim and audit is not None and await audit.is_admin(user_id):
             return
         if community_id is None:
             raise forbidden("a subscription to every community is for node admins")
-        perms = self.node.services.get(Permissions)  # type: ignore[type-abstract]
-        have = await perms.community(user_id, community_id) if perms else 0
+        perms = self.node.services.require(PERMISSIONS)
+        have = await perms.community(user_id, community_id)
         if not have or not await perms.is_member(user_id, community_id):
             raise not_found("community")
         if not have & (Perm.MANAGE_COMMUNITY | Perm.ADMINISTRATOR):
@@ -170,7 +170,7 @@ class Outgoing:
 
     # -- the consumer (in the writer, with the bus offset) ----------------------------------------
 
-    def enqueue(self, conn: Connection, events: list[Event]) -> None:
+    def enqueue(self, conn: Connection, events: Sequence[Event]) -> None:
         subs = conn.execute("SELECT id, community_id, kinds, created_at FROM integ_subscriptions").fetchall()
         if not subs:
             return
@@ -275,7 +275,7 @@ class Outgoing:
         await self._record(did, sid, attempts, status, error)
 
     async def _sees(self, user_id: str, channel_id: str) -> bool:
-        perms = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        perms = self.node.services.get(PERMISSIONS)
         access = await perms.channel(user_id, channel_id) if perms else None
         return access is not None and access.has(Perm.VIEW_CHANNEL) and access.has(Perm.READ_HISTORY)
 

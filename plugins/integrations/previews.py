@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import re
 import time
@@ -26,7 +27,7 @@ from selectolax.lexbor import LexborHTMLParser
 from cryb_node.clock import wall_ms
 from cryb_node.db import Connection
 from cryb_node.events import Event
-from cryb_node.services import MediaRefused, MediaStore
+from cryb_node.services import MEDIA_STORE, MediaRefused
 
 from . import schemas as s
 from .netguard import AddressRefused, Guard
@@ -178,8 +179,11 @@ class Previews:
         if task is None:
             task = asyncio.create_task(self._refresh(url), name="integrations:preview")
             self._inflight[url] = task
-            task.add_done_callback(lambda _t, u=url: self._inflight.pop(u, None))
+            task.add_done_callback(functools.partial(self._forget, url))
         return task
+
+    def _forget(self, url: str, _task: asyncio.Task[Any]) -> None:
+        self._inflight.pop(url, None)
 
     async def _refresh(self, url: str) -> None:
         row = await self.node.db.fetchone(
@@ -205,7 +209,7 @@ class Previews:
             )
         )
         old = row[1] if row is not None else None
-        store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+        store = self.node.services.get(MEDIA_STORE)
         if old and old != values.get("image") and store is not None:
             await store.detach(old)  # the replaced image becomes an orphan the media cleanup deletes
 
@@ -288,7 +292,7 @@ class Previews:
             meta.image = urljoin(meta.oembed, thumb)
 
     async def _image(self, url: str) -> dict[str, Any]:
-        store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+        store = self.node.services.get(MEDIA_STORE)
         if store is None:
             return {}
         try:
@@ -332,7 +336,7 @@ class Previews:
                         asyncio.gather(*tasks, return_exceptions=True), self.s.preview_timeout_s + 2
                     )
                 cached = await self._cached(urls)
-        store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+        store = self.node.services.get(MEDIA_STORE)
         out: dict[str, list[s.Embed]] = {}
         for target, url, _ in rows:
             r = cached.get(url)
@@ -367,6 +371,8 @@ class Previews:
 
     async def suppress(self, target_id: str, user_id: str, on: bool) -> None:
         now = int(time.time() * 1000)
+        sql: str
+        args: tuple[Any, ...]
         if on:
             sql, args = (
                 "INSERT OR IGNORE INTO integ_suppressed (target_id, user_id, created_at) VALUES (?, ?, ?)",

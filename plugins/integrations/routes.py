@@ -8,7 +8,7 @@ from aiohttp import web
 from cryb_node.gateway.api import Api, Call, json_response
 from cryb_node.node import Node
 from cryb_node.problems import forbidden, not_found
-from cryb_node.services import Perm, Permissions
+from cryb_node.services import PERMISSIONS, Perm
 
 from . import schemas as s
 
@@ -98,7 +98,7 @@ def routes(api: Api, node: Node) -> None:
     # -- link previews ----------------------------------------------------------------------------
 
     async def reader(call: Call, channel_id: str) -> None:
-        perms = node.services.get(Permissions)  # type: ignore[type-abstract]
+        perms = node.services.get(PERMISSIONS)
         access = (
             await perms.channel(call.principal.user_id if call.principal else None, channel_id)
             if perms
@@ -131,7 +131,7 @@ def routes(api: Api, node: Node) -> None:
                 if author is None:
                     raise not_found("message with links")
                 if author != call.user_id:
-                    perms = node.services.get(Permissions)  # type: ignore[type-abstract]
+                    perms = node.services.require(PERMISSIONS)
                     access = await perms.channel(call.user_id, channel_id)
                     if access is None or not access.has(Perm.MANAGE_MESSAGES):
                         raise forbidden("only the author or a holder of MANAGE_MESSAGES may do this")
@@ -146,7 +146,7 @@ def routes(api: Api, node: Node) -> None:
     async def integration_settings(call: Call) -> s.IntegrationSettings:
         """The community's integration settings (members)."""
         cid = call.path("community_id")
-        perms = node.services.get(Permissions)  # type: ignore[type-abstract]
+        perms = node.services.get(PERMISSIONS)
         if perms is None or not await perms.is_member(call.user_id, cid):
             raise not_found("community")
         return s.IntegrationSettings(link_previews=await parts(node).previews.enabled(cid))
@@ -156,7 +156,7 @@ def routes(api: Api, node: Node) -> None:
     async def set_integration_settings(call: Call) -> s.IntegrationSettings:
         """Turn the community's link previews on or off (MANAGE_COMMUNITY)."""
         cid = call.path("community_id")
-        perms = node.services.get(Permissions)  # type: ignore[type-abstract]
+        perms = node.services.get(PERMISSIONS)
         if perms is None or not await perms.is_member(call.user_id, cid):
             raise not_found("community")
         have = await perms.community(call.user_id, cid)

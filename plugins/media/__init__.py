@@ -6,6 +6,7 @@ ETag/Range and signed URLs for private media, and the node admin's take-downs an
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from importlib import resources
 from importlib.abc import Traversable
@@ -16,15 +17,15 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from cryb_node.bus import Subscription
+from cryb_node.clock import now_ms
 from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.export import ExportSink
 from cryb_node.gateway.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin, Readiness
-from cryb_node.problems import Problem
 from cryb_node.scheduler import Job
-from cryb_node.services import MediaShare, MediaStore
+from cryb_node.services import MEDIA_SHARE, MEDIA_STORE
 
 from . import attached, export, gc
 from .admin_routes import admin_media_routes
@@ -32,7 +33,7 @@ from .cli import media_group
 from .remote import ATTACHING, DROPPING, drop_refs, record_refs
 from .routes import media_routes
 from .schemas import Settings
-from .service import MediaService
+from .service import MEDIA, MediaService
 from .storage import Storage
 
 
@@ -54,7 +55,7 @@ def _record_refs(node: Node) -> Callable[[Connection, list[Event]], None]:
 def _drop_refs(node: Node) -> Callable[[Connection, list[Event]], None]:
     def handle(conn: Connection, events: list[Event]) -> None:
         freed = drop_refs(node.data_dir / "media" / "cache", conn, events)
-        media = node.services.get(MediaService)
+        media = node.services.get(MEDIA)
         if freed and media is not None:
             media.remote.cached_bytes = max(0, media.remote.cached_bytes - freed)
 
@@ -62,8 +63,6 @@ def _drop_refs(node: Node) -> Callable[[Connection, list[Event]], None]:
 
 
 def _follow_content(conn: Connection, events: list[Event]) -> None:
-    from .service import now_ms
-
     attached.handle(conn, events, now_ms())
 
 
@@ -76,28 +75,26 @@ class MediaPlugin(Plugin):
 
     def routes(self, api: Api, node: Node) -> None:
         def media() -> MediaService:
-            svc = node.services.get(MediaService)
-            if svc is None:
-                raise Problem("unavailable", 503, "the media service is not running")
-            return svc
+            return node.services.require(MEDIA)
 
         media_routes(api, node, node.settings(self.name), media)
         admin_media_routes(api, node, media)
 
-    async def _lifespan(self, node: Node) -> AsyncIterator[None]:
+    def setup(self, node: Node) -> None:
         settings: Settings = node.settings(self.name)
         media = MediaService(node, settings, make_storage(node, settings))
+        node.services.provide(MEDIA, media)
+        node.services.provide(MEDIA_STORE, media)
+        node.services.provide(MEDIA_SHARE, media)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, node: Node) -> AsyncIterator[None]:
+        media = node.services.require(MEDIA)
         await media.open()
-        node.services.provide(MediaService, media)
-        node.services.provide(MediaStore, media)  # type: ignore[type-abstract]
-        node.services.provide(MediaShare, media)  # type: ignore[type-abstract]
         try:
             yield
         finally:
             await media.close()
-
-    def lifespan(self, node: Node) -> AsyncIterator[None]:
-        return self._lifespan(node)
 
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
         # Which node holds the media that replicated content attaches (remote.py).
@@ -111,7 +108,7 @@ class MediaPlugin(Plugin):
         ]
 
     def metrics(self, node: Node) -> Iterable[Any]:
-        media = node.services.get(MediaService)
+        media = node.services.get(MEDIA)
         if media is None:
             return []
         n = media.remote.n
@@ -133,23 +130,19 @@ class MediaPlugin(Plugin):
 
     def jobs(self, node: Node) -> Iterable[Job]:
         async def cleanup() -> None:
-            media = node.services.get(MediaService)
-            if media is not None:
-                await gc.collect(media)
+            await gc.collect(node.services.require(MEDIA))
 
         interval = node.settings(self.name).gc_interval_s
         yield Job("media.gc", cleanup, IntervalTrigger(seconds=interval))
 
     async def readiness(self, node: Node) -> Readiness:
-        media = node.services.get(MediaService)
+        media = node.services.get(MEDIA)
         if media is None:
             return Readiness(False, "media service not started")
         return Readiness(True, f"storage {media.storage.name}")
 
     async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:
-        media = node.services.get(MediaService)
-        if media is not None:
-            await export.export_member(media, user_id, sink)
+        await export.export_member(node.services.require(MEDIA), user_id, sink)
 
     def cli(self) -> click.Command:
         return media_group()

@@ -11,7 +11,7 @@ from cryb_node.gateway.api import Api, Call
 from cryb_node.gateway.middleware import client_address
 from cryb_node.node import Node
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import Audit
+from cryb_node.services import AUDIT, Audit
 
 from . import takedown
 from .listing import list_media
@@ -36,7 +36,7 @@ async def require_admin(call: Call, node: Node) -> takedown.Actor:
     or a disable applies at once); with no users plugin there are no admins."""
     if call.principal is None or not call.principal.admin:
         raise forbidden("node admins only")
-    audit: Audit | None = node.services.get(Audit)  # type: ignore[type-abstract]
+    audit: Audit | None = node.services.get(AUDIT)
     if audit is None or not await audit.is_admin(call.user_id):
         raise forbidden("node admins only")
     return takedown.Actor(call.user_id, client_address(call.request, set(node.config.server.trusted_proxies)))

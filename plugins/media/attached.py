@@ -19,7 +19,7 @@ from cryb_node.db import Connection
 from cryb_node.events import Event
 
 from . import queries
-from .remote import ATTACHING, _attachments
+from .remote import ATTACHING, attachments_of
 
 # Deletes of the author's own content (comments attach nothing today; listed so they will).
 DELETING = frozenset({"message.delete", "post.delete", "comment.delete"})
@@ -32,7 +32,7 @@ def link(conn: Connection, ev: Event) -> None:
     already attached here by the content service (which checked them), are linked."""
     if ev.payload is None or ev.body.target is None or ev.body.author is None:
         return  # erased or withheld: it attaches nothing any more
-    ids, _ = _attachments(ev)
+    ids, _ = attachments_of(ev)
     conn.executemany(
         "INSERT OR IGNORE INTO media_targets (media_id, target_id)"
         " SELECT id, ? FROM media WHERE id = ? AND owner_id = ? AND attached_ms IS NOT NULL",

@@ -9,22 +9,21 @@ from typing import Any
 import click
 import msgspec
 
+from cryb_node.command import run_with_node
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 
 from . import gc, takedown
 from .listing import list_media
 from .schemas import AdminMediaItem, AdminMediaQuery, BlockEntry
-from .service import MediaService
+from .service import MEDIA
 
 
 def _run(settings: Any, fn: Any) -> Any:
-    from cryb_node.cli import run_with_node
-
     cfg = settings.config()
 
     async def go(node: Node) -> Any:
-        media = node.services.get(MediaService)
+        media = node.services.get(MEDIA)
         if media is None:
             raise click.ClickException("the media plugin is not enabled")
         return await fn(media)

@@ -3,7 +3,9 @@ client's Content-Type. Images are checked again by libvips before any processing
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 # Enough bytes for every signature below (MP3 frames after an ID3 tag are not needed: ID3 suffices).
 SNIFF_BYTES = 64
@@ -64,3 +66,14 @@ def sniff(head: bytes) -> Detected | None:
     if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE6 == 0xE2):
         return Detected("audio", "audio/mpeg", "mp3")  # ID3 tag, or an MPEG-1/2 layer III frame sync
     return _iso(head)
+
+
+def file_hash(path: Path) -> tuple[str, int]:
+    """A file's SHA-256 (hex) and size, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size

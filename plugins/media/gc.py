@@ -7,9 +7,11 @@ import asyncio
 import logging
 from functools import partial
 
+from cryb_node.clock import now_ms
+
 from . import queries
 from .schemas import GcOut, StatsOut
-from .service import MediaService, now_ms
+from .service import MediaService
 
 log = logging.getLogger(__name__)
 TEMP_MAX_AGE_S = 3600.0
@@ -80,6 +82,7 @@ async def stats(media: MediaService) -> StatsOut:
     row = await db.fetchone(queries.STATS)
     kinds = {r[0]: r[1] for r in await db.fetchall(queries.BY_KIND)}
     cached = await db.fetchone("SELECT count(*), coalesce(sum(size), 0) FROM media_cache")
+    assert row is not None and cached is not None  # aggregates always answer one row
     return StatsOut(
         media=row[0],
         attached=row[1],

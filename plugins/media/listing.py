@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cryb_node.services import Places
+from cryb_node.services import PLACES
 
 from .schemas import AdminMediaItem, AdminMediaPage, AdminMediaQuery, TakedownInfo
 from .service import MediaService
@@ -58,7 +58,7 @@ async def list_media(media: MediaService, q: AdminMediaQuery) -> AdminMediaPage:
         f"SELECT media_id, name FROM media_variants WHERE media_id IN {IN}", (ids,)
     ):
         variants.setdefault(media_id, []).append(name)
-    places = media.node.services.get(Places)  # type: ignore[type-abstract]
+    places = media.node.services.get(PLACES)
     names = await places.places(sorted({r[8] for r in rows if r[8]})) if places is not None else {}
     items = []
     for r in rows:

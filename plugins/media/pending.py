@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from cryb_node.clock import now_ms
 from cryb_node.db import Connection
 from cryb_node.realtime.protocol import Dispatch
 
 from . import images, queries
-from .detect import SNIFF_BYTES, sniff
+from .detect import SNIFF_BYTES, file_hash, sniff
 
 if TYPE_CHECKING:
     from .service import MediaService
@@ -175,7 +176,7 @@ class Finisher:
         )
         stored: list[tuple[images.Variant, str, int]] = []
         for v in variants:
-            sha, size = await media._run(_hash, v.path)
+            sha, size = await media._run(file_hash, v.path)
             stored.append((v, sha, size))
         rows = [(v.name, sha, v.mime, size, v.width, v.height) for v, sha, size in stored]
         blobs = [(sha, size) for _, sha, size in stored]
@@ -183,12 +184,12 @@ class Finisher:
             try:
                 # Rows before files (the cleanup job deletes stored files it has no row for); the
                 # files before the variants, so a listed variant is always there to serve.
-                until = _now() + RESERVE_MS
+                until = now_ms() + RESERVE_MS
                 await media.node.db.write(partial(queries.reserve_blobs, blobs=blobs, until=until))
                 for v, sha, _ in stored:
                     await media.storage.put(sha, v.path, v.mime)
                 fresh = await media.node.db.write(
-                    partial(_record, media_id=media_id, rows=rows, blobs=blobs, now=_now())
+                    partial(_record, media_id=media_id, rows=rows, blobs=blobs, now=now_ms())
                 )
             except queries.BlobBusy:  # the cleanup job took one of them: again once it is done
                 await asyncio.sleep(0.05)
@@ -197,15 +198,3 @@ class Finisher:
             # removed by the cleanup job after the grace period like any deleted upload's.
             return fresh
         raise queries.BlobBusy("the cleanup job kept a blob busy")
-
-
-def _now() -> int:
-    from .service import now_ms
-
-    return now_ms()
-
-
-def _hash(path: Path) -> tuple[str, int]:
-    from .service import _hash as hash_file
-
-    return hash_file(path)

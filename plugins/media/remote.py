@@ -21,10 +21,11 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cryb_node.clock import now_ms
 from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.problems import Problem
-from cryb_node.services import FetchedMedia, RemoteMedia, RemoteMediaError
+from cryb_node.services import REMOTE_MEDIA, FetchedMedia, RemoteMediaError
 
 from .storage import LocalStorage, Storage
 
@@ -70,7 +71,7 @@ def _touch(conn: Connection, sha: str, now: int) -> int:
     return conn.execute("UPDATE media_cache SET used_ms = ? WHERE sha256 = ?", (now, sha)).rowcount
 
 
-def _attachments(ev: Event) -> tuple[list[str], str | None]:
+def attachments_of(ev: Event) -> tuple[list[str], str | None]:
     p = ev.payload
     if ev.kind == "user.profile":
         avatar = p.get("avatar") if isinstance(p, dict) else getattr(p, "avatar", None)
@@ -86,12 +87,10 @@ def _attachments(ev: Event) -> tuple[list[str], str | None]:
 def record_refs(here: bytes, conn: Connection, events: list[Event]) -> None:
     """Note which node holds the media each verified event of another node attaches (a durable
     consumer, in its transaction)."""
-    from .service import now_ms
-
     for ev in events:
         if ev.payload is None:
             continue  # erased or withheld: nothing to place
-        ids, channel = _attachments(ev)
+        ids, channel = attachments_of(ev)
         if not ids:
             continue
         row = conn.execute("SELECT node_key FROM log_keys WHERE origin = ?", (ev.body.origin,)).fetchone()
@@ -267,12 +266,12 @@ class RemoteCache:
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
-            self.storage._put(sha, Path(tmp))
+            self.storage.put_file(sha, Path(tmp))
         finally:
             Path(tmp).unlink(missing_ok=True)
 
     async def _fetch(self, node_key: bytes, media_id: str, variant: str | None) -> FetchedMedia | None:
-        remote = self.node.services.get(RemoteMedia)  # type: ignore[type-abstract]
+        remote = self.node.services.get(REMOTE_MEDIA)
         if remote is None:
             return None  # no federation here: nobody to ask
         try:
@@ -317,7 +316,5 @@ class RemoteCache:
 
     def _now(self) -> int:
         # Strictly rising, so two uses in one millisecond still order (LRU).
-        from .service import now_ms
-
         self._tick = max(now_ms(), self._tick + 1)
         return self._tick

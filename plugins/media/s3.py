@@ -9,7 +9,7 @@ boto3 clients are thread-safe, and upload_file streams from disk (multipart for 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ class S3Storage:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.client.delete_object, Bucket=self.bucket, Key=self._key(key))
 
-    async def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+    async def read(self, key: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         obj = await asyncio.to_thread(
             self.client.get_object, Bucket=self.bucket, Key=self._key(key), Range=f"bytes={start}-{end}"
         )

@@ -9,7 +9,6 @@ import logging
 import os
 import shutil
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -18,14 +17,23 @@ from typing import Any
 
 from aiohttp import web
 
-from cryb_node.clock import new_id
+from cryb_node.clock import new_id, now_ms
 from cryb_node.db import Connection
 from cryb_node.node import Node
 from cryb_node.problems import Problem
-from cryb_node.services import MediaRef, MediaRefused, Perm, Permissions, SharedMedia, SharedVariant
+from cryb_node.services import (
+    PERMISSIONS,
+    MediaRef,
+    MediaRefused,
+    Perm,
+    Permissions,
+    ServiceKey,
+    SharedMedia,
+    SharedVariant,
+)
 
 from . import images, pending, queries, video
-from .detect import sniff
+from .detect import file_hash, sniff
 from .remote import VARIANTS as REMOTE_VARIANTS
 from .remote import RemoteCache
 from .schemas import MediaOut, Settings, VariantOut
@@ -41,10 +49,6 @@ class Blob:
     sha256: str
     path: Path
     mime: str
-
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 class MediaService:
@@ -185,7 +189,8 @@ class MediaService:
             blobs = []
             rows = []
             for v in variants:
-                sha, size = (got.sha256, got.size) if v.path == got.path else await self._run(_hash, v.path)
+                same = v.path == got.path
+                sha, size = (got.sha256, got.size) if same else await self._run(file_hash, v.path)
                 blobs.append((Blob(sha, v.path, v.mime), size))
                 rows.append((v.name, sha, v.mime, size, v.width, v.height))
             meta.update(extra)
@@ -233,7 +238,7 @@ class MediaService:
                 )
             except images.Refused as err:
                 raise Problem(err.code, err.status, err.detail, field="file") from None
-            extra = dict(
+            extra: dict[str, Any] = dict(
                 width=res.width,
                 height=res.height,
                 frames=res.frames if res.frames > 1 else None,
@@ -243,7 +248,7 @@ class MediaService:
             return res.variants, extra, res.pending
         # Video and audio are stored exactly as uploaded; a poster frame when ffmpeg is there.
         variants = [images.Variant("original", got.path, det.mime)]
-        extra: dict[str, Any] = {}
+        extra = {}
         if det.kind == "video" and self.ffmpeg:
             frame = await video.poster(self.ffmpeg, got.path, work)
             if frame is not None:
@@ -273,7 +278,7 @@ class MediaService:
             return True
         if m["channel_id"] is None:
             return False
-        perms: Permissions | None = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        perms: Permissions | None = self.node.services.get(PERMISSIONS)
         if perms is None:
             return True
         access = await perms.channel(None, m["channel_id"])
@@ -284,7 +289,7 @@ class MediaService:
             return True
         if not await self.is_private(m):
             return True
-        perms: Permissions | None = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        perms: Permissions | None = self.node.services.get(PERMISSIONS)
         if user_id is None or m["channel_id"] is None or m["attached_ms"] is None or perms is None:
             return False
         access = await perms.channel(user_id, m["channel_id"])
@@ -416,18 +421,9 @@ def _ref(m: Any) -> MediaRef:
     )
 
 
-def _hash(path: Path) -> tuple[str, int]:
-    import hashlib
-
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 def _write(fd: int, data: bytes) -> None:
     with os.fdopen(fd, "wb") as out:
         out.write(data)
+
+
+MEDIA: ServiceKey[MediaService] = ServiceKey("media")

@@ -9,7 +9,7 @@ import asyncio
 import os
 import re
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
 from typing import Protocol
 
@@ -36,7 +36,7 @@ class Storage(Protocol):
         """Remove the blob; deleting a missing one is not an error."""
         ...
 
-    def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+    def read(self, key: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         """The bytes ``start`` to ``end`` inclusive, in chunks (never the whole file in memory)."""
         ...
 
@@ -61,9 +61,10 @@ class LocalStorage:
         return self.root / key[:2] / key[2:4] / key
 
     async def put(self, key: str, src: Path, mime: str) -> None:
-        await asyncio.to_thread(self._put, key, src)
+        await asyncio.to_thread(self.put_file, key, src)
 
-    def _put(self, key: str, src: Path) -> None:
+    def put_file(self, key: str, src: Path) -> None:
+        """``put`` without the thread hop, for callers already off the event loop."""
         dest = self.path(key)
         if dest.exists():
             return
@@ -78,7 +79,7 @@ class LocalStorage:
     async def delete(self, key: str) -> None:
         await asyncio.to_thread(self.path(key).unlink, True)
 
-    async def read(self, key: str, start: int, end: int) -> AsyncIterator[bytes]:
+    async def read(self, key: str, start: int, end: int) -> AsyncGenerator[bytes, None]:
         f = await asyncio.to_thread(open, self.path(key), "rb")
         try:
             await asyncio.to_thread(f.seek, start)

@@ -19,12 +19,13 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from cryb_node.clock import now_ms
 from cryb_node.db import Connection
 from cryb_node.problems import Problem, not_found
-from cryb_node.services import Audit
+from cryb_node.services import AUDIT, Audit
 
 from .schemas import BlockEntry, BlocklistPage, BlockOut, TakedownOut
-from .service import MediaService, now_ms
+from .service import MediaService
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +70,7 @@ def _column(conn: Connection, sql: str, *params: Any) -> set[str]:
 
 
 def _audit(media: MediaService) -> Audit | None:
-    return media.node.services.get(Audit)  # type: ignore[type-abstract]
+    return media.node.services.get(AUDIT)
 
 
 def _target(conn: Connection, media_id: str) -> tuple[str | None, set[str], set[str]]:
@@ -166,7 +167,8 @@ def _take_down_tx(
     ]
     if audit is not None:
         detail = dict(sha256=head, media_ids=done.local, remote_ids=done.remote, reason=reason, via=actor.via)
-        for owner in owners or [None]:
+        recorded: list[str | None] = [*owners] or [None]  # None: no local owner (cached copies only)
+        for owner in recorded:
             audit.record(conn, "media.takedown", actor_id=actor.user_id, user_id=owner, ip=actor.ip, **detail)
     return done
 

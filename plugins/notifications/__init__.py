@@ -6,8 +6,8 @@ outbox; preferences per user, community and channel. It provides the core's Noti
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
-from dataclasses import dataclass
 from importlib import resources
 from importlib.abc import Traversable
 from typing import Any
@@ -17,37 +17,19 @@ from apscheduler.triggers.interval import IntervalTrigger
 from cryb_node.bus import Subscription
 from cryb_node.export import ExportSink
 from cryb_node.gateway.api import Api
-from cryb_node.identity import key_dir
-from cryb_node.mail import Mailer
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.scheduler import Job
-from cryb_node.services import Notifier
+from cryb_node.services import NOTIFIER
 
 from . import export
-from .mailing import Tokens, load_key
-from .outbox import Outbox, prune
+from .outbox import prune
+from .parts import PARTS, Parts
+from .routes import routes
 from .rules import KINDS
 from .schemas import Settings
-from .service import Notifications
-from .webpush import Vapid
 
 CONSUMER = "notifications"
-
-
-@dataclass
-class Parts:
-    svc: Notifications
-    outbox: Outbox
-    tokens: Tokens
-    vapid: Vapid
-
-
-def parts(node: Node) -> Parts:
-    found = node.services.get(Parts)
-    if found is None:
-        raise RuntimeError("the notifications plugin is not running")
-    return found
 
 
 class NotificationsPlugin(Plugin):
@@ -58,25 +40,19 @@ class NotificationsPlugin(Plugin):
         return resources.files(__package__) / "migrations"
 
     def routes(self, api: Api, node: Node) -> None:
-        from .routes import routes
-
         routes(api, node)
 
-    async def _lifespan(self, node: Node) -> AsyncIterator[None]:
-        settings: Settings = node.settings(self.name)
-        svc = Notifications(node, settings)
-        keys = key_dir(node.data_dir)
-        found = Parts(svc, None, Tokens(load_key(keys)), Vapid(keys, settings.vapid_subject))  # type: ignore[arg-type]
-        found.outbox = Outbox(svc, Mailer(node.config.mail), found.tokens, found.vapid)
-        node.services.provide(Parts, found)
-        node.services.provide(Notifier, svc)  # type: ignore[type-abstract]
+    def setup(self, node: Node) -> None:
+        found = Parts.make(node, node.settings(self.name))
+        node.services.provide(PARTS, found)
+        node.services.provide(NOTIFIER, found.svc)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, node: Node) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            await found.outbox.stop()
-
-    def lifespan(self, node: Node) -> AsyncIterator[None]:
-        return self._lifespan(node)
+            await node.services.require(PARTS).outbox.stop()
 
     def private_columns(self) -> Mapping[str, Iterable[str]]:
         # A push endpoint and its auth secret let anyone push to that browser; previews and queued
@@ -89,19 +65,19 @@ class NotificationsPlugin(Plugin):
 
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
         async def handle(events: list[Any]) -> None:
-            await parts(node).svc.handle(events)
+            await node.services.require(PARTS).svc.handle(events)
 
         # Only a serving node asks for subscriptions (CLI commands open the node without them), so
         # the outbox worker that sends mail and push starts here rather than in the lifespan.
-        parts(node).outbox.start()
+        node.services.require(PARTS).outbox.start()
         yield Subscription(CONSUMER, handle=handle, kinds=KINDS, linger_s=0.05)
 
     def jobs(self, node: Node) -> Iterable[Job]:
         async def digests() -> None:
-            await parts(node).outbox.run_digests()
+            await node.services.require(PARTS).outbox.run_digests()
 
         async def forget() -> None:
-            svc = parts(node).svc
+            svc = node.services.require(PARTS).svc
             now = svc.clock()
             await node.db.write(lambda conn: prune(conn, now, svc.s.retention_days))
 
@@ -113,7 +89,7 @@ class NotificationsPlugin(Plugin):
         await export.export_member(node.db, user_id, sink)
 
     async def gateway_ready(self, node: Node, user_id: str) -> Mapping[str, Any]:
-        return {"notifications_unread": await parts(node).svc.unread(user_id)}
+        return {"notifications_unread": await node.services.require(PARTS).svc.unread(user_id)}
 
 
 plugin = NotificationsPlugin()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,7 @@ from cryb_node import mentions
 from cryb_node.db import Connection
 from cryb_node.mail import Mailer, MailError
 from cryb_node.outbox import Breaker, RetryPolicy
-from cryb_node.services import Directory
+from cryb_node.services import DIRECTORY, Directory
 
 from . import mailing, webpush
 from .prefs import load_user
@@ -111,7 +112,8 @@ class Outbox:
     async def _finish(self, row_id: int, channel: str, skipped: str | None) -> None:
         now = self.svc.clock()
         if skipped is None:
-            sql, args = "UPDATE notif_outbox SET sent_at = ? WHERE id = ?", (now, row_id)
+            sql = "UPDATE notif_outbox SET sent_at = ? WHERE id = ?"
+            args: tuple[Any, ...] = (now, row_id)
         else:
             sql, args = (
                 "UPDATE notif_outbox SET failed_at = ?, last_error = ? WHERE id = ?",
@@ -170,7 +172,7 @@ class Outbox:
 
     async def _mail(self, user_id: str, dedupe: str, payload: dict[str, Any]) -> str | None:
         """Send one mail; returns why it was not sent (no address, mail turned off), or None."""
-        directory: Directory | None = self.svc.node.services.get(Directory)  # type: ignore[type-abstract]
+        directory: Directory | None = self.svc.node.services.get(DIRECTORY)
         contact = await directory.contact(user_id) if directory else None
         if contact is None or not contact.email:
             return "no verified address"
@@ -192,7 +194,7 @@ class Outbox:
         return None
 
     async def _items(self, user_id: str, ids: list[str]) -> list[mailing.Item]:
-        directory: Directory | None = self.svc.node.services.get(Directory)  # type: ignore[type-abstract]
+        directory: Directory | None = self.svc.node.services.get(DIRECTORY)
         marks = ",".join("?" * len(ids))
         rows = await self.svc.db.fetchall(
             f"SELECT kind, actor_id, preview FROM notif_inbox WHERE id IN ({marks}) ORDER BY id", tuple(ids)
@@ -221,7 +223,7 @@ class Outbox:
         for user_id, period, last_at in rows:
             if last_at is not None and now - last_at < PERIODS[period]:
                 continue
-            if await self.svc.db.write(lambda conn, u=user_id, per=period: _digest(conn, u, per, now)):
+            if await self.svc.db.write(functools.partial(_digest, user_id=user_id, period=period, now=now)):
                 queued += 1
         if queued:
             self.svc.wake.set()

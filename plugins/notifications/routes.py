@@ -15,52 +15,54 @@ from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
 
 from . import schemas as s
+from .parts import PARTS, Parts
 from .webpush import parse_p256, unb64url
 
 
 def routes(api: Api, node: Node) -> None:
-    from . import parts
+    def parts() -> Parts:
+        return node.services.require(PARTS)
 
     P = "/api/v1/notifications"
 
     @api.route("GET", P, query=s.InboxQuery, response=s.NotificationList, auth="required")
     async def inbox(call: Call) -> s.NotificationList:
         """Your notifications, newest first (cursor: ?before=<next>)."""
-        return await parts(node).svc.list(call.user_id, call.query)
+        return await parts().svc.list(call.user_id, call.query)
 
     @api.route("GET", f"{P}/unread", response=s.Unread, auth="required")
     async def unread(call: Call) -> s.Unread:
         """How many notifications you have not read."""
-        return s.Unread(await parts(node).svc.unread(call.user_id))
+        return s.Unread(await parts().svc.unread(call.user_id))
 
     @api.route("POST", f"{P}/read", body=s.MarkRead, response=s.Marked, auth="required", bucket="write")
     async def read_all(call: Call) -> s.Marked:
         """Mark every notification read (or those of one community)."""
-        svc = parts(node).svc
+        svc = parts().svc
         return s.Marked(await svc.mark_read(call.user_id, community_id=call.body.community_id))
 
     @api.route("POST", f"{P}/{{notification_id}}/read", response=s.Marked, auth="required", bucket="write")
     async def read_one(call: Call) -> s.Marked:
         """Mark one notification read."""
-        return s.Marked(await parts(node).svc.mark_read(call.user_id, nid=call.path("notification_id")))
+        return s.Marked(await parts().svc.mark_read(call.user_id, nid=call.path("notification_id")))
 
     @api.route("DELETE", f"{P}/{{notification_id}}", auth="required", bucket="write")
     async def delete(call: Call) -> None:
         """Delete one notification."""
-        await parts(node).svc.delete(call.user_id, call.path("notification_id"))
+        await parts().svc.delete(call.user_id, call.path("notification_id"))
 
     # -- preferences ---------------------------------------------------------------------------
 
     @api.route("GET", f"{P}/preferences", response=s.UserPrefs, auth="required")
     async def get_prefs(call: Call) -> s.UserPrefs:
         """Your notification settings."""
-        return await parts(node).svc.prefs.user(call.user_id)
+        return await parts().svc.prefs.user(call.user_id)
 
     @api.route("PATCH", f"{P}/preferences", body=s.UserPrefsPatch, response=s.UserPrefs, auth="required",
                bucket="write")  # fmt: skip
     async def patch_prefs(call: Call) -> s.UserPrefs:
         """Change some of your settings (``kinds`` is replaced whole)."""
-        return await parts(node).svc.prefs.patch_user(call.user_id, call.body)
+        return await parts().svc.prefs.patch_user(call.user_id, call.body)
 
     for scope, plural, param in (
         ("community", "communities", "community_id"),
@@ -73,18 +75,18 @@ def routes(api: Api, node: Node) -> None:
                 "GET", path, response=s.ScopePrefs, auth="required", summary=f"Your settings for a {scope}"
             )
             async def get_scope(call: Call) -> s.ScopePrefs:
-                return await parts(node).svc.prefs.scope(call.user_id, scope, _id(call, param))
+                return await parts().svc.prefs.scope(call.user_id, scope, _id(call, param))
 
             @api.route("PUT", path, body=s.ScopePrefs, response=s.ScopePrefs, auth="required", bucket="write",
                        summary=f"Set your level / mute for a {scope}")  # fmt: skip
             async def put_scope(call: Call) -> s.ScopePrefs:
-                return await parts(node).svc.prefs.set_scope(call.user_id, scope, _id(call, param), call.body)
+                return await parts().svc.prefs.set_scope(call.user_id, scope, _id(call, param), call.body)
 
             @api.route(
                 "DELETE", path, auth="required", bucket="write", summary=f"Forget your {scope} settings"
             )
             async def delete_scope(call: Call) -> None:
-                await parts(node).svc.prefs.clear_scope(call.user_id, scope, _id(call, param))
+                await parts().svc.prefs.clear_scope(call.user_id, scope, _id(call, param))
 
             # Distinct names: the OpenAPI operationId is derived from them.
             for fn, verb in ((get_scope, "get"), (put_scope, "set"), (delete_scope, "clear")):
@@ -97,20 +99,20 @@ def routes(api: Api, node: Node) -> None:
     @api.route("GET", f"{P}/push/vapid-key", response=s.VapidKey, auth="none")
     async def vapid_key(call: Call) -> s.VapidKey:
         """The applicationServerKey for PushManager.subscribe()."""
-        return s.VapidKey(parts(node).vapid.public_b64)
+        return s.VapidKey(parts().vapid.public_b64)
 
     @api.route("POST", f"{P}/push/subscriptions", body=s.PushSubscriptionIn, response=s.PushSubscriptionOut,
                status=201, auth="required", bucket="write")  # fmt: skip
     async def subscribe(call: Call) -> s.PushSubscriptionOut:
         """Register a browser's push subscription (the same endpoint again replaces it)."""
         body: s.PushSubscriptionIn = call.body
-        allowed = ("https", "http") if parts(node).svc.s.push_allow_http else ("https",)
+        allowed = ("https", "http") if parts().svc.s.push_allow_http else ("https",)
         url = urlsplit(body.endpoint)
         if url.scheme not in allowed or not url.hostname:
             raise Problem(
                 "invalid_field", 400, f"endpoint must be an {' or '.join(allowed)} URL", field="endpoint"
             )
-        if not parts(node).svc.s.push_allow_http and await _internal(url.hostname, url.port or 443):
+        if not parts().svc.s.push_allow_http and await _internal(url.hostname, url.port or 443):
             # The node POSTs to this URL: never let a browser point it at the node's own network.
             raise Problem("invalid_field", 400, "endpoint must be a public push service", field="endpoint")
         p256dh = _key(body.keys.p256dh, "keys.p256dh")
@@ -161,11 +163,11 @@ def routes(api: Api, node: Node) -> None:
                bucket="write")  # fmt: skip
     async def unsubscribe(call: Call) -> s.Unsubscribed:
         """One-click unsubscribe (RFC 8058): no more notification mail for the token's user."""
-        await parts(node).svc.prefs.unsubscribe_email(_user_of(call.query.token))
+        await parts().svc.prefs.unsubscribe_email(_user_of(call.query.token))
         return s.Unsubscribed(True)
 
     def _user_of(token: str) -> str:
-        user_id = parts(node).tokens.check(token)
+        user_id = parts().tokens.check(token)
         if user_id is None:
             raise Problem("invalid_query", 400, "this unsubscribe link is not valid", field="token")
         return user_id

@@ -10,6 +10,7 @@ bans, timeouts) are known here only by their event kinds, documented in their ev
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from cryb_node.db import Connection, Database
 from cryb_node.events import Event
@@ -52,7 +53,7 @@ class Candidate:
     needs_view: bool = False  # only if the user may view channel_id (checked with Permissions)
 
 
-def _get(payload: object, name: str, default: object = None) -> object:
+def _get(payload: object, name: str, default: Any = None) -> Any:
     if isinstance(payload, dict):
         return payload.get(name, default)
     return getattr(payload, name, default)
@@ -133,7 +134,7 @@ class Rules:
         source = ev.id.hex()
         found: dict[str, Candidate] = {}
 
-        def add(user_id: str | None, kind: str, **kw: object) -> None:
+        def add(user_id: str | None, kind: str, **kw: Any) -> None:
             if not user_id or user_id == b.author:
                 return
             old = found.get(user_id)
@@ -144,7 +145,7 @@ class Rules:
                     source,
                     b.author,
                     b.community,
-                    **kw,  # type: ignore[arg-type]
+                    **kw,
                 )
 
         channel = _get(p, "channel_id")

@@ -18,7 +18,7 @@ from cryb_node.events import Event
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
 from cryb_node.realtime.protocol import Dispatch
-from cryb_node.services import Notice, Perm, Permissions, Relationships
+from cryb_node.services import PERMISSIONS, RELATIONSHIPS, Notice, Perm, Permissions, Relationships
 
 from . import prefs as p
 from .rules import Candidate, Rules, update_index
@@ -107,7 +107,7 @@ class Notifications:
         """The bus consumer: at-least-once, made exactly-once by the inbox's (user, source) key."""
         await self.db.write(lambda conn: update_index(conn, events))
         oldest = self.clock() - self.s.max_event_age_s * 1000
-        perms: Permissions | None = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        perms: Permissions | None = self.node.services.get(PERMISSIONS)
         cands: list[Candidate] = []
         for ev in events:
             if wall_ms(ev.body.hlc) < oldest:
@@ -122,11 +122,11 @@ class Notifications:
             await self.deliver(cands)
 
     async def _allowed(self, c: Candidate) -> bool:
-        rel: Relationships | None = self.node.services.get(Relationships)  # type: ignore[type-abstract]
+        rel: Relationships | None = self.node.services.get(RELATIONSHIPS)
         if c.actor_id and rel is not None and await rel.is_blocked(c.user_id, c.actor_id):
             return False  # blocks always suppress, whichever side blocked
         if c.needs_view:
-            perms: Permissions | None = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+            perms: Permissions | None = self.node.services.get(PERMISSIONS)
             if perms is None or c.channel_id is None:
                 return False
             access = await perms.channel(c.user_id, c.channel_id)

@@ -26,7 +26,7 @@ from cryb_node.events import Event
 from cryb_node.gateway.api import Api
 from cryb_node.plugins import Plugin, Readiness
 from cryb_node.scheduler import Job
-from cryb_node.services import SearchIndex
+from cryb_node.services import SEARCH_INDEX, ServiceKey
 
 from .indexer import REQUEST_FILE, Indexer, try_lock
 from .routes import search_routes
@@ -120,11 +120,14 @@ class State:
         await self.service.prune()
 
 
+STATE: ServiceKey[State] = ServiceKey("search")
+
+
 def state_of(node: Node) -> State:
-    found = node.services.get(State)
+    found = node.services.get(STATE)
     if found is None:
         found = State(node, node.settings("search") or SearchSettings())
-        node.services.provide(State, found)
+        node.services.provide(STATE, found)
     return found
 
 
@@ -156,15 +159,15 @@ class SearchPlugin(Plugin):
             Job("search.optimize", st.optimize, CronTrigger(hour=hour, minute=17, timezone="UTC")),
         ]
 
-    async def _lifespan(self, node: Node) -> AsyncIterator[None]:
-        node.services.provide(SearchIndex, state_of(node))  # type: ignore[type-abstract]
+    def setup(self, node: Node) -> None:
+        node.services.provide(SEARCH_INDEX, state_of(node))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, node: Node) -> AsyncIterator[None]:
         try:
             yield
         finally:
             await state_of(node).stop()
-
-    def lifespan(self, node: Node) -> AsyncIterator[None]:
-        return self._lifespan(node)
 
     async def readiness(self, node: Node) -> Readiness | None:
         st = state_of(node)

@@ -22,7 +22,7 @@ from whoosh import sorting
 
 from cryb_node.clock import new_id
 from cryb_node.problems import Problem
-from cryb_node.services import Perm, Permissions
+from cryb_node.services import PERMISSIONS, Perm
 from cryb_node.sync.homes import remote_homes
 
 from . import newest, snippets
@@ -110,7 +110,7 @@ class SearchService:
     # -- who may see what ---------------------------------------------------------------------------
 
     async def scope(self, user_id: str) -> Scope:
-        perms = self.node.services.get(Permissions)  # type: ignore[type-abstract]
+        perms = self.node.services.get(PERMISSIONS)
         channels: set[str] = set()
         communities: set[str] = set()
         if perms is not None:

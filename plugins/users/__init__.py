@@ -5,6 +5,7 @@ It provides the core's Authenticator service (bearer access tokens -> Principal)
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from importlib import resources
 from importlib.abc import Traversable
@@ -16,11 +17,11 @@ from cryb_node.bus import Subscription
 from cryb_node.events import EventType
 from cryb_node.export import ExportSink
 from cryb_node.gateway.api import Api
-from cryb_node.gateway.middleware import Authenticator
+from cryb_node.gateway.middleware import AUTHENTICATOR
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.scheduler import Job
-from cryb_node.services import Audit, Directory, Relationships
+from cryb_node.services import AUDIT, DIRECTORY, RELATIONSHIPS
 
 from . import moves
 from .account_routes import account_routes
@@ -32,16 +33,16 @@ from .directory import UserDirectory
 from .events import EVENT_TYPES
 from .export_data import export_account
 from .export_routes import export_routes
-from .exports import Exporter
+from .exports import EXPORTER, Exporter
 from .oauth_routes import oauth_routes
-from .registration import Registration
+from .registration import REGISTRATION, Registration
 from .registration_routes import registration_routes
 from .relationship_routes import relationship_routes
-from .relationships import RelationshipService
+from .relationships import RELATIONSHIP_SERVICE, RelationshipService
 from .report_routes import report_routes
 from .routes import auth_routes, user_routes
 from .schemas import Settings
-from .service import Users
+from .service import USERS, Users
 
 
 class UsersPlugin(Plugin):
@@ -66,24 +67,29 @@ class UsersPlugin(Plugin):
         report_routes(api, node)
         registration_routes(api, node)
 
-    async def _lifespan(self, node: Node) -> AsyncIterator[None]:
+    def setup(self, node: Node) -> None:
         users = Users(node, node.settings(self.name))
-        await users.open()
         users.tokens.on_ended = lambda user_ids: end_live(node, user_ids)  # a CLI disable closes sockets
-        node.services.provide(Users, users)
-        node.services.provide(Authenticator, users.tokens)  # type: ignore[type-abstract]
+        node.services.provide(USERS, users)
+        node.services.provide(AUTHENTICATOR, users.tokens)
         relationships = RelationshipService(node.db, users)
-        node.services.provide(RelationshipService, relationships)
-        node.services.provide(Relationships, relationships)  # type: ignore[type-abstract]
-        node.services.provide(Directory, UserDirectory(users))  # type: ignore[type-abstract]
-        node.services.provide(Audit, AuditService(node.db, users.keys))  # type: ignore[type-abstract]
-        registration = Registration(users)
+        node.services.provide(RELATIONSHIP_SERVICE, relationships)
+        node.services.provide(RELATIONSHIPS, relationships)
+        node.services.provide(DIRECTORY, UserDirectory(users))
+        node.services.provide(AUDIT, AuditService(node.db, users.keys))
+        node.services.provide(REGISTRATION, Registration(users))
+        if node.serving:  # a CLI command prepares no exports
+            node.services.provide(EXPORTER, Exporter(node, users))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, node: Node) -> AsyncIterator[None]:
+        users = node.services.require(USERS)
+        await users.open()
+        registration = node.services.require(REGISTRATION)
         await registration.open()
-        node.services.provide(Registration, registration)
-        exporter = Exporter(node, users) if node.serving else None  # a CLI command prepares none
+        exporter = node.services.get(EXPORTER)
         if exporter is not None:
             await exporter.start()
-            node.services.provide(Exporter, exporter)
         try:
             yield
         finally:
@@ -93,31 +99,24 @@ class UsersPlugin(Plugin):
             await users.close()
 
     def subscriptions(self, node: Node) -> Iterable[Subscription]:
-        return [moves.subscription(node, lambda: node.services.get(Users))]
+        return [moves.subscription(node, node.services.require(USERS))]
 
     def jobs(self, node: Node) -> Iterable[Job]:
         async def sweep() -> None:
             # Forget expired failure counts and lockouts so memory stays bounded.
-            users = node.services.get(Users)
-            if users is not None:
-                users.throttle.sweep()
+            node.services.require(USERS).throttle.sweep()
 
         yield Job("users.sweep", sweep, IntervalTrigger(minutes=5))
 
         async def expire_exports() -> None:
-            exporter = node.services.get(Exporter)
+            exporter = node.services.get(EXPORTER)
             if exporter is not None:
                 await exporter.expire()
 
         yield Job("users.exports-expire", expire_exports, IntervalTrigger(hours=1))
 
     async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:
-        users = node.services.get(Users)
-        if users is not None:
-            await export_account(users, user_id, sink)
-
-    def lifespan(self, node: Node) -> AsyncIterator[None]:
-        return self._lifespan(node)
+        await export_account(node.services.require(USERS), user_id, sink)
 
     def private_columns(self) -> Mapping[str, Iterable[str]]:
         # Credentials (hashes, TOTP secrets), sealed PII and its blind index, provider account ids.

@@ -13,8 +13,9 @@ from cryb_node.node import Node
 
 from . import accounts, emails, twofactor
 from .console import end_live
-from .routes import client_of, users_of
+from .routes import client_of
 from .schemas import Email, Password
+from .service import USERS
 
 Token = Annotated[str, Meta(min_length=1, max_length=200)]
 AnyPassword = Annotated[str, Meta(min_length=1, max_length=256)]
@@ -67,7 +68,7 @@ def account_routes(api: Api, node: Node) -> None:
     )
     async def verify_email_link(call: Call) -> Accepted:
         """The link in the verification mail: marks the address verified (once)."""
-        await emails.verify(users_of(node), call.query.token, client_of(call, node))
+        await emails.verify(node.services.require(USERS), call.query.token, client_of(call, node))
         return Accepted("verified")
 
     @api.route(
@@ -75,35 +76,35 @@ def account_routes(api: Api, node: Node) -> None:
     )
     async def verify_email(call: Call) -> Accepted:
         """Verify an address with the token from the mail."""
-        await emails.verify(users_of(node), call.body.token, client_of(call, node))
+        await emails.verify(node.services.require(USERS), call.body.token, client_of(call, node))
         return Accepted("verified")
 
     @api.route("POST", "/api/v1/auth/password-reset", body=ResetIn, response=Accepted, status=202,
                bucket="auth", auth="none")  # fmt: skip
     async def request_reset(call: Call) -> Accepted:
         """Mail a reset link if the address has an account; the answer is the same either way."""
-        await emails.request_reset(users_of(node), call.body.email, client_of(call, node))
+        await emails.request_reset(node.services.require(USERS), call.body.email, client_of(call, node))
         return Accepted("if that address has an account, a mail is on its way")
 
     @api.route("POST", "/api/v1/auth/password-reset/confirm", body=ResetConfirmIn, bucket="auth", auth="none")
     async def confirm_reset(call: Call) -> None:
         """Set a new password with the mailed token; every session of the account ends."""
         await emails.confirm_reset(
-            users_of(node), call.body.token, call.body.new_password, client_of(call, node)
+            node.services.require(USERS), call.body.token, call.body.new_password, client_of(call, node)
         )
 
     @api.route("POST", "/api/v1/users/@me/email/verify", response=Accepted, status=202, bucket="auth",
                auth="required")  # fmt: skip
     async def resend_verification(call: Call) -> Accepted:
         """Mail a new verification link to the current address."""
-        await emails.send_verification(users_of(node), call.user_id, client_of(call, node))
+        await emails.send_verification(node.services.require(USERS), call.user_id, client_of(call, node))
         return Accepted("sent")
 
     @api.route("POST", "/api/v1/users/@me/email", body=ChangeEmailIn, response=Accepted, status=202,
                bucket="auth", auth="required")  # fmt: skip
     async def change_email(call: Call) -> Accepted:
         """Change the address (password needed); it must be verified again."""
-        users = users_of(node)
+        users = node.services.require(USERS)
         await users.check_password(call.user_id, call.body.password)
         await emails.change_email(users, call.user_id, call.body.email, client_of(call, node))
         return Accepted("verification sent to the new address")
@@ -114,7 +115,7 @@ def account_routes(api: Api, node: Node) -> None:
         principal = call.principal
         assert principal is not None
         await accounts.change_password(
-            users_of(node), principal.user_id, principal.session_id, call.body.current_password,
+            node.services.require(USERS), principal.user_id, principal.session_id, call.body.current_password,
             call.body.new_password, client_of(call, node),
         )  # fmt: skip
 
@@ -122,25 +123,33 @@ def account_routes(api: Api, node: Node) -> None:
                bucket="auth", auth="required")  # fmt: skip
     async def totp_enrol(call: Call) -> twofactor.Enrolment:
         """Start two-factor enrolment: a secret for the authenticator app (not active until confirmed)."""
-        return await twofactor.enrol(users_of(node), call.user_id, call.body.password, client_of(call, node))
+        return await twofactor.enrol(
+            node.services.require(USERS), call.user_id, call.body.password, client_of(call, node)
+        )
 
     @api.route("POST", "/api/v1/users/@me/totp/confirm", body=CodeIn, response=twofactor.RecoveryCodes,
                bucket="auth", auth="required")  # fmt: skip
     async def totp_confirm(call: Call) -> twofactor.RecoveryCodes:
         """Turn two-factor on with a first code; answers with one-time recovery codes (shown once)."""
-        return await twofactor.confirm(users_of(node), call.user_id, call.body.code, client_of(call, node))
+        return await twofactor.confirm(
+            node.services.require(USERS), call.user_id, call.body.code, client_of(call, node)
+        )
 
     @api.route("POST", "/api/v1/users/@me/totp/disable", body=DisableTotpIn, bucket="auth", auth="required")
     async def totp_disable(call: Call) -> None:
         """Turn two-factor off (password and a current or recovery code needed)."""
         await twofactor.disable(
-            users_of(node), call.user_id, call.body.password, call.body.code, client_of(call, node)
+            node.services.require(USERS),
+            call.user_id,
+            call.body.password,
+            call.body.code,
+            client_of(call, node),
         )
 
     @api.route("POST", "/api/v1/users/@me/deactivate", body=PasswordIn, bucket="auth", auth="required")
     async def deactivate(call: Call) -> None:
         """Deactivate the account (an admin can enable it again); all sessions end."""
-        users = users_of(node)
+        users = node.services.require(USERS)
         await users.check_password(call.user_id, call.body.password)
         await accounts.set_status(users, call.user_id, "deactivated", client_of(call, node))
         await end_live(node, {call.user_id}, "account deactivated")  # every device, not only this one
@@ -148,7 +157,7 @@ def account_routes(api: Api, node: Node) -> None:
     @api.route("DELETE", "/api/v1/users/@me", body=PasswordIn, bucket="auth", auth="required")
     async def delete_me(call: Call) -> None:
         """Delete the account for good: PII erased here, profile erased on every node."""
-        users = users_of(node)
+        users = node.services.require(USERS)
         await users.check_password(call.user_id, call.body.password)
         await accounts.delete(users, call.user_id, client_of(call, node))
         await end_live(node, {call.user_id}, "account deleted")

@@ -13,9 +13,10 @@ import msgspec
 from cryb_node.db import Connection
 from cryb_node.events import Tx
 from cryb_node.problems import Problem, not_found
-from cryb_node.services import AuthoredContent
+from cryb_node.services import AUTHORED_CONTENT
 
 from .events import ERASED, UserErased
+from .keys import normalise_email
 
 if TYPE_CHECKING:
     from .service import Client, Users
@@ -66,7 +67,7 @@ async def change_password(
             "UPDATE users_accounts SET password_hash = ?, updated_at = ? WHERE id = ?",
             (pw_hash, int(time.time()), user_id),
         )
-        users._audit(conn, "password.changed", client, user_id=user_id)
+        users.audit(conn, "password.changed", client, user_id=user_id)
         return users.revoke_sessions_in_tx(conn, user_id, "password_changed", keep=session_id)
 
     users.tokens.revoked(*await users.node.db.write(write))
@@ -91,7 +92,7 @@ async def set_status(
             "UPDATE users_accounts SET status = ?, updated_at = ? WHERE id = ?",
             (status, int(time.time()), user_id),
         )
-        users._audit(conn, f"account.{status}", client, user_id=user_id, actor_id=actor_id, was=row[0])
+        users.audit(conn, f"account.{status}", client, user_id=user_id, actor_id=actor_id, was=row[0])
         return [] if status == "active" else users.revoke_sessions_in_tx(conn, user_id, status)
 
     users.tokens.revoked(*await users.node.db.write(write))
@@ -103,7 +104,7 @@ async def promote(users: Users, user_id: str, client: Client, *, actor_id: str |
             "UPDATE users_accounts SET admin = 1 WHERE id = ? AND status != 'deleted'", (user_id,)
         )
         if cur.rowcount:
-            users._audit(conn, "account.promoted", client, user_id=user_id, actor_id=actor_id)
+            users.audit(conn, "account.promoted", client, user_id=user_id, actor_id=actor_id)
         return cur.rowcount
 
     if not await users.node.db.write(write):
@@ -125,7 +126,7 @@ async def demote(users: Users, user_id: str, client: Client, *, actor_id: str | 
         conn.execute(
             "UPDATE users_accounts SET admin = 0, updated_at = ? WHERE id = ?", (int(time.time()), user_id)
         )
-        users._audit(conn, "account.demoted", client, user_id=user_id, actor_id=actor_id)
+        users.audit(conn, "account.demoted", client, user_id=user_id, actor_id=actor_id)
 
     await users.node.db.write(write)
 
@@ -161,7 +162,7 @@ async def set_password(
         )
         if not cur.rowcount:
             raise not_found("user")
-        users._audit(conn, "password.admin_reset", client, user_id=user_id, actor_id=actor_id)
+        users.audit(conn, "password.admin_reset", client, user_id=user_id, actor_id=actor_id)
         return users.revoke_sessions_in_tx(conn, user_id, "password_reset")
 
     users.tokens.revoked(*await users.node.db.write(write))
@@ -171,7 +172,7 @@ async def delete(users: Users, user_id: str, client: Client, *, actor_id: str | 
     """Erase the account: PII and credentials wiped here, and a user.erased event so every node wipes
     the public profile, and the author's own delete of everything the user wrote (AuthoredContent:
     its text erased on every node it replicated to, the signed skeletons kept)."""
-    authored = users.node.services.get(AuthoredContent)  # type: ignore[type-abstract]
+    authored = users.node.services.get(AUTHORED_CONTENT)
 
     def write(tx: Tx) -> list[str]:
         conn = tx.conn
@@ -194,7 +195,7 @@ async def delete(users: Users, user_id: str, client: Client, *, actor_id: str | 
             # what the account wrote goes too, by its own deletes (replicated and final)
             authored.erase_author(tx, user_id)
         tx.append(ERASED, UserErased(), author=actor_id or user_id, target=user_id)
-        users._audit(conn, "account.deleted", client, user_id=user_id, actor_id=actor_id)
+        users.audit(conn, "account.deleted", client, user_id=user_id, actor_id=actor_id)
         return revoked
 
     users.tokens.revoked(*await users.node.events.transaction(write))
@@ -203,8 +204,6 @@ async def delete(users: Users, user_id: str, client: Client, *, actor_id: str | 
 async def find(users: Users, who: str) -> AccountSummary:
     """An account by id, username or email (for the CLI)."""
     if "@" in who:
-        from .keys import normalise_email
-
         row = await users.node.db.fetchone(
             _SUMMARY + " WHERE email_index = ?", (users.keys.blind("email", normalise_email(who)),)
         )

@@ -12,8 +12,9 @@ from cryb_node.node import Node
 from cryb_node.problems import Problem, forbidden
 
 from .audit import AuditPage
-from .routes import client_of, users_of
+from .routes import client_of
 from .schemas import Email, Password, Registered, Username
+from .service import USERS
 from .webcookie import with_cookie
 
 
@@ -49,7 +50,7 @@ def admin_routes(api: Api, node: Node) -> None:
         auth="none", summary="First run: create the node admin with the one-time link printed at start",
     )  # fmt: skip
     async def setup_admin(call: Call) -> Registered:
-        users, body = users_of(node), call.body
+        users, body = node.services.require(USERS), call.body
         async with users.first_run.lock:
             if not await users.first_run.valid(body.token):
                 raise Problem("setup_unavailable", 403, "the setup link is used up or wrong", field="token")
@@ -68,4 +69,4 @@ def admin_routes(api: Api, node: Node) -> None:
         """The audit log, newest first (node admins)."""
         await require_admin(call, node)
         q = call.query
-        return await users_of(node).audit_page(q.user_id, q.action, q.before, q.limit)
+        return await node.services.require(USERS).audit_page(q.user_id, q.action, q.before, q.limit)

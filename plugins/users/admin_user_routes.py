@@ -9,7 +9,8 @@ from cryb_node.node import Node
 
 from . import console
 from .admin_routes import require_admin
-from .routes import client_of, users_of
+from .routes import client_of
+from .service import USERS
 
 
 def admin_user_routes(api: Api, node: Node) -> None:
@@ -18,13 +19,13 @@ def admin_user_routes(api: Api, node: Node) -> None:
     async def list_users(call: Call) -> console.UserPage:
         """Local accounts, newest first: by name, exact email, status and admin flag (node admins)."""
         await require_admin(call, node)
-        return await console.search(users_of(node), call.query)
+        return await console.search(node.services.require(USERS), call.query)
 
     @api.route("GET", "/api/v1/admin/users/{user_id}", response=console.UserDetail, auth="required")
     async def show_user(call: Call) -> console.UserDetail:
         """One account: sessions, what it wrote, its latest audit entries (node admins)."""
         await require_admin(call, node)
-        return await console.show(users_of(node), call.path("user_id"))
+        return await console.show(node.services.require(USERS), call.path("user_id"))
 
     @api.route("PATCH", "/api/v1/admin/users/{user_id}", body=console.UserPatch,
                response=console.AdminUser, auth="required")  # fmt: skip
@@ -32,7 +33,11 @@ def admin_user_routes(api: Api, node: Node) -> None:
         """Disable or enable an account, make it a node admin or not (the last active admin stays)."""
         actor = await require_admin(call, node)
         return await console.update(
-            users_of(node), call.path("user_id"), call.body, client_of(call, node), actor_id=actor
+            node.services.require(USERS),
+            call.path("user_id"),
+            call.body,
+            client_of(call, node),
+            actor_id=actor,
         )
 
     @api.route("POST", "/api/v1/admin/users/{user_id}/sign-out", response=console.SignedOut,
@@ -41,7 +46,7 @@ def admin_user_routes(api: Api, node: Node) -> None:
         """End every session of the account (node admins)."""
         actor = await require_admin(call, node)
         n = await console.sign_out(
-            users_of(node), call.path("user_id"), client_of(call, node), actor_id=actor
+            node.services.require(USERS), call.path("user_id"), client_of(call, node), actor_id=actor
         )
         return console.SignedOut(n)
 
@@ -51,7 +56,11 @@ def admin_user_routes(api: Api, node: Node) -> None:
         """Delete everything the account wrote, keeping the account; `confirm` is its username."""
         actor = await require_admin(call, node)
         n = await console.purge_content(
-            users_of(node), call.path("user_id"), call.body.confirm, client_of(call, node), actor_id=actor
+            node.services.require(USERS),
+            call.path("user_id"),
+            call.body.confirm,
+            client_of(call, node),
+            actor_id=actor,
         )
         return console.Purged(n)
 
@@ -61,5 +70,9 @@ def admin_user_routes(api: Api, node: Node) -> None:
         username."""
         actor = await require_admin(call, node)
         await console.erase(
-            users_of(node), call.path("user_id"), call.body.confirm, client_of(call, node), actor_id=actor
+            node.services.require(USERS),
+            call.path("user_id"),
+            call.body.confirm,
+            client_of(call, node),
+            actor_id=actor,
         )

@@ -69,7 +69,8 @@ def query(
     *, user_id: str | None, action: str | None, before: int | None, limit: int
 ) -> tuple[str, tuple[Any, ...]]:
     """Newest first, filtered; keyset pagination on id."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     if user_id:
         where.append("user_id = ?")
         params.append(user_id)

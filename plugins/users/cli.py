@@ -11,22 +11,21 @@ from typing import Any, TypeVar
 import click
 import msgspec
 
+from cryb_node.command import emit, run_with_node
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 
 from . import accounts, console, emails
-from .service import CLI, Users
+from .service import CLI, USERS, Users
 
 T = TypeVar("T")
 
 
-def _run(settings: Any, fn: Callable[[Users], Awaitable[T]]) -> T:
-    from cryb_node.cli import run_with_node
-
+def with_users(settings: Any, fn: Callable[[Users], Awaitable[T]]) -> T:
     cfg = settings.config()
 
     async def go(node: Node) -> T:
-        users = node.services.get(Users)
+        users = node.services.get(USERS)
         if users is None:
             raise click.ClickException("the users plugin is disabled")
         return await fn(users)
@@ -36,13 +35,6 @@ def _run(settings: Any, fn: Callable[[Users], Awaitable[T]]) -> T:
     except Problem as problem:
         where = f" ({problem.field})" if problem.field else ""
         raise click.ClickException(f"{problem.detail}{where}") from None
-
-
-def _emit(data: Any, as_json: bool, text: Callable[[Any], str]) -> None:
-    if as_json:
-        click.echo(msgspec.json.format(msgspec.json.encode(data), indent=2))
-    else:
-        click.echo(text(data))
 
 
 def _row(a: accounts.AccountSummary) -> str:
@@ -110,7 +102,7 @@ def create(settings: Any, username: str, email: str, password: str, admin: bool,
             users.first_run.done()  # a serving node's setup link dies with an admin in place
         return await accounts.find(users, user_id)
 
-    _emit(_run(settings, go), as_json, lambda a: f"created {_row(a)}")
+    emit(with_users(settings, go), as_json, lambda a: f"created {_row(a)}")
 
 
 @user_group.command("list")
@@ -128,8 +120,8 @@ def list_cmd(
     search = _parse(
         console.UserSearch, q=q, status=status, admin=True if admins else None, after=after, limit=limit
     )
-    page = _run(settings, lambda users: console.search(users, search))
-    _emit(page.users, as_json, lambda rs: "\n".join(_user_row(a) for a in rs) or "no accounts")
+    page = with_users(settings, lambda users: console.search(users, search))
+    emit(page.users, as_json, lambda rs: "\n".join(_user_row(a) for a in rs) or "no accounts")
     if page.next_after and not as_json:
         click.echo(f"more: --after {page.next_after}")
 
@@ -144,7 +136,7 @@ def show(settings: Any, who: str, as_json: bool) -> None:
     async def go(users: Users) -> console.UserDetail:
         return await console.show(users, (await accounts.find(users, who)).id)
 
-    _emit(_run(settings, go), as_json, _detail)
+    emit(with_users(settings, go), as_json, _detail)
 
 
 def _update_command(name: str, patch: console.UserPatch, done: str, help_text: str) -> None:
@@ -155,7 +147,7 @@ def _update_command(name: str, patch: console.UserPatch, done: str, help_text: s
         async def go(users: Users) -> None:
             await console.update(users, (await accounts.find(users, who)).id, patch, CLI)
 
-        _run(settings, go)
+        with_users(settings, go)
         click.echo(f"{who}: {done}")
 
 
@@ -182,7 +174,7 @@ def sign_out(settings: Any, who: str) -> None:
     async def go(users: Users) -> int:
         return await console.sign_out(users, (await accounts.find(users, who)).id, CLI)
 
-    click.echo(f"{who}: {_run(settings, go)} session(s) signed out")
+    click.echo(f"{who}: {with_users(settings, go)} session(s) signed out")
 
 
 def _confirming_command(name: str, help_text: str) -> Callable[[Callable[..., Any]], Any]:
@@ -194,11 +186,11 @@ def _confirming_command(name: str, help_text: str) -> Callable[[Callable[..., An
         @click.option("--yes", is_flag=True, help="Do not ask; the account's username counts as typed.")
         @click.pass_obj
         def command(settings: Any, who: str, yes: bool) -> None:
-            account = _run(settings, lambda users: accounts.find(users, who))
+            account = with_users(settings, lambda users: accounts.find(users, who))
             typed = (
                 account.username if yes else click.prompt(f"Type {account.username} to {name} it", default="")
             )
-            click.echo(f"{who}: {_run(settings, lambda users: act(users, account.id, typed))}")
+            click.echo(f"{who}: {with_users(settings, lambda users: act(users, account.id, typed))}")
 
         return command
 
@@ -234,7 +226,7 @@ def reset_password(settings: Any, who: str, password: str | None) -> None:
             return None
         return await emails.send_reset(users, account.id, CLI)
 
-    url = _run(settings, go)
+    url = with_users(settings, go)
     click.echo(f"{who}: password set; every session signed out" if url is None else f"reset link: {url}")
 
 
@@ -247,7 +239,7 @@ def verify_link(settings: Any, who: str) -> None:
     async def go(users: Users) -> str:
         return await emails.send_verification(users, (await accounts.find(users, who)).id, CLI)
 
-    click.echo(f"verification link: {_run(settings, go)}")
+    click.echo(f"verification link: {with_users(settings, go)}")
 
 
 @click.command("audit")
@@ -263,8 +255,8 @@ def audit_cmd(settings: Any, who: str | None, action: str | None, limit: int, as
         user_id = (await accounts.find(users, who)).id if who else None
         return await users.audit_page(user_id, action, None, limit)
 
-    page = _run(settings, go)
-    _emit(page.entries, as_json, lambda es: "\n".join(_audit_line(e) for e in es) or "no entries")
+    page = with_users(settings, go)
+    emit(page.entries, as_json, lambda es: "\n".join(_audit_line(e) for e in es) or "no entries")
 
 
 def _audit_line(e: Any) -> str:

@@ -16,7 +16,7 @@ from cryb_node.events import Tx
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
 from cryb_node.realtime.protocol import Close
-from cryb_node.services import AuthoredContent, AuthoredCounts
+from cryb_node.services import AUTHORED_CONTENT, AuthoredCounts
 
 from . import accounts
 from .audit import AuditEntry
@@ -97,7 +97,8 @@ def _like(text: str) -> str:
 async def search(users: Users, s: UserSearch) -> UserPage:
     """Newest accounts first. Emails are stored encrypted, so an address is matched exactly through
     its blind index; names match anywhere in the username or the display name."""
-    where, params = [], []
+    where: list[str] = []
+    params: list[Any] = []
     q = s.q.strip()
     if "@" in q.lstrip("@"):
         where.append("a.email_index = ?")
@@ -131,11 +132,11 @@ async def show(users: Users, user_id: str) -> UserDetail:
         "SELECT count(*) FROM users_sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
         (user_id, int(time.time())),
     )
-    authored = users.node.services.get(AuthoredContent)  # type: ignore[type-abstract]
+    authored = users.node.services.get(AUTHORED_CONTENT)
     written = await authored.count_author(users.node.db, user_id) if authored is not None else None
     audit = await users.audit_page(user_id, None, None, 20)
-    base = msgspec.structs.astuple(_user(users, row))
-    return UserDetail(*base, sessions=sessions, written=written, audit=audit.entries)
+    base = msgspec.structs.asdict(_user(users, row))
+    return UserDetail(**base, sessions=sessions, written=written, audit=audit.entries)
 
 
 async def update(
@@ -167,9 +168,7 @@ async def sign_out(users: Users, user_id: str, client: Client, *, actor_id: str 
         if row is None or row[0] == "deleted":
             raise not_found("user")
         ids = users.revoke_sessions_in_tx(conn, user_id, "signed_out_by_admin")
-        users._audit(
-            conn, "account.signed_out", client, user_id=user_id, actor_id=actor_id, sessions=len(ids)
-        )
+        users.audit(conn, "account.signed_out", client, user_id=user_id, actor_id=actor_id, sessions=len(ids))
         return ids
 
     ids = await users.node.db.write(write)
@@ -205,11 +204,11 @@ async def purge_content(
     replicated deletes: text erased, uploads it attached removed), but the account stays and can
     sign in. ``confirm`` must be its username. Returns how many items were deleted."""
     await _confirmed(users, user_id, confirm)
-    authored = users.node.services.get(AuthoredContent)  # type: ignore[type-abstract]
+    authored = users.node.services.get(AUTHORED_CONTENT)
 
     def write(tx: Tx) -> int:
         n = authored.erase_author(tx, user_id) if authored is not None else 0
-        users._audit(tx.conn, "account.content_purged", client, user_id=user_id, actor_id=actor_id, removed=n)
+        users.audit(tx.conn, "account.content_purged", client, user_id=user_id, actor_id=actor_id, removed=n)
         return n
 
     return await users.node.events.transaction(write)

@@ -67,7 +67,7 @@ async def send_verification(users: Users, user_id: str, client: Client) -> str:
 
     def write(conn: Connection) -> tuple[str | None, str]:
         row = conn.execute("SELECT email_ct FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
-        users._audit(conn, "email.verification_sent", client, user_id=user_id)
+        users.audit(conn, "email.verification_sent", client, user_id=user_id)
         return users.keys.open(row[0]) if row else None, _issue(conn, users, user_id, "verify")
 
     email, token = await users.node.db.write(write)
@@ -109,7 +109,7 @@ async def verify(users: Users, token: str, client: Client) -> str:
         conn.execute(
             "UPDATE users_accounts SET email_verified = 1, updated_at = ? WHERE id = ?", (now, row[0])
         )
-        users._audit(conn, "email.verified", client, user_id=row[0])
+        users.audit(conn, "email.verified", client, user_id=row[0])
         return row[0]
 
     user_id = await users.node.db.write(write)
@@ -134,7 +134,7 @@ async def change_email(users: Users, user_id: str, new_email: str, client: Clien
             " WHERE id = ?",
             (users.keys.seal(new_email), index, int(time.time()), user_id),
         )
-        users._audit(conn, "email.changed", client, user_id=user_id)
+        users.audit(conn, "email.changed", client, user_id=user_id)
 
     await users.node.db.write(write)
     return await send_verification(users, user_id, client)
@@ -155,7 +155,7 @@ async def send_reset(users: Users, user_id: str, client: Client) -> str:
 
     def write(conn: Connection) -> tuple[str | None, str]:
         row = conn.execute("SELECT email_ct FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
-        users._audit(conn, "password.reset_requested", client, user_id=user_id)
+        users.audit(conn, "password.reset_requested", client, user_id=user_id)
         return users.keys.open(row[0]) if row else None, _issue(conn, users, user_id, "reset")
 
     address, token = await users.node.db.write(write)
@@ -188,7 +188,7 @@ async def confirm_reset(users: Users, token: str, new_password: str, client: Cli
         conn.execute(
             "UPDATE users_accounts SET password_hash = ?, updated_at = ? WHERE id = ?", (pw_hash, now, row[0])
         )
-        users._audit(conn, "password.reset", client, user_id=row[0])
+        users.audit(conn, "password.reset", client, user_id=row[0])
         return users.revoke_sessions_in_tx(conn, row[0], "password_reset")
 
     revoked = await users.node.db.write(write)

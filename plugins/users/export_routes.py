@@ -10,12 +10,13 @@ from cryb_node.gateway.api import Api, Call, json_response
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 
-from .exports import Exporter, ExportStatus
-from .routes import client_of, users_of
+from .exports import EXPORTER, Exporter, ExportStatus
+from .routes import client_of
+from .service import USERS
 
 
 def exporter_of(node: Node) -> Exporter:
-    exporter = node.services.get(Exporter)
+    exporter = node.services.get(EXPORTER)
     if exporter is None:
         raise Problem("unavailable", 503, "exports are prepared only while the node serves")
     return exporter
@@ -39,7 +40,7 @@ def export_routes(api: Api, node: Node) -> None:
                auth="required")  # fmt: skip
     async def download_export(call: Call) -> web.FileResponse:
         """The ZIP of a ready export: only for the member it belongs to (404 for anyone else)."""
-        users = users_of(node)
+        users = node.services.require(USERS)
         path = await exporter_of(node).file(call.user_id, call.path("export_id"), client_of(call, node))
         me = await users.me(call.user_id)
         day = time.strftime("%Y-%m-%d", time.gmtime())

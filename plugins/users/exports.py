@@ -23,6 +23,7 @@ from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.export import ExportSink, Progress
 from cryb_node.problems import Problem, not_found
+from cryb_node.services import ServiceKey
 
 from . import export_data
 from .events import ERASED
@@ -153,7 +154,7 @@ class Exporter:
                 "INSERT INTO users_exports (id, user_id, state, created_at) VALUES (?, ?, 'queued', ?)",
                 (export_id, user_id, now),
             )
-            self.users._audit(conn, "export.requested", client, user_id=user_id, export_id=export_id)
+            self.users.audit(conn, "export.requested", client, user_id=user_id, export_id=export_id)
             row = conn.execute(f"SELECT {_COLUMNS} FROM users_exports WHERE id = ?", (export_id,)).fetchone()
             return row, True
 
@@ -185,7 +186,7 @@ class Exporter:
         if not await asyncio.to_thread(path.is_file):
             raise Problem("export_expired", 410, "this export's file is gone: ask for a new one")
         await self.node.db.write(
-            lambda conn: self.users._audit(
+            lambda conn: self.users.audit(
                 conn, "export.downloaded", client, user_id=user_id, export_id=export_id
             )
         )
@@ -353,3 +354,6 @@ class Exporter:
         for (export_id,) in rows:
             await asyncio.to_thread(self.path(export_id).unlink, True)
             await asyncio.to_thread(self.path(export_id, part=True).unlink, True)
+
+
+EXPORTER: ServiceKey[Exporter] = ServiceKey("users.exports")

@@ -22,7 +22,7 @@ from cryb_node.identity import load_or_create_secret
 KEY_FILE = "users.key"
 
 
-def _derive(master: bytes, purpose: bytes) -> bytes:
+def derive(master: bytes, purpose: bytes) -> bytes:
     # Separate keys per purpose, so a leak of one (say the token key in a log) exposes nothing else.
     return nacl.hash.blake2b(
         b"", key=master, person=purpose.ljust(16, b"\0"), digest_size=32, encoder=nacl.encoding.RawEncoder
@@ -42,9 +42,9 @@ class Keys:
     @classmethod
     def from_master(cls, master: bytes) -> Keys:
         return cls(
-            token=_derive(master, b"cryb-token"),
-            box=nacl.secret.SecretBox(_derive(master, b"cryb-pii")),
-            index=_derive(master, b"cryb-index"),
+            token=derive(master, b"cryb-token"),
+            box=nacl.secret.SecretBox(derive(master, b"cryb-pii")),
+            index=derive(master, b"cryb-index"),
         )
 
     def seal(self, text: str) -> bytes:

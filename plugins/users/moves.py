@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from cryb_node.bus import Subscription
@@ -35,11 +34,8 @@ def moved(url: str) -> Problem:
     )
 
 
-def subscription(node: Node, users: Callable[[], Users | None]) -> Subscription:
+def subscription(node: Node, u: Users) -> Subscription:
     def handle(conn: Connection, events: list[Event]) -> None:
-        u = users()
-        if u is None:
-            return
         here = node.identity.node_public
         for ev in events:
             user_id = ev.body.target
@@ -50,7 +46,7 @@ def subscription(node: Node, users: Callable[[], Users | None]) -> Subscription:
             if home is not None and home != here and row is not None:
                 # It left this node: nothing signed in here keeps working.
                 revoked = u.revoke_sessions_in_tx(conn, user_id, "moved")
-                u._audit(conn, "account.moved_away", user_id=user_id, sessions=len(revoked))
+                u.audit(conn, "account.moved_away", user_id=user_id, sessions=len(revoked))
                 url = conn.execute("SELECT url FROM sync_moved WHERE user_id = ?", (user_id,)).fetchone()
                 u.tokens.moved_away(url[0] if url else "", *revoked)
             elif home == here and row is None:
@@ -71,4 +67,4 @@ def _adopt(conn: Connection, users: Users, user_id: str) -> None:
         " VALUES (?, ?, ?, NULL, ?, ?)",
         (user_id, name, name.lower(), now, now),
     )
-    users._audit(conn, "account.moved_here", user_id=user_id)
+    users.audit(conn, "account.moved_here", user_id=user_id)

@@ -27,6 +27,7 @@ import msgspec
 from cryb_node.problems import Problem, not_found
 
 from .keys import normalise_email
+from .registration import registration_of
 from .schemas import OAuthProvider, TokenPair
 from .validate import RESERVED
 
@@ -209,7 +210,7 @@ class OAuth:
             or not hmac.compare_digest(pending.browser, browser_digest(browser))
         ):
             await self.users.node.db.write(
-                lambda c: self.users._audit(c, "oauth.state_mismatch", client, provider=name)
+                lambda c: self.users.audit(c, "oauth.state_mismatch", client, provider=name)
             )
             raise Problem(
                 "oauth_state_mismatch", 400, "unknown, expired or reused sign-in state", field="state"
@@ -307,7 +308,6 @@ class OAuth:
                     "oauth_email_in_use", 409,
                     "an account with this email exists: sign in with its password, then link this provider",
                 )  # fmt: skip
-        from .registration import registration_of
 
         await registration_of(users).refuse_provider_signup(client)
         user_id = await self._create(ident, email, client)
@@ -339,7 +339,7 @@ class OAuth:
             " VALUES (?, ?, ?, ?)",
             (provider, subject, user_id, int(time.time())),
         )
-        self.users._audit(conn, "oauth.linked", client, user_id=user_id, provider=provider)
+        self.users.audit(conn, "oauth.linked", client, user_id=user_id, provider=provider)
 
     async def unlink(self, user_id: str, provider: str, client: Client) -> None:
         def write(conn: Any) -> int:
@@ -354,7 +354,7 @@ class OAuth:
                 "DELETE FROM users_oauth_links WHERE user_id = ? AND provider = ?", (user_id, provider)
             )
             if cur.rowcount:
-                self.users._audit(conn, "oauth.unlinked", client, user_id=user_id, provider=provider)
+                self.users.audit(conn, "oauth.unlinked", client, user_id=user_id, provider=provider)
             return cur.rowcount
 
         if not await self.users.node.db.write(write):

@@ -12,7 +12,8 @@ from cryb_node.gateway.api import Api, Call, json_response
 from cryb_node.node import Node
 
 from .oauth import STATE_TTL_S, AuthorizeUrl, LinkList, LinkOut, OAuthResult, ProviderInfo, ProviderList
-from .routes import client_of, users_of
+from .routes import client_of
+from .service import USERS
 from .webcookie import set_refresh_cookie
 
 # Holds the secret that binds a sign-in's state to the browser that started it (plugins/users/oauth.py).
@@ -29,7 +30,7 @@ def oauth_routes(api: Api, node: Node) -> None:
     @api.route("GET", "/api/v1/auth/oauth", response=ProviderList, auth="none")
     async def providers(call: Call) -> ProviderList:
         """Sign-in providers configured on this node."""
-        oauth = users_of(node).oauth
+        oauth = node.services.require(USERS).oauth
         return ProviderList([ProviderInfo(p.name, p.preset) for p in oauth.providers.values()])
 
     @api.route("POST", "/api/v1/auth/oauth/{provider}/start", response=AuthorizeUrl, bucket="auth")
@@ -37,7 +38,7 @@ def oauth_routes(api: Api, node: Node) -> None:
         """Where to send the browser to sign in; when signed in already, links the provider instead.
         Sets the cookie the callback must come back with (same browser only)."""
         link_user = call.principal.user_id if call.principal else None
-        url, browser = await users_of(node).oauth.start(call.path("provider"), link_user)
+        url, browser = await node.services.require(USERS).oauth.start(call.path("provider"), link_user)
         response = json_response(AuthorizeUrl(url))
         _bind(response, call, browser)
         return response
@@ -45,7 +46,7 @@ def oauth_routes(api: Api, node: Node) -> None:
     @api.route("GET", "/api/v1/auth/oauth/{provider}/login", bucket="auth", auth="none", status=302)
     async def login_redirect(call: Call) -> web.Response:
         """Browser entry point: redirects to the provider's sign-in page."""
-        url, browser = await users_of(node).oauth.start(call.path("provider"), None)
+        url, browser = await node.services.require(USERS).oauth.start(call.path("provider"), None)
         redirect = web.HTTPFound(url)
         _bind(redirect, call, browser)
         raise redirect
@@ -55,7 +56,7 @@ def oauth_routes(api: Api, node: Node) -> None:
     async def callback(call: Call) -> web.Response:
         """The provider sends the browser back here with a code and the state."""
         q = call.query
-        result = await users_of(node).oauth.callback(
+        result = await node.services.require(USERS).oauth.callback(
             call.path("provider"),
             q.code,
             q.state,
@@ -69,7 +70,11 @@ def oauth_routes(api: Api, node: Node) -> None:
             response = web.Response(status=302, headers={"Location": "/" if result.tokens else "/settings"})
             if result.tokens is not None:
                 set_refresh_cookie(
-                    response, call.request, node, result.tokens.refresh_token, users_of(node).s.refresh_ttl_s
+                    response,
+                    call.request,
+                    node,
+                    result.tokens.refresh_token,
+                    node.services.require(USERS).s.refresh_ttl_s,
                 )
         else:
             response = json_response(result)
@@ -99,4 +104,6 @@ def oauth_routes(api: Api, node: Node) -> None:
     @api.route("DELETE", "/api/v1/users/@me/oauth/{provider}", auth="required", bucket="auth")
     async def unlink(call: Call) -> None:
         """Remove a linked provider (not the last way to sign in)."""
-        await users_of(node).oauth.unlink(call.user_id, call.path("provider"), client_of(call, node))
+        await node.services.require(USERS).oauth.unlink(
+            call.user_id, call.path("provider"), client_of(call, node)
+        )

@@ -20,16 +20,17 @@ from cryb_node.events import Tx
 from cryb_node.identity import key_dir
 from cryb_node.mail import Mail, MailError
 from cryb_node.problems import Problem, not_found
-from cryb_node.services import Invites
+from cryb_node.services import INVITES, ServiceKey
 
 from . import accounts
 from . import registration_tokens as tokens
 from .events import CREATED, UserCreated
-from .keys import _derive, load_or_create_master
+from .keys import derive, load_or_create_master
 from .registration_schemas import (
     ApplicationDecision,
     ApplicationList,
     ApplicationOut,
+    Mode,
     NewAccountIn,
     RegistrationInfo,
 )
@@ -46,7 +47,7 @@ _INVITE_PROBLEMS = ("invite_invalid", "invite_revoked", "invite_expired", "invit
 
 
 class Registration:
-    """One per running node (the users plugin's lifespan provides it); routes and CLI share it."""
+    """One per running node (the users plugin's setup provides it); routes and CLI share it."""
 
     def __init__(self, users: Users) -> None:
         self.users = users
@@ -59,7 +60,7 @@ class Registration:
 
     async def open(self) -> None:
         master = load_or_create_master(key_dir(self.node.data_dir))
-        self.pow = ProofOfWork(_derive(master, b"cryb-signup-pow"), lambda: self.clock())
+        self.pow = ProofOfWork(derive(master, b"cryb-signup-pow"), lambda: self.clock())
         if self.node.serving:  # the CLI neither signs anyone up nor should race the server's saves
             await self.limits.attach(self.node.db)
             await self.pow.attach(self.node.db)
@@ -69,13 +70,13 @@ class Registration:
         await self.pow.detach()
 
     @property
-    def mode(self) -> str:
+    def mode(self) -> Mode:
         return self.s.registration
 
     def info(self) -> RegistrationInfo:
         bits = self.s.registration_pow_bits if self.mode != "closed" else 0
         return RegistrationInfo(
-            mode=self.mode,  # type: ignore[arg-type]
+            mode=self.mode,
             invite_required=self.mode == "invite",
             question=self.s.registration_question if self.mode == "approval" else None,
             pow=self.pow.issue(bits, self.s.registration_pow_ttl_s) if bits else None,
@@ -90,7 +91,7 @@ class Registration:
         except Refusal as refusal:
             reason = refusal.reason
             await self.node.db.write(
-                lambda c: self.users._audit(c, "registration.refused", client, reason=reason, mode=self.mode)
+                lambda c: self.users.audit(c, "registration.refused", client, reason=reason, mode=self.mode)
             )
             raise refusal.problem from None
 
@@ -113,7 +114,8 @@ class Registration:
         try:
             return await self.users.create_account(
                 body.username, body.email, body.password, client=client,
-                display_name=body.display_name or "", pending=self.mode == "approval", in_tx=in_tx,
+                display_name=body.display_name if isinstance(body.display_name, str) else "",
+                pending=self.mode == "approval", in_tx=in_tx,
             )  # fmt: skip
         except Problem as problem:
             if problem.code in _INVITE_PROBLEMS:  # the token went bad meanwhile (its last use taken)
@@ -135,10 +137,10 @@ class Registration:
 
             def use_token(conn: Connection, user_id: str) -> None:
                 tokens.use_in_tx(conn, token_id, self.clock())
-                self.users._audit(conn, "registration.token_used", client, user_id=user_id, token_id=token_id)
+                self.users.audit(conn, "registration.token_used", client, user_id=user_id, token_id=token_id)
 
             return use_token
-        service = self.node.services.get(Invites)  # type: ignore[type-abstract]
+        service = self.node.services.get(INVITES)
         found = await service.lookup(code) if service is not None else None
         if found is None:
             raise Refusal("invite_invalid", Problem(
@@ -153,7 +155,7 @@ class Registration:
 
         def note_invite(conn: Connection, user_id: str) -> None:
             # Not a use: the invite is used when the new member joins with it.
-            self.users._audit(
+            self.users.audit(
                 conn, "registration.invited", client, user_id=user_id, community_id=found.community_id
             )
 
@@ -178,7 +180,7 @@ class Registration:
         """A first sign-in through an OAuth provider would create an account: only in open mode."""
         if self.mode != "open":
             await self.node.db.write(
-                lambda c: self.users._audit(
+                lambda c: self.users.audit(
                     c, "registration.refused", client, reason="provider", mode=self.mode
                 )
             )
@@ -229,10 +231,10 @@ class Registration:
                 tx.append(
                     CREATED, UserCreated(username=row[0], display_name=row[2]), author=user_id, target=user_id
                 )
-                self.users._audit(conn, "registration.approved", client, user_id=user_id, actor_id=actor_id)
+                self.users.audit(conn, "registration.approved", client, user_id=user_id, actor_id=actor_id)
             else:
                 _wipe(conn, user_id, now)
-                self.users._audit(conn, "registration.rejected", client, user_id=user_id, actor_id=actor_id)
+                self.users.audit(conn, "registration.rejected", client, user_id=user_id, actor_id=actor_id)
             return self.users.keys.open(row[1]), row[0]
 
         email, username = await self.node.events.transaction(write)
@@ -287,6 +289,7 @@ def _wipe(conn: Connection, user_id: str, now: int) -> None:
 
 
 def registration_of(users: Users) -> Registration:
-    found = users.node.services.get(Registration)
-    assert found is not None, "the users plugin's lifespan has not run"
-    return found
+    return users.node.services.require(REGISTRATION)
+
+
+REGISTRATION: ServiceKey[Registration] = ServiceKey("users.registration")

@@ -9,9 +9,11 @@ from typing import Any
 
 import click
 
+from cryb_node.command import emit
+
 from . import accounts
 from . import registration_tokens as tokens
-from .cli import _emit, _run, json_option, user_group
+from .cli import json_option, user_group, with_users
 from .registration import registration_of
 from .registration_schemas import ApplicationDecision, ApplicationList, RegistrationTokenOut
 from .service import CLI, Users
@@ -59,7 +61,7 @@ def create_cmd(settings: Any, uses: int | None, expires: int | None, as_json: bo
         reg = registration_of(users)
         return await tokens.create(users, CLI, now=reg.clock(), uses=uses, expires_in_s=expires)
 
-    _emit(_run(settings, go), as_json, lambda t: f"{t.token}\n{_token_line(t)}")
+    emit(with_users(settings, go), as_json, lambda t: f"{t.token}\n{_token_line(t)}")
 
 
 @token_group.command("list")
@@ -72,7 +74,7 @@ def list_cmd(settings: Any, active: bool, as_json: bool) -> None:
     async def go(users: Users) -> list[RegistrationTokenOut]:
         return await tokens.list_tokens(users, registration_of(users).clock(), include_spent=not active)
 
-    _emit(_run(settings, go), as_json, lambda ts: "\n".join(_token_line(t) for t in ts) or "no tokens")
+    emit(with_users(settings, go), as_json, lambda ts: "\n".join(_token_line(t) for t in ts) or "no tokens")
 
 
 @token_group.command("revoke")
@@ -85,7 +87,7 @@ def revoke_cmd(settings: Any, token: str, as_json: bool) -> None:
     async def go(users: Users) -> RegistrationTokenOut:
         return await tokens.revoke(users, token, CLI, now=registration_of(users).clock())
 
-    _emit(_run(settings, go), as_json, lambda t: f"revoked {_token_line(t)}")
+    emit(with_users(settings, go), as_json, lambda t: f"revoked {_token_line(t)}")
 
 
 @user_group.command("applications")
@@ -93,7 +95,7 @@ def revoke_cmd(settings: Any, token: str, as_json: bool) -> None:
 @click.pass_obj
 def applications_cmd(settings: Any, as_json: bool) -> None:
     """Sign-ups waiting for approval (registration = "approval"), oldest first, with their answers."""
-    page = _run(settings, lambda users: registration_of(users).applications())
+    page = with_users(settings, lambda users: registration_of(users).applications())
 
     def text(p: ApplicationList) -> str:
         lines = [f"Question: {p.question}"] if p.applications else []
@@ -102,7 +104,7 @@ def applications_cmd(settings: Any, as_json: bool) -> None:
             lines.append(f"    {a.answer}")
         return "\n".join(lines) or "no applications waiting"
 
-    _emit(page, as_json, text)
+    emit(page, as_json, text)
 
 
 def _decide(settings: Any, who: str, approve: bool, reason: str = "") -> ApplicationDecision:
@@ -110,7 +112,7 @@ def _decide(settings: Any, who: str, approve: bool, reason: str = "") -> Applica
         account = await accounts.find(users, who)
         return await registration_of(users).decide(account.id, approve, CLI, reason=reason)
 
-    return _run(settings, go)
+    return with_users(settings, go)
 
 
 @user_group.command("approve")
@@ -119,9 +121,7 @@ def _decide(settings: Any, who: str, approve: bool, reason: str = "") -> Applica
 @click.pass_obj
 def approve_cmd(settings: Any, who: str, as_json: bool) -> None:
     """Approve an application (by id, username or email); the applicant is mailed."""
-    _emit(
-        _decide(settings, who, True), as_json, lambda d: f"{who}: approved{' (mailed)' if d.mailed else ''}"
-    )
+    emit(_decide(settings, who, True), as_json, lambda d: f"{who}: approved{' (mailed)' if d.mailed else ''}")
 
 
 @user_group.command("reject")
@@ -132,4 +132,4 @@ def approve_cmd(settings: Any, who: str, as_json: bool) -> None:
 def reject_cmd(settings: Any, who: str, reason: str, as_json: bool) -> None:
     """Reject an application; the applicant is mailed and their personal data is wiped."""
     decision = _decide(settings, who, False, reason)
-    _emit(decision, as_json, lambda d: f"{who}: rejected, details wiped{' (mailed)' if d.mailed else ''}")
+    emit(decision, as_json, lambda d: f"{who}: rejected, details wiped{' (mailed)' if d.mailed else ''}")

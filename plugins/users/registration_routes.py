@@ -9,7 +9,7 @@ from cryb_node.node import Node
 from . import accounts
 from . import registration_tokens as tokens
 from .admin_routes import require_admin
-from .registration import registration_of
+from .registration import REGISTRATION
 from .registration_schemas import (
     ApplicationDecision,
     ApplicationList,
@@ -20,7 +20,7 @@ from .registration_schemas import (
     RegistrationTokenOut,
     RejectIn,
 )
-from .routes import client_of, users_of
+from .routes import client_of
 
 ADMIN = "/api/v1/admin"
 
@@ -30,13 +30,13 @@ def registration_routes(api: Api, node: Node) -> None:
     async def registration_info(call: Call) -> RegistrationInfo:
         """How this node takes sign-ups: the mode, the approval question, and a fresh proof-of-work
         challenge when one is needed."""
-        return registration_of(users_of(node)).info()
+        return node.services.require(REGISTRATION).info()
 
     @api.route("GET", f"{ADMIN}/applications", response=ApplicationList, auth="required")
     async def list_applications(call: Call) -> ApplicationList:
         """Sign-ups waiting for approval, oldest first, with their answers (node admins)."""
         await require_admin(call, node)
-        return await registration_of(users_of(node)).applications()
+        return await node.services.require(REGISTRATION).applications()
 
     @api.route(
         "POST",
@@ -48,7 +48,7 @@ def registration_routes(api: Api, node: Node) -> None:
     async def approve(call: Call) -> ApplicationDecision:
         """Approve an application: the account can sign in, and the applicant is mailed (node admins)."""
         actor = await require_admin(call, node)
-        reg = registration_of(users_of(node))
+        reg = node.services.require(REGISTRATION)
         return await reg.decide(call.path("user_id"), True, client_of(call, node), actor_id=actor)
 
     @api.route(
@@ -63,7 +63,7 @@ def registration_routes(api: Api, node: Node) -> None:
         """Reject an application: the applicant is mailed (with the optional reason) and their
         personal data is wiped (node admins)."""
         actor = await require_admin(call, node)
-        reg = registration_of(users_of(node))
+        reg = node.services.require(REGISTRATION)
         return await reg.decide(
             call.path("user_id"), False, client_of(call, node), actor_id=actor, reason=call.body.reason
         )
@@ -72,7 +72,7 @@ def registration_routes(api: Api, node: Node) -> None:
     async def list_tokens(call: Call) -> RegistrationTokenList:
         """Registration tokens, newest first, with their state and uses (node admins)."""
         await require_admin(call, node)
-        reg = registration_of(users_of(node))
+        reg = node.services.require(REGISTRATION)
         return RegistrationTokenList(await tokens.list_tokens(reg.users, reg.clock()))
 
     @api.route(
@@ -87,7 +87,7 @@ def registration_routes(api: Api, node: Node) -> None:
     async def create_token(call: Call) -> RegistrationTokenOut:
         """Make a registration token; the answer is the only place the token itself is shown."""
         actor = await require_admin(call, node)
-        reg = registration_of(users_of(node))
+        reg = node.services.require(REGISTRATION)
         return await tokens.create(
             reg.users, client_of(call, node), now=reg.clock(), uses=call.body.uses,
             expires_in_s=call.body.expires_in_s, actor_id=actor,
@@ -103,7 +103,7 @@ def registration_routes(api: Api, node: Node) -> None:
     async def revoke_token(call: Call) -> RegistrationTokenOut:
         """Revoke a registration token (by id): it admits no one from now on (node admins)."""
         actor = await require_admin(call, node)
-        reg = registration_of(users_of(node))
+        reg = node.services.require(REGISTRATION)
         return await tokens.revoke(
             reg.users, call.path("token_id"), client_of(call, node), now=reg.clock(), actor_id=actor
         )
@@ -120,5 +120,5 @@ def registration_routes(api: Api, node: Node) -> None:
     async def create_account(call: Call) -> accounts.AccountSummary:
         """Create an account in any registration mode, the address counted as verified (node admins)."""
         actor = await require_admin(call, node)
-        reg = registration_of(users_of(node))
+        reg = node.services.require(REGISTRATION)
         return await reg.create_account(call.body, client_of(call, node), actor)

@@ -9,7 +9,7 @@ for a token's last use cannot both get it (the loser's account is rolled back wi
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from cryb_node.clock import new_id
 from cryb_node.db import Connection
@@ -38,7 +38,12 @@ def parse_duration(text: str) -> int:
     return int(m.group(1)) * _UNITS[m.group(2) or "s"]
 
 
-def state(expires_at: int | None, max_uses: int | None, uses: int, revoked_at: int | None, now: float) -> str:
+TokenState = Literal["active", "expired", "used_up", "revoked"]
+
+
+def state(
+    expires_at: int | None, max_uses: int | None, uses: int, revoked_at: int | None, now: float
+) -> TokenState:
     if revoked_at is not None:
         return "revoked"
     if expires_at is not None and expires_at <= now:
@@ -51,7 +56,7 @@ def state(expires_at: int | None, max_uses: int | None, uses: int, revoked_at: i
 def _out(r: Any, now: float, token: str | None = None) -> RegistrationTokenOut:
     return RegistrationTokenOut(
         r[0], r[1], state(r[4], r[5], r[6], r[7], now), r[2], r[3], r[4], r[5], r[6], token
-    )  # type: ignore[arg-type]
+    )
 
 
 async def create(
@@ -73,7 +78,7 @@ async def create(
             " max_uses) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (token_id, token_hash(token), token[:_HINT], actor_id, at, expires, uses),
         )
-        users._audit(conn, "registration.token_created", client, actor_id=actor_id, token_id=token_id,
+        users.audit(conn, "registration.token_created", client, actor_id=actor_id, token_id=token_id,
                      max_uses=uses, expires_at=expires)  # fmt: skip
         return conn.execute(_SELECT + " WHERE id = ?", (token_id,)).fetchone()
 
@@ -101,7 +106,7 @@ async def revoke(
             conn.execute(
                 "UPDATE users_registration_tokens SET revoked_at = ? WHERE id = ?", (int(now), row[0])
             )
-            users._audit(conn, "registration.token_revoked", client, actor_id=actor_id, token_id=row[0])
+            users.audit(conn, "registration.token_revoked", client, actor_id=actor_id, token_id=row[0])
         return conn.execute(_SELECT + " WHERE id = ?", (row[0],)).fetchone()
 
     return _out(await users.node.db.write(write), now)
@@ -140,4 +145,4 @@ def use_in_tx(conn: Connection, token_id: str, now: float) -> None:
         "SELECT expires_at, max_uses, uses, revoked_at FROM users_registration_tokens WHERE id = ?",
         (token_id,),
     ).fetchone()
-    raise _refusal(state(*row, now) if row else None)
+    raise _refusal(state(row[0], row[1], row[2], row[3], now) if row else None)

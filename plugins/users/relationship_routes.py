@@ -9,7 +9,7 @@ import msgspec
 from cryb_node.gateway.api import Api, Call
 from cryb_node.node import Node
 
-from .relationships import RelationshipList, RelationshipService
+from .relationships import RELATIONSHIP_SERVICE, RelationshipList, RelationshipService
 
 
 class RelationshipQuery(msgspec.Struct, forbid_unknown_fields=True):
@@ -22,9 +22,7 @@ class FriendState(msgspec.Struct):
 
 def relationship_routes(api: Api, node: Node) -> None:
     def rels() -> RelationshipService:
-        svc = node.services.get(RelationshipService)
-        assert svc is not None
-        return svc
+        return node.services.require(RELATIONSHIP_SERVICE)
 
     @api.route("GET", "/api/v1/users/@me/relationships", query=RelationshipQuery, response=RelationshipList,
                auth="required")  # fmt: skip

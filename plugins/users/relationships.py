@@ -12,7 +12,7 @@ import msgspec
 
 from cryb_node.db import Connection, Database
 from cryb_node.problems import Problem, not_found
-from cryb_node.services import Notice, Notifier
+from cryb_node.services import NOTIFIER, Notice, ServiceKey
 from cryb_node.sync.homes import remote_homes
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ class RelationshipService:
         if me == other:
             raise Problem("invalid_target", 400, "you cannot befriend yourself", field="user_id")
         await self._require_user(other)
-        notifier = self.users.node.services.get(Notifier)  # type: ignore[type-abstract]
+        notifier = self.users.node.services.get(NOTIFIER)
 
         def write(conn: Connection) -> str:
             if blocked_between(conn, me, other):
@@ -152,5 +152,11 @@ class RelationshipService:
         )
         homes = await remote_homes(self.users.node, [r[0] for r in rows])
         return RelationshipList(
-            [Relationship(*r, home=homes[r[0]].node if r[0] in homes else None) for r in rows]
+            [
+                Relationship(r[0], r[1], r[2], r[3], r[4], home=homes[r[0]].node if r[0] in homes else None)
+                for r in rows
+            ]
         )
+
+
+RELATIONSHIP_SERVICE: ServiceKey[RelationshipService] = ServiceKey("users.relationships")

@@ -4,13 +4,15 @@ functions as GET/PATCH /api/v1/admin/reports (actions are audited with the CLI a
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal, cast
 
 import click
 import msgspec
 
+from cryb_node.command import emit
+
 from . import reports as r
-from .cli import _emit, _run, json_option
+from .cli import json_option, with_users
 from .service import CLI, Users
 
 
@@ -36,9 +38,11 @@ def _line(x: r.NodeReport) -> str:
 @click.pass_obj
 def list_cmd(settings: Any, status: str, limit: int, as_json: bool) -> None:
     """List reports, oldest first."""
-    q = r.NodeReportQuery(status=status, limit=limit)  # type: ignore[arg-type]
-    page = _run(settings, lambda users: r.list_reports(users, q))
-    _emit(page.reports, as_json, lambda rs: "\n".join(_line(x) for x in rs) or f"no {status} reports")
+    q = r.NodeReportQuery(
+        status=cast(r.Status | Literal["all"], status), limit=limit
+    )  # click.Choice checked it
+    page = with_users(settings, lambda users: r.list_reports(users, q))
+    emit(page.reports, as_json, lambda rs: "\n".join(_line(x) for x in rs) or f"no {status} reports")
 
 
 @report_group.command("resolve")
@@ -61,4 +65,4 @@ def resolve_cmd(settings: Any, report_id: str, dismiss: bool, note: str, as_json
     async def go(users: Users) -> r.NodeReport:
         return await r.decide(users, report_id, decision, CLI, actor_id=None)
 
-    _emit(_run(settings, go), as_json, lambda x: f"{x.id}: {x.status}")
+    emit(with_users(settings, go), as_json, lambda x: f"{x.id}: {x.status}")

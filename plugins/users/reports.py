@@ -20,7 +20,14 @@ from msgspec import Meta
 from cryb_node.clock import new_id
 from cryb_node.db import Connection
 from cryb_node.problems import Problem, not_found
-from cryb_node.services import CommunityDirectory, ContentTargets, Notice, Notifier, Perm, Permissions
+from cryb_node.services import (
+    COMMUNITY_DIRECTORY,
+    CONTENT_TARGETS,
+    NOTIFIER,
+    PERMISSIONS,
+    Notice,
+    Perm,
+)
 
 if TYPE_CHECKING:
     from .schemas import Profile
@@ -128,12 +135,12 @@ async def _target(users: Users, reporter_id: str, body: NodeReportIn) -> _Target
         # the bio as it was: what a profile report is often about
         return _Target(tid, f"{p.display_name} ({name})" if p.display_name else name, p.bio[:300])
     if kind == "community":
-        directory = services.get(CommunityDirectory)  # type: ignore[type-abstract]
+        directory = services.get(COMMUNITY_DIRECTORY)
         community = await directory.visible(reporter_id, tid) if directory is not None else None
         if community is None:
             raise _no_target("community")
         return _Target(community.owner_id, community.name, community_id=community.id)
-    targets = services.get(ContentTargets)  # type: ignore[type-abstract]
+    targets = services.get(CONTENT_TARGETS)
     ref = await targets.find("message" if kind == "dm_message" else kind, tid) if targets else None
     if ref is None:
         raise _no_target(kind.replace("_", " "))
@@ -142,7 +149,7 @@ async def _target(users: Users, reporter_id: str, body: NodeReportIn) -> _Target
         if ref.community_id is not None or reporter_id not in ref.participants:
             raise _no_target("direct message")
     else:
-        perms = services.get(Permissions)  # type: ignore[type-abstract]
+        perms = services.get(PERMISSIONS)
         access = await perms.channel(reporter_id, ref.channel_id) if perms and ref.community_id else None
         if access is None or not access.has(Perm.VIEW_CHANNEL):
             raise _no_target(kind)
@@ -222,7 +229,7 @@ async def decide(
     users: Users, report_id: str, decision: NodeReportDecision, client: Client, *, actor_id: str | None
 ) -> NodeReport:
     """Resolve or dismiss an open report (audited); its reporter is told the outcome, not the note."""
-    notifier = users.node.services.get(Notifier)  # type: ignore[type-abstract]
+    notifier = users.node.services.get(NOTIFIER)
     now = int(time.time() * 1000)
 
     def write(conn: Connection) -> None:
@@ -238,7 +245,7 @@ async def decide(
             "UPDATE users_reports SET status = ?, note = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
             (decision.status, decision.note.strip(), actor_id or "node", now, report_id),
         )
-        users._audit(conn, f"report.{decision.status}", client, user_id=row[3], actor_id=actor_id,
+        users.audit(conn, f"report.{decision.status}", client, user_id=row[3], actor_id=actor_id,
                      report_id=report_id, target_type=row[2])  # fmt: skip
         if notifier is not None:
             # Told in the same transaction, so the outcome is never lost; the admin's note stays

@@ -24,14 +24,8 @@ from .schemas import (
     SessionOut,
     TokenPair,
 )
-from .service import Client, Users
+from .service import USERS, Client
 from .webcookie import clear_cookie, cookie_token, with_cookie
-
-
-def users_of(node: Node) -> Users:
-    users = node.services.get(Users)
-    assert users is not None, "the users plugin's lifespan has not run"
-    return users
 
 
 def client_of(call: Call, node: Node) -> Client:
@@ -44,11 +38,11 @@ def auth_routes(api: Api, node: Node) -> None:
         "POST", "/api/v1/auth/register", body=RegisterIn, response=Registered, status=201,
         bucket="auth", auth="none",
     )  # fmt: skip
-    async def register(call: Call) -> Registered:
+    async def register(call: Call) -> Registered | web.Response:
         """Create an account; answers with the user and a token pair. What else a sign-up needs
         (invite, answer, proof of work) is told by GET /api/v1/auth/registration; in approval mode
         the answer is 202 with the pending application and no tokens."""
-        users, body = users_of(node), call.body
+        users, body = node.services.require(USERS), call.body
         user_id, pair = await registration_of(users).register(body, client_of(call, node))
         if pair is None:
             return json_response(Applied(user_id, body.username), status=202)
@@ -59,14 +53,14 @@ def auth_routes(api: Api, node: Node) -> None:
     @api.route("POST", "/api/v1/auth/login", body=LoginIn, response=TokenPair, bucket="auth", auth="none")
     async def login(call: Call) -> TokenPair:
         """Sign in with username or email, password, and a two-factor code when enrolled."""
-        users = users_of(node)
+        users = node.services.require(USERS)
         pair = await users.login(call.body, client_of(call, node))
         return with_cookie(call.request, node, pair, users.s.refresh_ttl_s)
 
     @api.route("POST", "/api/v1/auth/refresh", body=RefreshIn, response=TokenPair, bucket="auth", auth="none")
     async def refresh(call: Call) -> TokenPair:
         """Swap a refresh token for a new pair; a reused token revokes its whole session."""
-        users = users_of(node)
+        users = node.services.require(USERS)
         # The browser UI sends its token in the HttpOnly cookie instead (webcookie.py).
         token = call.body.refresh_token or cookie_token(call.request)
         if not token:
@@ -79,7 +73,7 @@ def auth_routes(api: Api, node: Node) -> None:
         """End the current session (its access and refresh tokens stop working)."""
         principal = call.principal
         assert principal is not None and principal.session_id is not None
-        await users_of(node).revoke_session(
+        await node.services.require(USERS).revoke_session(
             principal.user_id, principal.session_id, "logout", client_of(call, node)
         )
         return clear_cookie(call.request, node)
@@ -90,12 +84,12 @@ def user_routes(api: Api, node: Node) -> None:
     @api.route("GET", "/api/v1/users/@me", response=Me, auth="required")
     async def get_me(call: Call) -> Me:
         """The signed-in user's account and profile."""
-        return await users_of(node).me(call.user_id)
+        return await node.services.require(USERS).me(call.user_id)
 
     @api.route("PATCH", "/api/v1/users/@me", body=ProfilePatch, response=Me, auth="required", bucket="write")
     async def patch_me(call: Call) -> Me:
         """Change display name, bio, pronouns or avatar (published to peers as an event)."""
-        return await users_of(node).update_profile(call.user_id, call.body)
+        return await node.services.require(USERS).update_profile(call.user_id, call.body)
 
     @api.route("GET", "/api/v1/users/@me/sessions", response=SessionList, auth="required")
     async def list_sessions(call: Call) -> SessionList:
@@ -107,12 +101,12 @@ def user_routes(api: Api, node: Node) -> None:
             (call.user_id,),
         )
         sid = call.principal.session_id if call.principal else None
-        return SessionList([SessionOut(*r, current=r[0] == sid) for r in rows])
+        return SessionList([SessionOut(r[0], r[1], r[2], r[3], r[4], current=r[0] == sid) for r in rows])
 
     @api.route("DELETE", "/api/v1/users/@me/sessions/{session_id}", auth="required", bucket="write")
     async def revoke_session(call: Call) -> None:
         """Sign out one session (another device, or this one)."""
-        await users_of(node).revoke_session(
+        await node.services.require(USERS).revoke_session(
             call.user_id, call.path("session_id"), "revoked", client_of(call, node)
         )
 
@@ -120,7 +114,7 @@ def user_routes(api: Api, node: Node) -> None:
     async def get_user_by_name(call: Call) -> Profile:
         """The user a name means: a bare name is this node's own user when it has one; a user
         from another node is named ``name@home`` (its profile's ``home``)."""
-        return await users_of(node).profile_by_name(call.path("name"))
+        return await node.services.require(USERS).profile_by_name(call.path("name"))
 
     @api.route("GET", "/api/v1/users/{user_id}", response=Profile)
     async def get_user(call: Call) -> Profile:
@@ -130,4 +124,4 @@ def user_routes(api: Api, node: Node) -> None:
         moved_to = await forwarding(node, user_id)
         if moved_to is not None:
             raise web.HTTPPermanentRedirect(f"{moved_to.rstrip('/')}/api/v1/users/{user_id}")
-        return await users_of(node).profile(user_id)
+        return await node.services.require(USERS).profile(user_id)

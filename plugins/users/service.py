@@ -1,7 +1,7 @@
 """Account rules: registration, sign-in (with throttling), token rotation, sessions and profiles.
 
-One ``Users`` object per running node (opened in the plugin's lifespan, found through
-``node.services.get(Users)``); the HTTP routes and the ``cryb user`` CLI call the same methods.
+One ``Users`` object per running node (made in the plugin's setup, opened in its lifespan, found
+through ``node.services.require(USERS)``); the HTTP routes and the ``cryb user`` CLI call the same methods.
 """
 
 from __future__ import annotations
@@ -23,10 +23,13 @@ from cryb_node.identity import key_dir
 from cryb_node.mail import Mailer
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
-from cryb_node.services import MediaStore
+from cryb_node.services import MEDIA_STORE, ServiceKey
 from cryb_node.sync.homes import lives_elsewhere
 
 from . import audit, names
+from .accounts import check_password
+from .audit import AuditPage
+from .emails import send_verification_later
 from .events import CREATED, PROFILE, ProfileSnapshot, UserCreated
 from .firstrun import FirstRun
 from .keys import Keys, PasswordHasher, load_or_create_master, new_secret_token, normalise_email, token_hash
@@ -35,6 +38,7 @@ from .oauth import OAuth
 from .schemas import LoginIn, Me, Profile, ProfilePatch, Settings, TokenPair
 from .throttle import Throttle
 from .tokens import AccessTokens
+from .twofactor import check_login_code
 from .validate import check_email, check_profile, check_username
 
 log = logging.getLogger(__name__)
@@ -66,9 +70,13 @@ class Users:
     def __init__(self, node: Node, settings: Settings) -> None:
         self.node = node
         self.s = settings
-        self.keys: Keys
+        # Made here (the node's setup runs once its data dir and database are open) so the services
+        # built on them exist before the plugin's lifespan starts the background parts.
+        self.keys = Keys.from_master(load_or_create_master(key_dir(node.data_dir)))
         self.hasher = PasswordHasher(settings.argon2_opslimit, settings.argon2_memlimit)
-        self.tokens: AccessTokens
+        self.tokens = AccessTokens(
+            self.keys.token, settings.access_ttl_s, node.db, settings.revocation_poll_s
+        )
         self.throttle = Throttle(settings)
         self.mailer = Mailer(node.config.mail)
         self.background: set[asyncio.Task[None]] = set()
@@ -76,10 +84,6 @@ class Users:
         self.totp_last_step: dict[str, int] = {}
 
     async def open(self) -> None:
-        self.keys = Keys.from_master(load_or_create_master(key_dir(self.node.data_dir)))
-        self.tokens = AccessTokens(
-            self.keys.token, self.s.access_ttl_s, self.node.db, self.s.revocation_poll_s
-        )
         await self.tokens.start()
         self.oauth = OAuth(self)
         self.first_run = FirstRun(self.node)
@@ -100,11 +104,11 @@ class Users:
         return await asyncio.to_thread(self.hasher.hash, password)
 
     async def check_password(self, user_id: str, password: str) -> None:
-        from .accounts import check_password
 
         await check_password(self, user_id, password)
 
-    def _audit(self, conn: Connection, action: str, client: Client | None = None, **kw: Any) -> None:
+    def audit(self, conn: Connection, action: str, client: Client | None = None, **kw: Any) -> None:
+        """Append an audit entry about this account's action inside the caller's transaction."""
         audit.record(conn, self.keys, action, ip=client.ip if client else None, **kw)
 
     def _new_session(self, conn: Connection, user_id: str, client: Client, now: int) -> tuple[str, str]:
@@ -190,19 +194,17 @@ class Users:
             if in_tx is not None:
                 in_tx(conn, user_id)
             if pending:
-                self._audit(conn, "account.created", client, user_id=user_id, actor_id=actor_id, pending=True)
+                self.audit(conn, "account.created", client, user_id=user_id, actor_id=actor_id, pending=True)
                 return None
             tx.append(
                 CREATED, UserCreated(username=username, display_name=display_name),
                 author=user_id, target=user_id,
             )  # fmt: skip
-            self._audit(conn, "account.created", client, user_id=user_id, actor_id=actor_id, admin=admin)
+            self.audit(conn, "account.created", client, user_id=user_id, actor_id=actor_id, admin=admin)
             return self._new_session(conn, user_id, client, now) if session else None
 
         made = await self.node.events.transaction(write)
         if self.mailer.configured and email and not verified:
-            from .emails import send_verification_later
-
             send_verification_later(self, user_id, client)
         return user_id, (self._pair(user_id, made[0], admin, made[1]) if made else None)
 
@@ -250,9 +252,7 @@ class Users:
         ip_key = f"ip:{client.ip}"
         locked = self.throttle.locked_for(acct_key, ip_key)
         if locked > 0:
-            await self.node.db.write(
-                lambda c: self._audit(c, "login.refused_locked", client, user_id=user_id)
-            )
+            await self.node.db.write(lambda c: self.audit(c, "login.refused_locked", client, user_id=user_id))
             raise Problem(
                 "login_locked",
                 429,
@@ -267,6 +267,7 @@ class Users:
         if not ok:
             await self._failed(user_id, acct_key, ip_key, client)
             raise invalid_credentials()
+        assert row is not None and user_id is not None  # a password matched: the account exists
         if row[4] and not await self._second_factor(user_id, body.totp_code, client):
             # The password was right (asking for the code already told so): say which part is
             # wrong, and count it like any failed sign-in.
@@ -274,7 +275,7 @@ class Users:
             raise Problem("totp_invalid", 401, "the two-factor code is not correct", field="totp_code")
         if row[2] != "active":
             await self.node.db.write(
-                lambda c: self._audit(c, "login.refused_status", client, user_id=user_id, status=row[2])
+                lambda c: self.audit(c, "login.refused_status", client, user_id=user_id, status=row[2])
             )
             if row[2] == "pending":  # the password was right: telling so leaks nothing
                 raise Problem("account_pending", 403, "this account is waiting for a node admin's approval")
@@ -288,7 +289,7 @@ class Users:
                     "UPDATE users_accounts SET last_ip_ct = ? WHERE id = ?",
                     (self.keys.seal(client.ip), user_id),
                 )
-            self._audit(conn, "login.succeeded", client, user_id=user_id)
+            self.audit(conn, "login.succeeded", client, user_id=user_id)
             return self._new_session(conn, user_id, client, now)
 
         sid, refresh = await self.node.db.write(write)
@@ -299,7 +300,7 @@ class Users:
         whatever credentials it still had here. Telling so leaks nothing: the move is public."""
         url = await lives_elsewhere(self.node, user_id)
         if url is not None:
-            await self.node.db.write(lambda c: self._audit(c, "login.refused_moved", client, user_id=user_id))
+            await self.node.db.write(lambda c: self.audit(c, "login.refused_moved", client, user_id=user_id))
             raise moved(url)
 
     async def session_for(self, user_id: str, client: Client, how: str = "oauth") -> TokenPair:
@@ -310,7 +311,7 @@ class Users:
             row = conn.execute("SELECT status, admin FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
             if row is None or row[0] != "active":
                 raise Problem("account_disabled", 403, f"this account is {row[0] if row else 'gone'}")
-            self._audit(conn, "login.succeeded", client, user_id=user_id, via=how)
+            self.audit(conn, "login.succeeded", client, user_id=user_id, via=how)
             return (*self._new_session(conn, user_id, client, int(time.time())), bool(row[1]))
 
         sid, refresh, admin = await self.node.db.write(write)
@@ -320,7 +321,6 @@ class Users:
         """The password was right and the account has TOTP on: a code (or recovery code) is needed."""
         if code is None:
             raise Problem("totp_required", 401, "this account needs a two-factor code", field="totp_code")
-        from .twofactor import check_login_code
 
         return await check_login_code(self, user_id, code, client)
 
@@ -329,11 +329,11 @@ class Users:
         ip_locked = self.throttle.fail(ip_key, self.s.ip_failure_limit)
 
         def write(conn: Connection) -> None:
-            self._audit(conn, "login.failed", client, user_id=user_id)
+            self.audit(conn, "login.failed", client, user_id=user_id)
             if acct_locked:
-                self._audit(conn, "login.lockout", client, user_id=user_id, scope="account")
+                self.audit(conn, "login.lockout", client, user_id=user_id, scope="account")
             if ip_locked:
-                self._audit(conn, "login.lockout", client, user_id=user_id, scope="ip")
+                self.audit(conn, "login.lockout", client, user_id=user_id, scope="ip")
 
         await self.node.db.write(write)
 
@@ -360,7 +360,7 @@ class Users:
                         " WHERE id = ?",
                         (now, sid),
                     )
-                    self._audit(conn, "token.reuse", client, user_id=user_id, session_id=sid)
+                    self.audit(conn, "token.reuse", client, user_id=user_id, session_id=sid)
                 return "reused", sid
             if revoked_at is not None or expires_at <= now or status != "active":
                 return "invalid", None
@@ -392,7 +392,7 @@ class Users:
                 (int(time.time()), reason, session_id, user_id),
             )
             if cur.rowcount:
-                self._audit(conn, f"session.{reason}", client, user_id=user_id, session_id=session_id)
+                self.audit(conn, f"session.{reason}", client, user_id=user_id, session_id=session_id)
             return cur.rowcount
 
         if not await self.node.db.write(write):
@@ -401,7 +401,7 @@ class Users:
 
     async def audit_page(
         self, user_id: str | None, action: str | None, before: int | None, limit: int
-    ) -> audit.AuditPage:
+    ) -> AuditPage:
         sql, params = audit.query(user_id=user_id, action=action, before=before, limit=limit)
         return audit.rows_to_page(self.keys, await self.node.db.fetchall(sql, params), limit)
 
@@ -425,7 +425,9 @@ class Users:
         )
         if row is None or row[6] not in (None, "active"):
             raise not_found("user")
-        return Profile(*row[:6], home=await names.home_of(self.node, user_id))
+        return Profile(
+            row[0], row[1], row[2], row[3], row[4], row[5], home=await names.home_of(self.node, user_id)
+        )
 
     async def profile_by_name(self, name: str) -> Profile:
         """The profile a typed name means (names.find): ``owner`` is always this node's owner."""
@@ -441,7 +443,7 @@ class Users:
     async def update_profile(self, user_id: str, patch: ProfilePatch) -> Me:
         if isinstance(patch.avatar, str):
             # The avatar must be the user's own upload; attaching it publicly keeps it from cleanup.
-            store = self.node.services.get(MediaStore)  # type: ignore[type-abstract]
+            store = self.node.services.get(MEDIA_STORE)
             ref = await store.attach(patch.avatar, user_id, None) if store is not None else None
             if ref is None or ref.kind != "image":
                 raise Problem("invalid_field", 400, "avatar must be an image you uploaded", field="avatar")
@@ -468,3 +470,6 @@ class Users:
 
 def _taken(field: str) -> Problem:
     return Problem(f"{field}_taken", 409, f"that {field} is already in use", field=field)
+
+
+USERS: ServiceKey[Users] = ServiceKey("users")

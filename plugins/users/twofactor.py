@@ -82,7 +82,7 @@ async def enrol(users: Users, user_id: str, password: str, client: Client) -> En
             "UPDATE users_accounts SET totp_secret_ct = ? WHERE id = ?",
             (users.keys.seal(secret.hex()), user_id),
         )
-        users._audit(conn, "totp.enrolment_started", client, user_id=user_id)
+        users.audit(conn, "totp.enrolment_started", client, user_id=user_id)
         return row[0]
 
     username = await users.node.db.write(write)
@@ -118,7 +118,7 @@ async def confirm(users: Users, user_id: str, code: str, client: Client) -> Reco
             "INSERT INTO users_recovery_codes (user_id, code_hash) VALUES (?, ?)",
             [(user_id, token_hash(_normalise_recovery(c))) for c in codes],
         )
-        users._audit(conn, "totp.enabled", client, user_id=user_id)
+        users.audit(conn, "totp.enabled", client, user_id=user_id)
         return True
 
     if not await users.node.db.write(write):
@@ -136,7 +136,7 @@ async def disable(users: Users, user_id: str, password: str, code: str, client: 
             "UPDATE users_accounts SET totp_enabled = 0, totp_secret_ct = NULL WHERE id = ?", (user_id,)
         )
         conn.execute("DELETE FROM users_recovery_codes WHERE user_id = ?", (user_id,))
-        users._audit(conn, "totp.disabled", client, user_id=user_id)
+        users.audit(conn, "totp.disabled", client, user_id=user_id)
 
     await users.node.db.write(write)
 
@@ -163,7 +163,7 @@ async def check_login_code(users: Users, user_id: str, code: str, client: Client
             (int(time.time()), user_id, token_hash(_normalise_recovery(code))),
         )
         if cur.rowcount:
-            users._audit(conn, "totp.recovery_code_used", client, user_id=user_id)
+            users.audit(conn, "totp.recovery_code_used", client, user_id=user_id)
         return cur.rowcount == 1
 
     return await users.node.db.write(write)

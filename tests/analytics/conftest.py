@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryb_plugins.analytics.service import AnalyticsService, service_of
+from cryb_plugins.analytics.service import ANALYTICS, AnalyticsService
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
@@ -59,16 +59,16 @@ class Env:
 
     @property
     def svc(self) -> AnalyticsService:
-        return service_of(self.node)
+        return self.node.services.require(ANALYTICS)
 
     async def user(self, name: str | None = None) -> User:
         uid, token = await register_user(self.client, name)
         return User(uid, token, name or "")
 
     async def admin(self) -> User:
-        from cryb_plugins.users.service import CLI, Users
+        from cryb_plugins.users.service import CLI, USERS
 
-        users = self.node.services.get(Users)
+        users = self.node.services.require(USERS)
         name = "node_admin"
         uid, pair = await users.create_account(name, f"{name}@example.test", PASSWORD, client=CLI, admin=True)
         assert pair is not None
@@ -118,5 +118,5 @@ async def env(aiohttp_client, tmp_path: Path) -> Env:
     node: Node = client.app[NODE]
     assert node.events.length == 0
     node.events.clock = HLC(0, now_ms=clock.ms)
-    service_of(node).clock = clock.seconds
+    node.services.require(ANALYTICS).clock = clock.seconds
     return Env(client, clock)

@@ -34,9 +34,9 @@ async def new_admin(client: Any) -> User:
     runs); its access token carries the admin flag."""
     import secrets
 
-    from cryb_plugins.users.service import CLI, Users
+    from cryb_plugins.users.service import CLI, USERS
 
-    users = client.app[NODE].services.get(Users)
+    users = client.app[NODE].services.require(USERS)
     name = f"admin_{secrets.token_hex(4)}"
     user_id, pair = await users.create_account(name, f"{name}@example.test", PASSWORD, client=CLI, admin=True)
     assert pair is not None

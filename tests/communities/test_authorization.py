@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from cryb_node.services import Perm
+from cryb_node.services import PERMISSIONS, Perm
 from tests.communities.conftest import User, call, new_admin, new_user, ok
 
 PERSONAS = ("anonymous", "non_member", "member", "timed_out", "banned", "moderator", "owner", "node_admin")
@@ -363,7 +363,6 @@ async def test_authorization_matrix(cclient, name, setup, expected):
 async def test_banned_member_cannot_rejoin_read_or_post(cclient):
     w = await World().build(cclient)
     from cryb_node.appkeys import NODE
-    from cryb_node.services import Permissions
 
     status, body = await call(cclient, "PUT", f"/communities/{w.c}/members/@me", w.banned, json={})
     assert (status, body["code"]) == (403, "banned")
@@ -373,7 +372,7 @@ async def test_banned_member_cannot_rejoin_read_or_post(cclient):
     status, body = await call(cclient, "GET", f"/channels/{w.general}", w.banned)
     assert (status, body["code"]) == (403, "banned")
     # What content and the realtime gateway ask: no bits at all, no visible channels.
-    perms = cclient.app[NODE].services.get(Permissions)
+    perms = cclient.app[NODE].services.get(PERMISSIONS)
     access = await perms.channel(w.banned.id, w.general)
     assert access is not None and access.perms == 0 and not access.member
     assert await perms.community(w.banned.id, w.c) == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from cryb_node.appkeys import NODE
-from cryb_node.services import Perm, Permissions
+from cryb_node.services import PERMISSIONS, Perm
 from tests.communities.conftest import call, new_user, ok
 
 MANAGER = int(Perm.MANAGE_ROLES | Perm.KICK_MEMBERS | Perm.MANAGE_CHANNELS)
@@ -250,7 +250,7 @@ async def test_member_list_pages_with_a_cursor_without_gaps_or_repeats(cclient):
 
 async def test_permission_cache_follows_events_and_timeouts(cclient, clock):
     cid, owner, _, member, role = await setup(cclient)
-    perms = cclient.app[NODE].services.get(Permissions)
+    perms = cclient.app[NODE].services.get(PERMISSIONS)
     ch = (await ok(cclient, "GET", f"/communities/{cid}/channels", owner))["channels"][0]["id"]
     first = await perms.channel(member.id, ch)
     assert first is not None and first.perms & Perm.SEND_MESSAGES

@@ -9,7 +9,7 @@ import asyncio
 from pathlib import Path
 
 from cryb_node.appkeys import NODE
-from cryb_node.services import Automod, Perm
+from cryb_node.services import AUTOMOD, Perm
 from tests.communities.conftest import call, new_user, ok
 from tests.conftest import DEMO, ROOT, run_cryb, write_config
 from tests.support.waiting import eventually
@@ -67,7 +67,7 @@ async def test_blocked_word_is_refused_and_logged_flagged_text_lands_in_reports(
     ] == "allow"
 
     # Content calls the same check through the core's Automod service.
-    automod = cclient.app[NODE].services.get(Automod)
+    automod = cclient.app[NODE].services.get(AUTOMOD)
     assert (await automod.check(cid, member.id, "badword")).action == "block"
     assert (await automod.check(cid, owner.id, "badword")).action == "allow"  # managers are exempt
 

@@ -138,7 +138,7 @@ async def test_same_events_in_other_orders_give_identical_rows(cclient, tmp_path
 
 async def test_a_late_older_event_rebuilds_to_the_same_rows_as_in_order(cclient, tmp_path: Path):
     """Incremental application and full replay agree (the differential check)."""
-    from cryb_plugins.communities.events import rebuild
+    from cryb_plugins.communities.projection import rebuild
 
     cid = await busy_community(cclient)
     node: Node = cclient.app[NODE]

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from cryb_node.appkeys import NODE
-from cryb_node.services import MediaStore
+from cryb_node.services import MEDIA_STORE, MediaStore
 from tests.content.conftest import call, new_user, ok
 from tests.media.conftest import png_with_alpha, upload_ok
 
 
 def _store(client) -> MediaStore:
-    return client.app[NODE].services.get(MediaStore)
+    return client.app[NODE].services.get(MEDIA_STORE)
 
 
 async def test_a_message_attaches_the_authors_upload_to_its_channel(space):

@@ -139,8 +139,8 @@ async def test_views_and_comment_counts(space):
     c2 = await ok(space.client, "POST", f"/posts/{post['id']}/comments", space.owner, json={"body": "hi"})
     await ok(space.client, "DELETE", f"/comments/{c2['id']}", space.owner)
     node = space.client.app[NODE]
-    from cryb_plugins.content.service import Content
+    from cryb_plugins.content.service import CONTENT
 
-    await node.services.get(Content).posts.flush_views()
+    await node.services.require(CONTENT).posts.flush_views()
     got = await ok(space.client, "GET", f"/posts/{post['id']}", space.owner)
     assert got["views"] == 4 and got["comment_count"] == 1

@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from cryb_node.backfill import Backfill
 from cryb_node.bus import Subscription
 from cryb_node.clock import new_id
+from cryb_node.command import run_with_node
 from cryb_node.db import Connection
 from cryb_node.events import Event, EventType
 from cryb_node.gateway.api import Api, Call
@@ -149,8 +150,6 @@ class DemoPlugin(Plugin):
         @click.pass_obj
         def count(settings) -> None:
             """Print how many notes exist."""
-            from cryb_node.cli import run_with_node
-
             cfg = settings.config()
 
             async def go(node: Node) -> int:

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from cryb_plugins.users.service import CLI, Users
+from cryb_plugins.users.service import CLI, USERS
 from playwright.async_api import expect
 
 from tests.e2e.test_webui_dashboards import sign_in
@@ -35,7 +35,7 @@ async def screens(page: Any, name: str) -> None:
 
 async def test_admin_bans_a_remote_user_and_a_peer_node_from_the_bans_tab(federation, browser):  # noqa: F811
     a, b = await federation(2)
-    await a.node.services.get(Users).create_account(
+    await a.node.services.require(USERS).create_account(
         "nodeadmin", "nodeadmin@example.test", PASSWORD, client=CLI, admin=True, session=False
     )
     owner = await b.user()

@@ -9,7 +9,7 @@ import io
 from pathlib import Path
 
 import pytest
-from cryb_plugins.users.service import CLI, Users
+from cryb_plugins.users.service import CLI, USERS
 from playwright.async_api import expect
 
 from cryb_node.app import build_app
@@ -33,7 +33,7 @@ async def test_admin_reads_the_database_in_the_data_tab_and_exports_csv(
     )
     server = await aiohttp_server(build_app(cfg))
     base, node = f"http://127.0.0.1:{server.port}", server.app[NODE]
-    users = node.services.get(Users)
+    users = node.services.require(USERS)
     await users.create_account(
         "nodeadmin", "nodeadmin@example.test", PASSWORD, client=CLI, admin=True, session=False
     )

@@ -9,7 +9,7 @@ import hashlib
 from typing import Any
 
 import pytest
-from cryb_plugins.users.service import CLI, Users
+from cryb_plugins.users.service import CLI, USERS
 from playwright.async_api import expect
 
 from cryb_node.app import build_app
@@ -46,7 +46,7 @@ async def test_admin_takes_down_a_members_image_and_the_same_file_is_refused(
     aiohttp_server, tmp_path, browser
 ):
     base, node = await serve_node(aiohttp_server, tmp_path)
-    await node.services.get(Users).create_account(
+    await node.services.require(USERS).create_account(
         "nodeadmin", "nodeadmin@example.test", PASSWORD, client=CLI, admin=True, session=False
     )
     image = png("sunset.png", (230, 120, 40))

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from cryb_plugins.users.service import CLI, Users
+from cryb_plugins.users.service import CLI, USERS
 from playwright.async_api import expect
 
 from cryb_node.app import build_app
@@ -47,7 +47,7 @@ async def test_admin_finds_disables_promotes_and_erases_accounts_from_the_users_
                       realtime={"heartbeat_interval_s": 2.0})  # fmt: skip
     server = await aiohttp_server(build_app(cfg))
     base, node = f"http://127.0.0.1:{server.port}", server.app[NODE]
-    await node.services.get(Users).create_account(
+    await node.services.require(USERS).create_account(
         "nodeadmin", "nodeadmin@example.test", PASSWORD, client=CLI, admin=True, session=False
     )
 

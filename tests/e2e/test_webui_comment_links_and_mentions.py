@@ -9,7 +9,7 @@ import re
 
 import pytest
 from cryb_plugins.content.schemas import CommentIn, MessageIn, PostIn
-from cryb_plugins.content.service import content_of
+from cryb_plugins.content.service import CONTENT
 from playwright.async_api import expect
 
 from cryb_node.gateway.api import Principal
@@ -48,7 +48,7 @@ async def test_comment_search_hit_scrolls_to_and_highlights_the_comment(aiohttp_
     forum_url = alice.url
     channel_id = forum_url.rstrip("/").split("/")[-1]
     alice_id = await alice.evaluate(ME)
-    content = content_of(node)
+    content = node.services.require(CONTENT)
     post = await content.posts.create(alice_id, channel_id, PostIn(title="Sourdough troubleshooting"))
     me = Principal(alice_id)
     # A long discussion: the comment people search for came first, so it is listed last, far down.
@@ -147,7 +147,7 @@ async def test_mentions_read_as_names_in_notification_previews_and_search(aiohtt
     await create_forum(alice, "recipes")
     channel_id = alice.url.rstrip("/").split("/")[-1]
     alice_id, bob_id = await alice.evaluate(ME), await bob.evaluate(ME)
-    content = content_of(node)
+    content = node.services.require(CONTENT)
     post = await content.posts.create(alice_id, channel_id, PostIn(title="Rye ratios"))
     await content.comments.create(Principal(alice_id), post.id, CommentIn(body=f"ask <@{bob_id}> about rye"))
     await content.chat.send(

@@ -15,14 +15,15 @@ import msgspec
 import nacl.signing
 import pytest
 from cryb_plugins.content.events import MessageCreate
-from cryb_plugins.users.service import CLI, Users
+from cryb_plugins.users.service import CLI, USERS
 from playwright.async_api import expect
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
 from cryb_node.events import DOMAIN, EventBody
 from cryb_node.identity import CERT_DOMAIN
-from cryb_node.sync import peers, sync_of
+from cryb_node.sync import peers
+from cryb_node.sync.parts import SYNC
 from tests.conftest import free_port, make_config
 from tests.e2e.test_webui_part2 import SCREENSHOTS
 from tests.e2e.webui import DESKTOP, PHONE, new_page, shoot
@@ -92,17 +93,19 @@ async def test_admin_dashboard_lists_pinned_peers_with_sync_state_and_backups(
     )
     server = await aiohttp_server(build_app(cfg))
     base, node = f"http://127.0.0.1:{server.port}", server.app[NODE]
-    await node.services.get(Users).create_account(
+    await node.services.require(USERS).create_account(
         "nodeadmin", "nodeadmin@example.test", PASSWORD, client=CLI, admin=True, session=False
     )
     key = bytes(range(32))
     gone = f"http://127.0.0.1:{free_port()}"  # nothing answers there: the peer fails to sync
     await peers.pin(node.db, key, gone, "far-away")
-    await sync_of(node).engine.refresh_peers()
+    await node.services.require(SYNC).engine.refresh_peers()
     forger = await _forger_with_refused_events(node, 3)
     node.replication.request_snapshot()  # what `cryb backup now` asks the running node for
     deadline = time.monotonic() + 30
-    while node.replication.status().snapshots < 1 or sync_of(node).engine.states[key].failures < 2:
+    while (
+        node.replication.status().snapshots < 1 or node.services.require(SYNC).engine.states[key].failures < 2
+    ):
         assert time.monotonic() < deadline, "no snapshot or no failed sync in time"
         await asyncio.sleep(0.1)
 

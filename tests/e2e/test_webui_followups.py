@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from cryb_plugins.content.schemas import MessageIn
-from cryb_plugins.content.service import content_of
+from cryb_plugins.content.service import CONTENT
 from playwright.async_api import expect
 
 from tests.e2e.test_webui_part2 import create_forum, serve_node
@@ -82,7 +82,9 @@ async def test_jump_from_search_to_an_early_message_loads_its_context(aiohttp_se
     # context (10-109) joins neither the start nor the present.
     user_id = await alice.evaluate("import('/web/js/store.js').then(m => m.state.me.id)")
     await alice.goto(f"{base}/search")  # (not rendering each of them live)
-    chat = content_of(node).chat  # what POST /api/v1/channels/{id}/messages calls, without 200 round trips
+    chat = node.services.require(
+        CONTENT
+    ).chat  # what POST /api/v1/channels/{id}/messages calls, without 200 round trips
     for i in range(1, 201):
         text = "the early bird catches the worm" if i == 60 else f"filler {i} end"
         await chat.send(user_id, channel_id, MessageIn(content=text))

@@ -13,8 +13,8 @@ import shutil
 from typing import Any
 
 import pytest
-from cryb_plugins.analytics.service import service_of
-from cryb_plugins.users.service import CLI, Users
+from cryb_plugins.analytics.service import ANALYTICS
+from cryb_plugins.users.service import CLI, USERS
 from playwright.async_api import expect
 
 from cryb_node.app import build_app
@@ -225,7 +225,7 @@ async def test_post_vote_comment_search_report_remove_notify_and_charts(aiohttp_
 
     # Insights: charts of real figures from the analytics API (rolled up now, not at the next hour).
     await node.bus.consumers["analytics"].caught_up()
-    await service_of(node).rollup(dt.date.today())
+    await node.services.require(ANALYTICS).rollup(dt.date.today())
     await alice.goto(f"{base}/channels/{community_id}/@insights")
     chart = alice.locator("figure.chart", has_text="Activity")
     await expect(chart.locator("canvas")).to_be_visible()
@@ -310,12 +310,12 @@ async def test_member_without_permission_sees_no_tools_and_is_refused(aiohttp_se
 
     # A node admin (made as `cryb user create --admin` does) has the admin page: health, the audit
     # log and the node's charts, drawn from /api/v1/analytics/node.
-    users = node.services.get(Users)
+    users = node.services.require(USERS)
     await users.create_account(
         "nodeadmin", "nodeadmin@example.test", PASSWORD, client=CLI, admin=True, session=False
     )
     await node.bus.consumers["analytics"].caught_up()
-    await service_of(node).rollup(dt.date.today())
+    await node.services.require(ANALYTICS).rollup(dt.date.today())
     root = await new_page(browser)
     await root.goto(f"{base}/login")
     await root.get_by_label("Username or email").fill("nodeadmin")

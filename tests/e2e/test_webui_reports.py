@@ -5,7 +5,7 @@ excerpt, opens the profile, and resolves one with a note. Screenshots: docs/scre
 from __future__ import annotations
 
 import pytest
-from cryb_plugins.users.service import CLI, Users
+from cryb_plugins.users.service import CLI, USERS
 from playwright.async_api import expect
 
 from cryb_node.app import build_app
@@ -47,7 +47,7 @@ async def test_member_reports_a_dm_and_a_profile_and_the_admin_resolves_one(
         realtime={"heartbeat_interval_s": 2.0},
     )))  # fmt: skip
     base, node = f"http://127.0.0.1:{server.port}", server.app[NODE]
-    await node.services.get(Users).create_account(
+    await node.services.require(USERS).create_account(
         "root", "root@example.test", PASSWORD, client=CLI, admin=True, session=False
     )
     alice, bob = await new_page(browser), await new_page(browser)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from cryb_plugins.content.schemas import MessageIn
-from cryb_plugins.content.service import content_of
+from cryb_plugins.content.service import CONTENT
 from playwright.async_api import expect
 
 from tests.e2e.test_webui_part2 import screens, serve_node
@@ -28,7 +28,7 @@ async def test_search_view_operators_mentions_as_names_and_sort(aiohttp_server, 
     url = await create_community(alice, "Allotment")
     channel_id = url.rstrip("/").split("/")[-1]
     alice_id = await alice.evaluate(ME)
-    chat = content_of(node).chat  # what POST /api/v1/channels/{id}/messages calls
+    chat = node.services.require(CONTENT).chat  # what POST /api/v1/channels/{id}/messages calls
     for text in (
         f"seedlings for <@{bob_id}> are on the bench",
         "seedlings sprouting in tray two, see https://example.test/tray",

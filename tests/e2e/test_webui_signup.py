@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryb_plugins.users.service import CLI, Users
+from cryb_plugins.users.service import CLI, USERS
 from playwright.async_api import expect
 
 from cryb_node.app import build_app
@@ -52,7 +52,7 @@ async def serve(aiohttp_server: Any, tmp_path: Path, mode: str, users: dict | No
 
 
 async def make_admin(node: Any, name: str = "nodeadmin") -> None:
-    users = node.services.get(Users)
+    users = node.services.require(USERS)
     await users.create_account(name, f"{name}@example.test", PASSWORD, client=CLI, admin=True, session=False)
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import aiohttp
 import pytest
 import pyvips
-from cryb_plugins.media.service import MediaService
+from cryb_plugins.media.service import MEDIA, MediaService
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
@@ -41,7 +41,7 @@ async def client(start):
 
 
 def service(client) -> MediaService:
-    svc = client.app[NODE].services.get(MediaService)
+    svc = client.app[NODE].services.require(MEDIA)
     assert svc is not None
     return svc
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from cryb_plugins.media import queries
-from cryb_plugins.users.service import CLI, Users
+from cryb_plugins.users.service import CLI, USERS
 
 from cryb_node.appkeys import NODE
 from tests.support.waiting import eventually
@@ -27,7 +27,7 @@ REASON = "copyright notice 2024-17"
 
 async def make_admin(client, name: str = "nodeadmin") -> tuple[str, str]:
     """A node admin made the way `cryb user create --admin` does, signed in over HTTP."""
-    users = client.app[NODE].services.get(Users)
+    users = client.app[NODE].services.require(USERS)
     user_id, _ = await users.create_account(
         name, f"{name}@example.test", PASSWORD, client=CLI, admin=True, session=False
     )

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from cryb_node.services import RemoteMedia, RemoteMediaError
+from cryb_node.services import REMOTE_MEDIA, RemoteMedia, RemoteMediaError
 from tests.media.conftest import jpeg_with_gps, upload
 from tests.sync.conftest import Fed, User, make_community, mesh
 from tests.sync.test_remote_media import fetch, media_fed, media_of, metric, post_image  # noqa: F401 (media_fed: a fixture)
@@ -46,7 +46,7 @@ async def shared_image(a: Fed, b: Fed) -> Shared:
 
 
 def fetcher(f: Fed) -> RemoteMedia:
-    svc = f.node.services.get(RemoteMedia)  # type: ignore[type-abstract]
+    svc = f.node.services.get(REMOTE_MEDIA)
     assert svc is not None
     return svc
 

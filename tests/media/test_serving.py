@@ -6,14 +6,14 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from cryb_node.appkeys import NODE
-from cryb_node.services import MediaStore, Perm
+from cryb_node.services import MEDIA_STORE, MediaStore, Perm
 from tests.users_fixtures import auth, register_user
 
 from .conftest import jpeg_with_gps, mp3_like, path_of, upload_ok
 
 
 def store(client) -> MediaStore:
-    svc = client.app[NODE].services.get(MediaStore)
+    svc = client.app[NODE].services.get(MEDIA_STORE)
     assert svc is not None
     return svc
 

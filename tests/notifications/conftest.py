@@ -45,9 +45,9 @@ async def nc(aiohttp_client, tmp_path: Path):
 
 
 def parts(client: Any):
-    from cryb_plugins.notifications import parts as _parts
+    from cryb_plugins.notifications.parts import PARTS
 
-    return _parts(client.app[NODE])
+    return client.app[NODE].services.require(PARTS)
 
 
 async def settle(client: Any) -> None:

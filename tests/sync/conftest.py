@@ -13,8 +13,9 @@ import pytest
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
 from cryb_node.node import Node
-from cryb_node.sync import Sync, peers, statehash, sync_of
+from cryb_node.sync import Sync, peers, statehash
 from cryb_node.sync.engine import Report
+from cryb_node.sync.parts import SYNC
 from tests.conftest import make_config
 from tests.support.api import User
 from tests.users_fixtures import FAST_HASHING, register_user
@@ -43,7 +44,7 @@ class Fed:
 
     @property
     def sync(self) -> Sync:
-        return sync_of(self.node)
+        return self.node.services.require(SYNC)
 
     @property
     def url(self) -> str:

@@ -9,7 +9,7 @@ import time
 import pytest
 from cryb_plugins.media import gc
 
-from cryb_node.services import RemoteMedia, RemoteMediaError
+from cryb_node.services import REMOTE_MEDIA, RemoteMedia, RemoteMediaError
 from tests.media.conftest import jpeg_with_gps, png_with_alpha, webp_still
 from tests.sync.conftest import Fed, mesh
 from tests.sync.test_remote_media import (  # noqa: F401 (media_fed is a fixture)
@@ -23,7 +23,7 @@ from tests.users_fixtures import PASSWORD
 
 
 def fetcher(f: Fed) -> RemoteMedia:
-    svc = f.node.services.get(RemoteMedia)  # type: ignore[type-abstract]
+    svc = f.node.services.get(REMOTE_MEDIA)
     assert svc is not None
     return svc
 

@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 import pytest
 from aiohttp import web
-from cryb_plugins.media.service import MediaService
+from cryb_plugins.media.service import MEDIA, MediaService
 
 from cryb_node.app import build_app
-from cryb_node.services import Perm, RemoteMedia, RemoteMediaError
+from cryb_node.services import REMOTE_MEDIA, Perm, RemoteMedia, RemoteMediaError
 from tests.conftest import make_config, run_cryb
 from tests.media.conftest import jpeg_with_gps, png_with_alpha, upload_ok, webp_still
 from tests.sync.conftest import Fed, User, make_community, mesh
@@ -49,7 +49,7 @@ def media_fed(aiohttp_client, tmp_path: Path):
 
 
 def media_of(f: Fed) -> MediaService:
-    svc = f.node.services.get(MediaService)
+    svc = f.node.services.require(MEDIA)
     assert svc is not None
     return svc
 
@@ -233,7 +233,7 @@ async def test_a_peer_the_media_is_not_shared_with_gets_403(media_fed) -> None:
     await mesh([a, b, c], rounds=2)
 
     def fetcher(f: Fed) -> RemoteMedia:
-        svc = f.node.services.get(RemoteMedia)  # type: ignore[type-abstract]
+        svc = f.node.services.get(REMOTE_MEDIA)
         assert svc is not None
         return svc
 

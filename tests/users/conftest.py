@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryb_plugins.users.service import Users
+from cryb_plugins.users.service import USERS, Users
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
@@ -30,7 +30,7 @@ async def uclient(aiohttp_client, ucfg):
 
 
 def users_service(client: Any) -> Users:
-    users = client.app[NODE].services.get(Users)
+    users = client.app[NODE].services.require(USERS)
     assert users is not None
     return users
 

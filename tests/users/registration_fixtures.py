@@ -7,8 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from cryb_plugins.users.registration import Registration
-from cryb_plugins.users.service import CLI, Users
+from cryb_plugins.users.registration import REGISTRATION, Registration
+from cryb_plugins.users.service import CLI, USERS
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
@@ -27,7 +27,7 @@ async def reg_client(aiohttp_client: Any, tmp_path: Path, mode: str = "open", **
 
 
 def registration(client: Any) -> Registration:
-    found = client.app[NODE].services.get(Registration)
+    found = client.app[NODE].services.require(REGISTRATION)
     assert found is not None
     return found
 
@@ -47,7 +47,7 @@ async def signup(
 
 async def node_admin(client: Any) -> tuple[str, dict[str, str]]:
     """(user id, auth headers) of a node admin, made with the library call the CLI makes."""
-    users = client.app[NODE].services.get(Users)
+    users = client.app[NODE].services.require(USERS)
     name = f"admin_{secrets.token_hex(3)}"
     user_id, pair = await users.create_account(name, f"{name}@example.test", PASSWORD, client=CLI, admin=True)
     assert pair is not None
@@ -56,7 +56,7 @@ async def node_admin(client: Any) -> tuple[str, dict[str, str]]:
 
 async def member(client: Any) -> tuple[str, dict[str, str]]:
     """A plain member, made by the library whatever the mode (an admin-made account)."""
-    users = client.app[NODE].services.get(Users)
+    users = client.app[NODE].services.require(USERS)
     name = f"m_{secrets.token_hex(3)}"
     user_id, pair = await users.create_account(name, f"{name}@example.test", PASSWORD, client=CLI)
     assert pair is not None

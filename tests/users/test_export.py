@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 from cryb_plugins.users import accounts
-from cryb_plugins.users.exports import Exporter
-from cryb_plugins.users.service import CLI, Users
+from cryb_plugins.users.exports import EXPORTER, Exporter
+from cryb_plugins.users.service import CLI, USERS
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
@@ -66,7 +66,7 @@ def node_of(client: Any) -> Node:
 
 
 def exporter_of(client: Any) -> Exporter:
-    got = node_of(client).services.get(Exporter)
+    got = node_of(client).services.require(EXPORTER)
     assert got is not None
     return got
 
@@ -294,7 +294,7 @@ async def test_only_the_owner_may_download_and_anonymous_callers_are_refused(wor
     assert (await c.get(url, headers=world.other.h)).status == 404
     # A node admin gets the same 404: the ZIP holds the member's DMs.
     admin = await new_user(c)
-    await accounts.promote(node_of(c).services.get(Users), admin.id, CLI)
+    await accounts.promote(node_of(c).services.require(USERS), admin.id, CLI)
     resp = await c.get(url, headers=admin.h)
     assert resp.status == 404 and (await resp.json())["code"] == "not_found"
     for method, path in (("POST", API + EXPORT), ("GET", API + EXPORT), ("GET", url)):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cryb_node.appkeys import NODE
-from cryb_node.services import Relationships
+from cryb_node.services import RELATIONSHIPS
 from tests.users_fixtures import auth, register_user
 
 
@@ -51,7 +51,7 @@ async def test_blocked_user_cannot_send_a_friend_request_and_services_see_the_bl
         assert resp.status == 403 and body["code"] == "blocked" and "blocked" in body["detail"]
 
     # DMs and notifications live in other plugins: they ask the core-level service, both ways.
-    service = uclient.app[NODE].services.get(Relationships)
+    service = uclient.app[NODE].services.get(RELATIONSHIPS)
     assert await service.is_blocked(a, b) and await service.is_blocked(b, a)
     assert (await uclient.delete(f"/api/v1/users/@me/blocks/{b}", headers=auth(ta))).status == 204
     assert not await service.is_blocked(a, b)
