@@ -158,15 +158,15 @@ class Query:
             args.append(limit)
         return self.conn.execute(sql, args).fetchall()
 
-    def bounds(self) -> tuple[int, int]:
-        """The oldest and newest rowid of the index within the query's range."""
-        lo, hi = self.conn.execute("SELECT min(id), max(id) FROM docs").fetchone()
-        lo, hi = lo or 0, hi or 0
-        if self.lo is not None:
-            lo = max(lo, self.lo)
-        if self.hi is not None:
-            hi = min(hi, self.hi)
-        return lo, hi
+    def documents(self, since: int | None = None) -> int:
+        """Documents of the index in the query's time range (``since``: from that rowid on), counted
+        on the one posting list every document has."""
+        sql, args = "SELECT count(*) FROM fts WHERE fts MATCH 'tags : any'", []
+        for bound, op in ((since, ">="), (self.lo, ">="), (self.hi, "<=")):
+            if bound is not None:
+                sql += f" AND rowid {op} ?"
+                args.append(bound)
+        return self.conn.execute(sql, args).fetchone()[0]
 
 
 def _facets(rows: list[tuple[int, str, str, str]], scale: float = 1.0) -> dict[str, Counter[str]]:
@@ -192,7 +192,9 @@ def run(
     offset: int,
     limit: int,
     facets: bool,
+    documents: int | None = None,
 ) -> Found:
+    """``documents``: how many the index holds, if the caller knows (else counted when needed)."""
     q = Query(conn, match, scope)
     out = Found()
     many = q.count_upto(FAST_MIN + 1)
@@ -213,9 +215,12 @@ def run(
         sample = q.groups(SAMPLE)
         out.total, out.exact = len(sample), True
         if len(sample) >= SAMPLE:
-            oldest, newest = q.bounds()
-            covered = max(1, newest - sample[-1][0])
-            out.total = max(FAST_MIN + 1, round(len(sample) * max(1, newest - oldest) / covered))
+            # The sample's share of the documents it spans, over all of them: "about N".
+            everything = documents if documents is not None and q.lo is None and q.hi is None else None
+            if everything is None:
+                everything = q.documents()
+            covered = max(1, q.documents(since=sample[-1][0]))
+            out.total = max(FAST_MIN + 1, round(len(sample) * max(everything, covered) / covered))
             out.exact = False
         if facets:
             out.facets = _facets(sample, out.total / max(1, len(sample)))

@@ -209,6 +209,7 @@ class SearchService:
             offset=(params.page - 1) * params.limit,
             limit=params.limit,
             facets=params.facets,
+            documents=self.indexer.documents() if not out.partial else None,
         )
         texts: list[tuple[str | None, str]] = []
         for rowid, score in found.hits:
