@@ -69,7 +69,8 @@ class SearchService:
         self.node = node
         self.indexer = indexer
         self.settings = settings
-        self.readers = Readers(node.config.db.busy_timeout_ms)
+        # (The bench runs searches with no node.)
+        self.readers = Readers(node.config.db.busy_timeout_ms if node is not None else 5000)
         self._pending: set[asyncio.Task[Any]] = set()
 
     # -- who may see what ---------------------------------------------------------------------------
