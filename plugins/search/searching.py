@@ -4,15 +4,16 @@ The reader's scope goes into the MATCH expression as tag tokens (readable channe
 and member communities), so FTS5 intersects it with the query in C and totals, facets and snippets
 only ever count readable documents.
 
-Two paths, chosen by counting matches up to FAST_MIN (cheap: FTS5 stops there):
+Two paths, chosen by reading the newest FAST_MIN + 1 matches (FTS5 walks its postings backwards and
+stops there):
 
 - few matches: exact. The page sorted by time or bm25, the exact total, facets over every match.
 - many: the page without visiting every match. Newest (or oldest) first is ``ORDER BY rowid`` (rowids
   are times), which FTS5 answers by walking its postings from the end and stopping after the page.
   By relevance, bm25 ranks the newest RELEVANCE_WINDOW matches (a chat search wants the recent best;
   ranking every match of a common word at 1M documents scores hundreds of thousands). The total and
-  facets are estimated from the newest SAMPLE matches, scaled by the time span they cover: "about N"
-  (``total_exact`` false), as large chat products answer.
+  facets are estimated from the newest FAST_MIN + 1 matches already read, scaled by the share of the
+  index's documents they span: "about N" (``total_exact`` false), as large chat products answer.
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ from .build import Match, conjoin
 from .schema import ROWID_SHIFT, ROWID_SPAN, WEIGHTS, fold, tag_id
 from .store import FILE, fetch_docs
 
-FAST_MIN = 5000  # matches above which a search takes the fast path
-SAMPLE = 200  # newest readable matches read for an estimated total and facets
-RELEVANCE_WINDOW = 20_000  # newest matches ranked by bm25 on the fast path
+FAST_MIN = 1000  # matches above which a search takes the fast path
+SAMPLE = 200  # newest readable matches read at least for an estimated total and facets
+RELEVANCE_WINDOW = 5000  # newest matches ranked by bm25 on the fast path
 EXPAND_MAX = 256  # words a wildcard may stand for
 _BM25 = "bm25(fts, " + ", ".join(str(w) for w in WEIGHTS) + ")"
 
@@ -197,33 +198,36 @@ def run(
     """``documents``: how many the index holds, if the caller knows (else counted when needed)."""
     q = Query(conn, match, scope)
     out = Found()
-    many = q.count_upto(FAST_MIN + 1)
     by_rank = sort == "relevance" and has_text
-    if many <= FAST_MIN:
+    # The newest matches with what facets count: all of them when they are few (the exact path),
+    # else the sample the estimate is made from.
+    want = max(FAST_MIN, SAMPLE) + 1
+    rows = q.groups(want)
+    if len(rows) <= FAST_MIN:
         if by_rank:
             out.hits = q.by_rank(limit, offset)
         else:
-            out.hits = q.by_time(sort != "old", limit, offset)
-        out.total = many
+            ordered = rows if sort != "old" else rows[::-1]
+            out.hits = [(r[0], 0.0) for r in ordered[offset : offset + limit]]
+        out.total = len(rows)
         if facets:
-            out.facets = _facets(q.groups())
+            out.facets = _facets(rows)
     else:
         if by_rank:
             out.hits = q.by_rank(limit, offset, q.nth_newest(RELEVANCE_WINDOW))
         else:
             out.hits = q.by_time(sort != "old", limit, offset)
-        sample = q.groups(SAMPLE)
-        out.total, out.exact = len(sample), True
-        if len(sample) >= SAMPLE:
+        out.total, out.exact = len(rows), True
+        if len(rows) == want:
             # The sample's share of the documents it spans, over all of them: "about N".
             everything = documents if documents is not None and q.lo is None and q.hi is None else None
             if everything is None:
                 everything = q.documents()
-            covered = max(1, q.documents(since=sample[-1][0]))
-            out.total = max(FAST_MIN + 1, round(len(sample) * max(everything, covered) / covered))
+            covered = max(1, q.documents(since=rows[-1][0]))
+            out.total = max(FAST_MIN + 1, round(len(rows) * max(everything, covered) / covered))
             out.exact = False
         if facets:
-            out.facets = _facets(sample, out.total / max(1, len(sample)))
+            out.facets = _facets(rows, out.total / len(rows))
     out.rows = fetch_docs(conn, [r for r, _ in out.hits])
     return out
 
