@@ -98,9 +98,17 @@ def fold(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
-@lru_cache(maxsize=65536)
+_STEMS: dict[str, str] = {}
+
+
 def stem(word: str) -> str:
-    return _porter2(word)
+    # A plain dict: the bulk build stems every word of every document (an lru_cache's call costs more).
+    found = _STEMS.get(word)
+    if found is None:
+        if len(_STEMS) > 500_000:
+            _STEMS.clear()
+        found = _STEMS[word] = _porter2(word)
+    return found
 
 
 def words(text: str) -> list[str]:
@@ -108,12 +116,18 @@ def words(text: str) -> list[str]:
     (snippets show them as names, ``mentions:`` finds them)."""
     if "<" in text:
         text = MENTION.sub(" ", text)
-    return [fold(w) for w in WORD.findall(text)]
+    low = text.lower()
+    found = WORD.findall(low)
+    return found if low.isascii() else [fold(w) for w in found]
+
+
+def stems_of(ws: list[str]) -> list[str]:
+    """Plain words: stop words and one-letter words out, Porter2 stems."""
+    return [stem(w) for w in ws if len(w) > 1 and w not in STOP_WORDS]
 
 
 def stems(text: str) -> list[str]:
-    """Plain words: stop words and one-letter words out, Porter2 stems."""
-    return [stem(w) for w in words(text) if len(w) > 1 and w not in STOP_WORDS]
+    return stems_of(words(text))
 
 
 def tag_id(prefix: str, value: str) -> str:
@@ -123,9 +137,14 @@ def tag_id(prefix: str, value: str) -> str:
     return prefix + "x" + value.encode().hex()
 
 
-def time_tags(ms: int) -> list[str]:
-    day = dt.datetime.fromtimestamp(max(0, ms) / 1000, tz=dt.UTC)
-    return [f"y{day:%Y}", f"m{day:%Y%m}", f"d{day:%Y%m%d}"]
+def time_tags(ms: int) -> str:
+    return _day_tags(max(0, ms) // 86_400_000)
+
+
+@lru_cache(maxsize=4096)
+def _day_tags(day: int) -> str:
+    d = dt.datetime.fromtimestamp(day * 86_400, tz=dt.UTC)
+    return f"y{d:%Y} m{d:%Y%m} d{d:%Y%m%d}"
 
 
 def flag_tag(name: str) -> str:
@@ -163,7 +182,7 @@ class Doc(msgspec.Struct, kw_only=True, frozen=True):
         return sum(1 << i for i, name in enumerate(FLAGS) if getattr(self, name))
 
     def tags(self) -> str:
-        out = ["any", f"k{self.kind}", *time_tags(self.time)]
+        out = ["any", f"k{self.kind}", time_tags(self.time)]
         if self.author:
             out.append(tag_id("a", self.author))
         if self.community:
@@ -176,11 +195,12 @@ class Doc(msgspec.Struct, kw_only=True, frozen=True):
 
     def columns(self) -> tuple[str, str, str, str, str]:
         """The FTS5 row: stemmed title and body, the words as written, the tags."""
+        title, body = words(self.title), words(self.body)
         return (
-            " ".join(stems(self.title)),
-            " ".join(stems(self.body)),
-            " ".join(words(self.title)),
-            " ".join(words(self.body)),
+            " ".join(stems_of(title)),
+            " ".join(stems_of(body)),
+            " ".join(title),
+            " ".join(body),
             self.tags(),
         )
 
