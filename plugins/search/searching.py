@@ -4,12 +4,12 @@ The reader's scope goes into the MATCH expression as tag tokens (readable channe
 and member communities), so FTS5 intersects it with the query in C and totals, facets and snippets
 only ever count readable documents.
 
-Two paths, chosen by reading the newest FAST_MIN + 1 matches (FTS5 walks its postings backwards and
-stops there):
+Two paths, chosen by reading the newest FAST_MIN + 1 matches (FTS5 walks its postings from the newest
+and stops there):
 
 - few matches: exact. The page sorted by time or bm25, the exact total, facets over every match.
 - many: the page without visiting every match. Newest (or oldest) first is ``ORDER BY rowid`` (rowids
-  are times), which FTS5 answers by walking its postings from the end and stopping after the page.
+  are reversed times), which FTS5 answers by walking its postings and stopping after the page.
   By relevance, bm25 ranks the newest RELEVANCE_WINDOW matches (a chat search wants the recent best;
   ranking every match of a common word at 1M documents scores hundreds of thousands). The total and
   facets are estimated from the newest FAST_MIN + 1 matches already read, scaled by the share of the
@@ -30,7 +30,7 @@ import pysqlite3.dbapi2 as sqlite3
 from cryb_node import db as dbmod
 
 from .build import Match, conjoin
-from .schema import ROWID_SHIFT, ROWID_SPAN, WEIGHTS, fold, tag_id
+from .schema import ROWID_SPAN, WEIGHTS, fold, rowid_of_time, tag_id
 from .store import FILE, fetch_docs
 
 FAST_MIN = 1000  # matches above which a search takes the fast path
@@ -112,8 +112,9 @@ class Query:
         self.expr = full
         self.where = "fts MATCH ?"
         self.args: list[Any] = [full]
-        self.lo = (match.lo << ROWID_SHIFT) if match.lo is not None else None
-        self.hi = (match.hi << ROWID_SHIFT) | (ROWID_SPAN - 1) if match.hi is not None else None
+        # Rowids run newest first: the latest time is the lowest rowid.
+        self.lo = rowid_of_time(match.hi) if match.hi is not None else None
+        self.hi = rowid_of_time(match.lo) | (ROWID_SPAN - 1) if match.lo is not None else None
         if self.lo is not None:
             self.where += " AND fts.rowid >= ?"
             self.args.append(self.lo)
@@ -126,24 +127,21 @@ class Query:
         return self.conn.execute(sql, (*self.args, n)).fetchone()[0]
 
     def by_time(self, newest: bool, limit: int, offset: int) -> list[tuple[int, float]]:
-        order = "DESC" if newest else "ASC"
+        order = "ASC" if newest else "DESC"
         sql = f"SELECT fts.rowid FROM fts WHERE {self.where} ORDER BY fts.rowid {order} LIMIT ? OFFSET ?"
         return [(r, 0.0) for (r,) in self.conn.execute(sql, (*self.args, limit, offset))]
 
     def by_rank(self, limit: int, offset: int, since: int | None = None) -> list[tuple[int, float]]:
         where, args = self.where, list(self.args)
         if since is not None:
-            where += " AND fts.rowid >= ?"
+            where += " AND fts.rowid <= ?"
             args.append(since)
-        sql = (
-            f"SELECT fts.rowid, {_BM25} AS s FROM fts WHERE {where}"
-            " ORDER BY s, fts.rowid DESC LIMIT ? OFFSET ?"
-        )
+        sql = f"SELECT fts.rowid, {_BM25} AS s FROM fts WHERE {where} ORDER BY s, fts.rowid LIMIT ? OFFSET ?"
         # bm25 is lower for better matches; the API's score is higher for better ones.
         return [(r, -s) for r, s in self.conn.execute(sql, (*args, limit, offset))]
 
     def nth_newest(self, n: int) -> int | None:
-        sql = f"SELECT fts.rowid FROM fts WHERE {self.where} ORDER BY fts.rowid DESC LIMIT 1 OFFSET ?"
+        sql = f"SELECT fts.rowid FROM fts WHERE {self.where} ORDER BY fts.rowid LIMIT 1 OFFSET ?"
         row = self.conn.execute(sql, (*self.args, n - 1)).fetchone()
         return row[0] if row else None
 
@@ -151,7 +149,7 @@ class Query:
         """(rowid, community, channel, kind) of the matches, newest first (``limit``: the newest)."""
         sql = (
             "SELECT d.id, d.community, d.channel, d.kind FROM fts JOIN docs d ON d.id = fts.rowid"
-            f" WHERE {self.where} ORDER BY fts.rowid DESC"
+            f" WHERE {self.where} ORDER BY fts.rowid"
         )
         args = list(self.args)
         if limit is not None:
@@ -160,10 +158,10 @@ class Query:
         return self.conn.execute(sql, args).fetchall()
 
     def documents(self, since: int | None = None) -> int:
-        """Documents of the index in the query's time range (``since``: from that rowid on), counted
+        """Documents of the index in the query's time range (``since``: that rowid and newer), counted
         on the one posting list every document has."""
         sql, args = "SELECT count(*) FROM fts WHERE fts MATCH 'tags : any'", []
-        for bound, op in ((since, ">="), (self.lo, ">="), (self.hi, "<=")):
+        for bound, op in ((since, "<="), (self.lo, ">="), (self.hi, "<=")):
             if bound is not None:
                 sql += f" AND rowid {op} ?"
                 args.append(bound)
