@@ -8,11 +8,12 @@ channels of Zipf-like activity, timestamps increasing with random gaps, 1 in 17 
 
 Rows, per corpus size:
   - full build (documents/s and minutes): the plugin's own rebuild path (Indexer.rebuild: Source.scan
-    -> Indexer.bulk_add, 100k-document segments, live-change replay, generation swap), exactly as
-    `cryb search reindex` runs it; FTS5 indexes the same rows (INSERT ... SELECT)
+    -> Indexer.bulk_add into a new index file, 50k documents a transaction, live-change replay, one
+    FTS5 'optimize', generation swap), exactly as `cryb search reindex` runs it; the bare FTS5
+    reference indexes the same rows (INSERT ... SELECT, one column, FTS5's own porter tokenizer)
   - live message during a rebuild (--rebuild): a second full rebuild runs while a new message is
-    written to the database and applied by the live path (Indexer._apply, the committer child
-    process); the row is the time until a search finds it, while the rebuild is still running
+    written to the database and applied by the live path (Indexer._apply, on the indexer's thread);
+    the row is the time until a search finds it, while the rebuild is still running
   - query p50 / p95 (ms) by shape, through SearchService._run and _snippets, the code behind
     GET /api/v1/search: permission scope of 10 of 50 channels inside the query, top 20 with highlighted
     snippets, total and facets by community, channel and kind. FTS5: MATCH with the same channel
@@ -36,13 +37,18 @@ import itertools
 import random
 import re
 import shutil
-import sqlite3
 import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+# The node's SQLite (pysqlite3), never the standard library's: two SQLite libraries in one process
+# do not see each other's POSIX locks, so closing a stdlib connection to the node's WAL database
+# checkpointed and reset the WAL under the indexer's open connections, which then read a stale
+# snapshot for good (the live message of --rebuild was "found only after the swap" for that reason).
+import pysqlite3.dbapi2 as sqlite3
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))

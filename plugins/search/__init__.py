@@ -1,7 +1,8 @@
-"""The search plugin: a Whoosh index over messages, posts, comments, people and communities, fed from
-the event log by a durable bus consumer, written by one worker thread (indexer.py), queried with
-permission filtering inside the query (service.py). The index is a cache of the database: missing,
-stale or corrupt, it is rebuilt in the background while the node serves, and /readyz says so.
+"""The search plugin: an SQLite FTS5 index (a file of its own) over messages, posts, comments, people
+and communities, fed from the event log by a durable bus consumer, written by one worker thread
+(indexer.py), queried with permission filtering inside the query (service.py). The index is a cache
+of the database: missing, stale or corrupt, it is rebuilt in the background while the node serves,
+and /readyz says so.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class State:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self.started
             await self.indexer.close()
+        self.service.readers.close()
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

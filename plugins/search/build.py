@@ -1,23 +1,24 @@
-"""A parsed query (query.py) as a Whoosh query over the schema (schema.py): plain words on the stemmed
-``title``/``body``, phrases, prefixes and wildcards on ``words`` (as written), operators as filters
-that add nothing to the score (who wrote a message, or where, must not change how well it matches).
+"""A parsed query (query.py) as an FTS5 MATCH expression over the index's columns (schema.py): plain
+words on the stems (``stitle``, ``sbody``), phrases, prefixes and wildcards on the words as written
+(``wtitle``, ``wbody``), operators on the synthetic tokens (``tags``), which carry no weight in the
+ranking (who wrote a message, or where, must not change how well it matches).
 
-Building knows three outcomes for a part of the tree: a query, None (no constraint: a stop word, an
-empty phrase) and NOTHING (an operator that names nobody this user can see: no document matches).
+Building knows three outcomes for a part of the tree: an expression, None (no constraint: a stop
+word, an empty phrase) and NOTHING (an operator that names nobody this user can see: no document
+matches). FTS5's NOT is binary ("a NOT b"), so a negation is carried up as ``Neg`` until an AND can
+subtract it, or, inside an OR or alone, is subtracted from every document (the ``any`` tag).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from whoosh import query as wq
-
 from .query import And, Node, Not, Op, Or, Parsed, Phrase, Wild, Word
-from .schema import CONTENT_KINDS, EXACT, STEM, analyse
-from .searching import ZeroScore
+from .schema import CONTENT_KINDS, fold, stems, words
 
 
 class _Nothing:
@@ -26,86 +27,193 @@ class _Nothing:
 
 
 NOTHING = _Nothing()
-Built = wq.Query | None | _Nothing
 
 
-def _phrase(words: list[str]) -> wq.Query | None:
-    if not words:
+@dataclass(frozen=True)
+class Neg:
+    """Documents NOT matching ``expr`` (to be subtracted by an enclosing AND)."""
+
+    expr: str
+
+
+Built = str | Neg | None | _Nothing
+# A wildcard's words as written in the index (at most a few hundred): the searcher's vocabulary.
+Expand = Callable[[str], list[str]]
+
+STEMS = "{stitle sbody}"
+WORDS = "{wtitle wbody}"
+ANY = "tags : any"  # every document has it
+
+
+def quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def tags(values: list[str]) -> str | None:
+    """Tokens of the ``tags`` column, any of them (None: none given)."""
+    if not values:
         return None
-    if len(words) == 1:
-        return wq.Term("words", words[0])
-    return wq.Phrase("words", words)
+    return "tags : " + (values[0] if len(values) == 1 else "(" + " OR ".join(sorted(set(values))) + ")")
 
 
-def _word(text: str) -> wq.Query | None:
-    stems = analyse(STEM, text)
-    if not stems:
-        return None  # a stop word
-    if len(stems) == 1:
-        return wq.Or([wq.Term("title", stems[0]), wq.Term("body", stems[0])])
+def _phrase(ws: list[str]) -> str | None:
+    return f"{WORDS} : {quote(' '.join(ws))}" if ws else None
+
+
+def _word(text: str) -> str | None:
+    st = stems(text)
+    if not st:
+        return None  # a stop word (or no word at all)
+    if len(st) == 1:
+        return f"{STEMS} : {quote(st[0])}"
     # Several words in one (a URL, "e-mail"): they must stand together, as written.
-    return _phrase(analyse(EXACT, text))
+    return _phrase(words(text))
 
 
-def _wild(text: str) -> wq.Query:
-    stem = text[:-1]
-    if text.endswith("*") and "*" not in stem and "?" not in stem:
-        return wq.Prefix("words", stem)
-    return wq.Wildcard("words", text)
+def _wild(text: str, expand: Expand | None) -> str | _Nothing:
+    head = text[:-1]
+    if text.endswith("*") and "*" not in head and "?" not in head:
+        return f"{WORDS} : {quote(fold(head))} *"
+    found = expand(text) if expand is not None else []
+    if not found:
+        return NOTHING
+    return f"{WORDS} : (" + " OR ".join(quote(w) for w in found) + ")"
 
 
-def build(node: Node | None, ops: Mapping[int, wq.Query | None]) -> Built:
-    """``ops``: each operator's query by its number (None: it names nothing this user can see)."""
+# -- dates as tokens (inside OR and NOT; a top-level date is a rowid range, see split_dates) ---------
+
+
+def _day(ms: int) -> dt.date:
+    return dt.datetime.fromtimestamp(max(0, ms) / 1000, tz=dt.UTC).date()
+
+
+def date_tags(lo: int | None, hi: int | None) -> list[str]:
+    """The fewest y/m/d tokens covering the days from ``lo`` to ``hi`` (ms, inclusive). A bound
+    inside a day counts that whole day (a time of day is exact only at the top level)."""
+    first = _day(lo) if lo is not None else dt.date(1970, 1, 1)
+    last = _day(hi) if hi is not None else dt.date(dt.date.today().year + 10, 12, 31)
+    out: list[str] = []
+    d = first
+    while d <= last:
+        year_end = dt.date(d.year, 12, 31)
+        if d.month == 1 and d.day == 1 and year_end <= last:
+            out.append(f"y{d:%Y}")
+            d = year_end + dt.timedelta(days=1)
+            continue
+        month_end = (d.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+        if d.day == 1 and month_end <= last:
+            out.append(f"m{d:%Y%m}")
+            d = month_end + dt.timedelta(days=1)
+            continue
+        out.append(f"d{d:%Y%m%d}")
+        d += dt.timedelta(days=1)
+    return out
+
+
+def _date(op: Op) -> str | _Nothing:
+    if op.lo is not None and op.hi is not None and op.lo > op.hi:
+        return NOTHING
+    return tags(date_tags(op.lo, op.hi)) or NOTHING
+
+
+# -- the tree --------------------------------------------------------------------------------------
+
+
+def _positive(b: str | Neg) -> str:
+    return b if isinstance(b, str) else f"({ANY}) NOT ({b.expr})"
+
+
+def build(node: Node | None, ops: Mapping[int, list[str] | None], expand: Expand | None = None) -> Built:
+    """``ops``: each operator's tokens by its number (None or []: it names nothing this user can see);
+    dates need none. ``expand``: a wildcard's words (None: wildcards match nothing)."""
     if node is None:
         return None
     if isinstance(node, Word):
         return _word(node.text)
     if isinstance(node, Phrase):
-        return _phrase(analyse(EXACT, node.text))
+        return _phrase(words(node.text))
     if isinstance(node, Wild):
-        return _wild(node.text)
+        return _wild(node.text, expand)
     if isinstance(node, Op):
-        q = ops.get(node.n)
-        return NOTHING if q is None else ZeroScore(q)
+        if node.name in ("before", "after", "during"):
+            return _date(node)
+        return tags(ops.get(node.n) or []) or NOTHING
     if isinstance(node, Not):
-        inner = build(node.item, ops)
+        inner = build(node.item, ops, expand)
         if inner is None or inner is NOTHING:
             return None  # NOT nothing excludes nothing
-        assert isinstance(inner, wq.Query)
-        return wq.Not(inner)
-    items = [build(item, ops) for item in node.items]
-    queries = [q for q in items if isinstance(q, wq.Query)]
-    if isinstance(node, And) and any(q is NOTHING for q in items):
-        return NOTHING
-    if isinstance(node, Or) and not queries:
-        return None if any(q is None for q in items) else NOTHING
-    if not queries:
+        assert isinstance(inner, (str, Neg))
+        return inner.expr if isinstance(inner, Neg) else Neg(inner)
+    items = [build(item, ops, expand) for item in node.items]
+    parts = [b for b in items if isinstance(b, (str, Neg))]
+    if isinstance(node, And):
+        if any(b is NOTHING for b in items):
+            return NOTHING
+        return conjoin(parts)
+    if not parts:  # an OR
+        return None if any(b is None for b in items) else NOTHING
+    if len(parts) == 1:
+        return parts[0]
+    return " OR ".join(f"({_positive(b)})" for b in parts)
+
+
+def conjoin(parts: list[str | Neg]) -> str | Neg | None:
+    """AND of expressions and negations: the positives intersected, then each negation taken away."""
+    pos = [b for b in parts if isinstance(b, str)]
+    neg = [b.expr for b in parts if isinstance(b, Neg)]
+    if not pos and not neg:
         return None
-    if len(queries) == 1:
-        return queries[0]
-    return wq.And(queries) if isinstance(node, And) else wq.Or(queries)
+    if not pos:  # NOT a AND NOT b = NOT (a OR b)
+        return Neg(neg[0] if len(neg) == 1 else " OR ".join(f"({n})" for n in neg))
+    out = pos[0] if len(pos) == 1 else " AND ".join(f"({p})" for p in pos)
+    for n in neg:
+        out = f"({out}) NOT ({n})"
+    return out
 
 
-def whole(parsed: Parsed, ops: Mapping[int, wq.Query | None], tree: Node | None = None) -> Built:
-    """The query with the rules that hold for all of it (content_only)."""
-    q = build(parsed.tree if tree is None else tree, ops)
-    if isinstance(q, wq.Query) and parsed.content_only:
-        return wq.And([q, ZeroScore(wq.Or([wq.Term("kind", k) for k in CONTENT_KINDS]))])
-    return q
+def split_dates(tree: Node | None) -> tuple[Node | None, int | None, int | None, bool]:
+    """The top level's dates (ANDed, not negated) taken out of the tree as a time range, exact to
+    the millisecond (a rowid range, see schema.py): (rest of the tree, lo, hi, whether any was)."""
+    items = tree.items if isinstance(tree, And) else (tree,) if tree is not None else ()
+    dates = [i for i in items if isinstance(i, Op) and i.name in ("before", "after", "during")]
+    if not dates:
+        return tree, None, None, False
+    lo = max((d.lo for d in dates if d.lo is not None), default=None)
+    hi = min((d.hi for d in dates if d.hi is not None), default=None)
+    rest = tuple(i for i in items if i not in dates)
+    return (And(rest) if len(rest) > 1 else rest[0] if rest else None), lo, hi, True
 
 
-def drives(q: wq.Query) -> bool:
-    """Whether the query's own matches are few enough to check each against the reader's scope (it
-    has a positive part everywhere); a pure negation (NOT in:#c) is driven by the scope instead."""
-    if isinstance(q, wq.Not):
-        return False
-    if isinstance(q, ZeroScore):
-        return drives(q.child)
-    if isinstance(q, wq.And):
-        return any(drives(c) for c in q.subqueries)
-    if isinstance(q, wq.Or):
-        return all(drives(c) for c in q.subqueries)
-    return True
+@dataclass
+class Match:
+    """A query ready to run: the MATCH expression (without the reader's scope) and a time range."""
+
+    expr: str | Neg | None  # None: no constraint but the time range
+    lo: int | None = None
+    hi: int | None = None
+
+
+def whole(
+    parsed: Parsed,
+    ops: Mapping[int, list[str] | None],
+    tree: Node | None = None,
+    expand: Expand | None = None,
+) -> Match | _Nothing | None:
+    """The query with the rules that hold for all of it (content_only, the top level's dates).
+    None: nothing to search for (only stop words); NOTHING: nothing can match."""
+    tree = parsed.tree if tree is None else tree
+    rest, lo, hi, dated = split_dates(tree)
+    if lo is not None and hi is not None and lo > hi:
+        return NOTHING
+    b = build(rest, ops, expand)
+    if b is NOTHING:
+        return NOTHING
+    if b is None and not dated and not (parsed.content_only and rest is not None):
+        return None
+    assert not isinstance(b, _Nothing)
+    if parsed.content_only:
+        b = conjoin([*([b] if b is not None else []), tags([f"k{k}" for k in CONTENT_KINDS]) or ""])
+    return Match(b, lo, hi)
 
 
 def corrected(node: Node | None, fixes: Mapping[Word, str]) -> Node | None:
@@ -136,6 +244,10 @@ class Marks:
         return bool(self.stems or self.exact or self.prefixes or self.patterns)
 
 
+def wildcard_pattern(text: str) -> re.Pattern[str]:
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in fold(text)))
+
+
 def marks(parsed: Parsed) -> Marks:
     m = Marks()
     prefixes: list[str] = []
@@ -143,19 +255,18 @@ def marks(parsed: Parsed) -> Marks:
         if negated:
             continue
         if isinstance(leaf, Word):
-            stems = analyse(STEM, leaf.text)
-            if len(stems) == 1:
-                m.stems.update(stems)
+            st = stems(leaf.text)
+            if len(st) == 1:
+                m.stems.update(st)
             else:
-                m.exact.update(analyse(EXACT, leaf.text))
+                m.exact.update(words(leaf.text))
         elif isinstance(leaf, Phrase):
-            m.exact.update(analyse(EXACT, leaf.text))
+            m.exact.update(words(leaf.text))
         elif isinstance(leaf, Wild):
-            q = _wild(leaf.text)
-            if isinstance(q, wq.Prefix):
-                prefixes.append(q.text)
+            head = leaf.text[:-1]
+            if leaf.text.endswith("*") and "*" not in head and "?" not in head:
+                prefixes.append(fold(head))
             else:
-                rx = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in leaf.text)
-                m.patterns.append(re.compile(rx))
+                m.patterns.append(wildcard_pattern(leaf.text))
     m.prefixes = tuple(prefixes)
     return m

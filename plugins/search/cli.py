@@ -35,7 +35,7 @@ def _bar_follow(total_of: Any, done_of: Any, finished: Any, interval: float = 0.
                 bar.update(now - shown)
                 shown = now
             time.sleep(interval)
-        bar.update(max(0, bar.length - shown))
+        bar.update(max(0, (bar.length or 0) - shown))
 
 
 @search_group.command("reindex")
@@ -57,7 +57,13 @@ def reindex(settings: Settings, timeout: float) -> None:
         ix.rebuild("requested")
         loop = asyncio.get_running_loop()
         done = loop.create_future()
-        ix._rebuild_task.add_done_callback(lambda _: done.done() or done.set_result(None))  # type: ignore[union-attr]
+
+        def finished(_task: object) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        assert ix._rebuild_task is not None
+        ix._rebuild_task.add_done_callback(finished)
         await loop.run_in_executor(
             None, _bar_follow, lambda: ix.progress[1], lambda: ix.progress[0], done.done
         )

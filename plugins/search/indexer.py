@@ -1,15 +1,18 @@
 """The index and the one thread that writes it: applies batches of events, rebuilds from the database
 in the background, optimizes, and validates on start.
 
-Layout: ``<data>/search/CURRENT`` names the live generation (``g<ms>``), a Whoosh index directory
-beside it. A rebuild fills a new generation while the old one (if readable, of this schema and not
-ahead of the database) keeps serving and keeps receiving every live change, then swaps CURRENT
-atomically (os.replace) and deletes the old one; with no such old one, searches read the build in
-progress (partial). A crash mid-rebuild leaves CURRENT on the old generation, so the next start
-simply rebuilds again.
+Layout: ``<data>/search/CURRENT`` names the live generation (``g<ms>``), a directory beside it holding
+the index's SQLite file (store.py). A rebuild fills a new generation on a thread of its own while the
+old one (if readable, of this version and not ahead of the database) keeps serving and keeps
+receiving every live change, then swaps CURRENT atomically (os.replace) and deletes the old one;
+with no such old one, searches read the build in progress (partial). A crash mid-rebuild leaves
+CURRENT on the old generation, so the next start simply rebuilds again.
 
-The offset: the last event position applied is stored in the index itself (a meta document written
-in the same Whoosh commit as the documents), so index and offset cannot disagree after a crash. The
+Live batches are written in the node's process, on the indexer's thread: FTS5 does its work in C
+with the GIL released, so no writer process is needed (the Whoosh index had one).
+
+The offset: the last event position applied is stored in the index itself (a meta row written in
+the same transaction as the documents), so index and offset cannot disagree after a crash. The
 bus consumer stores its own offset only after that commit, so on start the index is at or ahead of
 the consumer; an index behind it (lost writes, a restored old copy) is stale and is rebuilt.
 Re-delivered events are harmless: every change re-reads the target's current row (source.py) and
@@ -32,25 +35,21 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import msgspec
-from whoosh import index as windex
-from whoosh.index import Index
 
 from cryb_node.events import Event
 
-from . import committer, whoosh_fixes  # noqa: F401 (whoosh_fixes applies on import)
-from .schema import KINDS, META_KEY, SCHEMA_VERSION, Meta, make_schema
+from .schema import KINDS, SCHEMA_VERSION, Doc, Meta
 from .source import Source
+from .store import Store
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 PAGE = 2000  # rows read from the database per step of a rebuild (live changes interleave between steps)
-# Documents a rebuild adds through one Whoosh writer before committing. Whoosh's cost is per commit and
-# per merge (each commit writes a segment's whole term dictionary; merging re-reads every posting in
-# Python), so the bulk path writes large segments and never merges them: 100k documents per segment.
-BULK_COMMIT = 100_000
-OPTIMIZE_MERGE_MAX = 50_000  # the daily optimize merges in place up to this size, above it rebuilds
-BULK_LIMIT_MB = 256  # the writer's in-memory posting pool; beyond it, sorted runs spill to temp files
+# Documents a rebuild adds in one transaction. Live changes that arrive meanwhile are replayed into
+# the build at each commit, so this bounds how long they wait (they are in the live index at once).
+BULK_COMMIT = 50_000
+BUILD_CACHE_KIB = 65_536  # the build connection's page cache (FTS5 merges segments through it)
 
 # Event kind -> the document kind it changes (its target is the id). member.ban and user.erased are
 # handled on their own below.
@@ -111,10 +110,6 @@ def changes_of(events: Iterable[Event]) -> Changes:
     return ch
 
 
-class Corrupt(Exception):
-    pass
-
-
 @dataclass
 class Status:
     state: str  # opening | ready | rebuilding | failed
@@ -128,38 +123,34 @@ class Status:
 
 
 class Indexer:
-    def __init__(
-        self, root: Path, db_path: Path, busy_timeout_ms: int = 5000, *, child_process: bool = True
-    ) -> None:
+    def __init__(self, root: Path, db_path: Path, busy_timeout_ms: int = 5000) -> None:
         self.root = root
-        # Live commits in a child process (committer.py); None writes them in the indexer's thread.
-        self.committer = committer.Committer() if child_process else None
         self.db_path = db_path
         self.busy_timeout_ms = busy_timeout_ms
-        self.schema = make_schema()
         self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cryb-search")
-        # A rebuild's scanning and bulk commits run on a thread of their own (with its own database
-        # connection), so a bulk commit (tens of seconds for 100k documents) never holds up live
-        # indexing; the two meet only through _pending (under _plock) and in _finish.
+        # A rebuild's scanning and bulk inserts run on a thread of their own (with its own database
+        # connections), so a bulk transaction never holds up live indexing; the two meet only
+        # through _pending (under _plock) and in _finish.
         self._bexec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cryb-search-build")
         self._bsource: Source | None = None
         self._plock = threading.Lock()
         self._source: Source | None = None
-        self.live: Index | None = None
+        self.live: Store | None = None  # written on the indexer's thread only
         self.live_gen: str | None = None
         self.meta = Meta()
-        self.building: Index | None = None
+        self.building: Store | None = None
         self.state = "opening"
         self.reason = ""
         self.offset = 0  # highest event position applied
         self.progress = (0, 0)
         self.indexed = 0
         self.caught_up_at = time.time()
+        self._documents = 0  # in the live index (kept by the writer; read by readiness and metrics)
         self._rebuild_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.rebuilds: list[str] = []  # why each rebuild since start was needed
         self._touched: set[str] = set()  # keys live changes wrote into the build in progress
-        self._bulk: Any = None  # the rebuild's open writer on `building` (None between commits)
+        self._bulk_open = False  # the rebuild's transaction on `building` is open
         self._bulk_added = 0
         # Live changes that arrived during a rebuild, replayed into `building` at its next commit.
         self._pending = Changes()
@@ -204,23 +195,6 @@ class Indexer:
             os.fsync(f.fileno())
         os.replace(tmp, self.root / "CURRENT")
 
-    @staticmethod
-    def read_meta(ix: Index) -> Meta:
-        with ix.searcher() as s:
-            stored = s.document(key=META_KEY)
-            if stored is None or "meta" not in stored:
-                raise Corrupt("the index has no meta document")
-            # Touch every segment: a missing or truncated file fails here rather than mid-search.
-            s.doc_count()
-            for reader, _ in s.reader().leaf_readers():
-                reader.doc_count()
-                next(iter(reader.lexicon("kind")), None)
-            return msgspec.json.decode(stored["meta"], type=Meta)
-
-    @staticmethod
-    def _write_meta(writer: Any, meta: Meta) -> None:
-        writer.update_document(key=META_KEY, meta=msgspec.json.encode(meta))
-
     # -- start ------------------------------------------------------------------------------------
 
     def _open(self, consumer_offset: int) -> str:
@@ -232,21 +206,29 @@ class Indexer:
                 shutil.rmtree(stray, ignore_errors=True)
         if gen is None or not self._gen_path(gen).is_dir():
             return "missing"
+        store: Store | None = None
         try:
-            ix = windex.open_dir(str(self._gen_path(gen)), schema=self.schema)
-            meta = self.read_meta(ix)
-        except Exception as err:  # whoosh raises many kinds for damaged files
+            store = Store.open(self._gen_path(gen), self.busy_timeout_ms)
+            meta = store.read_meta()
+            documents = store.documents()
+        except Exception as err:  # a damaged file fails in many ways
+            if store is not None:
+                with contextlib.suppress(Exception):
+                    store.close()
             log.warning("search index %s is unreadable (%s: %s); rebuilding", gen, type(err).__name__, err)
             return "corrupt"
         if meta.version != SCHEMA_VERSION:
-            # Another schema's fields and postings differ: neither searched nor written, it waits
+            # Another version's columns and tokens differ: neither searched nor written, it waits
             # for its replacement (searches answer from the build meanwhile, marked partial).
+            store.close()
             return "schema changed"
         if meta.offset > self.source.log_length():
             # It holds events the database does not (restored from an older backup): it could find
             # messages that no longer exist, so it is not searched either.
+            store.close()
             return "ahead of the database"
-        self.live, self.live_gen, self.meta = ix, gen, meta
+        self.live, self.live_gen, self.meta = store, gen, meta
+        self._documents = documents
         self.offset = meta.offset
         if not meta.complete:
             return "incomplete"
@@ -257,9 +239,6 @@ class Indexer:
     async def start(self, consumer_offset: int) -> None:
         self._loop = asyncio.get_running_loop()
         reason = await self._run(self._open, consumer_offset)
-        if self.committer is not None:
-            # Start the writer process now, not in the middle of the first busy moment.
-            await self._run(self.committer.start)
         if reason:
             self.rebuild(reason)
         else:
@@ -275,6 +254,9 @@ class Indexer:
             if self._source is not None:
                 self._source.close()
                 self._source = None
+            if self.live is not None:
+                self.live.close()
+                self.live = None
 
         def bshut() -> None:
             if self._bsource is not None:
@@ -285,8 +267,6 @@ class Indexer:
         await self._brun(bshut)
         self._exec.shutdown(wait=True)
         self._bexec.shutdown(wait=True)
-        if self.committer is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.committer.close)
 
     # -- live changes -----------------------------------------------------------------------------
 
@@ -298,7 +278,7 @@ class Indexer:
         """Drop and re-read every document of ``users`` (search.State.recheck_authors)."""
         return await self._run(self._apply, Changes(authors=set(users)))
 
-    def _fetch(self, ch: Changes, src: Source | None = None) -> tuple[list[Any], list[str]]:
+    def _fetch(self, ch: Changes, src: Source | None = None) -> tuple[list[Doc], list[str]]:
         """The current rows of a batch's targets: (documents to write, keys to remove)."""
         src = src or self.source
         for community, user in ch.bans:
@@ -313,15 +293,15 @@ class Indexer:
             ch.authors = set()
         src.conn.execute("BEGIN")  # one snapshot for the whole batch
         try:
-            found: list[Any] = []
+            found: list[Doc] = []
             gone: list[str] = []
-            for kind, ids in ch.targets.items():
+            for kind, wanted in ch.targets.items():
                 if kind not in KINDS:
                     continue
-                docs = src.fetch(kind, ids)
+                docs = src.fetch(kind, wanted)
                 found += docs
                 present = {d.id for d in docs}
-                gone += [f"{kind}:{i}" for i in ids if i not in present]
+                gone += [f"{kind}:{i}" for i in wanted if i not in present]
         finally:
             src.conn.execute("COMMIT")
         return found, gone
@@ -329,18 +309,23 @@ class Indexer:
     def _apply(self, ch: Changes) -> int:
         found, gone = self._fetch(ch)
         if self.building is not None:
-            # The build holds its writer open between pages; its changes are replayed (re-read from
-            # the database, so always current) when it next commits.
+            # The build holds its transaction open between pages; its changes are replayed (re-read
+            # from the database, so always current) when it next commits.
             with self._plock:
                 self._pending.absorb(ch)
         n = len(found) + len(gone)
         if self.live is not None:
             try:
-                n = self._write(self.live, found, gone, ch.erased, ch.last_pos, meta=True)
+                self.meta.offset = max(self.meta.offset, ch.last_pos)
+                n = self.live.write(found, gone, ch.erased, self.meta)
+                self._documents = self.live.count
             except Exception:
                 # The live index broke under us: drop it and rebuild; the new one gets this batch.
                 log.exception("search index %s failed to commit; rebuilding", self.live_gen)
+                with contextlib.suppress(Exception):
+                    self.live.close()
                 self.live = None
+                self._documents = 0
                 self._loop_call(lambda: self.rebuild("corrupt"))
         self.offset = max(self.offset, ch.last_pos)
         self.indexed += n
@@ -349,25 +334,6 @@ class Indexer:
     def _loop_call(self, fn: Callable[[], None]) -> None:
         assert self._loop is not None
         self._loop.call_soon_threadsafe(fn)
-
-    def _write(
-        self, ix: Index, docs: list[Any], gone: list[str], erased: set[str], pos: int, *, meta: bool
-    ) -> int:
-        """One batch in one commit. The live index (``meta``: its offset moves) is written by the
-        committer's child process, so a commit never holds the node's GIL; a build in progress is
-        written here, in the indexer's thread."""
-        fields = [d.fields() for d in docs]
-        if meta:
-            self.meta.offset = max(self.meta.offset, pos)
-            stored = msgspec.json.encode(self.meta)
-            if self.committer is not None:
-                self.committer.write(ix, fields, gone, sorted(erased), stored)
-            else:
-                committer.write(ix, fields, gone, sorted(erased), stored)
-        else:  # the index being built: the scan must replace, not duplicate, these
-            committer.write(ix, fields, gone, sorted(erased), None)
-            self._touched.update(d.key for d in docs)
-        return len(docs) + len(gone)
 
     # -- rebuild ----------------------------------------------------------------------------------
 
@@ -390,24 +356,33 @@ class Indexer:
                 await self._build_once(reason)
                 return
             except asyncio.CancelledError:
-                await self._brun(self._abandon)
+                await self._drained_abandon()
                 raise
             except Exception as err:
                 log.exception("search rebuild failed; retrying in %.0fs", delay)
                 self.state, self.reason = "failed", f"rebuild failed: {type(err).__name__}: {err}"
-                await self._brun(self._abandon)
+                await self._drained_abandon()
                 await asyncio.sleep(delay)
                 delay = min(60.0, delay * 2)
                 self.state, self.reason = "rebuilding", reason
 
+    async def _drained_abandon(self) -> None:
+        """Discard the build once neither thread still works on it: a cancelled await leaves its job
+        running, and closing a connection another thread is using crashes SQLite's caller."""
+        await asyncio.shield(self._brun(lambda: None))
+        await asyncio.shield(self._run(self._abandon))
+
     def _begin(self) -> tuple[str, int, int]:
         gen = f"g{time.time_ns() // 1_000_000}"
-        path = self._gen_path(gen)
-        path.mkdir(parents=True)
-        self.building = windex.create_in(str(path), self.schema)
+        store = Store.create(self._gen_path(gen), self.busy_timeout_ms)
+        # A build is not live until its swap, and a crash before it discards it: no fsync meanwhile.
+        store.conn.execute("PRAGMA synchronous = OFF")
+        store.conn.execute(f"PRAGMA cache_size = -{BUILD_CACHE_KIB}")
         self._touched = set()
-        self._pending = Changes()
-        self._bulk, self._bulk_added = None, 0
+        with self._plock:
+            self._pending = Changes()
+        self._bulk_open, self._bulk_added = False, 0
+        self.building = store
         start = self.source.log_length()
         total = self.source.count()
         return gen, start, total
@@ -418,56 +393,69 @@ class Indexer:
             self.bulk_add(docs)
         return n, last
 
-    def bulk_add(self, docs: Iterable[Any]) -> None:
-        """The rebuild's writing path (the bench loads its corpus through it too): documents go to one
-        open writer, committed every BULK_COMMIT documents as one new segment, without merging."""
+    def bulk_add(self, docs: Iterable[Doc]) -> None:
+        """The rebuild's writing path (the bench loads its corpus through it too): documents go into
+        one open transaction, committed every BULK_COMMIT documents."""
         assert self.building is not None
-        if self._bulk is None:
-            self._bulk = self.building.writer(limitmb=BULK_LIMIT_MB, procs=1, multisegment=False)
-        w, touched = self._bulk, self._touched
+        store, touched = self.building, self._touched
+        if not self._bulk_open:
+            store.conn.execute("BEGIN")
+            self._bulk_open = True
         try:
-            for d in docs:
-                # add is several times faster than update (no delete by key); only documents a
-                # replayed live change already wrote into this build need replacing.
-                if d.key in touched:
-                    w.update_document(**d.fields())
-                else:
-                    w.add_document(**d.fields())
-                self._bulk_added += 1
-                self.indexed += 1
+            docs = list(docs)
+            # Only documents a replayed live change already wrote into this build need replacing.
+            fresh = [d for d in docs if d.key not in touched] if touched else docs
+            store.put(fresh, fresh=True)
+            if len(fresh) != len(docs):
+                store.put([d for d in docs if d.key in touched])
         except BaseException:
-            self._bulk = None
-            w.cancel()
+            self._bulk_open = False
+            with contextlib.suppress(Exception):
+                store.conn.execute("ROLLBACK")
             raise
+        self._bulk_added += len(docs)
+        self.indexed += len(docs)
         if self._bulk_added >= BULK_COMMIT:
             self._bulk_commit(self.build_source)
 
     def _bulk_commit(self, src: Source) -> None:
-        """Commit the bulk writer (one segment, no merge), then replay the live changes that arrived
-        meanwhile (re-read through ``src``, the calling thread's connection), so the build is whole
-        at every commit point."""
+        """Commit the bulk transaction, then replay the live changes that arrived meanwhile (re-read
+        through ``src``, the calling thread's connection), so the build is whole at every commit."""
         assert self.building is not None
-        if self._bulk is not None:
-            w, self._bulk, self._bulk_added = self._bulk, None, 0
-            w.commit(merge=False)
+        if self._bulk_open:
+            self._bulk_open, self._bulk_added = False, 0
+            self.building.conn.execute("COMMIT")
         with self._plock:
             ch, self._pending = self._pending, Changes()
         if ch:
             found, gone = self._fetch(ch, src)
-            self._write(self.building, found, gone, ch.erased, ch.last_pos, meta=False)
+            self.building.write(found, gone, ch.erased, None)
+            self._touched.update(d.key for d in found)
+
+    def _settle(self) -> None:
+        """On the rebuild's thread, after its last page: merge the build's segments into one (the
+        searches it will serve read one b-tree per term)."""
+        assert self.building is not None
+        self._bulk_commit(self.build_source)
+        self.building.optimize()
 
     def _finish(self, gen: str, start: int) -> None:
-        """On the live thread, after the rebuild thread's last bulk commit: what live changes arrived
-        since are replayed here, where no other can slip in before the swap."""
-        assert self.building is not None and self._bulk is None
+        """On the live thread, after the rebuild thread is done: what live changes arrived since are
+        replayed here, where no other can slip in before the swap."""
+        assert self.building is not None and not self._bulk_open
         self._bulk_commit(self.source)
         meta = Meta(offset=max(start, self.offset), complete=True, built_at=int(time.time()))
-        w = self.building.writer()
-        self._write_meta(w, meta)
-        w.commit(merge=False)
+        store = self.building
+        store.write_meta(meta)
+        store.conn.execute("PRAGMA synchronous = NORMAL")
+        store.conn.execute("PRAGMA cache_size = -2000")
+        store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         old = self._read_current()  # also an unreadable one, never opened as live
         self._write_current(gen)
-        self.live, self.live_gen, self.meta = self.building, gen, meta
+        if self.live is not None:
+            self.live.close()
+        self.live, self.live_gen, self.meta = store, gen, meta
+        self._documents = store.count
         self.building = None
         self._touched = set()
         self.offset = max(self.offset, meta.offset)
@@ -475,16 +463,16 @@ class Indexer:
             shutil.rmtree(self._gen_path(old), ignore_errors=True)
 
     def _abandon(self) -> None:
-        if self._bulk is not None:
-            with contextlib.suppress(Exception):
-                self._bulk.cancel()
-            self._bulk = None
         with self._plock:
             self._pending = Changes()
-        if self.building is not None:
-            path = Path(self.building.storage.folder)
-            self.building = None
-            shutil.rmtree(path, ignore_errors=True)
+        store, self.building = self.building, None
+        self._bulk_open = False
+        if store is not None:
+            with contextlib.suppress(Exception):
+                store.conn.execute("ROLLBACK")
+            with contextlib.suppress(Exception):
+                store.close()
+            shutil.rmtree(store.path.parent, ignore_errors=True)
 
     def _report(self, gen: str | None) -> None:
         p = Progress(state=self.state, reason=self.reason, done=self.progress[0], total=self.progress[1],
@@ -508,7 +496,7 @@ class Indexer:
                 done += n
                 self.progress = (done, max(total, done))
                 self._report(gen)
-        await self._brun(lambda: self._bulk_commit(self.build_source))
+        await self._brun(self._settle)
         await self._run(self._finish, gen, start)
         self.state, self.reason = "ready", ""
         self._report(gen)
@@ -520,42 +508,38 @@ class Indexer:
             gen,
         )
 
-    def serving(self) -> tuple[Index | None, bool]:
-        """The index searches read, and whether it is partial: the build in progress when there is
-        no whole index to serve (a new node, a lost, outdated or restored-over index)."""
+    def serving(self) -> tuple[Path | None, bool]:
+        """The index file searches read, and whether it is partial: the build in progress when there
+        is no whole index to serve (a new node, a lost, outdated or restored-over index)."""
         live = self.live
         if live is not None:
-            return live, False
-        return self.building, True
+            return live.path, False
+        building = self.building
+        return (building.path if building is not None else None), True
 
     # -- maintenance and figures ------------------------------------------------------------------
 
     async def optimize(self) -> None:
-        """Merge every segment into one. Whoosh merges at ~1 ms per document on the writer thread,
-        holding up live indexing, so a large index is rebuilt instead (in the background, in big
-        segments, the node serving and indexing meanwhile)."""
-        if self.documents() > OPTIMIZE_MERGE_MAX:
-            self.rebuild("optimize")
-            return
+        """Merge the live index's FTS5 segments into one, on the writer's thread (seconds at 1M
+        documents; live batches wait meanwhile)."""
 
         def run() -> None:
             if self.live is None:
                 return
-            w = self.live.writer()
-            self.meta.optimized_at = int(time.time())
-            self._write_meta(w, self.meta)
-            w.commit(optimize=True)
+            self.live.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.live.optimize()
+                self.meta.optimized_at = int(time.time())
+                self.live.write_meta(self.meta)
+                self.live.conn.execute("COMMIT")
+            except BaseException:
+                self.live.conn.execute("ROLLBACK")
+                raise
 
         await self._run(run)
 
     def documents(self) -> int:
-        ix = self.live
-        if ix is None:
-            return 0
-        try:
-            return max(0, ix.doc_count() - 1)  # less the meta document
-        except Exception:
-            return 0
+        return self._documents if self.live is not None else 0
 
     def status(self) -> Status:
         return Status(
@@ -571,30 +555,17 @@ class Indexer:
 
     async def keys(self) -> set[str]:
         """Every document key in the live index (verification and tests)."""
-
-        def run() -> set[str]:
-            if self.live is None:
-                return set()
-            with self.live.searcher() as s:
-                return {stored["key"] for _, stored in s.reader().iter_docs()} - {META_KEY}
-
-        return await self._run(run)
+        return await self._run(lambda: set(self.live.keys()) if self.live is not None else set())
 
     async def expected_keys(self) -> set[str]:
         return await self._run(lambda: set(self.source.visible_keys()))
 
     async def stats(self) -> dict[str, Any]:
         def run() -> dict[str, Any]:
-            out: dict[str, Any] = {"by_kind": {}, "segments": 0, "bytes": 0}
             if self.live is None:
-                return out
-            with self.live.searcher() as s:
-                for kind in KINDS:
-                    out["by_kind"][kind] = s.doc_frequency("kind", kind)
-            out["segments"] = len(self.live._segments())  # type: ignore[attr-defined]
-            if self.live_gen:
-                out["bytes"] = sum(f.stat().st_size for f in self._gen_path(self.live_gen).iterdir())
-            return out
+                return {"by_kind": {}, "segments": 0, "bytes": 0}
+            live = self.live
+            return {"by_kind": live.by_kind(), "segments": live.segments(), "bytes": live.size()}
 
         return await self._run(run)
 
@@ -646,11 +617,11 @@ def read_only_stats(root: Path) -> tuple[str | None, Meta | None, dict[str, int]
     """The live generation, its meta and counts by kind, without taking ownership (the CLI)."""
     try:
         gen = (root / "CURRENT").read_text().strip()
-        ix = windex.open_dir(str(root / gen), schema=make_schema())
-        meta = Indexer.read_meta(ix)
-        with ix.searcher() as s:
-            counts = {k: s.doc_frequency("kind", k) for k in KINDS}
-        return gen, meta, counts
+        store = Store.open(root / gen, readonly=True)
+        try:
+            return gen, store.read_meta(), store.by_kind()
+        finally:
+            store.close()
     except Exception as err:
         log.debug("search index unreadable: %s", err)
         return None, None, {}

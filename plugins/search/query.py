@@ -8,7 +8,7 @@ Precedence, tightest first: NOT (the one item after it), OR, AND. So ``from:alic
 alice's messages about cats or dogs; parentheses group anything else.
 
 Parsing never touches the database; the service turns names into ids (build.py then makes the
-Whoosh query). Anything malformed raises a ``Problem`` (400, field ``q``) a person can act on.
+FTS5 MATCH expression). Anything malformed raises a ``Problem`` (400, field ``q``) a person can act on.
 """
 
 from __future__ import annotations

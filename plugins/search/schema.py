@@ -1,129 +1,163 @@
-"""The Whoosh schema and the document type the indexer writes: one document per searchable thing
-(message, post, comment, user, community), keyed by ``key`` = "<kind>:<id>".
+"""What the index holds: one document per searchable thing (message, post, comment, user, community),
+keyed by ``key`` = "<kind>:<id>", in an SQLite file of its own (store.py) with one FTS5 table.
 
 Author, community, channel and mentions are stored as ids, never names, so a rename needs no
 reindex; the service turns names into ids at search time, and ids in snippets back into names.
 
-Text is indexed twice: stemmed (``title``, ``body``: plain words, "reports" finds "reporting") and as
-written (``words``: prefixes, wildcards and phrases, so ``connecti*`` finds "connection" and
-``"we connect"`` does not find "we connected").
+The FTS5 table has five columns, all read by FTS5's unicode61 tokenizer (lower-cased, diacritics
+removed):
+
+- ``stitle``, ``sbody``: Porter2 stems of the plain words, stop words left out, computed here in
+  Python (porter2.py, the stemmer the Whoosh index used), so "reports" finds "reporting";
+- ``wtitle``, ``wbody``: the words as written, with positions: prefixes, wildcards and phrases, so
+  ``connecti*`` finds "connection" and ``"we connect"`` does not find "we connected"; title and body
+  are apart, so no phrase runs from one into the other;
+- ``tags``: the operators as synthetic tokens (``kmessage``, ``a<author>``, ``c<channel>``,
+  ``fhaslink``, ``d20240501``...), so an operator is a leaf of the MATCH expression like a word and
+  AND/OR/NOT/parentheses compose them natively.
+
+A document's rowid is its time, reversed: ``(TIME_MAX - time) << 20`` plus a small number making it
+unique, so newest first is ``ORDER BY rowid`` (FTS5 walks its postings forwards, lazily, and stops
+after the page; backwards it reads each term's whole doclist first: twice the time at 1M documents
+with a reader's scope in the expression) and a date range is a rowid range.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Iterator
-from typing import Any
+import unicodedata
+import zlib
+from functools import lru_cache
 
 import msgspec
-from whoosh import fields
-from whoosh.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
-from whoosh.lang.porter2 import stem as porter2
 
 from cryb_node.mentions import MENTION
 
-# Bumped when the schema or the document rules change: an index of another version is rebuilt.
-# 2: time indexed in 8-bit tiers, false booleans not indexed. 3: the unstemmed ``words`` field
-# (prefixes, phrases, "did you mean") replaces ``spell``; mentions, pinned, media kinds, embeds.
-SCHEMA_VERSION = 3
+from .porter2 import stem as _porter2
+
+# Bumped when the index's layout or the document rules change: an index of another version is
+# rebuilt. 2: time in 8-bit tiers. 3: the unstemmed ``words`` field, mentions, pinned, media kinds,
+# embeds. 4: SQLite FTS5 replaces Whoosh. 5: rowids in reverse time order.
+SCHEMA_VERSION = 5
 
 CONTENT_KINDS = ("message", "post", "comment")
 KINDS = (*CONTENT_KINDS, "user", "community")
-META_KEY = "meta:index"
+
+ROWID_SHIFT = 20  # rowid = (TIME_MAX - time_ms) << 20 | n: 2^20 documents per millisecond
+ROWID_SPAN = 1 << ROWID_SHIFT
+TIME_MAX = (1 << 42) - 1  # ms: the year 2109
+
+
+def rowid_of_time(ms: int) -> int:
+    """The smallest rowid of a millisecond (newer times have smaller rowids)."""
+    return (TIME_MAX - min(TIME_MAX, max(0, ms))) << ROWID_SHIFT
+
 
 _LINK = re.compile(r"(?i)\b(?:https?://|www\.)\S")
-
-
 # Mention tokens as the content plugin writes them: <@user>, <@&role>, and Discord's <#channel>.
 USER_MENTION = re.compile(r"<@([0-9a-z]{26})>")
-# Between a title and a body in ``words``: positions jump here, so no phrase spans the two.
-SEPARATOR = "\x1e"
-_GAP = 100
+# A word as FTS5's unicode61 tokenizer reads one: letters and digits (underscore separates).
+WORD = re.compile(r"[^\W_]+")
+
+# Whoosh's English stop list (the index left these out of plain words before; phrases keep them).
+_STOP = "a an and are as at be by can for from have if in is it may not of on or tbd that the this to us"
+STOP_WORDS = frozenset(f"{_STOP} we when will with yet you your".split(" "))
+
+FLAGS = ("has_attachment", "has_link", "has_image", "has_video", "has_audio", "has_embed", "pinned", "public")
+
+COLUMNS = ("stitle", "sbody", "wtitle", "wbody", "tags")
+# bm25 weights by column: a title counts twice; the tags (operators) never change a rank.
+WEIGHTS = (2.0, 1.0, 2.0, 1.0, 0.0)
+
+DDL = f"""
+CREATE TABLE IF NOT EXISTS docs (
+    id        INTEGER PRIMARY KEY,  -- (TIME_MAX - time) << {ROWID_SHIFT} | n: FTS rowid, newest lowest
+    key       TEXT NOT NULL UNIQUE, -- <kind>:<id>
+    kind      TEXT NOT NULL,
+    author    TEXT NOT NULL,
+    community TEXT NOT NULL,
+    channel   TEXT NOT NULL,
+    parent    TEXT NOT NULL,
+    time      INTEGER NOT NULL,
+    flags     INTEGER NOT NULL,     -- bit i: FLAGS[i]
+    title     TEXT NOT NULL,
+    body      TEXT NOT NULL
+);
+-- An erasure removes every document of its author.
+CREATE INDEX IF NOT EXISTS docs_author ON docs (author);
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5(
+    {", ".join(COLUMNS)}, tokenize = 'unicode61 remove_diacritics 2', content = '',
+    contentless_delete = 1
+);
+CREATE TABLE IF NOT EXISTS meta (id INTEGER PRIMARY KEY CHECK (id = 1), value BLOB NOT NULL);
+"""
 
 
 def has_link(*texts: str | None) -> bool:
     return any(t and _LINK.search(t) for t in texts)
 
 
-class WordTokenizer(RegexTokenizer):
-    """Whoosh's word tokenizer, minus mention tokens (ids, not words: snippets show them as names,
-    ``mentions:`` finds them), with a jump in positions at SEPARATOR."""
-
-    def __call__(  # type: ignore[override]
-        self,
-        value: str,
-        positions: bool = False,
-        chars: bool = False,
-        start_pos: int = 0,
-        start_char: int = 0,
-        tokenize: bool = True,
-        **kw: Any,
-    ) -> Iterator[Any]:
-        if not tokenize:
-            yield from super().__call__(value, positions, chars, start_pos=start_pos,
-                                        start_char=start_char, tokenize=False, **kw)  # fmt: skip
-            return
-        value = MENTION.sub(lambda m: " " * len(m.group(0)), value)  # same length: offsets hold
-        pos, offset = start_pos, start_char
-        for part in value.split(SEPARATOR):
-            n = 0
-            for t in super().__call__(part, positions, chars, start_pos=pos, start_char=offset, **kw):
-                n += 1
-                yield t
-            pos, offset = pos + n + _GAP, offset + len(part) + len(SEPARATOR)
+@lru_cache(maxsize=65536)
+def fold(word: str) -> str:
+    """A word as the index compares it: lower-cased, diacritics removed (unicode61's rule)."""
+    word = word.lower()
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
-def stemming_analyzer() -> Analyzer:
-    """Plain words: lower-cased, stop words out, Porter2 stems (Snowball English: whoosh's default
-    Porter leaves "planning" as "plann")."""
-    return WordTokenizer() | LowercaseFilter() | StopFilter() | StemFilter(stemfn=porter2)
+_STEMS: dict[str, str] = {}
 
 
-def exact_analyzer() -> Analyzer:
-    """Words as written: lower-cased, every word kept (a phrase's "the" and "a" count)."""
-    return WordTokenizer() | LowercaseFilter()
+def stem(word: str) -> str:
+    # A plain dict: the bulk build stems every word of every document (an lru_cache's call costs more).
+    found = _STEMS.get(word)
+    if found is None:
+        if len(_STEMS) > 500_000:
+            _STEMS.clear()
+        found = _STEMS[word] = _porter2(word)
+    return found
 
 
-STEM = stemming_analyzer()
-EXACT = exact_analyzer()
+def words(text: str) -> list[str]:
+    """The words of a text as written (folded), mention tokens left out: they are ids, not words
+    (snippets show them as names, ``mentions:`` finds them)."""
+    if "<" in text:
+        text = MENTION.sub(" ", text)
+    low = text.lower()
+    found = WORD.findall(low)
+    return found if low.isascii() else [fold(w) for w in found]
 
 
-def analyse(analyzer: Analyzer, text: str) -> list[str]:
-    return [t.text for t in analyzer(text, mode="query")]
+def stems_of(ws: list[str]) -> list[str]:
+    """Plain words: stop words and one-letter words out, Porter2 stems."""
+    return [stem(w) for w in ws if len(w) > 1 and w not in STOP_WORDS]
 
 
-def make_schema() -> fields.Schema:
-    stem = stemming_analyzer()
-    return fields.Schema(
-        key=fields.ID(unique=True, stored=True),
-        kind=fields.ID(stored=True, sortable=True),
-        author=fields.ID(stored=True),
-        community=fields.ID(stored=True, sortable=True),
-        channel=fields.ID(stored=True, sortable=True),
-        parent=fields.ID(stored=True),  # a comment's post
-        # ms since epoch (signed: unsigned ranges are broken in Whoosh). Indexed in 8-bit tiers (8 terms
-        # a document) rather than Whoosh's default 4 (16 terms, a third of all postings of a message);
-        # a before:/after: range still needs at most a few thousand terms.
-        time=fields.NUMERIC(bits=64, stored=True, sortable=True, shift_step=8),
-        has_attachment=fields.BOOLEAN(stored=True),
-        has_link=fields.BOOLEAN(stored=True),
-        has_image=fields.BOOLEAN(),
-        has_video=fields.BOOLEAN(),
-        has_audio=fields.BOOLEAN(),
-        has_embed=fields.BOOLEAN(),  # a link post: the node makes no link previews, so its URL is its embed
-        pinned=fields.BOOLEAN(),  # a pinned message, a sticky post
-        mentions=fields.KEYWORD(),  # ids of the users a message, post or comment mentions
-        public=fields.BOOLEAN(),  # communities: listed for everyone
-        # Stemmed, for plain words only: no positions (phrases use ``words``).
-        title=fields.TEXT(analyzer=stem, stored=True, field_boost=2.0, phrase=False),
-        body=fields.TEXT(analyzer=stem, stored=True, phrase=False),
-        # Title and body as written, with positions: prefixes, wildcards, phrases, "did you mean".
-        words=fields.TEXT(analyzer=exact_analyzer()),
-        meta=fields.STORED(),  # only on the META_KEY document: the index's own bookkeeping
-    )
+def stems(text: str) -> list[str]:
+    return stems_of(words(text))
 
 
-FLAGS = ("has_attachment", "has_link", "has_image", "has_video", "has_audio", "has_embed", "pinned", "public")
+def tag_id(prefix: str, value: str) -> str:
+    """An id as one token: ids are lower-case letters and digits; anything else is hex-encoded."""
+    if value.isascii() and value.isalnum():
+        return prefix + value.lower()
+    return prefix + "x" + value.encode().hex()
+
+
+def time_tags(ms: int) -> str:
+    return _day_tags(max(0, ms) // 86_400_000)
+
+
+@lru_cache(maxsize=4096)
+def _day_tags(day: int) -> str:
+    d = dt.datetime.fromtimestamp(day * 86_400, tz=dt.UTC)
+    return f"y{d:%Y} m{d:%Y%m} d{d:%Y%m%d}"
+
+
+def flag_tag(name: str) -> str:
+    return "f" + name.replace("_", "")
 
 
 class Doc(msgspec.Struct, kw_only=True, frozen=True):
@@ -152,26 +186,46 @@ class Doc(msgspec.Struct, kw_only=True, frozen=True):
     def key(self) -> str:
         return f"{self.kind}:{self.id}"
 
-    def fields(self) -> dict[str, object]:
-        out: dict[str, object] = {"key": self.key, "kind": self.kind, "time": max(0, self.time)}
-        # Only true flags are indexed (queries ask for true only): a posting less per flag and document.
-        for name in FLAGS:
-            if getattr(self, name):
-                out[name] = True
-        # Whoosh rejects empty ID values; a field left out simply has no term.
-        for name in ("author", "community", "channel", "parent", "title", "body"):
-            value = getattr(self, name)
-            if value:
-                out[name] = value
-        if self.mentions:
-            out["mentions"] = " ".join(self.mentions)
-        if self.title or self.body:
-            out["words"] = f"{self.title}{SEPARATOR}{self.body}"
-        return out
+    @property
+    def flags(self) -> int:
+        return sum(1 << i for i, name in enumerate(FLAGS) if getattr(self, name))
+
+    def tags(self) -> str:
+        out = ["any", f"k{self.kind}", time_tags(self.time)]
+        if self.author:
+            out.append(tag_id("a", self.author))
+        if self.community:
+            out.append(tag_id("g", self.community))
+        if self.channel:
+            out.append(tag_id("c", self.channel))
+        out += [tag_id("m", m) for m in self.mentions]
+        out += [flag_tag(name) for name in FLAGS if getattr(self, name)]
+        return " ".join(out)
+
+    def columns(self) -> tuple[str, str, str, str, str]:
+        """The FTS5 row: stemmed title and body, the words as written, the tags."""
+        title, body = words(self.title), words(self.body)
+        return (
+            " ".join(stems_of(title)),
+            " ".join(stems_of(body)),
+            " ".join(title),
+            " ".join(body),
+            self.tags(),
+        )
+
+    def row(self) -> tuple[object, ...]:
+        """The docs row after its id: key, kind, author, community, channel, parent, time, flags,
+        title, body."""
+        return (self.key, self.kind, self.author, self.community, self.channel, self.parent,
+                max(0, self.time), self.flags, self.title, self.body)  # fmt: skip
+
+    def rowid(self) -> int:
+        """The preferred rowid (store.py moves it up on a collision)."""
+        return rowid_of_time(self.time) | (zlib.crc32(self.key.encode()) & (ROWID_SPAN - 1))
 
 
 class Meta(msgspec.Struct, kw_only=True):
-    """The index's bookkeeping, stored in the index itself so it commits atomically with the
+    """The index's bookkeeping, stored in the index file so it commits atomically with the
     documents: the last event position applied and whether a (re)build finished."""
 
     version: int = SCHEMA_VERSION

@@ -11,7 +11,7 @@ from msgspec import Meta
 class SearchSettings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """``[plugin.search]`` in cryb.toml."""
 
-    # Events per indexing batch (one Whoosh commit each, off the event loop).
+    # Events per indexing batch (one index transaction each, off the event loop).
     batch_size: Annotated[int, Meta(ge=1, le=10_000)] = 1000
     max_query_length: Annotated[int, Meta(ge=16, le=2048)] = 256
     # The daily optimize (merge every segment into one) runs at this hour, UTC.

@@ -1,254 +1,291 @@
-"""The fast paths of a search (profiled at 100k documents; see bench/search.py):
+"""Running one search on the index file (in a worker thread, on a read-only connection of its own).
 
-- one open searcher per thread, reopened only when the index has a new generation (opening one reads
-  every segment's table of contents and was ~7 ms of each query);
-- the permission scope checked on each candidate the text query finds (one array lookup in the cached
-  channel codes below) instead of intersecting with a union of every readable channel's postings:
-  Whoosh's ConstantScoreQuery listed every readable document on each query, and even a skipping
-  intersection made a phrase matcher test positions at every readable document;
-- facets counted from per-segment arrays of value codes, cached by segment (segments never change),
-  instead of Whoosh's column categorizers, which re-read a whole column per query.
+The reader's scope goes into the MATCH expression as tag tokens (readable channels, people, public
+and member communities), so FTS5 intersects it with the query in C and totals, facets and snippets
+only ever count readable documents.
+
+Two paths, chosen by reading the newest FAST_MIN + 1 matches (FTS5 walks its postings from the newest
+and stops there):
+
+- few matches: exact. The page sorted by time or bm25, the exact total, facets over every match.
+- many: the page without visiting every match. Newest (or oldest) first is ``ORDER BY rowid`` (rowids
+  are reversed times), which FTS5 answers by walking its postings and stopping after the page.
+  By relevance, bm25 ranks the newest RELEVANCE_WINDOW matches (a chat search wants the recent best;
+  ranking every match of a common word at 1M documents scores hundreds of thousands). The total and
+  facets are estimated from the newest FAST_MIN + 1 matches already read, scaled by the share of the
+  index's documents they span: "about N" (``total_exact`` false), as large chat products answer.
 """
 
 from __future__ import annotations
 
+import re
 import threading
-from array import array
 from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from whoosh import collectors, matching
-from whoosh import query as wq
-from whoosh.index import Index
+import pysqlite3.dbapi2 as sqlite3
+
+from cryb_node import db as dbmod
+
+from .build import Match, conjoin
+from .schema import ROWID_SPAN, WEIGHTS, fold, rowid_of_time, tag_id
+from .store import FILE, fetch_docs
+
+FAST_MIN = 1000  # matches above which a search takes the fast path
+SAMPLE = 200  # newest readable matches read at least for an estimated total and facets
+RELEVANCE_WINDOW = 5000  # newest matches ranked by bm25 on the fast path
+EXPAND_MAX = 256  # words a wildcard may stand for
+_BM25 = "bm25(fts, " + ", ".join(str(w) for w in WEIGHTS) + ")"
 
 
-class ZeroScore(wq.WrappingQuery):
-    """Matches what its child matches and adds nothing to the score: who may read a document must
-    not change how it ranks. Unlike ConstantScoreQuery it never materialises the child's matches,
-    so the intersection with the text query skips through it."""
+class Readers:
+    """Read-only connections to the index file, reused across searches (one per worker thread at a
+    time); a new generation's path opens new ones and the old ones are closed."""
 
-    def _rewrap(self, child: wq.Query) -> wq.Query:
-        return self.__class__(child)
+    def __init__(self, busy_timeout_ms: int = 5000) -> None:
+        self.busy_timeout_ms = busy_timeout_ms
+        self._lock = threading.Lock()
+        self._idle: dict[Path, list[sqlite3.Connection]] = {}
 
-    def matcher(self, searcher: Any, context: Any = None) -> Any:
-        m = self.child.matcher(searcher, context)
-        if isinstance(m, matching.NullMatcherClass):
-            return m
-        return _ZeroMatcher(m)
+    def get(self, path: Path) -> sqlite3.Connection:
+        with self._lock:
+            for stale in [p for p in self._idle if p != path]:
+                for conn in self._idle.pop(stale):
+                    conn.close()
+            pool = self._idle.get(path)
+            if pool:
+                return pool.pop()
+        conn = dbmod.connect(path, busy_timeout_ms=self.busy_timeout_ms, readonly=True)
+        conn.row_factory = None
+        conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.vocab USING fts5vocab(main, fts, col)")
+        return conn
 
+    def put(self, path: Path, conn: sqlite3.Connection) -> None:
+        with self._lock:
+            if path.name == FILE and path.exists():
+                self._idle.setdefault(path, []).append(conn)
+                return
+        conn.close()
 
-class _ZeroMatcher(matching.WrappingMatcher):
-    def _replacement(self, newchild: Any) -> Any:
-        return _ZeroMatcher(newchild)
-
-    def supports_block_quality(self) -> bool:
-        return False
-
-    def max_quality(self) -> float:
-        return 0.0
-
-    def block_quality(self) -> float:
-        return 0.0
-
-    def score(self) -> float:
-        return 0.0
-
-
-class Allowed(wq.WrappingQuery):
-    """Its child's matches restricted to documents the searcher may read: a content document whose
-    channel is in ``channels``, any user, a community that is public or in ``communities``. Checked on
-    each candidate of the child (which must be selective: the text query), so it costs nothing per
-    readable document."""
-
-    def __init__(self, child: wq.Query, channels: frozenset[str], communities: frozenset[str]) -> None:
-        super().__init__(child)
-        self.channels, self.communities = channels, communities
-
-    def _rewrap(self, child: wq.Query) -> wq.Query:
-        return self.__class__(child, self.channels, self.communities)
-
-    def matcher(self, searcher: Any, context: Any = None) -> Any:
-        m = self.child.matcher(searcher, context)
-        if isinstance(m, matching.NullMatcherClass):
-            return m
-        return _CheckedMatcher(m, self._check(searcher.reader()))
-
-    def _check(self, reader: Any) -> Any:
-        chan_values, chan = _segment_codes(reader, "channel")
-        kind_values, kind = _segment_codes(reader, "kind")
-        comm_values, comm = _segment_codes(reader, "community")
-        _, public = _segment_codes(reader, "public")
-        chans = {i for i, v in enumerate(chan_values) if v in self.channels}
-        user = kind_values.index("user") if "user" in kind_values else -2
-        community = kind_values.index("community") if "community" in kind_values else -2
-        comms = {i for i, v in enumerate(comm_values) if v in self.communities}
-
-        def ok(docnum: int) -> bool:
-            c = chan[docnum]
-            if c >= 0:
-                return c in chans
-            k = kind[docnum]
-            if k == user:
-                return True
-            return k == community and (public[docnum] >= 0 or comm[docnum] in comms)
-
-        return ok
+    def close(self) -> None:
+        with self._lock:
+            for pool in self._idle.values():
+                for conn in pool:
+                    conn.close()
+            self._idle.clear()
 
 
-class _CheckedMatcher(matching.WrappingMatcher):
-    def __init__(self, child: Any, ok: Any) -> None:
-        super().__init__(child)
-        self._ok = ok
-        self._settle()
+@dataclass(frozen=True)
+class Scope:
+    """What one user may search: readable channels (VIEW_CHANNEL + READ_HISTORY, and their DMs)
+    and the communities they belong to (for community documents of private communities)."""
 
-    def _settle(self) -> None:
-        child, ok = self.child, self._ok
-        while child.is_active() and not ok(child.id()):
-            child.next()
+    channels: frozenset[str]
+    communities: frozenset[str]
 
-    def _replacement(self, newchild: Any) -> Any:
-        return _CheckedMatcher(newchild, self._ok)
-
-    def copy(self) -> Any:
-        return _CheckedMatcher(self.child.copy(), self._ok)
-
-    def replace(self, minquality: float = 0) -> Any:
-        if not self.child.is_active():
-            return matching.NullMatcher()
-        r = self.child.replace(minquality)
-        return self if r is self.child else _CheckedMatcher(r, self._ok)
-
-    def next(self) -> None:
-        self.child.next()
-        self._settle()
-
-    def skip_to(self, docnum: int) -> None:
-        self.child.skip_to(docnum)
-        self._settle()
-
-    def all_ids(self) -> Any:
-        # Stepped, not the child's all_ids: Whoosh's intersection makes a set of EACH side's ids, so
-        # "garden zyx" read every posting of "garden" (profile, 100k documents: a fifth of all query
-        # time); stepping skips through the common side's blocks to the rare side's documents.
-        child, ok = self.child, self._ok
-        while child.is_active():
-            d = child.id()
-            if ok(d):
-                yield d
-            child.next()
-
-    # Block qualities pass through: the child's are upper bounds of the readable documents' scores
-    # too, so a top-N by relevance can skip whole posting blocks (service.SearchService._top).
-    def skip_to_quality(self, minquality: float) -> int:
-        skipped = self.child.skip_to_quality(minquality)
-        self._settle()
-        return skipped
+    def expr(self) -> str:
+        """Any readable document, as tag tokens."""
+        communities = " OR ".join(["fpublic", *sorted(tag_id("g", c) for c in self.communities)])
+        readable = [*sorted(tag_id("c", c) for c in self.channels), "kuser"]
+        readable.append(f"(kcommunity AND ({communities}))")
+        return "tags : (" + " OR ".join(readable) + ")"
 
 
-class Searchers:
-    """One searcher per thread and index (Whoosh readers keep file positions: not shareable between
-    threads), reused while the index has not changed."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def get(self, ix: Index) -> Any:
-        cur = getattr(self._local, "cur", None)
-        if cur is not None and cur[0] is ix and cur[1].up_to_date():
-            return cur[1]
-        # Not Searcher.refresh(): in Whoosh-Reloaded 2.7.5 it adds the old generation's segments
-        # (compared by identity) to the new reader, so a deleted document could still be found.
-        self.drop()
-        s = ix.searcher()
-        self._local.cur = (ix, s)
-        # An index with no segment yet (a build's first moments) has a reader without a segment.
-        _prune_codes({r.segment().segment_id() for r, _ in s.reader().leaf_readers() if r.segment()})
-        return s
-
-    def drop(self) -> None:
-        """Forget this thread's searcher (after an error: the next search opens a fresh one)."""
-        cur = getattr(self._local, "cur", None)
-        self._local.cur = None
-        if cur is not None:
-            try:
-                cur[1].close()
-            except Exception:
-                pass
+@dataclass
+class Found:
+    hits: list[tuple[int, float]] = field(default_factory=list)  # (rowid, score), in order
+    rows: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # stored fields by rowid
+    total: int = 0
+    exact: bool = True
+    facets: dict[str, Counter[str]] | None = None
 
 
-class Recording(collectors.WrappingCollector):
-    """Passes every match to the child (top N by score or time) and keeps its segment-relative number,
-    for the exact total and the facet counts."""
+class Query:
+    """One MATCH with the reader's scope and a rowid range, and the SQL around it."""
 
-    def __init__(self, child: Any) -> None:
-        self.child = child
-        self.segments: list[tuple[Any, array[int]]] = []
-        self._docs: array[int] = array("i")
+    def __init__(self, conn: sqlite3.Connection, match: Match, scope: Scope) -> None:
+        self.conn = conn
+        full = conjoin([*([match.expr] if match.expr is not None else []), scope.expr()])
+        assert isinstance(full, str)
+        self.expr = full
+        self.where = "fts MATCH ?"
+        self.args: list[Any] = [full]
+        # Rowids run newest first: the latest time is the lowest rowid.
+        self.lo = rowid_of_time(match.hi) if match.hi is not None else None
+        self.hi = rowid_of_time(match.lo) | (ROWID_SPAN - 1) if match.lo is not None else None
+        if self.lo is not None:
+            self.where += " AND fts.rowid >= ?"
+            self.args.append(self.lo)
+        if self.hi is not None:
+            self.where += " AND fts.rowid <= ?"
+            self.args.append(self.hi)
 
-    def set_subsearcher(self, subsearcher: Any, offset: int) -> None:
-        super().set_subsearcher(subsearcher, offset)
-        self._docs = array("i")
-        self.segments.append((subsearcher.reader(), self._docs))
+    def count_upto(self, n: int) -> int:
+        sql = f"SELECT count(*) FROM (SELECT fts.rowid FROM fts WHERE {self.where} LIMIT ?)"
+        return self.conn.execute(sql, (*self.args, n)).fetchone()[0]
 
-    def collect_matches(self) -> None:
-        docs, collect = self._docs, self.child.collect
-        for sub_docnum in self.child.matches():
-            docs.append(sub_docnum)
-            collect(sub_docnum)
+    def by_time(self, newest: bool, limit: int, offset: int) -> list[tuple[int, float]]:
+        order = "ASC" if newest else "DESC"
+        sql = f"SELECT fts.rowid FROM fts WHERE {self.where} ORDER BY fts.rowid {order} LIMIT ? OFFSET ?"
+        return [(r, 0.0) for (r,) in self.conn.execute(sql, (*self.args, limit, offset))]
 
-    def collect(self, sub_docnum: int) -> Any:
-        self._docs.append(sub_docnum)
-        return self.child.collect(sub_docnum)
+    def by_rank(self, limit: int, offset: int, since: int | None = None) -> list[tuple[int, float]]:
+        where, args = self.where, list(self.args)
+        if since is not None:
+            where += " AND fts.rowid <= ?"
+            args.append(since)
+        sql = f"SELECT fts.rowid, {_BM25} AS s FROM fts WHERE {where} ORDER BY s, fts.rowid LIMIT ? OFFSET ?"
+        # bm25 is lower for better matches; the API's score is higher for better ones.
+        return [(r, -s) for r, s in self.conn.execute(sql, (*args, limit, offset))]
 
-    def total(self) -> int:
-        return sum(len(d) for _, d in self.segments)
+    def nth_newest(self, n: int) -> int | None:
+        sql = f"SELECT fts.rowid FROM fts WHERE {self.where} ORDER BY fts.rowid LIMIT 1 OFFSET ?"
+        row = self.conn.execute(sql, (*self.args, n - 1)).fetchone()
+        return row[0] if row else None
 
+    def groups(self, limit: int | None = None) -> list[tuple[int, str, str, str]]:
+        """(rowid, community, channel, kind) of the matches, newest first (``limit``: the newest)."""
+        sql = (
+            "SELECT d.id, d.community, d.channel, d.kind FROM fts JOIN docs d ON d.id = fts.rowid"
+            f" WHERE {self.where} ORDER BY fts.rowid"
+        )
+        args = list(self.args)
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(limit)
+        return self.conn.execute(sql, args).fetchall()
 
-# (segment id, field) -> (values, code of each document: an index into values, -1 for none)
-_codes: dict[tuple[str, str], tuple[list[str], array[int]]] = {}
-_codes_lock = threading.Lock()
-_CODES_MAX = 4096  # entries kept (segments x fields); dropped wholesale beyond, rebuilt on demand
-
-
-def _prune_codes(current: set[str]) -> None:
-    """Forget segments the newest searcher no longer has (merged away, or an old generation): a
-    thread still on an older searcher just rebuilds what it needs."""
-    with _codes_lock:
-        for key in [k for k in _codes if k[0] not in current]:
-            del _codes[key]
-
-
-def _segment_codes(reader: Any, fieldname: str) -> tuple[list[str], array[int]]:
-    key = (reader.segment().segment_id(), fieldname)
-    found = _codes.get(key)
-    if found is not None:
-        return found
-    values: list[str] = []
-    codes = array("i", [-1]) * reader.doc_count_all()
-    for i, btext in enumerate(reader.lexicon(fieldname)):
-        values.append(btext.decode("utf-8"))
-        for docnum in reader.postings(fieldname, btext).all_ids():
-            codes[docnum] = i
-    with _codes_lock:
-        if len(_codes) >= _CODES_MAX:
-            _codes.clear()
-        _codes[key] = (values, codes)
-    return values, codes
+    def documents(self, since: int | None = None) -> int:
+        """Documents of the index in the query's time range (``since``: that rowid and newer), counted
+        on the one posting list every document has."""
+        sql, args = "SELECT count(*) FROM fts WHERE fts MATCH 'tags : any'", []
+        for bound, op in ((since, "<="), (self.lo, ">="), (self.hi, "<=")):
+            if bound is not None:
+                sql += f" AND rowid {op} ?"
+                args.append(bound)
+        return self.conn.execute(sql, args).fetchone()[0]
 
 
-def facet_counts(
-    segments: list[tuple[Any, array[int]]], fieldnames: tuple[str, ...]
-) -> dict[str, dict[str, int]]:
-    """How many of the matches (segment reader, segment-relative numbers) fall on each value."""
-    out: dict[str, dict[str, int]] = {}
-    for fieldname in fieldnames:
-        total: Counter[str] = Counter()
-        for reader, docs in segments:
-            if not docs:
-                continue
-            values, codes = _segment_codes(reader, fieldname)
-            for code, n in Counter(map(codes.__getitem__, docs)).items():
-                if code >= 0:
-                    total[values[code]] += n
-        out[fieldname] = dict(total)
+def _facets(rows: list[tuple[int, str, str, str]], scale: float = 1.0) -> dict[str, Counter[str]]:
+    out: dict[str, Counter[str]] = {"community": Counter(), "channel": Counter(), "kind": Counter()}
+    for _, community, channel, kind in rows:
+        out["community"][community] += 1
+        out["channel"][channel] += 1
+        out["kind"][kind] += 1
+    if scale != 1.0:
+        for counts in out.values():
+            for k in counts:
+                counts[k] = max(1, round(counts[k] * scale))
     return out
+
+
+def run(
+    conn: sqlite3.Connection,
+    match: Match,
+    scope: Scope,
+    *,
+    sort: str,
+    has_text: bool,
+    offset: int,
+    limit: int,
+    facets: bool,
+    documents: int | None = None,
+) -> Found:
+    """``documents``: how many the index holds, if the caller knows (else counted when needed)."""
+    q = Query(conn, match, scope)
+    out = Found()
+    by_rank = sort == "relevance" and has_text
+    # The newest matches with what facets count: all of them when they are few (the exact path),
+    # else the sample the estimate is made from.
+    want = max(FAST_MIN, SAMPLE) + 1
+    rows = q.groups(want)
+    if len(rows) <= FAST_MIN:
+        if by_rank:
+            out.hits = q.by_rank(limit, offset)
+        else:
+            ordered = rows if sort != "old" else rows[::-1]
+            out.hits = [(r[0], 0.0) for r in ordered[offset : offset + limit]]
+        out.total = len(rows)
+        if facets:
+            out.facets = _facets(rows)
+    else:
+        if by_rank:
+            out.hits = q.by_rank(limit, offset, q.nth_newest(RELEVANCE_WINDOW))
+        else:
+            out.hits = q.by_time(sort != "old", limit, offset)
+        out.total, out.exact = len(rows), True
+        if len(rows) == want:
+            # The sample's share of the documents it spans, over all of them: "about N".
+            everything = documents if documents is not None and q.lo is None and q.hi is None else None
+            if everything is None:
+                everything = q.documents()
+            covered = max(1, q.documents(since=rows[-1][0]))
+            out.total = max(FAST_MIN + 1, round(len(rows) * max(everything, covered) / covered))
+            out.exact = False
+        if facets:
+            out.facets = _facets(rows, out.total / len(rows))
+    out.rows = fetch_docs(conn, [r for r, _ in out.hits])
+    return out
+
+
+# -- the vocabulary: wildcards and "did you mean" -------------------------------------------------
+
+
+def _terms(conn: sqlite3.Connection, start: str) -> list[tuple[str, int]]:
+    """Words as written (both word columns) starting with ``start``, with document frequencies."""
+    end = start[:-1] + chr(ord(start[-1]) + 1)
+    rows = conn.execute(
+        "SELECT term, sum(doc) FROM temp.vocab WHERE term >= ? AND term < ? AND col IN ('wtitle', 'wbody')"
+        " GROUP BY term",
+        (start, end),
+    )
+    return rows.fetchall()
+
+
+def expand(conn: sqlite3.Connection, pattern: str) -> list[str]:
+    """The words a wildcard (``gen?ral``, ``ge*al``) stands for, most frequent first."""
+    pattern = fold(pattern)
+    head = re.split(r"[*?]", pattern, maxsplit=1)[0]
+    rx = re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern))
+    found = [(t, n) for t, n in _terms(conn, head) if rx.fullmatch(t)]
+    found.sort(key=lambda tn: -tn[1])
+    return [t for t, _ in found[:EXPAND_MAX]]
+
+
+def frequency(conn: sqlite3.Connection, word: str) -> int:
+    row = conn.execute(
+        "SELECT sum(doc) FROM temp.vocab WHERE term = ? AND col IN ('wtitle', 'wbody')", (word,)
+    ).fetchone()
+    return row[0] or 0
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein distance (adjacent transpositions count one), capped at limit + 1."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    prev2: list[int] = []
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cur[j] = min(cur[j], prev2[j - 2] + 1)
+        if min(cur) > limit:
+            return limit + 1
+        prev2, prev = prev, cur
+    return prev[-1]
+
+
+def suggest(conn: sqlite3.Connection, word: str, maxdist: int = 2) -> str | None:
+    """The nearest indexed word (same first letter, within ``maxdist`` edits), most frequent first."""
+    best: tuple[int, int, str] | None = None
+    for term, n in _terms(conn, word[0]):
+        if term == word or not term.isalpha():
+            continue
+        d = _distance(word, term, maxdist)
+        if d <= maxdist and (best is None or (d, -n, term) < best):
+            best = (d, -n, term)
+    return best[2] if best else None

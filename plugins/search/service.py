@@ -1,4 +1,4 @@
-"""The search rules: who may see what (permissions go INTO the Whoosh query, so totals, facets,
+"""The search rules: who may see what (permissions go INTO the FTS5 query, so totals, facets,
 snippets and suggestions are computed only over documents the searcher may read now), operators
 resolved to ids, paging, snippets, "did you mean", and the analytics around it.
 
@@ -14,22 +14,21 @@ import logging
 import math
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from whoosh import query as wq
-from whoosh import sorting
 
 from cryb_node.clock import new_id
 from cryb_node.problems import Problem
 from cryb_node.services import PERMISSIONS, Perm
 from cryb_node.sync.homes import remote_homes
 
-from . import newest, snippets
 from . import queries as sql
-from .build import Marks, corrected, drives, marks, whole
+from . import searching, snippets
+from .build import Marks, Match, corrected, marks, whole
 from .indexer import Indexer
 from .query import Parsed, Word, parse
+from .schema import FLAGS, flag_tag, tag_id
 from .schemas import (
     ClickIn,
     Facets,
@@ -41,7 +40,7 @@ from .schemas import (
     SearchQuery,
     StatsOut,
 )
-from .searching import Allowed, Recording, Searchers, ZeroScore, facet_counts
+from .searching import Readers, Scope
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -51,52 +50,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Scope:
-    """What one user may search: readable channels (VIEW_CHANNEL + READ_HISTORY, and their DMs)
-    and the communities they belong to (for community documents of private communities)."""
-
-    channels: frozenset[str]
-    communities: frozenset[str]
-
-    def query(self) -> wq.Query:
-        allowed: list[wq.Query] = [wq.Term("channel", c) for c in sorted(self.channels)]
-        allowed.append(wq.Term("kind", "user"))
-        allowed.append(wq.And([wq.Term("kind", "community"), wq.Term("public", True)]))
-        if self.communities:
-            members = wq.Or([wq.Term("community", c) for c in sorted(self.communities)])
-            allowed.append(wq.And([wq.Term("kind", "community"), members]))
-        # Zero score: who may read a document must not change how it ranks.
-        return ZeroScore(wq.Or(allowed))
-
-
 @dataclass
 class Plan:
     """A fully resolved search, ready to run in a worker thread."""
 
     scope: Scope
     parsed: Parsed
-    ops: dict[int, wq.Query | None]  # each operator's query by its number (None: names nothing)
+    ops: dict[int, list[str] | None]  # each operator's tag tokens by its number (None: names nothing)
     params: SearchQuery
     marks: Marks = field(init=False)
 
     def __post_init__(self) -> None:
         self.marks = marks(self.parsed)
-
-    def full(self, tree: Any = None) -> wq.Query | None:
-        """The Whoosh query limited to what the scope may read (None: nothing can match)."""
-        q = whole(self.parsed, self.ops, tree)
-        if not isinstance(q, wq.Query):
-            return None  # only stop words, or an operator naming nothing
-        if drives(q):  # its matches drive; each is checked against the scope (searching.Allowed)
-            return Allowed(q, self.scope.channels, self.scope.communities)
-        # A pure negation (NOT in:#c): the readable channels' postings drive instead.
-        return wq.And([self.scope.query(), q])
-
-
-def _any_of(fieldname: str, values: list[str] | set[str]) -> wq.Query | None:
-    terms = [wq.Term(fieldname, v) for v in sorted(set(values))]
-    return None if not terms else terms[0] if len(terms) == 1 else wq.Or(terms)
 
 
 class SearchService:
@@ -104,7 +69,8 @@ class SearchService:
         self.node = node
         self.indexer = indexer
         self.settings = settings
-        self.searchers = Searchers()
+        # (The bench runs searches with no node.)
+        self.readers = Readers(node.config.db.busy_timeout_ms if node is not None else 5000)
         self._pending: set[asyncio.Task[Any]] = set()
 
     # -- who may see what ---------------------------------------------------------------------------
@@ -125,17 +91,17 @@ class SearchService:
         channels.update(await sql.dm_channels(self.node.db, user_id))
         return Scope(frozenset(channels), frozenset(communities))
 
-    async def resolve(self, parsed: Parsed, scope: Scope) -> dict[int, wq.Query | None]:
-        """Each operator as a query on ids (None: it names nothing this user can see)."""
+    async def resolve(self, parsed: Parsed, scope: Scope) -> dict[int, list[str] | None]:
+        """Each operator as tag tokens (None: it names nothing this user can see; dates need none)."""
         db = self.node.db
-        out: dict[int, wq.Query | None] = {}
+        out: dict[int, list[str] | None] = {}
         channel_names: dict[str, str] | None = None
         for op in parsed.ops:
             if op.name in ("from", "mentions"):
-                field_ = "author" if op.name == "from" else "mentions"
-                out[op.n] = _any_of(field_, await self._authors([op.value]))
+                prefix = "a" if op.name == "from" else "m"
+                out[op.n] = [tag_id(prefix, u) for u in await self._authors([op.value])] or None
             elif op.name == "community":
-                out[op.n] = _any_of("community", await sql.community_ids(db, [op.value]))
+                out[op.n] = [tag_id("g", c) for c in await sql.community_ids(db, [op.value])] or None
             elif op.name == "in":
                 # Only among channels this user may read: naming a hidden channel finds nothing.
                 if channel_names is None:
@@ -144,15 +110,15 @@ class SearchService:
                 ids = {
                     cid for cid, name in channel_names.items() if name.lower() == wanted or cid == op.value
                 }
-                out[op.n] = _any_of("channel", ids)
+                out[op.n] = [tag_id("c", c) for c in sorted(ids)] or None
             elif op.name == "has":
-                out[op.n] = wq.Term(op.value, True)
+                out[op.n] = [flag_tag(op.value)]
             elif op.name == "pinned":
-                out[op.n] = wq.Term("pinned", True)
+                out[op.n] = [flag_tag("pinned")]
             elif op.name == "is":
-                out[op.n] = wq.Term("kind", op.value)
-            else:  # before, after, during
-                out[op.n] = wq.NumericRange("time", op.lo, op.hi)
+                out[op.n] = [f"k{op.value}"]
+            else:  # before, after, during: tokens or a rowid range (build.py)
+                out[op.n] = []
         return out
 
     async def plan(self, user_id: str, params: SearchQuery) -> Plan:
@@ -193,10 +159,10 @@ class SearchService:
         except Problem:
             raise
         except Exception as err:
-            # A reused searcher may hold a generation a merge or rebuild has since removed: one more
-            # try on a fresh searcher before calling the index broken.
-            log.info("search retried on a fresh searcher (%s: %s)", type(err).__name__, err)
-            self.searchers.drop()
+            # A connection may hold a generation a rebuild has since replaced: one more try on a
+            # fresh connection before calling the index broken.
+            log.info("search retried on a fresh connection (%s: %s)", type(err).__name__, err)
+            self.readers.close()
             return self._run(plan)
 
     def _run(self, plan: Plan) -> tuple[SearchOut, list[tuple[str | None, str]]]:
@@ -205,7 +171,7 @@ class SearchService:
         # The state first: it turns "ready" only after the whole index is live, so a "ready" answer
         # is never a partial one.
         state = self.indexer.state
-        ix, partial = self.indexer.serving()
+        path, partial = self.indexer.serving()
         out = SearchOut(
             query_id="",
             total=0,
@@ -217,82 +183,48 @@ class SearchService:
             index_state=state,
         )
         out.facets = Facets() if params.facets else None
-        q = plan.full()
-        if ix is None or q is None:
+        if path is None:
             return out, []
-        s = self.searchers.get(ix)
-        if s.doc_count_all() == 0:  # a build that has not committed yet: nothing to find so far
+        conn = self.readers.get(path)
+        try:
+            answer = self._search(conn, plan, out)
+        except BaseException:
+            conn.close()
+            raise
+        self.readers.put(path, conn)
+        return answer
+
+    def _search(
+        self, conn: Any, plan: Plan, out: SearchOut
+    ) -> tuple[SearchOut, list[tuple[str | None, str]]]:
+        params = plan.params
+        m = whole(plan.parsed, plan.ops, expand=lambda p: searching.expand(conn, p))
+        if not isinstance(m, Match):  # only stop words, or an operator naming nothing
             return out, []
-        want = params.page * params.limit
-        many = params.sort != "old" and q.estimate_size(s.reader()) > newest.FAST_MIN
-        if many and (params.sort == "new" or not plan.parsed.has_text):
-            return self._newest(s, q, plan, out)
-        if many and plan.parsed.has_text:
-            return self._top(s, q, plan, out)
-        sortedby = None
-        if params.sort == "new" or (params.sort == "relevance" and not plan.parsed.has_text):
-            sortedby = sorting.FieldFacet("time", reverse=True)
-        elif params.sort == "old":
-            sortedby = sorting.FieldFacet("time")
-        # Every match passes through the recorder (exact total, facets); the child keeps the top N.
-        rec = Recording(s.collector(limit=want, sortedby=sortedby, optimize=False))
-        s.search_with_collector(q, rec)
+        found = searching.run(
+            conn,
+            m,
+            plan.scope,
+            sort=params.sort,
+            has_text=plan.parsed.has_text,
+            offset=(params.page - 1) * params.limit,
+            limit=params.limit,
+            facets=params.facets,
+            documents=self.indexer.documents() if not out.partial else None,
+        )
         texts: list[tuple[str | None, str]] = []
-        for h in rec.results()[(params.page - 1) * params.limit : want]:
-            f = h.fields()
-            out.results.append(_hit(f, h.score))
-            texts.append((f.get("title"), f.get("body", "")))
-        out.total = rec.total()
+        for rowid, score in found.hits:
+            row = found.rows.get(rowid)
+            if row is None:  # removed between the match and the read
+                continue
+            out.results.append(_hit(row, score))
+            texts.append((row[9] or None, row[10]))
+        out.total, out.total_exact = found.total, found.exact
         out.pages = math.ceil(out.total / params.limit)
-        if params.facets:
-            counts = facet_counts(rec.segments, ("community", "channel", "kind"))
-            out.facets = Facets(**{name: _facet(c) for name, c in counts.items()})
+        if found.facets is not None:
+            out.facets = Facets(**{name: _facet(c) for name, c in found.facets.items()})
         if out.total == 0 and plan.parsed.words:
-            out.suggestion = self._suggest(s, plan)
-        return out, texts
-
-    def _newest(
-        self, s: Any, q: wq.Query, plan: Plan, out: SearchOut
-    ) -> tuple[SearchOut, list[tuple[str | None, str]]]:
-        """Newest first over many matches: the page without scoring or sorting them all, the total
-        and facets estimated from the newest ones (newest.py)."""
-        params = plan.params
-        w = newest.walk(s, q, params.page * params.limit)
-        texts: list[tuple[str | None, str]] = []
-        for _, docnum in w.hits[(params.page - 1) * params.limit :]:
-            f = s.stored_fields(docnum)
-            out.results.append(_hit(f, 0.0))
-            texts.append((f.get("title"), f.get("body", "")))
-        out.total, out.total_exact = w.total, w.exact
-        out.pages = math.ceil(out.total / params.limit)
-        if params.facets:
-            counts = newest.facet_counts(w, ("community", "channel", "kind"))
-            out.facets = Facets(**{name: _facet(c) for name, c in counts.items()})
-        return out, texts
-
-    def _top(
-        self, s: Any, q: wq.Query, plan: Plan, out: SearchOut
-    ) -> tuple[SearchOut, list[tuple[str | None, str]]]:
-        """By relevance over many matches: Whoosh's top-N collector skips posting blocks that cannot
-        beat the page (block-max scores) instead of scoring every match; the total and facets are
-        estimated from the newest matches, as on the newest-first path."""
-        params = plan.params
-        want = params.page * params.limit
-        top = s.collector(limit=want)
-        s.search_with_collector(q, top)
-        texts: list[tuple[str | None, str]] = []
-        found = top.results()
-        for h in found[(params.page - 1) * params.limit : want]:
-            f = h.fields()
-            out.results.append(_hit(f, h.score))
-            texts.append((f.get("title"), f.get("body", "")))
-        w = newest.walk(s, q, 0)
-        # scored_length, not len(): Results.__len__ counts every match (profile: 41% of this path).
-        out.total, out.total_exact = max(w.total, found.scored_length()), w.exact
-        out.pages = math.ceil(out.total / params.limit)
-        if params.facets:
-            counts = newest.facet_counts(w, ("community", "channel", "kind"))
-            out.facets = Facets(**{name: _facet(c) for name, c in counts.items()})
+            out.suggestion = self._suggest(conn, plan)
         return out, texts
 
     def _snippets(
@@ -316,22 +248,21 @@ class SearchService:
             names.channels = await sql.channel_names(self.node.db, readable)
         return names
 
-    def _suggest(self, s: Any, plan: Plan) -> str | None:
+    def _suggest(self, conn: Any, plan: Plan) -> str | None:
         """A corrected query, offered only if it finds documents this user may read: the word list
         spans every channel, so a suggestion that found nothing visible could leak a private word."""
-        corrector = s.corrector("words")
         fixes: dict[Word, str] = {}
         for w in plan.parsed.words:
             word = w.text.lower()
-            if not re.fullmatch(r"[^\W\d_]{2,}", word) or s.doc_frequency("words", word):
+            if not re.fullmatch(r"[^\W\d_]{2,}", word) or searching.frequency(conn, word):
                 continue
-            found = corrector.suggest(word, limit=1, maxdist=2)
-            if found and found[0] != word:
-                fixes[w] = found[0]
+            found = searching.suggest(conn, word)
+            if found and found != word:
+                fixes[w] = found
         if not fixes:
             return None
-        q = plan.full(corrected(plan.parsed.tree, fixes))
-        if q is None or s.search(q, limit=1).scored_length() == 0:
+        m = whole(plan.parsed, plan.ops, corrected(plan.parsed.tree, fixes))
+        if not isinstance(m, Match) or not searching.Query(conn, m, plan.scope).count_upto(1):
             return None
         text = plan.parsed.q
         for w in sorted(fixes, key=lambda w: w.start, reverse=True):
@@ -445,25 +376,26 @@ class SearchService:
         await self.node.db.write(lambda c: sql.prune(c, cutoff))
 
 
-def _hit(f: dict[str, Any], score: float | None) -> Hit:
-    """A hit from its stored fields; title and snippet are made later (snippets.py)."""
+def _hit(row: tuple[Any, ...], score: float) -> Hit:
+    """A hit from its stored fields (store.fetch_docs); title and snippet are made later."""
+    _, key, kind, author, community, channel, parent, at, flags, title, _body = row
     return Hit(
-        key=f["key"],
-        kind=f["kind"],
-        id=f["key"].split(":", 1)[1],
-        author_id=f.get("author") or None,
-        community_id=f.get("community") or None,
-        channel_id=f.get("channel") or None,
-        post_id=f.get("parent") or None,
-        created_at=f.get("time", 0),
-        title=f.get("title"),
+        key=key,
+        kind=kind,
+        id=key.split(":", 1)[1],
+        author_id=author or None,
+        community_id=community or None,
+        channel_id=channel or None,
+        post_id=parent or None,
+        created_at=at,
+        title=title or None,
         snippet="",
-        has_link=bool(f.get("has_link")),
-        has_attachment=bool(f.get("has_attachment")),
+        has_link=bool(flags & (1 << FLAGS.index("has_link"))),
+        has_attachment=bool(flags & (1 << FLAGS.index("has_attachment"))),
         score=round(float(score or 0.0), 4),
     )
 
 
-def _facet(groups: dict[Any, int]) -> list[FacetValue]:
+def _facet(groups: Counter[str]) -> list[FacetValue]:
     values = [FacetValue(value=str(k), count=int(n)) for k, n in groups.items() if k]
     return sorted(values, key=lambda v: (-v.count, v.value))

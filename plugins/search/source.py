@@ -16,6 +16,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryb_node import db as dbmod
 
@@ -77,7 +78,7 @@ KINDS: dict[str, Kind] = {
 _ID_COLUMN = {"user": "t.user_id"}
 
 
-def _attachments(raw: str | None, kinds: dict[str, str]) -> dict[str, bool]:
+def _attachments(raw: str | None, kinds: dict[str, str]) -> dict[str, Any]:
     """has:file/image/video/audio of a JSON list of media ids (kinds: media id -> kind)."""
     ids = json.loads(raw or "[]")
     found = {kinds.get(i) for i in ids}
