@@ -38,8 +38,9 @@ from .porter2 import stem as _porter2
 
 # Bumped when the index's layout or the document rules change: an index of another version is
 # rebuilt. 2: time in 8-bit tiers. 3: the unstemmed ``words`` field, mentions, pinned, media kinds,
-# embeds. 4: SQLite FTS5 replaces Whoosh. 5: rowids in reverse time order.
-SCHEMA_VERSION = 5
+# embeds. 4: SQLite FTS5 replaces Whoosh. 5: rowids in reverse time order. 6: and within a
+# millisecond in reverse HLC order.
+SCHEMA_VERSION = 6
 
 CONTENT_KINDS = ("message", "post", "comment")
 KINDS = (*CONTENT_KINDS, "user", "community")
@@ -169,7 +170,8 @@ class Doc(msgspec.Struct, kw_only=True, frozen=True):
     community: str = ""
     channel: str = ""
     parent: str = ""
-    time: int = 0
+    time: int = 0  # ms (the HLC's wall time)
+    seq: int = 0  # the HLC's counter within that millisecond (orders documents made in one ms)
     has_attachment: bool = False
     has_link: bool = False
     has_image: bool = False
@@ -221,7 +223,10 @@ class Doc(msgspec.Struct, kw_only=True, frozen=True):
 
     def rowid(self) -> int:
         """The preferred rowid (store.py moves it up on a collision)."""
-        return rowid_of_time(self.time) | (zlib.crc32(self.key.encode()) & (ROWID_SPAN - 1))
+        # Within a millisecond the newer (a higher HLC counter) comes first as well; the last bits
+        # tell apart the documents of one HLC (a community's docs have none).
+        low = (0xFFFF - (self.seq & 0xFFFF)) << 4 | (zlib.crc32(self.key.encode()) & 15)
+        return rowid_of_time(self.time) | low
 
 
 class Meta(msgspec.Struct, kw_only=True):

@@ -41,7 +41,7 @@ KINDS: dict[str, Kind] = {
         "message",
         "content_messages",
         ("content_messages", "users_profiles"),
-        "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.created_at, t.content,"
+        "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.hlc, t.content,"
         " t.attachments, t.mentions, t.pinned"
         f" FROM content_messages t WHERE {_VISIBLE} AND {_NOT_ERASED} AND {{where}}",
     ),
@@ -49,7 +49,7 @@ KINDS: dict[str, Kind] = {
         "post",
         "content_posts",
         ("content_posts", "users_profiles"),
-        "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.created_at, t.title,"
+        "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.hlc, t.title,"
         " t.body, t.url, t.tags, t.attachments, t.sticky"
         f" FROM content_posts t WHERE {_VISIBLE} AND {_NOT_ERASED} AND {{where}}",
     ),
@@ -57,7 +57,7 @@ KINDS: dict[str, Kind] = {
         "comment",
         "content_comments",
         ("content_comments", "users_profiles"),
-        "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.created_at, t.body,"
+        "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.hlc, t.body,"
         f" t.post_id FROM content_comments t WHERE {_VISIBLE} AND {_NOT_ERASED} AND {{where}}",
     ),
     "user": Kind(
@@ -96,14 +96,15 @@ def _mentioned(text: str | None) -> tuple[str, ...]:
 
 def _doc(kind: str, r: tuple, kinds: dict[str, str]) -> Doc:
     if kind == "message":
-        _, id_, author, community, channel, at, text, attachments, mentions, pinned = r
+        _, id_, author, community, channel, hlc, text, attachments, mentions, pinned = r
         return Doc(
             kind=kind,
             id=id_,
             author=author,
             community=community or "",
             channel=channel,
-            time=at,
+            time=hlc >> 16,
+            seq=hlc & 0xFFFF,
             body=text,
             has_link=has_link(text),
             mentions=tuple(json.loads(mentions or "[]")) or _mentioned(text),
@@ -111,7 +112,7 @@ def _doc(kind: str, r: tuple, kinds: dict[str, str]) -> Doc:
             **_attachments(attachments, kinds),
         )
     if kind == "post":
-        _, id_, author, community, channel, at, title, body, url, tags, attachments, sticky = r
+        _, id_, author, community, channel, hlc, title, body, url, tags, attachments, sticky = r
         tag_text = " ".join(json.loads(tags or "[]"))
         return Doc(
             kind=kind,
@@ -119,7 +120,8 @@ def _doc(kind: str, r: tuple, kinds: dict[str, str]) -> Doc:
             author=author,
             community=community,
             channel=channel,
-            time=at,
+            time=hlc >> 16,
+            seq=hlc & 0xFFFF,
             title=title,
             body=f"{body}\n{tag_text}".strip(),
             has_link=bool(url) or has_link(body),
@@ -129,7 +131,7 @@ def _doc(kind: str, r: tuple, kinds: dict[str, str]) -> Doc:
             **_attachments(attachments, kinds),
         )
     if kind == "comment":
-        _, id_, author, community, channel, at, body, post_id = r
+        _, id_, author, community, channel, hlc, body, post_id = r
         return Doc(
             kind=kind,
             id=id_,
@@ -137,7 +139,8 @@ def _doc(kind: str, r: tuple, kinds: dict[str, str]) -> Doc:
             community=community,
             channel=channel,
             parent=post_id,
-            time=at,
+            time=hlc >> 16,
+            seq=hlc & 0xFFFF,
             body=body,
             has_link=has_link(body),
             mentions=_mentioned(body),
@@ -145,7 +148,7 @@ def _doc(kind: str, r: tuple, kinds: dict[str, str]) -> Doc:
     if kind == "user":
         _, id_, username, display, bio, created_hlc = r
         return Doc(kind=kind, id=id_, author=id_, title=f"{username} {display}".strip(), body=bio,
-                   time=created_hlc >> 16)  # fmt: skip
+                   time=created_hlc >> 16, seq=created_hlc & 0xFFFF)  # fmt: skip
     _, id_, _owner, name, description, public, at = r
     return Doc(
         kind=kind, id=id_, community=id_, title=name, body=description, public=bool(public),
