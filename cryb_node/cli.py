@@ -21,6 +21,7 @@ from cryb_node.dataconsole_cli import db_group
 from cryb_node.node import Node, all_migrations
 from cryb_node.plugins import Loaded
 from cryb_node.plugins import load as load_plugins
+from cryb_node.scale.cli import scale_group
 
 T = TypeVar("T")
 
@@ -122,14 +123,30 @@ def cli(ctx: click.Context, config_path: str | None, data_dir: str | None) -> No
 @click.option("--host", help="Address to listen on (server.host).")
 @click.option("--port", type=int, help="Port to listen on (server.port; 0 picks a free one).")
 @click.option("--data", "data_dir", help="Data directory (node.data_dir).")
+@click.option(
+    "--role",
+    type=click.Choice(["primary", "edge"]),
+    help="scale.role: the writer, or an edge (docs/scaling.md).",
+)
+@click.option("--primary", "primary_url", help="scale.primary_url: where an edge forwards writes.")
+@click.option("--nats", "nats_url", help="scale.nats_url: the NATS server carrying the event stream.")
 @click.pass_obj
-def serve(settings: Settings, host: str | None, port: int | None, data_dir: str | None) -> None:
+def serve(
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    data_dir: str | None,
+    role: str | None,
+    primary_url: str | None,
+    nats_url: str | None,
+) -> None:
     """Run the node until SIGTERM or Ctrl-C."""
     from cryb_node.server import serve as run_server
 
     if data_dir:
         settings.data_dir = data_dir
-    cfg = settings.config(server={"host": host, "port": port})
+    scale = {"role": role, "primary_url": primary_url, "nats_url": nats_url}
+    cfg = settings.config(server={"host": host, "port": port}, scale=scale)
     plugins = settings.plugins(cfg)
     logs.setup(cfg.log.level, cfg.log.format)
     try:
@@ -254,6 +271,7 @@ def doctor_cmd(settings: Settings, as_json: bool, replay: bool, offline: bool) -
 
 cli.add_command(backup_group)
 cli.add_command(db_group)
+cli.add_command(scale_group)
 
 
 def main() -> None:

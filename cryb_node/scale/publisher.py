@@ -1,0 +1,110 @@
+"""The primary's side: every committed event goes to the JetStream stream in log order, with its
+position as the message id (Nats-Msg-Id), so a retry is dropped by the stream's duplicate window.
+
+The publisher is a durable bus consumer: its offset is the cursor of what the stream holds, stored in
+the database, so a restart or a NATS outage resumes where it stopped. It never touches a write: the
+log commits first and the publisher follows (a NATS outage only makes edges lag)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError
+
+from cryb_node.bus import Subscription
+from cryb_node.events import Event
+
+from . import wire
+from .nats_link import NatsLink
+
+if TYPE_CHECKING:
+    from cryb_node.node import Node
+
+log = logging.getLogger(__name__)
+CONSUMER = "scale.publish"
+DUPLICATE_WINDOW_S = 600.0
+
+SELECT_RAW = (
+    "SELECT e.pos, e.body, e.sig, c.content, k.node_key, k.cert FROM events e"
+    " LEFT JOIN event_content c ON c.event_id = e.id LEFT JOIN log_keys k ON k.origin = e.origin"
+    " WHERE e.pos BETWEEN ? AND ? ORDER BY e.pos"
+)
+
+
+async def ensure_stream(link: NatsLink, stream: str) -> None:
+    """Create the stream if it is missing. It keeps everything (limits retention, no maximum): a new
+    edge starts from a snapshot and the stream after it, and an edge that was away catches up."""
+    config = StreamConfig(
+        name=stream,
+        subjects=[wire.subject(stream)],
+        retention=RetentionPolicy.LIMITS,
+        storage=StorageType.FILE,
+        discard=DiscardPolicy.OLD,
+        duplicate_window=DUPLICATE_WINDOW_S,
+    )
+    try:
+        await link.js.add_stream(config)
+    except BadRequestError:
+        await link.js.update_stream(config)  # exists with other settings (an older node's)
+
+
+class Publisher:
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        cfg = node.config.scale
+        self.stream = cfg.stream
+        self.subject = wire.subject(cfg.stream)
+        self.link = NatsLink(cfg.nats_url, f"cryb-primary:{node.config.node.name}")
+        self.published = 0  # highest position the stream acknowledged
+        self._stream_ready = False
+
+    def subscription(self) -> Subscription:
+        # refused events too: the stream carries every position, and an edge's projections refuse them
+        # the same way (the rule book is deterministic)
+        return Subscription(CONSUMER, handle=self._handle, refused=True, batch_size=512)
+
+    async def _handle(self, events: list[Event]) -> None:
+        first, last = events[0].pos, events[-1].pos
+        rows = await self.node.db.fetchall(SELECT_RAW, (first, last))
+        messages = [(r[0], wire.encode(wire.StreamEvent(r[0], r[1], r[2], r[3], r[4], r[5]))) for r in rows]
+        delay = 0.05
+        while True:  # until the stream has them: the bus offset only moves once they are in
+            try:
+                await self._publish(messages)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:
+                self._stream_ready = False  # NATS may have come back without its store: look again
+                self.link.last_error = f"publishing: {type(err).__name__}: {err}"
+                log.warning("publishing to NATS failed (retrying)", extra={"fields": {"error": str(err)}})
+                await asyncio.sleep(delay)
+                delay = min(1.0, delay * 2)
+
+    async def _publish(self, messages: list[tuple[int, bytes]]) -> None:
+        await self.link.wait_connected()
+        if not self._stream_ready:
+            await ensure_stream(self.link, self.stream)
+            self._stream_ready = True
+        js = self.link.js
+        # One at a time, each acknowledged before the next: the stream holds positions in log order
+        # even when a publish fails halfway (the retry starts again at the first unacknowledged one).
+        for pos, data in messages:
+            if pos <= self.published:
+                continue
+            await js.publish(
+                self.subject,
+                data,
+                stream=self.stream,
+                headers={"Nats-Msg-Id": f"{self.stream}:{pos}", wire.POS_HEADER: str(pos)},
+            )
+            self.published = pos
+        self.link.last_error = None
+
+    def status(self) -> tuple[bool, str]:
+        ok, detail = self.link.status()
+        lag = max(0, self.node.events.length - self.published)
+        return ok, f"{detail}; {lag} event(s) not yet published"

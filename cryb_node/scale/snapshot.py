@@ -1,0 +1,36 @@
+"""A new edge's starting point: a consistent copy of the primary's database (SQLite's online backup,
+safe while the primary serves) and its keys (an edge verifies the primary's access tokens and reads
+its encrypted columns with them). The edge then joins the stream just past the copy's last position.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from cryb_node.db import connect
+from cryb_node.identity import key_dir
+from cryb_node.node import DB_FILE
+
+
+def take(data_dir: Path, dest: Path) -> int:
+    """Copy the node in ``data_dir`` to the new edge data dir ``dest``; the copy's last log position."""
+    src_db = data_dir / DB_FILE
+    if not src_db.exists():
+        raise FileNotFoundError(f"no database at {src_db}")
+    if (dest / DB_FILE).exists():
+        raise FileExistsError(f"{dest / DB_FILE} exists: an edge's data dir starts empty")
+    dest.mkdir(mode=0o700, parents=True, exist_ok=True)
+    src = connect(src_db, busy_timeout_ms=5000, readonly=True)
+    out = connect(dest / DB_FILE, busy_timeout_ms=5000)
+    try:
+        src.backup(out)
+        # a copy of an edge names that edge's stream position: the new edge finds its own
+        out.execute("DELETE FROM consumer_offsets WHERE name LIKE 'scale.%'")
+        position = out.execute("SELECT max(pos) FROM events").fetchone()[0] or 0
+    finally:
+        out.close()
+        src.close()
+    shutil.copytree(key_dir(data_dir), key_dir(dest), dirs_exist_ok=False)
+    key_dir(dest).chmod(0o700)
+    return position
