@@ -29,8 +29,11 @@ READS = frozenset({"GET", "HEAD", "OPTIONS"})
 LOCAL_READS = re.compile(
     r"^/(?!api/|media/)"  # the web UI, /gateway, /healthz, /readyz, /metrics
     r"|^/api/(openapi\.json|docs)"
-    r"|^/api/v1/(channels|comments|communities|posts|feed|invites|dms|search|node)(/|$)"
-    r"|^/api/v1/users/(@me|by-name/[^/]+|(?!@)[^/]+)$"
+    # analytics rollups and reports are node-local: their readers go to the primary
+    r"|^/api/v1/communities/[^/]+/(?!analytics|reports)"
+    r"|^/api/v1/communities/?[^/]*$"
+    r"|^/api/v1/(channels|comments|messages|posts|feed|invites|dms|search|node)(/|$)"
+    r"|^/api/v1/users/(by-name/[^/]+|(?!@)[^/]+)$"  # /users/@me is the account: node-local
 )
 # Not passed on either way (RFC 9110 7.6.1), plus what aiohttp sets itself.
 HOP = frozenset(

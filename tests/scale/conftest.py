@@ -80,6 +80,8 @@ CONFIG = """
 level = "WARNING"
 [rate_limits]
 enabled = false
+[plugins]
+extra = ["tests.demo_plugin:plugin"]
 [plugin.users]
 argon2_opslimit = 1
 argon2_memlimit = 8192
@@ -127,11 +129,29 @@ class Cluster:
         self.nats.stop()
 
 
+needs_nats = pytest.mark.skipif(not Path(NATS_SERVER).exists(), reason="nats-server is not installed")
+
+
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """NATS only; each test starts the primary and edges it needs."""
     c = Cluster(tmp_path)
     c.nats.start()
     try:
+        yield c
+    finally:
+        c.stop()
+
+
+@pytest.fixture(scope="module")
+def edges(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A primary and two edges, shared by a module's tests (starting them takes seconds)."""
+    c = Cluster(tmp_path_factory.mktemp("scale"))
+    c.nats.start()
+    try:
+        c.start_primary()
+        c.start_edge("edge1")
+        c.start_edge("edge2")
         yield c
     finally:
         c.stop()
