@@ -88,7 +88,12 @@ class Publisher:
         await self.link.wait_connected()
         if not self._stream_ready:
             await ensure_stream(self.link, self.stream)
+            # A stream that came back shorter than our cursor (its store was lost, or someone purged
+            # it) gets the missing events again from the log: edges find their place by position.
+            self.published = min(self.published, await self._stream_tail())
             self._stream_ready = True
+        if messages and self.published < messages[0][0] - 1:
+            await self._republish(self.published, messages[0][0])
         js = self.link.js
         # One at a time, each acknowledged before the next: the stream holds positions in log order
         # even when a publish fails halfway (the retry starts again at the first unacknowledged one).
@@ -103,6 +108,39 @@ class Publisher:
             )
             self.published = pos
         self.link.last_error = None
+
+    async def _stream_tail(self) -> int:
+        """The log position of the stream's last message (0 if it is empty)."""
+        info = await self.link.js.stream_info(self.stream)
+        if not info.state.messages:
+            return 0
+        msg = await self.link.js.get_msg(self.stream, info.state.last_seq)
+        return int((msg.headers or {}).get(wire.POS_HEADER, "0"))
+
+    async def _republish(self, after: int, before: int) -> None:
+        log.warning(
+            "the stream lacks events the log holds: publishing them again",
+            extra={"fields": {"after": after, "before": before}},
+        )
+        while after < before - 1:
+            rows = await self.node.db.fetchall(SELECT_RAW, (after + 1, min(before - 1, after + 512)))
+            if not rows:
+                break
+            await self._publish_rows(rows)
+            after = max(after + 1, rows[-1][0]) if rows else before
+        self.published = max(self.published, before - 1)
+
+    async def _publish_rows(self, rows: list) -> None:
+        js = self.link.js
+        for r in rows:
+            data = wire.encode(wire.StreamEvent(r[0], r[1], r[2], r[3], r[4], r[5]))
+            await js.publish(
+                self.subject,
+                data,
+                stream=self.stream,
+                headers={"Nats-Msg-Id": f"{self.stream}:{r[0]}", wire.POS_HEADER: str(r[0])},
+            )
+            self.published = r[0]
 
     def status(self) -> tuple[bool, str]:
         ok, detail = self.link.status()

@@ -95,29 +95,32 @@ class Replica:
                 await asyncio.sleep(0.5)
 
     async def _start_seq(self) -> int:
-        """The stream sequence to read next: after the stored one, else the first message past this
-        replica's last position (a fresh edge from a snapshot), found by bisection."""
-        info = await self.link.js.stream_info(self.stream)
+        """The stream sequence to read next: after the stored one if that message still carries our
+        last position, else the first message past our position, found by bisection (a fresh edge
+        from a snapshot, or a stream the primary had to fill again)."""
+        js = self.link.js
+        info = await js.stream_info(self.stream)
         first, last = info.state.first_seq, info.state.last_seq
         self.stream_last = last
-        if self.seq:
-            if self.seq + 1 < first:
-                raise StreamGap(f"the stream starts at {first}, this replica stopped at {self.seq}")
-            return self.seq + 1
         pos = self.position
+
+        async def pos_at(seq: int) -> int:
+            msg = await js.get_msg(self.stream, seq)
+            return int((msg.headers or {}).get(wire.POS_HEADER, "0"))
+
+        if self.seq and first <= self.seq <= last and await pos_at(self.seq) == pos:
+            return self.seq + 1
         lo, hi = first, last + 1  # the first seq whose position is past ours lies in [lo, hi]
         while lo < hi:
             mid = (lo + hi) // 2
-            msg = await self.link.js.get_msg(self.stream, mid)
-            if int((msg.headers or {}).get(wire.POS_HEADER, "0")) <= pos:
+            if await pos_at(mid) <= pos:
                 lo = mid + 1
             else:
                 hi = mid
-        if lo == first and first > 1 and pos > 0:
-            # an unbroken history is only certain if the stream reaches back to our position
-            msg = await self.link.js.get_msg(self.stream, first)
-            if int((msg.headers or {}).get(wire.POS_HEADER, "0")) > pos + 1:
-                raise StreamGap(f"the stream starts past position {pos}: take a new snapshot")
+        if lo == first and lo <= last and pos > 0 and await pos_at(first) > pos + 1:
+            # the stream's history does not reach back to our position (it was trimmed)
+            raise StreamGap(f"the stream starts past position {pos}: start this edge from a new snapshot")
+        self.seq = lo - 1
         return lo
 
     async def _follow(self) -> None:
@@ -127,7 +130,7 @@ class Replica:
             self.last_error = "the primary has not created the stream yet"
             await asyncio.sleep(0.5)
             return
-        self.seq = max(self.seq, start - 1)  # a fresh edge joins mid-stream: nothing before is ours
+        self.seq = start - 1
         config = ConsumerConfig(
             deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
             opt_start_seq=start,

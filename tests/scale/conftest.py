@@ -15,6 +15,20 @@ import pytest
 
 from tests.conftest import ROOT, NodeProcess, cryb_env, free_port, run_cryb
 
+
+def _handed_back(port: int) -> None:
+    """A restarted nats-server keeps its port: wait until the old one let go of it."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            try:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.bind(("127.0.0.1", port))
+                return
+            except OSError:
+                time.sleep(0.1)
+
+
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
 
@@ -29,6 +43,7 @@ class NatsServer:
         return f"nats://127.0.0.1:{self.port}"
 
     def start(self) -> NatsServer:
+        _handed_back(self.port)
         self.proc = subprocess.Popen(
             [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store)],
             stdout=subprocess.DEVNULL,
