@@ -39,21 +39,30 @@ async def running(node: Node) -> AsyncIterator[Publisher | Replica | None]:
         from .replica import Replica
 
         node.events.read_only = "this node is an edge: writes go to the primary"
+        from .relay import Relay
+
         replica = Replica(node)
         await replica.start()
+        relay = Relay(node.realtime, replica.link, cfg.stream)
+        await relay.start()
         try:
             yield replica
         finally:
+            await relay.stop()
             await replica.stop()
     elif cfg.nats_url:
         from .publisher import Publisher
+        from .relay import Relay
 
         publisher = Publisher(node)
         node.bus.subscribe(publisher.subscription())
         await publisher.link.start()
+        relay = Relay(node.realtime, publisher.link, cfg.stream)
+        await relay.start()
         try:
             yield publisher
         finally:
+            await relay.stop()
             await publisher.link.stop()
     else:
         yield None

@@ -5,6 +5,7 @@ hashes to the primary's state (issue 25)."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 
@@ -220,3 +221,61 @@ async def test_node_local_reads_on_an_edge_come_from_the_primary(edges: Cluster,
         ):
             assert a.status == b.status == 200
             assert await a.json() == await b.json()
+
+
+async def test_typing_and_presence_cross_edges(edges: Cluster):
+    e1, e2 = edges.edges
+    async with aiohttp.ClientSession() as http:
+        kay_id, kay = await register(http, e1.url, "kay")
+        lou_id, lou = await register(http, e2.url, "lou")
+        community, text = await _community(http, e1.url, kay, "typeroom")
+        await call(http, e2.url, "PUT", f"communities/{community}/members/@me", lou, json={})
+        on_e1 = await Listener(e1.url, kay).open()
+        try:
+            on_e2 = await Listener(e2.url, lou).open()  # lou comes online on the other edge
+            async with asyncio.timeout(10):
+                while not any(
+                    f["t"] == "PRESENCE_UPDATE"
+                    and {"user_id": lou_id, "status": "online"} in f["d"]["presences"]
+                    for f in on_e1.frames
+                ):
+                    await asyncio.sleep(0.05)
+            await on_e2.ws.send(json.dumps({"op": "TYPING", "d": {"channel_id": text}}))
+            async with asyncio.timeout(10):
+                while not any(f["t"] == "TYPING_START" and f["d"]["user_id"] == lou_id for f in on_e1.frames):
+                    await asyncio.sleep(0.05)
+            await on_e2.close()  # lou goes offline
+            async with asyncio.timeout(10):
+                while not any(
+                    f["t"] == "PRESENCE_UPDATE"
+                    and {"user_id": lou_id, "status": "offline"} in f["d"]["presences"]
+                    for f in on_e1.frames
+                ):
+                    await asyncio.sleep(0.05)
+            # nobody outside the community hears any of it
+            assert kay_id not in {f["d"].get("user_id") for f in on_e2.frames if f["t"] == "TYPING_START"}
+        finally:
+            await on_e1.close()
+
+
+async def test_a_relayed_dispatch_reaches_only_those_allowed_on_the_receiving_edge(edges: Cluster):
+    """Typing in a private community, relayed to an edge where a non-member listens: not sent."""
+    e1, e2 = edges.edges
+    async with aiohttp.ClientSession() as http:
+        _, mia = await register(http, e1.url, "mia")
+        _, ned = await register(http, e2.url, "ned")
+        space = await call(http, e1.url, "POST", "communities", mia, json={"name": "hushed", "public": False})
+        chans = (await call(http, e1.url, "GET", f"communities/{space['id']}/channels", mia))["channels"]
+        text = next(c["id"] for c in chans if c["kind"] == "text")
+        outsider = await Listener(e2.url, ned).open()
+        typist = await Listener(e1.url, mia).open()
+        try:
+            await typist.ws.send(json.dumps({"op": "TYPING", "d": {"channel_id": text}}))
+            # a message after it, seen by mia, proves the typing frame had time to travel
+            said = await call(http, e1.url, "POST", f"channels/{text}/messages", mia, json={"content": "s"})
+            await typist.wait_messages({said["id"]})
+            await asyncio.sleep(1.0)
+            assert [f for f in outsider.frames if f["t"] in ("TYPING_START", "MESSAGE_CREATE")] == []
+        finally:
+            await outsider.close()
+            await typist.close()
