@@ -130,6 +130,15 @@ def cli(ctx: click.Context, config_path: str | None, data_dir: str | None) -> No
 )
 @click.option("--primary", "primary_url", help="scale.primary_url: where an edge forwards writes.")
 @click.option("--nats", "nats_url", help="scale.nats_url: the NATS server carrying the event stream.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    help="Processes: the primary plus N-1 local edges sharing the port (docs/scaling.md).",
+)
+@click.option(
+    "--reuse-port", is_flag=True, hidden=True, help="Share the port (SO_REUSEPORT): --workers edges."
+)
 @click.pass_obj
 def serve(
     settings: Settings,
@@ -139,6 +148,8 @@ def serve(
     role: str | None,
     primary_url: str | None,
     nats_url: str | None,
+    workers: int,
+    reuse_port: bool,
 ) -> None:
     """Run the node until SIGTERM or Ctrl-C."""
     from cryb_node.server import serve as run_server
@@ -149,8 +160,12 @@ def serve(
     cfg = settings.config(server={"host": host, "port": port}, scale=scale)
     plugins = settings.plugins(cfg)
     logs.setup(cfg.log.level, cfg.log.format)
+    if workers > 1:
+        from cryb_node.scale import workers as workersmod
+
+        sys.exit(workersmod.run(cfg, settings.config_path, workers))
     try:
-        asyncio.run(run_server(cfg, plugins))
+        asyncio.run(run_server(cfg, plugins, reuse_port=reuse_port))
     except (migrate.MigrationError, OSError) as err:
         click.echo(f"cryb: cannot start: {err}", err=True)
         sys.exit(1)

@@ -21,10 +21,10 @@ log = logging.getLogger(__name__)
 BACKLOG = 4096
 
 
-async def serve(config: Config, plugins: list[Loaded]) -> None:
+async def serve(config: Config, plugins: list[Loaded], *, reuse_port: bool = False) -> None:
     # Bind before building the app so `--port 0` and every link the node makes (the setup link
     # among them) name the port actually served.
-    sock = _bind(config.server.host, config.server.port)
+    sock = _bind(config.server.host, config.server.port, reuse_port=reuse_port)
     config = with_overrides(config, server={"port": sock.getsockname()[1]})
     app = build_app(config, plugins)
     runner = web.AppRunner(
@@ -67,12 +67,13 @@ async def serve(config: Config, plugins: list[Loaded]) -> None:
     log.info("stopped")
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     # A deep accept queue (the kernel caps it at net.core.somaxconn): with a short one, a burst of
     # connections from one client fills it and everyone else's SYN is dropped and retried a second
-    # later, before the per-address cap ever sees them.
-    sock = socket.create_server((host, port), family=family, backlog=BACKLOG)
+    # later, before the per-address cap ever sees them. reuse_port: `--workers` edges share one port
+    # and the kernel spreads connections among them (SO_REUSEPORT).
+    sock = socket.create_server((host, port), family=family, backlog=BACKLOG, reuse_port=reuse_port)
     sock.setblocking(False)
     return sock
 
