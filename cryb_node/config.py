@@ -172,6 +172,7 @@ class ScaleSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     nats_url: str = ""  # empty: no NATS, a single process (the default)
     primary_url: str = ""  # edge: the primary's HTTP address, where writes are forwarded
     stream: str = "CRYB"  # the JetStream stream (subject cryb.<stream>.events)
+    stream_replicas: Annotated[int, Meta(ge=1, le=5)] = 1  # copies of the stream in a NATS cluster
     apply_wait_s: Annotated[float, Meta(gt=0, le=300)] = 10.0  # edge: a write waits this long for its event
     # edge: plugins whose bus consumers run on the edge too (the rest, mail and push among them, run
     # on the primary only); no plugin's scheduled jobs run on an edge.

@@ -34,7 +34,7 @@ SELECT_RAW = (
 )
 
 
-async def ensure_stream(link: NatsLink, stream: str) -> None:
+async def ensure_stream(link: NatsLink, stream: str, replicas: int = 1) -> None:
     """Create the stream if it is missing. It keeps everything (limits retention, no maximum): a new
     edge starts from a snapshot and the stream after it, and an edge that was away catches up."""
     config = StreamConfig(
@@ -44,6 +44,7 @@ async def ensure_stream(link: NatsLink, stream: str) -> None:
         storage=StorageType.FILE,
         discard=DiscardPolicy.OLD,
         duplicate_window=DUPLICATE_WINDOW_S,
+        num_replicas=replicas,  # 3 on a 3-server NATS cluster (docs/scaling.md)
     )
     try:
         await link.js.add_stream(config)
@@ -59,6 +60,10 @@ class Publisher:
         self.subject = wire.subject(cfg.stream)
         self.link = NatsLink(cfg.nats_url, f"cryb-primary:{node.config.node.name}")
         self.published = 0  # highest position the stream acknowledged
+        # Message ids name this node's log key with the position: a primary restored from backup or
+        # promoted from an edge has a new log key, so its positions are never taken for duplicates of
+        # the old primary's within the duplicate window.
+        self._id_prefix = node.identity.origin.hex()[:16]
         self._stream_ready = False
 
     def subscription(self) -> Subscription:
@@ -87,7 +92,7 @@ class Publisher:
     async def _publish(self, messages: list[tuple[int, bytes]]) -> None:
         await self.link.wait_connected()
         if not self._stream_ready:
-            await ensure_stream(self.link, self.stream)
+            await ensure_stream(self.link, self.stream, self.node.config.scale.stream_replicas)
             # A stream that came back shorter than our cursor (its store was lost, or someone purged
             # it) gets the missing events again from the log: edges find their place by position.
             self.published = min(self.published, await self._stream_tail())
@@ -104,7 +109,7 @@ class Publisher:
                 self.subject,
                 data,
                 stream=self.stream,
-                headers={"Nats-Msg-Id": f"{self.stream}:{pos}", wire.POS_HEADER: str(pos)},
+                headers={"Nats-Msg-Id": f"{self._id_prefix}:{pos}", wire.POS_HEADER: str(pos)},
             )
             self.published = pos
         self.link.last_error = None
@@ -138,7 +143,7 @@ class Publisher:
                 self.subject,
                 data,
                 stream=self.stream,
-                headers={"Nats-Msg-Id": f"{self.stream}:{r[0]}", wire.POS_HEADER: str(r[0])},
+                headers={"Nats-Msg-Id": f"{self._id_prefix}:{r[0]}", wire.POS_HEADER: str(r[0])},
             )
             self.published = r[0]
 

@@ -34,3 +34,29 @@ def take(data_dir: Path, dest: Path) -> int:
     shutil.copytree(key_dir(data_dir), key_dir(dest), dirs_exist_ok=False)
     key_dir(dest).chmod(0o700)
     return position
+
+
+def promote(data_dir: Path) -> int:
+    """Turn a stopped edge's data dir into a primary's; its last log position."""
+    from cryb_node.identity import rotate_log_key
+
+    from .publisher import CONSUMER
+
+    db = data_dir / DB_FILE
+    if not db.exists():
+        raise FileNotFoundError(f"no database at {db}")
+    conn = connect(db, busy_timeout_ms=5000)
+    try:
+        position = conn.execute("SELECT max(pos) FROM events").fetchone()[0] or 0
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("DELETE FROM consumer_offsets WHERE name LIKE 'scale.%'")
+        # the stream holds everything up to here (the edge applied it from there)
+        conn.execute(
+            "INSERT INTO consumer_offsets (name, pos, updated_at) VALUES (?, ?, strftime('%s'))",
+            (CONSUMER, position),
+        )
+        conn.execute("COMMIT")
+    finally:
+        conn.close()
+    rotate_log_key(data_dir)
+    return position

@@ -15,7 +15,9 @@ import time
 import aiohttp
 import pytest
 
-from .conftest import Cluster, needs_nats
+from tests.conftest import run_cryb
+
+from .conftest import Cluster, ServeProcess, needs_nats
 from .helpers import Listener, call, register
 from .test_edges import _community, _converged, _readyz
 
@@ -158,5 +160,44 @@ async def test_a_nats_outage_under_load_degrades_edges_and_they_catch_up(cluster
                     await asyncio.sleep(0.2)
         assert (await _readyz(edge.url))["status"] == "ready"
         assert await _history(http, edge.url, owner, text) == on_primary
+    want, got = await _converged(cluster, community)
+    assert got == [want]
+
+
+async def test_an_edge_promoted_after_the_primary_is_lost_takes_writes_and_the_other_edge_follows(
+    cluster: Cluster,
+):
+    primary = cluster.start_primary()
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as http:
+        _, pam = await register(http, primary.url, "pam")
+        community, text = await _community(http, primary.url, pam, "promoroom")
+        e1, e2 = cluster.start_edge("edge1"), cluster.start_edge("edge2")
+        before = await call(http, e1.url, "POST", f"channels/{text}/messages", pam, json={"content": "one"})
+        primary.kill()
+        # the edge to promote has applied everything the stream holds
+        async with asyncio.timeout(10):
+            while "0 message(s) behind" not in (await _readyz(e1.url))["checks"]["stream"]["detail"]:
+                await asyncio.sleep(0.1)
+        assert e1.terminate() == 0
+        out = await asyncio.to_thread(
+            run_cryb, "--config", str(cluster.config), "--data", str(e1.data_dir), "scale", "promote"
+        )
+        assert out.returncode == 0, out.stderr
+        new = ServeProcess(
+            e1.data_dir, cluster.config, "--role", "primary", "--nats", cluster.nats.url
+        ).start()
+        cluster.primary = new
+        # the other edge now forwards to the new primary
+        assert e2.terminate() == 0
+        e2.extra[e2.extra.index("--primary") + 1] = new.url
+        e2.start()
+        cluster.edges = [e2]
+        after = await call(http, e2.url, "POST", f"channels/{text}/messages", pam, json={"content": "two"})
+        history = {
+            m["id"] for m in (await call(http, e2.url, "GET", f"channels/{text}/messages", pam))["messages"]
+        }
+        assert {before["id"], after["id"]} <= history
+        # the new primary signs with a new log key: no sequence number of the old one is reused
+        assert out.stdout.startswith("promoted at log position")
     want, got = await _converged(cluster, community)
     assert got == [want]
