@@ -40,7 +40,8 @@ class NatsLink:
         while True:
             try:
                 self.nc = await nats.connect(
-                    self.url,
+                    # "nats://a:4222,nats://b:4222": a cluster's servers, tried in turn
+                    [u.strip() for u in self.url.split(",") if u.strip()],
                     name=self.name,
                     connect_timeout=2,
                     allow_reconnect=True,

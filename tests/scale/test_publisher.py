@@ -11,6 +11,8 @@ import aiohttp
 import nats
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from tests.conftest import run_cryb
+
 from .conftest import Cluster, needs_nats
 from .helpers import call, register
 from .test_edges import _community, _readyz
@@ -87,3 +89,32 @@ async def test_a_stream_that_lost_its_messages_is_filled_again_from_the_log(clus
         await _published(primary.url)
         after = await _stream_positions(cluster.nats.url)
         assert after == list(range(1, len(after) + 1)) and len(after) == len(before) + 1
+
+
+async def test_reset_stream_deletes_it_and_the_primary_publishes_its_whole_log_again(cluster: Cluster):
+    primary = cluster.start_primary()
+    async with aiohttp.ClientSession() as http:
+        _, owner = await register(http, primary.url, "rex")
+        _, text = await _community(http, primary.url, owner, "resetroom")
+        await _published(primary.url)
+        before = await _stream_positions(cluster.nats.url)
+        out = await asyncio.to_thread(
+            run_cryb,
+            "--config",
+            str(cluster.config),
+            "scale",
+            "reset-stream",
+            "--nats",
+            cluster.nats.url,
+            "--yes",
+        )
+        assert out.returncode == 0 and "deleted" in out.stdout, out.stderr
+        await call(http, primary.url, "POST", f"channels/{text}/messages", owner, json={"content": "y"})
+        await _published(primary.url)
+        after = await _stream_positions(cluster.nats.url)
+        assert after == list(range(1, len(before) + 2))
+
+
+def test_reset_stream_without_a_nats_server_named_is_a_usage_error(tmp_path):
+    out = run_cryb("--data", str(tmp_path), "scale", "reset-stream", "--yes")
+    assert out.returncode == 2 and "no NATS server" in out.stderr
