@@ -136,8 +136,9 @@ def cli(ctx: click.Context, config_path: str | None, data_dir: str | None) -> No
     default=1,
     help="Processes: the primary plus N-1 local edges sharing the port (docs/scaling.md).",
 )
+@click.option("--reuse-port", is_flag=True, hidden=True, help="Share the port (SO_REUSEPORT): --workers.")
 @click.option(
-    "--reuse-port", is_flag=True, hidden=True, help="Share the port (SO_REUSEPORT): --workers edges."
+    "--private-port", type=int, hidden=True, help="--workers: the primary's loopback port for edges."
 )
 @click.pass_obj
 def serve(
@@ -150,6 +151,7 @@ def serve(
     nats_url: str | None,
     workers: int,
     reuse_port: bool,
+    private_port: int | None,
 ) -> None:
     """Run the node until SIGTERM or Ctrl-C."""
     from cryb_node.server import serve as run_server
@@ -165,7 +167,7 @@ def serve(
 
         sys.exit(workersmod.run(cfg, settings.config_path, workers))
     try:
-        asyncio.run(run_server(cfg, plugins, reuse_port=reuse_port))
+        asyncio.run(run_server(cfg, plugins, reuse_port=reuse_port, private_port=private_port))
     except (migrate.MigrationError, OSError) as err:
         click.echo(f"cryb: cannot start: {err}", err=True)
         sys.exit(1)

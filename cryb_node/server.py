@@ -21,7 +21,9 @@ log = logging.getLogger(__name__)
 BACKLOG = 4096
 
 
-async def serve(config: Config, plugins: list[Loaded], *, reuse_port: bool = False) -> None:
+async def serve(
+    config: Config, plugins: list[Loaded], *, reuse_port: bool = False, private_port: int | None = None
+) -> None:
     # Bind before building the app so `--port 0` and every link the node makes (the setup link
     # among them) name the port actually served.
     sock = _bind(config.server.host, config.server.port, reuse_port=reuse_port)
@@ -37,6 +39,10 @@ async def serve(config: Config, plugins: list[Loaded], *, reuse_port: bool = Fal
     limits = Limits(config.server)
     site = GuardedSite(runner, sock, limits)
     await site.start()
+    if private_port is not None:
+        # `--workers`: the primary also listens on a loopback port of its own, where edges forward
+        # writes (the shared port could hand a forwarded request back to an edge).
+        await GuardedSite(runner, _bind("127.0.0.1", private_port), limits).start()
     node = app[NODE]
     url = f"http://{config.server.host}:{config.server.port}"
     (node.data_dir / SERVED_URL_FILE).write_text(config.base_url + "\n", encoding="utf-8")

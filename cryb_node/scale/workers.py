@@ -1,6 +1,7 @@
 """`cryb serve --workers N`: every core of one machine. A supervisor starts a local nats-server (when
-`[scale] nats_url` is empty), the primary on a private loopback port, and N-1 edges sharing the
-public port (SO_REUSEPORT: the kernel spreads connections among them). Edges start from a snapshot of
+`[scale] nats_url` is empty), the primary and N-1 edges sharing the public port (SO_REUSEPORT: the
+kernel spreads connections among them); the primary also listens on a private loopback port, where
+the edges forward writes. Edges start from a snapshot of
 the primary the first time (data_dir/workers/edge-I) and resume from their own replica after.
 An edge that dies is started again; if the primary or NATS dies the whole group stops (exit 1)."""
 
@@ -96,16 +97,17 @@ class Group:
         self.primary_port = _free_port()
         self.primary_url = f"http://127.0.0.1:{self.primary_port}"
         self.primary = self._cryb(
-            "serve", "--data", str(self.data), "--host", "127.0.0.1", "--port", str(self.primary_port),
+            "serve", "--data", str(self.data), "--host", self.config.server.host,
+            "--port", str(self.config.server.port), "--reuse-port", "--private-port", str(self.primary_port),
             "--role", "primary", "--nats", nats_url,
         )  # fmt: skip
         _wait_healthy(self.primary_url, self.primary)
         for i in range(1, self.workers):
             self.edges[i] = self._start_edge(i)
         public = f"http://{self.config.server.host}:{self.config.server.port}"
-        edges = f"{self.workers - 1} edge(s) on {public}"
+        edges = f"the primary and {self.workers - 1} edge(s) on {public}"
         print(
-            f"CRYB workers: primary on {self.primary_url}, {edges}, NATS {nats_url}",
+            f"CRYB workers: {edges} (the primary's own port: {self.primary_url}), NATS {nats_url}",
             file=sys.stderr,
             flush=True,
         )
