@@ -26,6 +26,7 @@ from cryb_node.replication import Replicator
 from cryb_node.scale import lifetime as scale
 from cryb_node.scheduler import Scheduler
 from cryb_node.services import Permissions
+from cryb_node.signals import Signals
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -76,6 +77,7 @@ class Node:
         self.scheduler = Scheduler()
         self.loop_lag = LoopLag()
         self.realtime = Hub(config.realtime)
+        self.signals = Signals()
         self.backfills: Backfills
         self.db: Database
         self.events: EventLog

@@ -43,7 +43,7 @@ async def running(node: Node) -> AsyncIterator[Publisher | Replica | None]:
 
         replica = Replica(node)
         await replica.start()
-        relay = Relay(node.realtime, replica.link, cfg.stream)
+        relay = Relay(node.realtime, node.signals, replica.link, cfg.stream)
         await relay.start()
         try:
             yield replica
@@ -57,7 +57,7 @@ async def running(node: Node) -> AsyncIterator[Publisher | Replica | None]:
         publisher = Publisher(node)
         node.bus.subscribe(publisher.subscription())
         await publisher.link.start()
-        relay = Relay(node.realtime, publisher.link, cfg.stream)
+        relay = Relay(node.realtime, node.signals, publisher.link, cfg.stream)
         await relay.start()
         try:
             yield publisher

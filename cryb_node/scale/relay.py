@@ -23,6 +23,7 @@ from .nats_link import NatsLink
 
 if TYPE_CHECKING:
     from cryb_node.realtime.hub import Hub
+    from cryb_node.signals import Signals
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +44,23 @@ _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(Relayed).decode
 
 
+class Signal(msgspec.Struct, array_like=True):
+    origin: str
+    topic: str
+    payload: bytes
+
+
 def subject(stream: str) -> str:
     return f"cryb.{stream.lower()}.live"
 
 
 class Relay:
-    def __init__(self, hub: Hub, link: NatsLink, stream: str) -> None:
+    def __init__(self, hub: Hub, signals: Signals, link: NatsLink, stream: str) -> None:
         self.hub = hub
+        self.signals = signals
         self.link = link
         self.subject = subject(stream)
+        self.signal_subject = f"cryb.{stream.lower()}.signals"
         self.origin = secrets.token_hex(8)  # this process: its own dispatches come back and are dropped
         self.sent = self.received = self.dropped = 0
         self._task: asyncio.Task[None] | None = None
@@ -59,10 +68,12 @@ class Relay:
 
     async def start(self) -> None:
         self.hub.relay = self._send
+        self.signals.transport = self._signal
         self._task = asyncio.create_task(self._subscribe(), name="scale:relay")
 
     async def stop(self) -> None:
         self.hub.relay = None
+        self.signals.transport = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -73,6 +84,24 @@ class Relay:
         assert self.link.nc is not None
         # nats-py subscribes again by itself after a reconnect
         self._sub = await self.link.nc.subscribe(self.subject, cb=self._on_message)
+        await self.link.nc.subscribe(self.signal_subject, cb=self._on_signal)
+
+    def _signal(self, topic: str, payload: bytes) -> None:
+        if not self.link.connected or self.link.nc is None:
+            self.dropped += 1
+            return
+        data = msgspec.msgpack.encode(Signal(self.origin, topic, payload))
+        asyncio.ensure_future(self.link.nc.publish(self.signal_subject, data)).add_done_callback(
+            self._published
+        )
+
+    async def _on_signal(self, msg: Any) -> None:
+        try:
+            sig = msgspec.msgpack.decode(msg.data, type=Signal)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return
+        if sig.origin != self.origin:
+            self.signals.deliver(sig.topic, sig.payload)
 
     def _send(self, d: Dispatch) -> None:
         if d.each is not None or not self.link.connected:

@@ -279,3 +279,19 @@ async def test_a_relayed_dispatch_reaches_only_those_allowed_on_the_receiving_ed
         finally:
             await outsider.close()
             await typist.close()
+
+
+async def test_a_session_signed_out_through_one_edge_is_refused_on_the_other(edges: Cluster):
+    e1, e2 = edges.edges
+    async with aiohttp.ClientSession() as http:
+        _, rae = await register(http, e1.url, "rae")
+        headers = {"Authorization": f"Bearer {rae}"}
+        async with http.get(f"{e2.url}/api/v1/dms", headers=headers) as resp:
+            assert resp.status == 200  # the token is good on the other edge
+        await call(http, e1.url, "POST", "auth/logout", rae)
+        async with asyncio.timeout(5):
+            while True:
+                async with http.get(f"{e2.url}/api/v1/dms", headers=headers) as resp:
+                    if resp.status == 401:
+                        break
+                await asyncio.sleep(0.1)
