@@ -146,6 +146,8 @@ class Node:
             self.events = EventLog(self.db, self.identity, self.registry)
             self.bus = Bus(self.db, self.events)
             await self.events.open()
+            if scale.is_edge(self.config) or scale.edge_marked(self.data_dir):
+                self.events.read_only = "this data directory is an edge's: writes go to the primary"
             if replicate:
                 self.replication = Replicator(
                     self.config.replication,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -17,6 +18,12 @@ if TYPE_CHECKING:
 
 def is_edge(config: Config) -> bool:
     return config.scale.role == "edge"
+
+
+def edge_marked(data_dir: Path) -> bool:
+    from .snapshot import edge_marked as marked
+
+    return marked(data_dir)
 
 
 def runs_consumers(config: Config, plugin: str) -> bool:
@@ -36,10 +43,8 @@ async def running(node: Node) -> AsyncIterator[Publisher | Replica | None]:
     cfg = node.config.scale
     # nats-py is imported only here: a single process (the default) needs no NATS client at all.
     if is_edge(node.config):
-        from .replica import Replica
-
-        node.events.read_only = "this node is an edge: writes go to the primary"
         from .relay import Relay
+        from .replica import Replica
 
         replica = Replica(node)
         await replica.start()

@@ -12,6 +12,14 @@ from cryb_node.db import connect
 from cryb_node.identity import key_dir
 from cryb_node.node import DB_FILE
 
+# In an edge's data dir: its log is the primary's (same keys), so nothing run on it may append an
+# event, not `cryb serve` without --role edge nor a CLI command (a second writer would fork the log).
+EDGE_MARK = "EDGE"
+
+
+def edge_marked(data_dir: Path) -> bool:
+    return (data_dir / EDGE_MARK).exists()
+
 
 def take(data_dir: Path, dest: Path) -> int:
     """Copy the node in ``data_dir`` to the new edge data dir ``dest``; the copy's last log position."""
@@ -33,6 +41,11 @@ def take(data_dir: Path, dest: Path) -> int:
         src.close()
     shutil.copytree(key_dir(data_dir), key_dir(dest), dirs_exist_ok=False)
     key_dir(dest).chmod(0o700)
+    (dest / EDGE_MARK).write_text(
+        f"An edge's replica of the node in {data_dir.resolve()} (log position {position} when copied).\n"
+        "It never writes events; `cryb scale promote` makes it a primary.\n",
+        encoding="utf-8",
+    )
     return position
 
 
@@ -59,4 +72,5 @@ def promote(data_dir: Path) -> int:
     finally:
         conn.close()
     rotate_log_key(data_dir)
+    (data_dir / EDGE_MARK).unlink(missing_ok=True)
     return position
