@@ -174,9 +174,9 @@ class ScaleSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     stream: str = "CRYB"  # the JetStream stream (subject cryb.<stream>.events)
     stream_replicas: Annotated[int, Meta(ge=1, le=5)] = 1  # copies of the stream in a NATS cluster
     apply_wait_s: Annotated[float, Meta(gt=0, le=300)] = 10.0  # edge: a write waits this long for its event
-    # edge: plugins whose bus consumers run on the edge too (the rest, mail and push among them, run
-    # on the primary only); no plugin's scheduled jobs run on an edge.
-    edge_consumers: list[str] = msgspec.field(default_factory=lambda: ["search"])
+    # edge: plugins (or single bus consumers, by name) that run on the edge too (the rest, mail and
+    # push among them, run on the primary only); no plugin's scheduled jobs run on an edge.
+    edge_consumers: list[str] = msgspec.field(default_factory=lambda: ["search", "sync.homes"])
 
     def __post_init__(self) -> None:
         if self.role == "edge" and not (self.nats_url and self.primary_url):

@@ -172,8 +172,8 @@ class Node:
                 await self.realtime.start()
                 stack.push_async_callback(self.realtime.stop)
                 for loaded in self.plugins:
-                    if scale.runs_consumers(self.config, loaded.plugin.name):
-                        for sub in loaded.plugin.subscriptions(self):
+                    for sub in loaded.plugin.subscriptions(self):
+                        if scale.runs_consumer(self.config, loaded.plugin.name, sub.name):
                             self.bus.subscribe(sub)
                     if scale.runs_jobs(self.config):
                         for job in loaded.plugin.jobs(self):

@@ -26,10 +26,10 @@ def edge_marked(data_dir: Path) -> bool:
     return marked(data_dir)
 
 
-def runs_consumers(config: Config, plugin: str) -> bool:
-    """Whether a plugin's bus consumers run here: everywhere on a primary; on an edge only those
-    named in edge_consumers (a second mail or push sender would message people twice)."""
-    return not is_edge(config) or plugin in config.scale.edge_consumers
+def runs_consumer(config: Config, plugin: str, name: str) -> bool:
+    """Whether a bus consumer runs here: every one on a primary; on an edge those whose plugin or own
+    name is in edge_consumers (a second mail or push sender would message people twice)."""
+    return not is_edge(config) or plugin in config.scale.edge_consumers or name in config.scale.edge_consumers
 
 
 def runs_jobs(config: Config) -> bool:
