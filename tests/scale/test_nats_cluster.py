@@ -61,11 +61,12 @@ async def test_the_documented_nats_cluster_carries_the_stream_through_a_server_l
             assert out.returncode == 0, out.stderr
             edge = ServeProcess(
                 tmp_path / "edge", config, "--role", "edge", "--primary", primary.url,
-                "--nats", f"nats://127.0.0.1:{client['nats-c']}",
+                # the documented form: every server, comma-separated (the first is tried first)
+                "--nats", ",".join(f"nats://127.0.0.1:{client[n]}" for n in ("nats-c", "nats-b", "nats-a")),
             )  # fmt: skip
             nodes.append(edge.start())
             one = await call(http, edge.url, "POST", f"channels/{text}/messages", ola, json={"content": "1"})
-            procs["nats-c"].terminate()  # the edge's server goes; it fails over to the others it learnt
+            procs["nats-c"].terminate()  # the edge's server goes; it fails over to the others
             procs["nats-c"].wait(10)
             two = await call(http, edge.url, "POST", f"channels/{text}/messages", ola, json={"content": "2"})
             # the edge reconnects to a server it learnt from the cluster and the R3 stream carries on
