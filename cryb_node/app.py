@@ -20,6 +20,7 @@ from cryb_node.gateway.routes import core_routes, swagger_dir
 from cryb_node.metrics import make_registry
 from cryb_node.node import Node
 from cryb_node.plugins import Loaded
+from cryb_node.scale import forward as scale_http
 
 SHUTDOWN_HOOKS = web.AppKey("shutdown_hooks", list)
 
@@ -39,6 +40,8 @@ def build_app(
         middlewares=[
             mw.request_middleware(histogram),
             mw.error_middleware,
+            # an edge forwards writes (and node-local reads) to the primary before anything else runs
+            *scale_http.middlewares(config, node),
             mw.security_headers(config.base_url.startswith("https://")),
             mw.body_limit_middleware(config.server.max_body_bytes),
             mw.auth_middleware(authenticator),
@@ -48,6 +51,7 @@ def build_app(
     app[NODE] = node
     app[METRICS] = registry
     app[SHUTDOWN_HOOKS] = []
+    scale_http.install(app, config)
 
     api = Api()
     core_routes(api, node)

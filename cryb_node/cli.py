@@ -20,6 +20,7 @@ from cryb_node.command import Settings, emit, fail_config, run_with_node
 from cryb_node.dataconsole_cli import db_group
 from cryb_node.node import Node
 from cryb_node.plugins import load as load_plugins
+from cryb_node.scale.cli import scale_group
 
 
 class CrybGroup(click.Group):
@@ -72,18 +73,51 @@ def cli(ctx: click.Context, config_path: str | None, data_dir: str | None) -> No
 @click.option("--host", help="Address to listen on (server.host).")
 @click.option("--port", type=int, help="Port to listen on (server.port; 0 picks a free one).")
 @click.option("--data", "data_dir", help="Data directory (node.data_dir).")
+@click.option(
+    "--role",
+    type=click.Choice(["primary", "edge"]),
+    help="scale.role: the writer, or an edge (docs/scaling.md).",
+)
+@click.option("--primary", "primary_url", help="scale.primary_url: where an edge forwards writes.")
+@click.option("--nats", "nats_url", help="scale.nats_url: the NATS server carrying the event stream.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    help="Processes: the primary plus N-1 local edges sharing the port (docs/scaling.md).",
+)
+@click.option("--reuse-port", is_flag=True, hidden=True, help="Share the port (SO_REUSEPORT): --workers.")
+@click.option(
+    "--private-port", type=int, hidden=True, help="--workers: the primary's loopback port for edges."
+)
 @click.pass_obj
-def serve(settings: Settings, host: str | None, port: int | None, data_dir: str | None) -> None:
+def serve(
+    settings: Settings,
+    host: str | None,
+    port: int | None,
+    data_dir: str | None,
+    role: str | None,
+    primary_url: str | None,
+    nats_url: str | None,
+    workers: int,
+    reuse_port: bool,
+    private_port: int | None,
+) -> None:
     """Run the node until SIGTERM or Ctrl-C."""
     from cryb_node.server import serve as run_server
 
     if data_dir:
         settings.data_dir = data_dir
-    cfg = settings.config(server={"host": host, "port": port})
+    scale = {"role": role, "primary_url": primary_url, "nats_url": nats_url}
+    cfg = settings.config(server={"host": host, "port": port}, scale=scale)
     plugins = settings.plugins(cfg)
     logs.setup(cfg.log.level, cfg.log.format)
+    if workers > 1:
+        from cryb_node.scale import workers as workersmod
+
+        sys.exit(workersmod.run(cfg, settings.config_path, workers))
     try:
-        asyncio.run(run_server(cfg, plugins))
+        asyncio.run(run_server(cfg, plugins, reuse_port=reuse_port, private_port=private_port))
     except (migrate.MigrationError, OSError) as err:
         click.echo(f"cryb: cannot start: {err}", err=True)
         sys.exit(1)
@@ -204,6 +238,7 @@ def doctor_cmd(settings: Settings, as_json: bool, replay: bool, offline: bool) -
 
 cli.add_command(backup_group)
 cli.add_command(db_group)
+cli.add_command(scale_group)
 
 
 def main() -> None:

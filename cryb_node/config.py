@@ -164,6 +164,25 @@ class ReplicationSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=Tru
                 raise ValueError(f"`{key}` is required when type is {self.type!r}")
 
 
+class ScaleSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Beyond one process (cryb_node/scale/, docs/scaling.md): the primary publishes its event log to
+    NATS JetStream; edges apply it to their own replica and forward writes to the primary."""
+
+    role: Literal["primary", "edge"] = "primary"
+    nats_url: str = ""  # empty: no NATS, a single process (the default)
+    primary_url: str = ""  # edge: the primary's HTTP address, where writes are forwarded
+    stream: str = "CRYB"  # the JetStream stream (subject cryb.<stream>.events)
+    stream_replicas: Annotated[int, Meta(ge=1, le=5)] = 1  # copies of the stream in a NATS cluster
+    apply_wait_s: Annotated[float, Meta(gt=0, le=300)] = 10.0  # edge: a write waits this long for its event
+    # edge: plugins (or single bus consumers, by name) that run on the edge too (the rest, mail and
+    # push among them, run on the primary only); no plugin's scheduled jobs run on an edge.
+    edge_consumers: list[str] = msgspec.field(default_factory=lambda: ["search", "sync.homes"])
+
+    def __post_init__(self) -> None:
+        if self.role == "edge" and not (self.nats_url and self.primary_url):
+            raise ValueError("an edge needs `nats_url` and `primary_url`")
+
+
 class MailSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     # No host: mails are not sent; the node logs that one was generated (never its link) and
     # `cryb user` commands print the link instead.
@@ -193,6 +212,7 @@ class Config(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     realtime: RealtimeSection = msgspec.field(default_factory=RealtimeSection)
     replication: ReplicationSection = msgspec.field(default_factory=ReplicationSection)
     mail: MailSection = msgspec.field(default_factory=MailSection)
+    scale: ScaleSection = msgspec.field(default_factory=ScaleSection)
     plugins: PluginsSection = msgspec.field(default_factory=PluginsSection)
     # Each plugin's own section, validated against that plugin's Struct when it loads.
     plugin: dict[str, dict[str, Any]] = {}

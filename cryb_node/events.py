@@ -184,6 +184,9 @@ class EventLog:
     publish: Callable[[list[Event]], None] = lambda events: None
     clock: HLC = field(default_factory=HLC)
     length: int = 0  # highest pos; the bus reads it for lag
+    # Set on an edge (cryb_node/scale/): its log is the primary's, applied from the stream; appending
+    # one of its own would fork the primary's log (same keys), so every append is refused.
+    read_only: str | None = None
     _pending: list[Event] = field(default_factory=list)
 
     async def open(self) -> None:
@@ -266,6 +269,8 @@ class EventLog:
         target: str | None,
         gov_deps: list[bytes],
     ) -> Event:
+        if self.read_only is not None:
+            raise Problem("edge_read_only", 503, self.read_only)
         et = self.registry.get(kind)
         if et is None:
             raise ValueError(f"unknown event kind {kind!r}")

@@ -39,6 +39,8 @@ async def readiness(node: Node) -> Ready:
     if node.backfills.running:
         work = ", ".join(f"{n}: {node.backfills.progress[n]} rows" for n in node.backfills.running)
         checks["backfills"] = Check(True, f"running in the background ({work})")
+    if node.scale is not None:
+        checks["stream"] = Check(*node.scale.status())
     for name, consumer in node.bus.consumers.items():
         checks[f"consumer:{name}"] = Check(
             consumer.last_error is None, consumer.last_error or f"lag {consumer.lag}"
@@ -52,8 +54,9 @@ async def readiness(node: Node) -> Ready:
         if verdict is not None:
             checks[loaded.plugin.name] = Check(verdict.ok, verdict.detail)
     # Replication trouble is shown but does not take the node out of service: it keeps serving
-    # (and the replica catches up) while the target is unreachable ("degraded").
-    ok = all(c.ok for name, c in checks.items() if name != "replication")
+    # (and the replica catches up) while the target is unreachable ("degraded"). So does a NATS
+    # outage: an edge serves reads from its replica, the primary keeps writing and publishes later.
+    ok = all(c.ok for name, c in checks.items() if name not in ("replication", "stream"))
     status = "not_ready" if not ok else "ready" if all(c.ok for c in checks.values()) else "degraded"
     return Ready(status, checks)
 

@@ -23,8 +23,10 @@ from cryb_node.plugins import Loaded
 from cryb_node.plugins import load as load_plugins
 from cryb_node.realtime.hub import Hub
 from cryb_node.replication import Replicator
+from cryb_node.scale import lifetime as scale
 from cryb_node.scheduler import Scheduler
 from cryb_node.services import PERMISSIONS, Services
+from cryb_node.signals import Signals
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +55,7 @@ class Node:
         self.scheduler = Scheduler()
         self.loop_lag = LoopLag()
         self.realtime = Hub(config.realtime)
+        self.signals = Signals()
         self.backfills: Backfills
         self.db: Database
         self.events: EventLog
@@ -63,6 +66,8 @@ class Node:
         self.serving = False
         # The Litestream child, while `[replication]` is enabled and the node serves.
         self.replication: Replicator | None = None
+        # The scale role's part (cryb_node/scale/): the publisher, an edge's replica, or None.
+        self.scale: Any = None
         # Set once every part has started (plugins' background work may wait for the others').
         self.started = asyncio.Event()
 
@@ -95,7 +100,8 @@ class Node:
         self.serving = background
         # The data dir holds keys and PII: only the node's own user may enter it.
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        replicate = background and self.config.replication.enabled
+        # An edge's database is a replica of the primary's: the primary's Litestream backs it up.
+        replicate = background and self.config.replication.enabled and not scale.is_edge(self.config)
         if replicate and self.config.replication.restore_on_start and not self.db_path.exists():
             # Also replaces the log key, so the restored log never reuses a sequence number.
             media = media_backup.source(self.plugins, self.data_dir)
@@ -118,6 +124,8 @@ class Node:
             self.events = EventLog(self.db, self.identity, self.registry)
             self.bus = Bus(self.db, self.events)
             await self.events.open()
+            if scale.is_edge(self.config) or scale.edge_marked(self.data_dir):
+                self.events.read_only = "this data directory is an edge's: writes go to the primary"
             if replicate:
                 self.replication = Replicator(
                     self.config.replication,
@@ -147,10 +155,14 @@ class Node:
                 stack.push_async_callback(self.realtime.stop)
                 for loaded in self.plugins:
                     for sub in loaded.plugin.subscriptions(self):
-                        self.bus.subscribe(sub)
-                    for job in loaded.plugin.jobs(self):
-                        self.scheduler.add(job)
+                        if scale.runs_consumer(self.config, loaded.plugin.name, sub.name):
+                            self.bus.subscribe(sub)
+                    if scale.runs_jobs(self.config):
+                        for job in loaded.plugin.jobs(self):
+                            self.scheduler.add(job)
+                self.scale = await stack.enter_async_context(scale.running(self))
                 await self.bus.start()
+                scale.after_bus_start(self, self.scale)
                 stack.push_async_callback(self.bus.stop)
                 self.scheduler.start()
                 stack.callback(self.scheduler.stop)

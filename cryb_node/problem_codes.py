@@ -47,6 +47,7 @@ class Code(StrEnum):
     BUSY = "busy", "Storage cleanup is running; try again."
     CANNOT_SEND = "cannot_send", "You may not post here now (timed out?)."
     CONFIRMATION_MISMATCH = "confirmation_mismatch", "Type the account's username to confirm."
+    EDGE_READ_ONLY = "edge_read_only", "An edge node never writes events itself; writes go to the primary."
     EMAIL_TAKEN = "email_taken", "That email is already in use."
     EVERYONE_FIXED = "everyone_fixed", "@everyone keeps its name and position."
     EXISTS = "exists", "That community already exists."
@@ -151,6 +152,10 @@ class Code(StrEnum):
     POW_INVALID = "pow_invalid", "The sign-up challenge is not solved."
     POW_REPLAYED = "pow_replayed", "This sign-up challenge was already used."
     POW_REQUIRED = "pow_required", "Solve the sign-up challenge first."
+    PRIMARY_UNAVAILABLE = (
+        "primary_unavailable",
+        "This edge cannot reach the primary node that takes writes; Retry-After says when to try again.",
+    )
     QUERY_NOT_ALLOWED = (
         "query_not_allowed",
         "The data console allows only read-only statements (no writes, ATTACH or PRAGMA changes).",

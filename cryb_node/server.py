@@ -22,10 +22,12 @@ log = logging.getLogger(__name__)
 BACKLOG = 4096
 
 
-async def serve(config: Config, plugins: list[Loaded]) -> None:
+async def serve(
+    config: Config, plugins: list[Loaded], *, reuse_port: bool = False, private_port: int | None = None
+) -> None:
     # Bind before building the app so `--port 0` and every link the node makes (the setup link
     # among them) name the port actually served.
-    sock = _bind(config.server.host, config.server.port)
+    sock = _bind(config.server.host, config.server.port, reuse_port=reuse_port)
     config = with_overrides(config, server={"port": sock.getsockname()[1]})
     app = build_app(config, plugins)
     runner = web.AppRunner(
@@ -39,6 +41,10 @@ async def serve(config: Config, plugins: list[Loaded]) -> None:
     site = GuardedSite(runner, sock, limits)
     await site.start()
     tune_gc()
+    if private_port is not None:
+        # `--workers`: the primary also listens on a loopback port of its own, where edges forward
+        # writes (the shared port could hand a forwarded request back to an edge).
+        await GuardedSite(runner, _bind("127.0.0.1", private_port), limits).start()
     node = app[NODE]
     url = f"http://{config.server.host}:{config.server.port}"
     (node.data_dir / SERVED_URL_FILE).write_text(config.base_url + "\n", encoding="utf-8")
@@ -82,12 +88,13 @@ def tune_gc() -> None:
     gc.set_threshold(*GC_THRESHOLD)
 
 
-def _bind(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     # A deep accept queue (the kernel caps it at net.core.somaxconn): with a short one, a burst of
     # connections from one client fills it and everyone else's SYN is dropped and retried a second
-    # later, before the per-address cap ever sees them.
-    sock = socket.create_server((host, port), family=family, backlog=BACKLOG)
+    # later, before the per-address cap ever sees them. reuse_port: `--workers` edges share one port
+    # and the kernel spreads connections among them (SO_REUSEPORT).
+    sock = socket.create_server((host, port), family=family, backlog=BACKLOG, reuse_port=reuse_port)
     sock.setblocking(False)
     return sock
 

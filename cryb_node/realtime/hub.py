@@ -14,7 +14,7 @@ import logging
 import secrets
 import time
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from cryb_node.config import RealtimeSection
@@ -174,6 +174,8 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         # Presence: users whose presence may have changed, per community, until the next flush; and
         # the status each community was last told (absent = offline).
+        # Set when other processes serve sockets too (edges): gets every non-event dispatch.
+        self.relay: Callable[[Dispatch], None] | None = None
         self._presence_pending: dict[str, set[str]] = {}
         self._presence_sent: dict[tuple[str, str], str] = {}
         self._presence_wake = asyncio.Event()
@@ -363,9 +365,12 @@ class Hub:
                 for d in [out] if isinstance(out, Dispatch) else out or ():
                     self._queue.put_nowait(d)
 
-    def publish(self, dispatch: Dispatch) -> None:
-        """Send something that is not an event (presence, typing, notifications)."""
+    def publish(self, dispatch: Dispatch, *, relayed: bool = False) -> None:
+        """Send something that is not an event (presence, typing, notifications). With several
+        processes (cryb_node/scale/relay.py) ``relay`` hands it to the others' hubs too."""
         self._queue.put_nowait(dispatch)
+        if self.relay is not None and not relayed:
+            self.relay(dispatch)
 
     async def _fan_out_loop(self) -> None:
         while True:

@@ -11,6 +11,7 @@ from importlib import resources
 from importlib.abc import Traversable
 
 import click
+import msgspec
 from apscheduler.triggers.interval import IntervalTrigger
 
 from cryb_node.bus import Subscription
@@ -44,6 +45,8 @@ from .routes import auth_routes, user_routes
 from .schemas import Settings
 from .service import USERS, Users
 
+REVOKED = "users.sessions_revoked"  # node.signals topic: session ids revoked in another process
+
 
 class UsersPlugin(Plugin):
     name = "users"
@@ -70,6 +73,11 @@ class UsersPlugin(Plugin):
     def setup(self, node: Node) -> None:
         users = Users(node, node.settings(self.name))
         users.tokens.on_ended = lambda user_ids: end_live(node, user_ids)  # a CLI disable closes sockets
+        # with edges, a session revoked in one process is refused by all (cryb_node/signals.py)
+        users.tokens.share = lambda ids: node.signals.publish(REVOKED, msgspec.json.encode(ids))
+        node.signals.subscribe(
+            REVOKED, lambda data: users.tokens.revoked_elsewhere(msgspec.json.decode(data))
+        )
         node.services.provide(USERS, users)
         node.services.provide(AUTHENTICATOR, users.tokens)
         relationships = RelationshipService(node.db, users)

@@ -47,6 +47,8 @@ class AccessTokens:
         self._verified: OrderedDict[str, tuple[float, tuple[str, str, bool]]] = OrderedDict()
         self._task: asyncio.Task[None] | None = None
         self.on_ended: Callable[[set[str]], Awaitable[None]] | None = None
+        # Tells the node's other processes of revocations made here (set by the plugin).
+        self.share: Callable[[list[str]], None] | None = None
 
     def issue(self, user_id: str, session_id: str, admin: bool) -> str:
         now = int(self._clock())
@@ -112,6 +114,14 @@ class AccessTokens:
         now = time.time()
         for sid in session_ids:
             self._revoked[sid] = now
+        if session_ids and self.share is not None:
+            self.share(list(session_ids))  # the node's other processes (edges) refuse them too
+
+    def revoked_elsewhere(self, session_ids: list[str]) -> None:
+        """Sessions another process of this node revoked (node.signals)."""
+        now = time.time()
+        for sid in session_ids:
+            self._revoked[str(sid)] = now
 
     def moved_away(self, url: str, *session_ids: str) -> None:
         """Sessions ended because their account moved to the node at ``url``."""
