@@ -308,3 +308,42 @@ async def test_a_click_on_the_sidebar_lands_while_live_events_re_render_it(
     await press_while(alice, rail.get_by_role("link", name="Direct messages"), unread_community)
     await alice.wait_for_url("**/channels/@me")
     assert alice.errors == bob.errors == []
+
+
+async def test_an_open_emoji_settings_tab_follows_another_windows_upload_rename_and_delete(
+    aiohttp_server, tmp_path, browser
+):
+    """The admin has community settings open in two windows (two devices): what one does to the
+    community's emoji shows in the other's open Emoji tab, without a reload."""
+    base, _ = await serve_media_node(aiohttp_server, tmp_path)
+    here = await new_page(browser)
+    await register(here, base, "alice")
+    await create_community(here, "Harbour")
+    there = await new_page(browser, storage_state=await here.context.storage_state())
+    await there.goto(here.url)
+    for page in (here, there):
+        await open_settings(page, "Emoji")
+        await expect(page.get_by_text("No custom emoji yet.")).to_be_visible()
+
+    await there.get_by_label("Image").set_input_files(png("ferry.png", (240, 160, 20)))
+    await there.get_by_label("Name").fill("ferry")
+    await there.get_by_role("button", name="Upload emoji").click()
+    await expect(here.locator("li.cs-emoji", has_text=":ferry:")).to_be_visible()
+    await expect(here.get_by_role("heading", name="Emoji (1)")).to_be_visible()
+    # A half-typed upload in this window survives the other window's changes.
+    await here.get_by_role("textbox", name="Name").fill("anchor")
+
+    await there.get_by_role("button", name="Rename :ferry:").click()
+    dialog = there.get_by_role("dialog", name="Rename :ferry:")
+    await dialog.get_by_label("New name").fill("ferry_boat")
+    await dialog.get_by_role("button", name="Rename").click()
+    await expect(here.locator("li.cs-emoji", has_text=":ferry_boat:")).to_be_visible()
+    await expect(here.get_by_role("button", name="Rename :ferry_boat:")).to_be_visible()
+    await expect(here.get_by_role("textbox", name="Name")).to_have_value("anchor")
+    await shoot(here, "emoji-settings-live")
+
+    await there.get_by_role("button", name="Delete :ferry_boat:").click()
+    await there.get_by_role("dialog", name="Delete :ferry_boat:?").get_by_role("button", name="Delete emoji").click()
+    await expect(here.get_by_text("No custom emoji yet.")).to_be_visible()
+    await expect(here.get_by_role("heading", name="Emoji (0)")).to_be_visible()
+    assert here.errors == there.errors == []
