@@ -26,6 +26,7 @@ from tests.e2e.webui import (
     shoot,
     until,
 )
+from tests.support.clock import SteppedClock
 
 pytestmark = pytest.mark.browser
 
@@ -111,6 +112,37 @@ async def test_a_revoked_or_used_up_invites_page_says_so_and_offers_no_accept(
     await expect(dave.get_by_role("alert")).to_contain_text("used as many times as it allows")
     await expect(dave.get_by_role("button", name="Accept invite")).to_have_count(0)
     assert alice.errors == carol.errors == dave.errors == []
+
+
+async def test_an_expired_invites_page_says_so_and_the_node_refuses_it_too(aiohttp_server, tmp_path, browser):
+    """An invite past its max age: its page says it has expired and offers no Accept, and the node
+    refuses it as well. The node's clock starts two minutes behind while the invite is made and
+    then catches up, instead of the test waiting a minute (the browser keeps its real clock)."""
+    base, node, alice, _bob, community_id = await two_members(aiohttp_server, tmp_path, browser)
+    clock = SteppedClock()
+    clock.offset_s = -120.0
+    node.clock = clock
+    invite = await api_call(alice, "POST", f"/api/v1/communities/{community_id}/invites", {"max_age_s": 60})
+    clock.advance(120)
+    carol = await new_page(browser, PHONE)
+    await register(carol, base, "carol")
+    await carol.goto(f"{base}/invite/{invite['code']}")
+    page = carol.locator("section.invite-accept")
+    await expect(page.get_by_role("alert")).to_contain_text("This invite has expired.")
+    await expect(page.get_by_role("heading", name="Harbour")).to_be_visible()
+    await expect(carol.get_by_role("button", name="Accept invite")).to_have_count(0)
+    await shoot(carol, "invite-expired-phone")
+    status = await carol.evaluate(
+        """async (code) => {
+          const api = await import('/web/js/api.js');
+          const r = await fetch(`/api/v1/invites/${code}`, {
+            method: 'POST', headers: { Authorization: `Bearer ${api.token()}` } });
+          return [r.status, (await r.json()).code];
+        }""",
+        invite["code"],
+    )
+    assert status == [410, "invite_expired"]
+    assert alice.errors == carol.errors == []
 
 
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
@@ -343,7 +375,11 @@ async def test_an_open_emoji_settings_tab_follows_another_windows_upload_rename_
     await shoot(here, "emoji-settings-live")
 
     await there.get_by_role("button", name="Delete :ferry_boat:").click()
-    await there.get_by_role("dialog", name="Delete :ferry_boat:?").get_by_role("button", name="Delete emoji").click()
+    await (
+        there.get_by_role("dialog", name="Delete :ferry_boat:?")
+        .get_by_role("button", name="Delete emoji")
+        .click()
+    )
     await expect(here.get_by_text("No custom emoji yet.")).to_be_visible()
     await expect(here.get_by_role("heading", name="Emoji (0)")).to_be_visible()
     assert here.errors == there.errors == []
