@@ -12,7 +12,7 @@ from cryb_plugins.content.schemas import CommentIn, MessageIn, PostIn
 from cryb_plugins.content.service import CONTENT
 from playwright.async_api import expect
 
-from cryb_node.gateway.api import Principal
+from cryb_node.http.api import Principal
 from tests.e2e.test_webui_part2 import create_forum, serve_node
 from tests.e2e.webui import (
     PHONE,

@@ -8,7 +8,7 @@ import asyncio
 from typing import TYPE_CHECKING
 
 from cryb_node import backup, replication
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.problems import forbidden
 from cryb_node.services import AUDIT
 

@@ -17,8 +17,8 @@ from aiohttp.typedefs import Middleware
 from prometheus_client import Histogram
 
 from cryb_node.db import DatabaseError
-from cryb_node.gateway.api import PRINCIPAL, Principal, json_response, route_spec
-from cryb_node.gateway.ratelimit import RateLimiter
+from cryb_node.http.api import PRINCIPAL, Principal, json_response, route_spec
+from cryb_node.http.ratelimit import RateLimiter
 from cryb_node.problems import Problem
 from cryb_node.services import ServiceKey
 
