@@ -1,5 +1,5 @@
-"""Live state that stays right on another member's open page (issue 21, part 3): the open channel's
-header follows CHANNEL_UPDATE, at desktop and 390 px phone width."""
+"""Live state that stays right on another member's open page (issue 21): the open channel's header,
+custom emoji, invites' states, reports and the sidebar follow live events, at desktop and 390 px."""
 
 from __future__ import annotations
 
@@ -8,21 +8,21 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.test_webui_admin_media import serve_node as serve_media_node
 from tests.e2e.test_webui_community_settings import open_settings, two_members
-from tests.e2e.test_webui_followups import api_call
-from tests.e2e.test_webui_part2 import png
 from tests.e2e.test_webui_threads import community_id, community_of_three
 from tests.e2e.webui import (
     DESKTOP,
     PHONE,
     accept_invite,
+    api_call,
     create_community,
     invite_link,
     message,
     new_page,
+    png,
     register,
     send,
+    serve_node,
     shoot,
     until,
 )
@@ -220,7 +220,7 @@ async def test_custom_emoji_made_renamed_and_deleted_reach_the_other_members_pic
     aiohttp_server, tmp_path, browser, viewport
 ):
     # Media URLs name the port served on, so the emoji images really load in the screenshot.
-    base, _ = await serve_media_node(aiohttp_server, tmp_path)
+    base, _ = await serve_node(aiohttp_server, tmp_path)
     alice, bob = await new_page(browser), await new_page(browser, PHONE if viewport == "phone" else DESKTOP)
     await register(alice, base, "alice")
     await register(bob, base, "bob")
@@ -347,7 +347,7 @@ async def test_an_open_emoji_settings_tab_follows_another_windows_upload_rename_
 ):
     """The admin has community settings open in two windows (two devices): what one does to the
     community's emoji shows in the other's open Emoji tab, without a reload."""
-    base, _ = await serve_media_node(aiohttp_server, tmp_path)
+    base, _ = await serve_node(aiohttp_server, tmp_path)
     here = await new_page(browser)
     await register(here, base, "alice")
     await create_community(here, "Harbour")
