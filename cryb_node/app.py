@@ -39,10 +39,11 @@ def build_app(
         client_max_size=config.server.max_body_bytes,
         middlewares=[
             mw.request_middleware(histogram),
+            # outside the error middleware, so a problem answer (404, 429, 500) carries them too
+            mw.security_headers(config.base_url.startswith("https://")),
             mw.error_middleware,
             # an edge forwards writes (and node-local reads) to the primary before anything else runs
             *scale_http.middlewares(config, node),
-            mw.security_headers(config.base_url.startswith("https://")),
             mw.body_limit_middleware(config.server.max_body_bytes),
             mw.auth_middleware(authenticator),
             mw.ratelimit_middleware(limiter, set(config.server.trusted_proxies)),
