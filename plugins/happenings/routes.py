@@ -23,7 +23,7 @@ def routes(api: Api, node: Node) -> None:
     async def list_events(call: Call) -> s.EventList:
         """A community's upcoming and running scheduled events (``past=true``: every one), for whoever
         may read the community (a public one: anyone)."""
-        return await happenings(node).list(call.viewer_id, call.path("community_id"), call.query.past)
+        return await happenings(node).upcoming(call.viewer_id, call.path("community_id"), call.query.past)
 
     @api.route("POST", f"{C}/events", body=s.EventIn, response=s.EventOut, status=201, auth="required",
                bucket="write")  # fmt: skip

@@ -21,6 +21,7 @@ from cryb_node.services import (
     MEDIA_STORE,
     NOTIFIER,
     PERMISSIONS,
+    PLACES,
     CommunityRef,
     Notice,
     Perm,
@@ -100,13 +101,13 @@ class Happenings:
         going: dict[str, list[str]] = {i: [] for i in ids}
         interested: dict[str, int] = dict.fromkeys(ids, 0)
         mine: dict[str, str] = {}
-        for eid, user, status in answers:
-            if status == "going":
+        for eid, user, answer in answers:
+            if answer == "going":
                 going[eid].append(user)
             else:
                 interested[eid] += 1
             if user == viewer:
-                mine[eid] = status
+                mine[eid] = answer
         store = self.node.services.get(MEDIA_STORE)
         now = self.node.clock.time_ms()
         out = []
@@ -142,7 +143,7 @@ class Happenings:
             )
         return out
 
-    async def list(self, viewer: str | None, community_id: str, past: bool = False) -> s.EventList:
+    async def upcoming(self, viewer: str | None, community_id: str, past: bool = False) -> s.EventList:
         await self.community(viewer, community_id)
         where = "community_id = ? AND created = 1"
         args: list[object] = [community_id]
@@ -175,7 +176,6 @@ class Happenings:
         unnamed)."""
         perms = self.node.services.require(PERMISSIONS)
         ids = [a.channel_id for a in await perms.visible_channels(viewer, community_id)]
-        from cryb_node.services import PLACES
 
         places = self.node.services.get(PLACES)
         if places is None or not ids:
