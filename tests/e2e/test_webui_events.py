@@ -1,0 +1,92 @@
+"""Scheduled events in the browser (issue 26): the owner (in Berlin) plans an event from the Events
+page reached through the community sidebar; a member (in New York) who has the page open sees it
+appear live with the time in their own zone, answers Going, and the owner sees the count change
+live; a reload keeps the answer; the page fits a 390 px phone."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.async_api import expect
+
+from tests.e2e.webui import (
+    DESKTOP,
+    PHONE,
+    accept_invite,
+    create_community,
+    invite_link,
+    new_page,
+    register,
+    serve,
+    shoot,
+)
+
+pytestmark = pytest.mark.browser
+
+
+async def open_events(page) -> None:
+    await page.get_by_role("link", name="Events").click()
+    await expect(page.get_by_role("heading", name=re.compile(r"^Events · "))).to_be_visible()
+
+
+async def test_plan_an_event_and_answer_it_live(aiohttp_server, tmp_path, browser) -> None:
+    base = await serve(aiohttp_server, tmp_path)
+    alice = await new_page(browser, timezone_id="Europe/Berlin", locale="en-GB")
+    bob = await new_page(browser, timezone_id="America/New_York", locale="en-GB")
+    await register(alice, base, "alice")
+    await register(bob, base, "bob")
+    await create_community(alice, "Harbour")
+    await accept_invite(bob, await invite_link(alice))
+
+    await open_events(bob)
+    await expect(bob.get_by_text("No upcoming events yet.")).to_be_visible()
+    await expect(bob.get_by_role("button", name="Create event")).to_have_count(0)  # no Manage events
+
+    await open_events(alice)
+    await alice.get_by_role("button", name="Create event").click()
+    form = alice.get_by_role("form", name="New event")
+    await expect(form.get_by_label("Time zone")).to_have_value("Europe/Berlin")  # the browser's own
+    await form.get_by_label("Title").fill("Harbour cleanup")
+    await form.get_by_label("Starts").fill("2031-12-24T18:00")
+    await form.get_by_label("Ends (optional)").fill("2031-12-24T20:00")
+    await form.get_by_label("Where (a place, or pick a channel below)").fill("North pier")
+    await form.get_by_role("button", name="Create event").click()
+    card_a = alice.get_by_role("article", name="Harbour cleanup")
+    await expect(card_a).to_contain_text("24 Dec 2031, 18:00")
+    await expect(card_a.get_by_test_id("event-counts")).to_have_text("0 going · 0 interested")
+
+    # bob's open page shows it without a reload, at 12:00 New York time (18:00 in Berlin)
+    card_b = bob.get_by_role("article", name="Harbour cleanup")
+    await expect(card_b).to_contain_text("24 Dec 2031, 12:00")
+    await expect(card_b).to_contain_text("18:00 in Europe/Berlin")
+    await expect(card_b).to_contain_text("Where: North pier")
+    await shoot(bob, "events-member-sees-new-event")
+    await card_b.get_by_role("button", name="Going").click()
+    await expect(card_b.get_by_role("button", name="Going")).to_have_attribute("aria-pressed", "true")
+    await expect(card_b.get_by_test_id("event-counts")).to_have_text("1 going · 0 interested")
+
+    # the owner's page follows
+    await expect(card_a.get_by_test_id("event-counts")).to_have_text("1 going · 0 interested")
+    await expect(card_a).to_contain_text("Going: bob")
+    await shoot(alice, "events-owner-sees-count")
+
+    # a reload keeps bob's answer (deep link to the page)
+    await bob.reload()
+    card_b = bob.get_by_role("article", name="Harbour cleanup")
+    await expect(card_b.get_by_role("button", name="Going")).to_have_attribute("aria-pressed", "true")
+    await card_b.get_by_role("button", name="Interested").click()
+    await expect(card_a.get_by_test_id("event-counts")).to_have_text("0 going · 1 interested")
+
+    # phone width: nothing wider than the screen, the form included
+    for page, name in ((bob, "events-member-phone"), (alice, "events-owner-phone")):
+        await page.set_viewport_size(PHONE)
+        if page is alice:
+            await page.get_by_role("button", name="Create event").click()
+        await page.wait_for_timeout(200)
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"], f"{name}: {width} px wide"
+        await shoot(page, name)
+        await page.set_viewport_size(DESKTOP)
+    assert alice.errors == [] and bob.errors == []
+    assert alice.external_requests == [] and bob.external_requests == []
