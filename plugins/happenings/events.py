@@ -29,6 +29,9 @@ DESCRIPTION_MAX = 2000
 LOCATION_MAX = 200
 # Longest an event may last (Discord's limit is far shorter; this only keeps feeds sane).
 MAX_DURATION_MS = 31 * 86_400_000
+# Starts from 1970 to the year 9000: any time zone can show them (near year 1 or 9999 a zone's
+# offset leaves the calendar datetime can represent).
+MAX_START_MS = 221_845_392_000_000
 
 Status = Literal["going", "interested", "none"]
 
@@ -70,6 +73,8 @@ def invalid(d: Details) -> str | None:
         return f"title must have 1 to {TITLE_MAX} characters"
     if len(d.description) > DESCRIPTION_MAX:
         return f"description must have at most {DESCRIPTION_MAX} characters"
+    if not 0 <= d.start_ms <= MAX_START_MS:
+        return "the start must be between 1970 and the year 9000"
     if d.time_zone not in zones():
         return "time_zone must be an IANA time zone name (e.g. Europe/Berlin)"
     if d.end_ms is not None and not d.start_ms < d.end_ms <= d.start_ms + MAX_DURATION_MS:

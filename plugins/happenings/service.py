@@ -52,11 +52,14 @@ def parse_when(text: str, zone: str, field: str) -> int:
     """ISO 8601 -> UTC ms; a time without an offset is a wall time in ``zone``."""
     try:
         when = datetime.fromisoformat(text)
-    except ValueError:
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=ZoneInfo(zone))
+        ms = int(when.timestamp() * 1000)
+    except (ValueError, OverflowError):
         raise Problem("invalid_field", 400, f"{field} is not an ISO 8601 date-time", field=field) from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(zone))
-    return int(when.timestamp() * 1000)
+    if not 0 <= ms <= e.MAX_START_MS + e.MAX_DURATION_MS:
+        raise Problem("invalid_field", 400, f"{field} must be between 1970 and the year 9000", field=field)
+    return ms
 
 
 def _zone(name: str) -> str:

@@ -46,6 +46,9 @@ async def test_planning_needs_manage_events(space) -> None:
         ({"time_zone": "../../etc/passwd"}, "time_zone"),
         ({"start": "next tuesday"}, "start"),
         ({"start": "2001-01-01T10:00"}, "start"),
+        ({"start": "0001-01-01T00:00+05:00"}, "start"),
+        ({"start": "9999-12-31T23:59-05:00"}, "start"),
+        ({"end": "9999-12-31T23:59"}, "end"),
         ({"end": "2031-12-24T17:00"}, None),
         ({"channel_id": "01hzzzzzzzzzzzzzzzzzzzzzzz", "location_text": None}, "channel_id"),
     ],
@@ -181,3 +184,22 @@ async def wait_notes(c, user, want: int = 1) -> list:
             return got
         await asyncio.sleep(0.05)
     raise AssertionError("no notification arrived")
+
+
+async def test_moved_events_remind_again_and_cancelled_ones_never(space, clock: SteppedClock) -> None:
+    c = space.client
+    svc = c.app[NODE].services.require(happenings_key())
+    assert any(j.name == "happenings.reminders" for j in c.app[NODE].scheduler._jobs)
+    kept = await plan(space, start="2031-03-01T12:00", end=None, time_zone="UTC")
+    dropped = await plan(space, title="Dropped", start="2031-03-01T12:05", end=None, time_zone="UTC")
+    for ev in (kept, dropped):
+        await ok(c, "PUT", f"/scheduled-events/{ev['id']}/rsvp", space.member, json={"status": "going"})
+    await ok(c, "POST", f"/scheduled-events/{dropped['id']}/cancel", space.owner)
+    clock.advance(ev_seconds_until("2031-03-01T11:50:00Z", clock))
+    assert await svc.remind() == 1  # only the one still on
+    await ok(c, "PATCH", f"/scheduled-events/{kept['id']}", space.owner, json={"start": "2031-03-01T12:10"})
+    assert await svc.remind() == 0  # 20 minutes away now
+    clock.advance(5 * 60)
+    assert await svc.remind() == 1  # the new start time is reminded of too
+    notes = await wait_notes(c, space.member, want=2)
+    assert [n["target_id"] for n in notes] == [kept["id"], kept["id"]]
