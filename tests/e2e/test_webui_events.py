@@ -25,6 +25,12 @@ from tests.e2e.webui import (
 pytestmark = pytest.mark.browser
 
 
+def png() -> bytes:
+    from tests.content.test_emoji_icon_media import png as make
+
+    return make()
+
+
 async def open_events(page) -> None:
     await page.get_by_role("link", name="Events").click()
     await expect(page.get_by_role("heading", name=re.compile(r"^Events · "))).to_be_visible()
@@ -51,10 +57,14 @@ async def test_plan_an_event_and_answer_it_live(aiohttp_server, tmp_path, browse
     await form.get_by_label("Starts").fill("2031-12-24T18:00")
     await form.get_by_label("Ends (optional)").fill("2031-12-24T20:00")
     await form.get_by_label("Where (a place, or pick a channel below)").fill("North pier")
+    cover = {"name": "pier.png", "mimeType": "image/png", "buffer": png()}
+    await form.get_by_label("Cover image (optional)").set_input_files(cover)
+    await expect(form.get_by_text("Uploaded.")).to_be_visible()
     await form.get_by_role("button", name="Create event").click()
     card_a = alice.get_by_role("article", name="Harbour cleanup")
     await expect(card_a).to_contain_text("24 Dec 2031, 18:00")
     await expect(card_a.get_by_test_id("event-counts")).to_have_text("0 going · 0 interested")
+    await expect(card_a.locator("img.event-cover")).to_be_visible()
 
     # bob's open page shows it without a reload, at 12:00 New York time (18:00 in Berlin)
     card_b = bob.get_by_role("article", name="Harbour cleanup")
@@ -88,5 +98,16 @@ async def test_plan_an_event_and_answer_it_live(aiohttp_server, tmp_path, browse
         assert width <= PHONE["width"], f"{name}: {width} px wide"
         await shoot(page, name)
         await page.set_viewport_size(DESKTOP)
+
+    # the owner cancels it: bob's open page marks it at once, and his buttons stop
+    await card_a.get_by_role("button", name="Cancel event").click()
+    await (
+        alice.get_by_role("dialog", name="Cancel this event?")
+        .get_by_role("button", name="Cancel event")
+        .click()
+    )
+    await expect(card_b).to_contain_text("Cancelled")
+    await expect(card_b.get_by_role("button", name="Going")).to_be_disabled()
+    await shoot(bob, "events-member-sees-cancelled")
     assert alice.errors == [] and bob.errors == []
     assert alice.external_requests == [] and bob.external_requests == []

@@ -203,3 +203,16 @@ async def test_moved_events_remind_again_and_cancelled_ones_never(space, clock: 
     assert await svc.remind() == 1  # the new start time is reminded of too
     notes = await wait_notes(c, space.member, want=2)
     assert [n["target_id"] for n in notes] == [kept["id"], kept["id"]]
+
+
+async def test_cover_is_an_image_the_planner_uploaded(space) -> None:
+    from tests.content.test_emoji_icon_media import attached, upload
+
+    c, url = space.client, f"/communities/{space.community}/events"
+    theirs = await upload(c, space.member)
+    status, body = await call(c, "POST", url, space.owner, json=event_body(cover_media_id=theirs))
+    assert (status, body["field"]) == (400, "cover_media_id")
+    mine = await upload(c, space.owner)
+    ev = await ok(c, "POST", url, space.owner, json=event_body(cover_media_id=mine))
+    assert ev["cover_media_id"] == mine and ev["cover_url"].endswith(f"/media/{mine}/original")
+    assert await attached(c, mine)  # public like a community icon: anyone who sees the event sees it

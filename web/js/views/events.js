@@ -5,8 +5,10 @@
 
 import * as api from '../api.js';
 import { announce, h, replace } from '../dom.js';
-import { bit } from '../perms.js';
+import { holds } from '../perms.js';
 import * as store from '../store.js';
+import { upload } from './attachments.js';
+import { confirmDialog } from './dialogs.js';
 import { field, banner, showError, busy, submitButton } from './forms.js';
 
 const { state } = store;
@@ -70,7 +72,7 @@ export class EventsView {
   catchUp() { this.load(); }
 
   canPlan() {
-    return store.can(this.community?.perms || 0, bit('MANAGE_EVENTS'));
+    return holds(this.community?.perms || 0, 'MANAGE_EVENTS');
   }
 
   async load() {
@@ -139,7 +141,7 @@ export class EventsView {
   }
 
   async cancel(ev) {
-    if (!window.confirm(`Cancel “${ev.title}”?`)) return;
+    if (!await confirmDialog('Cancel this event?', `“${ev.title}” is cancelled for everyone; this cannot be undone.`, 'Cancel event')) return;
     try {
       const out = await api.post(`/api/v1/scheduled-events/${enc(ev.id)}/cancel`);
       this.events.set(out.id, out);
@@ -168,6 +170,20 @@ export class EventsView {
     const channel = h('select', { id: 'event-channel', name: 'channel_id' },
       h('option', { value: '' }, 'No channel'),
       channels.map((c) => h('option', { value: c.id }, `#${c.name}`)));
+    let coverId = null;
+    const coverStatus = h('p', { class: 'field-hint', role: 'status' });
+    const cover = h('input', { type: 'file', id: 'event-cover', accept: 'image/*' });
+    cover.addEventListener('change', async () => {
+      if (!cover.files[0]) return;
+      try {
+        coverStatus.textContent = 'Uploading…';
+        coverId = (await upload(cover.files[0], () => {}).done).id;
+        coverStatus.textContent = 'Uploaded.';
+      } catch (err) {
+        coverId = null;
+        coverStatus.textContent = err.message;
+      }
+    });
     const problem = banner();
     const form = h('form', { class: 'cs-form event-form', novalidate: true, 'aria-label': 'New event' },
       f.title.row,
@@ -176,11 +192,13 @@ export class EventsView {
       f.location_text.row,
       h('div', { class: 'field' }, h('label', { for: 'event-channel' }, 'Channel'), channel),
       f.description.row,
+      h('div', { class: 'field' }, h('label', { for: 'event-cover' }, 'Cover image (optional)'), cover, coverStatus),
       problem,
       h('div', { class: 'events-actions' }, submitButton('Create event'),
         h('button', { type: 'button', class: 'btn', onclick: () => replace(this.formSlot) }, 'Close')));
     f.time_zone = { input: zone, setError: (m) => { problem.textContent = m || ''; } };
     f.channel_id = { input: channel, setError: (m) => { problem.textContent = m || ''; } };
+    f.cover_media_id = { input: cover, setError: (m) => { coverStatus.textContent = m || ''; } };
     form.addEventListener('submit', (e) => {
       e.preventDefault();
       if (!f.title.input.value.trim()) { f.title.setError('Give the event a title.'); f.title.input.focus(); return; }
@@ -192,6 +210,7 @@ export class EventsView {
         time_zone: zone.value,
       };
       if (f.end.input.value) body.end = f.end.input.value;
+      if (coverId) body.cover_media_id = coverId;
       if (channel.value) body.channel_id = channel.value;
       else if (f.location_text.input.value.trim()) body.location_text = f.location_text.input.value.trim();
       busy(form, async () => {
