@@ -11,7 +11,7 @@ from importlib.abc import Traversable
 from apscheduler.triggers.interval import IntervalTrigger
 
 from cryb_node.db import Connection
-from cryb_node.events import EventType
+from cryb_node.events import EventType, Projection
 from cryb_node.gateway.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
@@ -43,6 +43,11 @@ class HappeningsPlugin(Plugin):
 
     def clear_community(self, conn: Connection, community_id: str) -> None:
         events.clear_community(conn, community_id)
+
+    def projections(self) -> Mapping[str, Projection]:
+        # A member who leaves (or is kicked or banned) stops counting as going: part of the
+        # membership event's projection, so every node and every replay drops the same answers.
+        return dict.fromkeys(events.DEPARTURES, events.apply_departure)
 
     def state_queries(self) -> Mapping[str, str]:
         return events.STATE_QUERIES

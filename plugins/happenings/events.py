@@ -16,7 +16,7 @@ import msgspec
 
 from cryb_node.db import Connection
 from cryb_node.events import Event, EventType
-from cryb_node.refusals import Refusal
+from cryb_node.refusals import Refusal, refused
 
 CREATE = "scheduled_event.create"
 UPDATE = "scheduled_event.update"
@@ -198,9 +198,30 @@ def apply_rsvp(conn: Connection, ev: Event) -> None:
     )
 
 
+# The communities plugin's kinds that end a membership (Plugin.projections).
+DEPARTURES = ("member.leave", "member.kick", "member.ban")
+# An answer counts unless its member left the community after giving it.
+STANDING = (
+    "NOT EXISTS (SELECT 1 FROM hap_departures d WHERE d.community_id = r.community_id"
+    " AND d.user_id = r.user_id AND d.hlc > r.hlc)"
+)
+
+
+def apply_departure(conn: Connection, ev: Event) -> None:
+    cid, user = ev.body.community, ev.body.target
+    if cid is None or user is None or refused(conn, ev.id):
+        return
+    conn.execute(
+        "INSERT INTO hap_departures (community_id, user_id, hlc) VALUES (?, ?, ?) ON CONFLICT"
+        " (community_id, user_id) DO UPDATE SET hlc = max(hlc, excluded.hlc)",
+        (cid, user, ev.body.hlc),
+    )
+
+
 def clear_community(conn: Connection, community_id: str) -> None:
     conn.execute("DELETE FROM hap_events WHERE community_id = ?", (community_id,))
     conn.execute("DELETE FROM hap_rsvps WHERE community_id = ?", (community_id,))
+    conn.execute("DELETE FROM hap_departures WHERE community_id = ?", (community_id,))
 
 
 def event_types() -> list[EventType]:
@@ -218,4 +239,6 @@ STATE_QUERIES = {
     " WHERE community_id = :community ORDER BY id",
     "scheduled_event_rsvps": "SELECT event_id, user_id, status FROM hap_rsvps"
     " WHERE community_id = :community ORDER BY event_id, user_id",
+    "scheduled_event_departures": "SELECT user_id, hlc FROM hap_departures"
+    " WHERE community_id = :community ORDER BY user_id",
 }

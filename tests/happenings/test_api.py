@@ -216,3 +216,22 @@ async def test_cover_is_an_image_the_planner_uploaded(space) -> None:
     ev = await ok(c, "POST", url, space.owner, json=event_body(cover_media_id=mine))
     assert ev["cover_media_id"] == mine and ev["cover_url"].endswith(f"/media/{mine}/original")
     assert await attached(c, mine)  # public like a community icon: anyone who sees the event sees it
+
+
+async def test_answers_of_members_who_left_or_were_banned_stop_counting(space) -> None:
+    c = space.client
+    ev = await plan(space)
+    url = f"/scheduled-events/{ev['id']}"
+    banned = await space.join()
+    for who in (space.member, banned):
+        await ok(c, "PUT", f"{url}/rsvp", who, json={"status": "going"})
+    assert (await ok(c, "GET", url, space.owner))["going_count"] == 2
+    await ok(c, "DELETE", f"/communities/{space.community}/members/@me", space.member)
+    await ok(c, "PUT", f"/communities/{space.community}/bans/{banned.id}", space.owner, json={})
+    got = await ok(c, "GET", url, space.owner)
+    assert (got["going_count"], got["going"]) == (0, [])
+    # back again, an answer counts from then on
+    await ok(c, "PUT", f"/communities/{space.community}/members/@me", space.member, json={})
+    assert (await ok(c, "GET", url, space.member))["my_rsvp"] == "none"
+    got = await ok(c, "PUT", f"{url}/rsvp", space.member, json={"status": "going"})
+    assert (got["going_count"], got["going"]) == (1, [space.member.id])

@@ -47,3 +47,13 @@ CREATE TABLE hap_reminded (
     start_ms INTEGER NOT NULL,
     PRIMARY KEY (event_id, user_id, start_ms)
 ) STRICT, WITHOUT ROWID;
+
+-- When a member last left, was kicked or was banned (the communities plugin's member.* events):
+-- their answers from before then no longer count. Kept as the newest such hlc rather than by
+-- deleting answers, so an older answer arriving after the departure stays out too.
+CREATE TABLE hap_departures (
+    community_id TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    hlc          INTEGER NOT NULL,
+    PRIMARY KEY (community_id, user_id)
+) STRICT, WITHOUT ROWID;
