@@ -308,7 +308,8 @@ class Happenings:
             "SELECT v.id, v.community_id, v.title, v.start_ms, v.time_zone, r.user_id FROM hap_events v"
             " JOIN hap_rsvps r ON r.event_id = v.id AND r.community_id = v.community_id"
             " WHERE v.created = 1 AND v.cancelled = 0 AND v.start_ms > ? AND v.start_ms <= ?"
-            f" AND r.status IN ('going', 'interested') AND {e.STANDING} AND NOT EXISTS (SELECT 1 FROM hap_reminded m"
+            f" AND r.status IN ('going', 'interested') AND {e.STANDING}"
+            " AND NOT EXISTS (SELECT 1 FROM hap_reminded m"
             " WHERE m.event_id = v.id AND m.user_id = r.user_id AND m.start_ms = v.start_ms)",
             (now, now + self.settings.remind_before_s * 1000),
         )
