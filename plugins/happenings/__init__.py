@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from cryb_node.db import Connection
 from cryb_node.events import EventType, Projection
+from cryb_node.export import ExportSink
 from cryb_node.gateway.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
@@ -62,6 +63,11 @@ class HappeningsPlugin(Plugin):
 
     def dispatchers(self, node: Node) -> Mapping[str, Dispatcher]:
         return dispatchers(happenings(node))
+
+    async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:
+        from .export import export_member
+
+        await export_member(node.db, user_id, sink)
 
     def jobs(self, node: Node) -> Iterable[Job]:
         svc = happenings(node)
