@@ -75,6 +75,7 @@ class EventOut(msgspec.Struct, kw_only=True):
     end: str | None
     time_zone: str
     local_start: str  # the start as a wall time in time_zone, with its offset
+    local_end: str | None
     channel_id: str | None
     location_text: str | None
     cover_media_id: str | None

@@ -122,7 +122,13 @@ class Happenings:
                 "cancelled" if cancelled else "completed" if finish <= now else "active" if start <= now
                 else "scheduled"
             )  # fmt: skip
-            local = datetime.fromtimestamp(start / 1000, ZoneInfo(zone)).isoformat(timespec="seconds")
+            tz = ZoneInfo(zone)
+            local = datetime.fromtimestamp(start / 1000, tz).isoformat(timespec="seconds")
+            local_end = (
+                datetime.fromtimestamp(end / 1000, tz).isoformat(timespec="seconds")
+                if end is not None
+                else None
+            )
             out.append(
                 s.EventOut(
                     id=eid,
@@ -134,6 +140,7 @@ class Happenings:
                     end=iso_utc(end) if end is not None else None,
                     time_zone=zone,
                     local_start=local,
+                    local_end=local_end,
                     channel_id=channel,
                     location_text=place,
                     cover_media_id=cover,

@@ -99,6 +99,20 @@ async def test_plan_an_event_and_answer_it_live(aiohttp_server, tmp_path, browse
         await shoot(page, name)
         await page.set_viewport_size(DESKTOP)
 
+    # the owner moves it an hour later and renames it; bob's page follows
+    await card_a.get_by_role("button", name="Edit").click()
+    edit = alice.get_by_role("form", name="Edit Harbour cleanup")
+    await expect(edit.get_by_label("Starts")).to_have_value("2031-12-24T18:00")
+    await expect(edit.get_by_label("Time zone")).to_have_value("Europe/Berlin")
+    await edit.get_by_label("Title").fill("Harbour cleanup and picnic")
+    await edit.get_by_label("Starts").fill("2031-12-24T19:00")
+    await edit.get_by_role("button", name="Save changes").click()
+    card_a = alice.get_by_role("article", name="Harbour cleanup and picnic")
+    card_b = bob.get_by_role("article", name="Harbour cleanup and picnic")
+    await expect(card_b).to_contain_text("24 Dec 2031, 13:00")
+    await expect(card_b).to_contain_text("Where: North pier")
+    await expect(card_b.get_by_test_id("event-counts")).to_have_text("0 going · 1 interested")
+
     # the owner cancels it: bob's open page marks it at once, and his buttons stop
     await card_a.get_by_role("button", name="Cancel event").click()
     await (

@@ -22,6 +22,7 @@ async def test_owner_plans_an_event_in_its_time_zone(space) -> None:
     ev = await plan(space)
     assert ev["start"] == "2031-12-24T17:00:00Z" and ev["end"] == "2031-12-24T20:30:00Z"
     assert ev["local_start"] == "2031-12-24T18:00:00+01:00" and ev["time_zone"] == "Europe/Berlin"
+    assert ev["local_end"] == "2031-12-24T21:30:00+01:00"
     assert ev["status"] == "scheduled" and ev["creator_id"] == space.owner.id
     listed = await ok(space.client, "GET", f"/communities/{space.community}/events", space.member)
     assert [e["id"] for e in listed["events"]] == [ev["id"]]

@@ -126,6 +126,7 @@ export class EventsView {
         going.length ? h('p', { class: 'muted event-going' }, `Going: ${going.join(', ')}`) : null,
         h('div', { class: 'event-buttons', role: 'group', 'aria-label': `Your answer for ${ev.title}` },
           answer('going'), answer('interested'),
+          this.canPlan() && !cancelled ? h('button', { class: 'btn small', onclick: () => this.showForm(ev) }, 'Edit') : null,
           this.canPlan() && !cancelled ? h('button', { class: 'btn small danger', onclick: () => this.cancel(ev) }, 'Cancel event') : null)));
   }
 
@@ -151,25 +152,29 @@ export class EventsView {
     }
   }
 
-  showForm() {
-    if (this.formSlot.firstChild) {
+  /** The plan form; with ``ev``, the same form filled in to edit that event. */
+  showForm(ev = null) {
+    if (this.formSlot.firstChild && this.formSlot.firstChild.dataset.editing === (ev ? ev.id : '')) {
       this.formSlot.querySelector('input')?.focus();
       return;
     }
+    const wall = (local) => (local ? local.slice(0, 16) : undefined); // "2031-12-24T18:00"
     const f = {
-      title: field('Title', { required: true, maxlength: 100 }),
-      start: field('Starts', { type: 'datetime-local', required: true }),
-      end: field('Ends (optional)', { type: 'datetime-local' }),
-      location_text: field('Where (a place, or pick a channel below)', { maxlength: 200 }),
+      title: field('Title', { required: true, maxlength: 100, value: ev?.title }),
+      start: field('Starts', { type: 'datetime-local', required: true, value: wall(ev?.local_start) }),
+      end: field('Ends (optional)', { type: 'datetime-local', value: wall(ev?.local_end) }),
+      location_text: field('Where (a place, or pick a channel below)', { maxlength: 200, value: ev?.location_text || undefined }),
       description: field('Description', { multiline: true, rows: 3, maxlength: 2000 }),
     };
+    if (ev) f.description.input.value = ev.description;
+    const zoneNow = ev ? ev.time_zone : viewerZone();
     const zoneId = 'event-zone';
     const zone = h('select', { id: zoneId, name: 'time_zone' },
-      zones().map((z) => h('option', { value: z, selected: z === viewerZone() }, z)));
+      [...new Set([zoneNow, ...zones()])].map((z) => h('option', { value: z, selected: z === zoneNow }, z)));
     const channels = (state.channels.get(this.communityId) || []).filter((c) => c.kind !== 'category');
     const channel = h('select', { id: 'event-channel', name: 'channel_id' },
       h('option', { value: '' }, 'No channel'),
-      channels.map((c) => h('option', { value: c.id }, `#${c.name}`)));
+      channels.map((c) => h('option', { value: c.id, selected: ev?.channel_id === c.id }, `#${c.name}`)));
     let coverId = null;
     const coverStatus = h('p', { class: 'field-hint', role: 'status' });
     const cover = h('input', { type: 'file', id: 'event-cover', accept: 'image/*' });
@@ -185,7 +190,8 @@ export class EventsView {
       }
     });
     const problem = banner();
-    const form = h('form', { class: 'cs-form event-form', novalidate: true, 'aria-label': 'New event' },
+    const label = ev ? `Edit ${ev.title}` : 'New event';
+    const form = h('form', { class: 'cs-form event-form', novalidate: true, 'aria-label': label, dataset: { editing: ev ? ev.id : '' } },
       f.title.row,
       h('div', { class: 'event-times' }, f.start.row, f.end.row),
       h('div', { class: 'field' }, h('label', { for: zoneId }, 'Time zone'), zone),
@@ -194,7 +200,7 @@ export class EventsView {
       f.description.row,
       h('div', { class: 'field' }, h('label', { for: 'event-cover' }, 'Cover image (optional)'), cover, coverStatus),
       problem,
-      h('div', { class: 'events-actions' }, submitButton('Create event'),
+      h('div', { class: 'events-actions' }, submitButton(ev ? 'Save changes' : 'Create event'),
         h('button', { type: 'button', class: 'btn', onclick: () => replace(this.formSlot) }, 'Close')));
     f.time_zone = { input: zone, setError: (m) => { problem.textContent = m || ''; } };
     f.channel_id = { input: channel, setError: (m) => { problem.textContent = m || ''; } };
@@ -209,23 +215,34 @@ export class EventsView {
         start: f.start.input.value,
         time_zone: zone.value,
       };
-      if (f.end.input.value) body.end = f.end.input.value;
+      const place = f.location_text.input.value.trim();
+      if (ev) {
+        // An edit says what each field is now (an emptied one is cleared).
+        body.end = f.end.input.value || null;
+        body.channel_id = channel.value || null;
+        body.location_text = channel.value || !place ? null : place;
+      } else {
+        if (f.end.input.value) body.end = f.end.input.value;
+        if (channel.value) body.channel_id = channel.value;
+        else if (place) body.location_text = place;
+      }
       if (coverId) body.cover_media_id = coverId;
-      if (channel.value) body.channel_id = channel.value;
-      else if (f.location_text.input.value.trim()) body.location_text = f.location_text.input.value.trim();
       busy(form, async () => {
         try {
-          const ev = await api.post(`/api/v1/communities/${enc(this.communityId)}/events`, body);
-          this.events.set(ev.id, ev);
+          const out = ev
+            ? await api.patch(`/api/v1/scheduled-events/${enc(ev.id)}`, body)
+            : await api.post(`/api/v1/communities/${enc(this.communityId)}/events`, body);
+          this.events.set(out.id, out);
           replace(this.formSlot);
           this.render();
-          announce(`Event “${ev.title}” created.`);
+          announce(ev ? `Event “${out.title}” saved.` : `Event “${out.title}” created.`);
         } catch (err) {
           showError(err, f, problem);
         }
       });
     });
     replace(this.formSlot, form);
+    form.scrollIntoView({ block: 'nearest' });
     f.title.input.focus();
   }
 }
