@@ -79,3 +79,27 @@ async def test_forged_peer_events_are_refused_like_the_api(federation) -> None:
     assert [(e["id"], e["title"], e["status"], e["going_count"]) for e in listed["events"]] == [
         (ev["id"], "Launch party", "scheduled", 0)
     ]
+
+
+async def test_a_manager_elsewhere_cannot_edit_or_answer_across_communities(federation) -> None:
+    a, b = await federation(2)
+    owner = await a.user()
+    cid, _ = await make_community(a, owner)
+    ev = await a.ok("POST", f"/communities/{cid}/events", owner, json=BODY)
+    await b.session(a)
+    # b's user owns a community of their own (every right there) and is a member of a's
+    rogue_user = await b.user()
+    own, _ = await make_community(b, rogue_user)
+    await b.ok("PUT", f"/communities/{cid}/members/@me", rogue_user, json={})
+    await b.ok("PUT", f"/scheduled-events/{ev['id']}/rsvp", rogue_user, json={"status": "going"})
+    # signed as events of their own community, aimed at a's event
+    rogue = Rogue(b.node.config.data_path)
+    d = Details(title="Hijacked", start_ms=1_999_999_999_000, time_zone="UTC")
+    rogue.forge("scheduled_event.update", d, community=own, author=rogue_user.id, target=ev["id"])
+    rogue.forge("scheduled_event.cancel", Cancel(), community=own, author=rogue_user.id, target=ev["id"])
+    await a.session(b)
+    assert await a.count("SELECT count(*) FROM event_refusals") == 0  # allowed in their community ...
+    out = await a.ok("GET", f"/scheduled-events/{ev['id']}", owner)
+    # ... but they change nothing of another community's event
+    assert (out["title"], out["status"], out["going"]) == ("Launch party", "scheduled", [rogue_user.id])
+    assert (await a.ok("GET", f"/communities/{own}/events", owner))["events"] == []
