@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 
+import aiohttp
+import icalendar
 import pytest
 from playwright.async_api import expect
 
@@ -21,6 +23,7 @@ from tests.e2e.webui import (
     serve,
     shoot,
 )
+from tests.users_fixtures import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -123,5 +126,49 @@ async def test_plan_an_event_and_answer_it_live(aiohttp_server, tmp_path, browse
     await expect(card_b).to_contain_text("Cancelled")
     await expect(card_b.get_by_role("button", name="Going")).to_be_disabled()
     await shoot(bob, "events-member-sees-cancelled")
+
+    # the page's feed link is the public community's subscribable feed: anyone may fetch it
+    href = await bob.get_by_role("link", name="Calendar feed (iCal)").get_attribute("href")
+    async with aiohttp.ClientSession() as http, http.get(base + href) as resp:
+        cal = icalendar.Calendar.from_ical(await resp.read())
+    (vevent,) = cal.walk("VEVENT")
+    assert (str(vevent["SUMMARY"]), str(vevent["STATUS"])) == ("Harbour cleanup and picnic", "CANCELLED")
     assert alice.errors == [] and bob.errors == []
     assert alice.external_requests == [] and bob.external_requests == []
+
+
+async def test_a_private_communitys_calendar_downloads_for_its_member(
+    aiohttp_server, tmp_path, browser
+) -> None:
+    base = await serve(aiohttp_server, tmp_path)
+    async with aiohttp.ClientSession(base_url=base) as http:
+        body = {"username": "carol", "email": "carol@example.test", "password": PASSWORD}
+        async with http.post("/api/v1/auth/register", json=body) as resp:
+            token = (await resp.json())["access_token"]
+        h = {"Authorization": f"Bearer {token}"}
+        async with http.post(
+            "/api/v1/communities", json={"name": "Attic", "public": False}, headers=h
+        ) as resp:
+            cid = (await resp.json())["id"]
+        plan = {"title": "Attic sale", "start": "2031-04-04T10:00", "time_zone": "Europe/Lisbon"}
+        async with http.post(f"/api/v1/communities/{cid}/events", json=plan, headers=h) as resp:
+            assert resp.status == 201
+        async with http.get(f"/api/v1/communities/{cid}/events.ics") as resp:
+            assert resp.status == 404  # not for anyone without a sign-in
+    page = await new_page(browser, timezone_id="Europe/Lisbon", locale="en-GB", accept_downloads=True)
+    await page.goto(f"{base}/login")
+    await page.get_by_label("Username or email").fill("carol")
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/channels/**")
+    await page.goto(f"{base}/channels/{cid}/@events")
+    await expect(page.get_by_role("article", name="Attic sale")).to_contain_text("4 Apr 2031, 10:00")
+    await expect(page.get_by_role("link", name="Calendar feed (iCal)")).to_have_count(0)
+    async with page.expect_download() as info:
+        await page.get_by_role("button", name="Download calendar (.ics)").click()
+    download = await info.value
+    assert download.suggested_filename == "Attic.ics"
+    cal = icalendar.Calendar.from_ical(open(await download.path(), "rb").read())
+    assert [str(v["SUMMARY"]) for v in cal.walk("VEVENT")] == ["Attic sale"]
+    await shoot(page, "events-private-download")
+    assert page.errors == [] and page.external_requests == []

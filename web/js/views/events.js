@@ -48,7 +48,11 @@ export class EventsView {
       h('div', { class: 'scroller pane-scroller' },
         h('div', { class: 'events-actions' },
           canPlan ? h('button', { class: 'btn primary', onclick: () => this.showForm() }, 'Create event') : null,
-          h('a', { class: 'btn', href: feed, title: 'Subscribe in a calendar app (iCal)' }, 'Calendar feed (iCal)')),
+          this.community?.public === false
+            // A private community's feed needs the member's sign-in, which a calendar app does not
+            // have: the file is downloaded instead of subscribed to.
+            ? h('button', { class: 'btn', onclick: () => this.download(feed) }, 'Download calendar (.ics)')
+            : h('a', { class: 'btn', href: feed, title: 'Subscribe in a calendar app (iCal)' }, 'Calendar feed (iCal)')),
         this.formSlot,
         h('p', { class: 'muted events-zone' }, `Times are shown in your time zone (${viewerZone()}).`),
         this.list));
@@ -128,6 +132,21 @@ export class EventsView {
           answer('going'), answer('interested'),
           this.canPlan() && !cancelled ? h('button', { class: 'btn small', onclick: () => this.showForm(ev) }, 'Edit') : null,
           this.canPlan() && !cancelled ? h('button', { class: 'btn small danger', onclick: () => this.cancel(ev) }, 'Cancel event') : null)));
+  }
+
+  async download(feed) {
+    try {
+      const resp = await fetch(feed, { headers: { Authorization: `Bearer ${api.token()}` } });
+      if (!resp.ok) throw new Error(`The calendar could not be fetched (${resp.status}).`);
+      const url = URL.createObjectURL(await resp.blob());
+      const a = h('a', { href: url, download: `${this.community?.name || 'events'}.ics` });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      announce(err.message);
+    }
   }
 
   async rsvp(ev, status) {
