@@ -9,6 +9,7 @@ import { holds } from '../perms.js';
 import * as store from '../store.js';
 import { upload } from './attachments.js';
 import { confirmDialog } from './dialogs.js';
+import { morph } from './keyed.js';
 import { field, banner, showError, busy, submitButton } from './forms.js';
 
 const { state } = store;
@@ -95,10 +96,11 @@ export class EventsView {
       .filter((ev) => ev.status !== 'completed' && new Date(ev.end || ev.start).getTime() + (ev.end ? 0 : 3600e3) > now)
       .sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
     if (!shown.length) {
-      replace(this.list, h('li', { class: 'muted empty' }, 'No upcoming events yet.'));
+      morph(this.list, [h('li', { class: 'muted empty' }, 'No upcoming events yet.')]);
       return;
     }
-    replace(this.list, shown.map((ev) => this.card(ev)));
+    // keyed.js: a live update arriving between mousedown and mouseup does not swallow the click
+    morph(this.list, shown.map((ev) => this.card(ev)));
   }
 
   card(ev) {
