@@ -2,7 +2,9 @@
 
 import { h } from '../dom.js';
 import * as store from '../store.js';
-import { emojiChanged } from './emoji_live.js';
+
+// Custom emoji change rarely: their handler loads with the first such event (not on first load).
+const emojiChanged = (shell, d) => import('./emoji_live.js').then((m) => m.emojiChanged(shell, d));
 
 const { state } = store;
 
