@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 
 from . import schemas as s
