@@ -178,9 +178,12 @@ def apply_cancel(conn: Connection, ev: Event) -> None:
         return
     if _row(conn, eid) is None:
         _placeholder(conn, eid, ev, None)
-    # Cancelling is final: no order of edits brings an event back.
+    # Cancelling is final: no order of edits brings an event back. Answers given after the earliest
+    # cancel do not count (a peer's, sent before it heard of the cancel), whatever order they land in.
     conn.execute(
-        "UPDATE hap_events SET cancelled = 1 WHERE id = ? AND community_id = ?", (eid, ev.body.community)
+        "UPDATE hap_events SET cancelled = 1, cancelled_hlc = min(coalesce(cancelled_hlc, ?), ?)"
+        " WHERE id = ? AND community_id = ?",
+        (ev.body.hlc, ev.body.hlc, eid, ev.body.community),
     )
 
 
@@ -201,9 +204,10 @@ def apply_rsvp(conn: Connection, ev: Event) -> None:
 # The communities plugin's kinds that end a membership (Plugin.projections).
 DEPARTURES = ("member.leave", "member.kick", "member.ban")
 # An answer counts unless its member left the community after giving it.
+# (r: hap_rsvps, v: its hap_events row.)
 STANDING = (
     "NOT EXISTS (SELECT 1 FROM hap_departures d WHERE d.community_id = r.community_id"
-    " AND d.user_id = r.user_id AND d.hlc > r.hlc)"
+    " AND d.user_id = r.user_id AND d.hlc > r.hlc) AND (v.cancelled_hlc IS NULL OR r.hlc < v.cancelled_hlc)"
 )
 
 
@@ -235,7 +239,7 @@ def event_types() -> list[EventType]:
 
 # The federation state hash: rows that are a pure function of the community's events.
 STATE_QUERIES = {
-    "scheduled_events": f"SELECT id, creator_id, {_FIELDS}, cancelled, created FROM hap_events"
+    "scheduled_events": f"SELECT id, creator_id, {_FIELDS}, cancelled, cancelled_hlc, created FROM hap_events"
     " WHERE community_id = :community ORDER BY id",
     "scheduled_event_rsvps": "SELECT event_id, user_id, status FROM hap_rsvps"
     " WHERE community_id = :community ORDER BY event_id, user_id",

@@ -21,6 +21,6 @@ async def test_export_lists_planned_events_and_answers(space) -> None:
         await ok(c, "POST", EXPORT, user)
         zf = await download(c, user, await wait_done(c, user))
         got = read_json(zf, "scheduled_events.json")
-        assert [p["title"] for p in got["planned"]] == planned
+        assert sorted(p["title"] for p in got["planned"]) == planned  # same start: any order
         assert [(a["event_id"], a["title"], a["status"]) for a in got["answers"]] == answers
         assert "scheduled_events.json" in zf.read("README.txt").decode()

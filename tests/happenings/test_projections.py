@@ -15,7 +15,7 @@ from .conftest import event_body, ok
 
 ROWS = (
     "SELECT id, community_id, creator_id, title, description, start_ms, end_ms, time_zone, channel_id,"
-    " location_text, cover_media_id, cancelled, created FROM hap_events ORDER BY id"
+    " location_text, cover_media_id, cancelled, cancelled_hlc, created FROM hap_events ORDER BY id"
 )
 ANSWERS = "SELECT event_id, user_id, status FROM hap_rsvps ORDER BY event_id, user_id"
 LEFT = "SELECT community_id, user_id, hlc FROM hap_departures ORDER BY user_id"

@@ -103,3 +103,25 @@ async def test_a_manager_elsewhere_cannot_edit_or_answer_across_communities(fede
     # ... but they change nothing of another community's event
     assert (out["title"], out["status"], out["going"]) == ("Launch party", "scheduled", [rogue_user.id])
     assert (await a.ok("GET", f"/communities/{own}/events", owner))["events"] == []
+
+
+async def test_an_answer_sent_before_hearing_of_the_cancel_does_not_count(federation) -> None:
+    a, b = await federation(2)
+    owner = await a.user()
+    cid, _ = await make_community(a, owner)
+    ev = await a.ok("POST", f"/communities/{cid}/events", owner, json=BODY)
+    await b.session(a)
+    guest = await b.user()
+    await b.ok("PUT", f"/communities/{cid}/members/@me", guest, json={})
+    await a.session(b)
+    await a.ok("POST", f"/scheduled-events/{ev['id']}/cancel", owner)
+    # b has not heard of the cancel: its member's answer is fine there
+    got = await b.ok("PUT", f"/scheduled-events/{ev['id']}/rsvp", guest, json={"status": "going"})
+    assert (got["status"], got["going_count"]) == ("scheduled", 1)
+    await mesh([a, b])
+    for node, user in ((a, owner), (b, guest)):
+        out = await node.ok("GET", f"/scheduled-events/{ev['id']}", user)
+        assert (out["status"], out["going_count"]) == ("cancelled", 0)
+    assert await a.state(cid) == await b.state(cid)
+    status, body = await b.call("PUT", f"/scheduled-events/{ev['id']}/rsvp", guest, json={"status": "none"})
+    assert (status, body["code"]) == (409, "event_cancelled")

@@ -18,6 +18,7 @@ CREATE TABLE hap_events (
     location_text  TEXT,
     cover_media_id TEXT,
     cancelled      INTEGER NOT NULL DEFAULT 0,
+    cancelled_hlc  INTEGER,              -- the earliest cancel: answers after it do not count
     created        INTEGER NOT NULL DEFAULT 0,
     created_hlc    INTEGER,
     rev_hlc        INTEGER NOT NULL,
