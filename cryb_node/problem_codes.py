@@ -49,6 +49,7 @@ class Code(StrEnum):
     CONFIRMATION_MISMATCH = "confirmation_mismatch", "Type the account's username to confirm."
     EDGE_READ_ONLY = "edge_read_only", "An edge node never writes events itself; writes go to the primary."
     EMAIL_TAKEN = "email_taken", "That email is already in use."
+    EVENT_CANCELLED = "event_cancelled", "The scheduled event was cancelled: it takes no edits or answers."
     EVERYONE_FIXED = "everyone_fixed", "@everyone keeps its name and position."
     EXISTS = "exists", "That community already exists."
     EXPORT_EXPIRED = "export_expired", "This export has expired: ask for a new one."

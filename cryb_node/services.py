@@ -88,6 +88,7 @@ class Perm(IntFlag):
     VIEW_AUDIT_LOG = 1 << 16
     ADMINISTRATOR = 1 << 17
     MANAGE_WEBHOOKS = 1 << 18
+    MANAGE_EVENTS = 1 << 19
 
     @classmethod
     def all(cls) -> Perm:
@@ -270,12 +271,13 @@ class Audit(Protocol):
 class Notice(msgspec.Struct, frozen=True, kw_only=True):
     """Something a user should be told that is not an event (friend requests, report outcomes)."""
 
-    kind: str  # friend_request | friend_accept | report_resolved
+    kind: str  # friend_request | friend_accept | report_resolved | event_reminder
     user_id: str  # who is told
     key: str  # unique per notice: recording the same key twice tells the user once
     actor_id: str | None = None
     community_id: str | None = None
     text: str = ""
+    target_id: str | None = None  # what it is about (event_reminder: the scheduled event's id)
 
 
 class Notifier(Protocol):

@@ -251,6 +251,15 @@ ROUTES: dict[str, str] = {
     "DELETE /api/v1/channels/{channel_id}/embeds/{target_id}/suppressed": "user",
     "GET /api/v1/communities/{community_id}/integrations": "user",
     "PUT /api/v1/communities/{community_id}/integrations": "user",
+    # scheduled events: readable as the community is (public ones by anyone); the role matrix is
+    # in tests/happenings and tests/sync/test_scheduled_events.py
+    "GET /api/v1/communities/{community_id}/events": "optional",
+    "POST /api/v1/communities/{community_id}/events": "user",
+    "GET /api/v1/communities/{community_id}/events.ics": "optional",
+    "GET /api/v1/scheduled-events/{event_id}": "optional",
+    "PATCH /api/v1/scheduled-events/{event_id}": "user",
+    "POST /api/v1/scheduled-events/{event_id}/cancel": "user",
+    "PUT /api/v1/scheduled-events/{event_id}/rsvp": "user",
 }
 
 BODY = {"x": 1}  # never a valid body: requests must be refused before any body is believed

@@ -71,6 +71,11 @@ RULES: dict[str, Rule] = {
     "emoji.create": Rule(Perm.MANAGE_COMMUNITY, channel=False),
     "emoji.delete": Rule(Perm.MANAGE_COMMUNITY, channel=False),
     "emoji.update": Rule(Perm.MANAGE_COMMUNITY, channel=False),
+    # scheduled events (plugins/happenings): managers plan them; any member answers (an RSVP)
+    "scheduled_event.create": Rule(Perm.MANAGE_EVENTS, channel=False),
+    "scheduled_event.update": Rule(Perm.MANAGE_EVENTS, channel=False),
+    "scheduled_event.cancel": Rule(Perm.MANAGE_EVENTS, channel=False),
+    "scheduled_event.rsvp": Rule(Perm(0), channel=False),
 }
 # An author's delete of their own content is always theirs to make (projections check the author).
 _GOV = frozenset(gov.KINDS)

@@ -12,7 +12,7 @@ import { ChatView } from './chat.js';
 import { createChannelDialog, createCommunityDialog, inviteDialog, joinDialog } from './dialogs.js';
 import { MemberList } from './members.js';
 import { handleDispatch } from './live.js';
-import { communityTools, openChannelExtra, openTop, railItems } from './extra.js';
+import { communityTools, eventsLink, openChannelExtra, openTop, railItems } from './extra.js';
 import { communityBadge } from './community_menu.js';
 import { friendsLink } from './friends.js';
 import { morph } from './keyed.js';
@@ -425,7 +425,7 @@ export class Shell {
     actions.push(...communityTools(this, communityId, perms));
     return [
       h('header', { class: 'sidebar-header' }, h('h2', { class: 'community-name' }, community ? community.name : ''), h('div', { class: 'header-actions' }, actions)),
-      h('ul', { class: 'channel-list' }, loose.map(link), groups),
+      h('ul', { class: 'channel-list' }, eventsLink(this, communityId), loose.map(link), groups),
     ];
   }
 
