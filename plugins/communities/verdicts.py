@@ -68,6 +68,9 @@ RULES: dict[str, Rule] = {
     "reaction.add": Rule(Perm.VIEW_CHANNEL | Perm.READ_HISTORY | Perm.ADD_REACTIONS),
     "reaction.remove": Rule(Perm.VIEW_CHANNEL),
     "vote.set": Rule(Perm.VIEW_CHANNEL | Perm.VOTE),
+    # polls (plugins/polls): the poll's own rules (deadline, answers, channel) are the kind's authorize
+    "poll.vote": Rule(Perm.VIEW_CHANNEL | Perm.READ_HISTORY),
+    "poll.end": Rule(Perm.VIEW_CHANNEL),
     "emoji.create": Rule(Perm.MANAGE_COMMUNITY, channel=False),
     "emoji.delete": Rule(Perm.MANAGE_COMMUNITY, channel=False),
     "emoji.update": Rule(Perm.MANAGE_COMMUNITY, channel=False),
@@ -152,6 +155,8 @@ def check(snap: Snapshot, ev: Event) -> Refusal | None:
         need |= Perm.MENTION_EVERYONE
     if getattr(p, "integration", None) is not None:
         need |= Perm.MANAGE_WEBHOOKS  # shown as an integration: only a webhook's owner posts so
+    if b.kind == "poll.end" and getattr(p, "moderator", False):
+        need |= Perm.MANAGE_MESSAGES  # ending someone else's poll
     if b.kind == "content.moderate" and getattr(p, "rank", 0) >= 2:
         need |= Perm.ADMINISTRATOR  # rank 2 claims the community's administrators' weight
     missing = need & ~have
