@@ -3,6 +3,7 @@
 import { h } from '../dom.js';
 import * as store from '../store.js';
 import { emojiChanged } from './emoji_live.js';
+import { pollUpdate } from './polls.js';
 
 const { state } = store;
 
@@ -57,6 +58,9 @@ const handlers = {
       return;
     }
     store.emit('messages', { channelId: d.channel_id, updated: [d.id] });
+  },
+  POLL_UPDATE(shell, d) {
+    pollUpdate(d);
   },
   TYPING_START(shell, d) {
     if (d.user_id !== state.me?.id) store.startTyping(d.channel_id, d.user_id);
