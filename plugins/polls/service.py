@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from cryb_node.events import Tx
 from cryb_node.problems import Problem, forbidden, not_found
-from cryb_node.services import PERMISSIONS, ChannelAccess, Perm
+from cryb_node.services import CONTENT_TARGETS, PERMISSIONS, ChannelAccess, Perm
 
 from . import schemas as s
 from . import tally
@@ -65,6 +65,12 @@ class Polls:
             raise not_found("poll")
         access = await self._access(user_id, got[0].channel_id)
         if access is None or not access.has(Perm.VIEW_CHANNEL | Perm.READ_HISTORY):
+            raise not_found("poll")
+        # Its message or post as content shows it: gone when deleted, hidden by a moderator or a
+        # ban's purge from all but moderators.
+        targets = self.node.services.get(CONTENT_TARGETS)
+        ref = await targets.find(got[0].target_type, poll_id) if targets is not None else None
+        if ref is None or (ref.removed and not access.has(Perm.MANAGE_MESSAGES)):
             raise not_found("poll")
         return got[0], got[1], access
 

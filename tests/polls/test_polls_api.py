@@ -130,3 +130,16 @@ async def test_poll_past_its_deadline_refuses_votes(aiohttp_client, tmp_path, cl
     got = await ok(client, "GET", f"/polls/{msg['id']}", space.member)
     assert got["closed"] is True and got["can_end"] is False
     assert [a["count"] for a in got["answers"]] == [1, 0, 0]
+
+
+async def test_poll_of_a_message_a_moderator_removed_is_hidden_from_members(space: Space) -> None:
+    msg = await ok(space.client, "POST", f"/channels/{space.text}/messages", space.member,
+                   json={"content": "vote!", "poll": POLL})  # fmt: skip
+    await ok(
+        space.client, "POST", f"/messages/{msg['id']}/moderation", space.owner, json={"action": "remove"}
+    )
+    status, _ = await call(space.client, "GET", f"/polls/{msg['id']}", space.member)
+    assert status == 404
+    status, _ = await vote(space.client, msg, space.member, [0])
+    assert status == 404
+    assert (await ok(space.client, "GET", f"/polls/{msg['id']}", space.owner))["question"] == "Lunch?"
