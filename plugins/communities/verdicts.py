@@ -286,7 +286,11 @@ class CommunityAuthority:
 
     def _redecide(self, conn: Connection, snap: Snapshot, ev: Event) -> bool:
         """Record a changed verdict; True when applied content must be withdrawn."""
-        verdict = check(snap, ev)
+        # The kind's own rule first, as EventLog.verdict asks it: the rule book allowing an event
+        # must not undo what that rule refused (a poll vote past its deadline).
+        et = self.node.registry.get(ev.body.kind)
+        verdict = et.authorize(conn, ev) if et is not None and et.authorize is not None else None
+        verdict = verdict or check(snap, ev)
         local = self.node.registry.local_policy
         if verdict is None and local is not None:
             # What the rule book allows this node may still refuse (a node ban): never undo that here.
@@ -294,7 +298,6 @@ class CommunityAuthority:
         was_refused = refused(conn, ev.id)
         if verdict is None and was_refused:
             clear_refusal(conn, ev.id)
-            et = self.node.registry.get(ev.body.kind)
             # without its payload it already left what a skeleton leaves, refused or not
             if et is not None and et.apply is not None and ev.payload is not None:
                 et.apply(conn, ev)

@@ -17,8 +17,9 @@ from msgspec import Meta
 
 from cryb_node.clock import wall_ms
 from cryb_node.db import Connection
-from cryb_node.events import Event, EventType, Projection
+from cryb_node.events import Event, EventBody, EventType, Projection
 from cryb_node.refusals import Refusal
+from cryb_node.refusals import record as record_refusal
 
 from . import tally
 
@@ -77,6 +78,32 @@ def authorize_end(conn: Connection, ev: Event) -> Refusal | None:
     return None
 
 
+_decode_body = msgspec.msgpack.Decoder(EventBody).decode
+_STORED = (
+    "SELECT e.id, e.body, c.content FROM {table} x JOIN events e ON e.id = x.event_id"
+    " LEFT JOIN event_content c ON c.event_id = e.id WHERE x.poll_id = ?"
+)
+
+
+def _recheck(conn: Connection, poll_id: str) -> None:
+    """Votes and ends that arrived before what decides them (their poll, an earlier end) are judged
+    now as ``authorize`` would have judged them in log order: the refused ones are withdrawn and
+    recorded, so every node ends with the same refusals whatever the arrival order."""
+    for table, payload_type, rule in (
+        ("poll_ends", PollEnd, authorize_end),
+        ("poll_votes", PollVote, authorize_vote),
+    ):
+        for eid, raw, content in conn.execute(_STORED.format(table=table), (poll_id,)).fetchall():
+            if content is None:
+                continue
+            payload = msgspec.msgpack.decode(content, type=payload_type)
+            ev = Event(pos=0, id=bytes(eid), body=_decode_body(raw), payload=payload)
+            refusal = rule(conn, ev)
+            if refusal is not None:
+                record_refusal(conn, ev, refusal)
+                conn.execute(f"DELETE FROM {table} WHERE event_id = ?", (ev.id,))
+
+
 def _note(conn: Connection, ev: Event, poll_id: str) -> None:
     got = tally.load(conn, poll_id)
     if got is not None:
@@ -100,6 +127,7 @@ def apply_end(conn: Connection, ev: Event) -> None:
         " VALUES (?, ?, ?, ?, ?, ?)",
         (ev.id, b.target, b.community, b.author, int(p.moderator), b.hlc),
     )
+    _recheck(conn, b.target or "")  # votes after this end that arrived before it
     _note(conn, ev, b.target or "")
 
 
@@ -116,6 +144,7 @@ def on_create(target_type: str) -> Projection:
             (b.target, b.community, ev.payload.channel_id, target_type, b.author, poll.question, answers,
              int(poll.multiple), int(poll.anonymous), created, created + poll.duration_s * 1000),
         )  # fmt: skip
+        _recheck(conn, b.target)  # votes and ends that arrived before their poll
 
     return project
 
