@@ -10,6 +10,7 @@ from typing import Any
 from cryb_plugins.polls.events import PollVote
 
 from cryb_node.clock import pack
+from tests.content.test_realtime import connect, next_dispatch
 from tests.sync.conftest import Fed, make_community, mesh
 from tests.sync.rogue import Rogue
 
@@ -87,3 +88,15 @@ async def test_forged_peer_votes_are_refused_as_at_the_api(federation) -> None:
         await a.count("SELECT count(*) FROM poll_votes WHERE event_id = ?", bytes.fromhex(someone_else)) == 0
     )
     assert await counts(a, pid, owner) == ([1, 0, 0], 1)
+
+
+async def test_a_peers_vote_reaches_local_sockets_live(federation) -> None:
+    a, b, _, alice, bob, _, _, pid = await scene(federation)
+    ws, _ = await connect(b.client, bob.token)
+    try:
+        await a.ok("PUT", f"/polls/{pid}/vote", alice, json={"choices": [1]})
+        await b.session(a)
+        got = (await next_dispatch(ws, "POLL_UPDATE"))["d"]
+        assert (got["id"], got["counts"], got["user_id"]) == (pid, [0, 1, 0], alice.id)
+    finally:
+        await ws.close()
