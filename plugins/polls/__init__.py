@@ -50,6 +50,10 @@ class PollsPlugin(Plugin):
 
         routes(api, node)
 
+    def private_columns(self) -> Mapping[str, Iterable[str]]:
+        # Who voted what in an anonymous poll is kept from the API; the data console too.
+        return {"poll_votes": ("user_id", "choices")}
+
     def dispatchers(self, node: Node) -> Mapping[str, Dispatcher]:
         return dispatch.dispatchers()
 
