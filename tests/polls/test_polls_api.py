@@ -143,3 +143,16 @@ async def test_poll_of_a_message_a_moderator_removed_is_hidden_from_members(spac
     status, _ = await vote(space.client, msg, space.member, [0])
     assert status == 404
     assert (await ok(space.client, "GET", f"/polls/{msg['id']}", space.owner))["question"] == "Lunch?"
+
+
+async def test_a_moderator_ends_a_members_poll(space: Space) -> None:
+    msg = await ok(space.client, "POST", f"/channels/{space.text}/messages", space.member, json={"poll": POLL})
+    other = await space.join()
+    assert (await ok(space.client, "GET", f"/polls/{msg['id']}", other))["can_end"] is False
+    status, body = await call(space.client, "POST", f"/polls/{msg['id']}/end", other)
+    assert (status, body["code"]) == (403, "forbidden")
+    assert (await ok(space.client, "GET", f"/polls/{msg['id']}", space.owner))["can_end"] is True
+    ended = await ok(space.client, "POST", f"/polls/{msg['id']}/end", space.owner)
+    assert ended["closed"] is True
+    status, body = await call(space.client, "POST", f"/polls/{msg['id']}/end", space.member)
+    assert (status, body["code"]) == (409, "poll_closed")

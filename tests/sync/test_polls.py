@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cryb_plugins.polls.events import PollVote
+from cryb_plugins.polls.events import PollEnd, PollVote
 
 from cryb_node.clock import pack
 from tests.content.test_realtime import connect, next_dispatch
@@ -65,6 +65,11 @@ async def test_forged_peer_votes_are_refused_as_at_the_api(federation) -> None:
     # at the deadline itself (a peer clock more than a minute ahead is refused by sync anyway)
     closes_at = (await a.ok("GET", f"/polls/{pid}", owner))["closes_at"]
     forged = {
+        # ends: bob neither wrote the poll nor holds MANAGE_MESSAGES
+        "forbidden": rogue.forge("poll.end", PollEnd(channel_id=text),
+                                 community=cid, author=bob.id, target=pid),
+        "missing_permission": rogue.forge("poll.end", PollEnd(channel_id=text, moderator=True),
+                                          community=cid, author=bob.id, target=pid),
         "invalid_choice": rogue.forge("poll.vote", PollVote(channel_id=text, choices=[1, 2]),
                                       community=cid, author=bob.id, target=pid),
         "invalid_event": rogue.forge("poll.vote", PollVote(channel_id="elsewhere", choices=[1]),
@@ -79,6 +84,7 @@ async def test_forged_peer_votes_are_refused_as_at_the_api(federation) -> None:
         )
         assert got == code, (code, got)
     assert await counts(a, pid, owner) == ([1, 0, 0], 1)
+    assert (await a.ok("GET", f"/polls/{pid}", owner))["ended_at"] is None
     # a vote signed by b for a's member alice: b is not alice's home, a stores nothing of it
     someone_else = rogue.forge("poll.vote", PollVote(channel_id=text, choices=[2]),
                                community=cid, author=alice.id, target=pid)  # fmt: skip
