@@ -146,7 +146,8 @@ async def test_poll_of_a_message_a_moderator_removed_is_hidden_from_members(spac
 
 
 async def test_a_moderator_ends_a_members_poll(space: Space) -> None:
-    msg = await ok(space.client, "POST", f"/channels/{space.text}/messages", space.member, json={"poll": POLL})
+    url = f"/channels/{space.text}/messages"
+    msg = await ok(space.client, "POST", url, space.member, json={"poll": POLL})
     other = await space.join()
     assert (await ok(space.client, "GET", f"/polls/{msg['id']}", other))["can_end"] is False
     status, body = await call(space.client, "POST", f"/polls/{msg['id']}/end", other)
