@@ -130,6 +130,9 @@ def check(snap: Snapshot, ev: Event) -> Refusal | None:
     now = wall_ms(b.hlc)
     if m.banned:
         return Refusal("banned", "the author is banned from this community")
+    if b.kind == "poll.vote" and m.timed_out(now):
+        # a timed-out member keeps VIEW_CHANNEL and READ_HISTORY, all a vote needs otherwise
+        return Refusal("timed_out", f"the author is timed out until {m.timeout_until}")
     if not m.member and b.author != state.owner_id:
         return Refusal("not_member", "the author is not a member of this community")
     if p is None:

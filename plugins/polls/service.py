@@ -108,6 +108,8 @@ class Polls:
         poll, _, access = await self._visible(user_id, poll_id)
         if not access.member:
             raise forbidden("join the community first")
+        if access.timed_out_until and access.timed_out_until > self.node.clock.time_ms():
+            raise Problem("timed_out", 403, "you are timed out in this community")
         if len(choices) > (len(poll.answers) if poll.multiple else 1):
             raise Problem("too_many_choices", 400, "this poll takes one answer" if not poll.multiple
                           else "more answers than the poll has", field="choices")  # fmt: skip

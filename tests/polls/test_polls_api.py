@@ -157,3 +157,11 @@ async def test_a_moderator_ends_a_members_poll(space: Space) -> None:
     assert ended["closed"] is True
     status, body = await call(space.client, "POST", f"/polls/{msg['id']}/end", space.member)
     assert (status, body["code"]) == (409, "poll_closed")
+
+
+async def test_timed_out_member_cannot_vote(space: Space) -> None:
+    msg = await poll_message(space)
+    await ok(space.client, "PUT", f"/communities/{space.community}/members/{space.member.id}/timeout",
+             space.owner, json={"duration_s": 600})  # fmt: skip
+    status, body = await vote(space.client, msg, space.member, [0])
+    assert (status, body["code"]) == (403, "timed_out")
