@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.test_webui_part2 import create_forum
 from tests.e2e.webui import (
     DESKTOP,
     PHONE,
     accept_invite,
     create_community,
+    create_forum,
     invite_link,
     new_page,
     register,

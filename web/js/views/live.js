@@ -2,8 +2,10 @@
 
 import { h } from '../dom.js';
 import * as store from '../store.js';
-import { emojiChanged } from './emoji_live.js';
 import { pollUpdate } from './polls.js';
+
+// Custom emoji change rarely: their handler loads with the first such event (not on first load).
+const emojiChanged = (shell, d) => import('./emoji_live.js').then((m) => m.emojiChanged(shell, d));
 
 const { state } = store;
 
