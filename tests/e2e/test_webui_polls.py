@@ -4,6 +4,7 @@ marked, alice ends it early; a post with a poll from the post composer. Desktop 
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -116,6 +117,16 @@ async def test_post_with_a_poll_from_the_post_composer(aiohttp_server, tmp_path,
     await alice.get_by_role("button", name="Post", exact=True).click()
     card = poll(alice, "Which one?")
     await expect(card).to_contain_text("Choose one or more")
+    # Two quick clicks while the first vote is still on its way keep both answers.
+    held: list[str] = []
+
+    async def slow_first_vote(route: Any) -> None:
+        if not held:
+            held.append(route.request.url)
+            await asyncio.sleep(0.6)
+        await route.continue_()
+
+    await alice.route("**/api/v1/polls/*/vote", slow_first_vote)
     await answer(card, "Dune").click()
     await answer(card, "Emma").click()
     await expect(card.locator(".poll-voters")).to_have_text("1 voter")

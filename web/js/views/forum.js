@@ -12,7 +12,8 @@ import { decorateTokens } from './rich_text.js';
 import { editedMark, isMine, ownActions } from './forum_own.js';
 import { profileTrigger } from './profile_card.js';
 import { showLinkedComment } from './comment_link.js';
-import { pollSlot, postPollPart } from './polls.js';
+import { postPollPart } from './poll_compose.js';
+import { pollSlot } from './polls.js';
 
 const enc = encodeURIComponent;
 const SORTS = ['hot', 'new', 'top', 'controversial'];
