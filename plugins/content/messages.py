@@ -217,7 +217,7 @@ class Chat:
             id=mid, channel_id=channel_id, community_id=where.community_id, author_id=user_id,
             content=body.content, attachments=body.attachments, reply_to=body.reply_to,
             thread_id=body.thread_id, mentions=users, mention_roles=roles, mention_everyone=everyone,
-            created_at=wall_ms(hlc), edited_at=None, poll=body.poll,
+            created_at=wall_ms(hlc), edited_at=None,
         )  # fmt: skip
 
     async def _sent(self, user_id: str, channel_id: str, nonce: str) -> s.MessageOut | None:

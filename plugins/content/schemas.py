@@ -81,7 +81,6 @@ class MessageOut(msgspec.Struct, kw_only=True):
     thread_count: int = 0
     reactions: list[ReactionCount] = []
     integration: IntegrationOut | None = None  # posted through an incoming webhook
-    poll: Poll | None = None  # only in the answer to its send (lists: GET /api/v1/polls?ids=)
 
 
 class MessageList(msgspec.Struct):
