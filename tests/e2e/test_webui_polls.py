@@ -134,4 +134,12 @@ async def test_post_with_a_poll_from_the_post_composer(aiohttp_server, tmp_path,
     await alice.reload()
     await expect(poll(alice, "Which one?").locator("button.poll-answer[aria-pressed=true]")).to_have_count(2)
     await fits_phone(alice, "polls-post")
+    # The feed shows it too, with the counts, and takes votes there (as Reddit's feed does).
+    await alice.get_by_role("link", name="← Back to posts").click()
+    card = poll(alice, "Which one?")
+    await expect(answer(card, "Dune")).to_contain_text("1 · 50%")
+    await answer(card, "Emma").click()
+    await expect(answer(card, "Emma")).to_have_attribute("aria-pressed", "false")
+    await expect(answer(card, "Dune")).to_contain_text("1 · 100%")
+    await fits_phone(alice, "polls-feed")
     assert not alice.errors, alice.errors

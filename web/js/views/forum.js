@@ -176,7 +176,8 @@ export class ForumView {
             post.spoiler ? h('span', { class: 'flag spoiler' }, 'Spoiler') : null,
             post.removed ? h('span', { class: 'flag' }, 'Removed') : null),
           tagList(post.tags),
-          blurred(post, h('div', { class: 'post-preview' }, safeHTML(post.body_html, decorateTokens), attachmentThumbs(post.attachments)))));
+          blurred(post, h('div', { class: 'post-preview' }, safeHTML(post.body_html, decorateTokens), attachmentThumbs(post.attachments))),
+          pollSlot(post)));
     };
     render();
     return li;
