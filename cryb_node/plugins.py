@@ -45,6 +45,7 @@ BUILTIN: list[str] = [
     "cryb_plugins.search:plugin",
     "cryb_plugins.integrations:plugin",
     "cryb_plugins.happenings:plugin",
+    "cryb_plugins.polls:plugin",
     # federation (core, built as a plugin on the same hooks): after the plugins whose events it ships
     "cryb_node.sync:plugin",
 ]

@@ -329,6 +329,7 @@ class ContentRef(msgspec.Struct, frozen=True, kw_only=True):
     author_id: str
     excerpt: str  # the start of its text (a post: its title); "" once erased
     participants: tuple[str, ...] = ()  # a direct message: everyone in the conversation
+    removed: bool = False  # hidden by a moderator or a ban's purge (only moderators see it)
 
 
 class ContentTargets(Protocol):

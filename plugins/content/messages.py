@@ -21,7 +21,7 @@ from . import schemas as s
 from .access import CHAT_KINDS, Gate, Where
 from .projections import EDIT_DECODERS
 from .reactions import reactions_for
-from .render import mentions
+from .render import is_unicode_emoji, mentions
 from .wire import MESSAGE_COLUMNS, MessagePage, message_wire
 
 if TYPE_CHECKING:
@@ -63,6 +63,19 @@ def message_out(r: Any, reactions: list[s.ReactionCount] | None = None) -> s.Mes
 def require_text(content: str, attachments: list[str], field: str = "content") -> None:
     if not content.strip() and not attachments:
         raise Problem("invalid_field", 400, "a message needs text or an attachment", field=field)
+
+
+def poll_ok(dm: bool, poll: e.Poll) -> None:
+    """What the payload's types cannot say about a poll: where it may be, its answers' emoji."""
+    if dm:
+        raise Problem("invalid_field", 400, "polls are for community channels", field="poll")
+    for i, answer in enumerate(poll.answers):
+        if not answer.text.strip():
+            raise Problem("invalid_field", 400, "an answer needs text", field=f"poll.answers[{i}].text")
+        if answer.emoji is not None and not is_unicode_emoji(answer.emoji):
+            raise Problem("unknown_emoji", 400, "not a unicode emoji", field=f"poll.answers[{i}].emoji")
+    if not poll.question.strip():
+        raise Problem("invalid_field", 400, "a poll needs a question", field="poll.question")
 
 
 class Chat:
@@ -143,7 +156,10 @@ class Chat:
         )
         if body.nonce is not None and (done := await self._sent(user_id, channel_id, body.nonce)):
             return done  # a retry of a send that went through (its reply was lost)
-        require_text(body.content, body.attachments)
+        if body.poll is not None:
+            poll_ok(where.dm, body.poll)
+        else:
+            require_text(body.content, body.attachments)
         if body.attachments and not where.has(Perm.ATTACH_FILES):
             raise forbidden("attachments need ATTACH_FILES")
         await self._blocked_dm(where, user_id)
@@ -154,6 +170,7 @@ class Chat:
         payload = e.MessageCreate(
             channel_id=channel_id, content=body.content, attachments=body.attachments, reply_to=body.reply_to,
             thread_id=body.thread_id, mentions=users, mention_roles=roles, mention_everyone=everyone,
+            poll=body.poll,
         )  # fmt: skip
         bypass_slowmode = where.has(Perm.MANAGE_MESSAGES) or where.has(Perm.MANAGE_CHANNELS)
         slowmode_ms = 0 if bypass_slowmode else where.access.slowmode_s * 1000

@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from .events import Poll
+
 MediaId = Annotated[str, Meta(pattern=r"^[0-9a-hjkmnp-tv-z]{26}$", description="a media id")]
 AnyId = Annotated[str, Meta(min_length=1, max_length=64)]
 MAX_MESSAGE = 4000
@@ -37,6 +39,7 @@ class MessageIn(Body):
     reply_to: AnyId | None = None
     thread_id: AnyId | None = None  # post into the thread hanging from this message
     nonce: Nonce | None = None  # idempotent sends (offline outboxes retry after lost replies)
+    poll: Poll | None = None  # a poll (the polls plugin counts its votes); the text may then be empty
 
 
 class MessageEditIn(Body):
@@ -166,6 +169,7 @@ class PostIn(Body):
     nsfw: bool = False
     spoiler: bool = False
     attachments: Annotated[list[MediaId], Meta(max_length=10)] = []
+    poll: Poll | None = None
 
 
 class PostEditIn(Body):

@@ -11,6 +11,7 @@ import { channelSettingsButton, slowmodeNote } from './channel_menu.js';
 import { Composer } from './composer.js';
 import { emojiGlyph, emojiName } from './custom_emoji.js';
 import { decorateIntegration, embedSlot, sameSender } from './integrations.js';
+import { pollSlot } from './polls.js';
 import { confirmDialog, reactionPicker } from './dialogs.js';
 import { collapseBlocked } from './friends.js';
 import { renderBody } from './markup.js';
@@ -409,6 +410,7 @@ export class ChatView {
         body,
         renderAttachments(m),
         embedSlot(this.channelId, m),
+        pollSlot(m),
         this.reactions(m),
         threadSummary(this, m)),
       pending ? this.pendingActions(m) : this.actions(m));

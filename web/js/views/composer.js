@@ -45,6 +45,7 @@ export class Composer {
         this.extras.tray.button, this.extras.tray.picker,
         this.input,
         this.extras.emojiButton,
+        this.extras.pollButton,
         h('button', { type: 'submit', class: 'icon-btn send-btn', 'aria-label': 'Send message', title: 'Send' }, icon('send'))),
       h('p', { id: 'composer-help', class: 'sr-only' }, 'Enter to send, Shift+Enter for a new line, up arrow to edit your last message. Markdown works.'),
       this.readOnly);

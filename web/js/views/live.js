@@ -2,6 +2,7 @@
 
 import { h } from '../dom.js';
 import * as store from '../store.js';
+import { pollUpdate } from './polls.js';
 
 // Custom emoji change rarely: their handler loads with the first such event (not on first load).
 const emojiChanged = (shell, d) => import('./emoji_live.js').then((m) => m.emojiChanged(shell, d));
@@ -59,6 +60,9 @@ const handlers = {
       return;
     }
     store.emit('messages', { channelId: d.channel_id, updated: [d.id] });
+  },
+  POLL_UPDATE(shell, d) {
+    pollUpdate(d);
   },
   TYPING_START(shell, d) {
     if (d.user_id !== state.me?.id) store.startTyping(d.channel_id, d.user_id);
