@@ -23,7 +23,6 @@ import bisect
 import json
 import re
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -296,7 +295,6 @@ class Spread:
 
     def __init__(self, conn: sqlite3.Connection, documents: int) -> None:
         self.documents = documents
-        self.made = time.monotonic()
         self.step = max(1, documents // self.MARKS)
         rows = conn.execute("SELECT rowid FROM fts WHERE fts MATCH 'tags : any' ORDER BY rowid")
         self.marks = [r for i, (r,) in enumerate(rows, 1) if i % self.step == 0]

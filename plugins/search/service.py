@@ -16,6 +16,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryb_node.clock import new_id
@@ -195,7 +196,7 @@ class SearchService:
         return answer
 
     def _search(
-        self, conn: Any, plan: Plan, out: SearchOut, path: Any
+        self, conn: Any, plan: Plan, out: SearchOut, path: Path
     ) -> tuple[SearchOut, list[tuple[str | None, str]]]:
         params = plan.params
         m = whole(plan.parsed, plan.ops, expand=lambda p: searching.expand(conn, p))
