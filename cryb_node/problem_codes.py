@@ -47,6 +47,7 @@ class Code(StrEnum):
     BOT_REQUIRED = "bot_required", "Only a bot account (with its API token) may do this."
     BUSY = "busy", "Storage cleanup is running; try again."
     CANNOT_SEND = "cannot_send", "You may not post here now (timed out?)."
+    COMMAND_TAKEN = "command_taken", "Another bot already has a slash command of that name in this community."
     CONFIRMATION_MISMATCH = "confirmation_mismatch", "Type the account's username to confirm."
     EDGE_READ_ONLY = "edge_read_only", "An edge node never writes events itself; writes go to the primary."
     EMAIL_TAKEN = "email_taken", "That email is already in use."

@@ -183,7 +183,7 @@ def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRespon
         principal = request.get(PRINCIPAL)
         if spec.auth == "required" and principal is None:
             raise unauthorized()
-        if principal is not None and principal.scopes is not None:
+        if principal is not None and principal.scopes is not None and spec.auth != "none":
             check_scope(spec.method, spec.path, principal.scopes)
         body = decode_body(await request.read(), spec.body) if spec.body is not None else None
         query = decode_query(request.query, spec.query) if spec.query is not None else None

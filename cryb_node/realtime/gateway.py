@@ -124,6 +124,8 @@ class Connection:
             raise Closing(p.Close.AUTHENTICATION_FAILED, err.detail[:120]) from None
         if principal is None:
             raise Closing(p.Close.AUTHENTICATION_FAILED, "invalid or expired token")
+        if principal.scopes is not None and "read" not in principal.scopes:
+            raise Closing(p.Close.AUTHENTICATION_FAILED, "the gateway needs a token with the read scope")
         return principal.user_id
 
     async def _handshake(self, frame: p.ClientFrame) -> None:
@@ -134,6 +136,8 @@ class Connection:
             async with self.hub.ready_gate:
                 user_id = await self._authenticate(frame.d.token)
                 session = self.hub.create(user_id)
+                if frame.d.intents is not None:
+                    session.intents = frozenset(frame.d.intents)
                 ready = await self._ready_payload(session)
             session.attach(self.ws, self.transport)
             self.session = session

@@ -65,6 +65,7 @@ def _message_create(ev: Event) -> dict[str, Any]:
         "thread_count": 0,
         "reactions": [],
         **({"integration": msgspec.to_builtins(p.integration)} if p.integration else {}),
+        **({"interaction": msgspec.to_builtins(p.interaction)} if p.interaction else {}),
     }
 
 

@@ -27,6 +27,15 @@ class Integration(_P, kw_only=True, omit_defaults=True):
     avatar: str | None = None  # a media id
 
 
+class InteractionMark(_P, kw_only=True, omit_defaults=True):
+    """A bot's public answer to a slash command (plugins/integrations/interactions.py): the UI shows
+    who used which command above it."""
+
+    id: str  # the interaction
+    name: str  # the command, without the slash
+    user_id: str  # who used it
+
+
 class MessageCreate(_P, kw_only=True, omit_defaults=True):
     channel_id: str
     content: str
@@ -37,6 +46,7 @@ class MessageCreate(_P, kw_only=True, omit_defaults=True):
     mention_roles: list[str] = []
     mention_everyone: bool = False  # only set when the author had MENTION_EVERYONE
     integration: Integration | None = None  # posted through an incoming webhook
+    interaction: InteractionMark | None = None  # a bot's answer to a slash command
 
 
 class MessageEdit(_P, kw_only=True, omit_defaults=True):

@@ -24,13 +24,13 @@ ScopeName = Annotated[str, Meta(pattern="^(read|write|moderate|admin)$")]
 MAX_TOKENS = 50  # per account: enough for any set of scripts, few enough to list
 
 
-class TokenIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class ApiTokenIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Annotated[str, Meta(min_length=1, max_length=64)]
     scopes: Annotated[list[ScopeName], Meta(min_length=1, max_length=4)]
     expires_in_s: Annotated[int, Meta(ge=60, le=10 * 365 * 86400)] | None = None
 
 
-class TokenOut(msgspec.Struct, kw_only=True):
+class ApiTokenOut(msgspec.Struct, kw_only=True):
     id: str
     user_id: str
     name: str
@@ -40,12 +40,12 @@ class TokenOut(msgspec.Struct, kw_only=True):
     last_used_at: int | None
 
 
-class TokenMade(TokenOut, kw_only=True):
+class ApiTokenMade(ApiTokenOut, kw_only=True):
     token: str  # shown once
 
 
-class TokenList(msgspec.Struct):
-    tokens: list[TokenOut]
+class ApiTokenList(msgspec.Struct):
+    tokens: list[ApiTokenOut]
 
 
 def _hash(token: str) -> bytes:
@@ -55,8 +55,8 @@ def _hash(token: str) -> bytes:
 _COLS = "id, user_id, name, scopes, created_at, expires_at, last_used_at"
 
 
-def _out(r: tuple) -> TokenOut:
-    return TokenOut(
+def _out(r: tuple) -> ApiTokenOut:
+    return ApiTokenOut(
         id=r[0], user_id=r[1], name=r[2], scopes=r[3].split(), created_at=r[4], expires_at=r[5],
         last_used_at=r[6],
     )  # fmt: skip
@@ -67,7 +67,9 @@ class ApiTokens:
         self.db = db
         self.clock = clock
 
-    async def create(self, user_id: str, body: TokenIn, *, created_by: str, is_admin: bool) -> TokenMade:
+    async def create(
+        self, user_id: str, body: ApiTokenIn, *, created_by: str, is_admin: bool
+    ) -> ApiTokenMade:
         """A new token for ``user_id`` (the caller or one of their bots). ``admin`` is for node
         admins' own tokens only: a bot's token never carries it."""
         scopes = sorted(set(body.scopes), key=SCOPES.index)
@@ -91,18 +93,18 @@ class ApiTokens:
             )
 
         await self.db.write(write)
-        return TokenMade(
+        return ApiTokenMade(
             id=tid, user_id=user_id, name=body.name, scopes=scopes, created_at=now, expires_at=expires,
             last_used_at=None, token=token,
         )  # fmt: skip
 
-    async def list(self, user_id: str) -> TokenList:
+    async def list(self, user_id: str) -> ApiTokenList:
         rows = await self.db.fetchall(
             f"SELECT {_COLS} FROM users_api_tokens WHERE user_id = ? AND revoked_at IS NULL"
             " ORDER BY created_at DESC, id",
             (user_id,),
         )
-        return TokenList([_out(r) for r in rows])
+        return ApiTokenList([_out(r) for r in rows])
 
     async def revoke(self, token_id: str, may: Callable[[str], bool]) -> None:
         """Revoke a token whose account ``may`` accepts (the caller's own, or their bot's)."""

@@ -7,7 +7,7 @@ from cryb_node.gateway.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.services import BOT_MEMBERSHIP
 
-from .api_tokens import ApiTokens, TokenIn, TokenList, TokenMade
+from .api_tokens import ApiTokenIn, ApiTokenList, ApiTokenMade, ApiTokens
 from .bots import BotIn, BotList, BotMade, BotOut, Bots
 from .routes import client_of
 from .service import USERS
@@ -25,14 +25,14 @@ def bot_routes(api: Api, node: Node) -> None:
     def is_admin(call: Call) -> bool:
         return bool(call.principal and call.principal.admin)
 
-    @api.route("GET", "/api/v1/tokens", response=TokenList, auth="required")
-    async def list_tokens(call: Call) -> TokenList:
+    @api.route("GET", "/api/v1/tokens", response=ApiTokenList, auth="required")
+    async def list_tokens(call: Call) -> ApiTokenList:
         """Your API tokens (not their secrets)."""
         return await tokens().list(call.user_id)
 
-    @api.route("POST", "/api/v1/tokens", body=TokenIn, response=TokenMade, status=201, auth="required",
+    @api.route("POST", "/api/v1/tokens", body=ApiTokenIn, response=ApiTokenMade, status=201, auth="required",
                bucket="write")  # fmt: skip
-    async def create_token(call: Call) -> TokenMade:
+    async def create_token(call: Call) -> ApiTokenMade:
         """A scoped personal API token (read, write, moderate; admin for node admins), shown once."""
         return await tokens().create(
             call.user_id, call.body, created_by=call.user_id, is_admin=is_admin(call)
@@ -60,15 +60,15 @@ def bot_routes(api: Api, node: Node) -> None:
         """Delete your bot: its account goes and its tokens stop working."""
         await bots().delete(call.user_id, call.path("bot_id"))
 
-    @api.route("GET", "/api/v1/bots/{bot_id}/tokens", response=TokenList, auth="required")
-    async def list_bot_tokens(call: Call) -> TokenList:
+    @api.route("GET", "/api/v1/bots/{bot_id}/tokens", response=ApiTokenList, auth="required")
+    async def list_bot_tokens(call: Call) -> ApiTokenList:
         """Your bot's API tokens."""
         bot = await bots().owned(call.user_id, call.path("bot_id"))
         return await tokens().list(bot.id)
 
-    @api.route("POST", "/api/v1/bots/{bot_id}/tokens", body=TokenIn, response=TokenMade, status=201,
+    @api.route("POST", "/api/v1/bots/{bot_id}/tokens", body=ApiTokenIn, response=ApiTokenMade, status=201,
                auth="required", bucket="write")  # fmt: skip
-    async def create_bot_token(call: Call) -> TokenMade:
+    async def create_bot_token(call: Call) -> ApiTokenMade:
         """Another token for your bot (never with the admin scope)."""
         bot = await bots().owned(call.user_id, call.path("bot_id"))
         return await tokens().create(bot.id, call.body, created_by=call.user_id, is_admin=False)

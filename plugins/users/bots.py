@@ -13,7 +13,7 @@ from msgspec import Meta
 from cryb_node.db import Connection
 from cryb_node.problems import Problem, not_found
 
-from .api_tokens import ApiTokens, TokenIn, TokenMade
+from .api_tokens import ApiTokenIn, ApiTokenMade, ApiTokens
 from .service import Client, Users
 
 MAX_BOTS = 20  # per owner
@@ -34,7 +34,7 @@ class BotOut(msgspec.Struct, kw_only=True):
 
 
 class BotMade(BotOut, kw_only=True):
-    token: TokenMade  # a read+write token, shown once
+    token: ApiTokenMade  # a read+write token, shown once
 
 
 class BotList(msgspec.Struct):
@@ -80,7 +80,7 @@ class Bots:
             actor_id=owner_id, verified=True, in_tx=in_tx,
         )  # fmt: skip
         token = await self.tokens.create(
-            bot_id, TokenIn(name="default", scopes=["read", "write"]), created_by=owner_id, is_admin=False
+            bot_id, ApiTokenIn(name="default", scopes=["read", "write"]), created_by=owner_id, is_admin=False
         )
         return BotMade(
             id=bot_id, username=body.username, display_name=body.display_name, owner_id=owner_id,
