@@ -26,20 +26,20 @@ def bot_routes(api: Api, node: Node) -> None:
         return bool(call.principal and call.principal.admin)
 
     @api.route("GET", "/api/v1/tokens", response=ApiTokenList, auth="required")
-    async def list_tokens(call: Call) -> ApiTokenList:
+    async def list_api_tokens(call: Call) -> ApiTokenList:
         """Your API tokens (not their secrets)."""
         return await tokens().list(call.user_id)
 
     @api.route("POST", "/api/v1/tokens", body=ApiTokenIn, response=ApiTokenMade, status=201, auth="required",
                bucket="write")  # fmt: skip
-    async def create_token(call: Call) -> ApiTokenMade:
+    async def create_api_token(call: Call) -> ApiTokenMade:
         """A scoped personal API token (read, write, moderate; admin for node admins), shown once."""
         return await tokens().create(
             call.user_id, call.body, created_by=call.user_id, is_admin=is_admin(call)
         )
 
     @api.route("DELETE", "/api/v1/tokens/{token_id}", auth="required", bucket="write")
-    async def revoke_token(call: Call) -> None:
+    async def revoke_api_token(call: Call) -> None:
         """Revoke one of your tokens or one of your bots' tokens."""
         mine = {call.user_id, *(b.id for b in (await bots().list(call.user_id)).bots)}
         await tokens().revoke(call.path("token_id"), mine.__contains__)
