@@ -11,6 +11,7 @@ import { channelSettingsButton, slowmodeNote } from './channel_menu.js';
 import { Composer } from './composer.js';
 import { emojiGlyph, emojiName } from './custom_emoji.js';
 import { decorateIntegration, embedSlot, sameSender } from './integrations.js';
+import { decorateBot } from './slash.js';
 import { confirmDialog, reactionPicker } from './dialogs.js';
 import { collapseBlocked } from './friends.js';
 import { renderBody } from './markup.js';
@@ -412,7 +413,7 @@ export class ChatView {
         this.reactions(m),
         threadSummary(this, m)),
       pending ? this.pendingActions(m) : this.actions(m));
-    return collapseBlocked(decorateIntegration(el, m), m);
+    return collapseBlocked(decorateBot(decorateIntegration(el, m), m), m);
   }
 
   replyRef(id) {

@@ -3,6 +3,7 @@
 import { h } from '../dom.js';
 import * as store from '../store.js';
 import { emojiChanged } from './emoji_live.js';
+import { interactionDispatch } from './slash.js';
 
 const { state } = store;
 
@@ -12,6 +13,8 @@ function mentionsMe(m) {
 }
 
 const handlers = {
+  INTERACTION_RESPONSE: (shell, d) => interactionDispatch(shell, 'INTERACTION_RESPONSE', d),
+  INTERACTION_FAILED: (shell, d) => interactionDispatch(shell, 'INTERACTION_FAILED', d),
   MESSAGE_CREATE(shell, m) {
     store.stopTyping(m.channel_id, m.author_id);
     noticeMember(m.community_id, m.author_id);
