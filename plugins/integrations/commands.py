@@ -15,7 +15,7 @@ from cryb_node.db import Connection
 from cryb_node.gateway.api import Principal
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
-from cryb_node.services import PERMISSIONS, Perm, Permissions
+from cryb_node.services import DIRECTORY, PERMISSIONS, Perm, Permissions
 
 from . import command_schemas as cs
 from .netguard import AddressRefused, Guard
@@ -110,7 +110,15 @@ class Commands:
         rows = await self.node.db.fetchall(
             _SQL + " WHERE c.community_id = ? ORDER BY c.name", (community_id,)
         )
-        return cs.CommandList([_out(r) for r in rows if await perms.is_member(r[2], community_id)])
+        return cs.CommandList([_out(r) for r in rows if await self.serves(r[2], community_id)])
+
+    async def serves(self, bot_id: str, community_id: str) -> bool:
+        """The bot still answers here: a member, with an active account (a deleted bot stays a member
+        until someone removes it, but its commands go at once)."""
+        directory = self.node.services.get(DIRECTORY)
+        if directory is not None and await directory.contact(bot_id) is None:
+            return False
+        return await self._perms().is_member(bot_id, community_id)
 
     async def get(self, command_id: str) -> cs.CommandOut:
         row = await self.node.db.fetchone(_SQL + " WHERE c.id = ?", (command_id,))

@@ -67,7 +67,9 @@ class Interactions:
             cmd = await self.commands.get(body.command_id)
         except Problem:
             raise Problem("not_found", 404, "command not found", field="command_id") from None
-        if cmd.community_id != access.community_id or not await perms.is_member(cmd.bot_id, cmd.community_id):
+        if cmd.community_id != access.community_id or not await self.commands.serves(
+            cmd.bot_id, cmd.community_id
+        ):
             raise Problem("not_found", 404, "command not found", field="command_id")
         bot_access = await perms.channel(cmd.bot_id, channel_id)
         if bot_access is None or not bot_access.has(Perm.VIEW_CHANNEL):

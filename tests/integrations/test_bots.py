@@ -54,6 +54,18 @@ async def test_a_deleted_bot_and_a_revoked_token_are_refused(space: Space):
     assert (await ok(c, "GET", "/bots", space.owner))["bots"] == []
 
 
+async def test_a_deleted_bots_commands_leave_the_composer_at_once(space: Space):
+    c = space.client
+    bot = await make_bot(space, space.owner)
+    await ok(c, "PUT", f"/communities/{space.community}/bots/{bot.id}", space.owner)
+    cmd = await ok(c, "PUT", f"/communities/{space.community}/commands/ping", bot, json={"description": "x"})
+    await ok(c, "DELETE", f"/bots/{bot.id}", space.owner)
+    assert (await ok(c, "GET", f"/communities/{space.community}/commands", space.member))["commands"] == []
+    status, body = await call(c, "POST", f"/channels/{space.text}/interactions", space.member,
+                              json={"command_id": cmd["id"]})  # fmt: skip
+    assert (status, body["field"]) == (404, "command_id")
+
+
 async def test_personal_tokens_are_listed_expire_and_never_leak_their_secret(space: Space):
     c = space.client
     made = await ok(c, "POST", "/tokens", space.member, json={"name": "script", "scopes": ["read", "write"],
