@@ -115,5 +115,11 @@ class IntegrationsPlugin(Plugin):
 
         yield Job("integrations.prune", forget, IntervalTrigger(hours=6))
 
+        # Interaction deadlines are timers in memory; after a restart this fails the overdue ones.
+        async def sweep() -> None:
+            await node.services.require(SLASH).interactions.sweep()
+
+        yield Job("integrations.interactions", sweep, IntervalTrigger(minutes=1))
+
 
 plugin = IntegrationsPlugin()

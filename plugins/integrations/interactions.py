@@ -170,6 +170,19 @@ class Interactions:
         self.node.realtime.publish(Dispatch("INTERACTION_FAILED", data, users=frozenset({user_id})))
         return True
 
+    async def sweep(self, keep_ms: int = 86_400_000) -> int:
+        """Fail the overdue interactions whose timers a restart lost (their callers are told), and
+        forget interactions older than ``keep_ms``. Returns how many failed."""
+        now = self.node.clock.time_ms()
+        overdue = await self.node.db.fetchall(
+            "SELECT id FROM integ_interactions WHERE state = 'pending' AND deadline_at <= ?", (now,)
+        )
+        failed = sum([await self.expire(iid) for (iid,) in overdue])
+        await self.node.db.write(
+            lambda conn: conn.execute("DELETE FROM integ_interactions WHERE created_at < ?", (now - keep_ms,))
+        )
+        return failed
+
     # -- answering --------------------------------------------------------------------------------
 
     async def answer(self, bot_id: str, interaction_id: str, body: cs.AnswerIn) -> cs.AnswerOut:

@@ -5,6 +5,7 @@ caller, late answers are refused and the caller told, an interactions URL gets s
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -229,3 +230,26 @@ async def test_an_interactions_url_gets_signed_posts_and_private_ones_are_refuse
         strict, "PUT", "/interactions/endpoint", hookbot, json={"url": "http://127.0.0.1:9/hook"}
     )
     assert (status, problem["code"], problem["field"]) == (400, "address_refused", "url")
+
+
+async def test_after_a_restart_lost_the_timers_the_sweep_fails_overdue_interactions(space: Space):
+    from cryb_plugins.integrations.command_routes import SLASH
+
+    from cryb_node.appkeys import NODE
+
+    c = space.client
+    bot = await added_bot(space)
+    interactions = c.app[NODE].services.require(SLASH).interactions
+    async with BotClient(base(space), space.member.token) as caller:
+        cmd = await ok(
+            c, "PUT", f"/communities/{space.community}/commands/slow", bot, json={"description": "x"}
+        )
+        used = await ok(c, "POST", f"/channels/{space.text}/interactions", space.member,
+                        json={"command_id": cmd["id"]})  # fmt: skip
+        await interactions.stop()  # as a restart would: the deadline timer is gone
+        assert await interactions.sweep() == 0  # not overdue yet
+        await asyncio.sleep(max(0.0, (used["deadline_at"] - int(time.time() * 1000)) / 1000) + 0.05)
+        assert "INTERACTION_FAILED" not in caller.kinds()
+        assert await interactions.sweep() == 1
+        assert (await caller.wait_for("INTERACTION_FAILED"))["interaction_id"] == used["id"]
+        assert await interactions.sweep() == 0  # told once
