@@ -110,6 +110,7 @@ async def test_a_member_uses_a_bots_slash_commands_from_the_composer(aiohttp_ser
             await expect(answer_msg).to_be_visible()
             await expect(answer_msg.locator(".used-command")).to_have_text("bob used /echo")
             await expect(answer_msg.locator(".bot-tag")).to_have_text("BOT")
+        await expect(alice.locator(".member", has_text="echobot").locator(".bot-tag")).to_have_text("BOT")
         await screens(bob, "bots-public-answer")
 
         # Then /whisper with the keyboard only: the answer is bob's alone.
