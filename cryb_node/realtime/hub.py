@@ -58,6 +58,7 @@ class Session:
         self._writer: asyncio.Task[None] | None = None
         self._typing: dict[str, float] = {}
         self.intents: frozenset[str] | None = None  # dispatch kinds it asked for (None: all)
+        self.credential: str | None = None  # the sign-in session or API token it identified with
 
     # -- sending ------------------------------------------------------------------------------
 

@@ -144,7 +144,7 @@ class Interactions:
                 http.post(url, data=body, headers=headers, allow_redirects=False) as resp,
             ):
                 if not 200 <= resp.status < 300:
-                    log.info("interactions URL of bot %s answered %s", out.command_id, resp.status)
+                    log.info("interactions URL for interaction %s answered %s", out.id, resp.status)
         except (AddressRefused, aiohttp.ClientError, TimeoutError, ValueError) as err:
             log.info("interaction %s not delivered: %s", out.id, type(err).__name__)
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from cryb_node.gateway.api import Api, Call
 from cryb_node.node import Node
+from cryb_node.realtime.protocol import Close
 from cryb_node.services import BOT_MEMBERSHIP
 
 from .api_tokens import ApiTokenIn, ApiTokenList, ApiTokenMade, ApiTokens
 from .bots import BotIn, BotList, BotMade, BotOut, Bots
+from .console import end_live
 from .routes import client_of
 from .service import USERS
 
@@ -42,7 +44,12 @@ def bot_routes(api: Api, node: Node) -> None:
     async def revoke_api_token(call: Call) -> None:
         """Revoke one of your tokens or one of your bots' tokens."""
         mine = {call.user_id, *(b.id for b in (await bots().list(call.user_id)).bots)}
-        await tokens().revoke(call.path("token_id"), mine.__contains__)
+        token_id = call.path("token_id")
+        await tokens().revoke(token_id, mine.__contains__)
+        for user_id in mine:  # its live gateway sessions end too
+            for session in list(node.realtime.by_user.get(user_id, ())):
+                if session.credential == f"token:{token_id}":
+                    await session.close(Close.AUTHENTICATION_FAILED, "token revoked")
 
     @api.route("GET", "/api/v1/bots", response=BotList, auth="required")
     async def list_bots(call: Call) -> BotList:
@@ -58,7 +65,9 @@ def bot_routes(api: Api, node: Node) -> None:
     @api.route("DELETE", "/api/v1/bots/{bot_id}", auth="required", bucket="write")
     async def delete_bot(call: Call) -> None:
         """Delete your bot: its account goes and its tokens stop working."""
-        await bots().delete(call.user_id, call.path("bot_id"))
+        bot_id = call.path("bot_id")
+        await bots().delete(call.user_id, bot_id)
+        await end_live(node, {bot_id}, "bot deleted")
 
     @api.route("GET", "/api/v1/bots/{bot_id}/tokens", response=ApiTokenList, auth="required")
     async def list_bot_tokens(call: Call) -> ApiTokenList:

@@ -27,6 +27,7 @@ class BotClient:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.ready: dict[str, Any] = {}
+        self.close_code: int | None = None  # set when the node closes the socket
 
     async def __aenter__(self) -> BotClient:
         self._http = aiohttp.ClientSession(headers={"Authorization": f"Bearer {self.token}"})
@@ -73,6 +74,14 @@ class BotClient:
                 answer = await self.on_interaction(frame["d"])
                 if answer is not None:
                     self.answers.append(await self.answer(frame["d"]["id"], **answer))
+        self.close_code = self._ws.close_code
+
+    async def closed(self, timeout: float = 5.0) -> int:
+        for _ in range(int(timeout / 0.05)):
+            if self.close_code is not None:
+                return self.close_code
+            await asyncio.sleep(0.05)
+        raise AssertionError("the socket stayed open")
 
     def kinds(self) -> list[str]:
         return [f["t"] for f in self.dispatches]

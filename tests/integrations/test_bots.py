@@ -3,8 +3,11 @@ communities, and every route checks the scope a token needs (docs/integrations.m
 
 from __future__ import annotations
 
+import aiohttp
+
 from tests.support.api import User
 
+from .bot_client import BotClient
 from .conftest import Space, call, new_user, ok
 
 
@@ -107,3 +110,27 @@ async def test_the_admin_scope_works_only_while_its_owner_is_a_node_admin(space:
     tok = await ok(c, "POST", "/tokens", user, json={"name": "w", "scopes": ["read", "write"]})
     status, body = await call(c, "GET", "/admin/users", User(user.id, tok["token"]))
     assert (status, body["code"]) == (403, "insufficient_scope")
+
+
+async def test_revoking_a_token_or_deleting_the_bot_ends_its_live_gateway_sessions(space: Space):
+    c = space.client
+    base = str(c.make_url("")).rstrip("/")
+    bot = await make_bot(space, space.owner)
+    body = {"name": "second", "scopes": ["read"]}
+    second = await ok(c, "POST", f"/bots/{bot.id}/tokens", space.owner, json=body)
+    async with BotClient(base, bot.token) as first_socket, BotClient(base, second["token"]) as second_socket:
+        await ok(c, "DELETE", f"/tokens/{second['id']}", space.owner)
+        assert await second_socket.closed() == 4004
+        assert first_socket.close_code is None  # another token's session stays
+        await ok(c, "DELETE", f"/bots/{bot.id}", space.owner)
+        assert await first_socket.closed() == 4004
+
+
+async def test_a_token_without_read_cannot_open_the_gateway(space: Space):
+    made = await ok(space.client, "POST", "/tokens", space.member, json={"name": "w", "scopes": ["write"]})
+    ws = await space.client.ws_connect("/gateway")
+    assert (await ws.receive_json())["op"] == "HELLO"
+    await ws.send_json({"op": "IDENTIFY", "d": {"token": made["token"]}})
+    msg = await ws.receive()
+    assert (msg.type, msg.data) == (aiohttp.WSMsgType.CLOSE, 4004)
+    await ws.close()
