@@ -4,6 +4,7 @@
 
 import * as api from '../api.js';
 import { announce, formatTime, h, replace } from '../dom.js';
+import { holds } from '../perms.js';
 import * as store from '../store.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
 
@@ -112,7 +113,7 @@ export function botsTab() {
 }
 
 function botRow(b, reload) {
-  const managed = [...state.communities.values()];
+  const managed = [...state.communities.values()].filter((c) => holds(c.perms, 'MANAGE_COMMUNITY')); // where adding works
   const pick = h('select', { 'aria-label': `Community to add ${b.username} to` },
     h('option', { value: '' }, 'Add to a community…'), managed.map((c) => h('option', { value: c.id }, c.name)));
   const status = h('span', { class: 'muted', role: 'status' });
