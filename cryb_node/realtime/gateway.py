@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import WSMsgType, web
 
-from cryb_node.gateway.api import Principal
-from cryb_node.gateway.middleware import AUTHENTICATOR
+from cryb_node.http.api import Principal
+from cryb_node.http.middleware import AUTHENTICATOR
 from cryb_node.problems import Problem
 from cryb_node.realtime import protocol as p
 from cryb_node.realtime.hub import Hub, Session

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 from cryb_node.services import ServiceKey

@@ -12,7 +12,7 @@ import msgspec
 
 from cryb_node.clock import new_id
 from cryb_node.db import Connection
-from cryb_node.gateway.api import Principal
+from cryb_node.http.api import Principal
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
 from cryb_node.services import DIRECTORY, PERMISSIONS, Perm, Permissions

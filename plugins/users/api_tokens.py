@@ -1,5 +1,5 @@
 """Scoped API tokens for people (personal tokens) and bots: ``cryb_…`` bearer tokens stored as sha256,
-with scopes (read, write, moderate, admin: cryb_node/gateway/scopes.py) and an optional expiry.
+with scopes (read, write, moderate, admin: cryb_node/http/scopes.py) and an optional expiry.
 Each use is checked against the database, so a revocation applies to the next request."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from msgspec import Meta
 
 from cryb_node.clock import new_id
 from cryb_node.db import Connection, Database
-from cryb_node.gateway.api import Principal
-from cryb_node.gateway.scopes import SCOPES
+from cryb_node.http.api import Principal
+from cryb_node.http.scopes import SCOPES
 from cryb_node.problems import Problem, not_found
 
 PREFIX = "cryb_"

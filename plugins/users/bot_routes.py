@@ -3,7 +3,7 @@ community (a manager with MANAGE_COMMUNITY). docs/integrations.md "Bots"."""
 
 from __future__ import annotations
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.realtime.protocol import Close
 from cryb_node.services import BOT_MEMBERSHIP

@@ -18,7 +18,7 @@ from msgspec import UNSET
 from cryb_node.clock import new_id
 from cryb_node.db import Connection
 from cryb_node.events import Tx
-from cryb_node.gateway.ratestore import ExpiringStore
+from cryb_node.http.ratestore import ExpiringStore
 from cryb_node.identity import key_dir
 from cryb_node.mail import Mailer
 from cryb_node.node import Node

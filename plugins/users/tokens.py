@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 import jwt
 
 from cryb_node.db import Database
-from cryb_node.gateway.api import Principal
+from cryb_node.http.api import Principal
 from cryb_node.problems import Problem
 
 from .api_tokens import PREFIX, ApiTokens
@@ -32,7 +32,7 @@ ENDING = frozenset({"disabled", "deactivated", "deleted", "signed_out_by_admin"}
 
 
 class AccessTokens:
-    """Issues access tokens and implements cryb_node.gateway.middleware.Authenticator."""
+    """Issues access tokens and implements cryb_node.http.middleware.Authenticator."""
 
     def __init__(
         self, key: bytes, ttl_s: int, db: Database, poll_s: float, clock: Callable[[], float] = time.time

@@ -11,7 +11,7 @@ import { channelSettingsButton, slowmodeNote } from './channel_menu.js';
 import { Composer } from './composer.js';
 import { emojiGlyph, emojiName } from './custom_emoji.js';
 import { decorateIntegration, embedSlot, sameSender } from './integrations.js';
-import { decorateBot } from './slash.js';
+import { decorateBot } from './bot_tag.js';
 import { confirmDialog, reactionPicker } from './dialogs.js';
 import { collapseBlocked } from './friends.js';
 import { renderBody } from './markup.js';

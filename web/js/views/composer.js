@@ -7,7 +7,7 @@ import { icon } from '../icons.js';
 import * as outbox from '../outbox.js';
 import * as store from '../store.js';
 import { ComposerExtras } from './composer_extras.js';
-import { Slash } from './slash.js';
+import { slashHook } from './slash_hook.js';
 
 const { state } = store;
 
@@ -49,7 +49,7 @@ export class Composer {
         h('button', { type: 'submit', class: 'icon-btn send-btn', 'aria-label': 'Send message', title: 'Send' }, icon('send'))),
       h('p', { id: 'composer-help', class: 'sr-only' }, 'Enter to send, Shift+Enter for a new line, up arrow to edit your last message. Markdown works.'),
       this.readOnly);
-    this.slash = new Slash(this); // `/` commands of the community's bots
+    this.slash = slashHook(this); // `/` commands of the community's bots (slash.js, loaded on first `/`)
     this.updatePermissions();
     this.unsubscribe = outbox.onChange(({ channelId, added, error }) => {
       if (channelId !== chat.channelId) return;

@@ -2,8 +2,11 @@
 
 import { h } from '../dom.js';
 import * as store from '../store.js';
-import { emojiChanged } from './emoji_live.js';
-import { interactionDispatch } from './slash.js';
+
+// Custom emoji change rarely: their handler loads with the first such event (not on first load).
+const emojiChanged = (shell, d) => import('./emoji_live.js').then((m) => m.emojiChanged(shell, d));
+// So do slash-command answers (slash.js is loaded by the composer anyway; this keeps live.js light).
+const interactionDispatch = (shell, t, d) => import('./slash.js').then((m) => m.interactionDispatch(shell, t, d));
 
 const { state } = store;
 

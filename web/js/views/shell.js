@@ -15,7 +15,6 @@ import { handleDispatch } from './live.js';
 import { communityTools, openChannelExtra, openTop, railItems } from './extra.js';
 import { communityBadge } from './community_menu.js';
 import { friendsLink } from './friends.js';
-import { inviteDeadReason } from './invite_state.js';
 import { morph } from './keyed.js';
 
 // User settings load when first opened: the chat page's first load does not carry them.
@@ -276,7 +275,7 @@ export class Shell {
     const box = h('section', { class: 'home invite-accept', 'aria-label': 'Invite' }, h('p', { role: 'status' }, 'Loading invite…'));
     replace(this.mainPane, this.header(h('h2', { class: 'channel-title' }, 'Invite')), box);
     try {
-      const inv = await C.invite(code);
+      const [inv, { inviteDeadReason }] = await Promise.all([C.invite(code), import('./invite_state.js')]);
       const dead = inviteDeadReason(inv);
       if (dead) {
         replace(box, h('h3', null, inv.community_name), h('p', { role: 'alert' }, dead, ' Ask a member for a new invite link.'));

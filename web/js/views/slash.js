@@ -2,7 +2,7 @@
 // Enter/Tab, Escape; mouse: click), sending `/name key:value …` asks the node to hand the interaction
 // to the bot (POST /channels/<id>/interactions), and the answer shows here: an ephemeral one only in
 // this member's notes (it reaches only their sessions), a public one as the bot's message marked
-// "X used /name"; past the deadline, "<bot> did not respond". Also the BOT tag on bots' messages.
+// "X used /name"; past the deadline, "<bot> did not respond".
 
 import * as api from '../api.js';
 import { announce, h, replace } from '../dom.js';
@@ -182,7 +182,7 @@ function convert(opt, v, communityId) {
 
 /** Gateway dispatches about this member's interactions (only their sessions receive them). */
 export function interactionDispatch(shell, t, d) {
-  const current = () => shell?.chat?.composer?.slash || null;
+  const current = () => shell?.chat?.composer?.slash?.real || null;
   const known = open.get(d.interaction_id);
   if (!known) settled.add(d.interaction_id);
   if (t === 'INTERACTION_RESPONSE') {
@@ -200,21 +200,4 @@ export function interactionDispatch(shell, t, d) {
     if (known) known.note.remove();
     if (slash) slash.note(`${known?.cmd.bot_name || 'The bot'} did not respond to /${d.name}.`, 'failed');
   }
-}
-
-/** A bot's message: the BOT tag by its name, and who used which command above an answer. */
-export function decorateBot(el, m) {
-  const author = store.user(m.author_id);
-  if (author?.bot) {
-    const name = el.querySelector('.msg-head .author');
-    if (name && !el.querySelector('.bot-tag')) name.after(h('span', { class: 'bot-tag', title: 'A bot account' }, 'BOT'));
-  }
-  if (m.interaction) {
-    const main = el.querySelector('.msg-main');
-    const who = store.displayName(m.interaction.user_id);
-    // A name not loaded yet is marked so the chat re-renders the message once it is (refreshNames).
-    const caller = h('span', { class: who === '…' ? 'author pending-name' : 'caller' }, who);
-    if (main) main.prepend(h('p', { class: 'used-command muted' }, caller, ` used /${m.interaction.name}`));
-  }
-  return el;
 }

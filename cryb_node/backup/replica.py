@@ -1,6 +1,6 @@
 """Backups from the replica: list what it holds, restore (optionally to a point in time), verify a
-restore, force a snapshot. `cryb backup` (backup_cli.py) and restore-on-start call these.
-Media blobs of the local media backend travel beside the database (media_backup.py): pushed by
+restore, force a snapshot. `cryb backup` (cli.py) and restore-on-start call these.
+Media blobs of the local media backend travel beside the database (blobs.py): pushed by
 `snapshot_now`, pulled back by `restore_media` after a restore.
 """
 
@@ -19,10 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from cryb_node import identity, litestream, media_backup, replication
+from cryb_node import identity
+from cryb_node.backup import blobs, litestream, replication
+from cryb_node.backup.litestream import LitestreamError, OneShot
 from cryb_node.config import Config
 from cryb_node.doctor import Finding, check_database
-from cryb_node.litestream import LitestreamError, OneShot
 
 if TYPE_CHECKING:
     from cryb_node.plugins import Loaded
@@ -270,7 +271,7 @@ def restore_in_place(
     return result
 
 
-def restore_missing(cfg: Config, db_path: Path, media: media_backup.Source | None = None) -> bool:
+def restore_missing(cfg: Config, db_path: Path, media: blobs.Source | None = None) -> bool:
     """Restore-on-start: if the database is missing and the replica has one, restore it (and
     copy back the media blobs the node lacks)."""
     if db_path.exists():
@@ -286,15 +287,15 @@ def restore_missing(cfg: Config, db_path: Path, media: media_backup.Source | Non
     return True
 
 
-def restore_media(cfg: Config, media: media_backup.Source) -> media_backup.Copied | None:
+def restore_media(cfg: Config, media: blobs.Source) -> blobs.Copied | None:
     """Copy the blobs the node lacks back from the target; None when nothing is to be copied
     (S3 media backend, no media plugin, or a target type without media)."""
     _require(cfg)
-    if media.mode != "local" or not media_backup.supported(cfg.replication):
+    if media.mode != "local" or not blobs.supported(cfg.replication):
         return None
     try:
-        return media_backup.pull(cfg.replication, Path(media.root))
-    except media_backup.MediaBackupError as err:
+        return blobs.pull(cfg.replication, Path(media.root))
+    except blobs.MediaBackupError as err:
         # The database is back already; a second restore (--force) copies the missing blobs.
         raise BackupError(f"the database is restored, but {err}; run the restore again (--force)") from err
 
@@ -322,15 +323,15 @@ def _media_line(copied: int, size: int, blobs: int, since_start: bool = False) -
 
 
 def snapshot_now(
-    cfg: Config, db_path: Path, *, timeout: float = 120, media: media_backup.Source | None = None
+    cfg: Config, db_path: Path, *, timeout: float = 120, media: blobs.Source | None = None
 ) -> str:
     """Force a full snapshot into the replica and copy new media blobs. A running node does both
     itself (asked by SIGUSR1, so only one Litestream ever works on the database); a stopped
     node's database is snapshotted (and its blobs copied) directly."""
     _require(cfg)
     data_dir = db_path.parent
-    media = media or media_backup.Source("none")
-    copies_media = media.mode == "local" and media_backup.supported(cfg.replication)
+    media = media or blobs.Source("none")
+    copies_media = media.mode == "local" and blobs.supported(cfg.replication)
     running = _node_running(data_dir)
     if running is None:
         if not db_path.exists():
@@ -340,8 +341,8 @@ def snapshot_now(
         lines = ["snapshot taken (node not running)"]
         if copies_media:
             try:
-                done = media_backup.push(cfg.replication, Path(media.root))
-            except media_backup.MediaBackupError as err:
+                done = blobs.push(cfg.replication, Path(media.root))
+            except blobs.MediaBackupError as err:
                 raise BackupError(str(err)) from err
             lines.append(_media_line(done.copied, done.bytes, done.blobs))
         else:

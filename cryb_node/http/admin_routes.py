@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING
 
-from cryb_node import backup, replication
-from cryb_node.gateway.api import Api, Call
+from cryb_node.backup import replica, replication
+from cryb_node.http.api import Api, Call
 from cryb_node.problems import forbidden
 from cryb_node.services import AUDIT
 
@@ -36,12 +36,12 @@ async def require_current_admin(call: Call, node: Node) -> str:
 
 def admin_routes(api: Api, node: Node) -> None:
     @api.route(
-        "GET", "/api/v1/admin/backups", response=backup.Backups, auth="required",
+        "GET", "/api/v1/admin/backups", response=replica.Backups, auth="required",
         summary="Backups in the replica (snapshots, restorable range) and replication status (node admins)",
     )  # fmt: skip
-    async def get_backups(call: Call) -> backup.Backups:
+    async def get_backups(call: Call) -> replica.Backups:
         require_node_admin(call)
         live = node.replication.status() if node.replication is not None else None
         status = live or replication.read_status(node.data_dir)
         # Listing runs a one-shot litestream process: off the event loop.
-        return await asyncio.to_thread(backup.overview, node.config, node.db_path, status)
+        return await asyncio.to_thread(replica.overview, node.config, node.db_path, status)

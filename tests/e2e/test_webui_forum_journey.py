@@ -1,4 +1,4 @@
-"""The web UI, part 2, as members use it: a forum post voted on and discussed three levels deep, found
+"""The web UI as members use it: a forum post voted on and discussed three levels deep, found
 by search, reported and removed from the moderators' queue with the author told; a plain member who
 never sees (and is refused) the moderation tools; insights charts drawn from the analytics API; the
 app shell opening from the service worker with no network and a message typed offline sent after."""
@@ -7,93 +7,31 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import shutil
-from typing import Any
 
 import pytest
 from cryb_plugins.analytics.service import ANALYTICS
 from cryb_plugins.users.service import CLI, USERS
 from playwright.async_api import expect
 
-from cryb_node.app import build_app
-from cryb_node.appkeys import NODE
-from tests.conftest import ROOT, free_port, make_config
 from tests.e2e.webui import (
-    DESKTOP,
-    PHONE,
     accept_invite,
+    comment_on,
     create_community,
+    create_forum,
     invite_link,
     message,
     new_page,
+    png,
     register,
+    screens,
     send,
-    shoot,
+    serve_node,
     until,
 )
-from tests.users_fixtures import FAST_HASHING, PASSWORD
+from tests.users_fixtures import PASSWORD
 
 pytestmark = pytest.mark.browser
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-
-
-async def serve_node(aiohttp_server: Any, tmp_path: Any) -> tuple[str, Any]:
-    """A node whose media URLs name the port it serves on, so images in the screenshots load."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    cfg = make_config(
-        tmp_path / "data",
-        plugin={"users": FAST_HASHING},
-        rate_limits={"enabled": False},
-        realtime={"heartbeat_interval_s": 2.0},
-        node={"base_url": base},
-    )
-    server = await aiohttp_server(build_app(cfg), port=port)
-    return base, server.app[NODE]
-
-
-async def screens(page: Any, name: str) -> None:
-    """The screen at desktop and phone width, saved as test artifacts; CRYB_UPDATE_SCREENSHOTS=1 also
-    refreshes the copies committed under docs/screenshots/ (a plain test run leaves the tree clean)."""
-    update = os.environ.get("CRYB_UPDATE_SCREENSHOTS") == "1"
-    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
-        await page.set_viewport_size(size)
-        await page.wait_for_timeout(150)
-        shot = await shoot(page, f"{name}-{label}")
-        if update:
-            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-            shutil.copy(shot, SCREENSHOTS / f"{name}-{label}.png")
-    await page.set_viewport_size(DESKTOP)
-
-
-def png(name: str, color: tuple[int, int, int]) -> dict[str, Any]:
-    import pyvips
-
-    image = (pyvips.Image.black(320, 200, bands=3) + list(color)).cast("uchar").copy(interpretation="srgb")
-    return {"name": name, "mimeType": "image/png", "buffer": image.pngsave_buffer()}
-
-
-async def create_forum(page: Any, name: str) -> None:
-    await page.get_by_role("button", name="Create channel").click()
-    dialog = page.get_by_role("dialog", name="Create channel")
-    await dialog.get_by_label("Channel name").fill(name)
-    await dialog.get_by_label("Type").select_option("forum")
-    await dialog.get_by_role("button", name="Create").click()
-    await expect(page.get_by_role("link", name="New post")).to_be_visible()
-
-
-async def comment_on(page: Any, text: str, under: str | None = None) -> None:
-    if under is None:
-        form = page.locator("section.comments > form.reply-form")
-    else:
-        item = page.locator("li.comment", has=page.locator(":scope > .comment-body-wrap", has_text=under))
-        await item.locator(":scope > .comment-body-wrap").get_by_role("button", name="Reply").click()
-        form = item.locator(":scope > .comment-body-wrap form.reply-form")
-    await form.locator("textarea").fill(text)
-    await form.get_by_role("button").last.click()
-    await expect(page.locator("li.comment .comment-body", has_text=text)).to_be_visible()
 
 
 async def test_post_vote_comment_search_report_remove_notify_and_charts(aiohttp_server, tmp_path, browser):

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from cryb_node.config import RateLimitSection, RateRule
-from cryb_node.gateway.ratestore import ExpiringStore
+from cryb_node.http.ratestore import ExpiringStore
 from cryb_node.problems import Problem
 
 

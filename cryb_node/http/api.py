@@ -13,7 +13,7 @@ from typing import Any, Literal
 import msgspec
 from aiohttp import web
 
-from cryb_node.gateway.scopes import check_scope
+from cryb_node.http.scopes import check_scope
 from cryb_node.problem_codes import Code
 from cryb_node.problem_scan import handler_codes
 from cryb_node.problems import Problem, ProblemBody, unauthorized

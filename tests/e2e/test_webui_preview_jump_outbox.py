@@ -1,4 +1,4 @@
-"""Web UI, part 2 follow-ups: the post composer previews the server's own rendering (plain text
+"""The web UI: the post composer previews the server's own rendering (plain text
 offline); a jump to a message far back in history loads its context; an outbox that survives a
 cold start offline (IndexedDB) and sends each message exactly once."""
 
@@ -12,22 +12,23 @@ from cryb_plugins.content.schemas import MessageIn
 from cryb_plugins.content.service import CONTENT
 from playwright.async_api import expect
 
-from tests.e2e.test_webui_part2 import create_forum, serve_node
-from tests.e2e.webui import create_community, message, new_page, register, send, until
+from tests.e2e.webui import (
+    api_call,
+    create_community,
+    create_forum,
+    message,
+    new_page,
+    register,
+    send,
+    serve_node,
+    until,
+)
 
 pytestmark = pytest.mark.browser
 
 MARKDOWN = (
     "Read **this** <script>alert(1)</script> at [the docs](https://example.test/a?b=1&c=2)\n\n- one\n- two"
 )
-
-
-async def api_call(page: Any, method: str, path: str, body: Any = None) -> Any:
-    return await page.evaluate(
-        "([method, path, body]) => import('/web/js/api.js')"
-        ".then(m => m.api(method, path, body ?? undefined))",
-        [method, path, body],
-    )
 
 
 async def test_post_preview_is_the_servers_rendering_and_plain_text_offline(

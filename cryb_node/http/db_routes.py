@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from cryb_node.dataconsole import DataConsole, ExportQuery, QueryIn, QueryResult, Tables
-from cryb_node.gateway.admin_routes import require_current_admin
-from cryb_node.gateway.api import Api, Call
-from cryb_node.gateway.middleware import client_address
+from cryb_node.http.admin_routes import require_current_admin
+from cryb_node.http.api import Api, Call
+from cryb_node.http.middleware import client_address
 from cryb_node.problems import Problem
 
 if TYPE_CHECKING:

@@ -1,5 +1,5 @@
-"""Live state that stays right on another member's open page (issue 21, part 3): the open channel's
-header follows CHANNEL_UPDATE, at desktop and 390 px phone width."""
+"""Live state that stays right on another member's open page (issue 21): the open channel's header,
+custom emoji, invites' states, reports and the sidebar follow live events, at desktop and 390 px."""
 
 from __future__ import annotations
 
@@ -8,24 +8,25 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.test_webui_admin_media import serve_node as serve_media_node
 from tests.e2e.test_webui_community_settings import open_settings, two_members
-from tests.e2e.test_webui_followups import api_call
-from tests.e2e.test_webui_part2 import png
 from tests.e2e.test_webui_threads import community_id, community_of_three
 from tests.e2e.webui import (
     DESKTOP,
     PHONE,
     accept_invite,
+    api_call,
     create_community,
     invite_link,
     message,
     new_page,
+    png,
     register,
     send,
+    serve_node,
     shoot,
     until,
 )
+from tests.support.clock import SteppedClock
 
 pytestmark = pytest.mark.browser
 
@@ -113,6 +114,37 @@ async def test_a_revoked_or_used_up_invites_page_says_so_and_offers_no_accept(
     assert alice.errors == carol.errors == dave.errors == []
 
 
+async def test_an_expired_invites_page_says_so_and_the_node_refuses_it_too(aiohttp_server, tmp_path, browser):
+    """An invite past its max age: its page says it has expired and offers no Accept, and the node
+    refuses it as well. The node's clock starts two minutes behind while the invite is made and
+    then catches up, instead of the test waiting a minute (the browser keeps its real clock)."""
+    base, node, alice, _bob, community_id = await two_members(aiohttp_server, tmp_path, browser)
+    clock = SteppedClock()
+    clock.offset_s = -120.0
+    node.clock = clock
+    invite = await api_call(alice, "POST", f"/api/v1/communities/{community_id}/invites", {"max_age_s": 60})
+    clock.advance(120)
+    carol = await new_page(browser, PHONE)
+    await register(carol, base, "carol")
+    await carol.goto(f"{base}/invite/{invite['code']}")
+    page = carol.locator("section.invite-accept")
+    await expect(page.get_by_role("alert")).to_contain_text("This invite has expired.")
+    await expect(page.get_by_role("heading", name="Harbour")).to_be_visible()
+    await expect(carol.get_by_role("button", name="Accept invite")).to_have_count(0)
+    await shoot(carol, "invite-expired-phone")
+    status = await carol.evaluate(
+        """async (code) => {
+          const api = await import('/web/js/api.js');
+          const r = await fetch(`/api/v1/invites/${code}`, {
+            method: 'POST', headers: { Authorization: `Bearer ${api.token()}` } });
+          return [r.status, (await r.json()).code];
+        }""",
+        invite["code"],
+    )
+    assert status == [410, "invite_expired"]
+    assert alice.errors == carol.errors == []
+
+
 @pytest.mark.parametrize("viewport", ["desktop", "phone"])
 async def test_reporting_the_same_message_again_says_you_already_reported_it(
     aiohttp_server, tmp_path, browser, viewport
@@ -188,7 +220,7 @@ async def test_custom_emoji_made_renamed_and_deleted_reach_the_other_members_pic
     aiohttp_server, tmp_path, browser, viewport
 ):
     # Media URLs name the port served on, so the emoji images really load in the screenshot.
-    base, _ = await serve_media_node(aiohttp_server, tmp_path)
+    base, _ = await serve_node(aiohttp_server, tmp_path)
     alice, bob = await new_page(browser), await new_page(browser, PHONE if viewport == "phone" else DESKTOP)
     await register(alice, base, "alice")
     await register(bob, base, "bob")
@@ -308,3 +340,46 @@ async def test_a_click_on_the_sidebar_lands_while_live_events_re_render_it(
     await press_while(alice, rail.get_by_role("link", name="Direct messages"), unread_community)
     await alice.wait_for_url("**/channels/@me")
     assert alice.errors == bob.errors == []
+
+
+async def test_an_open_emoji_settings_tab_follows_another_windows_upload_rename_and_delete(
+    aiohttp_server, tmp_path, browser
+):
+    """The admin has community settings open in two windows (two devices): what one does to the
+    community's emoji shows in the other's open Emoji tab, without a reload."""
+    base, _ = await serve_node(aiohttp_server, tmp_path)
+    here = await new_page(browser)
+    await register(here, base, "alice")
+    await create_community(here, "Harbour")
+    there = await new_page(browser, storage_state=await here.context.storage_state())
+    await there.goto(here.url)
+    for page in (here, there):
+        await open_settings(page, "Emoji")
+        await expect(page.get_by_text("No custom emoji yet.")).to_be_visible()
+
+    await there.get_by_label("Image").set_input_files(png("ferry.png", (240, 160, 20)))
+    await there.get_by_label("Name").fill("ferry")
+    await there.get_by_role("button", name="Upload emoji").click()
+    await expect(here.locator("li.cs-emoji", has_text=":ferry:")).to_be_visible()
+    await expect(here.get_by_role("heading", name="Emoji (1)")).to_be_visible()
+    # A half-typed upload in this window survives the other window's changes.
+    await here.get_by_role("textbox", name="Name").fill("anchor")
+
+    await there.get_by_role("button", name="Rename :ferry:").click()
+    dialog = there.get_by_role("dialog", name="Rename :ferry:")
+    await dialog.get_by_label("New name").fill("ferry_boat")
+    await dialog.get_by_role("button", name="Rename").click()
+    await expect(here.locator("li.cs-emoji", has_text=":ferry_boat:")).to_be_visible()
+    await expect(here.get_by_role("button", name="Rename :ferry_boat:")).to_be_visible()
+    await expect(here.get_by_role("textbox", name="Name")).to_have_value("anchor")
+    await shoot(here, "emoji-settings-live")
+
+    await there.get_by_role("button", name="Delete :ferry_boat:").click()
+    await (
+        there.get_by_role("dialog", name="Delete :ferry_boat:?")
+        .get_by_role("button", name="Delete emoji")
+        .click()
+    )
+    await expect(here.get_by_text("No custom emoji yet.")).to_be_visible()
+    await expect(here.get_by_role("heading", name="Emoji (0)")).to_be_visible()
+    assert here.errors == there.errors == []

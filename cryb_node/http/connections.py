@@ -28,7 +28,7 @@ from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
 from cryb_node.config import ServerSection
-from cryb_node.gateway.api import json_response
+from cryb_node.http.api import json_response
 from cryb_node.problems import Problem
 
 log = logging.getLogger("cryb.http")

@@ -1,4 +1,4 @@
-"""The part-2 screens' routes: /search, /notifications and /admin answer with the app; the service
+"""The app's screen routes: /search, /notifications and /admin answer with the app; the service
 worker is served from / (so its scope is the whole app), revalidated on each visit; uPlot is vendored."""
 
 from __future__ import annotations

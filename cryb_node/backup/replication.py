@@ -13,7 +13,7 @@ when it commits; Litestream's debug log says when it read the WAL ("sync"), turn
 transaction ("db sync"), and shipped that transaction ("ltx file uploaded" / "replica sync").
 
 Media blobs with the local media backend are copied to the same target by a second loop here
-(media_backup.py: content-addressed, incremental) every ``sync_interval_s`` x 30 (at least 10 s)
+(blobs.py: content-addressed, incremental) every ``sync_interval_s`` x 30 (at least 10 s)
 and on `cryb backup now`; with the S3 media backend they already live in object storage. The
 search index is not replicated: the search plugin rebuilds a missing index from the database.
 """
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Literal
 
 import msgspec
 
-from cryb_node import litestream, media_backup
+from cryb_node.backup import blobs, litestream
 from cryb_node.config import ReplicationSection
 
 if TYPE_CHECKING:
@@ -72,7 +72,7 @@ class Status(msgspec.Struct, kw_only=True):
     # What an admin should read: the error, or that the replica is falling behind.
     problem: str | None = None
     snapshots: int = 0  # forced snapshots (`cryb backup now`) completed
-    # Media blobs (media_backup.py): what is copied, and the copy passes so far.
+    # Media blobs (blobs.py): what is copied, and the copy passes so far.
     media: str = ""  # where blobs live, or why nothing is copied
     media_blobs: int = 0  # local blobs seen by the last pass
     media_copied: int = 0  # blobs copied to the target since the node started
@@ -209,7 +209,7 @@ class Replicator:
         db_path: Path,
         data_dir: Path,
         db: Database,
-        media: media_backup.Source | None = None,
+        media: blobs.Source | None = None,
     ) -> None:
         self.cfg = cfg
         self.db_path = db_path
@@ -228,7 +228,7 @@ class Replicator:
         self._stopping = asyncio.Event()
         self._snapshot_wanted = asyncio.Event()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=20)
-        self.media_source = media or media_backup.Source("none")
+        self.media_source = media or blobs.Source("none")
         self.media = Status(state="starting", target="", node_pid=0)  # only the media_* fields
         self._media_task: asyncio.Task[None] | None = None
         self._media_wanted = asyncio.Event()
@@ -345,10 +345,10 @@ class Replicator:
     # -- media blobs ----------------------------------------------------------------------------
 
     def _copies_media(self) -> bool:
-        return self.media_source.mode == "local" and media_backup.supported(self.cfg)
+        return self.media_source.mode == "local" and blobs.supported(self.cfg)
 
     def _media_note(self) -> str:
-        if self.media_source.mode == "local" and not media_backup.supported(self.cfg):
+        if self.media_source.mode == "local" and not blobs.supported(self.cfg):
             return f"media blobs are not copied to {self.cfg.type} targets (only file and s3)"
         return self.media_source.note
 
@@ -357,8 +357,8 @@ class Replicator:
         m = self.media
         m.media_pass_started_at = time.time()
         try:
-            done = await asyncio.to_thread(media_backup.push, self.cfg, Path(self.media_source.root))
-        except media_backup.MediaBackupError as err:
+            done = await asyncio.to_thread(blobs.push, self.cfg, Path(self.media_source.root))
+        except blobs.MediaBackupError as err:
             m.media_error = str(err)
             log.warning("media backup pass failed: %s", err)
         else:
@@ -377,7 +377,7 @@ class Replicator:
         self._write_status()
 
     async def _media_loop(self) -> None:
-        every = media_backup.interval_s(self.cfg)
+        every = blobs.interval_s(self.cfg)
         while True:
             self._media_wanted.clear()
             await self.media_pass()

@@ -1,4 +1,4 @@
-"""`cryb backup`: status, now, list, restore, verify. Thin: each command is one call into backup.py
+"""`cryb backup`: status, now, list, restore, verify. Thin: each command is one call into replica.py
 (or the status the running node writes) plus output formatting."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 import click
 import msgspec
 
-from cryb_node import backup, media_backup, replication
+from cryb_node.backup import blobs, replica, replication
+from cryb_node.backup.litestream import LitestreamError
 from cryb_node.db import DB_FILE
-from cryb_node.litestream import LitestreamError
 
 
 def _db_path(settings: Any) -> tuple[Any, Path]:
@@ -21,8 +21,8 @@ def _db_path(settings: Any) -> tuple[Any, Path]:
     return cfg, cfg.data_path / DB_FILE
 
 
-def _media(settings: Any, cfg: Any) -> media_backup.Source:
-    return media_backup.source(settings.plugins(cfg), cfg.data_path)
+def _media(settings: Any, cfg: Any) -> blobs.Source:
+    return blobs.source(settings.plugins(cfg), cfg.data_path)
 
 
 def _fail(err: Exception) -> None:
@@ -97,8 +97,8 @@ def now_cmd(settings: Any, timeout: float) -> None:
     """Take a full snapshot into the replica now, and copy new media blobs (local media backend)."""
     cfg, db_path = _db_path(settings)
     try:
-        click.echo(backup.snapshot_now(cfg, db_path, timeout=timeout, media=_media(settings, cfg)))
-    except (backup.BackupError, LitestreamError) as err:
+        click.echo(replica.snapshot_now(cfg, db_path, timeout=timeout, media=_media(settings, cfg)))
+    except (replica.BackupError, LitestreamError) as err:
         _fail(err)
 
 
@@ -109,8 +109,8 @@ def list_cmd(settings: Any, as_json: bool) -> None:
     """What the replica holds: snapshots and the restorable time range."""
     cfg, db_path = _db_path(settings)
     try:
-        listing = backup.list_backups(cfg, db_path)
-    except (backup.BackupError, LitestreamError) as err:
+        listing = replica.list_backups(cfg, db_path)
+    except (replica.BackupError, LitestreamError) as err:
         _fail(err)
         return
     if as_json:
@@ -124,7 +124,7 @@ def list_cmd(settings: Any, as_json: bool) -> None:
         click.echo(f"  {snap.timestamp}  txid {snap.max_txid:<8} {_size(snap.size)}")
 
 
-def _progress_printer() -> backup.ProgressFn:
+def _progress_printer() -> replica.ProgressFn:
     last = {"line": ""}
 
     def show(stage: str, done: int, total: int, written: int) -> None:
@@ -148,17 +148,17 @@ def restore_cmd(settings: Any, timestamp: str | None, to: str | None, force: boo
     """Restore the database from the replica (the node must be stopped unless --to is given)."""
     cfg, db_path = _db_path(settings)
     progress = None if as_json else _progress_printer()
-    blobs: media_backup.Copied | None = None
+    copied: blobs.Copied | None = None
     try:
-        when = backup.parse_timestamp(timestamp) if timestamp else None
+        when = replica.parse_timestamp(timestamp) if timestamp else None
         if to:
-            result = backup.restore_file(cfg, db_path, Path(to), timestamp=when, progress=progress)
+            result = replica.restore_file(cfg, db_path, Path(to), timestamp=when, progress=progress)
         else:
-            result = backup.restore_in_place(cfg, db_path, timestamp=when, force=force, progress=progress)
+            result = replica.restore_in_place(cfg, db_path, timestamp=when, force=force, progress=progress)
             if progress is not None:
                 click.echo("\rrestore: media blobs ...", nl=False, err=True)
-            blobs = backup.restore_media(cfg, _media(settings, cfg))
-    except (backup.BackupError, LitestreamError) as err:
+            copied = replica.restore_media(cfg, _media(settings, cfg))
+    except (replica.BackupError, LitestreamError) as err:
         if progress is not None:
             click.echo(err=True)
         _fail(err)
@@ -166,7 +166,7 @@ def restore_cmd(settings: Any, timestamp: str | None, to: str | None, force: boo
     if as_json:
         out = msgspec.to_builtins(result)
         if not to:
-            out["media"] = msgspec.to_builtins(blobs) if blobs is not None else None
+            out["media"] = msgspec.to_builtins(copied) if copied is not None else None
         click.echo(msgspec.json.format(msgspec.json.encode(out), indent=2))
         return
     click.echo(err=True)
@@ -175,13 +175,13 @@ def restore_cmd(settings: Any, timestamp: str | None, to: str | None, force: boo
     )
     if to:
         click.echo("media blobs are only copied back by a restore in place")
-    elif blobs is None:
+    elif copied is None:
         click.echo(f"media: {_media(settings, cfg).note}")
     else:
-        bad = f", {blobs.skipped_bad} damaged blobs skipped" if blobs.skipped_bad else ""
+        bad = f", {copied.skipped_bad} damaged blobs skipped" if copied.skipped_bad else ""
         click.echo(
-            f"media: {blobs.copied} blobs copied back ({_size(blobs.bytes)}), "
-            f"{blobs.blobs} in the replica{bad}"
+            f"media: {copied.copied} blobs copied back ({_size(copied.bytes)}), "
+            f"{copied.blobs} in the replica{bad}"
         )
     if not to:
         click.echo("a new log key will be made at the next start (the old one is never reused)")
@@ -195,8 +195,8 @@ def verify_cmd(settings: Any, as_json: bool) -> None:
     cfg, db_path = _db_path(settings)
     plugins = settings.plugins(cfg)
     try:
-        result = backup.verify(cfg, db_path, plugins)
-    except (backup.BackupError, LitestreamError) as err:
+        result = replica.verify(cfg, db_path, plugins)
+    except (replica.BackupError, LitestreamError) as err:
         _fail(err)
         return
     if as_json:

@@ -12,10 +12,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from cryb_node import __version__
 from cryb_node.appkeys import METRICS
-from cryb_node.gateway.admin_routes import admin_routes
-from cryb_node.gateway.api import Api, Call, json_response, openapi
-from cryb_node.gateway.db_routes import db_routes
 from cryb_node.health import Ready, readiness
+from cryb_node.http.admin_routes import admin_routes
+from cryb_node.http.api import Api, Call, json_response, openapi
+from cryb_node.http.db_routes import db_routes
 from cryb_node.realtime import gateway as realtime_gateway
 
 if TYPE_CHECKING:
