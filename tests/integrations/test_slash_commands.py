@@ -253,3 +253,26 @@ async def test_after_a_restart_lost_the_timers_the_sweep_fails_overdue_interacti
         assert await interactions.sweep() == 1
         assert (await caller.wait_for("INTERACTION_FAILED"))["interaction_id"] == used["id"]
         assert await interactions.sweep() == 0  # told once
+
+
+async def test_a_bot_gets_roles_like_a_member_and_its_channel_rights_bind_its_answers(space: Space):
+    from cryb_node.services import Perm
+
+    c = space.client
+    bot = await added_bot(space)
+    role = await ok(c, "POST", f"/communities/{space.community}/roles", space.owner,
+                    json={"name": "muted bots", "perms": 0})  # fmt: skip
+    await ok(c, "PUT", f"/communities/{space.community}/members/{bot.id}/roles/{role['id']}", space.owner)
+    member = await ok(c, "GET", f"/communities/{space.community}/members/{bot.id}", space.owner)
+    assert role["id"] in member["roles"]
+    await ok(c, "PUT", f"/channels/{space.text}/overwrites/role/{role['id']}", space.owner,
+             json={"deny": int(Perm.SEND_MESSAGES)})  # fmt: skip
+    cmd = await ok(c, "PUT", f"/communities/{space.community}/commands/ping", bot, json={"description": "x"})
+    used = await ok(
+        c, "POST", f"/channels/{space.text}/interactions", space.member, json={"command_id": cmd["id"]}
+    )
+    status, _ = await call(c, "POST", f"/interactions/{used['id']}/callback", bot, json={"content": "pong"})
+    assert status == 403  # the rule book refuses its message: it may not send here
+    status, body = await call(c, "POST", f"/interactions/{used['id']}/callback", bot,
+                              json={"content": "pong", "ephemeral": True})  # fmt: skip
+    assert status == 200 and body["message_id"] is None  # the refused answer did not use up the interaction
