@@ -45,8 +45,10 @@ class Code(StrEnum):
     BAD_REQUEST = "bad_request", "A malformed HTTP request (bad syntax, or a line or header too long)."
     BANNED = "banned", "You are banned from this community."
     BLOCKED = "blocked", "You cannot send a friend request to this user (blocked)."
+    BOT_REQUIRED = "bot_required", "Only a bot account (with its API token) may do this."
     BUSY = "busy", "Storage cleanup is running; try again."
     CANNOT_SEND = "cannot_send", "You may not post here now (timed out?)."
+    COMMAND_TAKEN = "command_taken", "Another bot already has a slash command of that name in this community."
     CONFIRMATION_MISMATCH = "confirmation_mismatch", "Type the account's username to confirm."
     EDGE_READ_ONLY = "edge_read_only", "An edge node never writes events itself; writes go to the primary."
     EMAIL_TAKEN = "email_taken", "That email is already in use."
@@ -60,6 +62,14 @@ class Code(StrEnum):
     )
     EXPORT_TOO_SOON = "export_too_soon", "A data export was asked for too recently; Retry-After says when."
     FORBIDDEN = "forbidden", "Not allowed: the caller lacks the right for this action."
+    INSUFFICIENT_SCOPE = (
+        "insufficient_scope",
+        "The API token lacks the scope this route needs (read, write, moderate, admin), or no token may.",
+    )
+    INTERACTION_EXPIRED = (
+        "interaction_expired",
+        "The interaction's answer deadline has passed, or it was already answered.",
+    )
     INTERNAL = "internal", "An unexpected server error; the request id is in the logs."
     INVALID_ACTION = "invalid_action", "An automod rule's action is not one of the known actions."
     INVALID_BODY = "invalid_body", "A JSON request body is required."
@@ -196,6 +206,7 @@ class Code(StrEnum):
     TOO_MANY_CHOICES = "too_many_choices", "More answers than the poll takes (one unless multiple choice)."
     TOO_MANY_CONNECTIONS = "too_many_connections", "Too many open connections; try again shortly."
     TOO_MANY_FRAMES = "too_many_frames", "An animation with more frames than the node accepts."
+    TOO_MANY_TOKENS = "too_many_tokens", "An account has as many API tokens (or bots) as it may."
     TOO_MANY_PATTERNS = (
         "too_many_patterns",
         "A community's automod regex rules hold too many patterns in all.",

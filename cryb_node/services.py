@@ -471,6 +471,15 @@ class Invites(Protocol):
         ...
 
 
+class BotMembership(Protocol):
+    """Provided by the communities plugin: a manager (MANAGE_COMMUNITY) adds a bot account to a
+    community, or removes it; the users plugin checks the bot is the caller's."""
+
+    async def add_bot(self, actor_id: str, admin: bool, community_id: str, bot_id: str) -> None: ...
+
+    async def remove_bot(self, actor_id: str, admin: bool, community_id: str, bot_id: str) -> None: ...
+
+
 # The keys of the core's service vocabulary.
 PERMISSIONS: ServiceKey[Permissions] = ServiceKey("permissions")
 RELATIONSHIPS: ServiceKey[Relationships] = ServiceKey("relationships")
@@ -487,3 +496,4 @@ REMOTE_MEDIA: ServiceKey[RemoteMedia] = ServiceKey("remote-media")
 PLACES: ServiceKey[Places] = ServiceKey("places")
 SEARCH_INDEX: ServiceKey[SearchIndex] = ServiceKey("search-index")
 INVITES: ServiceKey[Invites] = ServiceKey("invites")
+BOT_MEMBERSHIP: ServiceKey[BotMembership] = ServiceKey("bot-membership")

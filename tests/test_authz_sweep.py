@@ -265,6 +265,22 @@ ROUTES: dict[str, str] = {
     "PATCH /api/v1/scheduled-events/{event_id}": "user",
     "POST /api/v1/scheduled-events/{event_id}/cancel": "user",
     "PUT /api/v1/scheduled-events/{event_id}/rsvp": "user",
+    "GET /api/v1/tokens": "user",
+    "POST /api/v1/tokens": "user",
+    "DELETE /api/v1/tokens/{token_id}": "user",
+    "GET /api/v1/bots": "user",
+    "POST /api/v1/bots": "user",
+    "DELETE /api/v1/bots/{bot_id}": "user",
+    "GET /api/v1/bots/{bot_id}/tokens": "user",
+    "POST /api/v1/bots/{bot_id}/tokens": "user",
+    "PUT /api/v1/communities/{community_id}/bots/{bot_id}": "user",
+    "DELETE /api/v1/communities/{community_id}/bots/{bot_id}": "user",
+    "GET /api/v1/communities/{community_id}/commands": "user",
+    "PUT /api/v1/communities/{community_id}/commands/{name}": "user",
+    "DELETE /api/v1/communities/{community_id}/commands/{name}": "user",
+    "PUT /api/v1/interactions/endpoint": "user",
+    "POST /api/v1/channels/{channel_id}/interactions": "user",
+    "POST /api/v1/interactions/{interaction_id}/callback": "user",
 }
 
 BODY = {"x": 1}  # never a valid body: requests must be refused before any body is believed

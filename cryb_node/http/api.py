@@ -13,6 +13,7 @@ from typing import Any, Literal
 import msgspec
 from aiohttp import web
 
+from cryb_node.http.scopes import check_scope
 from cryb_node.problem_codes import Code
 from cryb_node.problem_scan import handler_codes
 from cryb_node.problems import Problem, ProblemBody, unauthorized
@@ -26,6 +27,9 @@ class Principal(msgspec.Struct, frozen=True):
     user_id: str
     session_id: str | None = None
     admin: bool = False
+    # An API token's scopes (read, write, moderate, admin); None for a signed-in session (all of them).
+    scopes: frozenset[str] | None = None
+    bot: bool = False  # a bot account (plugins/users/bots.py)
 
 
 PRINCIPAL = web.RequestKey("principal", Principal)
@@ -179,6 +183,8 @@ def _wrap(spec: RouteSpec) -> Callable[[web.Request], Awaitable[web.StreamRespon
         principal = request.get(PRINCIPAL)
         if spec.auth == "required" and principal is None:
             raise unauthorized()
+        if principal is not None and principal.scopes is not None and spec.auth != "none":
+            check_scope(spec.method, spec.path, principal.scopes)
         body = decode_body(await request.read(), spec.body) if spec.body is not None else None
         query = decode_query(request.query, spec.query) if spec.query is not None else None
         result = await spec.handler(Call(request, body, query, principal))
@@ -221,6 +227,7 @@ def route_codes(spec: RouteSpec) -> dict[str, int | None]:
         codes[Code.INVALID_QUERY] = 400
     if spec.auth != "none":
         codes[Code.INVALID_TOKEN] = 401
+        codes[Code.INSUFFICIENT_SCOPE] = 403
     if spec.auth == "required":
         codes[Code.UNAUTHORIZED] = 401
     if spec.bucket is not None:

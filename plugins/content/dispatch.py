@@ -66,6 +66,7 @@ def _message_create(ev: Event) -> dict[str, Any]:
         "reactions": [],
         **({"integration": msgspec.to_builtins(p.integration)} if p.integration else {}),
         **({"poll": msgspec.to_builtins(p.poll)} if p.poll else {}),
+        **({"interaction": msgspec.to_builtins(p.interaction)} if p.interaction else {}),
     }
 
 

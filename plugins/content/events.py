@@ -47,6 +47,15 @@ class Poll(_P, kw_only=True, omit_defaults=True):
     duration_s: Annotated[int, Meta(ge=60, le=POLL_MAX_SECONDS)] = 86400
 
 
+class InteractionMark(_P, kw_only=True, omit_defaults=True):
+    """A bot's public answer to a slash command (plugins/integrations/interactions.py): the UI shows
+    who used which command above it."""
+
+    id: str  # the interaction
+    name: str  # the command, without the slash
+    user_id: str  # who used it
+
+
 class MessageCreate(_P, kw_only=True, omit_defaults=True):
     channel_id: str
     content: str
@@ -58,6 +67,7 @@ class MessageCreate(_P, kw_only=True, omit_defaults=True):
     mention_everyone: bool = False  # only set when the author had MENTION_EVERYONE
     integration: Integration | None = None  # posted through an incoming webhook
     poll: Poll | None = None
+    interaction: InteractionMark | None = None  # a bot's answer to a slash command
 
 
 class MessageEdit(_P, kw_only=True, omit_defaults=True):

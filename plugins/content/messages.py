@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 COLUMNS = (
     "id, channel_id, community_id, author_id, content, attachments, reply_to, thread_id, mentions,"
     " mention_roles, mention_everyone, created_at, edited_hlc, pinned, deleted, hidden + purged,"
-    " thread_count, hlc, integration"
+    " thread_count, hlc, integration, interaction"
 )
 
 
@@ -57,6 +57,7 @@ def message_out(r: Any, reactions: list[s.ReactionCount] | None = None) -> s.Mes
         thread_count=r[16],
         reactions=reactions or [],
         integration=msgspec.json.decode(r[18], type=s.IntegrationOut) if r[18] else None,
+        interaction=msgspec.json.decode(r[19], type=s.InteractionOut) if r[19] else None,
     )
 
 
@@ -322,7 +323,7 @@ class Chat:
         reactions = await reactions_for(self.db, [r[0] for r in rows], user_id)
         return s.ThreadList([
             s.ThreadOut(root=message_out(r, reactions.get(r[0])), reply_count=r[16],
-                        last_reply_at=wall_ms(r[19]) if r[19] is not None else r[11])
+                        last_reply_at=wall_ms(r[20]) if r[20] is not None else r[11])
             for r in rows
         ])  # fmt: skip
 

@@ -61,6 +61,14 @@ class IntegrationOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     avatar: str | None = None  # a media id
 
 
+class InteractionOut(msgspec.Struct, kw_only=True):
+    """The slash command a bot's message answers (who used which command)."""
+
+    id: str
+    name: str
+    user_id: str
+
+
 class MessageOut(msgspec.Struct, kw_only=True):
     id: str
     channel_id: str
@@ -81,6 +89,7 @@ class MessageOut(msgspec.Struct, kw_only=True):
     thread_count: int = 0
     reactions: list[ReactionCount] = []
     integration: IntegrationOut | None = None  # posted through an incoming webhook
+    interaction: InteractionOut | None = None  # a bot's answer to a slash command
 
 
 class MessageList(msgspec.Struct):

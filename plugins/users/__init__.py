@@ -29,6 +29,7 @@ from .account_routes import account_routes
 from .admin_routes import admin_routes
 from .admin_user_routes import admin_user_routes
 from .audit import AuditService
+from .bot_routes import bot_routes
 from .console import end_live
 from .directory import UserDirectory
 from .events import EVENT_TYPES
@@ -69,6 +70,7 @@ class UsersPlugin(Plugin):
         export_routes(api, node)
         report_routes(api, node)
         registration_routes(api, node)
+        bot_routes(api, node)
 
     def setup(self, node: Node) -> None:
         users = Users(node, node.settings(self.name))

@@ -133,6 +133,7 @@ class Profile(msgspec.Struct, omit_defaults=True):
     avatar: str | None
     # A user from another node: its home's host, shown as username@home (names.py). Absent: ours.
     home: str | None = None
+    bot: bool = False  # a bot account of this node (plugins/users/bots.py), shown with a BOT tag
 
 
 class Me(msgspec.Struct):

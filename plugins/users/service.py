@@ -28,6 +28,7 @@ from cryb_node.sync.homes import lives_elsewhere
 
 from . import audit, names
 from .accounts import check_password
+from .api_tokens import ApiTokens
 from .audit import AuditPage
 from .emails import send_verification_later
 from .events import CREATED, PROFILE, ProfileSnapshot, UserCreated
@@ -77,6 +78,7 @@ class Users:
         self.tokens = AccessTokens(
             self.keys.token, settings.access_ttl_s, node.db, settings.revocation_poll_s
         )
+        self.tokens.api_tokens = ApiTokens(node.db)  # scoped ``cryb_…`` tokens (api_tokens.py)
         self.throttle = Throttle(settings)
         self.mailer = Mailer(node.config.mail)
         self.background: set[asyncio.Task[None]] = set()
@@ -418,7 +420,8 @@ class Users:
 
     async def profile(self, user_id: str) -> Profile:
         row = await self.node.db.fetchone(
-            "SELECT p.user_id, p.username, p.display_name, p.bio, p.pronouns, p.avatar, a.status"
+            "SELECT p.user_id, p.username, p.display_name, p.bio, p.pronouns, p.avatar, a.status,"
+            " EXISTS (SELECT 1 FROM users_bots b WHERE b.user_id = p.user_id)"
             " FROM users_profiles p LEFT JOIN users_accounts a ON a.id = p.user_id"
             " WHERE p.user_id = ? AND p.erased = 0",
             (user_id,),
@@ -426,7 +429,14 @@ class Users:
         if row is None or row[6] not in (None, "active"):
             raise not_found("user")
         return Profile(
-            row[0], row[1], row[2], row[3], row[4], row[5], home=await names.home_of(self.node, user_id)
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            home=await names.home_of(self.node, user_id),
+            bot=bool(row[7]),
         )
 
     async def profile_by_name(self, name: str) -> Profile:

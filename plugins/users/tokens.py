@@ -21,6 +21,8 @@ from cryb_node.db import Database
 from cryb_node.http.api import Principal
 from cryb_node.problems import Problem
 
+from .api_tokens import PREFIX, ApiTokens
+
 log = logging.getLogger(__name__)
 ALGORITHM = "HS256"
 VERIFIED_MAX = 8192  # tokens remembered as verified (a few MB); the oldest unused go first
@@ -49,6 +51,7 @@ class AccessTokens:
         self.on_ended: Callable[[set[str]], Awaitable[None]] | None = None
         # Tells the node's other processes of revocations made here (set by the plugin).
         self.share: Callable[[list[str]], None] | None = None
+        self.api_tokens: ApiTokens | None = None  # scoped API tokens, checked in the database
 
     def issue(self, user_id: str, session_id: str, admin: bool) -> str:
         now = int(self._clock())
@@ -85,6 +88,8 @@ class AccessTokens:
         return who
 
     async def authenticate(self, token: str) -> Principal | None:
+        if token.startswith(PREFIX):
+            return await self.api_tokens.authenticate(token) if self.api_tokens is not None else None
         who = self._claims(token)
         if who is None:
             return None
