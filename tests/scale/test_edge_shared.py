@@ -1,0 +1,82 @@
+"""What a user cannot escape by switching edges (issue 25): rate-limit windows are counted across
+every process of the node, and an account that is deactivated, disabled or signed out everywhere has
+its live sockets closed on every edge, not only on the process that made the change."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+
+from .conftest import CONFIG, Cluster, needs_nats
+from .helpers import register
+
+pytestmark = needs_nats
+
+INVITE_GUESSES = 20  # the invites bucket's limit per window in this test's config
+LIMITED = CONFIG.replace(
+    "[rate_limits]\nenabled = false",
+    f"[rate_limits]\nenabled = true\n[rate_limits.buckets.invites]\nlimit = {INVITE_GUESSES}\nwindow_s = 600",
+)
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """A primary and two edges with rate limits on."""
+    c = Cluster(tmp_path_factory.mktemp("limited"))
+    assert LIMITED != CONFIG
+    c.config.write_text(LIMITED, encoding="utf-8")
+    c.nats.start()
+    try:
+        c.start_primary()
+        c.start_edge("edge1")
+        c.start_edge("edge2")
+        yield c
+    finally:
+        c.stop()
+
+
+async def _guess(http: aiohttp.ClientSession, base: str, n: int) -> list[int]:
+    """``n`` anonymous looks at invite codes that do not exist, one after the other: their statuses."""
+    statuses = []
+    for i in range(n):
+        async with http.get(f"{base}/api/v1/invites/nosuchcode{i}") as resp:
+            statuses.append(resp.status)
+    return statuses
+
+
+async def test_an_invite_guesser_gets_no_more_tries_by_switching_edges(limited: Cluster):
+    e1, e2 = limited.edges
+    first = INVITE_GUESSES * 3 // 4
+    async with aiohttp.ClientSession() as http:
+        on_e1 = await _guess(http, e1.url, first)
+        assert on_e1 == [404] * first
+        # the other edge knows of those tries: only the window's remainder is left there
+        on_e2 = await _guess(http, e2.url, INVITE_GUESSES)
+        assert on_e2.count(404) == INVITE_GUESSES - first, on_e2
+        assert on_e2[-1] == 429
+        # and the tries made there count back on the first edge (they travel every few ms)
+        await asyncio.sleep(0.5)
+        async with http.get(f"{e1.url}/api/v1/invites/nosuchcode") as resp:
+            assert resp.status == 429
+            assert int(resp.headers["Retry-After"]) > 0
+
+
+async def test_a_window_shared_by_edges_is_shared_with_the_primary_too(limited: Cluster):
+    assert limited.primary is not None
+    e1 = limited.edges[0]
+    async with aiohttp.ClientSession() as http:
+        _, tok = await register(http, limited.primary.url, "rita")
+        headers = {"Authorization": f"Bearer {tok}"}
+        got = []
+        for base in (limited.primary.url, e1.url) * INVITE_GUESSES:
+            async with http.get(f"{base}/api/v1/invites/nosuchcode", headers=headers) as resp:
+                got.append(resp.status)
+            if resp.status == 429:
+                break
+        # alternating processes request by request: a few tries may pass in the moment a hit
+        # travels, never the double a per-process count allows
+        assert got.count(404) <= INVITE_GUESSES + 5, got
+        assert got[-1] == 429
