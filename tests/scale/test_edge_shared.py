@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import aiohttp
 import pytest
 
+from tests.conftest import run_cryb
+from tests.users_fixtures import PASSWORD
+
 from .conftest import CONFIG, Cluster, needs_nats
-from .helpers import register
+from .helpers import Listener, call, register
 
 pytestmark = needs_nats
 
@@ -80,3 +84,39 @@ async def test_a_window_shared_by_edges_is_shared_with_the_primary_too(limited: 
         # travels, never the double a per-process count allows
         assert got.count(404) <= INVITE_GUESSES + 5, got
         assert got[-1] == 429
+
+
+async def _closed(listener: Listener, timeout: float = 10) -> int | None:
+    async with asyncio.timeout(timeout):
+        await listener.closed.wait()
+    return listener.ws.close_code
+
+
+async def test_a_deactivated_account_loses_its_sockets_on_every_edge(edges: Cluster):
+    e1, e2 = edges.edges
+    async with aiohttp.ClientSession() as http:
+        _, tok = await register(http, e1.url, "dora")
+        _, other = await register(http, e1.url, "otto")
+        mine = [await Listener(e.url, tok).open() for e in (e1, e2)]
+        bystander = await Listener(e2.url, other).open()
+        await call(http, e1.url, "POST", "users/@me/deactivate", tok, json={"password": PASSWORD})
+        for lst in mine:
+            assert await _closed(lst) == 4004  # authentication failed: the page signs out
+        assert not bystander.closed.is_set()  # only that account's sockets
+        await bystander.close()
+
+
+async def test_an_account_disabled_from_the_cli_loses_its_sockets_on_every_edge(edges: Cluster):
+    assert edges.primary is not None
+    e1, e2 = edges.edges
+    async with aiohttp.ClientSession() as http:
+        _, tok = await register(http, e2.url, "dirk")
+        mine = [await Listener(e.url, tok).open() for e in (e1, e2)]
+        # beside the primary, as an operator would: the primary's revocation poll finds it
+        out = await asyncio.to_thread(
+            run_cryb, "--config", str(edges.config), "--data", str(Path(edges.primary.data_dir)),
+            "user", "disable", "dirk",
+        )  # fmt: skip
+        assert out.returncode == 0, out.stderr
+        for lst in mine:
+            assert await _closed(lst, timeout=20) == 4004
