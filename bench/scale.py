@@ -34,7 +34,7 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.connect import storm  # noqa: E402
+from bench.connect import storm, token_file  # noqa: E402
 from bench.fanout import free_port, wait_up  # noqa: E402
 from bench.fanout_node import NodeWorkload  # noqa: E402
 from bench.nodeenv import load_env  # noqa: E402
@@ -73,7 +73,7 @@ async def main(base, expect, tokens):
         for r in readers:
             r.cancel()
 
-asyncio.run(main(sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])))
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), json.loads(open(sys.argv[3]).read())))
 """
 
 
@@ -109,7 +109,7 @@ async def fanout(
     chunks = [tokens[i::procs] for i in range(procs)]
     clients = [
         await asyncio.create_subprocess_exec(
-            sys.executable, "-c", LISTENER, base, str(messages), json.dumps(chunk),
+            sys.executable, "-c", LISTENER, base, str(messages), token_file(chunk),
             stdout=asyncio.subprocess.PIPE,
         )
         for chunk in chunks
