@@ -50,13 +50,12 @@ async def main(base, expect, tokens):
     done = asyncio.Event()
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
         sockets = []
-        for t in tokens:
-            ws = await http.ws_connect(base.replace("http", "ws") + "/gateway", max_msg_size=0)
-            await ws.receive_json()
-            await ws.send_json({"op": "IDENTIFY", "d": {"token": t}})
-            while (await ws.receive_json()).get("op") != "READY":
-                pass
-            sockets.append(ws)
+        async def beat(ws, interval):
+            # connecting hundreds of sockets one by one on a loaded machine outlasts a heartbeat
+            # interval: without beats the node rightly closes the first ones and the count hangs
+            while True:
+                await asyncio.sleep(interval * 0.5)
+                await ws.send_json({"op": "HEARTBEAT", "d": None})
         async def read(i, ws):
             async for msg in ws:
                 f = json.loads(msg.data)
@@ -64,7 +63,18 @@ async def main(base, expect, tokens):
                     counts[i] += 1
                     if counts[i] == expect and all(c >= expect for c in counts):
                         done.set()
-        readers = [asyncio.create_task(read(i, ws)) for i, ws in enumerate(sockets)]
+            if counts[i] < expect:
+                sys.exit(f"listener socket closed ({ws.close_code}) after {counts[i]} of {expect}")
+        readers = []
+        for i, t in enumerate(tokens):
+            ws = await http.ws_connect(base.replace("http", "ws") + "/gateway", max_msg_size=0)
+            interval = (await ws.receive_json())["d"]["heartbeat_interval_ms"] / 1000
+            await ws.send_json({"op": "IDENTIFY", "d": {"token": t}})
+            while (await ws.receive_json()).get("op") != "READY":
+                pass
+            sockets.append(ws)
+            # read from the start: frames sent while the others connect must not pile up unread
+            readers += [asyncio.create_task(read(i, ws)), asyncio.create_task(beat(ws, interval))]
         print("up", flush=True)
         await done.wait()
         print(json.dumps(time.monotonic()), flush=True)
