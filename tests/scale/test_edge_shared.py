@@ -120,3 +120,36 @@ async def test_an_account_disabled_from_the_cli_loses_its_sockets_on_every_edge(
         assert out.returncode == 0, out.stderr
         for lst in mine:
             assert await _closed(lst, timeout=20) == 4004
+
+
+async def test_a_client_that_sends_back_the_log_position_reads_its_write_on_any_edge(edges: Cluster):
+    """Behind a balancer that is not sticky, the read after a write may reach another edge: the
+    client sends the write's Cryb-Log-Position back and that edge answers once it has applied it."""
+    e1, e2 = edges.edges
+    async with aiohttp.ClientSession() as http:
+        _, tok = await register(http, e1.url, "ruth")
+        headers = {"Authorization": f"Bearer {tok}"}
+        missed = []
+        for i in range(15):
+            async with http.post(
+                f"{e1.url}/api/v1/communities", headers=headers, json={"name": f"ryw{i}", "public": True}
+            ) as resp:
+                assert resp.status == 201
+                made, position = (await resp.json())["id"], resp.headers["Cryb-Log-Position"]
+            async with http.get(
+                f"{e2.url}/api/v1/communities/{made}/channels",
+                headers={**headers, "Cryb-Log-Position": position},
+            ) as resp:
+                if resp.status != 200:
+                    missed.append((i, resp.status))
+        assert missed == []
+
+
+@pytest.mark.parametrize("value", ["²", "-1", "12abc", "9" * 40, ""])
+async def test_a_log_position_that_is_not_a_plain_number_is_ignored(edges: Cluster, value: str):
+    e2 = edges.edges[1]
+    async with aiohttp.ClientSession() as http:
+        started = asyncio.get_running_loop().time()
+        async with http.get(f"{e2.url}/api/v1/node", headers={"Cryb-Log-Position": value}) as resp:
+            assert resp.status == 200
+        assert asyncio.get_running_loop().time() - started < 5  # not held for apply_wait_s (10 s)
