@@ -31,6 +31,7 @@ def build_app(
     node = Node(config, plugins, clock)
     registry, histogram = make_registry(node)
     limiter = RateLimiter(config.rate_limits)
+    limiter.share_through(node.signals)  # with edges, one window per caller across every process
 
     def authenticator() -> mw.Authenticator | None:
         return node.services.get(mw.AUTHENTICATOR)

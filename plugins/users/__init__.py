@@ -5,6 +5,7 @@ It provides the core's Authenticator service (bearer access tokens -> Principal)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from importlib import resources
@@ -30,7 +31,7 @@ from .admin_routes import admin_routes
 from .admin_user_routes import admin_user_routes
 from .audit import AuditService
 from .bot_routes import bot_routes
-from .console import end_live
+from .console import LIVE_ENDED, end_live, live_ended_elsewhere
 from .directory import UserDirectory
 from .events import EVENT_TYPES
 from .export_data import export_account
@@ -80,6 +81,8 @@ class UsersPlugin(Plugin):
         node.signals.subscribe(
             REVOKED, lambda data: users.tokens.revoked_elsewhere(msgspec.json.decode(data))
         )
+        closing: set[asyncio.Task[None]] = set()  # and an account ended there loses its sockets here
+        node.signals.subscribe(LIVE_ENDED, lambda data: live_ended_elsewhere(node, data, closing))
         node.services.provide(USERS, users)
         node.services.provide(AUTHENTICATOR, users.tokens)
         relationships = RelationshipService(node.db, users)
