@@ -63,8 +63,15 @@ export function refresh() {
   return refreshing;
 }
 
+// The newest event-log position a write's answer named: sent back on every request, so behind a
+// load balancer that is not sticky the edge answering a read waits until it holds our own writes
+// (docs/scaling.md). A single-process node never names one.
+const POSITION = 'Cryb-Log-Position';
+let position = 0;
+
 export async function api(method, path, body, { retry = true, auth = true } = {}) {
   const headers = { ...WEB };
+  if (position) headers[POSITION] = String(position);
   if (auth && access) headers.Authorization = `Bearer ${access}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   let resp;
@@ -78,6 +85,8 @@ export async function api(method, path, body, { retry = true, auth = true } = {}
   } catch (err) {
     throw new ApiError(0, { detail: 'Cannot reach the server. Check your connection.' });
   }
+  const seen = Number(resp.headers.get(POSITION));
+  if (seen > position) position = seen;
   if (resp.status === 401 && retry && auth && access) {
     try {
       await refresh();
