@@ -90,8 +90,8 @@ async def test_settings_at_phone_width_closes_the_drawer_and_keeps_every_tab_on_
     frame = await dialog.bounding_box()
     assert frame is not None and frame["x"] >= 0 and frame["x"] + frame["width"] <= PHONE["width"], frame
     tabs = dialog.get_by_role("tab")
-    await expect(tabs).to_have_count(8)  # Profile … Blocked users … Delete account
-    for i in range(8):  # every tab is on screen, none cut off at the right edge
+    await expect(tabs).to_have_count(10)  # Profile … Blocked users, API tokens, Bots … Delete account
+    for i in range(10):  # every tab is on screen, none cut off at the right edge
         box = await tabs.nth(i).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], (i, box)
     await tabs.filter(has_text="Delete account").click()
