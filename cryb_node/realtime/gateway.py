@@ -79,11 +79,16 @@ class Connection:
             if self.session is not None and self.session.ws is self.ws:
                 await self.session.detach()
                 self._presence_changed()
+                for loaded in self.node.plugins:
+                    try:
+                        await loaded.plugin.gateway_closed(self.node, self.session)
+                    except Exception:
+                        log.exception("%s: gateway_closed failed", loaded.plugin.name)
 
     async def _send(self, data: bytes) -> None:
         await self.ws.send_frame(data, WSMsgType.TEXT)
 
-    async def _next(self, timeout: float, code_on_timeout: int) -> p.ClientFrame:
+    async def _next(self, timeout: float, code_on_timeout: int) -> p.ClientFrame | tuple[p.GatewayOp, Any]:
         try:
             msg = await self.ws.receive(timeout=timeout)
         except TimeoutError:
@@ -101,6 +106,12 @@ class Connection:
             op = _decode_op(raw).op
         except msgspec.DecodeError:
             raise Closing(p.Close.DECODE_ERROR, "frame is not a JSON object with an op") from None
+        plugin_op = self.hub.ops.get(op)
+        if plugin_op is not None:
+            try:
+                return plugin_op[0], plugin_op[1](raw)
+            except msgspec.DecodeError as err:
+                raise Closing(p.Close.DECODE_ERROR, f"bad {op} frame: {err}"[:120]) from None
         if op not in p.CLIENT_OPS:
             raise Closing(p.Close.UNKNOWN_OP, f"unknown op {op[:40]}")
         try:
@@ -126,7 +137,7 @@ class Connection:
             raise Closing(p.Close.AUTHENTICATION_FAILED, "invalid or expired token")
         return principal.user_id
 
-    async def _handshake(self, frame: p.ClientFrame) -> None:
+    async def _handshake(self, frame: p.ClientFrame | tuple[p.GatewayOp, Any]) -> None:
         if isinstance(frame, p.Heartbeat):
             await self._send(p.frame("HEARTBEAT_ACK"))
             return
@@ -173,10 +184,12 @@ class Connection:
             ready["presences_partial"] = sorted(session.communities.difference(small))
         return ready
 
-    async def _handle(self, frame: p.ClientFrame) -> None:
+    async def _handle(self, frame: p.ClientFrame | tuple[p.GatewayOp, Any]) -> None:
         session = self.session
         assert session is not None
-        if isinstance(frame, p.Heartbeat):
+        if isinstance(frame, tuple):
+            await frame[0].handle(session, frame[1])
+        elif isinstance(frame, p.Heartbeat):
             session.send(p.frame("HEARTBEAT_ACK"))
         elif isinstance(frame, p.PresenceUpdate):
             session.status = frame.d.status

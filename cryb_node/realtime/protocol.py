@@ -138,3 +138,20 @@ class Dispatch:
 
 
 Dispatcher = Callable[[Event], "Dispatch | list[Dispatch] | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayOp:
+    """A client op a plugin handles on an identified session (Plugin.gateway_ops): the frame's ``d``
+    is validated as ``data`` (a bad one closes the socket with DECODE_ERROR, like a core op), then
+    ``handle(session, d)`` runs; it authorises the frame itself."""
+
+    data: type[msgspec.Struct]
+    handle: Callable[[Any, Any], Awaitable[None]]  # (realtime.hub.Session, the decoded ``d``)
+
+
+def op_decoder(op: GatewayOp) -> Callable[[bytes], Any]:
+    """Decodes a whole frame of ``op`` (``{"op": ..., "d": ...}``) and returns its ``d``."""
+    frame = msgspec.defstruct("PluginFrame", [("op", str), ("d", op.data)], forbid_unknown_fields=True)
+    decode = msgspec.json.Decoder(frame).decode
+    return lambda raw: decode(raw).d
