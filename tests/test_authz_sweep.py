@@ -238,6 +238,11 @@ ROUTES: dict[str, str] = {
     "POST /api/webhooks/{webhook_id}/{token}": "public",
     "POST /api/v1/channels/{channel_id}/webhooks": "user",
     "GET /api/v1/channels/{channel_id}/webhooks": "user",
+    # voice (plugins/voice; CONNECT, MANAGE_CHANNELS and the voice moderation bits: tests/voice)
+    "GET /api/v1/channels/{channel_id}/voice": "user",
+    "PUT /api/v1/channels/{channel_id}/voice": "user",
+    "PATCH /api/v1/channels/{channel_id}/voice/members/{user_id}": "user",
+    "DELETE /api/v1/channels/{channel_id}/voice/members/{user_id}": "user",
     "GET /api/v1/communities/{community_id}/webhooks": "user",
     "PATCH /api/v1/webhooks/{webhook_id}": "user",
     "POST /api/v1/webhooks/{webhook_id}/token": "user",

@@ -154,4 +154,4 @@ def op_decoder(op: GatewayOp) -> Callable[[bytes], Any]:
     """Decodes a whole frame of ``op`` (``{"op": ..., "d": ...}``) and returns its ``d``."""
     frame = msgspec.defstruct("PluginFrame", [("op", str), ("d", op.data)], forbid_unknown_fields=True)
     decode = msgspec.json.Decoder(frame).decode
-    return lambda raw: decode(raw).d
+    return lambda raw: getattr(decode(raw), "d")  # noqa: B009 (a struct type made at run time)

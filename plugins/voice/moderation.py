@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import msgspec
+
 from cryb_node.events import Tx
 from cryb_node.problems import Problem
 from cryb_node.services import PERMISSIONS, Perm
@@ -49,14 +51,19 @@ async def moderate(
     cid, reason = access.community_id, body.reason
 
     def write(tx: Tx) -> None:
-        kw = {"community": cid, "author": actor, "target": user_id}
+        payloads: list[tuple[str, msgspec.Struct]] = []
         if body.mute is not None:
-            tx.append("voice.mute", VoiceMute(channel_id=channel_id, mute=body.mute, reason=reason), **kw)
+            payloads.append(("voice.mute", VoiceMute(channel_id=channel_id, mute=body.mute, reason=reason)))
         if body.deaf is not None:
-            tx.append("voice.deafen", VoiceDeafen(channel_id=channel_id, deaf=body.deaf, reason=reason), **kw)
+            payloads.append(
+                ("voice.deafen", VoiceDeafen(channel_id=channel_id, deaf=body.deaf, reason=reason))
+            )
         if body.channel_id is not None:
-            move = VoiceMove(channel_id=channel_id, to_channel_id=body.channel_id, reason=reason)
-            tx.append("voice.move", move, **kw)
+            payloads.append(
+                ("voice.move", VoiceMove(channel_id=channel_id, to_channel_id=body.channel_id, reason=reason))
+            )
+        for kind, payload in payloads:
+            tx.append(kind, payload, community=cid, author=actor, target=user_id)
 
     await node.events.transaction(write)
 

@@ -234,3 +234,42 @@ async def test_bad_voice_frames_close_the_socket_and_unknown_channels_are_refuse
         assert getattr(err, "rcvd", None) is not None and err.rcvd.code == 4002
     else:
         raise AssertionError("a malformed frame must close the socket")
+
+
+async def test_voice_states_reach_only_members_who_can_view_the_channel(vc):
+    space = await make_space(vc)
+    alice, carol = await space.join(), await space.join()
+    hidden = await space.channel("backstage")
+    await ok(vc, "PUT", f"/channels/{hidden}/overwrites/member/{carol.id}", space.owner,
+             json={"deny": int(Perm.VIEW_CHANNEL)})  # fmt: skip
+    a, c = await gateway(vc, alice), await gateway(vc, carol)
+    try:
+        await a.op("VOICE_JOIN", {"channel_id": hidden})
+        await a.next("VOICE_READY")
+        await c.none("VOICE_STATE_UPDATE")
+        later = await gateway(vc, carol)
+        assert later.ready["voice_states"] == []
+        await later.ws.close()
+        # In a channel she can view, she sees the switch.
+        await a.op("VOICE_JOIN", {"channel_id": space.voice})
+        got = (await c.next("VOICE_STATE_UPDATE"))["d"]
+        assert got["channel_id"] == space.voice and got["user_id"] == alice.id
+    finally:
+        await a.ws.close()
+        await c.ws.close()
+
+
+async def test_a_voice_op_before_identify_closes_the_socket(vc):
+    import json
+
+    import websockets
+
+    space = await make_space(vc)
+    ws = await websockets.connect(f"ws://127.0.0.1:{vc.server.port}/gateway", compression=None)
+    await ws.recv()  # HELLO
+    await ws.send(json.dumps({"op": "VOICE_JOIN", "d": {"channel_id": space.voice}}))
+    try:
+        while True:
+            await ws.recv()
+    except websockets.ConnectionClosed as closed:
+        assert closed.rcvd is not None and closed.rcvd.code == 4003
