@@ -127,6 +127,14 @@ async def test_two_members_talk_a_server_mute_silences_one_and_a_ban_drops_them(
     assert await alice.evaluate(f"window.__voice.peers.get('{b_id}').audio.muted")
     # Alice's own audio still reaches Bob.
     await growing(bob, a_id)
+
+    # Alice's connection drops and comes back (the node ends a call with its socket): her page joins
+    # again by itself and Bob hears her again.
+    await alice.context.set_offline(True)
+    await bob.get_by_role("list", name="In lounge").locator(".voice-member").nth(1).wait_for(state="detached")
+    await alice.context.set_offline(False)
+    await expect(bob.get_by_role("list", name="In lounge").locator(".voice-member")).to_have_count(2)
+    await growing(bob, a_id)
     await screenshot(alice, "voice-server-muted")
 
     # A ban drops Bob from the call at once: his page says so, Alice's call and sidebar lose him.

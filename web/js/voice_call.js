@@ -59,6 +59,8 @@ export class VoiceCall extends EventTarget {
     if (t === 'VOICE_READY') this.ready(d);
     else if (t === 'VOICE_SIGNAL') this.signal(d).catch((err) => this.emit('error', err.message));
     else if (t === 'VOICE_DISCONNECT') {
+      // Our socket dropped (replayed on a resume): views/voice.js joins again once we are back.
+      if (d.reason === 'gateway_closed') return;
       if (d.channel_id === this.channelId) {
         this.teardown();
         this.stopLocal();

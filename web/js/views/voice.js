@@ -40,17 +40,21 @@ export function installVoice(shell) {
     }
     return shell.voice;
   };
+  // The node ends a call with the socket it was joined on: after a reconnect (a new session, or a
+  // resumed one) the call is joined again.
+  const rejoin = () => {
+    if (!shell.voice?.channelId) return;
+    const channelId = shell.voice.channelId;
+    shell.voice.teardown();
+    shell.voice.join(channelId).catch((err) => pane?.problem(err.message));
+  };
   shell.gateway.addEventListener('ready', (e) => {
     rooms.clear();
     for (const s of e.detail.voice_states || []) setState(s);
-    // A new session is not in any call: the node dropped the old one with its socket.
-    if (shell.voice?.channelId) {
-      const channelId = shell.voice.channelId;
-      shell.voice.teardown();
-      shell.voice.join(channelId).catch((err) => pane?.problem(err.message));
-    }
+    rejoin();
     shell.renderSidebar();
   });
+  shell.gateway.addEventListener('resumed', rejoin);
   shell.gateway.addEventListener('dispatch', (e) => {
     const { t, d } = e.detail;
     if (!t.startsWith('VOICE_')) return;
