@@ -50,7 +50,7 @@ class Connection:
         self.cfg = hub.config
         self.session: Session | None = None
         self._window_start = time.monotonic()
-        self._frames = 0
+        self._frames = 0.0
 
     async def run(self) -> None:
         await self._send(
@@ -100,13 +100,14 @@ class Connection:
             raise Closing(1009 if self.ws.close_code == 1009 else p.Close.DECODE_ERROR, "bad frame")
         if msg.type != WSMsgType.TEXT:
             raise Closing(p.Close.DECODE_ERROR, "frames are JSON text")
-        self._count_frame()
         raw = msg.data.encode()
         try:
             op = _decode_op(raw).op
         except msgspec.DecodeError:
+            self._count_frame()
             raise Closing(p.Close.DECODE_ERROR, "frame is not a JSON object with an op") from None
         plugin_op = self.hub.ops.get(op)
+        self._count_frame(plugin_op[0].cost if plugin_op is not None else 1.0)
         if plugin_op is not None:
             try:
                 return plugin_op[0], plugin_op[1](raw)
@@ -119,11 +120,11 @@ class Connection:
         except msgspec.DecodeError as err:
             raise Closing(p.Close.DECODE_ERROR, f"bad {op} frame: {err}"[:120]) from None
 
-    def _count_frame(self) -> None:
+    def _count_frame(self, cost: float = 1.0) -> None:
         now = time.monotonic()
         if now - self._window_start > self.cfg.client_window_s:
-            self._window_start, self._frames = now, 0
-        self._frames += 1
+            self._window_start, self._frames = now, 0.0
+        self._frames += cost
         if self._frames > self.cfg.client_frames:
             raise Closing(p.Close.RATE_LIMITED, "too many frames; slow down")
 

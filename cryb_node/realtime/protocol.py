@@ -148,6 +148,9 @@ class GatewayOp:
 
     data: type[msgspec.Struct]
     handle: Callable[[Any, Any], Awaitable[None]]  # (realtime.hub.Session, the decoded ``d``)
+    # What one frame counts against ``client_frames``: below 1 for ops a client sends in bursts by
+    # design (a call's ICE candidates and speaking changes), so they do not get its socket closed.
+    cost: float = 1.0
 
 
 def op_decoder(op: GatewayOp) -> Callable[[bytes], Any]:

@@ -98,7 +98,8 @@ class VoicePlugin(Plugin):
                     Rooms.tell(session, "VOICE_ERROR", {"op": op, "code": err.code, "detail": err.detail,
                                                         "channel_id": channel_id})  # fmt: skip
 
-            return GatewayOp(d_types[op], handle)
+            # A call's candidates and speaking changes come in bursts: a quarter of a frame each.
+            return GatewayOp(d_types[op], handle, cost=0.25)
 
         d_types: dict[str, type[msgspec.Struct]] = {
             "VOICE_JOIN": s.JoinData, "VOICE_LEAVE": s.LeaveData,

@@ -273,3 +273,33 @@ async def test_a_voice_op_before_identify_closes_the_socket(vc):
             await ws.recv()
     except websockets.ConnectionClosed as closed:
         assert closed.rcvd is not None and closed.rcvd.code == 4003
+
+
+async def test_a_call_s_bursts_of_ops_fit_the_frame_budget_and_a_flood_still_closes_the_socket(vc):
+    import websockets
+
+    space = await make_space(vc)
+    alice = await space.join()
+    a = await gateway(vc, alice)
+    await a.op("VOICE_JOIN", {"channel_id": space.voice})
+    await a.next("VOICE_READY")
+    for i in range(300):  # 2.5 times client_frames (120) of voice ops: a quarter frame each
+        await a.op("VOICE_STATE", {"self_mute": i % 2 == 0})
+    await a.op("HEARTBEAT", None)
+    while json_op(await a.ws.recv()) != "HEARTBEAT_ACK":
+        pass
+    try:
+        for i in range(400):
+            await a.op("VOICE_STATE", {"self_mute": i % 2 == 0})
+        while True:
+            await a.ws.recv()
+    except websockets.ConnectionClosed as closed:
+        assert closed.rcvd is not None and closed.rcvd.code == 4008
+    else:
+        raise AssertionError("a flood of voice ops must close the socket")
+
+
+def json_op(raw: str) -> str:
+    import json
+
+    return json.loads(raw)["op"]

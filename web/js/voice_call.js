@@ -23,6 +23,8 @@ export class VoiceCall extends EventTarget {
     this.inputId = localStorage.getItem('voice.input') || '';
     this.outputId = localStorage.getItem('voice.output') || '';
     this.speaking = false;
+    this.sentSpeaking = false;
+    this.speakSentAt = 0;
     this.level = 0;
     this.onKey = (e) => this.key(e);
   }
@@ -323,8 +325,13 @@ export class VoiceCall extends EventTarget {
       const speaking = loud || (this.speaking && now - quietSince < 400);
       if (speaking !== this.speaking) {
         this.speaking = speaking;
-        if (this.channelId) this.gateway.send('VOICE_STATE', { speaking });
         this.emit('change');
+      }
+      // Others hear of it at most once a second (gateway ops count against the frame budget).
+      if (this.channelId && this.sentSpeaking !== this.speaking && now - this.speakSentAt > 1000) {
+        this.sentSpeaking = this.speaking;
+        this.speakSentAt = now;
+        this.gateway.send('VOICE_STATE', { speaking: this.speaking });
       }
       setTimeout(tick, 100);
     };
