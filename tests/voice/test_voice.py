@@ -303,3 +303,27 @@ def json_op(raw: str) -> str:
     import json
 
     return json.loads(raw)["op"]
+
+
+async def test_a_member_is_not_moved_where_they_may_not_connect_nor_to_a_text_channel(vc):
+    space = await make_space(vc)
+    alice = await space.join()
+    closed = await space.channel("closed")
+    await ok(vc, "PUT", f"/channels/{closed}/overwrites/member/{alice.id}", space.owner,
+             json={"deny": int(Perm.CONNECT)})  # fmt: skip
+    a = await gateway(vc, alice)
+    path = f"/channels/{space.voice}/voice/members/{alice.id}"
+    try:
+        await a.op("VOICE_JOIN", {"channel_id": space.voice})
+        await a.next("VOICE_READY")
+        status, body = await call(vc, "PATCH", path, space.owner, json={"channel_id": closed})
+        assert (status, body["code"]) == (403, "missing_permission")
+        status, body = await call(vc, "PATCH", path, space.owner, json={"channel_id": space.text})
+        assert (status, body["code"]) == (400, "wrong_channel_kind")
+        status, body = await call(vc, "PATCH", path, space.owner, json={})
+        assert (status, body["code"], body.get("field")) == (400, "invalid_field", "mute")
+        log = await ok(vc, "GET", f"/communities/{space.community}/modlog", space.owner)
+        assert not [e for e in log["entries"] if e["action"].startswith("voice_")]
+        await a.none("VOICE_READY", "VOICE_DISCONNECT")
+    finally:
+        await a.ws.close()
