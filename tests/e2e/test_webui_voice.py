@@ -154,3 +154,58 @@ async def test_two_members_talk_a_server_mute_silences_one_and_a_ban_drops_them(
     await expect(alice.locator(".voice-tile")).to_have_count(1)
     assert await alice.evaluate(f"window.__voice.peers.has('{b_id}')") is False
     assert not alice.errors and not bob.errors, (alice.errors, bob.errors)
+
+
+async def test_camera_shows_in_the_other_grid_push_to_talk_gates_the_mic_and_the_phone_sidebar_lists_the_call(
+    aiohttp_server, tmp_path, media_browser
+):
+    base = await serve(aiohttp_server, tmp_path)
+    alice = await new_page(media_browser, permissions=["microphone", "camera"])
+    bob = await new_page(media_browser, viewport=PHONE, permissions=["microphone", "camera"])
+    await register(alice, base, "alice")
+    await register(bob, base, "bob")
+    await create_community(alice, "Studio")
+    await accept_invite(bob, await invite_link(alice))
+    await alice.get_by_role("button", name="Create channel").click()
+    dialog = alice.get_by_role("dialog", name="Create channel")
+    await dialog.get_by_label("Channel name").fill("booth")
+    await dialog.get_by_label("Type").select_option("voice")
+    await dialog.get_by_role("button", name="Create").click()
+    voice = re.compile(r"^booth \(voice channel")
+    await alice.get_by_role("link", name=voice).click()
+    await alice.get_by_role("button", name="Join voice").click()
+    await bob.reload()
+    await bob.get_by_role("button", name="Open channels and communities").click()
+    await expect(bob.get_by_role("list", name="In booth").locator(".voice-member")).to_have_count(1)
+    await bob.get_by_role("link", name=voice).click()
+    await bob.get_by_role("button", name="Join voice").click()
+    a_id, b_id = await my_id(alice), await my_id(bob)
+    await growing(alice, b_id)
+
+    # Alice turns her camera on: Bob's grid shows her video (a live track, frames decoded).
+    await alice.get_by_role("button", name="Camera").click()
+    tile = bob.locator(f'.voice-tile[data-user="{a_id}"] video')
+    await expect(tile).to_be_visible(timeout=15000)
+    await until(bob, f"document.querySelector('.voice-tile[data-user=\"{a_id}\"] video').videoWidth > 0", 15)
+    await expect(bob.get_by_role("list", name="In booth").get_by_text("camera on")).to_have_count(1)
+    await screenshot(bob, "voice-video-phone")
+    await screenshot(alice, "voice-video-desktop")
+
+    # Push-to-talk: with it on, Bob's microphone is off until he holds the key.
+    await bob.get_by_text("Voice settings").click()
+    await bob.get_by_label("Push to talk").check()
+    assert await bob.evaluate("window.__voice.local.getAudioTracks()[0].enabled") is False
+    await bob.keyboard.down("Backquote")
+    assert await bob.evaluate("window.__voice.local.getAudioTracks()[0].enabled") is True
+    await expect(bob.get_by_text("Talking…")).to_be_visible()
+    await bob.keyboard.up("Backquote")
+    assert await bob.evaluate("window.__voice.local.getAudioTracks()[0].enabled") is False
+
+    # The phone's drawer lists who is in the call.
+    await bob.get_by_role("button", name="Open channels and communities").click()
+    in_call = bob.get_by_role("list", name="In booth")
+    await expect(in_call.locator(".voice-member")).to_have_count(2)
+    await expect(in_call).to_be_in_viewport()
+    await bob.wait_for_timeout(400)  # the drawer's slide-in, for the screenshot only
+    await screenshot(bob, "voice-sidebar-phone")
+    assert not alice.errors and not bob.errors, (alice.errors, bob.errors)

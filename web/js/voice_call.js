@@ -244,7 +244,11 @@ export class VoiceCall extends EventTarget {
 
   key(e) {
     if (!this.pushToTalk || e.code !== this.pushToTalk || e.repeat) return;
-    if (e.target && /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName)) return;
+    const t = e.target;
+    const typing = t && (t.isContentEditable || t.tagName === 'TEXTAREA' || t.tagName === 'SELECT' ||
+      (t.tagName === 'INPUT' && !['checkbox', 'radio', 'button'].includes(t.type)));
+    if (typing) return; // the key is a letter in a message then
+    e.preventDefault(); // nor does it press a focused button or toggle a checkbox
     this.keyHeld = e.type === 'keydown';
     this.applyMute();
     this.emit('change');

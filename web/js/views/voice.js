@@ -218,7 +218,7 @@ class VoicePane {
     const input = h('select', { id: 'voice-input', onchange: (e) => call.setInput(e.target.value).catch((err) => this.problem(err.message)) });
     const output = h('select', { id: 'voice-output', onchange: (e) => call.setOutput(e.target.value) });
     const ptt = h('input', { type: 'checkbox', id: 'voice-ptt', checked: !!call?.pushToTalk });
-    const key = h('button', { type: 'button', class: 'link-btn', id: 'voice-ptt-key' }, call?.pushToTalk || 'Space');
+    const key = h('button', { type: 'button', class: 'link-btn', id: 'voice-ptt-key' }, call?.pushToTalk || 'Backquote');
     ptt.addEventListener('change', () => { call.pushToTalk = ptt.checked ? key.textContent : null; call.applyMute(); this.render(); });
     key.addEventListener('click', () => {
       key.textContent = 'Press a key…';
