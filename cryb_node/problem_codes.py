@@ -229,6 +229,10 @@ class Code(StrEnum):
         "voice_channel_full",
         "The voice channel is at its user limit (MOVE_MEMBERS joins anyway).",
     )
+    VOICE_SFU_UNAVAILABLE = (
+        "voice_sfu_unavailable",
+        "The voice channel's media server (Janus) is not reachable.",
+    )
     VOICE_MUTED = "voice_muted", "A muted member (by themselves, a moderator, or without SPEAK) cannot speak."
     WEBHOOK_TOKEN_INVALID = "webhook_token_invalid", "No webhook has this id and token (rotated or deleted?)."
     WRONG_CHANNEL_KIND = (

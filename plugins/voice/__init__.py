@@ -29,6 +29,7 @@ from cryb_node.realtime.protocol import GatewayOp
 
 from . import events
 from . import schemas as s
+from .janus import Janus, JanusProxy
 from .parts import ROOMS, rooms_of
 from .rooms import Rooms
 from .routes import routes
@@ -78,6 +79,11 @@ class VoicePlugin(Plugin):
                 except Exception:
                     log.exception("voice: applying %s failed", ev.body.kind)
 
+        if rooms.settings.mode == "sfu" and rooms.settings.janus_url:
+            rooms.janus = Janus(rooms.settings.janus_url, rooms.settings.janus_admin_key)
+            await rooms.janus.start()
+            rooms.proxy = JanusProxy(rooms.settings.janus_url)
+            await rooms.proxy.start()
         unlisten = node.bus.listen(on_events)
         task = asyncio.create_task(work(), name="voice-events")
         try:
@@ -87,6 +93,12 @@ class VoicePlugin(Plugin):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            if rooms.janus is not None:
+                await rooms.janus.stop()
+                rooms.janus = None
+            if rooms.proxy is not None:
+                await rooms.proxy.stop()
+                rooms.proxy = None
 
     def gateway_ops(self, node: Node) -> Mapping[str, GatewayOp]:
         def guarded(op: str, fn: Any) -> GatewayOp:

@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import msgspec
 
 from cryb_node.problems import Problem
@@ -20,6 +21,7 @@ from cryb_node.realtime.protocol import Dispatch, DispatchFrame
 from cryb_node.services import PERMISSIONS, ChannelAccess, Perm
 
 from . import schemas as s
+from .janus import Janus, JanusError, JanusProxy
 from .settings import VoiceSettings, turn_credential
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ class VoiceState:
     speaking: bool = False
     video: bool = False
     screen: bool = False
+    token: str | None = None  # sfu: the Janus room token this member joined with
 
     def out(self, channel_id: str | None = "") -> s.VoiceStateOut:
         return s.VoiceStateOut(
@@ -60,6 +63,9 @@ class Rooms:
         self.by_user: dict[str, VoiceState] = {}
         self.by_channel: dict[str, dict[str, VoiceState]] = {}
         self.lock = asyncio.Lock()
+        self.janus: Janus | None = None  # sfu mode (set in the plugin's lifespan)
+        self.proxy: JanusProxy | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -156,11 +162,20 @@ class Rooms:
             self.by_user[user_id] = v
             self.by_channel.setdefault(d.channel_id, {})[user_id] = v
         servers, expires = self.ice_servers(user_id)
+        sfu = None
+        if self.janus is not None:
+            try:
+                room, v.token = await self.janus.admit(d.channel_id, self.settings.max_participants)
+            except (JanusError, aiohttp.ClientError, TimeoutError) as err:
+                log.warning("voice: the SFU refused a join: %s", err)
+                await self.leave(user_id, "sfu_unavailable", session)
+                raise Problem("voice_sfu_unavailable", 503, "the media server is not reachable") from None
+            sfu = {"url": "/api/v1/voice/janus", "room": room, "token": v.token}
         ready = {
             "channel_id": d.channel_id, "community_id": access.community_id, "mode": self.settings.mode,
             "ice_servers": msgspec.to_builtins(servers), "ice_expires_at": expires,
             "states": [msgspec.to_builtins(x.out()) for x in self.in_channel(d.channel_id)],
-            "moved_by": moved_by,
+            "moved_by": moved_by, "sfu": sfu,
         }  # fmt: skip
         self.tell(session, "VOICE_READY", ready)
         self._publish(v)
@@ -176,8 +191,19 @@ class Rooms:
             if not room:
                 del self.by_channel[v.channel_id]
         self._publish(v, None)
+        if self.janus is not None:
+            task = asyncio.get_running_loop().create_task(self._evict(v))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         # Said to the member's session directly: after a ban they can no longer view the channel.
         self.tell(v.session, "VOICE_DISCONNECT", {"channel_id": v.channel_id, "reason": reason})
+
+    async def _evict(self, v: VoiceState) -> None:
+        assert self.janus is not None
+        try:
+            await self.janus.evict(v.channel_id, v.user_id, v.token)
+        except Exception:
+            log.exception("voice: could not remove %s from the SFU room", v.user_id)
 
     async def leave(self, user_id: str, reason: str = "left", session: Session | None = None) -> bool:
         async with self.lock:

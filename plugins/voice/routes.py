@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from aiohttp import web
+
 from cryb_node.gateway.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.problems import Problem
@@ -56,3 +58,40 @@ def routes(api: Api, node: Node) -> None:
         await moderation.disconnect(
             node, rooms_of(node), call.user_id, call.path("channel_id"), call.path("user_id"), reason
         )
+
+    async def janus(call: Call) -> web.Response:
+        """sfu mode: a member's calls to Janus's HTTP API, through the node (their own sessions only)."""
+        proxy = rooms_of(node).proxy
+        if proxy is None:
+            raise Problem("not_found", 404, "this node's voice channels do not use an SFU")
+        info = call.request.match_info
+        tail = [info[k] for k in ("session", "handle") if k in info]
+        if not all(part.isdigit() for part in tail):
+            raise Problem("not_found", 404, "no such session")
+        body = await call.request.json() if call.request.method == "POST" else None
+        if body is not None and not isinstance(body, dict):
+            raise Problem("invalid_body", 400, "a JSON object")
+        status, data = await proxy.forward(call.user_id, tail, body)
+        return web.Response(status=status, body=data, content_type="application/json")
+
+    j = "/api/v1/voice/janus"
+
+    @api.route("POST", j, auth="required", bucket=None)
+    async def janus_create(call: Call) -> web.Response:
+        """sfu mode: open a Janus session (the member's own) through the node."""
+        return await janus(call)
+
+    @api.route("POST", j + "/{session}", auth="required", bucket=None)
+    async def janus_session(call: Call) -> web.Response:
+        """sfu mode: attach to VideoRoom, keep alive or destroy one of the member's Janus sessions."""
+        return await janus(call)
+
+    @api.route("POST", j + "/{session}/{handle}", auth="required", bucket=None)
+    async def janus_handle(call: Call) -> web.Response:
+        """sfu mode: a participant's VideoRoom request or ICE candidate on one of their handles."""
+        return await janus(call)
+
+    @api.route("GET", j + "/{session}", auth="required", bucket=None)
+    async def janus_events(call: Call) -> web.Response:
+        """sfu mode: long-poll the events of one of the member's Janus sessions."""
+        return await janus(call)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -20,9 +21,22 @@ SECRET = "s3cret"  # the same as tests/voice/conftest.py VOICE
 pytestmark = pytest.mark.skipif(shutil.which("turnserver") is None, reason="coturn is not installed")
 
 
+def udp_free_port() -> int:
+    """A port free for TCP (free_port) and for UDP too: TURN listens on both, and a UDP socket
+    someone else held once answered the probe (an echo of our own request)."""
+    while True:
+        port = free_port()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            try:
+                udp.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+
+
 @pytest.fixture
 def coturn(tmp_path: Path):
-    port = free_port()
+    port = udp_free_port()
     proc = subprocess.Popen(
         [
             "turnserver", "-n", "--listening-ip=127.0.0.1", "--relay-ip=127.0.0.1",

@@ -3,6 +3,8 @@
 // node only says who is in the channel and relays offers, answers and candidates to the named peer.
 // Negotiation follows the "perfect negotiation" pattern: the peer with the smaller user id is polite.
 
+import { SfuLink } from './voice_sfu.js';
+
 const SPEAKING_LEVEL = 0.02; // RMS of the microphone above which we count as speaking
 
 export class VoiceCall extends EventTarget {
@@ -80,8 +82,14 @@ export class VoiceCall extends EventTarget {
     this.states = new Map(d.states.map((s) => [s.user_id, s]));
     window.addEventListener('keydown', this.onKey);
     window.addEventListener('keyup', this.onKey);
-    // The one who joins calls everyone already there; they answer.
-    for (const s of d.states) if (s.user_id !== this.me) this.peer(s.user_id, true);
+    if (d.sfu) {
+      // sfu: one published stream to Janus, one subscription per other participant.
+      this.sfu = new SfuLink(this, d.sfu);
+      this.sfu.start().catch((err) => this.emit('error', `Media server: ${err.message}`));
+    } else {
+      // mesh: the one who joins calls everyone already there; they answer.
+      for (const s of d.states) if (s.user_id !== this.me) this.peer(s.user_id, true);
+    }
     this.applyMute();
     this.emit('change');
   }
@@ -102,6 +110,24 @@ export class VoiceCall extends EventTarget {
   }
 
   // -- peers ------------------------------------------------------------------------------------
+
+  /** sfu: the receiving connection for one participant's feed (Janus offers, we answer). */
+  sfuPeer(userId) {
+    this.closePeer(userId);
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers });
+    const p = { pc, stream: new MediaStream(), audio: new Audio() };
+    p.audio.autoplay = true;
+    p.audio.srcObject = p.stream;
+    if (this.outputId && p.audio.setSinkId) p.audio.setSinkId(this.outputId).catch(() => {});
+    pc.ontrack = ({ track }) => {
+      p.stream.addTrack(track);
+      track.onunmute = () => this.emit('change');
+      this.applyPeer(userId);
+      this.emit('change');
+    };
+    this.peers.set(userId, p);
+    return p;
+  }
 
   peer(userId, offer) {
     let p = this.peers.get(userId);
@@ -147,7 +173,7 @@ export class VoiceCall extends EventTarget {
   }
 
   async signal(d) {
-    if (d.channel_id !== this.channelId) return;
+    if (d.channel_id !== this.channelId || this.sfu) return;
     const p = this.peer(d.from, false);
     const pc = p.pc;
     if (d.kind === 'candidate') {
@@ -182,6 +208,8 @@ export class VoiceCall extends EventTarget {
   }
 
   teardown() {
+    this.sfu?.close();
+    this.sfu = null;
     for (const id of [...this.peers.keys()]) this.closePeer(id);
     this.states.clear();
     this.channelId = null;
@@ -211,6 +239,7 @@ export class VoiceCall extends EventTarget {
     const on = this.transmitting;
     for (const t of this.local?.getAudioTracks() || []) t.enabled = on;
     for (const p of this.peers.values()) this.applySend(p);
+    if (this.sfu?.pub) this.applySend(this.sfu.pub);
     const s = this.mine;
     const deaf = this.selfDeaf || (s && s.deaf);
     for (const id of this.peers.keys()) this.applyPeer(id, deaf);
@@ -271,6 +300,7 @@ export class VoiceCall extends EventTarget {
     for (const p of this.peers.values()) {
       if (p.audioSender) await p.audioSender.replaceTrack(fresh.getAudioTracks()[0]);
     }
+    if (this.sfu?.pub?.audioSender) await this.sfu.pub.audioSender.replaceTrack(fresh.getAudioTracks()[0]);
     old.getTracks().forEach((t) => t.stop());
     this.audioCtx?.close();
     this.meter();
@@ -299,8 +329,9 @@ export class VoiceCall extends EventTarget {
         ? await navigator.mediaDevices.getDisplayMedia({ video: true })
         : await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 } });
       this.video.getVideoTracks()[0].onended = () => this.setVideo(null);
-      for (const p of this.peers.values()) this.addTracks(p);
+      if (!this.sfu) for (const p of this.peers.values()) this.addTracks(p);
     }
+    if (this.sfu?.pub) await this.sfu.renegotiate();
     this.gateway.send('VOICE_STATE', { video: kind === 'video', screen: kind === 'screen' });
     this.emit('change');
   }
