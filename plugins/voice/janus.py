@@ -191,3 +191,13 @@ class JanusProxy:
         if verb == "destroy" and path:
             self.owners.pop(int(path[0]), None)
         return status, data
+
+    async def end(self, user_id: str) -> None:
+        """Destroy every Janus session the member opened: their publisher and all their
+        subscriptions end at once, whatever their page does."""
+        assert self.http is not None
+        for session in [s for s, owner in self.owners.items() if owner == user_id]:
+            self.owners.pop(session, None)
+            body = {"janus": "destroy", "transaction": secrets.token_hex(8)}
+            async with self.http.post(f"{self.url}/{session}", json=body) as resp:
+                await resp.read()

@@ -201,6 +201,8 @@ class Rooms:
     async def _evict(self, v: VoiceState) -> None:
         assert self.janus is not None
         try:
+            if self.proxy is not None:
+                await self.proxy.end(v.user_id)
             await self.janus.evict(v.channel_id, v.user_id, v.token)
         except Exception:
             log.exception("voice: could not remove %s from the SFU room", v.user_id)

@@ -4,6 +4,7 @@ by the test (skipped where it is not installed)."""
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 
 import pytest
@@ -83,5 +84,35 @@ async def test_an_unreachable_janus_refuses_the_join_and_leaves_no_state(aiohttp
         assert err["t"] == "VOICE_ERROR" and err["d"]["code"] == "voice_sfu_unavailable"
         status, out = await call(client, "GET", f"/channels/{space.voice}/voice", alice)
         assert status == 200 and out["states"] == []
+    finally:
+        await g.ws.close()
+
+
+async def test_a_ban_ends_the_members_janus_sessions_on_the_server(aiohttp_client, tmp_path, janus):  # noqa: F811
+    import aiohttp
+
+    from tests.voice.conftest import gateway, ok
+
+    config = voice_config(tmp_path / "data", mode="sfu", janus_url=janus, janus_admin_key=ADMIN_KEY)
+    client = await aiohttp_client(build_app(config))
+    space = await make_space(client)
+    alice = await space.join()
+    g = await gateway(client, alice)
+    try:
+        await g.op("VOICE_JOIN", {"channel_id": space.voice})
+        sfu = (await g.next("VOICE_READY"))["d"]["sfu"]
+        assert sfu["url"] == "/api/v1/voice/janus" and sfu["room"] > 0 and sfu["token"]
+        _, created = await call(client, "POST", J, alice, json={"janus": "create", **T})
+        session = created["data"]["id"]
+        await ok(client, "PUT", f"/communities/{space.community}/bans/{alice.id}", space.owner, json={})
+        await g.next("VOICE_DISCONNECT")
+        async with aiohttp.ClientSession() as http:  # straight to Janus, not through the node
+            for _ in range(50):
+                async with http.post(f"{janus}/{session}", json={"janus": "keepalive", **T}) as resp:
+                    answer = await resp.json(content_type=None)
+                if answer["janus"] == "error":
+                    break
+                await asyncio.sleep(0.1)
+        assert answer["janus"] == "error" and answer["error"]["code"] == 458  # no such session
     finally:
         await g.ws.close()
