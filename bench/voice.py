@@ -79,7 +79,8 @@ async def heard_all(pages: list, others: int, timeout: float = 40.0) -> float:
         if all(c >= others for c in counts):
             return time.monotonic() - start
         await asyncio.sleep(0.5)
-    raise RuntimeError(f"not every participant hears every other: {counts}")
+    problems = [await p.locator(".voice-problem").text_content() for p in pages]
+    raise RuntimeError(f"not every participant hears every other: {counts}; pages said {problems}")
 
 
 async def scenario(browser, base: str, owner: str, community: str, rooms: int, size: int, seconds: float,

@@ -127,7 +127,12 @@ class Janus:
             listed = await self._room({"request": "listparticipants", "room": room})
             for p in listed.get("participants", []):
                 if p.get("display") == user_id:
-                    await self._room({"request": "kick", "room": room, "secret": self.secret, "id": p["id"]})
+                    try:
+                        await self._room(
+                            {"request": "kick", "room": room, "secret": self.secret, "id": p["id"]}
+                        )
+                    except JanusError as err:  # gone already (their session was just destroyed)
+                        log.debug("janus kick: %s", err)
 
 
 # What a browser may ask Janus through the node (routes.py): its own session's plumbing and the

@@ -14,11 +14,27 @@ from tests.conftest import ROOT
 from tests.voice.conftest import make_space, ok, voice_config
 
 
-def _example(name: str) -> dict:
+def _examples(name: str) -> list[dict]:
     text = (ROOT / name).read_text(encoding="utf-8")
-    block = re.search(r"```toml\n(\[plugin\.voice\]\n.*?)```", text, re.S)
-    assert block is not None, f"{name} has no [plugin.voice] example"
-    return tomllib.loads(block.group(1))["plugin"]["voice"]
+    blocks = re.findall(r"```toml\n(\[plugin\.voice\]\n.*?)```", text, re.S)
+    return [tomllib.loads(block)["plugin"]["voice"] for block in blocks]
+
+
+def _example(name: str) -> dict:
+    found = [e for e in _examples(name) if e.get("mode", "mesh") == "mesh"]
+    assert found, f"{name} has no mesh [plugin.voice] example"
+    return found[0]
+
+
+@pytest.mark.parametrize("name", ["README.md", "docs/voice.md"])
+async def test_the_documented_sfu_config_starts_a_node_in_sfu_mode(name, aiohttp_client, tmp_path):
+    (example,) = [e for e in _examples(name) if e.get("mode") == "sfu"]
+    config = voice_config(tmp_path / "data")
+    config.plugin["voice"] = example
+    client = await aiohttp_client(build_app(config))
+    space = await make_space(client)
+    out = await ok(client, "GET", f"/channels/{space.voice}/voice", await space.join())
+    assert out["mode"] == "sfu" and out["ice_servers"] == []
 
 
 @pytest.mark.parametrize("name", ["README.md", "docs/voice.md"])
