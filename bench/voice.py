@@ -67,7 +67,7 @@ async def participant(browser, base: str, name: str, community: str, channel: st
         await api(http, base, "PUT", f"/communities/{community}/members/@me", token, {})
     await page.goto(f"{base}/channels/{community}/{channel}")
     await page.get_by_role("button", name="Join voice").click()
-    await page.get_by_role("button", name="Leave").wait_for(timeout=20000)
+    await page.get_by_role("button", name="Leave", exact=True).wait_for(timeout=20000)
     return context, page
 
 

@@ -101,7 +101,7 @@ async def test_two_members_talk_a_server_mute_silences_one_and_a_ban_drops_them(
         link = page.get_by_role("link", name=re.compile(r"^lounge \(voice channel"))
         await link.click()
         await page.get_by_role("button", name="Join voice").click()
-        await expect(page.get_by_role("button", name="Leave")).to_be_visible(timeout=10000)
+        await expect(page.get_by_role("button", name="Leave", exact=True)).to_be_visible(timeout=10000)
 
     a_id, b_id = await my_id(alice), await my_id(bob)
     assert a_id and b_id and a_id != b_id

@@ -131,7 +131,7 @@ async def test_three_members_talk_through_janus_a_server_mute_silences_one_and_a
             await page.get_by_role("button", name="Open channels and communities").click()
         await page.get_by_role("link", name=channel).click()
         await page.get_by_role("button", name="Join voice").click()
-        await expect(page.get_by_role("button", name="Leave")).to_be_visible(timeout=10000)
+        await expect(page.get_by_role("button", name="Leave", exact=True)).to_be_visible(timeout=10000)
     ids = {name: await my_id(page) for name, page in pages.items()}
     # Every participant hears every other, through the SFU.
     for name, page in pages.items():
