@@ -47,8 +47,15 @@ export class VoiceCall extends EventTarget {
       this.meter();
     }
     this.applyMute();
-    this.pending = channelId;
-    this.gateway.send('VOICE_JOIN', { channel_id: channelId, self_mute: this.selfMute, self_deaf: this.selfDeaf });
+    const join = { channel_id: channelId, self_mute: this.selfMute, self_deaf: this.selfDeaf };
+    if (this.gateway.send('VOICE_JOIN', join)) return;
+    // Not connected yet (the page just opened) or reconnecting: join as soon as the gateway is ready.
+    const later = (e) => {
+      if (e.detail !== 'ready') return;
+      this.gateway.removeEventListener('state', later);
+      this.gateway.send('VOICE_JOIN', join);
+    };
+    this.gateway.addEventListener('state', later);
   }
 
   leave() {
