@@ -171,3 +171,5 @@ async def test_three_members_talk_through_janus_a_server_mute_silences_one_and_a
     await growing(bob, ids["alice"])
     for page in pages.values():
         assert not page.errors, page.errors
+    for page in (alice, bob):  # nothing went wrong with the media server on the way
+        assert await page.locator(".voice-problem").text_content() == ""
