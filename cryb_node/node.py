@@ -151,6 +151,7 @@ class Node:
                 self.realtime.permissions = self.services.get(PERMISSIONS)
                 for loaded in self.plugins:
                     self.realtime.add_dispatchers(loaded.plugin.dispatchers(self))
+                    self.realtime.add_ops(loaded.plugin.gateway_ops(self))
                 stack.callback(self.bus.listen(self.realtime.on_events))
                 await self.realtime.start()
                 stack.push_async_callback(self.realtime.stop)

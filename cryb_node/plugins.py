@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     from cryb_node.export import ExportSink
     from cryb_node.http.api import Api
     from cryb_node.node import Node
-    from cryb_node.realtime.protocol import Dispatcher
+    from cryb_node.realtime.hub import Session
+    from cryb_node.realtime.protocol import Dispatcher, GatewayOp
     from cryb_node.refusals import Authority
     from cryb_node.scheduler import Job
 
@@ -46,6 +47,7 @@ BUILTIN: list[str] = [
     "cryb_plugins.integrations:plugin",
     "cryb_plugins.happenings:plugin",
     "cryb_plugins.polls:plugin",
+    "cryb_plugins.voice:plugin",
     # federation (core, built as a plugin on the same hooks): after the plugins whose events it ships
     "cryb_node.sync:plugin",
 ]
@@ -120,6 +122,15 @@ class Plugin:
     async def gateway_ready(self, node: Node, user_id: str) -> Mapping[str, Any]:
         """Fields this plugin adds to a gateway session's READY payload (e.g. communities, unread)."""
         return {}
+
+    def gateway_ops(self, node: Node) -> Mapping[str, GatewayOp]:
+        """Client ops this plugin handles on identified gateway sessions (op name -> GatewayOp, e.g.
+        voice signalling); each handler authorises every frame itself."""
+        return {}
+
+    async def gateway_closed(self, node: Node, session: Session) -> None:
+        """A gateway session's socket closed (it may still resume): drop what lives only while the
+        socket does (a voice connection)."""
 
     async def readiness(self, node: Node) -> Readiness | None:
         """Contribute a check to /readyz (None: nothing to check)."""

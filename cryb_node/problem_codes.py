@@ -140,6 +140,7 @@ class Code(StrEnum):
     )
     NOT_BANNED = "not_banned", "That user is not banned."
     NOT_FOUND = "not_found", "No such resource (or route), or the caller may not know it exists."
+    NOT_IN_VOICE = "not_in_voice", "That member (or you) is not in this voice channel now."
     NOT_MEMBER = "not_member", "That user is not a member of this community."
     OAUTH_BAD_ID_TOKEN = "oauth_bad_id_token", "The OAuth provider's id_token did not verify."
     OAUTH_EMAIL_IN_USE = (
@@ -240,6 +241,15 @@ class Code(StrEnum):
         "webhook_owner_not_allowed",
         "The webhook's owner may no longer post in its channel (MANAGE_WEBHOOKS and SEND_MESSAGES).",
     )
+    VOICE_CHANNEL_FULL = (
+        "voice_channel_full",
+        "The voice channel is at its user limit (MOVE_MEMBERS joins anyway).",
+    )
+    VOICE_SFU_UNAVAILABLE = (
+        "voice_sfu_unavailable",
+        "The voice channel's media server (Janus) is not reachable.",
+    )
+    VOICE_MUTED = "voice_muted", "A muted member (by themselves, a moderator, or without SPEAK) cannot speak."
     WEBHOOK_TOKEN_INVALID = "webhook_token_invalid", "No webhook has this id and token (rotated or deleted?)."
     WRONG_CHANNEL_KIND = (
         "wrong_channel_kind",

@@ -89,6 +89,14 @@ class Perm(IntFlag):
     ADMINISTRATOR = 1 << 17
     MANAGE_WEBHOOKS = 1 << 18
     MANAGE_EVENTS = 1 << 19
+    # Voice channels (plugins/voice): Discord's bits for these five; VIDEO is Discord's STREAM,
+    # whose bit (1 << 9) is MANAGE_COMMUNITY here, so it takes the first free one after them.
+    CONNECT = 1 << 20
+    SPEAK = 1 << 21
+    MUTE_MEMBERS = 1 << 22
+    DEAFEN_MEMBERS = 1 << 23
+    MOVE_MEMBERS = 1 << 24
+    VIDEO = 1 << 25
 
     @classmethod
     def all(cls) -> Perm:
@@ -106,7 +114,7 @@ class ChannelAccess(msgspec.Struct, frozen=True):
 
     channel_id: str
     community_id: str
-    kind: str  # text | forum | announcement | category
+    kind: str  # text | forum | announcement | category | voice
     perms: int  # a Perm bitfield
     member: bool  # the user is a member of the community
     timed_out_until: int | None = None  # ms since epoch

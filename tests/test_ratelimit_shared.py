@@ -1,4 +1,4 @@
-"""Rate-limit windows shared by the processes of one node (cryb_node/gateway/ratelimit.py,
+"""Rate-limit windows shared by the processes of one node (cryb_node/http/ratelimit.py,
 share_through): two limiters whose node.signals are joined the way the NATS relay joins them, on a
 clock the test moves. tests/scale/test_edge_shared.py runs the same over NATS between real edges."""
 

@@ -51,7 +51,7 @@ class Connection:
         self.cfg = hub.config
         self.session: Session | None = None
         self._window_start = time.monotonic()
-        self._frames = 0
+        self._frames = 0.0
 
     async def run(self) -> None:
         await self._send(
@@ -80,11 +80,16 @@ class Connection:
             if self.session is not None and self.session.ws is self.ws:
                 await self.session.detach()
                 self._presence_changed()
+                for loaded in self.node.plugins:
+                    try:
+                        await loaded.plugin.gateway_closed(self.node, self.session)
+                    except Exception:
+                        log.exception("%s: gateway_closed failed", loaded.plugin.name)
 
     async def _send(self, data: bytes) -> None:
         await self.ws.send_frame(data, WSMsgType.TEXT)
 
-    async def _next(self, timeout: float, code_on_timeout: int) -> p.ClientFrame:
+    async def _next(self, timeout: float, code_on_timeout: int) -> p.ClientFrame | tuple[p.GatewayOp, Any]:
         try:
             msg = await self.ws.receive(timeout=timeout)
         except TimeoutError:
@@ -96,12 +101,19 @@ class Connection:
             raise Closing(1009 if self.ws.close_code == 1009 else p.Close.DECODE_ERROR, "bad frame")
         if msg.type != WSMsgType.TEXT:
             raise Closing(p.Close.DECODE_ERROR, "frames are JSON text")
-        self._count_frame()
         raw = msg.data.encode()
         try:
             op = _decode_op(raw).op
         except msgspec.DecodeError:
+            self._count_frame()
             raise Closing(p.Close.DECODE_ERROR, "frame is not a JSON object with an op") from None
+        plugin_op = self.hub.ops.get(op)
+        self._count_frame(plugin_op[0].cost if plugin_op is not None else 1.0)
+        if plugin_op is not None:
+            try:
+                return plugin_op[0], plugin_op[1](raw)
+            except msgspec.DecodeError as err:
+                raise Closing(p.Close.DECODE_ERROR, f"bad {op} frame: {err}"[:120]) from None
         if op not in p.CLIENT_OPS:
             raise Closing(p.Close.UNKNOWN_OP, f"unknown op {op[:40]}")
         try:
@@ -109,11 +121,11 @@ class Connection:
         except msgspec.DecodeError as err:
             raise Closing(p.Close.DECODE_ERROR, f"bad {op} frame: {err}"[:120]) from None
 
-    def _count_frame(self) -> None:
+    def _count_frame(self, cost: float = 1.0) -> None:
         now = time.monotonic()
         if now - self._window_start > self.cfg.client_window_s:
-            self._window_start, self._frames = now, 0
-        self._frames += 1
+            self._window_start, self._frames = now, 0.0
+        self._frames += cost
         if self._frames > self.cfg.client_frames:
             raise Closing(p.Close.RATE_LIMITED, "too many frames; slow down")
 
@@ -129,7 +141,7 @@ class Connection:
             raise Closing(p.Close.AUTHENTICATION_FAILED, "the gateway needs a token with the read scope")
         return principal
 
-    async def _handshake(self, frame: p.ClientFrame) -> None:
+    async def _handshake(self, frame: p.ClientFrame | tuple[p.GatewayOp, Any]) -> None:
         if isinstance(frame, p.Heartbeat):
             await self._send(p.frame("HEARTBEAT_ACK"))
             return
@@ -179,10 +191,12 @@ class Connection:
             ready["presences_partial"] = sorted(session.communities.difference(small))
         return ready
 
-    async def _handle(self, frame: p.ClientFrame) -> None:
+    async def _handle(self, frame: p.ClientFrame | tuple[p.GatewayOp, Any]) -> None:
         session = self.session
         assert session is not None
-        if isinstance(frame, p.Heartbeat):
+        if isinstance(frame, tuple):
+            await frame[0].handle(session, frame[1])
+        elif isinstance(frame, p.Heartbeat):
             session.send(p.frame("HEARTBEAT_ACK"))
         elif isinstance(frame, p.PresenceUpdate):
             session.status = frame.d.status

@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING
 
 from cryb_node.config import RealtimeSection
 from cryb_node.events import Event
-from cryb_node.realtime.protocol import Close, Dispatch, Dispatcher, DispatchFrame, text_frame
+from cryb_node.realtime.protocol import (
+    Close,
+    Dispatch,
+    Dispatcher,
+    DispatchFrame,
+    GatewayOp,
+    op_decoder,
+    text_frame,
+)
 from cryb_node.services import Perm, Permissions
 
 if TYPE_CHECKING:
@@ -173,6 +181,8 @@ class Hub:
         self.sessions: dict[str, Session] = {}
         self.by_user: dict[str, set[Session]] = {}
         self.dispatchers: dict[str, list[Dispatcher]] = {}
+        # Plugins' client ops (Plugin.gateway_ops): op -> (the op, a decoder of its frames' ``d``).
+        self.ops: dict[str, tuple[GatewayOp, Callable[[bytes], object]]] = {}
         self.metrics = {"dispatched": 0, "delivered": 0, "slow_consumer_disconnects": 0}
         self._queue: asyncio.Queue[Dispatch] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
@@ -194,6 +204,12 @@ class Hub:
     def add_dispatchers(self, mapping: Mapping[str, Dispatcher]) -> None:
         for kind, fn in mapping.items():
             self.dispatchers.setdefault(kind, []).append(fn)
+
+    def add_ops(self, mapping: Mapping[str, GatewayOp]) -> None:
+        for name, op in mapping.items():
+            if name in self.ops:
+                raise ValueError(f"two plugins handle the gateway op {name}")
+            self.ops[name] = (op, op_decoder(op))
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._fan_out_loop(), name="realtime-fan-out")

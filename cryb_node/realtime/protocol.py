@@ -144,3 +144,23 @@ class Dispatch:
 
 
 Dispatcher = Callable[[Event], "Dispatch | list[Dispatch] | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class GatewayOp:
+    """A client op a plugin handles on an identified session (Plugin.gateway_ops): the frame's ``d``
+    is validated as ``data`` (a bad one closes the socket with DECODE_ERROR, like a core op), then
+    ``handle(session, d)`` runs; it authorises the frame itself."""
+
+    data: type[msgspec.Struct]
+    handle: Callable[[Any, Any], Awaitable[None]]  # (realtime.hub.Session, the decoded ``d``)
+    # What one frame counts against ``client_frames``: below 1 for ops a client sends in bursts by
+    # design (a call's ICE candidates and speaking changes), so they do not get its socket closed.
+    cost: float = 1.0
+
+
+def op_decoder(op: GatewayOp) -> Callable[[bytes], Any]:
+    """Decodes a whole frame of ``op`` (``{"op": ..., "d": ...}``) and returns its ``d``."""
+    frame = msgspec.defstruct("PluginFrame", [("op", str), ("d", op.data)], forbid_unknown_fields=True)
+    decode = msgspec.json.Decoder(frame).decode
+    return lambda raw: getattr(decode(raw), "d")  # noqa: B009 (a struct type made at run time)

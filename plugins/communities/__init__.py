@@ -36,7 +36,7 @@ from cryb_node.services import (
 )
 
 from . import export as data_export
-from . import modlog_content, projection
+from . import modlog_content, modlog_voice, projection
 from . import schemas as s
 from .bot_members import BotMembershipService
 from .directory import CommunityNames
@@ -75,10 +75,11 @@ class CommunitiesPlugin(Plugin):
 
     def projections(self) -> Mapping[str, Projection]:
         # A moderator removing content is a content event; its mod log entry is written with it.
-        return {"content.moderate": modlog_content.project}
+        return {"content.moderate": modlog_content.project, **modlog_voice.PROJECTIONS}
 
     def clear_community(self, conn: Connection, community_id: str) -> None:
         modlog_content.clear(conn, community_id)
+        modlog_voice.clear(conn, community_id)
 
     def routes(self, api: Api, node: Node) -> None:
         routes(api, node)

@@ -28,7 +28,7 @@ from .state import load_community_sync, load_member_sync
 
 log = logging.getLogger(__name__)
 
-CHANNEL_KINDS = ("text", "forum", "announcement", "category")
+CHANNEL_KINDS = ("text", "forum", "announcement", "category", "voice")
 TARGET_TYPES = ("role", "member")
 AUTOMOD_KINDS = ("words", "regex", "links", "invites", "mentions", "new_account")
 AUTOMOD_ACTIONS = ("block", "flag", "timeout")

@@ -29,6 +29,9 @@ DEFAULT_EVERYONE = int(
     | Perm.CREATE_POSTS
     | Perm.VOTE
     | Perm.CREATE_INVITES
+    | Perm.CONNECT
+    | Perm.SPEAK
+    | Perm.VIDEO
 )
 
 

@@ -46,6 +46,7 @@ log = logging.getLogger(__name__)
 
 CHAT = ("text", "announcement")
 FORUM = ("forum",)
+VOICE = ("voice",)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,10 @@ RULES: dict[str, Rule] = {
     "scheduled_event.update": Rule(Perm.MANAGE_EVENTS, channel=False),
     "scheduled_event.cancel": Rule(Perm.MANAGE_EVENTS, channel=False),
     "scheduled_event.rsvp": Rule(Perm(0), channel=False),
+    # The voice plugin's moderation (its payloads name the voice channel the member was in).
+    "voice.mute": Rule(Perm.VIEW_CHANNEL | Perm.MUTE_MEMBERS, VOICE),
+    "voice.deafen": Rule(Perm.VIEW_CHANNEL | Perm.DEAFEN_MEMBERS, VOICE),
+    "voice.move": Rule(Perm.VIEW_CHANNEL | Perm.MOVE_MEMBERS, VOICE),
 }
 # An author's delete of their own content is always theirs to make (projections check the author).
 _GOV = frozenset(gov.KINDS)

@@ -23,13 +23,19 @@ export const PERMISSIONS = [
   ['ADMINISTRATOR', 'Administrator', 'Every permission, in every channel. Give it with care.', 'community'],
   ['MANAGE_WEBHOOKS', 'Manage webhooks', 'Create the secret addresses other apps use to post in a channel.', 'channel'],
   ['MANAGE_EVENTS', 'Manage events', 'Plan, edit and cancel the community’s scheduled events.', 'community'],
+  ['CONNECT', 'Connect', 'Join voice channels.', 'channel'],
+  ['SPEAK', 'Speak', 'Talk in voice channels.', 'channel'],
+  ['VIDEO', 'Video', 'Turn on their camera and share their screen in voice channels.', 'channel'],
+  ['MUTE_MEMBERS', 'Mute members', 'Mute others in voice channels for everyone.', 'channel'],
+  ['DEAFEN_MEMBERS', 'Deafen members', 'Stop others hearing a voice channel.', 'channel'],
+  ['MOVE_MEMBERS', 'Move members', 'Move others between voice channels or disconnect them.', 'channel'],
 ];
 
-// Bit positions follow the order of docs/permissions.md (the same order as the table above).
+// Bit positions follow the order of docs/permissions.md (MANAGE_EVENTS is 19; voice takes Discord's 20-24, then VIDEO).
 const ORDER = ['VIEW_CHANNEL', 'SEND_MESSAGES', 'READ_HISTORY', 'ATTACH_FILES', 'ADD_REACTIONS', 'MENTION_EVERYONE',
   'MANAGE_MESSAGES', 'MANAGE_CHANNELS', 'MANAGE_ROLES', 'MANAGE_COMMUNITY', 'KICK_MEMBERS', 'BAN_MEMBERS',
   'MODERATE_MEMBERS', 'CREATE_POSTS', 'VOTE', 'CREATE_INVITES', 'VIEW_AUDIT_LOG', 'ADMINISTRATOR',
-  'MANAGE_WEBHOOKS', 'MANAGE_EVENTS'];
+  'MANAGE_WEBHOOKS', 'MANAGE_EVENTS', 'CONNECT', 'SPEAK', 'MUTE_MEMBERS', 'DEAFEN_MEMBERS', 'MOVE_MEMBERS', 'VIDEO'];
 
 /** The bit of a permission name, as a BigInt. */
 export function bit(name) {

@@ -169,6 +169,7 @@ export function createChannelDialog(shell, communityId) {
       h('option', { value: 'text' }, 'Text channel'),
       h('option', { value: 'announcement' }, 'Announcement channel'),
       h('option', { value: 'forum' }, 'Forum'),
+      h('option', { value: 'voice' }, 'Voice channel'),
       h('option', { value: 'category' }, 'Category'));
     const categories = (state.channels.get(communityId) || []).filter((c) => c.kind === 'category');
     const parent = h('select', { id: 'cc-parent', name: 'parent_id' },

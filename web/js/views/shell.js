@@ -16,6 +16,7 @@ import { communityTools, eventsLink, openChannelExtra, openTop, railItems } from
 import { communityBadge } from './community_menu.js';
 import { friendsLink } from './friends.js';
 import { morph } from './keyed.js';
+import { installVoice, openVoiceChannel, voiceChannelItem } from './voice.js';
 
 // User settings load when first opened: the chat page's first load does not carry them.
 const openSettings = (shell) => import('./settings.js').then((mod) => mod.openSettings(shell));
@@ -52,6 +53,7 @@ export class Shell {
 
   async start() {
     this.gateway = new Gateway();
+    installVoice(this);
     this.gateway.addEventListener('dispatch', (e) => handleDispatch(this, e.detail));
     this.gateway.addEventListener('ready', (e) => this.onReady(e.detail));
     this.gateway.addEventListener('resumed', () => this.onResumed());
@@ -240,6 +242,7 @@ export class Shell {
 
   showChannel(channelId, { dm }) {
     if (openChannelExtra(this, channelId)) return;
+    if (openVoiceChannel(this, channelId)) return;
     if (this.chat && this.chat.channelId === channelId) {
       this.chat.focusComposer();
       return;
@@ -411,7 +414,7 @@ export class Shell {
     const categories = channels.filter((c) => c.kind === 'category');
     const loose = channels.filter((c) => c.kind !== 'category' && !categories.some((k) => k.id === c.parent_id));
     const kindIcon = (c) => (c.kind === 'announcement' ? 'megaphone' : c.kind === 'forum' ? 'forum' : 'hash');
-    const link = (c) => this.channelLink(c, `/channels/${communityId}/${c.id}`, `${c.name} (${c.kind === 'text' ? 'text channel' : c.kind})`, { icon: kindIcon(c) });
+    const link = (c) => c.kind === 'voice' ? voiceChannelItem(this, c, communityId) : this.channelLink(c, `/channels/${communityId}/${c.id}`, `${c.name} (${c.kind === 'text' ? 'text channel' : c.kind})`, { icon: kindIcon(c) });
     const groups = categories.map((cat) => h('li', { class: 'category' },
       h('h3', { class: 'category-name', id: `cat-${cat.id}` }, cat.name),
       h('ul', { 'aria-labelledby': `cat-${cat.id}` }, channels.filter((c) => c.parent_id === cat.id && c.kind !== 'category').map(link))));
