@@ -170,6 +170,12 @@ class AutomodAction(Gov):
     until: int | None = None
 
 
+def _onboarding_kinds() -> dict[str, type[msgspec.Struct]]:
+    from .onboarding_events import ONBOARDING_KINDS  # it builds on Gov, above
+
+    return ONBOARDING_KINDS
+
+
 # kind -> payload type. ``target`` is the community for community.*, the user for member.* and
 # role.assign/unassign, the role for role.*, the channel for channel.* and overwrite.*, the rule
 # for automod.set/delete.
@@ -201,6 +207,7 @@ KINDS: dict[str, type[msgspec.Struct]] = {
     "invite.create": InviteCreate,
     "invite.revoke": Empty,
 }
+KINDS.update(_onboarding_kinds())
 DECODERS = {kind: msgspec.msgpack.Decoder(t) for kind, t in KINDS.items()}
 
 # Every projection table a community's governance events write (rebuild clears them).
@@ -214,4 +221,6 @@ PROJECTION_TABLES = (
     "community_automod_rules",
     "community_modlog",
     "community_invite_grants",
+    "community_onboarding",
+    "community_onboarded",
 )
