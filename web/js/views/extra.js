@@ -12,6 +12,7 @@ import { openSocial } from './friends.js';
 import { inbox, InboxView, refreshUnread } from './inbox.js';
 import { openCommunitySettings, settingsButtons } from './community_menu.js';
 import { reportDialog } from './report.js';
+import { openWelcome } from './onboarding.js';
 
 const admin = () => import('./admin.js');
 const moderation = () => import('./moderation.js');
@@ -123,6 +124,7 @@ export function openChannelExtra(shell, channelId) {
     return true;
   }
   if (openCommunitySettings(shell, channelId)) return true;
+  if (openWelcome(shell, channelId)) return true;
   if (communityId && channelId === '@insights') {
     later(shell, admin, ({ InsightsView }) => {
       const view = new InsightsView(shell, communityId);

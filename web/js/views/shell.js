@@ -16,6 +16,7 @@ import { communityTools, openChannelExtra, openTop, railItems } from './extra.js
 import { communityBadge } from './community_menu.js';
 import { friendsLink } from './friends.js';
 import { inviteDeadReason } from './invite_state.js';
+import { afterJoin } from './onboarding.js';
 import { morph } from './keyed.js';
 
 // User settings load when first opened: the chat page's first load does not carry them.
@@ -288,7 +289,7 @@ export class Shell {
           try {
             const community = await C.acceptInvite(code);
             this.joinedCommunity(community);
-            this.navigate(`/channels/${community.id}`);
+            await afterJoin(this, community);
           } catch (err) {
             replace(box, h('p', { role: 'alert' }, err.message));
           }
