@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,3 +207,29 @@ async def test_setting_onboarding_is_authorised_and_validated(cclient):
     done = await ok(cclient, "PUT", path, manager,
                     json={"rules": "ok", "channels": [{"channel_id": ch, "note": "say hi"}]})  # fmt: skip
     assert done["channels"] == [{"channel_id": ch, "name": "general", "note": "say hi"}]
+
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_example() -> tuple[str, str, dict[str, Any]]:
+    section = README.read_text().split("### Onboarding and rules screening")[1].split("\n### ")[0]
+    block = re.search(r"```json\n(\w+) (\S+)\n(.*?)```", section, re.S)
+    assert block is not None, "the README's onboarding section lost its example"
+    return block[1], block[2], json.loads(block[3])
+
+
+async def test_the_readme_example_sets_up_screening(cclient, clock):
+    follow_clock(cclient, clock)
+    owner = await new_user(cclient)
+    cid, ch = await community(cclient, owner)
+    method, path, body = readme_example()
+    body["channels"][0]["channel_id"] = ch  # "{general}" in the README
+    got = await ok(cclient, method, path.removeprefix("/api/v1").replace("{id}", cid), owner, json=body)
+    assert (got["verification"], got["min_minutes"], got["require_rules"]) == ("member_age", 10, True)
+    member = await joined(cclient, cid)
+    accept = {"rules_hash": got["rules_hash"]}
+    me = (await ok(cclient, "POST", f"/communities/{cid}/onboarding/accept", member, json=accept))["me"]
+    assert me["accepted"] and me["blocked_code"] == "verification_required"
+    clock.advance(10 * 60 + 1)
+    assert (await say(cclient, ch, member))[0] == 201
