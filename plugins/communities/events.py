@@ -16,13 +16,10 @@ import logging
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from .gov import Gov
+from .onboarding_events import ONBOARDING_KINDS
+
 log = logging.getLogger(__name__)
-
-
-class Gov(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Common to every governance payload. ``as_admin``: a node admin acting as moderator."""
-
-    as_admin: bool = False
 
 
 class CommunityCreate(Gov):
@@ -170,12 +167,6 @@ class AutomodAction(Gov):
     until: int | None = None
 
 
-def _onboarding_kinds() -> dict[str, type[msgspec.Struct]]:
-    from .onboarding_events import ONBOARDING_KINDS  # it builds on Gov, above
-
-    return ONBOARDING_KINDS
-
-
 # kind -> payload type. ``target`` is the community for community.*, the user for member.* and
 # role.assign/unassign, the role for role.*, the channel for channel.* and overwrite.*, the rule
 # for automod.set/delete.
@@ -207,7 +198,7 @@ KINDS: dict[str, type[msgspec.Struct]] = {
     "invite.create": InviteCreate,
     "invite.revoke": Empty,
 }
-KINDS.update(_onboarding_kinds())
+KINDS.update(ONBOARDING_KINDS)
 DECODERS = {kind: msgspec.msgpack.Decoder(t) for kind, t in KINDS.items()}
 
 # Every projection table a community's governance events write (rebuild clears them).

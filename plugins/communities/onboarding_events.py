@@ -7,7 +7,7 @@ import hashlib
 
 import msgspec
 
-from .events import Gov
+from .gov import Gov
 
 VERIFICATION_LEVELS = ("none", "email", "account_age", "member_age")
 MAX_RULES_CHARS = 6000
