@@ -112,7 +112,10 @@ async def load_community(db: Database, community_id: str) -> CommunityState | No
         roles = await conn.execute_fetchall(ROLES_SQL, (community_id,))
         channels = await conn.execute_fetchall(CHANNELS_SQL, (community_id,))
         overwrites = await conn.execute_fetchall(OVERWRITES_SQL, (community_id,))
-    return build_community(next(iter(rows)), list(roles), list(channels), list(overwrites))
+        screening = list(await conn.execute_fetchall(SCREENING_SQL, (community_id,)))
+    state = build_community(next(iter(rows)), list(roles), list(channels), list(overwrites))
+    state.screening = build_screening(screening[0] if screening else None)
+    return state
 
 
 async def load_member(db: Database, community_id: str, user_id: str) -> MemberState:

@@ -46,9 +46,11 @@ def follow_clock(client: Any, clock: Any) -> None:
 async def test_member_cannot_post_or_react_until_accepting_the_rules(cclient):
     owner = await new_user(cclient)
     cid, ch = await community(cclient, owner)
+    assert not (await ok(cclient, "GET", f"/communities/{cid}", owner))["screening"]
     first = await ok(cclient, "POST", f"/channels/{ch}/messages", owner, json={"content": "welcome"})
     ob = await setup(cclient, owner, cid, require_rules=True, welcome="Hi **painters**")
     member = await joined(cclient, cid)
+    assert (await ok(cclient, "GET", f"/communities/{cid}", member))["screening"]
     seen = await ok(cclient, "GET", f"/communities/{cid}/onboarding", member)
     assert seen["rules"] == RULES and seen["welcome"] == "Hi **painters**" and seen["require_rules"]
     assert seen["me"] == {

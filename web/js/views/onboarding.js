@@ -44,7 +44,8 @@ export function blockedText(me) {
 /** The composer's notice while the screening holds this member back (ChatView calls this once). */
 export function screenComposer(chat) {
   const cid = chat.channel?.community_id;
-  if (chat.dm || !cid) return;
+  // Only communities that screen members are asked (CommunityOut.screening): no request otherwise.
+  if (chat.dm || !cid || !state.communities.get(cid)?.screening) return;
   const composer = chat.composer;
   const base = composer.updatePermissions.bind(composer);
   let held = null;
