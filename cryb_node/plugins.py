@@ -44,6 +44,7 @@ BUILTIN: list[str] = [
     "cryb_plugins.notifications:plugin",
     "cryb_plugins.search:plugin",
     "cryb_plugins.integrations:plugin",
+    "cryb_plugins.saved:plugin",
     # federation (core, built as a plugin on the same hooks): after the plugins whose events it ships
     "cryb_node.sync:plugin",
 ]

@@ -195,6 +195,7 @@ class Code(StrEnum):
     TARGET_IS_ADMIN = "target_is_admin", "Administrators cannot be timed out."
     TARGET_IS_OWNER = "target_is_owner", "The community owner cannot be acted on."
     TIMED_OUT = "timed_out", "The member is timed out in this community."
+    TOO_MANY_SAVED = "too_many_saved", "You keep as many saved items as a member may; remove some first."
     TOO_MANY_CONNECTIONS = "too_many_connections", "Too many open connections; try again shortly."
     TOO_MANY_FRAMES = "too_many_frames", "An animation with more frames than the node accepts."
     TOO_MANY_PATTERNS = (
