@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 from cryb_node.services import Perm
@@ -100,3 +102,18 @@ async def test_the_list_pages_newest_first(cclient, clock):
     pages = [[i["id"] for i in page["items"]] for page in (first, second, third)]
     assert pages == [ids[4:2:-1], ids[2:0:-1], ids[:1]]
     assert third["next"] is None
+
+
+async def test_the_readme_paths_are_the_api(cclient):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Saved messages and posts")[1].split("\n### ")[0]
+    paths = re.findall(r"`(?:PUT`/`DELETE|GET) (/api/v1/saved[^`]*)`", section)
+    assert paths == ["/api/v1/saved/{type}/{id}", "/api/v1/saved?limit=50&before=<next>"]
+    owner = await new_user(cclient)
+    _, ch = await space(cclient, owner)
+    mid = await say(cclient, ch, owner, "from the README")
+    item = paths[0].removeprefix("/api/v1").replace("{type}", "message").replace("{id}", mid)
+    assert await ok(cclient, "PUT", item, owner) == {"saved": True}
+    listing = paths[1].removeprefix("/api/v1").split("&before")[0]
+    assert [i["id"] for i in (await ok(cclient, "GET", listing, owner))["items"]] == [mid]
+    assert await ok(cclient, "DELETE", item, owner) == {"saved": False}

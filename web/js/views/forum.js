@@ -12,6 +12,7 @@ import { decorateTokens } from './rich_text.js';
 import { editedMark, isMine, ownActions } from './forum_own.js';
 import { profileTrigger } from './profile_card.js';
 import { showLinkedComment } from './comment_link.js';
+import { saveButton } from './saved.js';
 
 const enc = encodeURIComponent;
 const SORTS = ['hot', 'new', 'top', 'controversial'];
@@ -213,7 +214,7 @@ export class ForumView {
         tagList(post.tags),
         blurred(post, h('div', { class: 'post-body msg-body' }, safeHTML(post.body_html, decorateTokens), attachmentThumbs(post.attachments))),
         editSlot,
-        h('div', { class: 'post-actions' }, isMine(post) ? own()
+        h('div', { class: 'post-actions' }, saveButton('post', post.id), isMine(post) ? own()
           : h('button', { class: 'btn', onclick: () => report(post.community_id, 'post', post.id, post.author_id) }, 'Report'))));
     renderHead();
     const comments = h('ol', { class: 'comment-tree', 'aria-label': 'Comments' });
