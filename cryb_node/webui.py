@@ -31,6 +31,7 @@ SPA_ROUTES = (
     "/admin",
     "/friends",
     "/saved",
+    "/mentions",
     "/u/{name}",
 )
 # The UI's files are served through cryb_node/static.py: under /assets/<content hash>/ (immutable,

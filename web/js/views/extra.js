@@ -19,6 +19,7 @@ const moderation = () => import('./moderation.js');
 const search = () => import('./search.js');
 const forum = () => import('./forum.js');
 const saved = () => import('./saved.js');
+const mentions = () => import('./mentions_inbox.js');
 
 const { state } = store;
 const wired = new WeakSet();
@@ -87,6 +88,7 @@ export function openTop(shell, parts) {
   wire(shell);
   if (openSocial(shell, parts)) return true;
   if (parts[0] === 'saved') return later(shell, saved, ({ openSaved }) => openSaved(shell)) || true;
+  if (parts[0] === 'mentions') return later(shell, mentions, ({ openMentions }) => openMentions(shell)) || true;
   const page = parts[0];
   if (page !== 'search' && page !== 'notifications' && page !== 'admin') return false;
   // undefined, not null: null marks the direct-messages home as the open place in the rail.
