@@ -215,6 +215,7 @@ class Code(StrEnum):
     UNAUTHORIZED = "unauthorized", "Authentication required: no or an invalid bearer token."
     UNAVAILABLE = "unavailable", "This node does not serve that (media over federation)."
     UNKNOWN_EMOJI = "unknown_emoji", "Not a unicode emoji nor one of this community's emoji."
+    UNKNOWN_TAG = "unknown_tag", "A post's tags must come from its forum channel's tag set."
     UNKNOWN_PERMISSION_BITS = (
         "unknown_permission_bits",
         "A permission value with bits that name no permission.",

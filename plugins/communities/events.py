@@ -16,6 +16,7 @@ import logging
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from .forum_tags import TAG_KINDS
 from .gov import Gov
 from .onboarding_events import ONBOARDING_KINDS
 
@@ -199,6 +200,7 @@ KINDS: dict[str, type[msgspec.Struct]] = {
     "invite.revoke": Empty,
 }
 KINDS.update(ONBOARDING_KINDS)
+KINDS.update(TAG_KINDS)
 DECODERS = {kind: msgspec.msgpack.Decoder(t) for kind, t in KINDS.items()}
 
 # Every projection table a community's governance events write (rebuild clears them).
@@ -214,4 +216,5 @@ PROJECTION_TABLES = (
     "community_invite_grants",
     "community_onboarding",
     "community_onboarded",
+    "community_channel_tags",
 )

@@ -79,7 +79,8 @@ class CommunityState:
     public: bool
     roles: dict[str, Role]
     channels: dict[str, Channel]
-    screening: Screening | None = None  # onboarding.py; loaded for the rule book only
+    screening: Screening | None = None  # onboarding.py
+    tag_sets: dict[str, frozenset[str]] = field(default_factory=dict)  # forum channel -> its tags
 
     @property
     def everyone(self) -> Role:

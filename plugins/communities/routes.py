@@ -9,6 +9,7 @@ from cryb_node.problems import Problem
 
 from . import schemas as s
 from .automod import AutomodService
+from .forum_tags_routes import forum_tags_routes
 from .moderation import Moderation
 from .onboarding_routes import onboarding_routes
 from .parts import PARTS
@@ -37,6 +38,7 @@ def routes(api: Api, node: Node) -> None:
         return call.path("community_id")
 
     onboarding_routes(api, node)
+    forum_tags_routes(api, node)
 
     # -- communities ------------------------------------------------------------------------------
 

@@ -40,6 +40,13 @@ SCREENING_SQL = (
 Rows = Sequence[Sequence[Any]]
 
 
+TAGS_SQL = "SELECT channel_id, tags FROM community_channel_tags WHERE community_id = ?"
+
+
+def build_tag_sets(rows: Rows) -> dict[str, frozenset[str]]:
+    return {r[0]: frozenset(json.loads(r[1])) for r in rows if r[1] != "[]"}
+
+
 def build_screening(row: Sequence[Any] | None) -> Screening | None:
     if row is None:
         return None
@@ -89,6 +96,7 @@ def load_community_sync(conn: Connection, community_id: str) -> CommunityState |
         conn.execute(OVERWRITES_SQL, (community_id,)).fetchall(),
     )
     state.screening = build_screening(conn.execute(SCREENING_SQL, (community_id,)).fetchone())
+    state.tag_sets = build_tag_sets(conn.execute(TAGS_SQL, (community_id,)).fetchall())
     return state
 
 
