@@ -3,10 +3,15 @@ book, and the feed filtered by tag."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 from cryb_node.services import Perm
 from tests.communities.conftest import User, call, new_user, ok
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 async def forum(client: Any, owner: User) -> tuple[str, str]:
@@ -78,3 +83,17 @@ async def test_setting_a_tag_set_is_authorised_and_validated(cclient):
         json={"allow": int(Perm.VIEW_CHANNEL)},
     )
     assert (await ok(cclient, "PUT", f"/channels/{ch}/tags", member, json={"tags": ["ok"]}))["tags"] == ["ok"]
+
+
+async def test_the_readme_calls(cclient):
+    section = README.read_text().split("### Forum tag sets")[1].split("\n### ")[0]
+    put = re.search(r"`PUT (/api/v1/channels/\{id\}/tags) (\{.*?\})`", section)
+    get = re.search(r"`GET (/api/v1/channels/\{id\}/posts\?tag=\w+)`", section)
+    assert put is not None and get is not None, "the README's forum tags section lost its calls"
+    owner = await new_user(cclient)
+    _, ch = await forum(cclient, owner)
+    path = put[1].removeprefix("/api/v1").replace("{id}", ch)
+    assert (await ok(cclient, "PUT", path, owner, json=json.loads(put[2])))["tags"] == ["help", "showcase"]
+    assert (await post(cclient, ch, owner, "Wiring", ["help"]))[0] == 201
+    feed = await ok(cclient, "GET", get[1].removeprefix("/api/v1").replace("{id}", ch), owner)
+    assert [p["title"] for p in feed["posts"]] == ["Wiring"]
