@@ -133,6 +133,7 @@ ROUTES: dict[str, str] = {
     "DELETE /api/v1/communities/{community_id}/members/@me/self-roles/{role_id}": "user",
     "GET /api/v1/communities/{community_id}/onboarding": "optional",
     "GET /api/v1/saved": "user",
+    "POST /api/v1/channels/{channel_id}/messages/{message_id}/forward": "user",
     "GET /api/v1/channels/{channel_id}/tags": "optional",
     "PUT /api/v1/channels/{channel_id}/tags": "user",
     "GET /api/v1/saved/{target_type}/{target_id}": "user",
