@@ -3,6 +3,9 @@ target), quoting the text with mentions as plain names so nobody is pinged again
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 from cryb_node.services import Perm
@@ -76,3 +79,19 @@ async def test_forward_into_a_direct_message(cc):
     out = await ok(cc, "POST", fwd(src, mid), alice, json={"channel_id": dm["id"]})
     assert out["content"].endswith("in #general:\n> the recipe")
     assert (await ok(cc, "GET", f"/channels/{dm['id']}/messages/{out['id']}", bob))["id"] == out["id"]
+
+
+async def test_the_readme_call(cc):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Forwarding messages")[1].split("\n### ")[0]
+    found = re.search(
+        r"`POST (/api/v1/channels/\{id\}/messages/\{message_id\}/forward)\s+(\{.*?\})`", section, re.S
+    )
+    assert found is not None, "the README's forwarding section lost its call"
+    alice = await new_user(cc)
+    _, src = await space(cc, alice, "Bakers")
+    mid = await say(cc, src, alice, "from the README")
+    body = json.loads(found[2].replace('"..."', '""'))
+    body["channel_id"] = src
+    path = found[1].removeprefix("/api/v1").replace("{id}", src).replace("{message_id}", mid)
+    assert (await ok(cc, "POST", path, alice, json=body))["content"].endswith("> from the README")
