@@ -36,7 +36,7 @@ class ProfileSnapshot(msgspec.Struct, kw_only=True):
     bio: str = ""
     pronouns: str = ""
     avatar: str | None = None
-    status: str = ""  # custom status text (issue 26)
+    status_text: str = ""  # custom status (issue 26)
     status_until: int | None = None  # ms: shown until then
 
 
@@ -65,7 +65,9 @@ def authorize(conn: Connection, ev: Event) -> Refusal | None:
         invalid = username_problem(p.username, reserved_ok=_local_admin(conn, ev.body.target))
         invalid = invalid or profile_problem(p.display_name)
     elif isinstance(p, ProfileSnapshot):
-        invalid = profile_problem(p.display_name, p.bio, p.pronouns, p.avatar) or status_problem(p.status)
+        invalid = profile_problem(p.display_name, p.bio, p.pronouns, p.avatar) or status_problem(
+            p.status_text
+        )
     return None if invalid is None else Refusal(invalid.code, str(invalid))
 
 
@@ -104,10 +106,10 @@ def apply_profile(conn: Connection, ev: Event) -> None:
     p: ProfileSnapshot = ev.payload
     conn.execute(
         "INSERT INTO users_profiles (user_id, username, display_name, bio, pronouns, avatar,"
-        " created_hlc, hlc, status, status_until) VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?)"
+        " created_hlc, hlc, status_text, status_until) VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name,"
         " bio = excluded.bio, pronouns = excluded.pronouns, avatar = excluded.avatar, hlc = excluded.hlc,"
-        " status = excluded.status, status_until = excluded.status_until"
+        " status_text = excluded.status_text, status_until = excluded.status_until"
         " WHERE excluded.hlc > users_profiles.hlc",
         (
             user_id,
@@ -117,7 +119,7 @@ def apply_profile(conn: Connection, ev: Event) -> None:
             p.avatar,
             ev.body.hlc,
             ev.body.hlc,
-            p.status,
+            p.status_text,
             p.status_until,
         ),
     )

@@ -133,7 +133,7 @@ class Profile(msgspec.Struct, omit_defaults=True):
     avatar: str | None
     # A user from another node: its home's host, shown as username@home (names.py). Absent: ours.
     home: str | None = None
-    status: str = ""  # custom status text, while it lasts
+    status_text: str = ""  # custom status, while it lasts
     status_until: int | None = None  # ms
 
 
@@ -165,7 +165,7 @@ class ProfilePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     bio: Bio | UnsetType = UNSET
     pronouns: Pronouns | UnsetType = UNSET
     avatar: MediaId | UnsetType | None = UNSET
-    status: Annotated[str, Meta(max_length=128)] | UnsetType = UNSET  # custom status ("" clears it)
+    status_text: Annotated[str, Meta(max_length=128)] | UnsetType = UNSET  # custom status ("" clears it)
     status_until: Annotated[int, Meta(ge=0)] | UnsetType | None = UNSET  # ms; None: until cleared
 
 

@@ -419,7 +419,7 @@ class Users:
     async def profile(self, user_id: str) -> Profile:
         row = await self.node.db.fetchone(
             "SELECT p.user_id, p.username, p.display_name, p.bio, p.pronouns, p.avatar, a.status,"
-            " p.status, p.status_until"
+            " p.status_text, p.status_until"
             " FROM users_profiles p LEFT JOIN users_accounts a ON a.id = p.user_id"
             " WHERE p.user_id = ? AND p.erased = 0",
             (user_id,),
@@ -429,7 +429,7 @@ class Users:
         shown = row[8] is None or row[8] > self.node.clock.time_ms()
         return Profile(
             row[0], row[1], row[2], row[3], row[4], row[5], home=await names.home_of(self.node, user_id),
-            status=row[7] if shown else "", status_until=row[8] if shown and row[7] else None,
+            status_text=row[7] if shown else "", status_until=row[8] if shown and row[7] else None,
         )  # fmt: skip
 
     async def profile_by_name(self, name: str) -> Profile:
@@ -453,7 +453,7 @@ class Users:
 
         def write(tx: Tx) -> None:
             row = tx.conn.execute(
-                "SELECT display_name, bio, pronouns, avatar, status, status_until FROM users_profiles"
+                "SELECT display_name, bio, pronouns, avatar, status_text, status_until FROM users_profiles"
                 " WHERE user_id = ?",
                 (user_id,),
             ).fetchone()
@@ -464,16 +464,16 @@ class Users:
                 bio=row[1],
                 pronouns=row[2],
                 avatar=row[3],
-                status=row[4],
+                status_text=row[4],
                 status_until=row[5],
             )
-            for name in ("display_name", "bio", "pronouns", "avatar", "status", "status_until"):
+            for name in ("display_name", "bio", "pronouns", "avatar", "status_text", "status_until"):
                 value = getattr(patch, name)
                 if value is not UNSET:
                     setattr(snap, name, value)
             # The rules every node applies to this event (events.authorize), told as a 400 here.
             check_profile(snap.display_name, snap.bio, snap.pronouns, snap.avatar)
-            if (bad := status_problem(snap.status)) is not None:
+            if (bad := status_problem(snap.status_text)) is not None:
                 raise bad.problem()
             tx.append(PROFILE, snap, author=user_id, target=user_id)
 

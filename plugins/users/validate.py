@@ -100,7 +100,7 @@ STATUS_MAX = 128
 
 def status_problem(status: str) -> Invalid | None:
     """Custom status text: one line, like the display name."""
-    return _text_problem("status", status, STATUS_MAX)
+    return _text_problem("status_text", status, STATUS_MAX)
 
 
 def check_username(username: str, *, reserved_ok: bool = False) -> str:

@@ -17,27 +17,29 @@ async def profile(client: Any, viewer: Any, user_id: str) -> dict[str, Any]:
 async def test_status_shows_until_it_expires_and_survives_profile_edits(cclient, clock):  # noqa: F811
     alice, bob = await new_user(cclient), await new_user(cclient)
     until = clock.time_ms() + 3600_000
-    await ok(cclient, "PATCH", "/users/@me", alice, json={"status": "On holiday 🌴", "status_until": until})
+    await ok(
+        cclient, "PATCH", "/users/@me", alice, json={"status_text": "On holiday 🌴", "status_until": until}
+    )
     seen = await profile(cclient, bob, alice.id)
-    assert (seen["status"], seen["status_until"]) == ("On holiday 🌴", until)
+    assert (seen["status_text"], seen["status_until"]) == ("On holiday 🌴", until)
     await ok(cclient, "PATCH", "/users/@me", alice, json={"display_name": "Alice B."})
-    assert (await profile(cclient, bob, alice.id))["status"] == "On holiday 🌴"
+    assert (await profile(cclient, bob, alice.id))["status_text"] == "On holiday 🌴"
     clock.advance(3601)
     seen = await profile(cclient, bob, alice.id)
-    assert "status" not in seen and "status_until" not in seen
+    assert "status_text" not in seen and "status_until" not in seen
     # without an end it stays; "" clears it
-    await ok(cclient, "PATCH", "/users/@me", alice, json={"status": "Baking", "status_until": None})
+    await ok(cclient, "PATCH", "/users/@me", alice, json={"status_text": "Baking", "status_until": None})
     clock.advance(10 * 24 * 3600)
-    assert (await profile(cclient, bob, alice.id))["status"] == "Baking"
-    await ok(cclient, "PATCH", "/users/@me", alice, json={"status": ""})
-    assert "status" not in await profile(cclient, bob, alice.id)
+    assert (await profile(cclient, bob, alice.id))["status_text"] == "Baking"
+    await ok(cclient, "PATCH", "/users/@me", alice, json={"status_text": ""})
+    assert "status_text" not in await profile(cclient, bob, alice.id)
 
 
 async def test_status_text_is_validated(cclient):  # noqa: F811
     alice = await new_user(cclient)
     for bad in ("x" * 129, "line\nbreak", "bidi \u202e trick"):
-        status, body = await call(cclient, "PATCH", "/users/@me", alice, json={"status": bad})
-        assert status == 400 and body["field"] == "status", (bad, body)
+        status, body = await call(cclient, "PATCH", "/users/@me", alice, json={"status_text": bad})
+        assert status == 400 and body["field"] == "status_text", (bad, body)
     status, body = await call(cclient, "PATCH", "/users/@me", alice, json={"status_until": -5})
     assert status == 400, body
 
@@ -45,7 +47,7 @@ async def test_status_text_is_validated(cclient):  # noqa: F811
 async def test_a_peer_shows_the_status_too(federation):  # noqa: F811
     a, b = await federation(2)
     alice = await a.user()
-    await a.ok("PATCH", "/users/@me", alice, json={"status": "Reading"})
+    await a.ok("PATCH", "/users/@me", alice, json={"status_text": "Reading"})
     await b.session(a)
     viewer = await b.user()
-    assert (await b.ok("GET", f"/users/{alice.id}", viewer))["status"] == "Reading"
+    assert (await b.ok("GET", f"/users/{alice.id}", viewer))["status_text"] == "Reading"

@@ -17,6 +17,7 @@ import { communityBadge } from './community_menu.js';
 import { friendsLink } from './friends.js';
 import { inviteDeadReason } from './invite_state.js';
 import { afterJoin } from './onboarding.js';
+import { panelNames } from './custom_status.js';
 import { morph } from './keyed.js';
 
 // User settings load when first opened: the chat page's first load does not carry them.
@@ -451,9 +452,7 @@ export class Shell {
     const theme = effectiveTheme();
     return h('div', { class: 'user-panel' },
       avatar(me.id, 'sm'),
-      h('div', { class: 'user-names' },
-        h('span', { class: 'user-display' }, me.display_name || me.username),
-        h('span', { class: 'user-tag muted' }, `@${me.username}`)),
+      panelNames(this, me),
       h('button', {
         class: 'icon-btn',
         'data-focus-key': 'theme',
