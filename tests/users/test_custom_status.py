@@ -3,6 +3,9 @@ edits, held to the same text rules for a peer's event, and shown by a peer node 
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
 from typing import Any
 
 from tests.communities.conftest import cclient, new_user, ok  # noqa: F401 (cclient: the fixture)
@@ -51,3 +54,17 @@ async def test_a_peer_shows_the_status_too(federation):  # noqa: F811
     await b.session(a)
     viewer = await b.user()
     assert (await b.ok("GET", f"/users/{alice.id}", viewer))["status_text"] == "Reading"
+
+
+async def test_the_readme_call(cclient, clock):  # noqa: F811
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Custom status")[1].split("\n### ")[0]
+    found = re.search(r"`PATCH (/api/v1/users/@me) (\{.*?\})`", section)
+    assert found is not None, "the README's custom status section lost its call"
+    alice, bob = await new_user(cclient), await new_user(cclient)
+    body = json.loads(found[2])
+    clock.advance(max(0, (body["status_until"] - clock.time_ms()) / 1000 - 60))  # a minute before it ends
+    await ok(cclient, "PATCH", found[1].removeprefix("/api/v1"), alice, json=body)
+    assert (await profile(cclient, bob, alice.id))["status_text"] == "On holiday"
+    clock.advance(120)
+    assert "status_text" not in await profile(cclient, bob, alice.id)
