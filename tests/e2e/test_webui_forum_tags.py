@@ -30,7 +30,7 @@ async def write_post(page, title: str, tags: str = "", chip: str | None = None) 
     if tags:
         await page.locator("#post-tags-in").fill(tags)
     if chip:
-        await page.get_by_role("group", name="Tags of this channel").get_by_role("button", name=chip).click()
+        await page.get_by_role("group", name="Channel tag choices").get_by_role("button", name=chip).click()
     await page.get_by_role("button", name="Post", exact=True).click()
 
 
@@ -63,7 +63,7 @@ async def test_tag_sets_guide_posts_and_filter_the_feed(aiohttp_server, tmp_path
     await screens(bob, "forum-tags-refused")
     await bob.locator("#post-tags-in").fill("")
     await bob.locator("#post-title-in").fill("Stuck on the wiring")
-    await bob.get_by_role("group", name="Tags of this channel").get_by_role("button", name="#help").click()
+    await bob.get_by_role("group", name="Channel tag choices").get_by_role("button", name="#help").click()
     await bob.get_by_role("button", name="Post", exact=True).click()
     await expect(bob.get_by_role("heading", name="Stuck on the wiring")).to_be_visible()
 

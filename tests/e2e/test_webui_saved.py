@@ -57,13 +57,13 @@ async def test_save_a_message_and_a_post_then_find_them_under_saved(aiohttp_serv
     # A forum post, saved from its page (its button says so after a reload too).
     forum = await forum_post(base, community_id, "Book swap in June?")
     await bob.goto(f"{base}/channels/{community_id}/{forum[0]}/{forum[1]}")
-    save = bob.get_by_role("button", name="Save", exact=True)
+    save = bob.get_by_role("button", name="Bookmark", exact=True)
     await save.click()
-    await expect(bob.get_by_role("button", name="Saved", exact=True)).to_have_attribute(
+    await expect(bob.get_by_role("button", name="Bookmarked", exact=True)).to_have_attribute(
         "aria-pressed", "true"
     )
     await bob.reload()
-    await expect(bob.get_by_role("button", name="Saved", exact=True)).to_be_visible()
+    await expect(bob.get_by_role("button", name="Bookmarked", exact=True)).to_be_visible()
 
     # The Saved page lists both, newest first; a click goes to the message.
     await bob.get_by_role("link", name="Saved").click()

@@ -56,7 +56,7 @@ export function tagFilter(view, sort, current) {
 
 /** The composer's choices: the set's tags as toggles that fill the tags field. */
 export function tagChoices(channelId, input) {
-  const box = h('div', { class: 'tag-filter', role: 'group', 'aria-label': 'Tags of this channel' });
+  const box = h('div', { class: 'tag-filter', role: 'group', 'aria-label': 'Channel tag choices' });
   const chosen = () => input.value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
   api.get(url(channelId)).then(({ tags }) => {
     if (!tags.length) return;

@@ -30,8 +30,9 @@ export function saveMessage(m) {
 
 /** A post page's button (forum.js). */
 export function saveButton(type, id) {
-  const b = h('button', { type: 'button', class: 'btn', 'aria-pressed': 'false' }, 'Save');
-  const show = (on) => { b.textContent = on ? 'Saved' : 'Save'; b.setAttribute('aria-pressed', String(on)); };
+  // "Bookmark", not "Save": the post's own edit form has a Save button beside it.
+  const b = h('button', { type: 'button', class: 'btn', 'aria-pressed': 'false', title: 'Keep it on your Saved page' }, 'Bookmark');
+  const show = (on) => { b.textContent = on ? 'Bookmarked' : 'Bookmark'; b.setAttribute('aria-pressed', String(on)); };
   api.get(path(type, id)).then((s) => { if (s.saved) known.add(`${type}:${id}`); show(s.saved); }).catch(() => {});
   b.addEventListener('click', () => toggle(type, id).then(show).catch((err) => toast(err.message)));
   return b;
@@ -78,7 +79,7 @@ class SavedView {
       const out = await api.get(`/api/v1/saved?limit=50${before ? `&before=${enc(before)}` : ''}`);
       if (!before) replace(this.list);
       out.items.forEach((item) => { known.add(`${item.type}:${item.id}`); this.list.append(this.item(item)); });
-      this.status.textContent = this.list.children.length ? '' : 'Nothing saved yet. Use “Save message” in a message’s menu, or “Save” on a post.';
+      this.status.textContent = this.list.children.length ? '' : 'Nothing saved yet. Use “Save message” in a message’s menu, or “Bookmark” on a post.';
       this.next = out.next;
       this.more.hidden = !out.next;
     } catch (err) {
