@@ -148,8 +148,10 @@ class Me(msgspec.Struct):
     email_verified: bool
     admin: bool
     totp_enabled: bool
-    status: str
+    status: str  # the account's state (active, ...), not the custom status
     created_at: int
+    status_text: str = ""  # the custom status as set (the web UI hides it once status_until passes)
+    status_until: int | None = None
 
 
 class Registered(msgspec.Struct):

@@ -57,7 +57,8 @@ CLI = Client("", "cryb cli")
 _ME_SQL = (
     "SELECT a.id, a.username, coalesce(p.display_name, ''), coalesce(p.bio, ''),"
     " coalesce(p.pronouns, ''), p.avatar, a.email_ct, a.email_verified, a.admin, a.totp_enabled,"
-    " a.status, a.created_at FROM users_accounts a LEFT JOIN users_profiles p ON p.user_id = a.id"
+    " a.status, a.created_at, coalesce(p.status_text, ''), p.status_until"
+    " FROM users_accounts a LEFT JOIN users_profiles p ON p.user_id = a.id"
 )
 
 
@@ -413,7 +414,7 @@ class Users:
             raise not_found("user")
         return Me(
             row[0], row[1], row[2], row[3], row[4], row[5], self.keys.open(row[6]),
-            bool(row[7]), bool(row[8]), bool(row[9]), row[10], row[11],
+            bool(row[7]), bool(row[8]), bool(row[9]), row[10], row[11], row[12], row[13],
         )  # fmt: skip
 
     async def profile(self, user_id: str) -> Profile:

@@ -27,6 +27,8 @@ async def test_status_set_in_the_panel_shows_to_others(aiohttp_server, tmp_path,
     await dialog.get_by_label("Clear after").select_option(label="1 hour")
     await dialog.get_by_role("button", name="Save").click()
     await expect(alice.locator(".user-panel .user-tag")).to_have_text("Baking bread")
+    await alice.reload()
+    await expect(alice.locator(".user-panel .user-tag")).to_have_text("Baking bread")
 
     await bob.goto(url)
     row = bob.locator(".member-list li.member", has_text="alice")
