@@ -31,7 +31,7 @@ test-fast: $(VENV)/.test-installed
 
 # The long suites (crash loops, soak) that `make test` leaves out.
 soak: $(VENV)/.test-installed
-	HYPOTHESIS_PROFILE=explore $(VENV)/bin/pytest -m slow -o addopts=""
+	HYPOTHESIS_PROFILE=explore $(VENV)/bin/pytest -m slow -o addopts="" -o timeout=0
 	$(PY) bench/soak.py --clients 1000 --seconds 300
 
 bench: $(VENV)/.test-installed

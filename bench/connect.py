@@ -87,8 +87,16 @@ async def main(base, inflight, tokens):
         for t in tasks:
             t.cancel()
 
-asyncio.run(main(sys.argv[1], int(sys.argv[2]), json.loads(sys.argv[3])))
+asyncio.run(main(sys.argv[1], int(sys.argv[2]), json.loads(open(sys.argv[3]).read())))
 """
+
+
+def token_file(tokens: list[str]) -> str:
+    """A file holding the tokens, for a client process: thousands of them overflow one argument
+    (Linux caps each at 128 KiB)."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(tokens, f)
+    return f.name
 
 
 def rss_mib(pid: int) -> float:
@@ -141,7 +149,7 @@ async def storm(base: str, tokens: list[str], procs: int, inflight: int, node_pi
                 CLIENT,
                 base,
                 str(max(1, inflight // procs)),
-                json.dumps(chunk),
+                token_file(chunk),
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.PIPE,
             )

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from cryb_node import backup  # noqa: E402
 from cryb_node import config as configmod  # noqa: E402
-from cryb_node.litestream import OneShot  # noqa: E402
+from cryb_node.backup.litestream import OneShot  # noqa: E402
 from cryb_node.node import Node  # noqa: E402
 
 

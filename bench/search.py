@@ -429,6 +429,8 @@ async def size_rows(n: int, args: argparse.Namespace) -> None:
             assert db_path.exists(), db_path
         ix = Indexer(data / "search", db_path)
         await ix.start(0)  # no index yet: the background rebuild; a kept one is opened as it is
+        if reused and ix._rebuild_task is not None:  # a kept index of an older version
+            await wait_build(ix, n, "rebuild of the kept index")
         if not reused:
             w_s = await wait_build(ix, n, "build")
             f_s = index_fts5(fpath, db_path)

@@ -12,11 +12,11 @@ from cryb_node import webui
 from cryb_node.appkeys import METRICS, NODE
 from cryb_node.clock import Clock
 from cryb_node.config import Config
-from cryb_node.gateway import middleware as mw
-from cryb_node.gateway.api import Api
-from cryb_node.gateway.ratelimit import RateLimiter
-from cryb_node.gateway.ratestore import ExpiringStore
-from cryb_node.gateway.routes import core_routes, swagger_dir
+from cryb_node.http import middleware as mw
+from cryb_node.http.api import Api
+from cryb_node.http.ratelimit import RateLimiter
+from cryb_node.http.ratestore import ExpiringStore
+from cryb_node.http.routes import core_routes, swagger_dir
 from cryb_node.metrics import make_registry
 from cryb_node.node import Node
 from cryb_node.plugins import Loaded
@@ -31,6 +31,7 @@ def build_app(
     node = Node(config, plugins, clock)
     registry, histogram = make_registry(node)
     limiter = RateLimiter(config.rate_limits)
+    limiter.share_through(node.signals)  # with edges, one window per caller across every process
 
     def authenticator() -> mw.Authenticator | None:
         return node.services.get(mw.AUTHENTICATOR)
@@ -39,10 +40,11 @@ def build_app(
         client_max_size=config.server.max_body_bytes,
         middlewares=[
             mw.request_middleware(histogram),
+            # outside the error middleware, so a problem answer (404, 429, 500) carries them too
+            mw.security_headers(config.base_url.startswith("https://")),
             mw.error_middleware,
             # an edge forwards writes (and node-local reads) to the primary before anything else runs
             *scale_http.middlewares(config, node),
-            mw.security_headers(config.base_url.startswith("https://")),
             mw.body_limit_middleware(config.server.max_body_bytes),
             mw.auth_middleware(authenticator),
             mw.ratelimit_middleware(limiter, set(config.server.trusted_proxies)),

@@ -15,7 +15,7 @@ import click
 
 from cryb_node import __version__, doctor, logs, migrate
 from cryb_node import config as configmod
-from cryb_node.backup_cli import backup_group
+from cryb_node.backup.cli import backup_group
 from cryb_node.command import Settings, emit, fail_config, run_with_node
 from cryb_node.dataconsole_cli import db_group
 from cryb_node.node import Node

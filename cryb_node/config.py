@@ -130,7 +130,7 @@ class RealtimeSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class ReplicationSection(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Litestream replication of the database (cryb_node/replication.py). One target per node."""
+    """Litestream replication of the database (cryb_node/backup/replication.py). One target per node."""
 
     enabled: bool = False
     type: Literal["s3", "file", "sftp"] = "s3"

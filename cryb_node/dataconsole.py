@@ -1,5 +1,5 @@
 """The node admin's data console: read-only SQL over the node's database, in the spirit of Datasette,
-built on sqlite-utils. `cryb db` and the admin routes (gateway/db_routes.py) call these functions.
+built on sqlite-utils. `cryb db` and the admin routes (http/db_routes.py) call these functions.
 
 Each query gets a connection of its own, run in a worker thread: not one of the node's readers, which
 a slow query would hold while requests wait for it. Three guards stand around it: the file is opened

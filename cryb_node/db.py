@@ -123,6 +123,7 @@ class Database:
         self._writer: sqlite3.Connection | None = None
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._closing = False  # close() has begun: new writes are refused, queued ones still commit
         self._pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self._writer_thread: threading.Thread | None = None
@@ -147,11 +148,14 @@ class Database:
         # Short reads on the event loop itself (fetchall_inline): a small busy timeout, since the
         # loop waits; a busy database sends the read to the pool instead.
         self._inline = connect(self.path, busy_timeout_ms=INLINE_BUSY_MS)
+        self._closing = False
         self._task = asyncio.create_task(self._run_writer(), name="cryb-db-writer")
 
     async def close(self) -> None:
         if self._task is not None:
-            # Let queued writes finish before the writer stops.
+            # Refuse new writes, then let the queued ones finish before the writer stops (without the
+            # refusal a write queued as the queue drained went to a cancelled writer, unanswered).
+            self._closing = True
             await self._queue.join()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -175,6 +179,8 @@ class Database:
         """Run ``fn(conn)`` in the writer inside a transaction; returns once it is committed."""
         if self._task is None:
             raise RuntimeError("database is not open")
+        if self._closing:
+            raise RuntimeError("database is closing")
         fut: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Job(fn, fut))
         return await fut

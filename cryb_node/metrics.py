@@ -15,8 +15,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from cryb_node.db import COMMIT_SECONDS_BUCKETS, GROUP_SIZE_BUCKETS
 
 if TYPE_CHECKING:
+    from cryb_node.backup.replication import Status
     from cryb_node.node import Node
-    from cryb_node.replication import Status
 
 
 class LoopLag:

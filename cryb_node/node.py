@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from cryb_node import backup, identity, media_backup, migrate, upgrade
+from cryb_node import identity, migrate, upgrade
 from cryb_node.backfill import Backfills
+from cryb_node.backup import blobs, replica
+from cryb_node.backup.replication import Replicator
 from cryb_node.bus import Bus
 from cryb_node.clock import Clock
 from cryb_node.config import Config
@@ -22,7 +24,6 @@ from cryb_node.metrics import LoopLag
 from cryb_node.plugins import Loaded
 from cryb_node.plugins import load as load_plugins
 from cryb_node.realtime.hub import Hub
-from cryb_node.replication import Replicator
 from cryb_node.scale import lifetime as scale
 from cryb_node.scheduler import Scheduler
 from cryb_node.services import PERMISSIONS, Services
@@ -104,8 +105,8 @@ class Node:
         replicate = background and self.config.replication.enabled and not scale.is_edge(self.config)
         if replicate and self.config.replication.restore_on_start and not self.db_path.exists():
             # Also replaces the log key, so the restored log never reuses a sequence number.
-            media = media_backup.source(self.plugins, self.data_dir)
-            await asyncio.to_thread(backup.restore_missing, self.config, self.db_path, media)
+            media = blobs.source(self.plugins, self.data_dir)
+            await asyncio.to_thread(replica.restore_missing, self.config, self.db_path, media)
         self.identity, self.first_start = identity.load_or_create(self.data_dir)
         cfg = self.config.db
         self.db = Database(
@@ -132,7 +133,7 @@ class Node:
                     self.db_path,
                     self.data_dir,
                     self.db,
-                    media=media_backup.source(self.plugins, self.data_dir),
+                    media=blobs.source(self.plugins, self.data_dir),
                 )
                 await self.replication.start()
                 # Stops after consumers and plugins (LIFO) but before the database closes.

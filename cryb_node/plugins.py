@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from cryb_node.db import Connection
     from cryb_node.events import EventType, Projection
     from cryb_node.export import ExportSink
-    from cryb_node.gateway.api import Api
+    from cryb_node.http.api import Api
     from cryb_node.node import Node
     from cryb_node.realtime.protocol import Dispatcher
     from cryb_node.refusals import Authority
@@ -45,6 +45,8 @@ BUILTIN: list[str] = [
     "cryb_plugins.search:plugin",
     "cryb_plugins.integrations:plugin",
     "cryb_plugins.saved:plugin",
+    "cryb_plugins.happenings:plugin",
+    "cryb_plugins.polls:plugin",
     # federation (core, built as a plugin on the same hooks): after the plugins whose events it ships
     "cryb_node.sync:plugin",
 ]

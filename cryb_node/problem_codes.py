@@ -35,6 +35,7 @@ class Code(StrEnum):
     ALREADY_OWNER = "already_owner", "That member already owns the community."
     ALREADY_REPORTED = "already_reported", "You already reported this; the moderators or admins have it."
     ALREADY_TAKEN_DOWN = "already_taken_down", "This media is already taken down."
+    ANONYMOUS_POLL = "anonymous_poll", "This poll is anonymous: its counts are shown, its voters are not."
     ANSWER_REQUIRED = "answer_required", "Answer the node's question to apply."
     ATTACHED = "attached", "This media is attached; delete the post or message instead."
     AUTHOR_MOVED = "author_moved", "The account had moved to another node at this point."
@@ -44,11 +45,14 @@ class Code(StrEnum):
     BAD_REQUEST = "bad_request", "A malformed HTTP request (bad syntax, or a line or header too long)."
     BANNED = "banned", "You are banned from this community."
     BLOCKED = "blocked", "You cannot send a friend request to this user (blocked)."
+    BOT_REQUIRED = "bot_required", "Only a bot account (with its API token) may do this."
     BUSY = "busy", "Storage cleanup is running; try again."
     CANNOT_SEND = "cannot_send", "You may not post here now (timed out?)."
+    COMMAND_TAKEN = "command_taken", "Another bot already has a slash command of that name in this community."
     CONFIRMATION_MISMATCH = "confirmation_mismatch", "Type the account's username to confirm."
     EDGE_READ_ONLY = "edge_read_only", "An edge node never writes events itself; writes go to the primary."
     EMAIL_TAKEN = "email_taken", "That email is already in use."
+    EVENT_CANCELLED = "event_cancelled", "The scheduled event was cancelled: it takes no edits or answers."
     EVERYONE_FIXED = "everyone_fixed", "@everyone keeps its name and position."
     EXISTS = "exists", "That community already exists."
     EXPORT_EXPIRED = "export_expired", "This export has expired: ask for a new one."
@@ -58,9 +62,18 @@ class Code(StrEnum):
     )
     EXPORT_TOO_SOON = "export_too_soon", "A data export was asked for too recently; Retry-After says when."
     FORBIDDEN = "forbidden", "Not allowed: the caller lacks the right for this action."
+    INSUFFICIENT_SCOPE = (
+        "insufficient_scope",
+        "The API token lacks the scope this route needs (read, write, moderate, admin), or no token may.",
+    )
+    INTERACTION_EXPIRED = (
+        "interaction_expired",
+        "The interaction's answer deadline has passed, or it was already answered.",
+    )
     INTERNAL = "internal", "An unexpected server error; the request id is in the logs."
     INVALID_ACTION = "invalid_action", "An automod rule's action is not one of the known actions."
     INVALID_BODY = "invalid_body", "A JSON request body is required."
+    INVALID_CHOICE = "invalid_choice", "A poll vote names an answer twice or one the poll does not have."
     INVALID_CODE = "invalid_code", "The two-factor code is not correct."
     INVALID_CREDENTIALS = "invalid_credentials", "The login or password is not correct."
     INVALID_EMAIL_TOKEN = "invalid_email_token", "This link is invalid, expired or already used."
@@ -149,6 +162,7 @@ class Code(StrEnum):
         "permission_not_held",
         "A role or overwrite grants a permission the actor does not hold.",
     )
+    POLL_CLOSED = "poll_closed", "The poll ended or passed its deadline (at the vote's time): no more votes."
     POW_EXPIRED = "pow_expired", "The sign-up challenge expired; get a new one."
     POW_INVALID = "pow_invalid", "The sign-up challenge is not solved."
     POW_REPLAYED = "pow_replayed", "This sign-up challenge was already used."
@@ -195,9 +209,11 @@ class Code(StrEnum):
     TARGET_IS_ADMIN = "target_is_admin", "Administrators cannot be timed out."
     TARGET_IS_OWNER = "target_is_owner", "The community owner cannot be acted on."
     TIMED_OUT = "timed_out", "The member is timed out in this community."
+    TOO_MANY_CHOICES = "too_many_choices", "More answers than the poll takes (one unless multiple choice)."
     TOO_MANY_SAVED = "too_many_saved", "You keep as many saved items as a member may; remove some first."
     TOO_MANY_CONNECTIONS = "too_many_connections", "Too many open connections; try again shortly."
     TOO_MANY_FRAMES = "too_many_frames", "An animation with more frames than the node accepts."
+    TOO_MANY_TOKENS = "too_many_tokens", "An account has as many API tokens (or bots) as it may."
     TOO_MANY_PATTERNS = (
         "too_many_patterns",
         "A community's automod regex rules hold too many patterns in all.",

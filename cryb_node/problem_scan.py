@@ -31,7 +31,7 @@ CARRIERS: dict[tuple[str, str], tuple[int, int | tuple[int]]] = {
 # Sites that pass a code computed from a table rather than written out, with the codes they can give.
 DYNAMIC: dict[tuple[str, str], tuple[str, ...]] = {
     # aiohttp's own HTTP errors, by status (_HTTP_CODES), else aiohttp's reason phrase as a code.
-    ("cryb_node.gateway.middleware", "error_middleware"): (
+    ("cryb_node.http.middleware", "error_middleware"): (
         "not_found",
         "method_not_allowed",
         "payload_too_large",

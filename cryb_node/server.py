@@ -14,8 +14,8 @@ from aiohttp import web
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
 from cryb_node.config import SERVED_URL_FILE, Config, with_overrides
-from cryb_node.gateway.connections import GuardedSite, Limits
 from cryb_node.health import readiness, sd_notify
+from cryb_node.http.connections import GuardedSite, Limits
 from cryb_node.plugins import Loaded
 
 log = logging.getLogger(__name__)

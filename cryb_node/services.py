@@ -88,6 +88,7 @@ class Perm(IntFlag):
     VIEW_AUDIT_LOG = 1 << 16
     ADMINISTRATOR = 1 << 17
     MANAGE_WEBHOOKS = 1 << 18
+    MANAGE_EVENTS = 1 << 19
 
     @classmethod
     def all(cls) -> Perm:
@@ -270,12 +271,13 @@ class Audit(Protocol):
 class Notice(msgspec.Struct, frozen=True, kw_only=True):
     """Something a user should be told that is not an event (friend requests, report outcomes)."""
 
-    kind: str  # friend_request | friend_accept | report_resolved
+    kind: str  # friend_request | friend_accept | report_resolved | event_reminder
     user_id: str  # who is told
     key: str  # unique per notice: recording the same key twice tells the user once
     actor_id: str | None = None
     community_id: str | None = None
     text: str = ""
+    target_id: str | None = None  # what it is about (event_reminder: the scheduled event's id)
 
 
 class Notifier(Protocol):
@@ -327,6 +329,7 @@ class ContentRef(msgspec.Struct, frozen=True, kw_only=True):
     author_id: str
     excerpt: str  # the start of its text (a post: its title); "" once erased
     participants: tuple[str, ...] = ()  # a direct message: everyone in the conversation
+    removed: bool = False  # hidden by a moderator or a ban's purge (only moderators see it)
 
 
 class ContentTargets(Protocol):
@@ -468,6 +471,15 @@ class Invites(Protocol):
         ...
 
 
+class BotMembership(Protocol):
+    """Provided by the communities plugin: a manager (MANAGE_COMMUNITY) adds a bot account to a
+    community, or removes it; the users plugin checks the bot is the caller's."""
+
+    async def add_bot(self, actor_id: str, admin: bool, community_id: str, bot_id: str) -> None: ...
+
+    async def remove_bot(self, actor_id: str, admin: bool, community_id: str, bot_id: str) -> None: ...
+
+
 # The keys of the core's service vocabulary.
 PERMISSIONS: ServiceKey[Permissions] = ServiceKey("permissions")
 RELATIONSHIPS: ServiceKey[Relationships] = ServiceKey("relationships")
@@ -484,3 +496,4 @@ REMOTE_MEDIA: ServiceKey[RemoteMedia] = ServiceKey("remote-media")
 PLACES: ServiceKey[Places] = ServiceKey("places")
 SEARCH_INDEX: ServiceKey[SearchIndex] = ServiceKey("search-index")
 INVITES: ServiceKey[Invites] = ServiceKey("invites")
+BOT_MEMBERSHIP: ServiceKey[BotMembership] = ServiceKey("bot-membership")

@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from cryb_node import static
-from cryb_node.gateway.middleware import CSP
+from cryb_node.http.middleware import CSP
 
 # Client-side routes: each answers with index.html and the app's router picks the screen.
 SPA_ROUTES = (

@@ -1,5 +1,5 @@
 -- Rate-limit windows and sign-in failure counts, so a restart does not reset them
--- (cryb_node/gateway/ratestore.py). Written in batches off the request path; rows past
+-- (cryb_node/http/ratestore.py). Written in batches off the request path; rows past
 -- expires_at are deleted at each batch.
 CREATE TABLE rate_state (
     scope      TEXT NOT NULL,   -- "ratelimit", or "<plugin>.<name>"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from cryb_plugins.users.service import CLI, USERS
 
-from cryb_node import backup
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
+from cryb_node.backup.replica import list_backups
 from cryb_node.sync import peers
 from cryb_node.sync.parts import SYNC
 from tests.conftest import free_port, make_config, run_cryb
@@ -93,7 +93,7 @@ async def test_admin_sees_the_snapshots_in_a_file_replica_and_replication_status
     resp = await client.get("/api/v1/admin/backups", headers=auth(token))
     body = await resp.json()
     assert resp.status == 200, body
-    expected = backup.list_backups(node.config, node.db_path)  # what `cryb backup list` prints
+    expected = list_backups(node.config, node.db_path)  # what `cryb backup list` prints
     assert body["enabled"] is True and body["error"] is None
     assert body["target"] == f"file://{Path(replica).resolve()}" == body["listing"]["target"]
     snaps = body["listing"]["snapshots"]

@@ -303,6 +303,7 @@ async def test_each_plugin_declares_its_private_columns(console):
         "integ_webhooks": {"token_hash"},
         "integ_subscriptions": {"secret"},
         "integ_deliveries": {"body"},
+        "poll_votes": {"user_id", "choices"},
     }
     resp = await client.get("/api/v1/admin/db/tables", headers=auth(token))
     found = {

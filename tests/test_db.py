@@ -91,3 +91,30 @@ async def test_an_inline_read_of_a_locked_database_goes_to_the_pool(db: Database
     await db.write(lambda c: c.execute("INSERT INTO t (n, v) VALUES (1, 'one')"))
     monkeypatch.setattr(db, "_inline", Busy())
     assert [tuple(r) for r in await db.fetchall_inline("SELECT n, v FROM t")] == [(1, "one")]
+
+
+async def test_writes_racing_a_close_are_answered_not_left_waiting(tmp_path: Path):
+    """Something still writing while the node shuts down (a consumer, a lifespan's last update) gets
+    an answer: committed, or refused because the database is closing. Before, a write queued just as
+    close() saw the queue drain was left to a cancelled writer and its caller waited forever (a
+    federation test's teardown hung a full run)."""
+    db = Database(tmp_path / "race.db")
+    await db.open()
+    await db.write(lambda c: c.execute("CREATE TABLE t (x)"))
+    done: list[int] = []
+
+    async def keep_writing(n: int) -> None:
+        for i in range(10_000):
+            await db.write(lambda c, i=i: c.execute("INSERT INTO t VALUES (?)", (i,)))
+            done.append(n)
+
+    writers = [asyncio.create_task(keep_writing(n)) for n in range(4)]
+    while len(done) < 20:
+        await asyncio.sleep(0)
+    await asyncio.wait_for(db.close(), 10)
+    finished, pending = await asyncio.wait(writers, timeout=5)
+    assert not pending, "a write racing close() was never answered"
+    for task in finished:
+        assert isinstance(task.exception(), RuntimeError) and "closing" in str(task.exception())
+    with pytest.raises(RuntimeError, match="not open"):
+        await db.write(lambda c: None)

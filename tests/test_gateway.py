@@ -195,6 +195,19 @@ async def test_hsts_only_when_the_node_is_served_over_https(aiohttp_client, tmp_
 
 
 async def test_security_headers_are_set(client):
-    resp = await client.get("/api/v1/node")
-    assert resp.headers["X-Content-Type-Options"] == "nosniff"
-    assert "default-src 'self'" in resp.headers["Content-Security-Policy"]
+    """A page (and the service worker) gets the full policy; JSON, scripts and styles, which are
+    never a page of their own, get the strictest short one; no response names server versions."""
+    page = await client.get("/")
+    assert page.content_type == "text/html"
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    worker = await client.get("/sw.js")
+    assert "default-src 'self'" in worker.headers["Content-Security-Policy"]
+    answers = [page, worker]
+    for path in ("/api/v1/node", "/api/v1/no-such-route"):
+        resp = await client.get(path)
+        assert resp.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'", path
+        answers.append(resp)
+    for resp in answers:
+        assert resp.headers["Server"] == "cryb", resp.url
+        assert resp.headers["X-Content-Type-Options"] == "nosniff", resp.url

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from aiohttp import WSMsgType, web
 
-from cryb_node.gateway.middleware import AUTHENTICATOR
+from cryb_node.http.api import Principal
+from cryb_node.http.middleware import AUTHENTICATOR
 from cryb_node.problems import Problem
 from cryb_node.realtime import protocol as p
 from cryb_node.realtime.hub import Hub, Session
@@ -116,7 +117,7 @@ class Connection:
         if self._frames > self.cfg.client_frames:
             raise Closing(p.Close.RATE_LIMITED, "too many frames; slow down")
 
-    async def _authenticate(self, token: str) -> str:
+    async def _authenticate(self, token: str) -> Principal:
         auth = self.node.services.get(AUTHENTICATOR)
         try:
             principal = await auth.authenticate(token) if auth is not None else None
@@ -124,7 +125,9 @@ class Connection:
             raise Closing(p.Close.AUTHENTICATION_FAILED, err.detail[:120]) from None
         if principal is None:
             raise Closing(p.Close.AUTHENTICATION_FAILED, "invalid or expired token")
-        return principal.user_id
+        if principal.scopes is not None and "read" not in principal.scopes:
+            raise Closing(p.Close.AUTHENTICATION_FAILED, "the gateway needs a token with the read scope")
+        return principal
 
     async def _handshake(self, frame: p.ClientFrame) -> None:
         if isinstance(frame, p.Heartbeat):
@@ -132,8 +135,11 @@ class Connection:
             return
         if isinstance(frame, p.Identify):
             async with self.hub.ready_gate:
-                user_id = await self._authenticate(frame.d.token)
-                session = self.hub.create(user_id)
+                principal = await self._authenticate(frame.d.token)
+                session = self.hub.create(principal.user_id)
+                session.credential = principal.session_id
+                if frame.d.intents is not None:
+                    session.intents = frozenset(frame.d.intents)
                 ready = await self._ready_payload(session)
             session.attach(self.ws, self.transport)
             self.session = session
@@ -141,7 +147,7 @@ class Connection:
             self._presence_changed()
             return
         if isinstance(frame, p.Resume):
-            user_id = await self._authenticate(frame.d.token)
+            user_id = (await self._authenticate(frame.d.token)).user_id
             resumed = self.hub.resumable(frame.d.session_id, user_id)
             missed = resumed.replay_after(frame.d.seq) if resumed is not None else None
             if resumed is None or missed is None:

@@ -57,10 +57,14 @@ class Session:
         self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._typing: dict[str, float] = {}
+        self.intents: frozenset[str] | None = None  # dispatch kinds it asked for (None: all)
+        self.credential: str | None = None  # the sign-in session or API token it identified with
 
     # -- sending ------------------------------------------------------------------------------
 
     def dispatch(self, frame: DispatchFrame) -> None:
+        if self.intents is not None and frame.name not in self.intents:
+            return
         self.seq += 1
         item = (self.seq, frame)
         if self.hub.config.resume_buffer_events:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -38,8 +38,14 @@ class Identify(msgspec.Struct, tag="IDENTIFY", tag_field="op", forbid_unknown_fi
     d: IdentifyData
 
 
+Intent = Annotated[str, msgspec.Meta(pattern="^[A-Z][A-Z0-9_]{0,63}$")]
+
+
 class IdentifyData(msgspec.Struct, forbid_unknown_fields=True):
     token: str
+    # The dispatch kinds this session wants (MESSAGE_CREATE, INTERACTION_CREATE, ...); None: all.
+    # Bots name theirs so a busy community does not flood them (docs/gateway.md "Intents").
+    intents: Annotated[list[Intent], msgspec.Meta(max_length=64)] | None = None
 
 
 class Resume(msgspec.Struct, tag="RESUME", tag_field="op", forbid_unknown_fields=True):

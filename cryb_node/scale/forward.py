@@ -86,6 +86,13 @@ def _edge_middleware(config: Config, node: Node) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler) -> web.StreamResponse:
         if request.method in READS and LOCAL_READS.match(request.path):
+            # A client behind a balancer that is not sticky sends back the Cryb-Log-Position of its
+            # last write: this edge answers once it has applied that far (read your own writes on
+            # any edge), or after apply_wait_s, or at once while the stream is down.
+            seen = request.headers.get(LOG_POSITION_HEADER, "")
+            live = node.scale is not None and node.scale.link.connected
+            if live and seen.isascii() and seen.isdigit() and len(seen) < 19:
+                await node.scale.wait_for(int(seen), wait_s)
             return await handler(request)
         return await forward(request, request.app[HTTP], primary, node, wait_s)
 

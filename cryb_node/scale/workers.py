@@ -7,6 +7,7 @@ An edge that dies is started again; if the primary or NATS dies the whole group 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -22,6 +23,7 @@ from cryb_node.config import Config
 from . import snapshot
 
 log = logging.getLogger(__name__)
+LOOPBACK = ("127.0.0.1", "::1")
 NATS_CANDIDATES = ("nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server")
 
 
@@ -69,12 +71,18 @@ class Group:
         self.env = dict(os.environ)
         if not config.node.base_url:  # links the primary makes name the public port, not its own
             self.env["CRYB_NODE__BASE_URL"] = config.base_url
+        # The edges forward to the primary from loopback, naming their client in X-Forwarded-For:
+        # the primary must believe them, else every client of an edge shares one rate-limit bucket
+        # (and one sign-in lockout) under the edge's address.
+        trusted = list(config.server.trusted_proxies)
+        trusted += [a for a in LOOPBACK if a not in trusted]
+        self.primary_env = {**self.env, "CRYB_SERVER__TRUSTED_PROXIES": json.dumps(trusted)}
 
-    def _cryb(self, *args: str) -> subprocess.Popen[bytes]:
+    def _cryb(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         base = [sys.executable, "-m", "cryb_node"]
         if self.config_path:
             base += ["--config", self.config_path]
-        return subprocess.Popen([*base, *args], env=self.env)
+        return subprocess.Popen([*base, *args], env=env or self.env)
 
     def start(self) -> None:
         nats_url = self.config.scale.nats_url
@@ -99,7 +107,7 @@ class Group:
         self.primary = self._cryb(
             "serve", "--data", str(self.data), "--host", self.config.server.host,
             "--port", str(self.config.server.port), "--reuse-port", "--private-port", str(self.primary_port),
-            "--role", "primary", "--nats", nats_url,
+            "--role", "primary", "--nats", nats_url, env=self.primary_env,
         )  # fmt: skip
         _wait_healthy(self.primary_url, self.primary)
         for i in range(1, self.workers):

@@ -23,7 +23,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from cryb_node.bus import Subscription
 from cryb_node.db import Connection
 from cryb_node.events import Event, EventType
-from cryb_node.gateway.api import Api
+from cryb_node.http.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin, Readiness
 from cryb_node.scheduler import Job

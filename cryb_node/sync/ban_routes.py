@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cryb_node.gateway.admin_routes import require_node_admin
-from cryb_node.gateway.api import Api, Call
-from cryb_node.gateway.middleware import client_address
+from cryb_node.http.admin_routes import require_node_admin
+from cryb_node.http.api import Api, Call
+from cryb_node.http.middleware import client_address
 
 from . import bans
 

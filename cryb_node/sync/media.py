@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import msgspec
 from aiohttp import web
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.problems import Problem
 from cryb_node.services import (
     MEDIA_SHARE,

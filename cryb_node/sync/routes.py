@@ -14,8 +14,8 @@ import msgspec
 from aiohttp import web
 
 from cryb_node import __version__
-from cryb_node.gateway.admin_routes import require_node_admin
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.admin_routes import require_node_admin
+from cryb_node.http.api import Api, Call
 from cryb_node.problems import Problem
 
 from . import auth, bans, engine, ingest, peers, policy, reconcile, statehash, vectors

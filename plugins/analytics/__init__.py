@@ -17,7 +17,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from cryb_node.bus import Subscription
-from cryb_node.gateway.api import Api
+from cryb_node.http.api import Api
 from cryb_node.plugins import Plugin
 from cryb_node.scheduler import Job
 

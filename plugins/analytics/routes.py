@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 
 from . import report
 from .schemas import (

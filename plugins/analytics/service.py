@@ -23,7 +23,7 @@ from .privacy import Hasher, load_or_create_key, monday, month_start, period_end
 from .schemas import AnalyticsSettings, ClientEvent
 
 if TYPE_CHECKING:
-    from cryb_node.gateway.api import Principal
+    from cryb_node.http.api import Principal
     from cryb_node.node import Node
 
 log = logging.getLogger(__name__)

@@ -20,13 +20,14 @@ from apscheduler.triggers.interval import IntervalTrigger
 from cryb_node.db import Connection
 from cryb_node.events import EventType, Projection
 from cryb_node.export import ExportSink
-from cryb_node.gateway.api import Api
+from cryb_node.http.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.realtime.protocol import Dispatcher
 from cryb_node.scheduler import Job
 from cryb_node.services import (
     AUTOMOD,
+    BOT_MEMBERSHIP,
     COMMUNITY_DIRECTORY,
     INVITES,
     PERMISSIONS,
@@ -37,6 +38,7 @@ from cryb_node.services import (
 from . import export as data_export
 from . import modlog_content, projection
 from . import schemas as s
+from .bot_members import BotMembershipService
 from .directory import CommunityNames
 from .dispatch import dispatchers
 from .parts import EXTERNAL_POLL_S, PARTS, Parts
@@ -89,6 +91,7 @@ class CommunitiesPlugin(Plugin):
         node.services.provide(PLACES, data_export.PlaceNames(node))
         node.services.provide(COMMUNITY_DIRECTORY, CommunityNames(node.db, p.perms))
         node.services.provide(INVITES, _InviteCheck(p.communities))
+        node.services.provide(BOT_MEMBERSHIP, BotMembershipService(p.communities))
 
     @contextlib.asynccontextmanager
     async def lifespan(self, node: Node) -> AsyncIterator[None]:

@@ -11,7 +11,7 @@ import msgspec
 from msgspec import Meta
 
 from cryb_node.clock import wall_ms
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 from cryb_node.services import DIRECTORY

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cryb_node.clock import now_ms
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 

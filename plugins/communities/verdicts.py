@@ -70,9 +70,17 @@ RULES: dict[str, Rule] = {
     "reaction.add": Rule(Perm.VIEW_CHANNEL | Perm.READ_HISTORY | Perm.ADD_REACTIONS),
     "reaction.remove": Rule(Perm.VIEW_CHANNEL),
     "vote.set": Rule(Perm.VIEW_CHANNEL | Perm.VOTE),
+    # polls (plugins/polls): the poll's own rules (deadline, answers, channel) are the kind's authorize
+    "poll.vote": Rule(Perm.VIEW_CHANNEL | Perm.READ_HISTORY),
+    "poll.end": Rule(Perm.VIEW_CHANNEL),
     "emoji.create": Rule(Perm.MANAGE_COMMUNITY, channel=False),
     "emoji.delete": Rule(Perm.MANAGE_COMMUNITY, channel=False),
     "emoji.update": Rule(Perm.MANAGE_COMMUNITY, channel=False),
+    # scheduled events (plugins/happenings): managers plan them; any member answers (an RSVP)
+    "scheduled_event.create": Rule(Perm.MANAGE_EVENTS, channel=False),
+    "scheduled_event.update": Rule(Perm.MANAGE_EVENTS, channel=False),
+    "scheduled_event.cancel": Rule(Perm.MANAGE_EVENTS, channel=False),
+    "scheduled_event.rsvp": Rule(Perm(0), channel=False),
 }
 # An author's delete of their own content is always theirs to make (projections check the author).
 _GOV = frozenset(gov.KINDS)
@@ -129,6 +137,9 @@ def check(snap: Snapshot, ev: Event) -> Refusal | None:
     now = wall_ms(b.hlc)
     if m.banned:
         return Refusal("banned", "the author is banned from this community")
+    if b.kind == "poll.vote" and m.timed_out(now):
+        # a timed-out member keeps VIEW_CHANNEL and READ_HISTORY, all a vote needs otherwise
+        return Refusal("timed_out", f"the author is timed out until {m.timeout_until}")
     if not m.member and b.author != state.owner_id:
         return Refusal("not_member", "the author is not a member of this community")
     if p is None:
@@ -161,6 +172,8 @@ def check(snap: Snapshot, ev: Event) -> Refusal | None:
         need |= Perm.MENTION_EVERYONE
     if getattr(p, "integration", None) is not None:
         need |= Perm.MANAGE_WEBHOOKS  # shown as an integration: only a webhook's owner posts so
+    if b.kind == "poll.end" and getattr(p, "moderator", False):
+        need |= Perm.MANAGE_MESSAGES  # ending someone else's poll
     if b.kind == "content.moderate" and getattr(p, "rank", 0) >= 2:
         need |= Perm.ADMINISTRATOR  # rank 2 claims the community's administrators' weight
     missing = need & ~have
@@ -290,7 +303,11 @@ class CommunityAuthority:
 
     def _redecide(self, conn: Connection, snap: Snapshot, ev: Event) -> bool:
         """Record a changed verdict; True when applied content must be withdrawn."""
-        verdict = check(snap, ev)
+        # The kind's own rule first, as EventLog.verdict asks it: the rule book allowing an event
+        # must not undo what that rule refused (a poll vote past its deadline).
+        et = self.node.registry.get(ev.body.kind)
+        verdict = et.authorize(conn, ev) if et is not None and et.authorize is not None else None
+        verdict = verdict or check(snap, ev)
         local = self.node.registry.local_policy
         if verdict is None and local is not None:
             # What the rule book allows this node may still refuse (a node ban): never undo that here.
@@ -298,7 +315,6 @@ class CommunityAuthority:
         was_refused = refused(conn, ev.id)
         if verdict is None and was_refused:
             clear_refusal(conn, ev.id)
-            et = self.node.registry.get(ev.body.kind)
             # without its payload it already left what a skeleton leaves, refused or not
             if et is not None and et.apply is not None and ev.payload is not None:
                 et.apply(conn, ev)

@@ -20,7 +20,7 @@ from cryb_node.bus import Subscription
 from cryb_node.db import Connection
 from cryb_node.events import EventType, Projection
 from cryb_node.export import ExportSink
-from cryb_node.gateway.api import Api
+from cryb_node.http.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.realtime.protocol import Dispatcher

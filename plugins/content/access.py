@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from cryb_node.gateway.api import Principal
+from cryb_node.http.api import Principal
 from cryb_node.problems import Problem, forbidden, not_found, unauthorized
 from cryb_node.services import PERMISSIONS, ChannelAccess, Perm, Permissions
 

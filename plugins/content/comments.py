@@ -11,7 +11,7 @@ import msgspec
 
 from cryb_node.clock import new_id, wall_ms
 from cryb_node.events import Tx
-from cryb_node.gateway.api import Principal
+from cryb_node.http.api import Principal
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import Perm
 

@@ -65,6 +65,8 @@ def _message_create(ev: Event) -> dict[str, Any]:
         "thread_count": 0,
         "reactions": [],
         **({"integration": msgspec.to_builtins(p.integration)} if p.integration else {}),
+        **({"poll": msgspec.to_builtins(p.poll)} if p.poll else {}),
+        **({"interaction": msgspec.to_builtins(p.interaction)} if p.interaction else {}),
     }
 
 

@@ -7,9 +7,10 @@ target=<the message, post, comment, DM channel or emoji id>.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
+from msgspec import Meta
 
 TargetType = Literal["message", "post", "comment"]
 
@@ -27,6 +28,34 @@ class Integration(_P, kw_only=True, omit_defaults=True):
     avatar: str | None = None  # a media id
 
 
+class PollAnswer(_P, kw_only=True, omit_defaults=True):
+    text: Annotated[str, Meta(min_length=1, max_length=80)]
+    emoji: Annotated[str, Meta(max_length=64)] | None = None  # a unicode emoji
+
+
+POLL_MAX_SECONDS = 7 * 86400
+
+
+class Poll(_P, kw_only=True, omit_defaults=True):
+    """A poll attached to a message or post (the polls plugin projects it and its votes). It closes
+    ``duration_s`` after the create event's time: every node reads the same deadline from the log."""
+
+    question: Annotated[str, Meta(min_length=1, max_length=300)]
+    answers: Annotated[list[PollAnswer], Meta(min_length=2, max_length=10)]
+    multiple: bool = False  # several answers per voter
+    anonymous: bool = False  # counts are shown, voters are not
+    duration_s: Annotated[int, Meta(ge=60, le=POLL_MAX_SECONDS)] = 86400
+
+
+class InteractionMark(_P, kw_only=True, omit_defaults=True):
+    """A bot's public answer to a slash command (plugins/integrations/interactions.py): the UI shows
+    who used which command above it."""
+
+    id: str  # the interaction
+    name: str  # the command, without the slash
+    user_id: str  # who used it
+
+
 class MessageCreate(_P, kw_only=True, omit_defaults=True):
     channel_id: str
     content: str
@@ -37,6 +66,8 @@ class MessageCreate(_P, kw_only=True, omit_defaults=True):
     mention_roles: list[str] = []
     mention_everyone: bool = False  # only set when the author had MENTION_EVERYONE
     integration: Integration | None = None  # posted through an incoming webhook
+    poll: Poll | None = None
+    interaction: InteractionMark | None = None  # a bot's answer to a slash command
 
 
 class MessageEdit(_P, kw_only=True, omit_defaults=True):
@@ -69,6 +100,7 @@ class PostCreate(_P, kw_only=True, omit_defaults=True):
     nsfw: bool = False
     spoiler: bool = False
     attachments: list[str] = []  # media ids
+    poll: Poll | None = None
 
 
 class PostEdit(_P, kw_only=True, omit_defaults=True):

@@ -9,7 +9,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.mentions import readable
 from cryb_node.node import Node
 

@@ -12,7 +12,7 @@ import msgspec
 from cryb_node.clock import new_id, wall_ms
 from cryb_node.db import Connection, Database
 from cryb_node.events import Tx
-from cryb_node.gateway.api import Principal
+from cryb_node.http.api import Principal
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import AUTOMOD, MEDIA_STORE, RELATIONSHIPS, Perm
 
@@ -21,7 +21,7 @@ from . import schemas as s
 from .access import CHAT_KINDS, Gate, Where
 from .projections import EDIT_DECODERS
 from .reactions import reactions_for
-from .render import mentions
+from .render import is_unicode_emoji, mentions
 from .wire import MESSAGE_COLUMNS, MessagePage, message_wire
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 COLUMNS = (
     "id, channel_id, community_id, author_id, content, attachments, reply_to, thread_id, mentions,"
     " mention_roles, mention_everyone, created_at, edited_hlc, pinned, deleted, hidden + purged,"
-    " thread_count, hlc, integration"
+    " thread_count, hlc, integration, interaction"
 )
 
 
@@ -57,12 +57,26 @@ def message_out(r: Any, reactions: list[s.ReactionCount] | None = None) -> s.Mes
         thread_count=r[16],
         reactions=reactions or [],
         integration=msgspec.json.decode(r[18], type=s.IntegrationOut) if r[18] else None,
+        interaction=msgspec.json.decode(r[19], type=s.InteractionOut) if r[19] else None,
     )
 
 
 def require_text(content: str, attachments: list[str], field: str = "content") -> None:
     if not content.strip() and not attachments:
         raise Problem("invalid_field", 400, "a message needs text or an attachment", field=field)
+
+
+def poll_ok(dm: bool, poll: e.Poll) -> None:
+    """What the payload's types cannot say about a poll: where it may be, its answers' emoji."""
+    if dm:
+        raise Problem("invalid_field", 400, "polls are for community channels", field="poll")
+    for i, answer in enumerate(poll.answers):
+        if not answer.text.strip():
+            raise Problem("invalid_field", 400, "an answer needs text", field=f"poll.answers[{i}].text")
+        if answer.emoji is not None and not is_unicode_emoji(answer.emoji):
+            raise Problem("unknown_emoji", 400, "not a unicode emoji", field=f"poll.answers[{i}].emoji")
+    if not poll.question.strip():
+        raise Problem("invalid_field", 400, "a poll needs a question", field="poll.question")
 
 
 class Chat:
@@ -143,7 +157,10 @@ class Chat:
         )
         if body.nonce is not None and (done := await self._sent(user_id, channel_id, body.nonce)):
             return done  # a retry of a send that went through (its reply was lost)
-        require_text(body.content, body.attachments)
+        if body.poll is not None:
+            poll_ok(where.dm, body.poll)
+        else:
+            require_text(body.content, body.attachments)
         if body.attachments and not where.has(Perm.ATTACH_FILES):
             raise forbidden("attachments need ATTACH_FILES")
         await self._blocked_dm(where, user_id)
@@ -154,6 +171,7 @@ class Chat:
         payload = e.MessageCreate(
             channel_id=channel_id, content=body.content, attachments=body.attachments, reply_to=body.reply_to,
             thread_id=body.thread_id, mentions=users, mention_roles=roles, mention_everyone=everyone,
+            poll=body.poll,
         )  # fmt: skip
         bypass_slowmode = where.has(Perm.MANAGE_MESSAGES) or where.has(Perm.MANAGE_CHANNELS)
         slowmode_ms = 0 if bypass_slowmode else where.access.slowmode_s * 1000
@@ -305,7 +323,7 @@ class Chat:
         reactions = await reactions_for(self.db, [r[0] for r in rows], user_id)
         return s.ThreadList([
             s.ThreadOut(root=message_out(r, reactions.get(r[0])), reply_count=r[16],
-                        last_reply_at=wall_ms(r[19]) if r[19] is not None else r[11])
+                        last_reply_at=wall_ms(r[20]) if r[20] is not None else r[11])
             for r in rows
         ])  # fmt: skip
 

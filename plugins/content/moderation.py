@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from cryb_node.bus import Subscription
 from cryb_node.events import Event
-from cryb_node.gateway.api import Principal
+from cryb_node.http.api import Principal
 from cryb_node.problems import Problem, forbidden
 from cryb_node.realtime.protocol import Dispatch
 from cryb_node.sync.homes import community_home_of

@@ -13,7 +13,7 @@ import msgspec
 from cryb_node.clock import new_id, wall_ms
 from cryb_node.db import Database
 from cryb_node.events import Tx
-from cryb_node.gateway.api import Principal
+from cryb_node.http.api import Principal
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import Perm
 
@@ -21,6 +21,7 @@ from . import events as e
 from . import ranking
 from . import schemas as s
 from .access import Gate
+from .messages import poll_ok
 from .reactions import reactions_for
 from .wire import POST_COLUMNS, PostPage, post_wire
 
@@ -118,6 +119,8 @@ class Posts:
         )
         if not body.title.strip():
             raise Problem("invalid_field", 400, "a post needs a title", field="title")
+        if body.poll is not None:
+            poll_ok(where.dm, body.poll)
         pid = new_id()
         await self.chat.automod(where, user_id, f"{body.title}\n{body.body}\n{body.url or ''}", "post", pid)
         if body.attachments and not where.has(Perm.ATTACH_FILES):
@@ -125,7 +128,7 @@ class Posts:
         await self.chat.attach(where, user_id, body.attachments)
         payload = e.PostCreate(
             channel_id=channel_id, title=body.title, body=body.body, url=body.url, tags=body.tags,
-            nsfw=body.nsfw, spoiler=body.spoiler, attachments=body.attachments,
+            nsfw=body.nsfw, spoiler=body.spoiler, attachments=body.attachments, poll=body.poll,
         )  # fmt: skip
         # As on Reddit, a post starts with its author's upvote (score 1): a real vote.set in the same
         # transaction, so the author can withdraw it like any vote and every peer replays it. Only

@@ -271,12 +271,13 @@ def _message_create(conn: Connection, ev: Event) -> None:
     cur = conn.execute(
         "INSERT OR IGNORE INTO content_messages (id, channel_id, community_id, author_id, hlc, created_at,"
         " content, attachments, reply_to, thread_id, mentions, mention_roles, mention_everyone,"
-        " integration) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " integration, interaction) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             b.target, p.channel_id, b.community, b.author, b.hlc, wall_ms(b.hlc), p.content,
             _json_list(p.attachments), p.reply_to, p.thread_id, _json_list(p.mentions),
             _json_list(p.mention_roles), int(p.mention_everyone),
             msgspec.json.encode(p.integration).decode() if p.integration else None,
+            msgspec.json.encode(p.interaction).decode() if p.interaction else None,
         ),
     )  # fmt: skip
     source(conn, ev)

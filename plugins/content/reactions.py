@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Literal
 
 from cryb_node.clock import new_id
-from cryb_node.db import Database
+from cryb_node.db import Connection, Database
 from cryb_node.events import Tx
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import MEDIA_STORE, Perm
@@ -55,22 +55,38 @@ async def reactions_for(
     return out
 
 
+def _chip(conn: Connection, target_id: str, emoji: str) -> str:
+    """The reaction key already counted on the target for the same custom emoji (reacted to before
+    a rename, under its old name), so one emoji stays one chip; else ``emoji`` itself."""
+    custom = custom_emoji(emoji)
+    if custom is None:
+        return emoji
+    row = conn.execute(
+        "SELECT emoji FROM content_reaction_counts WHERE target_id = ? AND emoji GLOB ?"
+        " ORDER BY first_hlc LIMIT 1",
+        (target_id, f"*:{custom[1]}"),
+    ).fetchone()
+    return row[0] if row else emoji
+
+
 class Reactions:
     def __init__(self, node: Node, gate: Gate) -> None:
         self.node = node
         self.gate = gate
 
-    async def _emoji_ok(self, community_id: str | None, emoji: str) -> None:
+    async def _emoji_ok(self, community_id: str | None, emoji: str) -> str:
+        """The emoji as a reaction names it: a community's custom emoji is known by its id (a
+        name from before a rename still finds it) and named by its current name."""
         if is_unicode_emoji(emoji):
-            return
+            return emoji
         custom = custom_emoji(emoji)
         if custom is not None and community_id is not None:
             row = await self.node.db.fetchone(
-                "SELECT 1 FROM content_emojis WHERE id = ? AND community_id = ? AND name = ? AND deleted = 0",
-                (custom[1], community_id, custom[0]),
+                "SELECT name FROM content_emojis WHERE id = ? AND community_id = ? AND deleted = 0",
+                (custom[1], community_id),
             )
             if row is not None:
-                return
+                return f"{row[0]}:{custom[1]}"
         raise Problem(
             "unknown_emoji", 400, "not a unicode emoji nor one of this community's emoji", field="emoji"
         )
@@ -84,9 +100,11 @@ class Reactions:
         if t.removed and not where.has(Perm.MANAGE_MESSAGES):
             raise not_found(target_type)
         if on:
-            await self._emoji_ok(t.community_id, emoji)
+            emoji = await self._emoji_ok(t.community_id, emoji)
 
         def write(tx: Tx) -> None:
+            nonlocal emoji
+            emoji = _chip(tx.conn, target_id, emoji)
             live = [
                 r[0]
                 for r in tx.conn.execute(

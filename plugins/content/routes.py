@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Literal
 
-from cryb_node.gateway.api import Api, Call, Principal
+from cryb_node.http.api import Api, Call, Principal
 from cryb_node.problems import unauthorized
 
 from . import schemas as s

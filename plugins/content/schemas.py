@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta
 
+from .events import Poll
+
 MediaId = Annotated[str, Meta(pattern=r"^[0-9a-hjkmnp-tv-z]{26}$", description="a media id")]
 AnyId = Annotated[str, Meta(min_length=1, max_length=64)]
 MAX_MESSAGE = 4000
@@ -37,6 +39,7 @@ class MessageIn(Body):
     reply_to: AnyId | None = None
     thread_id: AnyId | None = None  # post into the thread hanging from this message
     nonce: Nonce | None = None  # idempotent sends (offline outboxes retry after lost replies)
+    poll: Poll | None = None  # a poll (the polls plugin counts its votes); the text may then be empty
 
 
 class MessageEditIn(Body):
@@ -56,6 +59,14 @@ class IntegrationOut(msgspec.Struct, kw_only=True, omit_defaults=True):
     webhook_id: str
     name: str
     avatar: str | None = None  # a media id
+
+
+class InteractionOut(msgspec.Struct, kw_only=True):
+    """The slash command a bot's message answers (who used which command)."""
+
+    id: str
+    name: str
+    user_id: str
 
 
 class MessageOut(msgspec.Struct, kw_only=True):
@@ -78,6 +89,7 @@ class MessageOut(msgspec.Struct, kw_only=True):
     thread_count: int = 0
     reactions: list[ReactionCount] = []
     integration: IntegrationOut | None = None  # posted through an incoming webhook
+    interaction: InteractionOut | None = None  # a bot's answer to a slash command
 
 
 class MessageList(msgspec.Struct):
@@ -166,6 +178,7 @@ class PostIn(Body):
     nsfw: bool = False
     spoiler: bool = False
     attachments: Annotated[list[MediaId], Meta(max_length=10)] = []
+    poll: Poll | None = None
 
 
 class PostEditIn(Body):

@@ -74,4 +74,5 @@ class ContentTargetService:
         return ContentRef(
             type=target_type, id=target_id, channel_id=t.channel_id, community_id=t.community_id,
             post_id=t.post_id, author_id=t.author_id, excerpt=text[:EXCERPT_CHARS], participants=participants,
+            removed=t.removed,
         )  # fmt: skip

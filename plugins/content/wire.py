@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 from msgspec import Raw
 
-from .schemas import IntegrationOut
+from .schemas import IntegrationOut, InteractionOut
 
 _EMPTY = Raw(b"[]")
 
@@ -55,6 +55,7 @@ class MessageWire(msgspec.Struct):
     thread_count: int
     reactions: Raw
     integration: IntegrationOut | None
+    interaction: InteractionOut | None = None
 
 
 class MessagePage(msgspec.Struct):
@@ -65,7 +66,8 @@ class MessagePage(msgspec.Struct):
 MESSAGE_COLUMNS = (
     "m.id, m.channel_id, m.community_id, m.author_id, m.content, m.attachments, m.reply_to, m.thread_id,"
     " m.mentions, m.mention_roles, m.mention_everyone, m.created_at, m.edited_hlc >> 16, m.pinned,"
-    f" m.deleted, m.hidden + m.purged, m.thread_count, {reactions_sql('m.id')}, m.integration, m.hlc"
+    f" m.deleted, m.hidden + m.purged, m.thread_count, {reactions_sql('m.id')}, m.integration,"
+    " m.interaction, m.hlc"
 )
 
 
@@ -74,6 +76,7 @@ def message_wire(r: Any) -> MessageWire:
         r[0], r[1], r[2], r[3], r[4], raw(r[5]), r[6], r[7], raw(r[8]), raw(r[9]), bool(r[10]), r[11],
         r[12], bool(r[13]), bool(r[14]), bool(r[15]), r[16], raw(r[17]),
         msgspec.json.decode(r[18], type=IntegrationOut) if r[18] else None,
+        msgspec.json.decode(r[19], type=InteractionOut) if r[19] else None,
     )  # fmt: skip
 
 

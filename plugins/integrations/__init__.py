@@ -17,13 +17,16 @@ from apscheduler.triggers.interval import IntervalTrigger
 from cryb_node.bus import Subscription
 from cryb_node.db import Connection
 from cryb_node.events import Event
-from cryb_node.gateway.api import Api
+from cryb_node.http.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.scheduler import Job
 from cryb_node.services import ServiceKey
 
+from .command_routes import SLASH, SlashParts, command_routes
+from .commands import Commands
 from .incoming import Incoming
+from .interactions import Interactions
 from .netguard import Guard
 from .outgoing import Outgoing, prune
 from .previews import CONSUMER as PREVIEWS
@@ -57,6 +60,7 @@ class IntegrationsPlugin(Plugin):
         from .routes import routes
 
         routes(api, node)
+        command_routes(api, node)
 
     def setup(self, node: Node) -> None:
         settings: Settings = node.settings(self.name)
@@ -65,6 +69,8 @@ class IntegrationsPlugin(Plugin):
             Incoming(node, settings), Outgoing(node, settings, guard), Previews(node, settings, guard)
         )
         node.services.provide(PARTS, found)
+        commands = Commands(node, guard)
+        node.services.provide(SLASH, SlashParts(commands, Interactions(node, settings, guard, commands)))
 
     @contextlib.asynccontextmanager
     async def lifespan(self, node: Node) -> AsyncIterator[None]:
@@ -74,6 +80,7 @@ class IntegrationsPlugin(Plugin):
             yield
         finally:
             await found.outgoing.stop()
+            await node.services.require(SLASH).interactions.stop()
             await found.previews.stop()
             await found.incoming.detach()
 
@@ -107,6 +114,12 @@ class IntegrationsPlugin(Plugin):
             await node.db.write(lambda conn: prune(conn, now))
 
         yield Job("integrations.prune", forget, IntervalTrigger(hours=6))
+
+        # Interaction deadlines are timers in memory; after a restart this fails the overdue ones.
+        async def sweep() -> None:
+            await node.services.require(SLASH).interactions.sweep()
+
+        yield Job("integrations.interactions", sweep, IntervalTrigger(minutes=1))
 
 
 plugin = IntegrationsPlugin()

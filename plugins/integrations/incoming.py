@@ -19,8 +19,8 @@ from cryb_node.clock import new_id
 from cryb_node.config import RateLimitSection, RateRule
 from cryb_node.db import Connection
 from cryb_node.events import Tx
-from cryb_node.gateway.ratelimit import RateLimiter
-from cryb_node.gateway.ratestore import ExpiringStore
+from cryb_node.http.ratelimit import RateLimiter
+from cryb_node.http.ratestore import ExpiringStore
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import MEDIA_STORE, PERMISSIONS, Perm, Permissions
 

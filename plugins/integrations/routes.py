@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cryb_node.gateway.api import Api, Call, json_response
+from cryb_node.http.api import Api, Call, json_response
 from cryb_node.node import Node
 from cryb_node.problems import forbidden, not_found
 from cryb_node.services import PERMISSIONS, Perm

@@ -39,6 +39,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     preview_max_redirects: Annotated[int, Meta(ge=0, le=10)] = 5
     preview_ttl_s: Annotated[int, Meta(ge=0)] = 86_400  # a fetched preview is reused this long
     previews_per_message: Annotated[int, Meta(ge=0, le=10)] = 3
+    # Slash commands: how long a bot has to answer before the caller sees "bot did not respond".
+    interaction_deadline_s: Annotated[float, Meta(gt=0, le=900)] = 10.0
 
 
 # -- incoming webhooks --------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from cryb_node.clock import now_ms
 from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.export import ExportSink
-from cryb_node.gateway.api import Api
+from cryb_node.http.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin, Readiness
 from cryb_node.scheduler import Job

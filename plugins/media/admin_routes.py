@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from cryb_node.gateway.api import Api, Call
-from cryb_node.gateway.middleware import client_address
+from cryb_node.http.api import Api, Call
+from cryb_node.http.middleware import client_address
 from cryb_node.node import Node
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import AUDIT, Audit

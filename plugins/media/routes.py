@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
 

@@ -130,18 +130,7 @@ class MediaService:
                 filename=got.filename,
                 created=now_ms(),
             )
-            keep = self.finisher.path(media_id)
-            if got.detected.kind == "image":  # what variants made after the answer are made from
-                os.link(got.path, keep)
-            try:
-                cloned = await self.node.db.write(partial(queries.clone_existing, meta=meta, quota=quota))
-                if cloned is None:
-                    await self._store_new(got, meta, quota)
-            finally:
-                if await self.node.db.fetchone(pending.PENDING, (media_id,)) is None:
-                    keep.unlink(missing_ok=True)
-                else:
-                    self.finisher.wake()
+            await self._store(got, meta, quota)
         finally:
             got.path.unlink(missing_ok=True)
         out = await self.describe(media_id, owner_id)
@@ -170,8 +159,7 @@ class MediaService:
                 source=got.sha256, filename=got.filename, created=now_ms(),
             )  # fmt: skip
             try:
-                if not await self.node.db.write(partial(queries.clone_existing, meta=meta, quota=None)):
-                    await self._store_new(got, meta, None)
+                await self._store(got, meta, None)
             except Problem as err:
                 raise MediaRefused(err.detail) from None
         finally:
@@ -180,6 +168,23 @@ class MediaService:
         if ref is None:
             raise MediaRefused("the image could not be attached")
         return ref
+
+    async def _store(self, got: Received, meta: dict[str, Any], quota: int | None) -> None:
+        """Keep received bytes as the media ``meta`` describes: a copy of an earlier upload of the
+        same bytes (sharing its variants) or processed anew; variants made after the answer are
+        left to the finisher, which makes them from a link to the received file."""
+        keep = self.finisher.path(meta["id"])
+        if got.detected.kind == "image":
+            os.link(got.path, keep)
+        try:
+            cloned = await self.node.db.write(partial(queries.clone_existing, meta=meta, quota=quota))
+            if cloned is None:
+                await self._store_new(got, meta, quota)
+        finally:
+            if await self.node.db.fetchone(pending.PENDING, (meta["id"],)) is None:
+                keep.unlink(missing_ok=True)
+            else:
+                self.finisher.wake()
 
     async def _store_new(self, got: Received, meta: dict[str, Any], quota: int | None) -> None:
         work = Path(tempfile.mkdtemp(prefix="proc-", dir=self.tmp))

@@ -16,7 +16,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from cryb_node.bus import Subscription
 from cryb_node.export import ExportSink
-from cryb_node.gateway.api import Api
+from cryb_node.http.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.scheduler import Job

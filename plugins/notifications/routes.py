@@ -10,7 +10,7 @@ from aiohttp import web
 
 from cryb_node.clock import new_id
 from cryb_node.db import Connection
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
 

@@ -19,6 +19,7 @@ KINDS = (
     "moderation",
     "report_resolved",
     "announcement",
+    "event_reminder",
 )
 HHMM = Annotated[str, Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, 24-hour")]
 Millis = Annotated[int, Meta(ge=0)]
@@ -72,6 +73,7 @@ class KindSwitches(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omi
     moderation: KindSwitch = msgspec.field(default_factory=lambda: KindSwitch())
     report_resolved: KindSwitch = msgspec.field(default_factory=lambda: KindSwitch())
     announcement: KindSwitch = msgspec.field(default_factory=lambda: KindSwitch())
+    event_reminder: KindSwitch = msgspec.field(default_factory=lambda: KindSwitch())
 
 
 class UserPrefs(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -38,6 +38,7 @@ TITLES = {
     "moderation": "A moderator acted on your content",
     "report_resolved": "Your report was resolved",
     "announcement": "New announcement",
+    "event_reminder": "An event starts soon",
 }
 _notice = msgspec.msgpack.Decoder(Notice)
 _pack = msgspec.msgpack.Encoder().encode
@@ -97,7 +98,17 @@ class Notifications:
         cands = []
         for _seq, data in rows:
             n = _notice.decode(data)
-            cands.append(Candidate(n.user_id, n.kind, n.key, n.actor_id, n.community_id, preview=n.text))
+            cands.append(
+                Candidate(
+                    n.user_id,
+                    n.kind,
+                    n.key,
+                    n.actor_id,
+                    n.community_id,
+                    target_id=n.target_id,
+                    preview=n.text,
+                )
+            )
         await self.deliver(cands, done_pending=[r[0] for r in rows])
         return len(rows)
 

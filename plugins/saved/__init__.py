@@ -12,7 +12,7 @@ import msgspec
 from cryb_node.db import Connection
 from cryb_node.events import Event, Projection
 from cryb_node.export import ExportSink
-from cryb_node.gateway.api import Api
+from cryb_node.http.api import Api
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.services import ServiceKey

@@ -24,7 +24,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 
 from cryb_node.bus import Subscription
 from cryb_node.events import Event
-from cryb_node.gateway.api import Api
+from cryb_node.http.api import Api
 from cryb_node.plugins import Plugin, Readiness
 from cryb_node.scheduler import Job
 from cryb_node.services import SEARCH_INDEX, ServiceKey

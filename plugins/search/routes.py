@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.problems import forbidden
 
 from .schemas import ClickIn, SearchOut, SearchQuery, StatsOut

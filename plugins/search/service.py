@@ -16,6 +16,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryb_node.clock import new_id
@@ -187,7 +188,7 @@ class SearchService:
             return out, []
         conn = self.readers.get(path)
         try:
-            answer = self._search(conn, plan, out)
+            answer = self._search(conn, plan, out, path)
         except BaseException:
             conn.close()
             raise
@@ -195,12 +196,13 @@ class SearchService:
         return answer
 
     def _search(
-        self, conn: Any, plan: Plan, out: SearchOut
+        self, conn: Any, plan: Plan, out: SearchOut, path: Path
     ) -> tuple[SearchOut, list[tuple[str | None, str]]]:
         params = plan.params
         m = whole(plan.parsed, plan.ops, expand=lambda p: searching.expand(conn, p))
         if not isinstance(m, Match):  # only stop words, or an operator naming nothing
             return out, []
+        documents = self.indexer.documents() if not out.partial else None
         found = searching.run(
             conn,
             m,
@@ -210,7 +212,8 @@ class SearchService:
             offset=(params.page - 1) * params.limit,
             limit=params.limit,
             facets=params.facets,
-            documents=self.indexer.documents() if not out.partial else None,
+            documents=documents,
+            spread=(lambda: self.readers.spread(path, conn, documents)) if documents is not None else None,
         )
         texts: list[tuple[str | None, str]] = []
         for rowid, score in found.hits:

@@ -5,6 +5,7 @@ It provides the core's Authenticator service (bearer access tokens -> Principal)
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping
 from importlib import resources
@@ -17,8 +18,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from cryb_node.bus import Subscription
 from cryb_node.events import EventType
 from cryb_node.export import ExportSink
-from cryb_node.gateway.api import Api
-from cryb_node.gateway.middleware import AUTHENTICATOR
+from cryb_node.http.api import Api
+from cryb_node.http.middleware import AUTHENTICATOR
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.scheduler import Job
@@ -29,7 +30,8 @@ from .account_routes import account_routes
 from .admin_routes import admin_routes
 from .admin_user_routes import admin_user_routes
 from .audit import AuditService
-from .console import end_live
+from .bot_routes import bot_routes
+from .console import LIVE_ENDED, end_live, live_ended_elsewhere
 from .directory import UserDirectory
 from .events import EVENT_TYPES
 from .export_data import export_account
@@ -69,6 +71,7 @@ class UsersPlugin(Plugin):
         export_routes(api, node)
         report_routes(api, node)
         registration_routes(api, node)
+        bot_routes(api, node)
 
     def setup(self, node: Node) -> None:
         users = Users(node, node.settings(self.name))
@@ -78,6 +81,8 @@ class UsersPlugin(Plugin):
         node.signals.subscribe(
             REVOKED, lambda data: users.tokens.revoked_elsewhere(msgspec.json.decode(data))
         )
+        closing: set[asyncio.Task[None]] = set()  # and an account ended there loses its sockets here
+        node.signals.subscribe(LIVE_ENDED, lambda data: live_ended_elsewhere(node, data, closing))
         node.services.provide(USERS, users)
         node.services.provide(AUTHENTICATOR, users.tokens)
         relationships = RelationshipService(node.db, users)

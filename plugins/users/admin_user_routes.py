@@ -4,7 +4,7 @@ The rules are in console.py, which `cryb user ...` calls too."""
 
 from __future__ import annotations
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 
 from . import console

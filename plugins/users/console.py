@@ -5,6 +5,8 @@ promote, demote, sign out everywhere, erase, purge what it wrote). The HTTP rout
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import time
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -24,6 +26,8 @@ from .keys import normalise_email
 
 if TYPE_CHECKING:
     from .service import Client, Users
+
+log = logging.getLogger(__name__)
 
 
 class AdminUser(accounts.AccountSummary):
@@ -214,9 +218,38 @@ async def purge_content(
     return await users.node.events.transaction(write)
 
 
+LIVE_ENDED = "users.live_ended"  # node.signals topic: accounts whose sockets close in every process
+
+
+class LiveEnded(msgspec.Struct):
+    users: list[str]
+    reason: str
+
+
 async def end_live(node: Node, user_ids: set[str], reason: str = "signed out by a node admin") -> None:
     """Close the accounts' realtime sockets as failed authentication: the client's resume or
-    refresh is refused (its sessions are revoked), so the page signs out rather than staying live."""
+    refresh is refused (its sessions are revoked), so the page signs out rather than staying live.
+    With edges, each of the node's other processes closes the sockets it holds too."""
+    await close_live(node, user_ids, reason)
+    if user_ids:
+        node.signals.publish(LIVE_ENDED, msgspec.json.encode(LiveEnded(sorted(user_ids), reason)))
+
+
+async def close_live(node: Node, user_ids: set[str], reason: str) -> None:
+    """This process's sockets only."""
     for user_id in user_ids:
         for session in list(node.realtime.by_user.get(user_id, ())):
             await session.close(Close.AUTHENTICATION_FAILED, reason)
+
+
+def live_ended_elsewhere(node: Node, payload: bytes, pending: set[asyncio.Task[None]]) -> None:
+    """Another process ended these accounts' sessions (node.signals): close the sockets held here.
+    ``pending`` holds the closing task until it is done (a task nothing refers to may be collected)."""
+    try:
+        ended = msgspec.json.decode(payload, type=LiveEnded)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        log.warning("a malformed %s signal was ignored", LIVE_ENDED)
+        return
+    task = asyncio.get_running_loop().create_task(close_live(node, set(ended.users), ended.reason))
+    pending.add(task)
+    task.add_done_callback(pending.discard)

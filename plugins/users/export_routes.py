@@ -6,7 +6,7 @@ import time
 
 from aiohttp import web
 
-from cryb_node.gateway.api import Api, Call, json_response
+from cryb_node.http.api import Api, Call, json_response
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 

@@ -8,7 +8,7 @@ import msgspec
 from aiohttp import web
 from msgspec import Meta
 
-from cryb_node.gateway.api import Api, Call, json_response
+from cryb_node.http.api import Api, Call, json_response
 from cryb_node.node import Node
 
 from .oauth import STATE_TTL_S, AuthorizeUrl, LinkList, LinkOut, OAuthResult, ProviderInfo, ProviderList

@@ -3,7 +3,7 @@ applications, registration tokens and account creation (registration.py holds th
 
 from __future__ import annotations
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 
 from . import accounts

@@ -6,7 +6,7 @@ from typing import Literal
 
 import msgspec
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 
 from .relationships import RELATIONSHIP_SERVICE, RelationshipList, RelationshipService

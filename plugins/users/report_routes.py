@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 
 from . import reports as r

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from cryb_node.gateway.api import Api, Call, json_response
-from cryb_node.gateway.middleware import client_address
+from cryb_node.http.api import Api, Call, json_response
+from cryb_node.http.middleware import client_address
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 from cryb_node.sync.homes import forwarding

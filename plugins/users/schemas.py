@@ -135,6 +135,7 @@ class Profile(msgspec.Struct, omit_defaults=True):
     home: str | None = None
     status_text: str = ""  # custom status, while it lasts
     status_until: int | None = None  # ms
+    bot: bool = False  # a bot account of this node (plugins/users/bots.py), shown with a BOT tag
 
 
 class Me(msgspec.Struct):

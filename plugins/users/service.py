@@ -18,7 +18,7 @@ from msgspec import UNSET
 from cryb_node.clock import new_id
 from cryb_node.db import Connection
 from cryb_node.events import Tx
-from cryb_node.gateway.ratestore import ExpiringStore
+from cryb_node.http.ratestore import ExpiringStore
 from cryb_node.identity import key_dir
 from cryb_node.mail import Mailer
 from cryb_node.node import Node
@@ -28,6 +28,7 @@ from cryb_node.sync.homes import lives_elsewhere
 
 from . import audit, names
 from .accounts import check_password
+from .api_tokens import ApiTokens
 from .audit import AuditPage
 from .emails import send_verification_later
 from .events import CREATED, PROFILE, ProfileSnapshot, UserCreated
@@ -78,6 +79,7 @@ class Users:
         self.tokens = AccessTokens(
             self.keys.token, settings.access_ttl_s, node.db, settings.revocation_poll_s
         )
+        self.tokens.api_tokens = ApiTokens(node.db)  # scoped ``cryb_…`` tokens (api_tokens.py)
         self.throttle = Throttle(settings)
         self.mailer = Mailer(node.config.mail)
         self.background: set[asyncio.Task[None]] = set()
@@ -420,17 +422,19 @@ class Users:
     async def profile(self, user_id: str) -> Profile:
         row = await self.node.db.fetchone(
             "SELECT p.user_id, p.username, p.display_name, p.bio, p.pronouns, p.avatar, a.status,"
-            " p.status_text, p.status_until"
+            " EXISTS (SELECT 1 FROM users_bots b WHERE b.user_id = p.user_id), p.status_text, p.status_until"
             " FROM users_profiles p LEFT JOIN users_accounts a ON a.id = p.user_id"
             " WHERE p.user_id = ? AND p.erased = 0",
             (user_id,),
         )
         if row is None or row[6] not in (None, "active"):
             raise not_found("user")
-        shown = row[8] is None or row[8] > self.node.clock.time_ms()
+        shown = row[9] is None or row[9] > self.node.clock.time_ms()
         return Profile(
             row[0], row[1], row[2], row[3], row[4], row[5], home=await names.home_of(self.node, user_id),
-            status_text=row[7] if shown else "", status_until=row[8] if shown and row[7] else None,
+            bot=bool(row[7]),
+            status_text=row[8] if shown else "",
+            status_until=row[9] if shown and row[8] else None,
         )  # fmt: skip
 
     async def profile_by_name(self, name: str) -> Profile:

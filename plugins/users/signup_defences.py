@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 from cryb_node.config import RateLimitSection, RateRule
 from cryb_node.db import Database
-from cryb_node.gateway.ratelimit import RateLimiter
-from cryb_node.gateway.ratestore import ExpiringStore
+from cryb_node.http.ratelimit import RateLimiter
+from cryb_node.http.ratestore import ExpiringStore
 from cryb_node.problems import Problem
 
 from .registration_schemas import PowChallenge

@@ -1,7 +1,7 @@
 """Failed sign-in tracking per account and per client address: slow down, then lock out.
 
 Counts live in memory (one process serves the node) and are saved to SQLite in batches once a store
-is attached (cryb_node/gateway/ratestore.py), so a restart neither lifts a lockout nor forgets
+is attached (cryb_node/http/ratestore.py), so a restart neither lifts a lockout nor forgets
 failures; times are wall-clock seconds for that reason. Every lockout and refusal is also audited.
 Keys are opaque strings ("acct:<id or login>", "ip:<address>"), so an unknown login is throttled
 exactly like a real one and the responses never tell whether an account exists.
@@ -13,7 +13,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from cryb_node.gateway.ratestore import ExpiringStore
+from cryb_node.http.ratestore import ExpiringStore
 
 from .schemas import Settings
 

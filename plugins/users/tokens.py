@@ -18,8 +18,10 @@ from collections.abc import Awaitable, Callable
 import jwt
 
 from cryb_node.db import Database
-from cryb_node.gateway.api import Principal
+from cryb_node.http.api import Principal
 from cryb_node.problems import Problem
+
+from .api_tokens import PREFIX, ApiTokens
 
 log = logging.getLogger(__name__)
 ALGORITHM = "HS256"
@@ -30,7 +32,7 @@ ENDING = frozenset({"disabled", "deactivated", "deleted", "signed_out_by_admin"}
 
 
 class AccessTokens:
-    """Issues access tokens and implements cryb_node.gateway.middleware.Authenticator."""
+    """Issues access tokens and implements cryb_node.http.middleware.Authenticator."""
 
     def __init__(
         self, key: bytes, ttl_s: int, db: Database, poll_s: float, clock: Callable[[], float] = time.time
@@ -49,6 +51,7 @@ class AccessTokens:
         self.on_ended: Callable[[set[str]], Awaitable[None]] | None = None
         # Tells the node's other processes of revocations made here (set by the plugin).
         self.share: Callable[[list[str]], None] | None = None
+        self.api_tokens: ApiTokens | None = None  # scoped API tokens, checked in the database
 
     def issue(self, user_id: str, session_id: str, admin: bool) -> str:
         now = int(self._clock())
@@ -85,6 +88,8 @@ class AccessTokens:
         return who
 
     async def authenticate(self, token: str) -> Principal | None:
+        if token.startswith(PREFIX):
+            return await self.api_tokens.authenticate(token) if self.api_tokens is not None else None
         who = self._claims(token)
         if who is None:
             return None

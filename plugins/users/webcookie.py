@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cryb_node.gateway.api import json_response
+from cryb_node.http.api import json_response
 from cryb_node.node import Node
 
 COOKIE = "cryb_refresh"

@@ -74,7 +74,7 @@ async def test_bad_input_is_refused_with_a_code_and_field_and_changes_nothing(cc
             owner,
             "PUT",
             f"/channels/{ch}/overwrites/role/{cid}",
-            {"allow": 1 << 19},
+            {"allow": 1 << 29},
             400,
             "unknown_permission_bits",
             "allow",

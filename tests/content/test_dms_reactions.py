@@ -112,3 +112,28 @@ async def test_custom_emoji_is_renamed_by_a_manager_only_and_keeps_its_id(space)
     # Deleted, it cannot be renamed.
     await ok(c, "DELETE", path, space.owner)
     assert (await call(c, "PATCH", path, space.owner, json={"name": "gone"}))[0] == 404
+
+
+async def test_a_reaction_chip_made_before_a_rename_still_toggles_and_the_new_name_joins_it(space):
+    """A custom emoji is the same emoji under its new name: people click the chip they see (its
+    reaction key is the old "name:id") and others react by the new name; both count on one chip."""
+    c = space.client
+    media = await upload(c, space.owner)
+    base = f"/communities/{space.community}/emojis"
+    emoji = await ok(c, "POST", base, space.owner, json={"name": "party", "media_id": media})
+    post = await ok(c, "POST", f"/channels/{space.forum}/posts", space.member, json={"title": "r"})
+    reactions = f"/posts/{post['id']}/reactions"
+    old = f"party:{emoji['id']}"
+    await ok(c, "PUT", f"{reactions}/{old}", space.member)
+    await ok(c, "PATCH", f"{base}/{emoji['id']}", space.owner, json={"name": "fiesta"})
+    await ok(c, "PUT", f"{reactions}/{old}", space.owner)  # the chip, as it was drawn before
+    await ok(c, "PUT", f"{reactions}/fiesta:{emoji['id']}", space.owner)  # already counted: no-op
+    got = await ok(c, "GET", f"/posts/{post['id']}", space.owner)
+    assert got["reactions"] == [{"emoji": old, "count": 2, "me": True}]
+    # Taking it back by either name removes the one reaction.
+    await ok(c, "DELETE", f"{reactions}/fiesta:{emoji['id']}", space.member)
+    got = await ok(c, "GET", f"/posts/{post['id']}", space.member)
+    assert got["reactions"] == [{"emoji": old, "count": 1, "me": False}]
+    # An id of another community's (or no) emoji is still refused, whatever the name.
+    status, body = await call(c, "PUT", f"{reactions}/party:{'0' * 26}", space.owner)
+    assert (status, body.get("field")) == (400, "emoji")

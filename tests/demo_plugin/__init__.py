@@ -17,7 +17,7 @@ from cryb_node.clock import new_id
 from cryb_node.command import run_with_node
 from cryb_node.db import Connection
 from cryb_node.events import Event, EventType
-from cryb_node.gateway.api import Api, Call
+from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.plugins import Plugin, Readiness
 from cryb_node.problems import not_found

@@ -15,8 +15,7 @@ from cryb_plugins.users.service import CLI, USERS
 from playwright.async_api import expect
 
 from tests.e2e.test_webui_dashboards import sign_in
-from tests.e2e.test_webui_part2 import SCREENSHOTS
-from tests.e2e.webui import DESKTOP, PHONE, new_page, shoot
+from tests.e2e.webui import DESKTOP, PHONE, SCREENSHOTS, new_page, shoot
 from tests.sync.conftest import User, federation, make_community  # noqa: F401 (the fixture)
 from tests.users_fixtures import PASSWORD, register_user
 

@@ -12,25 +12,11 @@ import pytest
 from cryb_plugins.users.service import CLI, USERS
 from playwright.async_api import expect
 
-from cryb_node.app import build_app
-from cryb_node.appkeys import NODE
-from tests.conftest import free_port, make_config
 from tests.e2e.test_webui_dashboards import screens, sign_in
-from tests.e2e.test_webui_part2 import create_forum, png
-from tests.e2e.webui import PHONE, create_community, new_page, register, until
-from tests.users_fixtures import FAST_HASHING, PASSWORD
+from tests.e2e.webui import PHONE, create_community, create_forum, new_page, png, register, serve_node, until
+from tests.users_fixtures import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-async def serve_node(aiohttp_server: Any, tmp_path: Any) -> tuple[str, Any]:
-    """A node whose media URLs name the port it serves on (the images must really load)."""
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    cfg = make_config(tmp_path / "data", plugin={"users": FAST_HASHING}, rate_limits={"enabled": False},
-                      realtime={"heartbeat_interval_s": 2.0}, node={"base_url": base})  # fmt: skip
-    server = await aiohttp_server(build_app(cfg), port=port)
-    return base, server.app[NODE]
 
 
 async def pick_image(page: Any, file: dict) -> Any:

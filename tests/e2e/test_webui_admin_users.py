@@ -18,8 +18,7 @@ from playwright.async_api import expect
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
 from tests.conftest import make_config
-from tests.e2e.test_webui_part2 import SCREENSHOTS
-from tests.e2e.webui import DESKTOP, PHONE, new_page, register, shoot
+from tests.e2e.webui import DESKTOP, PHONE, SCREENSHOTS, new_page, register, shoot
 from tests.users_fixtures import FAST_HASHING, PASSWORD, register_user
 
 pytestmark = pytest.mark.browser

@@ -21,14 +21,16 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.test_webui_admin_media import serve_node
-from tests.e2e.test_webui_part2 import SCREENSHOTS, create_forum, png
 from tests.e2e.webui import (
     PHONE,
+    SCREENSHOTS,
     accept_invite,
     create_community,
+    create_forum,
     invite_link,
     message,
     new_page,
+    png,
     register,
     shoot,
     until,

@@ -12,15 +12,16 @@ from cryb_plugins.content.schemas import CommentIn, MessageIn, PostIn
 from cryb_plugins.content.service import CONTENT
 from playwright.async_api import expect
 
-from cryb_node.gateway.api import Principal
-from tests.e2e.test_webui_part2 import create_forum, serve_node
+from cryb_node.http.api import Principal
 from tests.e2e.webui import (
     PHONE,
     accept_invite,
     create_community,
+    create_forum,
     invite_link,
     new_page,
     register,
+    serve_node,
     shoot,
     until,
 )

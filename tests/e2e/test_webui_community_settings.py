@@ -13,18 +13,20 @@ from typing import Any
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.test_webui_followups import api_call
-from tests.e2e.test_webui_part2 import SCREENSHOTS, png, serve_node
 from tests.e2e.webui import (
     DESKTOP,
     PHONE,
+    SCREENSHOTS,
     accept_invite,
+    api_call,
     create_community,
     invite_link,
     message,
     new_page,
+    png,
     register,
     send,
+    serve_node,
     shoot,
 )
 
@@ -225,7 +227,7 @@ async def test_invites_are_made_used_by_a_newcomer_and_revoked(aiohttp_server, t
     dave = await new_page(browser)
     await register(dave, base, "dave")
     await dave.goto(f"{base}/invite/{second}")
-    # Its page says so and offers no Accept (tests/e2e/test_webui_live_part3.py has the details).
+    # Its page says so and offers no Accept (tests/e2e/test_webui_live_state.py has the details).
     await expect(dave.get_by_role("alert")).to_contain_text("This invite was revoked.")
     await expect(dave.get_by_role("button", name="Accept invite")).to_have_count(0)
     invites = (await api_call(alice, "GET", f"/api/v1/communities/{community_id}/invites"))["invites"]

@@ -25,8 +25,7 @@ from cryb_node.identity import CERT_DOMAIN
 from cryb_node.sync import peers
 from cryb_node.sync.parts import SYNC
 from tests.conftest import free_port, make_config
-from tests.e2e.test_webui_part2 import SCREENSHOTS
-from tests.e2e.webui import DESKTOP, PHONE, new_page, shoot
+from tests.e2e.webui import DESKTOP, PHONE, SCREENSHOTS, new_page, shoot
 from tests.users_fixtures import FAST_HASHING, PASSWORD
 
 pytestmark = pytest.mark.browser

@@ -10,18 +10,18 @@ import time
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.test_webui_followups import api_call
-from tests.e2e.test_webui_part2 import serve_node
 from tests.e2e.webui import (
     DESKTOP,
     PHONE,
     accept_invite,
+    api_call,
     create_community,
     invite_link,
     message,
     new_page,
     register,
     send,
+    serve_node,
     shoot,
 )
 

@@ -9,8 +9,18 @@ import re
 import pytest
 from playwright.async_api import expect
 
-from tests.e2e.test_webui_part2 import serve_node
-from tests.e2e.webui import DESKTOP, PHONE, create_community, message, new_page, register, send, shoot, until
+from tests.e2e.webui import (
+    DESKTOP,
+    PHONE,
+    create_community,
+    message,
+    new_page,
+    register,
+    send,
+    serve_node,
+    shoot,
+    until,
+)
 
 pytestmark = pytest.mark.browser
 

@@ -9,8 +9,7 @@ from cryb_plugins.content.schemas import MessageIn
 from cryb_plugins.content.service import CONTENT
 from playwright.async_api import expect
 
-from tests.e2e.test_webui_part2 import screens, serve_node
-from tests.e2e.webui import create_community, new_page, register, until
+from tests.e2e.webui import create_community, new_page, register, screens, serve_node, until
 
 ME = "import('/web/js/store.js').then(m => m.state.me && m.state.me.id)"
 

@@ -18,12 +18,13 @@ from playwright.async_api import expect
 
 from cryb_node.app import build_app
 from tests.conftest import free_port, make_config
-from tests.e2e.test_webui_part2 import comment_on, create_forum
 from tests.e2e.webui import (
     DESKTOP,
     PHONE,
     accept_invite,
+    comment_on,
     create_community,
+    create_forum,
     invite_link,
     message,
     new_page,

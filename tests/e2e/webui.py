@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from playwright.async_api import expect
+
 from cryb_node.app import build_app
-from tests.conftest import ROOT, make_config
+from cryb_node.appkeys import NODE
+from tests.conftest import ROOT, free_port, make_config
 from tests.users_fixtures import FAST_HASHING, PASSWORD
 
 DESKTOP = {"width": 1280, "height": 800}
@@ -111,3 +115,72 @@ async def until(page: Any, expression: str, timeout: float = 10.0) -> None:
             return
         await page.wait_for_timeout(100)
     raise AssertionError(f"never true in {timeout:.0f} s: {expression}")
+
+
+# Screenshots committed under docs/ (refreshed with CRYB_UPDATE_SCREENSHOTS=1, see screens()).
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+
+
+async def serve_node(aiohttp_server: Any, tmp_path: Any) -> tuple[str, Any]:
+    """A node whose media URLs name the port it serves on, so images in the screenshots load."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    cfg = make_config(
+        tmp_path / "data",
+        plugin={"users": FAST_HASHING},
+        rate_limits={"enabled": False},
+        realtime={"heartbeat_interval_s": 2.0},
+        node={"base_url": base},
+    )
+    server = await aiohttp_server(build_app(cfg), port=port)
+    return base, server.app[NODE]
+
+
+async def screens(page: Any, name: str) -> None:
+    """The screen at desktop and phone width, saved as test artifacts; CRYB_UPDATE_SCREENSHOTS=1 also
+    refreshes the copies committed under docs/screenshots/ (a plain test run leaves the tree clean)."""
+    update = os.environ.get("CRYB_UPDATE_SCREENSHOTS") == "1"
+    for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
+        await page.set_viewport_size(size)
+        await page.wait_for_timeout(150)
+        shot = await shoot(page, f"{name}-{label}")
+        if update:
+            SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+            shutil.copy(shot, SCREENSHOTS / f"{name}-{label}.png")
+    await page.set_viewport_size(DESKTOP)
+
+
+def png(name: str, color: tuple[int, int, int]) -> dict[str, Any]:
+    import pyvips
+
+    image = (pyvips.Image.black(320, 200, bands=3) + list(color)).cast("uchar").copy(interpretation="srgb")
+    return {"name": name, "mimeType": "image/png", "buffer": image.pngsave_buffer()}
+
+
+async def create_forum(page: Any, name: str) -> None:
+    await page.get_by_role("button", name="Create channel").click()
+    dialog = page.get_by_role("dialog", name="Create channel")
+    await dialog.get_by_label("Channel name").fill(name)
+    await dialog.get_by_label("Type").select_option("forum")
+    await dialog.get_by_role("button", name="Create").click()
+    await expect(page.get_by_role("link", name="New post")).to_be_visible()
+
+
+async def comment_on(page: Any, text: str, under: str | None = None) -> None:
+    if under is None:
+        form = page.locator("section.comments > form.reply-form")
+    else:
+        item = page.locator("li.comment", has=page.locator(":scope > .comment-body-wrap", has_text=under))
+        await item.locator(":scope > .comment-body-wrap").get_by_role("button", name="Reply").click()
+        form = item.locator(":scope > .comment-body-wrap form.reply-form")
+    await form.locator("textarea").fill(text)
+    await form.get_by_role("button").last.click()
+    await expect(page.locator("li.comment .comment-body", has_text=text)).to_be_visible()
+
+
+async def api_call(page: Any, method: str, path: str, body: Any = None) -> Any:
+    return await page.evaluate(
+        "([method, path, body]) => import('/web/js/api.js')"
+        ".then(m => m.api(method, path, body ?? undefined))",
+        [method, path, body],
+    )

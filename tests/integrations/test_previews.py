@@ -14,6 +14,7 @@ from yarl import URL
 
 from cryb_node.appkeys import NODE
 from tests.integrations.conftest import call, ok, serve
+from tests.support.waiting import eventually
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8">
 <title>fallback title</title>
@@ -264,5 +265,31 @@ async def test_a_page_in_its_own_charset_is_read_in_it(space):
     try:
         msg = await send(space, f"{base}/cafe")
         assert (await embeds(space, [msg["id"]]))[msg["id"]][0]["title"] == "Café crème"
+    finally:
+        await runner.cleanup()
+
+
+async def test_two_pages_with_the_same_image_both_show_it(space):
+    """The second page's image is bytes the node already holds: it is stored as a copy of the first
+    (the media plugin's dedupe), not processed again; before, that copy failed (a second insert)."""
+    site = Site()
+    runner, base = await serve(site.app)
+    try:
+        first = await send(space, f"{base}/page")
+        (a,) = (await embeds(space, [first["id"]]))[first["id"]]
+        media_id = URL(a["image"]["url"]).path.split("/")[2]
+
+        async def finished():  # the variants made after the answer (AVIF) exist: nothing to wait for
+            return not (await ok(space.client, "GET", f"/media/{media_id}", space.member))["pending"]
+
+        await eventually(finished, what="the first image's later variants")
+        second = await send(space, f"{base}/video")
+        (b,) = (await embeds(space, [second["id"]]))[second["id"]]
+        assert a["image"] is not None and b["image"] is not None
+        assert a["image"]["url"] != b["image"]["url"]  # two media records ...
+        for image in (a["image"], b["image"]):  # ... each served
+            resp = await space.client.get(URL(image["url"]).path)
+            assert resp.status == 200 and resp.headers["Content-Type"] == "image/webp"
+        assert site.hits["/cover.png"] == 2
     finally:
         await runner.cleanup()

@@ -10,7 +10,7 @@ import hashlib
 
 from cryb_plugins.media import gc
 
-from cryb_node import media_backup
+from cryb_node.backup import blobs
 from cryb_node.config import ReplicationSection
 from tests.users_fixtures import register_user
 
@@ -96,7 +96,7 @@ async def test_media_backups_made_after_a_take_down_do_not_carry_it(client, tmp_
     assert status == 200
     target = tmp_path / "replica"
     cfg = ReplicationSection(enabled=True, type="file", path=str(target))
-    pushed = await asyncio.to_thread(media_backup.push, cfg, service(client).storage.root)  # type: ignore[attr-defined]
+    pushed = await asyncio.to_thread(blobs.push, cfg, service(client).storage.root)  # type: ignore[attr-defined]
     assert pushed.copied == 1
-    assert set(media_backup.local_keys(target / "media")) == {hashlib.sha256(mp3_like(3800)).hexdigest()}
+    assert set(blobs.local_keys(target / "media")) == {hashlib.sha256(mp3_like(3800)).hexdigest()}
     assert (await fetch(client, url_of(kept), alice))[0] == 200

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
-from cryb_node import replication
+from cryb_node.backup import replication
+from cryb_node.backup.litestream import binary
 from cryb_node.config import ReplicationSection
-from cryb_node.litestream import binary
 from tests.conftest import cryb_env, run_cryb
 from tests.replication.site import Site
 from tests.replication_fixtures import note_ids_in, replication_toml

@@ -15,9 +15,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from cryb_node import media_backup, replication
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
+from cryb_node.backup import blobs, replication
 from cryb_node.config import ReplicationSection
 from cryb_node.plugins import load as load_plugins
 from tests.conftest import make_config
@@ -67,14 +67,14 @@ def test_folder_target_copies_only_missing_blobs_and_restores_them(tmp_path: Pat
     keys = [put_blob(local, os.urandom(1000 + i)) for i in range(3)]
     (local / keys[0][:2] / keys[0][2:4] / f".{keys[0]}.99.tmp").write_bytes(b"half")  # an upload's temp
 
-    first = media_backup.push(cfg, local)
+    first = blobs.push(cfg, local)
     assert (first.blobs, first.copied, first.bytes) == (3, 3, 1000 + 1001 + 1002)
     replica = tmp_path / "replica" / "media"
     assert contents(replica) == contents(local)  # same layout: media/ab/cd/<sha256>
     assert not list(replica.rglob(".*"))  # the upload's temp file stayed behind
-    assert media_backup.push(cfg, local).copied == 0  # incremental: nothing new, nothing copied
+    assert blobs.push(cfg, local).copied == 0  # incremental: nothing new, nothing copied
     newer = put_blob(local, b"a fourth blob")
-    again = media_backup.push(cfg, local)
+    again = blobs.push(cfg, local)
     assert (again.blobs, again.copied, again.bytes) == (4, 1, len(b"a fourth blob"))
 
     # Restore: only what the node lacks comes back, and only with the bytes its name promises.
@@ -82,12 +82,12 @@ def test_folder_target_copies_only_missing_blobs_and_restores_them(tmp_path: Pat
     put_blob(lost, b"a fourth blob")
     target = replica / keys[1][:2] / keys[1][2:4] / keys[1]
     target.write_bytes(b"damaged on the target")
-    back = media_backup.pull(cfg, lost)
+    back = blobs.pull(cfg, lost)
     assert (back.blobs, back.copied, back.skipped_bad) == (4, 2, 1)
     assert set(contents(lost)) == {keys[0], keys[2], newer}
     assert all(hashlib.sha256(v).hexdigest() == k for k, v in contents(lost).items())
     assert not [p for p in lost.rglob(".*")]  # the refused download left no temp file
-    assert media_backup.pull(cfg, lost).copied == 0
+    assert blobs.pull(cfg, lost).copied == 0
 
 
 def test_s3_target_keeps_blobs_under_the_replica_path_and_refuses_wrong_credentials(
@@ -99,8 +99,8 @@ def test_s3_target_keeps_blobs_under_the_replica_path_and_refuses_wrong_credenti
     cfg = ReplicationSection(**s3_server.settings(prefix))
     local = tmp_path / "blobs"
     keys = {put_blob(local, os.urandom(2000)) for _ in range(2)}
-    assert media_backup.push(cfg, local).copied == 2
-    assert media_backup.push(cfg, local).copied == 0
+    assert blobs.push(cfg, local).copied == 2
+    assert blobs.push(cfg, local).copied == 0
     s3 = boto3.client(
         "s3",
         endpoint_url=s3_server.endpoint,
@@ -111,12 +111,12 @@ def test_s3_target_keeps_blobs_under_the_replica_path_and_refuses_wrong_credenti
     listed = s3.list_objects_v2(Bucket=s3_server.bucket, Prefix=f"{prefix}/")["Contents"]
     assert {o["Key"] for o in listed} == {f"{prefix}/media/{k[:2]}/{k[2:4]}/{k}" for k in keys}
     back = tmp_path / "restored"
-    assert media_backup.pull(cfg, back).copied == 2 and contents(back) == contents(local)
+    assert blobs.pull(cfg, back).copied == 2 and contents(back) == contents(local)
 
     bad = ReplicationSection(**s3_server.settings(prefix, secret_access_key="not-the-secret"))
     put_blob(local, b"never shipped")
-    with pytest.raises(media_backup.MediaBackupError) as err:
-        media_backup.push(bad, local)
+    with pytest.raises(blobs.MediaBackupError) as err:
+        blobs.push(bad, local)
     assert "copying media blobs failed" in str(err.value) and "not-the-secret" not in str(err.value)
     assert "SignatureDoesNotMatch" in str(err.value) or "403" in str(err.value)
 
@@ -124,26 +124,26 @@ def test_s3_target_keeps_blobs_under_the_replica_path_and_refuses_wrong_credenti
 def test_what_is_said_when_nothing_is_copied(tmp_path: Path):
     s3_media = {"storage": "s3", "s3": {"bucket": "media", "endpoint": "http://127.0.0.1:9"}}
     config = make_config(tmp_path / "data", plugin={"media": s3_media})
-    src = media_backup.source(load_plugins(config), config.data_path)
+    src = blobs.source(load_plugins(config), config.data_path)
     assert src.mode == "s3" and "nothing to copy" in src.note
-    local = media_backup.source(load_plugins(make_config(tmp_path / "data")), tmp_path / "data")
-    assert local == media_backup.Source("local", str(tmp_path / "data" / "media" / "blobs"))
+    local = blobs.source(load_plugins(make_config(tmp_path / "data")), tmp_path / "data")
+    assert local == blobs.Source("local", str(tmp_path / "data" / "media" / "blobs"))
     off = make_config(tmp_path / "data", plugins={"disabled": ["media"]})
-    assert media_backup.source(load_plugins(off), tmp_path / "data").mode == "none"
+    assert blobs.source(load_plugins(off), tmp_path / "data").mode == "none"
     sftp = ReplicationSection(enabled=True, type="sftp", host="h:22", user="u")
-    assert not media_backup.supported(sftp)
-    with pytest.raises(media_backup.MediaBackupError, match="not copied to sftp"):
-        media_backup.target(sftp)
+    assert not blobs.supported(sftp)
+    with pytest.raises(blobs.MediaBackupError, match="not copied to sftp"):
+        blobs.target(sftp)
     # Every sync interval x 30, never more often than every 10 s.
-    assert media_backup.interval_s(ReplicationSection(sync_interval_s=1.0)) == 30.0
-    assert media_backup.interval_s(ReplicationSection(sync_interval_s=0.1)) == 10.0
+    assert blobs.interval_s(ReplicationSection(sync_interval_s=1.0)) == 30.0
+    assert blobs.interval_s(ReplicationSection(sync_interval_s=0.1)) == 10.0
 
 
 async def test_running_node_copies_uploaded_media_on_request_and_reports_it(
     aiohttp_client, tmp_path: Path, monkeypatch
 ):
-    monkeypatch.setattr(media_backup, "MIN_INTERVAL_S", 1.0)
-    monkeypatch.setattr(media_backup, "INTERVAL_FACTOR", 10)
+    monkeypatch.setattr(blobs, "MIN_INTERVAL_S", 1.0)
+    monkeypatch.setattr(blobs, "INTERVAL_FACTOR", 10)
     monkeypatch.setattr(replication, "MEDIA_RETRY_S", 0.5)
     repl: dict[str, Any] = {
         "enabled": True,
@@ -170,21 +170,21 @@ async def test_running_node_copies_uploaded_media_on_request_and_reports_it(
         lambda: (rep.status().media_pass_ended_at or 0) > asked, timeout=20, what="the requested pass"
     )
     st = rep.status()
-    blobs = contents(local)
-    assert len(blobs) == len(media["variants"]) and contents(tmp_path / "replica" / "media") == blobs
-    assert st.media_copied == len(blobs) and st.media_bytes == sum(map(len, blobs.values()))
+    held = contents(local)
+    assert len(held) == len(media["variants"]) and contents(tmp_path / "replica" / "media") == held
+    assert st.media_copied == len(held) and st.media_bytes == sum(map(len, held.values()))
     assert st.media_error is None and st.media_last_run_at is not None and st.media_last_run_at >= asked
     await eventually(lambda: rep.status().snapshots == 1, timeout=20, what="the snapshot")
 
     metrics = await (await client.get("/metrics")).text()
-    assert f"cryb_replication_media_copied_blobs_total {len(blobs)}.0" in metrics
-    assert f"cryb_replication_media_local_blobs {len(blobs)}.0" in metrics
+    assert f"cryb_replication_media_copied_blobs_total {len(held)}.0" in metrics
+    assert f"cryb_replication_media_local_blobs {len(held)}.0" in metrics
     assert "cryb_replication_media_error 0.0" in metrics
 
     # The periodic pass picks up a second upload by itself, and copies only that.
     second = await upload_ok(client, token, png(40, 40))
     await eventually(
-        lambda: rep.status().media_copied == len(blobs) + len(second["variants"]),
+        lambda: rep.status().media_copied == len(held) + len(second["variants"]),
         timeout=10,
         what="the periodic pass",
     )

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from cryb_node import backup, litestream, replication
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
+from cryb_node.backup import litestream, replica, replication
 from cryb_node.config import ConfigError, ReplicationSection
 from cryb_node.node import Node
 from tests.conftest import make_config
@@ -48,7 +48,7 @@ def caught_up(node: Node) -> bool:
 
 
 async def restored_ids(node: Node, out: Path) -> set[str]:
-    await asyncio.to_thread(backup.restore_file, node.config, node.db_path, out)
+    await asyncio.to_thread(replica.restore_file, node.config, node.db_path, out)
     return note_ids_in(out)
 
 
@@ -199,7 +199,7 @@ async def test_verify_restores_a_copy_and_catches_a_tampered_event(aiohttp_clien
     client, node = await start_node(aiohttp_client, tmp_path / "data", file_target(tmp_path))
     await post_notes(client, 4, "v")
     await eventually(lambda: caught_up(node), timeout=20, what="sync")
-    good = await asyncio.to_thread(backup.verify, node.config, node.db_path, node.plugins)
+    good = await asyncio.to_thread(replica.verify, node.config, node.db_path, node.plugins)
     checks = {c["check"]: c for c in good.checks}
     assert good.ok and checks["integrity"]["ok"] and checks["event_log"]["detail"] == "4 events verified"
 
@@ -210,6 +210,6 @@ async def test_verify_restores_a_copy_and_catches_a_tampered_event(aiohttp_clien
 
     await node.db.write(tamper)
     await eventually(lambda: caught_up(node), timeout=20, what="the tampered row to replicate")
-    bad = await asyncio.to_thread(backup.verify, node.config, node.db_path, node.plugins)
+    bad = await asyncio.to_thread(replica.verify, node.config, node.db_path, node.plugins)
     event_log = next(c for c in bad.checks if c["check"] == "event_log")
     assert not bad.ok and not event_log["ok"] and "event pos 2 (demo.note)" in event_log["detail"]

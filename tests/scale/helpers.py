@@ -20,6 +20,7 @@ async def call(
     http: aiohttp.ClientSession, base: str, method: str, path: str, token: str | None = None, **kw: Any
 ) -> Any:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
+    headers |= kw.pop("headers", {})
     async with http.request(method, base + API + path, headers=headers, **kw) as resp:
         body = await resp.read()
         assert resp.status < 300, (method, path, resp.status, body[:500])

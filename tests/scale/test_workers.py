@@ -26,9 +26,9 @@ def _children(pid: int) -> list[int]:
     return [int(x) for x in out.stdout.split()]
 
 
-async def _start_workers(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+async def _start_workers(tmp_path: Path, port: int, config_text: str = CONFIG) -> subprocess.Popen[bytes]:
     config = tmp_path / "cryb.toml"
-    config.write_text(CONFIG, encoding="utf-8")
+    config.write_text(config_text, encoding="utf-8")
     log = tmp_path / "workers.log"
     seen = log.read_text().count("edge(s) on") if log.exists() else 0
     proc = subprocess.Popen(
@@ -93,3 +93,41 @@ async def test_workers_serve_one_port_with_a_local_nats_and_stop_cleanly(tmp_pat
     finally:
         code, left = _stop(proc)
     assert code == 0 and left == []
+
+
+SIGN_INS = 10  # the auth bucket's limit per window in the next test
+LIMITED = CONFIG.replace(
+    "[rate_limits]\nenabled = false",
+    f"[rate_limits]\nenabled = true\n[rate_limits.buckets.auth]\nlimit = {SIGN_INS}\nwindow_s = 600",
+)
+
+
+async def _sign_in_statuses(base: str, source: str, n: int) -> list[int]:
+    """``n`` failed sign-ins from the loopback address ``source``, a new connection each (so the
+    kernel hands them to the primary or the edge as it does real clients)."""
+    statuses = []
+    for i in range(n):
+        connector = aiohttp.TCPConnector(local_addr=(source, 0), force_close=True)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            body = {"login": f"nobody{i}", "password": "not the password"}
+            async with http.post(f"{base}/api/v1/auth/login", json=body) as resp:
+                statuses.append(resp.status)
+    return statuses
+
+
+async def test_workers_count_each_client_address_apart_for_sign_ins_through_the_edge(tmp_path: Path):
+    """The edge forwards a sign-in to the primary's private port: the primary must count it against
+    the client's address, not the edge's (one bucket for every client of the edge)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    assert LIMITED != CONFIG
+    proc = await _start_workers(tmp_path, port, LIMITED)
+    try:
+        greedy = await _sign_in_statuses(base, "127.0.0.2", SIGN_INS * 5)
+        assert 429 in greedy  # this client used up its own window
+        # another client: its sign-ins, whichever process the kernel gives them to, are its own
+        polite = await _sign_in_statuses(base, "127.0.0.3", SIGN_INS - 2)
+        assert 429 not in polite, polite
+    finally:
+        code, _ = _stop(proc)
+    assert code == 0

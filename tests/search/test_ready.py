@@ -89,7 +89,7 @@ def _ready_sync(url: str, timeout: float = 60) -> None:
 
 
 def _caught_up(data: Path, since: float) -> bool:
-    from cryb_node import replication
+    from cryb_node.backup import replication
 
     st = replication.read_status(data)
     return (

@@ -35,8 +35,10 @@ class Rogue:
         community: str | None,
         author: str | None,
         target: str | None,
+        hlc: int | None = None,
     ) -> str:
-        """Append one signed event; returns its id (hex)."""
+        """Append one signed event; returns its id (hex). ``hlc``: claim that time instead of now
+        (later than the log's newest, as an honest log's clock would be)."""
         conn = sqlite3.connect(self.db_path, timeout=30, isolation_level=None)
         try:
             conn.execute("BEGIN IMMEDIATE")
@@ -44,7 +46,7 @@ class Rogue:
             head = conn.execute("SELECT seq, event_id FROM log_heads WHERE origin = ?", (origin,)).fetchone()
             seq, prev = (head[0] + 1, bytes(head[1])) if head else (1, None)
             last = conn.execute("SELECT max(hlc) FROM events").fetchone()[0] or 0
-            hlc = HLC(last).tick()
+            hlc = max(hlc, last + 1) if hlc is not None else HLC(last).tick()
             content = _enc(payload) if payload is not None else None
             body = EventBody(
                 v=VERSION, community=community, origin=origin, seq=seq, prev=prev, hlc=hlc, author=author,

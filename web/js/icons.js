@@ -27,6 +27,8 @@ const PATHS = {
   thread: ['M4 5h12v8H9l-4 3z', 'M19 9h1v8h-2v3l-3-3h-5'],
   link: ['M10 14a4 4 0 0 0 6 0l3-3a4 4 0 0 0-6-6l-1 1', 'M14 10a4 4 0 0 0-6 0l-3 3a4 4 0 0 0 6 6l1-1'],
   more: ['M5 12h.01', 'M12 12h.01', 'M19 12h.01'],
+  calendar: ['M4 6h16v14H4z', 'M4 10h16', 'M8 3v5', 'M16 3v5'],
+  poll: ['M5 20V11', 'M12 20V4', 'M19 20v-6', 'M3 20h18'],
 };
 
 export function icon(name, size = 20) {

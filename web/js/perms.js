@@ -22,13 +22,14 @@ export const PERMISSIONS = [
   ['VIEW_AUDIT_LOG', 'View the mod log', 'See who changed what.', 'community'],
   ['ADMINISTRATOR', 'Administrator', 'Every permission, in every channel. Give it with care.', 'community'],
   ['MANAGE_WEBHOOKS', 'Manage webhooks', 'Create the secret addresses other apps use to post in a channel.', 'channel'],
+  ['MANAGE_EVENTS', 'Manage events', 'Plan, edit and cancel the community’s scheduled events.', 'community'],
 ];
 
 // Bit positions follow the order of docs/permissions.md (the same order as the table above).
 const ORDER = ['VIEW_CHANNEL', 'SEND_MESSAGES', 'READ_HISTORY', 'ATTACH_FILES', 'ADD_REACTIONS', 'MENTION_EVERYONE',
   'MANAGE_MESSAGES', 'MANAGE_CHANNELS', 'MANAGE_ROLES', 'MANAGE_COMMUNITY', 'KICK_MEMBERS', 'BAN_MEMBERS',
   'MODERATE_MEMBERS', 'CREATE_POSTS', 'VOTE', 'CREATE_INVITES', 'VIEW_AUDIT_LOG', 'ADMINISTRATOR',
-  'MANAGE_WEBHOOKS'];
+  'MANAGE_WEBHOOKS', 'MANAGE_EVENTS'];
 
 /** The bit of a permission name, as a BigInt. */
 export function bit(name) {

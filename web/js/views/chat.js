@@ -12,6 +12,8 @@ import { Composer } from './composer.js';
 import { screenComposer } from './onboarding.js';
 import { emojiGlyph, emojiName } from './custom_emoji.js';
 import { decorateIntegration, embedSlot, sameSender } from './integrations.js';
+import { pollSlot } from './polls.js';
+import { decorateBot } from './bot_tag.js';
 import { confirmDialog, reactionPicker } from './dialogs.js';
 import { collapseBlocked } from './friends.js';
 import { renderBody } from './markup.js';
@@ -411,10 +413,11 @@ export class ChatView {
         body,
         renderAttachments(m),
         embedSlot(this.channelId, m),
+        pollSlot(m),
         this.reactions(m),
         threadSummary(this, m)),
       pending ? this.pendingActions(m) : this.actions(m));
-    return collapseBlocked(decorateIntegration(el, m), m);
+    return collapseBlocked(decorateBot(decorateIntegration(el, m), m), m);
   }
 
   replyRef(id) {

@@ -37,7 +37,12 @@ export class CommunitySettingsView {
     this.el = h('div', { class: 'chat-view cs-view' },
       shell.header(this.title),
       h('div', { class: 'scroller pane-scroller' }, this.tabBar, this.body));
-    this.unsub = store.on('communities', () => this.renderTitle());
+    const offCommunities = store.on('communities', () => this.renderTitle());
+    // Another manager's upload, rename or delete shows in an open Emoji tab at once.
+    const offEmoji = store.on('emoji', (d) => {
+      if (this.tab === 'emoji' && d?.community_id === this.communityId && this.emojiBox?.isConnected) this.emojiList();
+    });
+    this.unsub = () => { offCommunities(); offEmoji(); };
   }
 
   destroy() { this.unsub(); }
@@ -213,7 +218,8 @@ export class CommunitySettingsView {
   // -- custom emoji --------------------------------------------------------------------------------
 
   async emoji() {
-    const out = await api.get(`${this.base()}/emojis`);
+    this.emojiBox = h('div', { class: 'cs-emoji-box' });
+    await this.emojiList();
     const name = field('Name', { name: 'name', required: true, maxlength: 32, pattern: '[A-Za-z0-9_]{2,32}', placeholder: 'party_parrot' }, 'Letters, digits and _ (2 to 32). Used as :name:.');
     const file = h('input', { type: 'file', id: 'cs-emoji-file', accept: 'image/png,image/gif,image/webp,image/jpeg', required: true });
     const status = h('p', { class: 'field-hint', role: 'status' });
@@ -247,11 +253,17 @@ export class CommunitySettingsView {
         }
       });
     });
+    replace(this.body, h('h3', { class: 'cs-h' }, 'Upload an emoji'), form, this.emojiBox);
+  }
+
+  /** The community's emoji with their Rename and Delete buttons, (re)drawn into this.emojiBox. */
+  async emojiList() {
+    const out = await api.get(`${this.base()}/emojis`);
     const list = out.emojis.length
       ? h('ul', { class: 'cs-emoji-list', 'aria-label': 'Custom emoji' }, out.emojis.map((e) => h('li', { class: 'cs-emoji', dataset: { id: e.id } },
         h('img', { src: mediaUrl(e.media_id), alt: `:${e.name}:`, width: 32, height: 32 }),
         h('code', null, `:${e.name}:`),
-        renameEmojiButton(this.communityId, e, () => this.show('emoji')),
+        renameEmojiButton(this.communityId, e, () => this.emojiList()),
         h('button', {
           type: 'button', class: 'btn small danger', 'aria-label': `Delete :${e.name}:`,
           onclick: async () => {
@@ -260,14 +272,14 @@ export class CommunitySettingsView {
               await api.del(`${this.base()}/emojis/${enc(e.id)}`);
               forgetEmoji(this.communityId);
               announce(`Deleted :${e.name}:.`);
-              this.show('emoji');
+              this.emojiList();
             } catch (err) {
               announce(err.message);
             }
           },
         }, 'Delete'))))
       : h('p', { class: 'muted' }, 'No custom emoji yet.');
-    replace(this.body, h('h3', { class: 'cs-h' }, 'Upload an emoji'), form, h('h3', { class: 'cs-h' }, `Emoji (${out.emojis.length})`), list);
+    replace(this.emojiBox, h('h3', { class: 'cs-h' }, `Emoji (${out.emojis.length})`), list);
   }
 
   // -- roles ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import { icon } from '../icons.js';
 import * as outbox from '../outbox.js';
 import * as store from '../store.js';
 import { ComposerExtras } from './composer_extras.js';
+import { slashHook } from './slash_hook.js';
 
 const { state } = store;
 
@@ -45,9 +46,11 @@ export class Composer {
         this.extras.tray.button, this.extras.tray.picker,
         this.input,
         this.extras.emojiButton,
+        this.extras.pollButton,
         h('button', { type: 'submit', class: 'icon-btn send-btn', 'aria-label': 'Send message', title: 'Send' }, icon('send'))),
       h('p', { id: 'composer-help', class: 'sr-only' }, 'Enter to send, Shift+Enter for a new line, up arrow to edit your last message. Markdown works.'),
       this.readOnly);
+    this.slash = slashHook(this); // `/` commands of the community's bots (slash.js, loaded on first `/`)
     this.updatePermissions();
     this.unsubscribe = outbox.onChange(({ channelId, added, error }) => {
       if (channelId !== chat.channelId) return;
@@ -138,6 +141,7 @@ export class Composer {
   }
 
   async send() {
+    if (!this.extras.tray.count && this.slash.submit()) return;
     let attachments = [];
     if (this.extras.tray.count) {
       // The message goes once its files are up, with their media ids.
@@ -226,7 +230,7 @@ export class Composer {
       this.lastTyping = now;
       this.chat.shell.gateway.send('TYPING', { channel_id: this.chat.channelId });
     }
-    this.updateList();
+    if (!this.slash.update()) this.updateList();
   }
 
   autosize() {
@@ -285,6 +289,7 @@ export class Composer {
   }
 
   pick(option) {
+    if (this.slash.pick(option)) return;
     const pos = this.input.selectionStart;
     const before = this.input.value.slice(0, pos).replace(/@([A-Za-z0-9_]{0,32})$/, `@${option.username} `);
     this.input.value = before + this.input.value.slice(pos);

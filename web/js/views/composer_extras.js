@@ -5,6 +5,7 @@
 import { h } from '../dom.js';
 import { icon } from '../icons.js';
 import { Tray } from './attachments.js';
+import { pollButton } from './polls.js';
 
 export class ComposerExtras {
   constructor(composer) {
@@ -15,6 +16,7 @@ export class ComposerExtras {
       type: 'button', class: 'icon-btn emoji-open', 'aria-label': 'Emoji', title: 'Emoji', 'aria-haspopup': 'dialog',
       onclick: () => this.openPicker(),
     }, icon('smile'));
+    this.pollButton = pollButton(composer); // polls.js: a dialog sending a message with a poll
   }
 
   /** The community the open channel belongs to (a DM has none, so no custom emoji). */
@@ -57,5 +59,6 @@ export class ComposerExtras {
   update() {
     this.tray.update();
     this.emojiButton.hidden = this.composer.input.disabled;
+    this.pollButton.hidden = this.composer.input.disabled || !!this.composer.chat.dm;
   }
 }

@@ -20,6 +20,7 @@ const search = () => import('./search.js');
 const forum = () => import('./forum.js');
 const saved = () => import('./saved.js');
 const mentions = () => import('./mentions_inbox.js');
+const events = () => import('./events.js');
 
 const { state } = store;
 const wired = new WeakSet();
@@ -130,6 +131,14 @@ export function openChannelExtra(shell, channelId) {
   }
   if (openCommunitySettings(shell, channelId)) return true;
   if (openWelcome(shell, channelId)) return true;
+  if (communityId && channelId === '@events') {
+    later(shell, events, ({ EventsView }) => {
+      const view = new EventsView(shell, communityId);
+      mount(shell, view);
+      view.load();
+    });
+    return true;
+  }
   if (communityId && channelId === '@insights') {
     later(shell, admin, ({ InsightsView }) => {
       const view = new InsightsView(shell, communityId);
@@ -150,6 +159,11 @@ export function openChannelExtra(shell, channelId) {
   if (target && shell.chat?.channelId === channelId) shell.chat.jumpTo(decodeURIComponent(target[1]));
   else if (location.hash && !target) search().then(({ jumpToHash }) => jumpToHash(shell.mainPane));
   return false;
+}
+
+/** The "Events" entry at the top of a community's channel list (the page loads when opened). */
+export function eventsLink(shell, communityId) {
+  return shell.channelLink({ id: '@events', name: 'Events' }, `/channels/${communityId}/@events`, 'Events', { icon: 'calendar' });
 }
 
 function railLink(shell, label, href, glyph, badge) {

@@ -14,6 +14,8 @@ import { profileTrigger } from './profile_card.js';
 import { showLinkedComment } from './comment_link.js';
 import { saveButton } from './saved.js';
 import { tagChoices, tagFilter } from './forum_tags.js';
+import { postPollPart } from './poll_compose.js';
+import { pollSlot } from './polls.js';
 
 const enc = encodeURIComponent;
 const SORTS = ['hot', 'new', 'top', 'controversial'];
@@ -177,7 +179,8 @@ export class ForumView {
             post.spoiler ? h('span', { class: 'flag spoiler' }, 'Spoiler') : null,
             post.removed ? h('span', { class: 'flag' }, 'Removed') : null),
           tagList(post.tags),
-          blurred(post, h('div', { class: 'post-preview' }, safeHTML(post.body_html, decorateTokens), attachmentThumbs(post.attachments)))));
+          blurred(post, h('div', { class: 'post-preview' }, safeHTML(post.body_html, decorateTokens), attachmentThumbs(post.attachments))),
+          pollSlot(post)));
     };
     render();
     return li;
@@ -215,6 +218,7 @@ export class ForumView {
           post.locked ? h('span', { class: 'flag' }, 'Locked') : null),
         tagList(post.tags),
         blurred(post, h('div', { class: 'post-body msg-body' }, safeHTML(post.body_html, decorateTokens), attachmentThumbs(post.attachments))),
+        pollSlot(post),
         editSlot,
         h('div', { class: 'post-actions' }, saveButton('post', post.id), isMine(post) ? own()
           : h('button', { class: 'btn', onclick: () => report(post.community_id, 'post', post.id, post.author_id) }, 'Report'))));
@@ -413,6 +417,7 @@ export class ForumView {
       }
       files.value = '';
     });
+    const pollPart = postPollPart();
     const submit = h('button', { class: 'btn primary', type: 'submit' }, 'Post');
     const form = h('form', {
       class: 'post-composer',
@@ -428,6 +433,7 @@ export class ForumView {
             nsfw: nsfw.checked,
             spoiler: spoiler.checked,
             attachments: attached,
+            poll: pollPart.value(),
           };
           const post = await api.post(`/api/v1/channels/${enc(this.channel.id)}/posts`, body);
           announce('Posted.');
@@ -445,6 +451,7 @@ export class ForumView {
     h('div', { class: 'check' }, nsfw, h('label', { for: 'post-nsfw' }, 'NSFW')),
     h('div', { class: 'check' }, spoiler, h('label', { for: 'post-spoiler' }, 'Spoiler')),
     h('div', { class: 'field' }, h('label', { for: 'post-files' }, 'Images'), files, uploads),
+    pollPart.el,
     submit);
     const cancel = h('a', { class: 'btn', href: this.base(), onclick: (e) => { e.preventDefault(); this.shell.navigate(this.base()); } }, 'Cancel');
     replace(this.el, this.header(cancel), h('div', { class: 'scroller forum-scroller' }, h('h3', null, 'New post'), form));

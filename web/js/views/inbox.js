@@ -10,6 +10,7 @@ const { state } = store;
 const KIND_TEXT = {
   dm: 'sent you a message', mention: 'mentioned you', reply: 'replied to you', comment: 'commented on your post',
   moderation: 'moderation action on your content', announcement: 'new announcement',
+  event_reminder: 'An event you answered starts soon',
 };
 
 export const inbox = { unread: 0 };
@@ -34,6 +35,7 @@ function where(n) {
     return `/channels/${n.community_id}/${n.channel_id}${n.target_id ? `#m-${n.target_id}` : ''}`;
   }
   if (n.channel_id) return `/channels/@me/${n.channel_id}`;
+  if (n.kind === 'event_reminder' && n.community_id) return `/channels/${n.community_id}/@events`;
   if (n.community_id) return `/channels/${n.community_id}`;
   return null;
 }

@@ -2,7 +2,12 @@
 
 import { h } from '../dom.js';
 import * as store from '../store.js';
-import { emojiChanged } from './emoji_live.js';
+import { pollUpdate } from './polls.js';
+
+// Custom emoji change rarely: their handler loads with the first such event (not on first load).
+const emojiChanged = (shell, d) => import('./emoji_live.js').then((m) => m.emojiChanged(shell, d));
+// So do slash-command answers (slash.js is loaded by the composer anyway; this keeps live.js light).
+const interactionDispatch = (shell, t, d) => import('./slash.js').then((m) => m.interactionDispatch(shell, t, d));
 
 const { state } = store;
 
@@ -12,6 +17,8 @@ function mentionsMe(m) {
 }
 
 const handlers = {
+  INTERACTION_RESPONSE: (shell, d) => interactionDispatch(shell, 'INTERACTION_RESPONSE', d),
+  INTERACTION_FAILED: (shell, d) => interactionDispatch(shell, 'INTERACTION_FAILED', d),
   MESSAGE_CREATE(shell, m) {
     store.stopTyping(m.channel_id, m.author_id);
     noticeMember(m.community_id, m.author_id);
@@ -57,6 +64,9 @@ const handlers = {
       return;
     }
     store.emit('messages', { channelId: d.channel_id, updated: [d.id] });
+  },
+  POLL_UPDATE(shell, d) {
+    pollUpdate(d);
   },
   TYPING_START(shell, d) {
     if (d.user_id !== state.me?.id) store.startTyping(d.channel_id, d.user_id);

@@ -87,12 +87,12 @@ export class MemberList {
       h('button', {
         class: 'member-btn',
         'data-focus-key': member.user_id,
-        'aria-label': `${name}${from}, ${status}${roleNames.length ? `, roles: ${roleNames.join(', ')}` : ''}`,
+        'aria-label': `${name}${u?.bot ? ' (bot)' : ''}${from}, ${status}${roleNames.length ? `, roles: ${roleNames.join(', ')}` : ''}`,
         onclick: () => this.card(member),
       },
       avatar(member.user_id, 'sm'),
       h('span', { class: 'member-text' },
-        h('span', { class: 'member-name', style: color(top) ? `color:${color(top)}` : undefined }, name),
+        h('span', { class: 'member-name', style: color(top) ? `color:${color(top)}` : undefined }, name, u?.bot ? h('span', { class: 'bot-tag' }, 'BOT') : null),
         // a member from another node shows where it lives (user@node)
         member.home ? h('span', { class: 'member-role member-home muted', title: `home node ${member.home}` }, `@${member.home}`) : null,
         top ? h('span', { class: 'member-role muted' }, top.name) : null,

@@ -5,6 +5,7 @@ import * as api from '../api.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { applyTheme, savedTheme } from '../theme.js';
+import { botsTab, tokensTab } from './bots.js';
 import { modal } from './dialogs.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
 import { blockedTab } from './friends.js';
@@ -22,6 +23,8 @@ export function openSettings(shell) {
     ['Sessions', sessionsTab],
     ['Two-factor', twoFactorTab],
     ['Blocked users', blockedTab],
+    ['API tokens', tokensTab],
+    ['Bots', botsTab],
     ['Appearance', appearanceTab],
     ['Your data', dataTab],
     ['Delete account', deleteTab],

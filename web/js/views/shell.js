@@ -12,10 +12,9 @@ import { ChatView } from './chat.js';
 import { createChannelDialog, createCommunityDialog, inviteDialog, joinDialog } from './dialogs.js';
 import { MemberList } from './members.js';
 import { handleDispatch } from './live.js';
-import { communityTools, openChannelExtra, openTop, railItems } from './extra.js';
+import { communityTools, eventsLink, openChannelExtra, openTop, railItems } from './extra.js';
 import { communityBadge } from './community_menu.js';
 import { friendsLink } from './friends.js';
-import { inviteDeadReason } from './invite_state.js';
 import { afterJoin } from './onboarding.js';
 import { panelNames } from './custom_status.js';
 import { morph } from './keyed.js';
@@ -278,7 +277,7 @@ export class Shell {
     const box = h('section', { class: 'home invite-accept', 'aria-label': 'Invite' }, h('p', { role: 'status' }, 'Loading invite…'));
     replace(this.mainPane, this.header(h('h2', { class: 'channel-title' }, 'Invite')), box);
     try {
-      const inv = await C.invite(code);
+      const [inv, { inviteDeadReason }] = await Promise.all([C.invite(code), import('./invite_state.js')]);
       const dead = inviteDeadReason(inv);
       if (dead) {
         replace(box, h('h3', null, inv.community_name), h('p', { role: 'alert' }, dead, ' Ask a member for a new invite link.'));
@@ -428,7 +427,7 @@ export class Shell {
     actions.push(...communityTools(this, communityId, perms));
     return [
       h('header', { class: 'sidebar-header' }, h('h2', { class: 'community-name' }, community ? community.name : ''), h('div', { class: 'header-actions' }, actions)),
-      h('ul', { class: 'channel-list' }, loose.map(link), groups),
+      h('ul', { class: 'channel-list' }, eventsLink(this, communityId), loose.map(link), groups),
     ];
   }
 

@@ -1,0 +1,119 @@
+"""Bot accounts: an account with no password, owned by a person, that acts only through API tokens
+(api_tokens.py). Its owner creates, lists and deletes it, and a community manager adds it to a
+community (the BotMembership service), where it gets roles like any member."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from cryb_node.db import Connection
+from cryb_node.problems import Problem, not_found
+
+from .api_tokens import ApiTokenIn, ApiTokenMade, ApiTokens
+from .service import Client, Users
+
+MAX_BOTS = 20  # per owner
+
+
+class BotIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    username: Annotated[str, Meta(min_length=1, max_length=32)]
+    display_name: Annotated[str, Meta(max_length=64)] = ""
+
+
+class BotOut(msgspec.Struct, kw_only=True):
+    id: str
+    username: str
+    display_name: str
+    owner_id: str
+    created_at: int
+    bot: bool = True
+
+
+class BotMade(BotOut, kw_only=True):
+    token: ApiTokenMade  # a read+write token, shown once
+
+
+class BotList(msgspec.Struct):
+    bots: list[BotOut]
+
+
+_SQL = (
+    "SELECT b.user_id, a.username, coalesce(p.display_name, ''), b.owner_id, b.created_at FROM users_bots b"
+    " JOIN users_accounts a ON a.id = b.user_id LEFT JOIN users_profiles p ON p.user_id = b.user_id"
+    " WHERE a.status = 'active'"
+)
+
+
+def _out(r: tuple) -> BotOut:
+    return BotOut(id=r[0], username=r[1], display_name=r[2], owner_id=r[3], created_at=r[4])
+
+
+class Bots:
+    def __init__(self, users: Users, tokens: ApiTokens) -> None:
+        self.users = users
+        self.tokens = tokens
+
+    async def create(self, owner_id: str, body: BotIn, client: Client) -> BotMade:
+        if await self.is_bot(owner_id):
+            raise Problem("forbidden", 403, "a bot cannot own bots")
+        now = int(time.time())
+
+        def in_tx(conn: Connection, user_id: str) -> None:
+            (count,) = conn.execute(
+                "SELECT count(*) FROM users_bots b JOIN users_accounts a ON a.id = b.user_id"
+                " WHERE b.owner_id = ? AND a.status = 'active'",
+                (owner_id,),
+            ).fetchone()
+            if count >= MAX_BOTS:
+                raise Problem("too_many_tokens", 409, f"at most {MAX_BOTS} bots per owner")
+            conn.execute(
+                "INSERT INTO users_bots (user_id, owner_id, created_at) VALUES (?, ?, ?)",
+                (user_id, owner_id, now),
+            )
+
+        bot_id, _ = await self.users.create_account(
+            body.username, None, None, client=client, display_name=body.display_name, session=False,
+            actor_id=owner_id, verified=True, in_tx=in_tx,
+        )  # fmt: skip
+        token = await self.tokens.create(
+            bot_id, ApiTokenIn(name="default", scopes=["read", "write"]), created_by=owner_id, is_admin=False
+        )
+        return BotMade(
+            id=bot_id, username=body.username, display_name=body.display_name, owner_id=owner_id,
+            created_at=now, token=token,
+        )  # fmt: skip
+
+    async def list(self, owner_id: str) -> BotList:
+        sql = _SQL + " AND b.owner_id = ? ORDER BY b.created_at, b.user_id"
+        rows = await self.users.node.db.fetchall(sql, (owner_id,))
+        return BotList([_out(r) for r in rows])
+
+    async def owned(self, owner_id: str, bot_id: str) -> BotOut:
+        """The caller's bot, or 404 (someone else's bot is not theirs to know)."""
+        row = await self.users.node.db.fetchone(
+            _SQL + " AND b.user_id = ? AND b.owner_id = ?", (bot_id, owner_id)
+        )
+        if row is None:
+            raise not_found("bot")
+        return _out(row)
+
+    async def is_bot(self, user_id: str) -> bool:
+        row = await self.users.node.db.fetchone("SELECT 1 FROM users_bots WHERE user_id = ?", (user_id,))
+        return row is not None
+
+    async def delete(self, owner_id: str, bot_id: str) -> None:
+        """The bot's account is deleted (its name stays taken, as for people) and its tokens revoked."""
+        await self.owned(owner_id, bot_id)
+        now = int(time.time())
+
+        def write(conn: Connection) -> None:
+            conn.execute(
+                "UPDATE users_accounts SET status = 'deleted', updated_at = ? WHERE id = ?", (now, bot_id)
+            )
+            self.tokens.revoke_all_in_tx(conn, bot_id, now)
+
+        await self.users.node.db.write(write)
