@@ -45,6 +45,7 @@ BUILTIN: list[str] = [
     "cryb_plugins.notifications:plugin",
     "cryb_plugins.search:plugin",
     "cryb_plugins.integrations:plugin",
+    "cryb_plugins.saved:plugin",
     "cryb_plugins.happenings:plugin",
     "cryb_plugins.polls:plugin",
     "cryb_plugins.voice:plugin",

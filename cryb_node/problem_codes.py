@@ -131,6 +131,7 @@ class Code(StrEnum):
     NAME_AMBIGUOUS = "name_ambiguous", "Several users have this name and home: ban by id."
     NAME_NEEDS_HOME = "name_needs_home", "A node ban names a user of another node as name@home."
     NAME_TAKEN = "name_taken", "The name is already used in this community (an emoji, say)."
+    NOT_SELF_ASSIGNABLE = "not_self_assignable", "That role is not one members may give themselves."
     NO_EMAIL = "no_email", "This account has no email address."
     NO_PASSWORD = "no_password", "This account signs in through a provider only."
     NODE_BANNED = "node_banned", "The author (or their node) is banned on this node."
@@ -189,6 +190,11 @@ class Code(StrEnum):
     )
     REPORT_CLOSED = "report_closed", "The report is already resolved or dismissed."
     ROLE_HIERARCHY = "role_hierarchy", "That member's highest role is at or above yours."
+    RULES_CHANGED = "rules_changed", "The community's rules changed since you read them: read them again."
+    RULES_NOT_ACCEPTED = (
+        "rules_not_accepted",
+        "Accept the community's rules before posting, reacting or voting.",
+    )
     SEARCH_UNAVAILABLE = "search_unavailable", "The search index is being rebuilt; try again soon."
     SETUP_UNAVAILABLE = "setup_unavailable", "The setup link is used up or wrong."
     SIGNATURE_INVALID = "signature_invalid", "The URL's signature does not match."
@@ -205,6 +211,7 @@ class Code(StrEnum):
     TARGET_IS_OWNER = "target_is_owner", "The community owner cannot be acted on."
     TIMED_OUT = "timed_out", "The member is timed out in this community."
     TOO_MANY_CHOICES = "too_many_choices", "More answers than the poll takes (one unless multiple choice)."
+    TOO_MANY_SAVED = "too_many_saved", "You keep as many saved items as a member may; remove some first."
     TOO_MANY_CONNECTIONS = "too_many_connections", "Too many open connections; try again shortly."
     TOO_MANY_FRAMES = "too_many_frames", "An animation with more frames than the node accepts."
     TOO_MANY_TOKENS = "too_many_tokens", "An account has as many API tokens (or bots) as it may."
@@ -225,6 +232,7 @@ class Code(StrEnum):
     UNAUTHORIZED = "unauthorized", "Authentication required: no or an invalid bearer token."
     UNAVAILABLE = "unavailable", "This node does not serve that (media over federation)."
     UNKNOWN_EMOJI = "unknown_emoji", "Not a unicode emoji nor one of this community's emoji."
+    UNKNOWN_TAG = "unknown_tag", "A post's tags must come from its forum channel's tag set."
     UNKNOWN_PERMISSION_BITS = (
         "unknown_permission_bits",
         "A permission value with bits that name no permission.",
@@ -237,6 +245,10 @@ class Code(StrEnum):
     USER_REQUIRED = "user_required", "Only a user may do this (join a community, say)."
     USERNAME_RESERVED = "username_reserved", "That username is reserved."
     USERNAME_TAKEN = "username_taken", "That username is already in use."
+    VERIFICATION_REQUIRED = (
+        "verification_required",
+        "The community's verification level holds you back (verified email, account or membership age).",
+    )
     WEBHOOK_OWNER_NOT_ALLOWED = (
         "webhook_owner_not_allowed",
         "The webhook's owner may no longer post in its channel (MANAGE_WEBHOOKS and SEND_MESSAGES).",

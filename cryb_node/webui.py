@@ -30,6 +30,8 @@ SPA_ROUTES = (
     "/notifications",
     "/admin",
     "/friends",
+    "/saved",
+    "/mentions",
     "/u/{name}",
 )
 # The UI's files are served through cryb_node/static.py: under /assets/<content hash>/ (immutable,

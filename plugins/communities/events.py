@@ -16,13 +16,11 @@ import logging
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from .forum_tags import TAG_KINDS
+from .gov import Gov
+from .onboarding_events import ONBOARDING_KINDS
+
 log = logging.getLogger(__name__)
-
-
-class Gov(msgspec.Struct, kw_only=True, omit_defaults=True):
-    """Common to every governance payload. ``as_admin``: a node admin acting as moderator."""
-
-    as_admin: bool = False
 
 
 class CommunityCreate(Gov):
@@ -201,6 +199,8 @@ KINDS: dict[str, type[msgspec.Struct]] = {
     "invite.create": InviteCreate,
     "invite.revoke": Empty,
 }
+KINDS.update(ONBOARDING_KINDS)
+KINDS.update(TAG_KINDS)
 DECODERS = {kind: msgspec.msgpack.Decoder(t) for kind, t in KINDS.items()}
 
 # Every projection table a community's governance events write (rebuild clears them).
@@ -214,4 +214,7 @@ PROJECTION_TABLES = (
     "community_automod_rules",
     "community_modlog",
     "community_invite_grants",
+    "community_onboarding",
+    "community_onboarded",
+    "community_channel_tags",
 )

@@ -16,11 +16,11 @@ from cryb_node.events import Event
 from cryb_node.refusals import Refusal
 from cryb_node.refusals import record as record_refusal
 
-from . import rules_members, rules_structure
+from . import forum_tags, onboarding, rules_members, rules_structure
 from .authority import HANDLERS, Ctx, Denied
 
 log = logging.getLogger(__name__)
-assert rules_members and rules_structure  # imported for their rules
+assert forum_tags and onboarding and rules_members and rules_structure  # imported for their rules
 
 
 def check(

@@ -62,6 +62,17 @@ class Role:
     position: int
 
 
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """What a member must have done before posting (onboarding.set): accept the rules, and pass the
+    verification level (none | email | account_age | member_age, with min_minutes)."""
+
+    require_rules: bool
+    verification: str
+    min_minutes: int
+    self_roles: frozenset[str] = frozenset()
+
+
 @dataclass(slots=True)
 class CommunityState:
     """A snapshot of one community's permission-relevant rows."""
@@ -71,6 +82,8 @@ class CommunityState:
     public: bool
     roles: dict[str, Role]
     channels: dict[str, Channel]
+    screening: Screening | None = None  # onboarding.py
+    tag_sets: dict[str, frozenset[str]] = field(default_factory=dict)  # forum channel -> its tags
 
     @property
     def everyone(self) -> Role:
@@ -85,6 +98,9 @@ class MemberState:
     banned: bool = False
     role_ids: frozenset[str] = frozenset()
     timeout_until: int | None = None  # ms
+    joined_at: int = 0  # ms
+    onboarded_at: int | None = None  # ms: accepted the rules (onboarding.py), this membership or earlier
+    email_verified: bool = False  # as the member's home node vouched when they accepted
 
     def timed_out(self, now_ms: int) -> bool:
         return self.timeout_until is not None and self.timeout_until > now_ms

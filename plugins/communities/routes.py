@@ -9,7 +9,9 @@ from cryb_node.problems import Problem
 
 from . import schemas as s
 from .automod import AutomodService
+from .forum_tags_routes import forum_tags_routes
 from .moderation import Moderation
+from .onboarding_routes import onboarding_routes
 from .parts import PARTS
 from .service import Actor, Communities
 
@@ -34,6 +36,9 @@ def routes(api: Api, node: Node) -> None:
 
     def cid(call: Call) -> str:
         return call.path("community_id")
+
+    onboarding_routes(api, node)
+    forum_tags_routes(api, node)
 
     # -- communities ------------------------------------------------------------------------------
 

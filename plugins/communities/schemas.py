@@ -58,6 +58,7 @@ class CommunityOut(msgspec.Struct, kw_only=True):
     member: bool = False
     perms: int = 0  # the caller's community-wide permissions
     timeout_until: int | None = None  # ms: the caller is timed out here until then
+    screening: bool = False  # members must accept rules or pass a verification level (onboarding)
 
 
 class CommunityList(msgspec.Struct):

@@ -24,7 +24,12 @@ from . import schemas as s
 from .access import PermissionService
 from .authority import Denied
 from .governance import check
-from .perms import ALL, MODERATOR
+from .perms import ALL, MODERATOR, CommunityState
+
+
+def screens(state: CommunityState | None) -> bool:
+    sc = state.screening if state is not None else None
+    return sc is not None and (sc.require_rules or sc.verification != "none")
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,7 @@ class Communities:
             member=m.member,
             perms=await self.my_perms(actor, row[0]),
             timeout_until=m.timeout_until if m.timed_out(self.node.clock.time_ms()) else None,
+            screening=screens(await self.perms.state(row[0])),
         )
 
     async def get(self, actor: Actor, community_id: str) -> s.CommunityOut:

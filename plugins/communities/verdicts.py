@@ -36,6 +36,8 @@ from cryb_node.services import Perm
 from cryb_node.sync.homes import MOVED, author_home_at
 
 from . import projection as gov
+from .forum_tags import tag_refusal
+from .onboarding import account_created_ms, screen
 from .perms import ALL, CommunityState, MemberState, base_permissions, channel_permissions
 from .state import load_community_sync, load_member_sync
 
@@ -161,6 +163,13 @@ def check(snap: Snapshot, ev: Event) -> Refusal | None:
         have = base_permissions(state, b.author, m, now)
     if have & Perm.ADMINISTRATOR:
         have = ALL
+    base = have if not rule.channel or p is None else base_permissions(state, b.author, m, now)
+    if (untagged := tag_refusal(state, b.kind, p)) is not None:
+        return untagged
+    author = b.author
+    created = lambda: account_created_ms(snap.conn, author)  # noqa: E731
+    if (screened := screen(state, b.kind, author, m, base, now, created)) is not None:
+        return screened
     need = int(rule.perms)
     if getattr(p, "attachments", None):
         need |= Perm.ATTACH_FILES

@@ -30,6 +30,7 @@ from cryb_node.services import AUTHORED_CONTENT, CONTENT_TARGETS
 from . import dispatch
 from .erasure import AuthorErasure
 from .export import export_member
+from .forward import forward_routes
 from .projections import ban_purge, clear_community, event_types
 from .routes import chat_routes, post_routes, shared_routes
 from .service import CONTENT, Content
@@ -53,6 +54,7 @@ class ContentPlugin(Plugin):
         chat_routes(api, node)
         post_routes(api, node)
         shared_routes(api, node)
+        forward_routes(api, node)
 
     def projections(self) -> Mapping[str, Projection]:
         # A ban's delete window hides content: part of the ban's projection, not a later consumer's

@@ -223,6 +223,9 @@ class Posts:
         if window is not None:
             sql += " AND p.created_at >= :since"
             args["since"] = int(time.time() * 1000) - window * 1000
+        if q.tag is not None:
+            sql += " AND EXISTS (SELECT 1 FROM json_each(p.tags) t WHERE lower(t.value) = :tag)"
+            args["tag"] = q.tag.strip().lower()
         if q.after is not None:
             args["after_key"], args["after_id"] = decode_cursor(q.after)
             sql += f" AND ({key}, p.id) < (:after_key, :after_id)"

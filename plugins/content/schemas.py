@@ -226,6 +226,7 @@ class FeedQuery(Body):
     t: Window = "all"  # for top and controversial
     limit: Annotated[int, Meta(ge=1, le=100)] = 25
     after: Annotated[str, Meta(max_length=200)] | None = None  # the `next` of the previous page
+    tag: Tag | None = None  # only posts carrying this tag (any case)
 
 
 class PostList(msgspec.Struct):

@@ -19,7 +19,7 @@ from cryb_node.db import Connection
 from cryb_node.events import Event, EventType
 from cryb_node.refusals import Refusal
 
-from .validate import Invalid, profile_problem, username_problem
+from .validate import Invalid, profile_problem, status_problem, username_problem
 
 CREATED = "user.created"
 PROFILE = "user.profile"
@@ -36,6 +36,8 @@ class ProfileSnapshot(msgspec.Struct, kw_only=True):
     bio: str = ""
     pronouns: str = ""
     avatar: str | None = None
+    status_text: str = ""  # custom status (issue 26)
+    status_until: int | None = None  # ms: shown until then
 
 
 class UserErased(msgspec.Struct, kw_only=True):
@@ -63,7 +65,9 @@ def authorize(conn: Connection, ev: Event) -> Refusal | None:
         invalid = username_problem(p.username, reserved_ok=_local_admin(conn, ev.body.target))
         invalid = invalid or profile_problem(p.display_name)
     elif isinstance(p, ProfileSnapshot):
-        invalid = profile_problem(p.display_name, p.bio, p.pronouns, p.avatar)
+        invalid = profile_problem(p.display_name, p.bio, p.pronouns, p.avatar) or status_problem(
+            p.status_text
+        )
     return None if invalid is None else Refusal(invalid.code, str(invalid))
 
 
@@ -102,11 +106,22 @@ def apply_profile(conn: Connection, ev: Event) -> None:
     p: ProfileSnapshot = ev.payload
     conn.execute(
         "INSERT INTO users_profiles (user_id, username, display_name, bio, pronouns, avatar,"
-        " created_hlc, hlc) VALUES (?, '', ?, ?, ?, ?, ?, ?)"
+        " created_hlc, hlc, status_text, status_until) VALUES (?, '', ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (user_id) DO UPDATE SET display_name = excluded.display_name,"
-        " bio = excluded.bio, pronouns = excluded.pronouns, avatar = excluded.avatar, hlc = excluded.hlc"
+        " bio = excluded.bio, pronouns = excluded.pronouns, avatar = excluded.avatar, hlc = excluded.hlc,"
+        " status_text = excluded.status_text, status_until = excluded.status_until"
         " WHERE excluded.hlc > users_profiles.hlc",
-        (user_id, p.display_name, p.bio, p.pronouns, p.avatar, ev.body.hlc, ev.body.hlc),
+        (
+            user_id,
+            p.display_name,
+            p.bio,
+            p.pronouns,
+            p.avatar,
+            ev.body.hlc,
+            ev.body.hlc,
+            p.status_text,
+            p.status_until,
+        ),
     )
     conn.execute("INSERT OR IGNORE INTO users_profile_events VALUES (?, ?)", (user_id, ev.id))
 

@@ -133,6 +133,8 @@ class Profile(msgspec.Struct, omit_defaults=True):
     avatar: str | None
     # A user from another node: its home's host, shown as username@home (names.py). Absent: ours.
     home: str | None = None
+    status_text: str = ""  # custom status, while it lasts
+    status_until: int | None = None  # ms
     bot: bool = False  # a bot account of this node (plugins/users/bots.py), shown with a BOT tag
 
 
@@ -147,8 +149,10 @@ class Me(msgspec.Struct):
     email_verified: bool
     admin: bool
     totp_enabled: bool
-    status: str
+    status: str  # the account's state (active, ...), not the custom status
     created_at: int
+    status_text: str = ""  # the custom status as set (the web UI hides it once status_until passes)
+    status_until: int | None = None
 
 
 class Registered(msgspec.Struct):
@@ -164,6 +168,8 @@ class ProfilePatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     bio: Bio | UnsetType = UNSET
     pronouns: Pronouns | UnsetType = UNSET
     avatar: MediaId | UnsetType | None = UNSET
+    status_text: Annotated[str, Meta(max_length=128)] | UnsetType = UNSET  # custom status ("" clears it)
+    status_until: Annotated[int, Meta(ge=0)] | UnsetType | None = UNSET  # ms; None: until cleared
 
 
 class SessionOut(msgspec.Struct):

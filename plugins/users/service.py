@@ -40,7 +40,7 @@ from .schemas import LoginIn, Me, Profile, ProfilePatch, Settings, TokenPair
 from .throttle import Throttle
 from .tokens import AccessTokens
 from .twofactor import check_login_code
-from .validate import check_email, check_profile, check_username
+from .validate import check_email, check_profile, check_username, status_problem
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,8 @@ CLI = Client("", "cryb cli")
 _ME_SQL = (
     "SELECT a.id, a.username, coalesce(p.display_name, ''), coalesce(p.bio, ''),"
     " coalesce(p.pronouns, ''), p.avatar, a.email_ct, a.email_verified, a.admin, a.totp_enabled,"
-    " a.status, a.created_at FROM users_accounts a LEFT JOIN users_profiles p ON p.user_id = a.id"
+    " a.status, a.created_at, coalesce(p.status_text, ''), p.status_until"
+    " FROM users_accounts a LEFT JOIN users_profiles p ON p.user_id = a.id"
 )
 
 
@@ -415,29 +416,26 @@ class Users:
             raise not_found("user")
         return Me(
             row[0], row[1], row[2], row[3], row[4], row[5], self.keys.open(row[6]),
-            bool(row[7]), bool(row[8]), bool(row[9]), row[10], row[11],
+            bool(row[7]), bool(row[8]), bool(row[9]), row[10], row[11], row[12], row[13],
         )  # fmt: skip
 
     async def profile(self, user_id: str) -> Profile:
         row = await self.node.db.fetchone(
             "SELECT p.user_id, p.username, p.display_name, p.bio, p.pronouns, p.avatar, a.status,"
-            " EXISTS (SELECT 1 FROM users_bots b WHERE b.user_id = p.user_id)"
+            " EXISTS (SELECT 1 FROM users_bots b WHERE b.user_id = p.user_id), p.status_text, p.status_until"
             " FROM users_profiles p LEFT JOIN users_accounts a ON a.id = p.user_id"
             " WHERE p.user_id = ? AND p.erased = 0",
             (user_id,),
         )
         if row is None or row[6] not in (None, "active"):
             raise not_found("user")
+        shown = row[9] is None or row[9] > self.node.clock.time_ms()
         return Profile(
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            row[5],
-            home=await names.home_of(self.node, user_id),
+            row[0], row[1], row[2], row[3], row[4], row[5], home=await names.home_of(self.node, user_id),
             bot=bool(row[7]),
-        )
+            status_text=row[8] if shown else "",
+            status_until=row[9] if shown and row[8] else None,
+        )  # fmt: skip
 
     async def profile_by_name(self, name: str) -> Profile:
         """The profile a typed name means (names.find): ``owner`` is always this node's owner."""
@@ -460,18 +458,28 @@ class Users:
 
         def write(tx: Tx) -> None:
             row = tx.conn.execute(
-                "SELECT display_name, bio, pronouns, avatar FROM users_profiles WHERE user_id = ?",
+                "SELECT display_name, bio, pronouns, avatar, status_text, status_until FROM users_profiles"
+                " WHERE user_id = ?",
                 (user_id,),
             ).fetchone()
             if row is None:
                 raise not_found("user")
-            snap = ProfileSnapshot(display_name=row[0], bio=row[1], pronouns=row[2], avatar=row[3])
-            for name in ("display_name", "bio", "pronouns", "avatar"):
+            snap = ProfileSnapshot(
+                display_name=row[0],
+                bio=row[1],
+                pronouns=row[2],
+                avatar=row[3],
+                status_text=row[4],
+                status_until=row[5],
+            )
+            for name in ("display_name", "bio", "pronouns", "avatar", "status_text", "status_until"):
                 value = getattr(patch, name)
                 if value is not UNSET:
                     setattr(snap, name, value)
             # The rules every node applies to this event (events.authorize), told as a 400 here.
             check_profile(snap.display_name, snap.bio, snap.pronouns, snap.avatar)
+            if (bad := status_problem(snap.status_text)) is not None:
+                raise bad.problem()
             tx.append(PROFILE, snap, author=user_id, target=user_id)
 
         await self.node.events.transaction(write)

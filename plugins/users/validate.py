@@ -95,6 +95,14 @@ def profile_problem(
     )
 
 
+STATUS_MAX = 128
+
+
+def status_problem(status: str) -> Invalid | None:
+    """Custom status text: one line, like the display name."""
+    return _text_problem("status_text", status, STATUS_MAX)
+
+
 def check_username(username: str, *, reserved_ok: bool = False) -> str:
     refusal = username_problem(username, reserved_ok=reserved_ok)
     if refusal is not None:

@@ -103,7 +103,7 @@ async def test_a_member_reports_messages_by_toolbar_and_right_click_and_the_mode
     menu = bob.get_by_role("menu")
     await expect(menu).to_be_visible()
     await expect(menu.get_by_role("menuitem")).to_have_text(
-        ["Reply", "Add reaction", "Start thread", "Copy link", "Report"]
+        ["Reply", "Add reaction", "Start thread", "Copy link", "Save message", "Forward…", "Report"]
     )
     await shoot(bob, "chat-menu-desktop")
     await menu.get_by_role("menuitem", name="Report").click()
@@ -115,7 +115,7 @@ async def test_a_member_reports_messages_by_toolbar_and_right_click_and_the_mode
     await expect(mine.get_by_role("button", name="Report")).to_have_count(0)
     await mine.click(button="right")
     await expect(menu.get_by_role("menuitem")).to_have_text(
-        ["Reply", "Add reaction", "Start thread", "Copy link", "Edit", "Delete"]
+        ["Reply", "Add reaction", "Start thread", "Copy link", "Save message", "Forward…", "Edit", "Delete"]
     )
     await bob.keyboard.press("Escape")
     await expect(menu).to_be_hidden()

@@ -23,6 +23,7 @@ const TABS = [
   ['emoji', 'Emoji', 'MANAGE_COMMUNITY'],
   ['roles', 'Roles', 'MANAGE_ROLES'],
   ['integrations', 'Integrations', 'MANAGE_WEBHOOKS'],
+  ['onboarding', 'Onboarding', 'MANAGE_COMMUNITY'],
 ];
 
 export class CommunitySettingsView {
@@ -73,7 +74,8 @@ export class CommunitySettingsView {
     this.tabBar.querySelector('.active')?.scrollIntoView?.({ block: 'nearest', inline: 'nearest' });
     replace(this.body, h('p', { class: 'muted', role: 'status' }, 'Loading…'));
     const integrations = () => import('./integrations_settings.js').then((m) => m.integrationsTab(this));
-    const run = { overview: this.overview, invites: this.invites, emoji: this.emoji, roles: this.roles, integrations }[tab];
+    const onboarding = () => import('./onboarding_view.js').then((m) => m.onboardingTab(this));
+    const run = { overview: this.overview, invites: this.invites, emoji: this.emoji, roles: this.roles, integrations, onboarding }[tab];
     run.call(this).catch((err) => replace(this.body, h('p', { role: 'alert' }, err.message)));
   }
 

@@ -12,11 +12,14 @@ import { openSocial } from './friends.js';
 import { inbox, InboxView, refreshUnread } from './inbox.js';
 import { openCommunitySettings, settingsButtons } from './community_menu.js';
 import { reportDialog } from './report.js';
+import { openWelcome } from './onboarding.js';
 
 const admin = () => import('./admin.js');
 const moderation = () => import('./moderation.js');
 const search = () => import('./search.js');
 const forum = () => import('./forum.js');
+const saved = () => import('./saved.js');
+const mentions = () => import('./mentions_inbox.js');
 const events = () => import('./events.js');
 
 const { state } = store;
@@ -28,6 +31,7 @@ const PATHS = {
   shield: ['M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z'],
   chart: ['M4 20V4', 'M4 20h16', 'M8 16l4-5 3 3 5-7'],
   server: ['M4 4h16v6H4z', 'M4 14h16v6H4z', 'M8 7h.01', 'M8 17h.01'],
+  bookmark: ['M6 3h12v18l-6-4-6 4z'],
 };
 
 /** The same line icons as icons.js, for the part-2 buttons. */
@@ -84,6 +88,8 @@ function wire(shell) {
 export function openTop(shell, parts) {
   wire(shell);
   if (openSocial(shell, parts)) return true;
+  if (parts[0] === 'saved') return later(shell, saved, ({ openSaved }) => openSaved(shell)) || true;
+  if (parts[0] === 'mentions') return later(shell, mentions, ({ openMentions }) => openMentions(shell)) || true;
   const page = parts[0];
   if (page !== 'search' && page !== 'notifications' && page !== 'admin') return false;
   // undefined, not null: null marks the direct-messages home as the open place in the rail.
@@ -124,6 +130,7 @@ export function openChannelExtra(shell, channelId) {
     return true;
   }
   if (openCommunitySettings(shell, channelId)) return true;
+  if (openWelcome(shell, channelId)) return true;
   if (communityId && channelId === '@events') {
     later(shell, events, ({ EventsView }) => {
       const view = new EventsView(shell, communityId);
@@ -178,6 +185,7 @@ export function railItems(shell) {
   return [
     railLink(shell, 'Search', '/search', glyph('search', 24)),
     railLink(shell, 'Notifications', '/notifications', glyph('bell', 24), inbox.unread),
+    railLink(shell, 'Saved', '/saved', glyph('bookmark', 24)),
     state.me?.admin ? railLink(shell, 'Node admin', '/admin', glyph('server', 24)) : null,
   ];
 }

@@ -12,6 +12,8 @@ import { decorateTokens } from './rich_text.js';
 import { editedMark, isMine, ownActions } from './forum_own.js';
 import { profileTrigger } from './profile_card.js';
 import { showLinkedComment } from './comment_link.js';
+import { saveButton } from './saved.js';
+import { tagChoices, tagFilter } from './forum_tags.js';
 import { postPollPart } from './poll_compose.js';
 import { pollSlot } from './polls.js';
 
@@ -136,6 +138,7 @@ export class ForumView {
     const list = h('ol', { class: 'post-list', 'aria-label': `Posts, ${sort}` });
     const more = h('button', { class: 'btn', hidden: true }, 'Load more posts');
     const status = h('p', { class: 'muted', role: 'status' }, 'Loading posts…');
+    const tag = new URLSearchParams(location.search).get('tag');
     const tabs = h('div', { class: 'sort-tabs', role: 'tablist', 'aria-label': 'Sort posts' },
       SORTS.map((s) => h('a', {
         role: 'tab',
@@ -145,11 +148,11 @@ export class ForumView {
         onclick: (e) => { e.preventDefault(); this.shell.navigate(`${this.base()}?sort=${s}`); },
       }, s[0].toUpperCase() + s.slice(1))));
     const newBtn = h('a', { class: 'btn primary', href: `${this.base()}/new`, onclick: (e) => { e.preventDefault(); this.shell.navigate(`${this.base()}/new`); } }, 'New post');
-    replace(this.el, this.header(newBtn), h('div', { class: 'scroller forum-scroller' }, tabs, status, list, more));
+    replace(this.el, this.header(newBtn), h('div', { class: 'scroller forum-scroller' }, tabs, tagFilter(this, sort, tag), status, list, more));
     let after = null;
     const load = async () => {
       try {
-        const page = await api.get(`/api/v1/channels/${enc(this.channel.id)}/posts${api.q({ sort, after, limit: 25 })}`);
+        const page = await api.get(`/api/v1/channels/${enc(this.channel.id)}/posts${api.q({ sort, after, limit: 25, tag })}`);
         for (const p of page.posts) list.appendChild(this.postCard(p));
         after = page.next;
         more.hidden = !after;
@@ -217,7 +220,7 @@ export class ForumView {
         blurred(post, h('div', { class: 'post-body msg-body' }, safeHTML(post.body_html, decorateTokens), attachmentThumbs(post.attachments))),
         pollSlot(post),
         editSlot,
-        h('div', { class: 'post-actions' }, isMine(post) ? own()
+        h('div', { class: 'post-actions' }, saveButton('post', post.id), isMine(post) ? own()
           : h('button', { class: 'btn', onclick: () => report(post.community_id, 'post', post.id, post.author_id) }, 'Report'))));
     renderHead();
     const comments = h('ol', { class: 'comment-tree', 'aria-label': 'Comments' });
@@ -444,7 +447,7 @@ export class ForumView {
     error,
     h('div', { class: 'field' }, h('label', { for: 'post-title-in' }, 'Title'), title),
     h('div', { class: 'field' }, h('label', { for: 'post-body-in' }, 'Body (Markdown)'), text, preview, h('div', null, previewBtn)),
-    h('div', { class: 'field' }, h('label', { for: 'post-tags-in' }, 'Tags'), tags),
+    h('div', { class: 'field' }, h('label', { for: 'post-tags-in' }, 'Tags'), tags, tagChoices(this.channel.id, tags)),
     h('div', { class: 'check' }, nsfw, h('label', { for: 'post-nsfw' }, 'NSFW')),
     h('div', { class: 'check' }, spoiler, h('label', { for: 'post-spoiler' }, 'Spoiler')),
     h('div', { class: 'field' }, h('label', { for: 'post-files' }, 'Images'), files, uploads),

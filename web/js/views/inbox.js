@@ -49,7 +49,9 @@ export class InboxView {
     this.prefs = h('section', { class: 'notif-prefs', 'aria-labelledby': 'np-h' });
     this.el = h('div', { class: 'chat-view inbox-view' },
       shell.header(h('h2', { class: 'channel-title' }, 'Notifications'),
-        h('div', { class: 'header-actions' }, h('button', { class: 'btn', onclick: () => this.markAll() }, 'Mark all read'))),
+        h('div', { class: 'header-actions' },
+          h('a', { class: 'btn', href: '/mentions', onclick: (e) => { e.preventDefault(); shell.navigate('/mentions'); } }, 'Mentions of me'),
+          h('button', { class: 'btn', onclick: () => this.markAll() }, 'Mark all read'))),
       h('div', { class: 'scroller pane-scroller' }, this.status, this.list, this.prefs));
   }
 

@@ -6,6 +6,7 @@ import { h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { openProfileCard } from './profile_card.js';
 import { avatar } from './shell.js';
+import { statusOf } from './custom_status.js';
 
 const { state } = store;
 
@@ -94,7 +95,8 @@ export class MemberList {
         h('span', { class: 'member-name', style: color(top) ? `color:${color(top)}` : undefined }, name, u?.bot ? h('span', { class: 'bot-tag' }, 'BOT') : null),
         // a member from another node shows where it lives (user@node)
         member.home ? h('span', { class: 'member-role member-home muted', title: `home node ${member.home}` }, `@${member.home}`) : null,
-        top ? h('span', { class: 'member-role muted' }, top.name) : null)));
+        top ? h('span', { class: 'member-role muted' }, top.name) : null,
+        statusOf(u) ? h('span', { class: 'member-status muted' }, statusOf(u)) : null)));
   }
 
   card(member) {

@@ -23,6 +23,8 @@ export function messageActions(view, m) {
   ];
   if (canThread(view, m)) out.push({ label: m.thread_count ? 'Open thread' : 'Start thread', icon: 'thread', run: () => openThread(view, m) });
   out.push({ label: 'Copy link', icon: 'link', run: () => copyLink(m) });
+  out.push({ label: 'Save message', icon: 'pin', run: () => import('./saved.js').then((s) => s.saveMessage(m)) });
+  out.push({ label: 'Forward…', icon: 'send', run: () => import('./forward.js').then((f) => f.forwardDialog(view, m)) });
   const previews = embedAction(view, m, mine || moderator);
   if (previews) out.push(previews);
   if (mine) out.push({ label: 'Edit', icon: 'edit', run: () => view.startEdit(m) });

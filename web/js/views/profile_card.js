@@ -11,6 +11,7 @@ import { modal } from './dialogs.js';
 import * as rel from './relations.js';
 import { reportDialog } from './report.js';
 import { avatar } from './shell.js';
+import { statusOf } from './custom_status.js';
 
 const { state } = store;
 const enc = encodeURIComponent;
@@ -141,7 +142,8 @@ export async function openProfileCard(shell, userId, communityId) {
         h('div', null,
           h('p', { class: 'profile-name' }, name),
           h('p', { class: 'muted profile-handle' }, handle),
-          profile.pronouns ? h('p', { class: 'muted' }, profile.pronouns) : null)),
+          profile.pronouns ? h('p', { class: 'muted' }, profile.pronouns) : null,
+          statusOf(profile) ? h('p', { class: 'profile-status' }, statusOf(profile)) : null)),
       profile.bio ? h('p', { class: 'bio' }, profile.bio) : null,
       joined ? h('p', { class: 'muted profile-joined' }, `Joined this community ${joined}`) : null,
       here ? [

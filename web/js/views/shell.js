@@ -15,6 +15,8 @@ import { handleDispatch } from './live.js';
 import { communityTools, eventsLink, openChannelExtra, openTop, railItems } from './extra.js';
 import { communityBadge } from './community_menu.js';
 import { friendsLink } from './friends.js';
+import { afterJoin } from './onboarding.js';
+import { panelNames } from './custom_status.js';
 import { morph } from './keyed.js';
 import { installVoice, openVoiceChannel, voiceChannelItem } from './voice.js';
 
@@ -290,7 +292,7 @@ export class Shell {
           try {
             const community = await C.acceptInvite(code);
             this.joinedCommunity(community);
-            this.navigate(`/channels/${community.id}`);
+            await afterJoin(this, community);
           } catch (err) {
             replace(box, h('p', { role: 'alert' }, err.message));
           }
@@ -452,9 +454,7 @@ export class Shell {
     const theme = effectiveTheme();
     return h('div', { class: 'user-panel' },
       avatar(me.id, 'sm'),
-      h('div', { class: 'user-names' },
-        h('span', { class: 'user-display' }, me.display_name || me.username),
-        h('span', { class: 'user-tag muted' }, `@${me.username}`)),
+      panelNames(this, me),
       h('button', {
         class: 'icon-btn',
         'data-focus-key': 'theme',
