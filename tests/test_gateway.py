@@ -211,3 +211,10 @@ async def test_security_headers_are_set(client):
     for resp in answers:
         assert resp.headers["Server"] == "cryb", resp.url
         assert resp.headers["X-Content-Type-Options"] == "nosniff", resp.url
+    # The UI's immutable files carry no request id unless they fail; API answers always do.
+    asset = next(p for p in (await page.text()).split('"') if p.startswith("/assets/") and p.endswith(".js"))
+    script = await client.get(asset)
+    assert script.status == 200 and "X-Request-Id" not in script.headers
+    missing = await client.get(asset.rsplit("/", 1)[0] + "/no-such-module.js")
+    assert missing.status == 404 and len(missing.headers["X-Request-Id"]) == 32
+    assert "X-Request-Id" in answers[2].headers

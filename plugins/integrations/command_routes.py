@@ -66,9 +66,9 @@ def command_routes(api: Api, node: Node) -> None:
         it did not respond."""
         return await slash().interactions.invoke(call.user_id, call.path("channel_id"), call.body)
 
-    @api.route("POST", "/api/v1/interactions/{interaction_id}/callback", body=cs.AnswerIn,
-               response=cs.AnswerOut, auth="required", bucket="write")  # fmt: skip
-    async def answer_interaction(call: Call) -> cs.AnswerOut:
+    @api.route("POST", "/api/v1/interactions/{interaction_id}/callback", body=cs.InteractionAnswerIn,
+               response=cs.InteractionAnswerOut, auth="required", bucket="write")  # fmt: skip
+    async def answer_interaction(call: Call) -> cs.InteractionAnswerOut:
         """The bot's answer: a public message marked as the command's reply, or an ephemeral one only
         the caller sees."""
         bot_id = require_bot(call.principal)

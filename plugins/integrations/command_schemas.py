@@ -65,11 +65,11 @@ class Interaction(msgspec.Struct, kw_only=True):
     deadline_at: int  # ms: answer before then
 
 
-class AnswerIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class InteractionAnswerIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     content: Annotated[str, Meta(min_length=1, max_length=4000)]
     ephemeral: bool = False  # only the caller sees it (their sessions), nothing is stored
 
 
-class AnswerOut(msgspec.Struct, kw_only=True):
+class InteractionAnswerOut(msgspec.Struct, kw_only=True):
     interaction_id: str
     message_id: str | None  # the public message; None for an ephemeral answer

@@ -185,7 +185,9 @@ class Interactions:
 
     # -- answering --------------------------------------------------------------------------------
 
-    async def answer(self, bot_id: str, interaction_id: str, body: cs.AnswerIn) -> cs.AnswerOut:
+    async def answer(
+        self, bot_id: str, interaction_id: str, body: cs.InteractionAnswerIn
+    ) -> cs.InteractionAnswerOut:
         row = await self.node.db.fetchone(
             "SELECT bot_id, user_id, community_id, channel_id, name FROM integ_interactions WHERE id = ?",
             (interaction_id,),
@@ -230,4 +232,4 @@ class Interactions:
         }  # fmt: skip
         # Only the caller's sessions: an ephemeral answer reaches nobody else and is kept nowhere.
         self.node.realtime.publish(Dispatch("INTERACTION_RESPONSE", data, users=frozenset({caller})))
-        return cs.AnswerOut(interaction_id=interaction_id, message_id=mid)
+        return cs.InteractionAnswerOut(interaction_id=interaction_id, message_id=mid)

@@ -31,7 +31,7 @@ def routes(api: Api, node: Node) -> None:
         """A poll with its counts and your vote (its id is its message's or post's)."""
         return await polls(node).get(call.viewer_id, call.path("poll_id"))
 
-    @api.route("PUT", "/api/v1/polls/{poll_id}/vote", body=s.VoteIn, response=s.PollOut, auth="required",
+    @api.route("PUT", "/api/v1/polls/{poll_id}/vote", body=s.PollVoteIn, response=s.PollOut, auth="required",
                bucket="write")  # fmt: skip
     async def vote(call: Call) -> s.PollOut:
         """Set your whole vote (answer indexes; [] withdraws it) while the poll is open."""

@@ -12,7 +12,7 @@ class Body(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     pass
 
 
-class VoteIn(Body):
+class PollVoteIn(Body):
     """Your whole vote: the answers' indexes ([] withdraws it)."""
 
     choices: Annotated[list[Annotated[int, Meta(ge=0, le=9)]], Meta(max_length=10)]
@@ -22,7 +22,7 @@ class PollIds(msgspec.Struct, forbid_unknown_fields=True):
     ids: Annotated[str, Meta(min_length=1, max_length=2700, description="comma-separated message/post ids")]
 
 
-class AnswerOut(msgspec.Struct, kw_only=True):
+class PollAnswerOut(msgspec.Struct, kw_only=True):
     text: str
     emoji: str | None
     count: int
@@ -36,7 +36,7 @@ class PollOut(msgspec.Struct, kw_only=True):
     community_id: str
     author_id: str
     question: str
-    answers: list[AnswerOut]
+    answers: list[PollAnswerOut]
     multiple: bool
     anonymous: bool
     voters: int

@@ -25,7 +25,7 @@ def poll_out(
 ) -> s.PollOut:
     mine = set(result.ballots.get(viewer or "", ()))
     answers = [
-        s.AnswerOut(text=a["text"], emoji=a.get("emoji"), count=n, me=i in mine)
+        s.PollAnswerOut(text=a["text"], emoji=a.get("emoji"), count=n, me=i in mine)
         for i, (a, n) in enumerate(zip(poll.answers, result.counts, strict=True))
     ]
     closed = result.ended_at is not None or now >= poll.closes_at

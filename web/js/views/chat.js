@@ -9,7 +9,6 @@ import { renderAttachments } from './attachments.js';
 import { liveChannelHeader } from './channel_header.js';
 import { channelSettingsButton, slowmodeNote } from './channel_menu.js';
 import { Composer } from './composer.js';
-import { screenComposer } from './onboarding.js';
 import { emojiGlyph, emojiName } from './custom_emoji.js';
 import { decorateIntegration, embedSlot, sameSender } from './integrations.js';
 import { pollSlot } from './polls.js';
@@ -64,7 +63,10 @@ export class ChatView {
     this.jump = h('button', { class: 'jump-btn', hidden: true, onclick: () => this.toPresent() }, 'New messages — jump to present ↓');
     this.typingLine = h('div', { class: 'typing-line', 'aria-live': 'off' });
     this.composer = new Composer(this);
-    screenComposer(this);
+    // Only communities that screen members load the screening's notice (onboarding.js).
+    if (!this.dm && state.communities.get(this.channel?.community_id)?.screening) {
+      import('./onboarding.js').then((m) => m.screenComposer(this)).catch(() => {});
+    }
     this.slowmode = slowmodeNote(this);
     this.unsubs.push(this.slowmode.stop);
     this.pinsBtn = h('button', { class: 'icon-btn', 'aria-label': 'Pinned messages', title: 'Pinned messages', 'aria-haspopup': 'dialog', onclick: () => this.showPins() }, icon('pin'));

@@ -7,7 +7,6 @@ import { icon } from '../icons.js';
 import * as store from '../store.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
 import { renderBody } from './markup.js';
-import { afterJoin } from './onboarding.js';
 
 const { state } = store;
 
@@ -130,7 +129,7 @@ function joined(shell, community, close) {
   shell.joinedCommunity(community);
   close();
   announce(`Joined ${community.name}.`);
-  afterJoin(shell, community);
+  import('./onboarding.js').then((m) => m.afterJoin(shell, community));
 }
 
 export function inviteDialog(shell, communityId) {

@@ -12,7 +12,6 @@ import { openSocial } from './friends.js';
 import { inbox, InboxView, refreshUnread } from './inbox.js';
 import { openCommunitySettings, settingsButtons } from './community_menu.js';
 import { reportDialog } from './report.js';
-import { openWelcome } from './onboarding.js';
 
 const admin = () => import('./admin.js');
 const moderation = () => import('./moderation.js');
@@ -81,7 +80,8 @@ function wire(shell) {
     store.on('notification-read', () => refreshUnread()),
   ];
   shell.unsubs.push(() => { document.removeEventListener('keydown', keys); stops.forEach((stop) => stop()); });
-  refreshUnread();
+  // Counted now only if the socket is up already; otherwise its READY (above) counts it, once.
+  if (shell.gateway?.state === 'ready') refreshUnread();
 }
 
 /** Top-level pages; true when handled. */
@@ -130,7 +130,10 @@ export function openChannelExtra(shell, channelId) {
     return true;
   }
   if (openCommunitySettings(shell, channelId)) return true;
-  if (openWelcome(shell, channelId)) return true;
+  if (communityId && channelId === '@welcome') { // the welcome screen (onboarding.js, loaded now)
+    import('./onboarding.js').then((m) => m.openWelcome(shell, channelId));
+    return true;
+  }
   if (communityId && channelId === '@events') {
     later(shell, events, ({ EventsView }) => {
       const view = new EventsView(shell, communityId);

@@ -15,7 +15,6 @@ import { handleDispatch } from './live.js';
 import { communityTools, eventsLink, openChannelExtra, openTop, railItems } from './extra.js';
 import { communityBadge } from './community_menu.js';
 import { friendsLink } from './friends.js';
-import { afterJoin } from './onboarding.js';
 import { panelNames } from './custom_status.js';
 import { morph } from './keyed.js';
 import { installVoice, openVoiceChannel, voiceChannelItem } from './voice.js';
@@ -292,7 +291,7 @@ export class Shell {
           try {
             const community = await C.acceptInvite(code);
             this.joinedCommunity(community);
-            await afterJoin(this, community);
+            await (await import('./onboarding.js')).afterJoin(this, community);
           } catch (err) {
             replace(box, h('p', { role: 'alert' }, err.message));
           }
