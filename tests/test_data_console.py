@@ -304,6 +304,10 @@ async def test_each_plugin_declares_its_private_columns(console):
         "integ_subscriptions": {"secret"},
         "integ_deliveries": {"body"},
         "poll_votes": {"user_id", "choices"},
+        "users_api_tokens": {"token_hash"},
+        "integ_bot_endpoints": {"secret"},
+        "community_onboarding": {"rules_hash"},
+        "community_onboarded": {"rules_hash"},
     }
     resp = await client.get("/api/v1/admin/db/tables", headers=auth(token))
     found = {
