@@ -203,7 +203,8 @@ async def test_approval_mode_asks_the_question_checks_the_browser_and_waits_for_
         await page.goto(f"{base}/register")
         await expect(page.get_by_role("heading", name="Apply for an account")).to_be_visible()
         status = page.locator(".pow-status")
-        await expect(status).to_have_text("Checking your browser…")
+        # 16 bits take from a few milliseconds to a second: the check may be over already.
+        await expect(status).to_have_text(re.compile("^(Checking your browser…|Browser checked.)$"))
         if name == "plot_seeker":
             await both_widths(page, "approval-checking")
         await fill_basics(page, name)
