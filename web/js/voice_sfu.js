@@ -121,9 +121,11 @@ export class SfuLink {
     try {
       await this.message(sub.handle, { request: 'start', room: this.room }, { type: 'answer', sdp: peer.pc.localDescription.sdp });
     } catch (err) {
-      // Janus re-offers a feed whose publisher is leaving (a ban, a disconnect), then drops it before
-      // our answer lands: nothing is lost, the feed's 'unpublished' event closes it.
-      if (!renegotiation) throw err;
+      // Janus offers (or offers again) a feed whose publisher is leaving (a ban, a disconnect), then
+      // drops it before our answer lands and calls the answer unexpected: nothing is lost, the
+      // feed's 'unpublished' event closes it. (Seen under load as a first offer too.)
+      if (!renegotiation && !/Unexpected ANSWER/.test(err.message)) throw err;
+      console.warn('janus:', err.message);
     }
   }
 
