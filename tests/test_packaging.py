@@ -8,11 +8,31 @@ import subprocess
 import sys
 import sysconfig
 import time
+import configparser
 import urllib.request
 import zipfile
 from pathlib import Path
 
 from tests.conftest import ROOT, free_port
+
+# setup.cfg's source directory for each package name it maps (the rest live at their own path).
+MAPPED = {"cryb_plugins": "plugins", "cryb_migrations": "migrations", "cryb_web": "web"}
+
+
+def test_setup_cfg_lists_every_python_package_in_the_tree():
+    """setup.cfg lists packages by hand (find: cannot follow package_dir); a plugin left off that list
+    is missing from the wheel and the installed node refuses to start."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    listed = set(config["options"]["packages"].split())
+    present = set()
+    for name, source in {"cryb_node": "cryb_node", **MAPPED}.items():
+        for directory in [ROOT / source, *(ROOT / source).rglob("*")]:
+            has_python = directory.is_dir() and any(directory.glob("*.py"))
+            if has_python and "__pycache__" not in directory.parts:
+                present.add(".".join([name, *directory.relative_to(ROOT / source).parts]))
+    assert present - listed == set()
+    assert listed - present == set()
 
 
 def test_wheel_installs_into_a_fresh_venv_and_serves_from_another_directory(tmp_path: Path):
