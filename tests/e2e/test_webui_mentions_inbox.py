@@ -45,3 +45,37 @@ async def test_mentions_of_me_lists_what_mentions_me_and_opens_it(aiohttp_server
     await item.get_by_role("link", name="Open").click()
     await expect(message(alice, "the oven is free now")).to_be_visible()
     assert not alice.errors and not bob.errors, (alice.errors, bob.errors)
+
+
+async def test_a_mention_typed_before_the_member_list_arrives_is_suggested_when_it_does(
+    aiohttp_server, tmp_path, browser
+):
+    """A member who types "@ali" the moment the channel opens (the member list still on its way, as on
+    a slow link) gets the suggestion when the list arrives, without typing another key."""
+    base, _ = await serve_node(aiohttp_server, tmp_path)
+    alice, bob = await new_page(browser), await new_page(browser)
+    await register(alice, base, "alice")
+    url = await create_community(alice, "Bakers")
+    await register(bob, base, "bob")
+    await accept_invite(bob, await invite_link(alice))
+    held = []
+
+    async def hold(route):
+        held.append(route)
+
+    await bob.route("**/api/v1/communities/*/members*", hold)
+    await bob.goto(url)
+    composer = bob.locator("#composer-input")
+    await composer.press_sequentially("@ali")
+    for _ in range(200):  # the list's request is on its way (and held)
+        if held:
+            break
+        await bob.wait_for_timeout(25)
+    assert held
+    option = bob.get_by_role("option", name="alice @alice")
+    await expect(option).to_have_count(0)  # nothing to suggest yet
+    await bob.unroute("**/api/v1/communities/*/members*")
+    for route in held:
+        await route.continue_()
+    await option.click()
+    await expect(composer).to_have_value("@alice ")

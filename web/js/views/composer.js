@@ -59,10 +59,14 @@ export class Composer {
       else this.chat.renderAll();
     });
     outbox.load();
+    // "@ali" typed before the member list (or a member's name) arrived: the suggestions follow it.
+    const again = () => { if (document.activeElement === this.input && this.query() !== null) this.updateList(); };
+    this.unsubs = [store.on('member-list', again), store.on('users', again)];
   }
 
   destroy() {
     this.unsubscribe();
+    for (const u of this.unsubs) u();
     clearInterval(this.countdown);
   }
 

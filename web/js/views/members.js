@@ -46,6 +46,7 @@ export class MemberList {
         // A large community's presences are not in READY (presences_partial): the list says them.
         if (m.status && !state.presence.has(m.user_id)) state.presence.set(m.user_id, m.status);
       }
+      store.emit('member-list', this.communityId);
       this.render();
     } catch (err) {
       replace(this.el, h('p', { role: 'alert' }, err.message));
