@@ -93,9 +93,10 @@ export function pending(channelId) {
 /** Queue a message: stored first (so a reload cannot lose it), then sent with the others. */
 export async function add({ channelId, content, replyTo = null, attachments = [] }) {
   const row = { nonce: newNonce(), channel_id: channelId, author_id: store.state.me.id, content, reply_to: replyTo, attachments, created_at: Date.now() };
+  // Shown once IndexedDB has committed it (a few ms): a reload right after it appears keeps it.
+  await run(OUTBOX, 'readwrite', (s) => s.put(row)).catch(() => {});
   items.push(shown(row, 'sending'));
   changed(channelId);
-  await run(OUTBOX, 'readwrite', (s) => s.put(row)).catch(() => {});
   return flush();
 }
 
