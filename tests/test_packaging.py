@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import configparser
 import os
 import signal
 import subprocess
 import sys
 import sysconfig
 import time
-import configparser
 import urllib.request
 import zipfile
 from pathlib import Path
