@@ -19,7 +19,7 @@ from cryb_plugins.media.service import MEDIA, MediaService
 from cryb_node.app import build_app
 from cryb_node.services import REMOTE_MEDIA, Perm, RemoteMedia, RemoteMediaError
 from tests.conftest import make_config, run_cryb
-from tests.media.conftest import jpeg_with_gps, png_with_alpha, upload_ok, webp_still
+from tests.media.conftest import jpeg_with_gps, png_with_alpha, settled, upload_ok, webp_still
 from tests.sync.conftest import Fed, User, make_community, mesh
 from tests.users_fixtures import FAST_HASHING, PASSWORD
 
@@ -55,7 +55,8 @@ def media_of(f: Fed) -> MediaService:
 
 
 async def post_image(f: Fed, user: User, channel: str, data: bytes, text: str = "look") -> dict:
-    up = await upload_ok(f.client, user.token, data, filename="p.jpg")
+    # with every variant made (AVIF and the original come after the answer): what a peer is sent
+    up = await settled(f.client, user.token, await upload_ok(f.client, user.token, data, filename="p.jpg"))
     await f.ok(
         "POST", f"/channels/{channel}/messages", user, json={"content": text, "attachments": [up["id"]]}
     )
