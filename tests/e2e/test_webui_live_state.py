@@ -3,6 +3,7 @@ custom emoji, invites' states, reports and the sidebar follow live events, at de
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -22,6 +23,7 @@ from tests.e2e.webui import (
     png,
     register,
     send,
+    serve,
     serve_node,
     shoot,
     until,
@@ -383,3 +385,48 @@ async def test_an_open_emoji_settings_tab_follows_another_windows_upload_rename_
     await expect(here.get_by_text("No custom emoji yet.")).to_be_visible()
     await expect(here.get_by_role("heading", name="Emoji (0)")).to_be_visible()
     assert here.errors == there.errors == []
+
+
+async def test_a_message_sent_between_the_history_page_and_the_socket_is_not_lost(
+    aiohttp_server, tmp_path, browser
+):
+    """Bob opens a channel: his history page is made (empty), then Alice writes, then his socket
+    connects and is READY while the page is still on its way. The message is neither in the page
+    nor replayed on the socket; the view must fetch it once both have come."""
+    base = await serve(aiohttp_server, tmp_path)
+    alice, bob = await new_page(browser), await new_page(browser)
+    await register(alice, base, "alice")
+    url = await create_community(alice, "Bakers")
+    await register(bob, base, "bob")
+    await accept_invite(bob, await invite_link(alice))
+    await bob.goto(f"{base}/channels/@me")
+    await expect(bob.get_by_role("link", name="Bakers")).to_be_visible()
+
+    pages: list = []
+    socket_go = asyncio.Event()
+
+    async def history(route):
+        if "after=" in route.request.url or pages:
+            await route.continue_()
+            return
+        pages.append((route, await route.fetch()))  # made now, delivered later
+
+    async def gateway(ws):
+        await socket_go.wait()
+        ws.connect_to_server()
+
+    await bob.route("**/api/v1/channels/*/messages?*", history)
+    await bob.route_web_socket("**/gateway", gateway)
+    await bob.goto(url)
+    for _ in range(400):
+        if pages:
+            break
+        await bob.wait_for_timeout(25)
+    assert pages, "the history page was not asked for"
+    await send(alice, "written in the gap")
+    await expect(message(alice, "written in the gap")).to_be_visible()
+    socket_go.set()
+    await until(bob, "document.querySelector('[data-connection]')?.dataset.connection === 'ready'")
+    route, answer = pages[0]
+    await route.fulfill(response=answer)
+    await expect(message(bob, "written in the gap")).to_be_visible()

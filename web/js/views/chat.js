@@ -137,6 +137,7 @@ export class ChatView {
       }
     } else if (!this.bucket.loaded) {
       this.historyStatus.textContent = 'Loading messages…';
+      const readies = this.shell.readies;
       try {
         const page = await M.list(this.channelId, { limit: PAGE });
         store.mergeMessages(this.channelId, page.messages);
@@ -146,6 +147,9 @@ export class ChatView {
         this.historyStatus.textContent = err.message;
         return;
       }
+      // The socket became ready while the page was on its way (its catch-up had nothing to start
+      // from): what was sent between the page and the socket is fetched now.
+      if (this.shell.readies !== readies) this.catchUp();
     } else {
       this.catchUp();
     }
