@@ -38,8 +38,11 @@ RESERVE_MS = 15 * 60 * 1000
 # Sent to the uploader's sessions when the pending variants exist: the media as GET shows it.
 UPDATE = "MEDIA_UPDATE"
 # A row that keeps failing (unreadable bytes, a bug) is given up after this many tries, so it cannot
-# spin; its media keeps the variants it was answered with, and the waiting bytes are deleted.
-MAX_ATTEMPTS = 3
+# spin; its media keeps the variants it was answered with, and the waiting bytes are deleted. The
+# tries are spread out (RETRY_S after the first failure, doubling), so a passing fault (an object
+# store that timed out, a full disk being cleared) does not cost the photo its original.
+MAX_ATTEMPTS = 4
+RETRY_S = 2.0
 PENDING = "SELECT variants FROM media_pending WHERE media_id = ?"
 DUE = "SELECT media_id, variants FROM media_pending WHERE attempts < ? ORDER BY created_ms LIMIT 16"
 
@@ -88,6 +91,8 @@ class Finisher:
         self.dir = media.root / "pending"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        # media_id -> loop time before which a row that failed is not tried again
+        self._not_before: dict[str, float] = {}
         # How many rows this process has finished (the tests read it).
         self.finished = 0
 
@@ -118,10 +123,23 @@ class Finisher:
                 path.unlink(missing_ok=True)
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        wait: float | None = None
         while True:
-            await self._wake.wait()
+            try:
+                await asyncio.wait_for(self._wake.wait(), wait)
+            except TimeoutError:
+                pass
             self._wake.clear()
-            while due := await self.media.node.db.fetchall(DUE, (MAX_ATTEMPTS,)):
+            wait = None
+            while True:
+                rows = await self.media.node.db.fetchall(DUE, (MAX_ATTEMPTS,))
+                now = loop.time()
+                due = [r for r in rows if self._not_before.get(r[0], 0) <= now]
+                if not due:  # nothing, or only rows waiting to be tried again
+                    later = [self._not_before[r[0]] for r in rows if r[0] in self._not_before]
+                    wait = max(0.0, min(later) - now) if later else None
+                    break
                 for row in due:
                     await self._finish(row[0], row[1].split(","))
 
@@ -138,7 +156,10 @@ class Finisher:
         except Exception:
             log.exception("media: making the pending variants of %s failed", media_id)
             tries = await db.fetchval("SELECT attempts FROM media_pending WHERE media_id = ?", (media_id,), 0)
+            delay = RETRY_S * 2 ** max(0, tries - 1)
+            self._not_before[media_id] = asyncio.get_running_loop().time() + delay
             if tries >= MAX_ATTEMPTS:
+                self._not_before.pop(media_id, None)
                 log.error("media: gave up on the pending variants of %s: %s", media_id, ",".join(names))
                 await db.write(
                     lambda c: c.execute("DELETE FROM media_pending WHERE media_id = ?", (media_id,))
@@ -147,6 +168,7 @@ class Finisher:
             return
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
+        self._not_before.pop(media_id, None)
         if fresh is not None or await db.fetchone(PENDING, (media_id,)) is None:
             src.unlink(missing_ok=True)
         if fresh is not None:

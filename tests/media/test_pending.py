@@ -10,7 +10,7 @@ import asyncio
 import time
 
 import pyvips
-from cryb_plugins.media import gc
+from cryb_plugins.media import gc, pending
 
 from cryb_node.app import build_app
 from tests.users_fixtures import register_user
@@ -162,7 +162,8 @@ async def test_media_deleted_while_its_variants_are_being_made_keeps_none_of_the
     assert list(media.finisher.dir.iterdir()) == []
 
 
-async def test_bytes_that_cannot_be_finished_are_given_up_after_three_tries(start):
+async def test_bytes_that_cannot_be_finished_are_given_up_after_spaced_tries(start, monkeypatch, caplog):
+    monkeypatch.setattr(pending, "RETRY_S", 0.05)
     client = await start(**SMALL_DISPLAY)
     media = service(client)
     _, token = await register_user(client)
@@ -170,11 +171,17 @@ async def test_bytes_that_cannot_be_finished_are_given_up_after_three_tries(star
     body = await answered(client, token, jpeg_with_gps(600, 400, orientation=1))
     waiting = media.finisher.path(body["id"])
     waiting.write_bytes(waiting.read_bytes()[:2000])  # the waiting copy got damaged on disk
+    began = time.monotonic()
     await media.finisher.start()
     done = await settled(client, token, body)  # not pending for ever
+    assert time.monotonic() - began >= 0.35  # 0.05 + 0.1 + 0.2 s between the four tries
     assert names(done) == {"webp", "thumb_64"} and not waiting.exists()
     row = await media.node.db.fetchone("SELECT 1 FROM media_pending")
     assert row is None
+    failed = [r for r in caplog.records if "making the pending variants" in r.getMessage()]
+    assert len(failed) == pending.MAX_ATTEMPTS
+    gave_up = [r for r in caplog.records if "gave up" in r.getMessage()]
+    assert len(gave_up) == 1 and body["id"] in gave_up[0].getMessage()
 
 
 async def test_the_uploaders_sessions_hear_when_the_pending_variants_exist(start):
@@ -225,3 +232,29 @@ async def test_the_cleanup_job_running_while_variants_are_stored_loses_none_of_t
         resp = await client.get(path_of(v["url"]))
         assert resp.status == 200, (v["name"], await resp.text())
         assert len(await resp.read()) == v["size"]
+
+
+async def test_a_passing_fault_is_tried_again_later_and_the_variants_still_come(start, monkeypatch):
+    """The waiting bytes cannot be read for a moment (as an object store that timed out): the row
+    is tried again after a pause, not three times in a row and given up."""
+    monkeypatch.setattr(pending, "RETRY_S", 0.2)
+    client = await start(**SMALL_DISPLAY)
+    media = service(client)
+    _, token = await register_user(client)
+    await media.finisher.stop()
+    photo = jpeg_with_gps(600, 400, orientation=1)
+    body = await answered(client, token, photo)
+    waiting = media.finisher.path(body["id"])
+    waiting.unlink()  # the same inode stays with nobody else: put unreadable bytes in its place
+    waiting.write_bytes(b"not an image at all")
+    await media.finisher.start()
+    attempts = "SELECT attempts FROM media_pending WHERE media_id = ?"
+    for _ in range(500):
+        if await media.node.db.fetchval(attempts, (body["id"],), 0) >= 1:
+            break
+        await asyncio.sleep(0.01)
+    assert await media.node.db.fetchval(attempts, (body["id"],), 0) == 1  # failed once, waiting
+    waiting.write_bytes(photo)  # the fault passes
+    done = await settled(client, token, body)
+    assert "original" in names(done) and done["pending"] == []
+    assert not waiting.exists()
