@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cryb_node import backup  # noqa: E402
+from cryb_node.backup import replica  # noqa: E402
 from cryb_node import config as configmod  # noqa: E402
 from cryb_node.backup.litestream import OneShot  # noqa: E402
 from cryb_node.node import Node  # noqa: E402
@@ -115,7 +115,7 @@ def restore_times(workdir: Path, megabytes: int, runs: int) -> tuple[list[float]
     for i in range(runs):
         out = workdir / f"restored-{i}.db"
         t0 = time.monotonic()
-        backup.restore_file(cfg, db, out)
+        replica.restore_file(cfg, db, out)
         restores.append(time.monotonic() - t0)
         out.unlink()
         t0 = time.monotonic()
