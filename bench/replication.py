@@ -25,8 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from cryb_node.backup import replica  # noqa: E402
 from cryb_node import config as configmod  # noqa: E402
+from cryb_node.backup import replica  # noqa: E402
 from cryb_node.backup.litestream import OneShot  # noqa: E402
 from cryb_node.node import Node  # noqa: E402
 
