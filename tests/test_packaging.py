@@ -119,3 +119,32 @@ def test_wheel_installs_into_a_fresh_venv_and_serves_from_another_directory(tmp_
             assert proc.wait(30) == 0
     assert (data / "cryb.db").exists() and (data / "keys" / "node.key").exists()
     assert keys[0] == keys[1]  # the restart reused the keys
+
+
+def test_a_node_without_the_scale_extra_starts(tmp_path: Path):
+    """nats-py comes with the `scale` extra only (the single-file binary and a plain `pip install`
+    leave it out): a node that is not an edge or a worker must start without it."""
+    port = free_port()
+    blocked = "import sys; sys.modules['nats'] = None; from cryb_node.cli import main; main()"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRYB_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", blocked, "serve", "--port", str(port), "--data", str(tmp_path / "data")],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(400):
+            if proc.poll() is not None:
+                raise AssertionError(proc.stderr.read() if proc.stderr else "exited")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise AssertionError("never ready")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0

@@ -75,6 +75,8 @@ async def running(node: Node) -> AsyncIterator[Publisher | Replica | None]:
 
 def after_bus_start(node: Node, part: Any) -> None:
     """The publisher's cursor is its bus consumer's stored offset, known once the bus started."""
+    if part is None:  # one process: nothing of NATS is imported (nats-py is the `scale` extra's)
+        return
     from .publisher import CONSUMER, Publisher
 
     if isinstance(part, Publisher):
