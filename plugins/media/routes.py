@@ -10,7 +10,7 @@ from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
 
-from . import queries, serving
+from . import serving
 from .schemas import MediaOut, Settings, SignedQuery
 from .service import MediaService
 
@@ -62,9 +62,8 @@ def media_routes(api: Api, node: Node, settings: Settings, media: Callable[[], M
         """A stored file (Range, ETag/304). Private media needs `exp` and `sig` from a signed URL."""
         svc = media()
         media_id, variant = call.path("media_id"), call.path("variant")
-        row = await node.db.fetchone(queries.VARIANT, (media_id, variant))
         # A variant still being made (pending.py) serves the display WebP meanwhile, never cached.
-        standin = row is None and (row := await svc.standin(media_id, variant)) is not None
+        row, standin = await svc.local_variant(media_id, variant)
         remote = row is None
         if remote:  # another node's media attached by content here: fetched lazily, cached
             row = await svc.remote.variant(media_id, variant)

@@ -310,6 +310,10 @@ class MediaService:
             return None
         private = await self.is_private(m)
         expires = self.signer.expiry(self.settings.signed_url_ttl_s) if private else None
+        # Pending before variants: the finisher adds the variants and clears the row in one commit,
+        # so "nothing pending" read first means the variants read next are all there (the other
+        # order could answer nothing pending with the new variants missing).
+        later = None if remote else await self.node.db.fetchval(pending.PENDING, (media_id,))
         variants = []
         for v in await self.node.db.fetchall(REMOTE_VARIANTS if remote else queries.VARIANTS, (media_id,)):
             url = self._url(media_id, v["name"], expires)
@@ -323,7 +327,6 @@ class MediaService:
                     height=v["height"],
                 )
             )
-        later = None if remote else await self.node.db.fetchval(pending.PENDING, (media_id,))
         return MediaOut(
             pending=later.split(",") if later else [],
             id=m["id"],
@@ -342,12 +345,17 @@ class MediaService:
             filename=m["filename"] or None,
         )
 
-    async def standin(self, media_id: str, variant: str) -> Any:
-        """The display WebP's row while ``variant`` of a local upload is still being made."""
+    async def local_variant(self, media_id: str, variant: str) -> tuple[Any, bool]:
+        """A local upload's variant row, or the display WebP's while that variant is still being
+        made (then True: a stand-in, never cached); (None, False) when there is neither."""
+        row = await self.node.db.fetchone(queries.VARIANT, (media_id, variant))
+        if row is not None:
+            return row, False
         later = await self.node.db.fetchval(pending.PENDING, (media_id,))
-        if not later or variant not in later.split(","):
-            return None
-        return await self.node.db.fetchone(queries.VARIANT, (media_id, "webp"))
+        if later and variant in later.split(","):
+            return await self.node.db.fetchone(queries.VARIANT, (media_id, "webp")), True
+        # Not pending (any more): it may have been recorded between the two reads above.
+        return await self.node.db.fetchone(queries.VARIANT, (media_id, variant)), False
 
     def _url(self, media_id: str, variant: str, expires: int | None) -> str:
         url = f"{self.base_url}/media/{media_id}/{variant}"
