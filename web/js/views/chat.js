@@ -1,11 +1,6 @@
-// One open channel (or DM): the view the shell shows for it. This file builds the view's skeleton
-// (header, scroller, jump button, typing line, composer) and wires its parts, which are plain
-// functions of the view:
-//   chat_history.js  loading: the first page, older and newer pages, a jump, catch-up, acks
-//   chat_list.js     rendering: the messages, grouping, live changes, scroll, the typing line
-//   chat_actions.js  acting: the message toolbar, the keyboard, react, edit, delete, pin
-// and the features that attach to it: unread_divider.js, message_menu.js, thread_pane.js,
-// channel_header.js, composer.js. The methods at the end are what other modules call.
+// One open channel (or DM): the view's skeleton (header, messages, composer) and the wiring of its
+// parts, plain functions of the view: chat_history.js loads, chat_list.js renders, chat_actions.js
+// acts on messages. The methods at the end are what other modules call.
 
 import { h } from '../dom.js';
 import { icon } from '../icons.js';

@@ -1,7 +1,5 @@
-// What a member does to the messages of a chat view: the toolbar on each message, the keyboard
-// (arrow keys move focus from message to message, a letter acts on the focused one), and the
-// actions themselves: react, edit in place, delete, pin. The same actions as a context menu or a
-// touch sheet are message_menu.js. The functions take the ChatView.
+// What a member does to a chat view's messages: the toolbar, the keys (arrows move between messages,
+// letters act), react, edit in place, delete, pin. The context menu and touch sheet: message_menu.js.
 
 import { messages as M } from '../content.js';
 import { announce, h, replace } from '../dom.js';

@@ -1,7 +1,5 @@
-// A chat view's history from the node: the first page (or the context of a linked message), older
-// pages as the reader scrolls up, newer ones after a jump into the past, the catch-up after a fresh
-// gateway session, read acknowledgements, and the latest page kept for a cold start offline.
-// The functions take the ChatView; they reach the list (chat_list.js) through its methods.
+// A chat view's history from the node: the first page or a linked message's context, older pages,
+// newer ones after a jump, the catch-up after a new session, acks, the copy kept for offline.
 
 import { messages as M } from '../content.js';
 import * as outbox from '../outbox.js';

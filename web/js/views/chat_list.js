@@ -1,7 +1,5 @@
-// How a chat view's history looks: each message's markup, consecutive messages from one sender
-// grouped under one header, the list brought up to date in place on live changes (an unchanged
-// message keeps its element, and focus), staying at the bottom or offering "jump to present", and
-// the typing line. The functions take the ChatView; view.elements maps message ids to elements.
+// A chat view's messages on screen: each message's markup, grouping, live changes applied in place
+// (an unchanged message keeps its element, and focus), scrolling, and the typing line.
 
 import { announce, formatTime, h } from '../dom.js';
 import { icon } from '../icons.js';
