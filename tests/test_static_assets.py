@@ -52,7 +52,7 @@ async def test_page_points_at_versioned_files_and_preloads_the_first_screens_mod
     # The modules main.js reaches by static imports, however deep, all under the same version.
     # The chat view's parts among them: the service worker keeps what the first screen loaded, so
     # they are there for a cold start offline too.
-    chat = ("chat.js", "chat_history.js", "chat_list.js", "chat_actions.js", "composer.js")
+    chat = ("chat.js", "chat_history.js", "chat_messages.js", "composer.js")
     for module in ("js/api.js", "js/dom.js", "js/views/shell.js", *(f"js/views/{m}" for m in chat)):
         assert f"{assets}{module}" in preloads
     # Dynamically imported modules (the admin tabs, the proof-of-work worker) stay lazy.

@@ -1,17 +1,20 @@
-// A chat view's messages on screen: each message's markup, grouping, live changes applied in place
-// (an unchanged message keeps its element, and focus), scrolling, and the typing line.
+// A chat view's messages: how they look (each message's markup and toolbar, grouping, live changes
+// applied in place so an unchanged message keeps its element and focus, the typing line) and what a
+// member does to them (react, edit in place, delete, pin). The menu and touch sheet: message_menu.js.
 
-import { announce, formatTime, h } from '../dom.js';
+import { messages as M } from '../content.js';
+import { announce, formatTime, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';
 import { renderAttachments } from './attachments.js';
 import { decorateBot } from './bot_tag.js';
-import { focusMessage, messageKeys, pendingToolbar, toggleReaction, toolbar } from './chat_actions.js';
 import { ack, remember, toPresent } from './chat_history.js';
 import { emojiGlyph, emojiName } from './custom_emoji.js';
+import { confirmDialog, reactionPicker } from './dialogs.js';
 import { collapseBlocked } from './friends.js';
 import { decorateIntegration, embedSlot, sameSender } from './integrations.js';
 import { renderBody } from './markup.js';
+import { extraToolbarButtons } from './message_menu.js';
 import { pollSlot } from './polls.js';
 import { profileTrigger } from './profile_card.js';
 import { avatar } from './shell.js';
@@ -21,22 +24,10 @@ import { unreadMark } from './unread_divider.js';
 const { state } = store;
 const GROUP_MS = 5 * 60 * 1000;
 
-export function nearBottom(view) {
-  return view.scroller.scrollHeight - view.scroller.scrollTop - view.scroller.clientHeight < 120;
-}
-
-export function scrollToBottom(view, focus) {
-  view.scroller.scrollTop = view.scroller.scrollHeight;
-  view.jump.hidden = true;
-  if (focus) view.focusComposer();
-}
-
-export function onScroll(view) {
-  if (nearBottom(view) && !view.bucket.hasNewer) view.jump.hidden = true;
-}
+// -- how they look ----------------------------------------------------------------------------------
 
 export function applyChange(view, { added = [], updated = [], removed = [] }) {
-  const stick = nearBottom(view);
+  const stick = view.nearBottom();
   remember(view);
   for (const id of removed) {
     const el = view.elements.get(id);
@@ -54,7 +45,7 @@ export function applyChange(view, { added = [], updated = [], removed = [] }) {
       // Reading a window into history: what arrives live waits behind "jump to present".
       if (!theirs.length) toPresent(view);
       else view.jump.hidden = false;
-    } else if (stick || !theirs.length) scrollToBottom(view);
+    } else if (stick || !theirs.length) view.scrollToBottom();
     else view.jump.hidden = false;
     for (const m of theirs) announce(`${store.displayName(m.author_id)}: ${m.content.slice(0, 140)}`);
     ack(view);
@@ -118,7 +109,7 @@ function renderMessage(view, m, grouped) {
     tabindex: '-1',
     'aria-labelledby': `${headId} ${bodyId}`,
     dataset: { id: m.id, grouped: String(grouped), rev: rev(m) },
-    onkeydown: (e) => messageKeys(view, e, m),
+    onkeydown: (e) => view.messageKeys(e, m),
   },
     unreadMark(view, m),
     m.reply_to ? replyRef(view, m.reply_to) : null,
@@ -145,7 +136,7 @@ function replyRef(view, id) {
     class: 'reply-ref muted',
     tabindex: '-1',
     'aria-label': `Reply to ${text}`,
-    onclick: () => focusMessage(view, id),
+    onclick: () => view.focusMessage(id),
   }, h('span', { 'aria-hidden': 'true' }, '↪ '), text);
 }
 
@@ -174,4 +165,120 @@ export function renderTyping(view) {
   else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
   else if (names.length > 2) text = 'Several people are typing…';
   view.typingLine.textContent = text;
+}
+
+export function toolbar(view, m) {
+  const mine = m.author_id === state.me?.id;
+  const moderator = store.can(view.perms, store.PERM.MANAGE_MESSAGES);
+  const button = (label, icon, fn, key) => h('button', {
+    class: 'icon-btn', tabindex: '-1', 'aria-label': label, title: label, 'aria-keyshortcuts': key, onclick: (e) => fn(e),
+  }, icon);
+  return h('div', { class: 'msg-actions', role: 'toolbar', 'aria-label': 'Message actions', onkeydown: (e) => view.toolbarKeys(e) },
+    button('Add reaction', icon('smile', 18), (e) => pickReaction(view, m, e.currentTarget), '+'),
+    button('Reply', icon('reply', 18), () => view.composer.replyTo(m), 'R'),
+    mine ? button('Edit', icon('edit', 18), () => startEdit(view, m), 'E') : null,
+    !view.dm && moderator ? button(m.pinned ? 'Unpin' : 'Pin', icon('pin', 18), () => togglePin(view, m), 'P') : null,
+    mine || moderator ? button('Delete', icon('trash', 18), (e) => remove(view, m, e.shiftKey), 'Delete') : null,
+    // Start thread, Report (a DM's to the node admins, a channel's to its moderators), More
+    ...extraToolbarButtons(view, m, button));
+}
+
+/** A message still in the outbox has no toolbar until it fails: then Retry and Discard. */
+export function pendingToolbar(view, m) {
+  if (m.pending !== 'failed') return null;
+  return h('div', { class: 'msg-actions visible', role: 'toolbar', 'aria-label': 'Unsent message actions' },
+    h('button', { class: 'btn small', onclick: () => view.composer.retry(m.id) }, 'Retry'),
+    h('button', { class: 'btn small', onclick: () => view.composer.discard(m.id) }, 'Discard'));
+}
+
+// -- what a member does to them ----------------------------------------------------------------------
+
+export async function toggleReaction(view, m, emoji) {
+  const mine = (m.reactions || []).find((r) => r.emoji === emoji && r.me);
+  try {
+    if (mine) await M.unreact(view.channelId, m.id, emoji);
+    else await M.react(view.channelId, m.id, emoji);
+  } catch (err) {
+    announce(err.message);
+  }
+}
+
+export async function pickReaction(view, m, anchor) {
+  // The full picker (search, custom emoji), loaded on first use; the small one if that fails.
+  const picker = await import('./emoji_picker.js').catch(() => null);
+  if (!picker) return reactionPicker(anchor, (emoji) => toggleReaction(view, m, emoji));
+  return picker.openEmojiPicker({ title: 'Add reaction', communityId: view.dm ? null : view.channel?.community_id, pick: (item) => toggleReaction(view, m, item.value) });
+}
+
+export function startEdit(view, m) {
+  const el = view.elements.get(m.id);
+  if (!el) return;
+  const body = el.querySelector('.msg-body');
+  const input = h('textarea', { class: 'edit-input', 'aria-label': 'Edit message', rows: '2', value: m.content });
+  const hint = h('p', { class: 'edit-hint muted' }, 'Escape to cancel • Enter to save');
+  const error = h('p', { class: 'field-error', role: 'alert' });
+  const finish = () => {
+    view.elements.delete(m.id);
+    view.renderAll();
+    view.focusMessage(m.id);
+  };
+  input.addEventListener('keydown', async (e) => {
+    e.stopPropagation();
+    if (e.key === 'Escape') { e.preventDefault(); finish(); }
+    if (e.key === 'Enter' && !e.shiftKey) {
+      e.preventDefault();
+      const text = input.value.trim();
+      if (!text) { remove(view, m, false); return; }
+      if (text === m.content) { finish(); return; }
+      try {
+        const updated = await M.edit(view.channelId, m.id, text);
+        store.mergeMessages(view.channelId, [updated]);
+        finish();
+      } catch (err) {
+        error.textContent = err.message;
+      }
+    }
+  });
+  replace(body, input, hint, error);
+  input.focus();
+  input.setSelectionRange(input.value.length, input.value.length);
+}
+
+export async function remove(view, m, skipConfirm) {
+  const ok = skipConfirm || await confirmDialog('Delete message', 'Are you sure you want to delete this message? This cannot be undone.', 'Delete');
+  if (!ok) return;
+  const els = view.messageEls();
+  const i = els.indexOf(view.elements.get(m.id));
+  try {
+    await M.remove(view.channelId, m.id);
+    store.removeMessage(view.channelId, m.id);
+    view.applyChange({ removed: [m.id] });
+    announce('Message deleted.');
+    const next = els[i + 1] || els[i - 1];
+    if (next && next.isConnected) next.focus(); else view.focusComposer();
+  } catch (err) {
+    announce(err.message);
+  }
+}
+
+export async function togglePin(view, m) {
+  // The state we asked for, set (not flipped) once the node agrees: the CONTENT_MODERATE push
+  // may already have set it while the request was on its way back.
+  const pinned = !m.pinned;
+  try {
+    if (pinned) await M.pin(view.channelId, m.id);
+    else await M.unpin(view.channelId, m.id);
+    const current = view.bucket.byId.get(m.id) || m;
+    current.pinned = pinned;
+    view.elements.delete(m.id);
+    view.renderAll();
+    announce(pinned ? 'Message pinned.' : 'Message unpinned.');
+  } catch (err) {
+    announce(err.message);
+  }
+}
+
+export async function showPins(view) {
+  const { pinsDialog } = await import('./dialogs.js');
+  pinsDialog(view);
 }
