@@ -20,12 +20,7 @@ export async function load(view) {
   const target = hashTarget();
   if (target && !view.bucket.byId.has(target)) {
     view.historyStatus.textContent = 'Loading messages…';
-    try {
-      await loadAround(view, target);
-    } catch (err) {
-      view.historyStatus.textContent = err.status === 404 ? 'That message is gone.' : err.message;
-      return;
-    }
+    if (!(await loadAround(view, target))) return;
   } else if (!view.bucket.loaded) {
     view.historyStatus.textContent = 'Loading messages…';
     const readies = view.shell.readies;
@@ -78,30 +73,36 @@ export function remember(view, delay = 300) {
  *  cursor) replaces what we held, and history loads in both directions from there. */
 export async function jumpTo(view, id) {
   if (!view.bucket.byId.has(id)) {
-    try {
-      await loadAround(view, id);
-    } catch (err) {
-      view.historyStatus.textContent = err.status === 404 ? 'That message is gone.' : err.message;
-      return;
-    }
+    if (!(await loadAround(view, id))) return;
     view.renderAll();
   }
   highlight(view, id);
 }
 
+/** The history around message `id`; false (the status line says why) if it cannot be had. */
 async function loadAround(view, id) {
-  const page = await M.list(view.channelId, { around: id, limit: AROUND });
-  const idx = page.messages.findIndex((m) => m.id === id);
-  if (idx < 0) throw Object.assign(new Error('That message is gone.'), { status: 404 });
-  const b = view.bucket;
-  // The window may not join up with what we held, so it replaces it.
-  b.list = [];
-  b.byId = new Map();
-  store.mergeMessages(view.channelId, page.messages);
-  b.hasMore = idx >= AROUND / 2;
-  b.hasNewer = page.messages.length >= AROUND;
-  b.newest = page.messages[page.messages.length - 1].id;
-  b.loaded = true;
+  try {
+    const page = await M.list(view.channelId, { around: id, limit: AROUND });
+    const idx = page.messages.findIndex((m) => m.id === id);
+    if (idx < 0) throw Object.assign(new Error('That message is gone.'), { status: 404 });
+    const b = view.bucket;
+    // The window may not join up with what we held, so it replaces it.
+    replaceWindow(view, page.messages);
+    b.hasMore = idx >= AROUND / 2;
+    b.hasNewer = page.messages.length >= AROUND;
+    b.newest = page.messages[page.messages.length - 1].id;
+    b.loaded = true;
+    return true;
+  } catch (err) {
+    view.historyStatus.textContent = err.status === 404 ? 'That message is gone.' : err.message;
+    return false;
+  }
+}
+
+function replaceWindow(view, messages) {
+  view.bucket.list = [];
+  view.bucket.byId = new Map();
+  store.mergeMessages(view.channelId, messages);
 }
 
 function highlight(view, id) {
@@ -138,9 +139,7 @@ export async function toPresent(view) {
   if (b.hasNewer) {
     const page = await M.list(view.channelId, { limit: PAGE }).catch(() => null);
     if (page) {
-      b.list = [];
-      b.byId = new Map();
-      store.mergeMessages(view.channelId, page.messages);
+      replaceWindow(view, page.messages);
       b.hasMore = page.messages.length >= PAGE;
       b.hasNewer = false;
       view.renderAll();
