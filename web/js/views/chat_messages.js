@@ -151,23 +151,7 @@ function reactions(view, m) {
     }, emojiGlyph(r.emoji, view.channel?.community_id), h('span', { class: 'count', 'aria-hidden': 'true' }, String(r.count)))));
 }
 
-/** A message's render key: a message whose key is unchanged keeps its element. */
-function rev(m) {
-  const reactions = (m.reactions || []).map((r) => `${r.emoji}${r.count}${r.me ? '+' : ''}`).join(',');
-  return `${m.edited_at || 0}|${m.pinned ? 1 : 0}|${m.deleted ? 1 : 0}|${reactions}|${m.pending || ''}|${m.content}`;
-}
-
-export function renderTyping(view) {
-  const ids = store.typingIn(view.channelId);
-  const names = ids.map(store.displayName);
-  let text = '';
-  if (names.length === 1) text = `${names[0]} is typing…`;
-  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
-  else if (names.length > 2) text = 'Several people are typing…';
-  view.typingLine.textContent = text;
-}
-
-export function toolbar(view, m) {
+function toolbar(view, m) {
   const mine = m.author_id === state.me?.id;
   const moderator = store.can(view.perms, store.PERM.MANAGE_MESSAGES);
   const button = (label, icon, fn, key) => h('button', {
@@ -184,16 +168,32 @@ export function toolbar(view, m) {
 }
 
 /** A message still in the outbox has no toolbar until it fails: then Retry and Discard. */
-export function pendingToolbar(view, m) {
+function pendingToolbar(view, m) {
   if (m.pending !== 'failed') return null;
   return h('div', { class: 'msg-actions visible', role: 'toolbar', 'aria-label': 'Unsent message actions' },
     h('button', { class: 'btn small', onclick: () => view.composer.retry(m.id) }, 'Retry'),
     h('button', { class: 'btn small', onclick: () => view.composer.discard(m.id) }, 'Discard'));
 }
 
+/** A message's render key: a message whose key is unchanged keeps its element. */
+function rev(m) {
+  const reactions = (m.reactions || []).map((r) => `${r.emoji}${r.count}${r.me ? '+' : ''}`).join(',');
+  return `${m.edited_at || 0}|${m.pinned ? 1 : 0}|${m.deleted ? 1 : 0}|${reactions}|${m.pending || ''}|${m.content}`;
+}
+
+export function renderTyping(view) {
+  const ids = store.typingIn(view.channelId);
+  const names = ids.map(store.displayName);
+  let text = '';
+  if (names.length === 1) text = `${names[0]} is typing…`;
+  else if (names.length === 2) text = `${names[0]} and ${names[1]} are typing…`;
+  else if (names.length > 2) text = 'Several people are typing…';
+  view.typingLine.textContent = text;
+}
+
 // -- what a member does to them ----------------------------------------------------------------------
 
-export async function toggleReaction(view, m, emoji) {
+async function toggleReaction(view, m, emoji) {
   const mine = (m.reactions || []).find((r) => r.emoji === emoji && r.me);
   try {
     if (mine) await M.unreact(view.channelId, m.id, emoji);
