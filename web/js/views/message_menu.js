@@ -74,7 +74,7 @@ export function toast(text) {
 
 // -- the toolbar ---------------------------------------------------------------------------------
 
-/** Buttons chat.js's toolbar lacks: start a thread, report (not your own), and "More actions".
+/** Buttons chat_messages.js's toolbar lacks: start a thread, report (not your own), and "More actions".
  *  `button(label, icon, fn, key)` is the toolbar's own button factory. */
 export function extraToolbarButtons(view, m, button) {
   if (m.pending) return [];

@@ -80,7 +80,7 @@ export function placeUnread(view, { scroll = true } = {}) {
   }
 }
 
-/** The divider for the message that starts the unread part (ChatView.renderMessage). */
+/** The divider for the message that starts the unread part (chat_messages.js renderMessage). */
 export function unreadMark(view, m) {
   if (view.firstUnread !== m.id) return null;
   return h('div', { class: 'new-divider', role: 'separator', 'aria-label': 'New messages start here' },
