@@ -108,7 +108,7 @@ export class Shell {
   }
 
   onReady(ready) {
-    this.readies = (this.readies || 0) + 1; // a chat view loading its first page looks (chat.js)
+    this.readies = (this.readies || 0) + 1; // a chat view loading its first page looks (chat_history.js)
     // READY carries what plugins add (communities, channels, unread state); absorb what we know.
     if (Array.isArray(ready.communities)) {
       for (const c of ready.communities) state.communities.set(c.id, { ...state.communities.get(c.id), ...c });
