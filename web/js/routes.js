@@ -1,5 +1,5 @@
 // The route table: every path of the node's HTTP API that the web UI calls is built here, and only
-// here, by area (issue 23). Views call named functions (R.admin.bans(), R.events.rsvp(id, body))
+// here, by area (issue 23), as are the media file URLs it shows and the readiness probe it reads. Views call named functions (R.admin.bans(), R.events.rsvp(id, body))
 // instead of spelling '/api/v1/...'; each path parameter goes through encodeURIComponent. Functions
 // answer the request's promise (api.js: the parsed body, null for a 204, an ApiError on failure);
 // the few named ...Url answer a URL for what is not a JSON call (a download fetched with the token,
