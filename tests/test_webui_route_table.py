@@ -1,4 +1,4 @@
-"""The web UI's route table (issue 23): every API path the UI calls is built in web/js/routes.js, and
+"""The web UI's route table (issue 23): every API path the UI calls is built in web/js/content.js, and
 views call its named functions. An API path spelled anywhere else in web/js fails here; comments may
 still name the endpoints they describe. api.js keeps only the session's own auth calls (refresh,
 sign-in, sign-up, sign-out, first-run setup), which live with the token they manage."""
@@ -10,7 +10,7 @@ import re
 from cryb_node.webui import web_root
 
 JS = web_root() / "js"
-TABLE = JS / "routes.js"
+TABLE = JS / "content.js"
 API_PATH = re.compile(r"/api/v1/")
 MEDIA_FILE = re.compile(r"""['"`]/media/""")
 AUTH_INTERNALS = re.compile(r"['\"]/api/v1/auth/(refresh|login|register|logout|setup)['\"]")
@@ -43,7 +43,7 @@ def modules():
 
 def test_the_scan_sees_the_ui_and_the_table_holds_the_routes():
     names = {rel for rel, _ in modules()}
-    assert {"api.js", "content.js", "store.js", "views/chat.js", "views/admin/bans.js"} <= names
+    assert {"api.js", "outbox.js", "store.js", "views/chat.js", "views/admin/bans.js"} <= names
     table = TABLE.read_text(encoding="utf-8")
     routes = re.findall(r"^  +\w+: \([^)]*\) =>", table, re.M)
     assert len(routes) > 150
@@ -60,7 +60,7 @@ def test_no_api_path_is_spelled_outside_the_route_table():
             if rel == "api.js" and AUTH_INTERNALS.search(line):
                 continue
             found.append(f"web/js/{rel}:{no}: {line.strip()}")
-    assert not found, "API paths belong in web/js/routes.js:\n" + "\n".join(found)
+    assert not found, "API paths belong in web/js/content.js:\n" + "\n".join(found)
 
 
 def test_media_file_urls_come_from_the_route_table():
@@ -70,4 +70,4 @@ def test_media_file_urls_come_from_the_route_table():
         for no, line in code_lines(text)
         if MEDIA_FILE.search(line)
     ]
-    assert not found, "Media URLs belong in web/js/routes.js (media.fileUrl):\n" + "\n".join(found)
+    assert not found, "Media URLs belong in web/js/content.js (media.fileUrl):\n" + "\n".join(found)

@@ -4,7 +4,7 @@
 // reload mid-send) never makes a second message: the node answers the one it already made.
 
 import { token } from './api.js';
-import { messages as M } from './routes.js';
+import { messages as M } from './content.js';
 import * as store from './store.js';
 
 const DB_NAME = 'cryb-offline';

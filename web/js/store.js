@@ -1,7 +1,7 @@
 // The app's state: what the node told us over HTTP and the gateway, and a tiny publish/subscribe so
 // views re-render the part that changed.
 
-import { users } from './routes.js';
+import { users } from './content.js';
 
 const subscribers = new Map();
 

@@ -4,7 +4,7 @@
 // its element (chart.data) so tests and screen readers can check the figures; a table of the same
 // numbers follows each chart.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 

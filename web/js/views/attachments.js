@@ -5,7 +5,7 @@
 // anything else (audio, video) as a file card with its name, size, type and a download link.
 
 import * as api from '../api.js';
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';

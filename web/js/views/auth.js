@@ -1,7 +1,7 @@
 // Sign-in screens: sign in (with the two-factor prompt), register, verify email, reset password.
 
 import * as api from '../api.js';
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { h, replace } from '../dom.js';
 import { solve } from '../pow.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';

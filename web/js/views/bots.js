@@ -2,7 +2,7 @@
 // expiry; shown once, listed and revoked) and bot accounts (create with a token shown once, add to a
 // community you manage, delete). docs/integrations.md "Bots".
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import { holds } from '../perms.js';
 import * as store from '../store.js';

@@ -2,7 +2,7 @@
 // role and per member (MANAGE_ROLES there) as allow / neutral / deny switches with plain-language
 // labels (perms.js). Loaded when the gear is first used (channel_menu.js has the gear and the note).
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import { bit, CHANNEL_PERMISSIONS, holds } from '../perms.js';
 import * as store from '../store.js';

@@ -3,7 +3,7 @@
 // tree does not hold (behind a "load more") is fetched and shown above the discussion; one that is
 // gone is said to be gone, rather than leaving the reader at the top of the post wondering.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { h } from '../dom.js';
 
 /** The comment id the address points at, if any. */

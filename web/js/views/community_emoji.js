@@ -1,7 +1,7 @@
 // A community's custom emoji (GET /api/v1/communities/{id}/emojis) with their image URLs, kept per
 // community for the session. In text they are written <:name:id> (the reactions API's "name:id").
 
-import { communities } from '../routes.js';
+import { communities } from '../content.js';
 import { h } from '../dom.js';
 import * as store from '../store.js';
 import { describe } from './attachments.js';

@@ -1,7 +1,7 @@
 // A community's header buttons (settings gear, leave door), leaving it, the rail icon, and the
 // /@settings route, whose view (community_settings.js) loads when first opened.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h, initials, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import { holds } from '../perms.js';

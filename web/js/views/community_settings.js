@@ -3,7 +3,7 @@
 // permission (the node refuses everyone else anyway). Loaded when first opened (community_menu.js
 // has the header buttons, leaving and the rail icon).
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, initials, replace } from '../dom.js';
 import { bit, holds, PERMISSIONS } from '../perms.js';
 import * as store from '../store.js';

@@ -2,7 +2,7 @@
 // community that community_emoji.js keeps; the settings screen forgets it when an emoji changes.
 
 import { h, replace } from '../dom.js';
-import { media } from '../routes.js';
+import { media } from '../content.js';
 import { communityEmoji, forgetCommunityEmoji } from './community_emoji.js';
 
 const CUSTOM = /^([A-Za-z0-9_]{2,32}):([0-9a-z]{26})$/;

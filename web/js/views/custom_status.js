@@ -2,7 +2,7 @@
 // status" with how long it lasts), and statusOf(), which the member list and profile cards show.
 // It is part of the public profile (PATCH /api/v1/users/@me {status_text, status_until}).
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';

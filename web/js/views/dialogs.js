@@ -1,7 +1,7 @@
 // Modal dialogs (native <dialog>: focus stays inside, Escape closes, focus returns to the opener),
 // the reaction picker and the pinned-messages panel.
 
-import { communities as C, messages as M } from '../routes.js';
+import { communities as C, messages as M } from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';

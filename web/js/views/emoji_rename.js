@@ -1,7 +1,7 @@
 // Renaming a community's custom emoji (community settings > Emoji): a small form in a dialog.
 // Messages and reactions name the emoji by id, so they follow the new name.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h } from '../dom.js';
 import { modal } from './dialogs.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';

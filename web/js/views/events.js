@@ -4,7 +4,7 @@
 // follow SCHEDULED_EVENT_UPDATE dispatches, so a new event or an answer shows at once.
 
 import * as api from '../api.js';
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import { holds } from '../perms.js';
 import * as store from '../store.js';

@@ -4,7 +4,7 @@
 // only as the server's sanitized HTML re-checked by safeHTML (dom.js); so does the composer's preview
 // (the server renders it), which offline falls back to the plain text.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace, safeHTML } from '../dom.js';
 import * as store from '../store.js';
 import { upload } from './attachments.js';

@@ -2,7 +2,7 @@
 // Delete (after a confirmation), an "edited" mark, and no "Report" on what you wrote. Deleting a
 // comment keeps its place in the thread as "[deleted]" (the server keeps the replies), as on Reddit.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { confirmDialog } from './dialogs.js';

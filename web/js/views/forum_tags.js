@@ -3,7 +3,7 @@
 // are not in the set (unknown_tag); forum.js calls these hooks.
 
 import * as api from '../api.js';
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';

@@ -2,7 +2,7 @@
 // of any of your communities where you may send, or a direct message, add a comment, send. The node
 // checks both ends (you read the original, you may send at the target). Loaded on first use.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { h } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';

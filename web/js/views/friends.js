@@ -2,7 +2,7 @@
 // (cancel) and a form to send a request by username; the blocked list (Settings → Blocked users);
 // and the chat's collapsed messages from people you blocked.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { installProfileCards, openProfileByName, profileTrigger } from './profile_card.js';

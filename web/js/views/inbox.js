@@ -1,7 +1,7 @@
 // Notifications: the inbox (unread badge on the rail), per-community/channel levels, the email
 // digest, and Web Push opt-in through the service worker (/sw.js).
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { mentionNodes } from './mentions.js';

@@ -3,7 +3,7 @@
 // Previews are asked for in one request per channel per moment (GET /channels/<id>/embeds?ids=),
 // only for messages whose text has a link, and kept so a re-render does not ask again.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h, initials, replace } from '../dom.js';
 
 const LINK = /https?:\/\/[^\s<>"'`]+/;

@@ -2,7 +2,7 @@
 // once, rename, new URL, delete), the community's link-preview switch and its outgoing event
 // webhooks (MANAGE_COMMUNITY). Loaded when the tab is first opened (community_settings.js).
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import { holds } from '../perms.js';
 import * as store from '../store.js';

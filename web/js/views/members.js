@@ -1,7 +1,7 @@
 // The member list: grouped by hoisted role, then online and offline, with presence dots; a member's
 // card (profile_card.js) shows their roles, starts a DM, befriends or blocks.
 
-import { communities as C } from '../routes.js';
+import { communities as C } from '../content.js';
 import { h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { openProfileCard } from './profile_card.js';

@@ -2,7 +2,7 @@
 // member, newest first, whatever their notification settings: the search index's `mentions:`
 // filter, so only what they may read appears. Loaded when first opened (extra.js routes it).
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { hitHref, snippetNodes } from './search.js';

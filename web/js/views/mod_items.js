@@ -2,7 +2,7 @@
 // reported, who wrote it and a link to it; the time-out form (a duration and a reason, not a fixed
 // ten minutes); and how a mod log entry about a message, post or comment reads.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, formatTime, h } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';

@@ -3,7 +3,7 @@
 // The tools are offered only to members holding a moderator bit (store.perms); the node refuses
 // everyone else anyway.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { confirmDialog } from './dialogs.js';

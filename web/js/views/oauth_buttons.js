@@ -2,7 +2,7 @@
 // (GET /api/v1/auth/oauth, public). Each is a plain link to the node's browser entry point, which
 // redirects to the provider; nothing shows when the node has none (or cannot be reached).
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { h, replace } from '../dom.js';
 
 const LABELS = { github: 'GitHub', google: 'Google', discord: 'Discord' };

@@ -3,7 +3,7 @@
 // /@welcome route, whose view and the settings tab (onboarding_view.js) load when first opened.
 // The rules live in plugins/communities/onboarding.py: the node refuses an early post regardless.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { h, replace } from '../dom.js';
 import * as store from '../store.js';
 

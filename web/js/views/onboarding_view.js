@@ -2,7 +2,7 @@
 // recommended channels, self-assignable roles) and the Onboarding tab of community settings;
 // loaded when first opened (onboarding.js has the hooks and the shared cache).
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h, markdownNodes, replace } from '../dom.js';
 import { holds } from '../perms.js';
 import * as store from '../store.js';

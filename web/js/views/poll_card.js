@@ -1,7 +1,7 @@
 // A poll's card: the question, an answer per button with its result bar and count, your vote
 // marked, who may end it; votes and ends go to the node and the answer is remembered (polls.js).
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h } from '../dom.js';
 import { current, remember, rerender } from './polls.js';
 

@@ -1,7 +1,7 @@
 // Writing a poll: its fields, the chat composer's dialog (a message carrying the poll) and the post
 // composer's section (folded until asked for).
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';

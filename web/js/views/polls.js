@@ -3,7 +3,7 @@
 // no poll there) so a re-render does not ask again; live POLL_UPDATE counts; the composer's button.
 // The card (poll_card.js) and the composer (poll_compose.js) load when first needed.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';

@@ -3,7 +3,7 @@
 // to message them, befriend them and block them. /u/<username> opens the same card by link.
 // Elements opt in with data-profile="<user id>"; one listener on the document opens the card.
 
-import { communities as C, dms as D, users as U } from '../routes.js';
+import { communities as C, dms as D, users as U } from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';

@@ -2,7 +2,7 @@
 // profile card, the Friends page, the blocked list in Settings and the chat (a blocked user's
 // messages are collapsed). Changes go through here so every open screen is told ('relations').
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import * as store from '../store.js';
 
 const byUser = new Map(); // user id -> { type: friend|outgoing|incoming|blocked, ... }

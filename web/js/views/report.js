@@ -1,7 +1,7 @@
 // Reporting to the node admins (POST /api/v1/reports): a direct message, a profile or a whole
 // community. One dialog asks why; for a DM it says plainly what the admins will then see.
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import { modal } from './dialogs.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';

@@ -2,7 +2,7 @@
 // /saved listing them newest first with links back; only the member sees their list (the saved
 // plugin checks they can still read each item).
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { toast } from './message_menu.js';

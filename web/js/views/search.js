@@ -3,7 +3,7 @@
 // escaped text with <mark> around matches; only text and <mark> survive here.
 
 import * as api from '../api.js';
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';

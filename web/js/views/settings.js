@@ -2,7 +2,7 @@
 // the member's own data (download a copy, delete the account: settings_data.js).
 
 import * as api from '../api.js';
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { applyTheme, savedTheme } from '../theme.js';

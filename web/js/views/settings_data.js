@@ -2,7 +2,7 @@
 // background: start, progress, download) and delete the account for good (the danger zone).
 
 import * as api from '../api.js';
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import { state } from '../store.js';
 import { banner, busy, field, showError } from './forms.js';

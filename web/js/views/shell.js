@@ -1,7 +1,7 @@
 // The signed-in app: communities rail, channel sidebar, the open channel and the member list, kept
 // live by the realtime gateway.
 
-import { communities as C, dms as D, me as Me } from '../routes.js';
+import { communities as C, dms as D, me as Me } from '../content.js';
 import { announce, h, hue, initials, replace } from '../dom.js';
 import { Gateway } from '../gateway.js';
 import { icon, icon as svgIcon } from '../icons.js';

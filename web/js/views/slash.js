@@ -4,7 +4,7 @@
 // this member's notes (it reaches only their sessions), a public one as the bot's message marked
 // "X used /name"; past the deadline, "<bot> did not respond".
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import * as store from '../store.js';
 

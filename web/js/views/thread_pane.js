@@ -3,7 +3,7 @@
 // the "N replies" line under a thread's first message. A thread is the messages whose thread_id is
 // its root message (POST .../messages {thread_id}); the channel's own history leaves them out.
 
-import { channels as Ch, messages as M } from '../routes.js';
+import { channels as Ch, messages as M } from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';

@@ -2,7 +2,7 @@
 // devices, camera and screen share, a video grid with speaking indicators, and the moderation
 // buttons a member's permissions allow. Loaded when a voice channel is first opened (voice.js).
 
-import * as R from '../routes.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import { holds } from '../perms.js';

@@ -2,7 +2,7 @@
 // DELETE /api/v1/admin/bans/{id}: what `cryb ban` does). A ban refuses what they write on this node
 // and hides what it already holds of them; a node's ban also unpins it.
 
-import * as R from '../../routes.js';
+import * as R from '../../content.js';
 import { announce, formatTime, h } from '../../dom.js';
 import { banner, busy, field, showError, submitButton } from '../forms.js';
 

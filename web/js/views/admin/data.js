@@ -3,7 +3,7 @@
 // functions as `cryb db`). Private columns come back as NULL; the answer names the ones a query touched.
 
 import * as api from '../../api.js';
-import * as R from '../../routes.js';
+import * as R from '../../content.js';
 import { h, replace } from '../../dom.js';
 
 const PREVIEW_ROWS = 100;

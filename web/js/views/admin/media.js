@@ -3,7 +3,7 @@
 // confirmed in a dialog (every upload of the same bytes goes, and the bytes are refused from then
 // on); and the sha256 block list with unblock. The same API `cryb media ...` calls.
 
-import * as R from '../../routes.js';
+import * as R from '../../content.js';
 import { announce, formatTime, h, replace } from '../../dom.js';
 import * as store from '../../store.js';
 import { confirmDialog, modal } from '../dialogs.js';

@@ -2,7 +2,7 @@
 // profile, a community, or a community's content), each shown by name and excerpt with a way to the
 // target, resolved or dismissed with a note (GET/PATCH /api/v1/admin/reports, as `cryb report`).
 
-import * as R from '../../routes.js';
+import * as R from '../../content.js';
 import { announce, formatTime, h, replace } from '../../dom.js';
 import { modal } from '../dialogs.js';
 

@@ -3,7 +3,7 @@
 // revoke) and creating an account directly (the way in when sign-ups are closed). The same
 // functions as `cryb user approve|reject`, `cryb token create|list|revoke` and `cryb user create`.
 
-import * as R from '../../routes.js';
+import * as R from '../../content.js';
 import { announce, formatTime, h, replace } from '../../dom.js';
 import { banner, busy, field, showError, submitButton } from '../forms.js';
 

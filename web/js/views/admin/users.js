@@ -3,7 +3,7 @@
 // audit trail, and act on it. Every action is a call to /api/v1/admin/users (what `cryb user` does
 // too); purge and erase ask for the username to be typed, as the API requires.
 
-import * as R from '../../routes.js';
+import * as R from '../../content.js';
 import { announce, formatTime, h, replace } from '../../dom.js';
 import * as store from '../../store.js';
 import { confirmDialog, modal } from '../dialogs.js';
