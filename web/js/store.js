@@ -1,7 +1,7 @@
 // The app's state: what the node told us over HTTP and the gateway, and a tiny publish/subscribe so
 // views re-render the part that changed.
 
-import { get } from './api.js';
+import { users } from './content.js';
 
 const subscribers = new Map();
 
@@ -56,7 +56,7 @@ export function user(id) {
   if (!inflight.has(id)) {
     inflight.set(
       id,
-      get(`/api/v1/users/${encodeURIComponent(id)}`)
+      users.get(id)
         .then((profile) => {
           state.users.set(id, profile);
           emit('users', id);

@@ -4,7 +4,7 @@
 // its element (chart.data) so tests and screen readers can check the figures; a table of the same
 // numbers follows each chart.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 
@@ -67,10 +67,10 @@ function tops(report) {
     h('ol', null, (report.retention || []).slice(-6).map((r) => h('li', null, `week of ${r.week}: ${r.active}/${r.size}`))));
 }
 
-async function analyticsSection(path, title) {
+async function analyticsSection(load, title) {
   const section = h('section', { class: 'dash-section', 'aria-label': title }, h('h3', null, title));
   try {
-    const report = await api.get(path);
+    const report = await load();
     section.append(
       h('p', { class: 'muted' }, `${report.from} – ${report.to}`),
       await dayChart(report, 'Activity', ['messages', 'posts', 'comments']),
@@ -105,7 +105,7 @@ export class InsightsView extends Pane {
   }
 
   async load() {
-    replace(this.body, await analyticsSection(`/api/v1/communities/${encodeURIComponent(this.communityId)}/analytics`, 'Community analytics'));
+    replace(this.body, await analyticsSection(() => R.communities.analytics(this.communityId), 'Community analytics'));
   }
 }
 
@@ -157,7 +157,7 @@ export class AdminView extends Pane {
 
   async dashboard() {
     const [analytics, health, peers, backups, audit] = await Promise.all([
-      analyticsSection('/api/v1/analytics/node', 'Node analytics'), this.health(), this.peers(), this.backups(), this.audit()]);
+      analyticsSection(R.node.analytics, 'Node analytics'), this.health(), this.peers(), this.backups(), this.audit()]);
     return h('div', null, health, peers, backups, analytics, audit);
   }
 
@@ -165,7 +165,7 @@ export class AdminView extends Pane {
   async peers() {
     const section = h('section', { class: 'dash-section', 'aria-label': 'Peers' }, h('h3', null, 'Peers'));
     try {
-      const out = await api.get('/api/v1/admin/peers');
+      const out = await R.admin.peers();
       if (!out.peers.length) {
         section.append(h('p', { class: 'muted' }, 'No pinned peers. Pin one with “cryb peer add URL”.'));
         return section;
@@ -193,7 +193,7 @@ export class AdminView extends Pane {
     const section = h('section', { class: 'dash-section', 'aria-label': 'Backups' }, h('h3', null, 'Backups'));
     const size = (n) => (n < 1024 ? `${n} B` : n < 1048576 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1048576).toFixed(1)} MB`);
     try {
-      const out = await api.get('/api/v1/admin/backups');
+      const out = await R.admin.backups();
       if (!out.enabled) {
         section.append(h('p', { class: 'muted' }, 'Replication is off: set [replication] enabled = true in cryb.toml to keep backups.'));
         return section;
@@ -226,8 +226,8 @@ export class AdminView extends Pane {
     const section = h('section', { class: 'dash-section', 'aria-label': 'Node health' }, h('h3', null, 'Node health'));
     try {
       const [ready, node] = await Promise.all([
-        fetch('/readyz', { headers: { Accept: 'application/json' } }).then((r) => r.json()),
-        api.get('/api/v1/node'),
+        R.node.readiness(),
+        R.node.info(),
       ]);
       const checks = Object.entries(ready.checks || {});
       section.append(
@@ -249,7 +249,7 @@ export class AdminView extends Pane {
     const table = h('tbody');
     const load = async () => {
       try {
-        const out = await api.get(`/api/v1/admin/audit${api.q({ action: action.value.trim(), limit: 100 })}`);
+        const out = await R.admin.audit({ action: action.value.trim(), limit: 100 });
         replace(table, out.entries.map((e) => h('tr', null,
           h('td', null, formatTime(e.at)), h('td', null, e.action),
           h('td', null, e.actor_id ? store.displayName(e.actor_id) : ''), h('td', null, e.user_id ? store.displayName(e.user_id) : ''))));

@@ -5,6 +5,7 @@
 // anything else (audio, video) as a file card with its name, size, type and a download link.
 
 import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';
@@ -49,7 +50,7 @@ export function upload(file, onProgress) {
   let aborted = false;
   const once = () => new Promise((resolve, reject) => {
     xhr = new XMLHttpRequest();
-    xhr.open('POST', '/api/v1/media');
+    xhr.open('POST', R.media.uploadUrl());
     if (api.token()) xhr.setRequestHeader('Authorization', `Bearer ${api.token()}`);
     xhr.setRequestHeader('X-Cryb-Client', 'web');
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) onProgress(e.loaded / e.total); };
@@ -164,7 +165,7 @@ export class Tray {
 
   remove(item) {
     if (!item.media && !item.error) item.abort();
-    else if (item.media) api.del(`/api/v1/media/${encodeURIComponent(item.media.id)}`).catch(() => {});
+    else if (item.media) R.media.remove(item.media.id).catch(() => {});
     this.items = this.items.filter((i) => i !== item);
     item.row.remove();
     this.el.hidden = !this.items.length;
@@ -205,7 +206,7 @@ export function describe(id) {
   const hit = described.get(id);
   if (hit && (!hit.expires || hit.expires > Date.now() / 1000 + 60)) return hit.promise;
   const entry = { promise: null, expires: 0 };
-  entry.promise = api.get(`/api/v1/media/${encodeURIComponent(id)}`).then((m) => {
+  entry.promise = R.media.get(id).then((m) => {
     entry.expires = m.url_expires_at || 0;
     return m;
   }, () => {

@@ -1,6 +1,7 @@
 // Sign-in screens: sign in (with the two-factor prompt), register, verify email, reset password.
 
 import * as api from '../api.js';
+import * as R from '../content.js';
 import { h, replace } from '../dom.js';
 import { solve } from '../pow.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
@@ -78,7 +79,7 @@ function arrivingInvite(returnTo) {
   return m ? decodeURIComponent(m[1]) : '';
 }
 
-const rulesOf = () => api.api('GET', '/api/v1/auth/registration', undefined, { auth: false });
+const rulesOf = () => R.auth.registration();
 
 /** The sign-up page follows the node's registration mode (GET /api/v1/auth/registration): open, invite
  *  (an invite code or token is required), approval (the node's question is answered, then the account
@@ -177,7 +178,7 @@ export function verifyEmailView({ navigate }) {
   const token = new URLSearchParams(location.search).get('token');
   const status = h('p', { role: 'status' }, token ? 'Checking your link…' : 'This link has no token.');
   if (token) {
-    api.api('POST', '/api/v1/auth/verify-email', { token }, { auth: false })
+    R.auth.verifyEmail({ token })
       .then(() => { status.textContent = 'Your email address is verified. Thank you!'; })
       .catch((err) => { status.textContent = err.message; });
   }
@@ -196,7 +197,7 @@ export function resetPasswordView({ navigate }) {
       e.preventDefault();
       busy(form, async () => {
         try {
-          await api.api('POST', '/api/v1/auth/password-reset', { email: email.input.value.trim() }, { auth: false });
+          await R.auth.passwordReset({ email: email.input.value.trim() });
           done.textContent = 'If that address belongs to an account, a reset link is on its way.';
         } catch (err) {
           showError(err, { email }, errors);
@@ -215,7 +216,7 @@ export function resetPasswordView({ navigate }) {
     e.preventDefault();
     busy(form, async () => {
       try {
-        await api.api('POST', '/api/v1/auth/password-reset/confirm', { token, new_password: password.input.value }, { auth: false });
+        await R.auth.passwordResetConfirm({ token, new_password: password.input.value });
         navigate('/login');
       } catch (err) {
         showError(err, { new_password: password, token: password }, errors);

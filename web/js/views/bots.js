@@ -2,14 +2,13 @@
 // expiry; shown once, listed and revoked) and bot accounts (create with a token shown once, add to a
 // community you manage, delete). docs/integrations.md "Bots".
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import { holds } from '../perms.js';
 import * as store from '../store.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
 
 const { state } = store;
-const enc = encodeURIComponent;
 const SCOPES = ['read', 'write', 'moderate', 'admin'];
 const EXPIRY = [['Never', 0], ['1 day', 86400], ['30 days', 30 * 86400], ['1 year', 365 * 86400]];
 
@@ -24,9 +23,9 @@ function secretOnce(label, value, id) {
   return h('div', { class: 'secret-box', role: 'status' }, h('p', null, `${label} — shown once, keep it somewhere safe:`), input, copy);
 }
 
-function tokenList(path, empty) {
+function tokenList(fetchTokens, empty) {
   const list = h('ul', { class: 'token-list', 'aria-label': 'Tokens' }, h('li', { class: 'muted' }, 'Loading…'));
-  const load = () => api.get(path).then((data) => {
+  const load = () => fetchTokens().then((data) => {
     if (!data.tokens.length) return replace(list, h('li', { class: 'muted' }, empty));
     replace(list, data.tokens.map((t) => h('li', null,
       h('div', null,
@@ -38,7 +37,7 @@ function tokenList(path, empty) {
         type: 'button', class: 'btn small danger', 'aria-label': `Revoke token ${t.name}`,
         onclick: async () => {
           try {
-            await api.del(`/api/v1/tokens/${enc(t.id)}`);
+            await R.tokens.revoke(t.id);
             announce(`Token ${t.name} revoked.`);
             await load();
           } catch (err) {
@@ -52,7 +51,7 @@ function tokenList(path, empty) {
 }
 
 export function tokensTab() {
-  const { list, load } = tokenList('/api/v1/tokens', 'No API tokens yet.');
+  const { list, load } = tokenList(R.tokens.list, 'No API tokens yet.');
   const name = field('Token name', { name: 'name', maxlength: 64, required: true });
   const scopes = h('fieldset', { class: 'scopes' }, h('legend', null, 'Scopes'),
     ...SCOPES.filter((s) => s !== 'admin' || state.me?.admin).map((s) => h('label', { class: 'check' },
@@ -69,7 +68,7 @@ export function tokensTab() {
       const chosen = [...scopes.querySelectorAll('input:checked')].map((i) => i.value);
       const seconds = Number(expiry.value);
       try {
-        const made = await api.post('/api/v1/tokens', { name: name.input.value.trim(), scopes: chosen, ...(seconds ? { expires_in_s: seconds } : {}) });
+        const made = await R.tokens.create({ name: name.input.value.trim(), scopes: chosen, ...(seconds ? { expires_in_s: seconds } : {}) });
         replace(shown, secretOnce(`Token ${made.name}`, made.token, 'token-new-secret'));
         name.input.value = '';
         await load();
@@ -86,7 +85,7 @@ export function tokensTab() {
 export function botsTab() {
   const list = h('ul', { class: 'bot-list', 'aria-label': 'Your bots' }, h('li', { class: 'muted' }, 'Loading…'));
   const shown = h('div');
-  const load = () => api.get('/api/v1/bots').then((data) => {
+  const load = () => R.bots.list().then((data) => {
     if (!data.bots.length) return replace(list, h('li', { class: 'muted' }, 'No bots yet.'));
     replace(list, data.bots.map((b) => botRow(b, load)));
   }).catch((err) => replace(list, h('li', { role: 'alert' }, err.message)));
@@ -98,7 +97,7 @@ export function botsTab() {
     e.preventDefault();
     busy(form, async () => {
       try {
-        const made = await api.post('/api/v1/bots', { username: username.input.value.trim(), display_name: display.input.value.trim() });
+        const made = await R.bots.create({ username: username.input.value.trim(), display_name: display.input.value.trim() });
         replace(shown, secretOnce(`Token of ${made.username}`, made.token.token, 'bot-new-secret'));
         username.input.value = '';
         display.input.value = '';
@@ -125,7 +124,7 @@ function botRow(b, reload) {
         type: 'button', class: 'btn small', onclick: async () => {
           if (!pick.value) return;
           try {
-            await api.put(`/api/v1/communities/${enc(pick.value)}/bots/${enc(b.id)}`);
+            await R.communities.addBot(pick.value, b.id);
             status.textContent = `Added to ${pick.selectedOptions[0].textContent}.`;
           } catch (err) {
             status.textContent = err.message;
@@ -135,7 +134,7 @@ function botRow(b, reload) {
       h('button', {
         type: 'button', class: 'btn small danger', 'aria-label': `Delete bot ${b.username}`, onclick: async () => {
           try {
-            await api.del(`/api/v1/bots/${enc(b.id)}`);
+            await R.bots.remove(b.id);
             announce(`Bot ${b.username} deleted.`);
             await reload();
           } catch (err) {

@@ -2,7 +2,7 @@
 // role and per member (MANAGE_ROLES there) as allow / neutral / deny switches with plain-language
 // labels (perms.js). Loaded when the gear is first used (channel_menu.js has the gear and the note).
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import { bit, CHANNEL_PERMISSIONS, holds } from '../perms.js';
 import * as store from '../store.js';
@@ -11,7 +11,6 @@ import { confirmDialog, modal } from './dialogs.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
 
 const { state } = store;
-const enc = encodeURIComponent;
 
 // -- the dialog ---------------------------------------------------------------------------------
 
@@ -54,7 +53,7 @@ function overview(channel, close) {
     busy(form, async () => {
       try {
         const body = { name: name.input.value.trim().replace(/\s+/g, '-').toLowerCase(), topic: topic.input.value.trim(), slowmode_s: Number(slow.value) };
-        const out = await api.patch(`/api/v1/channels/${enc(channel.id)}`, body);
+        const out = await R.channels.update(channel.id, body);
         merge(out);
         errors.textContent = '';
         announce('Channel saved.');
@@ -71,7 +70,7 @@ function overview(channel, close) {
 async function removeChannel(channel, close) {
   if (!await confirmDialog(`Delete #${channel.name}?`, 'Its messages go with it. This cannot be undone.', 'Delete channel')) return;
   try {
-    await api.del(`/api/v1/channels/${enc(channel.id)}`);
+    await R.channels.remove(channel.id);
     const list = state.channels.get(channel.community_id) || [];
     store.setChannels(channel.community_id, list.filter((c) => c.id !== channel.id));
     close();
@@ -92,7 +91,7 @@ function merge(out) {
 function permissions(channel) {
   const box = h('div', { class: 'ow' }, h('p', { class: 'muted', role: 'status' }, 'Loading roles and members…'));
   const cid = channel.community_id;
-  Promise.all([api.get(`/api/v1/communities/${enc(cid)}/roles`), api.get(`/api/v1/communities/${enc(cid)}/members?limit=200`)])
+  Promise.all([R.communities.roles(cid), R.communities.members(cid)])
     .then(([rs, ms]) => renderOverwrites(box, channel, rs.roles, ms.members))
     .catch((err) => replace(box, h('p', { role: 'alert' }, err.message)));
   return box;
@@ -158,10 +157,9 @@ function overwriteEditor(channel, type, id, name, ow, reopen) {
       h('div', { class: 'ow-text' }, h('span', { class: 'ow-label', id: `${group}-l` }, text), h('span', { class: 'muted ow-help' }, help)),
       h('div', { class: 'tri-group', role: 'radiogroup', 'aria-labelledby': `${group}-l` }, choices));
   });
-  const path = `/api/v1/channels/${enc(channel.id)}/overwrites/${type}/${enc(id)}`;
   const errors = banner();
   const refresh = async () => {
-    const fresh = await api.get(`/api/v1/channels/${enc(channel.id)}`);
+    const fresh = await R.channels.get(channel.id);
     merge(fresh);
   };
   const form = h('form', { class: 'ow-form', novalidate: true, 'aria-label': `Permissions for ${name}` },
@@ -172,7 +170,7 @@ function overwriteEditor(channel, type, id, name, ow, reopen) {
         type: 'button', class: 'btn',
         onclick: async () => {
           try {
-            await api.del(path);
+            await R.channels.removeOverwrite(channel.id, type, id);
             await refresh();
             announce(`Removed the overwrite for ${name}.`);
             reopen();
@@ -186,7 +184,7 @@ function overwriteEditor(channel, type, id, name, ow, reopen) {
     e.preventDefault();
     busy(form, async () => {
       try {
-        await api.put(path, { allow: Number(allow), deny: Number(deny) });
+        await R.channels.setOverwrite(channel.id, type, id, { allow: Number(allow), deny: Number(deny) });
         await refresh();
         announce(`Saved the permissions for ${name}.`);
         reopen();

@@ -3,10 +3,8 @@
 // tree does not hold (behind a "load more") is fetched and shown above the discussion; one that is
 // gone is said to be gone, rather than leaving the reader at the top of the post wondering.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { h } from '../dom.js';
-
-const enc = encodeURIComponent;
 
 /** The comment id the address points at, if any. */
 export function linkedComment() {
@@ -23,7 +21,7 @@ export async function showLinkedComment(view, section) {
   if (!el) {
     let c = null;
     try {
-      c = await api.get(`/api/v1/comments/${enc(id)}`);
+      c = await R.forum.comment(id);
     } catch {
       c = null;
     }

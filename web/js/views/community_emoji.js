@@ -1,7 +1,7 @@
 // A community's custom emoji (GET /api/v1/communities/{id}/emojis) with their image URLs, kept per
 // community for the session. In text they are written <:name:id> (the reactions API's "name:id").
 
-import { get } from '../api.js';
+import { communities } from '../content.js';
 import { h } from '../dom.js';
 import * as store from '../store.js';
 import { describe } from './attachments.js';
@@ -17,7 +17,7 @@ function smallest(media) {
 export function communityEmoji(communityId, { fresh = false } = {}) {
   if (!communityId) return Promise.resolve([]);
   if (fresh || !lists.has(communityId)) {
-    const p = get(`/api/v1/communities/${encodeURIComponent(communityId)}/emojis`)
+    const p = communities.emojis(communityId)
       .then((r) => Promise.all((r.emojis || []).map(async (e) => ({ ...e, url: smallest(await describe(e.media_id)) }))))
       .catch(() => { lists.delete(communityId); return []; });
     lists.set(communityId, p);

@@ -1,7 +1,7 @@
 // A community's header buttons (settings gear, leave door), leaving it, the rail icon, and the
 // /@settings route, whose view (community_settings.js) loads when first opened.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h, initials, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import { holds } from '../perms.js';
@@ -9,14 +9,11 @@ import * as store from '../store.js';
 import { confirmDialog, modal } from './dialogs.js';
 
 const { state } = store;
-const enc = encodeURIComponent;
-
-export const mediaUrl = (id) => `/media/${enc(id)}/original`;
 
 /** The community's picture for the rail: its icon, else its initials. */
 export function communityBadge(c) {
   return c.icon
-    ? h('img', { class: 'community-icon', src: mediaUrl(c.icon), alt: '', 'aria-hidden': 'true' })
+    ? h('img', { class: 'community-icon', src: R.media.fileUrl(c.icon), alt: '', 'aria-hidden': 'true' })
     : h('span', { 'aria-hidden': 'true' }, initials(c.name));
 }
 
@@ -53,7 +50,7 @@ export async function leaveCommunity(shell, communityId) {
   const text = c.public ? 'You can join again from the public list.' : 'It is private: you will need a new invite to come back.';
   if (!await confirmDialog(`Leave ${c.name}?`, text, 'Leave community')) return;
   try {
-    await api.del(`/api/v1/communities/${enc(communityId)}/members/@me`);
+    await R.communities.leave(communityId);
     state.communities.delete(communityId);
     state.channels.delete(communityId);
     store.emit('communities');

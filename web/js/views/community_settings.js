@@ -3,19 +3,18 @@
 // permission (the node refuses everyone else anyway). Loaded when first opened (community_menu.js
 // has the header buttons, leaving and the rail icon).
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, initials, replace } from '../dom.js';
 import { bit, holds, PERMISSIONS } from '../perms.js';
 import * as store from '../store.js';
 import { forgetEmoji } from './custom_emoji.js';
 import { renameEmojiButton } from './emoji_rename.js';
-import { canOpenSettings, mediaUrl } from './community_menu.js';
+import { canOpenSettings } from './community_menu.js';
 import { confirmDialog } from './dialogs.js';
 import { upload } from './attachments.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
 
 const { state } = store;
-const enc = encodeURIComponent;
 
 const TABS = [
   ['overview', 'Overview', 'MANAGE_COMMUNITY'],
@@ -52,7 +51,6 @@ export class CommunitySettingsView {
 
   get community() { return state.communities.get(this.communityId); }
   get perms() { return this.community?.perms || 0; }
-  base() { return `/api/v1/communities/${enc(this.communityId)}`; }
 
   renderTitle() {
     this.title.textContent = `Settings · ${this.community?.name || ''}`;
@@ -82,13 +80,13 @@ export class CommunitySettingsView {
   // -- overview ------------------------------------------------------------------------------------
 
   async overview() {
-    const c = await api.get(this.base());
+    const c = await R.communities.get(this.communityId);
     let iconId = c.icon;
     const name = field('Community name', { name: 'name', required: true, maxlength: 100, value: c.name });
     const description = field('Description', { name: 'description', maxlength: 1000, multiline: true, rows: 3, value: c.description });
     const rules = field('Rules', { name: 'rules', multiline: true, rows: 5, value: (c.rules || []).join('\n') }, 'One rule a line (at most 20 rules of 300 characters).');
     const preview = h('span', { class: 'cs-icon-preview' });
-    const showIcon = () => replace(preview, iconId ? h('img', { src: mediaUrl(iconId), alt: 'Current icon', width: 64, height: 64 }) : h('span', { class: 'cs-icon-none', 'aria-hidden': 'true' }, initials(c.name)));
+    const showIcon = () => replace(preview, iconId ? h('img', { src: R.media.fileUrl(iconId), alt: 'Current icon', width: 64, height: 64 }) : h('span', { class: 'cs-icon-none', 'aria-hidden': 'true' }, initials(c.name)));
     showIcon();
     const iconStatus = h('p', { class: 'field-hint', role: 'status' });
     const file = h('input', { type: 'file', id: 'cs-icon-file', accept: 'image/*' });
@@ -132,7 +130,7 @@ export class CommunitySettingsView {
         if (iconId !== c.icon) body.icon = iconId;
         if (body.rules.length > 20) return rules.setError('At most 20 rules.');
         try {
-          const out = await api.patch(this.base(), body);
+          const out = await R.communities.update(this.communityId, body);
           Object.assign(c, out);
           state.communities.set(this.communityId, { ...state.communities.get(this.communityId), ...out });
           store.emit('communities');
@@ -169,7 +167,7 @@ export class CommunitySettingsView {
       e.preventDefault();
       busy(form, async () => {
         try {
-          const inv = await api.post(`${this.base()}/invites`, { max_age_s: Number(age.value), max_uses: Number(max.value) });
+          const inv = await R.communities.createInvite(this.communityId, { max_age_s: Number(age.value), max_uses: Number(max.value) });
           replace(created, h('p', null, 'New invite link:'), copyRow(inviteUrl(inv.code), 'cs-new-invite'));
           announce('Invite created.');
           if (canList) await this.fillInvites(list);
@@ -184,7 +182,7 @@ export class CommunitySettingsView {
   }
 
   async fillInvites(list) {
-    const out = await api.get(`${this.base()}/invites`);
+    const out = await R.communities.invites(this.communityId);
     const live = out.invites.filter((i) => !i.revoked).sort((a, b) => b.created_at - a.created_at);
     if (!live.length) {
       replace(list, h('p', { class: 'muted' }, 'No invites yet.'));
@@ -204,7 +202,7 @@ export class CommunitySettingsView {
             onclick: async () => {
               if (!await confirmDialog('Revoke this invite?', `The link ending in ${inv.code} will stop working.`, 'Revoke')) return;
               try {
-                await api.del(`/api/v1/invites/${enc(inv.code)}`);
+                await R.communities.revokeInvite(inv.code);
                 announce('Invite revoked.');
                 await this.fillInvites(list);
               } catch (err) {
@@ -243,7 +241,7 @@ export class CommunitySettingsView {
       busy(form, async () => {
         try {
           const m = await upload(f, (p) => { status.textContent = `Uploading… ${Math.round(p * 100)} %`; }).done;
-          await api.post(`${this.base()}/emojis`, { name: name.input.value.trim(), media_id: m.id });
+          await R.communities.addEmoji(this.communityId, { name: name.input.value.trim(), media_id: m.id });
           forgetEmoji(this.communityId);
           announce(`Added :${name.input.value.trim()}:.`);
           this.show('emoji');
@@ -258,10 +256,10 @@ export class CommunitySettingsView {
 
   /** The community's emoji with their Rename and Delete buttons, (re)drawn into this.emojiBox. */
   async emojiList() {
-    const out = await api.get(`${this.base()}/emojis`);
+    const out = await R.communities.emojis(this.communityId);
     const list = out.emojis.length
       ? h('ul', { class: 'cs-emoji-list', 'aria-label': 'Custom emoji' }, out.emojis.map((e) => h('li', { class: 'cs-emoji', dataset: { id: e.id } },
-        h('img', { src: mediaUrl(e.media_id), alt: `:${e.name}:`, width: 32, height: 32 }),
+        h('img', { src: R.media.fileUrl(e.media_id), alt: `:${e.name}:`, width: 32, height: 32 }),
         h('code', null, `:${e.name}:`),
         renameEmojiButton(this.communityId, e, () => this.emojiList()),
         h('button', {
@@ -269,7 +267,7 @@ export class CommunitySettingsView {
           onclick: async () => {
             if (!await confirmDialog(`Delete :${e.name}:?`, 'Reactions with it stay, but nobody can use it any more.', 'Delete emoji')) return;
             try {
-              await api.del(`${this.base()}/emojis/${enc(e.id)}`);
+              await R.communities.removeEmoji(this.communityId, e.id);
               forgetEmoji(this.communityId);
               announce(`Deleted :${e.name}:.`);
               this.emojiList();
@@ -285,7 +283,7 @@ export class CommunitySettingsView {
   // -- roles ---------------------------------------------------------------------------------------
 
   async roles() {
-    const rs = await api.get(`${this.base()}/roles`);
+    const rs = await R.communities.roles(this.communityId);
     const roles = rs.roles.sort((a, b) => b.position - a.position);
     const newName = field('New role', { name: 'name', required: true, maxlength: 100, placeholder: 'Moderators' });
     const errors = banner();
@@ -295,7 +293,7 @@ export class CommunitySettingsView {
       busy(create, async () => {
         try {
           const top = Math.max(0, ...roles.filter((r) => r.id !== this.communityId).map((r) => r.position));
-          const role = await api.post(`${this.base()}/roles`, { name: newName.input.value.trim(), perms: 0, position: top + 1 });
+          const role = await R.communities.createRole(this.communityId, { name: newName.input.value.trim(), perms: 0, position: top + 1 });
           announce(`Created the role ${role.name}.`);
           this.openRole = role.id;
           this.show('roles');
@@ -304,7 +302,7 @@ export class CommunitySettingsView {
           if (err.field === 'position') {
             // Only below our own highest role: try the lowest place instead.
             try {
-              const role = await api.post(`${this.base()}/roles`, { name: newName.input.value.trim(), perms: 0, position: 1 });
+              const role = await R.communities.createRole(this.communityId, { name: newName.input.value.trim(), perms: 0, position: 1 });
               this.openRole = role.id;
               this.show('roles');
               return;
@@ -350,7 +348,7 @@ export class CommunitySettingsView {
           onclick: async () => {
             if (!await confirmDialog(`Delete the role ${role.name}?`, 'Members who have it lose it, and its channel permissions go too.', 'Delete role')) return;
             try {
-              await api.del(`${this.base()}/roles/${enc(role.id)}`);
+              await R.communities.removeRole(this.communityId, role.id);
               announce(`Deleted the role ${role.name}.`);
               this.show('roles');
             } catch (err) {
@@ -366,7 +364,7 @@ export class CommunitySettingsView {
         if (name) body.name = name.input.value.trim();
         if (color) body.color = parseInt(color.value.slice(1), 16);
         try {
-          const out = await api.patch(`${this.base()}/roles/${enc(role.id)}`, body);
+          const out = await R.communities.updateRole(this.communityId, role.id, body);
           Object.assign(role, out);
           announce(`Saved the role ${out.name}.`);
           form.querySelector('.saved')?.remove();

@@ -2,6 +2,7 @@
 // community that community_emoji.js keeps; the settings screen forgets it when an emoji changes.
 
 import { h, replace } from '../dom.js';
+import { media } from '../content.js';
 import { communityEmoji, forgetCommunityEmoji } from './community_emoji.js';
 
 const CUSTOM = /^([A-Za-z0-9_]{2,32}):([0-9a-z]{26})$/;
@@ -23,7 +24,7 @@ export function emojiGlyph(emoji, communityId) {
   if (m && communityId) {
     communityEmoji(communityId).then((list) => {
       const e = list.find((x) => x.id === m[2]);
-      const src = e && (e.url || `/media/${encodeURIComponent(e.media_id)}/original`);
+      const src = e && (e.url || media.fileUrl(e.media_id));
       if (src) replace(el, h('img', { class: 'custom-emoji', src, alt: '', width: 20, height: 20 }));
     });
   }

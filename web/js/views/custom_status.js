@@ -2,7 +2,7 @@
 // status" with how long it lasts), and statusOf(), which the member list and profile cards show.
 // It is part of the public profile (PATCH /api/v1/users/@me {status_text, status_until}).
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';
@@ -30,8 +30,8 @@ function setStatus(shell) {
     const error = h('p', { class: 'form-banner', role: 'alert' });
     const save = async (status, statusUntil) => {
       try {
-        await api.patch('/api/v1/users/@me', { status_text: status, status_until: statusUntil });
-        const profile = await api.get(`/api/v1/users/${encodeURIComponent(state.me.id)}`);
+        await R.me.update({ status_text: status, status_until: statusUntil });
+        const profile = await R.users.get(state.me.id);
         state.users.set(state.me.id, profile);
         store.emit('users', state.me.id);
         close();

@@ -1,12 +1,10 @@
 // Renaming a community's custom emoji (community settings > Emoji): a small form in a dialog.
 // Messages and reactions name the emoji by id, so they follow the new name.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h } from '../dom.js';
 import { modal } from './dialogs.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
-
-const enc = encodeURIComponent;
 
 /** The "Rename" button of one emoji row; `done()` runs after a successful rename. */
 export function renameEmojiButton(communityId, e, done) {
@@ -22,7 +20,7 @@ export function renameEmojiButton(communityId, e, done) {
         ev.preventDefault();
         busy(form, async () => {
           try {
-            const out = await api.patch(`/api/v1/communities/${enc(communityId)}/emojis/${enc(e.id)}`, { name: name.input.value.trim() });
+            const out = await R.communities.renameEmoji(communityId, e.id, { name: name.input.value.trim() });
             close();
             announce(`Renamed :${e.name}: to :${out.name}:.`);
             done();

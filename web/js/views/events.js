@@ -4,6 +4,7 @@
 // follow SCHEDULED_EVENT_UPDATE dispatches, so a new event or an answer shows at once.
 
 import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import { holds } from '../perms.js';
 import * as store from '../store.js';
@@ -42,7 +43,7 @@ export class EventsView {
     this.community = state.communities.get(communityId);
     this.list = h('ol', { class: 'event-list', 'aria-label': 'Upcoming events' });
     this.formSlot = h('div');
-    const feed = `/api/v1/communities/${enc(communityId)}/events.ics`;
+    const feed = R.events.feedUrl(communityId);
     const canPlan = this.canPlan();
     this.el = h('div', { class: 'chat-view events-view' },
       shell.header(h('h2', { class: 'channel-title' }, `Events · ${this.community?.name || ''}`)),
@@ -82,7 +83,7 @@ export class EventsView {
 
   async load() {
     try {
-      const out = await api.get(`/api/v1/communities/${enc(this.communityId)}/events`);
+      const out = await R.events.list(this.communityId);
       this.events = new Map(out.events.map((ev) => [ev.id, ev]));
       this.render();
     } catch (err) {
@@ -153,7 +154,7 @@ export class EventsView {
 
   async rsvp(ev, status) {
     try {
-      const out = await api.put(`/api/v1/scheduled-events/${enc(ev.id)}/rsvp`, { status });
+      const out = await R.events.rsvp(ev.id, { status });
       this.events.set(out.id, out);
       this.render();
       announce(status === 'none' ? 'Answer removed.' : `You are ${status === 'going' ? 'going' : 'interested'}.`);
@@ -165,7 +166,7 @@ export class EventsView {
   async cancel(ev) {
     if (!await confirmDialog('Cancel this event?', `“${ev.title}” is cancelled for everyone; this cannot be undone.`, 'Cancel event')) return;
     try {
-      const out = await api.post(`/api/v1/scheduled-events/${enc(ev.id)}/cancel`);
+      const out = await R.events.cancel(ev.id);
       this.events.set(out.id, out);
       this.render();
     } catch (err) {
@@ -251,8 +252,8 @@ export class EventsView {
       busy(form, async () => {
         try {
           const out = ev
-            ? await api.patch(`/api/v1/scheduled-events/${enc(ev.id)}`, body)
-            : await api.post(`/api/v1/communities/${enc(this.communityId)}/events`, body);
+            ? await R.events.update(ev.id, body)
+            : await R.events.create(this.communityId, body);
           this.events.set(out.id, out);
           replace(this.formSlot);
           this.render();

@@ -4,7 +4,7 @@
 // only as the server's sanitized HTML re-checked by safeHTML (dom.js); so does the composer's preview
 // (the server renders it), which offline falls back to the plain text.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace, safeHTML } from '../dom.js';
 import * as store from '../store.js';
 import { upload } from './attachments.js';
@@ -17,7 +17,6 @@ import { tagChoices, tagFilter } from './forum_tags.js';
 import { postPollPart } from './poll_compose.js';
 import { pollSlot } from './polls.js';
 
-const enc = encodeURIComponent;
 const SORTS = ['hot', 'new', 'top', 'controversial'];
 
 function thumbUrl(media) {
@@ -32,7 +31,7 @@ function attachmentThumbs(ids) {
   for (const id of ids) {
     const slot = h('span', { class: 'thumb' });
     box.appendChild(slot);
-    api.get(`/api/v1/media/${enc(id)}`).then((m) => {
+    R.media.get(id).then((m) => {
       const url = thumbUrl(m);
       if (url) replace(slot, h('img', { src: url, alt: 'Attached image', loading: 'lazy', width: 96, height: 96 }));
     }).catch(() => replace(slot, 'attachment unavailable'));
@@ -62,7 +61,7 @@ function voteBox(kind, item, onChange) {
     onclick: async () => {
       const next = item.my_vote === value ? 0 : value;
       try {
-        const out = await api.put(`/api/v1/${kind}/${enc(item.id)}/vote`, { value: next });
+        const out = await R.forum.vote(kind, item.id, { value: next });
         Object.assign(item, { my_vote: out.value, score: out.score, ups: out.ups, downs: out.downs });
         onChange();
       } catch (err) {
@@ -81,7 +80,7 @@ async function report(communityId, type, id, userId) {
   const reason = window.prompt('Why are you reporting this?');
   if (!reason) return;
   try {
-    await api.post(`/api/v1/communities/${enc(communityId)}/reports`, { target_type: type, target_id: id, target_user: userId, reason });
+    await R.moderation.report(communityId, { target_type: type, target_id: id, target_user: userId, reason });
     announce('Reported. The moderators will review it.');
   } catch (err) {
     announce(err.message);
@@ -152,7 +151,7 @@ export class ForumView {
     let after = null;
     const load = async () => {
       try {
-        const page = await api.get(`/api/v1/channels/${enc(this.channel.id)}/posts${api.q({ sort, after, limit: 25, tag })}`);
+        const page = await R.forum.posts(this.channel.id, { sort, after, limit: 25, tag });
         for (const p of page.posts) list.appendChild(this.postCard(p));
         after = page.next;
         more.hidden = !after;
@@ -196,8 +195,8 @@ export class ForumView {
     let tree;
     try {
       [post, tree] = await Promise.all([
-        api.get(`/api/v1/posts/${enc(postId)}`),
-        api.get(`/api/v1/posts/${enc(postId)}/comments${api.q({ sort: 'best' })}`),
+        R.forum.post(postId),
+        R.forum.comments(postId, { sort: 'best' }),
       ]);
     } catch (err) {
       replace(body, h('p', { role: 'alert' }, err.message));
@@ -240,7 +239,7 @@ export class ForumView {
           class: 'btn link',
           onclick: async () => {
             try {
-              const page = await api.get(`/api/v1/posts/${enc(this.post.id)}/comments${api.q({ parent: c.parent_id, after: c.after })}`);
+              const page = await R.forum.comments(this.post.id, { parent: c.parent_id, after: c.after });
               li.remove();
               this.appendComments(ol, page.comments);
             } catch (err) {
@@ -321,7 +320,7 @@ export class ForumView {
         e.preventDefault();
         if (!text.value.trim()) return;
         try {
-          const c = await api.post(`/api/v1/posts/${enc(this.post.id)}/comments`, { body: text.value, parent_id: parentId });
+          const c = await R.forum.addComment(this.post.id, { body: text.value, parent_id: parentId });
           text.value = '';
           done(c);
           announce('Comment posted.');
@@ -369,7 +368,7 @@ export class ForumView {
     const fetchPreview = async (source) => {
       const mine = ++seq;
       try {
-        const out = await api.post('/api/v1/markdown/preview', { text: source });
+        const out = await R.markdown.preview({ text: source });
         if (mine === seq || rendered.text !== source) rendered = { text: source, html: out.html };
         return out.html;
       } catch {
@@ -435,7 +434,7 @@ export class ForumView {
             attachments: attached,
             poll: pollPart.value(),
           };
-          const post = await api.post(`/api/v1/channels/${enc(this.channel.id)}/posts`, body);
+          const post = await R.forum.createPost(this.channel.id, body);
           announce('Posted.');
           this.shell.navigate(`${this.base()}/${post.id}`);
         } catch (err) {

@@ -2,12 +2,10 @@
 // Delete (after a confirmation), an "edited" mark, and no "Report" on what you wrote. Deleting a
 // comment keeps its place in the thread as "[deleted]" (the server keeps the replies), as on Reddit.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { confirmDialog } from './dialogs.js';
-
-const enc = encodeURIComponent;
 
 export function isMine(item) {
   return Boolean(item.author_id) && item.author_id === store.state.me?.id;
@@ -30,7 +28,7 @@ function editor(kind, item, slot, saved) {
       e.preventDefault();
       save.disabled = true;
       try {
-        const out = await api.patch(`/api/v1/${kind}/${enc(item.id)}`, { body: text.value });
+        const out = await R.forum.edit(kind, item.id, { body: text.value });
         replace(slot);
         saved(out);
         announce('Saved.');
@@ -57,7 +55,7 @@ export function ownActions(kind, item, slot, { changed, deleted }) {
       onclick: async () => {
         if (!await confirmDialog(`Delete ${noun}?`, `Your ${noun} will be deleted. Replies stay.`, 'Delete')) return;
         try {
-          await api.del(`/api/v1/${kind}/${enc(item.id)}`);
+          await R.forum.remove(kind, item.id);
           announce(`${noun[0].toUpperCase()}${noun.slice(1)} deleted.`);
           deleted();
         } catch (err) {

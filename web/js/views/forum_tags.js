@@ -3,12 +3,10 @@
 // are not in the set (unknown_tag); forum.js calls these hooks.
 
 import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';
-
-const enc = encodeURIComponent;
-const url = (channelId) => `/api/v1/channels/${enc(channelId)}/tags`;
 
 function canManage(channel) {
   return store.can(channel.perms || 0, store.PERM.MANAGE_CHANNELS);
@@ -27,7 +25,7 @@ function editTags(view, current) {
       e.preventDefault();
       try {
         const tags = input.value.split(',').map((t) => t.trim()).filter(Boolean);
-        await api.put(url(view.channel.id), { tags });
+        await R.channels.setTags(view.channel.id, { tags });
         close();
         announce('Tags saved.');
         view.route(location.pathname);
@@ -43,7 +41,7 @@ function editTags(view, current) {
 export function tagFilter(view, sort, current) {
   const bar = h('div', { class: 'tag-filter', role: 'group', 'aria-label': 'Filter by tag' });
   const go = (tag) => view.shell.navigate(`${view.base()}${api.q({ sort, tag })}`);
-  api.get(url(view.channel.id)).then(({ tags }) => {
+  R.channels.tags(view.channel.id).then(({ tags }) => {
     const chips = tags.length ? [null, ...tags].map((t) => h('button', {
       type: 'button', class: `chip${(t || null) === (current || null) ? ' on' : ''}`, 'aria-pressed': String((t || null) === (current || null)),
       onclick: () => go(t),
@@ -58,7 +56,7 @@ export function tagFilter(view, sort, current) {
 export function tagChoices(channelId, input) {
   const box = h('div', { class: 'tag-filter', role: 'group', 'aria-label': 'Channel tag choices' });
   const chosen = () => input.value.split(',').map((t) => t.trim().toLowerCase()).filter(Boolean);
-  api.get(url(channelId)).then(({ tags }) => {
+  R.channels.tags(channelId).then(({ tags }) => {
     if (!tags.length) return;
     input.placeholder = `from: ${tags.join(', ')}`;
     const draw = () => replace(box, tags.map((t) => {

@@ -2,14 +2,13 @@
 // of any of your communities where you may send, or a direct message, add a comment, send. The node
 // checks both ends (you read the original, you may send at the target). Loaded on first use.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { h } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';
 import { toast } from './message_menu.js';
 
 const { state } = store;
-const enc = encodeURIComponent;
 
 function destinations() {
   const out = [];
@@ -42,7 +41,7 @@ export function forwardDialog(view, m) {
       e.preventDefault();
       if (!target.value) { error.textContent = 'There is no channel you may send in.'; return; }
       try {
-        await api.post(`/api/v1/channels/${enc(view.channelId)}/messages/${enc(m.id)}/forward`,
+        await R.messages.forward(view.channelId, m.id,
           { channel_id: target.value, comment: comment.value });
         close();
         toast(`Forwarded to ${store.channelName(target.value)}.`);

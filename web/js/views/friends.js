@@ -2,7 +2,7 @@
 // (cancel) and a form to send a request by username; the blocked list (Settings → Blocked users);
 // and the chat's collapsed messages from people you blocked.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { installProfileCards, openProfileByName, profileTrigger } from './profile_card.js';
@@ -10,7 +10,6 @@ import * as rel from './relations.js';
 import { avatar } from './shell.js';
 
 const { state } = store;
-const enc = encodeURIComponent;
 
 function who(r) {
   const handle = r.home ? `@${r.username}@${r.home}` : `@${r.username}`;
@@ -72,7 +71,7 @@ export class FriendsView {
         const name = input.value.trim().replace(/^@/, '');
         if (!name) return;
         try {
-          const profile = await api.get(`/api/v1/users/by-name/${enc(name)}`);
+          const profile = await R.users.byName(name);
           await rel.befriend(profile.id);
           announce(`Friend request sent to ${profile.display_name || profile.username}.`);
         } catch (err) {

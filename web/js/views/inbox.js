@@ -1,7 +1,7 @@
 // Notifications: the inbox (unread badge on the rail), per-community/channel levels, the email
 // digest, and Web Push opt-in through the service worker (/sw.js).
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { mentionNodes } from './mentions.js';
@@ -18,7 +18,7 @@ export const inbox = { unread: 0 };
 /** Refresh the unread count (the rail badge re-renders on 'notifications'). */
 export async function refreshUnread() {
   try {
-    const out = await api.get('/api/v1/notifications/unread');
+    const out = await R.notifications.unread();
     if (out.unread !== inbox.unread) {
       inbox.unread = out.unread;
       store.emit('notifications', out.unread);
@@ -62,7 +62,7 @@ export class InboxView {
 
   async load() {
     try {
-      const out = await api.get('/api/v1/notifications?limit=50');
+      const out = await R.notifications.list();
       this.status.textContent = out.notifications.length ? '' : 'Nothing here yet.';
       replace(this.list, out.notifications.map((n) => this.item(n)));
     } catch (err) {
@@ -82,28 +82,28 @@ export class InboxView {
       h('div', { class: 'notif-actions' },
         href ? h('a', { class: 'btn link', href, onclick: (e) => { e.preventDefault(); this.read(n); this.shell.navigate(href); } }, 'Open') : null,
         n.read ? null : h('button', { class: 'btn link', onclick: () => this.read(n).then(() => this.load()) }, 'Mark read'),
-        h('button', { class: 'btn link', onclick: () => api.del(`/api/v1/notifications/${encodeURIComponent(n.id)}`).then(() => this.load()) }, 'Dismiss')));
+        h('button', { class: 'btn link', onclick: () => R.notifications.dismiss(n.id).then(() => this.load()) }, 'Dismiss')));
     return li;
   }
 
   read(n) {
-    return api.post(`/api/v1/notifications/${encodeURIComponent(n.id)}/read`).catch(() => {}).then(refreshUnread);
+    return R.notifications.read(n.id).catch(() => {}).then(refreshUnread);
   }
 
   async markAll() {
-    await api.post('/api/v1/notifications/read', {}).catch((err) => announce(err.message));
+    await R.notifications.readAll().catch((err) => announce(err.message));
     this.load();
   }
 
   async loadPrefs() {
     let prefs;
     try {
-      prefs = await api.get('/api/v1/notifications/preferences');
+      prefs = await R.notifications.preferences();
     } catch (err) {
       replace(this.prefs, h('p', { role: 'alert' }, err.message));
       return;
     }
-    const save = (patch) => api.patch('/api/v1/notifications/preferences', patch).then(() => announce('Saved.')).catch((err) => announce(err.message));
+    const save = (patch) => R.notifications.setPreferences(patch).then(() => announce('Saved.')).catch((err) => announce(err.message));
     const level = h('select', { id: 'np-level', onchange: () => save({ level: level.value }) },
       ['all', 'mentions', 'nothing'].map((v) => h('option', { value: v, selected: prefs.level === v }, v)));
     const digest = h('select', { id: 'np-digest', onchange: () => save({ email_digest: digest.value }) },
@@ -128,10 +128,9 @@ export class InboxView {
   scopeRow(kind, id, label) {
     const sel = h('select', { 'aria-label': `Notifications for ${label}` },
       h('option', { value: '' }, 'default'), ['all', 'mentions', 'nothing'].map((v) => h('option', { value: v }, v)));
-    const path = `/api/v1/notifications/preferences/${kind}/${encodeURIComponent(id)}`;
-    api.get(path).then((p) => { sel.value = p.level || ''; }).catch(() => {});
+    R.notifications.level(kind, id).then((p) => { sel.value = p.level || ''; }).catch(() => {});
     sel.addEventListener('change', () => {
-      const req = sel.value ? api.put(path, { level: sel.value, muted_until: null }) : api.del(path);
+      const req = sel.value ? R.notifications.setLevel(kind, id, { level: sel.value, muted_until: null }) : R.notifications.clearLevel(kind, id);
       req.then(() => announce('Saved.')).catch((err) => announce(err.message));
     });
     return h('li', null, h('span', null, label), sel);
@@ -151,9 +150,9 @@ export async function enablePush() {
   const permission = await Notification.requestPermission();
   if (permission !== 'granted') throw new Error('Notifications are blocked for this site.');
   const reg = await navigator.serviceWorker.ready;
-  const { public_key: key } = await api.get('/api/v1/notifications/push/vapid-key');
+  const { public_key: key } = await R.notifications.vapidKey();
   const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: b64urlToBytes(key) });
   const json = sub.toJSON();
-  await api.post('/api/v1/notifications/push/subscriptions', { endpoint: json.endpoint, keys: json.keys, expirationTime: json.expirationTime ?? null });
+  await R.notifications.subscribePush({ endpoint: json.endpoint, keys: json.keys, expirationTime: json.expirationTime ?? null });
   return 'Push notifications are on.';
 }

@@ -3,15 +3,13 @@
 // Previews are asked for in one request per channel per moment (GET /channels/<id>/embeds?ids=),
 // only for messages whose text has a link, and kept so a re-render does not ask again.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h, initials, replace } from '../dom.js';
 
-const enc = encodeURIComponent;
 const LINK = /https?:\/\/[^\s<>"'`]+/;
 const known = new Map(); // message id -> { edited, list }: its previews as of that edit (empty: none)
 const queued = new Map(); // channel id -> Map(message id -> [resolve])
 const hidden = new Set(); // messages whose previews this member hid in this session
-const mediaSrc = (id, variant = 'webp') => `/media/${enc(id)}/${variant}`;
 
 /** The integration's name and tag in place of the author's, and its avatar in the gutter. */
 export function decorateIntegration(el, m) {
@@ -26,7 +24,7 @@ export function decorateIntegration(el, m) {
   const gutter = el.querySelector(':scope > .avatar');
   if (gutter) {
     gutter.replaceWith(app.avatar
-      ? h('img', { class: 'avatar md app-avatar', src: mediaSrc(app.avatar, 'thumb_160'), alt: '', 'aria-hidden': 'true', onerror: (e) => { e.currentTarget.src = mediaSrc(app.avatar, 'original'); } })
+      ? h('img', { class: 'avatar md app-avatar', src: R.media.fileUrl(app.avatar, 'thumb_160'), alt: '', 'aria-hidden': 'true', onerror: (e) => { e.currentTarget.src = R.media.fileUrl(app.avatar, 'original'); } })
       : h('span', { class: 'avatar md app-avatar', 'aria-hidden': 'true' }, initials(app.name)));
   }
   return el;
@@ -93,7 +91,7 @@ async function flush(channelId) {
   for (let i = 0; i < ids.length; i += 100) {
     const part = ids.slice(i, i + 100);
     try {
-      const out = await api.get(`/api/v1/channels/${enc(channelId)}/embeds?ids=${part.map(enc).join(',')}&wait=true`);
+      const out = await R.messages.embeds(channelId, part);
       for (const id of part) {
         const list = out.embeds[id] || [];
         for (const w of batch.get(id)) w.resolve(list);
@@ -118,9 +116,8 @@ export function embedAction(view, m, allowed) {
 }
 
 async function toggle(view, m, hide) {
-  const path = `/api/v1/channels/${enc(view.channelId)}/embeds/${enc(m.id)}/suppressed`;
   try {
-    await (hide ? api.put(path, {}) : api.del(path));
+    await (hide ? R.messages.suppressEmbeds : R.messages.unsuppressEmbeds)(view.channelId, m.id);
   } catch (err) {
     announce(err.message);
     return;

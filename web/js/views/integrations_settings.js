@@ -2,7 +2,7 @@
 // once, rename, new URL, delete), the community's link-preview switch and its outgoing event
 // webhooks (MANAGE_COMMUNITY). Loaded when the tab is first opened (community_settings.js).
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import { holds } from '../perms.js';
 import * as store from '../store.js';
@@ -10,7 +10,6 @@ import { upload } from './attachments.js';
 import { confirmDialog } from './dialogs.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
 
-const enc = encodeURIComponent;
 const KINDS = [
   ['message.create', 'New messages'], ['post.create', 'New posts'], ['comment.create', 'New comments'],
   ['member.join', 'Members joining'], ['member.leave', 'Members leaving'], ['member.ban', 'Bans'],
@@ -80,7 +79,7 @@ async function incoming(cid) {
       try {
         const body = { name: name.input.value.trim() };
         if (avatarId) body.avatar = avatarId;
-        const hook = await api.post(`/api/v1/channels/${enc(channel.value)}/webhooks`, body);
+        const hook = await R.channels.createWebhook(channel.value, body);
         replace(created, h('p', null, `Webhook “${hook.name}” posts to this address:`), secretUrl(hook.url, 'hook-new-url', 'Webhook URL'));
         announce('Webhook created.');
         await fillHooks(cid, list, created);
@@ -96,7 +95,7 @@ async function incoming(cid) {
 }
 
 async function fillHooks(cid, list, created) {
-  const out = await api.get(`/api/v1/communities/${enc(cid)}/webhooks`);
+  const out = await R.communities.webhooks(cid);
   if (!out.webhooks.length) {
     replace(list, h('p', { class: 'muted' }, 'No webhooks yet.'));
     return;
@@ -112,7 +111,7 @@ async function fillHooks(cid, list, created) {
       f.addEventListener('submit', async (e) => {
         e.preventDefault();
         try {
-          await api.patch(`/api/v1/webhooks/${enc(w.id)}`, { name: input.value.trim() });
+          await R.webhooks.update(w.id, { name: input.value.trim() });
           announce('Webhook renamed.');
           await fillHooks(cid, list, created);
         } catch (err) { announce(err.message); }
@@ -123,7 +122,7 @@ async function fillHooks(cid, list, created) {
     const rotate = async () => {
       if (!await confirmDialog('Make a new address?', `The current address of “${w.name}” stops working at once.`, 'New address')) return;
       try {
-        const hook = await api.post(`/api/v1/webhooks/${enc(w.id)}/token`);
+        const hook = await R.webhooks.resetToken(w.id);
         replace(created, h('p', null, `New address of “${hook.name}”:`), secretUrl(hook.url, 'hook-new-url', 'Webhook URL'));
         announce('The webhook has a new address.');
       } catch (err) { announce(err.message); }
@@ -131,7 +130,7 @@ async function fillHooks(cid, list, created) {
     const remove = async () => {
       if (!await confirmDialog('Delete this webhook?', `Apps using “${w.name}” can no longer post. Its messages stay.`, 'Delete')) return;
       try {
-        await api.del(`/api/v1/webhooks/${enc(w.id)}`);
+        await R.webhooks.remove(w.id);
         announce('Webhook deleted.');
         await fillHooks(cid, list, created);
       } catch (err) { announce(err.message); }
@@ -147,12 +146,11 @@ async function fillHooks(cid, list, created) {
 // -- link previews ---------------------------------------------------------------------------------
 
 async function previews(cid) {
-  const path = `/api/v1/communities/${enc(cid)}/integrations`;
-  const now = await api.get(path);
+  const now = await R.communities.integrations(cid);
   const box = h('input', { type: 'checkbox', id: 'cs-previews', checked: now.link_previews });
   box.addEventListener('change', async () => {
     try {
-      await api.put(path, { link_previews: box.checked });
+      await R.communities.setIntegrations(cid, { link_previews: box.checked });
       announce(box.checked ? 'Link previews on.' : 'Link previews off.');
     } catch (err) {
       box.checked = !box.checked;
@@ -181,7 +179,7 @@ async function outgoing(cid) {
     busy(form, async () => {
       const kinds = boxes.map((b) => b.querySelector('input')).filter((i) => i.checked).map((i) => i.value);
       try {
-        const sub = await api.post('/api/v1/event-webhooks', { community_id: cid, url: url.input.value.trim(), kinds });
+        const sub = await R.eventWebhooks.create({ community_id: cid, url: url.input.value.trim(), kinds });
         replace(created, h('p', null, 'Signing secret (check X-Cryb-Signature with it; shown only now):'),
           h('input', { id: 'event-hook-secret', readonly: true, value: sub.secret, 'aria-label': 'Signing secret' }));
         announce('Event webhook added.');
@@ -198,7 +196,7 @@ async function outgoing(cid) {
 }
 
 async function fillSubs(cid, list) {
-  const out = await api.get(`/api/v1/event-webhooks?community_id=${enc(cid)}`);
+  const out = await R.eventWebhooks.list(cid);
   if (!out.subscriptions.length) {
     replace(list, h('p', { class: 'muted' }, 'No event webhooks yet.'));
     return;
@@ -213,7 +211,7 @@ async function fillSubs(cid, list) {
         onclick: async () => {
           if (!await confirmDialog('Remove this event webhook?', `${s.url} gets no more events.`, 'Remove')) return;
           try {
-            await api.del(`/api/v1/event-webhooks/${enc(s.id)}`);
+            await R.eventWebhooks.remove(s.id);
             await fillSubs(cid, list);
           } catch (err) { announce(err.message); }
         },

@@ -2,7 +2,7 @@
 // member, newest first, whatever their notification settings: the search index's `mentions:`
 // filter, so only what they may read appears. Loaded when first opened (extra.js routes it).
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { hitHref, snippetNodes } from './search.js';
@@ -46,8 +46,7 @@ class MentionsView {
     const me = state.me?.username;
     if (!me) return;
     try {
-      const q = new URLSearchParams({ q: `mentions:${me}`, sort: 'new', limit: String(PAGE), page: String(page), facets: 'false' });
-      const out = await api.get(`/api/v1/search?${q}`);
+      const out = await R.search.query({ q: `mentions:${me}`, sort: 'new', limit: String(PAGE), page: String(page), facets: 'false' });
       if (page === 1) replace(this.list);
       out.results.forEach((hit) => this.list.append(this.item(hit)));
       this.page = page;

@@ -2,13 +2,11 @@
 // reported, who wrote it and a link to it; the time-out form (a duration and a reason, not a fixed
 // ten minutes); and how a mod log entry about a message, post or comment reads.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, formatTime, h } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';
 import { nameSpan } from './mentions.js';
-
-const enc = encodeURIComponent;
 
 export const DURATIONS = [
   [60, '60 seconds'], [300, '5 minutes'], [600, '10 minutes'], [3600, '1 hour'], [86400, '1 day'], [604800, '1 week'],
@@ -25,7 +23,7 @@ export function contentHref(communityId, type, id, channelId, postId) {
 }
 
 /** The time-out dialog: resolves once the member is timed out (true) or the moderator cancels. */
-export function timeoutDialog(base, userId, name, { reason = '' } = {}) {
+export function timeoutDialog(communityId, userId, name, { reason = '' } = {}) {
   return new Promise((resolve) => {
     const m = modal(`Time out ${name}`, (close) => {
       const duration = h('select', { id: 'timeout-duration', name: 'duration' },
@@ -37,7 +35,7 @@ export function timeoutDialog(base, userId, name, { reason = '' } = {}) {
         onsubmit: async (e) => {
           e.preventDefault();
           try {
-            await api.put(`${base}/members/${enc(userId)}/timeout`, { duration_s: Number(duration.value), reason: why.value.trim() });
+            await R.moderation.timeout(communityId, userId, { duration_s: Number(duration.value), reason: why.value.trim() });
             const label = DURATIONS.find(([s]) => String(s) === duration.value)[1];
             announce(`${name} is timed out for ${label}.`);
             close('done');
@@ -78,8 +76,8 @@ export function reportItem(view, r, resolve) {
       author && author !== store.state.me?.id ? h('button', {
         class: 'btn',
         onclick: async () => {
-          if (await timeoutDialog(view.base(), author, `@${store.displayName(author)}`, { reason: r.reason })) {
-            await api.patch(`${view.base()}/reports/${enc(r.id)}`, { status: 'resolved', action_taken: 'timed out' }).catch((err) => announce(err.message));
+          if (await timeoutDialog(view.communityId, author, `@${store.displayName(author)}`, { reason: r.reason })) {
+            await R.moderation.updateReport(view.communityId, r.id, { status: 'resolved', action_taken: 'timed out' }).catch((err) => announce(err.message));
             view.show('reports');
           }
         },

@@ -3,7 +3,7 @@
 // The tools are offered only to members holding a moderator bit (store.perms); the node refuses
 // everyone else anyway.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { confirmDialog } from './dialogs.js';
@@ -12,7 +12,6 @@ import { contentTarget, reportItem, timeoutDialog } from './mod_items.js';
 import { actionText } from './modlog_actions.js';
 
 const { state } = store;
-const enc = encodeURIComponent;
 
 // docs/permissions.md
 export const BITS = [
@@ -51,8 +50,6 @@ export class ModerationView {
   flushOutbox() {}
   catchUp() {}
 
-  base() { return `/api/v1/communities/${enc(this.communityId)}`; }
-
   show(tab) {
     if (!isModerator(this.perms)) {
       replace(this.body, h('p', { role: 'alert' }, 'You do not moderate this community.'));
@@ -70,15 +67,15 @@ export class ModerationView {
   // -- reports -------------------------------------------------------------------------------------
 
   async reports() {
-    const out = await api.get(`${this.base()}/reports?status=open`);
+    const out = await R.moderation.reports(this.communityId, { status: 'open' });
     const list = h('ol', { class: 'report-list', 'aria-label': 'Open reports' });
     for (const r of out.reports) {
       const resolve = async (remove) => {
         try {
           if (remove && r.target_type !== 'member') {
-            await api.post(`/api/v1/${r.target_type}s/${enc(r.target_id)}/moderation`, { action: 'remove', reason: r.reason.slice(0, 500) });
+            await R.moderation.act(r.target_type, r.target_id, { action: 'remove', reason: r.reason.slice(0, 500) });
           }
-          await api.patch(`${this.base()}/reports/${enc(r.id)}`, { status: remove ? 'resolved' : 'dismissed', action_taken: remove ? 'removed' : '' });
+          await R.moderation.updateReport(this.communityId, r.id, { status: remove ? 'resolved' : 'dismissed', action_taken: remove ? 'removed' : '' });
           announce(remove ? 'Removed and resolved.' : 'Report dismissed.');
           this.show('reports');
         } catch (err) {
@@ -93,7 +90,7 @@ export class ModerationView {
   // -- members -------------------------------------------------------------------------------------
 
   async members() {
-    const [ms, rs] = await Promise.all([api.get(`${this.base()}/members?limit=200`), api.get(`${this.base()}/roles`)]);
+    const [ms, rs] = await Promise.all([R.communities.members(this.communityId), R.communities.roles(this.communityId)]);
     const roles = rs.roles.filter((r) => r.id !== this.communityId).sort((a, b) => b.position - a.position);
     const table = h('table', { class: 'mod-table' }, h('thead', null, h('tr', null, h('th', null, 'Member'), h('th', null, 'Roles'), h('th', null, 'Actions'))));
     const tbody = h('tbody');
@@ -103,8 +100,7 @@ export class ModerationView {
       const roleBoxes = has(this.perms, 'MANAGE_ROLES') ? roles.map((r) => {
         const box = h('input', { type: 'checkbox', checked: m.roles.includes(r.id), 'aria-label': `${r.name} role for ${name}` });
         box.addEventListener('change', () => {
-          const path = `${this.base()}/members/${enc(m.user_id)}/roles/${enc(r.id)}`;
-          (box.checked ? api.put(path, {}) : api.del(path)).then(() => announce('Roles updated.')).catch((err) => { box.checked = !box.checked; announce(err.message); });
+          (box.checked ? R.moderation.addMemberRole : R.moderation.removeMemberRole)(this.communityId, m.user_id, r.id).then(() => announce('Roles updated.')).catch((err) => { box.checked = !box.checked; announce(err.message); });
         });
         return h('label', { class: 'role-chip' }, box, r.name);
       }) : m.roles.map((id) => h('span', { class: 'role-chip' }, roles.find((r) => r.id === id)?.name || id));
@@ -117,9 +113,9 @@ export class ModerationView {
         h('td', null, name, m.home ? h('span', { class: 'muted member-home' }, ` @${m.home}`) : null, m.timeout_until && m.timeout_until > Date.now() ? h('span', { class: 'flag' }, 'timed out') : null),
         h('td', null, roleBoxes),
         h('td', { class: 'row-actions' },
-          has(this.perms, 'MODERATE_MEMBERS') ? h('button', { class: 'btn', onclick: async () => { if (await timeoutDialog(this.base(), m.user_id, name)) this.show('members'); } }, 'Time out') : null,
-          has(this.perms, 'KICK_MEMBERS') ? act('Kick', () => done(api.post(`${this.base()}/members/${enc(m.user_id)}/kick`, { reason: '' }))) : null,
-          has(this.perms, 'BAN_MEMBERS') ? act('Ban', () => done(api.put(`${this.base()}/bans/${enc(m.user_id)}`, { reason: '', delete_message_seconds: 0 }))) : null)));
+          has(this.perms, 'MODERATE_MEMBERS') ? h('button', { class: 'btn', onclick: async () => { if (await timeoutDialog(this.communityId, m.user_id, name)) this.show('members'); } }, 'Time out') : null,
+          has(this.perms, 'KICK_MEMBERS') ? act('Kick', () => done(R.moderation.kick(this.communityId, m.user_id, { reason: '' }))) : null,
+          has(this.perms, 'BAN_MEMBERS') ? act('Ban', () => done(R.moderation.ban(this.communityId, m.user_id, { reason: '', delete_message_seconds: 0 }))) : null)));
     }
     table.appendChild(tbody);
     replace(this.body, table);
@@ -128,7 +124,7 @@ export class ModerationView {
   // -- roles, overwrites and effective permissions --------------------------------------------------
 
   async roles() {
-    const rs = await api.get(`${this.base()}/roles`);
+    const rs = await R.communities.roles(this.communityId);
     const roles = rs.roles.sort((a, b) => b.position - a.position);
     const editor = (role) => {
       let perms = BigInt(role.perms);
@@ -139,14 +135,14 @@ export class ModerationView {
       });
       return h('details', { class: 'role-editor' }, h('summary', null, role.name === '@everyone' || role.id === this.communityId ? '@everyone' : role.name),
         h('div', { class: 'perm-grid' }, boxes),
-        h('button', { class: 'btn primary', onclick: () => api.patch(`${this.base()}/roles/${enc(role.id)}`, { perms: Number(perms) }).then(() => announce('Role saved.')).catch((err) => announce(err.message)) }, 'Save role'));
+        h('button', { class: 'btn primary', onclick: () => R.communities.updateRole(this.communityId, role.id, { perms: Number(perms) }).then(() => announce('Role saved.')).catch((err) => announce(err.message)) }, 'Save role'));
     };
     const newName = h('input', { 'aria-label': 'New role name', placeholder: 'New role name', maxlength: 100 });
-    const create = h('form', { class: 'inline-form', onsubmit: (e) => { e.preventDefault(); api.post(`${this.base()}/roles`, { name: newName.value, perms: 0 }).then(() => this.show('roles')).catch((err) => announce(err.message)); } },
+    const create = h('form', { class: 'inline-form', onsubmit: (e) => { e.preventDefault(); R.communities.createRole(this.communityId, { name: newName.value, perms: 0 }).then(() => this.show('roles')).catch((err) => announce(err.message)); } },
       newName, h('button', { class: 'btn', type: 'submit' }, 'Create role'));
     // Effective permissions of one member in one channel, and the channel's overwrite for a role.
     const channels = (state.channels.get(this.communityId) || []).filter((c) => c.kind !== 'category');
-    const ms = await api.get(`${this.base()}/members?limit=200`);
+    const ms = await R.communities.members(this.communityId);
     const chSel = h('select', { 'aria-label': 'Channel' }, channels.map((c) => h('option', { value: c.id }, `#${c.name}`)));
     const userSel = h('select', { 'aria-label': 'Member' }, ms.members.map((m) => h('option', { value: m.user_id }, store.displayName(m.user_id))));
     const roleSel = h('select', { 'aria-label': 'Role for the overwrite' }, roles.map((r) => h('option', { value: r.id }, r.id === this.communityId ? '@everyone' : r.name)));
@@ -155,7 +151,7 @@ export class ModerationView {
     const showEffective = async () => {
       if (!chSel.value || !userSel.value) return;
       try {
-        const out = await api.get(`/api/v1/channels/${enc(chSel.value)}/permissions?user_id=${enc(userSel.value)}`);
+        const out = await R.channels.permissions(chSel.value, userSel.value);
         replace(effective, h('p', null, `Effective permissions of ${store.displayName(userSel.value)} in ${chSel.selectedOptions[0].textContent}:`),
           h('ul', { class: 'perm-list' }, permLabels(out.perms).map((n) => h('li', null, n))));
       } catch (err) {
@@ -183,8 +179,8 @@ export class ModerationView {
         class: 'btn primary',
         onclick: async () => {
           try {
-            await api.put(`/api/v1/channels/${enc(ch.id)}/overwrites/role/${enc(roleSel.value)}`, { allow: Number(allow), deny: Number(deny) });
-            const fresh = await api.get(`/api/v1/communities/${enc(this.communityId)}/channels`);
+            await R.channels.setOverwrite(ch.id, 'role', roleSel.value, { allow: Number(allow), deny: Number(deny) });
+            const fresh = await R.communities.channels(this.communityId);
             store.setChannels(this.communityId, fresh.channels);
             announce('Overwrite saved.');
             showEffective();
@@ -208,11 +204,11 @@ export class ModerationView {
   // -- automod -------------------------------------------------------------------------------------
 
   async automod() {
-    const out = await api.get(`${this.base()}/automod/rules`);
+    const out = await R.moderation.automodRules(this.communityId);
     const list = h('ul', { class: 'automod-list' }, out.rules.map((r) => h('li', null,
       h('strong', null, r.name), ` · ${r.kind} → ${r.action}${r.enabled ? '' : ' (off)'}`,
       r.config.words?.length ? h('span', { class: 'muted' }, ` [${r.config.words.join(', ')}]`) : null,
-      h('button', { class: 'btn link', onclick: () => api.del(`${this.base()}/automod/rules/${enc(r.id)}`).then(() => this.show('automod')).catch((err) => announce(err.message)) }, 'Delete'))));
+      h('button', { class: 'btn link', onclick: () => R.moderation.removeAutomodRule(this.communityId, r.id).then(() => this.show('automod')).catch((err) => announce(err.message)) }, 'Delete'))));
     const name = h('input', { 'aria-label': 'Rule name', placeholder: 'Rule name', required: true });
     const words = h('input', { 'aria-label': 'Blocked words', placeholder: 'word, another' });
     const action = h('select', { 'aria-label': 'Action' }, ['block', 'flag', 'timeout'].map((a) => h('option', { value: a }, a)));
@@ -221,7 +217,7 @@ export class ModerationView {
       onsubmit: (e) => {
         e.preventDefault();
         const body = { name: name.value, kind: 'words', config: { words: words.value.split(',').map((w) => w.trim()).filter(Boolean) }, action: action.value, timeout_s: 600, enabled: true };
-        api.post(`${this.base()}/automod/rules`, body).then(() => this.show('automod')).catch((err) => announce(err.message));
+        R.moderation.addAutomodRule(this.communityId, body).then(() => this.show('automod')).catch((err) => announce(err.message));
       },
     }, name, words, action, h('button', { class: 'btn primary', type: 'submit' }, 'Add word rule'));
     replace(this.body, out.rules.length ? list : h('p', { class: 'muted' }, 'No automod rules.'), form);
@@ -248,8 +244,8 @@ export class ModerationView {
   }
 
   async modlog() {
-    if (!this.roles) this.roles = (await api.get(`${this.base()}/roles`).catch(() => ({ roles: [] }))).roles;
-    const out = await api.get(`${this.base()}/modlog?limit=100`);
+    if (!this.roles) this.roles = (await R.communities.roles(this.communityId).catch(() => ({ roles: [] }))).roles;
+    const out = await R.moderation.modlog(this.communityId, { limit: 100 });
     const rows = out.entries.map((e) => h('tr', null,
       h('td', null, formatTime(e.time)), h('td', null, store.displayName(e.actor)), h('td', { class: 'modlog-action', title: e.action }, actionText(e.action)),
       h('td', null, this.targetLabel(e)), h('td', null, e.reason)));

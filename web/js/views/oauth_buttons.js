@@ -2,7 +2,7 @@
 // (GET /api/v1/auth/oauth, public). Each is a plain link to the node's browser entry point, which
 // redirects to the provider; nothing shows when the node has none (or cannot be reached).
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { h, replace } from '../dom.js';
 
 const LABELS = { github: 'GitHub', google: 'Google', discord: 'Discord' };
@@ -15,14 +15,14 @@ function label(p) {
 /** A box that fills itself with the node's providers (empty and hidden when there are none). */
 export function oauthButtons() {
   const box = h('div', { class: 'oauth-buttons', hidden: true, 'aria-label': 'Sign in with another account' });
-  api.api('GET', '/api/v1/auth/oauth', undefined, { auth: false }).then((out) => {
+  R.auth.oauthProviders().then((out) => {
     const providers = out.providers || [];
     if (!providers.length) return;
     replace(box,
       h('p', { class: 'oauth-or muted' }, 'or'),
       providers.map((p) => h('a', {
         class: `btn oauth-btn oauth-${p.preset}`,
-        href: `/api/v1/auth/oauth/${encodeURIComponent(p.name)}/login`,
+        href: R.auth.oauthLoginUrl(p.name),
         dataset: { provider: p.name },
       }, `Sign in with ${label(p)}`)));
     box.hidden = false;

@@ -3,21 +3,19 @@
 // /@welcome route, whose view and the settings tab (onboarding_view.js) load when first opened.
 // The rules live in plugins/communities/onboarding.py: the node refuses an early post regardless.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { h, replace } from '../dom.js';
 import * as store from '../store.js';
 
 const { state } = store;
-const enc = encodeURIComponent;
 const cache = new Map(); // community id -> its onboarding as last fetched
-export const url = (cid) => `/api/v1/communities/${enc(cid)}/onboarding`;
 
 /** The community's onboarding and the caller's standing; a held-back member's is asked again
  * (an account or membership age passes with time). */
 export async function onboarding(cid, { fresh = false } = {}) {
   const have = cache.get(cid);
   if (have && !fresh && (have.me.can_post || !have.me.member)) return have;
-  const got = await api.get(url(cid));
+  const got = await R.communities.onboarding(cid);
   cache.set(cid, got);
   return got;
 }

@@ -2,15 +2,14 @@
 // recommended channels, self-assignable roles) and the Onboarding tab of community settings;
 // loaded when first opened (onboarding.js has the hooks and the shared cache).
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h, markdownNodes, replace } from '../dom.js';
 import { holds } from '../perms.js';
 import * as store from '../store.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
-import { blockedText, onboarding, remember, url } from './onboarding.js';
+import { blockedText, onboarding, remember } from './onboarding.js';
 
 const { state } = store;
-const enc = encodeURIComponent;
 
 export class WelcomeView {
   constructor(shell, communityId) {
@@ -52,7 +51,7 @@ export class WelcomeView {
     const name = state.communities.get(this.communityId)?.name || 'the community';
     this.title.textContent = `Welcome to ${name}`;
     const me = ob.me;
-    const base = `/api/v1/communities/${enc(this.communityId)}`;
+    const cid = this.communityId;
     this.status = h('p', { class: me.can_post ? 'welcome-status ok' : 'welcome-status', role: 'status', 'data-testid': 'welcome-status' },
       !me.member ? 'Join the community to take part.' : me.can_post ? 'You can post now.' : blockedText(me));
     const parts = [];
@@ -65,7 +64,7 @@ export class WelcomeView {
         const accept = h('button', { type: 'button', class: 'btn primary', disabled: true }, 'Accept rules');
         agree.addEventListener('change', () => { accept.disabled = !agree.checked; });
         accept.addEventListener('click', () => this.act(
-          () => api.post(`${base}/onboarding/accept`, { rules_hash: ob.rules_hash }), 'You accepted the rules.'));
+          () => R.communities.acceptRules(cid, { rules_hash: ob.rules_hash }), 'You accepted the rules.'));
         rules.append(h('label', { class: 'welcome-agree', for: 'welcome-agree' }, agree, ' I have read and agree to the rules'), accept);
       } else if (me.accepted) {
         rules.append(h('p', { class: 'muted' }, '✓ You accepted the rules.'));
@@ -76,7 +75,7 @@ export class WelcomeView {
       parts.push(h('section', { class: 'welcome-card' }, h('h3', null, 'Verified email'),
         h('p', null, 'This community asks for a verified email address. Verify yours with the link we mailed you, then confirm here.'),
         h('button', { type: 'button', class: 'btn', onclick: () => this.act(
-          () => api.post(`${base}/onboarding/accept`, { rules_hash: ob.rules_hash }), null) }, 'Confirm my address')));
+          () => R.communities.acceptRules(cid, { rules_hash: ob.rules_hash }), null) }, 'Confirm my address')));
     }
     if (ob.self_roles.length) {
       parts.push(h('section', { class: 'welcome-card', 'aria-labelledby': 'welcome-roles' },
@@ -84,7 +83,7 @@ export class WelcomeView {
         h('div', { class: 'welcome-roles' }, ob.self_roles.map((r) => h('button', {
           type: 'button', class: `chip${r.mine ? ' on' : ''}`, 'aria-pressed': String(r.mine), disabled: !me.member,
           style: r.color ? `--chip:#${r.color.toString(16).padStart(6, '0')}` : undefined,
-          onclick: () => this.act(() => (r.mine ? api.del : api.put)(`${base}/members/@me/self-roles/${enc(r.id)}`),
+          onclick: () => this.act(() => (r.mine ? R.communities.dropSelfRole : R.communities.takeSelfRole)(cid, r.id),
             r.mine ? `Removed ${r.name}.` : `You are now ${r.name}.`),
         }, r.name)))));
     }
@@ -107,8 +106,8 @@ export async function onboardingTab(view) {
   const cid = view.communityId;
   const ob = await onboarding(cid, { fresh: true });
   const [chans, roles] = await Promise.all([
-    api.get(`/api/v1/communities/${enc(cid)}/channels`),
-    api.get(`/api/v1/communities/${enc(cid)}/roles`),
+    R.communities.channels(cid),
+    R.communities.roles(cid),
   ]);
   const rules = field('Rules (Markdown)', { name: 'rules', multiline: true, rows: 6, maxlength: 6000, value: ob.rules });
   const welcome = field('Welcome message (Markdown)', { name: 'welcome', multiline: true, rows: 3, maxlength: 1000, value: ob.welcome });
@@ -143,7 +142,7 @@ export async function onboardingTab(view) {
         self_roles: canRoles ? checked('ob-role') : ob.self_roles.map((r) => r.id),
       };
       try {
-        remember(await api.put(url(cid), body));
+        remember(await R.communities.setOnboarding(cid, body));
         errors.textContent = '';
         announce('Onboarding saved.');
       } catch (err) {

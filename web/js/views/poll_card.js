@@ -1,11 +1,10 @@
 // A poll's card: the question, an answer per button with its result bar and count, your vote
 // marked, who may end it; votes and ends go to the node and the answer is remembered (polls.js).
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h } from '../dom.js';
 import { current, remember, rerender } from './polls.js';
 
-const enc = encodeURIComponent;
 const closers = new Map(); // poll id -> timer that redraws it closed at its deadline
 const queue = new Map(); // poll id -> the vote being sent (the next click waits for it)
 
@@ -79,7 +78,7 @@ function choose(poll, i) {
 
 async function vote(poll, choices) {
   try {
-    remember(await api.put(`/api/v1/polls/${enc(poll.id)}/vote`, { choices }));
+    remember(await R.polls.vote(poll.id, { choices }));
     announce(choices.length ? 'Vote saved.' : 'Vote removed.');
   } catch (err) {
     announce(err.message);
@@ -88,7 +87,7 @@ async function vote(poll, choices) {
 
 async function end(poll) {
   try {
-    remember(await api.post(`/api/v1/polls/${enc(poll.id)}/end`));
+    remember(await R.polls.end(poll.id));
     announce('Poll ended.');
   } catch (err) {
     announce(err.message);

@@ -1,13 +1,12 @@
 // Writing a poll: its fields, the chat composer's dialog (a message carrying the poll) and the post
 // composer's section (folded until asked for).
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';
 
-const enc = encodeURIComponent;
 const MAX_ANSWERS = 10;
 const DURATIONS = [['1 hour', 3600], ['4 hours', 14400], ['8 hours', 28800], ['1 day', 86400], ['3 days', 259200], ['1 week', 604800]];
 
@@ -75,7 +74,7 @@ export function openChatPoll(chat) {
         try { poll = fields.value(); } catch (err) { error.textContent = err.message; return; }
         submit.disabled = true;
         try {
-          const m = await api.post(`/api/v1/channels/${enc(chat.channelId)}/messages`, { content: '', poll });
+          const m = await R.messages.send(chat.channelId, { content: '', poll });
           store.mergeMessages(chat.channelId, [m]);
           store.emit('messages', { channelId: chat.channelId, added: [m.id] });
           announce('Poll posted.');

@@ -3,12 +3,11 @@
 // no poll there) so a re-render does not ask again; live POLL_UPDATE counts; the composer's button.
 // The card (poll_card.js) and the composer (poll_compose.js) load when first needed.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';
 
-const enc = encodeURIComponent;
 const known = new Map(); // message or post id -> its poll (PollOut), or null
 const waiting = new Map(); // id -> [resolve], asked for in the next batch
 const cardModule = () => import('./poll_card.js');
@@ -41,7 +40,7 @@ async function flush() {
     const part = ids.slice(i, i + 100);
     let polls = [];
     try {
-      polls = (await api.get(`/api/v1/polls?ids=${part.map(enc).join(',')}`)).polls;
+      polls = (await R.polls.byIds(part)).polls;
     } catch {
       for (const id of part) for (const done of batch.get(id)) done(null); // asked again next render
       continue;

@@ -3,8 +3,7 @@
 // to message them, befriend them and block them. /u/<username> opens the same card by link.
 // Elements opt in with data-profile="<user id>"; one listener on the document opens the card.
 
-import * as api from '../api.js';
-import { communities as C, dms as D } from '../content.js';
+import { communities as C, dms as D, users as U } from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';
@@ -14,7 +13,6 @@ import { avatar } from './shell.js';
 import { statusOf } from './custom_status.js';
 
 const { state } = store;
-const enc = encodeURIComponent;
 let installedFor = null;
 
 function color(role) {
@@ -55,7 +53,7 @@ async function memberOf(communityId, userId) {
   if (!communityId) return null;
   try {
     const [member, roles] = await Promise.all([
-      api.get(`/api/v1/communities/${enc(communityId)}/members/${enc(userId)}`),
+      C.member(communityId, userId),
       state.roles.get(communityId) ? { roles: state.roles.get(communityId) } : C.roles(communityId),
     ]);
     state.roles.set(communityId, roles.roles);
@@ -89,7 +87,7 @@ function friendButton(userId, name, redraw, say) {
 export async function openProfileCard(shell, userId, communityId) {
   let profile;
   try {
-    [profile] = await Promise.all([api.get(`/api/v1/users/${enc(userId)}`), rel.ready().catch(() => null)]);
+    [profile] = await Promise.all([U.get(userId), rel.ready().catch(() => null)]);
   } catch (err) {
     announce(err.message);
     return;
@@ -158,7 +156,7 @@ export async function openProfileCard(shell, userId, communityId) {
 /** /u/<username>: the card of whoever holds that name, over the direct-messages home. */
 export async function openProfileByName(shell, username) {
   try {
-    const profile = await api.get(`/api/v1/users/by-name/${enc(username)}`);
+    const profile = await U.byName(username);
     openProfileCard(shell, profile.id, null);
   } catch (err) {
     announce(err.message);

@@ -2,15 +2,14 @@
 // profile card, the Friends page, the blocked list in Settings and the chat (a blocked user's
 // messages are collapsed). Changes go through here so every open screen is told ('relations').
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import * as store from '../store.js';
 
-const enc = encodeURIComponent;
 const byUser = new Map(); // user id -> { type: friend|outgoing|incoming|blocked, ... }
 let loaded = null;
 
 export function load() {
-  loaded = api.get('/api/v1/users/@me/relationships').then((out) => {
+  loaded = R.me.relationships().then((out) => {
     byUser.clear();
     for (const r of out.relationships) byUser.set(r.user_id, r);
     store.emit('relations');
@@ -36,12 +35,12 @@ export function list(type) {
   return [...byUser.values()].filter((r) => r.type === type);
 }
 
-async function change(method, path) {
-  await api.api(method, path);
+async function change(request) {
+  await request;
   await load();
 }
 
-export const befriend = (id) => change('PUT', `/api/v1/users/@me/friends/${enc(id)}`);
-export const unfriend = (id) => change('DELETE', `/api/v1/users/@me/friends/${enc(id)}`);
-export const block = (id) => change('PUT', `/api/v1/users/@me/blocks/${enc(id)}`);
-export const unblock = (id) => change('DELETE', `/api/v1/users/@me/blocks/${enc(id)}`);
+export const befriend = (id) => change(R.me.befriend(id));
+export const unfriend = (id) => change(R.me.unfriend(id));
+export const block = (id) => change(R.me.block(id));
+export const unblock = (id) => change(R.me.unblock(id));

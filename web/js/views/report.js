@@ -1,7 +1,7 @@
 // Reporting to the node admins (POST /api/v1/reports): a direct message, a profile or a whole
 // community. One dialog asks why; for a DM it says plainly what the admins will then see.
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import { modal } from './dialogs.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
@@ -50,7 +50,7 @@ export function reportDialog({ type, id, name, excerpt = '' }) {
       };
       busy(form, async () => {
         try {
-          await api.post('/api/v1/reports', { target_type: type, target_id: id, reason: text });
+          await R.reports.create({ target_type: type, target_id: id, reason: text });
           done('Thanks. Your report was sent to the node admins.');
         } catch (err) {
           if (err.code === 'already_reported') done('You already reported this. The node admins have it.');
@@ -119,7 +119,7 @@ export function reportToModerators({ communityId, type, id, name, excerpt = '' }
       const more = details.input.value.trim();
       busy(form, async () => {
         try {
-          await api.post(`/api/v1/communities/${encodeURIComponent(communityId)}/reports`, {
+          await R.moderation.report(communityId, {
             target_type: type, target_id: id, reason: more ? `${label}: ${more}` : label,
           });
           sent('Report sent to the moderators.', 'Thanks for telling them. You can keep chatting.');

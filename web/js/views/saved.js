@@ -2,21 +2,18 @@
 // /saved listing them newest first with links back; only the member sees their list (the saved
 // plugin checks they can still read each item).
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { toast } from './message_menu.js';
 
 const { state } = store;
-const enc = encodeURIComponent;
 const known = new Set(); // "type:id" the member saved, as this page learned it
-
-const path = (type, id) => `/api/v1/saved/${type}/${enc(id)}`;
 
 async function toggle(type, id) {
   const key = `${type}:${id}`;
   const on = !known.has(key);
-  await (on ? api.put : api.del)(path(type, id));
+  await (on ? R.saved.save : R.saved.unsave)(type, id);
   if (on) known.add(key); else known.delete(key);
   toast(on ? 'Saved. Find it under Saved (/saved).' : 'Removed from saved.');
   return on;
@@ -33,7 +30,7 @@ export function saveButton(type, id) {
   // "Bookmark", not "Save": the post's own edit form has a Save button beside it.
   const b = h('button', { type: 'button', class: 'btn', 'aria-pressed': 'false', title: 'Keep it on your Saved page' }, 'Bookmark');
   const show = (on) => { b.textContent = on ? 'Bookmarked' : 'Bookmark'; b.setAttribute('aria-pressed', String(on)); };
-  api.get(path(type, id)).then((s) => { if (s.saved) known.add(`${type}:${id}`); show(s.saved); }).catch(() => {});
+  R.saved.get(type, id).then((s) => { if (s.saved) known.add(`${type}:${id}`); show(s.saved); }).catch(() => {});
   b.addEventListener('click', () => toggle(type, id).then(show).catch((err) => toast(err.message)));
   return b;
 }
@@ -76,7 +73,7 @@ class SavedView {
 
   async load(before = null) {
     try {
-      const out = await api.get(`/api/v1/saved?limit=50${before ? `&before=${enc(before)}` : ''}`);
+      const out = await R.saved.list(before);
       if (!before) replace(this.list);
       out.items.forEach((item) => { known.add(`${item.type}:${item.id}`); this.list.append(this.item(item)); });
       this.status.textContent = this.list.children.length ? '' : 'Nothing saved yet. Use “Save message” in a message’s menu, or “Bookmark” on a post.';

@@ -3,6 +3,7 @@
 // escaped text with <mark> around matches; only text and <mark> survive here.
 
 import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';
@@ -114,7 +115,7 @@ export class SearchView {
     this.status.textContent = 'Searching…';
     let out;
     try {
-      out = await api.get(`/api/v1/search${api.q({ q, sort: params.get('sort'), page: params.get('page') })}`);
+      out = await R.search.query({ q, sort: params.get('sort'), page: params.get('page') });
       this.sort.value = params.get('sort') || 'relevance';
     } catch (err) {
       this.status.textContent = err.message;
@@ -137,7 +138,7 @@ export class SearchView {
           onclick: (e) => {
             e.preventDefault();
             if (!href) return;
-            api.post('/api/v1/search/clicks', { query_id: out.query_id, key: hit.key }).catch(() => {});
+            R.search.click({ query_id: out.query_id, key: hit.key }).catch(() => {});
             this.shell.navigate(href);
           },
         }, title),

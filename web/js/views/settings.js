@@ -2,6 +2,7 @@
 // the member's own data (download a copy, delete the account: settings_data.js).
 
 import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { applyTheme, savedTheme } from '../theme.js';
@@ -75,7 +76,7 @@ function profileTab() {
     e.preventDefault();
     busy(form, async () => {
       try {
-        state.me = await api.patch('/api/v1/users/@me', { display_name: display.input.value.trim(), pronouns: pronouns.input.value.trim(), bio: bio.input.value });
+        state.me = await R.me.update({ display_name: display.input.value.trim(), pronouns: pronouns.input.value.trim(), bio: bio.input.value });
         state.users.set(state.me.id, state.me);
         store.emit('users', state.me.id);
         done.textContent = 'Profile saved.';
@@ -90,7 +91,7 @@ function profileTab() {
       type: 'button', class: 'btn small',
       onclick: async (e) => {
         try {
-          await api.post('/api/v1/users/@me/email/verify');
+          await R.me.verifyEmail();
           e.currentTarget.textContent = 'Verification email sent';
         } catch (err) {
           announce(err.message);
@@ -110,7 +111,7 @@ function passwordTab() {
     e.preventDefault();
     busy(form, async () => {
       try {
-        await api.post('/api/v1/users/@me/password', { current_password: current.input.value, new_password: next.input.value });
+        await R.me.changePassword({ current_password: current.input.value, new_password: next.input.value });
         current.input.value = '';
         next.input.value = '';
         done.textContent = 'Password changed. Your other sessions were signed out.';
@@ -124,7 +125,7 @@ function passwordTab() {
 
 function sessionsTab() {
   const list = h('ul', { class: 'session-list' }, h('li', { class: 'muted', role: 'status' }, 'Loading…'));
-  const load = () => api.get('/api/v1/users/@me/sessions').then((data) => {
+  const load = () => R.me.sessions().then((data) => {
     replace(list, data.sessions.map((s) => h('li', { class: 'session' },
       h('div', null,
         h('strong', null, s.user_agent ? describeAgent(s.user_agent) : 'Unknown device'),
@@ -134,7 +135,7 @@ function sessionsTab() {
         type: 'button', class: 'btn small danger', 'aria-label': `Sign out ${describeAgent(s.user_agent)} session from ${formatTime(s.created_at * 1000)}`,
         onclick: async () => {
           try {
-            await api.del(`/api/v1/users/@me/sessions/${encodeURIComponent(s.id)}`);
+            await R.me.endSession(s.id);
             announce('Session signed out.');
             await load();
             list.querySelector('button')?.focus() || list.focus();
@@ -166,7 +167,7 @@ function twoFactorTab() {
         e.preventDefault();
         busy(form, async () => {
           try {
-            await api.post('/api/v1/users/@me/totp/disable', { password: password.input.value, code: code.input.value.trim() });
+            await R.me.totpDisable({ password: password.input.value, code: code.input.value.trim() });
             state.me.totp_enabled = false;
             announce('Two-factor sign-in is off.');
             render();
@@ -185,7 +186,7 @@ function twoFactorTab() {
       e.preventDefault();
       busy(form, async () => {
         try {
-          const enrolment = await api.post('/api/v1/users/@me/totp/enrol', { password: password.input.value });
+          const enrolment = await R.me.totpEnrol({ password: password.input.value });
           confirmStep(enrolment);
         } catch (err) {
           showError(err, { password }, errors);
@@ -202,7 +203,7 @@ function twoFactorTab() {
       e.preventDefault();
       busy(form, async () => {
         try {
-          const result = await api.post('/api/v1/users/@me/totp/confirm', { code: code.input.value.trim() });
+          const result = await R.me.totpConfirm({ code: code.input.value.trim() });
           state.me.totp_enabled = true;
           const heading = h('h4', { tabindex: '-1' }, 'Save your recovery codes');
           replace(box, h('p', null, 'Two-factor sign-in is on.'), heading,

@@ -2,11 +2,11 @@
 // background: start, progress, download) and delete the account for good (the danger zone).
 
 import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import { state } from '../store.js';
 import { banner, busy, field, showError } from './forms.js';
 
-const EXPORT = '/api/v1/users/@me/export';
 const POLL_MS = 1000;
 
 function size(bytes) {
@@ -41,7 +41,7 @@ export function dataTab() {
   const start = async (button) => {
     button.disabled = true;
     try {
-      render(await api.post(EXPORT));
+      render(await R.me.startDataExport());
       announce('Preparing your data.');
     } catch (err) {
       errors.textContent = err.message;
@@ -97,7 +97,7 @@ export function dataTab() {
   const poll = async () => {
     if (!box.isConnected) return; // the tab or the dialog was closed
     try {
-      render(await api.get(EXPORT));
+      render(await R.me.dataExport());
     } catch (err) {
       if (err.status === 404) render(null);
       else {
@@ -138,7 +138,7 @@ export function deleteTab(shell) {
     }
     busy(form, async () => {
       try {
-        await api.del('/api/v1/users/@me', { password: password.input.value });
+        await R.me.remove({ password: password.input.value });
       } catch (err) {
         showError(err, { password }, errors);
         submit.disabled = !matches();

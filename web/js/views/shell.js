@@ -1,8 +1,7 @@
 // The signed-in app: communities rail, channel sidebar, the open channel and the member list, kept
 // live by the realtime gateway.
 
-import * as api from '../api.js';
-import { communities as C, dms as D } from '../content.js';
+import { communities as C, dms as D, me as Me } from '../content.js';
 import { announce, h, hue, initials, replace } from '../dom.js';
 import { Gateway } from '../gateway.js';
 import { icon, icon as svgIcon } from '../icons.js';
@@ -68,7 +67,7 @@ export class Shell {
       store.on('presence', (id) => { if (id === state.me?.id) this.renderSidebar(); }),
     );
     try {
-      state.me = await api.get('/api/v1/users/@me');
+      state.me = await Me.get();
       state.users.set(state.me.id, state.me);
       state.presence.set(state.me.id, 'online');
       await this.loadLists();

@@ -4,12 +4,11 @@
 // this member's notes (it reaches only their sessions), a public one as the bot's message marked
 // "X used /name"; past the deadline, "<bot> did not respond".
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import * as store from '../store.js';
 
 const { state } = store;
-const enc = encodeURIComponent;
 const cache = new Map(); // community id -> { at, commands }
 const FRESH_MS = 30_000;
 const open = new Map(); // interaction id -> { slash, note }
@@ -19,7 +18,7 @@ const settled = new Set();
 function commandsOf(communityId) {
   const have = cache.get(communityId);
   if (have && Date.now() - have.at < FRESH_MS) return Promise.resolve(have.commands);
-  return api.get(`/api/v1/communities/${enc(communityId)}/commands`).then((data) => {
+  return R.communities.commands(communityId).then((data) => {
     cache.set(communityId, { at: Date.now(), commands: data.commands });
     return data.commands;
   });
@@ -119,7 +118,7 @@ export class Slash {
     c.input.value = '';
     c.autosize();
     this.hint.hidden = true;
-    api.post(`/api/v1/channels/${enc(c.chat.channelId)}/interactions`, { command_id: cmd.id, options })
+    R.channels.interact(c.chat.channelId, { command_id: cmd.id, options })
       .then((i) => {
         if (settled.delete(i.id)) return;
         const note = this.note(`${cmd.bot_name} is thinking about /${cmd.name}…`, 'pending');

@@ -3,8 +3,7 @@
 // the "N replies" line under a thread's first message. A thread is the messages whose thread_id is
 // its root message (POST .../messages {thread_id}); the channel's own history leaves them out.
 
-import * as api from '../api.js';
-import { messages as M } from '../content.js';
+import { channels as Ch, messages as M } from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';
@@ -12,7 +11,6 @@ import { renderBody } from './markup.js';
 import { avatar } from './shell.js';
 
 const { state } = store;
-const enc = encodeURIComponent;
 const panes = new WeakMap(); // ChatView -> its pane state
 
 function paneOf(view) {
@@ -196,7 +194,7 @@ export async function openThreadList(view) {
 async function fillList(view, p) {
   const items = p.items;
   try {
-    const out = await api.get(`/api/v1/channels/${enc(view.channelId)}/threads?limit=50`);
+    const out = await Ch.threads(view.channelId);
     if (p.mode !== 'list' || p.items !== items) return;
     replace(items, out.threads.length ? out.threads.map((t) => {
       const r = t.root;

@@ -2,7 +2,7 @@
 // devices, camera and screen share, a video grid with speaking indicators, and the moderation
 // buttons a member's permissions allow. Loaded when a voice channel is first opened (voice.js).
 
-import * as api from '../api.js';
+import * as R from '../content.js';
 import { announce, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import { holds } from '../perms.js';
@@ -132,12 +132,12 @@ class VoicePane {
 
   modButtons(s) {
     const perms = this.channel.perms || 0;
-    const path = `/api/v1/channels/${this.channel.id}/voice/members/${s.user_id}`;
+    const [channelId, userId] = [this.channel.id, s.user_id];
     const act = (fn) => () => fn().catch((err) => this.problem(err.message));
     const out = [];
-    if (holds(perms, 'MUTE_MEMBERS')) out.push(h('button', { class: 'link-btn', onclick: act(() => api.patch(path, { mute: !s.mute })) }, s.mute ? 'Server unmute' : 'Server mute'));
-    if (holds(perms, 'DEAFEN_MEMBERS')) out.push(h('button', { class: 'link-btn', onclick: act(() => api.patch(path, { deaf: !s.deaf })) }, s.deaf ? 'Undeafen' : 'Server deafen'));
-    if (holds(perms, 'MOVE_MEMBERS')) out.push(h('button', { class: 'link-btn', onclick: act(() => api.del(path, {})) }, 'Disconnect'));
+    if (holds(perms, 'MUTE_MEMBERS')) out.push(h('button', { class: 'link-btn', onclick: act(() => R.voice.updateMember(channelId, userId, { mute: !s.mute })) }, s.mute ? 'Server unmute' : 'Server mute'));
+    if (holds(perms, 'DEAFEN_MEMBERS')) out.push(h('button', { class: 'link-btn', onclick: act(() => R.voice.updateMember(channelId, userId, { deaf: !s.deaf })) }, s.deaf ? 'Undeafen' : 'Server deafen'));
+    if (holds(perms, 'MOVE_MEMBERS')) out.push(h('button', { class: 'link-btn', onclick: act(() => R.voice.disconnect(channelId, userId)) }, 'Disconnect'));
     return out.length ? h('div', { class: 'voice-mod' }, out) : null;
   }
 

@@ -2,7 +2,7 @@
 // DELETE /api/v1/admin/bans/{id}: what `cryb ban` does). A ban refuses what they write on this node
 // and hides what it already holds of them; a node's ban also unpins it.
 
-import * as api from '../../api.js';
+import * as R from '../../content.js';
 import { announce, formatTime, h } from '../../dom.js';
 import { banner, busy, field, showError, submitButton } from '../forms.js';
 
@@ -10,7 +10,7 @@ import { banner, busy, field, showError, submitButton } from '../forms.js';
 let notice = '';
 
 export async function render(view) {
-  const [out, peers] = await Promise.all([api.get('/api/v1/admin/bans'), api.get('/api/v1/admin/peers')]);
+  const [out, peers] = await Promise.all([R.admin.bans(), R.admin.peers()]);
   const said = notice;
   notice = '';
   return h('div', { class: 'bans' },
@@ -61,7 +61,7 @@ function addSection(view, peers) {
       return;
     }
     try {
-      const ban = await busy(form, () => api.post('/api/v1/admin/bans', { kind, target, reason: reason.input.value.trim() }));
+      const ban = await busy(form, () => R.admin.ban({ kind, target, reason: reason.input.value.trim() }));
       notice = `Banned ${ban.label}: ${ban.hidden} of their events hidden here`
         + (ban.removed ? `, ${ban.removed} removed in communities homed here.` : '.');
       announce(notice);
@@ -84,7 +84,7 @@ function listSection(view, bans) {
   const remove = async (ban, button) => {
     button.disabled = true;
     try {
-      const out = await api.del(`/api/v1/admin/bans/${encodeURIComponent(ban.id)}`);
+      const out = await R.admin.unban(ban.id);
       notice = `Removed the ban of ${ban.label}: ${out.restored} events shown again.`;
       announce(notice);
       await view.load('bans');

@@ -3,6 +3,7 @@
 // functions as `cryb db`). Private columns come back as NULL; the answer names the ones a query touched.
 
 import * as api from '../../api.js';
+import * as R from '../../content.js';
 import { h, replace } from '../../dom.js';
 
 const PREVIEW_ROWS = 100;
@@ -28,7 +29,7 @@ function cell(value) {
 
 /** Fetch an export with the session's token and hand it to the browser as a download. */
 async function download(params) {
-  const url = `/api/v1/admin/db/export${api.q(params)}`;
+  const url = R.admin.dbExportUrl(params);
   const get = () => fetch(url, { headers: { 'X-Cryb-Client': 'web', Authorization: `Bearer ${api.token()}` }, credentials: 'same-origin' });
   let resp = await get();
   if (resp.status === 401) {
@@ -47,7 +48,7 @@ async function download(params) {
 }
 
 export async function render() {
-  const listing = await api.get('/api/v1/admin/db/tables');
+  const listing = await R.admin.dbTables();
   const sql = h('textarea', {
     id: 'db-sql', class: 'db-sql', rows: 5, spellcheck: 'false', autocomplete: 'off',
     placeholder: 'SELECT … — Ctrl+Enter runs', 'aria-describedby': 'db-sql-hint',
@@ -65,7 +66,7 @@ export async function render() {
     runButton.disabled = true;
     replace(status, 'Running…');
     try {
-      const out = await api.post('/api/v1/admin/db/query', { sql: text });
+      const out = await R.admin.dbQuery({ sql: text });
       const notes = [`${out.rows.length} row${out.rows.length === 1 ? '' : 's'} in ${out.took_ms} ms`];
       if (out.truncated) notes.push(`showing the first ${out.rows.length}: there are more (export to get them all)`);
       replace(status, notes.join(' · '));

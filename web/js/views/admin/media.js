@@ -3,13 +3,12 @@
 // confirmed in a dialog (every upload of the same bytes goes, and the bytes are refused from then
 // on); and the sha256 block list with unblock. The same API `cryb media ...` calls.
 
-import * as api from '../../api.js';
+import * as R from '../../content.js';
 import { announce, formatTime, h, replace } from '../../dom.js';
 import * as store from '../../store.js';
 import { confirmDialog, modal } from '../dialogs.js';
 import { banner, busy, field, showError, submitButton } from '../forms.js';
 
-const enc = encodeURIComponent;
 const SHA = /^[0-9a-f]{64}$/;
 const ID = /^[0-9a-z]{26}$/;
 
@@ -49,7 +48,7 @@ function bytes(n) {
 /** Profiles of these users in the store, so names show at once (an unknown id shows as itself). */
 async function loadNames(ids) {
   const missing = [...new Set(ids)].filter((id) => id && !store.state.users.has(id));
-  await Promise.all(missing.map((id) => api.get(`/api/v1/users/${enc(id)}`)
+  await Promise.all(missing.map((id) => R.users.get(id)
     .then((p) => store.state.users.set(id, p))
     .catch(() => store.state.users.set(id, { id, username: id, display_name: '' }))));
 }
@@ -116,7 +115,7 @@ function item(m, view) {
       type: 'button', class: 'btn danger small',
       onclick: async () => {
         const out = await takeDownDialog(`Take down ${m.filename || 'this upload'}?`, CONSEQUENCES,
-          (reason) => api.post(`/api/v1/admin/media/${enc(m.id)}/takedown`, { reason }));
+          (reason) => R.admin.takeDown(m.id, { reason }));
         if (!out) return;
         announce(`Taken down: ${out.media_ids.length} uploads, ${out.blobs_deleted} files deleted.`);
         await view.refresh();
@@ -170,7 +169,7 @@ class MediaTab {
       if (ID.test(name)) userId = name;
       else {
         try {
-          userId = (await api.get(`/api/v1/users/by-name/${enc(name)}`)).id;
+          userId = (await R.users.byName(name)).id;
         } catch (err) {
           throw Object.assign(new Error(err.status === 404 ? `No member is called ${name}.` : err.message), { field: 'user' });
         }
@@ -193,7 +192,7 @@ class MediaTab {
 
   async page(after) {
     try {
-      const out = await api.get(`/api/v1/admin/media${api.q({ ...this.q, after, limit: 25 })}`);
+      const out = await R.admin.media({ ...this.q, after, limit: 25 });
       await loadNames(out.items.flatMap((m) => [m.owner_id, m.taken_down?.actor_id]));
       this.list.append(...out.items.map((m) => item(m, this)));
       if (!this.list.children.length) this.list.append(h('li', { class: 'muted' }, 'No uploads match.'));
@@ -216,7 +215,7 @@ class MediaTab {
         e.preventDefault();
         await busy(form, async () => {
           try {
-            const out = await api.post('/api/v1/admin/media/blocklist', { sha256: sha.input.value.trim().toLowerCase(), reason: reason.input.value.trim() });
+            const out = await R.admin.addToBlocklist({ sha256: sha.input.value.trim().toLowerCase(), reason: reason.input.value.trim() });
             announce(out.matches.length ? `Blocked. ${out.matches.length} uploads already have these bytes: take them down from the list.` : 'Blocked.');
             await this.filter({ user: '', sha256: out.matches.length ? out.entry.sha256 : '' });
           } catch (err) {
@@ -228,7 +227,7 @@ class MediaTab {
     replace(section, h('h3', null, 'Block list'),
       h('p', { class: 'muted' }, 'Files with these bytes are refused at upload and from other nodes.'), errors, form);
     try {
-      const out = await api.get('/api/v1/admin/media/blocklist?limit=500');
+      const out = await R.admin.blocklist();
       await loadNames(out.entries.map((e) => e.actor_id));
       if (!out.entries.length) {
         section.append(h('p', { class: 'muted' }, 'Nothing is blocked.'));
@@ -246,7 +245,7 @@ class MediaTab {
             onclick: async () => {
               if (!await confirmDialog('Unblock these bytes?', 'They can be uploaded again. What was taken down stays taken down.', 'Unblock')) return;
               try {
-                await api.del(`/api/v1/admin/media/blocklist/${enc(e.sha256)}`);
+                await R.admin.removeFromBlocklist(e.sha256);
                 announce('Unblocked.');
               } catch (err) {
                 announce(err.message);

@@ -2,11 +2,10 @@
 // profile, a community, or a community's content), each shown by name and excerpt with a way to the
 // target, resolved or dismissed with a note (GET/PATCH /api/v1/admin/reports, as `cryb report`).
 
-import * as api from '../../api.js';
+import * as R from '../../content.js';
 import { announce, formatTime, h, replace } from '../../dom.js';
 import { modal } from '../dialogs.js';
 
-const enc = encodeURIComponent;
 const KIND = {
   dm_message: 'Direct message',
   user: 'Profile',
@@ -25,7 +24,7 @@ function appLink(view, href, text) {
 function profileDialog(userId) {
   modal('Profile', () => {
     const body = h('div', { class: 'modal-body profile-card' }, h('p', { class: 'muted', role: 'status' }, 'Loading…'));
-    api.get(`/api/v1/users/${enc(userId)}`).then((p) => replace(body,
+    R.users.get(userId).then((p) => replace(body,
       h('p', null, h('strong', null, p.display_name || p.username), h('span', { class: 'muted' }, ` @${p.username}${p.home ? `@${p.home}` : ''}`)),
       p.pronouns ? h('p', { class: 'muted' }, p.pronouns) : null,
       p.bio ? h('p', { class: 'bio' }, p.bio) : h('p', { class: 'muted' }, 'No bio.')))
@@ -62,7 +61,7 @@ function reportItem(view, r, reload) {
   const note = h('input', { class: 'report-note', maxlength: 1000, placeholder: 'What did you do? (for the other admins)', 'aria-label': `Note on the report (${KIND[r.target_type]} ${title(r)})` });
   const decide = (status) => async () => {
     try {
-      await api.patch(`/api/v1/admin/reports/${enc(r.id)}`, { status, note: note.value.trim() });
+      await R.admin.updateReport(r.id, { status, note: note.value.trim() });
       announce(status === 'resolved' ? 'Report resolved.' : 'Report dismissed.');
       reload();
     } catch (err) {
@@ -104,7 +103,7 @@ export async function render(view) {
   const more = h('div');
   const reload = () => view.load('reports');
   const page = async (after) => {
-    const out = await api.get(`/api/v1/admin/reports${api.q({ status, after, limit: 50 })}`);
+    const out = await R.admin.reports({ status, after, limit: 50 });
     for (const r of out.reports) list.append(reportItem(view, r, reload));
     replace(more, out.next ? h('button', { type: 'button', class: 'btn', onclick: () => page(out.next) }, 'Load more') : null);
     if (!list.children.length) {

@@ -3,7 +3,7 @@
 // revoke) and creating an account directly (the way in when sign-ups are closed). The same
 // functions as `cryb user approve|reject`, `cryb token create|list|revoke` and `cryb user create`.
 
-import * as api from '../../api.js';
+import * as R from '../../content.js';
 import { announce, formatTime, h, replace } from '../../dom.js';
 import { banner, busy, field, showError, submitButton } from '../forms.js';
 
@@ -17,9 +17,9 @@ const EXPIRY = [['', 'Never'], ['86400', '1 day'], ['604800', '7 days'], ['25920
 
 export async function render(view) {
   const [rules, apps, tokens] = await Promise.all([
-    api.api('GET', '/api/v1/auth/registration', undefined, { auth: false }),
-    api.get('/api/v1/admin/applications'),
-    api.get('/api/v1/admin/registration-tokens'),
+    R.auth.registration(),
+    R.admin.applications(),
+    R.admin.registrationTokens(),
   ]);
   return h('div', { class: 'signups' },
     h('section', { class: 'dash-section', 'aria-label': 'Registration mode' },
@@ -50,7 +50,7 @@ function applicationCard(view, question, app) {
     buttons.forEach((b) => { b.disabled = true; });
     try {
       const body = verb === 'reject' ? { reason: note.value.trim() } : undefined;
-      const out = await api.api('POST', `/api/v1/admin/applications/${encodeURIComponent(app.user_id)}/${verb}`, body);
+      const out = await R.admin.decideApplication(app.user_id, verb, body);
       announce(`${app.username} ${verb === 'approve' ? 'approved' : 'rejected'}${out.mailed ? ' and mailed' : ''}.`);
       view.load('signups');
     } catch (err) {
@@ -88,7 +88,7 @@ function tokenSection(view, tokens) {
       if (uses.input.value) body.uses = Number(uses.input.value);
       if (expires.value) body.expires_in_s = Number(expires.value);
       try {
-        const token = await api.post('/api/v1/admin/registration-tokens', body);
+        const token = await R.admin.createRegistrationToken(body);
         showMade(made, token);
         replace(table, tokenRows(view, [token, ...tokens]));
         tokens = [token, ...tokens];
@@ -143,7 +143,7 @@ function tokenRows(view, tokens) {
       onclick: async (e) => {
         e.target.disabled = true;
         try {
-          await api.del(`/api/v1/admin/registration-tokens/${encodeURIComponent(t.id)}`);
+          await R.admin.revokeRegistrationToken(t.id);
           announce('Token revoked.');
           view.load('signups');
         } catch (err) {
@@ -167,7 +167,7 @@ function createAccount() {
     e.preventDefault();
     busy(form, async () => {
       try {
-        const acct = await api.post('/api/v1/admin/users', {
+        const acct = await R.admin.createUser({
           username: username.input.value.trim(), email: email.input.value.trim(), password: password.input.value,
         });
         done.textContent = `Created ${acct.username}. They can sign in now.`;

@@ -3,13 +3,12 @@
 // audit trail, and act on it. Every action is a call to /api/v1/admin/users (what `cryb user` does
 // too); purge and erase ask for the username to be typed, as the API requires.
 
-import * as api from '../../api.js';
+import * as R from '../../content.js';
 import { announce, formatTime, h, replace } from '../../dom.js';
 import * as store from '../../store.js';
 import { confirmDialog, modal } from '../dialogs.js';
 import { banner } from '../forms.js';
 
-const BASE = '/api/v1/admin/users';
 const STATUS_LABEL = { active: 'active', disabled: 'disabled', deactivated: 'deactivated', deleted: 'erased' };
 
 const label = (u) => u.display_name || u.username;
@@ -39,7 +38,7 @@ export async function render() {
 
   async function load(next = false) {
     try {
-      const page = await api.get(`${BASE}${api.q({ ...params(), after: next ? after : '' })}`);
+      const page = await R.admin.users({ ...params(), after: next ? after : '' });
       if (!next) replace(rows);
       for (const u of page.users) {
         names.set(u.id, label(u));
@@ -75,7 +74,7 @@ export async function render() {
 
   async function nameOf(id) {
     if (!names.has(id)) {
-      const page = await api.get(`${BASE}${api.q({ q: id, status: '' })}`).catch(() => null);
+      const page = await R.admin.users({ q: id, status: '' }).catch(() => null);
       const u = page?.users.find((x) => x.id === id);
       names.set(id, u ? label(u) : store.displayName(id));
     }
@@ -86,7 +85,7 @@ export async function render() {
     detail.hidden = false;
     let u;
     try {
-      u = await api.get(`${BASE}/${encodeURIComponent(id)}`);
+      u = await R.admin.user(id);
     } catch (err) {
       replace(detail, h('p', { role: 'alert' }, err.message));
       return null;
@@ -104,39 +103,39 @@ export async function render() {
       u.status === 'active'
         ? act('Disable', 'danger', async () => {
           if (!await confirmDialog(`Disable ${label(u)}?`, `@${u.username} is signed out everywhere at once and cannot sign in until enabled again.`, 'Disable')) return;
-          await api.patch(`${BASE}/${u.id}`, { status: 'disabled' });
+          await R.admin.updateUser(u.id, { status: 'disabled' });
           await done(`${label(u)} is disabled.`);
         })
         : act('Enable', 'primary', async () => {
-          await api.patch(`${BASE}/${u.id}`, { status: 'active' });
+          await R.admin.updateUser(u.id, { status: 'active' });
           await done(`${label(u)} can sign in again.`);
         }),
       u.admin
         ? act('Remove admin', '', async () => {
           if (!await confirmDialog(`Remove ${label(u)} as node admin?`, 'They keep their account but lose this console.', 'Remove admin')) return;
-          await api.patch(`${BASE}/${u.id}`, { admin: false });
+          await R.admin.updateUser(u.id, { admin: false });
           await done(`${label(u)} is no longer a node admin.`);
         })
         : act('Make admin', '', async () => {
           if (!await confirmDialog(`Make ${label(u)} a node admin?`, 'Node admins can act on every account, including yours.', 'Make admin')) return;
-          await api.patch(`${BASE}/${u.id}`, { admin: true });
+          await R.admin.updateUser(u.id, { admin: true });
           await done(`${label(u)} is a node admin.`);
         }),
       act('Sign out everywhere', '', async () => {
         if (!await confirmDialog(`Sign ${label(u)} out everywhere?`, 'Every session on every device ends; they can sign in again.', 'Sign out')) return;
-        const out = await api.post(`${BASE}/${u.id}/sign-out`);
+        const out = await R.admin.signOutUser(u.id);
         await done(`${out.sessions} session${out.sessions === 1 ? '' : 's'} of ${label(u)} ended.`);
       }),
       act('Delete their content…', 'danger', async () => {
         const out = await typedConfirm(`Delete everything ${label(u)} wrote?`,
           'Every message, post, comment and direct message they wrote is deleted on every node, for good. The account stays and can sign in.',
-          u.username, 'Delete content', (confirm) => api.post(`${BASE}/${u.id}/purge-content`, { confirm }));
+          u.username, 'Delete content', (confirm) => R.admin.purgeUserContent(u.id, { confirm }));
         if (out) await done(`${out.removed} item${out.removed === 1 ? '' : 's'} by ${label(u)} deleted.`);
       }),
       act('Erase account…', 'danger', async () => {
         const out = await typedConfirm(`Erase ${label(u)}?`,
           'The account, its profile and everything it wrote are erased on every node, for good.',
-          u.username, 'Erase account', (confirm) => api.del(`${BASE}/${u.id}`, { confirm }).then(() => ({})));
+          u.username, 'Erase account', (confirm) => R.admin.eraseUser(u.id, { confirm }).then(() => ({})));
         if (out) await done(`${label(u)} was erased.`);
       }));
     const w = u.written;
