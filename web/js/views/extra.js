@@ -11,7 +11,6 @@ import { canInsights, isModerator } from '../perms.js';
 import { openSocial } from './friends.js';
 import { inbox, InboxView, refreshUnread } from './inbox.js';
 import { openCommunitySettings, settingsButtons } from './community_menu.js';
-import { reportDialog } from './report.js';
 
 const admin = () => import('./admin.js');
 const moderation = () => import('./moderation.js');
@@ -208,7 +207,7 @@ export function communityTools(shell, communityId, perms) {
     out.push(h('button', {
       class: 'icon-btn', 'aria-label': 'Report community', title: 'Report community to the node admins', 'data-focus-key': 'report-community',
       'data-name': community.name, // a rename redraws the button (keyed.js keeps identical markup)
-      onclick: () => reportDialog({ type: 'community', id: communityId, name: community.name }),
+      onclick: () => import('./report.js').then((r) => r.reportDialog({ type: 'community', id: communityId, name: community.name })),
     }, icon('flag', 18)));
   }
   return out;

@@ -5,7 +5,6 @@ import { announce, h } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';
 import { embedAction } from './integrations.js';
-import { reportDialog, reportToModerators } from './report.js';
 import { openThread } from './thread_pane.js';
 
 const { state } = store;
@@ -41,8 +40,11 @@ export function canThread(view, m) {
 
 function report(view, m) {
   const name = store.displayName(m.author_id);
-  if (view.dm) reportDialog({ type: 'dm_message', id: m.id, name, excerpt: m.content });
-  else reportToModerators({ communityId: view.channel?.community_id, type: 'message', id: m.id, name, excerpt: m.content });
+  // The report dialog loads when first used (it is not on the chat page's first screen).
+  import('./report.js').then((r) => {
+    if (view.dm) r.reportDialog({ type: 'dm_message', id: m.id, name, excerpt: m.content });
+    else r.reportToModerators({ communityId: view.channel?.community_id, type: 'message', id: m.id, name, excerpt: m.content });
+  });
 }
 
 export function messageLink(m) {

@@ -8,7 +8,6 @@ import { announce, h, replace } from '../dom.js';
 import * as store from '../store.js';
 import { modal } from './dialogs.js';
 import * as rel from './relations.js';
-import { reportDialog } from './report.js';
 import { avatar } from './shell.js';
 import { statusOf } from './custom_status.js';
 
@@ -130,7 +129,7 @@ export async function openProfileCard(shell, userId, communityId) {
             }
           },
         }, blocked ? 'Unblock' : 'Block'),
-        h('button', { type: 'button', class: 'btn', onclick: () => reportDialog({ type: 'user', id: userId, name }) }, 'Report'),
+        h('button', { type: 'button', class: 'btn', onclick: () => import('./report.js').then((r) => r.reportDialog({ type: 'user', id: userId, name })) }, 'Report'),
       ]);
     };
     redraw();
