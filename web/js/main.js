@@ -46,6 +46,9 @@ function signedOut(message) {
     shell.destroy();
     shell = null;
   }
+  // Over, whoever said so first (the gateway, a 401, the page itself): the routes below must not
+  // start the app again on a token the node already ended.
+  api.setToken(null);
   navigate('/login', { replace: true });
 }
 

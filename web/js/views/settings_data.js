@@ -145,7 +145,7 @@ export function deleteTab(shell) {
         return;
       }
       form.closest('dialog')?.close();
-      api.setToken(null); // the node ended every session: this one is gone too
+      // The node ended every session, this one too (its gateway may have said so already).
       shell.signedOut('Your account was deleted. Everything you wrote was erased, on this node and on the nodes it was shared with.');
     });
   });
