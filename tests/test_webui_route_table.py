@@ -71,3 +71,20 @@ def test_media_file_urls_come_from_the_route_table():
         if MEDIA_FILE.search(line)
     ]
     assert not found, "Media URLs belong in web/js/content.js (media.fileUrl):\n" + "\n".join(found)
+
+
+def test_the_route_table_docs_call_only_functions_the_table_has():
+    """docs/webui-routes.md shows views calling `R.area.name(...)`: each must be in content.js."""
+    from tests.conftest import ROOT
+
+    doc = (ROOT / "docs" / "webui-routes.md").read_text(encoding="utf-8")
+    calls = set(re.findall(r"\bR\.(\w+)\.(\w+)\(", doc))
+    assert calls, "the page shows no calls"
+    table = TABLE.read_text(encoding="utf-8")
+    areas = {
+        m.group(1): m.group(2)
+        for m in re.finditer(r"^export const (\w+) = \{\n(.*?)^\};", table, flags=re.M | re.S)
+    }
+    for area, name in sorted(calls):
+        assert area in areas, f"R.{area} is not an area of the table"
+        assert re.search(rf"^  {name}: ", areas[area], flags=re.M), f"R.{area}.{name} is not in the table"
