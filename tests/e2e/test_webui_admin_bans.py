@@ -27,7 +27,7 @@ async def screens(page: Any, name: str) -> None:
         await page.set_viewport_size(size)
         await page.wait_for_timeout(150)
         shot = await shoot(page, f"{name}-{label}")
-        if os.environ.get("CRYB_UPDATE_SCREENSHOTS") == "1":
+        if os.environ.get("UPDATE_SCREENSHOTS") == "1":
             shutil.copy(shot, SCREENSHOTS / f"{name}-{label}.png")
     await page.set_viewport_size(DESKTOP)
 

@@ -2,7 +2,7 @@
 opens the account and disables it (the member's open browser session is signed out at once),
 makes another member an admin, and erases a spammer through the dialog that asks for the username
 typed. Screenshots at desktop and 390 px phone width: test-artifacts/screenshots/admin-users-*.png
-(CRYB_UPDATE_SCREENSHOTS=1 also refreshes docs/screenshots/admin-users-*.png)."""
+(UPDATE_SCREENSHOTS=1 also refreshes docs/screenshots/admin-users-*.png)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ async def shots(page: Any, name: str, docs: bool = False) -> None:
         await page.set_viewport_size(size)
         await page.wait_for_timeout(200)
         shot = await shoot(page, f"{name}-{label}")
-        if docs and os.environ.get("CRYB_UPDATE_SCREENSHOTS") == "1":
+        if docs and os.environ.get("UPDATE_SCREENSHOTS") == "1":
             shutil.copy(shot, SCREENSHOTS / f"{name}-{label}.png")
     await page.set_viewport_size(DESKTOP)
 

@@ -81,9 +81,9 @@ DOCS = ("attachments-desktop", "attachments-phone", "emoji-picker-desktop", "lig
 
 
 async def snap(page: Any, name: str) -> None:
-    """A screenshot to look at; CRYB_UPDATE_SCREENSHOTS=1 also refreshes the README's copies."""
+    """A screenshot to look at; UPDATE_SCREENSHOTS=1 also refreshes the README's copies."""
     shot = await shoot(page, name)
-    if name in DOCS and os.environ.get("CRYB_UPDATE_SCREENSHOTS") == "1":
+    if name in DOCS and os.environ.get("UPDATE_SCREENSHOTS") == "1":
         shutil.copy(shot, SCREENSHOTS / f"{name}.png")
 
 

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.browser
 
 async def screens(page: Any, name: str) -> None:
     """The screen at desktop and 390 px; nothing may stick out sideways on the phone.
-    CRYB_UPDATE_SCREENSHOTS=1 also refreshes docs/screenshots/."""
+    UPDATE_SCREENSHOTS=1 also refreshes docs/screenshots/."""
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
         await page.set_viewport_size(size)
         await page.wait_for_timeout(200)
@@ -43,7 +43,7 @@ async def screens(page: Any, name: str) -> None:
             width = await page.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], f"{name}: the page is {width} px wide at 390 px"
         shot = await shoot(page, f"{name}-{label}")
-        if os.environ.get("CRYB_UPDATE_SCREENSHOTS") == "1":
+        if os.environ.get("UPDATE_SCREENSHOTS") == "1":
             SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copy(shot, SCREENSHOTS / f"{name}-{label}.png")
     await page.set_viewport_size(DESKTOP)

@@ -32,14 +32,14 @@ pytestmark = pytest.mark.browser
 
 
 async def screens(page: Any, name: str, scroll_to: Any) -> None:
-    """Desktop and phone width, scrolled to the peers and backups; CRYB_UPDATE_SCREENSHOTS=1 also
+    """Desktop and phone width, scrolled to the peers and backups; UPDATE_SCREENSHOTS=1 also
     refreshes docs/screenshots/."""
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
         await page.set_viewport_size(size)
         await scroll_to.evaluate("el => el.scrollIntoView({block: 'start'})")
         await page.wait_for_timeout(150)
         shot = await shoot(page, f"{name}-{label}")
-        if os.environ.get("CRYB_UPDATE_SCREENSHOTS") == "1":
+        if os.environ.get("UPDATE_SCREENSHOTS") == "1":
             shutil.copy(shot, SCREENSHOTS / f"{name}-{label}.png")
     await page.set_viewport_size(DESKTOP)
 

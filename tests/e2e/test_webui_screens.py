@@ -1,5 +1,5 @@
 """Screenshots of the main screens at desktop (1280x800) and phone (390x844) width, light and dark,
-saved under test-artifacts/screenshots (CRYB_TEST_ARTIFACTS moves them). With CRYB_UPDATE_SCREENSHOTS=1
+saved under test-artifacts/screenshots (TEST_ARTIFACTS moves them). With UPDATE_SCREENSHOTS=1
 the two README images in docs/screenshots/ are refreshed too. Also: the settings screens work, and the
 two-factor prompt appears at sign-in."""
 
@@ -88,7 +88,7 @@ async def test_main_screens_at_desktop_and_phone_width(aiohttp_server, tmp_path,
 
     for path in shots:
         assert path.stat().st_size > 10_000
-    if os.environ.get("CRYB_UPDATE_SCREENSHOTS") == "1":
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
         docs = ROOT / "docs" / "screenshots"
         docs.mkdir(parents=True, exist_ok=True)
         for shot, name in README_SHOTS.items():

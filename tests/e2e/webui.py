@@ -17,8 +17,8 @@ from tests.users_fixtures import FAST_HASHING, PASSWORD
 
 DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
-# Screenshots land here (gitignored); CRYB_TEST_ARTIFACTS moves them, e.g. into a CI artifact folder.
-ARTIFACTS = Path(os.environ.get("CRYB_TEST_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
+# Screenshots land here (gitignored); TEST_ARTIFACTS moves them, e.g. into a CI artifact folder.
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", ROOT / "test-artifacts")) / "screenshots"
 
 
 async def serve(aiohttp_server: Any, tmp_path: Path, **sections: Any) -> str:
@@ -117,7 +117,7 @@ async def until(page: Any, expression: str, timeout: float = 10.0) -> None:
     raise AssertionError(f"never true in {timeout:.0f} s: {expression}")
 
 
-# Screenshots committed under docs/ (refreshed with CRYB_UPDATE_SCREENSHOTS=1, see screens()).
+# Screenshots committed under docs/ (refreshed with UPDATE_SCREENSHOTS=1, see screens()).
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 
 
@@ -137,9 +137,9 @@ async def serve_node(aiohttp_server: Any, tmp_path: Any) -> tuple[str, Any]:
 
 
 async def screens(page: Any, name: str) -> None:
-    """The screen at desktop and phone width, saved as test artifacts; CRYB_UPDATE_SCREENSHOTS=1 also
+    """The screen at desktop and phone width, saved as test artifacts; UPDATE_SCREENSHOTS=1 also
     refreshes the copies committed under docs/screenshots/ (a plain test run leaves the tree clean)."""
-    update = os.environ.get("CRYB_UPDATE_SCREENSHOTS") == "1"
+    update = os.environ.get("UPDATE_SCREENSHOTS") == "1"
     for label, size in (("desktop", DESKTOP), ("phone", PHONE)):
         await page.set_viewport_size(size)
         await page.wait_for_timeout(150)
