@@ -95,8 +95,13 @@ class NodeProcess:
     """`cryb serve` as a child process on a free loopback port."""
 
     def __init__(
-        self, data_dir: Path, config_file: Path | None = None, env: dict[str, str] | None = None
+        self,
+        data_dir: Path,
+        config_file: Path | None = None,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
     ) -> None:
+        self.command = command or [sys.executable, "-m", "cryb_node"]  # what runs `cryb`
         self.data_dir = data_dir
         self.config_file = config_file
         self.env = env or cryb_env()
@@ -109,7 +114,7 @@ class NodeProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> NodeProcess:
-        args = [sys.executable, "-m", "cryb_node"]
+        args = list(self.command)
         if self.config_file:
             args += ["--config", str(self.config_file)]
         args += ["serve", "--port", str(self.port), "--data", str(self.data_dir)]

@@ -13,7 +13,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, NodeProcess, free_port
 
 # setup.cfg's source directory for each package name it maps (the rest live at their own path).
 MAPPED = {"cryb_plugins": "plugins", "cryb_migrations": "migrations", "cryb_web": "web"}
@@ -124,27 +124,8 @@ def test_wheel_installs_into_a_fresh_venv_and_serves_from_another_directory(tmp_
 def test_a_node_without_the_scale_extra_starts(tmp_path: Path):
     """nats-py comes with the `scale` extra only (the single-file binary and a plain `pip install`
     leave it out): a node that is not an edge or a worker must start without it."""
-    port = free_port()
     blocked = "import sys; sys.modules['nats'] = None; from cryb_node.cli import main; main()"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CRYB_")}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", blocked, "serve", "--port", str(port), "--data", str(tmp_path / "data")],
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        for _ in range(400):
-            if proc.poll() is not None:
-                raise AssertionError(proc.stderr.read() if proc.stderr else "exited")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise AssertionError("never ready")
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0
+    node = NodeProcess(tmp_path / "data", command=[sys.executable, "-c", blocked]).start()
+    with urllib.request.urlopen(f"{node.url}/readyz", timeout=5) as resp:
+        assert resp.status == 200
+    assert node.terminate() == 0

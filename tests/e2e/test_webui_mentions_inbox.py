@@ -14,13 +14,19 @@ from tests.e2e.webui import accept_invite, create_community, invite_link, messag
 pytestmark = pytest.mark.browser
 
 
-async def test_mentions_of_me_lists_what_mentions_me_and_opens_it(aiohttp_server, tmp_path, browser):
+async def bakers(aiohttp_server, tmp_path, browser):
+    """Alice's community "Bakers" with Bob in it: (base URL, node, alice's page, bob's, its channel URL)."""
     base, node = await serve_node(aiohttp_server, tmp_path)
     alice, bob = await new_page(browser), await new_page(browser)
     await register(alice, base, "alice")
     url = await create_community(alice, "Bakers")
     await register(bob, base, "bob")
     await accept_invite(bob, await invite_link(alice))
+    return base, node, alice, bob, url
+
+
+async def test_mentions_of_me_lists_what_mentions_me_and_opens_it(aiohttp_server, tmp_path, browser):
+    base, node, alice, bob, url = await bakers(aiohttp_server, tmp_path, browser)
     await bob.goto(url)
     composer = bob.locator("#composer-input")
     await composer.press_sequentially("@ali")
@@ -52,12 +58,7 @@ async def test_a_mention_typed_before_the_member_list_arrives_is_suggested_when_
 ):
     """A member who types "@ali" the moment the channel opens (the member list still on its way, as on
     a slow link) gets the suggestion when the list arrives, without typing another key."""
-    base, _ = await serve_node(aiohttp_server, tmp_path)
-    alice, bob = await new_page(browser), await new_page(browser)
-    await register(alice, base, "alice")
-    url = await create_community(alice, "Bakers")
-    await register(bob, base, "bob")
-    await accept_invite(bob, await invite_link(alice))
+    _, _, _, bob, url = await bakers(aiohttp_server, tmp_path, browser)
     held = []
 
     async def hold(route):

@@ -26,6 +26,16 @@ def names(body: dict) -> set[str]:
     return {v["name"] for v in body["variants"]}
 
 
+async def held(start):
+    """A node with a small display size and a member, its finisher stopped: what an upload leaves
+    pending stays so until the test starts it (client, media service, the member's token)."""
+    client = await start(**SMALL_DISPLAY)
+    media = service(client)
+    _, token = await register_user(client)
+    await media.finisher.stop()
+    return client, media, token
+
+
 async def answered(client, token: str, data: bytes) -> dict:
     resp = await upload(client, token, data, filename="photo.jpg")
     body = await resp.json()
@@ -34,10 +44,7 @@ async def answered(client, token: str, data: bytes) -> dict:
 
 
 async def test_upload_is_answered_before_avif_and_the_original_then_they_appear(start):
-    client = await start(**SMALL_DISPLAY)
-    media = service(client)
-    _, token = await register_user(client)
-    await media.finisher.stop()
+    client, media, token = await held(start)
     body = await answered(client, token, jpeg_with_gps(600, 400, orientation=6))
     later = ["avif", "original"] if media.avif else ["original"]
     assert body["pending"] == later
@@ -83,10 +90,7 @@ async def test_a_restart_between_the_answer_and_the_slow_variants_finishes_them(
 
 
 async def test_a_repeat_upload_of_bytes_still_pending_gets_the_variants_too(start):
-    client = await start(**SMALL_DISPLAY)
-    media = service(client)
-    _, token = await register_user(client)
-    await media.finisher.stop()
+    client, media, token = await held(start)
     photo = jpeg_with_gps(600, 400, orientation=1)
     first = await answered(client, token, photo)
     second = await answered(client, token, photo)  # shares the first one's files
@@ -103,10 +107,7 @@ async def test_a_repeat_upload_of_bytes_still_pending_gets_the_variants_too(star
 
 
 async def test_media_deleted_before_its_variants_are_made_leaves_nothing_behind(start):
-    client = await start(**SMALL_DISPLAY)
-    media = service(client)
-    _, token = await register_user(client)
-    await media.finisher.stop()
+    client, media, token = await held(start)
     body = await answered(client, token, jpeg_with_gps(600, 400, orientation=1))
     resp = await client.delete(f"/api/v1/media/{body['id']}", headers={"Authorization": f"Bearer {token}"})
     assert resp.status in (200, 204), await resp.text()
@@ -131,10 +132,7 @@ async def test_a_large_photos_larger_thumbnails_come_after_the_answer(start):
 
 
 async def test_media_deleted_while_its_variants_are_being_made_keeps_none_of_them(start):
-    client = await start(**SMALL_DISPLAY)
-    media = service(client)
-    _, token = await register_user(client)
-    await media.finisher.stop()
+    client, media, token = await held(start)
     body = await answered(client, token, jpeg_with_gps(600, 400, orientation=1))
     blobs_before = {p.name for p in (media.root / "blobs").rglob("*") if p.is_file()}
     # The member deletes it after the variants are made and stored, before they are recorded.
@@ -166,10 +164,7 @@ async def test_media_deleted_while_its_variants_are_being_made_keeps_none_of_the
 
 async def test_bytes_that_cannot_be_finished_are_given_up_after_spaced_tries(start, monkeypatch, caplog):
     monkeypatch.setattr(pending, "RETRY_S", 0.05)
-    client = await start(**SMALL_DISPLAY)
-    media = service(client)
-    _, token = await register_user(client)
-    await media.finisher.stop()
+    client, media, token = await held(start)
     body = await answered(client, token, jpeg_with_gps(600, 400, orientation=1))
     waiting = media.finisher.path(body["id"])
     waiting.write_bytes(waiting.read_bytes()[:2000])  # the waiting copy got damaged on disk
@@ -240,10 +235,7 @@ async def test_a_passing_fault_is_tried_again_later_and_the_variants_still_come(
     """The waiting bytes cannot be read for a moment (as an object store that timed out): the row
     is tried again after a pause, not three times in a row and given up."""
     monkeypatch.setattr(pending, "RETRY_S", 0.2)
-    client = await start(**SMALL_DISPLAY)
-    media = service(client)
-    _, token = await register_user(client)
-    await media.finisher.stop()
+    client, media, token = await held(start)
     photo = jpeg_with_gps(600, 400, orientation=1)
     body = await answered(client, token, photo)
     waiting = media.finisher.path(body["id"])
