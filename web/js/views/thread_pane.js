@@ -26,7 +26,7 @@ function paneOf(view) {
 
 // -- the line under a root message ----------------------------------------------------------------
 
-/** "3 replies · last 14:05" under a message that has a thread (chat.js renderMessage). */
+/** "3 replies · last 14:05" under a message that has a thread (drawn by chat_messages.js). */
 export function threadSummary(view, m) {
   if (!m.thread_count || m.thread_id || view.dm) return null;
   const n = m.thread_count;
