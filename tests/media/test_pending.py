@@ -69,7 +69,8 @@ async def test_upload_is_answered_before_avif_and_the_original_then_they_appear(
         assert metadata_fields(data) == [] and b"CrybCam" not in data, v["name"]
         img = pyvips.Image.new_from_buffer(data, "")
         assert img.height > img.width, v["name"]
-    assert list(media.finisher.dir.iterdir()) == []  # the waiting bytes (with their GPS) are gone
+    # the waiting bytes (with their GPS) are gone, deleted a moment after the commit GET saw
+    await eventually(lambda: list(media.finisher.dir.iterdir()) == [])
 
 
 async def test_a_restart_between_the_answer_and_the_slow_variants_finishes_them(aiohttp_client, tmp_path):
@@ -86,7 +87,7 @@ async def test_a_restart_between_the_answer_and_the_slow_variants_finishes_them(
     assert "original" in names(done) and done["pending"] == []
     # counted once its write is answered, a moment after the GET above can see the commit
     await eventually(lambda: service(second).finisher.finished == 1)
-    assert list(service(second).finisher.dir.iterdir()) == []
+    await eventually(lambda: list(service(second).finisher.dir.iterdir()) == [])
 
 
 async def test_a_repeat_upload_of_bytes_still_pending_gets_the_variants_too(start):
@@ -114,7 +115,7 @@ async def test_media_deleted_before_its_variants_are_made_leaves_nothing_behind(
     assert await media.node.db.fetchone("SELECT 1 FROM media_pending") is None
     await media.finisher.stop()
     await media.finisher.start()  # its start sweeps bytes no row waits for
-    assert list(media.finisher.dir.iterdir()) == []
+    await eventually(lambda: list(media.finisher.dir.iterdir()) == [])
     assert await media.node.db.fetchone("SELECT 1 FROM media_variants WHERE name = 'original'") is None
 
 
@@ -159,7 +160,7 @@ async def test_media_deleted_while_its_variants_are_being_made_keeps_none_of_the
     # What was made is orphaned like any deleted upload's files: gone after the grace period.
     await gc.collect(media, now=int(time.time() * 1000) + int(media.settings.blob_grace_s * 1000) + 1000)
     assert {p.name for p in (media.root / "blobs").rglob("*") if p.is_file()} <= blobs_before
-    assert list(media.finisher.dir.iterdir()) == []
+    await eventually(lambda: list(media.finisher.dir.iterdir()) == [])
 
 
 async def test_bytes_that_cannot_be_finished_are_given_up_after_spaced_tries(start, monkeypatch, caplog):
@@ -172,7 +173,8 @@ async def test_bytes_that_cannot_be_finished_are_given_up_after_spaced_tries(sta
     await media.finisher.start()
     done = await settled(client, token, body)  # not pending for ever
     assert time.monotonic() - began >= 0.35  # 0.05 + 0.1 + 0.2 s between the four tries
-    assert names(done) == {"webp", "thumb_64"} and not waiting.exists()
+    assert names(done) == {"webp", "thumb_64"}
+    await eventually(lambda: not waiting.exists())
     row = await media.node.db.fetchone("SELECT 1 FROM media_pending")
     assert row is None
     failed = [r for r in caplog.records if "making the pending variants" in r.getMessage()]
@@ -251,4 +253,4 @@ async def test_a_passing_fault_is_tried_again_later_and_the_variants_still_come(
     waiting.write_bytes(photo)  # the fault passes
     done = await settled(client, token, body)
     assert "original" in names(done) and done["pending"] == []
-    assert not waiting.exists()
+    await eventually(lambda: not waiting.exists())
