@@ -41,6 +41,8 @@ class Closing(Exception):
 class Connection:
     """Reads and answers one socket's frames; the Session is what survives it."""
 
+    __slots__ = ("_frames", "_window_start", "cfg", "hub", "node", "session", "transport", "ws")
+
     def __init__(
         self, node: Node, hub: Hub, ws: web.WebSocketResponse, transport: asyncio.WriteTransport | None = None
     ) -> None:

@@ -41,7 +41,32 @@ DIRECT_WRITE_BELOW = 64 * 1024
 
 
 class Session:
-    """One identified client session; it outlives a dropped socket for the resume window."""
+    """One identified client session; it outlives a dropped socket for the resume window.
+
+    Ten thousand of these live at once on a busy node, so a session holds slots, not a dict, and
+    what only a backlog needs (the output queue and the task that drains it) exists only while
+    there is one: a client that keeps up costs no task and no queue."""
+
+    __slots__ = (
+        "__weakref__",
+        "_direct",
+        "_out",
+        "_out_bytes",
+        "_replay",
+        "_transport",
+        "_typing",
+        "_writer",
+        "communities",
+        "credential",
+        "detached_at",
+        "hub",
+        "id",
+        "intents",
+        "seq",
+        "status",
+        "user_id",
+        "ws",
+    )
 
     def __init__(self, hub: Hub, user_id: str) -> None:
         self.hub = hub
@@ -58,11 +83,11 @@ class Session:
         self.detached_at: float | None = None
         # The last dispatches, for a resume: shared frames (their bytes exist once for every session;
         # a session's copy with its seq is made only when written), the newest being number ``seq``.
-        # One pointer per entry, as a thousand sessions keep thousands each.
-        self._replay: deque[DispatchFrame] = deque(maxlen=hub.config.resume_buffer_events or None)
-        self._out: deque[bytes | tuple[int, DispatchFrame]] = deque()
+        # One pointer per entry, as a thousand sessions keep thousands each. Made with the first.
+        self._replay: deque[DispatchFrame] | None = None
+        # Frames waiting for the socket to drain, and the task writing them; None while it keeps up.
+        self._out: deque[bytes | tuple[int, DispatchFrame]] | None = None
         self._out_bytes = 0
-        self._wake = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
         self._typing: dict[str, float] = {}
         self.intents: frozenset[str] | None = None  # dispatch kinds it asked for (None: all)
@@ -76,6 +101,8 @@ class Session:
         self.seq += 1
         item = (self.seq, frame)
         if self.hub.config.resume_buffer_events:
+            if self._replay is None:
+                self._replay = deque(maxlen=self.hub.config.resume_buffer_events)
             self._replay.append(frame)
         self._enqueue(item, frame.size)
 
@@ -105,25 +132,32 @@ class Session:
             # The common case, written now: no task to wake per socket, no await per frame.
             transport.write(text_frame(data[1].with_seq(data[0]) if isinstance(data, tuple) else data))
             return
+        if self._out is None:
+            self._out = deque()
         self._out.append(data)
         self._out_bytes += size
-        self._wake.set()
+        if self._writer is None:
+            self._writer = asyncio.get_running_loop().create_task(self._drain(ws))
 
     def _drop_output(self) -> None:
-        self._out.clear()
+        self._out = None
         self._out_bytes = 0
 
-    async def _write_loop(self, ws: web.WebSocketResponse) -> None:
+    async def _drain(self, ws: web.WebSocketResponse) -> None:
+        """Write the backlog in order, then end: the next backlog starts a new one."""
         from aiohttp import WSMsgType
 
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
+        try:
             while self._out and self.ws is ws:
                 item = self._out.popleft()
                 data = item[1].with_seq(item[0]) if isinstance(item, tuple) else item
                 self._out_bytes -= item[1].size if isinstance(item, tuple) else len(data)
                 await ws.send_frame(data, WSMsgType.TEXT)
+        finally:
+            if self._writer is asyncio.current_task():
+                self._writer = None
+                if not self._out:
+                    self._out = None
 
     def replay_after(self, seq: int) -> list[bytes] | None:
         """Frames after ``seq``, or None when the buffer no longer reaches back that far."""
@@ -131,10 +165,11 @@ class Session:
             return None
         if seq == self.seq:
             return []
-        first = self.seq - len(self._replay) + 1  # the seq of the oldest frame kept
+        replay = self._replay or ()
+        first = self.seq - len(replay) + 1  # the seq of the oldest frame kept
         if seq + 1 < first:
             return None
-        missed = itertools.islice(self._replay, seq + 1 - first, None)
+        missed = itertools.islice(replay, seq + 1 - first, None)
         return [frame.with_seq(s) for s, frame in enumerate(missed, start=seq + 1)]
 
     # -- lifetime -----------------------------------------------------------------------------
@@ -147,7 +182,9 @@ class Session:
         self._transport = transport
         self._direct = transport is not None and not ws.compress
         self._drop_output()
-        self._writer = asyncio.get_running_loop().create_task(self._write_loop(ws))
+        if self._writer is not None:  # still writing to the socket this one replaces: stop it
+            self._writer.cancel()
+            self._writer = None
 
     async def detach(self) -> None:
         self.ws = None
