@@ -278,7 +278,7 @@ class EventLog:
             raise TypeError(f"{kind} takes a {et.payload.__name__} payload")
         origin = self.identity.origin
         head = conn.execute("SELECT seq, event_id FROM log_heads WHERE origin = ?", (origin,)).fetchone()
-        seq, prev = (head[0] + 1, head[1]) if head else (1, None)
+        seq, prev = (head["seq"] + 1, head["event_id"]) if head else (1, None)
         content = _encode(payload) if payload is not None else None
         hlc = self.clock.tick()
         body = EventBody(
@@ -334,9 +334,9 @@ class EventLog:
             "SELECT id FROM events WHERE origin = ? AND seq = ?", (body.origin, body.seq)
         ).fetchone()
         if row is not None:
-            if row[0] == event_id:
+            if row["id"] == event_id:
                 return self._fill_skeleton(conn, event_id, body, content, published)
-            raise ForkDetected(row[0])
+            raise ForkDetected(row["id"])
         if body.origin == self.identity.origin:
             # We hold every event our own log key signed; one we lack is a second writer's.
             raise ForkDetected(b"")
@@ -351,7 +351,9 @@ class EventLog:
             "SELECT hlc FROM events WHERE origin = ? AND seq > ? ORDER BY seq LIMIT 1",
             (body.origin, body.seq),
         ).fetchone()
-        if (before is not None and body.hlc <= before[0]) or (after is not None and body.hlc >= after[0]):
+        if (before is not None and body.hlc <= before["hlc"]) or (
+            after is not None and body.hlc >= after["hlc"]
+        ):
             raise InvalidEvent("hlc does not increase with seq in its origin's log")
         try:
             self.clock.observe(body.hlc)
@@ -436,7 +438,7 @@ class EventLog:
         head = conn.execute("SELECT seq FROM log_heads WHERE origin = ?", (origin,)).fetchone()
         if head is None:
             return
-        seq = head[0]
+        seq = head["seq"]
         while True:
             row = conn.execute(
                 "SELECT id, hlc FROM events WHERE origin = ? AND seq = ?", (origin, seq + 1)
@@ -446,7 +448,7 @@ class EventLog:
             seq += 1
             conn.execute(
                 "UPDATE log_heads SET seq = ?, event_id = ?, hlc = ? WHERE origin = ?",
-                (seq, row[0], row[1], origin),
+                (seq, row["id"], row["hlc"], origin),
             )
 
     def _unpublished_before(self, conn: Connection, pos: int, queued: list[Event]) -> list[Event]:
@@ -578,11 +580,16 @@ def verify(raw: bytes, sig: bytes, content: bytes | None = None) -> EventBody:
 
 
 def decode_row(registry: Registry, row: Any) -> Event:
-    """An Event from a row of (pos, id, body, content[, refusal code, refusal detail])."""
-    body = _decode_body(row[2])
-    refused = Refusal(row[4], row[5]) if len(row) > 4 and row[4] is not None else None
+    """An Event from a row with the columns pos, id, body and content, and also code and detail (the
+    refusal's) when it was read with SELECT_EVENTS."""
+    body = _decode_body(row["body"])
+    code = row["code"] if len(row) > 4 else None
     return Event(
-        pos=row[0], id=row[1], body=body, payload=registry.decode_payload(body.kind, row[3]), refused=refused
+        pos=row["pos"],
+        id=row["id"],
+        body=body,
+        payload=registry.decode_payload(body.kind, row["content"]),
+        refused=Refusal(code, row["detail"]) if code is not None else None,
     )
 
 

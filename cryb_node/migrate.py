@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from importlib.abc import Traversable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from cryb_node.db import Connection, sqlite3
 
@@ -77,10 +77,18 @@ def discover(source: str, folder: Traversable | None) -> list[Migration]:
     return found
 
 
-def _applied(conn: Connection) -> dict[tuple[str, int], tuple[str, str, str]]:
+class Applied(NamedTuple):
+    """A migration recorded in schema_migrations."""
+
+    name: str
+    checksum: str
+    applied_at: str
+
+
+def _applied(conn: Connection) -> dict[tuple[str, int], Applied]:
     conn.executescript(BOOTSTRAP)
     rows = conn.execute("SELECT source, version, name, checksum, applied_at FROM schema_migrations")
-    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+    return {(r["source"], r["version"]): Applied(r["name"], r["checksum"], r["applied_at"]) for r in rows}
 
 
 def status(conn: Connection, migrations: list[Migration]) -> list[MigrationStatus]:
@@ -92,13 +100,13 @@ def status(conn: Connection, migrations: list[Migration]) -> list[MigrationStatu
         rec = applied.get((mig.source, mig.version))
         if rec is None:
             out.append(MigrationStatus(mig.source, mig.version, mig.name, "pending", None))
-        elif rec[1] != mig.checksum:
-            out.append(MigrationStatus(mig.source, mig.version, mig.name, "modified", rec[2]))
+        elif rec.checksum != mig.checksum:
+            out.append(MigrationStatus(mig.source, mig.version, mig.name, "modified", rec.applied_at))
         else:
-            out.append(MigrationStatus(mig.source, mig.version, mig.name, "applied", rec[2]))
-    for (source, version), (name, _, at) in sorted(applied.items()):
+            out.append(MigrationStatus(mig.source, mig.version, mig.name, "applied", rec.applied_at))
+    for (source, version), rec in sorted(applied.items()):
         if (source, version) not in known and source in {m.source for m in migrations}:
-            out.append(MigrationStatus(source, version, name, "missing", at))
+            out.append(MigrationStatus(source, version, rec.name, "missing", rec.applied_at))
     return out
 
 

@@ -298,12 +298,11 @@ def _export(settings: Any, subject: str, ref: str, out: str) -> None:
 async def _account_id(node: Node, ref: str) -> str:
     """A user id, or the username of an account this node holds."""
     rows = await node.db.fetchall(
-        "SELECT e.body, c.content FROM events e JOIN event_content c ON c.event_id = e.id"
+        "SELECT e.pos, e.id, e.body, c.content FROM events e JOIN event_content c ON c.event_id = e.id"
         " WHERE e.community IS NULL AND e.kind = 'user.created'"
     )
-
-    for body, content in rows:
-        ev = decode_row(node.registry, (0, b"", body, content))
+    for row in rows:
+        ev = decode_row(node.registry, row)
         if ev.body.target == ref or getattr(ev.payload, "username", None) == ref:
             return ev.body.target or ref
     return ref
