@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -20,7 +19,7 @@ import msgspec
 import nacl.exceptions
 import nacl.signing
 
-from cryb_node.clock import HLC, ClockDrift
+from cryb_node.clock import HLC, Clock, ClockDrift
 from cryb_node.db import Connection, Database, IntegrityError
 from cryb_node.identity import Identity
 from cryb_node.problems import Problem
@@ -181,6 +180,8 @@ class EventLog:
     db: Database
     identity: Identity
     registry: Registry
+    # The node's clock: event timestamps (through the HLC) and the times stored beside events.
+    wall: Clock
     publish: Callable[[list[Event]], None] = lambda events: None
     clock: HLC = field(default_factory=HLC)
     length: int = 0  # highest pos; the bus reads it for lag
@@ -195,7 +196,7 @@ class EventLog:
         def setup(conn: Connection) -> tuple[int, int]:
             conn.execute(
                 "INSERT OR IGNORE INTO log_keys (origin, node_key, cert, created_at) VALUES (?, ?, ?, ?)",
-                (ident.origin, ident.node_public, ident.log_cert, int(time.time())),
+                (ident.origin, ident.node_public, ident.log_cert, int(self.wall.time())),
             )
             # The clock resumes after the newest timestamp any log head has (ours or a peer's).
             hlc = conn.execute("SELECT max(hlc) FROM log_heads").fetchone()[0] or 0
@@ -203,7 +204,7 @@ class EventLog:
             return hlc, pos
 
         last, self.length = await self.db.write(setup)
-        self.clock = HLC(last)
+        self.clock = HLC(last, now_ms=self.wall.time_ms)
         self.db.on_commit.append(self._after_commit)
 
     def _after_commit(self, ok: bool) -> None:
@@ -490,7 +491,7 @@ class EventLog:
                 body.kind,
                 raw,
                 sig,
-                int(time.time()),
+                int(self.wall.time()),
             ),
         )
         return cur.lastrowid if cur.rowcount else None
@@ -546,7 +547,7 @@ class EventLog:
         refusal = self.verdict(conn, ev)
         et = self.registry.get(ev.body.kind)
         if refusal is not None:
-            record_refusal(conn, ev, refusal)
+            record_refusal(conn, ev, refusal, at=int(self.wall.time()))
             log.info(
                 "refused %s %s: %s", ev.body.kind, ev.id.hex()[:16], refusal,
                 extra={"fields": {"event_id": ev.id.hex(), "kind": ev.body.kind, "code": refusal.code}},

@@ -55,7 +55,7 @@ class Node:
                 self.registry.also(kind, projection)
         self.scheduler = Scheduler()
         self.loop_lag = LoopLag()
-        self.realtime = Hub(config.realtime)
+        self.realtime = Hub(config.realtime, clock=self.clock)
         self.signals = Signals()
         self.backfills: Backfills
         self.db: Database
@@ -121,9 +121,9 @@ class Node:
             applied = await self.db.run_in_writer(self._migrate)
             for mig in applied:
                 log.info("applied migration %s/%04d_%s", mig.source, mig.version, mig.name)
-            self.backfills = Backfills(self.db)
-            self.events = EventLog(self.db, self.identity, self.registry)
-            self.bus = Bus(self.db, self.events)
+            self.backfills = Backfills(self.db, self.clock)
+            self.events = EventLog(self.db, self.identity, self.registry, self.clock)
+            self.bus = Bus(self.db, self.events, self.clock)
             await self.events.open()
             if scale.is_edge(self.config) or scale.edge_marked(self.data_dir):
                 self.events.read_only = "this data directory is an edge's: writes go to the primary"

@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
+from cryb_node.clock import Clock
 from cryb_node.config import RealtimeSection
 from cryb_node.realtime.hub import Hub, Session
 from cryb_node.realtime.protocol import Close, Dispatch, DispatchFrame
@@ -231,7 +232,7 @@ async def test_a_client_that_stops_reading_is_cut_off_and_memory_stays_bounded(s
 
 
 def test_resume_buffer_keeps_the_last_n_dispatches_and_refuses_older_seqs():
-    hub = Hub(RealtimeSection(resume_buffer_events=5))
+    hub = Hub(RealtimeSection(resume_buffer_events=5), clock=Clock())
     session = Session(hub, "u1")
     for i in range(8):
         session.dispatch(DispatchFrame("NOTE", {"i": i}))
