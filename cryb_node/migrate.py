@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from cryb_node.db import Connection, sqlite3
 
 if TYPE_CHECKING:
+    from cryb_node.clock import Clock
     from cryb_node.plugins import Loaded
 
 NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -121,15 +122,16 @@ def check(conn: Connection, migrations: list[Migration]) -> None:
         )
 
 
-def apply(conn: Connection, migrations: list[Migration]) -> list[Migration]:
-    """Apply every pending migration in order, each in its own transaction. Returns those applied."""
+def apply(conn: Connection, migrations: list[Migration], clock: Clock) -> list[Migration]:
+    """Apply every pending migration in order, each in its own transaction (``clock`` dates them).
+    Returns those applied."""
     check(conn, migrations)
     applied = _applied(conn)
     done: list[Migration] = []
     for mig in migrations:
         if (mig.source, mig.version) in applied:
             continue
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+        now = datetime.fromtimestamp(clock.time(), UTC).isoformat(timespec="seconds")
         conn.execute("BEGIN IMMEDIATE")
         try:
             # executescript would COMMIT first; run the script statement by statement instead.

@@ -91,9 +91,9 @@ class Node:
         migrations = migrate.all_migrations(self.plugins)
         migrate.check(conn, migrations)
         if upgrade.pending(conn, migrations) and upgrade.has_history(conn):
-            copy = upgrade.backup_before_upgrade(conn, self.data_dir)
+            copy = upgrade.backup_before_upgrade(conn, self.data_dir, self.clock)
             log.info("backed up the database before upgrading", extra={"fields": {"backup": str(copy)}})
-        return migrate.apply(conn, migrations)
+        return migrate.apply(conn, migrations, self.clock)
 
     @contextlib.asynccontextmanager
     async def running(self, *, background: bool = True) -> AsyncIterator[Node]:
@@ -134,6 +134,7 @@ class Node:
                     self.data_dir,
                     self.db,
                     media=blobs.source(self.plugins, self.data_dir),
+                    clock=self.clock,
                 )
                 await self.replication.start()
                 # Stops after consumers and plugins (LIFO) but before the database closes.
