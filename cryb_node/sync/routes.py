@@ -66,7 +66,7 @@ def routes(api: Api, node: Node) -> None:
         )
         return NodeCard(
             node_key=node.identity.node_public.hex(),
-            log_keys=[{"origin": bytes(r[0]).hex(), "cert": bytes(r[1]).hex()} for r in rows],
+            log_keys=[{"origin": bytes(r["origin"]).hex(), "cert": bytes(r["cert"]).hex()} for r in rows],
             base_url=node.config.base_url,
             name=node.config.node.name,
             version=__version__,
@@ -87,8 +87,8 @@ def routes(api: Api, node: Node) -> None:
         if home is None:
             raise Problem("not_found", 404, "no such user")
         key = bytes(home)
-        if moved is not None and bytes(moved[0]) == key:
-            url: str | None = moved[1]
+        if moved is not None and bytes(moved["node_key"]) == key:
+            url: str | None = moved["url"]
         elif key == node.identity.node_public:
             url = node.config.base_url
         else:
@@ -208,7 +208,9 @@ async def authenticate(node: Node, sync: Sync, request: web.Request, body: bytes
         sync.refused += 1
         raise Problem("node_signature_required", 401, f"sign federation calls with the {auth.HEADER} header")
     try:
-        caller, sig = sync.verifier.check(header, request.method, request.path, body)
+        caller, sig = sync.verifier.check(
+            header, request.method, request.path, body, now_ms=node.clock.time_ms()
+        )
     except auth.AuthError as err:
         log.warning("federation call refused from %s: %s", where, err)
         sync.refused += 1
