@@ -22,6 +22,9 @@ import msgspec
 from cryb_node.db import Connection, Database
 from cryb_node.events import Event, EventBody, EventType, Tx
 
+from . import peers
+from .wire import UserHome
+
 if TYPE_CHECKING:
     from cryb_node.node import Node
 
@@ -155,6 +158,24 @@ async def lives_elsewhere(node: Node, user_id: str) -> str | None:
     if row is None or bytes(row["node_key"]) == node.identity.node_public:
         return None
     return str(row["moved_url"] or row["peer_url"] or "")
+
+
+async def user_home(node: Node, user_id: str) -> UserHome | None:
+    """Where an account lives as this node knows it (None: not known here): its home's key and URL,
+    the new home's after a move away from here."""
+    moved = await node.db.fetchone("SELECT node_key, url FROM sync_moved WHERE user_id = ?", (user_id,))
+    home = await node.db.fetchval("SELECT node_key FROM sync_user_homes WHERE user_id = ?", (user_id,))
+    if home is None:
+        return None
+    key = bytes(home)
+    if moved is not None and bytes(moved["node_key"]) == key:
+        url: str | None = moved["url"]
+    elif key == node.identity.node_public:
+        url = node.config.base_url
+    else:
+        p = await peers.get(node.db, key)
+        url = p.url if p else None
+    return UserHome(user_id=user_id, node_key=key.hex(), url=url, moved=moved is not None)
 
 
 def current_home(conn: Connection, user_id: str) -> bytes | None:

@@ -62,6 +62,14 @@ async def get(db: Database, node_key: bytes) -> Peer | None:
     return _peer(row) if row else None
 
 
+async def certified_log_keys(db: Database, node_key: bytes) -> list[dict[str, str]]:
+    """The log keys ``node_key`` certified (origin and certificate, hex), oldest first: its card's."""
+    rows = await db.fetchall(
+        "SELECT origin, cert FROM log_keys WHERE node_key = ? ORDER BY created_at", (node_key,)
+    )
+    return [{"origin": bytes(r["origin"]).hex(), "cert": bytes(r["cert"]).hex()} for r in rows]
+
+
 def find(peers: list[Peer], ref: str) -> Peer:
     """A peer by name, URL or (a prefix of at least 8 hex digits of) its key."""
     ref_l = ref.lower().rstrip("/")
