@@ -104,9 +104,9 @@ async def one_run(n: int, auto: bool) -> tuple[float, float, float]:
         b_app = build_app(cfg(Path(tmp) / "b", auto))
         b_run, b_url = await serve(b_app)
         b = b_app[NODE]
-        await peers.pin(a.db, b.identity.node_public, b_url, "b")
+        await peers.pin(a.db, b.identity.node_public, b_url, "b", now=a.clock.time())
         t0 = time.perf_counter()
-        await peers.pin(b.db, a.identity.node_public, a_url, "a")
+        await peers.pin(b.db, a.identity.node_public, a_url, "a", now=b.clock.time())
         if auto:  # the link heals: b's worker finds a and syncs on its own
             await b.services.require(SYNC).engine.refresh_peers()
             want = (await statehash.community_state(a, cid)).state_hash

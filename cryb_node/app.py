@@ -30,7 +30,7 @@ def build_app(
 ) -> web.Application:
     node = Node(config, plugins, clock)
     registry, histogram = make_registry(node)
-    limiter = RateLimiter(config.rate_limits)
+    limiter = RateLimiter(config.rate_limits, node.clock.time)
     limiter.share_through(node.signals)  # with edges, one window per caller across every process
 
     def authenticator() -> mw.Authenticator | None:
@@ -67,7 +67,7 @@ def build_app(
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
         async with node.running():
             if config.rate_limits.enabled:
-                await limiter.attach(ExpiringStore(node.db, "ratelimit"))
+                await limiter.attach(ExpiringStore(node.db, "ratelimit", clock=node.clock.time))
             try:
                 yield
             finally:

@@ -12,10 +12,10 @@ import asyncio
 import contextlib
 import functools
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from cryb_node.clock import Clock
 from cryb_node.db import Connection, Database
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,7 @@ class Backfill:
 @dataclass
 class Backfills:
     db: Database
+    clock: Clock
     jobs: list[Backfill] = field(default_factory=list)
     progress: dict[str, int] = field(default_factory=dict)
     _task: asyncio.Task[None] | None = None
@@ -59,7 +60,7 @@ class Backfills:
             )
             log.info("backfill started", extra={"fields": {"backfill": job.name}})
             while True:
-                done = await self.db.write(functools.partial(_batch, job=job))
+                done = await self.db.write(functools.partial(_batch, job=job, clock=self.clock))
                 self.progress[job.name] += done
                 if done == 0:
                     break
@@ -68,8 +69,8 @@ class Backfills:
             log.info("backfill finished", extra={"fields": {"backfill": job.name}})
 
 
-def _batch(conn: Connection, job: Backfill) -> int:
-    now = int(time.time())
+def _batch(conn: Connection, job: Backfill, clock: Clock) -> int:
+    now = int(clock.time())
     conn.execute("INSERT OR IGNORE INTO backfills (name, started_at) VALUES (?, ?)", (job.name, now))
     done = job.step(conn)
     if done:

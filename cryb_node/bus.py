@@ -20,12 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from cryb_node.clock import Clock
 from cryb_node.db import Connection, Database, DatabaseError, connect
 from cryb_node.events import SELECT_EVENTS, Event, EventLog, decode_row
 
@@ -56,11 +56,11 @@ class Subscription:
             raise ValueError(f"subscription {self.name}: give exactly one of handle, handle_in_tx")
 
 
-def _store_offset(conn: Connection, name: str, pos: int) -> None:
+def _store_offset(conn: Connection, name: str, pos: int, now: float) -> None:
     conn.execute(
         "INSERT INTO consumer_offsets (name, pos, updated_at) VALUES (?, ?, ?)"
         " ON CONFLICT (name) DO UPDATE SET pos = excluded.pos, updated_at = excluded.updated_at",
-        (name, pos, int(time.time())),
+        (name, pos, int(now)),
     )
 
 
@@ -126,7 +126,7 @@ class Consumer:
 
     async def _step(self) -> int:
         """Handle the next batch; returns how many log events it read (0: none to read)."""
-        sub, db = self.sub, self.bus.db
+        sub, db, clock = self.sub, self.bus.db, self.bus.clock
         events = self.bus.tail_after(self.offset, sub.batch_size)
         if events is None:
             rows = await db.fetchall(
@@ -147,7 +147,7 @@ class Consumer:
             # Nothing of interest: move on without a write per batch (the busy writer is shared);
             # the offset is stored now and then, and on stop. Re-reading skipped events is harmless.
             self.offset = last
-            if time.monotonic() - self._stored_at > OFFSET_EVERY_S:
+            if clock.monotonic() - self._stored_at > OFFSET_EVERY_S:
                 await self._persist()
             return read
         if sub.handle_in_tx is not None:
@@ -155,37 +155,39 @@ class Consumer:
 
             def job(conn: Connection) -> None:
                 handle(conn, events)
-                _store_offset(conn, sub.name, last)
+                _store_offset(conn, sub.name, last, clock.time())
 
             await db.write(job)
         else:
             assert sub.handle is not None
             await sub.handle(events)
-            await db.write(lambda conn: _store_offset(conn, sub.name, last))
+            await db.write(lambda conn: _store_offset(conn, sub.name, last, clock.time()))
         self.offset = self._stored = last
-        self._stored_at = time.monotonic()
+        self._stored_at = clock.monotonic()
         return read
 
     async def _persist(self) -> None:
         if self.offset != self._stored:
-            offset = self.offset
-            await self.bus.db.write(lambda conn: _store_offset(conn, self.sub.name, offset))
+            offset, clock = self.offset, self.bus.clock
+            await self.bus.db.write(lambda conn: _store_offset(conn, self.sub.name, offset, clock.time()))
             self._stored = offset
-        self._stored_at = time.monotonic()
+        self._stored_at = self.bus.clock.monotonic()
 
     async def caught_up(self, timeout: float = 10.0) -> None:
         """Wait until this consumer has handled everything in the log (tests, drains)."""
-        deadline = time.monotonic() + timeout
+        clock = self.bus.clock
+        deadline = clock.monotonic() + timeout
         while self.offset < self.bus.log.length:
-            if time.monotonic() > deadline:
+            if clock.monotonic() > deadline:
                 raise TimeoutError(f"consumer {self.sub.name} at {self.offset} of {self.bus.log.length}")
             await asyncio.sleep(0.01)
 
 
 class Bus:
-    def __init__(self, db: Database, log_: EventLog) -> None:
+    def __init__(self, db: Database, log_: EventLog, clock: Clock) -> None:
         self.db = db
         self.log = log_
+        self.clock = clock
         self.consumers: dict[str, Consumer] = {}
         self._listeners: list[Callable[[list[Event]], None]] = []
         self._started = False

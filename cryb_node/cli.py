@@ -16,6 +16,7 @@ import click
 from cryb_node import __version__, doctor, logs, migrate
 from cryb_node import config as configmod
 from cryb_node.backup.cli import backup_group
+from cryb_node.clock import Clock
 from cryb_node.command import Settings, emit, fail_config, run_with_node
 from cryb_node.dataconsole_cli import db_group
 from cryb_node.node import Node
@@ -151,9 +152,10 @@ def migrate_cmd(settings: Settings, show_status: bool, dry_run: bool, as_json: b
     from cryb_node import upgrade
 
     path = cfg.data_path / "cryb.db"
+    clock = Clock()  # the command's own: no node runs here
     if dry_run:
         try:
-            planned = upgrade.dry_run(path, migrate.all_migrations(plugins))
+            planned = upgrade.dry_run(path, migrate.all_migrations(plugins), clock)
         except migrate.MigrationError as err:
             click.echo(f"cryb: {err}", err=True)
             sys.exit(1)
@@ -167,10 +169,10 @@ def migrate_cmd(settings: Settings, show_status: bool, dry_run: bool, as_json: b
             try:
                 migrate.check(conn, migrations)
                 if upgrade.pending(conn, migrations) and upgrade.has_history(conn):
-                    copy = upgrade.backup_before_upgrade(conn, cfg.data_path)
+                    copy = upgrade.backup_before_upgrade(conn, cfg.data_path, clock)
                     if not as_json:
                         click.echo(f"backed up the database to {copy}")
-                applied = migrate.apply(conn, migrations)
+                applied = migrate.apply(conn, migrations, clock)
             except migrate.MigrationError as err:
                 click.echo(f"cryb: {err}", err=True)
                 sys.exit(1)

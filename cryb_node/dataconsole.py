@@ -17,7 +17,6 @@ import csv
 import io
 import logging
 import re
-import time
 from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -28,6 +27,7 @@ from msgspec import Meta
 
 from cryb_node import db as dbmod
 from cryb_node import lazy
+from cryb_node.clock import Clock
 from cryb_node.config import ConsoleSection
 from cryb_node.problems import Problem
 from cryb_node.services import AUDIT
@@ -144,7 +144,10 @@ class Guard:
     """A read-only connection to the node's database and the checks on all it runs. Used by one
     thread at a time; open it, run one operation under ``budget``, close it."""
 
-    def __init__(self, path: Path, private: Mapping[str, frozenset[str]], busy_timeout_ms: int) -> None:
+    def __init__(
+        self, path: Path, private: Mapping[str, frozenset[str]], busy_timeout_ms: int, clock: Clock
+    ) -> None:
+        self.clock = clock  # the node's: the time budgets run on it
         self.conn = dbmod.connect(path, busy_timeout_ms=busy_timeout_ms, readonly=True)
         self.conn.row_factory = None
         # mode=ro already refuses writes to the file; query_only also refuses temporary tables.
@@ -170,7 +173,7 @@ class Guard:
         """Run the block (and any later ``checked`` one) with ``ms`` milliseconds to spare from now;
         SQLite errors become Problems."""
         self.budget_ms, self.timed_out, self.refused = ms, False, None
-        self._deadline = time.monotonic() + ms / 1000
+        self._deadline = self.clock.monotonic() + ms / 1000
         return self.checked()
 
     @contextlib.contextmanager
@@ -182,7 +185,7 @@ class Guard:
             raise self.problem(err) from None
 
     def _progress(self) -> int:
-        if time.monotonic() >= self._deadline:
+        if self.clock.monotonic() >= self._deadline:
             self.timed_out = True
             return 1  # SQLite stops the statement: "interrupted"
         return 0
@@ -239,7 +242,7 @@ class Guard:
         return lazy.ready(sqlite_utils).utils.dedupe_keys(d[0] for d in cursor.description), cursor
 
     def query(self, sql: str, limit: int, budget_ms: int) -> QueryResult:
-        started = time.monotonic()
+        started = self.clock.monotonic()
         rows: list[list[Any]] = []
         truncated, size = False, 0
         with self.budget(budget_ms):
@@ -251,7 +254,7 @@ class Guard:
                 rows.append([json_value(v) for v in row])
                 size += sum(len(v) if isinstance(v, str | bytes) else 8 for v in row)
             cursor.close()
-        took = int((time.monotonic() - started) * 1000)
+        took = int((self.clock.monotonic() - started) * 1000)
         return QueryResult(columns, rows, truncated, limit, sorted(self.hidden), took)
 
     def tables(self, budget_ms: int) -> Tables:
@@ -430,7 +433,7 @@ class DataConsole:
         self._slots = asyncio.Semaphore(CONCURRENT)
 
     def _open(self) -> Guard:
-        return Guard(self.node.db_path, self.private, self.node.config.db.busy_timeout_ms)
+        return Guard(self.node.db_path, self.private, self.node.config.db.busy_timeout_ms, self.node.clock)
 
     async def _run(self, fn: Any, *args: Any) -> Any:
         def work() -> Any:

@@ -58,7 +58,7 @@ def check_database(path: Path, plugins: list[Loaded], *, busy_timeout_ms: int = 
     `cryb backup verify` on a restored copy)."""
     conn = dbmod.connect(path, busy_timeout_ms=busy_timeout_ms, readonly=True)
     try:
-        result = [r[0] for r in conn.execute("PRAGMA integrity_check")]
+        result = [r["integrity_check"] for r in conn.execute("PRAGMA integrity_check")]
         yield Finding("integrity", result == ["ok"], "; ".join(result[:MAX_REPORTED]))
         fk = conn.execute("PRAGMA foreign_key_check").fetchall()
         yield Finding("foreign_keys", not fk, f"{len(fk)} dangling references" if fk else "ok")
@@ -98,32 +98,28 @@ def _check_events(conn: dbmod.Connection) -> Iterator[Finding]:
     count = 0
     heads: dict[bytes, tuple[int, bytes]] = {}
     certs = {
-        r[0]: identity.verify_log_cert(r[1], r[0], r[2])
+        r["origin"]: identity.verify_log_cert(r["node_key"], r["origin"], r["cert"])
         for r in conn.execute("SELECT origin, node_key, cert FROM log_keys")
     }
     # Our own logs (current and earlier log keys) have heads; every seq of them must be here.
-    own = {r[0] for r in conn.execute("SELECT origin FROM log_heads")}
+    own = {r["origin"] for r in conn.execute("SELECT origin FROM log_heads")}
     rows = conn.execute(
         "SELECT e.pos, e.id, e.origin, e.seq, e.hlc, e.community, e.kind, e.body, e.sig, c.content"
         " FROM events e LEFT JOIN event_content c ON c.event_id = e.id ORDER BY e.origin, e.seq"
     )
-    for pos, eid, origin, seq, hlc, community, kind, raw, sig, content in rows:
+    for r in rows:
         count += 1
-        where = f"event pos {pos} ({kind})"
+        eid, origin, seq, raw = r["id"], r["origin"], r["seq"], r["body"]
+        where = f"event pos {r['pos']} ({r['kind']})"
         try:
-            body = verify(raw, sig, content)
+            body = verify(raw, r["sig"], r["content"])
         except InvalidEvent as err:
             problems.append(f"{where}: {err}")
             continue
         if hashlib.sha256(raw).digest() != eid:
             problems.append(f"{where}: id is not sha256(body)")
-        if (body.origin, body.seq, body.hlc, body.community, body.kind) != (
-            origin,
-            seq,
-            hlc,
-            community,
-            kind,
-        ):
+        signed = (body.origin, body.seq, body.hlc, body.community, body.kind)
+        if signed != (origin, seq, r["hlc"], r["community"], r["kind"]):
             problems.append(f"{where}: columns disagree with the signed body")
         if not certs.get(origin, False):
             problems.append(f"{where}: origin key has no valid certificate")
@@ -137,7 +133,7 @@ def _check_events(conn: dbmod.Connection) -> Iterator[Finding]:
         heads[origin] = (seq, eid)
     for origin, (seq, eid) in heads.items():
         head = conn.execute("SELECT seq, event_id FROM log_heads WHERE origin = ?", (origin,)).fetchone()
-        if head is None or (head[0], head[1]) != (seq, eid):
+        if head is None or (head["seq"], head["event_id"]) != (seq, eid):
             problems.append(f"log head for origin {origin.hex()[:16]}… does not match its last event")
     detail = "; ".join(problems[:MAX_REPORTED]) if problems else f"{count} events verified"
     if len(problems) > MAX_REPORTED:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -20,7 +19,7 @@ import msgspec
 import nacl.exceptions
 import nacl.signing
 
-from cryb_node.clock import HLC, ClockDrift
+from cryb_node.clock import HLC, Clock, ClockDrift
 from cryb_node.db import Connection, Database, IntegrityError
 from cryb_node.identity import Identity
 from cryb_node.problems import Problem
@@ -181,6 +180,8 @@ class EventLog:
     db: Database
     identity: Identity
     registry: Registry
+    # The node's clock: event timestamps (through the HLC) and the times stored beside events.
+    wall: Clock
     publish: Callable[[list[Event]], None] = lambda events: None
     clock: HLC = field(default_factory=HLC)
     length: int = 0  # highest pos; the bus reads it for lag
@@ -195,7 +196,7 @@ class EventLog:
         def setup(conn: Connection) -> tuple[int, int]:
             conn.execute(
                 "INSERT OR IGNORE INTO log_keys (origin, node_key, cert, created_at) VALUES (?, ?, ?, ?)",
-                (ident.origin, ident.node_public, ident.log_cert, int(time.time())),
+                (ident.origin, ident.node_public, ident.log_cert, int(self.wall.time())),
             )
             # The clock resumes after the newest timestamp any log head has (ours or a peer's).
             hlc = conn.execute("SELECT max(hlc) FROM log_heads").fetchone()[0] or 0
@@ -203,7 +204,7 @@ class EventLog:
             return hlc, pos
 
         last, self.length = await self.db.write(setup)
-        self.clock = HLC(last)
+        self.clock = HLC(last, now_ms=self.wall.time_ms)
         self.db.on_commit.append(self._after_commit)
 
     def _after_commit(self, ok: bool) -> None:
@@ -278,7 +279,7 @@ class EventLog:
             raise TypeError(f"{kind} takes a {et.payload.__name__} payload")
         origin = self.identity.origin
         head = conn.execute("SELECT seq, event_id FROM log_heads WHERE origin = ?", (origin,)).fetchone()
-        seq, prev = (head[0] + 1, head[1]) if head else (1, None)
+        seq, prev = (head["seq"] + 1, head["event_id"]) if head else (1, None)
         content = _encode(payload) if payload is not None else None
         hlc = self.clock.tick()
         body = EventBody(
@@ -334,9 +335,9 @@ class EventLog:
             "SELECT id FROM events WHERE origin = ? AND seq = ?", (body.origin, body.seq)
         ).fetchone()
         if row is not None:
-            if row[0] == event_id:
+            if row["id"] == event_id:
                 return self._fill_skeleton(conn, event_id, body, content, published)
-            raise ForkDetected(row[0])
+            raise ForkDetected(row["id"])
         if body.origin == self.identity.origin:
             # We hold every event our own log key signed; one we lack is a second writer's.
             raise ForkDetected(b"")
@@ -351,7 +352,9 @@ class EventLog:
             "SELECT hlc FROM events WHERE origin = ? AND seq > ? ORDER BY seq LIMIT 1",
             (body.origin, body.seq),
         ).fetchone()
-        if (before is not None and body.hlc <= before[0]) or (after is not None and body.hlc >= after[0]):
+        if (before is not None and body.hlc <= before["hlc"]) or (
+            after is not None and body.hlc >= after["hlc"]
+        ):
             raise InvalidEvent("hlc does not increase with seq in its origin's log")
         try:
             self.clock.observe(body.hlc)
@@ -436,7 +439,7 @@ class EventLog:
         head = conn.execute("SELECT seq FROM log_heads WHERE origin = ?", (origin,)).fetchone()
         if head is None:
             return
-        seq = head[0]
+        seq = head["seq"]
         while True:
             row = conn.execute(
                 "SELECT id, hlc FROM events WHERE origin = ? AND seq = ?", (origin, seq + 1)
@@ -446,7 +449,7 @@ class EventLog:
             seq += 1
             conn.execute(
                 "UPDATE log_heads SET seq = ?, event_id = ?, hlc = ? WHERE origin = ?",
-                (seq, row[0], row[1], origin),
+                (seq, row["id"], row["hlc"], origin),
             )
 
     def _unpublished_before(self, conn: Connection, pos: int, queued: list[Event]) -> list[Event]:
@@ -488,7 +491,7 @@ class EventLog:
                 body.kind,
                 raw,
                 sig,
-                int(time.time()),
+                int(self.wall.time()),
             ),
         )
         return cur.lastrowid if cur.rowcount else None
@@ -544,7 +547,7 @@ class EventLog:
         refusal = self.verdict(conn, ev)
         et = self.registry.get(ev.body.kind)
         if refusal is not None:
-            record_refusal(conn, ev, refusal)
+            record_refusal(conn, ev, refusal, at=int(self.wall.time()))
             log.info(
                 "refused %s %s: %s", ev.body.kind, ev.id.hex()[:16], refusal,
                 extra={"fields": {"event_id": ev.id.hex(), "kind": ev.body.kind, "code": refusal.code}},
@@ -578,11 +581,16 @@ def verify(raw: bytes, sig: bytes, content: bytes | None = None) -> EventBody:
 
 
 def decode_row(registry: Registry, row: Any) -> Event:
-    """An Event from a row of (pos, id, body, content[, refusal code, refusal detail])."""
-    body = _decode_body(row[2])
-    refused = Refusal(row[4], row[5]) if len(row) > 4 and row[4] is not None else None
+    """An Event from a row with the columns pos, id, body and content, and also code and detail (the
+    refusal's) when it was read with SELECT_EVENTS."""
+    body = _decode_body(row["body"])
+    code = row["code"] if len(row) > 4 else None
     return Event(
-        pos=row[0], id=row[1], body=body, payload=registry.decode_payload(body.kind, row[3]), refused=refused
+        pos=row["pos"],
+        id=row["id"],
+        body=body,
+        payload=registry.decode_payload(body.kind, row["content"]),
+        refused=Refusal(code, row["detail"]) if code is not None else None,
     )
 
 

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from importlib.abc import Traversable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from cryb_node.db import Connection, sqlite3
 
 if TYPE_CHECKING:
+    from cryb_node.clock import Clock
     from cryb_node.plugins import Loaded
 
 NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -77,10 +78,18 @@ def discover(source: str, folder: Traversable | None) -> list[Migration]:
     return found
 
 
-def _applied(conn: Connection) -> dict[tuple[str, int], tuple[str, str, str]]:
+class Applied(NamedTuple):
+    """A migration recorded in schema_migrations."""
+
+    name: str
+    checksum: str
+    applied_at: str
+
+
+def _applied(conn: Connection) -> dict[tuple[str, int], Applied]:
     conn.executescript(BOOTSTRAP)
     rows = conn.execute("SELECT source, version, name, checksum, applied_at FROM schema_migrations")
-    return {(r[0], r[1]): (r[2], r[3], r[4]) for r in rows}
+    return {(r["source"], r["version"]): Applied(r["name"], r["checksum"], r["applied_at"]) for r in rows}
 
 
 def status(conn: Connection, migrations: list[Migration]) -> list[MigrationStatus]:
@@ -92,13 +101,13 @@ def status(conn: Connection, migrations: list[Migration]) -> list[MigrationStatu
         rec = applied.get((mig.source, mig.version))
         if rec is None:
             out.append(MigrationStatus(mig.source, mig.version, mig.name, "pending", None))
-        elif rec[1] != mig.checksum:
-            out.append(MigrationStatus(mig.source, mig.version, mig.name, "modified", rec[2]))
+        elif rec.checksum != mig.checksum:
+            out.append(MigrationStatus(mig.source, mig.version, mig.name, "modified", rec.applied_at))
         else:
-            out.append(MigrationStatus(mig.source, mig.version, mig.name, "applied", rec[2]))
-    for (source, version), (name, _, at) in sorted(applied.items()):
+            out.append(MigrationStatus(mig.source, mig.version, mig.name, "applied", rec.applied_at))
+    for (source, version), rec in sorted(applied.items()):
         if (source, version) not in known and source in {m.source for m in migrations}:
-            out.append(MigrationStatus(source, version, name, "missing", at))
+            out.append(MigrationStatus(source, version, rec.name, "missing", rec.applied_at))
     return out
 
 
@@ -113,15 +122,16 @@ def check(conn: Connection, migrations: list[Migration]) -> None:
         )
 
 
-def apply(conn: Connection, migrations: list[Migration]) -> list[Migration]:
-    """Apply every pending migration in order, each in its own transaction. Returns those applied."""
+def apply(conn: Connection, migrations: list[Migration], clock: Clock) -> list[Migration]:
+    """Apply every pending migration in order, each in its own transaction (``clock`` dates them).
+    Returns those applied."""
     check(conn, migrations)
     applied = _applied(conn)
     done: list[Migration] = []
     for mig in migrations:
         if (mig.source, mig.version) in applied:
             continue
-        now = datetime.now(UTC).isoformat(timespec="seconds")
+        now = datetime.fromtimestamp(clock.time(), UTC).isoformat(timespec="seconds")
         conn.execute("BEGIN IMMEDIATE")
         try:
             # executescript would COMMIT first; run the script statement by statement instead.

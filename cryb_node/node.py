@@ -55,7 +55,7 @@ class Node:
                 self.registry.also(kind, projection)
         self.scheduler = Scheduler()
         self.loop_lag = LoopLag()
-        self.realtime = Hub(config.realtime)
+        self.realtime = Hub(config.realtime, clock=self.clock)
         self.signals = Signals()
         self.backfills: Backfills
         self.db: Database
@@ -91,9 +91,9 @@ class Node:
         migrations = migrate.all_migrations(self.plugins)
         migrate.check(conn, migrations)
         if upgrade.pending(conn, migrations) and upgrade.has_history(conn):
-            copy = upgrade.backup_before_upgrade(conn, self.data_dir)
+            copy = upgrade.backup_before_upgrade(conn, self.data_dir, self.clock)
             log.info("backed up the database before upgrading", extra={"fields": {"backup": str(copy)}})
-        return migrate.apply(conn, migrations)
+        return migrate.apply(conn, migrations, self.clock)
 
     @contextlib.asynccontextmanager
     async def running(self, *, background: bool = True) -> AsyncIterator[Node]:
@@ -121,9 +121,9 @@ class Node:
             applied = await self.db.run_in_writer(self._migrate)
             for mig in applied:
                 log.info("applied migration %s/%04d_%s", mig.source, mig.version, mig.name)
-            self.backfills = Backfills(self.db)
-            self.events = EventLog(self.db, self.identity, self.registry)
-            self.bus = Bus(self.db, self.events)
+            self.backfills = Backfills(self.db, self.clock)
+            self.events = EventLog(self.db, self.identity, self.registry, self.clock)
+            self.bus = Bus(self.db, self.events, self.clock)
             await self.events.open()
             if scale.is_edge(self.config) or scale.edge_marked(self.data_dir):
                 self.events.read_only = "this data directory is an edge's: writes go to the primary"
@@ -134,6 +134,7 @@ class Node:
                     self.data_dir,
                     self.db,
                     media=blobs.source(self.plugins, self.data_dir),
+                    clock=self.clock,
                 )
                 await self.replication.start()
                 # Stops after consumers and plugins (LIFO) but before the database closes.

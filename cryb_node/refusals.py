@@ -66,14 +66,17 @@ class Authority(Protocol):
         ...
 
 
-def record(conn: Connection, ev: Event, refusal: Refusal) -> None:
+def record(conn: Connection, ev: Event, refusal: Refusal, *, at: int | None = None) -> None:
+    """Store (or update) the refusal; ``at``: when, in unix seconds from the node's clock."""
     b = ev.body
+    if at is None:
+        # Callers that hold no node clock yet (plugins' re-decisions): the system's time.
+        at = int(time.time())
     conn.execute(
         "INSERT INTO event_refusals (event_id, community, origin, kind, author, hlc, code, detail,"
         " refused_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
         " ON CONFLICT (event_id) DO UPDATE SET code = excluded.code, detail = excluded.detail",
-        (ev.id, b.community, b.origin, b.kind, b.author, b.hlc, refusal.code, refusal.detail,
-         int(time.time())),
+        (ev.id, b.community, b.origin, b.kind, b.author, b.hlc, refusal.code, refusal.detail, at),
     )  # fmt: skip
 
 

@@ -42,7 +42,8 @@ async def differences(config: configmod.Config, plugins: list[Loaded]) -> tuple[
             else []
         )
         communities = [
-            r[0] for r in src.execute("SELECT DISTINCT community FROM events WHERE community IS NOT NULL")
+            r["community"]
+            for r in src.execute("SELECT DISTINCT community FROM events WHERE community IS NOT NULL")
         ]
         rows = src.execute(
             "SELECT e.body, e.sig, c.content FROM events e LEFT JOIN event_content c ON c.event_id = e.id"
@@ -73,8 +74,8 @@ async def differences(config: configmod.Config, plugins: list[Loaded]) -> tuple[
                 batch = rows[start : start + BATCH]
 
                 def ingest(conn, batch=batch) -> None:
-                    for body, sig, content in batch:
-                        fresh.events.ingest(conn, body, sig, content)
+                    for r in batch:
+                        fresh.events.ingest(conn, r["body"], r["sig"], r["content"])
 
                 await fresh.db.write(ingest)
             got = await _hashes(fresh, communities)

@@ -37,15 +37,15 @@ async def serve(
         keepalive_timeout=config.server.keepalive_timeout_s,
     )
     await runner.setup()  # starts the node: data dir, keys, migrations, consumers
+    node = app[NODE]
     limits = Limits(config.server)
-    site = GuardedSite(runner, sock, limits)
+    site = GuardedSite(runner, sock, limits, node.clock)
     await site.start()
     tune_gc()
     if private_port is not None:
         # `--workers`: the primary also listens on a loopback port of its own, where edges forward
         # writes (the shared port could hand a forwarded request back to an edge).
-        await GuardedSite(runner, _bind("127.0.0.1", private_port), limits).start()
-    node = app[NODE]
+        await GuardedSite(runner, _bind("127.0.0.1", private_port), limits, node.clock).start()
     url = f"http://{config.server.host}:{config.server.port}"
     (node.data_dir / SERVED_URL_FILE).write_text(config.base_url + "\n", encoding="utf-8")
     log.info(

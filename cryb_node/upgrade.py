@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryb_node import migrate
+from cryb_node.clock import Clock
 from cryb_node.db import Connection, connect
 
 BACKUP_DIR = "backups"
@@ -36,14 +37,14 @@ def has_history(conn: Connection) -> bool:
     return conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] > 0
 
 
-def backup_before_upgrade(conn: Connection, data_dir: Path) -> Path:
+def backup_before_upgrade(conn: Connection, data_dir: Path, clock: Clock) -> Path:
     """Copy the live database (consistently, with SQLite's backup API) to data/backups/."""
     folder = data_dir / BACKUP_DIR
     try:
         folder.mkdir(mode=0o700, exist_ok=True)
     except OSError as err:
         raise UpgradeError(f"could not back up the database before upgrading: {err}") from err
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+    stamp = datetime.fromtimestamp(clock.time(), UTC).strftime("%Y%m%dT%H%M%S")
     target = folder / f"pre-upgrade-{stamp}.db"
     free = shutil.disk_usage(folder).free
     size = sum(p.stat().st_size for p in data_dir.glob("cryb.db*") if p.is_file())
@@ -82,7 +83,7 @@ def _objects(conn: Connection) -> set[str]:
     return {f"{t} {n}" for t, n in rows}
 
 
-def dry_run(db_path: Path, migrations: list[migrate.Migration]) -> list[Planned]:
+def dry_run(db_path: Path, migrations: list[migrate.Migration], clock: Clock) -> list[Planned]:
     """Apply the pending migrations to a copy of the database; nothing touches the real one."""
     with tempfile.TemporaryDirectory(prefix="cryb-dry-run-") as tmp:
         copy = Path(tmp) / "copy.db"
@@ -97,7 +98,7 @@ def dry_run(db_path: Path, migrations: list[migrate.Migration]) -> list[Planned]
             before = _objects(dest)
             started = time.perf_counter()
             # Everything up to and including this one, in load order (the earlier ones are applied).
-            migrate.apply(dest, migrations[: migrations.index(mig) + 1])
+            migrate.apply(dest, migrations[: migrations.index(mig) + 1], clock)
             elapsed = time.perf_counter() - started
             after = _objects(dest)
             out.append(

@@ -48,7 +48,7 @@ async def test_admin_sees_a_pinned_peer_failing_to_sync_with_its_breaker_and_err
     # Pinned with a key, as `cryb peer add URL --key HEX` does, at an address nothing answers on.
     key = bytes(range(32))
     url = f"http://127.0.0.1:{free_port()}"
-    await peers.pin(node.db, key, url, "gone")
+    await peers.pin(node.db, key, url, "gone", now=node.clock.time())
     await node.services.require(SYNC).engine.refresh_peers()  # the running node's 5 s poll, now
 
     async def failing():

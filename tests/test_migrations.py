@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from cryb_node import migrate
+from cryb_node.clock import Clock
 from cryb_node.db import connect
 from tests.conftest import run_cryb
 
@@ -35,10 +36,10 @@ def test_edited_applied_migration_stops_the_node(tmp_path: Path):
     (folder / "0001_a.sql").write_text("CREATE TABLE a (x INTEGER);\n")
     conn = connect(tmp_path / "m.db", busy_timeout_ms=100)
     migs = migrate.discover("p", folder)
-    assert [m.name for m in migrate.apply(conn, migs)] == ["a"]
+    assert [m.name for m in migrate.apply(conn, migs, Clock())] == ["a"]
     (folder / "0001_a.sql").write_text("CREATE TABLE a (x INTEGER, y TEXT);\n")
     with pytest.raises(migrate.MigrationError, match=r"applied migration changed on disk: p/0001_a.sql"):
-        migrate.apply(conn, migrate.discover("p", folder))
+        migrate.apply(conn, migrate.discover("p", folder), Clock())
     assert [s.state for s in migrate.status(conn, migrate.discover("p", folder))] == ["modified"]
 
 
@@ -49,7 +50,7 @@ def test_failing_migration_leaves_nothing_behind(tmp_path: Path):
     (folder / "0002_bad.sql").write_text("CREATE TABLE half (x INTEGER);\nCREATE TABLE ok (x INTEGER);\n")
     conn = connect(tmp_path / "m.db", busy_timeout_ms=100)
     with pytest.raises(migrate.MigrationError, match="0002_bad.sql failed"):
-        migrate.apply(conn, migrate.discover("p", folder))
+        migrate.apply(conn, migrate.discover("p", folder), Clock())
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert "half" not in tables and "ok" in tables
     assert [s.state for s in migrate.status(conn, migrate.discover("p", folder))] == ["applied", "pending"]

@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
+from cryb_node.clock import Clock
 from cryb_node.config import RealtimeSection
 from cryb_node.realtime.hub import Hub, Session
 from cryb_node.realtime.protocol import Close, Dispatch, DispatchFrame
@@ -187,6 +188,25 @@ async def test_resume_replays_exactly_the_missed_dispatches_in_order(server, com
         assert (await recv(ws))["s"] == 24
 
 
+async def test_a_session_past_its_resume_window_on_the_node_clock_is_invalid(aiohttp_server, tmp_path, clock):
+    srv = await aiohttp_server(build_app(_config(tmp_path, resume_window_s=30), clock=clock))
+    hub = srv.app[NODE].realtime
+    _, token = await user(srv)
+    async with websockets.connect(ws_url(srv)) as ws:
+        ready = await identify(ws, token)
+    session = hub.sessions[ready["d"]["session_id"]]
+    for _ in range(500):  # the node notices the socket is gone
+        if session.detached_at is not None:
+            break
+        await asyncio.sleep(0.01)
+    clock.advance(31)
+    async with websockets.connect(ws_url(srv)) as ws:
+        await recv(ws)
+        resume = {"token": token, "session_id": ready["d"]["session_id"], "seq": 0}
+        await ws.send(json.dumps({"op": "RESUME", "d": resume}))
+        assert await recv(ws) == {"op": "INVALID_SESSION", "d": {"resumable": False}}
+
+
 async def test_resume_of_an_unknown_or_foreign_session_is_invalid(server):
     srv = await server()
     _, token = await user(srv)
@@ -231,7 +251,7 @@ async def test_a_client_that_stops_reading_is_cut_off_and_memory_stays_bounded(s
 
 
 def test_resume_buffer_keeps_the_last_n_dispatches_and_refuses_older_seqs():
-    hub = Hub(RealtimeSection(resume_buffer_events=5))
+    hub = Hub(RealtimeSection(resume_buffer_events=5), clock=Clock())
     session = Session(hub, "u1")
     for i in range(8):
         session.dispatch(DispatchFrame("NOTE", {"i": i}))

@@ -2,6 +2,8 @@
 restore, force a snapshot. `cryb backup` (cli.py) and restore-on-start call these.
 Media blobs of the local media backend travel beside the database (blobs.py): pushed by
 `snapshot_now`, pulled back by `restore_media` after a restore.
+These run in the `cryb backup` process, or before the node opens its database: with no node, they
+read the system's clock (as the running node's replication status, which they compare with, does).
 """
 
 from __future__ import annotations

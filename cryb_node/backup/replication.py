@@ -16,6 +16,10 @@ Media blobs with the local media backend are copied to the same target by a seco
 (blobs.py: content-addressed, incremental) every ``sync_interval_s`` x 30 (at least 10 s)
 and on `cryb backup now`; with the S3 media backend they already live in object storage. The
 search index is not replicated: the search plugin rebuilds a missing index from the database.
+
+Wall-clock times here are the system's, not the node's clock: they are compared with the times in
+Litestream's log (another process) and with what `cryb backup` reads from status.json (another
+process again). Only the child's lifetime, which decides the restart backoff, is on node.clock.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from cryb_node.backup import blobs, litestream
 from cryb_node.config import ReplicationSection
 
 if TYPE_CHECKING:
+    from cryb_node.clock import Clock
     from cryb_node.db import Database
 
 log = logging.getLogger(__name__)
@@ -210,8 +215,11 @@ class Replicator:
         data_dir: Path,
         db: Database,
         media: blobs.Source | None = None,
+        *,
+        clock: Clock,
     ) -> None:
         self.cfg = cfg
+        self.clock = clock
         self.db_path = db_path
         self.db = db
         self.work = litestream.work_dir(data_dir)
@@ -403,13 +411,13 @@ class Replicator:
         while not self._stopping.is_set():
             if self._snapshot_wanted.is_set():
                 await self._force_snapshot()
-            started = time.monotonic()
+            started = self.clock.monotonic()
             code = await self._run_child()
             if self._stopping.is_set():
                 break
             if self._snapshot_wanted.is_set():
                 continue  # we stopped it on purpose
-            lived = time.monotonic() - started
+            lived = self.clock.monotonic() - started
             failures = 1 if lived >= HEALTHY_AFTER_S else failures + 1
             tail = " | ".join(list(self._stderr_tail)[-3:])
             reason = f"signal {-code}" if code is not None and code < 0 else f"exit code {code}"

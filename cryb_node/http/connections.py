@@ -18,7 +18,6 @@ import math
 import os
 import resource
 import socket
-import time
 import uuid
 from collections import Counter
 from typing import Any
@@ -27,6 +26,7 @@ import msgspec
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
 
+from cryb_node.clock import Clock
 from cryb_node.config import ServerSection
 from cryb_node.http.api import json_response
 from cryb_node.problems import Problem
@@ -207,10 +207,11 @@ class GuardedSite(web.BaseSite):
     costs an accept, one send and a close (no transport, task or parser), so a client opening
     thousands of sockets cannot queue everyone else behind its own for long."""
 
-    def __init__(self, runner: web.AppRunner, sock: socket.socket, limits: Limits) -> None:
+    def __init__(self, runner: web.AppRunner, sock: socket.socket, limits: Limits, clock: Clock) -> None:
         super().__init__(runner)
         self._sock = sock
         self._limits = limits
+        self._clock = clock
         self._loop = asyncio.get_running_loop()
         self._last_complaint = -math.inf
         self._unreported = 0
@@ -269,7 +270,7 @@ class GuardedSite(web.BaseSite):
     def _out_of_resources(self, err: OSError) -> None:
         """Stop accepting for a second (asyncio's own rule) and say so at most once a minute:
         asyncio logs every failed accept, about 70 MB an hour when the descriptors run out."""
-        now = time.monotonic()
+        now = self._clock.monotonic()
         if now - self._last_complaint >= 60:
             log.error(
                 "cannot accept connections: out of file descriptors",

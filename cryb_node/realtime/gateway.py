@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -52,7 +51,7 @@ class Connection:
         self.transport = transport
         self.cfg = hub.config
         self.session: Session | None = None
-        self._window_start = time.monotonic()
+        self._window_start = node.clock.monotonic()
         self._frames = 0.0
 
     async def run(self) -> None:
@@ -124,7 +123,7 @@ class Connection:
             raise Closing(p.Close.DECODE_ERROR, f"bad {op} frame: {err}"[:120]) from None
 
     def _count_frame(self, cost: float = 1.0) -> None:
-        now = time.monotonic()
+        now = self.node.clock.monotonic()
         if now - self._window_start > self.cfg.client_window_s:
             self._window_start, self._frames = now, 0.0
         self._frames += cost
@@ -221,7 +220,7 @@ class Connection:
         self.hub.publish(
             p.Dispatch(
                 "TYPING_START",
-                {"channel_id": channel_id, "user_id": session.user_id, "at": int(time.time() * 1000)},
+                {"channel_id": channel_id, "user_id": session.user_id, "at": self.node.clock.time_ms()},
                 community_id=access.community_id,
                 channel_id=channel_id,
                 exclude_user=session.user_id,

@@ -12,11 +12,11 @@ import contextlib
 import itertools
 import logging
 import secrets
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from cryb_node.clock import Clock
 from cryb_node.config import RealtimeSection
 from cryb_node.events import Event
 from cryb_node.realtime.protocol import (
@@ -190,7 +190,7 @@ class Session:
         self.ws = None
         self._transport = None
         self._direct = False
-        self.detached_at = time.monotonic()
+        self.detached_at = self.hub.clock.monotonic()
         self._drop_output()
         if self._writer is not None:
             self._writer.cancel()
@@ -204,7 +204,7 @@ class Session:
             await ws.close(code=code, message=message.encode())
 
     def typing_allowed(self, channel_id: str) -> bool:
-        now = time.monotonic()
+        now = self.hub.clock.monotonic()
         if now - self._typing.get(channel_id, 0.0) < TYPING_EVERY_S:
             return False
         self._typing[channel_id] = now
@@ -212,9 +212,12 @@ class Session:
 
 
 class Hub:
-    def __init__(self, config: RealtimeSection, permissions: Permissions | None = None) -> None:
+    def __init__(
+        self, config: RealtimeSection, permissions: Permissions | None = None, *, clock: Clock
+    ) -> None:
         self.config = config
         self.permissions = permissions
+        self.clock = clock  # the node's: resume windows, typing and presence pacing
         self.sessions: dict[str, Session] = {}
         self.by_user: dict[str, set[Session]] = {}
         self.dispatchers: dict[str, list[Dispatcher]] = {}
@@ -276,13 +279,13 @@ class Hub:
         session = self.sessions.get(session_id)
         if session is None or session.user_id != user_id or session.ws is not None:
             return None
-        if self._expired(session, time.monotonic()):
+        if self._expired(session, self.clock.monotonic()):
             self._forget(session)
             return None
         return session
 
     def _reap(self) -> None:
-        now = time.monotonic()
+        now = self.clock.monotonic()
         # At most once a second: a walk over every session on each IDENTIFY made a connect storm
         # quadratic; a session kept a second past its resume window is harmless.
         if now - self._reaped_at < 1.0:
@@ -374,7 +377,7 @@ class Hub:
             await self._presence_wake.wait()
             await asyncio.sleep(self.config.presence_flush_s)  # gather the changes of a burst
             self._presence_wake.clear()
-            self.flush_presence(time.monotonic())
+            self.flush_presence(self.clock.monotonic())
             if self._presence_pending:
                 self._presence_wake.set()  # a large community's changes wait for its next turn
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
@@ -32,6 +32,11 @@ SELECT_RAW = (
     " LEFT JOIN event_content c ON c.event_id = e.id LEFT JOIN log_keys k ON k.origin = e.origin"
     " WHERE e.pos BETWEEN ? AND ? ORDER BY e.pos"
 )
+
+
+def _stream_event(r: Any) -> wire.StreamEvent:
+    """A row of SELECT_RAW as the stream carries it."""
+    return wire.StreamEvent(r["pos"], r["body"], r["sig"], r["content"], r["node_key"], r["cert"])
 
 
 async def ensure_stream(link: NatsLink, stream: str, replicas: int = 1) -> None:
@@ -74,7 +79,7 @@ class Publisher:
     async def _handle(self, events: list[Event]) -> None:
         first, last = events[0].pos, events[-1].pos
         rows = await self.node.db.fetchall(SELECT_RAW, (first, last))
-        messages = [(r[0], wire.encode(wire.StreamEvent(r[0], r[1], r[2], r[3], r[4], r[5]))) for r in rows]
+        messages = [(r["pos"], wire.encode(_stream_event(r))) for r in rows]
         delay = 0.05
         while True:  # until the stream has them: the bus offset only moves once they are in
             try:
@@ -132,20 +137,20 @@ class Publisher:
             if not rows:
                 break
             await self._publish_rows(rows)
-            after = max(after + 1, rows[-1][0]) if rows else before
+            after = max(after + 1, rows[-1]["pos"]) if rows else before
         self.published = max(self.published, before - 1)
 
     async def _publish_rows(self, rows: list) -> None:
         js = self.link.js
         for r in rows:
-            data = wire.encode(wire.StreamEvent(r[0], r[1], r[2], r[3], r[4], r[5]))
+            pos = r["pos"]
             await js.publish(
                 self.subject,
-                data,
+                wire.encode(_stream_event(r)),
                 stream=self.stream,
-                headers={"Nats-Msg-Id": f"{self._id_prefix}:{r[0]}", wire.POS_HEADER: str(r[0])},
+                headers={"Nats-Msg-Id": f"{self._id_prefix}:{pos}", wire.POS_HEADER: str(pos)},
             )
-            self.published = r[0]
+            self.published = pos
 
     def status(self) -> tuple[bool, str]:
         ok, detail = self.link.status()

@@ -14,7 +14,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -180,6 +179,7 @@ class Replica:
     def _write(self, conn: Connection, checked: list, last_seq: int) -> int:
         """One transaction: every event of the batch, and the stream position (writer thread)."""
         log_ = self.node.events
+        now = int(self.node.clock.time())
         published: list[Event] = []
         for ev, body in checked:
             if conn.execute("SELECT 1 FROM events WHERE pos = ?", (ev.pos,)).fetchone():
@@ -187,15 +187,15 @@ class Replica:
             if ev.node_key is not None and ev.cert is not None:
                 conn.execute(
                     "INSERT OR IGNORE INTO log_keys (origin, node_key, cert, created_at) VALUES (?, ?, ?, ?)",
-                    (body.origin, ev.node_key, ev.cert, int(time.time())),
+                    (body.origin, ev.node_key, ev.cert, now),
                 )
-            stored = _store(conn, log_, ev, body)
+            stored = _store(conn, log_, ev, body, now)
             if stored is not None:
                 published.append(stored)
         conn.execute(
             "INSERT INTO consumer_offsets (name, pos, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT (name) DO UPDATE SET pos = excluded.pos, updated_at = excluded.updated_at",
-            (OFFSET, last_seq, int(time.time())),
+            (OFFSET, last_seq, now),
         )
         log_.publish_ingested(published)
         return len(published)
@@ -223,8 +223,9 @@ def _verify_all(events: list[wire.StreamEvent]) -> list:
     return out
 
 
-def _store(conn: Connection, log_, ev: wire.StreamEvent, body) -> Event | None:
-    """Store one of the primary's events at the primary's position and project it (writer thread)."""
+def _store(conn: Connection, log_, ev: wire.StreamEvent, body, now: int) -> Event | None:
+    """Store one of the primary's events at the primary's position and project it (writer thread);
+    ``now``: when it was received, in unix seconds."""
     event_id = hashlib.sha256(ev.body).digest()
     held = conn.execute("SELECT pos FROM events WHERE id = ?", (event_id,)).fetchone()
     payload = log_.registry.decode_payload(body.kind, ev.content)
@@ -242,8 +243,7 @@ def _store(conn: Connection, log_, ev: wire.StreamEvent, body) -> Event | None:
     conn.execute(
         "INSERT INTO events (pos, id, origin, seq, hlc, community, kind, body, sig, received_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (ev.pos, event_id, body.origin, body.seq, body.hlc, body.community, body.kind, ev.body, ev.sig,
-         int(time.time())),
+        (ev.pos, event_id, body.origin, body.seq, body.hlc, body.community, body.kind, ev.body, ev.sig, now),
     )  # fmt: skip
     if ev.content is not None:
         conn.execute("INSERT INTO event_content (event_id, content) VALUES (?, ?)", (event_id, ev.content))

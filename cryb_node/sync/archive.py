@@ -16,9 +16,8 @@ import asyncio
 import functools
 import hashlib
 import itertools
-import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import msgspec
 import nacl.exceptions
@@ -82,61 +81,75 @@ class ImportReport:
 _SELECT = "SELECT e.body, e.sig, c.content FROM events e LEFT JOIN event_content c ON c.event_id = e.id"
 _ORDER = " ORDER BY e.hlc, e.origin, e.seq"
 _decode_body = msgspec.msgpack.Decoder(EventBody).decode
-Row = tuple[bytes, bytes, bytes | None, EventBody]
 
 
-def _rows(conn: Connection, where: str, params: tuple = ()) -> list[Row]:
+class Held(NamedTuple):
+    """A stored event as the archive takes it: its signed bytes and its decoded body."""
+
+    body: bytes
+    sig: bytes
+    content: bytes | None
+    parsed: EventBody
+
+
+def _rows(conn: Connection, where: str, params: tuple = ()) -> list[Held]:
     return [
-        (bytes(b), bytes(s), bytes(c) if c is not None else None, _decode_body(b))
-        for b, s, c in conn.execute(f"{_SELECT} WHERE {where}{_ORDER}", params)
+        Held(bytes(r["body"]), bytes(r["sig"]), _bytes_or_none(r["content"]), _decode_body(r["body"]))
+        for r in conn.execute(f"{_SELECT} WHERE {where}{_ORDER}", params)
     ]
 
 
-def _profiles(conn: Connection, users: set[str]) -> list[Row]:
+def _bytes_or_none(value: bytes | None) -> bytes | None:
+    return bytes(value) if value is not None else None
+
+
+def _profiles(conn: Connection, users: set[str]) -> list[Held]:
     """The profile events (user.*, no community) of these users: their homes, names, erasure."""
-    return [r for r in _rows(conn, "e.community IS NULL AND e.kind LIKE 'user.%'") if r[3].target in users]
+    rows = _rows(conn, "e.community IS NULL AND e.kind LIKE 'user.%'")
+    return [r for r in rows if r.parsed.target in users]
 
 
-def _community_rows(conn: Connection, community: str) -> list[Row]:
+def _community_rows(conn: Connection, community: str) -> list[Held]:
     rows = _rows(conn, "e.community = ?", (community,))
-    if not any(r[3].kind == "community.create" for r in rows):
+    if not any(r.parsed.kind == "community.create" for r in rows):
         raise ArchiveError(f"this node holds no community {community}")
-    people = {b.author for *_, b in rows if b.author} | {b.target for *_, b in rows if b.target}
+    people = {r.parsed.author for r in rows if r.parsed.author}
+    people |= {r.parsed.target for r in rows if r.parsed.target}
     return _profiles(conn, people) + rows
 
 
-def _account_rows(conn: Connection, user: str) -> list[Row]:
+def _account_rows(conn: Connection, user: str) -> list[Held]:
     """The account's profile events and everything it authored in communities (DMs stay put)."""
     profile = _profiles(conn, {user})
-    if not any(r[3].kind == "user.created" for r in profile):
+    if not any(r.parsed.kind == "user.created" for r in profile):
         raise ArchiveError(f"this node holds no account {user}")
-    authored = [r for r in _rows(conn, "e.community IS NOT NULL") if r[3].author == user]
+    authored = [r for r in _rows(conn, "e.community IS NOT NULL") if r.parsed.author == user]
     return profile + authored
 
 
 def build(node: Node, conn: Connection, subject: str, subject_id: str) -> bytes:
     """The archive's bytes (run in a reader or writer thread: one consistent snapshot)."""
     rows = _community_rows(conn, subject_id) if subject == "community" else _account_rows(conn, subject_id)
-    origins = sorted({b.origin for *_, b in rows})
+    origins = sorted({r.parsed.origin for r in rows})
     marks = ",".join("?" * len(origins))
     certs = [
-        LogCert(bytes(o), bytes(k), bytes(c))
-        for o, k, c in conn.execute(
+        LogCert(bytes(c["origin"]), bytes(c["node_key"]), bytes(c["cert"]))
+        for c in conn.execute(
             f"SELECT origin, node_key, cert FROM log_keys WHERE origin IN ({marks})", origins
         )
     ]
-    events = [WireEvent(body, sig, content) for body, sig, content, _ in rows]
+    events = [WireEvent(r.body, r.sig, r.content) for r in rows]
     manifest = Manifest(
         format="cryb-archive/1",
         subject=subject,
         subject_id=subject_id,
         node_key=node.identity.node_public,
         node_name=node.config.node.name,
-        created_at=int(time.time()),
+        created_at=int(node.clock.time()),
         events=[hashlib.sha256(e.body).digest() for e in events],
         erased=[
             hashlib.sha256(e.body).digest() for e, r in zip(events, rows, strict=True)
-            if e.content is None and r[3].content_hash is not None
+            if e.content is None and r.parsed.content_hash is not None
         ],
     )  # fmt: skip
     raw = _enc(manifest)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from dataclasses import dataclass, field
 
 import nacl.exceptions
@@ -48,14 +47,15 @@ def sign_request(
     method: str,
     path: str,
     body: bytes,
-    now_ms: int | None = None,
+    *,
+    now_ms: int,
     nonce: bytes | None = None,
 ) -> tuple[str, bytes]:
-    """The header value for a request to the node ``audience``, and the signature (to check the reply)."""
-    ts = int(time.time() * 1000) if now_ms is None else now_ms
+    """The header value for a request to the node ``audience`` sent at ``now_ms`` (the node's clock),
+    and the signature (to check the reply)."""
     nonce = secrets.token_bytes(NONCE_BYTES) if nonce is None else nonce
-    sig = key.sign(_request_message(audience, method, path, ts, nonce, body)).signature
-    return f"{bytes(key.verify_key).hex()}.{ts}.{nonce.hex()}.{sig.hex()}", sig
+    sig = key.sign(_request_message(audience, method, path, now_ms, nonce, body)).signature
+    return f"{bytes(key.verify_key).hex()}.{now_ms}.{nonce.hex()}.{sig.hex()}", sig
 
 
 @dataclass
@@ -66,11 +66,8 @@ class Verifier:
     audience: bytes
     _seen: dict[tuple[bytes, bytes], int] = field(default_factory=dict)
 
-    def check(
-        self, header: str, method: str, path: str, body: bytes, now_ms: int | None = None
-    ) -> tuple[bytes, bytes]:
-        """Returns (caller node key, request signature); raises AuthError."""
-        now = int(time.time() * 1000) if now_ms is None else now_ms
+    def check(self, header: str, method: str, path: str, body: bytes, *, now_ms: int) -> tuple[bytes, bytes]:
+        """Returns (caller node key, request signature); raises AuthError. ``now_ms``: the node's clock."""
         try:
             key_hex, ts_text, nonce_hex, sig_hex = header.split(".")
             caller, ts, sig = bytes.fromhex(key_hex), int(ts_text), bytes.fromhex(sig_hex)
@@ -79,7 +76,7 @@ class Verifier:
             raise AuthError(f"malformed {HEADER} header") from None
         if len(caller) != 32 or len(sig) != 64 or len(nonce) != NONCE_BYTES:
             raise AuthError(f"malformed {HEADER} header")
-        if abs(now - ts) > WINDOW_MS:
+        if abs(now_ms - ts) > WINDOW_MS:
             raise AuthError("request timestamp outside the replay window")
         try:
             nacl.signing.VerifyKey(caller).verify(
@@ -87,7 +84,7 @@ class Verifier:
             )
         except (nacl.exceptions.BadSignatureError, ValueError):
             raise AuthError("bad request signature") from None
-        self._forget(now)
+        self._forget(now_ms)
         if (caller, nonce) in self._seen:
             raise AuthError("replayed request")
         self._seen[(caller, nonce)] = ts

@@ -55,7 +55,7 @@ class NodeBanPolicy:
         row = conn.execute(_MATCH, (b.author, b.origin)).fetchone()
         if row is None:
             return None
-        if row[0] == "user":
+        if row["kind"] == "user":
             return Refusal(CODE, "the author is banned on this node")
         return Refusal(CODE, "the node that signed it is banned on this node")
 
@@ -63,7 +63,7 @@ class NodeBanPolicy:
 def _origins(conn: Connection, node_keys: list[bytes]) -> list[bytes]:
     marks = ",".join("?" * len(node_keys))
     return [
-        bytes(r[0])
+        bytes(r["origin"])
         for r in conn.execute(f"SELECT origin FROM log_keys WHERE node_key IN ({marks})", node_keys)
     ]
 
@@ -75,16 +75,22 @@ def _user_homes(conn: Connection, user_id: str) -> list[bytes]:
         " UNION SELECT from_key FROM sync_user_moves WHERE user_id = ?1",
         (user_id,),
     )
-    return [bytes(r[0]) for r in rows]
+    return [bytes(r["node_key"]) for r in rows]
 
 
 def hide(
-    conn: Connection, registry: Registry, *, user_id: str | None = None, node_key: bytes | None = None
+    conn: Connection,
+    registry: Registry,
+    *,
+    at: int,
+    user_id: str | None = None,
+    node_key: bytes | None = None,
 ) -> tuple[int, set[str]]:
-    """After a ban was added (writer thread): refuse what this node holds of the banned user or node
-    and withdraw it from the projections of each community it is in. Returns (events refused, their
-    authors). DMs already delivered stay: their projections cannot be withdrawn one conversation
-    at a time, and their recipients already read them (new ones are refused)."""
+    """After a ban was added at ``at`` (the node's clock; writer thread): refuse what this node holds
+    of the banned user or node and withdraw it from the projections of each community it is in.
+    Returns (events refused, their authors). DMs already delivered stay: their projections cannot be
+    withdrawn one conversation at a time, and their recipients already read them (new ones are
+    refused)."""
     policy = registry.local_policy
     assert policy is not None
     keys = [node_key] if node_key is not None else _user_homes(conn, user_id or "")
@@ -107,7 +113,7 @@ def hide(
         refusal = policy.decide(conn, ev)
         if refusal is None:
             continue
-        record_refusal(conn, ev, refusal)
+        record_refusal(conn, ev, refusal, at=at)
         communities.add(ev.body.community or "")
         if ev.body.author:
             authors.add(ev.body.author)
@@ -144,7 +150,7 @@ def release(conn: Connection, events: EventLog) -> tuple[int, set[str]]:
             continue
         refusal = events.verdict(conn, ev)
         if refusal is not None:
-            record_refusal(conn, ev, refusal)
+            record_refusal(conn, ev, refusal, at=int(events.wall.time()))
             continue
         _apply(registry, conn, ev)
     shown = [ev for ev in freed if not refused(conn, ev.id)]

@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import time
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
@@ -87,9 +86,9 @@ def _usernames(rows: list, node: Node) -> list[tuple[str, str]]:
     """(user id, username) from user.created events (body, content): a username never changes, and
     an erased account's payload is gone, and with it its name."""
     out = []
-    for body, content in rows:
-        target = _decode_body(body).target
-        name = getattr(node.registry.decode_payload("user.created", content), "username", None)
+    for r in rows:
+        target = _decode_body(r["body"]).target
+        name = getattr(node.registry.decode_payload("user.created", r["content"]), "username", None)
         if isinstance(name, str) and target is not None:
             out.append((target, name))
     return out
@@ -187,7 +186,7 @@ async def add(node: Node, body: NodeBanIn, *, actor_id: str | None = None, ip: s
         label=label,
         reason=reason,
         created_by=actor_id,
-        created_at=int(time.time()),
+        created_at=int(node.clock.time()),
     )
 
     def fn(tx: Tx) -> NodeBan:
@@ -205,7 +204,9 @@ async def add(node: Node, body: NodeBanIn, *, actor_id: str | None = None, ip: s
             conn.execute("DELETE FROM sync_peers WHERE node_key = ?", (node_key,))
         users = [user_id] if user_id is not None else homed_on(conn, node_key or b"")
         ban.removed = remove_in_home_communities(node, tx, users, reason)
-        _, authors = banpolicy.hide(conn, node.registry, user_id=user_id, node_key=node_key)
+        _, authors = banpolicy.hide(
+            conn, node.registry, at=int(node.clock.time()), user_id=user_id, node_key=node_key
+        )
         # all of theirs refused here now (some may have been already: another ban, their home's)
         ban.hidden = conn.execute(
             f"SELECT {_HIDDEN} FROM sync_node_bans b WHERE b.id = ?1", (ban.id,)
@@ -231,7 +232,7 @@ async def remove(node: Node, ban_id: str, *, actor_id: str | None = None, ip: st
         ).fetchone()
         if row is None:
             raise Problem("not_found", 404, "no such ban")
-        kind, user_id, node_key, label = row
+        kind, user_id, node_key, label = row["kind"], row["user_id"], row["node_key"], row["label"]
         conn.execute("DELETE FROM sync_node_bans WHERE id = ?", (ban_id,))
         restored, authors = banpolicy.release(conn, node.events)
         users = {user_id} if user_id is not None else set(homed_on(conn, bytes(node_key)))
@@ -253,7 +254,7 @@ _HIDDEN = (
 )
 _LIST = (
     "SELECT b.id, b.kind, b.user_id, b.node_key, b.label, b.reason, b.created_by, b.created_at,"
-    f" {_HIDDEN} FROM sync_node_bans b ORDER BY b.created_at DESC, b.id DESC"
+    f" {_HIDDEN} AS hidden FROM sync_node_bans b ORDER BY b.created_at DESC, b.id DESC"
 )
 
 
@@ -261,14 +262,14 @@ async def listing(db: Database) -> list[NodeBan]:
     rows = await db.fetchall(_LIST)
     return [
         NodeBan(
-            id=r[0],
-            kind=r[1],
-            target=r[2] or bytes(r[3]).hex(),
-            label=r[4],
-            reason=r[5],
-            created_by=r[6],
-            created_at=r[7],
-            hidden=r[8],
+            id=r["id"],
+            kind=r["kind"],
+            target=r["user_id"] or bytes(r["node_key"]).hex(),
+            label=r["label"],
+            reason=r["reason"],
+            created_by=r["created_by"],
+            created_at=r["created_at"],
+            hidden=r["hidden"],
         )
         for r in rows
     ]
@@ -303,10 +304,10 @@ async def reindex_pending(node: Node) -> int:
     rows = await node.db.fetchall("SELECT seq, users FROM sync_ban_reindex ORDER BY seq")
     if not rows:
         return 0
-    users = sorted({u for r in rows for u in json.loads(r[1])})
+    users = sorted({u for r in rows for u in json.loads(r["users"])})
     index = node.services.get(SEARCH_INDEX)
     if index is not None:
         await index.recheck_authors(users)
-    last = rows[-1][0]
+    last = rows[-1]["seq"]
     await node.db.write(lambda conn: conn.execute("DELETE FROM sync_ban_reindex WHERE seq <= ?", (last,)))
     return len(users)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-import time
 from typing import Any
 
 import click
@@ -70,7 +69,7 @@ def add(settings: Any, url: str, key_hex: str | None, name: str, yes: bool) -> N
     async def go(node: Node) -> peers.Peer:
         if key == node.identity.node_public:
             raise peers.PeerError("that is this node's own key")
-        return await peers.pin(node.db, key, url, name)
+        return await peers.pin(node.db, key, url, name, now=node.clock.time())
 
     try:
         pinned = _run(settings, go)
@@ -95,12 +94,11 @@ def list_(settings: Any, as_json: bool) -> None:
 def status(settings: Any, as_json: bool) -> None:
     """Each peer's last successful session and last error (as the running node recorded them)."""
 
-    async def go(node: Node) -> list[dict[str, Any]]:
+    async def go(node: Node) -> tuple[int, list[dict[str, Any]]]:
         # The same report as GET /api/v1/admin/peers, without the live worker state (another process).
-        return [msgspec.to_builtins(s) for s in await peer_status(node)]
+        return int(node.clock.time()), [msgspec.to_builtins(s) for s in await peer_status(node)]
 
-    data = _run(settings, go)
-    now = int(time.time())
+    now, data = _run(settings, go)
     lines = [
         f"{d['node_key'][:16]}  {d['url']}  "
         + (f"ok {now - d['last_ok_at']}s ago" if d["last_ok_at"] else "never synced")
@@ -189,7 +187,7 @@ def verify(settings: Any, ref: str, communities: tuple[str, ...], as_json: bool)
         names = list(communities) or await vectors.follows(node.db)
         out = []
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as http:
-            client = PeerClient(http, node.identity.node_key, p)
+            client = PeerClient(http, node.identity.node_key, p, node.clock)
             for cid in names:
                 # only what both may hold is compared: the peer adds what we may not hold
                 ent = await policy.entitlement(node, p.node_key, cid)
@@ -245,7 +243,7 @@ def follow(settings: Any, community: str) -> None:
         await node.db.write(
             lambda conn: conn.execute(
                 "INSERT OR IGNORE INTO sync_follows (community_id, followed_at) VALUES (?, ?)",
-                (community, int(time.time())),
+                (community, int(node.clock.time())),
             )
         )
 
@@ -265,9 +263,9 @@ def forks(settings: Any, as_json: bool) -> None:
             " ORDER BY detected_at"
         )
         return [
-            {"origin": bytes(r[0]).hex(), "seq": r[1], "existing": bytes(r[2]).hex(),
-             "conflicting": bytes(r[3]).hex(), "from_peer": bytes(r[4]).hex() if r[4] else None,
-             "detected_at": r[5]}
+            {"origin": bytes(r["origin"]).hex(), "seq": r["seq"], "existing": bytes(r["existing_id"]).hex(),
+             "conflicting": bytes(r["event_id"]).hex(),
+             "from_peer": bytes(r["peer"]).hex() if r["peer"] else None, "detected_at": r["detected_at"]}
             for r in rows
         ]  # fmt: skip
 
@@ -298,12 +296,11 @@ def _export(settings: Any, subject: str, ref: str, out: str) -> None:
 async def _account_id(node: Node, ref: str) -> str:
     """A user id, or the username of an account this node holds."""
     rows = await node.db.fetchall(
-        "SELECT e.body, c.content FROM events e JOIN event_content c ON c.event_id = e.id"
+        "SELECT e.pos, e.id, e.body, c.content FROM events e JOIN event_content c ON c.event_id = e.id"
         " WHERE e.community IS NULL AND e.kind = 'user.created'"
     )
-
-    for body, content in rows:
-        ev = decode_row(node.registry, (0, b"", body, content))
+    for row in rows:
+        ev = decode_row(node.registry, row)
         if ev.body.target == ref or getattr(ev.payload, "username", None) == ref:
             return ev.body.target or ref
     return ref

@@ -20,12 +20,13 @@ import asyncio
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import aiohttp
+
+from cryb_node.clock import Clock
 
 from . import ingest, peers, policy, reconcile, vectors
 from .peers import Peer
@@ -67,6 +68,7 @@ class Report:
 @dataclass
 class PeerState:
     peer: Peer
+    clock: Clock  # the node's: backoff, the breaker and session intervals run on its monotonic time
     failures: int = 0
     retry_at: float = 0.0
     open_until: float = 0.0
@@ -86,7 +88,7 @@ class PeerState:
 
     @property
     def circuit(self) -> str:
-        if self.open_until > time.monotonic():
+        if self.open_until > self.clock.monotonic():
             return "open"
         return "half-open" if self.open_until else "closed"
 
@@ -130,7 +132,7 @@ class Engine:
         for key, peer in current.items():
             st = self.states.get(key)
             if st is None:
-                self.states[key] = PeerState(peer)
+                self.states[key] = PeerState(peer, self.node.clock)
             else:
                 st.peer = peer
             # Workers only run in the serving node: a CLI process (`cryb peer sync`) runs its one
@@ -173,12 +175,12 @@ class Engine:
                 by_user.setdefault(user, set()).add(cid)
         if by_user:
             marks = ",".join("?" * len(by_user))
-            for user_id, key in await self.node.db.fetchall(
+            for row in await self.node.db.fetchall(
                 f"SELECT user_id, node_key FROM sync_user_homes WHERE user_id IN ({marks})", list(by_user)
             ):
-                st = self.states.get(bytes(key))
+                st = self.states.get(bytes(row["node_key"]))
                 if st is not None:
-                    st.recheck |= by_user[user_id]
+                    st.recheck |= by_user[row["user_id"]]
                     st.wake.set()
         if everyone:
             for st in self.states.values():
@@ -193,12 +195,12 @@ class Engine:
     # -- the worker -----------------------------------------------------------------------------------
 
     async def _worker(self, key: bytes) -> None:
-        s = self.settings
+        s, clock = self.settings, self.node.clock
         while True:
             st = self.states.get(key)
             if st is None:
                 return
-            now = time.monotonic()
+            now = clock.monotonic()
             blocked = max(st.retry_at, st.open_until) - now
             if blocked > 0:  # backing off, or the circuit is open
                 await asyncio.sleep(blocked)
@@ -225,14 +227,14 @@ class Engine:
                 self._failed(st, f"{type(err).__name__}: {err}")
 
     def _failed(self, st: PeerState, error: str) -> None:
-        s = self.settings
+        s, now = self.settings, self.node.clock.monotonic()
         st.failures += 1
         st.last_error = error
         st.reconcile_due = True
         delay = min(s.backoff_max_s, s.backoff_initial_s * 2 ** (st.failures - 1))
-        st.retry_at = time.monotonic() + delay * random.uniform(0.8, 1.2)
+        st.retry_at = now + delay * random.uniform(0.8, 1.2)
         if st.failures >= s.breaker_failures:
-            st.open_until = time.monotonic() + s.breaker_open_s
+            st.open_until = now + s.breaker_open_s
             st.retry_at = st.open_until
         log.warning(
             "sync with %s failed (%d in a row; retry in %.1fs): %s", st.peer.url, st.failures, delay, error
@@ -242,14 +244,14 @@ class Engine:
         healed = st.failures > 0
         st.failures = 0
         st.retry_at = st.open_until = 0.0
-        st.last_ok = time.time()
+        st.last_ok = self.node.clock.time()
         st.last_error = None
         if healed:
             st.reconcile_due = True
             st.wake.set()
 
     async def _notify(self, st: PeerState) -> None:
-        client = PeerClient(self.session_http, self.node.identity.node_key, st.peer)
+        client = PeerClient(self.session_http, self.node.identity.node_key, st.peer, self.node.clock)
         await client.call("notify", Notify(scopes=await vectors.follows(self.node.db)), Notify)
         self._succeeded(st)
 
@@ -258,15 +260,15 @@ class Engine:
     async def session(self, peer: Peer, *, reconcile: bool = False, recheck: Collection[str] = ()) -> Report:
         """One session; ``reconcile``: every scope, ``recheck``: these communities only."""
         lock = self._locks.setdefault(peer.node_key, asyncio.Lock())
-        st = self.states.setdefault(peer.node_key, PeerState(peer))
+        st = self.states.setdefault(peer.node_key, PeerState(peer, self.node.clock))
         async with lock:
             try:
                 report = await self._session_once(peer, reconcile, recheck)
             except PeerCallError as err:
-                await peers.record_outcome(self.node.db, peer.node_key, str(err))
+                await peers.record_outcome(self.node.db, peer.node_key, str(err), now=self.node.clock.time())
                 raise
             st.sessions += 1
-            st.last_session = time.monotonic()
+            st.last_session = self.node.clock.monotonic()
             if reconcile:
                 st.last_reconcile = st.last_session
                 st.reconcile_due = False
@@ -274,12 +276,12 @@ class Engine:
             st.events_out += report.pushed
             st.rejected += report.rejected
             self._succeeded(st)
-            await peers.record_outcome(self.node.db, peer.node_key, None)
+            await peers.record_outcome(self.node.db, peer.node_key, None, now=self.node.clock.time())
             return report
 
     async def _session_once(self, peer: Peer, do_reconcile: bool, recheck: Collection[str] = ()) -> Report:
         node, s = self.node, self.settings
-        client = PeerClient(self.session_http, node.identity.node_key, peer)
+        client = PeerClient(self.session_http, node.identity.node_key, peer, node.clock)
         mine = await vectors.follows(node.db)
         hello = await client.call("hello", Hello(follows=mine), HelloReply)
         if hello.node_key != peer.key_hex:
@@ -395,9 +397,10 @@ async def events_by_id(node: Node, scope: str, ids: list[bytes], withhold: vecto
 
     out = []
     origins = set()
-    for body, sig, content, origin in rows:
-        if withhold is not None and await withhold(bytes(body), content):
+    for r in rows:
+        body, content = bytes(r["body"]), r["content"]
+        if withhold is not None and await withhold(body, content):
             continue
-        out.append(WireEvent(bytes(body), bytes(sig), bytes(content) if content is not None else None))
-        origins.add(bytes(origin))
+        out.append(WireEvent(body, bytes(r["sig"]), bytes(content) if content is not None else None))
+        origins.add(bytes(r["origin"]))
     return Batch(scope=scope, events=out, certs=await vectors.certs(node.db, sorted(origins)))

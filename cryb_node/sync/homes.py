@@ -22,6 +22,9 @@ import msgspec
 from cryb_node.db import Connection, Database
 from cryb_node.events import Event, EventBody, EventType, Tx
 
+from . import peers
+from .wire import UserHome
+
 if TYPE_CHECKING:
     from cryb_node.node import Node
 
@@ -54,18 +57,19 @@ def _apply_moved(conn: Connection, ev: Event) -> None:
         return
     signer = conn.execute("SELECT node_key FROM log_keys WHERE origin = ?", (ev.body.origin,)).fetchone()
     home = conn.execute("SELECT node_key FROM sync_user_homes WHERE user_id = ?", (user,)).fetchone()
-    if signer is None or home is None or bytes(signer[0]) != bytes(home[0]):
+    if signer is None or home is None or bytes(signer["node_key"]) != bytes(home["node_key"]):
         return
+    from_key = bytes(home["node_key"])
     conn.execute("UPDATE sync_user_homes SET node_key = ? WHERE user_id = ?", (to, user))
     conn.execute(
         "INSERT OR IGNORE INTO sync_user_moves (user_id, hlc, from_key, to_key) VALUES (?, ?, ?, ?)",
-        (user, ev.body.hlc, bytes(home[0]), to),
+        (user, ev.body.hlc, from_key, to),
     )
     conn.execute(
         "INSERT INTO sync_moved (user_id, node_key, url, from_key, hlc) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (user_id) DO UPDATE SET node_key = excluded.node_key, url = excluded.url,"
         " from_key = excluded.from_key, hlc = excluded.hlc WHERE excluded.hlc > sync_moved.hlc",
-        (user, to, p.url, bytes(home[0]), ev.body.hlc),
+        (user, to, p.url, from_key, ev.body.hlc),
     )
 
 
@@ -82,11 +86,12 @@ def new_home_key(target: str | None) -> bytes | None:
 
 def _walk(rows: list, at_hlc: int | None) -> bytes | None:
     home: bytes | None = None
-    for kind, hlc, node_key, raw in rows:
-        if kind == "community.create":
-            home = home or bytes(node_key)  # the first create (by hlc, id) names the first home
-        elif home is not None and bytes(node_key) == home and (at_hlc is None or hlc < at_hlc):
-            home = new_home_key(_decode_body(bytes(raw)).target) or home
+    for r in rows:
+        node_key = bytes(r["node_key"])
+        if r["kind"] == "community.create":
+            home = home or node_key  # the first create (by hlc, id) names the first home
+        elif home is not None and node_key == home and (at_hlc is None or r["hlc"] < at_hlc):
+            home = new_home_key(_decode_body(bytes(r["body"])).target) or home
     return home
 
 
@@ -128,7 +133,7 @@ async def move_account(node: Node, user_id: str, to: bytes, url: str) -> Event:
         ).fetchone()
         if home is None:
             raise HomeError(f"this node knows no account {user_id}")
-        if bytes(home[0]) != node.identity.node_public:
+        if bytes(home["node_key"]) != node.identity.node_public:
             raise HomeError(f"account {user_id} is not homed on this node")
         if to == node.identity.node_public:
             raise HomeError("the account is already homed here")
@@ -145,21 +150,39 @@ async def lives_elsewhere(node: Node, user_id: str) -> str | None:
     if not any(loaded.plugin.name == "sync" for loaded in node.plugins):
         return None
     row = await node.db.fetchone(
-        "SELECT h.node_key, CASE WHEN m.node_key = h.node_key THEN m.url END, p.url"
-        " FROM sync_user_homes h JOIN sync_moved m ON m.user_id = h.user_id"
+        "SELECT h.node_key, CASE WHEN m.node_key = h.node_key THEN m.url END AS moved_url,"
+        " p.url AS peer_url FROM sync_user_homes h JOIN sync_moved m ON m.user_id = h.user_id"
         " LEFT JOIN sync_peers p ON p.node_key = h.node_key WHERE h.user_id = ?",
         (user_id,),
     )
-    if row is None or bytes(row[0]) == node.identity.node_public:
+    if row is None or bytes(row["node_key"]) == node.identity.node_public:
         return None
-    return str(row[1] or row[2] or "")
+    return str(row["moved_url"] or row["peer_url"] or "")
+
+
+async def user_home(node: Node, user_id: str) -> UserHome | None:
+    """Where an account lives as this node knows it (None: not known here): its home's key and URL,
+    the new home's after a move away from here."""
+    moved = await node.db.fetchone("SELECT node_key, url FROM sync_moved WHERE user_id = ?", (user_id,))
+    home = await node.db.fetchval("SELECT node_key FROM sync_user_homes WHERE user_id = ?", (user_id,))
+    if home is None:
+        return None
+    key = bytes(home)
+    if moved is not None and bytes(moved["node_key"]) == key:
+        url: str | None = moved["url"]
+    elif key == node.identity.node_public:
+        url = node.config.base_url
+    else:
+        p = await peers.get(node.db, key)
+        url = p.url if p else None
+    return UserHome(user_id=user_id, node_key=key.hex(), url=url, moved=moved is not None)
 
 
 def current_home(conn: Connection, user_id: str) -> bytes | None:
     """The identity key of the node the account is homed on now (None: not known here), in a db
     thread."""
     row = conn.execute("SELECT node_key FROM sync_user_homes WHERE user_id = ?", (user_id,)).fetchone()
-    return bytes(row[0]) if row is not None else None
+    return bytes(row["node_key"]) if row is not None else None
 
 
 def author_home_at(conn: Connection, user_id: str, hlc: int) -> bytes | None:
@@ -175,7 +198,7 @@ def author_home_at(conn: Connection, user_id: str, hlc: int) -> bytes | None:
         "SELECT from_key FROM sync_user_moves WHERE user_id = ? AND hlc >= ? ORDER BY hlc LIMIT 1",
         (user_id, hlc),
     ).fetchone()
-    return bytes(first_after[0]) if first_after is not None else current_home(conn, user_id)
+    return bytes(first_after["from_key"]) if first_after is not None else current_home(conn, user_id)
 
 
 async def forwarding(node: Node, user_id: str) -> str | None:
@@ -184,7 +207,9 @@ async def forwarding(node: Node, user_id: str) -> str | None:
     if not any(loaded.plugin.name == "sync" for loaded in node.plugins):
         return None
     row = await node.db.fetchone("SELECT url, from_key FROM sync_moved WHERE user_id = ?", (user_id,))
-    return str(row[0]) if row is not None and bytes(row[1]) == node.identity.node_public else None
+    if row is None or bytes(row["from_key"]) != node.identity.node_public:
+        return None
+    return str(row["url"])
 
 
 @dataclass(frozen=True)
@@ -204,13 +229,14 @@ async def remote_homes(node: Node, user_ids: list[str]) -> dict[str, RemoteHome]
     for i in range(0, len(user_ids), 500):  # under SQLite's bound-variable limit
         chunk = user_ids[i : i + 500]
         rows = await node.db.fetchall(
-            "SELECT h.user_id, h.node_key, coalesce(m.url, p.url) FROM sync_user_homes h"
+            "SELECT h.user_id, h.node_key, coalesce(m.url, p.url) AS url FROM sync_user_homes h"
             " LEFT JOIN sync_peers p ON p.node_key = h.node_key"
             " LEFT JOIN sync_moved m ON m.user_id = h.user_id AND m.node_key = h.node_key"
             f" WHERE h.node_key != ? AND h.user_id IN ({','.join('?' * len(chunk))})",
             (node.identity.node_public, *chunk),
         )
-        for user_id, key, url in rows:
+        for r in rows:
+            url, key = r["url"], bytes(r["node_key"]).hex()
             host = urlsplit(url).netloc if url else ""
-            out[user_id] = RemoteHome(bytes(key).hex(), host or bytes(key).hex()[:16])
+            out[r["user_id"]] = RemoteHome(key, host or key[:16])
     return out

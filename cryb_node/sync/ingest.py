@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -81,13 +80,14 @@ def write_batch(
 ) -> Outcome:
     out = Outcome()
     settings = node.settings("sync") or SyncSettings()
-    if refused_events.recent(conn, peer, settings.refused_window_s) >= settings.refused_limit:
+    now = node.clock.time()
+    if refused_events.recent(conn, peer, settings.refused_window_s, now) >= settings.refused_limit:
         # A peer whose log keeps carrying forged events: nothing more from it until the count falls.
         for ev in batch.events:
             out.rejected.append((hashlib.sha256(ev.body).hexdigest(), "peer is flagged for refused events"))
         out.flagged = True
         return out
-    certified = _store_certs(conn, batch)
+    certified = _store_certs(conn, batch, int(now))
     # per origin, the lowest seq we could not store: the vector stops below it
     stuck: dict[bytes, int] = {}
     items = [(b, ev) for b, ev in zip(checked, batch.events, strict=True)]
@@ -151,7 +151,7 @@ def write_batch(
                 out.refused += stored.refused is not None
         except ForkDetected as fork:
             out.forks += 1
-            _record_fork(conn, peer, body, ev, fork.existing)
+            _record_fork(conn, peer, body, ev, fork.existing, int(now))
             reject(ev, body, str(fork))
         except InvalidEvent as err:
             reject(ev, body, str(err))
@@ -170,15 +170,14 @@ def _held(conn: Connection, event_id: bytes, with_content: bool) -> bool:
     only the skeleton of (not erased) goes on to EventLog.ingest, which fills it in."""
     row = conn.execute(
         "SELECT (SELECT 1 FROM event_content WHERE event_id = ?1)"
-        " OR (SELECT 1 FROM erased_content WHERE event_id = ?1) FROM events WHERE id = ?1",
+        " OR (SELECT 1 FROM erased_content WHERE event_id = ?1) AS held FROM events WHERE id = ?1",
         (event_id,),
     ).fetchone()
-    return row is not None and (bool(row[0]) or not with_content)
+    return row is not None and (bool(row["held"]) or not with_content)
 
 
-def _store_certs(conn: Connection, batch: Batch) -> dict[bytes, bytes]:
+def _store_certs(conn: Connection, batch: Batch, now: int) -> dict[bytes, bytes]:
     ok: dict[bytes, bytes] = {}
-    now = int(time.time())
     for c in batch.certs:
         if verify_log_cert(c.node_key, c.origin, c.cert):
             conn.execute(
@@ -191,12 +190,12 @@ def _store_certs(conn: Connection, batch: Batch) -> dict[bytes, bytes]:
 
 def _node_of(conn: Connection, origin: bytes) -> bytes | None:
     row = conn.execute("SELECT node_key FROM log_keys WHERE origin = ?", (origin,)).fetchone()
-    return bytes(row[0]) if row else None
+    return bytes(row["node_key"]) if row else None
 
 
 def home_of(conn: Connection, user_id: str) -> bytes | None:
     row = conn.execute("SELECT node_key FROM sync_user_homes WHERE user_id = ?", (user_id,)).fetchone()
-    return bytes(row[0]) if row else None
+    return bytes(row["node_key"]) if row else None
 
 
 def _check_author(conn: Connection, node_key: bytes, body: EventBody) -> None:
@@ -235,7 +234,9 @@ def _check_admin_claim(node: Node, conn: Connection, node_key: bytes, body: Even
         raise InvalidEvent("node-admin authority claimed by a node that does not host the community")
 
 
-def _record_fork(conn: Connection, peer: bytes, body: EventBody, ev: WireEvent, existing: bytes) -> None:
+def _record_fork(
+    conn: Connection, peer: bytes, body: EventBody, ev: WireEvent, existing: bytes, now: int
+) -> None:
     conn.execute(
         "INSERT OR IGNORE INTO sync_forks (origin, seq, existing_id, event_id, body, sig, peer, detected_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -247,7 +248,7 @@ def _record_fork(conn: Connection, peer: bytes, body: EventBody, ev: WireEvent, 
             ev.body,
             ev.sig,
             peer,
-            int(time.time()),
+            now,
         ),
     )
     log.error(

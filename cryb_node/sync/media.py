@@ -108,7 +108,7 @@ class FederatedMedia(RemoteMedia):
         peer = await peers.get(self.node.db, node_key)
         if peer is None:
             raise RemoteMediaError(f"node {node_key.hex()[:16]} is not a pinned peer")
-        client = PeerClient(self.sync.engine.session_http, self.node.identity.node_key, peer)
+        client = PeerClient(self.sync.engine.session_http, self.node.identity.node_key, peer, self.node.clock)
         try:
             got = await client.call("media", MediaRequest(media_id=media_id, variant=variant), FetchedMedia)
         except PeerCallError as err:

@@ -7,7 +7,6 @@ banned on this node (bans.py) cannot be pinned.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,13 +42,32 @@ class PeerError(Exception):
 _COLUMNS = "node_key, url, name, added_at, last_ok_at, last_error"
 
 
+def _peer(r: Any) -> Peer:
+    return Peer(
+        node_key=r["node_key"],
+        url=r["url"],
+        name=r["name"],
+        added_at=r["added_at"],
+        last_ok_at=r["last_ok_at"],
+        last_error=r["last_error"],
+    )
+
+
 async def list_peers(db: Database) -> list[Peer]:
-    return [Peer(*r) for r in await db.fetchall(f"SELECT {_COLUMNS} FROM sync_peers ORDER BY added_at, url")]
+    return [_peer(r) for r in await db.fetchall(f"SELECT {_COLUMNS} FROM sync_peers ORDER BY added_at, url")]
 
 
 async def get(db: Database, node_key: bytes) -> Peer | None:
     row = await db.fetchone(f"SELECT {_COLUMNS} FROM sync_peers WHERE node_key = ?", (node_key,))
-    return Peer(*row) if row else None
+    return _peer(row) if row else None
+
+
+async def certified_log_keys(db: Database, node_key: bytes) -> list[dict[str, str]]:
+    """The log keys ``node_key`` certified (origin and certificate, hex), oldest first: its card's."""
+    rows = await db.fetchall(
+        "SELECT origin, cert FROM log_keys WHERE node_key = ? ORDER BY created_at", (node_key,)
+    )
+    return [{"origin": bytes(r["origin"]).hex(), "cert": bytes(r["cert"]).hex()} for r in rows]
 
 
 def find(peers: list[Peer], ref: str) -> Peer:
@@ -65,11 +83,11 @@ def find(peers: list[Peer], ref: str) -> Peer:
     return hits[0]
 
 
-async def pin(db: Database, node_key: bytes, url: str, name: str = "") -> Peer:
+async def pin(db: Database, node_key: bytes, url: str, name: str = "", *, now: float) -> Peer:
+    """Pin (or re-address) a peer; ``now``: the node's clock, in unix seconds."""
     if len(node_key) != 32:
         raise PeerError("a node key is 32 bytes (64 hex digits)")
     url = normalise_url(url)
-    now = int(time.time())
 
     def job(conn: Connection) -> None:
         # A node banned here (bans.py) stays unpinned until the ban is removed.
@@ -80,7 +98,7 @@ async def pin(db: Database, node_key: bytes, url: str, name: str = "") -> Peer:
         conn.execute(
             "INSERT INTO sync_peers (node_key, url, name, added_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (node_key) DO UPDATE SET url = excluded.url, name = excluded.name",
-            (node_key, url, name, now),
+            (node_key, url, name, int(now)),
         )
 
     await db.write(job)
@@ -96,10 +114,11 @@ async def remove(db: Database, node_key: bytes) -> bool:
     return await db.write(job)
 
 
-async def record_outcome(db: Database, node_key: bytes, error: str | None) -> None:
+async def record_outcome(db: Database, node_key: bytes, error: str | None, *, now: float) -> None:
+    """A session's end: ``error`` None for a success at ``now`` (the node's clock, unix seconds)."""
     if error is None:
         sql = "UPDATE sync_peers SET last_ok_at = ?, last_error = NULL WHERE node_key = ?"
-        args: tuple[Any, ...] = (int(time.time()), node_key)
+        args: tuple[Any, ...] = (int(now), node_key)
     else:
         sql, args = "UPDATE sync_peers SET last_error = ? WHERE node_key = ?", (error[:500], node_key)
     await db.write(lambda conn: conn.execute(sql, args))

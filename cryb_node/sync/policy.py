@@ -97,14 +97,14 @@ class Entitlement:
         rows = await self.node.db.fetchall(
             "SELECT body FROM events WHERE community = ? AND kind = 'channel.create'", (self.community_id,)
         )
-        ids = {_decode_body(bytes(r[0])).target for r in rows}
+        ids = {_decode_body(bytes(r["body"])).target for r in rows}
         return sorted([c for c in ids if c is not None and not await self.readable(c)])
 
 
 async def entitlement(node: Node, peer_key: bytes, community_id: str) -> Entitlement:
 
     members = [
-        r[0]
+        r["user_id"]
         for r in await node.db.fetchall(
             "SELECT m.user_id FROM community_members m JOIN sync_user_homes h ON h.user_id = m.user_id"
             " WHERE m.community_id = ? AND h.node_key = ?",
@@ -134,7 +134,7 @@ async def _dm_withhold(node: Node, peer_key: bytes) -> Withhold:
     """Keep a DM's events from a peer unless one of the DM's participants is homed there. Without
     its payload an event cannot be placed in a DM, so an erased one does not leave at all."""
     homed = {
-        r[0]
+        r["user_id"]
         for r in await node.db.fetchall("SELECT user_id FROM sync_user_homes WHERE node_key = ?", (peer_key,))
     }
     reaches: dict[str, bool] = {}  # DM channel -> has a participant homed on the peer
@@ -142,9 +142,9 @@ async def _dm_withhold(node: Node, peer_key: bytes) -> Withhold:
         "SELECT e.body, c.content FROM events e JOIN event_content c ON c.event_id = e.id"
         " WHERE e.community IS NULL AND e.kind = 'dm.create'"
     )
-    for body, content in rows:
-        channel = _decode_body(bytes(body)).target
-        payload = _plain(content)
+    for r in rows:
+        channel = _decode_body(bytes(r["body"])).target
+        payload = _plain(r["content"])
         if channel is not None:
             reaches[channel] = bool(homed & set(payload.get("participants") or []))
 

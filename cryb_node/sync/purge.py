@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 def homed_on(conn: Connection, node_key: bytes) -> list[str]:
     """The users homed on a node (as far as this node knows them)."""
-    return [r[0] for r in conn.execute("SELECT user_id FROM sync_user_homes WHERE node_key = ?", (node_key,))]
+    rows = conn.execute("SELECT user_id FROM sync_user_homes WHERE node_key = ?", (node_key,))
+    return [r["user_id"] for r in rows]
 
 
 def remove_in_home_communities(node: Node, tx: Tx, users: list[str], reason: str) -> int:

@@ -50,17 +50,19 @@ async def items(db: Database, scope: str, withhold: Withhold | None = None) -> l
     bare = "CASE WHEN c.event_id IS NULL AND x.event_id IS NULL THEN 1 END"
     content = "c.content" if withhold is not None else "NULL"
     rows = await db.fetchall(
-        f"SELECT e.hlc, e.id, e.body, {content}, {bare} FROM events e LEFT JOIN event_content c"
-        f" ON c.event_id = e.id LEFT JOIN erased_content x ON x.event_id = e.id WHERE {where}",
+        f"SELECT e.hlc, e.id, e.body, {content} AS content, {bare} AS skeleton FROM events e"
+        " LEFT JOIN event_content c ON c.event_id = e.id LEFT JOIN erased_content x ON x.event_id = e.id"
+        f" WHERE {where}",
         params,
     )
     out: list[Item] = []
-    for hlc, eid, body, payload, skeleton in rows:
-        if skeleton and _decode_body(body).content_hash is not None:
+    for r in rows:
+        body = r["body"]
+        if r["skeleton"] and _decode_body(body).content_hash is not None:
             continue  # a skeleton, not erased: the payload is still owed to us
-        if withhold is not None and await withhold(bytes(body), payload):
+        if withhold is not None and await withhold(bytes(body), r["content"]):
             continue
-        out.append((hlc, bytes(eid)))
+        out.append((r["hlc"], bytes(r["id"])))
     out.sort()
     return out
 
@@ -74,7 +76,8 @@ class ItemSet:
 
     def summary(self, lo: Item, hi: Item) -> Range:
         part = self.slice(lo, hi)
-        return Range(lo[0], lo[1], hi[0], hi[1], len(part), fingerprint([i for _, i in part]))
+        (lo_hlc, lo_id), (hi_hlc, hi_id) = lo, hi
+        return Range(lo_hlc, lo_id, hi_hlc, hi_id, len(part), fingerprint([i for _, i in part]))
 
     def root(self) -> Range:
         return self.summary(LOW, HIGH)

@@ -10,7 +10,6 @@ policy (a node ban: code ``node_banned``) are listed too but never count towards
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import click
@@ -37,8 +36,8 @@ class RefusedEvent(msgspec.Struct):
 
 _SELECT = (
     "SELECT r.event_id, r.kind, r.community, r.author, r.code, r.detail, r.refused_at, k.node_key,"
-    " coalesce(nullif(p.name, ''), p.url, '') FROM event_refusals r JOIN log_keys k ON k.origin = r.origin"
-    " LEFT JOIN sync_peers p ON p.node_key = k.node_key"
+    " coalesce(nullif(p.name, ''), p.url, '') AS peer FROM event_refusals r"
+    " JOIN log_keys k ON k.origin = r.origin LEFT JOIN sync_peers p ON p.node_key = k.node_key"
 )
 
 
@@ -48,7 +47,17 @@ async def listing(db: Database, node_key: bytes | None = None, limit: int = 100)
         f"{_SELECT} {where} ORDER BY r.refused_at DESC, r.event_id LIMIT ?", (*args, limit)
     )
     return [
-        RefusedEvent(bytes(r[0]).hex(), r[1], r[2], r[3], r[4], r[5], r[6], bytes(r[7]).hex(), r[8])
+        RefusedEvent(
+            event_id=bytes(r["event_id"]).hex(),
+            kind=r["kind"],
+            community=r["community"],
+            author=r["author"],
+            code=r["code"],
+            detail=r["detail"],
+            refused_at=r["refused_at"],
+            node_key=bytes(r["node_key"]).hex(),
+            peer=r["peer"],
+        )
         for r in rows
     ]
 
@@ -58,33 +67,34 @@ async def listing(db: Database, node_key: bytes | None = None, limit: int = 100)
 _SHARED = f"r.code NOT IN ({', '.join(repr(c) for c in sorted(LOCAL))})"
 
 
-def recent(conn: Connection, node_key: bytes, window_s: float) -> int:
-    """Events signed by ``node_key``'s logs that the rule book refused in the last ``window_s``
-    seconds."""
+def recent(conn: Connection, node_key: bytes, window_s: float, now: float) -> int:
+    """Events signed by ``node_key``'s logs that the rule book refused in the ``window_s`` seconds
+    before ``now`` (the node's clock, unix seconds)."""
     return int(
         conn.execute(
             "SELECT count(*) FROM event_refusals r JOIN log_keys k ON k.origin = r.origin"
             f" WHERE k.node_key = ? AND r.refused_at >= ? AND {_SHARED}",
-            (node_key, int(time.time() - window_s)),
+            (node_key, int(now - window_s)),
         ).fetchone()[0]
     )
 
 
-async def recent_by_node(db: Database, window_s: float) -> dict[bytes, int]:
+async def recent_by_node(db: Database, window_s: float, now: float) -> dict[bytes, int]:
+    """``recent`` for every signing node at once."""
     rows = await db.fetchall(
-        "SELECT k.node_key, count(*) FROM event_refusals r JOIN log_keys k ON k.origin = r.origin"
+        "SELECT k.node_key, count(*) AS n FROM event_refusals r JOIN log_keys k ON k.origin = r.origin"
         f" WHERE r.refused_at >= ? AND {_SHARED} GROUP BY k.node_key",
-        (int(time.time() - window_s),),
+        (int(now - window_s),),
     )
-    return {bytes(r[0]): int(r[1]) for r in rows}
+    return {bytes(r["node_key"]): int(r["n"]) for r in rows}
 
 
 async def by_node_and_code(db: Database) -> list[tuple[bytes, str, int]]:
     rows = await db.fetchall(
-        "SELECT k.node_key, r.code, count(*) FROM event_refusals r JOIN log_keys k ON k.origin = r.origin"
-        " GROUP BY k.node_key, r.code"
+        "SELECT k.node_key, r.code, count(*) AS n FROM event_refusals r JOIN log_keys k"
+        " ON k.origin = r.origin GROUP BY k.node_key, r.code"
     )
-    return [(bytes(r[0]), r[1], int(r[2])) for r in rows]
+    return [(bytes(r["node_key"]), r["code"], int(r["n"])) for r in rows]
 
 
 def command() -> click.Command:

@@ -18,7 +18,7 @@ from cryb_node.http.admin_routes import require_node_admin
 from cryb_node.http.api import Api, Call
 from cryb_node.problems import Problem
 
-from . import auth, bans, engine, ingest, peers, policy, reconcile, statehash, vectors
+from . import auth, bans, engine, homes, ingest, peers, policy, reconcile, statehash, vectors
 from .parts import SYNC, Sync
 from .status import PeersReport, peer_status
 from .transport import CONTENT_TYPE, PREFIX
@@ -60,13 +60,9 @@ def routes(api: Api, node: Node) -> None:
         summary="This node's identity key, certified log keys, base URL and version (for peers)",
     )
     async def well_known(call: Call) -> NodeCard:
-        rows = await node.db.fetchall(
-            "SELECT origin, cert FROM log_keys WHERE node_key = ? ORDER BY created_at",
-            (node.identity.node_public,),
-        )
         return NodeCard(
             node_key=node.identity.node_public.hex(),
-            log_keys=[{"origin": bytes(r[0]).hex(), "cert": bytes(r[1]).hex()} for r in rows],
+            log_keys=await peers.certified_log_keys(node.db, node.identity.node_public),
             base_url=node.config.base_url,
             name=node.config.node.name,
             version=__version__,
@@ -81,20 +77,10 @@ def routes(api: Api, node: Node) -> None:
         summary="The node an account is homed on; after a move, the forwarding record's new home",
     )
     async def user_home(call: Call) -> UserHome:
-        user_id = call.path("user_id")
-        moved = await node.db.fetchone("SELECT node_key, url FROM sync_moved WHERE user_id = ?", (user_id,))
-        home = await node.db.fetchval("SELECT node_key FROM sync_user_homes WHERE user_id = ?", (user_id,))
+        home = await homes.user_home(node, call.path("user_id"))
         if home is None:
             raise Problem("not_found", 404, "no such user")
-        key = bytes(home)
-        if moved is not None and bytes(moved[0]) == key:
-            url: str | None = moved[1]
-        elif key == node.identity.node_public:
-            url = node.config.base_url
-        else:
-            p = await peers.get(node.db, key)
-            url = p.url if p else None
-        return UserHome(user_id=user_id, node_key=key.hex(), url=url, moved=moved is not None)
+        return home
 
     @api.route(
         "GET", "/api/v1/admin/peers", response=PeersReport, auth="required",
@@ -208,7 +194,9 @@ async def authenticate(node: Node, sync: Sync, request: web.Request, body: bytes
         sync.refused += 1
         raise Problem("node_signature_required", 401, f"sign federation calls with the {auth.HEADER} header")
     try:
-        caller, sig = sync.verifier.check(header, request.method, request.path, body)
+        caller, sig = sync.verifier.check(
+            header, request.method, request.path, body, now_ms=node.clock.time_ms()
+        )
     except auth.AuthError as err:
         log.warning("federation call refused from %s: %s", where, err)
         sync.refused += 1

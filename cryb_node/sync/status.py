@@ -4,7 +4,6 @@ the live worker state (circuit breaker, consecutive failures, events exchanged).
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -48,9 +47,9 @@ class PeersReport(msgspec.Struct):
 
 async def peer_status(node: Node, engine: Engine | None = None) -> list[PeerStatus]:
     forks = await node.db.fetchval("SELECT count(*) FROM sync_forks")
-    now, mono = int(time.time()), time.monotonic()
+    now, mono = int(node.clock.time()), node.clock.monotonic()
     settings = node.settings("sync") or SyncSettings()
-    recent = await refused.recent_by_node(node.db, settings.refused_window_s)
+    recent = await refused.recent_by_node(node.db, settings.refused_window_s, now)
     out = []
     for p in await peers.list_peers(node.db):
         failing = p.last_error is not None

@@ -9,6 +9,8 @@ import aiohttp
 import msgspec
 import nacl.signing
 
+from cryb_node.clock import Clock
+
 from . import auth
 from .peers import Peer
 from .wire import encode
@@ -25,17 +27,22 @@ class PeerCallError(Exception):
 
 
 class PeerClient:
-    def __init__(self, session: aiohttp.ClientSession, node_key: nacl.signing.SigningKey, peer: Peer) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, node_key: nacl.signing.SigningKey, peer: Peer, clock: Clock
+    ) -> None:
         self.session = session
         self.key = node_key
         self.peer = peer
+        self.clock = clock  # the node's: it dates each signed request
         self.bytes_in = 0
         self.bytes_out = 0
 
     async def call(self, name: str, payload: Any, reply: type[T]) -> T:
         path = f"{PREFIX}/{name}"
         body = encode(payload)
-        header, sig = auth.sign_request(self.key, self.peer.node_key, "POST", path, body)
+        header, sig = auth.sign_request(
+            self.key, self.peer.node_key, "POST", path, body, now_ms=self.clock.time_ms()
+        )
         headers = {auth.HEADER: header, "Content-Type": CONTENT_TYPE}
         try:
             async with self.session.post(self.peer.url + path, data=body, headers=headers) as resp:

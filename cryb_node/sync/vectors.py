@@ -46,28 +46,29 @@ def scope_of(community: str | None, kind: str) -> str | None:
 
 
 FOLLOWS_SQL = (
-    "SELECT community_id FROM sync_follows UNION"
+    "SELECT community_id AS community FROM sync_follows UNION"
     " SELECT DISTINCT community FROM events WHERE community IS NOT NULL"
 )
 
 
 async def follows(db: Database) -> list[str]:
-    return sorted(r[0] for r in await db.fetchall(FOLLOWS_SQL))
+    return sorted(r["community"] for r in await db.fetchall(FOLLOWS_SQL))
 
 
 def vector_sync(conn: Connection, scope: str, own_origin: bytes) -> Vector:
     vec = {
-        o.hex(): s for o, s in conn.execute("SELECT origin, seq FROM sync_vectors WHERE scope = ?", (scope,))
+        bytes(r["origin"]).hex(): r["seq"]
+        for r in conn.execute("SELECT origin, seq FROM sync_vectors WHERE scope = ?", (scope,))
     }
     head = conn.execute("SELECT seq FROM log_heads WHERE origin = ?", (own_origin,)).fetchone()
     if head:
-        vec[own_origin.hex()] = head[0]
+        vec[own_origin.hex()] = head["seq"]
     return vec
 
 
 async def vector(db: Database, scope: str, own_origin: bytes) -> Vector:
     vec = {
-        bytes(r[0]).hex(): r[1]
+        bytes(r["origin"]).hex(): r["seq"]
         for r in await db.fetchall("SELECT origin, seq FROM sync_vectors WHERE scope = ?", (scope,))
     }
     head = await db.fetchval("SELECT seq FROM log_heads WHERE origin = ?", (own_origin,))
@@ -81,7 +82,7 @@ def advance(conn: Connection, scope: str, origin: bytes, after: int, upto: int) 
     row = conn.execute(
         "SELECT seq FROM sync_vectors WHERE scope = ? AND origin = ?", (scope, origin)
     ).fetchone()
-    mine = row[0] if row else 0
+    mine = row["seq"] if row else 0
     if mine < after or upto <= mine:
         return False  # a gap between what we hold and where the batch starts, or nothing new
     conn.execute(
@@ -99,7 +100,7 @@ async def certs(db: Database, origins: list[bytes]) -> list[LogCert]:
     rows = await db.fetchall(
         f"SELECT origin, node_key, cert FROM log_keys WHERE origin IN ({marks})", origins
     )
-    return [LogCert(bytes(r[0]), bytes(r[1]), bytes(r[2])) for r in rows]
+    return [LogCert(bytes(r["origin"]), bytes(r["node_key"]), bytes(r["cert"])) for r in rows]
 
 
 async def build_batch(
@@ -136,14 +137,14 @@ async def build_batch(
         )
         last = start
         cut = len(rows) == limit
-        for seq, body, sig, content in rows:
+        for r in rows:
             if size >= max_bytes and out:
                 cut = True
                 break
-            last = seq
-            if withhold is not None and await withhold(bytes(body), content):
+            last, body, content = r["seq"], bytes(r["body"]), r["content"]
+            if withhold is not None and await withhold(body, content):
                 continue
-            ev = WireEvent(bytes(body), bytes(sig), bytes(content) if content is not None else None)
+            ev = WireEvent(body, bytes(r["sig"]), bytes(content) if content is not None else None)
             out.append(ev)
             size += len(ev.body) + len(ev.sig) + len(ev.content or b"")
         if not cut:

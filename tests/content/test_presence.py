@@ -7,6 +7,7 @@ import asyncio
 import json
 
 from cryb_node.app import build_app
+from cryb_node.clock import Clock
 from cryb_node.config import RealtimeSection
 from cryb_node.realtime.hub import Hub
 from tests.content.conftest import content_config, make_space, new_user, ok
@@ -124,7 +125,7 @@ async def test_a_small_community_is_in_ready(space):
 def test_a_large_community_hears_presence_less_often_the_larger_it_is():
     # Each PRESENCE_UPDATE goes to every member: at a fixed rate a storm of N arrivals costs N frames
     # per flush. Past ready_presences_max sessions a community's flushes are spaced in proportion.
-    hub = Hub(RealtimeSection(presence_flush_s=0.5, ready_presences_max=2))
+    hub = Hub(RealtimeSection(presence_flush_s=0.5, ready_presences_max=2), clock=Clock())
     big = [hub.create(f"u{i}") for i in range(4)]
     small = hub.create("v")
     for session, place in [*((s, "big") for s in big), (small, "small")]:

@@ -49,7 +49,7 @@ async def _forger_with_refused_events(node: Any, n: int) -> bytes:
     received through the event log's own path: each is stored and refused by the rule book."""
     node_key, log_key = nacl.signing.SigningKey.generate(), nacl.signing.SigningKey.generate()
     origin, key = bytes(log_key.verify_key), bytes(node_key.verify_key)
-    await peers.pin(node.db, key, "http://127.0.0.1:9", "forger")
+    await peers.pin(node.db, key, "http://127.0.0.1:9", "forger", now=node.clock.time())
 
     def job(conn: Any) -> None:
         cert = node_key.sign(CERT_DOMAIN + origin).signature
@@ -97,7 +97,7 @@ async def test_admin_dashboard_lists_pinned_peers_with_sync_state_and_backups(
     )
     key = bytes(range(32))
     gone = f"http://127.0.0.1:{free_port()}"  # nothing answers there: the peer fails to sync
-    await peers.pin(node.db, key, gone, "far-away")
+    await peers.pin(node.db, key, gone, "far-away", now=node.clock.time())
     await node.services.require(SYNC).engine.refresh_peers()
     forger = await _forger_with_refused_events(node, 3)
     node.replication.request_snapshot()  # what `cryb backup now` asks the running node for

@@ -55,7 +55,7 @@ class Fed:
         return self.node.identity.node_public
 
     async def pin(self, other: Fed, url: str | None = None) -> None:
-        await peers.pin(self.node.db, other.key, url or other.url, other.name)
+        await peers.pin(self.node.db, other.key, url or other.url, other.name, now=self.node.clock.time())
         await self.sync.engine.refresh_peers()
 
     async def session(self, other: Fed, *, reconcile: bool = False) -> Report:

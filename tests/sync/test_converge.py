@@ -17,6 +17,7 @@ import nacl.signing
 import pytest
 
 from cryb_node import identity
+from cryb_node.clock import Clock
 from cryb_node.node import Node
 from cryb_node.sync import peers
 from cryb_node.sync.transport import PeerCallError, PeerClient
@@ -77,7 +78,7 @@ class Cluster:
 
     async def state(self, i: int, cid: str) -> StateReply:
         peer = peers.Peer(self.keys[i], self.procs[i].url, "", 0)
-        return await PeerClient(self.http, self.observer, peer).call("state", cid, StateReply)
+        return await PeerClient(self.http, self.observer, peer, Clock()).call("state", cid, StateReply)
 
     async def partition(self, groups: list[set[int]]) -> None:
         for (i, j), proxy in self.proxies.items():
@@ -118,8 +119,10 @@ async def _prepare(tmp_path: Path, observer: bytes) -> tuple[list[NodeProcess], 
         async with node.running(background=False):
             for j in range(3):
                 if i != j:
-                    await peers.pin(node.db, keys[j], proxies[(i, j)].endpoint, f"n{j}")
-            await peers.pin(node.db, observer, OBSERVER_URL, "observer")
+                    await peers.pin(
+                        node.db, keys[j], proxies[(i, j)].endpoint, f"n{j}", now=node.clock.time()
+                    )
+            await peers.pin(node.db, observer, OBSERVER_URL, "observer", now=node.clock.time())
     return procs, keys, proxies
 
 

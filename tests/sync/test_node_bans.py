@@ -270,7 +270,7 @@ async def test_banning_a_peer_node_cuts_it_off_and_refuses_what_it_signs_however
     assert err.value.status == 403
     # it cannot be pinned again until the ban is removed
     with pytest.raises(peers.PeerError, match="banned"):
-        await peers.pin(a.node.db, b.key, b.url, "b")
+        await peers.pin(a.node.db, b.key, b.url, "b", now=a.node.clock.time())
     res = await cryb(tmp_path, a, "peer", "add", b.url, "--key", b.key.hex())
     assert res.returncode != 0 and "banned" in res.stderr, (res.stdout, res.stderr)
     # what it signs still reaches a through c: stored (the log stays whole), refused here

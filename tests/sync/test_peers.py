@@ -24,7 +24,7 @@ async def test_pinned_peer_is_served(federation) -> None:
     a, b = await federation(2)
     async with aiohttp.ClientSession() as http:
         peer = await peers.get(a.node.db, b.key)
-        reply = await PeerClient(http, a.node.identity.node_key, peer).call(
+        reply = await PeerClient(http, a.node.identity.node_key, peer, a.node.clock).call(
             "hello", Hello(follows=[]), HelloReply
         )
     assert reply.node_key == b.key.hex()
@@ -37,7 +37,7 @@ async def test_unpinned_node_is_refused_with_403_and_logged(federation, caplog) 
     with caplog.at_level(logging.WARNING, logger="cryb.sync"):
         async with aiohttp.ClientSession() as http:
             try:
-                await PeerClient(http, a.node.identity.node_key, peer).call(
+                await PeerClient(http, a.node.identity.node_key, peer, a.node.clock).call(
                     "hello", Hello(follows=[]), HelloReply
                 )
             except PeerCallError as err:
@@ -58,17 +58,20 @@ async def test_unsigned_bad_and_replayed_calls_get_401(federation) -> None:
     assert resp.status == 401
     assert (await resp.json())["code"] == "node_signature_required"
     # signed by a key pretending to be a's: the signature does not verify under a's key
-    header, _ = auth.sign_request(nacl.signing.SigningKey.generate(), b.key, "POST", path, body)
+    now_ms = a.node.clock.time_ms()
+    header, _ = auth.sign_request(
+        nacl.signing.SigningKey.generate(), b.key, "POST", path, body, now_ms=now_ms
+    )
     forged = f"{a.key.hex()}.{header.split('.', 1)[1]}"
     resp = await b.client.post(path, data=body, headers={auth.HEADER: forged})
     assert resp.status == 401 and (await resp.json())["code"] == "invalid_node_signature"
     # a genuine one, sent twice: the second is a replay
-    header, _ = auth.sign_request(a.node.identity.node_key, b.key, "POST", path, body)
+    header, _ = auth.sign_request(a.node.identity.node_key, b.key, "POST", path, body, now_ms=now_ms)
     assert (await b.client.post(path, data=body, headers={auth.HEADER: header})).status == 200
     resp = await b.client.post(path, data=body, headers={auth.HEADER: header})
     assert resp.status == 401 and "replayed" in (await resp.json())["detail"]
     # signed for another node (audience) or too old
-    header, _ = auth.sign_request(a.node.identity.node_key, a.key, "POST", path, body)
+    header, _ = auth.sign_request(a.node.identity.node_key, a.key, "POST", path, body, now_ms=now_ms)
     assert (await b.client.post(path, data=body, headers={auth.HEADER: header})).status == 401
     header, _ = auth.sign_request(a.node.identity.node_key, b.key, "POST", path, body, now_ms=1)
     assert (await b.client.post(path, data=body, headers={auth.HEADER: header})).status == 401
@@ -77,11 +80,11 @@ async def test_unsigned_bad_and_replayed_calls_get_401(federation) -> None:
 async def test_answer_not_signed_by_the_pinned_key_is_refused(federation) -> None:
     a, b, c = await federation(3)
     # a pins c's key at b's address: b answers, but not as c
-    await peers.pin(a.node.db, c.key, b.url, "impostor")
+    await peers.pin(a.node.db, c.key, b.url, "impostor", now=a.node.clock.time())
     peer = await peers.get(a.node.db, c.key)
     async with aiohttp.ClientSession() as http:
         try:
-            await PeerClient(http, a.node.identity.node_key, peer).call(
+            await PeerClient(http, a.node.identity.node_key, peer, a.node.clock).call(
                 "hello", Hello(follows=[]), HelloReply
             )
         except PeerCallError as err:

@@ -47,7 +47,7 @@ async def test_restore_from_stale_backup_rejoins_without_reusing_seq(
     stale.rename(data_dir / DB_FILE)
     identity.rotate_log_key(data_dir)
     b2 = Fed("b", await aiohttp_client(build_app(fed_config(data_dir))))
-    await peers.pin(a.node.db, b2.key, b2.url, "b")  # same node key, new address
+    await peers.pin(a.node.db, b2.key, b2.url, "b", now=a.node.clock.time())  # same node key, new address
     await a.sync.engine.refresh_peers()
     new_origin = b2.node.identity.origin
     assert new_origin != old_origin and b2.key == b.key

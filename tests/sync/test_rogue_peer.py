@@ -80,8 +80,8 @@ async def scene(federation, tmp_path: Path) -> Any:
     r_key = identity.load_or_create(r.data_dir)[0].node_public
     node = Node(fed_config(r.data_dir))
     async with node.running(background=False):
-        await peers.pin(node.db, a.key, a.url, "a")
-    await peers.pin(a.node.db, r_key, r.url, "rogue")
+        await peers.pin(node.db, a.key, a.url, "a", now=node.clock.time())
+    await peers.pin(a.node.db, r_key, r.url, "rogue", now=a.node.clock.time())
     await a.sync.engine.refresh_peers()
     r.start()
     try:

@@ -62,7 +62,7 @@ async def _push_stripped_kind(
     )
     peer = await peers.get(a.node.db, b.key)
     assert peer is not None
-    return await PeerClient(a.sync.engine.session_http, a.node.identity.node_key, peer).call(
+    return await PeerClient(a.sync.engine.session_http, a.node.identity.node_key, peer, a.node.clock).call(
         "push", batch, PushReply
     )
 

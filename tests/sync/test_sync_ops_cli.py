@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 from cryb_node.sync import auth
 from tests.conftest import run_cryb
@@ -44,7 +43,7 @@ async def test_identical_requests_in_one_millisecond_are_both_served_and_a_repla
     path = "/federation/v1/hello"
     body = b"\x81\xa7follows\x90"
     key = a.node.identity.node_key
-    first, _ = auth.sign_request(key, b.key, "POST", path, body, now_ms=int(time.time() * 1000))
+    first, _ = auth.sign_request(key, b.key, "POST", path, body, now_ms=a.node.clock.time_ms())
     second, _ = auth.sign_request(key, b.key, "POST", path, body, now_ms=int(first.split(".")[1]))
     assert first != second  # the same caller, callee, path, body and millisecond
     for header in (first, second):
