@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -65,7 +64,7 @@ async def change_password(
     def write(conn: Connection) -> list[str]:
         conn.execute(
             "UPDATE users_accounts SET password_hash = ?, updated_at = ? WHERE id = ?",
-            (pw_hash, int(time.time()), user_id),
+            (pw_hash, users.now(), user_id),
         )
         users.audit(conn, "password.changed", client, user_id=user_id)
         return users.revoke_sessions_in_tx(conn, user_id, "password_changed", keep=session_id)
@@ -90,7 +89,7 @@ async def set_status(
             keep_an_admin(conn, user_id)
         conn.execute(
             "UPDATE users_accounts SET status = ?, updated_at = ? WHERE id = ?",
-            (status, int(time.time()), user_id),
+            (status, users.now(), user_id),
         )
         users.audit(conn, f"account.{status}", client, user_id=user_id, actor_id=actor_id, was=row[0])
         return [] if status == "active" else users.revoke_sessions_in_tx(conn, user_id, status)
@@ -124,7 +123,7 @@ async def demote(users: Users, user_id: str, client: Client, *, actor_id: str | 
             return
         keep_an_admin(conn, user_id)
         conn.execute(
-            "UPDATE users_accounts SET admin = 0, updated_at = ? WHERE id = ?", (int(time.time()), user_id)
+            "UPDATE users_accounts SET admin = 0, updated_at = ? WHERE id = ?", (users.now(), user_id)
         )
         users.audit(conn, "account.demoted", client, user_id=user_id, actor_id=actor_id)
 
@@ -158,7 +157,7 @@ async def set_password(
         cur = conn.execute(
             "UPDATE users_accounts SET password_hash = ?, updated_at = ?"
             " WHERE id = ? AND status != 'deleted'",
-            (pw_hash, int(time.time()), user_id),
+            (pw_hash, users.now(), user_id),
         )
         if not cur.rowcount:
             raise not_found("user")
@@ -185,7 +184,7 @@ async def delete(users: Users, user_id: str, client: Client, *, actor_id: str | 
             "UPDATE users_accounts SET username = 'deleted', username_key = ?, email_ct = NULL,"
             " email_index = NULL, email_verified = 0, password_hash = NULL, admin = 0, status = 'deleted',"
             " totp_secret_ct = NULL, totp_enabled = 0, last_ip_ct = NULL, updated_at = ? WHERE id = ?",
-            (f"deleted:{user_id}", int(time.time()), user_id),
+            (f"deleted:{user_id}", users.now(), user_id),
         )
         conn.execute("UPDATE users_sessions SET ip_ct = NULL, user_agent = '' WHERE user_id = ?", (user_id,))
         for table in ("users_email_tokens", "users_recovery_codes", "users_oauth_links"):

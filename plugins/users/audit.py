@@ -5,11 +5,11 @@ SQL triggers refuse UPDATE and DELETE. The client address is stored encrypted, n
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import msgspec
 
+from cryb_node.clock import Clock
 from cryb_node.db import Connection
 
 from .keys import Keys
@@ -35,6 +35,7 @@ class AuditPage(msgspec.Struct):
 def record(
     conn: Connection,
     keys: Keys,
+    at_ms: int,
     action: str,
     *,
     user_id: str | None = None,
@@ -45,7 +46,7 @@ def record(
     conn.execute(
         "INSERT INTO users_audit (at, action, user_id, actor_id, ip_ct, detail) VALUES (?, ?, ?, ?, ?, ?)",
         (
-            time.time_ns() // 1_000_000,
+            at_ms,
             action,
             user_id,
             actor_id,
@@ -88,9 +89,10 @@ class AuditService:
     """The core's Audit service (cryb_node.services.Audit): other plugins' admin actions land in the
     same log as ours, and their admin routes re-check the caller against the accounts table."""
 
-    def __init__(self, db: Any, keys: Keys) -> None:
+    def __init__(self, db: Any, keys: Keys, clock: Clock) -> None:
         self._db = db
         self._keys = keys
+        self._clock = clock
 
     def record(
         self,
@@ -102,7 +104,8 @@ class AuditService:
         ip: str | None = None,
         **detail: Any,
     ) -> None:
-        record(conn, self._keys, action, user_id=user_id, actor_id=actor_id, ip=ip, **detail)
+        at = self._clock.time_ms()
+        record(conn, self._keys, at, action, user_id=user_id, actor_id=actor_id, ip=ip, **detail)
 
     async def is_admin(self, user_id: str) -> bool:
         return bool(

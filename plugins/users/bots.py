@@ -4,7 +4,6 @@ community (the BotMembership service), where it gets roles like any member."""
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import msgspec
@@ -60,7 +59,7 @@ class Bots:
     async def create(self, owner_id: str, body: BotIn, client: Client) -> BotMade:
         if await self.is_bot(owner_id):
             raise Problem("forbidden", 403, "a bot cannot own bots")
-        now = int(time.time())
+        now = self.users.now()
 
         def in_tx(conn: Connection, user_id: str) -> None:
             (count,) = conn.execute(
@@ -108,7 +107,7 @@ class Bots:
     async def delete(self, owner_id: str, bot_id: str) -> None:
         """The bot's account is deleted (its name stays taken, as for people) and its tokens revoked."""
         await self.owned(owner_id, bot_id)
-        now = int(time.time())
+        now = self.users.now()
 
         def write(conn: Connection) -> None:
             conn.execute(

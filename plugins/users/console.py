@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
@@ -134,7 +133,7 @@ async def show(users: Users, user_id: str) -> UserDetail:
         raise not_found("user")
     sessions = await users.node.db.fetchval(
         "SELECT count(*) FROM users_sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
-        (user_id, int(time.time())),
+        (user_id, users.now()),
     )
     authored = users.node.services.get(AUTHORED_CONTENT)
     written = await authored.count_author(users.node.db, user_id) if authored is not None else None

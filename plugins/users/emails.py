@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from cryb_node.db import Connection
@@ -30,7 +29,7 @@ def bad_token() -> Problem:
 
 
 def _issue(conn: Connection, users: Users, user_id: str, purpose: str, email: str | None = None) -> str:
-    token, now = new_secret_token("et_"), int(time.time())
+    token, now = new_secret_token("et_"), users.now()
     ttl = users.s.email_token_ttl_s if purpose == "verify" else users.s.reset_token_ttl_s
     # A new link replaces any unused one of the same purpose.
     conn.execute(
@@ -95,7 +94,7 @@ def send_verification_later(users: Users, user_id: str, client: Client) -> None:
 
 async def verify(users: Users, token: str, client: Client) -> str:
     def write(conn: Connection) -> str | None:
-        now = int(time.time())
+        now = users.now()
         row = conn.execute(
             "SELECT user_id FROM users_email_tokens WHERE token_hash = ? AND purpose = 'verify'"
             " AND used_at IS NULL AND expires_at > ?",
@@ -132,7 +131,7 @@ async def change_email(users: Users, user_id: str, new_email: str, client: Clien
         conn.execute(
             "UPDATE users_accounts SET email_ct = ?, email_index = ?, email_verified = 0, updated_at = ?"
             " WHERE id = ?",
-            (users.keys.seal(new_email), index, int(time.time()), user_id),
+            (users.keys.seal(new_email), index, users.now(), user_id),
         )
         users.audit(conn, "email.changed", client, user_id=user_id)
 
@@ -174,7 +173,7 @@ async def confirm_reset(users: Users, token: str, new_password: str, client: Cli
     pw_hash = await users.hash_password(new_password)
 
     def write(conn: Connection) -> list[str] | None:
-        now = int(time.time())
+        now = users.now()
         row = conn.execute(
             "SELECT user_id FROM users_email_tokens WHERE token_hash = ? AND purpose = 'reset'"
             " AND used_at IS NULL AND expires_at > ?",

@@ -134,7 +134,7 @@ async def finish(users: Users, sink: ExportSink) -> None:
 
 
 def readme(users: Users, sink: ExportSink) -> str:
-    made = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    made = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(users.node.clock.time()))
     lines = [
         "Your data from the CRYB node at " + users.node.config.base_url,
         f"Prepared {made} for user id {sink.user_id}.",

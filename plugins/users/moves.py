@@ -12,7 +12,6 @@ plugin's). Two local consequences, applied by a durable consumer once the move i
 from __future__ import annotations
 
 import secrets
-import time
 from typing import TYPE_CHECKING
 
 from cryb_node.bus import Subscription
@@ -61,7 +60,7 @@ def _adopt(conn: Connection, users: Users, user_id: str) -> None:
     name = prof[0] if prof and prof[0] else f"user_{user_id[-6:].lower()}"
     if conn.execute("SELECT 1 FROM users_accounts WHERE username_key = ?", (name.lower(),)).fetchone():
         name = f"{name[:24]}_{secrets.token_hex(3)}"  # a local account already has the name
-    now = int(time.time())
+    now = users.now()
     conn.execute(
         "INSERT INTO users_accounts (id, username, username_key, password_hash, created_at, updated_at)"
         " VALUES (?, ?, ?, NULL, ?, ?)",

@@ -11,7 +11,6 @@ the address audit already keeps (sealed).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -53,14 +52,13 @@ class Registration:
         self.users = users
         self.node = users.node
         self.s = users.s
-        # Wall-clock seconds for token expiry, challenges and sign-up windows: the node's; tests move it.
-        self.clock: Callable[[], float] = self.node.clock.time
-        self.limits = SignupLimits(self.s, self.node.config.rate_limits.enabled, lambda: self.clock())
+        # Token expiry, challenges and sign-up windows are judged by the node's clock (tests move it).
+        self.limits = SignupLimits(self.s, self.node.config.rate_limits.enabled, self.node.clock.time)
         self.pow: ProofOfWork
 
     async def open(self) -> None:
         master = load_or_create_master(key_dir(self.node.data_dir))
-        self.pow = ProofOfWork(derive(master, b"cryb-signup-pow"), lambda: self.clock())
+        self.pow = ProofOfWork(derive(master, b"cryb-signup-pow"), self.node.clock.time)
         if self.node.serving:  # the CLI neither signs anyone up nor should race the server's saves
             await self.limits.attach(self.node.db)
             await self.pow.attach(self.node.db)
@@ -130,13 +128,13 @@ class Registration:
                 field="invite",
             ))  # fmt: skip
         try:
-            token_id = await tokens.check(self.users, code, self.clock())
+            token_id = await tokens.check(self.users, code)
         except Problem as problem:
             raise Refusal(problem.code.replace("invite_", "token_"), problem) from None
         if token_id is not None:
 
             def use_token(conn: Connection, user_id: str) -> None:
-                tokens.use_in_tx(conn, token_id, self.clock())
+                tokens.use_in_tx(conn, token_id, self.node.clock.time())
                 self.users.audit(conn, "registration.token_used", client, user_id=user_id, token_id=token_id)
 
             return use_token
@@ -171,7 +169,7 @@ class Registration:
             conn.execute(
                 "INSERT INTO users_applications (user_id, answer_ct, display_name, created_at)"
                 " VALUES (?, ?, ?, ?)",
-                (user_id, sealed, display_name, int(time.time())),
+                (user_id, sealed, display_name, self.users.now()),
             )
 
         return apply
@@ -222,7 +220,7 @@ class Registration:
             ).fetchone()
             if row is None:
                 raise not_found("application")
-            now = int(time.time())
+            now = self.users.now()
             conn.execute("DELETE FROM users_applications WHERE user_id = ?", (user_id,))
             if approve:
                 conn.execute(

@@ -63,12 +63,12 @@ async def create(
     users: Users,
     client: Client,
     *,
-    now: float,
     uses: int | None = None,
     expires_in_s: int | None = None,
     actor_id: str | None = None,
 ) -> RegistrationTokenOut:
     """A new token; the answer holds the token itself, which is never shown again."""
+    now = users.node.clock.time()
     token, token_id, at = new_secret_token(PREFIX), new_id(), int(now)
     expires = at + expires_in_s if expires_in_s else None
 
@@ -85,16 +85,18 @@ async def create(
     return _out(await users.node.db.write(write), now, token)
 
 
-async def list_tokens(users: Users, now: float, *, include_spent: bool = True) -> list[RegistrationTokenOut]:
+async def list_tokens(users: Users, *, include_spent: bool = True) -> list[RegistrationTokenOut]:
+    now = users.node.clock.time()
     rows = await users.node.db.fetchall(_SELECT + " ORDER BY created_at DESC, id DESC LIMIT 500")
     out = [_out(r, now) for r in rows]
     return out if include_spent else [t for t in out if t.state == "active"]
 
 
 async def revoke(
-    users: Users, token_or_id: str, client: Client, *, now: float, actor_id: str | None = None
+    users: Users, token_or_id: str, client: Client, *, actor_id: str | None = None
 ) -> RegistrationTokenOut:
     """Revoke by id or by the token itself; revoking twice is not an error."""
+    now = users.node.clock.time()
 
     def write(conn: Connection) -> Any:
         row = conn.execute(
@@ -119,9 +121,11 @@ def _refusal(token_state: str | None) -> Problem:
     return Problem(f"invite_{token_state}", 410, f"this registration token {detail}", field="invite")
 
 
-async def check(users: Users, token: str, now: float) -> str | None:
+async def check(users: Users, token: str) -> str | None:
     """The token's id if ``token`` is one of ours (None: it is not a token); raises the Problem of
-    a token that cannot be used. The count is taken later, in the account's transaction."""
+    a token that cannot be used (expired by the node's clock). The count is taken later, in the
+    account's transaction."""
+    now = users.node.clock.time()
     row = await users.node.db.fetchone(_SELECT + " WHERE token_hash = ?", (token_hash(token),))
     if row is None:
         return None

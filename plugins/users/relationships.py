@@ -5,7 +5,6 @@ core's Relationships service, DMs and notifications in other plugins).
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
@@ -78,7 +77,7 @@ class RelationshipService:
             mine = conn.execute(
                 "SELECT type FROM users_relationships WHERE user_id = ? AND other_id = ?", (me, other)
             ).fetchone()
-            now = int(time.time())
+            now = self.users.now()
             if mine and mine[0] in ("friend", "outgoing"):
                 return mine[0]
             new_mine, theirs = (
@@ -118,7 +117,7 @@ class RelationshipService:
         await self._require_user(other)
 
         def write(conn: Connection) -> None:
-            now = int(time.time())
+            now = self.users.now()
             # Blocking ends any friendship or request; their own block of me (if any) stays.
             conn.execute(
                 "DELETE FROM users_relationships WHERE user_id = ? AND other_id = ? AND type != 'blocked'",

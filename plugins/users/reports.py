@@ -10,7 +10,6 @@ reading another plugin's tables. A reporter learns nothing about anyone else's r
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -164,7 +163,7 @@ async def file_report(users: Users, reporter_id: str, body: NodeReportIn) -> Nod
     if not reason:
         raise Problem("invalid_field", 400, "say why you are reporting this", field="reason")
     t = await _target(users, reporter_id, body)
-    rid, now = new_id(), int(time.time() * 1000)
+    rid, now = new_id(), users.node.clock.time_ms()
 
     def write(conn: Connection) -> bool:
         cur = conn.execute(
@@ -230,7 +229,7 @@ async def decide(
 ) -> NodeReport:
     """Resolve or dismiss an open report (audited); its reporter is told the outcome, not the note."""
     notifier = users.node.services.get(NOTIFIER)
-    now = int(time.time() * 1000)
+    now = users.node.clock.time_ms()
 
     def write(conn: Connection) -> None:
         row = conn.execute(

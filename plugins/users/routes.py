@@ -96,9 +96,9 @@ def user_routes(api: Api, node: Node) -> None:
         """Active sessions (signed-in devices) of the current user."""
         rows = await node.db.fetchall(
             "SELECT id, created_at, last_used_at, expires_at, user_agent FROM users_sessions"
-            " WHERE user_id = ? AND revoked_at IS NULL AND expires_at > strftime('%s', 'now')"
+            " WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?"
             " ORDER BY created_at DESC",
-            (call.user_id,),
+            (call.user_id, int(node.clock.time())),
         )
         sid = call.principal.session_id if call.principal else None
         return SessionList([SessionOut(r[0], r[1], r[2], r[3], r[4], current=r[0] == sid) for r in rows])

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -76,11 +75,12 @@ class Users:
         # built on them exist before the plugin's lifespan starts the background parts.
         self.keys = Keys.from_master(load_or_create_master(key_dir(node.data_dir)))
         self.hasher = PasswordHasher(settings.argon2_opslimit, settings.argon2_memlimit)
+        clock = node.clock.time
         self.tokens = AccessTokens(
-            self.keys.token, settings.access_ttl_s, node.db, settings.revocation_poll_s
+            self.keys.token, settings.access_ttl_s, node.db, settings.revocation_poll_s, clock
         )
-        self.tokens.api_tokens = ApiTokens(node.db)  # scoped ``cryb_…`` tokens (api_tokens.py)
-        self.throttle = Throttle(settings)
+        self.tokens.api_tokens = ApiTokens(node.db, clock)  # scoped ``cryb_…`` tokens (api_tokens.py)
+        self.throttle = Throttle(settings, clock)
         self.mailer = Mailer(node.config.mail)
         self.background: set[asyncio.Task[None]] = set()
         # Last accepted TOTP step per user: a code is never accepted twice.
@@ -92,7 +92,9 @@ class Users:
         self.first_run = FirstRun(self.node)
         await self.first_run.open()
         if self.node.serving:  # CLI commands neither count sign-ins nor should race the server's saves
-            await self.throttle.attach(ExpiringStore(self.node.db, "users.signin"))
+            await self.throttle.attach(
+                ExpiringStore(self.node.db, "users.signin", clock=self.node.clock.time)
+            )
 
     async def close(self) -> None:
         if self.background:
@@ -103,6 +105,10 @@ class Users:
 
     # -- helpers --------------------------------------------------------------------------------
 
+    def now(self) -> int:
+        """The node's wall clock in whole seconds, as the tables store it (tests move it forward)."""
+        return int(self.node.clock.time())
+
     async def hash_password(self, password: str) -> bytes:
         return await asyncio.to_thread(self.hasher.hash, password)
 
@@ -112,7 +118,9 @@ class Users:
 
     def audit(self, conn: Connection, action: str, client: Client | None = None, **kw: Any) -> None:
         """Append an audit entry about this account's action inside the caller's transaction."""
-        audit.record(conn, self.keys, action, ip=client.ip if client else None, **kw)
+        audit.record(
+            conn, self.keys, self.node.clock.time_ms(), action, ip=client.ip if client else None, **kw
+        )
 
     def _new_session(self, conn: Connection, user_id: str, client: Client, now: int) -> tuple[str, str]:
         sid, refresh = new_id(), new_secret_token("rt_")
@@ -148,7 +156,7 @@ class Users:
         ids = [r[0] for r in rows]
         conn.executemany(
             "UPDATE users_sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ?",
-            [(int(time.time()), reason, sid) for sid in ids],
+            [(self.now(), reason, sid) for sid in ids],
         )
         return ids
 
@@ -185,7 +193,7 @@ class Users:
         email_ct = self.keys.seal(email) if email else None
 
         def write(tx: Tx) -> tuple[str, str] | None:
-            conn, now = tx.conn, int(time.time())
+            conn, now = tx.conn, self.now()
             self._check_free_in_tx(conn, username, email_index)
             conn.execute(
                 "INSERT INTO users_accounts (id, username, username_key, email_ct, email_index,"
@@ -286,7 +294,7 @@ class Users:
         self.throttle.clear(acct_key)
 
         def write(conn: Connection) -> tuple[str, str]:
-            now = int(time.time())
+            now = self.now()
             if client.ip:
                 conn.execute(
                     "UPDATE users_accounts SET last_ip_ct = ? WHERE id = ?",
@@ -315,7 +323,7 @@ class Users:
             if row is None or row[0] != "active":
                 raise Problem("account_disabled", 403, f"this account is {row[0] if row else 'gone'}")
             self.audit(conn, "login.succeeded", client, user_id=user_id, via=how)
-            return (*self._new_session(conn, user_id, client, int(time.time())), bool(row[1]))
+            return (*self._new_session(conn, user_id, client, self.now()), bool(row[1]))
 
         sid, refresh, admin = await self.node.db.write(write)
         return self._pair(user_id, sid, admin, refresh)
@@ -352,7 +360,7 @@ class Users:
                 " JOIN users_accounts a ON a.id = s.user_id WHERE t.token_hash = ?",
                 (presented,),
             ).fetchone()
-            now = int(time.time())
+            now = self.now()
             if row is None:
                 return "invalid", None
             sid, used_at, user_id, revoked_at, expires_at, status, admin = row
@@ -392,7 +400,7 @@ class Users:
             cur = conn.execute(
                 "UPDATE users_sessions SET revoked_at = ?, revoke_reason = ?"
                 " WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
-                (int(time.time()), reason, session_id, user_id),
+                (self.now(), reason, session_id, user_id),
             )
             if cur.rowcount:
                 self.audit(conn, f"session.{reason}", client, user_id=user_id, session_id=session_id)

@@ -9,7 +9,6 @@ exactly like a real one and the responses never tell whether an account exists.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable
 
@@ -19,7 +18,7 @@ from .schemas import Settings
 
 
 class Throttle:
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float]) -> None:
         self.s = settings
         self._clock = clock
         self._failures: dict[str, deque[float]] = {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
@@ -35,8 +34,9 @@ class AccessTokens:
     """Issues access tokens and implements cryb_node.http.middleware.Authenticator."""
 
     def __init__(
-        self, key: bytes, ttl_s: int, db: Database, poll_s: float, clock: Callable[[], float] = time.time
+        self, key: bytes, ttl_s: int, db: Database, poll_s: float, clock: Callable[[], float]
     ) -> None:
+        # The node's wall clock (node.clock.time): it decides expiry, and tests move it forward.
         self._key = key
         self._clock = clock
         self.ttl_s = ttl_s
@@ -116,7 +116,7 @@ class AccessTokens:
         return Principal(user_id, sid, admin)
 
     def revoked(self, *session_ids: str) -> None:
-        now = time.time()
+        now = self._clock()
         for sid in session_ids:
             self._revoked[sid] = now
         if session_ids and self.share is not None:
@@ -124,7 +124,7 @@ class AccessTokens:
 
     def revoked_elsewhere(self, session_ids: list[str]) -> None:
         """Sessions another process of this node revoked (node.signals)."""
-        now = time.time()
+        now = self._clock()
         for sid in session_ids:
             self._revoked[str(sid)] = now
 
@@ -135,7 +135,7 @@ class AccessTokens:
             self._moved[sid] = url
 
     async def start(self) -> None:
-        await self._load(int(time.time()) - self.ttl_s - 1)
+        await self._load(int(self._clock()) - self.ttl_s - 1)
         self._task = asyncio.create_task(self._poll(), name="users:revocations")
 
     async def stop(self) -> None:
@@ -159,7 +159,7 @@ class AccessTokens:
             self._seen_until = max(self._seen_until, at)
         if ended and self.on_ended is not None:
             await self.on_ended(ended)
-        horizon = time.time() - self.ttl_s - 60
+        horizon = self._clock() - self.ttl_s - 60
         for sid in [s for s, at in self._revoked.items() if at < horizon]:
             del self._revoked[sid]
             self._moved.pop(sid, None)

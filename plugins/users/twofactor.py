@@ -12,7 +12,6 @@ import base64
 import io
 import os
 import secrets
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -108,7 +107,9 @@ async def confirm(users: Users, user_id: str, code: str, client: Client) -> Reco
         ).fetchone()
         if row[0] is None or row[1]:
             raise Problem("totp_not_enrolling", 409, "start enrolment first")
-        step = matching_step(bytes.fromhex(users.keys.open(row[0]) or ""), code.strip(), time.time())
+        step = matching_step(
+            bytes.fromhex(users.keys.open(row[0]) or ""), code.strip(), users.node.clock.time()
+        )
         if step is None:
             return False
         users.totp_last_step[user_id] = step
@@ -152,7 +153,7 @@ async def check_login_code(users: Users, user_id: str, code: str, client: Client
             ).fetchone()
             if row is None:
                 return False
-            step = matching_step(bytes.fromhex(users.keys.open(row[0]) or ""), code, time.time())
+            step = matching_step(bytes.fromhex(users.keys.open(row[0]) or ""), code, users.node.clock.time())
             if step is None or step <= users.totp_last_step.get(user_id, -1):
                 return False
             users.totp_last_step[user_id] = step
@@ -160,7 +161,7 @@ async def check_login_code(users: Users, user_id: str, code: str, client: Client
         cur = conn.execute(
             "UPDATE users_recovery_codes SET used_at = ?"
             " WHERE user_id = ? AND code_hash = ? AND used_at IS NULL",
-            (int(time.time()), user_id, token_hash(_normalise_recovery(code))),
+            (users.now(), user_id, token_hash(_normalise_recovery(code))),
         )
         if cur.rowcount:
             users.audit(conn, "totp.recovery_code_used", client, user_id=user_id)
