@@ -12,6 +12,7 @@ import msgspec
 from cryb_node.clock import Clock
 from cryb_node.db import Connection
 
+from . import queries
 from .keys import Keys
 
 _encode = msgspec.json.Encoder().encode
@@ -61,8 +62,12 @@ _SELECT = "SELECT id, at, action, user_id, actor_id, ip_ct, detail FROM users_au
 
 def rows_to_page(keys: Keys, rows: list[Any], limit: int) -> AuditPage:
     entries = [
-        AuditEntry(r[0], r[1], r[2], r[3], r[4], keys.open(r[5]), msgspec.json.decode(r[6])) for r in rows
-    ]
+        AuditEntry(
+            id=r["id"], at=r["at"], action=r["action"], user_id=r["user_id"], actor_id=r["actor_id"],
+            ip=keys.open(r["ip_ct"]), detail=msgspec.json.decode(r["detail"]),
+        )
+        for r in rows
+    ]  # fmt: skip
     return AuditPage(entries, entries[-1].id if len(entries) == limit else None)
 
 
@@ -108,8 +113,4 @@ class AuditService:
         record(conn, self._keys, at, action, user_id=user_id, actor_id=actor_id, ip=ip, **detail)
 
     async def is_admin(self, user_id: str) -> bool:
-        return bool(
-            await self._db.fetchval(
-                "SELECT admin = 1 AND status = 'active' FROM users_accounts WHERE id = ?", (user_id,)
-            )
-        )
+        return await queries.is_active_admin(self._db, user_id)

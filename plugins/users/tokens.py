@@ -20,6 +20,7 @@ from cryb_node.db import Database
 from cryb_node.http.api import Principal
 from cryb_node.problems import Problem
 
+from . import queries
 from .api_tokens import PREFIX, ApiTokens
 
 log = logging.getLogger(__name__)
@@ -108,11 +109,7 @@ class AccessTokens:
         if admin:
             # The admin claim lasts as long as the token; a demotion or a disable must not wait for
             # it to expire. Admins are few and their requests rare: re-reading the flag costs nothing.
-            admin = bool(
-                await self._db.fetchval(
-                    "SELECT admin = 1 AND status = 'active' FROM users_accounts WHERE id = ?", (user_id,)
-                )
-            )
+            admin = await queries.is_active_admin(self._db, user_id)
         return Principal(user_id, sid, admin)
 
     def revoked(self, *session_ids: str) -> None:
@@ -150,9 +147,10 @@ class AccessTokens:
             (since,),
         )
         ended = set()
-        for sid, at, reason, user_id in rows:
+        for r in rows:
+            sid, at, reason = r["id"], r["revoked_at"], r["revoke_reason"]
             if reason in ENDING and sid not in self._revoked:
-                ended.add(user_id)
+                ended.add(r["user_id"])
             self._revoked.setdefault(sid, float(at))
             if reason == "moved":
                 self._moved.setdefault(sid, "")
