@@ -4,7 +4,7 @@ community (the BotMembership service), where it gets roles like any member."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
@@ -41,14 +41,17 @@ class BotList(msgspec.Struct):
 
 
 _SQL = (
-    "SELECT b.user_id, a.username, coalesce(p.display_name, ''), b.owner_id, b.created_at FROM users_bots b"
-    " JOIN users_accounts a ON a.id = b.user_id LEFT JOIN users_profiles p ON p.user_id = b.user_id"
-    " WHERE a.status = 'active'"
+    "SELECT b.user_id, a.username, coalesce(p.display_name, '') AS display_name, b.owner_id, b.created_at"
+    " FROM users_bots b JOIN users_accounts a ON a.id = b.user_id"
+    " LEFT JOIN users_profiles p ON p.user_id = b.user_id WHERE a.status = 'active'"
 )
 
 
-def _out(r: tuple) -> BotOut:
-    return BotOut(id=r[0], username=r[1], display_name=r[2], owner_id=r[3], created_at=r[4])
+def _out(r: Any) -> BotOut:
+    return BotOut(
+        id=r["user_id"], username=r["username"], display_name=r["display_name"], owner_id=r["owner_id"],
+        created_at=r["created_at"],
+    )  # fmt: skip
 
 
 class Bots:
@@ -62,11 +65,11 @@ class Bots:
         now = self.users.now()
 
         def in_tx(conn: Connection, user_id: str) -> None:
-            (count,) = conn.execute(
+            count = conn.execute(
                 "SELECT count(*) FROM users_bots b JOIN users_accounts a ON a.id = b.user_id"
                 " WHERE b.owner_id = ? AND a.status = 'active'",
                 (owner_id,),
-            ).fetchone()
+            ).fetchone()[0]
             if count >= MAX_BOTS:
                 raise Problem("too_many_tokens", 409, f"at most {MAX_BOTS} bots per owner")
             conn.execute(

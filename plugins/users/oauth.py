@@ -345,11 +345,12 @@ class OAuth:
     async def unlink(self, user_id: str, provider: str, client: Client) -> None:
         def write(conn: Any) -> int:
             row = conn.execute(
-                "SELECT password_hash IS NOT NULL, (SELECT count(*) FROM users_oauth_links WHERE user_id = ?)"
+                "SELECT password_hash IS NOT NULL AS has_password,"
+                " (SELECT count(*) FROM users_oauth_links WHERE user_id = ?) AS links"
                 " FROM users_accounts WHERE id = ?",
                 (user_id, user_id),
             ).fetchone()
-            if not row[0] and row[1] <= 1:
+            if not row["has_password"] and row["links"] <= 1:
                 raise Problem("last_sign_in_method", 409, "set a password before removing the last provider")
             cur = conn.execute(
                 "DELETE FROM users_oauth_links WHERE user_id = ? AND provider = ?", (user_id, provider)

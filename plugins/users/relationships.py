@@ -74,15 +74,14 @@ class RelationshipService:
         def write(conn: Connection) -> str:
             if blocked_between(conn, me, other):
                 raise Problem("blocked", 403, "you cannot send a friend request to this user (blocked)")
-            mine = conn.execute(
+            row = conn.execute(
                 "SELECT type FROM users_relationships WHERE user_id = ? AND other_id = ?", (me, other)
             ).fetchone()
+            mine = row["type"] if row else None
             now = self.users.now()
-            if mine and mine[0] in ("friend", "outgoing"):
-                return mine[0]
-            new_mine, theirs = (
-                ("friend", "friend") if mine and mine[0] == "incoming" else ("outgoing", "incoming")
-            )
+            if mine in ("friend", "outgoing"):
+                return mine
+            new_mine, theirs = ("friend", "friend") if mine == "incoming" else ("outgoing", "incoming")
             conn.executemany(
                 "INSERT INTO users_relationships (user_id, other_id, type, created_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (user_id, other_id) DO UPDATE SET type = excluded.type,"
@@ -144,18 +143,23 @@ class RelationshipService:
 
     async def list(self, me: str, kind: str | None = None) -> RelationshipList:
         rows = await self.db.fetchall(
-            "SELECT r.other_id, coalesce(p.username, ''), coalesce(p.display_name, ''), r.type, r.created_at"
+            "SELECT r.other_id, coalesce(p.username, '') AS username,"
+            " coalesce(p.display_name, '') AS display_name, r.type, r.created_at"
             " FROM users_relationships r LEFT JOIN users_profiles p ON p.user_id = r.other_id"
             " WHERE r.user_id = ? AND (? IS NULL OR r.type = ?) ORDER BY r.created_at DESC, r.other_id",
             (me, kind, kind),
         )
-        homes = await remote_homes(self.users.node, [r[0] for r in rows])
+        homes = await remote_homes(self.users.node, [r["other_id"] for r in rows])
         return RelationshipList(
             [
-                Relationship(r[0], r[1], r[2], r[3], r[4], home=homes[r[0]].node if r[0] in homes else None)
+                Relationship(
+                    user_id=r["other_id"], username=r["username"], display_name=r["display_name"],
+                    type=r["type"], since=r["created_at"],
+                    home=homes[r["other_id"]].node if r["other_id"] in homes else None,
+                )
                 for r in rows
             ]
-        )
+        )  # fmt: skip
 
 
 RELATIONSHIP_SERVICE: ServiceKey[RelationshipService] = ServiceKey("users.relationships")
