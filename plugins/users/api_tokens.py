@@ -18,6 +18,8 @@ from cryb_node.http.api import Principal
 from cryb_node.http.scopes import SCOPES
 from cryb_node.problems import Problem, not_found
 
+from . import queries
+
 PREFIX = "cryb_"
 ScopeName = Annotated[str, Meta(pattern="^(read|write|moderate|admin)$")]
 MAX_TOKENS = 50  # per account: enough for any set of scripts, few enough to list
@@ -51,10 +53,8 @@ def _hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-_COLS = "id, user_id, name, scopes, created_at, expires_at, last_used_at"
-
-
 def _out(r: Any) -> ApiTokenOut:
+    """From a queries.API_TOKEN row."""
     return ApiTokenOut(
         id=r["id"], user_id=r["user_id"], name=r["name"], scopes=r["scopes"].split(),
         created_at=r["created_at"], expires_at=r["expires_at"], last_used_at=r["last_used_at"],
@@ -98,12 +98,7 @@ class ApiTokens:
         )  # fmt: skip
 
     async def list(self, user_id: str) -> ApiTokenList:
-        rows = await self.db.fetchall(
-            f"SELECT {_COLS} FROM users_api_tokens WHERE user_id = ? AND revoked_at IS NULL"
-            " ORDER BY created_at DESC, id",
-            (user_id,),
-        )
-        return ApiTokenList([_out(r) for r in rows])
+        return ApiTokenList([_out(r) for r in await queries.api_tokens(self.db, user_id)])
 
     async def revoke(self, token_id: str, may: Callable[[str], bool]) -> None:
         """Revoke a token whose account ``may`` accepts (the caller's own, or their bot's)."""
@@ -127,21 +122,10 @@ class ApiTokens:
 
     async def authenticate(self, token: str) -> Principal | None:
         now = int(self.clock())
-        row = await self.db.fetchone(
-            "SELECT t.id, t.user_id, t.scopes, t.expires_at, t.last_used_at, a.admin, a.status,"
-            " b.user_id IS NOT NULL AS bot FROM users_api_tokens t JOIN users_accounts a ON a.id = t.user_id"
-            " LEFT JOIN users_bots b ON b.user_id = t.user_id"
-            " WHERE t.token_hash = ? AND t.revoked_at IS NULL",
-            (_hash(token),),
-        )
+        row = await queries.api_token_in_use(self.db, _hash(token))
         if row is None:
             return None
-        tid, user_id, expires_at, last_used = (
-            row["id"],
-            row["user_id"],
-            row["expires_at"],
-            row["last_used_at"],
-        )
+        tid, expires_at, last_used = row["id"], row["expires_at"], row["last_used_at"]
         if row["status"] != "active" or (expires_at is not None and expires_at <= now):
             return None
         if last_used is None or now - last_used >= 60:  # Settings shows it; a minute is precise enough
@@ -153,4 +137,4 @@ class ApiTokens:
         granted = frozenset(row["scopes"].split())
         # The admin scope is worth something only while the account is a node admin (re-read each time).
         is_admin = bool(row["admin"]) and "admin" in granted
-        return Principal(user_id, f"token:{tid}", is_admin, granted, bool(row["bot"]))
+        return Principal(row["user_id"], f"token:{tid}", is_admin, granted, bool(row["bot"]))

@@ -57,10 +57,8 @@ def record(
     )
 
 
-_SELECT = "SELECT id, at, action, user_id, actor_id, ip_ct, detail FROM users_audit"
-
-
 def rows_to_page(keys: Keys, rows: list[Any], limit: int) -> AuditPage:
+    """A page from queries_admin.audit_entries rows (addresses decrypted)."""
     entries = [
         AuditEntry(
             id=r["id"], at=r["at"], action=r["action"], user_id=r["user_id"], actor_id=r["actor_id"],
@@ -69,25 +67,6 @@ def rows_to_page(keys: Keys, rows: list[Any], limit: int) -> AuditPage:
         for r in rows
     ]  # fmt: skip
     return AuditPage(entries, entries[-1].id if len(entries) == limit else None)
-
-
-def query(
-    *, user_id: str | None, action: str | None, before: int | None, limit: int
-) -> tuple[str, tuple[Any, ...]]:
-    """Newest first, filtered; keyset pagination on id."""
-    where: list[str] = []
-    params: list[Any] = []
-    if user_id:
-        where.append("user_id = ?")
-        params.append(user_id)
-    if action:
-        where.append("action = ?")
-        params.append(action)
-    if before:
-        where.append("id < ?")
-        params.append(before)
-    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
-    return sql, (*params, limit)
 
 
 class AuditService:

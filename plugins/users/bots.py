@@ -12,6 +12,7 @@ from msgspec import Meta
 from cryb_node.db import Connection
 from cryb_node.problems import Problem, not_found
 
+from . import queries
 from .api_tokens import ApiTokenIn, ApiTokenMade, ApiTokens
 from .service import Client, Users
 
@@ -40,14 +41,8 @@ class BotList(msgspec.Struct):
     bots: list[BotOut]
 
 
-_SQL = (
-    "SELECT b.user_id, a.username, coalesce(p.display_name, '') AS display_name, b.owner_id, b.created_at"
-    " FROM users_bots b JOIN users_accounts a ON a.id = b.user_id"
-    " LEFT JOIN users_profiles p ON p.user_id = b.user_id WHERE a.status = 'active'"
-)
-
-
 def _out(r: Any) -> BotOut:
+    """From a queries.BOT row."""
     return BotOut(
         id=r["user_id"], username=r["username"], display_name=r["display_name"], owner_id=r["owner_id"],
         created_at=r["created_at"],
@@ -90,15 +85,11 @@ class Bots:
         )  # fmt: skip
 
     async def list(self, owner_id: str) -> BotList:
-        sql = _SQL + " AND b.owner_id = ? ORDER BY b.created_at, b.user_id"
-        rows = await self.users.node.db.fetchall(sql, (owner_id,))
-        return BotList([_out(r) for r in rows])
+        return BotList([_out(r) for r in await queries.bots(self.users.node.db, owner_id)])
 
     async def owned(self, owner_id: str, bot_id: str) -> BotOut:
         """The caller's bot, or 404 (someone else's bot is not theirs to know)."""
-        row = await self.users.node.db.fetchone(
-            _SQL + " AND b.user_id = ? AND b.owner_id = ?", (bot_id, owner_id)
-        )
+        row = await queries.bot(self.users.node.db, owner_id, bot_id)
         if row is None:
             raise not_found("bot")
         return _out(row)

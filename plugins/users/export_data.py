@@ -77,20 +77,13 @@ async def export_account(users: Users, user_id: str, sink: ExportSink) -> None:
             expires_at=r["expires_at"], revoked_at=r["revoked_at"], user_agent=r["user_agent"],
             ip=keys.open(r["ip_ct"]),
         )
-        for r in await db.fetchall(
-            "SELECT id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip_ct FROM"
-            " users_sessions WHERE user_id = ? ORDER BY created_at",
-            (user_id,),
-        )
+        for r in await queries.all_sessions(db, user_id)
     ]  # fmt: skip
     # The account's own security history (sign-ins, changes); who else acted and why stays out.
     log: list[SecurityEvent] = []
     after = 0
     while True:
-        rows = await db.fetchall(
-            "SELECT id, at, action, ip_ct FROM users_audit WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (user_id, after, PAGE),
-        )
+        rows = await queries.own_audit_page(db, user_id, after, PAGE)
         log += [SecurityEvent(at=r["at"], action=r["action"], ip=keys.open(r["ip_ct"])) for r in rows]
         if len(rows) < PAGE:
             break
@@ -104,10 +97,7 @@ async def export_account(users: Users, user_id: str, sink: ExportSink) -> None:
         "Your account: profile, email address, settings (two-factor sign-in, admin), linked sign-in"
         " providers, the devices signed in with it (with their addresses) and its security log.",
     )
-    rels = await db.fetchall(
-        "SELECT other_id, type, created_at FROM users_relationships WHERE user_id = ? ORDER BY created_at",
-        (user_id,),
-    )
+    rels = await queries.own_relationships(db, user_id)
     sink.mention(*(r["other_id"] for r in rels))
     await sink.write_json(
         "relationships.json",
@@ -123,11 +113,7 @@ async def finish(users: Users, sink: ExportSink) -> None:
     people: list[Person] = []
     for i in range(0, len(ids), PAGE):
         chunk = ids[i : i + PAGE]
-        rows = await users.node.db.fetchall(
-            "SELECT user_id, username, display_name, erased FROM users_profiles"
-            f" WHERE user_id IN ({','.join('?' * len(chunk))}) ORDER BY user_id",
-            chunk,
-        )
+        rows = await queries.public_names(users.node.db, chunk)
         people += [
             Person(
                 id=r["user_id"], username="" if r["erased"] else r["username"],

@@ -222,6 +222,106 @@ def snapshot(conn: Connection, user_id: str) -> Any:
     return conn.execute(SNAPSHOT, (user_id,)).fetchone()
 
 
+# -- API tokens and bots ------------------------------------------------------------------------
+
+API_TOKEN = (
+    "SELECT id, user_id, name, scopes, created_at, expires_at, last_used_at FROM users_api_tokens"
+    " WHERE revoked_at IS NULL"
+)
+
+
+async def api_tokens(db: Database, user_id: str) -> list[Any]:
+    """The account's tokens not revoked, newest first."""
+    return await db.fetchall(API_TOKEN + " AND user_id = ? ORDER BY created_at DESC, id", (user_id,))
+
+
+async def api_token_in_use(db: Database, token_hash: bytes) -> Any:
+    """A presented token not revoked, with its account's flags and whether that account is a bot."""
+    return await db.fetchone(
+        "SELECT t.id, t.user_id, t.scopes, t.expires_at, t.last_used_at, a.admin, a.status,"
+        " b.user_id IS NOT NULL AS bot FROM users_api_tokens t JOIN users_accounts a ON a.id = t.user_id"
+        " LEFT JOIN users_bots b ON b.user_id = t.user_id"
+        " WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+        (token_hash,),
+    )
+
+
+BOT = (
+    "SELECT b.user_id, a.username, coalesce(p.display_name, '') AS display_name, b.owner_id, b.created_at"
+    " FROM users_bots b JOIN users_accounts a ON a.id = b.user_id"
+    " LEFT JOIN users_profiles p ON p.user_id = b.user_id WHERE a.status = 'active'"
+)
+
+
+async def bots(db: Database, owner_id: str) -> list[Any]:
+    """The owner's bots that are not deleted, oldest first."""
+    return await db.fetchall(BOT + " AND b.owner_id = ? ORDER BY b.created_at, b.user_id", (owner_id,))
+
+
+async def bot(db: Database, owner_id: str, bot_id: str) -> Any:
+    return await db.fetchone(BOT + " AND b.user_id = ? AND b.owner_id = ?", (bot_id, owner_id))
+
+
+# -- relationships and contacts -----------------------------------------------------------------
+
+
+async def relationships(db: Database, user_id: str, kind: str | None) -> list[Any]:
+    """``user_id``'s side of each pair (of ``kind``, or all), newest first, with the other's names."""
+    return await db.fetchall(
+        "SELECT r.other_id, coalesce(p.username, '') AS username,"
+        " coalesce(p.display_name, '') AS display_name, r.type, r.created_at"
+        " FROM users_relationships r LEFT JOIN users_profiles p ON p.user_id = r.other_id"
+        " WHERE r.user_id = ? AND (? IS NULL OR r.type = ?) ORDER BY r.created_at DESC, r.other_id",
+        (user_id, kind, kind),
+    )
+
+
+async def contact(db: Database, user_id: str) -> Any:
+    """An active account's names and sealed address (with whether it is verified)."""
+    return await db.fetchone(
+        "SELECT a.username, coalesce(p.display_name, '') AS display_name, a.email_ct, a.email_verified"
+        " FROM users_accounts a LEFT JOIN users_profiles p ON p.user_id = a.id"
+        " WHERE a.id = ? AND a.status = 'active'",
+        (user_id,),
+    )
+
+
+# -- a member's export --------------------------------------------------------------------------
+
+
+async def all_sessions(db: Database, user_id: str) -> list[Any]:
+    """Every session the account had, revoked and expired ones too, oldest first."""
+    return await db.fetchall(
+        "SELECT id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip_ct FROM users_sessions"
+        " WHERE user_id = ? ORDER BY created_at",
+        (user_id,),
+    )
+
+
+async def own_audit_page(db: Database, user_id: str, after: int, limit: int) -> list[Any]:
+    """The account's own audit entries after the id ``after``, oldest first (no actor, no detail)."""
+    return await db.fetchall(
+        "SELECT id, at, action, ip_ct FROM users_audit WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?",
+        (user_id, after, limit),
+    )
+
+
+async def own_relationships(db: Database, user_id: str) -> list[Any]:
+    return await db.fetchall(
+        "SELECT other_id, type, created_at FROM users_relationships WHERE user_id = ? ORDER BY created_at",
+        (user_id,),
+    )
+
+
+async def public_names(db: Database, user_ids: list[str]) -> list[Any]:
+    """The public profiles of ``user_ids`` (erased ones included, flagged), by id."""
+    return await db.fetchall(
+        "SELECT user_id, username, display_name, erased FROM users_profiles"
+        f" WHERE user_id IN ({','.join('?' * len(user_ids))}) ORDER BY user_id",
+        user_ids,
+    )
+
+
 # -- linked sign-in providers -------------------------------------------------------------------
 
 

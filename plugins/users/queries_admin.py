@@ -1,5 +1,5 @@
-"""The users plugin's SQL for the node admins' side: the console's account list, the reports queue,
-registration tokens and applications. Rows are sqlite3.Row, read by column name."""
+"""The users plugin's SQL for the node admins' side: the console's account list, the audit log, the
+reports queue, registration tokens and applications. Rows are sqlite3.Row, read by column name."""
 
 from __future__ import annotations
 
@@ -68,6 +68,32 @@ async def live_session_count(db: Database, user_id: str, now: int) -> int:
         "SELECT count(*) FROM users_sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
         (user_id, now),
     )
+
+
+# -- the audit log ------------------------------------------------------------------------------
+
+
+async def audit_entries(
+    db: Database, *, user_id: str | None, action: str | None, before: int | None, limit: int
+) -> list[Any]:
+    """Newest first, filtered; keyset pagination on id."""
+    where: list[str] = []
+    params: list[Any] = []
+    if user_id:
+        where.append("user_id = ?")
+        params.append(user_id)
+    if action:
+        where.append("action = ?")
+        params.append(action)
+    if before:
+        where.append("id < ?")
+        params.append(before)
+    sql = (
+        "SELECT id, at, action, user_id, actor_id, ip_ct, detail FROM users_audit"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY id DESC LIMIT ?"
+    )
+    return await db.fetchall(sql, (*params, limit))
 
 
 # -- the reports queue --------------------------------------------------------------------------

@@ -14,6 +14,8 @@ from cryb_node.problems import Problem, not_found
 from cryb_node.services import NOTIFIER, Notice, ServiceKey
 from cryb_node.sync.homes import remote_homes
 
+from . import queries
+
 if TYPE_CHECKING:
     from .service import Users
 
@@ -142,13 +144,7 @@ class RelationshipService:
             raise not_found("block")
 
     async def list(self, me: str, kind: str | None = None) -> RelationshipList:
-        rows = await self.db.fetchall(
-            "SELECT r.other_id, coalesce(p.username, '') AS username,"
-            " coalesce(p.display_name, '') AS display_name, r.type, r.created_at"
-            " FROM users_relationships r LEFT JOIN users_profiles p ON p.user_id = r.other_id"
-            " WHERE r.user_id = ? AND (? IS NULL OR r.type = ?) ORDER BY r.created_at DESC, r.other_id",
-            (me, kind, kind),
-        )
+        rows = await queries.relationships(self.db, me, kind)
         homes = await remote_homes(self.users.node, [r["other_id"] for r in rows])
         return RelationshipList(
             [

@@ -25,7 +25,7 @@ from cryb_node.problems import Problem, not_found
 from cryb_node.services import MEDIA_STORE, ServiceKey
 from cryb_node.sync.homes import lives_elsewhere
 
-from . import audit, names, queries
+from . import audit, names, queries, queries_admin
 from .accounts import check_password
 from .api_tokens import ApiTokens
 from .audit import AuditPage
@@ -362,8 +362,10 @@ class Users:
     async def audit_page(
         self, user_id: str | None, action: str | None, before: int | None, limit: int
     ) -> AuditPage:
-        sql, params = audit.query(user_id=user_id, action=action, before=before, limit=limit)
-        return audit.rows_to_page(self.keys, await self.node.db.fetchall(sql, params), limit)
+        rows = await queries_admin.audit_entries(
+            self.node.db, user_id=user_id, action=action, before=before, limit=limit
+        )
+        return audit.rows_to_page(self.keys, rows, limit)
 
     # -- profiles -------------------------------------------------------------------------------
 
