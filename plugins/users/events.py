@@ -45,6 +45,8 @@ class UserErased(msgspec.Struct, kw_only=True):
 
 
 def _erase_content(conn: Connection, event_ids: list[bytes]) -> None:
+    # The system clock: a projection is given no node (Plugin.event_types() takes none), and
+    # erased_at only records when; no expiry or rule reads it back.
     now = int(time.time())
     for eid in event_ids:
         conn.execute("DELETE FROM event_content WHERE event_id = ?", (eid,))
