@@ -48,6 +48,20 @@ async def register_user(
     return body["user"]["id"], body["access_token"]
 
 
+def renewed(client: Any, token: str) -> str:
+    """A fresh access token for the session ``token`` belongs to, as its client would get by
+    refreshing: for a test that moves the node's clock (SteppedClock) past an access token's life,
+    since access tokens expire by the node's clock."""
+    import jwt
+    from cryb_plugins.users.service import USERS
+
+    from cryb_node.appkeys import NODE
+
+    claims = jwt.decode(token, options={"verify_signature": False})
+    tokens = client.app[NODE].services.require(USERS).tokens
+    return tokens.issue(claims["sub"], claims["sid"], bool(claims.get("adm")))
+
+
 @pytest.fixture
 async def registered_user(client: Any) -> tuple[str, str]:
     """(user_id, access_token) of a fresh user on the ``client`` app."""

@@ -89,7 +89,7 @@ class UsersPlugin(Plugin):
         node.services.provide(RELATIONSHIP_SERVICE, relationships)
         node.services.provide(RELATIONSHIPS, relationships)
         node.services.provide(DIRECTORY, UserDirectory(users))
-        node.services.provide(AUDIT, AuditService(node.db, users.keys))
+        node.services.provide(AUDIT, AuditService(node.db, users.keys, node.clock))
         node.services.provide(REGISTRATION, Registration(users))
         if node.serving:  # a CLI command prepares no exports
             node.services.provide(EXPORTER, Exporter(node, users))

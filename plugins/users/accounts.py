@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -15,6 +14,7 @@ from cryb_node.events import Tx
 from cryb_node.problems import Problem, not_found
 from cryb_node.services import AUTHORED_CONTENT
 
+from . import queries
 from .events import ERASED, UserErased
 from .keys import normalise_email
 
@@ -33,14 +33,13 @@ class AccountSummary(msgspec.Struct):
     created_at: int
 
 
-_SUMMARY = (
-    "SELECT id, username, email_ct, email_verified, admin, status, totp_enabled, created_at"
-    " FROM users_accounts"
-)
-
-
 def _summary(users: Users, r: Any) -> AccountSummary:
-    return AccountSummary(r[0], r[1], users.keys.open(r[2]), bool(r[3]), bool(r[4]), r[5], bool(r[6]), r[7])
+    """From a queries.SUMMARY row (the address decrypted)."""
+    return AccountSummary(
+        id=r["id"], username=r["username"], email=users.keys.open(r["email_ct"]),
+        email_verified=bool(r["email_verified"]), admin=bool(r["admin"]), status=r["status"],
+        totp_enabled=bool(r["totp_enabled"]), created_at=r["created_at"],
+    )  # fmt: skip
 
 
 async def check_password(users: Users, user_id: str, password: str, field: str = "password") -> None:
@@ -65,7 +64,7 @@ async def change_password(
     def write(conn: Connection) -> list[str]:
         conn.execute(
             "UPDATE users_accounts SET password_hash = ?, updated_at = ? WHERE id = ?",
-            (pw_hash, int(time.time()), user_id),
+            (pw_hash, users.now(), user_id),
         )
         users.audit(conn, "password.changed", client, user_id=user_id)
         return users.revoke_sessions_in_tx(conn, user_id, "password_changed", keep=session_id)
@@ -83,16 +82,16 @@ async def set_status(
         raise Problem("account_pending", 409, "this account waits for approval: approve or reject it")
 
     def write(conn: Connection) -> list[str]:
-        row = conn.execute("SELECT status FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
-        if row is None or row[0] == "deleted":
+        was = queries.account_status(conn, user_id)
+        if was is None or was == "deleted":
             raise not_found("user")
         if status != "active":
             keep_an_admin(conn, user_id)
         conn.execute(
             "UPDATE users_accounts SET status = ?, updated_at = ? WHERE id = ?",
-            (status, int(time.time()), user_id),
+            (status, users.now(), user_id),
         )
-        users.audit(conn, f"account.{status}", client, user_id=user_id, actor_id=actor_id, was=row[0])
+        users.audit(conn, f"account.{status}", client, user_id=user_id, actor_id=actor_id, was=was)
         return [] if status == "active" else users.revoke_sessions_in_tx(conn, user_id, status)
 
     users.tokens.revoked(*await users.node.db.write(write))
@@ -120,11 +119,11 @@ async def demote(users: Users, user_id: str, client: Client, *, actor_id: str | 
         ).fetchone()
         if row is None:
             raise not_found("user")
-        if not row[0]:
+        if not row["admin"]:
             return
         keep_an_admin(conn, user_id)
         conn.execute(
-            "UPDATE users_accounts SET admin = 0, updated_at = ? WHERE id = ?", (int(time.time()), user_id)
+            "UPDATE users_accounts SET admin = 0, updated_at = ? WHERE id = ?", (users.now(), user_id)
         )
         users.audit(conn, "account.demoted", client, user_id=user_id, actor_id=actor_id)
 
@@ -134,15 +133,7 @@ async def demote(users: Users, user_id: str, client: Client, *, actor_id: str | 
 def keep_an_admin(conn: Connection, user_id: str) -> None:
     """The node always keeps an active admin: taking the last one away (demote, disable, deactivate,
     erase) would leave nobody able to run the console, so it is refused inside the same transaction."""
-    row = conn.execute(
-        "SELECT admin = 1 AND status = 'active' FROM users_accounts WHERE id = ?", (user_id,)
-    ).fetchone()
-    if row is None or not row[0]:
-        return
-    other = conn.execute(
-        "SELECT 1 FROM users_accounts WHERE admin = 1 AND status = 'active' AND id != ? LIMIT 1", (user_id,)
-    ).fetchone()
-    if other is None:
+    if queries.is_last_active_admin(conn, user_id):
         raise Problem(
             "last_admin", 409, "this is the node's last active admin: make another account an admin first"
         )
@@ -158,7 +149,7 @@ async def set_password(
         cur = conn.execute(
             "UPDATE users_accounts SET password_hash = ?, updated_at = ?"
             " WHERE id = ? AND status != 'deleted'",
-            (pw_hash, int(time.time()), user_id),
+            (pw_hash, users.now(), user_id),
         )
         if not cur.rowcount:
             raise not_found("user")
@@ -176,8 +167,7 @@ async def delete(users: Users, user_id: str, client: Client, *, actor_id: str | 
 
     def write(tx: Tx) -> list[str]:
         conn = tx.conn
-        row = conn.execute("SELECT status FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
-        if row is None or row[0] == "deleted":
+        if queries.account_status(conn, user_id) in (None, "deleted"):
             raise not_found("user")
         keep_an_admin(conn, user_id)
         revoked = users.revoke_sessions_in_tx(conn, user_id, "deleted")
@@ -185,7 +175,7 @@ async def delete(users: Users, user_id: str, client: Client, *, actor_id: str | 
             "UPDATE users_accounts SET username = 'deleted', username_key = ?, email_ct = NULL,"
             " email_index = NULL, email_verified = 0, password_hash = NULL, admin = 0, status = 'deleted',"
             " totp_secret_ct = NULL, totp_enabled = 0, last_ip_ct = NULL, updated_at = ? WHERE id = ?",
-            (f"deleted:{user_id}", int(time.time()), user_id),
+            (f"deleted:{user_id}", users.now(), user_id),
         )
         conn.execute("UPDATE users_sessions SET ip_ct = NULL, user_agent = '' WHERE user_id = ?", (user_id,))
         for table in ("users_email_tokens", "users_recovery_codes", "users_oauth_links"):
@@ -203,17 +193,15 @@ async def delete(users: Users, user_id: str, client: Client, *, actor_id: str | 
 
 async def find(users: Users, who: str) -> AccountSummary:
     """An account by id, username or email (for the CLI)."""
+    db = users.node.db
     if "@" in who:
-        row = await users.node.db.fetchone(
-            _SUMMARY + " WHERE email_index = ?", (users.keys.blind("email", normalise_email(who)),)
-        )
+        row = await queries.summary_by_email(db, users.keys.blind("email", normalise_email(who)))
     else:
-        row = await users.node.db.fetchone(_SUMMARY + " WHERE id = ? OR username_key = ?", (who, who.lower()))
+        row = await queries.summary_by_id_or_name(db, who)
     if row is None:
         raise not_found("user")
     return _summary(users, row)
 
 
 async def list_accounts(users: Users, limit: int = 100) -> list[AccountSummary]:
-    rows = await users.node.db.fetchall(_SUMMARY + " WHERE status != 'deleted' ORDER BY id LIMIT ?", (limit,))
-    return [_summary(users, r) for r in rows]
+    return [_summary(users, r) for r in await queries.summaries(users.node.db, limit)]

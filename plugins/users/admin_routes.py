@@ -11,6 +11,7 @@ from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.problems import Problem, forbidden
 
+from . import queries
 from .audit import AuditPage
 from .routes import client_of
 from .schemas import Email, Password, Registered, Username
@@ -29,10 +30,7 @@ async def require_admin(call: Call, node: Node) -> str:
     """Node admins only; the flag is re-read so a demotion or disable applies at once."""
     if call.principal is None or not call.principal.admin:
         raise forbidden("node admins only")
-    ok = await node.db.fetchval(
-        "SELECT admin = 1 AND status = 'active' FROM users_accounts WHERE id = ?", (call.user_id,)
-    )
-    if not ok:
+    if not await queries.is_active_admin(node.db, call.user_id):
         raise forbidden("node admins only")
     return call.user_id
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
@@ -18,6 +17,8 @@ from cryb_node.db import Connection, Database
 from cryb_node.http.api import Principal
 from cryb_node.http.scopes import SCOPES
 from cryb_node.problems import Problem, not_found
+
+from . import queries
 
 PREFIX = "cryb_"
 ScopeName = Annotated[str, Meta(pattern="^(read|write|moderate|admin)$")]
@@ -52,18 +53,16 @@ def _hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-_COLS = "id, user_id, name, scopes, created_at, expires_at, last_used_at"
-
-
-def _out(r: tuple) -> ApiTokenOut:
+def _out(r: Any) -> ApiTokenOut:
+    """From a queries.API_TOKEN row."""
     return ApiTokenOut(
-        id=r[0], user_id=r[1], name=r[2], scopes=r[3].split(), created_at=r[4], expires_at=r[5],
-        last_used_at=r[6],
+        id=r["id"], user_id=r["user_id"], name=r["name"], scopes=r["scopes"].split(),
+        created_at=r["created_at"], expires_at=r["expires_at"], last_used_at=r["last_used_at"],
     )  # fmt: skip
 
 
 class ApiTokens:
-    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: Database, clock: Callable[[], float]) -> None:
         self.db = db
         self.clock = clock
 
@@ -81,9 +80,9 @@ class ApiTokens:
         tid = new_id()
 
         def write(conn: Connection) -> None:
-            (count,) = conn.execute(
+            count = conn.execute(
                 "SELECT count(*) FROM users_api_tokens WHERE user_id = ? AND revoked_at IS NULL", (user_id,)
-            ).fetchone()
+            ).fetchone()[0]
             if count >= MAX_TOKENS:
                 raise Problem("too_many_tokens", 409, f"at most {MAX_TOKENS} tokens per account")
             conn.execute(
@@ -99,19 +98,14 @@ class ApiTokens:
         )  # fmt: skip
 
     async def list(self, user_id: str) -> ApiTokenList:
-        rows = await self.db.fetchall(
-            f"SELECT {_COLS} FROM users_api_tokens WHERE user_id = ? AND revoked_at IS NULL"
-            " ORDER BY created_at DESC, id",
-            (user_id,),
-        )
-        return ApiTokenList([_out(r) for r in rows])
+        return ApiTokenList([_out(r) for r in await queries.api_tokens(self.db, user_id)])
 
     async def revoke(self, token_id: str, may: Callable[[str], bool]) -> None:
         """Revoke a token whose account ``may`` accepts (the caller's own, or their bot's)."""
-        row = await self.db.fetchone(
+        owner = await self.db.fetchval(
             "SELECT user_id FROM users_api_tokens WHERE id = ? AND revoked_at IS NULL", (token_id,)
         )
-        if row is None or not may(row[0]):
+        if owner is None or not may(owner):
             raise not_found("token")
         now = int(self.clock())
         await self.db.write(
@@ -128,17 +122,11 @@ class ApiTokens:
 
     async def authenticate(self, token: str) -> Principal | None:
         now = int(self.clock())
-        row = await self.db.fetchone(
-            "SELECT t.id, t.user_id, t.scopes, t.expires_at, t.last_used_at, a.admin, a.status,"
-            " b.user_id IS NOT NULL FROM users_api_tokens t JOIN users_accounts a ON a.id = t.user_id"
-            " LEFT JOIN users_bots b ON b.user_id = t.user_id"
-            " WHERE t.token_hash = ? AND t.revoked_at IS NULL",
-            (_hash(token),),
-        )
+        row = await queries.api_token_in_use(self.db, _hash(token))
         if row is None:
             return None
-        tid, user_id, scopes, expires_at, last_used, admin, status, bot = row
-        if status != "active" or (expires_at is not None and expires_at <= now):
+        tid, expires_at, last_used = row["id"], row["expires_at"], row["last_used_at"]
+        if row["status"] != "active" or (expires_at is not None and expires_at <= now):
             return None
         if last_used is None or now - last_used >= 60:  # Settings shows it; a minute is precise enough
             await self.db.write(
@@ -146,7 +134,7 @@ class ApiTokens:
                     "UPDATE users_api_tokens SET last_used_at = ? WHERE id = ?", (now, tid)
                 )
             )
-        granted = frozenset(scopes.split())
+        granted = frozenset(row["scopes"].split())
         # The admin scope is worth something only while the account is a node admin (re-read each time).
-        is_admin = bool(admin) and "admin" in granted
-        return Principal(user_id, f"token:{tid}", is_admin, granted, bool(bot))
+        is_admin = bool(row["admin"]) and "admin" in granted
+        return Principal(row["user_id"], f"token:{tid}", is_admin, granted, bool(row["bot"]))

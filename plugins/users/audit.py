@@ -5,13 +5,14 @@ SQL triggers refuse UPDATE and DELETE. The client address is stored encrypted, n
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import msgspec
 
+from cryb_node.clock import Clock
 from cryb_node.db import Connection
 
+from . import queries
 from .keys import Keys
 
 _encode = msgspec.json.Encoder().encode
@@ -35,6 +36,7 @@ class AuditPage(msgspec.Struct):
 def record(
     conn: Connection,
     keys: Keys,
+    at_ms: int,
     action: str,
     *,
     user_id: str | None = None,
@@ -45,7 +47,7 @@ def record(
     conn.execute(
         "INSERT INTO users_audit (at, action, user_id, actor_id, ip_ct, detail) VALUES (?, ?, ?, ?, ?, ?)",
         (
-            time.time_ns() // 1_000_000,
+            at_ms,
             action,
             user_id,
             actor_id,
@@ -55,42 +57,26 @@ def record(
     )
 
 
-_SELECT = "SELECT id, at, action, user_id, actor_id, ip_ct, detail FROM users_audit"
-
-
 def rows_to_page(keys: Keys, rows: list[Any], limit: int) -> AuditPage:
+    """A page from queries_admin.audit_entries rows (addresses decrypted)."""
     entries = [
-        AuditEntry(r[0], r[1], r[2], r[3], r[4], keys.open(r[5]), msgspec.json.decode(r[6])) for r in rows
-    ]
+        AuditEntry(
+            id=r["id"], at=r["at"], action=r["action"], user_id=r["user_id"], actor_id=r["actor_id"],
+            ip=keys.open(r["ip_ct"]), detail=msgspec.json.decode(r["detail"]),
+        )
+        for r in rows
+    ]  # fmt: skip
     return AuditPage(entries, entries[-1].id if len(entries) == limit else None)
-
-
-def query(
-    *, user_id: str | None, action: str | None, before: int | None, limit: int
-) -> tuple[str, tuple[Any, ...]]:
-    """Newest first, filtered; keyset pagination on id."""
-    where: list[str] = []
-    params: list[Any] = []
-    if user_id:
-        where.append("user_id = ?")
-        params.append(user_id)
-    if action:
-        where.append("action = ?")
-        params.append(action)
-    if before:
-        where.append("id < ?")
-        params.append(before)
-    sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id DESC LIMIT ?"
-    return sql, (*params, limit)
 
 
 class AuditService:
     """The core's Audit service (cryb_node.services.Audit): other plugins' admin actions land in the
     same log as ours, and their admin routes re-check the caller against the accounts table."""
 
-    def __init__(self, db: Any, keys: Keys) -> None:
+    def __init__(self, db: Any, keys: Keys, clock: Clock) -> None:
         self._db = db
         self._keys = keys
+        self._clock = clock
 
     def record(
         self,
@@ -102,11 +88,8 @@ class AuditService:
         ip: str | None = None,
         **detail: Any,
     ) -> None:
-        record(conn, self._keys, action, user_id=user_id, actor_id=actor_id, ip=ip, **detail)
+        at = self._clock.time_ms()
+        record(conn, self._keys, at, action, user_id=user_id, actor_id=actor_id, ip=ip, **detail)
 
     async def is_admin(self, user_id: str) -> bool:
-        return bool(
-            await self._db.fetchval(
-                "SELECT admin = 1 AND status = 'active' FROM users_accounts WHERE id = ?", (user_id,)
-            )
-        )
+        return await queries.is_active_admin(self._db, user_id)

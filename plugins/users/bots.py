@@ -4,8 +4,7 @@ community (the BotMembership service), where it gets roles like any member."""
 
 from __future__ import annotations
 
-import time
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from msgspec import Meta
@@ -13,6 +12,7 @@ from msgspec import Meta
 from cryb_node.db import Connection
 from cryb_node.problems import Problem, not_found
 
+from . import queries
 from .api_tokens import ApiTokenIn, ApiTokenMade, ApiTokens
 from .service import Client, Users
 
@@ -41,15 +41,12 @@ class BotList(msgspec.Struct):
     bots: list[BotOut]
 
 
-_SQL = (
-    "SELECT b.user_id, a.username, coalesce(p.display_name, ''), b.owner_id, b.created_at FROM users_bots b"
-    " JOIN users_accounts a ON a.id = b.user_id LEFT JOIN users_profiles p ON p.user_id = b.user_id"
-    " WHERE a.status = 'active'"
-)
-
-
-def _out(r: tuple) -> BotOut:
-    return BotOut(id=r[0], username=r[1], display_name=r[2], owner_id=r[3], created_at=r[4])
+def _out(r: Any) -> BotOut:
+    """From a queries.BOT row."""
+    return BotOut(
+        id=r["user_id"], username=r["username"], display_name=r["display_name"], owner_id=r["owner_id"],
+        created_at=r["created_at"],
+    )  # fmt: skip
 
 
 class Bots:
@@ -60,14 +57,14 @@ class Bots:
     async def create(self, owner_id: str, body: BotIn, client: Client) -> BotMade:
         if await self.is_bot(owner_id):
             raise Problem("forbidden", 403, "a bot cannot own bots")
-        now = int(time.time())
+        now = self.users.now()
 
         def in_tx(conn: Connection, user_id: str) -> None:
-            (count,) = conn.execute(
+            count = conn.execute(
                 "SELECT count(*) FROM users_bots b JOIN users_accounts a ON a.id = b.user_id"
                 " WHERE b.owner_id = ? AND a.status = 'active'",
                 (owner_id,),
-            ).fetchone()
+            ).fetchone()[0]
             if count >= MAX_BOTS:
                 raise Problem("too_many_tokens", 409, f"at most {MAX_BOTS} bots per owner")
             conn.execute(
@@ -88,15 +85,11 @@ class Bots:
         )  # fmt: skip
 
     async def list(self, owner_id: str) -> BotList:
-        sql = _SQL + " AND b.owner_id = ? ORDER BY b.created_at, b.user_id"
-        rows = await self.users.node.db.fetchall(sql, (owner_id,))
-        return BotList([_out(r) for r in rows])
+        return BotList([_out(r) for r in await queries.bots(self.users.node.db, owner_id)])
 
     async def owned(self, owner_id: str, bot_id: str) -> BotOut:
         """The caller's bot, or 404 (someone else's bot is not theirs to know)."""
-        row = await self.users.node.db.fetchone(
-            _SQL + " AND b.user_id = ? AND b.owner_id = ?", (bot_id, owner_id)
-        )
+        row = await queries.bot(self.users.node.db, owner_id, bot_id)
         if row is None:
             raise not_found("bot")
         return _out(row)
@@ -108,7 +101,7 @@ class Bots:
     async def delete(self, owner_id: str, bot_id: str) -> None:
         """The bot's account is deleted (its name stays taken, as for people) and its tokens revoked."""
         await self.owned(owner_id, bot_id)
-        now = int(time.time())
+        now = self.users.now()
 
         def write(conn: Connection) -> None:
             conn.execute(

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
-import time
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import msgspec
@@ -20,7 +18,7 @@ from cryb_node.problems import Problem, not_found
 from cryb_node.realtime.protocol import Close
 from cryb_node.services import AUTHORED_CONTENT, AuthoredCounts
 
-from . import accounts
+from . import accounts, queries, queries_admin
 from .audit import AuditEntry
 from .keys import normalise_email
 
@@ -80,62 +78,34 @@ class SignedOut(msgspec.Struct):
     sessions: int  # sessions ended
 
 
-_ROW = (
-    "SELECT a.id, a.username, a.email_ct, a.email_verified, a.admin, a.status, a.totp_enabled,"
-    " a.created_at, coalesce(p.display_name, ''),"
-    " (SELECT max(s.last_used_at) FROM users_sessions s WHERE s.user_id = a.id)"
-    " FROM users_accounts a LEFT JOIN users_profiles p ON p.user_id = a.id"
-)
-
-
 def _user(users: Users, r: Any) -> AdminUser:
+    """From a queries_admin.ADMIN_USER row (the address decrypted)."""
     return AdminUser(
-        r[0], r[1], users.keys.open(r[2]), bool(r[3]), bool(r[4]), r[5], bool(r[6]), r[7], r[8], r[9]
-    )
-
-
-def _like(text: str) -> str:
-    return "%" + re.sub(r"([\\%_])", r"\\\1", text.lower()) + "%"
+        id=r["id"], username=r["username"], email=users.keys.open(r["email_ct"]),
+        email_verified=bool(r["email_verified"]), admin=bool(r["admin"]), status=r["status"],
+        totp_enabled=bool(r["totp_enabled"]), created_at=r["created_at"], display_name=r["display_name"],
+        last_seen_at=r["last_seen_at"],
+    )  # fmt: skip
 
 
 async def search(users: Users, s: UserSearch) -> UserPage:
     """Newest accounts first. Emails are stored encrypted, so an address is matched exactly through
     its blind index; names match anywhere in the username or the display name."""
-    where: list[str] = []
-    params: list[Any] = []
     q = s.q.strip()
-    if "@" in q.lstrip("@"):
-        where.append("a.email_index = ?")
-        params.append(users.keys.blind("email", normalise_email(q)))
-    elif q:
-        name = q.lstrip("@")
-        where.append(r"(a.id = ? OR a.username_key LIKE ? ESCAPE '\' OR p.display_name LIKE ? ESCAPE '\')")
-        params += [q.lower(), _like(name), _like(name)]  # ids are lower-case base32
-    if s.status is None:
-        where.append("a.status != 'deleted'")
-    else:
-        where.append("a.status = ?")
-        params.append(s.status)
-    if s.admin is not None:
-        where.append("a.admin = ?")
-        params.append(int(s.admin))
-    if s.after:
-        where.append("a.id < ?")
-        params.append(s.after)
-    sql = f"{_ROW} WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT ?"
-    rows = await users.node.db.fetchall(sql, (*params, s.limit + 1))
+    email_index = users.keys.blind("email", normalise_email(q)) if "@" in q.lstrip("@") else None
+    rows = await queries_admin.search_accounts(
+        users.node.db, email_index=email_index, q=q, status=s.status, admin=s.admin, after=s.after,
+        limit=s.limit + 1,
+    )  # fmt: skip
     page = [_user(users, r) for r in rows[: s.limit]]
     return UserPage(page, page[-1].id if len(rows) > s.limit else None)
 
 
 async def show(users: Users, user_id: str) -> UserDetail:
-    row = await users.node.db.fetchone(f"{_ROW} WHERE a.id = ?", (user_id,))
+    row = await queries_admin.admin_user(users.node.db, user_id)
     if row is None:
         raise not_found("user")
-    sessions = await users.node.db.fetchval(
-        "SELECT count(*) FROM users_sessions WHERE user_id = ? AND revoked_at IS NULL AND expires_at > ?",
-        (user_id, int(time.time())),
-    )
+    sessions = await queries_admin.live_session_count(users.node.db, user_id, users.now())
     authored = users.node.services.get(AUTHORED_CONTENT)
     written = await authored.count_author(users.node.db, user_id) if authored is not None else None
     audit = await users.audit_page(user_id, None, None, 20)
@@ -158,7 +128,7 @@ async def update(
         # promoting after any status change: an account is never left an admin half-way
         await accounts.promote(users, user_id, client, actor_id=actor_id)
         users.first_run.done()  # the setup link dies once an admin exists
-    row = await users.node.db.fetchone(f"{_ROW} WHERE a.id = ?", (user_id,))
+    row = await queries_admin.admin_user(users.node.db, user_id)
     if row is None:
         raise not_found("user")
     return _user(users, row)
@@ -168,8 +138,7 @@ async def sign_out(users: Users, user_id: str, client: Client, *, actor_id: str 
     """End every session of the account (its refresh tokens die with them); returns how many."""
 
     def write(conn: Any) -> list[str]:
-        row = conn.execute("SELECT status FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
-        if row is None or row[0] == "deleted":
+        if queries.account_status(conn, user_id) in (None, "deleted"):
             raise not_found("user")
         ids = users.revoke_sessions_in_tx(conn, user_id, "signed_out_by_admin")
         users.audit(conn, "account.signed_out", client, user_id=user_id, actor_id=actor_id, sessions=len(ids))

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 from cryb_node.services import Contact
 
+from . import queries
+
 if TYPE_CHECKING:
     from .service import Users
 
@@ -16,14 +18,11 @@ class UserDirectory:
         self.users = users
 
     async def contact(self, user_id: str) -> Contact | None:
-        row = await self.users.node.db.fetchone(
-            "SELECT a.username, coalesce(p.display_name, ''), a.email_ct, a.email_verified"
-            " FROM users_accounts a LEFT JOIN users_profiles p ON p.user_id = a.id"
-            " WHERE a.id = ? AND a.status = 'active'",
-            (user_id,),
-        )
+        row = await queries.contact(self.users.node.db, user_id)
         if row is None:
             return None
-        username, display_name, email_ct, verified = row
-        email = self.users.keys.open(email_ct) if verified and email_ct else None
-        return Contact(user_id=user_id, email=email, display_name=display_name, username=username)
+        email_ct = row["email_ct"]
+        email = self.users.keys.open(email_ct) if row["email_verified"] and email_ct else None
+        return Contact(
+            user_id=user_id, email=email, display_name=row["display_name"], username=row["username"]
+        )

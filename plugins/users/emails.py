@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from typing import TYPE_CHECKING
 
 from cryb_node.db import Connection
@@ -30,7 +29,7 @@ def bad_token() -> Problem:
 
 
 def _issue(conn: Connection, users: Users, user_id: str, purpose: str, email: str | None = None) -> str:
-    token, now = new_secret_token("et_"), int(time.time())
+    token, now = new_secret_token("et_"), users.now()
     ttl = users.s.email_token_ttl_s if purpose == "verify" else users.s.reset_token_ttl_s
     # A new link replaces any unused one of the same purpose.
     conn.execute(
@@ -50,6 +49,24 @@ def _issue(conn: Connection, users: Users, user_id: str, purpose: str, email: st
     return token
 
 
+def _sealed_email(conn: Connection, user_id: str) -> bytes | None:
+    row = conn.execute("SELECT email_ct FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
+    return row["email_ct"] if row else None
+
+
+def _use_token(conn: Connection, token: str, purpose: str, now: int) -> str | None:
+    """Spend an unused, unexpired link of ``purpose``; the account it was for, or None."""
+    row = conn.execute(
+        "SELECT user_id FROM users_email_tokens WHERE token_hash = ? AND purpose = ?"
+        " AND used_at IS NULL AND expires_at > ?",
+        (token_hash(token), purpose, now),
+    ).fetchone()
+    if row is None:
+        return None
+    conn.execute("UPDATE users_email_tokens SET used_at = ? WHERE token_hash = ?", (now, token_hash(token)))
+    return row["user_id"]
+
+
 def link(users: Users, path: str, token: str) -> str:
     return f"{users.node.config.base_url.rstrip('/')}{path}?token={token}"
 
@@ -66,9 +83,9 @@ async def send_verification(users: Users, user_id: str, client: Client) -> str:
     """Mail a verification link to the account's address; returns the link."""
 
     def write(conn: Connection) -> tuple[str | None, str]:
-        row = conn.execute("SELECT email_ct FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
+        sealed = _sealed_email(conn, user_id)
         users.audit(conn, "email.verification_sent", client, user_id=user_id)
-        return users.keys.open(row[0]) if row else None, _issue(conn, users, user_id, "verify")
+        return users.keys.open(sealed), _issue(conn, users, user_id, "verify")
 
     email, token = await users.node.db.write(write)
     if email is None:
@@ -95,22 +112,15 @@ def send_verification_later(users: Users, user_id: str, client: Client) -> None:
 
 async def verify(users: Users, token: str, client: Client) -> str:
     def write(conn: Connection) -> str | None:
-        now = int(time.time())
-        row = conn.execute(
-            "SELECT user_id FROM users_email_tokens WHERE token_hash = ? AND purpose = 'verify'"
-            " AND used_at IS NULL AND expires_at > ?",
-            (token_hash(token), now),
-        ).fetchone()
-        if row is None:
+        now = users.now()
+        user_id = _use_token(conn, token, "verify", now)
+        if user_id is None:
             return None
         conn.execute(
-            "UPDATE users_email_tokens SET used_at = ? WHERE token_hash = ?", (now, token_hash(token))
+            "UPDATE users_accounts SET email_verified = 1, updated_at = ? WHERE id = ?", (now, user_id)
         )
-        conn.execute(
-            "UPDATE users_accounts SET email_verified = 1, updated_at = ? WHERE id = ?", (now, row[0])
-        )
-        users.audit(conn, "email.verified", client, user_id=row[0])
-        return row[0]
+        users.audit(conn, "email.verified", client, user_id=user_id)
+        return user_id
 
     user_id = await users.node.db.write(write)
     if user_id is None:
@@ -132,7 +142,7 @@ async def change_email(users: Users, user_id: str, new_email: str, client: Clien
         conn.execute(
             "UPDATE users_accounts SET email_ct = ?, email_index = ?, email_verified = 0, updated_at = ?"
             " WHERE id = ?",
-            (users.keys.seal(new_email), index, int(time.time()), user_id),
+            (users.keys.seal(new_email), index, users.now(), user_id),
         )
         users.audit(conn, "email.changed", client, user_id=user_id)
 
@@ -154,9 +164,9 @@ async def send_reset(users: Users, user_id: str, client: Client) -> str:
     """Issue a reset link for an account and mail it (if it has an address); returns the link."""
 
     def write(conn: Connection) -> tuple[str | None, str]:
-        row = conn.execute("SELECT email_ct FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
+        sealed = _sealed_email(conn, user_id)
         users.audit(conn, "password.reset_requested", client, user_id=user_id)
-        return users.keys.open(row[0]) if row else None, _issue(conn, users, user_id, "reset")
+        return users.keys.open(sealed), _issue(conn, users, user_id, "reset")
 
     address, token = await users.node.db.write(write)
     # The web UI's page (cryb_node/webui.py) asks for the new password and POSTs it with the token.
@@ -174,22 +184,16 @@ async def confirm_reset(users: Users, token: str, new_password: str, client: Cli
     pw_hash = await users.hash_password(new_password)
 
     def write(conn: Connection) -> list[str] | None:
-        now = int(time.time())
-        row = conn.execute(
-            "SELECT user_id FROM users_email_tokens WHERE token_hash = ? AND purpose = 'reset'"
-            " AND used_at IS NULL AND expires_at > ?",
-            (token_hash(token), now),
-        ).fetchone()
-        if row is None:
+        now = users.now()
+        user_id = _use_token(conn, token, "reset", now)
+        if user_id is None:
             return None
         conn.execute(
-            "UPDATE users_email_tokens SET used_at = ? WHERE token_hash = ?", (now, token_hash(token))
+            "UPDATE users_accounts SET password_hash = ?, updated_at = ? WHERE id = ?",
+            (pw_hash, now, user_id),
         )
-        conn.execute(
-            "UPDATE users_accounts SET password_hash = ?, updated_at = ? WHERE id = ?", (pw_hash, now, row[0])
-        )
-        users.audit(conn, "password.reset", client, user_id=row[0])
-        return users.revoke_sessions_in_tx(conn, row[0], "password_reset")
+        users.audit(conn, "password.reset", client, user_id=user_id)
+        return users.revoke_sessions_in_tx(conn, user_id, "password_reset")
 
     revoked = await users.node.db.write(write)
     if revoked is None:

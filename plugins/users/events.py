@@ -45,6 +45,8 @@ class UserErased(msgspec.Struct, kw_only=True):
 
 
 def _erase_content(conn: Connection, event_ids: list[bytes]) -> None:
+    # The system clock: a projection is given no node (Plugin.event_types() takes none), and
+    # erased_at only records when; no expiry or rule reads it back.
     now = int(time.time())
     for eid in event_ids:
         conn.execute("DELETE FROM event_content WHERE event_id = ?", (eid,))
@@ -53,7 +55,7 @@ def _erase_content(conn: Connection, event_ids: list[bytes]) -> None:
 
 def _is_erased(conn: Connection, user_id: str) -> bool:
     row = conn.execute("SELECT erased FROM users_profiles WHERE user_id = ?", (user_id,)).fetchone()
-    return bool(row and row[0])
+    return bool(row and row["erased"])
 
 
 def authorize(conn: Connection, ev: Event) -> Refusal | None:
@@ -75,7 +77,7 @@ def _local_admin(conn: Connection, user_id: str | None) -> bool:
     # The operator named this admin (setup link, `cryb user create --admin`); a peer's user never
     # has a local account row, so a peer's operator cannot hand out reserved names here.
     row = conn.execute("SELECT admin FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
-    return bool(row and row[0])
+    return bool(row and row["admin"])
 
 
 def apply_created(conn: Connection, ev: Event) -> None:
@@ -143,7 +145,8 @@ def apply_erased(conn: Connection, ev: Event) -> None:
     if user_id is None:
         return
     ids = [
-        r[0] for r in conn.execute("SELECT event_id FROM users_profile_events WHERE user_id = ?", (user_id,))
+        r["event_id"]
+        for r in conn.execute("SELECT event_id FROM users_profile_events WHERE user_id = ?", (user_id,))
     ]
     _erase_content(conn, ids)
     conn.execute("DELETE FROM users_profile_events WHERE user_id = ?", (user_id,))

@@ -12,6 +12,7 @@ import msgspec
 
 from cryb_node.export import ExportSink
 
+from . import queries
 from .schemas import Me
 
 if TYPE_CHECKING:
@@ -67,32 +68,26 @@ async def export_account(users: Users, user_id: str, sink: ExportSink) -> None:
     me = await users.me(user_id)
     last_ip = await db.fetchval("SELECT last_ip_ct FROM users_accounts WHERE id = ?", (user_id,))
     links = [
-        OAuthLink(r[0], r[1])
-        for r in await db.fetchall(
-            "SELECT provider, created_at FROM users_oauth_links WHERE user_id = ? ORDER BY created_at",
-            (user_id,),
-        )
+        OAuthLink(provider=r["provider"], linked_at=r["created_at"])
+        for r in await queries.oauth_links(db, user_id, oldest_first=True)
     ]
     sessions = [
-        SessionRecord(r[0], r[1], r[2], r[3], r[4], r[5], keys.open(r[6]))
-        for r in await db.fetchall(
-            "SELECT id, created_at, last_used_at, expires_at, revoked_at, user_agent, ip_ct FROM"
-            " users_sessions WHERE user_id = ? ORDER BY created_at",
-            (user_id,),
+        SessionRecord(
+            id=r["id"], created_at=r["created_at"], last_used_at=r["last_used_at"],
+            expires_at=r["expires_at"], revoked_at=r["revoked_at"], user_agent=r["user_agent"],
+            ip=keys.open(r["ip_ct"]),
         )
-    ]
+        for r in await queries.all_sessions(db, user_id)
+    ]  # fmt: skip
     # The account's own security history (sign-ins, changes); who else acted and why stays out.
     log: list[SecurityEvent] = []
     after = 0
     while True:
-        rows = await db.fetchall(
-            "SELECT id, at, action, ip_ct FROM users_audit WHERE user_id = ? AND id > ? ORDER BY id LIMIT ?",
-            (user_id, after, PAGE),
-        )
-        log += [SecurityEvent(r[1], r[2], keys.open(r[3])) for r in rows]
+        rows = await queries.own_audit_page(db, user_id, after, PAGE)
+        log += [SecurityEvent(at=r["at"], action=r["action"], ip=keys.open(r["ip_ct"])) for r in rows]
         if len(rows) < PAGE:
             break
-        after = rows[-1][0]
+        after = rows[-1]["id"]
     account = Account(
         account=me, last_sign_in_ip=keys.open(last_ip), oauth_links=links, sessions=sessions, security_log=log
     )
@@ -102,12 +97,12 @@ async def export_account(users: Users, user_id: str, sink: ExportSink) -> None:
         "Your account: profile, email address, settings (two-factor sign-in, admin), linked sign-in"
         " providers, the devices signed in with it (with their addresses) and its security log.",
     )
-    rels = await db.fetchall(
-        "SELECT other_id, type, created_at FROM users_relationships WHERE user_id = ? ORDER BY created_at",
-        (user_id,),
+    rels = await queries.own_relationships(db, user_id)
+    sink.mention(*(r["other_id"] for r in rels))
+    await sink.write_json(
+        "relationships.json",
+        [Relationship(user_id=r["other_id"], type=r["type"], since=r["created_at"]) for r in rels],
     )
-    sink.mention(*(r[0] for r in rels))
-    await sink.write_json("relationships.json", [Relationship(r[0], r[1], r[2]) for r in rels])
     sink.describe("relationships.json", "Your friends, friend requests and the people you block.")
     await sink.advance(1 + len(sessions) + len(log) + len(rels))
 
@@ -118,12 +113,14 @@ async def finish(users: Users, sink: ExportSink) -> None:
     people: list[Person] = []
     for i in range(0, len(ids), PAGE):
         chunk = ids[i : i + PAGE]
-        rows = await users.node.db.fetchall(
-            "SELECT user_id, username, display_name, erased FROM users_profiles"
-            f" WHERE user_id IN ({','.join('?' * len(chunk))}) ORDER BY user_id",
-            chunk,
-        )
-        people += [Person(r[0], "" if r[3] else r[1], "" if r[3] else r[2], bool(r[3])) for r in rows]
+        rows = await queries.public_names(users.node.db, chunk)
+        people += [
+            Person(
+                id=r["user_id"], username="" if r["erased"] else r["username"],
+                display_name="" if r["erased"] else r["display_name"], erased=bool(r["erased"]),
+            )
+            for r in rows
+        ]  # fmt: skip
     await sink.write_json("people.json", people)
     sink.describe(
         "people.json",
@@ -134,7 +131,7 @@ async def finish(users: Users, sink: ExportSink) -> None:
 
 
 def readme(users: Users, sink: ExportSink) -> str:
-    made = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    made = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(users.node.clock.time()))
     lines = [
         "Your data from the CRYB node at " + users.node.config.base_url,
         f"Prepared {made} for user id {sink.user_id}.",

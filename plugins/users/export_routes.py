@@ -43,7 +43,7 @@ def export_routes(api: Api, node: Node) -> None:
         users = node.services.require(USERS)
         path = await exporter_of(node).file(call.user_id, call.path("export_id"), client_of(call, node))
         me = await users.me(call.user_id)
-        day = time.strftime("%Y-%m-%d", time.gmtime())
+        day = time.strftime("%Y-%m-%d", time.gmtime(node.clock.time()))
         return web.FileResponse(
             path,
             headers={

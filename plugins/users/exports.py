@@ -74,8 +74,6 @@ class Exporter:
         self.node = node
         self.users = users
         self.dir = node.data_dir / "exports"
-        # The wall clock (unix seconds) for expiry: the node's; tests move it.
-        self.clock: Callable[[], float] = node.clock.time
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._current: tuple[str, str, asyncio.Task[None]] | None = None  # (export, user, build)
@@ -83,7 +81,8 @@ class Exporter:
         self._chores: set[asyncio.Task[None]] = set()
 
     def now(self) -> int:
-        return int(self.clock())
+        # Expiry and the interval between requests are judged by the node's clock (tests move it).
+        return int(self.node.clock.time())
 
     def path(self, export_id: str, part: bool = False) -> Path:
         return self.dir / (f"{export_id}.zip.part" if part else f"{export_id}.zip")
@@ -112,19 +111,19 @@ class Exporter:
 
         def write(conn: Connection) -> list[str]:
             rows = conn.execute("SELECT id, attempts FROM users_exports WHERE state = 'running'").fetchall()
-            for export_id, attempts in rows:
-                if attempts >= MAX_ATTEMPTS:
+            for r in rows:
+                if r["attempts"] >= MAX_ATTEMPTS:
                     conn.execute(
                         "UPDATE users_exports SET state = 'failed', error = ?, finished_at = ? WHERE id = ?",
-                        ("the node stopped while preparing it, too often", self.now(), export_id),
+                        ("the node stopped while preparing it, too often", self.now(), r["id"]),
                     )
                 else:
                     conn.execute(
                         "UPDATE users_exports SET state = 'queued', progress = 0, items = 0, step = ''"
                         " WHERE id = ?",
-                        (export_id,),
+                        (r["id"],),
                     )
-            return [r[0] for r in rows]
+            return [r["id"] for r in rows]
 
         for export_id in await self.node.db.write(write):
             await asyncio.to_thread(self.path(export_id, part=True).unlink, True)
@@ -240,9 +239,9 @@ class Exporter:
         conn.execute(
             "UPDATE users_exports SET state = 'running', started_at = ?, attempts = attempts + 1"
             " WHERE id = ?",
-            (self.now(), row[0]),
+            (self.now(), row["id"]),
         )
-        return row[0], row[1]
+        return row["id"], row["user_id"]
 
     async def _build(self, export_id: str, user_id: str) -> None:
         part, final = self.path(export_id, part=True), self.path(export_id)
@@ -319,7 +318,7 @@ class Exporter:
                 "DELETE FROM users_exports WHERE state IN ('expired', 'failed') AND created_at < ?",
                 (now - HISTORY_S,),
             )
-            return {r[0] for r in conn.execute("SELECT id FROM users_exports WHERE state = 'ready'")}
+            return {r["id"] for r in conn.execute("SELECT id FROM users_exports WHERE state = 'ready'")}
 
         keep = await self.node.db.write(write)
         if self._current is not None:
@@ -351,9 +350,9 @@ class Exporter:
                 "DELETE FROM users_exports WHERE user_id = ? RETURNING id", (user_id,)
             ).fetchall()
         )
-        for (export_id,) in rows:
-            await asyncio.to_thread(self.path(export_id).unlink, True)
-            await asyncio.to_thread(self.path(export_id, part=True).unlink, True)
+        for r in rows:
+            await asyncio.to_thread(self.path(r["id"]).unlink, True)
+            await asyncio.to_thread(self.path(r["id"], part=True).unlink, True)
 
 
 EXPORTER: ServiceKey[Exporter] = ServiceKey("users.exports")

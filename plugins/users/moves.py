@@ -12,7 +12,6 @@ plugin's). Two local consequences, applied by a durable consumer once the move i
 from __future__ import annotations
 
 import secrets
-import time
 from typing import TYPE_CHECKING
 
 from cryb_node.bus import Subscription
@@ -20,6 +19,8 @@ from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.problems import Problem
 from cryb_node.sync.homes import MOVED, current_home
+
+from . import queries
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -42,14 +43,14 @@ def subscription(node: Node, u: Users) -> Subscription:
             if user_id is None or ev.body.author != user_id:
                 continue
             home = current_home(conn, user_id)
-            row = conn.execute("SELECT status FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
-            if home is not None and home != here and row is not None:
+            has_account = queries.account_status(conn, user_id) is not None
+            if home is not None and home != here and has_account:
                 # It left this node: nothing signed in here keeps working.
                 revoked = u.revoke_sessions_in_tx(conn, user_id, "moved")
                 u.audit(conn, "account.moved_away", user_id=user_id, sessions=len(revoked))
                 url = conn.execute("SELECT url FROM sync_moved WHERE user_id = ?", (user_id,)).fetchone()
-                u.tokens.moved_away(url[0] if url else "", *revoked)
-            elif home == here and row is None:
+                u.tokens.moved_away(url["url"] if url else "", *revoked)
+            elif home == here and not has_account:
                 _adopt(conn, u, user_id)
 
     return Subscription(name="users.moves", handle_in_tx=handle, kinds=frozenset({MOVED}))
@@ -58,10 +59,10 @@ def subscription(node: Node, u: Users) -> Subscription:
 def _adopt(conn: Connection, users: Users, user_id: str) -> None:
     """The local account of an account that moved here: its public username if free here."""
     prof = conn.execute("SELECT username FROM users_profiles WHERE user_id = ?", (user_id,)).fetchone()
-    name = prof[0] if prof and prof[0] else f"user_{user_id[-6:].lower()}"
+    name = prof["username"] if prof and prof["username"] else f"user_{user_id[-6:].lower()}"
     if conn.execute("SELECT 1 FROM users_accounts WHERE username_key = ?", (name.lower(),)).fetchone():
         name = f"{name[:24]}_{secrets.token_hex(3)}"  # a local account already has the name
-    now = int(time.time())
+    now = users.now()
     conn.execute(
         "INSERT INTO users_accounts (id, username, username_key, password_hash, created_at, updated_at)"
         " VALUES (?, ?, ?, NULL, ?, ?)",

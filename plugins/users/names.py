@@ -28,7 +28,7 @@ async def find(node: Node, name: str) -> list[str]:
         "SELECT user_id FROM users_profiles WHERE lower(username) = ? AND erased = 0",
         (username.lower(),),
     )
-    ids = [r[0] for r in rows]
+    ids = [r["user_id"] for r in rows]
     homes = await remote_homes(node, ids)
     if home:
         return [u for u in ids if u in homes and home.lower() in (homes[u].node.lower(), homes[u].node_key)]

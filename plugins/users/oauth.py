@@ -15,8 +15,7 @@ import hashlib
 import hmac
 import re
 import secrets
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -99,7 +98,7 @@ class Pending:
     # sha256 of the secret in the starting browser's cookie: without it, a callback URL carried to
     # another browser would sign that browser in to (or link) the account of whoever started.
     browser: bytes = b""
-    created: float = field(default_factory=time.monotonic)
+    created: float = 0.0  # node.clock.monotonic() when the flow started
 
 
 def browser_digest(secret: str) -> bytes:
@@ -179,7 +178,9 @@ class OAuth:
             secrets.token_urlsafe(16),
             secrets.token_urlsafe(24),
         )
-        self._pending[state] = Pending(name, verifier, nonce, link_user, browser_digest(browser))
+        self._pending[state] = Pending(
+            name, verifier, nonce, link_user, browser_digest(browser), self.users.node.clock.monotonic()
+        )
         ep = await self._endpoints(p)
         params = {
             "response_type": "code",
@@ -195,7 +196,7 @@ class OAuth:
         return f"{ep['authorization_endpoint']}?{urlencode(params)}", browser
 
     def _sweep(self) -> None:
-        horizon = time.monotonic() - STATE_TTL_S
+        horizon = self.users.node.clock.monotonic() - STATE_TTL_S
         for s in [s for s, pend in self._pending.items() if pend.created < horizon]:
             del self._pending[s]
 
@@ -206,7 +207,7 @@ class OAuth:
         if (
             pending is None
             or pending.provider != name
-            or pending.created < time.monotonic() - STATE_TTL_S
+            or pending.created < self.users.node.clock.monotonic() - STATE_TTL_S
             or not hmac.compare_digest(pending.browser, browser_digest(browser))
         ):
             await self.users.node.db.write(
@@ -337,18 +338,19 @@ class OAuth:
         conn.execute(
             "INSERT OR IGNORE INTO users_oauth_links (provider, subject, user_id, created_at)"
             " VALUES (?, ?, ?, ?)",
-            (provider, subject, user_id, int(time.time())),
+            (provider, subject, user_id, self.users.now()),
         )
         self.users.audit(conn, "oauth.linked", client, user_id=user_id, provider=provider)
 
     async def unlink(self, user_id: str, provider: str, client: Client) -> None:
         def write(conn: Any) -> int:
             row = conn.execute(
-                "SELECT password_hash IS NOT NULL, (SELECT count(*) FROM users_oauth_links WHERE user_id = ?)"
+                "SELECT password_hash IS NOT NULL AS has_password,"
+                " (SELECT count(*) FROM users_oauth_links WHERE user_id = ?) AS links"
                 " FROM users_accounts WHERE id = ?",
                 (user_id, user_id),
             ).fetchone()
-            if not row[0] and row[1] <= 1:
+            if not row["has_password"] and row["links"] <= 1:
                 raise Problem("last_sign_in_method", 409, "set a password before removing the last provider")
             cur = conn.execute(
                 "DELETE FROM users_oauth_links WHERE user_id = ? AND provider = ?", (user_id, provider)

@@ -11,6 +11,7 @@ from msgspec import Meta
 from cryb_node.http.api import Api, Call, json_response
 from cryb_node.node import Node
 
+from . import queries
 from .oauth import STATE_TTL_S, AuthorizeUrl, LinkList, LinkOut, OAuthResult, ProviderInfo, ProviderList
 from .routes import client_of
 from .service import USERS
@@ -95,11 +96,8 @@ def oauth_routes(api: Api, node: Node) -> None:
     @api.route("GET", "/api/v1/users/@me/oauth", response=LinkList, auth="required")
     async def links(call: Call) -> LinkList:
         """Providers linked to the current account."""
-        rows = await node.db.fetchall(
-            "SELECT provider, created_at FROM users_oauth_links WHERE user_id = ? ORDER BY provider",
-            (call.user_id,),
-        )
-        return LinkList([LinkOut(*r) for r in rows])
+        rows = await queries.oauth_links(node.db, call.user_id)
+        return LinkList([LinkOut(r["provider"], r["created_at"]) for r in rows])
 
     @api.route("DELETE", "/api/v1/users/@me/oauth/{provider}", auth="required", bucket="auth")
     async def unlink(call: Call) -> None:

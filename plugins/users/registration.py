@@ -11,7 +11,6 @@ the address audit already keeps (sealed).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +21,7 @@ from cryb_node.mail import Mail, MailError
 from cryb_node.problems import Problem, not_found
 from cryb_node.services import INVITES, ServiceKey
 
-from . import accounts
+from . import accounts, queries_admin
 from . import registration_tokens as tokens
 from .events import CREATED, UserCreated
 from .keys import derive, load_or_create_master
@@ -53,14 +52,13 @@ class Registration:
         self.users = users
         self.node = users.node
         self.s = users.s
-        # Wall-clock seconds for token expiry, challenges and sign-up windows: the node's; tests move it.
-        self.clock: Callable[[], float] = self.node.clock.time
-        self.limits = SignupLimits(self.s, self.node.config.rate_limits.enabled, lambda: self.clock())
+        # Token expiry, challenges and sign-up windows are judged by the node's clock (tests move it).
+        self.limits = SignupLimits(self.s, self.node.config.rate_limits.enabled, self.node.clock.time)
         self.pow: ProofOfWork
 
     async def open(self) -> None:
         master = load_or_create_master(key_dir(self.node.data_dir))
-        self.pow = ProofOfWork(derive(master, b"cryb-signup-pow"), lambda: self.clock())
+        self.pow = ProofOfWork(derive(master, b"cryb-signup-pow"), self.node.clock.time)
         if self.node.serving:  # the CLI neither signs anyone up nor should race the server's saves
             await self.limits.attach(self.node.db)
             await self.pow.attach(self.node.db)
@@ -130,13 +128,13 @@ class Registration:
                 field="invite",
             ))  # fmt: skip
         try:
-            token_id = await tokens.check(self.users, code, self.clock())
+            token_id = await tokens.check(self.users, code)
         except Problem as problem:
             raise Refusal(problem.code.replace("invite_", "token_"), problem) from None
         if token_id is not None:
 
             def use_token(conn: Connection, user_id: str) -> None:
-                tokens.use_in_tx(conn, token_id, self.clock())
+                tokens.use_in_tx(conn, token_id, self.node.clock.time())
                 self.users.audit(conn, "registration.token_used", client, user_id=user_id, token_id=token_id)
 
             return use_token
@@ -171,7 +169,7 @@ class Registration:
             conn.execute(
                 "INSERT INTO users_applications (user_id, answer_ct, display_name, created_at)"
                 " VALUES (?, ?, ?, ?)",
-                (user_id, sealed, display_name, int(time.time())),
+                (user_id, sealed, display_name, self.users.now()),
             )
 
         return apply
@@ -192,20 +190,18 @@ class Registration:
     # -- the admin's side -----------------------------------------------------------------------
 
     async def applications(self, limit: int = 500) -> ApplicationList:
-        rows = await self.node.db.fetchall(
-            "SELECT a.id, a.username, a.email_ct, a.email_verified, p.display_name, p.answer_ct, p.created_at"
-            " FROM users_applications p JOIN users_accounts a ON a.id = p.user_id"
-            " WHERE a.status = 'pending' ORDER BY p.created_at, a.id LIMIT ?",
-            (limit,),
-        )
         keys = self.users.keys
         return ApplicationList(
             self.s.registration_question,
             [
-                ApplicationOut(r[0], r[1], keys.open(r[2]), bool(r[3]), r[4], keys.open(r[5]) or "", r[6])
-                for r in rows
+                ApplicationOut(
+                    user_id=r["id"], username=r["username"], email=keys.open(r["email_ct"]),
+                    email_verified=bool(r["email_verified"]), display_name=r["display_name"],
+                    answer=keys.open(r["answer_ct"]) or "", created_at=r["created_at"],
+                )
+                for r in await queries_admin.applications(self.node.db, limit)
             ],
-        )
+        )  # fmt: skip
 
     async def decide(
         self, user_id: str, approve: bool, client: Client, *, actor_id: str | None = None, reason: str = ""
@@ -215,27 +211,22 @@ class Registration:
 
         def write(tx: Tx) -> tuple[str | None, str]:
             conn = tx.conn
-            row = conn.execute(
-                "SELECT a.username, a.email_ct, p.display_name FROM users_accounts a"
-                " JOIN users_applications p ON p.user_id = a.id WHERE a.id = ? AND a.status = 'pending'",
-                (user_id,),
-            ).fetchone()
+            row = queries_admin.application(conn, user_id)
             if row is None:
                 raise not_found("application")
-            now = int(time.time())
+            now = self.users.now()
             conn.execute("DELETE FROM users_applications WHERE user_id = ?", (user_id,))
             if approve:
                 conn.execute(
                     "UPDATE users_accounts SET status = 'active', updated_at = ? WHERE id = ?", (now, user_id)
                 )
-                tx.append(
-                    CREATED, UserCreated(username=row[0], display_name=row[2]), author=user_id, target=user_id
-                )
+                created = UserCreated(username=row["username"], display_name=row["display_name"])
+                tx.append(CREATED, created, author=user_id, target=user_id)
                 self.users.audit(conn, "registration.approved", client, user_id=user_id, actor_id=actor_id)
             else:
                 _wipe(conn, user_id, now)
                 self.users.audit(conn, "registration.rejected", client, user_id=user_id, actor_id=actor_id)
-            return self.users.keys.open(row[1]), row[0]
+            return self.users.keys.open(row["email_ct"]), row["username"]
 
         email, username = await self.node.events.transaction(write)
         name, base = self.node.config.node.name, self.node.config.base_url.rstrip("/")

@@ -58,8 +58,7 @@ def create_cmd(settings: Any, uses: int | None, expires: int | None, as_json: bo
     """Make a token. It is printed once: only its hash is kept."""
 
     async def go(users: Users) -> RegistrationTokenOut:
-        reg = registration_of(users)
-        return await tokens.create(users, CLI, now=reg.clock(), uses=uses, expires_in_s=expires)
+        return await tokens.create(users, CLI, uses=uses, expires_in_s=expires)
 
     emit(with_users(settings, go), as_json, lambda t: f"{t.token}\n{_token_line(t)}")
 
@@ -72,7 +71,7 @@ def list_cmd(settings: Any, active: bool, as_json: bool) -> None:
     """List tokens, newest first (their hints; the tokens themselves are not kept)."""
 
     async def go(users: Users) -> list[RegistrationTokenOut]:
-        return await tokens.list_tokens(users, registration_of(users).clock(), include_spent=not active)
+        return await tokens.list_tokens(users, include_spent=not active)
 
     emit(with_users(settings, go), as_json, lambda ts: "\n".join(_token_line(t) for t in ts) or "no tokens")
 
@@ -85,7 +84,7 @@ def revoke_cmd(settings: Any, token: str, as_json: bool) -> None:
     """Revoke a token, given itself or its id."""
 
     async def go(users: Users) -> RegistrationTokenOut:
-        return await tokens.revoke(users, token, CLI, now=registration_of(users).clock())
+        return await tokens.revoke(users, token, CLI)
 
     emit(with_users(settings, go), as_json, lambda t: f"revoked {_token_line(t)}")
 

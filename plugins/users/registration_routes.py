@@ -73,7 +73,7 @@ def registration_routes(api: Api, node: Node) -> None:
         """Registration tokens, newest first, with their state and uses (node admins)."""
         await require_admin(call, node)
         reg = node.services.require(REGISTRATION)
-        return RegistrationTokenList(await tokens.list_tokens(reg.users, reg.clock()))
+        return RegistrationTokenList(await tokens.list_tokens(reg.users))
 
     @api.route(
         "POST",
@@ -89,7 +89,7 @@ def registration_routes(api: Api, node: Node) -> None:
         actor = await require_admin(call, node)
         reg = node.services.require(REGISTRATION)
         return await tokens.create(
-            reg.users, client_of(call, node), now=reg.clock(), uses=call.body.uses,
+            reg.users, client_of(call, node), uses=call.body.uses,
             expires_in_s=call.body.expires_in_s, actor_id=actor,
         )  # fmt: skip
 
@@ -104,9 +104,7 @@ def registration_routes(api: Api, node: Node) -> None:
         """Revoke a registration token (by id): it admits no one from now on (node admins)."""
         actor = await require_admin(call, node)
         reg = node.services.require(REGISTRATION)
-        return await tokens.revoke(
-            reg.users, call.path("token_id"), client_of(call, node), now=reg.clock(), actor_id=actor
-        )
+        return await tokens.revoke(reg.users, call.path("token_id"), client_of(call, node), actor_id=actor)
 
     @api.route(
         "POST",

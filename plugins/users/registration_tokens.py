@@ -15,6 +15,7 @@ from cryb_node.clock import new_id
 from cryb_node.db import Connection
 from cryb_node.problems import Problem, not_found
 
+from . import queries_admin
 from .keys import new_secret_token, token_hash
 from .registration_schemas import RegistrationTokenOut
 
@@ -24,10 +25,6 @@ if TYPE_CHECKING:
 PREFIX = "rg_"
 _HINT = len(PREFIX) + 6
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
-_SELECT = (
-    "SELECT id, hint, created_at, created_by, expires_at, max_uses, uses, revoked_at"
-    " FROM users_registration_tokens"
-)
 
 
 def parse_duration(text: str) -> int:
@@ -53,61 +50,64 @@ def state(
     return "active"
 
 
+def _state(r: Any, now: float) -> TokenState:
+    """The state of a queries_admin.TOKEN row at ``now``."""
+    return state(r["expires_at"], r["max_uses"], r["uses"], r["revoked_at"], now)
+
+
 def _out(r: Any, now: float, token: str | None = None) -> RegistrationTokenOut:
     return RegistrationTokenOut(
-        r[0], r[1], state(r[4], r[5], r[6], r[7], now), r[2], r[3], r[4], r[5], r[6], token
-    )
+        id=r["id"], hint=r["hint"], state=_state(r, now), created_at=r["created_at"],
+        created_by=r["created_by"], expires_at=r["expires_at"], max_uses=r["max_uses"], uses=r["uses"],
+        token=token,
+    )  # fmt: skip
 
 
 async def create(
     users: Users,
     client: Client,
     *,
-    now: float,
     uses: int | None = None,
     expires_in_s: int | None = None,
     actor_id: str | None = None,
 ) -> RegistrationTokenOut:
     """A new token; the answer holds the token itself, which is never shown again."""
+    now = users.node.clock.time()
     token, token_id, at = new_secret_token(PREFIX), new_id(), int(now)
     expires = at + expires_in_s if expires_in_s else None
 
     def write(conn: Connection) -> Any:
-        conn.execute(
-            "INSERT INTO users_registration_tokens (id, token_hash, hint, created_by, created_at, expires_at,"
-            " max_uses) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (token_id, token_hash(token), token[:_HINT], actor_id, at, expires, uses),
-        )
+        row = queries_admin.insert_token(
+            conn, token_id=token_id, token_hash=token_hash(token), hint=token[:_HINT], created_by=actor_id,
+            created_at=at, expires_at=expires, max_uses=uses,
+        )  # fmt: skip
         users.audit(conn, "registration.token_created", client, actor_id=actor_id, token_id=token_id,
                      max_uses=uses, expires_at=expires)  # fmt: skip
-        return conn.execute(_SELECT + " WHERE id = ?", (token_id,)).fetchone()
+        return row
 
     return _out(await users.node.db.write(write), now, token)
 
 
-async def list_tokens(users: Users, now: float, *, include_spent: bool = True) -> list[RegistrationTokenOut]:
-    rows = await users.node.db.fetchall(_SELECT + " ORDER BY created_at DESC, id DESC LIMIT 500")
-    out = [_out(r, now) for r in rows]
+async def list_tokens(users: Users, *, include_spent: bool = True) -> list[RegistrationTokenOut]:
+    now = users.node.clock.time()
+    out = [_out(r, now) for r in await queries_admin.tokens(users.node.db)]
     return out if include_spent else [t for t in out if t.state == "active"]
 
 
 async def revoke(
-    users: Users, token_or_id: str, client: Client, *, now: float, actor_id: str | None = None
+    users: Users, token_or_id: str, client: Client, *, actor_id: str | None = None
 ) -> RegistrationTokenOut:
     """Revoke by id or by the token itself; revoking twice is not an error."""
+    now = users.node.clock.time()
 
     def write(conn: Connection) -> Any:
-        row = conn.execute(
-            _SELECT + " WHERE id = ? OR token_hash = ?", (token_or_id, token_hash(token_or_id))
-        ).fetchone()
+        row = queries_admin.token_by_id_or_hash(conn, token_or_id, token_hash(token_or_id))
         if row is None:
             raise not_found("registration token")
-        if row[7] is None:
-            conn.execute(
-                "UPDATE users_registration_tokens SET revoked_at = ? WHERE id = ?", (int(now), row[0])
-            )
-            users.audit(conn, "registration.token_revoked", client, actor_id=actor_id, token_id=row[0])
-        return conn.execute(_SELECT + " WHERE id = ?", (row[0],)).fetchone()
+        if row["revoked_at"] is None:
+            queries_admin.revoke_token(conn, row["id"], int(now))
+            users.audit(conn, "registration.token_revoked", client, actor_id=actor_id, token_id=row["id"])
+        return queries_admin.token_by_id(conn, row["id"])
 
     return _out(await users.node.db.write(write), now)
 
@@ -119,30 +119,24 @@ def _refusal(token_state: str | None) -> Problem:
     return Problem(f"invite_{token_state}", 410, f"this registration token {detail}", field="invite")
 
 
-async def check(users: Users, token: str, now: float) -> str | None:
+async def check(users: Users, token: str) -> str | None:
     """The token's id if ``token`` is one of ours (None: it is not a token); raises the Problem of
-    a token that cannot be used. The count is taken later, in the account's transaction."""
-    row = await users.node.db.fetchone(_SELECT + " WHERE token_hash = ?", (token_hash(token),))
+    a token that cannot be used (expired by the node's clock). The count is taken later, in the
+    account's transaction."""
+    now = users.node.clock.time()
+    row = await queries_admin.token_by_hash(users.node.db, token_hash(token))
     if row is None:
         return None
-    st = state(row[4], row[5], row[6], row[7], now)
+    st = _state(row, now)
     if st != "active":
         raise _refusal(st)
-    return row[0]
+    return row["id"]
 
 
 def use_in_tx(conn: Connection, token_id: str, now: float) -> None:
     """Count one use, inside the transaction that creates the account; raises (rolling the account
     back) if the token went bad since it was checked, e.g. another sign-up took its last use."""
-    cur = conn.execute(
-        "UPDATE users_registration_tokens SET uses = uses + 1 WHERE id = ? AND revoked_at IS NULL"
-        " AND (expires_at IS NULL OR expires_at > ?) AND (max_uses IS NULL OR uses < max_uses)",
-        (token_id, now),
-    )
-    if cur.rowcount == 1:
+    if queries_admin.use_token(conn, token_id, now):
         return
-    row = conn.execute(
-        "SELECT expires_at, max_uses, uses, revoked_at FROM users_registration_tokens WHERE id = ?",
-        (token_id,),
-    ).fetchone()
-    raise _refusal(state(row[0], row[1], row[2], row[3], now) if row else None)
+    row = queries_admin.token_by_id(conn, token_id)
+    raise _refusal(_state(row, now) if row else None)

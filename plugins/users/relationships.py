@@ -5,7 +5,6 @@ core's Relationships service, DMs and notifications in other plugins).
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Literal
 
 import msgspec
@@ -14,6 +13,8 @@ from cryb_node.db import Connection, Database
 from cryb_node.problems import Problem, not_found
 from cryb_node.services import NOTIFIER, Notice, ServiceKey
 from cryb_node.sync.homes import remote_homes
+
+from . import queries
 
 if TYPE_CHECKING:
     from .service import Users
@@ -75,15 +76,14 @@ class RelationshipService:
         def write(conn: Connection) -> str:
             if blocked_between(conn, me, other):
                 raise Problem("blocked", 403, "you cannot send a friend request to this user (blocked)")
-            mine = conn.execute(
+            row = conn.execute(
                 "SELECT type FROM users_relationships WHERE user_id = ? AND other_id = ?", (me, other)
             ).fetchone()
-            now = int(time.time())
-            if mine and mine[0] in ("friend", "outgoing"):
-                return mine[0]
-            new_mine, theirs = (
-                ("friend", "friend") if mine and mine[0] == "incoming" else ("outgoing", "incoming")
-            )
+            mine = row["type"] if row else None
+            now = self.users.now()
+            if mine in ("friend", "outgoing"):
+                return mine
+            new_mine, theirs = ("friend", "friend") if mine == "incoming" else ("outgoing", "incoming")
             conn.executemany(
                 "INSERT INTO users_relationships (user_id, other_id, type, created_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (user_id, other_id) DO UPDATE SET type = excluded.type,"
@@ -118,7 +118,7 @@ class RelationshipService:
         await self._require_user(other)
 
         def write(conn: Connection) -> None:
-            now = int(time.time())
+            now = self.users.now()
             # Blocking ends any friendship or request; their own block of me (if any) stays.
             conn.execute(
                 "DELETE FROM users_relationships WHERE user_id = ? AND other_id = ? AND type != 'blocked'",
@@ -144,19 +144,18 @@ class RelationshipService:
             raise not_found("block")
 
     async def list(self, me: str, kind: str | None = None) -> RelationshipList:
-        rows = await self.db.fetchall(
-            "SELECT r.other_id, coalesce(p.username, ''), coalesce(p.display_name, ''), r.type, r.created_at"
-            " FROM users_relationships r LEFT JOIN users_profiles p ON p.user_id = r.other_id"
-            " WHERE r.user_id = ? AND (? IS NULL OR r.type = ?) ORDER BY r.created_at DESC, r.other_id",
-            (me, kind, kind),
-        )
-        homes = await remote_homes(self.users.node, [r[0] for r in rows])
+        rows = await queries.relationships(self.db, me, kind)
+        homes = await remote_homes(self.users.node, [r["other_id"] for r in rows])
         return RelationshipList(
             [
-                Relationship(r[0], r[1], r[2], r[3], r[4], home=homes[r[0]].node if r[0] in homes else None)
+                Relationship(
+                    user_id=r["other_id"], username=r["username"], display_name=r["display_name"],
+                    type=r["type"], since=r["created_at"],
+                    home=homes[r["other_id"]].node if r["other_id"] in homes else None,
+                )
                 for r in rows
             ]
-        )
+        )  # fmt: skip
 
 
 RELATIONSHIP_SERVICE: ServiceKey[RelationshipService] = ServiceKey("users.relationships")

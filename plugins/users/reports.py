@@ -10,7 +10,6 @@ reading another plugin's tables. A reporter learns nothing about anyone else's r
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -28,6 +27,8 @@ from cryb_node.services import (
     Notice,
     Perm,
 )
+
+from . import queries_admin
 
 if TYPE_CHECKING:
     from .schemas import Profile
@@ -164,20 +165,14 @@ async def file_report(users: Users, reporter_id: str, body: NodeReportIn) -> Nod
     if not reason:
         raise Problem("invalid_field", 400, "say why you are reporting this", field="reason")
     t = await _target(users, reporter_id, body)
-    rid, now = new_id(), int(time.time() * 1000)
+    rid, now = new_id(), users.node.clock.time_ms()
 
-    def write(conn: Connection) -> bool:
-        cur = conn.execute(
-            "INSERT INTO users_reports (id, reporter_id, target_type, target_id, target_user, community_id,"
-            " channel_id, post_id, label, excerpt, reason, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (reporter_id, target_type, target_id) WHERE status = 'open' DO NOTHING",
-            (rid, reporter_id, body.target_type, body.target_id, t.target_user, t.community_id, t.channel_id,
-             t.post_id, t.label, t.excerpt, reason, now),
-        )  # fmt: skip
-        return cur.rowcount == 1
-
-    if not await users.node.db.write(write):
+    values = {
+        "id": rid, "reporter_id": reporter_id, "target_type": body.target_type, "target_id": body.target_id,
+        "target_user": t.target_user, "community_id": t.community_id, "channel_id": t.channel_id,
+        "post_id": t.post_id, "label": t.label, "excerpt": t.excerpt, "reason": reason, "created_at": now,
+    }  # fmt: skip
+    if not await users.node.db.write(lambda conn: queries_admin.insert_report(conn, values)):
         raise Problem(
             "already_reported", 409, "you already reported this; the admins have it", field="target_id"
         )
@@ -185,41 +180,22 @@ async def file_report(users: Users, reporter_id: str, body: NodeReportIn) -> Nod
                        created_at=now)  # fmt: skip
 
 
-_SELECT = (
-    "SELECT r.id, r.reporter_id, coalesce(rp.username, ''), r.target_type, r.target_id, r.target_user,"
-    " tp.username, r.community_id, r.channel_id, r.post_id, r.label, r.excerpt, r.reason, r.status, r.note,"
-    " r.resolved_by, r.resolved_at, r.created_at, ap.username FROM users_reports r"
-    " LEFT JOIN users_profiles rp ON rp.user_id = r.reporter_id"
-    " LEFT JOIN users_profiles tp ON tp.user_id = r.target_user"
-    " LEFT JOIN users_profiles ap ON ap.user_id = r.resolved_by"
-)
-
-
 def _admin_report(r: Any) -> NodeReport:
-    return NodeReport(
-        id=r[0], reporter_id=r[1], reporter_name=r[2], target_type=r[3], target_id=r[4], target_user=r[5],
-        target_user_name=r[6], community_id=r[7], channel_id=r[8], post_id=r[9], label=r[10], excerpt=r[11],
-        reason=r[12], status=r[13], note=r[14], resolved_by=r[15], resolved_by_name=r[18], resolved_at=r[16],
-        created_at=r[17],
-    )  # fmt: skip
+    """From a queries_admin.REPORT row: its columns are named as NodeReport's fields."""
+    return NodeReport(**{f: r[f] for f in NodeReport.__struct_fields__})
 
 
 async def list_reports(users: Users, q: NodeReportQuery) -> NodeReportPage:
     """Oldest first (a queue), paged by id."""
-    where, args = ["r.id > ?"], [q.after or ""]
-    if q.status != "all":
-        where.append("r.status = ?")
-        args.append(q.status)
-    rows = await users.node.db.fetchall(
-        f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY r.id LIMIT ?", (*args, q.limit + 1)
-    )
+    status = None if q.status == "all" else q.status
+    rows = await queries_admin.reports(users.node.db, status=status, after=q.after or "", limit=q.limit + 1)
     more = len(rows) > q.limit
-    rows = rows[: q.limit]
-    return NodeReportPage([_admin_report(r) for r in rows], rows[-1][0] if more else None)
+    page = [_admin_report(r) for r in rows[: q.limit]]
+    return NodeReportPage(page, page[-1].id if more else None)
 
 
 async def get_report(users: Users, report_id: str) -> NodeReport:
-    row = await users.node.db.fetchone(f"{_SELECT} WHERE r.id = ?", (report_id,))
+    row = await queries_admin.report(users.node.db, report_id)
     if row is None:
         raise not_found("report")
     return _admin_report(row)
@@ -230,27 +206,25 @@ async def decide(
 ) -> NodeReport:
     """Resolve or dismiss an open report (audited); its reporter is told the outcome, not the note."""
     notifier = users.node.services.get(NOTIFIER)
-    now = int(time.time() * 1000)
+    now = users.node.clock.time_ms()
 
     def write(conn: Connection) -> None:
-        row = conn.execute(
-            "SELECT status, reporter_id, target_type, target_user FROM users_reports WHERE id = ?",
-            (report_id,),
-        ).fetchone()
+        row = queries_admin.report_to_decide(conn, report_id)
         if row is None:
             raise not_found("report")
-        if row[0] != "open":
-            raise Problem("report_closed", 409, f"this report is already {row[0]}")
-        conn.execute(
-            "UPDATE users_reports SET status = ?, note = ?, resolved_by = ?, resolved_at = ? WHERE id = ?",
-            (decision.status, decision.note.strip(), actor_id or "node", now, report_id),
-        )
-        users.audit(conn, f"report.{decision.status}", client, user_id=row[3], actor_id=actor_id,
-                     report_id=report_id, target_type=row[2])  # fmt: skip
+        if row["status"] != "open":
+            raise Problem("report_closed", 409, f"this report is already {row['status']}")
+        queries_admin.close_report(
+            conn, report_id, status=decision.status, note=decision.note.strip(),
+            resolved_by=actor_id or "node", now_ms=now,
+        )  # fmt: skip
+        users.audit(conn, f"report.{decision.status}", client, user_id=row["target_user"], actor_id=actor_id,
+                     report_id=report_id, target_type=row["target_type"])  # fmt: skip
         if notifier is not None:
             # Told in the same transaction, so the outcome is never lost; the admin's note stays
             # with the admins (it may name other people).
-            notice = Notice(kind="report_resolved", user_id=row[1], key=f"node-report:{report_id}",
+            notice = Notice(kind="report_resolved", user_id=row["reporter_id"],
+                            key=f"node-report:{report_id}",
                             text=f"The node admins {decision.status} your report.")  # fmt: skip
             notifier.record(conn, notice)
 

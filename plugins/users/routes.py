@@ -21,7 +21,6 @@ from .schemas import (
     Registered,
     RegisterIn,
     SessionList,
-    SessionOut,
     TokenPair,
 )
 from .service import USERS, Client
@@ -94,14 +93,8 @@ def user_routes(api: Api, node: Node) -> None:
     @api.route("GET", "/api/v1/users/@me/sessions", response=SessionList, auth="required")
     async def list_sessions(call: Call) -> SessionList:
         """Active sessions (signed-in devices) of the current user."""
-        rows = await node.db.fetchall(
-            "SELECT id, created_at, last_used_at, expires_at, user_agent FROM users_sessions"
-            " WHERE user_id = ? AND revoked_at IS NULL AND expires_at > strftime('%s', 'now')"
-            " ORDER BY created_at DESC",
-            (call.user_id,),
-        )
-        sid = call.principal.session_id if call.principal else None
-        return SessionList([SessionOut(r[0], r[1], r[2], r[3], r[4], current=r[0] == sid) for r in rows])
+        current = call.principal.session_id if call.principal else None
+        return await node.services.require(USERS).sessions(call.user_id, current)
 
     @api.route("DELETE", "/api/v1/users/@me/sessions/{session_id}", auth="required", bucket="write")
     async def revoke_session(call: Call) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,7 @@ from cryb_node.problems import Problem, not_found
 from cryb_node.services import MEDIA_STORE, ServiceKey
 from cryb_node.sync.homes import lives_elsewhere
 
-from . import audit, names
+from . import audit, names, queries, queries_admin
 from .accounts import check_password
 from .api_tokens import ApiTokens
 from .audit import AuditPage
@@ -36,7 +35,7 @@ from .firstrun import FirstRun
 from .keys import Keys, PasswordHasher, load_or_create_master, new_secret_token, normalise_email, token_hash
 from .moves import moved
 from .oauth import OAuth
-from .schemas import LoginIn, Me, Profile, ProfilePatch, Settings, TokenPair
+from .schemas import LoginIn, Me, Profile, ProfilePatch, SessionList, SessionOut, Settings, TokenPair
 from .throttle import Throttle
 from .tokens import AccessTokens
 from .twofactor import check_login_code
@@ -55,13 +54,6 @@ class Client:
 
 CLI = Client("", "cryb cli")
 
-_ME_SQL = (
-    "SELECT a.id, a.username, coalesce(p.display_name, ''), coalesce(p.bio, ''),"
-    " coalesce(p.pronouns, ''), p.avatar, a.email_ct, a.email_verified, a.admin, a.totp_enabled,"
-    " a.status, a.created_at, coalesce(p.status_text, ''), p.status_until"
-    " FROM users_accounts a LEFT JOIN users_profiles p ON p.user_id = a.id"
-)
-
 
 def invalid_credentials() -> Problem:
     # One answer for unknown login, wrong password and wrong code: it must not tell which.
@@ -76,11 +68,12 @@ class Users:
         # built on them exist before the plugin's lifespan starts the background parts.
         self.keys = Keys.from_master(load_or_create_master(key_dir(node.data_dir)))
         self.hasher = PasswordHasher(settings.argon2_opslimit, settings.argon2_memlimit)
+        clock = node.clock.time
         self.tokens = AccessTokens(
-            self.keys.token, settings.access_ttl_s, node.db, settings.revocation_poll_s
+            self.keys.token, settings.access_ttl_s, node.db, settings.revocation_poll_s, clock
         )
-        self.tokens.api_tokens = ApiTokens(node.db)  # scoped ``cryb_…`` tokens (api_tokens.py)
-        self.throttle = Throttle(settings)
+        self.tokens.api_tokens = ApiTokens(node.db, clock)  # scoped ``cryb_…`` tokens (api_tokens.py)
+        self.throttle = Throttle(settings, clock)
         self.mailer = Mailer(node.config.mail)
         self.background: set[asyncio.Task[None]] = set()
         # Last accepted TOTP step per user: a code is never accepted twice.
@@ -92,7 +85,9 @@ class Users:
         self.first_run = FirstRun(self.node)
         await self.first_run.open()
         if self.node.serving:  # CLI commands neither count sign-ins nor should race the server's saves
-            await self.throttle.attach(ExpiringStore(self.node.db, "users.signin"))
+            await self.throttle.attach(
+                ExpiringStore(self.node.db, "users.signin", clock=self.node.clock.time)
+            )
 
     async def close(self) -> None:
         if self.background:
@@ -103,6 +98,10 @@ class Users:
 
     # -- helpers --------------------------------------------------------------------------------
 
+    def now(self) -> int:
+        """The node's wall clock in whole seconds, as the tables store it (tests move it forward)."""
+        return int(self.node.clock.time())
+
     async def hash_password(self, password: str) -> bytes:
         return await asyncio.to_thread(self.hasher.hash, password)
 
@@ -112,27 +111,16 @@ class Users:
 
     def audit(self, conn: Connection, action: str, client: Client | None = None, **kw: Any) -> None:
         """Append an audit entry about this account's action inside the caller's transaction."""
-        audit.record(conn, self.keys, action, ip=client.ip if client else None, **kw)
+        ip = client.ip if client else None
+        audit.record(conn, self.keys, self.node.clock.time_ms(), action, ip=ip, **kw)
 
     def _new_session(self, conn: Connection, user_id: str, client: Client, now: int) -> tuple[str, str]:
         sid, refresh = new_id(), new_secret_token("rt_")
-        conn.execute(
-            "INSERT INTO users_sessions (id, user_id, created_at, last_used_at, expires_at, user_agent,"
-            " ip_ct) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (
-                sid,
-                user_id,
-                now,
-                now,
-                now + self.s.refresh_ttl_s,
-                client.user_agent[:200],
-                self.keys.seal(client.ip) if client.ip else None,
-            ),
-        )
-        conn.execute(
-            "INSERT INTO users_refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)",
-            (token_hash(refresh), sid, now),
-        )
+        queries.insert_session(
+            conn, session_id=sid, user_id=user_id, now=now, expires_at=now + self.s.refresh_ttl_s,
+            user_agent=client.user_agent[:200], ip_ct=self.keys.seal(client.ip) if client.ip else None,
+            refresh_hash=token_hash(refresh),
+        )  # fmt: skip
         return sid, refresh
 
     def _pair(self, user_id: str, sid: str, admin: bool, refresh: str) -> TokenPair:
@@ -141,16 +129,7 @@ class Users:
     def revoke_sessions_in_tx(
         self, conn: Connection, user_id: str, reason: str, *, keep: str | None = None
     ) -> list[str]:
-        rows = conn.execute(
-            "SELECT id FROM users_sessions WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?",
-            (user_id, keep),
-        ).fetchall()
-        ids = [r[0] for r in rows]
-        conn.executemany(
-            "UPDATE users_sessions SET revoked_at = ?, revoke_reason = ? WHERE id = ?",
-            [(int(time.time()), reason, sid) for sid in ids],
-        )
-        return ids
+        return queries.revoke_sessions(conn, user_id, reason, self.now(), keep=keep)
 
     # -- accounts -------------------------------------------------------------------------------
 
@@ -185,14 +164,14 @@ class Users:
         email_ct = self.keys.seal(email) if email else None
 
         def write(tx: Tx) -> tuple[str, str] | None:
-            conn, now = tx.conn, int(time.time())
-            self._check_free_in_tx(conn, username, email_index)
-            conn.execute(
-                "INSERT INTO users_accounts (id, username, username_key, email_ct, email_index,"
-                " email_verified, password_hash, admin, status, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (user_id, username, username.lower(), email_ct, email_index, int(verified), pw_hash,
-                 int(admin), "pending" if pending else "active", now, now),
+            conn, now = tx.conn, self.now()
+            taken = queries.taken_name_or_email_in_tx(conn, username.lower(), email_index)
+            if taken is not None:
+                raise _taken(taken)
+            queries.insert_account(
+                conn, user_id=user_id, username=username, email_ct=email_ct, email_index=email_index,
+                verified=verified, password_hash=pw_hash, admin=admin,
+                status="pending" if pending else "active", now=now,
             )  # fmt: skip
             if in_tx is not None:
                 in_tx(conn, user_id)
@@ -213,42 +192,24 @@ class Users:
 
     async def _check_free(self, username: str, email_index: bytes | None) -> None:
         # Checked before the (slow) hash for a quick answer, and again inside the transaction.
-        row = await self.node.db.fetchone(
-            "SELECT username_key = ?, email_index = ? FROM users_accounts"
-            " WHERE username_key = ? OR email_index = ? LIMIT 1",
-            (username.lower(), email_index, username.lower(), email_index),
-        )
-        if row is not None:
-            raise _taken("username" if row[0] else "email")
-
-    def _check_free_in_tx(self, conn: Connection, username: str, email_index: bytes | None) -> None:
-        row = conn.execute(
-            "SELECT username_key = ? FROM users_accounts WHERE username_key = ? OR email_index = ? LIMIT 1",
-            (username.lower(), username.lower(), email_index),
-        ).fetchone()
-        if row is not None:
-            raise _taken("username" if row[0] else "email")
+        taken = await queries.taken_name_or_email(self.node.db, username.lower(), email_index)
+        if taken is not None:
+            raise _taken(taken)
 
     async def find_login(self, login: str) -> Any:
-        """The account a login (username or email) names, or None."""
+        """The account a login (username or email) names (queries.LOGIN), or None."""
         login = login.strip()
         if "@" in login:
-            return await self.node.db.fetchone(
-                "SELECT id, password_hash, status, admin, totp_enabled FROM users_accounts"
-                " WHERE email_index = ?",
-                (self.keys.blind("email", normalise_email(login)),),
+            return await queries.login_by_email(
+                self.node.db, self.keys.blind("email", normalise_email(login))
             )
-        return await self.node.db.fetchone(
-            "SELECT id, password_hash, status, admin, totp_enabled FROM users_accounts"
-            " WHERE username_key = ?",
-            (login.lower(),),
-        )
+        return await queries.login_by_username(self.node.db, login.lower())
 
     # -- sign-in --------------------------------------------------------------------------------
 
     async def login(self, body: LoginIn, client: Client) -> TokenPair:
         row = await self.find_login(body.login)
-        user_id = row[0] if row is not None else None
+        user_id = row["id"] if row is not None else None
         if user_id is not None:
             await self._refuse_moved(user_id, client)
         acct_key = f"acct:{user_id or body.login.strip().lower()}"
@@ -265,28 +226,29 @@ class Users:
         pause = self.throttle.delay(acct_key, ip_key)
         if pause:
             await asyncio.sleep(pause)
-        stored = row[1] if row is not None else None
+        stored = row["password_hash"] if row is not None else None
         ok = await asyncio.to_thread(self.hasher.verify, stored, body.password)
         if not ok:
             await self._failed(user_id, acct_key, ip_key, client)
             raise invalid_credentials()
         assert row is not None and user_id is not None  # a password matched: the account exists
-        if row[4] and not await self._second_factor(user_id, body.totp_code, client):
+        if row["totp_enabled"] and not await self._second_factor(user_id, body.totp_code, client):
             # The password was right (asking for the code already told so): say which part is
             # wrong, and count it like any failed sign-in.
             await self._failed(user_id, acct_key, ip_key, client)
             raise Problem("totp_invalid", 401, "the two-factor code is not correct", field="totp_code")
-        if row[2] != "active":
+        status = row["status"]
+        if status != "active":
             await self.node.db.write(
-                lambda c: self.audit(c, "login.refused_status", client, user_id=user_id, status=row[2])
+                lambda c: self.audit(c, "login.refused_status", client, user_id=user_id, status=status)
             )
-            if row[2] == "pending":  # the password was right: telling so leaks nothing
+            if status == "pending":  # the password was right: telling so leaks nothing
                 raise Problem("account_pending", 403, "this account is waiting for a node admin's approval")
-            raise Problem("account_disabled", 403, f"this account is {row[2]}")
+            raise Problem("account_disabled", 403, f"this account is {status}")
         self.throttle.clear(acct_key)
 
         def write(conn: Connection) -> tuple[str, str]:
-            now = int(time.time())
+            now = self.now()
             if client.ip:
                 conn.execute(
                     "UPDATE users_accounts SET last_ip_ct = ? WHERE id = ?",
@@ -296,7 +258,7 @@ class Users:
             return self._new_session(conn, user_id, client, now)
 
         sid, refresh = await self.node.db.write(write)
-        return self._pair(user_id, sid, bool(row[3]), refresh)
+        return self._pair(user_id, sid, bool(row["admin"]), refresh)
 
     async def _refuse_moved(self, user_id: str, client: Client) -> None:
         """An account that moved to another node signs in there (its forwarding record names it),
@@ -311,11 +273,11 @@ class Users:
         await self._refuse_moved(user_id, client)
 
         def write(conn: Connection) -> tuple[str, str, bool]:
-            row = conn.execute("SELECT status, admin FROM users_accounts WHERE id = ?", (user_id,)).fetchone()
-            if row is None or row[0] != "active":
-                raise Problem("account_disabled", 403, f"this account is {row[0] if row else 'gone'}")
+            row = queries.status_and_admin(conn, user_id)
+            if row is None or row["status"] != "active":
+                raise Problem("account_disabled", 403, f"this account is {row['status'] if row else 'gone'}")
             self.audit(conn, "login.succeeded", client, user_id=user_id, via=how)
-            return (*self._new_session(conn, user_id, client, int(time.time())), bool(row[1]))
+            return (*self._new_session(conn, user_id, client, self.now()), bool(row["admin"]))
 
         sid, refresh, admin = await self.node.db.write(write)
         return self._pair(user_id, sid, admin, refresh)
@@ -346,35 +308,21 @@ class Users:
         def write(conn: Connection) -> tuple[str, Any]:
             # Decided and recorded in one transaction; a reuse must commit its revocation, so the
             # outcome is returned rather than raised (raising would roll the revocation back).
-            row = conn.execute(
-                "SELECT t.session_id, t.used_at, s.user_id, s.revoked_at, s.expires_at, a.status, a.admin"
-                " FROM users_refresh_tokens t JOIN users_sessions s ON s.id = t.session_id"
-                " JOIN users_accounts a ON a.id = s.user_id WHERE t.token_hash = ?",
-                (presented,),
-            ).fetchone()
-            now = int(time.time())
+            row = queries.refresh_token(conn, presented)
+            now = self.now()
             if row is None:
                 return "invalid", None
-            sid, used_at, user_id, revoked_at, expires_at, status, admin = row
-            if used_at is not None:
-                if revoked_at is None:
-                    conn.execute(
-                        "UPDATE users_sessions SET revoked_at = ?, revoke_reason = 'refresh_reuse'"
-                        " WHERE id = ?",
-                        (now, sid),
-                    )
+            sid, user_id = row["session_id"], row["user_id"]
+            if row["used_at"] is not None:
+                if row["revoked_at"] is None:
+                    queries.revoke_session(conn, sid, user_id, "refresh_reuse", now)
                     self.audit(conn, "token.reuse", client, user_id=user_id, session_id=sid)
                 return "reused", sid
-            if revoked_at is not None or expires_at <= now or status != "active":
+            if row["revoked_at"] is not None or row["expires_at"] <= now or row["status"] != "active":
                 return "invalid", None
-            conn.execute("UPDATE users_refresh_tokens SET used_at = ? WHERE token_hash = ?", (now, presented))
             fresh = new_secret_token("rt_")
-            conn.execute(
-                "INSERT INTO users_refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)",
-                (token_hash(fresh), sid, now),
-            )
-            conn.execute("UPDATE users_sessions SET last_used_at = ? WHERE id = ?", (now, sid))
-            return "ok", (user_id, sid, bool(admin), fresh)
+            queries.spend_refresh(conn, presented, token_hash(fresh), sid, now)
+            return "ok", (user_id, sid, bool(row["admin"]), fresh)
 
         outcome, value = await self.node.db.write(write)
         if outcome == "reused":
@@ -388,53 +336,63 @@ class Users:
         return self._pair(user_id, sid, admin, fresh)
 
     async def revoke_session(self, user_id: str, session_id: str, reason: str, client: Client) -> None:
-        def write(conn: Connection) -> int:
-            cur = conn.execute(
-                "UPDATE users_sessions SET revoked_at = ?, revoke_reason = ?"
-                " WHERE id = ? AND user_id = ? AND revoked_at IS NULL",
-                (int(time.time()), reason, session_id, user_id),
-            )
-            if cur.rowcount:
+        def write(conn: Connection) -> bool:
+            revoked = queries.revoke_session(conn, session_id, user_id, reason, self.now())
+            if revoked:
                 self.audit(conn, f"session.{reason}", client, user_id=user_id, session_id=session_id)
-            return cur.rowcount
+            return revoked
 
         if not await self.node.db.write(write):
             raise not_found("session")
         self.tokens.revoked(session_id)
 
+    async def sessions(self, user_id: str, current: str | None) -> SessionList:
+        """The account's sessions still signed in (not revoked, not expired), newest first."""
+        rows = await queries.live_sessions(self.node.db, user_id, self.now())
+        return SessionList(
+            [
+                SessionOut(
+                    id=r["id"], created_at=r["created_at"], last_used_at=r["last_used_at"],
+                    expires_at=r["expires_at"], user_agent=r["user_agent"], current=r["id"] == current,
+                )
+                for r in rows
+            ]
+        )  # fmt: skip
+
     async def audit_page(
         self, user_id: str | None, action: str | None, before: int | None, limit: int
     ) -> AuditPage:
-        sql, params = audit.query(user_id=user_id, action=action, before=before, limit=limit)
-        return audit.rows_to_page(self.keys, await self.node.db.fetchall(sql, params), limit)
+        rows = await queries_admin.audit_entries(
+            self.node.db, user_id=user_id, action=action, before=before, limit=limit
+        )
+        return audit.rows_to_page(self.keys, rows, limit)
 
     # -- profiles -------------------------------------------------------------------------------
 
     async def me(self, user_id: str) -> Me:
-        row = await self.node.db.fetchone(_ME_SQL + " WHERE a.id = ?", (user_id,))
-        if row is None:
+        r = await queries.me(self.node.db, user_id)
+        if r is None:
             raise not_found("user")
         return Me(
-            row[0], row[1], row[2], row[3], row[4], row[5], self.keys.open(row[6]),
-            bool(row[7]), bool(row[8]), bool(row[9]), row[10], row[11], row[12], row[13],
+            id=r["id"], username=r["username"], display_name=r["display_name"], bio=r["bio"],
+            pronouns=r["pronouns"], avatar=r["avatar"], email=self.keys.open(r["email_ct"]),
+            email_verified=bool(r["email_verified"]), admin=bool(r["admin"]),
+            totp_enabled=bool(r["totp_enabled"]), status=r["status"], created_at=r["created_at"],
+            status_text=r["status_text"], status_until=r["status_until"],
         )  # fmt: skip
 
     async def profile(self, user_id: str) -> Profile:
-        row = await self.node.db.fetchone(
-            "SELECT p.user_id, p.username, p.display_name, p.bio, p.pronouns, p.avatar, a.status,"
-            " EXISTS (SELECT 1 FROM users_bots b WHERE b.user_id = p.user_id), p.status_text, p.status_until"
-            " FROM users_profiles p LEFT JOIN users_accounts a ON a.id = p.user_id"
-            " WHERE p.user_id = ? AND p.erased = 0",
-            (user_id,),
-        )
-        if row is None or row[6] not in (None, "active"):
+        r = await queries.profile(self.node.db, user_id)
+        if r is None or r["account_status"] not in (None, "active"):
             raise not_found("user")
-        shown = row[9] is None or row[9] > self.node.clock.time_ms()
+        until = r["status_until"]
+        shown = until is None or until > self.node.clock.time_ms()
         return Profile(
-            row[0], row[1], row[2], row[3], row[4], row[5], home=await names.home_of(self.node, user_id),
-            bot=bool(row[7]),
-            status_text=row[8] if shown else "",
-            status_until=row[9] if shown and row[8] else None,
+            id=r["user_id"], username=r["username"], display_name=r["display_name"], bio=r["bio"],
+            pronouns=r["pronouns"], avatar=r["avatar"], home=await names.home_of(self.node, user_id),
+            bot=bool(r["bot"]),
+            status_text=r["status_text"] if shown else "",
+            status_until=until if shown and r["status_text"] else None,
         )  # fmt: skip
 
     async def profile_by_name(self, name: str) -> Profile:
@@ -457,22 +415,12 @@ class Users:
                 raise Problem("invalid_field", 400, "avatar must be an image you uploaded", field="avatar")
 
         def write(tx: Tx) -> None:
-            row = tx.conn.execute(
-                "SELECT display_name, bio, pronouns, avatar, status_text, status_until FROM users_profiles"
-                " WHERE user_id = ?",
-                (user_id,),
-            ).fetchone()
+            row = queries.snapshot(tx.conn, user_id)
             if row is None:
                 raise not_found("user")
-            snap = ProfileSnapshot(
-                display_name=row[0],
-                bio=row[1],
-                pronouns=row[2],
-                avatar=row[3],
-                status_text=row[4],
-                status_until=row[5],
-            )
-            for name in ("display_name", "bio", "pronouns", "avatar", "status_text", "status_until"):
+            fields = ("display_name", "bio", "pronouns", "avatar", "status_text", "status_until")
+            snap = ProfileSnapshot(**{name: row[name] for name in fields})
+            for name in fields:
                 value = getattr(patch, name)
                 if value is not UNSET:
                     setattr(snap, name, value)

@@ -3,8 +3,8 @@ limits per client address and node-wide, and a stateless proof-of-work challenge
 
 Both keep what must outlive a restart in the core ``rate_state`` table (ExpiringStore): the limit
 windows, and the challenges already used (until they expire), so a restart neither lifts a limit
-nor lets a solved challenge be replayed. Times are wall-clock seconds from ``clock``, which tests
-move forward.
+nor lets a solved challenge be replayed. Times are wall-clock seconds from ``clock`` (the node's,
+which tests move forward).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ class SignupLimits:
 
     def __init__(self, s: Settings, enabled: bool, clock: Clock) -> None:
         self.enabled = enabled
+        self._clock = clock
         self.limiter = RateLimiter(
             RateLimitSection(
                 default=RateRule(
@@ -59,7 +60,7 @@ class SignupLimits:
         )
 
     async def attach(self, db: Database) -> None:
-        await self.limiter.attach(ExpiringStore(db, "users.signup"))
+        await self.limiter.attach(ExpiringStore(db, "users.signup", clock=self._clock))
 
     async def detach(self) -> None:
         await self.limiter.detach()
@@ -104,7 +105,7 @@ class ProofOfWork:
         self._next_sweep = 0.0
 
     async def attach(self, db: Database) -> None:
-        store = ExpiringStore(db, "users.pow")
+        store = ExpiringStore(db, "users.pow", clock=self._clock)
         for challenge_id, expires in (await store.load()).items():
             self._used[challenge_id] = float(expires)
         self._store = store

@@ -2,14 +2,14 @@
 
 Counts live in memory (one process serves the node) and are saved to SQLite in batches once a store
 is attached (cryb_node/http/ratestore.py), so a restart neither lifts a lockout nor forgets
-failures; times are wall-clock seconds for that reason. Every lockout and refusal is also audited.
-Keys are opaque strings ("acct:<id or login>", "ip:<address>"), so an unknown login is throttled
-exactly like a real one and the responses never tell whether an account exists.
+failures; times are wall-clock seconds (the node's clock) for that reason. Every lockout and
+refusal is also audited. Keys are opaque strings ("acct:<id or login>", "ip:<address>"), so an
+unknown login is throttled exactly like a real one and the responses never tell whether an account
+exists.
 """
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from collections.abc import Callable
 
@@ -19,7 +19,7 @@ from .schemas import Settings
 
 
 class Throttle:
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float]) -> None:
         self.s = settings
         self._clock = clock
         self._failures: dict[str, deque[float]] = {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
@@ -21,6 +20,7 @@ from cryb_node.db import Database
 from cryb_node.http.api import Principal
 from cryb_node.problems import Problem
 
+from . import queries
 from .api_tokens import PREFIX, ApiTokens
 
 log = logging.getLogger(__name__)
@@ -35,8 +35,9 @@ class AccessTokens:
     """Issues access tokens and implements cryb_node.http.middleware.Authenticator."""
 
     def __init__(
-        self, key: bytes, ttl_s: int, db: Database, poll_s: float, clock: Callable[[], float] = time.time
+        self, key: bytes, ttl_s: int, db: Database, poll_s: float, clock: Callable[[], float]
     ) -> None:
+        # The node's wall clock (node.clock.time): it decides expiry, and tests move it forward.
         self._key = key
         self._clock = clock
         self.ttl_s = ttl_s
@@ -108,15 +109,11 @@ class AccessTokens:
         if admin:
             # The admin claim lasts as long as the token; a demotion or a disable must not wait for
             # it to expire. Admins are few and their requests rare: re-reading the flag costs nothing.
-            admin = bool(
-                await self._db.fetchval(
-                    "SELECT admin = 1 AND status = 'active' FROM users_accounts WHERE id = ?", (user_id,)
-                )
-            )
+            admin = await queries.is_active_admin(self._db, user_id)
         return Principal(user_id, sid, admin)
 
     def revoked(self, *session_ids: str) -> None:
-        now = time.time()
+        now = self._clock()
         for sid in session_ids:
             self._revoked[sid] = now
         if session_ids and self.share is not None:
@@ -124,7 +121,7 @@ class AccessTokens:
 
     def revoked_elsewhere(self, session_ids: list[str]) -> None:
         """Sessions another process of this node revoked (node.signals)."""
-        now = time.time()
+        now = self._clock()
         for sid in session_ids:
             self._revoked[str(sid)] = now
 
@@ -135,7 +132,7 @@ class AccessTokens:
             self._moved[sid] = url
 
     async def start(self) -> None:
-        await self._load(int(time.time()) - self.ttl_s - 1)
+        await self._load(int(self._clock()) - self.ttl_s - 1)
         self._task = asyncio.create_task(self._poll(), name="users:revocations")
 
     async def stop(self) -> None:
@@ -150,16 +147,17 @@ class AccessTokens:
             (since,),
         )
         ended = set()
-        for sid, at, reason, user_id in rows:
+        for r in rows:
+            sid, at, reason = r["id"], r["revoked_at"], r["revoke_reason"]
             if reason in ENDING and sid not in self._revoked:
-                ended.add(user_id)
+                ended.add(r["user_id"])
             self._revoked.setdefault(sid, float(at))
             if reason == "moved":
                 self._moved.setdefault(sid, "")
             self._seen_until = max(self._seen_until, at)
         if ended and self.on_ended is not None:
             await self.on_ended(ended)
-        horizon = time.time() - self.ttl_s - 60
+        horizon = self._clock() - self.ttl_s - 60
         for sid in [s for s, at in self._revoked.items() if at < horizon]:
             del self._revoked[sid]
             self._moved.pop(sid, None)

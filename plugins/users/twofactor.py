@@ -12,7 +12,6 @@ import base64
 import io
 import os
 import secrets
-import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -64,6 +63,10 @@ def matching_step(secret: bytes, code: str, now: float) -> int | None:
     return None
 
 
+def _secret(users: Users, sealed: bytes | None) -> bytes:
+    return bytes.fromhex(users.keys.open(sealed) or "")
+
+
 def _normalise_recovery(code: str) -> str:
     return code.replace("-", "").replace(" ", "").lower()
 
@@ -76,14 +79,14 @@ async def enrol(users: Users, user_id: str, password: str, client: Client) -> En
         row = conn.execute(
             "SELECT username, totp_enabled FROM users_accounts WHERE id = ?", (user_id,)
         ).fetchone()
-        if row[1]:
+        if row["totp_enabled"]:
             raise Problem("totp_enabled", 409, "two-factor sign-in is already on; disable it first")
         conn.execute(
             "UPDATE users_accounts SET totp_secret_ct = ? WHERE id = ?",
             (users.keys.seal(secret.hex()), user_id),
         )
         users.audit(conn, "totp.enrolment_started", client, user_id=user_id)
-        return row[0]
+        return row["username"]
 
     username = await users.node.db.write(write)
     uri = _totp(secret).provisioning_uri(name=username, issuer_name=users.node.config.node.name)
@@ -106,9 +109,9 @@ async def confirm(users: Users, user_id: str, code: str, client: Client) -> Reco
         row = conn.execute(
             "SELECT totp_secret_ct, totp_enabled FROM users_accounts WHERE id = ?", (user_id,)
         ).fetchone()
-        if row[0] is None or row[1]:
+        if row["totp_secret_ct"] is None or row["totp_enabled"]:
             raise Problem("totp_not_enrolling", 409, "start enrolment first")
-        step = matching_step(bytes.fromhex(users.keys.open(row[0]) or ""), code.strip(), time.time())
+        step = matching_step(_secret(users, row["totp_secret_ct"]), code.strip(), users.node.clock.time())
         if step is None:
             return False
         users.totp_last_step[user_id] = step
@@ -152,7 +155,7 @@ async def check_login_code(users: Users, user_id: str, code: str, client: Client
             ).fetchone()
             if row is None:
                 return False
-            step = matching_step(bytes.fromhex(users.keys.open(row[0]) or ""), code, time.time())
+            step = matching_step(_secret(users, row["totp_secret_ct"]), code, users.node.clock.time())
             if step is None or step <= users.totp_last_step.get(user_id, -1):
                 return False
             users.totp_last_step[user_id] = step
@@ -160,7 +163,7 @@ async def check_login_code(users: Users, user_id: str, code: str, client: Client
         cur = conn.execute(
             "UPDATE users_recovery_codes SET used_at = ?"
             " WHERE user_id = ? AND code_hash = ? AND used_at IS NULL",
-            (int(time.time()), user_id, token_hash(_normalise_recovery(code))),
+            (users.now(), user_id, token_hash(_normalise_recovery(code))),
         )
         if cur.rowcount:
             users.audit(conn, "totp.recovery_code_used", client, user_id=user_id)

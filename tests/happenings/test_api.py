@@ -9,6 +9,7 @@ from cryb_node.appkeys import NODE
 from cryb_node.services import Perm
 from tests.integrations.conftest import grant
 from tests.support.clock import SteppedClock
+from tests.users_fixtures import renewed
 
 from .conftest import Space, call, event_body, make_space, new_user, ok
 
@@ -140,6 +141,7 @@ async def test_who_may_read_events(hc) -> None:
 async def test_past_events_leave_the_list(space, clock: SteppedClock) -> None:
     ev = await plan(space, start="2031-01-01T10:00", end="2031-01-01T11:00", time_zone="UTC")
     clock.advance(ev_seconds_until("2031-01-01T11:00:01Z", clock))
+    space.member.token = renewed(space.client, space.member.token)  # it expired on the way
     listed = await ok(space.client, "GET", f"/communities/{space.community}/events", space.member)
     assert listed["events"] == []
     listed = await ok(space.client, "GET", f"/communities/{space.community}/events?past=true", space.member)
@@ -161,6 +163,8 @@ async def test_reminder_reaches_those_who_answered(space, clock: SteppedClock) -
     svc = c.app[NODE].services.require(happenings_key())
     assert await svc.remind() == 0  # years early
     clock.advance(ev_seconds_until("2031-03-01T10:50:00Z", clock))  # 10 minutes before (UTC+1)
+    for user in (space.member, third, space.owner):  # their access tokens expired on the way
+        user.token = renewed(c, user.token)
     assert await svc.remind() == 2
     assert await svc.remind() == 0  # once per member and start time
     for user in (space.member, third):
@@ -197,6 +201,8 @@ async def test_moved_events_remind_again_and_cancelled_ones_never(space, clock: 
         await ok(c, "PUT", f"/scheduled-events/{ev['id']}/rsvp", space.member, json={"status": "going"})
     await ok(c, "POST", f"/scheduled-events/{dropped['id']}/cancel", space.owner)
     clock.advance(ev_seconds_until("2031-03-01T11:50:00Z", clock))
+    for user in (space.member, space.owner):  # their access tokens expired on the way
+        user.token = renewed(c, user.token)
     assert await svc.remind() == 1  # only the one still on
     await ok(c, "PATCH", f"/scheduled-events/{kept['id']}", space.owner, json={"start": "2031-03-01T12:10"})
     assert await svc.remind() == 0  # 20 minutes away now

@@ -12,6 +12,7 @@ from cryb_plugins.users.service import CLI, USERS
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
+from cryb_node.clock import Clock
 from tests.users.conftest import users_config
 from tests.users_fixtures import PASSWORD, auth
 
@@ -22,8 +23,11 @@ def reg_config(data_dir: Path, mode: str = "open", users: dict[str, Any] | None 
     return users_config(data_dir, {"registration": mode, **(users or {})}, **sections)
 
 
-async def reg_client(aiohttp_client: Any, tmp_path: Path, mode: str = "open", **kw: Any) -> Any:
-    return await aiohttp_client(build_app(reg_config(tmp_path / "data", mode, **kw)))
+async def reg_client(
+    aiohttp_client: Any, tmp_path: Path, mode: str = "open", clock: Clock | None = None, **kw: Any
+) -> Any:
+    """A node in ``mode``; with ``clock`` (the SteppedClock fixture) a test moves its time forward."""
+    return await aiohttp_client(build_app(reg_config(tmp_path / "data", mode, **kw), clock=clock))
 
 
 def registration(client: Any) -> Registration:

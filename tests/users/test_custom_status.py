@@ -11,6 +11,7 @@ from typing import Any
 from tests.communities.conftest import cclient, new_user, ok  # noqa: F401 (cclient: the fixture)
 from tests.support.api import call
 from tests.sync.conftest import federation  # noqa: F401 (the fixture)
+from tests.users_fixtures import renewed
 
 
 async def profile(client: Any, viewer: Any, user_id: str) -> dict[str, Any]:
@@ -28,11 +29,15 @@ async def test_status_shows_until_it_expires_and_survives_profile_edits(cclient,
     await ok(cclient, "PATCH", "/users/@me", alice, json={"display_name": "Alice B."})
     assert (await profile(cclient, bob, alice.id))["status_text"] == "On holiday 🌴"
     clock.advance(3601)
+    for user in (alice, bob):  # their access tokens expired on the way (the node's clock too)
+        user.token = renewed(cclient, user.token)
     seen = await profile(cclient, bob, alice.id)
     assert "status_text" not in seen and "status_until" not in seen
     # without an end it stays; "" clears it
     await ok(cclient, "PATCH", "/users/@me", alice, json={"status_text": "Baking", "status_until": None})
     clock.advance(10 * 24 * 3600)
+    for user in (alice, bob):
+        user.token = renewed(cclient, user.token)
     assert (await profile(cclient, bob, alice.id))["status_text"] == "Baking"
     await ok(cclient, "PATCH", "/users/@me", alice, json={"status_text": ""})
     assert "status_text" not in await profile(cclient, bob, alice.id)
@@ -61,9 +66,9 @@ async def test_the_readme_call(cclient, clock):  # noqa: F811
     section = readme.split("### Custom status")[1].split("\n### ")[0]
     found = re.search(r"`PATCH (/api/v1/users/@me) (\{.*?\})`", section)
     assert found is not None, "the README's custom status section lost its call"
-    alice, bob = await new_user(cclient), await new_user(cclient)
     body = json.loads(found[2])
     clock.advance(max(0, (body["status_until"] - clock.time_ms()) / 1000 - 60))  # a minute before it ends
+    alice, bob = await new_user(cclient), await new_user(cclient)  # signed in then: their tokens last
     await ok(cclient, "PATCH", found[1].removeprefix("/api/v1"), alice, json=body)
     assert (await profile(cclient, bob, alice.id))["status_text"] == "On holiday"
     clock.advance(120)

@@ -22,6 +22,7 @@ from cryb_plugins.users.service import CLI, USERS
 
 from cryb_node.app import build_app
 from cryb_node.appkeys import NODE
+from cryb_node.clock import Clock
 from cryb_node.export import ExportSink
 from cryb_node.node import Node
 from cryb_node.plugins import Loaded, Plugin
@@ -53,12 +54,12 @@ class Gate(Plugin):
         await sink.write_json("gate.json", {"passed": True})
 
 
-def app_with(data: Path, gate: Gate | None = None, **users: Any):
+def app_with(data: Path, gate: Gate | None = None, clock: Clock | None = None, **users: Any):
     cfg = make_config(data, plugin={"users": {**FAST_HASHING, **users}}, rate_limits={"enabled": False})
     plugins = load_plugins(cfg)
     if gate is not None:
         plugins.append(Loaded(gate, None, "tests:gate"))
-    return build_app(cfg, plugins)
+    return build_app(cfg, plugins, clock=clock)
 
 
 def node_of(client: Any) -> Node:
@@ -169,8 +170,8 @@ async def build_world(c: Any) -> World:
 
 
 @pytest.fixture
-async def world(aiohttp_client, tmp_path) -> World:
-    return await build_world(await aiohttp_client(app_with(tmp_path / "data")))
+async def world(aiohttp_client, tmp_path, clock) -> World:
+    return await build_world(await aiohttp_client(app_with(tmp_path / "data", clock=clock)))
 
 
 async def rows(client: Any, sql: str, *params: Any) -> list[Any]:
@@ -337,7 +338,7 @@ async def test_a_second_request_while_one_runs_returns_it_and_progress_shows(aio
     assert read_json(zf, "gate.json") == {"passed": True}
 
 
-async def test_asking_again_soon_after_an_export_is_refused_with_retry_after(world):
+async def test_asking_again_soon_after_an_export_is_refused_with_retry_after(world, clock):
     c, me = world.client, world.member
     await ok(c, "POST", EXPORT, me)
     await wait_done(c, me)
@@ -346,14 +347,16 @@ async def test_asking_again_soon_after_an_export_is_refused_with_retry_after(wor
     assert resp.status == 429 and body["code"] == "export_too_soon"
     assert 0 < int(resp.headers["Retry-After"]) <= 600
     # Later (the node's clock moved on) a new one is prepared.
-    real = time.time
-    exporter_of(c).clock = lambda: real() + 601
+    clock.advance(601)
     resp = await c.post(API + EXPORT, headers=me.h)
     assert resp.status == 202
     assert (await wait_done(c, me))["state"] == "ready"
 
 
-async def test_the_scheduled_job_deletes_expired_exports(world):
+async def test_the_scheduled_job_deletes_expired_exports(aiohttp_client, tmp_path, clock):
+    # Kept an hour, and access tokens that outlive it: the node's clock is moved past that hour.
+    app = app_with(tmp_path / "data", clock=clock, export_ttl_s=3600, access_ttl_s=86_400)
+    world = await build_world(await aiohttp_client(app))
     c, me = world.client, world.member
     exporter = exporter_of(c)
     await ok(c, "POST", EXPORT, me)
@@ -363,8 +366,7 @@ async def test_the_scheduled_job_deletes_expired_exports(world):
     job = next(j for j in node_of(c).plugins[0].plugin.jobs(node_of(c)) if j.name == "users.exports-expire")
     await job.func()  # not yet due: nothing goes
     assert path.is_file() and (await c.get(done["download_url"], headers=me.h)).status == 200
-    real = time.time
-    exporter.clock = lambda: real() + 7 * 86_400 + 1
+    clock.advance(3601)
     await job.func()
     assert not path.exists()
     status = await ok(c, "GET", EXPORT, me)
