@@ -17,6 +17,7 @@ from cryb_node.events import Event
 from cryb_node.node import Node
 from cryb_node.services import ChannelAccess, Perm
 
+from . import queries
 from .events import KINDS
 from .perms import NOBODY, CommunityState, MemberState, base_permissions, channel_permissions
 from .state import CHANNEL_COMMUNITY_SQL, load_community, load_member
@@ -178,10 +179,7 @@ class PermissionService:
         if community_id is None:
             if user_id is None:
                 return []
-            rows = await self.db.fetchall(
-                "SELECT community_id FROM community_members WHERE user_id = ?", (user_id,)
-            )
-            cids = [r[0] for r in rows]
+            cids = await queries.communities_of(self.db, user_id)
         else:
             cids = [community_id]
         out: list[ChannelAccess] = []

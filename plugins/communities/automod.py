@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
@@ -23,12 +22,13 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from cryb_node import lazy
-from cryb_node.clock import new_id, now_ms
+from cryb_node.clock import new_id
 from cryb_node.db import Database
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import AutomodVerdict, Perm
 
 from . import events as ev
+from . import queries, queries_moderation
 from . import schemas as s
 from .moderation import Moderation
 from .service import Actor, Communities, Step
@@ -187,13 +187,13 @@ def compile_rule(
 
 
 def _match_all(
-    rules: list[Rule], text: str, ctx: Context, deadline: float
+    rules: list[Rule], text: str, ctx: Context, deadline: float, monotonic: Callable[[], float]
 ) -> tuple[list[tuple[Rule, str]], int]:
-    """Every rule's verdict on ``text`` until ``deadline``; returns the hits and how many rules were
-    left unchecked."""
+    """Every rule's verdict on ``text`` until ``deadline`` (on the ``monotonic`` clock); returns the
+    hits and how many rules were left unchecked."""
     hits: list[tuple[Rule, str]] = []
     for n, rule in enumerate(rules):
-        if time.monotonic() > deadline:
+        if monotonic() > deadline:
             return hits, len(rules) - n
         reason = rule.match(text, ctx)
         if reason is not None:
@@ -201,10 +201,6 @@ def _match_all(
     return hits, 0
 
 
-_RULE_SQL = (
-    "SELECT id, name, kind, config, action, timeout_s, enabled FROM community_automod_rules"
-    " WHERE community_id = ?"
-)
 _decode_config = msgspec.json.Decoder(ev.AutomodConfig).decode
 
 
@@ -225,17 +221,17 @@ class AutomodService:
         hit = self._compiled.get(community_id)
         if hit is not None and hit[0] == gen:
             return hit[1]
-        rows = await self.db.fetchall(f"{_RULE_SQL} AND enabled = 1 ORDER BY position, id", (community_id,))
+        rows = await queries_moderation.enabled_rules(self.db, community_id)
         rules, patterns = [], 0
         for r in rows[:MAX_RULES]:
-            config = _decode_config(r[3])
-            patterns += len(config.patterns) if r[2] == "regex" else 0
+            config, kind = _decode_config(r["config"]), r["kind"]
+            patterns += len(config.patterns) if kind == "regex" else 0
             if patterns > MAX_PATTERNS:
                 # Rules set here are capped when set; rules from a peer are capped here.
                 log.warning("automod: community %s has over %d patterns; later rules skipped", community_id,
                             MAX_PATTERNS)  # fmt: skip
                 break
-            rules.append(compile_rule(r[0], r[1], r[2], config, r[4], r[5]))
+            rules.append(compile_rule(r["id"], r["name"], kind, config, r["action"], r["timeout_s"]))
         if self.c.perms.generation(community_id) == gen:
             self._compiled[community_id] = (gen, rules)
         return rules
@@ -244,14 +240,12 @@ class AutomodService:
         rules = await self.compiled(community_id)
         if not rules:
             return []  # most communities have none: no read per message for them
-        joined = await self.db.fetchval(
-            "SELECT joined_at FROM community_members WHERE community_id = ? AND user_id = ?",
-            (community_id, user_id),
-        )
-        ctx = Context(user_id, now_ms(), joined)
+        joined = await queries.joined_at(self.db, community_id, user_id)
+        clock = self.c.node.clock
+        ctx = Context(user_id, clock.time_ms(), joined)
         # Off the event loop: the loop keeps serving everyone else while rules run.
-        deadline = time.monotonic() + EVALUATION_BUDGET_S
-        hits, skipped = await asyncio.to_thread(_match_all, rules, text, ctx, deadline)
+        deadline = clock.monotonic() + EVALUATION_BUDGET_S
+        hits, skipped = await asyncio.to_thread(_match_all, rules, text, ctx, deadline, clock.monotonic)
         if skipped:
             log.warning("automod: budget spent in community %s; %d rules not checked", community_id, skipped)
         return hits
@@ -278,7 +272,7 @@ class AutomodService:
         verdict = AutomodVerdict(worst.action, worst.id, f"{worst.name}: {why}")
         if dry_run:
             return verdict
-        now = now_ms()
+        now = self.c.node.clock.time_ms()
         steps = [
             Step(
                 "automod.action",
@@ -306,8 +300,7 @@ class AutomodService:
 
     async def rules(self, actor: Actor, community_id: str) -> s.AutomodRuleList:
         await self.c.require(actor, community_id, Perm.MANAGE_COMMUNITY, "automod rules")
-        rows = await self.db.fetchall(f"{_RULE_SQL} ORDER BY position, id", (community_id,))
-        return s.AutomodRuleList([_rule(r) for r in rows])
+        return s.AutomodRuleList(await queries_moderation.automod_rules(self.db, community_id))
 
     async def set_rule(
         self, actor: Actor, community_id: str, body: s.AutomodRuleIn, rule_id: str | None = None
@@ -327,13 +320,11 @@ class AutomodService:
         return await self.rule(community_id, rule_id)
 
     async def _check_caps(self, community_id: str, body: s.AutomodRuleIn, rule_id: str | None) -> None:
-        rows = await self.db.fetchall(
-            "SELECT id, kind, config FROM community_automod_rules WHERE community_id = ?", (community_id,)
-        )
-        others = [r for r in rows if r[0] != rule_id]
+        rows = await queries_moderation.rule_sizes(self.db, community_id)
+        others = [r for r in rows if r["id"] != rule_id]
         if len(others) + 1 > MAX_RULES:
             raise Problem("too_many_rules", 400, f"a community has at most {MAX_RULES} automod rules")
-        used = sum(len(_decode_config(r[2]).patterns) for r in others if r[1] == "regex")
+        used = sum(len(_decode_config(r["config"]).patterns) for r in others if r["kind"] == "regex")
         new = len(body.config.patterns) if body.kind == "regex" else 0
         if used + new > MAX_PATTERNS:
             raise Problem(
@@ -347,10 +338,10 @@ class AutomodService:
         await self.c.write(actor, Step("automod.delete", community_id, rule_id, ev.Empty()))
 
     async def rule(self, community_id: str, rule_id: str) -> s.AutomodRuleOut:
-        row = await self.db.fetchone(f"{_RULE_SQL} AND id = ?", (community_id, rule_id))
-        if row is None:
+        found = await queries_moderation.automod_rule(self.db, community_id, rule_id)
+        if found is None:
             raise not_found("automod rule")
-        return _rule(row)
+        return found
 
     async def test(self, actor: Actor, community_id: str, body: s.AutomodCheckIn) -> s.AutomodCheckOut:
         """The route behind POST .../automod/check: as content would check a member's text."""
@@ -367,10 +358,3 @@ class AutomodService:
         if not body.dry_run and verdict.action in ("block", "timeout"):
             raise Problem("automod_blocked", 422, f"blocked by automod: {verdict.reason}", field="text")
         return s.AutomodCheckOut(action=verdict.action, rule_id=verdict.rule_id, reason=verdict.reason)
-
-
-def _rule(r: tuple) -> s.AutomodRuleOut:
-    config = msgspec.convert(msgspec.json.decode(r[3]), s.AutomodConfigIn)
-    return s.AutomodRuleOut(
-        id=r[0], name=r[1], kind=r[2], config=config, action=r[4], timeout_s=r[5], enabled=bool(r[6])
-    )

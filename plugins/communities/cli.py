@@ -13,13 +13,12 @@ from typing import Any, TypeVar, cast
 
 import click
 
-from cryb_node.clock import now_ms
 from cryb_node.command import Settings, emit, run_with_node
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 
 from . import schemas as s
-from .parts import PARTS
+from .parts import PARTS, Parts
 from .service import NODE
 
 T = TypeVar("T")
@@ -158,8 +157,13 @@ def mod_kick(settings: Settings, community_id: str, user_id: str, reason: str) -
 @click.pass_obj
 def mod_timeout(settings: Settings, community_id: str, user_id: str, minutes: int, reason: str) -> None:
     """Time a member out (read-only) for some minutes."""
-    until = now_ms() + minutes * 60_000 if minutes else None
-    _run(settings, lambda p: p.moderation.timeout(NODE, community_id, user_id, until, reason))
+
+    async def go(p: Parts) -> int | None:
+        until = p.communities.node.clock.time_ms() + minutes * 60_000 if minutes else None
+        await p.moderation.timeout(NODE, community_id, user_id, until, reason)
+        return until
+
+    until = _run(settings, go)
     click.echo(f"timed out {user_id} until {when(until)}" if until else f"lifted timeout of {user_id}")
 
 

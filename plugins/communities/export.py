@@ -11,6 +11,8 @@ import msgspec
 from cryb_node.export import ExportSink
 from cryb_node.services import Place
 
+from . import queries
+
 if TYPE_CHECKING:
     from cryb_node.node import Node
 
@@ -28,16 +30,7 @@ class PlaceNames:
         ids = sorted(set(channel_ids))
         for i in range(0, len(ids), PAGE):
             chunk = ids[i : i + PAGE]
-            marks = ",".join("?" * len(chunk))
-            rows = await self.node.db.fetchall(
-                "SELECT ch.id, ch.name, ch.community_id, c.name FROM community_channels ch"
-                f" LEFT JOIN communities c ON c.id = ch.community_id WHERE ch.id IN ({marks})",
-                chunk,
-            )
-            for r in rows:
-                found[r[0]] = Place(
-                    channel_id=r[0], channel_name=r[1], community_id=r[2], community_name=r[3]
-                )
+            found.update({p.channel_id: p for p in await queries.places(self.node.db, chunk)})
         return found
 
     async def role_names(self, role_ids: list[str]) -> dict[str, str]:
@@ -45,11 +38,7 @@ class PlaceNames:
         ids = sorted(set(role_ids))
         for i in range(0, len(ids), PAGE):
             chunk = ids[i : i + PAGE]
-            marks = ",".join("?" * len(chunk))
-            rows = await self.node.db.fetchall(
-                f"SELECT id, name FROM community_roles WHERE id IN ({marks})", chunk
-            )
-            found.update({r[0]: r[1] for r in rows})
+            found.update(await queries.role_names(self.node.db, chunk))
         return found
 
 
@@ -75,23 +64,20 @@ class Communities(msgspec.Struct):
 
 
 async def export_member(node: Node, user_id: str, sink: ExportSink) -> None:
-    db = node.db
-    rows = await db.fetchall(
-        "SELECT m.community_id, c.name, m.joined_at, c.owner_id = m.user_id, m.timeout_until,"
-        " (SELECT json_group_array(r.name) FROM community_member_roles mr JOIN community_roles r"
-        "   ON r.id = mr.role_id WHERE mr.community_id = m.community_id AND mr.user_id = m.user_id)"
-        " FROM community_members m JOIN communities c ON c.id = m.community_id"
-        " WHERE m.user_id = ? AND c.deleted = 0 ORDER BY m.joined_at",
-        (user_id,),
-    )
-    memberships = [Membership(r[0], r[1], r[2], bool(r[3]), json.loads(r[5]), r[4]) for r in rows]
-    bans = [
-        Ban(r[0], r[1], r[2], r[3])
-        for r in await db.fetchall(
-            "SELECT b.community_id, c.name, b.reason, b.created_at FROM community_bans b"
-            " LEFT JOIN communities c ON c.id = b.community_id WHERE b.user_id = ? ORDER BY b.created_at",
-            (user_id,),
+    memberships = [
+        Membership(
+            community_id=r["community_id"],
+            name=r["name"],
+            joined_at=r["joined_at"],
+            owner=bool(r["owner"]),
+            roles=json.loads(r["roles"]),
+            timed_out_until=r["timeout_until"],
         )
+        for r in await queries.memberships_of(node.db, user_id)
+    ]
+    bans = [
+        Ban(community_id=r["community_id"], name=r["name"], reason=r["reason"], created_at=r["created_at"])
+        for r in await queries.bans_of(node.db, user_id)
     ]
     await sink.write_json("communities.json", Communities(memberships, bans))
     await sink.advance(len(memberships) + len(bans))

@@ -3,7 +3,6 @@ MANAGE_CHANNELS (one channel.tags event; forum_tags.py holds the rule)."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 import msgspec
@@ -14,6 +13,7 @@ from cryb_node.node import Node
 from cryb_node.problems import not_found
 from cryb_node.services import Perm
 
+from . import queries
 from .forum_tags import MAX_TAG_CHARS, MAX_TAGS, ChannelTags
 from .parts import PARTS
 from .schemas import Body
@@ -44,11 +44,7 @@ def forum_tags_routes(api: Api, node: Node) -> None:
         return access.community_id, channel_id
 
     async def read(community_id: str, channel_id: str) -> TagsOut:
-        tags = await node.db.fetchval(
-            "SELECT tags FROM community_channel_tags WHERE community_id = ? AND channel_id = ?",
-            (community_id, channel_id),
-        )
-        return TagsOut(channel_id, json.loads(tags) if tags else [])
+        return TagsOut(channel_id, await queries.channel_tags(node.db, community_id, channel_id))
 
     @api.route("GET", CH, response=TagsOut)
     async def get_tags(call: Call) -> TagsOut:

@@ -6,16 +6,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
 
 from cryb_node.clock import wall_ms
-from cryb_node.db import Connection
+from cryb_node.db import Connection, Row
 from cryb_node.refusals import Refusal
 from cryb_node.services import Perm
 
 from . import onboarding_events as ob
 from .authority import Change, Ctx, Denied, handles
 from .perms import MODERATOR, CommunityState, MemberState
+from .queries import ONBOARDING
 
 # What a member cannot do before passing the screening: post, comment, send, react, vote.
 GATED = frozenset({"message.create", "post.create", "comment.create", "reaction.add", "vote.set"})
@@ -29,10 +29,6 @@ ELEVATED = EXEMPT | int(
     | Perm.VIEW_AUDIT_LOG
     | Perm.MANAGE_WEBHOOKS
 )
-ROW_SQL = (
-    "SELECT rules, rules_hash, require_rules, verification, min_minutes, welcome, channels, self_roles,"
-    " updated_at FROM community_onboarding WHERE community_id = ?"
-)
 
 
 def accepted(m: MemberState) -> bool:
@@ -43,8 +39,8 @@ def accepted(m: MemberState) -> bool:
 def account_created_ms(conn: Connection, user_id: str) -> int | None:
     # Every node holds a user's user.created before any of their events (sync.ingest refuses an
     # unknown author), so the account's age at an event is the same everywhere.
-    row = conn.execute("SELECT created_hlc FROM users_profiles WHERE user_id = ?", (user_id,)).fetchone()
-    return None if row is None or not row[0] else wall_ms(row[0])
+    created = conn.execute("SELECT created_hlc FROM users_profiles WHERE user_id = ?", (user_id,)).fetchone()
+    return None if created is None or not created["created_hlc"] else wall_ms(created["created_hlc"])
 
 
 def screen(
@@ -75,8 +71,9 @@ def screen(
     return None
 
 
-def current(conn: Connection, community_id: str) -> Any:
-    return conn.execute(ROW_SQL, (community_id,)).fetchone()
+def current(conn: Connection, community_id: str) -> Row | None:
+    """The community's onboarding row (queries.ONBOARDING), in the writer."""
+    return conn.execute(ONBOARDING, (community_id,)).fetchone()
 
 
 def _invalid(detail: str, field: str) -> Denied:
@@ -106,7 +103,7 @@ def onboarding_set(c: Ctx) -> Change:
         if ch.channel_id not in c.state.channels:
             raise Denied("not_found", 404, "a recommended channel is not in this community", "channels")
     row = current(c.conn, c.cid)
-    before = set(json.loads(row[7])) if row is not None else set()
+    before = set(json.loads(row["self_roles"])) if row is not None else set()
     roles = list(dict.fromkeys(p.self_roles))
     if set(roles) != before:
         c.require(Perm.MANAGE_ROLES)
@@ -148,7 +145,7 @@ def member_onboard(c: Ctx) -> Change:
     row = current(c.conn, c.cid)
     if row is None:
         raise Denied("not_found", 404, "this community has no rules to accept")
-    if p.rules_hash != row[1]:
+    if p.rules_hash != row["rules_hash"]:
         raise Denied(
             "rules_changed", 409, "the rules changed since you read them: read them again", "rules_hash"
         )

@@ -11,13 +11,15 @@ import msgspec
 from msgspec import Meta
 
 from cryb_node.clock import wall_ms
+from cryb_node.db import Row
 from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.problems import Problem
 from cryb_node.services import DIRECTORY
 
 from . import onboarding_events as ob
-from .onboarding import ROW_SQL, accepted, screen
+from . import queries
+from .onboarding import accepted, screen
 from .parts import PARTS
 from .perms import CommunityState, MemberState
 from .schemas import Body, Id
@@ -84,6 +86,13 @@ class OnboardingOut(msgspec.Struct, kw_only=True):
     me: MyOnboarding
 
 
+# What a community that never set its onboarding shows (queries.onboarding's columns).
+_NOT_SET: dict[str, Any] = {
+    "rules": "", "rules_hash": ob.rules_hash(""), "require_rules": 0, "verification": "none",
+    "min_minutes": 0, "welcome": "", "channels": "[]", "self_roles": "[]",
+}  # fmt: skip
+
+
 class Onboarding:
     """The onboarding rules as library calls (the routes below use these)."""
 
@@ -97,42 +106,32 @@ class Onboarding:
     async def get(self, actor: Actor, community_id: str) -> OnboardingOut:
         svc = self.communities
         crow = await svc.community_row(community_id, actor)
-        row = await self.node.db.fetchone(ROW_SQL, (community_id,))
-        rules, rhash, require, level, minutes, welcome, chans, roles = (
-            (row[0], row[1], bool(row[2]), row[3], row[4], row[5], json.loads(row[6]), json.loads(row[7]))
-            if row is not None
-            else ("", ob.rules_hash(""), False, "none", 0, "", [], [])
-        )
-        names = {
-            r[0]: r[1]
-            for r in await self.node.db.fetchall(
-                "SELECT id, name FROM community_channels WHERE community_id = ?", (community_id,)
-            )
-        }
-        role_rows = {
-            r[0]: r
-            for r in await self.node.db.fetchall(
-                "SELECT id, name, color FROM community_roles WHERE community_id = ?", (community_id,)
-            )
-        }
+        db = self.node.db
+        row = await queries.onboarding(db, community_id)
+        saved = row if row is not None else _NOT_SET
+        chans, roles = json.loads(saved["channels"]), json.loads(saved["self_roles"])
+        names = await queries.channel_names(db, community_id)
+        role_rows = await queries.role_badges(db, community_id)
         m = await svc.perms.member(community_id, actor.user_id)
-        me = await self._me(actor, crow[7], m, row, community_id)
+        me = await self._me(actor, crow["owner_id"], m, row, community_id)
         return OnboardingOut(
             community_id=community_id,
             configured=row is not None,
-            rules=rules,
-            rules_hash=rhash,
-            require_rules=require,
-            verification=level,
-            min_minutes=minutes,
-            welcome=welcome,
+            rules=saved["rules"],
+            rules_hash=saved["rules_hash"],
+            require_rules=bool(saved["require_rules"]),
+            verification=saved["verification"],
+            min_minutes=saved["min_minutes"],
+            welcome=saved["welcome"],
             channels=[
                 WelcomeChannelOut(channel_id=c["channel_id"], name=names[c["channel_id"]], note=c["note"])
                 for c in chans
                 if c["channel_id"] in names
             ],
             self_roles=[
-                SelfRoleOut(id=r, name=role_rows[r][1], color=role_rows[r][2], mine=r in m.role_ids)
+                SelfRoleOut(
+                    id=r, name=role_rows[r]["name"], color=role_rows[r]["color"], mine=r in m.role_ids
+                )
                 for r in roles
                 if r in role_rows
             ],
@@ -140,17 +139,14 @@ class Onboarding:
         )
 
     async def _me(
-        self, actor: Actor, owner: str, m: MemberState, row: Any, community_id: str
+        self, actor: Actor, owner: str, m: MemberState, row: Row | None, community_id: str
     ) -> MyOnboarding:
         user = actor.user_id
         if user is None or not m.member:
             return MyOnboarding(member=False, accepted=False, email_verified=False, can_post=False)
         state = CommunityState(id=community_id, owner_id=owner, public=True, roles={}, channels={})
-        if row is not None:
-            state.screening = build_screening((row[2], row[3], row[4], row[7]))
-        created = await self.node.db.fetchval(
-            "SELECT created_hlc FROM users_profiles WHERE user_id = ?", (user,)
-        )
+        state.screening = build_screening(row)
+        created = await queries.account_created_hlc(self.node.db, user)
         base = await self.communities.perms.community(user, community_id)
         refusal = screen(
             state, "message.create", user, m, base, self.node.clock.time_ms(),

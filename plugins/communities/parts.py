@@ -8,7 +8,7 @@ from cryb_node.events import Event
 from cryb_node.node import Node
 from cryb_node.services import ServiceKey
 
-from . import events
+from . import events, queries
 from .access import PermissionService
 from .automod import AutomodService
 from .moderation import Moderation
@@ -36,16 +36,14 @@ class Parts:
     async def notice_external(self, node: Node) -> None:
         """Invalidate communities changed by events this process did not write (the CLI)."""
         if self.external_pos < 0:
-            self.external_pos = await node.db.fetchval("SELECT coalesce(max(pos), 0) FROM events")
+            self.external_pos = await queries.last_event(node.db)
             return
-        marks = ",".join("?" * len(events.KINDS))
-        rows = await node.db.fetchall(
-            f"SELECT pos, community FROM events WHERE pos > ? AND kind IN ({marks}) ORDER BY pos",
-            (self.external_pos, *events.KINDS),
-        )
+        rows = await queries.events_after(node.db, self.external_pos, events.KINDS)
         if rows:
-            self.perms.invalidate({r[1] for r in rows if r[0] not in self.own and r[1]})
-            self.external_pos = rows[-1][0]
+            self.perms.invalidate(
+                {r["community"] for r in rows if r["pos"] not in self.own and r["community"]}
+            )
+            self.external_pos = rows[-1]["pos"]
         self.own = {p for p in self.own if p > self.external_pos}
 
     @classmethod

@@ -27,7 +27,7 @@ def apply(conn: Connection, ev: Event) -> None:
     head = conn.execute(
         "SELECT hlc, event_id FROM community_gov_head WHERE community_id = ?", (cid,)
     ).fetchone()
-    if head is None or (ev.body.hlc, ev.id) > (head[0], head[1]):
+    if head is None or (ev.body.hlc, ev.id) > (head["hlc"], head["event_id"]):
         fold(conn, ev)
         conn.execute(
             "INSERT INTO community_gov_head (community_id, hlc, event_id) VALUES (?, ?, ?)"

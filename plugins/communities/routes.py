@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from cryb_node.clock import now_ms
 from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.problems import Problem
@@ -124,7 +123,7 @@ def routes(api: Api, node: Node) -> None:
         b: s.TimeoutIn = call.body
         if (b.until is None) == (b.duration_s is None):
             raise Problem("invalid_field", 400, "give exactly one of until and duration_s", field="until")
-        until = b.until if b.until is not None else now_ms() + (b.duration_s or 0) * 1000
+        until = b.until if b.until is not None else node.clock.time_ms() + (b.duration_s or 0) * 1000
         await mod().timeout(actor_of(call), cid(call), call.path("user_id"), until, b.reason)
 
     @api.route("DELETE", f"{C}/members/{{user_id}}/timeout", query=s.ReasonQuery, status=204,

@@ -229,8 +229,8 @@ def _invite_grant(c: Ctx, code: str | None) -> str:
     ).fetchone()
     if row is None:
         raise Denied("invite_not_found", 403, "no such invite for this community", "invite")
-    expires_at, max_uses, uses, revoked = row
-    if revoked:
+    expires_at, max_uses, uses = row["expires_at"], row["max_uses"], row["uses"]
+    if row["revoked"]:
         raise Denied("invite_revoked", 410, "this invite was revoked", "invite")
     if expires_at is not None and expires_at <= c.now:
         raise Denied("invite_expired", 410, "this invite has expired", "invite")
@@ -272,7 +272,7 @@ def invite_revoke(c: Ctx) -> Change:
     ).fetchone()
     if row is None:
         raise Denied("invite_not_found", 404, "no such invite", "code")
-    if row[0] != c.actor:
+    if row["creator_id"] != c.actor:
         c.require(Perm.MANAGE_COMMUNITY)
     target = c.target
 

@@ -300,9 +300,9 @@ def automod_set(c: Ctx) -> Change:
     row = c.conn.execute(
         "SELECT community_id, position FROM community_automod_rules WHERE id = ?", (rule_id,)
     ).fetchone()
-    if row is not None and row[0] != c.cid:
+    if row is not None and row["community_id"] != c.cid:
         raise Denied("exists", 409, "that rule id is taken", "rule_id")
-    position = row[1] if row is not None else c.hlc
+    position = row["position"] if row is not None else c.hlc
 
     def change() -> None:
         c.sql(
@@ -341,13 +341,13 @@ def automod_action(c: Ctx) -> Change:
         " AND enabled = 1",
         (p.rule_id, c.cid),
     ).fetchone()
-    if c.actor is not None or row is None or row[0] != p.action:
+    if c.actor is not None or row is None or row["action"] != p.action:
         raise Denied("invalid_event", 400, "automod acts only through an enabled rule")
     target = c.target or ""
     timeout = None
     if p.action == "timeout":
         timeout = p.until
-        if timeout is None or not c.now < timeout <= c.now + row[1] * 1000 + 60_000:
+        if timeout is None or not c.now < timeout <= c.now + row["timeout_s"] * 1000 + 60_000:
             raise Denied("out_of_range", 400, "timeout outside the rule's length", "until")
         if not c.member(target).member or c.perms(target) & Perm.ADMINISTRATOR:
             timeout = None  # not a member (or an admin): logged, nothing to time out

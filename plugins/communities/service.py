@@ -13,6 +13,7 @@ from typing import Any
 import msgspec
 
 from cryb_node.clock import new_id
+from cryb_node.db import Row
 from cryb_node.events import Event, Tx
 from cryb_node.node import Node
 from cryb_node.problems import Problem, forbidden, not_found
@@ -20,6 +21,7 @@ from cryb_node.services import MEDIA_STORE, InviteStatus, Perm
 from cryb_node.sync.homes import remote_homes
 
 from . import events as ev
+from . import queries
 from . import schemas as s
 from .access import PermissionService
 from .authority import Denied
@@ -126,72 +128,52 @@ class Communities:
 
     # -- communities ------------------------------------------------------------------------------
 
-    async def community_row(self, community_id: str, actor: Actor) -> Any:
-        row = await self.node.db.fetchone(
-            "SELECT id, name, description, icon, public, rules, modlog_public, owner_id, created_at,"
-            " (SELECT count(*) FROM community_members m WHERE m.community_id = c.id)"
-            " FROM communities c WHERE id = ? AND deleted = 0",
-            (community_id,),
-        )
+    async def community_row(self, community_id: str, actor: Actor) -> Row:
+        """The community's row (queries.community), or 404 for those who may not see it."""
+        row = await queries.community(self.node.db, community_id)
         if row is None:
             raise not_found("community")
         if not actor.admin:
             m = await self.perms.member(community_id, actor.user_id)
             if m.banned:
                 raise banned()
-            if not row[4] and not m.member:
+            if not row["public"] and not m.member:
                 raise not_found("community")  # a private community is invisible to outsiders
         return row
 
-    async def _out(self, row: Any, actor: Actor) -> s.CommunityOut:
-        m = await self.perms.member(row[0], actor.user_id)
+    async def _out(self, row: Row, actor: Actor) -> s.CommunityOut:
+        cid = row["id"]
+        m = await self.perms.member(cid, actor.user_id)
         return s.CommunityOut(
-            id=row[0],
-            name=row[1],
-            description=row[2],
-            icon=row[3],
-            public=bool(row[4]),
-            rules=json.loads(row[5]),
-            modlog_public=bool(row[6]),
-            owner_id=row[7],
-            created_at=row[8],
-            member_count=row[9],
+            id=cid,
+            name=row["name"],
+            description=row["description"],
+            icon=row["icon"],
+            public=bool(row["public"]),
+            rules=json.loads(row["rules"]),
+            modlog_public=bool(row["modlog_public"]),
+            owner_id=row["owner_id"],
+            created_at=row["created_at"],
+            member_count=row["member_count"],
             member=m.member,
-            perms=await self.my_perms(actor, row[0]),
+            perms=await self.my_perms(actor, cid),
             timeout_until=m.timeout_until if m.timed_out(self.node.clock.time_ms()) else None,
-            screening=screens(await self.perms.state(row[0])),
+            screening=screens(await self.perms.state(cid)),
         )
 
     async def get(self, actor: Actor, community_id: str) -> s.CommunityOut:
         return await self._out(await self.community_row(community_id, actor), actor)
 
     async def list(self, actor: Actor, q: s.CommunityQuery) -> s.CommunityList:
-        cols = (
-            "SELECT c.id, c.name, c.description, c.icon, c.public, c.rules, c.modlog_public, c.owner_id,"
-            " c.created_at, (SELECT count(*) FROM community_members m WHERE m.community_id = c.id)"
-            " FROM communities c"
-        )
-        after = q.after or ""
-        if q.mine:
-            if actor.user_id is None:
-                return s.CommunityList([])
-            rows = await self.node.db.fetchall(
-                f"{cols} JOIN community_members me ON me.community_id = c.id AND me.user_id = ?"
-                " WHERE c.deleted = 0 AND c.id > ? ORDER BY c.id LIMIT ?",
-                (actor.user_id, after, q.limit + 1),
-            )
-        elif actor.admin:
-            rows = await self.node.db.fetchall(
-                f"{cols} WHERE c.deleted = 0 AND c.id > ? ORDER BY c.id LIMIT ?", (after, q.limit + 1)
-            )
-        else:
-            rows = await self.node.db.fetchall(
-                f"{cols} WHERE c.deleted = 0 AND c.public = 1 AND c.id > ? ORDER BY c.id LIMIT ?",
-                (after, q.limit + 1),
-            )
+        if q.mine and actor.user_id is None:
+            return s.CommunityList([])
+        rows = await queries.communities_page(
+            self.node.db, q.after or "", q.limit + 1,
+            member=actor.user_id if q.mine else None, public_only=not actor.admin,
+        )  # fmt: skip
         more = len(rows) > q.limit
         rows = rows[: q.limit]
-        return s.CommunityList([await self._out(r, actor) for r in rows], rows[-1][0] if more else None)
+        return s.CommunityList([await self._out(r, actor) for r in rows], rows[-1]["id"] if more else None)
 
     async def create(self, actor: Actor, body: s.CommunityIn) -> s.CommunityOut:
         if actor.user_id is None:
@@ -242,14 +224,12 @@ class Communities:
     async def join(self, actor: Actor, community_id: str, invite: str | None = None) -> s.CommunityOut:
         if actor.user_id is None:
             raise Problem("user_required", 400, "only users join communities")
-        row = await self.node.db.fetchone(
-            "SELECT public FROM communities WHERE id = ? AND deleted = 0", (community_id,)
-        )
-        if row is None:
+        public = await queries.is_public(self.node.db, community_id)
+        if public is None:
             raise not_found("community")
         payload = ev.MemberJoin()
         use: Callable[[Tx], None] | None = None
-        if invite is not None or not row[0]:
+        if invite is not None or not public:
             if invite is None:
                 # Outsiders cannot tell a private community from a missing one.
                 raise not_found("community")
@@ -268,49 +248,41 @@ class Communities:
 
     async def members(self, actor: Actor, community_id: str, q: s.MemberQuery) -> s.MemberList:
         await self.require_member_view(actor, community_id)
-        rows = await self.node.db.fetchall(
-            "SELECT m.user_id, m.joined_at, m.timeout_until,"
-            " (SELECT group_concat(role_id) FROM community_member_roles r"
-            "  WHERE r.community_id = m.community_id AND r.user_id = m.user_id)"
-            " FROM community_members m WHERE m.community_id = ? AND m.user_id > ?"
-            " ORDER BY m.user_id LIMIT ?",
-            (community_id, q.after or "", q.limit + 1),
-        )
+        rows = await queries.members_page(self.node.db, community_id, q.after or "", q.limit + 1)
         more = len(rows) > q.limit
         rows = rows[: q.limit]
         now = self.node.clock.time_ms()
-        homes = await remote_homes(self.node, [r[0] for r in rows])
-        out = [
-            s.MemberOut(
-                user_id=r[0],
-                joined_at=r[1],
-                roles=sorted(r[3].split(",")) if r[3] else [],
-                timeout_until=r[2] if r[2] and r[2] > now else None,
-                home=homes[r[0]].node if r[0] in homes else None,
-                home_key=homes[r[0]].node_key if r[0] in homes else None,
-                status=self.node.realtime.presence_of(r[0]),
+        ids = [r["user_id"] for r in rows]
+        homes = await remote_homes(self.node, ids)
+        out = []
+        for user_id, r in zip(ids, rows, strict=True):
+            until, home = r["timeout_until"], homes.get(user_id)
+            out.append(
+                s.MemberOut(
+                    user_id=user_id,
+                    joined_at=r["joined_at"],
+                    roles=sorted(r["roles"].split(",")) if r["roles"] else [],
+                    timeout_until=until if until and until > now else None,
+                    home=home.node if home else None,
+                    home_key=home.node_key if home else None,
+                    status=self.node.realtime.presence_of(user_id),
+                )
             )
-            for r in rows
-        ]
-        return s.MemberList(out, rows[-1][0] if more else None)
+        return s.MemberList(out, ids[-1] if more else None)
 
     async def member(self, actor: Actor, community_id: str, user_id: str) -> s.MemberOut:
         await self.require_member_view(actor, community_id)
         if user_id == "@me":
             user_id = actor.user_id or ""
-        rows = await self.node.db.fetchall(
-            "SELECT m.joined_at, m.timeout_until FROM community_members m"
-            " WHERE m.community_id = ? AND m.user_id = ?",
-            (community_id, user_id),
-        )
-        if not rows:
+        row = await queries.membership(self.node.db, community_id, user_id)
+        if row is None:
             raise not_found("member")
         ms = await self.perms.member(community_id, user_id)
-        until = rows[0][1]
+        until = row["timeout_until"]
         home = (await remote_homes(self.node, [user_id])).get(user_id)
         return s.MemberOut(
             user_id=user_id,
-            joined_at=rows[0][0],
+            joined_at=row["joined_at"],
             roles=sorted(ms.role_ids),
             timeout_until=until if until and until > self.node.clock.time_ms() else None,
             home=home.node if home else None,
@@ -331,12 +303,7 @@ class Communities:
 
     async def roles(self, actor: Actor, community_id: str) -> s.RoleList:
         await self.community_row(community_id, actor)
-        rows = await self.node.db.fetchall(
-            "SELECT id, name, perms, position, color, hoist, mentionable FROM community_roles"
-            " WHERE community_id = ? ORDER BY position DESC, id",
-            (community_id,),
-        )
-        return s.RoleList([_role(r) for r in rows])
+        return s.RoleList(await queries.roles(self.node.db, community_id))
 
     async def create_role(self, actor: Actor, community_id: str, body: s.RoleIn) -> s.RoleOut:
         await self.community_row(community_id, actor)
@@ -364,14 +331,10 @@ class Communities:
         await self.write(actor, Step(kind, community_id, user_id, ev.RoleMember(role_id=role_id)))
 
     async def role(self, community_id: str, role_id: str) -> s.RoleOut:
-        row = await self.node.db.fetchone(
-            "SELECT id, name, perms, position, color, hoist, mentionable FROM community_roles"
-            " WHERE id = ? AND community_id = ?",
-            (role_id, community_id),
-        )
-        if row is None:
+        role = await queries.role(self.node.db, community_id, role_id)
+        if role is None:
             raise not_found("role")
-        return _role(row)
+        return role
 
     # -- channels ---------------------------------------------------------------------------------
 
@@ -504,35 +467,26 @@ class Communities:
         expires = now + body.max_age_s * 1000 if body.max_age_s else None
         max_uses = body.max_uses or None
 
+        creator = actor.user_id
+
         def remember(tx: Tx) -> None:
             # The code stays on this node; the event that every node checks joins against names its hash.
-            tx.conn.execute(
-                "INSERT INTO community_invites (code, community_id, creator_id, created_at, expires_at,"
-                " max_uses, grant_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (code, community_id, actor.user_id, now, expires, max_uses, grant),
-            )
+            queries.insert_invite(tx.conn, code, community_id, creator, now, expires, max_uses, grant)
 
         payload = ev.InviteCreate(expires_at=expires, max_uses=max_uses)
         await self.write(actor, Step("invite.create", community_id, grant, payload, extra=[remember]))
         return await self.invite(code)
 
     async def invite(self, code: str) -> s.InviteOut:
-        row = await self.node.db.fetchone(f"{_INVITE_SQL} WHERE i.code = ? AND c.deleted = 0", (code,))
-        if row is None:
-            # An invite made on another node: its grant is known here by the code's hash.
-            row = await self.node.db.fetchone(
-                f"{_GRANT_SQL} WHERE g.id = ? AND c.deleted = 0", (code, ev.invite_id(code))
-            )
-        if row is None:
+        # One made on another node is known here by its grant, named by the code's hash.
+        inv = await queries.invite(self.node.db, code, ev.invite_id(code))
+        if inv is None:
             raise Problem("invite_not_found", 404, "no such invite", field="code")
-        return _invite(row)
+        return inv
 
     async def invites(self, actor: Actor, community_id: str) -> s.InviteList:
         await self.require(actor, community_id, Perm.MANAGE_COMMUNITY, "listing invites")
-        rows = await self.node.db.fetchall(
-            f"{_INVITE_SQL} WHERE i.community_id = ? ORDER BY i.created_at DESC", (community_id,)
-        )
-        return s.InviteList([_invite(r) for r in rows])
+        return s.InviteList(await queries.invites(self.node.db, community_id))
 
     async def revoke_invite(self, actor: Actor, code: str) -> None:
         inv = await self.invite(code)
@@ -542,10 +496,7 @@ class Communities:
             return
 
         def remember(tx: Tx) -> None:
-            tx.conn.execute(
-                "UPDATE community_invites SET revoked_at = ? WHERE code = ? AND revoked_at IS NULL",
-                (self.node.clock.time_ms(), code),
-            )
+            queries.revoke_invite(tx.conn, code, self.node.clock.time_ms())
 
         step = Step("invite.revoke", inv.community_id, ev.invite_id(code), ev.Empty(), extra=[remember])
         await self.write(actor, step)
@@ -559,7 +510,7 @@ class Communities:
         _usable(inv.revoked, inv.expires_at, inv.max_uses, inv.uses, self.node.clock.time_ms())
 
         def use(tx: Tx) -> None:
-            tx.conn.execute("UPDATE community_invites SET uses = uses + 1 WHERE code = ?", (code,))
+            queries.use_invite(tx.conn, code)
 
         return inv.creator_id, use
 
@@ -570,10 +521,9 @@ class Communities:
     async def invite_status(self, code: str) -> InviteStatus | None:
         """The Invites service (cryb_node.services): an invite made on this node, checked like a
         join checks it, without using it."""
-        row = await self.node.db.fetchone(f"{_INVITE_SQL} WHERE i.code = ? AND c.deleted = 0", (code,))
-        if row is None:
+        inv = await queries.local_invite(self.node.db, code)
+        if inv is None:
             return None
-        inv = _invite(row)
         try:
             _usable(inv.revoked, inv.expires_at, inv.max_uses, inv.uses, self.node.clock.time_ms())
         except Problem as problem:
@@ -584,18 +534,6 @@ class Communities:
         return InviteStatus(community_id=inv.community_id, community_name=inv.community_name, usable=True)
 
 
-_INVITE_SQL = (
-    "SELECT i.code, i.community_id, c.name, i.creator_id, i.created_at, i.expires_at, i.max_uses,"
-    " coalesce(g.uses, i.uses), CASE WHEN i.revoked_at IS NOT NULL OR g.revoked THEN 1 END"
-    " FROM community_invites i JOIN communities c ON c.id = i.community_id"
-    " LEFT JOIN community_invite_grants g ON g.id = i.grant_id"
-)
-_GRANT_SQL = (
-    "SELECT ?, g.community_id, c.name, g.creator_id, g.created_at, g.expires_at, g.max_uses, g.uses,"
-    " nullif(g.revoked, 0) FROM community_invite_grants g JOIN communities c ON c.id = g.community_id"
-)
-
-
 def _usable(revoked: bool, expires_at: int | None, max_uses: int | None, uses: int, now: int) -> None:
     if revoked:
         raise Problem("invite_revoked", 410, "this invite was revoked", field="invite")
@@ -603,26 +541,6 @@ def _usable(revoked: bool, expires_at: int | None, max_uses: int | None, uses: i
         raise Problem("invite_expired", 410, "this invite has expired", field="invite")
     if max_uses is not None and uses >= max_uses:
         raise Problem("invite_used_up", 410, "this invite has no uses left", field="invite")
-
-
-def _invite(r: Any) -> s.InviteOut:
-    return s.InviteOut(
-        code=r[0],
-        community_id=r[1],
-        community_name=r[2],
-        creator_id=r[3],
-        created_at=r[4],
-        expires_at=r[5],
-        max_uses=r[6],
-        uses=r[7],
-        revoked=r[8] is not None,
-    )
-
-
-def _role(r: Any) -> s.RoleOut:
-    return s.RoleOut(
-        id=r[0], name=r[1], perms=r[2], position=r[3], color=r[4], hoist=bool(r[5]), mentionable=bool(r[6])
-    )
 
 
 def is_moderator(perms: int) -> bool:

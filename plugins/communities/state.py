@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
 
-from cryb_node.db import Connection, Database
+from cryb_node.db import Connection, Database, Row
 
 from .perms import Channel, CommunityState, MemberState, Overwrite, Role, Screening
 
@@ -37,48 +36,59 @@ SCREENING_SQL = (
     " WHERE community_id = ?"
 )
 
-Rows = Sequence[Sequence[Any]]
+Rows = Sequence[Row]
 
 
 TAGS_SQL = "SELECT channel_id, tags FROM community_channel_tags WHERE community_id = ?"
 
 
 def build_tag_sets(rows: Rows) -> dict[str, frozenset[str]]:
-    return {r[0]: frozenset(json.loads(r[1])) for r in rows if r[1] != "[]"}
+    return {r["channel_id"]: frozenset(json.loads(r["tags"])) for r in rows if r["tags"] != "[]"}
 
 
-def build_screening(row: Sequence[Any] | None) -> Screening | None:
+def build_screening(row: Row | None) -> Screening | None:
+    """From a row holding SCREENING_SQL's columns (queries.ONBOARDING's hold them too)."""
     if row is None:
         return None
-    return Screening(bool(row[0]), row[1], row[2], frozenset(json.loads(row[3])))
+    return Screening(
+        require_rules=bool(row["require_rules"]), verification=row["verification"],
+        min_minutes=row["min_minutes"], self_roles=frozenset(json.loads(row["self_roles"])),
+    )  # fmt: skip
 
 
-def build_community(row: Sequence[Any], roles: Rows, channels: Rows, overwrites: Rows) -> CommunityState:
-    chans = {r[0]: Channel(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in channels}
-    for ch_id, ttype, tid, allow, deny in overwrites:
-        ch = chans.get(ch_id)
+def _channel(r: Row) -> Channel:
+    return Channel(
+        id=r["id"], kind=r["kind"], name=r["name"], parent_id=r["parent_id"], position=r["position"],
+        nsfw=bool(r["nsfw"]), slowmode_s=r["slowmode_s"], topic=r["topic"],
+    )  # fmt: skip
+
+
+def build_community(row: Row, roles: Rows, channels: Rows, overwrites: Rows) -> CommunityState:
+    chans = {r["id"]: _channel(r) for r in channels}
+    for r in overwrites:
+        ch = chans.get(r["channel_id"])
         if ch is not None:
-            ch.overwrites[(ttype, tid)] = Overwrite(allow, deny)
+            ch.overwrites[(r["target_type"], r["target_id"])] = Overwrite(r["allow"], r["deny"])
     return CommunityState(
-        id=row[0],
-        owner_id=row[1],
-        public=bool(row[2]),
-        roles={r[0]: Role(r[0], r[1], r[2]) for r in roles},
+        id=row["id"],
+        owner_id=row["owner_id"],
+        public=bool(row["public"]),
+        roles={r["id"]: Role(r["id"], r["perms"], r["position"]) for r in roles},
         channels=chans,
     )
 
 
-def build_member(member: Sequence[Any] | None, roles: Rows, banned: bool) -> MemberState:
+def build_member(member: Row | None, roles: Rows, banned: bool) -> MemberState:
     if member is None:
         return MemberState(banned=banned)
     return MemberState(
         member=True,
         banned=banned,
-        role_ids=frozenset(r[0] for r in roles),
-        timeout_until=member[0],
-        joined_at=member[1],
-        onboarded_at=member[2],
-        email_verified=bool(member[3]),
+        role_ids=frozenset(r["role_id"] for r in roles),
+        timeout_until=member["timeout_until"],
+        joined_at=member["joined_at"],
+        onboarded_at=member["accepted_at"],
+        email_verified=bool(member["email_verified"]),
     )
 
 
@@ -120,16 +130,16 @@ async def load_community(db: Database, community_id: str) -> CommunityState | No
         roles = await conn.execute_fetchall(ROLES_SQL, (community_id,))
         channels = await conn.execute_fetchall(CHANNELS_SQL, (community_id,))
         overwrites = await conn.execute_fetchall(OVERWRITES_SQL, (community_id,))
-        screening = list(await conn.execute_fetchall(SCREENING_SQL, (community_id,)))
+        screening = await conn.execute_fetchall(SCREENING_SQL, (community_id,))
     state = build_community(next(iter(rows)), list(roles), list(channels), list(overwrites))
-    state.screening = build_screening(screening[0] if screening else None)
+    state.screening = build_screening(next(iter(screening), None))
     return state
 
 
 async def load_member(db: Database, community_id: str, user_id: str) -> MemberState:
     args = (community_id, user_id)
     async with db.reader() as conn:
-        member = list(await conn.execute_fetchall(MEMBER_SQL, args))
+        member = await conn.execute_fetchall(MEMBER_SQL, args)
         roles = await conn.execute_fetchall(MEMBER_ROLES_SQL, args)
         banned = list(await conn.execute_fetchall(BAN_SQL, args))
-    return build_member(member[0] if member else None, list(roles), bool(banned))
+    return build_member(next(iter(member), None), list(roles), bool(banned))

@@ -22,12 +22,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from cryb_node.clock import wall_ms
-from cryb_node.db import Connection
+from cryb_node.db import Connection, Row
 from cryb_node.events import Event, EventBody
 from cryb_node.refusals import Refusal, refused
 from cryb_node.refusals import clear as clear_refusal
@@ -116,7 +116,7 @@ def _moved_away(conn: Connection, user_id: str, origin: bytes, hlc: int) -> Refu
         return None
     home = author_home_at(conn, user_id, hlc)
     signer = conn.execute("SELECT node_key FROM log_keys WHERE origin = ?", (origin,)).fetchone()
-    if home is None or signer is None or bytes(signer[0]) == home:
+    if home is None or signer is None or bytes(signer["node_key"]) == home:
         return None
     return Refusal("author_moved", "the account had moved to another node at this point")
 
@@ -354,7 +354,7 @@ class CommunityAuthority:
         rows = conn.execute(
             f"{_SELECT} WHERE e.community = ? AND (e.hlc, e.id) > (?, ?) AND e.kind IN ({_RULED_MARKS})"
             " ORDER BY e.hlc, e.id",
-            (cid, after[0], after[1], *RULES),
+            (cid, *after, *RULES),
         ).fetchall()
         for row in rows:
             yield _event(self.node, row)
@@ -407,10 +407,11 @@ def _head(conn: Connection, cid: str) -> tuple[int, bytes] | None:
     row = conn.execute(
         "SELECT hlc, event_id FROM community_gov_head WHERE community_id = ?", (cid,)
     ).fetchone()
-    return None if row is None else (row[0], bytes(row[1]))
+    return None if row is None else (row["hlc"], bytes(row["event_id"]))
 
 
-def _event(node: Node, row: Any) -> Event:
-    body = _decode_body(row[2])
-    payload = node.registry.decode_payload(body.kind, row[3])
-    return Event(pos=row[0], id=bytes(row[1]), body=body, payload=payload)
+def _event(node: Node, row: Row) -> Event:
+    """An event from a row of ``_SELECT``."""
+    body = _decode_body(row["body"])
+    payload = node.registry.decode_payload(body.kind, row["content"])
+    return Event(pos=row["pos"], id=bytes(row["id"]), body=body, payload=payload)

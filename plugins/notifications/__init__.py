@@ -23,8 +23,8 @@ from cryb_node.scheduler import Job
 from cryb_node.services import NOTIFIER
 
 from . import export
-from .outbox import prune
 from .parts import PARTS, Parts
+from .queries_outbox import prune
 from .routes import routes
 from .rules import KINDS
 from .schemas import Settings

@@ -8,6 +8,7 @@ import msgspec
 from cryb_node.db import Database
 from cryb_node.export import ExportSink
 
+from . import queries
 from .schemas import ScopePrefs, UserPrefs
 
 
@@ -24,14 +25,13 @@ class NotificationSettings(msgspec.Struct):
 
 async def export_member(db: Database, user_id: str, sink: ExportSink) -> None:
     account, overrides = UserPrefs(), []
-    rows = await db.fetchall(
-        "SELECT scope, scope_id, data FROM notif_prefs WHERE user_id = ? ORDER BY scope, scope_id", (user_id,)
-    )
-    for scope, scope_id, data in rows:
-        if scope == "user":
-            account = msgspec.json.decode(data, type=UserPrefs)
+    rows = await queries.all_prefs(db, user_id)
+    for r in rows:
+        if r["scope"] == "user":
+            account = msgspec.json.decode(r["data"], type=UserPrefs)
         else:
-            overrides.append(ScopeSetting(scope, scope_id, msgspec.json.decode(data, type=ScopePrefs)))
+            settings = msgspec.json.decode(r["data"], type=ScopePrefs)
+            overrides.append(ScopeSetting(r["scope"], r["scope_id"], settings))
     await sink.write_json("notification_settings.json", NotificationSettings(account, overrides))
     await sink.advance(len(rows) or 1)
     sink.describe(

@@ -21,14 +21,12 @@ import aiohttp
 import msgspec
 
 from cryb_node import mentions
-from cryb_node.db import Connection
 from cryb_node.mail import Mailer, MailError
 from cryb_node.outbox import Breaker, RetryPolicy
 from cryb_node.services import DIRECTORY, Directory
 
-from . import mailing, webpush
-from .prefs import load_user
-from .service import TITLES, enqueue
+from . import mailing, queries, queries_outbox, webpush
+from .service import TITLES
 
 if TYPE_CHECKING:
     from .service import Notifications
@@ -80,28 +78,25 @@ class Outbox:
     # -- one pass ------------------------------------------------------------------------------
 
     async def run_due(self) -> int:
-        now = self.svc.clock()
-        rows = await self.svc.db.fetchall(
-            "SELECT id, channel, user_id, dedupe, payload, attempts FROM notif_outbox"
-            " WHERE sent_at IS NULL AND failed_at IS NULL AND next_at <= ? ORDER BY next_at, id LIMIT 100",
-            (now,),
-        )
+        rows = await queries_outbox.due(self.svc.db, self.svc.clock())
         done = 0
-        for row_id, channel, user_id, dedupe, payload, attempts in rows:
+        for row in rows:
+            row_id, channel = row["id"], row["channel"]
             if channel == "email" and not self.breaker.allows(self.svc.clock()):
                 continue  # SMTP is down: leave mail queued until the breaker lets a trial through
+            payload = _unpack(row["payload"])
             try:
                 if channel == "email":
-                    skipped = await self._mail(user_id, dedupe, _unpack(payload))
+                    skipped = await self._mail(row["user_id"], row["dedupe"], payload)
                 else:
-                    skipped = await self._push(user_id, _unpack(payload))
+                    skipped = await self._push(row["user_id"], payload)
             except (MailError, webpush.PushFailed) as err:
                 if channel == "email":
                     self.breaker.failed(self.svc.clock())
-                await self._retry(row_id, attempts, str(err))
+                await self._retry(row_id, row["attempts"], str(err))
                 continue
             except webpush.PushGone as err:
-                await self._prune(_unpack(payload)["sub"], row_id, str(err))
+                await self._prune(payload["sub"], str(err))
                 continue
             if channel == "email" and skipped is None:
                 self.breaker.succeeded()
@@ -112,53 +107,35 @@ class Outbox:
     async def _finish(self, row_id: int, channel: str, skipped: str | None) -> None:
         now = self.svc.clock()
         if skipped is None:
-            sql = "UPDATE notif_outbox SET sent_at = ? WHERE id = ?"
-            args: tuple[Any, ...] = (now, row_id)
-        else:
-            sql, args = (
-                "UPDATE notif_outbox SET failed_at = ?, last_error = ? WHERE id = ?",
-                (now, skipped, row_id),
-            )
-        await self.svc.db.write(lambda conn: conn.execute(sql, args))
-        if skipped is None:
+            await self.svc.db.write(lambda conn: queries_outbox.mark_sent(conn, row_id, now))
             self.sent[channel] += 1
+        else:
+            await self.svc.db.write(lambda conn: queries_outbox.mark_failed(conn, row_id, now, skipped))
 
     async def _retry(self, row_id: int, attempts: int, error: str) -> None:
         policy = RetryPolicy(self.s.retry_base_s, self.s.retry_max_s, self.s.max_attempts)
         now = self.svc.clock()
         attempts, next_at, give_up = policy.after_failure(attempts, now)
         log.warning("notification delivery failed (attempt %d%s)", attempts, ", giving up" if give_up else "")
+        failed_at = now if give_up else None
         await self.svc.db.write(
-            lambda conn: conn.execute(
-                "UPDATE notif_outbox SET attempts = ?, next_at = ?, last_error = ?, failed_at = ?"
-                " WHERE id = ?",
-                (attempts, next_at, error[:300], now if give_up else None, row_id),
-            )
+            lambda conn: queries_outbox.retry_later(conn, row_id, attempts, next_at, error[:300], failed_at)
         )
 
-    async def _prune(self, sub_id: str, row_id: int, error: str) -> None:
-        def write(conn: Connection) -> None:
-            conn.execute("DELETE FROM notif_push_subs WHERE id = ?", (sub_id,))
-            conn.execute(
-                "UPDATE notif_outbox SET failed_at = ?, last_error = ? WHERE sent_at IS NULL"
-                " AND failed_at IS NULL AND channel = 'push' AND dedupe LIKE ?",
-                (self.svc.clock(), error, f"push:%:{sub_id}"),
-            )
-
-        await self.svc.db.write(write)
+    async def _prune(self, sub_id: str, error: str) -> None:
+        now = self.svc.clock()
+        await self.svc.db.write(lambda conn: queries_outbox.drop_subscription(conn, sub_id, now, error))
         log.info("pruned an expired push subscription")
 
     # -- senders -------------------------------------------------------------------------------
 
     async def _push(self, user_id: str, payload: dict[str, Any]) -> str | None:
-        row = await self.svc.db.fetchone(
-            "SELECT endpoint, p256dh, auth FROM notif_push_subs WHERE id = ?", (payload["sub"],)
-        )
-        if row is None:
+        sub = await queries.subscription(self.svc.db, payload["sub"])
+        if sub is None:
             return "subscription removed"
         assert self._http is not None
         body = await self._readable_push(user_id, payload["body"])
-        await webpush.send(self._http, self.vapid, row[0], row[1], row[2], body)
+        await webpush.send(self._http, self.vapid, sub["endpoint"], sub["p256dh"], sub["auth"], body)
         return None
 
     async def _readable_push(self, user_id: str, body: bytes) -> bytes:
@@ -195,18 +172,15 @@ class Outbox:
 
     async def _items(self, user_id: str, ids: list[str]) -> list[mailing.Item]:
         directory: Directory | None = self.svc.node.services.get(DIRECTORY)
-        marks = ",".join("?" * len(ids))
-        rows = await self.svc.db.fetchall(
-            f"SELECT kind, actor_id, preview FROM notif_inbox WHERE id IN ({marks}) ORDER BY id", tuple(ids)
-        )
         names: dict[str, str] = {}
         items = []
-        for kind, actor, preview in rows:
+        for row in await queries.mail_items(self.svc.db, ids):
+            actor = row["actor_id"]
             if actor and actor not in names:
                 c = await directory.contact(actor) if directory else None
                 names[actor] = (c.display_name or c.username) if c else "someone"
-            preview = await mentions.readable(self.svc.node.services, user_id, preview)
-            items.append(mailing.Item(TITLES[kind], names.get(actor or "", "CRYB"), preview))
+            preview = await mentions.readable(self.svc.node.services, user_id, row["preview"])
+            items.append(mailing.Item(TITLES[row["kind"]], names.get(actor or "", "CRYB"), preview))
         return items
 
     # -- digests -------------------------------------------------------------------------------
@@ -214,61 +188,16 @@ class Outbox:
     async def run_digests(self) -> int:
         """Queue a digest for every user whose daily/weekly digest is due; returns how many."""
         now = self.svc.clock()
-        rows = await self.svc.db.fetchall(
-            "SELECT p.user_id, json_extract(p.data, '$.email_digest'), d.last_at FROM notif_prefs p"
-            " LEFT JOIN notif_digests d ON d.user_id = p.user_id"
-            " WHERE p.scope = 'user' AND json_extract(p.data, '$.email_digest') IN ('daily', 'weekly')"
-        )
         queued = 0
-        for user_id, period, last_at in rows:
+        for row in await queries_outbox.digest_subscribers(self.svc.db):
+            period, last_at = row["period"], row["last_at"]
             if last_at is not None and now - last_at < PERIODS[period]:
                 continue
-            if await self.svc.db.write(functools.partial(_digest, user_id=user_id, period=period, now=now)):
+            digest = functools.partial(
+                queries_outbox.queue_digest, user_id=row["user_id"], period=period, now=now
+            )
+            if await self.svc.db.write(digest):
                 queued += 1
         if queued:
             self.svc.wake.set()
         return queued
-
-
-def prune(conn: Connection, now: int, retention_days: int) -> int:
-    """Forget old read/deleted notifications and finished outbox rows; returns how many rows went."""
-    cutoff = now - retention_days * 86_400_000
-    gone = conn.execute(
-        "DELETE FROM notif_inbox WHERE created_at < ? AND (read_at IS NOT NULL OR deleted = 1)", (cutoff,)
-    ).rowcount
-    return (
-        gone
-        + conn.execute("DELETE FROM notif_outbox WHERE coalesce(sent_at, failed_at) < ?", (cutoff,)).rowcount
-    )
-
-
-def _digest(conn: Connection, user_id: str, period: str, now: int) -> bool:
-    """One transaction: pick the unread, not yet mailed notifications, queue the mail, mark them."""
-    conn.execute(
-        "INSERT INTO notif_digests (user_id, last_at) VALUES (?, ?)"
-        " ON CONFLICT (user_id) DO UPDATE SET last_at = excluded.last_at",
-        (user_id, now),
-    )
-    if not load_user(conn, user_id).email:
-        return False
-    ids = [
-        r[0]
-        for r in conn.execute(
-            "SELECT id FROM notif_inbox WHERE user_id = ? AND digested = 0 AND read_at IS NULL"
-            " AND deleted = 0"
-            " ORDER BY id LIMIT 200",
-            (user_id,),
-        )
-    ]
-    if not ids:
-        return False
-    conn.executemany("UPDATE notif_inbox SET digested = 1 WHERE id = ?", [(i,) for i in ids])
-    enqueue(
-        conn,
-        "email",
-        user_id,
-        f"digest:{user_id}:{now}",
-        {"type": "digest", "period": period, "ids": ids},
-        now,
-    )
-    return True

@@ -27,7 +27,7 @@ class Parts:
     def make(cls, node: Node, settings: Settings) -> Parts:
         svc = Notifications(node, settings)
         keys = key_dir(node.data_dir)
-        tokens, vapid = Tokens(load_key(keys)), Vapid(keys, settings.vapid_subject)
+        tokens, vapid = Tokens(load_key(keys)), Vapid(keys, settings.vapid_subject, node.clock)
         return cls(svc, Outbox(svc, Mailer(node.config.mail), tokens, vapid), tokens, vapid)
 
 

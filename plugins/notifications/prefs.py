@@ -13,10 +13,9 @@ from msgspec import UNSET
 from cryb_node.db import Connection, Database
 from cryb_node.problems import Problem
 
+from . import queries
 from .schemas import KindSwitch, QuietHours, ScopePrefs, UserPrefs, UserPrefsPatch
 
-_user_dec = msgspec.json.Decoder(UserPrefs)
-_scope_dec = msgspec.json.Decoder(ScopePrefs)
 _enc = msgspec.json.Encoder()
 
 
@@ -93,81 +92,44 @@ def decide(
     return Decision(push=switch.push and hold is None, email=switch.email and user.email, hold_until=hold)
 
 
-# -- storage ------------------------------------------------------------------------------------
-
-
-def load_user(conn: Connection, user_id: str) -> UserPrefs:
-    row = conn.execute(
-        "SELECT data FROM notif_prefs WHERE user_id = ? AND scope = 'user' AND scope_id = ''", (user_id,)
-    ).fetchone()
-    return _user_dec.decode(row[0]) if row else UserPrefs()
-
-
-def load_scope(conn: Connection, user_id: str, scope: str, scope_id: str | None) -> ScopePrefs | None:
-    if scope_id is None:
-        return None
-    row = conn.execute(
-        "SELECT data FROM notif_prefs WHERE user_id = ? AND scope = ? AND scope_id = ?",
-        (user_id, scope, scope_id),
-    ).fetchone()
-    return _scope_dec.decode(row[0]) if row else None
-
-
-def _save(conn: Connection, user_id: str, scope: str, scope_id: str, data: bytes) -> None:
-    conn.execute(
-        "INSERT INTO notif_prefs (user_id, scope, scope_id, data) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (user_id, scope, scope_id) DO UPDATE SET data = excluded.data",
-        (user_id, scope, scope_id, data.decode()),
-    )
-
-
 class Prefs:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     async def user(self, user_id: str) -> UserPrefs:
-        row = await self.db.fetchone(
-            "SELECT data FROM notif_prefs WHERE user_id = ? AND scope = 'user' AND scope_id = ''", (user_id,)
-        )
-        return _user_dec.decode(row[0]) if row else UserPrefs()
+        return await queries.user_prefs(self.db, user_id)
 
     async def patch_user(self, user_id: str, patch: UserPrefsPatch) -> UserPrefs:
         if patch.time_zone is not UNSET:
             zone(patch.time_zone)  # validated before anything is written
 
         def write(conn: Connection) -> UserPrefs:
-            current = load_user(conn, user_id)
+            current = queries.load_user(conn, user_id)
             changes = {f: v for f in patch.__struct_fields__ if (v := getattr(patch, f)) is not UNSET}
             updated = msgspec.structs.replace(current, **changes)
-            _save(conn, user_id, "user", "", _enc.encode(updated))
+            queries.save_prefs(conn, user_id, "user", "", _enc.encode(updated))
             return updated
 
         return await self.db.write(write)
 
     async def scope(self, user_id: str, scope: str, scope_id: str) -> ScopePrefs:
-        row = await self.db.fetchone(
-            "SELECT data FROM notif_prefs WHERE user_id = ? AND scope = ? AND scope_id = ?",
-            (user_id, scope, scope_id),
-        )
-        return _scope_dec.decode(row[0]) if row else ScopePrefs()
+        return await queries.scope_prefs(self.db, user_id, scope, scope_id)
 
     async def set_scope(self, user_id: str, scope: str, scope_id: str, prefs: ScopePrefs) -> ScopePrefs:
-        await self.db.write(lambda conn: _save(conn, user_id, scope, scope_id, _enc.encode(prefs)))
+        await self.db.write(
+            lambda conn: queries.save_prefs(conn, user_id, scope, scope_id, _enc.encode(prefs))
+        )
         return prefs
 
     async def clear_scope(self, user_id: str, scope: str, scope_id: str) -> None:
-        await self.db.write(
-            lambda conn: conn.execute(
-                "DELETE FROM notif_prefs WHERE user_id = ? AND scope = ? AND scope_id = ?",
-                (user_id, scope, scope_id),
-            )
-        )
+        await self.db.write(lambda conn: queries.clear_prefs(conn, user_id, scope, scope_id))
 
     async def unsubscribe_email(self, user_id: str) -> None:
         """One-click unsubscribe: no more mail of any kind (the user can turn it back on)."""
 
         def write(conn: Connection) -> None:
-            current = load_user(conn, user_id)
-            _save(conn, user_id, "user", "", _enc.encode(msgspec.structs.replace(current, email=False)))
+            current = queries.load_user(conn, user_id)
+            off = msgspec.structs.replace(current, email=False)
+            queries.save_prefs(conn, user_id, "user", "", _enc.encode(off))
 
         await self.db.write(write)

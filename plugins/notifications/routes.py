@@ -3,17 +3,16 @@ one-click unsubscribe link."""
 
 from __future__ import annotations
 
-import time
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
 from cryb_node.clock import new_id
-from cryb_node.db import Connection
 from cryb_node.http.api import Api, Call
 from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
 
+from . import queries
 from . import schemas as s
 from .parts import PARTS, Parts
 from .webpush import parse_p256, unb64url
@@ -125,29 +124,17 @@ def routes(api: Api, node: Node) -> None:
         auth = _key(body.keys.auth, "keys.auth")
         if len(auth) != 16:
             raise Problem("invalid_field", 400, "the auth secret is 16 bytes", field="keys.auth")
-        sub_id, user_id = new_id(), call.user_id
-
-        def write(conn: Connection) -> str:
-            conn.execute(
-                "INSERT INTO notif_push_subs (id, user_id, endpoint, p256dh, auth, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (endpoint) DO UPDATE SET id = excluded.id,"
-                " user_id = excluded.user_id, p256dh = excluded.p256dh, auth = excluded.auth,"
-                " created_at = excluded.created_at",
-                (sub_id, user_id, body.endpoint, p256dh, auth, int(time.time())),
-            )
-            return sub_id
-
-        return s.PushSubscriptionOut(await node.db.write(write), body.endpoint)
+        sub_id, user_id, now_s = new_id(), call.user_id, int(node.clock.time())
+        await node.db.write(
+            lambda conn: queries.subscribe(conn, sub_id, user_id, body.endpoint, p256dh, auth, now_s)
+        )
+        return s.PushSubscriptionOut(sub_id, body.endpoint)
 
     @api.route("DELETE", f"{P}/push/subscriptions/{{subscription_id}}", auth="required", bucket="write")
     async def unsubscribe_push(call: Call) -> None:
         """Forget one of your push subscriptions."""
         sid, uid = call.path("subscription_id"), call.user_id
-        n = await node.db.write(
-            lambda conn: (
-                conn.execute("DELETE FROM notif_push_subs WHERE id = ? AND user_id = ?", (sid, uid)).rowcount
-            )
-        )
+        n = await node.db.write(lambda conn: queries.unsubscribe(conn, uid, sid))
         if not n:
             raise not_found("push subscription")
 

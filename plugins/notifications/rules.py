@@ -15,6 +15,8 @@ from typing import Any
 from cryb_node.db import Connection, Database
 from cryb_node.events import Event
 
+from . import queries
+
 KINDS = frozenset(
     {
         "message.create",
@@ -118,12 +120,7 @@ class Rules:
     async def _author(self, target_id: object) -> str | None:
         if not target_id:
             return None
-        return await self.db.fetchval(
-            "SELECT author_id FROM notif_authors WHERE target_id = ?", (target_id,), default=None
-        )
-
-    async def _column(self, sql: str, args: tuple[object, ...]) -> list[str]:
-        return [r[0] for r in await self.db.fetchall(sql, args)]
+        return await queries.author_of(self.db, target_id)
 
     async def candidates(self, ev: Event, channel_kind: str | None) -> list[Candidate]:
         """Who ``ev`` may concern. ``channel_kind``: the kind of the event's channel (announcement
@@ -151,9 +148,7 @@ class Rules:
         channel = _get(p, "channel_id")
         if b.kind == "message.create" and b.community is None:
             text = _preview(_get(p, "content"))
-            for uid in await self._column(
-                "SELECT user_id FROM notif_dm_members WHERE channel_id = ?", (channel,)
-            ):
+            for uid in await queries.dm_members(self.db, channel):
                 add(uid, "dm", channel_id=channel, target_id=b.target, preview=text)
         elif b.kind == "message.create":
             common = {"channel_id": channel, "target_id": b.target, "preview": _preview(_get(p, "content"))}
@@ -161,16 +156,11 @@ class Rules:
             for uid in _get(p, "mentions", []) or []:
                 add(uid, "mention", **view)
             for role in _get(p, "mention_roles", []) or []:
-                for uid in await self._column(
-                    "SELECT user_id FROM notif_role_members WHERE role_id = ? AND present = 1", (role,)
-                ):
+                for uid in await queries.role_members(self.db, role):
                     add(uid, "mention", **view)
             everyone = bool(_get(p, "mention_everyone", False))
             if everyone or channel_kind == "announcement":
-                for uid in await self._column(
-                    "SELECT user_id FROM notif_members WHERE community_id = ? AND present = 1",
-                    (b.community,),
-                ):
+                for uid in await queries.community_members(self.db, b.community):
                     add(uid, "mention" if everyone else "announcement", **view)
             add(await self._author(_get(p, "reply_to")), "reply", **view)
         elif b.kind == "comment.create":

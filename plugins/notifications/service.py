@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 
 import msgspec
@@ -21,6 +20,8 @@ from cryb_node.realtime.protocol import Dispatch
 from cryb_node.services import PERMISSIONS, RELATIONSHIPS, Notice, Perm, Permissions, Relationships
 
 from . import prefs as p
+from . import queries
+from .queries_outbox import enqueue
 from .rules import Candidate, Rules, update_index
 from .schemas import InboxQuery, NotificationList, NotificationOut, Settings
 
@@ -44,14 +45,6 @@ _notice = msgspec.msgpack.Decoder(Notice)
 _pack = msgspec.msgpack.Encoder().encode
 _json = msgspec.json.Encoder().encode
 _B32 = "0123456789abcdefghjkmnpqrstvwxyz"  # the alphabet of cryb_node.clock.new_id
-_COLS = "id, kind, actor_id, community_id, channel_id, target_id, preview, created_at, read_at"
-
-
-def row_out(r: tuple) -> NotificationOut:
-    return NotificationOut(
-        id=r[0], kind=r[1], actor_id=r[2], community_id=r[3], channel_id=r[4], target_id=r[5],
-        preview=r[6], created_at=r[7], read=r[8] is not None,
-    )  # fmt: skip
 
 
 class Notifications:
@@ -84,20 +77,18 @@ class Notifications:
     # -- the core's Notifier ------------------------------------------------------------------
 
     def record(self, conn: Connection, notice: Notice) -> None:
-        conn.execute(
-            "INSERT OR IGNORE INTO notif_pending (key, data) VALUES (?, ?)", (notice.key, _pack(notice))
-        )
+        queries.record_pending(conn, notice.key, _pack(notice))
         # The caller's transaction commits right after this returns; the worker re-checks shortly
         # after waking (and polls anyway), so an early wake-up loses nothing.
         self._loop.call_soon_threadsafe(self._loop.call_later, 0.05, self.wake.set)
 
     async def process_pending(self) -> int:
-        rows = await self.db.fetchall("SELECT seq, data FROM notif_pending ORDER BY seq LIMIT 200")
+        rows = await queries.pending(self.db)
         if not rows:
             return 0
         cands = []
-        for _seq, data in rows:
-            n = _notice.decode(data)
+        for row in rows:
+            n = _notice.decode(row["data"])
             cands.append(
                 Candidate(
                     n.user_id,
@@ -109,7 +100,7 @@ class Notifications:
                     preview=n.text,
                 )
             )
-        await self.deliver(cands, done_pending=[r[0] for r in rows])
+        await self.deliver(cands, done_pending=[r["seq"] for r in rows])
         return len(rows)
 
     # -- events -------------------------------------------------------------------------------
@@ -151,11 +142,11 @@ class Notifications:
         def write(conn: Connection) -> list[tuple[str, NotificationOut]]:
             created = []
             for c in allowed:
-                user = p.load_user(conn, c.user_id)
+                user = queries.load_user(conn, c.user_id)
                 decision = p.decide(
                     user,
-                    p.load_scope(conn, c.user_id, "community", c.community_id),
-                    p.load_scope(conn, c.user_id, "channel", c.channel_id),
+                    queries.load_scope(conn, c.user_id, "community", c.community_id),
+                    queries.load_scope(conn, c.user_id, "channel", c.channel_id),
                     c.kind,
                     now,
                 )
@@ -167,27 +158,19 @@ class Notifications:
                     channel_id=c.channel_id, target_id=c.target_id, preview=c.preview, created_at=now,
                     read=False,
                 )  # fmt: skip
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO notif_inbox (id, user_id, kind, source, actor_id, community_id,"
-                    " channel_id, target_id, preview, created_at, digested) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (nid, c.user_id, c.kind, c.source, c.actor_id, c.community_id, c.channel_id,
-                     c.target_id, c.preview, now, int(decision.email)),
-                )  # fmt: skip
-                if cur.rowcount == 0:
+                if not queries.insert_notification(conn, out, c.user_id, c.source, decision.email):
                     continue  # told already (a replay)
                 created.append((c.user_id, out))
                 if decision.push:
                     body = _json({"id": nid, "kind": c.kind, "title": TITLES[c.kind], "body": c.preview})
-                    for (sub_id,) in conn.execute(
-                        "SELECT id FROM notif_push_subs WHERE user_id = ?", (c.user_id,)
-                    ).fetchall():
+                    for sub_id in queries.subscriptions_of(conn, c.user_id):
                         enqueue(conn, "push", c.user_id, f"push:{nid}:{sub_id}",
-                                {"sub": sub_id, "body": body}, now)  # fmt: skip
+                                {"sub": sub_id, "body": body}, now, now)  # fmt: skip
                 if decision.email:
                     enqueue(conn, "email", c.user_id, f"mail:{nid}", {"type": "single", "ids": [nid]},
-                            decision.hold_until or now)  # fmt: skip
+                            decision.hold_until or now, now)  # fmt: skip
             if done_pending:
-                conn.executemany("DELETE FROM notif_pending WHERE seq = ?", [(s,) for s in done_pending])
+                queries.forget_pending(conn, done_pending)
             return created
 
         created = await self.db.write(write)
@@ -200,70 +183,34 @@ class Notifications:
     # -- the inbox ----------------------------------------------------------------------------
 
     async def list(self, user_id: str, q: InboxQuery) -> NotificationList:
-        where, args = "user_id = ? AND deleted = 0", [user_id]
-        if q.before:
-            where += " AND id < ?"
-            args.append(q.before)
-        if q.unread:
-            where += " AND read_at IS NULL"
-        if q.community_id:
-            where += " AND community_id = ?"
-            args.append(q.community_id)
-        rows = await self.db.fetchall(
-            f"SELECT {_COLS} FROM notif_inbox WHERE {where} ORDER BY id DESC LIMIT ?", (*args, q.limit + 1)
+        found = await queries.inbox_page(
+            self.db, user_id, q.limit + 1, before=q.before, unread=q.unread, community_id=q.community_id
         )
-        more = len(rows) > q.limit
-        rows = rows[: q.limit]
-        return NotificationList([row_out(r) for r in rows], rows[-1][0] if more else None)
+        more = len(found) > q.limit
+        found = found[: q.limit]
+        return NotificationList(found, found[-1].id if more else None)
 
     async def unread(self, user_id: str) -> int:
-        return await self.db.fetchval(
-            "SELECT count(*) FROM notif_inbox WHERE user_id = ? AND read_at IS NULL AND deleted = 0",
-            (user_id,),
-        )
+        return await queries.unread(self.db, user_id)
 
     async def mark_read(
         self, user_id: str, *, nid: str | None = None, community_id: str | None = None
     ) -> int:
         now = self.clock()
-        sql = "UPDATE notif_inbox SET read_at = ? WHERE user_id = ? AND read_at IS NULL AND deleted = 0"
-        args: list[object] = [now, user_id]
-        if nid is not None:
-            exists = await self.db.fetchval(
-                "SELECT 1 FROM notif_inbox WHERE id = ? AND user_id = ? AND deleted = 0", (nid, user_id)
-            )
-            if not exists:
-                raise not_found("notification")
-            sql, args = sql + " AND id = ?", [*args, nid]
-        elif community_id is not None:
-            sql, args = sql + " AND community_id = ?", [*args, community_id]
-        marked = await self.db.write(lambda conn: conn.execute(sql, args).rowcount)
+        if nid is not None and not await queries.in_inbox(self.db, user_id, nid):
+            raise not_found("notification")
+        marked = await self.db.write(
+            lambda conn: queries.mark_read(conn, user_id, now, nid=nid, community_id=community_id)
+        )
         self.node.realtime.publish(
             Dispatch(READ, {"id": nid, "community_id": community_id}, users=frozenset({user_id}))
         )
         return marked
 
     async def delete(self, user_id: str, nid: str) -> None:
-        # A tombstone, so a replayed event cannot bring the notification back.
-        n = await self.db.write(
-            lambda conn: (
-                conn.execute(
-                    "UPDATE notif_inbox SET deleted = 1, preview = ''"
-                    " WHERE id = ? AND user_id = ? AND deleted = 0",
-                    (nid, user_id),
-                ).rowcount
-            )
-        )
+        n = await self.db.write(lambda conn: queries.delete_notification(conn, user_id, nid))
         if not n:
             raise not_found("notification")
-
-
-def enqueue(conn: Connection, channel: str, user_id: str, dedupe: str, payload: object, at: int) -> None:
-    conn.execute(
-        "INSERT OR IGNORE INTO notif_outbox (channel, user_id, dedupe, payload, next_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (channel, user_id, dedupe, _pack(payload), at, int(time.time() * 1000)),
-    )
 
 
 def check_scope_id(value: str, name: str) -> str:

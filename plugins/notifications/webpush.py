@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import os
-import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -16,6 +15,8 @@ import http_ece
 import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from cryb_node.clock import Clock
 
 KEY_FILE = "notifications-vapid.pem"
 RECORD_SIZE = 4096
@@ -69,7 +70,7 @@ def encrypt(
 class Vapid:
     """The node's application server key (data_dir/keys/notifications-vapid.pem, mode 600)."""
 
-    def __init__(self, key_dir: Path, subject: str) -> None:
+    def __init__(self, key_dir: Path, subject: str, clock: Clock) -> None:
         path = key_dir / KEY_FILE
         if not path.exists():
             key_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -86,6 +87,7 @@ class Vapid:
         self.private = key
         self.public = _public_bytes(key.public_key())
         self.subject = subject
+        self.clock = clock  # the token's expiry is the node's time plus its ttl
 
     @property
     def public_b64(self) -> str:
@@ -95,7 +97,7 @@ class Vapid:
         parts = urlsplit(endpoint)
         claims = {
             "aud": f"{parts.scheme}://{parts.netloc}",
-            "exp": int(time.time()) + ttl_s,
+            "exp": int(self.clock.time()) + ttl_s,
             "sub": self.subject,
         }
         token = jwt.encode(claims, self.private, algorithm="ES256")

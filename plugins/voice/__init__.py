@@ -27,7 +27,7 @@ from cryb_node.problems import Problem
 from cryb_node.realtime.hub import Session
 from cryb_node.realtime.protocol import GatewayOp
 
-from . import events
+from . import events, queries
 from . import schemas as s
 from .janus import Janus, JanusProxy
 from .parts import ROOMS, rooms_of
@@ -51,7 +51,7 @@ class VoicePlugin(Plugin):
         return events.event_types()
 
     def clear_community(self, conn: Connection, community_id: str) -> None:
-        conn.execute("DELETE FROM voice_server_state WHERE community_id = ?", (community_id,))
+        queries.clear_community(conn, community_id)
 
     def setup(self, node: Node) -> None:
         node.services.provide(ROOMS, Rooms(node, node.settings(self.name) or VoiceSettings()))
@@ -144,9 +144,7 @@ async def _apply(rooms: Rooms, ev: Event) -> None:
     """A committed event's effect on live calls (local or from a peer)."""
     b, p = ev.body, ev.payload
     assert b.community is not None
-    if b.kind.startswith("voice.") and await rooms.node.db.fetchval(
-        "SELECT 1 FROM event_refusals WHERE event_id = ?", (ev.id,)
-    ):
+    if b.kind.startswith("voice.") and await queries.refused(rooms.node.db, ev.id):
         return  # a peer's moderation the rule book refused: stored as evidence, no effect
     if b.kind == "voice.mute" and p is not None and b.target:
         await rooms.apply_server(b.community, b.target, p.mute, None)

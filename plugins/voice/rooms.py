@@ -20,6 +20,7 @@ from cryb_node.problems import Problem
 from cryb_node.realtime.protocol import Dispatch, DispatchFrame
 from cryb_node.services import PERMISSIONS, ChannelAccess, Perm
 
+from . import queries
 from . import schemas as s
 from .janus import Janus, JanusError, JanusProxy
 from .settings import VoiceSettings, turn_credential
@@ -89,16 +90,10 @@ class Rooms:
         return access
 
     async def user_limit(self, channel_id: str) -> int:
-        return int(await self.node.db.fetchval(
-            "SELECT user_limit FROM voice_channels WHERE channel_id = ?", (channel_id,), default=0
-        ))  # fmt: skip
+        return await queries.user_limit(self.node.db, channel_id)
 
     async def server_state(self, community_id: str, user_id: str) -> tuple[bool, bool]:
-        row = await self.node.db.fetchone(
-            "SELECT mute, deaf FROM voice_server_state WHERE community_id = ? AND user_id = ?",
-            (community_id, user_id),
-        )
-        return (bool(row[0]), bool(row[1])) if row is not None else (False, False)
+        return await queries.server_state(self.node.db, community_id, user_id)
 
     def ice_servers(self, user_id: str) -> tuple[list[s.IceServer], int | None]:
         cfg = self.settings

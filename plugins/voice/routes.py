@@ -10,7 +10,7 @@ from cryb_node.node import Node
 from cryb_node.problems import Problem
 from cryb_node.services import Perm
 
-from . import moderation
+from . import moderation, queries
 from . import schemas as s
 from .parts import rooms_of
 
@@ -34,13 +34,7 @@ def routes(api: Api, node: Node) -> None:
         if not access.has(Perm.MANAGE_CHANNELS):
             raise Problem("missing_permission", 403, "this needs MANAGE_CHANNELS in the channel")
         limit = call.body.user_limit
-        await node.db.write(
-            lambda conn: conn.execute(
-                "INSERT INTO voice_channels (channel_id, user_limit) VALUES (?, ?)"
-                " ON CONFLICT (channel_id) DO UPDATE SET user_limit = excluded.user_limit",
-                (channel_id, limit),
-            )
-        )
+        await node.db.write(lambda conn: queries.set_user_limit(conn, channel_id, limit))
         return s.VoiceChannelSettings(user_limit=limit)
 
     @api.route("PATCH", V + "/members/{user_id}", body=s.VoiceMemberPatch, auth="required", bucket="write")

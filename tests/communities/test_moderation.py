@@ -6,6 +6,7 @@ through the `cryb mod` CLI against the same database."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 from cryb_node.appkeys import NODE
@@ -164,14 +165,18 @@ async def test_mod_log_names_actor_target_reason_and_time_and_respects_visibilit
     assert len((await ok(cclient, "GET", f"/communities/{cid}/modlog", member))["entries"]) >= 4
 
 
-async def test_cli_mod_commands_use_the_same_database_and_show_the_same_log(cclient, tmp_path: Path):
-    cid, owner, mod, member = await community_with_mod(cclient)
-    node = cclient.app[NODE]
-    cfg = write_config(
+def cli_config(client, tmp_path: Path) -> Path:
+    """A config for `cryb` commands against the test node's database."""
+    return write_config(
         tmp_path / "cryb.toml",
-        f'[node]\ndata_dir = "{node.data_dir}"\n[plugins]\nextra = ["{DEMO}"]\n[log]\nlevel = "WARNING"\n'
+        f'[node]\ndata_dir = "{client.app[NODE].data_dir}"\n[plugins]\nextra = ["{DEMO}"]\n[log]\nlevel = "WARNING"\n'
         "[plugin.users]\nargon2_opslimit = 1\nargon2_memlimit = 8192\n",
     )
+
+
+async def test_cli_mod_commands_use_the_same_database_and_show_the_same_log(cclient, tmp_path: Path):
+    cid, owner, mod, member = await community_with_mod(cclient)
+    cfg = cli_config(cclient, tmp_path)
     await ok(cclient, "POST", f"/communities/{cid}/members/{member.id}/kick", mod, json={"reason": "first"})
     await ok(cclient, "PUT", f"/communities/{cid}/members/@me", member, json={})
 
@@ -210,6 +215,27 @@ async def test_cli_mod_commands_use_the_same_database_and_show_the_same_log(ccli
     assert refused.returncode == 1 and "target_is_owner" in refused.stderr
     listed = await asyncio.to_thread(run_cryb, "--config", str(cfg), "community", "list", cwd=ROOT)
     assert listed.returncode == 0 and cid in listed.stdout and "Mods" in listed.stdout
+
+
+async def test_cli_mod_timeout_lasts_the_minutes_given_and_zero_lifts_it(cclient, tmp_path: Path):
+    cid, owner, _, member = await community_with_mod(cclient)
+    cfg = cli_config(cclient, tmp_path)
+    before = time.time_ns() // 1_000_000
+    done = await asyncio.to_thread(
+        run_cryb, "--config", str(cfg), "mod", "timeout", cid, member.id, "--minutes", "10", cwd=ROOT
+    )
+    after = time.time_ns() // 1_000_000
+    assert done.returncode == 0 and f"timed out {member.id} until" in done.stdout, done.stderr
+    entry = (await ok(cclient, "GET", f"/communities/{cid}/modlog", owner))["entries"][0]
+    assert (entry["action"], entry["actor"], entry["target"]) == ("timeout", "node", member.id)
+    assert before + 600_000 <= entry["details"]["until"] <= after + 600_000
+
+    lifted = await asyncio.to_thread(
+        run_cryb, "--config", str(cfg), "mod", "timeout", cid, member.id, "--minutes", "0", cwd=ROOT
+    )
+    assert lifted.returncode == 0 and f"lifted timeout of {member.id}" in lifted.stdout, lifted.stderr
+    entry = (await ok(cclient, "GET", f"/communities/{cid}/modlog", owner))["entries"][0]
+    assert (entry["action"], entry["details"]) == ("timeout_remove", {})
 
 
 async def test_modlog_entries_say_what_their_target_is(cclient):

@@ -267,7 +267,7 @@ async def test_with_the_plugin_disabled_friends_and_reports_still_work(aiohttp_c
 
 
 async def test_old_read_notifications_are_forgotten_unread_ones_stay(nc):
-    from cryb_plugins.notifications.outbox import prune
+    from cryb_plugins.notifications.queries_outbox import prune
 
     space = await make_space(nc)
     alice = space.member
