@@ -6,7 +6,6 @@ previews (fetched SSRF-safely, images re-encoded by the media plugin, cached). d
 from __future__ import annotations
 
 import contextlib
-import time
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -110,7 +109,7 @@ class IntegrationsPlugin(Plugin):
 
     def jobs(self, node: Node) -> Iterable[Job]:
         async def forget() -> None:
-            now = int(time.time() * 1000)
+            now = node.clock.time_ms()
             await node.db.write(lambda conn: prune(conn, now))
 
         yield Job("integrations.prune", forget, IntervalTrigger(hours=6))

@@ -5,7 +5,6 @@ prefers HTTP registers an interactions URL (private addresses refused as for eve
 from __future__ import annotations
 
 import secrets
-import time
 from typing import Any
 
 import msgspec
@@ -18,6 +17,7 @@ from cryb_node.problems import Problem, not_found
 from cryb_node.services import DIRECTORY, PERMISSIONS, Perm, Permissions
 
 from . import command_schemas as cs
+from . import queries
 from .netguard import AddressRefused, Guard
 
 MAX_COMMANDS = 100  # per community
@@ -45,16 +45,12 @@ def check_options(options: list[cs.CommandOption]) -> None:
         optional = optional or not opt.required
 
 
-_SQL = (
-    "SELECT c.id, c.community_id, c.bot_id, coalesce(p.username, ''), c.name, c.description, c.options"
-    " FROM integ_commands c LEFT JOIN users_profiles p ON p.user_id = c.bot_id"
-)
-
-
 def _out(r: Any) -> cs.CommandOut:
+    """``r``: a row of queries.COMMAND."""
     return cs.CommandOut(
-        id=r[0], community_id=r[1], bot_id=r[2], bot_name=r[3], name=r[4], description=r[5],
-        options=msgspec.json.decode(r[6], type=list[cs.CommandOption]),
+        id=r["id"], community_id=r["community_id"], bot_id=r["bot_id"], bot_name=r["bot_name"],
+        name=r["name"], description=r["description"],
+        options=msgspec.json.decode(r["options"], type=list[cs.CommandOption]),
     )  # fmt: skip
 
 
@@ -71,34 +67,30 @@ class Commands:
             raise not_found("community")
         check_options(body.options)
         options = msgspec.json.encode(body.options).decode()
-        now = int(time.time() * 1000)
+        now = self.node.clock.time_ms()
 
         def write(conn: Connection) -> Any:
-            row = conn.execute(
-                "SELECT id, bot_id FROM integ_commands WHERE community_id = ? AND name = ?",
-                (community_id, name),
-            ).fetchone()
-            if row is not None and row[1] != bot_id:
+            row = conn.execute(queries.COMMAND_OWNER, (community_id, name)).fetchone()
+            if row is not None and row["bot_id"] != bot_id:
                 raise Problem("command_taken", 409, f"another bot has /{name} here", field="name")
             if row is None:
-                (count,) = conn.execute(
-                    "SELECT count(*) FROM integ_commands WHERE community_id = ?", (community_id,)
-                ).fetchone()
-                if count >= MAX_COMMANDS:
+                if queries.count_commands(conn, community_id) >= MAX_COMMANDS:
                     raise Problem("too_many_tokens", 409, f"a community has at most {MAX_COMMANDS} commands")
-                conn.execute(
-                    "INSERT INTO integ_commands (id, community_id, bot_id, name, description, options,"
-                    " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (new_id(), community_id, bot_id, name, body.description, options, now),
+                queries.insert_command(
+                    conn,
+                    {
+                        "id": new_id(),
+                        "community_id": community_id,
+                        "bot_id": bot_id,
+                        "name": name,
+                        "description": body.description,
+                        "options": options,
+                        "created_at": now,
+                    },
                 )
             else:
-                conn.execute(
-                    "UPDATE integ_commands SET description = ?, options = ? WHERE id = ?",
-                    (body.description, options, row[0]),
-                )
-            return conn.execute(
-                _SQL + " WHERE c.community_id = ? AND c.name = ?", (community_id, name)
-            ).fetchone()
+                queries.update_command(conn, row["id"], body.description, options)
+            return conn.execute(queries.COMMAND_BY_NAME, (community_id, name)).fetchone()
 
         return _out(await self.node.db.write(write))
 
@@ -107,10 +99,8 @@ class Commands:
         perms = self._perms()
         if not await perms.is_member(user_id, community_id):
             raise not_found("community")
-        rows = await self.node.db.fetchall(
-            _SQL + " WHERE c.community_id = ? ORDER BY c.name", (community_id,)
-        )
-        return cs.CommandList([_out(r) for r in rows if await self.serves(r[2], community_id)])
+        rows = await self.node.db.fetchall(queries.COMMANDS_OF, (community_id,))
+        return cs.CommandList([_out(r) for r in rows if await self.serves(r["bot_id"], community_id)])
 
     async def serves(self, bot_id: str, community_id: str) -> bool:
         """The bot still answers here: a member, with an active account (a deleted bot stays a member
@@ -121,30 +111,25 @@ class Commands:
         return await self._perms().is_member(bot_id, community_id)
 
     async def get(self, command_id: str) -> cs.CommandOut:
-        row = await self.node.db.fetchone(_SQL + " WHERE c.id = ?", (command_id,))
+        row = await self.node.db.fetchone(queries.COMMAND_BY_ID, (command_id,))
         if row is None:
             raise not_found("command")
         return _out(row)
 
     async def delete(self, principal: Principal, community_id: str, name: str) -> None:
-        row = await self.node.db.fetchone(
-            "SELECT id, bot_id FROM integ_commands WHERE community_id = ? AND name = ?", (community_id, name)
-        )
+        row = await self.node.db.fetchone(queries.COMMAND_OWNER, (community_id, name))
         if row is None:
             raise not_found("command")
-        if row[1] != principal.user_id:
+        if row["bot_id"] != principal.user_id:
             have = await self._perms().community(principal.user_id, community_id)
             if not have & (Perm.MANAGE_COMMUNITY | Perm.ADMINISTRATOR):
                 raise not_found("command")
-        await self.node.db.write(
-            lambda conn: conn.execute("DELETE FROM integ_commands WHERE id = ?", (row[0],))
-        )
+        command_id = row["id"]
+        await self.node.db.write(lambda conn: queries.delete_command(conn, command_id))
 
     async def set_endpoint(self, bot_id: str, body: cs.EndpointIn) -> cs.EndpointOut:
         if body.url is None:
-            await self.node.db.write(
-                lambda conn: conn.execute("DELETE FROM integ_bot_endpoints WHERE bot_id = ?", (bot_id,))
-            )
+            await self.node.db.write(lambda conn: queries.delete_endpoint(conn, bot_id))
             return cs.EndpointOut(url=None)
         try:
             await self.guard.check_resolves(body.url)
@@ -153,18 +138,10 @@ class Commands:
         except ValueError as err:
             raise Problem("invalid_field", 400, str(err), field="url") from None
         secret = secrets.token_urlsafe(32)
-        now = int(time.time() * 1000)
-        await self.node.db.write(
-            lambda conn: conn.execute(
-                "INSERT OR REPLACE INTO integ_bot_endpoints (bot_id, url, secret, created_at)"
-                " VALUES (?, ?, ?, ?)",
-                (bot_id, body.url, secret, now),
-            )
-        )
+        url, now = body.url, self.node.clock.time_ms()
+        await self.node.db.write(lambda conn: queries.set_endpoint(conn, bot_id, url, secret, now))
         return cs.EndpointOut(url=body.url, secret=secret)
 
     async def endpoint(self, bot_id: str) -> tuple[str, str] | None:
-        row = await self.node.db.fetchone(
-            "SELECT url, secret FROM integ_bot_endpoints WHERE bot_id = ?", (bot_id,)
-        )
-        return (row[0], row[1]) if row else None
+        row = await self.node.db.fetchone(queries.ENDPOINT, (bot_id,))
+        return (row["url"], row["secret"]) if row else None

@@ -10,27 +10,24 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from cryb_node.clock import new_id
 from cryb_node.config import RateLimitSection, RateRule
-from cryb_node.db import Connection
 from cryb_node.events import Tx
 from cryb_node.http.ratelimit import RateLimiter
 from cryb_node.http.ratestore import ExpiringStore
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import MEDIA_STORE, PERMISSIONS, Perm, Permissions
 
-from . import bodies
+from . import bodies, queries
 from . import schemas as s
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
 
-COLUMNS = "id, community_id, channel_id, name, avatar, owner_id, created_at, last_used_at"
 MAX_CONTENT = 4000
 POSTS = Perm.VIEW_CHANNEL | Perm.SEND_MESSAGES | Perm.MANAGE_WEBHOOKS
 
@@ -40,10 +37,12 @@ def _hash(token: str) -> bytes:
 
 
 def _out(r: Any, token: str | None = None, base: str = "") -> s.WebhookOut:
+    """``r``: a row of queries.WEBHOOK (or a dict of its columns)."""
     return s.WebhookOut(
-        id=r[0], community_id=r[1], channel_id=r[2], name=r[3], avatar=r[4], owner_id=r[5],
-        created_at=r[6], last_used_at=r[7], token=token,
-        url=f"{base}/api/webhooks/{r[0]}/{token}" if token else None,
+        id=r["id"], community_id=r["community_id"], channel_id=r["channel_id"], name=r["name"],
+        avatar=r["avatar"], owner_id=r["owner_id"], created_at=r["created_at"],
+        last_used_at=r["last_used_at"], token=token,
+        url=f"{base}/api/webhooks/{r['id']}/{token}" if token else None,
     )  # fmt: skip
 
 
@@ -82,7 +81,7 @@ class Incoming:
         return access.community_id
 
     async def _row(self, webhook_id: str) -> Any:
-        row = await self.node.db.fetchone(f"SELECT {COLUMNS} FROM integ_webhooks WHERE id = ?", (webhook_id,))
+        row = await self.node.db.fetchone(queries.WEBHOOK, (webhook_id,))
         if row is None:
             raise not_found("webhook")
         return row
@@ -101,41 +100,31 @@ class Incoming:
         community_id = await self._manage(user_id, channel_id)
         await self._avatar(user_id, body.avatar)
         token = secrets.token_urlsafe(32)
-        row = (
-            new_id(),
-            community_id,
-            channel_id,
-            body.name,
-            body.avatar,
-            user_id,
-            int(time.time() * 1000),
-            None,
-        )
-        await self.node.db.write(
-            lambda conn: conn.execute(
-                f"INSERT INTO integ_webhooks ({COLUMNS}, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (*row, _hash(token)),
-            )
-        )
+        row = {
+            "id": new_id(),
+            "community_id": community_id,
+            "channel_id": channel_id,
+            "name": body.name,
+            "avatar": body.avatar,
+            "owner_id": user_id,
+            "created_at": self.node.clock.time_ms(),
+            "last_used_at": None,
+        }
+        await self.node.db.write(lambda conn: queries.insert_webhook(conn, row, _hash(token)))
         return _out(row, token, self.node.config.base_url)
 
     async def list_channel(self, user_id: str, channel_id: str) -> s.WebhookList:
         await self._manage(user_id, channel_id)
-        rows = await self.node.db.fetchall(
-            f"SELECT {COLUMNS} FROM integ_webhooks WHERE channel_id = ? ORDER BY id", (channel_id,)
-        )
+        rows = await self.node.db.fetchall(queries.CHANNEL_WEBHOOKS, (channel_id,))
         return s.WebhookList([_out(r) for r in rows])
 
     async def list_community(self, user_id: str, community_id: str) -> s.WebhookList:
         """The community's webhooks in the channels where ``user_id`` may manage them."""
-        rows = await self.node.db.fetchall(
-            f"SELECT {COLUMNS} FROM integ_webhooks WHERE community_id = ? ORDER BY channel_id, id",
-            (community_id,),
-        )
+        rows = await self.node.db.fetchall(queries.COMMUNITY_WEBHOOKS, (community_id,))
         perms = self._perms()
         out = []
         for r in rows:
-            access = await perms.channel(user_id, r[2])
+            access = await perms.channel(user_id, r["channel_id"])
             if access is not None and access.member and access.has(Perm.MANAGE_WEBHOOKS):
                 out.append(_out(r))
         if not out and not await perms.is_member(user_id, community_id):
@@ -144,47 +133,33 @@ class Incoming:
 
     async def patch(self, user_id: str, webhook_id: str, body: s.WebhookPatch) -> s.WebhookOut:
         row = await self._row(webhook_id)
-        await self._manage(user_id, row[2])
+        await self._manage(user_id, row["channel_id"])
         await self._avatar(user_id, body.avatar)
-        name = body.name if body.name is not None else row[3]
-        avatar = body.avatar if body.avatar is not None else row[4]
-        await self.node.db.write(
-            lambda conn: conn.execute(
-                "UPDATE integ_webhooks SET name = ?, avatar = ? WHERE id = ?", (name, avatar, webhook_id)
-            )
-        )
-        return _out((*row[:3], name, avatar, *row[5:]))
+        name = body.name if body.name is not None else row["name"]
+        avatar = body.avatar if body.avatar is not None else row["avatar"]
+        await self.node.db.write(lambda conn: queries.rename_webhook(conn, webhook_id, name, avatar))
+        return _out({**dict(row), "name": name, "avatar": avatar})
 
     async def rotate(self, user_id: str, webhook_id: str) -> s.WebhookOut:
         """A new token; the old one is refused from now on."""
         row = await self._row(webhook_id)
-        await self._manage(user_id, row[2])
+        await self._manage(user_id, row["channel_id"])
         token = secrets.token_urlsafe(32)
-        await self.node.db.write(
-            lambda conn: conn.execute(
-                "UPDATE integ_webhooks SET token_hash = ? WHERE id = ?", (_hash(token), webhook_id)
-            )
-        )
+        await self.node.db.write(lambda conn: queries.set_webhook_token(conn, webhook_id, _hash(token)))
         return _out(row, token, self.node.config.base_url)
 
     async def delete(self, user_id: str, webhook_id: str) -> None:
         row = await self._row(webhook_id)
-        await self._manage(user_id, row[2])
-        await self.node.db.write(
-            lambda conn: conn.execute("DELETE FROM integ_webhooks WHERE id = ?", (webhook_id,))
-        )
+        await self._manage(user_id, row["channel_id"])
+        await self.node.db.write(lambda conn: queries.delete_webhook(conn, webhook_id))
 
     # -- posting ----------------------------------------------------------------------------------
 
     async def execute(self, webhook_id: str, token: str, raw: bytes, content_type: str) -> s.WebhookMessage:
         """Post one message through the webhook (any of the accepted body formats)."""
-        row = await self.node.db.fetchone(
-            "SELECT id, community_id, channel_id, name, avatar, owner_id, token_hash FROM integ_webhooks"
-            " WHERE id = ?",
-            (webhook_id,),
-        )
+        row = await self.node.db.fetchone(queries.WEBHOOK_SECRET, (webhook_id,))
         # An unknown id and a wrong token get the same answer: the URL is the secret.
-        if row is None or not hmac.compare_digest(bytes(row[6]), _hash(token)):
+        if row is None or not hmac.compare_digest(bytes(row["token_hash"]), _hash(token)):
             raise Problem("webhook_token_invalid", 404, "no webhook has this id and token")
         if self.limiter.config.enabled:
             verdict = self.limiter.hit("webhook", webhook_id)
@@ -196,7 +171,8 @@ class Incoming:
             raise Problem("invalid_field", 400, "the message has no text", field="content")
         if len(text) > MAX_CONTENT:
             raise Problem("invalid_field", 400, f"the text is longer than {MAX_CONTENT}", field="content")
-        _, community_id, channel_id, name, avatar, owner_id, _ = row
+        community_id, channel_id, owner_id = row["community_id"], row["channel_id"], row["owner_id"]
+        name, avatar = row["name"], row["avatar"]
         access = await self._perms().channel(owner_id, channel_id)
         if access is None:
             raise Problem("webhook_token_invalid", 404, "the webhook's channel is gone")
@@ -217,18 +193,14 @@ class Incoming:
             },
             et.payload,
         )
-        now = int(time.time() * 1000)
+        now = self.node.clock.time_ms()
 
         def write(tx: Tx) -> None:
             tx.append("message.create", payload, community=community_id, author=owner_id, target=mid)
-            _touch(tx.conn, webhook_id, now)
+            queries.touch_webhook(tx.conn, webhook_id, now)
 
         await self.node.events.transaction(write)
         return s.WebhookMessage(
             id=mid, channel_id=channel_id, community_id=community_id, content=text,
             webhook_id=webhook_id, name=parsed.name or name, format=parsed.format,
         )  # fmt: skip
-
-
-def _touch(conn: Connection, webhook_id: str, now: int) -> None:
-    conn.execute("UPDATE integ_webhooks SET last_used_at = ? WHERE id = ?", (now, webhook_id))

@@ -23,6 +23,7 @@ from cryb_node.realtime.protocol import Dispatch
 from cryb_node.services import PERMISSIONS, Perm, Permissions
 
 from . import command_schemas as cs
+from . import queries
 from .commands import Commands
 from .netguard import AddressRefused, Guard
 from .outgoing import USER_AGENT, sign
@@ -81,13 +82,12 @@ class Interactions:
             id=new_id(), command_id=cmd.id, name=cmd.name, community_id=cmd.community_id,
             channel_id=channel_id, user_id=user_id, options=options, deadline_at=deadline,
         )  # fmt: skip
-        await self.node.db.write(
-            lambda conn: conn.execute(
-                "INSERT INTO integ_interactions (id, command_id, name, community_id, channel_id, bot_id,"
-                " user_id, created_at, deadline_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (out.id, cmd.id, cmd.name, cmd.community_id, channel_id, cmd.bot_id, user_id, now, deadline),
-            )
-        )
+        row = {
+            "id": out.id, "command_id": cmd.id, "name": cmd.name, "community_id": cmd.community_id,
+            "channel_id": channel_id, "bot_id": cmd.bot_id, "user_id": user_id, "created_at": now,
+            "deadline_at": deadline,
+        }  # fmt: skip
+        await self.node.db.write(lambda conn: queries.insert_interaction(conn, row))
         endpoint = await self.commands.endpoint(cmd.bot_id)
         if endpoint is None:
             data = msgspec.to_builtins(out)
@@ -155,32 +155,21 @@ class Interactions:
     async def expire(self, interaction_id: str) -> bool:
         """Past its deadline, an unanswered interaction fails and its caller is told."""
         now = self.node.clock.time_ms()
-        row = await self.node.db.write(
-            lambda conn: conn.execute(
-                "UPDATE integ_interactions SET state = 'expired' WHERE id = ? AND state = 'pending'"
-                " AND deadline_at <= ? RETURNING user_id, channel_id, name",
-                (interaction_id, now),
-            ).fetchone()
-        )
+        row = await self.node.db.write(lambda conn: queries.expire_interaction(conn, interaction_id, now))
         if row is None:
             return False
-        user_id, channel_id, name = row
-        data = {"interaction_id": interaction_id, "channel_id": channel_id, "name": name,
+        data = {"interaction_id": interaction_id, "channel_id": row["channel_id"], "name": row["name"],
                 "reason": "the bot did not respond"}  # fmt: skip
-        self.node.realtime.publish(Dispatch("INTERACTION_FAILED", data, users=frozenset({user_id})))
+        self.node.realtime.publish(Dispatch("INTERACTION_FAILED", data, users=frozenset({row["user_id"]})))
         return True
 
     async def sweep(self, keep_ms: int = 86_400_000) -> int:
         """Fail the overdue interactions whose timers a restart lost (their callers are told), and
         forget interactions older than ``keep_ms``. Returns how many failed."""
         now = self.node.clock.time_ms()
-        overdue = await self.node.db.fetchall(
-            "SELECT id FROM integ_interactions WHERE state = 'pending' AND deadline_at <= ?", (now,)
-        )
-        failed = sum([await self.expire(iid) for (iid,) in overdue])
-        await self.node.db.write(
-            lambda conn: conn.execute("DELETE FROM integ_interactions WHERE created_at < ?", (now - keep_ms,))
-        )
+        overdue = await self.node.db.fetchall(queries.OVERDUE, (now,))
+        failed = sum([await self.expire(r["id"]) for r in overdue])
+        await self.node.db.write(lambda conn: queries.forget_interactions(conn, now - keep_ms))
         return failed
 
     # -- answering --------------------------------------------------------------------------------
@@ -188,23 +177,17 @@ class Interactions:
     async def answer(
         self, bot_id: str, interaction_id: str, body: cs.InteractionAnswerIn
     ) -> cs.InteractionAnswerOut:
-        row = await self.node.db.fetchone(
-            "SELECT bot_id, user_id, community_id, channel_id, name FROM integ_interactions WHERE id = ?",
-            (interaction_id,),
-        )
-        if row is None or row[0] != bot_id:
+        row = await self.node.db.fetchone(queries.INTERACTION, (interaction_id,))
+        if row is None or row["bot_id"] != bot_id:
             raise not_found("interaction")
-        _, caller, community_id, channel_id, name = row
+        caller, community_id = row["user_id"], row["community_id"]
+        channel_id, name = row["channel_id"], row["name"]
         now = self.node.clock.time_ms()
-        claim = (
-            "UPDATE integ_interactions SET state = 'answered' WHERE id = ? AND state = 'pending'"
-            " AND deadline_at > ?"
-        )
         expired = Problem("interaction_expired", 410, "the deadline passed or the interaction was answered")
         mid: str | None = None
         if body.ephemeral:
             claimed = await self.node.db.write(
-                lambda conn: conn.execute(claim, (interaction_id, now)).rowcount
+                lambda conn: conn.execute(queries.CLAIM, (interaction_id, now)).rowcount
             )
             if not claimed:
                 raise expired
@@ -220,7 +203,7 @@ class Interactions:
             )  # fmt: skip
 
             def write(tx: Tx) -> None:
-                if not tx.conn.execute(claim, (interaction_id, now)).rowcount:
+                if not tx.conn.execute(queries.CLAIM, (interaction_id, now)).rowcount:
                     raise expired
                 tx.append("message.create", payload, community=community_id, author=bot_id, target=mid)
 

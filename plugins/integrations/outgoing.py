@@ -17,8 +17,8 @@ import hmac
 import json
 import logging
 import secrets
-import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -31,6 +31,7 @@ from cryb_node.outbox import RetryPolicy
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import AUDIT, PERMISSIONS, Perm
 
+from . import queries
 from . import schemas as s
 from .netguard import AddressRefused, Guard
 
@@ -38,11 +39,6 @@ if TYPE_CHECKING:
     from cryb_node.node import Node
 
 log = logging.getLogger(__name__)
-COLUMNS = (
-    "id, community_id, url, kinds, owner_id, created_at, last_status, last_error, last_attempt_at,"
-    " last_success_at, (SELECT count(*) FROM integ_deliveries d"
-    " WHERE d.subscription_id = integ_subscriptions.id AND d.sent_at IS NULL AND d.failed_at IS NULL)"
-)
 USER_AGENT = "CRYB-node-webhooks/1"
 SLACK_MS = 5_000  # clock skew between the event's author and this node still counted as "after"
 
@@ -54,10 +50,12 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def _out(r: Any, secret: str | None = None) -> s.SubscriptionOut:
+    """``r``: a row of queries.SUBSCRIPTION."""
     return s.SubscriptionOut(
-        id=r[0], community_id=r[1], url=r[2], kinds=json.loads(r[3]), owner_id=r[4], created_at=r[5],
-        last_status=r[6], last_error=r[7], last_attempt_at=r[8], last_success_at=r[9], pending=r[10],
-        secret=secret,
+        id=r["id"], community_id=r["community_id"], url=r["url"], kinds=json.loads(r["kinds"]),
+        owner_id=r["owner_id"], created_at=r["created_at"], last_status=r["last_status"],
+        last_error=r["last_error"], last_attempt_at=r["last_attempt_at"],
+        last_success_at=r["last_success_at"], pending=r["pending"], secret=secret,
     )  # fmt: skip
 
 
@@ -83,7 +81,8 @@ class Outgoing:
         self.s = settings
         self.guard = guard
         self.policy = RetryPolicy(settings.retry_base_s, settings.retry_max_s, settings.max_attempts)
-        self.clock: Callable[[], int] = lambda: int(time.time() * 1000)
+        # Milliseconds since the epoch: the node's clock (tests may replace it).
+        self.clock: Callable[[], int] = node.clock.time_ms
         self.wake = asyncio.Event()
         self.sent = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -118,52 +117,43 @@ class Outgoing:
         except ValueError as err:
             raise Problem("invalid_field", 400, str(err), field="url") from None
         secret = secrets.token_urlsafe(32)
-        sid, now = new_id(), int(time.time() * 1000)
-        kinds = json.dumps(sorted(set(body.kinds)))
-
-        def write(conn: Connection) -> Any:
-            conn.execute(
-                "INSERT INTO integ_subscriptions (id, community_id, url, secret, kinds, owner_id, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (sid, body.community_id, body.url, secret, kinds, user_id, now),
-            )
-            return conn.execute(f"SELECT {COLUMNS} FROM integ_subscriptions WHERE id = ?", (sid,)).fetchone()
-
-        return _out(await self.node.db.write(write), secret)
+        row = {
+            "id": new_id(),
+            "community_id": body.community_id,
+            "url": body.url,
+            "secret": secret,
+            "kinds": json.dumps(sorted(set(body.kinds))),
+            "owner_id": user_id,
+            "created_at": self.clock(),
+        }
+        return _out(await self.node.db.write(lambda conn: queries.insert_subscription(conn, row)), secret)
 
     async def list(self, user_id: str, admin: bool, community_id: str | None) -> s.SubscriptionList:
         await self._require(user_id, admin, community_id)
-        rows = await self.node.db.fetchall(
-            f"SELECT {COLUMNS} FROM integ_subscriptions WHERE community_id IS ? ORDER BY id", (community_id,)
-        )
+        rows = await self.node.db.fetchall(queries.SUBSCRIPTIONS_OF, (community_id,))
         return s.SubscriptionList([_out(r) for r in rows])
 
     async def _row(self, user_id: str, admin: bool, sid: str) -> Any:
-        row = await self.node.db.fetchone(f"SELECT {COLUMNS} FROM integ_subscriptions WHERE id = ?", (sid,))
+        row = await self.node.db.fetchone(queries.SUBSCRIPTION, (sid,))
         if row is None:
             raise not_found("event webhook")
-        await self._require(user_id, admin, row[1])
+        await self._require(user_id, admin, row["community_id"])
         return row
 
     async def delete(self, user_id: str, admin: bool, sid: str) -> None:
         await self._row(user_id, admin, sid)
-        await self.node.db.write(
-            lambda conn: conn.execute("DELETE FROM integ_subscriptions WHERE id = ?", (sid,))
-        )
+        await self.node.db.write(lambda conn: queries.delete_subscription(conn, sid))
 
     async def deliveries(self, user_id: str, admin: bool, sid: str) -> s.DeliveryList:
         await self._row(user_id, admin, sid)
-        rows = await self.node.db.fetchall(
-            "SELECT id, event_id, kind, attempts, created_at, next_at, sent_at, failed_at, last_status,"
-            " last_error FROM integ_deliveries WHERE subscription_id = ? ORDER BY created_at DESC, id DESC"
-            " LIMIT 100",
-            (sid,),
-        )
+        rows = await self.node.db.fetchall(queries.DELIVERIES_OF, (sid,))
         return s.DeliveryList([
             s.DeliveryOut(
-                id=r[0], event_id=r[1], kind=r[2], attempts=r[3], created_at=r[4],
-                next_at=r[5] if r[6] is None and r[7] is None else None, sent_at=r[6], failed_at=r[7],
-                last_status=r[8], last_error=r[9],
+                id=r["id"], event_id=r["event_id"], kind=r["kind"], attempts=r["attempts"],
+                created_at=r["created_at"],
+                next_at=r["next_at"] if r["sent_at"] is None and r["failed_at"] is None else None,
+                sent_at=r["sent_at"], failed_at=r["failed_at"], last_status=r["last_status"],
+                last_error=r["last_error"],
             )
             for r in rows
         ])  # fmt: skip
@@ -171,10 +161,10 @@ class Outgoing:
     # -- the consumer (in the writer, with the bus offset) ----------------------------------------
 
     def enqueue(self, conn: Connection, events: Sequence[Event]) -> None:
-        subs = conn.execute("SELECT id, community_id, kinds, created_at FROM integ_subscriptions").fetchall()
+        subs = conn.execute(queries.SUBSCRIBED).fetchall()
         if not subs:
             return
-        wanted = [(sid, cid, set(json.loads(kinds)), since) for sid, cid, kinds, since in subs]
+        wanted = [(r["id"], r["community_id"], set(json.loads(r["kinds"])), r["created_at"]) for r in subs]
         now = self.clock()
         queued = 0
         for ev in events:
@@ -185,9 +175,8 @@ class Outgoing:
                     continue
                 if wall_ms(ev.body.hlc) < since - SLACK_MS:
                     continue  # older than the subscription (a lagging consumer, a peer's backlog)
-                conn.execute(
-                    "INSERT OR IGNORE INTO integ_deliveries (id, subscription_id, event_id, kind, channel_id,"
-                    " body, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                queries.insert_delivery(
+                    conn,
                     (new_id(), sid, ev.id.hex(), ev.kind, getattr(ev.payload, "channel_id", None),
                      event_json(ev), now, now),
                 )  # fmt: skip
@@ -227,22 +216,17 @@ class Outgoing:
 
     async def run_due(self) -> int:
         """Attempt every due delivery once; returns how many were attempted."""
-        rows = await self.node.db.fetchall(
-            "SELECT d.id, d.subscription_id, d.kind, d.channel_id, d.body, d.attempts, s.url, s.secret,"
-            " s.owner_id, s.community_id FROM integ_deliveries d JOIN integ_subscriptions s"
-            " ON s.id = d.subscription_id WHERE d.sent_at IS NULL AND d.failed_at IS NULL AND d.next_at <= ?"
-            " ORDER BY d.next_at, d.id LIMIT 50",
-            (self.clock(),),
-        )
+        rows = await self.node.db.fetchall(queries.DUE, (self.clock(),))
         for row in rows:
-            await self._attempt(*row)
+            await self._attempt(row)
         return len(rows)
 
-    async def _attempt(
-        self, did: str, sid: str, kind: str, channel_id: str | None, body: bytes, attempts: int,
-        url: str, secret: str, owner_id: str, community_id: str | None,
-    ) -> None:  # fmt: skip
-        if community_id is not None and channel_id is not None and not await self._sees(owner_id, channel_id):
+    async def _attempt(self, d: Any) -> None:
+        """One delivery (``d``: a row of queries.DUE)."""
+        did, sid, attempts = d["id"], d["subscription_id"], d["attempts"]
+        url, secret, channel_id, body = d["url"], d["secret"], d["channel_id"], bytes(d["body"])
+        in_channel = d["community_id"] is not None and channel_id is not None
+        if in_channel and not await self._sees(d["owner_id"], channel_id):
             # A community subscription only carries what its owner may see.
             await self._record(
                 did, sid, attempts, None, "the subscriber may not see this channel", final=True
@@ -256,13 +240,13 @@ class Outgoing:
             headers = {
                 "Content-Type": "application/json",
                 "User-Agent": USER_AGENT,
-                "X-Cryb-Event": kind,
+                "X-Cryb-Event": d["kind"],
                 "X-Cryb-Delivery": did,
                 "X-Cryb-Timestamp": ts,
-                "X-Cryb-Signature": sign(secret, ts, bytes(body)),
+                "X-Cryb-Signature": sign(secret, ts, body),
             }
             assert self._http is not None
-            async with self._http.post(url, data=bytes(body), headers=headers, allow_redirects=False) as resp:
+            async with self._http.post(url, data=body, headers=headers, allow_redirects=False) as resp:
                 status = resp.status
                 if not 200 <= status < 300:
                     error = f"the receiver answered {status}"
@@ -293,24 +277,13 @@ class Outgoing:
                 "event webhook delivery failed (attempt %d%s)", attempts, ", giving up" if give_up else ""
             )
 
-        def write(conn: Connection) -> None:
-            conn.execute(
-                "UPDATE integ_deliveries SET attempts = ?, next_at = ?, sent_at = ?, failed_at = ?,"
-                " last_status = ?, last_error = ? WHERE id = ?",
-                (attempts, next_at, sent, now if give_up else None, status, error, did),
-            )
-            conn.execute(
-                "UPDATE integ_subscriptions SET last_status = ?, last_error = ?, last_attempt_at = ?,"
-                " last_success_at = CASE WHEN ? IS NULL THEN ? ELSE last_success_at END WHERE id = ?",
-                (status, error, now, error, now, sid),
-            )
-
-        await self.node.db.write(write)
+        outcome = partial(
+            queries.record_attempt, did=did, sid=sid, attempts=attempts, next_at=next_at, sent_at=sent,
+            failed_at=now if give_up else None, status=status, error=error, now=now,
+        )  # fmt: skip
+        await self.node.db.write(outcome)
 
 
 def prune(conn: Connection, now: int, days: int = 30) -> int:
     """Forget deliveries sent or given up on more than ``days`` ago."""
-    cutoff = now - days * 86_400_000
-    return conn.execute(
-        "DELETE FROM integ_deliveries WHERE coalesce(sent_at, failed_at) < ?", (cutoff,)
-    ).rowcount
+    return queries.prune_deliveries(conn, now - days * 86_400_000)

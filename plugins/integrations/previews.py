@@ -15,7 +15,6 @@ import contextlib
 import functools
 import logging
 import re
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
@@ -29,6 +28,7 @@ from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.services import MEDIA_STORE, MediaRefused
 
+from . import queries
 from . import schemas as s
 from .netguard import AddressRefused, Guard
 
@@ -157,13 +157,10 @@ class Previews:
             if not _newest(conn, b.target, b.hlc, b.author, edit):
                 continue
             found = links(text, self.s.previews_per_message)
-            conn.execute("DELETE FROM integ_links WHERE target_id = ?", (b.target,))
-            conn.executemany(
-                "INSERT INTO integ_links (target_id, position, url, channel_id, community_id, author_id)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [(b.target, i, url, p.channel_id, b.community, b.author) for i, url in enumerate(found)],
+            queries.replace_links(
+                conn, b.target, [(i, url, p.channel_id, b.community, b.author) for i, url in enumerate(found)]
             )
-            fresh = wall_ms(b.hlc) > time.time() * 1000 - FRESH_MS
+            fresh = wall_ms(b.hlc) > self.node.clock.time_ms() - FRESH_MS
             if found and fresh and self.s.link_previews and _enabled(conn, b.community):
                 todo += found  # older links (a backlog, a node turning previews on) wait to be read
         if todo and self._loop is not None:
@@ -186,11 +183,9 @@ class Previews:
         self._inflight.pop(url, None)
 
     async def _refresh(self, url: str) -> None:
-        row = await self.node.db.fetchone(
-            "SELECT fetched_at, image FROM integ_previews WHERE url = ?", (url,)
-        )
-        now = int(time.time() * 1000)
-        if row is not None and now - row[0] < self.s.preview_ttl_s * 1000:
+        row = await self.node.db.fetchone(queries.PREVIEW_AGE, (url,))
+        now = self.node.clock.time_ms()
+        if row is not None and now - row["fetched_at"] < self.s.preview_ttl_s * 1000:
             return
         try:
             async with self._slots:
@@ -199,16 +194,8 @@ class Previews:
             if not isinstance(err, AddressRefused | aiohttp.ClientError | TimeoutError | ValueError):
                 log.exception("link preview of a message failed")
             values = {"ok": 0, "error": f"{type(err).__name__}: {err}"[:300]}
-        cols = ["ok", "title", "description", "site_name", "image", "image_width", "image_height", "error"]
-        args = [values.get(c) for c in cols]
-        await self.node.db.write(
-            lambda conn: conn.execute(
-                f"INSERT OR REPLACE INTO integ_previews (url, {', '.join(cols)}, fetched_at)"
-                f" VALUES (?, {', '.join('?' * len(cols))}, ?)",
-                (url, *args, now),
-            )
-        )
-        old = row[1] if row is not None else None
+        await self.node.db.write(lambda conn: queries.store_preview(conn, url, values, now))
+        old = row["image"] if row is not None else None
         store = self.node.services.get(MEDIA_STORE)
         if old and old != values.get("image") and store is not None:
             await store.detach(old)  # the replaced image becomes an orphan the media cleanup deletes
@@ -316,16 +303,10 @@ class Previews:
             with contextlib.suppress(TimeoutError):
                 await consumer.caught_up(timeout=3.0)
         marks = ",".join("?" * len(ids))
-        rows = await self.node.db.fetchall(
-            f"SELECT l.target_id, l.url, l.community_id FROM integ_links l WHERE l.channel_id = ?"
-            f" AND l.target_id IN ({marks})"
-            " AND NOT EXISTS (SELECT 1 FROM integ_suppressed x WHERE x.target_id = l.target_id)"
-            " ORDER BY l.target_id, l.position",
-            (channel_id, *ids),
-        )
-        if not rows or not await self.enabled(rows[0][2]):
+        rows = await self.node.db.fetchall(queries.LINKS_OF.format(marks=marks), (channel_id, *ids))
+        if not rows or not await self.enabled(rows[0]["community_id"]):
             return {}
-        urls = sorted({r[1] for r in rows})
+        urls = sorted({r["url"] for r in rows})
         cached = await self._cached(urls)
         missing = [u for u in urls if u not in cached]
         if missing:
@@ -338,69 +319,55 @@ class Previews:
                 cached = await self._cached(urls)
         store = self.node.services.get(MEDIA_STORE)
         out: dict[str, list[s.Embed]] = {}
-        for target, url, _ in rows:
+        for link in rows:
+            url = link["url"]
             r = cached.get(url)
-            if r is None or not r[0] or not (r[1] or r[2] or r[4]):
+            if r is None or not r["ok"] or not (r["title"] or r["description"] or r["image"]):
                 continue
             image = None
-            if r[4] and store is not None:
+            if r["image"] and store is not None:
+                w, h = r["image_width"], r["image_height"]
                 # A 640 px thumbnail exists only for larger images (the media plugin never upscales).
-                variant = "thumb_640" if max(r[5] or 0, r[6] or 0) > 640 else "webp"
-                image = s.EmbedImage(media_id=r[4], url=store.url(r[4], variant), width=r[5], height=r[6])
-            out.setdefault(target, []).append(
-                s.Embed(url=url, title=r[1], description=r[2], site_name=r[3], image=image)
+                variant = "thumb_640" if max(w or 0, h or 0) > 640 else "webp"
+                image = s.EmbedImage(
+                    media_id=r["image"], url=store.url(r["image"], variant), width=w, height=h
+                )
+            out.setdefault(link["target_id"], []).append(
+                s.Embed(
+                    url=url,
+                    title=r["title"],
+                    description=r["description"],
+                    site_name=r["site_name"],
+                    image=image,
+                )
             )
         return out
 
     async def enabled(self, community_id: str | None) -> bool:
         if community_id is None:
             return True
-        value = await self.node.db.fetchval(
-            "SELECT link_previews FROM integ_community_settings WHERE community_id = ?", (community_id,)
-        )
+        value = await self.node.db.fetchval(queries.PREVIEWS_ON, (community_id,))
         return value is None or bool(value)
 
     async def set_enabled(self, community_id: str, on: bool) -> None:
-        await self.node.db.write(
-            lambda conn: conn.execute(
-                "INSERT INTO integ_community_settings (community_id, link_previews) VALUES (?, ?)"
-                " ON CONFLICT (community_id) DO UPDATE SET link_previews = excluded.link_previews",
-                (community_id, int(on)),
-            )
-        )
+        await self.node.db.write(lambda conn: queries.set_previews_on(conn, community_id, on))
 
     async def suppress(self, target_id: str, user_id: str, on: bool) -> None:
-        now = int(time.time() * 1000)
-        sql: str
-        args: tuple[Any, ...]
+        now = self.node.clock.time_ms()
         if on:
-            sql, args = (
-                "INSERT OR IGNORE INTO integ_suppressed (target_id, user_id, created_at) VALUES (?, ?, ?)",
-                (
-                    target_id,
-                    user_id,
-                    now,
-                ),
-            )
+            await self.node.db.write(lambda conn: queries.suppress(conn, target_id, user_id, now))
         else:
-            sql, args = "DELETE FROM integ_suppressed WHERE target_id = ?", (target_id,)
-        await self.node.db.write(lambda conn: conn.execute(sql, args))
+            await self.node.db.write(lambda conn: queries.unsuppress(conn, target_id))
 
     async def link_owner(self, channel_id: str, target_id: str) -> str | None:
         """The author of a message or post with links in ``channel_id`` (None: no links known)."""
-        return await self.node.db.fetchval(
-            "SELECT author_id FROM integ_links WHERE target_id = ? AND channel_id = ? LIMIT 1",
-            (target_id, channel_id),
-        )
+        return await self.node.db.fetchval(queries.LINK_OWNER, (target_id, channel_id))
 
     async def _cached(self, urls: list[str]) -> dict[str, Any]:
+        """The stored preview of each of ``urls`` that has one (rows of queries.PREVIEWS_OF)."""
         marks = ",".join("?" * len(urls))
-        rows = await self.node.db.fetchall(
-            "SELECT url, ok, title, description, site_name, image, image_width, image_height"
-            f" FROM integ_previews WHERE url IN ({marks})",
-            tuple(urls),
-        )
-        return {r[0]: r[1:] for r in rows}
+        rows = await self.node.db.fetchall(queries.PREVIEWS_OF.format(marks=marks), tuple(urls))
+        return {r["url"]: r for r in rows}
 
 
 def _str(value: Any) -> str | None:
@@ -411,22 +378,15 @@ def _newest(conn: Connection, target: str, hlc: int, author: str | None, edit: b
     """Record that ``target``'s links now come from this version, if it is the newest one: a create
     only when nothing came before it (an edit that arrived first is newer), an edit only when it is
     newer than what is recorded and by the same author."""
-    row = conn.execute(
-        "SELECT hlc, author_id FROM integ_link_versions WHERE target_id = ?", (target,)
-    ).fetchone()
-    if row is not None and (not edit or row[0] >= hlc or row[1] != author):
+    row = conn.execute(queries.LINK_VERSION, (target,)).fetchone()
+    if row is not None and (not edit or row["hlc"] >= hlc or row["author_id"] != author):
         return False
-    conn.execute(
-        "INSERT OR REPLACE INTO integ_link_versions (target_id, hlc, author_id) VALUES (?, ?, ?)",
-        (target, hlc, author),
-    )
+    queries.set_link_version(conn, target, hlc, author)
     return True
 
 
 def _enabled(conn: Any, community_id: str | None) -> bool:
     if community_id is None:
         return True
-    row = conn.execute(
-        "SELECT link_previews FROM integ_community_settings WHERE community_id = ?", (community_id,)
-    ).fetchone()
-    return row is None or bool(row[0])
+    row = conn.execute(queries.PREVIEWS_ON, (community_id,)).fetchone()
+    return row is None or bool(row["link_previews"])

@@ -17,7 +17,6 @@ from apscheduler.triggers.interval import IntervalTrigger
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from cryb_node.bus import Subscription
-from cryb_node.clock import now_ms
 from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.export import ExportSink
@@ -47,7 +46,7 @@ def make_storage(node: Node, settings: Settings) -> Storage | None:
 
 def _record_refs(node: Node) -> Callable[[Connection, list[Event]], None]:
     def handle(conn: Connection, events: list[Event]) -> None:
-        record_refs(node.identity.node_public, conn, events)
+        record_refs(node.identity.node_public, conn, events, node.clock.time_ms())
 
     return handle
 
@@ -62,8 +61,11 @@ def _drop_refs(node: Node) -> Callable[[Connection, list[Event]], None]:
     return handle
 
 
-def _follow_content(conn: Connection, events: list[Event]) -> None:
-    attached.handle(conn, events, now_ms())
+def _follow_content(node: Node) -> Callable[[Connection, list[Event]], None]:
+    def handle(conn: Connection, events: list[Event]) -> None:
+        attached.handle(conn, events, node.clock.time_ms())
+
+    return handle
 
 
 class MediaPlugin(Plugin):
@@ -103,7 +105,7 @@ class MediaPlugin(Plugin):
             Subscription(name="media.remote-drops", handle_in_tx=_drop_refs(node), kinds=DROPPING),
             # Which content attaches our own uploads, and deleting them with it (attached.py).
             Subscription(
-                name="media.attached", handle_in_tx=_follow_content, kinds=attached.KINDS, linger_s=0.2
+                name="media.attached", handle_in_tx=_follow_content(node), kinds=attached.KINDS, linger_s=0.2
             ),
         ]
 

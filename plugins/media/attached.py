@@ -44,7 +44,7 @@ def unlink(conn: Connection, *, target: str, owner: str) -> list[str]:
     """Forget what ``target`` attached of ``owner``'s uploads; returns the uploads nothing attaches
     any more (to be deleted)."""
     ids = [
-        r[0]
+        r["media_id"]
         for r in conn.execute(
             "DELETE FROM media_targets WHERE target_id = ?"
             " AND media_id IN (SELECT id FROM media WHERE owner_id = ?) RETURNING media_id",
@@ -74,7 +74,7 @@ def handle(conn: Connection, events: list[Event], now: int) -> int:
             # The avatar (linked to the user), then uploads never attached to anything.
             doomed += unlink(conn, target=target, owner=target)
             doomed += [
-                r[0]
+                r["id"]
                 for r in conn.execute(
                     "SELECT id FROM media WHERE owner_id = ? AND attached_ms IS NULL", (target,)
                 ).fetchall()

@@ -13,6 +13,8 @@ import msgspec
 
 from cryb_node.export import ExportSink
 
+from . import queries
+
 if TYPE_CHECKING:
     from .service import MediaService
 
@@ -36,30 +38,24 @@ class MediaRecord(msgspec.Struct, kw_only=True):
     taken_down: bool = False  # removed by the node's admins: its files are gone
 
 
-_SELECT = (
-    "SELECT m.id, m.kind, m.mime, m.filename, m.size, m.width, m.height, m.created_ms, m.attached_ms,"
-    " m.channel_id, v.sha256, v.mime, v.size,"
-    " EXISTS (SELECT 1 FROM media_takedowns t WHERE t.media_id = m.id) FROM media m"
-    " LEFT JOIN media_variants v ON v.media_id = m.id AND v.name = 'original'"
-    # media_owner indexes (owner_id) of a WITHOUT ROWID table: its entries end in the id, so this
-    # walks the index in id order.
-    " WHERE m.owner_id = ? AND m.id > ? ORDER BY m.id LIMIT ?"
-)
-
-
 async def _pages(media: MediaService, user_id: str) -> AsyncIterator[list[Any]]:
     after = ""
     while True:
-        rows = await media.node.db.fetchall(_SELECT, (user_id, after, PAGE))
+        rows = await media.node.db.fetchall(queries.EXPORT_PAGE, (user_id, after, PAGE))
         if rows:
             yield rows
         if len(rows) < PAGE:
             return
-        after = rows[-1][0]
+        after = rows[-1]["id"]
+
+
+def _mime(r: Any) -> str:
+    """The type of the file exported: the original's as stored, else the upload's."""
+    return r["original_mime"] or r["mime"]
 
 
 def _file_name(r: Any) -> str:
-    return f"uploads/{r[0]}{mimetypes.guess_extension(r[11] or r[2]) or ''}"
+    return f"uploads/{r['id']}{mimetypes.guess_extension(_mime(r)) or ''}"
 
 
 async def export_member(media: MediaService, user_id: str, sink: ExportSink) -> None:
@@ -69,25 +65,26 @@ async def export_member(media: MediaService, user_id: str, sink: ExportSink) -> 
     missing: set[str] = set()
     async for rows in _pages(media, user_id):
         for r in rows:
-            if r[10] is None or r[13] or not await _copy(media, sink, _file_name(r), r[10], r[12]):
-                missing.add(r[0])
+            sha, size = r["original_sha256"], r["original_size"]
+            if sha is None or r["taken_down"] or not await _copy(media, sink, _file_name(r), sha, size):
+                missing.add(r["id"])
     async with sink.json_array("media.json") as out:
         async for rows in _pages(media, user_id):
             await out.extend(
                 MediaRecord(
-                    id=r[0],
-                    kind=r[1],
-                    mime=r[11] or r[2],
-                    filename=r[3],
-                    size=r[4],
-                    width=r[5],
-                    height=r[6],
-                    created_at=r[7],
-                    attached=r[8] is not None,
-                    channel_id=r[9],
-                    file=None if r[0] in missing else _file_name(r),
-                    sha256=r[10] or "",
-                    taken_down=bool(r[13]),
+                    id=r["id"],
+                    kind=r["kind"],
+                    mime=_mime(r),
+                    filename=r["filename"],
+                    size=r["size"],
+                    width=r["width"],
+                    height=r["height"],
+                    created_at=r["created_ms"],
+                    attached=r["attached_ms"] is not None,
+                    channel_id=r["channel_id"],
+                    file=None if r["id"] in missing else _file_name(r),
+                    sha256=r["original_sha256"] or "",
+                    taken_down=bool(r["taken_down"]),
                 )
                 for r in rows
             )

@@ -7,8 +7,6 @@ import asyncio
 import logging
 from functools import partial
 
-from cryb_node.clock import now_ms
-
 from . import queries
 from .schemas import GcOut, StatsOut
 from .service import MediaService
@@ -19,7 +17,7 @@ TEMP_MAX_AGE_S = 3600.0
 
 async def collect(media: MediaService, *, now: int | None = None) -> GcOut:
     db, settings = media.node.db, media.settings
-    now = now_ms() if now is None else now
+    now = media.node.clock.time_ms() if now is None else now
     expired = await db.write(
         partial(queries.expire_orphans, before=now - int(settings.orphan_ttl_s * 1000), now=now)
     )
@@ -80,21 +78,21 @@ def _old_temp_files(media: MediaService, before: float) -> int:
 async def stats(media: MediaService) -> StatsOut:
     db = media.node.db
     row = await db.fetchone(queries.STATS)
-    kinds = {r[0]: r[1] for r in await db.fetchall(queries.BY_KIND)}
-    cached = await db.fetchone("SELECT count(*), coalesce(sum(size), 0) FROM media_cache")
+    kinds = {r["kind"]: r["n"] for r in await db.fetchall(queries.BY_KIND)}
+    cached = await db.fetchone(queries.CACHE_STATS)
     assert row is not None and cached is not None  # aggregates always answer one row
     return StatsOut(
-        media=row[0],
-        attached=row[1],
-        unattached=row[0] - row[1],
-        uploaded_bytes=row[2],
-        blobs=row[3],
-        stored_bytes=row[4],
-        orphaned_blobs=row[5],
+        media=row["media"],
+        attached=row["attached"],
+        unattached=row["media"] - row["attached"],
+        uploaded_bytes=row["uploaded_bytes"],
+        blobs=row["blobs"],
+        stored_bytes=row["stored_bytes"],
+        orphaned_blobs=row["orphaned_blobs"],
         by_kind=kinds,
         backend=media.storage.name,
         remote_media=await db.fetchval("SELECT count(*) FROM media_remote"),
-        cached_blobs=cached[0],
-        cached_bytes=cached[1],
+        cached_blobs=cached["blobs"],
+        cached_bytes=cached["bytes"],
         cache_quota_bytes=media.remote.quota,
     )

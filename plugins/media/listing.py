@@ -8,17 +8,10 @@ from typing import Any
 
 from cryb_node.services import PLACES
 
+from . import queries
 from .schemas import AdminMediaItem, AdminMediaPage, AdminMediaQuery, TakedownInfo
 from .service import MediaService
 
-# Ids sort by creation time, so "newest first" is the primary key backwards; by user it is the
-# media_owner index (which carries the id), by bytes media_source and media_variants_blob.
-LIST = (
-    "SELECT m.id, m.owner_id, m.kind, m.mime, m.size, m.filename, m.source_sha256, m.created_ms,"
-    " m.channel_id, m.attached_ms, t.created_ms, t.reason, t.actor_id, t.sha256"
-    " FROM media m LEFT JOIN media_takedowns t ON t.media_id = m.id"
-)
-IN = "(SELECT value FROM json_each(?))"
 PREVIEW_TTL_S = 900  # the admin page's thumbnails: long enough to look, short enough not to leak
 
 
@@ -44,45 +37,51 @@ async def list_media(media: MediaService, q: AdminMediaQuery) -> AdminMediaPage:
     if q.after:
         where.append("m.id < ?")
         params.append(q.after)
-    sql = LIST + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY m.id DESC LIMIT ?"
+    sql = (
+        queries.ADMIN_LIST
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + " ORDER BY m.id DESC LIMIT ?"
+    )
     db = media.node.db
     rows = await db.fetchall(sql, (*params, q.limit))
-    ids = json.dumps([r[0] for r in rows])
+    ids = json.dumps([r["id"] for r in rows])
     targets: dict[str, list[str]] = {}
-    for media_id, target in await db.fetchall(
-        f"SELECT media_id, target_id FROM media_targets WHERE media_id IN {IN} ORDER BY target_id", (ids,)
-    ):
-        targets.setdefault(media_id, []).append(target)
+    for t in await db.fetchall(queries.TARGETS_OF, (ids,)):
+        targets.setdefault(t["media_id"], []).append(t["target_id"])
     variants: dict[str, list[str]] = {}
-    for media_id, name in await db.fetchall(
-        f"SELECT media_id, name FROM media_variants WHERE media_id IN {IN}", (ids,)
-    ):
-        variants.setdefault(media_id, []).append(name)
+    for v in await db.fetchall(queries.VARIANT_NAMES_OF, (ids,)):
+        variants.setdefault(v["media_id"], []).append(v["name"])
     places = media.node.services.get(PLACES)
-    names = await places.places(sorted({r[8] for r in rows if r[8]})) if places is not None else {}
+    channels = sorted({r["channel_id"] for r in rows if r["channel_id"]})
+    names = await places.places(channels) if places is not None else {}
     items = []
     for r in rows:
-        place = names.get(r[8]) if r[8] else None
-        thumb = _thumbnail(variants.get(r[0], []))
+        place = names.get(r["channel_id"]) if r["channel_id"] else None
+        thumb = _thumbnail(variants.get(r["id"], []))
         items.append(
             AdminMediaItem(
-                id=r[0],
-                owner_id=r[1],
-                kind=r[2],
-                mime=r[3],
-                size=r[4],
-                filename=r[5],
-                sha256=r[6],
-                created_at=r[7],
-                channel_id=r[8],
+                id=r["id"],
+                owner_id=r["owner_id"],
+                kind=r["kind"],
+                mime=r["mime"],
+                size=r["size"],
+                filename=r["filename"],
+                sha256=r["source_sha256"],
+                created_at=r["created_ms"],
+                channel_id=r["channel_id"],
                 channel_name=place.channel_name if place else None,
                 community_name=place.community_name if place else None,
-                attached=r[9] is not None,
-                attached_to=targets.get(r[0], []),
-                thumbnail_url=media.signed_url(r[0], thumb, PREVIEW_TTL_S) if thumb else None,
+                attached=r["attached_ms"] is not None,
+                attached_to=targets.get(r["id"], []),
+                thumbnail_url=media.signed_url(r["id"], thumb, PREVIEW_TTL_S) if thumb else None,
                 taken_down=None
-                if r[10] is None
-                else TakedownInfo(at=r[10], reason=r[11], actor_id=r[12], sha256=r[13]),
+                if r["taken_at"] is None
+                else TakedownInfo(
+                    at=r["taken_at"],
+                    reason=r["taken_reason"],
+                    actor_id=r["taken_by"],
+                    sha256=r["taken_sha256"],
+                ),
             )
         )
-    return AdminMediaPage(items=items, next_after=rows[-1][0] if len(rows) == q.limit else None)
+    return AdminMediaPage(items=items, next_after=rows[-1]["id"] if len(rows) == q.limit else None)

@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from cryb_node.clock import now_ms
 from cryb_node.db import Connection
 from cryb_node.realtime.protocol import Dispatch
 
@@ -91,7 +90,7 @@ class Finisher:
         self.dir = media.root / "pending"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        # media_id -> loop time before which a row that failed is not tried again
+        # media_id -> the node's monotonic time before which a row that failed is not tried again
         self._not_before: dict[str, float] = {}
         # How many rows this process has finished (the tests read it).
         self.finished = 0
@@ -117,13 +116,13 @@ class Finisher:
     async def _sweep(self) -> None:
         """Bytes with no row (the upload's transaction never committed, or the media is gone)."""
         rows = await self.media.node.db.fetchall("SELECT media_id FROM media_pending")
-        listed = {r[0] for r in rows}
+        listed = {r["media_id"] for r in rows}
         for path in self.dir.iterdir():
             if path.name not in listed:
                 path.unlink(missing_ok=True)
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
+        clock = self.media.node.clock
         wait: float | None = None
         while True:
             try:
@@ -134,14 +133,16 @@ class Finisher:
             wait = None
             while True:
                 rows = await self.media.node.db.fetchall(DUE, (MAX_ATTEMPTS,))
-                now = loop.time()
-                due = [r for r in rows if self._not_before.get(r[0], 0) <= now]
+                now = clock.monotonic()
+                due = [r for r in rows if self._not_before.get(r["media_id"], 0) <= now]
                 if not due:  # nothing, or only rows waiting to be tried again
-                    later = [self._not_before[r[0]] for r in rows if r[0] in self._not_before]
+                    later = [
+                        self._not_before[r["media_id"]] for r in rows if r["media_id"] in self._not_before
+                    ]
                     wait = max(0.0, min(later) - now) if later else None
                     break
                 for row in due:
-                    await self._finish(row[0], row[1].split(","))
+                    await self._finish(row["media_id"], row["variants"].split(","))
 
     async def _finish(self, media_id: str, names: list[str]) -> None:
         db = self.media.node.db
@@ -157,7 +158,7 @@ class Finisher:
             log.exception("media: making the pending variants of %s failed", media_id)
             tries = await db.fetchval("SELECT attempts FROM media_pending WHERE media_id = ?", (media_id,), 0)
             delay = RETRY_S * 2 ** max(0, tries - 1)
-            self._not_before[media_id] = asyncio.get_running_loop().time() + delay
+            self._not_before[media_id] = self.media.node.clock.monotonic() + delay
             if tries >= MAX_ATTEMPTS:
                 self._not_before.pop(media_id, None)
                 log.error("media: gave up on the pending variants of %s: %s", media_id, ",".join(names))
@@ -206,12 +207,13 @@ class Finisher:
             try:
                 # Rows before files (the cleanup job deletes stored files it has no row for); the
                 # files before the variants, so a listed variant is always there to serve.
-                until = now_ms() + RESERVE_MS
+                until = media.node.clock.time_ms() + RESERVE_MS
                 await media.node.db.write(partial(queries.reserve_blobs, blobs=blobs, until=until))
                 for v, sha, _ in stored:
                     await media.storage.put(sha, v.path, v.mime)
+                now = media.node.clock.time_ms()
                 fresh = await media.node.db.write(
-                    partial(_record, media_id=media_id, rows=rows, blobs=blobs, now=now_ms())
+                    partial(_record, media_id=media_id, rows=rows, blobs=blobs, now=now)
                 )
             except queries.BlobBusy:  # the cleanup job took one of them: again once it is done
                 await asyncio.sleep(0.05)

@@ -97,9 +97,9 @@ def clone_existing(conn: Connection, *, meta: dict[str, Any], quota: int | None)
         return []
     conn.execute(
         "INSERT INTO media_pending (media_id, variants, created_ms) VALUES (?, ?, ?)",
-        (meta["id"], later[0], meta["created"]),
+        (meta["id"], later["variants"], meta["created"]),
     )
-    return later[0].split(",")
+    return later["variants"].split(",")
 
 
 def add_blobs(conn: Connection, blobs: list[tuple[str, int]], now: int) -> set[str]:
@@ -107,7 +107,7 @@ def add_blobs(conn: Connection, blobs: list[tuple[str, int]], now: int) -> set[s
     fresh: set[str] = set()
     for sha, size in blobs:
         row = conn.execute("SELECT deleting FROM media_blobs WHERE sha256 = ?", (sha,)).fetchone()
-        if row is not None and row[0]:
+        if row is not None and row["deleting"]:
             raise BlobBusy(sha)
         if row is None:
             conn.execute(
@@ -126,7 +126,7 @@ def reserve_blobs(conn: Connection, blobs: list[tuple[str, int]], until: int) ->
     they are removed after that and the grace period."""
     for sha, size in blobs:
         row = conn.execute("SELECT deleting FROM media_blobs WHERE sha256 = ?", (sha,)).fetchone()
-        if row is not None and row[0]:
+        if row is not None and row["deleting"]:
             raise BlobBusy(sha)
         if row is None:
             conn.execute(
@@ -163,7 +163,8 @@ def delete_media(conn: Connection, *, ids: list[str], now: int) -> int:
     shas: set[str] = set()
     for media_id in ids:
         shas.update(
-            r[0] for r in conn.execute("SELECT sha256 FROM media_variants WHERE media_id = ?", (media_id,))
+            r["sha256"]
+            for r in conn.execute("SELECT sha256 FROM media_variants WHERE media_id = ?", (media_id,))
         )
         conn.execute("DELETE FROM media WHERE id = ?", (media_id,))  # variants cascade
     conn.executemany(
@@ -189,7 +190,7 @@ def attach(conn: Connection, media_id: str, owner_id: str, channel_id: str | Non
 
 def expire_orphans(conn: Connection, *, before: int, now: int) -> int:
     ids = [
-        r[0]
+        r["id"]
         for r in conn.execute("SELECT id FROM media WHERE attached_ms IS NULL AND created_ms < ?", (before,))
     ]
     return delete_media(conn, ids=ids, now=now)
@@ -202,8 +203,8 @@ def claim_doomed_blobs(conn: Connection, *, before: int) -> list[tuple[str, int]
         " AND NOT EXISTS (SELECT 1 FROM media_variants v WHERE v.sha256 = b.sha256)",
         (before,),
     ).fetchall()
-    conn.executemany("UPDATE media_blobs SET deleting = 1 WHERE sha256 = ?", [(r[0],) for r in rows])
-    return [(r[0], r[1]) for r in rows]
+    conn.executemany("UPDATE media_blobs SET deleting = 1 WHERE sha256 = ?", [(r["sha256"],) for r in rows])
+    return [(r["sha256"], r["size"]) for r in rows]
 
 
 def finish_deleting(conn: Connection, *, deleted: list[str], failed: list[str]) -> None:
@@ -212,10 +213,45 @@ def finish_deleting(conn: Connection, *, deleted: list[str], failed: list[str]) 
 
 
 STATS = (
-    "SELECT (SELECT count(*) FROM media), (SELECT count(*) FROM media WHERE attached_ms IS NOT NULL),"
-    " (SELECT coalesce(sum(size), 0) FROM media), (SELECT count(*) FROM media_blobs),"
-    " (SELECT coalesce(sum(size), 0) FROM media_blobs),"
-    " (SELECT count(*) FROM media_blobs WHERE orphaned_ms IS NOT NULL)"
+    "SELECT (SELECT count(*) FROM media) AS media,"
+    " (SELECT count(*) FROM media WHERE attached_ms IS NOT NULL) AS attached,"
+    " (SELECT coalesce(sum(size), 0) FROM media) AS uploaded_bytes,"
+    " (SELECT count(*) FROM media_blobs) AS blobs,"
+    " (SELECT coalesce(sum(size), 0) FROM media_blobs) AS stored_bytes,"
+    " (SELECT count(*) FROM media_blobs WHERE orphaned_ms IS NOT NULL) AS orphaned_blobs"
 )
-BY_KIND = "SELECT kind, count(*) FROM media GROUP BY kind ORDER BY kind"
+BY_KIND = "SELECT kind, count(*) AS n FROM media GROUP BY kind ORDER BY kind"
+CACHE_STATS = "SELECT count(*) AS blobs, coalesce(sum(size), 0) AS bytes FROM media_cache"
 KNOWN_BLOB = "SELECT 1 FROM media_blobs WHERE sha256 = ?"
+
+
+# -- the node admin's list, a member's export, the block list -------------------------------------
+
+# Ids sort by creation time, so "newest first" is the primary key backwards; by user it is the
+# media_owner index (which carries the id), by bytes media_source and media_variants_blob.
+ADMIN_LIST = (
+    "SELECT m.id, m.owner_id, m.kind, m.mime, m.size, m.filename, m.source_sha256, m.created_ms,"
+    " m.channel_id, m.attached_ms, t.created_ms AS taken_at, t.reason AS taken_reason,"
+    " t.actor_id AS taken_by, t.sha256 AS taken_sha256"
+    " FROM media m LEFT JOIN media_takedowns t ON t.media_id = m.id"
+)
+# Lists cross into SQL as one JSON parameter: no placeholder limits, one statement each.
+IN = "(SELECT value FROM json_each(?))"
+TARGETS_OF = f"SELECT media_id, target_id FROM media_targets WHERE media_id IN {IN} ORDER BY target_id"
+VARIANT_NAMES_OF = f"SELECT media_id, name FROM media_variants WHERE media_id IN {IN}"
+# A member's uploads with their original's stored file, a page after an id.
+EXPORT_PAGE = (
+    "SELECT m.id, m.kind, m.mime, m.filename, m.size, m.width, m.height, m.created_ms, m.attached_ms,"
+    " m.channel_id, v.sha256 AS original_sha256, v.mime AS original_mime, v.size AS original_size,"
+    " EXISTS (SELECT 1 FROM media_takedowns t WHERE t.media_id = m.id) AS taken_down FROM media m"
+    " LEFT JOIN media_variants v ON v.media_id = m.id AND v.name = 'original'"
+    # media_owner indexes (owner_id) of a WITHOUT ROWID table: its entries end in the id, so this
+    # walks the index in id order.
+    " WHERE m.owner_id = ? AND m.id > ? ORDER BY m.id LIMIT ?"
+)
+# A block list entry, with how many files a take-down blocked with it.
+BLOCK_ENTRY = (
+    "SELECT b.sha256, b.reason, b.actor_id, b.media_id, b.created_ms,"
+    " (SELECT count(*) FROM media_blocklist d WHERE d.derived_from = b.sha256) AS derived"
+    " FROM media_blocklist b"
+)

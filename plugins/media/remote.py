@@ -21,7 +21,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cryb_node.clock import now_ms
 from cryb_node.db import Connection
 from cryb_node.events import Event
 from cryb_node.problems import Problem
@@ -84,7 +83,7 @@ def attachments_of(ev: Event) -> tuple[list[str], str | None]:
     return ok, channel if isinstance(channel, str) else None
 
 
-def record_refs(here: bytes, conn: Connection, events: list[Event]) -> None:
+def record_refs(here: bytes, conn: Connection, events: list[Event], now: int) -> None:
     """Note which node holds the media each verified event of another node attaches (a durable
     consumer, in its transaction)."""
     for ev in events:
@@ -94,12 +93,13 @@ def record_refs(here: bytes, conn: Connection, events: list[Event]) -> None:
         if not ids:
             continue
         row = conn.execute("SELECT node_key FROM log_keys WHERE origin = ?", (ev.body.origin,)).fetchone()
-        if row is None or bytes(row[0]) == here:
+        holder = bytes(row["node_key"]) if row is not None else here
+        if holder == here:
             continue  # our own content attaches our own uploads
         conn.executemany(
             "INSERT OR IGNORE INTO media_remote_refs (media_id, node_key, channel_id, target_id, author_id,"
             " seen_ms) VALUES (?, ?, ?, ?, ?, ?)",
-            [(m, bytes(row[0]), channel, ev.body.target, ev.body.author, now_ms()) for m in ids],
+            [(m, holder, channel, ev.body.target, ev.body.author, now) for m in ids],
         )
 
 
@@ -129,9 +129,9 @@ def drop_refs(cache_root: Path, conn: Connection, events: list[Event]) -> int:
                 "SELECT media_id FROM media_remote_refs WHERE target_id = ? AND author_id = ?",
                 (target, author),
             )
-        ids = [r[0] for r in found.fetchall()]
+        ids = [r["media_id"] for r in found.fetchall()]
         for media_id in ids:
-            shas = [r[0] for r in conn.execute(
+            shas = [r["sha256"] for r in conn.execute(
                 "SELECT sha256 FROM media_remote_variants WHERE media_id = ?", (media_id,))]  # fmt: skip
             conn.execute("DELETE FROM media_remote_refs WHERE media_id = ?", (media_id,))
             conn.execute("DELETE FROM media_remote WHERE id = ?", (media_id,))
@@ -141,7 +141,7 @@ def drop_refs(cache_root: Path, conn: Connection, events: list[Event]) -> int:
                 gone = conn.execute(
                     "DELETE FROM media_cache WHERE sha256 = ? RETURNING size", (sha,)
                 ).fetchone()
-                freed += gone[0] if gone else 0
+                freed += gone["size"] if gone else 0
                 storage.path(sha).unlink(missing_ok=True)
     return freed
 
@@ -177,7 +177,7 @@ class RemoteCache:
                                 (media_id,))  # fmt: skip
         if ref is None:
             return None
-        got = await self._fetch(bytes(ref[0]), media_id, None)
+        got = await self._fetch(bytes(ref["node_key"]), media_id, None)
         if got is None:
             return None
         m = got.media
@@ -191,8 +191,8 @@ class RemoteCache:
                 "INSERT OR IGNORE INTO media_remote (id, node_key, owner_id, kind, mime, size, width, height,"
                 " frames, placeholder, dominant_color, channel_id, fetched_ms)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (media_id, bytes(ref[0]), m.owner_id, m.kind, m.mime, m.size, m.width, m.height, m.frames,
-                 m.placeholder, m.dominant_color, ref[1], self._now()),
+                (media_id, bytes(ref["node_key"]), m.owner_id, m.kind, m.mime, m.size, m.width, m.height,
+                 m.frames, m.placeholder, m.dominant_color, ref["channel_id"], self._now()),
             )  # fmt: skip
             conn.executemany(
                 "INSERT OR IGNORE INTO media_remote_variants (media_id, name, sha256, mime, size, width,"
@@ -316,5 +316,5 @@ class RemoteCache:
 
     def _now(self) -> int:
         # Strictly rising, so two uses in one millisecond still order (LRU).
-        self._tick = max(now_ms(), self._tick + 1)
+        self._tick = max(self.node.clock.time_ms(), self._tick + 1)
         return self._tick

@@ -72,7 +72,7 @@ def media_routes(api: Api, node: Node, settings: Settings, media: Callable[[], M
         if await svc.is_private(row):
             svc.signer.verify(media_id, variant, call.query.exp, call.query.sig)
             # Browsers and proxies may keep it, but only as long as the link is valid.
-            cache = f"private, max-age={max(0, call.query.exp - _now())}, immutable"
+            cache = f"private, max-age={max(0, call.query.exp - int(node.clock.time()))}, immutable"
         else:
             cache = IMMUTABLE
         if standin:
@@ -89,12 +89,6 @@ def media_routes(api: Api, node: Node, settings: Settings, media: Callable[[], M
             cache_control=cache,
             filename=None if row["mime"].startswith("image/") else (row["filename"] or f"{media_id}.bin"),
         )
-
-
-def _now() -> int:
-    import time
-
-    return int(time.time())
 
 
 def not_ready() -> Problem:

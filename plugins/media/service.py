@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from cryb_node.clock import new_id, now_ms
+from cryb_node.clock import new_id
 from cryb_node.db import Connection
 from cryb_node.node import Node
 from cryb_node.problems import Problem
@@ -128,7 +128,7 @@ class MediaService:
                 size=got.size,
                 source=got.sha256,
                 filename=got.filename,
-                created=now_ms(),
+                created=self.node.clock.time_ms(),
             )
             await self._store(got, meta, quota)
         finally:
@@ -156,7 +156,7 @@ class MediaService:
             media_id = new_id()
             meta = dict(
                 id=media_id, owner=owner_id, kind="image", mime=detected.mime, size=got.size,
-                source=got.sha256, filename=got.filename, created=now_ms(),
+                source=got.sha256, filename=got.filename, created=self.node.clock.time_ms(),
             )  # fmt: skip
             try:
                 await self._store(got, meta, None)
@@ -206,7 +206,9 @@ class MediaService:
                         await self.storage.put(blob.sha256, blob.path, blob.mime)
             except Exception:
                 log.exception("media: storing %s failed", meta["id"])
-                await self.node.db.write(partial(queries.delete_media, ids=[meta["id"]], now=now_ms()))
+                await self.node.db.write(
+                    partial(queries.delete_media, ids=[meta["id"]], now=self.node.clock.time_ms())
+                )
                 raise Problem("storage_unavailable", 503, "the file could not be stored; try again") from None
         finally:
             await asyncio.to_thread(shutil.rmtree, work, True)
@@ -369,7 +371,7 @@ class MediaService:
             raise Problem("not_found", 404, "media not found")
         if m["attached_ms"] is not None:
             raise Problem("attached", 409, "this media is attached; delete the post or message instead")
-        await self.node.db.write(partial(queries.delete_media, ids=[media_id], now=now_ms()))
+        await self.node.db.write(partial(queries.delete_media, ids=[media_id], now=self.node.clock.time_ms()))
 
     # -- MediaStore (the core service other plugins use) -----------------------------------------
 
@@ -379,7 +381,7 @@ class MediaService:
 
     async def attach(self, media_id: str, owner_id: str, channel_id: str | None) -> MediaRef | None:
         def tx(conn: Connection) -> Any:
-            return queries.attach(conn, media_id, owner_id, channel_id, now_ms())
+            return queries.attach(conn, media_id, owner_id, channel_id, self.node.clock.time_ms())
 
         m = await self.node.db.write(tx)
         return None if m is None else _ref(m)

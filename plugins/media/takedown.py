@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from cryb_node.clock import now_ms
 from cryb_node.db import Connection
 from cryb_node.problems import Problem, not_found
 from cryb_node.services import AUDIT, Audit
 
+from . import queries
+from .queries import IN
 from .schemas import BlockEntry, BlocklistPage, BlockOut, TakedownOut
 from .service import MediaService
 
@@ -32,8 +33,6 @@ log = logging.getLogger(__name__)
 # Same bytes can reach further bytes (an upload whose processed variant equals another upload's
 # bytes); a few rounds reach everything real files produce, and bound a pathological chain.
 MAX_ROUNDS = 8
-# Lists cross into SQL as one JSON parameter: no placeholder limits, one statement each.
-IN = "(SELECT value FROM json_each(?))"
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,7 @@ def _target(conn: Connection, media_id: str) -> tuple[str | None, set[str], set[
         raise Problem("already_taken_down", 409, "this media is already taken down")
     row = conn.execute("SELECT source_sha256 FROM media WHERE id = ?", (media_id,)).fetchone()
     if row is not None:
-        return row[0], {media_id}, set()
+        return row["source_sha256"], {media_id}, set()
     known = conn.execute(
         "SELECT 1 FROM media_remote_refs WHERE media_id = ?1"
         " UNION ALL SELECT 1 FROM media_remote WHERE id = ?1",
@@ -93,7 +92,7 @@ def _target(conn: Connection, media_id: str) -> tuple[str | None, set[str], set[
         " ORDER BY name != 'original', name LIMIT 1",
         (media_id,),
     ).fetchone()
-    return (orig[0] if orig else None), set(), {media_id}
+    return (orig["sha256"] if orig else None), set(), {media_id}
 
 
 def _closure(conn: Connection, shas: set[str], local: set[str], remote: set[str]) -> set[str]:
@@ -151,7 +150,7 @@ def _take_down_tx(
     # Stored files of these bytes nothing live uses any more (a file an orphaned upload left
     # behind for the cleanup job goes now too).
     done.blobs = [
-        r[0]
+        r["sha256"]
         for r in conn.execute(
             f"DELETE FROM media_blobs WHERE sha256 IN {IN}"
             " AND NOT EXISTS (SELECT 1 FROM media_variants v WHERE v.sha256 = media_blobs.sha256)"
@@ -160,7 +159,7 @@ def _take_down_tx(
         ).fetchall()
     ]
     done.cached = [
-        (r[0], r[1])
+        (r["sha256"], r["size"])
         for r in conn.execute(
             f"DELETE FROM media_cache WHERE sha256 IN {IN} RETURNING sha256, size", (_j(shas),)
         ).fetchall()
@@ -187,7 +186,7 @@ async def take_down(
             reason=reason,
             actor=actor,
             audit=_audit(media),
-            now=now_ms(),
+            now=media.node.clock.time_ms(),
         )
     )
     pending = 0
@@ -218,15 +217,18 @@ async def take_down(
 
 # -- the block list ----------------------------------------------------------------------------------
 
-ENTRY = (
-    "SELECT b.sha256, b.reason, b.actor_id, b.media_id, b.created_ms,"
-    " (SELECT count(*) FROM media_blocklist d WHERE d.derived_from = b.sha256)"
-    " FROM media_blocklist b"
-)
+ENTRY = queries.BLOCK_ENTRY
 
 
 def _entry(r: Any) -> BlockEntry:
-    return BlockEntry(sha256=r[0], reason=r[1], actor_id=r[2], media_id=r[3], created_at=r[4], derived=r[5])
+    return BlockEntry(
+        sha256=r["sha256"],
+        reason=r["reason"],
+        actor_id=r["actor_id"],
+        media_id=r["media_id"],
+        created_at=r["created_ms"],
+        derived=r["derived"],
+    )
 
 
 def _block_tx(
@@ -257,7 +259,14 @@ async def block(media: MediaService, actor: Actor, sha256: str, reason: str) -> 
     """Refuse these bytes from now on (uploads here, and other nodes' media). Uploads that already
     have them stay until taken down: ``matches`` lists them."""
     return await media.node.db.write(
-        partial(_block_tx, sha256=sha256, reason=reason, actor=actor, audit=_audit(media), now=now_ms())
+        partial(
+            _block_tx,
+            sha256=sha256,
+            reason=reason,
+            actor=actor,
+            audit=_audit(media),
+            now=media.node.clock.time_ms(),
+        )
     )
 
 
@@ -269,7 +278,7 @@ async def unblock(media: MediaService, actor: Actor, sha256: str) -> list[str]:
 
     def tx(conn: Connection) -> list[str]:
         freed = sorted(
-            r[0]
+            r["sha256"]
             for r in conn.execute(
                 "DELETE FROM media_blocklist WHERE sha256 = ?1 OR derived_from = ?1 RETURNING sha256",
                 (sha256,),

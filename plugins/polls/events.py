@@ -21,7 +21,7 @@ from cryb_node.events import Event, EventBody, EventType, Projection
 from cryb_node.refusals import Refusal
 from cryb_node.refusals import record as record_refusal
 
-from . import tally
+from . import queries, tally
 
 
 class PollVote(msgspec.Struct, kw_only=True, omit_defaults=True):
@@ -36,18 +36,13 @@ class PollEnd(msgspec.Struct, kw_only=True, omit_defaults=True):
     moderator: bool = False  # ended by a MANAGE_MESSAGES holder, not the poll's author
 
 
-def _poll(conn: Connection, poll_id: str | None) -> tally.PollRow | None:
-    row = conn.execute(f"SELECT {tally.POLL_COLUMNS} FROM polls WHERE id = ?", (poll_id,)).fetchone()
-    return tally.PollRow.of(row) if row is not None else None
-
-
 def authorize_vote(conn: Connection, ev: Event) -> Refusal | None:
     b, p = ev.body, ev.payload
     if b.author is None or b.community is None or b.target is None:
         return Refusal("invalid_event", "a vote names its voter, community and poll")
     if p is None:
         return None  # erased: nothing to count
-    poll = _poll(conn, b.target)
+    poll = queries.poll(conn, b.target)
     if poll is None:
         return None  # its poll has not arrived yet: the tally checks the vote when it has
     if poll.deleted:
@@ -56,8 +51,7 @@ def authorize_vote(conn: Connection, ev: Event) -> Refusal | None:
         return Refusal("invalid_event", "the vote names another channel than its poll's")
     if (why := tally.choices_ok(poll, p.choices)) is not None:
         return Refusal("invalid_choice", why)
-    ends = conn.execute(f"SELECT {tally.END_COLUMNS} FROM poll_ends WHERE poll_id = ?", (poll.id,)).fetchall()
-    if tally.closes(poll, tally.first_end(poll, ends), b.hlc, ev.id):
+    if tally.closes(poll, tally.first_end(poll, queries.ends(conn, poll.id)), b.hlc, ev.id):
         return Refusal("poll_closed", "the poll was closed at the vote's time")
     return None
 
@@ -68,7 +62,7 @@ def authorize_end(conn: Connection, ev: Event) -> Refusal | None:
         return Refusal("invalid_event", "an end names its author, community and poll")
     if p is None:
         return None
-    poll = _poll(conn, b.target)
+    poll = queries.poll(conn, b.target)
     if poll is None:
         return None
     if poll.channel_id != p.channel_id:
@@ -79,10 +73,6 @@ def authorize_end(conn: Connection, ev: Event) -> Refusal | None:
 
 
 _decode_body = msgspec.msgpack.Decoder(EventBody).decode
-_STORED = (
-    "SELECT e.id, e.body, c.content FROM {table} x JOIN events e ON e.id = x.event_id"
-    " LEFT JOIN event_content c ON c.event_id = e.id WHERE x.poll_id = ?"
-)
 
 
 def _recheck(conn: Connection, poll_id: str) -> None:
@@ -93,40 +83,38 @@ def _recheck(conn: Connection, poll_id: str) -> None:
         ("poll_ends", PollEnd, authorize_end),
         ("poll_votes", PollVote, authorize_vote),
     ):
-        for eid, raw, content in conn.execute(_STORED.format(table=table), (poll_id,)).fetchall():
-            if content is None:
+        for row in queries.stored(conn, table, poll_id):
+            if row["content"] is None:
                 continue
-            payload = msgspec.msgpack.decode(content, type=payload_type)
-            ev = Event(pos=0, id=bytes(eid), body=_decode_body(raw), payload=payload)
+            payload = msgspec.msgpack.decode(row["content"], type=payload_type)
+            ev = Event(pos=0, id=bytes(row["id"]), body=_decode_body(row["body"]), payload=payload)
             refusal = rule(conn, ev)
             if refusal is not None:
                 record_refusal(conn, ev, refusal)
-                conn.execute(f"DELETE FROM {table} WHERE event_id = ?", (ev.id,))
+                queries.withdraw(conn, table, ev.id)
 
 
 def _note(conn: Connection, ev: Event, poll_id: str) -> None:
-    got = tally.load(conn, poll_id)
+    got = queries.load(conn, poll_id)
     if got is not None:
         ev.notes["poll"] = got
 
 
 def apply_vote(conn: Connection, ev: Event) -> None:
     b, p = ev.body, ev.payload
-    conn.execute(
-        "INSERT OR IGNORE INTO poll_votes (event_id, poll_id, community_id, channel_id, user_id, choices,"
-        " hlc) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (ev.id, b.target, b.community, p.channel_id, b.author, json.dumps(p.choices), b.hlc),
-    )
+    queries.insert_vote(
+        conn, event_id=ev.id, poll_id=b.target, community_id=b.community, channel_id=p.channel_id,
+        user_id=b.author, choices=json.dumps(p.choices), hlc=b.hlc,
+    )  # fmt: skip
     _note(conn, ev, b.target or "")
 
 
 def apply_end(conn: Connection, ev: Event) -> None:
     b, p = ev.body, ev.payload
-    conn.execute(
-        "INSERT OR IGNORE INTO poll_ends (event_id, poll_id, community_id, author_id, moderator, hlc)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (ev.id, b.target, b.community, b.author, int(p.moderator), b.hlc),
-    )
+    queries.insert_end(
+        conn, event_id=ev.id, poll_id=b.target, community_id=b.community, author_id=b.author,
+        moderator=p.moderator, hlc=b.hlc,
+    )  # fmt: skip
     _recheck(conn, b.target or "")  # votes after this end that arrived before it
     _note(conn, ev, b.target or "")
 
@@ -139,11 +127,22 @@ def on_create(target_type: str) -> Projection:
             return
         created = wall_ms(b.hlc)
         answers = json.dumps([msgspec.to_builtins(a) for a in poll.answers])
-        conn.execute(
-            f"INSERT OR IGNORE INTO polls ({tally.POLL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)",
-            (b.target, b.community, ev.payload.channel_id, target_type, b.author, poll.question, answers,
-             int(poll.multiple), int(poll.anonymous), created, created + poll.duration_s * 1000),
-        )  # fmt: skip
+        queries.insert_poll(
+            conn,
+            {
+                "id": b.target,
+                "community_id": b.community,
+                "channel_id": ev.payload.channel_id,
+                "target_type": target_type,
+                "author_id": b.author,
+                "question": poll.question,
+                "answers": answers,
+                "multiple": int(poll.multiple),
+                "anonymous": int(poll.anonymous),
+                "created_at": created,
+                "closes_at": created + poll.duration_s * 1000,
+            },
+        )
         _recheck(conn, b.target)  # votes and ends that arrived before their poll
 
     return project
@@ -151,9 +150,7 @@ def on_create(target_type: str) -> Projection:
 
 def on_delete(conn: Connection, ev: Event) -> None:
     # Only the author deletes (a moderator hides, which content's own reads account for).
-    conn.execute(
-        "UPDATE polls SET deleted = 1 WHERE id = ? AND author_id = ?", (ev.body.target, ev.body.author)
-    )
+    queries.mark_deleted(conn, ev.body.target, ev.body.author)
 
 
 PROJECTIONS: dict[str, Projection] = {
@@ -172,5 +169,4 @@ def event_types() -> list[EventType]:
 
 
 def clear_community(conn: Connection, community_id: str) -> None:
-    for table in ("polls", "poll_votes", "poll_ends"):
-        conn.execute(f"DELETE FROM {table} WHERE community_id = ?", (community_id,))
+    queries.clear_community(conn, community_id)

@@ -10,8 +10,8 @@ from cryb_node.events import Tx
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import CONTENT_TARGETS, PERMISSIONS, ChannelAccess, Perm
 
+from . import queries, tally
 from . import schemas as s
-from . import tally
 from .events import PollEnd, PollVote
 
 if TYPE_CHECKING:
@@ -45,34 +45,26 @@ class Polls:
         perms = self.node.services.get(PERMISSIONS)
         return await perms.channel(user_id, channel_id) if perms is not None else None
 
-    async def _load(self, poll_id: str) -> tuple[tally.PollRow, tally.Result] | None:
-        db = self.node.db
-        row = await db.fetchone(f"SELECT {tally.POLL_COLUMNS} FROM polls WHERE id = ?", (poll_id,))
-        if row is None:
-            return None
-        poll = tally.PollRow.of(row)
-        one = (poll_id,)
-        votes = await db.fetchall(f"SELECT {tally.VOTE_COLUMNS} FROM poll_votes WHERE poll_id = ?", one)
-        ends = await db.fetchall(f"SELECT {tally.END_COLUMNS} FROM poll_ends WHERE poll_id = ?", one)
-        return poll, tally.count(poll, votes, ends)
-
     async def _visible(
         self, user_id: str | None, poll_id: str
     ) -> tuple[tally.PollRow, tally.Result, ChannelAccess]:
         """The poll if the caller may read its channel's history; a hidden one is not found."""
-        got = await self._load(poll_id)
-        if got is None or got[0].deleted:
+        got = await queries.read(self.node.db, poll_id)
+        if got is None:
             raise not_found("poll")
-        access = await self._access(user_id, got[0].channel_id)
+        poll, result = got
+        if poll.deleted:
+            raise not_found("poll")
+        access = await self._access(user_id, poll.channel_id)
         if access is None or not access.has(Perm.VIEW_CHANNEL | Perm.READ_HISTORY):
             raise not_found("poll")
         # Its message or post as content shows it: gone when deleted, hidden by a moderator or a
         # ban's purge from all but moderators.
         targets = self.node.services.get(CONTENT_TARGETS)
-        ref = await targets.find(got[0].target_type, poll_id) if targets is not None else None
+        ref = await targets.find(poll.target_type, poll_id) if targets is not None else None
         if ref is None or (ref.removed and not access.has(Perm.MANAGE_MESSAGES)):
             raise not_found("poll")
-        return got[0], got[1], access
+        return poll, result, access
 
     @staticmethod
     def _can_end(poll: tally.PollRow, user_id: str | None, access: ChannelAccess) -> bool:
@@ -92,10 +84,7 @@ class Polls:
         if not wanted:
             return s.PollList([])
         # Most ids of a page of messages carry no poll: find those that do in one query.
-        rows = await self.node.db.fetchall(
-            f"SELECT id FROM polls WHERE deleted = 0 AND id IN ({','.join('?' * len(wanted))})", wanted
-        )
-        found = {r[0] for r in rows}
+        found = await queries.with_polls(self.node.db, wanted)
         out: list[s.PollOut] = []
         for pid in (i for i in wanted if i in found):
             try:
@@ -118,11 +107,12 @@ class Polls:
         payload = PollVote(channel_id=poll.channel_id, choices=choices)
 
         def write(tx: Tx) -> None:
-            got = tally.load(tx.conn, poll_id)
+            got = queries.load(tx.conn, poll_id)
             assert got is not None
-            if got[1].ended_at is not None or self.node.clock.time_ms() >= poll.closes_at:
+            _, current = got
+            if current.ended_at is not None or self.node.clock.time_ms() >= poll.closes_at:
                 raise Problem("poll_closed", 409, "this poll is closed")
-            if got[1].ballots.get(user_id, []) == choices:
+            if current.ballots.get(user_id, []) == choices:
                 return  # already the vote: nothing to record
             tx.append("poll.vote", payload, community=poll.community_id, author=user_id, target=poll_id)
 

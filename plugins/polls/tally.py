@@ -6,16 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from cryb_node.clock import wall_ms
-
-POLL_COLUMNS = (
-    "id, community_id, channel_id, target_type, author_id, question, answers, multiple, anonymous,"
-    " created_at, closes_at, deleted"
-)
-VOTE_COLUMNS = "user_id, channel_id, choices, hlc, event_id"
-END_COLUMNS = "author_id, moderator, hlc, event_id"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +27,30 @@ class PollRow:
     deleted: bool
 
     @classmethod
-    def of(cls, row: Sequence[Any]) -> PollRow:
+    def of(cls, row: Any) -> PollRow:
+        """From a row of queries.POLL."""
         return cls(
-            row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), bool(row[7]),
-            bool(row[8]), row[9], row[10], bool(row[11]),
-        )  # fmt: skip
+            id=row["id"],
+            community_id=row["community_id"],
+            channel_id=row["channel_id"],
+            target_type=row["target_type"],
+            author_id=row["author_id"],
+            question=row["question"],
+            answers=json.loads(row["answers"]),
+            multiple=bool(row["multiple"]),
+            anonymous=bool(row["anonymous"]),
+            created_at=row["created_at"],
+            closes_at=row["closes_at"],
+            deleted=bool(row["deleted"]),
+        )
+
+
+class End(NamedTuple):
+    """A poll's early end; ordered as the ends are compared (the earliest wins)."""
+
+    hlc: int
+    event_id: bytes
+    author_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,31 +73,34 @@ def choices_ok(poll: PollRow, choices: Sequence[int]) -> str | None:
     return None
 
 
-def first_end(poll: PollRow, ends: Iterable[Sequence[Any]]) -> tuple[int, bytes, str] | None:
-    """The earliest end by someone allowed to end it: (hlc, event id, author)."""
+def first_end(poll: PollRow, ends: Iterable[Any]) -> End | None:
+    """The earliest end by someone allowed to end it (``ends``: rows of queries.ENDS)."""
     valid = [
-        (hlc, bytes(eid), who) for who, moderator, hlc, eid in ends if moderator or who == poll.author_id
+        End(e["hlc"], bytes(e["event_id"]), e["author_id"])
+        for e in ends
+        if e["moderator"] or e["author_id"] == poll.author_id
     ]
     return min(valid) if valid else None
 
 
-def closes(poll: PollRow, end: tuple[int, bytes, str] | None, hlc: int, eid: bytes) -> bool:
+def closes(poll: PollRow, end: End | None, hlc: int, eid: bytes) -> bool:
     """True if a vote at (hlc, eid) comes after the poll closed (its deadline or an early end)."""
-    return wall_ms(hlc) >= poll.closes_at or (end is not None and (end[0], end[1]) <= (hlc, eid))
+    return wall_ms(hlc) >= poll.closes_at or (end is not None and (end.hlc, end.event_id) <= (hlc, eid))
 
 
-def count(poll: PollRow, votes: Iterable[Sequence[Any]], ends: Iterable[Sequence[Any]]) -> Result:
+def count(poll: PollRow, votes: Iterable[Any], ends: Iterable[Any]) -> Result:
+    """``votes`` and ``ends``: rows of queries.VOTES and queries.ENDS."""
     end = first_end(poll, ends)
     latest: dict[str, tuple[int, bytes, list[int]]] = {}
-    for user_id, channel_id, raw, hlc, eid in votes:
-        eid = bytes(eid)
-        choices = json.loads(raw)
+    for v in votes:
+        user_id, hlc, eid = v["user_id"], v["hlc"], bytes(v["event_id"])
+        choices = json.loads(v["choices"])
         # What the kind's authorize refuses when the poll is known: a vote that arrived before its
         # poll was stored unchecked, and is left out here instead.
-        if channel_id != poll.channel_id or choices_ok(poll, choices) or closes(poll, end, hlc, eid):
+        if v["channel_id"] != poll.channel_id or choices_ok(poll, choices) or closes(poll, end, hlc, eid):
             continue
         have = latest.get(user_id)
-        if have is None or (hlc, eid) > (have[0], have[1]):
+        if have is None or (hlc, eid) > have[:2]:
             latest[user_id] = (hlc, eid, choices)
     counts = [0] * len(poll.answers)
     ballots: dict[str, list[int]] = {}
@@ -94,16 +109,5 @@ def count(poll: PollRow, votes: Iterable[Sequence[Any]], ends: Iterable[Sequence
             ballots[user_id] = choices
             for c in choices:
                 counts[c] += 1
-    ended_at = wall_ms(end[0]) if end is not None else None
-    return Result(counts, len(ballots), ballots, ended_at, end[2] if end is not None else None)
-
-
-def load(conn: Any, poll_id: str) -> tuple[PollRow, Result] | None:
-    """The poll and its count, read on a sqlite3 connection (projections, the writer)."""
-    row = conn.execute(f"SELECT {POLL_COLUMNS} FROM polls WHERE id = ?", (poll_id,)).fetchone()
-    if row is None:
-        return None
-    poll = PollRow.of(row)
-    votes = conn.execute(f"SELECT {VOTE_COLUMNS} FROM poll_votes WHERE poll_id = ?", (poll_id,)).fetchall()
-    ends = conn.execute(f"SELECT {END_COLUMNS} FROM poll_ends WHERE poll_id = ?", (poll_id,)).fetchall()
-    return poll, count(poll, votes, ends)
+    ended_at = wall_ms(end.hlc) if end is not None else None
+    return Result(counts, len(ballots), ballots, ended_at, end.author_id if end is not None else None)

@@ -17,6 +17,7 @@ from cryb_node.node import Node
 from cryb_node.plugins import Plugin
 from cryb_node.services import ServiceKey
 
+from . import queries
 from .service import Saved
 
 SAVED: ServiceKey[Saved] = ServiceKey("saved")
@@ -31,7 +32,7 @@ class SavedRow(msgspec.Struct):
 def _erased(conn: Connection, ev: Event) -> None:
     # An erased account's bookmarks go with it.
     if ev.body.target:
-        conn.execute("DELETE FROM saved_items WHERE user_id = ?", (ev.body.target,))
+        queries.delete_all(conn, ev.body.target)
 
 
 class SavedPlugin(Plugin):
@@ -52,11 +53,9 @@ class SavedPlugin(Plugin):
         return {"user.erased": _erased}
 
     async def export_user(self, node: Node, user_id: str, sink: ExportSink) -> None:
-        rows = await node.db.fetchall(
-            "SELECT target_type, target_id, saved_at FROM saved_items WHERE user_id = ? ORDER BY saved_at",
-            (user_id,),
-        )
-        await sink.write_json("saved_items.json", [SavedRow(r[0], r[1], r[2]) for r in rows])
+        rows = await node.db.fetchall(queries.ALL, (user_id,))
+        items = [SavedRow(r["target_type"], r["target_id"], r["saved_at"]) for r in rows]
+        await sink.write_json("saved_items.json", items)
         await sink.advance(len(rows) or 1)
         sink.describe("saved_items.json", "The messages, posts and comments you saved (ids and when).")
 

@@ -13,6 +13,8 @@ from cryb_node.node import Node
 from cryb_node.problems import Problem, not_found
 from cryb_node.services import CONTENT_TARGETS, PERMISSIONS, ContentRef, Perm
 
+from . import queries
+
 TargetType = Literal["message", "post", "comment"]
 MAX_SAVED = 1000  # per member: a bookmark list, not an archive
 
@@ -64,34 +66,19 @@ class Saved:
         now = self.node.clock.time_ms()
 
         def write(conn: Connection) -> None:
-            count = conn.execute("SELECT count(*) FROM saved_items WHERE user_id = ?", (user_id,)).fetchone()[
-                0
-            ]
-            if count >= MAX_SAVED:
+            if queries.count(conn, user_id) >= MAX_SAVED:
                 raise Problem("too_many_saved", 409, f"you can keep at most {MAX_SAVED} saved items")
-            conn.execute(
-                "INSERT OR IGNORE INTO saved_items (user_id, target_type, target_id, saved_at)"
-                " VALUES (?, ?, ?, ?)",
-                (user_id, target_type, target_id, now),
-            )
+            queries.insert(conn, user_id, target_type, target_id, now)
 
         await self.node.db.write(write)
         return SavedState(True)
 
     async def unsave(self, user_id: str, target_type: str, target_id: str) -> SavedState:
-        await self.node.db.write(
-            lambda conn: conn.execute(
-                "DELETE FROM saved_items WHERE user_id = ? AND target_type = ? AND target_id = ?",
-                (user_id, target_type, target_id),
-            )
-        )
+        await self.node.db.write(lambda conn: queries.delete(conn, user_id, target_type, target_id))
         return SavedState(False)
 
     async def is_saved(self, user_id: str, target_type: str, target_id: str) -> SavedState:
-        row = await self.node.db.fetchone(
-            "SELECT 1 FROM saved_items WHERE user_id = ? AND target_type = ? AND target_id = ?",
-            (user_id, target_type, target_id),
-        )
+        row = await self.node.db.fetchone(queries.IS_SAVED, (user_id, target_type, target_id))
         return SavedState(row is not None)
 
     async def listing(self, user_id: str, q: SavedQuery) -> SavedList:
@@ -104,31 +91,18 @@ class Saved:
         items: list[SavedItem] = []
         # Unreadable or deleted items are skipped, so read on until the page is full.
         while True:
-            rows = await self._page(user_id, cursor, q.limit)
-            for ttype, tid, at in rows:
+            rows = await queries.page(self.node.db, user_id, cursor, q.limit)
+            for r in rows:
+                at, tid = r["saved_at"], r["target_id"]
                 cursor = (at, tid)
-                ref = await self._readable(user_id, ttype, tid)
+                ref = await self._readable(user_id, r["target_type"], tid)
                 if ref is not None:
                     items.append(_item(ref, at))
                 if len(items) == q.limit:
-                    more = bool(await self._page(user_id, cursor, 1))
+                    more = bool(await queries.page(self.node.db, user_id, cursor, 1))
                     return SavedList(items, f"{at}:{tid}" if more else None)
             if len(rows) < q.limit:
                 return SavedList(items, None)
-
-    async def _page(
-        self, user_id: str, cursor: tuple[int, str] | None, limit: int
-    ) -> list[tuple[str, str, int]]:
-        where, args = "user_id = ?", list[object]([user_id])
-        if cursor is not None:
-            where += " AND (saved_at, target_id) < (?, ?)"
-            args += [cursor[0], cursor[1]]
-        rows = await self.node.db.fetchall(
-            f"SELECT target_type, target_id, saved_at FROM saved_items WHERE {where}"
-            " ORDER BY saved_at DESC, target_id DESC LIMIT ?",
-            (*args, limit),
-        )
-        return [(r[0], r[1], r[2]) for r in rows]
 
 
 def _item(ref: ContentRef, saved_at: int) -> SavedItem:

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import time
 from collections.abc import AsyncIterator, Iterable, Iterator
 from importlib import resources
 from importlib.abc import Traversable
@@ -48,7 +47,7 @@ class State:
         self.node = node
         self.settings = settings
         self.root = node.data_dir / "search"
-        self.indexer = Indexer(self.root, node.db_path, node.config.db.busy_timeout_ms)
+        self.indexer = Indexer(self.root, node.db_path, node.config.db.busy_timeout_ms, node.clock)
         self.service = SearchService(node, self.indexer, settings)
         self.started: asyncio.Future[bool] | None = None
         self._lock_fd: int | None = None
@@ -87,7 +86,7 @@ class State:
         await self._await_ban_purges(events)
         await self.indexer.apply(events)
         if self.indexer.offset >= self.node.events.length:
-            self.indexer.caught_up_at = time.time()
+            self.indexer.caught_up_at = self.node.clock.time()
 
     async def _await_ban_purges(self, events: list[Event]) -> None:
         # A ban's purge window is applied by the content plugin's own consumer; re-reading the
@@ -96,8 +95,9 @@ class State:
         purger = self.node.bus.consumers.get("content.ban-purge")
         if not bans or purger is None:
             return
-        deadline = time.monotonic() + self.settings.ban_purge_wait_s
-        while purger.offset < max(bans) and time.monotonic() < deadline:
+        clock = self.node.clock
+        deadline = clock.monotonic() + self.settings.ban_purge_wait_s
+        while purger.offset < max(bans) and clock.monotonic() < deadline:
             await asyncio.sleep(0.05)
 
     async def recheck_authors(self, user_ids: list[str]) -> None:
@@ -116,9 +116,9 @@ class State:
 
     async def optimize(self) -> None:
         if self.indexer.state == "ready":
-            began = time.monotonic()
+            began = self.node.clock.monotonic()
             await self.indexer.optimize()
-            log.info("search index optimized in %.1fs", time.monotonic() - began)
+            log.info("search index optimized in %.1fs", self.node.clock.monotonic() - began)
         await self.service.prune()
 
 
@@ -197,7 +197,7 @@ class SearchPlugin(Plugin):
         yield GaugeMetricFamily(
             "cryb_search_lag_seconds",
             "Seconds since the index last held every committed event (0 when current)",
-            value=0 if lag == 0 else max(0.0, time.time() - ix.caught_up_at),
+            value=0 if lag == 0 else max(0.0, node.clock.time() - ix.caught_up_at),
         )
         yield GaugeMetricFamily(
             "cryb_search_rebuilding", "1 while the index is rebuilt", value=int(ix.state == "rebuilding")

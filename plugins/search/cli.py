@@ -52,7 +52,7 @@ def reindex(settings: Settings, timeout: float) -> None:
         return
 
     async def go(node: Node) -> None:
-        ix = Indexer(root, node.db_path, cfg.db.busy_timeout_ms)
+        ix = Indexer(root, node.db_path, cfg.db.busy_timeout_ms, node.clock)
         await ix.start(0)
         ix.rebuild("requested")
         loop = asyncio.get_running_loop()
@@ -80,6 +80,8 @@ def reindex(settings: Settings, timeout: float) -> None:
 
 
 def _ask_node(root: Any, timeout: float) -> None:
+    # The serving node is another process: this command has no node (nor its clock) of its own, so
+    # its wait is timed on this process's monotonic clock.
     before = read_progress(root)
     (root / REQUEST_FILE).write_text("requested\n")
     click.echo("a node is serving this data directory: asked it to rebuild the index")
@@ -119,7 +121,7 @@ def stats(settings: Settings, as_json: bool, days: int) -> None:
         from . import queries as sql
 
         gen, meta, counts = read_only_stats(root)
-        since = time.time_ns() // 1_000_000 - days * 86_400_000
+        since = node.clock.time_ms() - days * 86_400_000
         a = await sql.analytics(node.db, since)
         length = node.events.length
         progress = read_progress(root)

@@ -27,7 +27,6 @@ import logging
 import os
 import shutil
 import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from cryb_node.clock import Clock
 from cryb_node.events import Event
 
 from .schema import KINDS, SCHEMA_VERSION, Doc, Meta
@@ -123,10 +123,14 @@ class Status:
 
 
 class Indexer:
-    def __init__(self, root: Path, db_path: Path, busy_timeout_ms: int = 5000) -> None:
+    def __init__(
+        self, root: Path, db_path: Path, busy_timeout_ms: int = 5000, clock: Clock | None = None
+    ) -> None:
         self.root = root
         self.db_path = db_path
         self.busy_timeout_ms = busy_timeout_ms
+        # The node's clock (a bench or a command without a node gets the system's).
+        self.clock = clock or Clock()
         self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cryb-search")
         # A rebuild's scanning and bulk inserts run on a thread of their own (with its own database
         # connections), so a bulk transaction never holds up live indexing; the two meet only
@@ -144,7 +148,7 @@ class Indexer:
         self.offset = 0  # highest event position applied
         self.progress = (0, 0)
         self.indexed = 0
-        self.caught_up_at = time.time()
+        self.caught_up_at = self.clock.time()
         self._documents = 0  # in the live index (kept by the writer; read by readiness and metrics)
         self._rebuild_task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -373,7 +377,7 @@ class Indexer:
         await asyncio.shield(self._run(self._abandon))
 
     def _begin(self) -> tuple[str, int, int]:
-        gen = f"g{time.time_ns() // 1_000_000}"
+        gen = f"g{self.clock.time_ms()}"
         store = Store.create(self._gen_path(gen), self.busy_timeout_ms)
         # A build is not live until its swap, and a crash before it discards it: no fsync meanwhile.
         store.conn.execute("PRAGMA synchronous = OFF")
@@ -444,7 +448,7 @@ class Indexer:
         replayed here, where no other can slip in before the swap."""
         assert self.building is not None and not self._bulk_open
         self._bulk_commit(self.source)
-        meta = Meta(offset=max(start, self.offset), complete=True, built_at=int(time.time()))
+        meta = Meta(offset=max(start, self.offset), complete=True, built_at=int(self.clock.time()))
         store = self.building
         store.write_meta(meta)
         store.conn.execute("PRAGMA synchronous = NORMAL")
@@ -476,14 +480,14 @@ class Indexer:
 
     def _report(self, gen: str | None) -> None:
         p = Progress(state=self.state, reason=self.reason, done=self.progress[0], total=self.progress[1],
-                     generation=gen, updated_at=time.time())  # fmt: skip
+                     generation=gen, updated_at=self.clock.time())  # fmt: skip
         try:
             write_progress(self.root, p)
         except OSError as err:
             log.warning("cannot write search progress: %s", err)
 
     async def _build_once(self, reason: str) -> None:
-        began = time.monotonic()
+        began = self.clock.monotonic()
         gen, start, total = await self._run(self._begin)
         done = 0
         self.progress = (0, total)
@@ -504,7 +508,7 @@ class Indexer:
             "search index rebuilt (%s): %d rows in %.1fs, generation %s",
             reason,
             done,
-            time.monotonic() - began,
+            self.clock.monotonic() - began,
             gen,
         )
 
@@ -529,7 +533,7 @@ class Indexer:
             self.live.conn.execute("BEGIN IMMEDIATE")
             try:
                 self.live.optimize()
-                self.meta.optimized_at = int(time.time())
+                self.meta.optimized_at = int(self.clock.time())
                 self.live.write_meta(self.meta)
                 self.live.conn.execute("COMMIT")
             except BaseException:

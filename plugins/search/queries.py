@@ -3,7 +3,6 @@ results (tables of the users, communities and content plugins, read only), and t
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,23 +24,23 @@ def _marks(values: list[str]) -> str:
 
 async def dm_channels(db: Database, user_id: str) -> list[str]:
     rows = await _rows(db, "SELECT channel_id FROM content_dm_members WHERE user_id = ?", (user_id,))
-    return [r[0] for r in rows]
+    return [r["channel_id"] for r in rows]
 
 
 async def member_communities(db: Database, user_id: str) -> list[str]:
     rows = await _rows(db, "SELECT community_id FROM community_members WHERE user_id = ?", (user_id,))
-    return [r[0] for r in rows]
+    return [r["community_id"] for r in rows]
 
 
 async def public_communities(db: Database) -> list[str]:
     """Readable without joining (read-only): search covers them too."""
     rows = await _rows(db, "SELECT id FROM communities WHERE public = 1 AND deleted = 0")
-    return [r[0] for r in rows]
+    return [r["id"] for r in rows]
 
 
 async def role_names(db: Database, ids: list[str]) -> dict[str, str]:
     rows = await _rows(db, f"SELECT id, name FROM community_roles WHERE id IN ({_marks(ids)})", ids)
-    return {r[0]: r[1] for r in rows}
+    return {r["id"]: r["name"] for r in rows}
 
 
 async def user_ids(db: Database, usernames: list[str]) -> list[str]:
@@ -52,7 +51,7 @@ async def user_ids(db: Database, usernames: list[str]) -> list[str]:
         f" UNION SELECT user_id FROM users_profiles WHERE user_id IN ({_marks(usernames)})",
         [*names, *usernames],
     )
-    return [r[0] for r in rows]
+    return [r["user_id"] for r in rows]
 
 
 async def community_ids(db: Database, names: list[str]) -> list[str]:
@@ -63,7 +62,7 @@ async def community_ids(db: Database, names: list[str]) -> list[str]:
         f" OR id IN ({_marks(names)}))",
         [*low, *names],
     )
-    return [r[0] for r in rows]
+    return [r["id"] for r in rows]
 
 
 async def channel_names(db: Database, ids: list[str]) -> dict[str, str]:
@@ -76,7 +75,7 @@ async def channel_names(db: Database, ids: list[str]) -> dict[str, str]:
         rows += await _rows(
             db, f"SELECT id, name FROM content_dm_channels WHERE id IN ({_marks(chunk)})", chunk
         )
-        out.update({r[0]: r[1] for r in rows})
+        out.update({r["id"]: r["name"] for r in rows})
     return out
 
 
@@ -84,7 +83,7 @@ async def community_names(db: Database, ids: list[str]) -> dict[str, str]:
     if not ids:
         return {}
     rows = await _rows(db, f"SELECT id, name FROM communities WHERE id IN ({_marks(ids)})", ids)
-    return {r[0]: r[1] for r in rows}
+    return {r["id"]: r["name"] for r in rows}
 
 
 async def usernames(db: Database, ids: list[str]) -> dict[str, str]:
@@ -93,26 +92,26 @@ async def usernames(db: Database, ids: list[str]) -> dict[str, str]:
     rows = await _rows(
         db, f"SELECT user_id, username FROM users_profiles WHERE user_id IN ({_marks(ids)})", ids
     )
-    return {r[0]: r[1] for r in rows}
+    return {r["user_id"]: r["username"] for r in rows}
 
 
 # -- analytics ------------------------------------------------------------------------------------
 
 
-def record_query(conn: Connection, query_id: str, q: str, results: int, took_ms: int) -> None:
+def record_query(conn: Connection, query_id: str, q: str, results: int, took_ms: int, now: int) -> None:
     conn.execute(
         "INSERT INTO search_queries (id, at, q, results, took_ms) VALUES (?, ?, ?, ?, ?)",
-        (query_id, time.time_ns() // 1_000_000, q, results, took_ms),
+        (query_id, now, q, results, took_ms),
     )
 
 
-def record_click(conn: Connection, query_id: str, key: str, position: int) -> bool:
+def record_click(conn: Connection, query_id: str, key: str, position: int, now: int) -> bool:
     """False if there is no such query (nothing is written)."""
     if conn.execute("SELECT 1 FROM search_queries WHERE id = ?", (query_id,)).fetchone() is None:
         return False
     conn.execute(
         "INSERT OR IGNORE INTO search_clicks (query_id, key, position, at) VALUES (?, ?, ?, ?)",
-        (query_id, key, position, time.time_ns() // 1_000_000),
+        (query_id, key, position, now),
     )
     return True
 
@@ -124,7 +123,8 @@ def prune(conn: Connection, before_ms: int) -> None:
 
 async def analytics(db: Database, since_ms: int, top: int = 10) -> dict[str, Any]:
     one = await db.fetchone(
-        "SELECT count(*), coalesce(sum(results = 0), 0) FROM search_queries WHERE at >= ?", (since_ms,)
+        "SELECT count(*) AS queries, coalesce(sum(results = 0), 0) AS zero FROM search_queries WHERE at >= ?",
+        (since_ms,),
     )
     clicks = await db.fetchval(
         "SELECT count(DISTINCT query_id) FROM search_clicks WHERE at >= ?", (since_ms,), default=0
@@ -138,12 +138,12 @@ async def analytics(db: Database, since_ms: int, top: int = 10) -> dict[str, Any
         " ORDER BY n DESC, q LIMIT ?",
         (since_ms, top),
     )
-    total = one[0] if one else 0
+    total = one["queries"] if one else 0
     return {
         "queries": total,
-        "zero": one[1] if one else 0,
+        "zero": one["zero"] if one else 0,
         "clicks": clicks,
         "ctr": (clicks / total) if total else 0.0,
-        "top": [(r[0], r[1]) for r in top_q],
-        "top_zero": [(r[0], r[1]) for r in zero],
+        "top": [(r["q"], r["n"]) for r in top_q],
+        "top_zero": [(r["q"], r["n"]) for r in zero],
     }

@@ -35,7 +35,7 @@ from cryb_node import db as dbmod
 
 from .build import Match, conjoin
 from .schema import ROWID_SPAN, WEIGHTS, fold, rowid_of_time, tag_id
-from .store import FILE, fetch_docs
+from .store import FILE, StoredDoc, fetch_docs
 
 # Reading a match costs most when the words are common and the expression is a phrase or several
 # words: at 1M documents a walk of 1,001 scoped matches of "music garden" took 64 ms (loaded machine),
@@ -124,7 +124,7 @@ class Scope:
 @dataclass
 class Found:
     hits: list[tuple[int, float]] = field(default_factory=list)  # (rowid, score), in order
-    rows: dict[int, tuple[Any, ...]] = field(default_factory=dict)  # stored fields by rowid
+    rows: dict[int, StoredDoc] = field(default_factory=dict)  # stored fields by rowid
     total: int = 0
     exact: bool = True
     facets: dict[str, Counter[str]] | None = None

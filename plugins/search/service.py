@@ -13,7 +13,6 @@ import asyncio
 import logging
 import math
 import re
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +41,7 @@ from .schemas import (
     StatsOut,
 )
 from .searching import Readers, Scope
+from .store import StoredDoc
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -130,7 +130,8 @@ class SearchService:
     # -- search ---------------------------------------------------------------------------------
 
     async def search(self, user_id: str, params: SearchQuery) -> SearchOut:
-        began = time.perf_counter()
+        clock = self.node.clock
+        began = clock.monotonic()
         plan = await self.plan(user_id, params)
         try:
             out, texts = await asyncio.to_thread(self._run_retrying, plan)
@@ -147,10 +148,11 @@ class SearchService:
             names = await self._mention_names(texts, plan.scope)
             await asyncio.to_thread(self._snippets, out, texts, names, plan.marks)
         out.query_id = new_id()
-        took = int((time.perf_counter() - began) * 1000)
+        took = int((clock.monotonic() - began) * 1000)
         normalised = re.sub(r"\s+", " ", params.q.strip().lower())[:256]
+        now = clock.time_ms()
         self._background(
-            self.node.db.write(lambda c: sql.record_query(c, out.query_id, normalised, out.total, took))
+            self.node.db.write(lambda c: sql.record_query(c, out.query_id, normalised, out.total, took, now))
         )
         return out
 
@@ -221,7 +223,7 @@ class SearchService:
             if row is None:  # removed between the match and the read
                 continue
             out.results.append(_hit(row, score))
-            texts.append((row[9] or None, row[10]))
+            texts.append((row.title or None, row.body))
         out.total, out.total_exact = found.total, found.exact
         out.pages = math.ceil(out.total / params.limit)
         if found.facets is not None:
@@ -337,13 +339,16 @@ class SearchService:
 
     async def click(self, body: ClickIn) -> None:
         await self.flush()
-        ok = await self.node.db.write(lambda c: sql.record_click(c, body.query_id, body.key, body.position))
+        now = self.node.clock.time_ms()
+        ok = await self.node.db.write(
+            lambda c: sql.record_click(c, body.query_id, body.key, body.position, now)
+        )
         if not ok:
             raise Problem("not_found", 404, "no such search (query_id)", field="query_id")
 
     async def stats(self, days: int = 30) -> StatsOut:
         await self.flush()
-        since = time.time_ns() // 1_000_000 - days * 86_400_000
+        since = self.node.clock.time_ms() - days * 86_400_000
         a = await sql.analytics(self.node.db, since)
         return StatsOut(
             index=await self.index_stats(),
@@ -375,26 +380,25 @@ class SearchService:
         )
 
     async def prune(self) -> None:
-        cutoff = time.time_ns() // 1_000_000 - self.settings.analytics_retention_days * 86_400_000
+        cutoff = self.node.clock.time_ms() - self.settings.analytics_retention_days * 86_400_000
         await self.node.db.write(lambda c: sql.prune(c, cutoff))
 
 
-def _hit(row: tuple[Any, ...], score: float) -> Hit:
+def _hit(doc: StoredDoc, score: float) -> Hit:
     """A hit from its stored fields (store.fetch_docs); title and snippet are made later."""
-    _, key, kind, author, community, channel, parent, at, flags, title, _body = row
     return Hit(
-        key=key,
-        kind=kind,
-        id=key.split(":", 1)[1],
-        author_id=author or None,
-        community_id=community or None,
-        channel_id=channel or None,
-        post_id=parent or None,
-        created_at=at,
-        title=title or None,
+        key=doc.key,
+        kind=doc.kind,
+        id=doc.key.split(":", 1)[1],
+        author_id=doc.author or None,
+        community_id=doc.community or None,
+        channel_id=doc.channel or None,
+        post_id=doc.parent or None,
+        created_at=doc.time,
+        title=doc.title or None,
         snippet="",
-        has_link=bool(flags & (1 << FLAGS.index("has_link"))),
-        has_attachment=bool(flags & (1 << FLAGS.index("has_attachment"))),
+        has_link=bool(doc.flags & (1 << FLAGS.index("has_link"))),
+        has_attachment=bool(doc.flags & (1 << FLAGS.index("has_attachment"))),
         score=round(float(score or 0.0), 4),
     )
 

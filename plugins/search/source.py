@@ -41,7 +41,7 @@ KINDS: dict[str, Kind] = {
         "message",
         "content_messages",
         ("content_messages", "users_profiles"),
-        "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.hlc, t.content,"
+        "SELECT t.id, t.author_id, t.community_id, t.channel_id, t.hlc, t.content,"
         " t.attachments, t.mentions, t.pinned"
         f" FROM content_messages t WHERE {_VISIBLE} AND {_NOT_ERASED} AND {{where}}",
     ),
@@ -49,7 +49,7 @@ KINDS: dict[str, Kind] = {
         "post",
         "content_posts",
         ("content_posts", "users_profiles"),
-        "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.hlc, t.title,"
+        "SELECT t.id, t.author_id, t.community_id, t.channel_id, t.hlc, t.title,"
         " t.body, t.url, t.tags, t.attachments, t.sticky"
         f" FROM content_posts t WHERE {_VISIBLE} AND {_NOT_ERASED} AND {{where}}",
     ),
@@ -57,21 +57,21 @@ KINDS: dict[str, Kind] = {
         "comment",
         "content_comments",
         ("content_comments", "users_profiles"),
-        "SELECT t.rowid, t.id, t.author_id, t.community_id, t.channel_id, t.hlc, t.body,"
+        "SELECT t.id, t.author_id, t.community_id, t.channel_id, t.hlc, t.body,"
         f" t.post_id FROM content_comments t WHERE {_VISIBLE} AND {_NOT_ERASED} AND {{where}}",
     ),
     "user": Kind(
         "user",
         "users_profiles",
         ("users_profiles",),
-        "SELECT t.rowid, t.user_id, t.username, t.display_name, t.bio, t.created_hlc"
+        "SELECT t.user_id, t.username, t.display_name, t.bio, t.created_hlc"
         " FROM users_profiles t WHERE t.erased = 0 AND t.username != '' AND {where}",
     ),
     "community": Kind(
         "community",
         "communities",
         ("communities",),
-        "SELECT t.rowid, t.id, t.owner_id, t.name, t.description, t.public, t.created_at"
+        "SELECT t.id, t.name, t.description, t.public, t.created_at"
         " FROM communities t WHERE t.deleted = 0 AND {where}",
     ),
 }
@@ -94,32 +94,33 @@ def _mentioned(text: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(USER_MENTION.findall(text or "")))
 
 
-def _doc(kind: str, r: tuple, kinds: dict[str, str]) -> Doc:
+def _doc(kind: str, r: Any, kinds: dict[str, str]) -> Doc:
+    """A document from a row of ``KINDS[kind].select``."""
     if kind == "message":
-        _, id_, author, community, channel, hlc, text, attachments, mentions, pinned = r
+        text, hlc = r["content"], r["hlc"]
         return Doc(
             kind=kind,
-            id=id_,
-            author=author,
-            community=community or "",
-            channel=channel,
+            id=r["id"],
+            author=r["author_id"],
+            community=r["community_id"] or "",
+            channel=r["channel_id"],
             time=hlc >> 16,
             seq=hlc & 0xFFFF,
             body=text,
             has_link=has_link(text),
-            mentions=tuple(json.loads(mentions or "[]")) or _mentioned(text),
-            pinned=bool(pinned),
-            **_attachments(attachments, kinds),
+            mentions=tuple(json.loads(r["mentions"] or "[]")) or _mentioned(text),
+            pinned=bool(r["pinned"]),
+            **_attachments(r["attachments"], kinds),
         )
     if kind == "post":
-        _, id_, author, community, channel, hlc, title, body, url, tags, attachments, sticky = r
-        tag_text = " ".join(json.loads(tags or "[]"))
+        title, body, url, hlc = r["title"], r["body"], r["url"], r["hlc"]
+        tag_text = " ".join(json.loads(r["tags"] or "[]"))
         return Doc(
             kind=kind,
-            id=id_,
-            author=author,
-            community=community,
-            channel=channel,
+            id=r["id"],
+            author=r["author_id"],
+            community=r["community_id"],
+            channel=r["channel_id"],
             time=hlc >> 16,
             seq=hlc & 0xFFFF,
             title=title,
@@ -127,18 +128,18 @@ def _doc(kind: str, r: tuple, kinds: dict[str, str]) -> Doc:
             has_link=bool(url) or has_link(body),
             has_embed=bool(url),
             mentions=_mentioned(f"{title} {body}"),
-            pinned=bool(sticky),
-            **_attachments(attachments, kinds),
+            pinned=bool(r["sticky"]),
+            **_attachments(r["attachments"], kinds),
         )
     if kind == "comment":
-        _, id_, author, community, channel, hlc, body, post_id = r
+        body, hlc = r["body"], r["hlc"]
         return Doc(
             kind=kind,
-            id=id_,
-            author=author,
-            community=community,
-            channel=channel,
-            parent=post_id,
+            id=r["id"],
+            author=r["author_id"],
+            community=r["community_id"],
+            channel=r["channel_id"],
+            parent=r["post_id"],
             time=hlc >> 16,
             seq=hlc & 0xFFFF,
             body=body,
@@ -146,13 +147,13 @@ def _doc(kind: str, r: tuple, kinds: dict[str, str]) -> Doc:
             mentions=_mentioned(body),
         )
     if kind == "user":
-        _, id_, username, display, bio, created_hlc = r
-        return Doc(kind=kind, id=id_, author=id_, title=f"{username} {display}".strip(), body=bio,
-                   time=created_hlc >> 16, seq=created_hlc & 0xFFFF)  # fmt: skip
-    _, id_, _owner, name, description, public, at = r
+        user_id, hlc = r["user_id"], r["created_hlc"]
+        title = f"{r['username']} {r['display_name']}".strip()
+        return Doc(kind=kind, id=user_id, author=user_id, title=title, body=r["bio"], time=hlc >> 16,
+                   seq=hlc & 0xFFFF)  # fmt: skip
     return Doc(
-        kind=kind, id=id_, community=id_, title=name, body=description, public=bool(public),
-        time=at,
+        kind=kind, id=r["id"], community=r["id"], title=r["name"], body=r["description"],
+        public=bool(r["public"]), time=r["created_at"],
     )  # fmt: skip
 
 
@@ -169,12 +170,12 @@ class Source:
 
     def __init__(self, db_path: Path, busy_timeout_ms: int = 5000) -> None:
         self.conn = dbmod.connect(db_path, busy_timeout_ms=busy_timeout_ms, readonly=True)
-        self.conn.row_factory = None
         self._tables = self._present()
 
     def _present(self) -> set[str]:
         return {
-            r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+            r["name"]
+            for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
         }
 
     def _select(self, kind: str, where: str) -> str:
@@ -209,11 +210,10 @@ class Source:
             out += self._docs(kind, list(self.conn.execute(self._select(kind, where), chunk)))
         return out
 
-    def _docs(self, kind: str, rows: list[tuple]) -> list[Doc]:
+    def _docs(self, kind: str, rows: list[Any]) -> list[Doc]:
         kinds: dict[str, str] = {}
         if kind in ("message", "post"):
-            column = 7 if kind == "message" else 10
-            kinds = self.media_kinds({i for r in rows for i in json.loads(r[column] or "[]")})
+            kinds = self.media_kinds({i for r in rows for i in json.loads(r["attachments"] or "[]")})
         return [_doc(kind, r, kinds) for r in rows]
 
     def media_kinds(self, ids: set[str]) -> dict[str, str]:
@@ -229,7 +229,8 @@ class Source:
                     continue
             for i in range(0, len(wanted), 500):
                 chunk = wanted[i : i + 500]
-                out.update(self.conn.execute(sql.format(",".join("?" * len(chunk))), chunk).fetchall())
+                rows = self.conn.execute(sql.format(",".join("?" * len(chunk))), chunk)
+                out.update({r["id"]: r["kind"] for r in rows})
             wanted = [i for i in wanted if i not in out]
         return out
 
@@ -242,7 +243,7 @@ class Source:
                     f"SELECT id FROM {KINDS[kind].table} WHERE community_id = ? AND author_id = ?",
                     (community, user),
                 )
-                out[kind] = [r[0] for r in rows]
+                out[kind] = [r["id"] for r in rows]
         return out
 
     def authored(self, users: list[str]) -> dict[str, list[str]]:
@@ -255,7 +256,7 @@ class Source:
                     chunk = users[i : i + 500]
                     marks = ",".join("?" * len(chunk))
                     sql = f"SELECT id FROM {KINDS[kind].table} WHERE author_id IN ({marks})"
-                    ids += [r[0] for r in self.conn.execute(sql, chunk)]
+                    ids += [r["id"] for r in self.conn.execute(sql, chunk)]
                 out[kind] = ids
         return out
 
@@ -275,12 +276,13 @@ class Source:
         k = KINDS[kind]
         rows = list(
             self.conn.execute(
-                f"SELECT rowid FROM {k.table} WHERE rowid > ? ORDER BY rowid LIMIT ?", (after_rowid, limit)
+                f"SELECT rowid AS rowid FROM {k.table} WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (after_rowid, limit),
             )
         )
         if not rows:
             return [], 0, after_rowid
-        last = rows[-1][0]
+        last = rows[-1]["rowid"]
         found = self.conn.execute(self._select(kind, "t.rowid > ? AND t.rowid <= ?"), (after_rowid, last))
         return self._docs(kind, list(found)), len(rows), last
 

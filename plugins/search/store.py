@@ -17,7 +17,7 @@ import contextlib
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import NamedTuple
 
 import msgspec
 import pysqlite3.dbapi2 as sqlite3
@@ -220,13 +220,32 @@ class Store:
         return sum(p.stat().st_size for p in self.path.parent.iterdir() if p.is_file())
 
 
-def fetch_docs(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, tuple[Any, ...]]:
-    """Stored fields by rowid: (id, key, kind, author, community, channel, parent, time, flags,
-    title, body)."""
-    out: dict[int, tuple[Any, ...]] = {}
+class StoredDoc(NamedTuple):
+    """A document's stored fields: a row of ``docs``."""
+
+    id: int
+    key: str  # <kind>:<id>
+    kind: str
+    author: str
+    community: str
+    channel: str
+    parent: str
+    time: int
+    flags: int
+    title: str
+    body: str
+
+
+# The columns named after the fields, so a row is a StoredDoc as it comes (search reads it for each hit).
+_STORED = f"SELECT {', '.join(StoredDoc._fields)} FROM docs WHERE id IN ({{}})"
+
+
+def fetch_docs(conn: sqlite3.Connection, rowids: list[int]) -> dict[int, StoredDoc]:
+    """Stored fields by rowid."""
+    out: dict[int, StoredDoc] = {}
     for i in range(0, len(rowids), 500):
         chunk = rowids[i : i + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in conn.execute(f"SELECT * FROM docs WHERE id IN ({marks})", chunk):
-            out[row[0]] = row
+        for row in conn.execute(_STORED.format(",".join("?" * len(chunk))), chunk):
+            doc = StoredDoc._make(row)
+            out[doc.id] = doc
     return out

@@ -5,7 +5,6 @@ caller, late answers are refused and the caller told, an interactions URL gets s
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 
 import pytest
@@ -29,9 +28,10 @@ ECHO = [
 
 
 @pytest.fixture
-async def sc(aiohttp_client, tmp_path: Path):
-    """A node whose bots have one second to answer."""
-    return await aiohttp_client(build_app(hooks_config(tmp_path / "data", {"interaction_deadline_s": 1.0})))
+async def sc(aiohttp_client, tmp_path: Path, clock):
+    """A node whose bots have one second to answer, on the test's `clock`."""
+    config = hooks_config(tmp_path / "data", {"interaction_deadline_s": 1.0})
+    return await aiohttp_client(build_app(config, clock=clock))
 
 
 @pytest.fixture
@@ -232,7 +232,7 @@ async def test_an_interactions_url_gets_signed_posts_and_private_ones_are_refuse
     assert (status, problem["code"], problem["field"]) == (400, "address_refused", "url")
 
 
-async def test_after_a_restart_lost_the_timers_the_sweep_fails_overdue_interactions(space: Space):
+async def test_after_a_restart_lost_the_timers_the_sweep_fails_overdue_interactions(space: Space, clock):
     from cryb_plugins.integrations.command_routes import SLASH
 
     from cryb_node.appkeys import NODE
@@ -248,7 +248,7 @@ async def test_after_a_restart_lost_the_timers_the_sweep_fails_overdue_interacti
                         json={"command_id": cmd["id"]})  # fmt: skip
         await interactions.stop()  # as a restart would: the deadline timer is gone
         assert await interactions.sweep() == 0  # not overdue yet
-        await asyncio.sleep(max(0.0, (used["deadline_at"] - int(time.time() * 1000)) / 1000) + 0.05)
+        clock.advance(max(0.0, (used["deadline_at"] - clock.time_ms()) / 1000) + 0.05)
         assert "INTERACTION_FAILED" not in caller.kinds()
         assert await interactions.sweep() == 1
         assert (await caller.wait_for("INTERACTION_FAILED"))["interaction_id"] == used["id"]

@@ -19,9 +19,9 @@ __all__ = ["Space", "User", "call", "make_space", "new_user", "ok"]
 
 
 @pytest.fixture
-async def sc(aiohttp_client, tmp_path: Path):
-    """A test client on a fresh node."""
-    return await aiohttp_client(build_app(content_config(tmp_path / "data")))
+async def sc(aiohttp_client, tmp_path: Path, clock):
+    """A test client on a fresh node on the test's `clock`."""
+    return await aiohttp_client(build_app(content_config(tmp_path / "data"), clock=clock))
 
 
 async def indexed(client: Any, timeout: float = 20.0) -> None:
