@@ -5,7 +5,6 @@ one permission function; nothing here recomputes it), DM channels are open to th
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,10 +46,10 @@ class Where:
         return self.access.has(perm)
 
 
-def timed_out(until_ms: int) -> Problem:
+def timed_out(until_ms: int, now_s: float) -> Problem:
     """A member timed out here: when it ends, as a time (UTC) and as Retry-After seconds."""
     end = datetime.fromtimestamp(until_ms / 1000, UTC)
-    left = max(1, math.ceil(until_ms / 1000 - time.time()))
+    left = max(1, math.ceil(until_ms / 1000 - now_s))
     return Problem(
         "timed_out",
         403,
@@ -135,6 +134,6 @@ class Gate:
         if int(perms) & ~have and not have & _ADMINISTRATOR:
             missing = [p.name for p in Perm if p in perms and not where.has(p)]
             if where.access.timed_out_until and Perm.SEND_MESSAGES in perms:
-                raise timed_out(where.access.timed_out_until)
+                raise timed_out(where.access.timed_out_until, self.node.clock.time())
             raise forbidden(f"{what} needs {', '.join(str(m) for m in missing)}")
         return where

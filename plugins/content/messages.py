@@ -4,7 +4,6 @@ replies, mentions, attachments (media ids), threads, slow mode and automod."""
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -175,17 +174,20 @@ class Chat:
         )  # fmt: skip
         bypass_slowmode = where.has(Perm.MANAGE_MESSAGES) or where.has(Perm.MANAGE_CHANNELS)
         slowmode_ms = 0 if bypass_slowmode else where.access.slowmode_s * 1000
+        clock = self.node.clock
 
         def write(tx: Tx) -> int | None:
             conn = tx.conn
-            if body.nonce is not None and not _claim_nonce(conn, user_id, channel_id, body.nonce, mid):
+            if body.nonce is not None and not _claim_nonce(
+                conn, user_id, channel_id, body.nonce, mid, clock.time()
+            ):
                 return None  # the same nonce won a moment ago (two retries at once)
             if slowmode_ms:
                 last = conn.execute(
                     "SELECT max(hlc) FROM content_messages WHERE author_id = ? AND channel_id = ?",
                     (user_id, channel_id),
                 ).fetchone()[0]
-                wait_ms = (wall_ms(last) + slowmode_ms - int(time.time() * 1000)) if last else 0
+                wait_ms = (wall_ms(last) + slowmode_ms - clock.time_ms()) if last else 0
                 if wait_ms > 0:
                     secs = str(max(1, -(-wait_ms // 1000)))
                     raise Problem("slowmode", 429, f"slow mode: wait {secs} s", headers={"Retry-After": secs})
@@ -399,10 +401,10 @@ class Chat:
 NONCE_TTL_S = 86_400  # retries come within minutes to hours; a day of an author's nonces is kept
 
 
-def _claim_nonce(conn: Connection, user_id: str, channel_id: str, nonce: str, mid: str) -> bool:
+def _claim_nonce(conn: Connection, user_id: str, channel_id: str, nonce: str, mid: str, now_s: float) -> bool:
     """Record that this send made ``mid`` (in the message's own transaction); False if the nonce
     was taken already."""
-    now = int(time.time())
+    now = int(now_s)
     conn.execute(
         "DELETE FROM content_message_nonces WHERE author_id = ? AND created_at < ?",
         (user_id, now - NONCE_TTL_S),

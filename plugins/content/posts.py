@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -222,7 +221,7 @@ class Posts:
         window = ranking.WINDOWS_S[q.t] if q.sort in ("top", "controversial") else None
         if window is not None:
             sql += " AND p.created_at >= :since"
-            args["since"] = int(time.time() * 1000) - window * 1000
+            args["since"] = self.node.clock.time_ms() - window * 1000
         if q.tag is not None:
             sql += " AND EXISTS (SELECT 1 FROM json_each(p.tags) t WHERE lower(t.value) = :tag)"
             args["tag"] = q.tag.strip().lower()
