@@ -14,6 +14,8 @@ from cryb_node.http.api import Principal
 from cryb_node.problems import Problem, forbidden, not_found, unauthorized
 from cryb_node.services import PERMISSIONS, ChannelAccess, Perm, Permissions
 
+from . import queries_chat
+
 if TYPE_CHECKING:
     from cryb_node.node import Node
 
@@ -81,14 +83,10 @@ class Gate:
             access = await perms.channel(user_id, channel_id)
             if access is not None:
                 return Where(access, dm=False)
-        row = await self.node.db.fetchone(
-            "SELECT EXISTS (SELECT 1 FROM content_dm_channels WHERE id = ?),"
-            " EXISTS (SELECT 1 FROM content_dm_members WHERE channel_id = ? AND user_id = ?)",
-            (channel_id, channel_id, user_id),
-        )
-        if row is None or not row[0]:
+        dm = await queries_chat.dm_access(self.node.db, channel_id, user_id)
+        if not dm["is_dm"]:
             return None
-        member = bool(row[1])
+        member = bool(dm["member"])
         access = ChannelAccess(
             channel_id=channel_id,
             community_id="",
