@@ -73,7 +73,7 @@ class Hasher:
         """The period's salt, made on first use; None once deleted (the period is over)."""
         row = conn.execute("SELECT salt FROM analytics_salts WHERE period = ?", (period,)).fetchone()
         if row is not None:
-            return row[0]
+            return row["salt"]
         if not create:
             return None
         expires = period_end(period) + dt.timedelta(days=self.grace_days)
@@ -91,4 +91,4 @@ class Hasher:
 
     def all_actor_hashes(self, conn: Connection, user_id: str) -> list[str]:
         """The user's hash under every salt still kept (to delete their rows)."""
-        return [self.actor(r[0], user_id) for r in conn.execute("SELECT salt FROM analytics_salts")]
+        return [self.actor(r["salt"], user_id) for r in conn.execute("SELECT salt FROM analytics_salts")]

@@ -29,7 +29,7 @@ ALL_TABLES = (*DAILY_TABLES, "analytics_cohorts", "analytics_retention")
 
 # Distinct actors per community (and, with the UNION, for the whole node as community '').
 _DISTINCT = """
-SELECT community_id, COUNT(DISTINCT {col}) FROM analytics_events
+SELECT community_id, COUNT(DISTINCT {col}) AS actors FROM analytics_events
  WHERE day BETWEEN :lo AND :hi AND {act} AND {col} IS NOT NULL AND community_id != ''
  GROUP BY community_id
 UNION ALL
@@ -38,8 +38,8 @@ SELECT '', COUNT(DISTINCT {col}) FROM analytics_events
 """
 
 _MEMBERS = """
-SELECT community_id, COUNT(DISTINCT actor_w) FILTER (WHERE kind IN ('join', 'signup')),
-       COUNT(*) FILTER (WHERE kind = 'leave')
+SELECT community_id, COUNT(DISTINCT actor_w) FILTER (WHERE kind IN ('join', 'signup')) AS joined,
+       COUNT(*) FILTER (WHERE kind = 'leave') AS departed
   FROM analytics_events WHERE day = :day AND kind IN ('join', 'signup', 'leave')
  GROUP BY community_id
 """
@@ -115,14 +115,15 @@ def rollup_day(conn: Connection, day: dt.date, cohort_weeks: int) -> None:
     d, week = day.isoformat(), monday(day).isoformat()
     for table in DAILY_TABLES:
         conn.execute(f"DELETE FROM {table} WHERE day = ?", (d,))
-    dau = dict(conn.execute(_DISTINCT.format(col="actor_w", act=ACT), {"lo": d, "hi": d}).fetchall())
-    wau = dict(conn.execute(_DISTINCT.format(col="actor_w", act=ACT), {"lo": week, "hi": d}).fetchall())
-    mau = dict(
-        conn.execute(
-            _DISTINCT.format(col="actor_m", act=ACT), {"lo": month_start(day).isoformat(), "hi": d}
-        ).fetchall()
-    )
-    members = {r[0]: (r[1], r[2]) for r in conn.execute(_MEMBERS, {"day": d})}
+
+    def actives(col: str, since: str) -> dict[str, int]:
+        rows = conn.execute(_DISTINCT.format(col=col, act=ACT), {"lo": since, "hi": d})
+        return {r["community_id"]: r["actors"] for r in rows}
+
+    dau = actives("actor_w", d)
+    wau = actives("actor_w", week)
+    mau = actives("actor_m", month_start(day).isoformat())
+    members = {r["community_id"]: (r["joined"], r["departed"]) for r in conn.execute(_MEMBERS, {"day": d})}
     joined_node = members.pop("", (0, 0))[0]
     scopes = {c for c in (*dau, *wau, *mau, *members) if c}
     conn.execute(

@@ -140,13 +140,15 @@ class AnalyticsService:
                 "SELECT period, expires_on FROM analytics_salts WHERE expires_on < ?", (today.isoformat(),)
             ).fetchall()
             if gone:
-                newest = max(period_end(p).isoformat() for p, _ in gone)
+                newest = max(period_end(g["period"]).isoformat() for g in gone)
                 conn.execute(
                     "INSERT INTO analytics_state (key, value) VALUES ('salts_dropped_through', ?)"
                     " ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)",
                     (newest,),
                 )
-                conn.executemany("DELETE FROM analytics_salts WHERE period = ?", [(p,) for p, _ in gone])
+                conn.executemany(
+                    "DELETE FROM analytics_salts WHERE period = ?", [(g["period"],) for g in gone]
+                )
             out["salts"] = len(gone)
             out["cohort_members"] = conn.execute(
                 "DELETE FROM analytics_cohort_members WHERE week < ?", (cohort_cut,)

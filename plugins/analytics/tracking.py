@@ -87,7 +87,7 @@ class Recorder:
                 "SELECT week FROM analytics_cohort_members WHERE scope = ? AND member = ?",
                 (scope, self.h.member(scope, user_id)),
             ).fetchone()
-            self._cohorts[key] = row[0] if row else None
+            self._cohorts[key] = row["week"] if row else None
         return self._cohorts[key]
 
     def enter_cohort(self, scope: str, user_id: str, day: dt.date) -> None:
@@ -138,7 +138,9 @@ class Recorder:
             deleted += self.conn.execute(
                 "DELETE FROM analytics_events WHERE actor_w = ? OR actor_m = ?", (h, h)
             ).rowcount
-        scopes = [r[0] for r in self.conn.execute("SELECT DISTINCT scope FROM analytics_cohort_members")]
+        scopes = [
+            r["scope"] for r in self.conn.execute("SELECT DISTINCT scope FROM analytics_cohort_members")
+        ]
         for scope in scopes:
             self.leave_cohort(scope, user_id)
         return deleted

@@ -5,7 +5,6 @@ one permission function; nothing here recomputes it), DM channels are open to th
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +13,8 @@ from typing import TYPE_CHECKING
 from cryb_node.http.api import Principal
 from cryb_node.problems import Problem, forbidden, not_found, unauthorized
 from cryb_node.services import PERMISSIONS, ChannelAccess, Perm, Permissions
+
+from . import queries_chat
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
@@ -47,10 +48,10 @@ class Where:
         return self.access.has(perm)
 
 
-def timed_out(until_ms: int) -> Problem:
+def timed_out(until_ms: int, now_s: float) -> Problem:
     """A member timed out here: when it ends, as a time (UTC) and as Retry-After seconds."""
     end = datetime.fromtimestamp(until_ms / 1000, UTC)
-    left = max(1, math.ceil(until_ms / 1000 - time.time()))
+    left = max(1, math.ceil(until_ms / 1000 - now_s))
     return Problem(
         "timed_out",
         403,
@@ -82,14 +83,10 @@ class Gate:
             access = await perms.channel(user_id, channel_id)
             if access is not None:
                 return Where(access, dm=False)
-        row = await self.node.db.fetchone(
-            "SELECT EXISTS (SELECT 1 FROM content_dm_channels WHERE id = ?),"
-            " EXISTS (SELECT 1 FROM content_dm_members WHERE channel_id = ? AND user_id = ?)",
-            (channel_id, channel_id, user_id),
-        )
-        if row is None or not row[0]:
+        dm = await queries_chat.dm_access(self.node.db, channel_id, user_id)
+        if not dm["is_dm"]:
             return None
-        member = bool(row[1])
+        member = bool(dm["member"])
         access = ChannelAccess(
             channel_id=channel_id,
             community_id="",
@@ -135,6 +132,6 @@ class Gate:
         if int(perms) & ~have and not have & _ADMINISTRATOR:
             missing = [p.name for p in Perm if p in perms and not where.has(p)]
             if where.access.timed_out_until and Perm.SEND_MESSAGES in perms:
-                raise timed_out(where.access.timed_out_until)
+                raise timed_out(where.access.timed_out_until, self.node.clock.time())
             raise forbidden(f"{what} needs {', '.join(str(m) for m in missing)}")
         return where

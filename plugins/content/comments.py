@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from cryb_node.clock import new_id, wall_ms
+from cryb_node.db import Row
 from cryb_node.events import Tx
 from cryb_node.http.api import Principal
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import Perm
 
 from . import events as e
-from . import ranking
+from . import queries, queries_forum, ranking
 from . import schemas as s
 from .access import Gate, rank
 from .reactions import reactions_for
@@ -105,13 +106,10 @@ class Comments:
 
         def write(tx: Tx) -> None:
             if body.parent_id is not None:
-                row = tx.conn.execute(
-                    "SELECT post_id, deleted + hidden + purged FROM content_comments WHERE id = ?",
-                    (body.parent_id,),
-                ).fetchone()
-                if row is None or row[0] != post_id:
+                row = queries_forum.reply_parent(tx.conn, body.parent_id)
+                if row is None or row["post_id"] != post_id:
                     raise Problem("invalid_field", 400, "no such comment on this post", field="parent_id")
-                if row[1]:
+                if row["gone"]:
                     raise Problem("invalid_field", 400, "that comment was deleted", field="parent_id")
             tx.append("comment.create", payload, community=post.community_id, author=user_id, target=cid)
 
@@ -121,14 +119,10 @@ class Comments:
     async def one(self, user_id: str | None, cid: str) -> s.CommentOut:
         t = await locate(self.node.db, "comment", cid)
         where = await self.gate.require(user_id, t.channel_id, Perm.VIEW_CHANNEL, write=False)
-        rows = await self.node.db.fetchall(f"{_SELECT} WHERE id = ?", (cid,))
-        c = _row(rows[0])
-        c.depth = await self.node.db.fetchval(
-            "WITH RECURSIVE up(id, parent) AS (SELECT id, parent_id FROM content_comments WHERE id = ?"
-            " UNION ALL SELECT c.id, c.parent_id FROM content_comments c JOIN up ON c.id = up.parent)"
-            " SELECT count(*) - 1 FROM up",
-            (cid,),
-        )
+        row = await queries_forum.comment(self.node.db, cid)
+        assert row is not None  # located above
+        c = _comments([row])[0]
+        c.depth = await queries_forum.comment_depth(self.node.db, cid)
         return (await self._outs([c], user_id, where.has(Perm.MANAGE_MESSAGES)))[c.id]
 
     async def edit(self, user_id: str, cid: str, body: s.CommentEditIn) -> s.CommentOut:
@@ -150,9 +144,7 @@ class Comments:
         await self.gate.require(principal.user_id, t.channel_id, Perm.VIEW_CHANNEL, kinds=("forum",))
         if t.author_id == principal.user_id:
             # the comment's place travels in the delete: the create's payload that held it is erased
-            parent = await self.node.db.fetchval(
-                "SELECT parent_id FROM content_comments WHERE id = ?", (cid,)
-            )
+            parent = await queries_forum.comment_parent(self.node.db, cid)
             payload = e.Delete(channel_id=t.channel_id, post_id=t.post_id, parent_id=parent)
             await self.node.events.append(
                 "comment.delete", payload, community=t.community_id, author=principal.user_id, target=cid
@@ -172,7 +164,7 @@ class Comments:
         moderator = where.has(Perm.MANAGE_MESSAGES)
         if post.removed and not moderator:
             raise not_found("post")
-        all_rows = [_row(r) for r in await self.node.db.fetchall(f"{_SELECT} WHERE post_id = ?", (post_id,))]
+        all_rows = _comments(await queries_forum.comments_of(self.node.db, post_id))
         by_id = {c.id: c for c in all_rows}
         children: dict[str | None, list[_C]] = {}
         for c in all_rows:
@@ -187,22 +179,23 @@ class Comments:
         after = _dec(q.after) if q.after is not None else None
         for sibs in children.values():
             sibs.sort(key=lambda c: sort_key(q.sort, c))
-        budget = [q.limit]
+        budget = q.limit
         shown: list[_C] = []
 
         def level(parent: str | None, rel_depth: int, after_key: tuple[Any, ...] | None) -> list[Any]:
+            nonlocal budget
             sibs = children.get(parent, [])
             if after_key is not None:
                 sibs = [c for c in sibs if sort_key(q.sort, c) > after_key]
             out: list[Any] = []
             for i, c in enumerate(sibs):
-                if budget[0] <= 0:
+                if budget <= 0:
                     prev = (
                         _enc(sort_key(q.sort, sibs[i - 1])) if i else (_enc(after_key) if after_key else None)
                     )
                     out.append(s.MoreOut(parent_id=parent, after=prev, count=len(sibs) - i))
                     break
-                budget[0] -= 1
+                budget -= 1
                 shown.append(c)
                 kids = children.get(c.id)
                 replies: list[Any] = []
@@ -236,13 +229,7 @@ class Comments:
         votes: dict[str, int] = {}
         if user_id is not None and ids:
             for i in range(0, len(ids), 500):
-                chunk = ids[i : i + 500]
-                got = await self.node.db.fetchall(
-                    f"SELECT target_id, value FROM content_votes WHERE user_id = ? AND target_id IN"
-                    f" ({','.join('?' * len(chunk))})",
-                    (user_id, *chunk),
-                )
-                votes.update({r[0]: r[1] for r in got})
+                votes.update(await queries.votes_of(self.node.db, user_id, ids[i : i + 500]))
         reactions: dict[str, list[s.ReactionCount]] = {}
         for i in range(0, len(ids), 500):
             reactions.update(await reactions_for(self.node.db, ids[i : i + 500], user_id))
@@ -260,13 +247,17 @@ class Comments:
         return out
 
 
-_SELECT = (
-    "SELECT id, parent_id, author_id, body, body_html, deleted, hidden + purged, ups, downs, score, hlc,"
-    " created_at, edited_hlc, post_id FROM content_comments"
-)
-
-
-def _row(r: Any) -> _C:
-    return _C(
-        r[0], r[1], r[2], r[3], r[4], bool(r[5]), bool(r[6]), r[7], r[8], r[9], r[10], r[11], r[12], r[13]
-    )
+def _comments(rows: list[Row]) -> list[_C]:
+    """Rows of queries_forum.COMMENT (a whole thread's: columns found by name once, see
+    queries.positions)."""
+    if not rows:
+        return []
+    c = queries.positions(rows[0])
+    id_, parent, author, body, html = c["id"], c["parent_id"], c["author_id"], c["body"], c["body_html"]
+    deleted, removed, ups, downs, score = c["deleted"], c["removed"], c["ups"], c["downs"], c["score"]
+    hlc, created, edited, post = c["hlc"], c["created_at"], c["edited_hlc"], c["post_id"]
+    return [
+        _C(r[id_], r[parent], r[author], r[body], r[html], bool(r[deleted]), bool(r[removed]), r[ups],
+           r[downs], r[score], r[hlc], r[created], r[edited], r[post])
+        for r in rows
+    ]  # fmt: skip

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from cryb_node.clock import wall_ms
-from cryb_node.db import Connection, Database
+from cryb_node.db import Connection, Database, Row
 from cryb_node.events import Event, Tx
 from cryb_node.services import AuthoredCounts
 
@@ -18,9 +18,8 @@ def erase(conn: Connection, target: str) -> None:
     """The author's delete is final: the payloads that held the target's text are erased here and
     never accepted again (EventLog.ingest checks erased_content); the signed skeletons stay."""
     now = int(time.time())
-    for (eid,) in conn.execute(
-        "SELECT event_id FROM content_sources WHERE target_id = ?", (target,)
-    ).fetchall():
+    for src in conn.execute("SELECT event_id FROM content_sources WHERE target_id = ?", (target,)).fetchall():
+        eid = src["event_id"]
         conn.execute("DELETE FROM event_content WHERE event_id = ?", (eid,))
         conn.execute("INSERT OR IGNORE INTO erased_content (event_id, erased_at) VALUES (?, ?)", (eid, now))
     conn.execute("DELETE FROM content_edits WHERE target_id = ?", (target,))
@@ -41,14 +40,14 @@ def tombstone(conn: Connection, kind: str, target: str) -> None:
     ).fetchone()
     if sk is None:
         return
-    community, author, hlc = sk
+    community, author, hlc = sk["community_id"], sk["author_id"], sk["hlc"]
     d = conn.execute(
         "SELECT channel_id, post_id, parent_id FROM content_deletes WHERE target_id = ? AND author_id = ?",
         (target, author),
     ).fetchone()
-    if d is None or d[0] is None:
+    if d is None or d["channel_id"] is None:
         return
-    channel, post, parent = d
+    channel, post, parent = d["channel_id"], d["post_id"], d["parent_id"]
     if kind == "message":
         conn.execute(
             "INSERT OR IGNORE INTO content_messages (id, channel_id, community_id, author_id, hlc,"
@@ -76,7 +75,7 @@ class AuthorErasure:
         conn, n = tx.conn, 0
         conn.execute("DELETE FROM content_message_nonces WHERE author_id = ?", (user_id,))
 
-        def own(table: str, columns: str) -> list[tuple]:
+        def own(table: str, columns: str) -> list[Row]:
             # Rows already deleted were erased by their own delete.
             return conn.execute(
                 f"SELECT {columns} FROM {table} WHERE author_id = ? AND deleted = 0 ORDER BY hlc", (user_id,)
@@ -84,19 +83,17 @@ class AuthorErasure:
 
         # Messages (DMs too: community None), then comments (their place travels in the delete),
         # then posts.
-        for mid, channel, community in own("content_messages", "id, channel_id, community_id"):
-            tx.append("message.delete", Delete(channel_id=channel), community=community, author=user_id,
-                      target=mid)  # fmt: skip
+        for m in own("content_messages", "id, channel_id, community_id"):
+            tx.append("message.delete", Delete(channel_id=m["channel_id"]), community=m["community_id"],
+                      author=user_id, target=m["id"])  # fmt: skip
             n += 1
-        for cid, channel, community, post, parent in own(
-            "content_comments", "id, channel_id, community_id, post_id, parent_id"
-        ):
-            payload = Delete(channel_id=channel, post_id=post, parent_id=parent)
-            tx.append("comment.delete", payload, community=community, author=user_id, target=cid)
+        for c in own("content_comments", "id, channel_id, community_id, post_id, parent_id"):
+            payload = Delete(channel_id=c["channel_id"], post_id=c["post_id"], parent_id=c["parent_id"])
+            tx.append("comment.delete", payload, community=c["community_id"], author=user_id, target=c["id"])
             n += 1
-        for pid, channel, community in own("content_posts", "id, channel_id, community_id"):
-            tx.append("post.delete", Delete(channel_id=channel), community=community, author=user_id,
-                      target=pid)  # fmt: skip
+        for p in own("content_posts", "id, channel_id, community_id"):
+            tx.append("post.delete", Delete(channel_id=p["channel_id"]), community=p["community_id"],
+                      author=user_id, target=p["id"])  # fmt: skip
             n += 1
         return n
 
@@ -109,23 +106,25 @@ class AuthorErasure:
                 f" AND hidden = 0 AND community_id IN ({marks}) ORDER BY hlc",
                 (user_id, *communities),
             ).fetchall()
-            for target, channel, community in rows:
-                payload = Moderate(target_type=kind, channel_id=channel, field="hidden", value=True, rank=3,
-                                   reason=reason)  # fmt: skip
-                tx.append("content.moderate", payload, community=community, author=None, target=target)
+            for r in rows:
+                payload = Moderate(target_type=kind, channel_id=r["channel_id"], field="hidden", value=True,
+                                   rank=3, reason=reason)  # fmt: skip
+                tx.append(
+                    "content.moderate", payload, community=r["community_id"], author=None, target=r["id"]
+                )
                 n += 1
         return n
 
     async def count_author(self, db: Database, user_id: str) -> AuthoredCounts:
         # Each count walks the table's (author_id, ...) index; deleted rows are tombstones.
         row = await db.fetchone(
-            "SELECT (SELECT count(*) FROM content_messages WHERE author_id = ?1 AND deleted = 0),"
-            " (SELECT count(*) FROM content_posts WHERE author_id = ?1 AND deleted = 0),"
-            " (SELECT count(*) FROM content_comments WHERE author_id = ?1 AND deleted = 0)",
+            "SELECT (SELECT count(*) FROM content_messages WHERE author_id = ?1 AND deleted = 0) AS messages,"
+            " (SELECT count(*) FROM content_posts WHERE author_id = ?1 AND deleted = 0) AS posts,"
+            " (SELECT count(*) FROM content_comments WHERE author_id = ?1 AND deleted = 0) AS comments",
             (user_id,),
         )
         assert row is not None
-        return AuthoredCounts(row[0], row[1], row[2])
+        return AuthoredCounts(messages=row["messages"], posts=row["posts"], comments=row["comments"])
 
 
 _AUTHORED: tuple[tuple[TargetType, str], ...] = (

@@ -155,7 +155,7 @@ class ContentExport:
 
     async def messages(self) -> None:
         channels = [
-            r[0]
+            r["channel_id"]
             for r in await self.db.fetchall(
                 "SELECT DISTINCT channel_id FROM content_messages WHERE author_id = ? AND community_id"
                 " IS NOT NULL",
@@ -205,7 +205,7 @@ class ContentExport:
         rows = await self.db.fetchall(
             f"SELECT DISTINCT community_id FROM {table} WHERE author_id = ?", (self.user_id,)
         )
-        return [r[0] for r in rows]
+        return [r["community_id"] for r in rows]
 
     async def posts(self) -> None:
         async with self.sink.json_array("posts.json") as out:
@@ -291,7 +291,7 @@ class ContentExport:
     async def dms(self) -> None:
         convs = await self.db.fetchall(
             "SELECT c.id, c.name, c.owner_id, (SELECT json_group_array(user_id) FROM content_dm_members"
-            "  WHERE channel_id = c.id) FROM content_dm_members m JOIN content_dm_channels c"
+            "  WHERE channel_id = c.id) AS members FROM content_dm_members m JOIN content_dm_channels c"
             " ON c.id = m.channel_id WHERE m.user_id = ? ORDER BY c.hlc",
             (self.user_id,),
         )
@@ -299,17 +299,19 @@ class ContentExport:
             self.sink.expect(
                 await self.db.fetchval(
                     "SELECT count(*) FROM content_messages WHERE channel_id = ? AND deleted = 0",
-                    (conv[0],),
+                    (conv["id"],),
                     0,
                 )
             )
         async with self.sink.json_array("dms.json") as out:
-            for cid, name, owner, members in convs:
-                participants = sorted(json.loads(members))
-                self.sink.mention(owner, *participants)
-                head = Conversation(id=cid, name=name, started_by=owner, participants=participants)
+            for conv in convs:
+                participants = sorted(json.loads(conv["members"]))
+                self.sink.mention(conv["owner_id"], *participants)
+                head = Conversation(
+                    id=conv["id"], name=conv["name"], started_by=conv["owner_id"], participants=participants
+                )
                 async with out.nested(head, "messages") as messages:
-                    await self._dm_messages(cid, messages)
+                    await self._dm_messages(conv["id"], messages)
         self.sink.describe(
             "dms.json",
             "Every direct-message conversation you are in, with all of its messages: yours and the"
@@ -365,14 +367,19 @@ class ContentExport:
                     " CASE WHEN EXISTS (SELECT 1 FROM content_messages WHERE id = a.target_id) THEN 'message'"
                     "  WHEN EXISTS (SELECT 1 FROM content_posts WHERE id = a.target_id) THEN 'post'"
                     "  WHEN EXISTS (SELECT 1 FROM content_comments WHERE id = a.target_id) THEN 'comment'"
-                    "  ELSE 'unknown' END"
+                    "  ELSE 'unknown' END AS target_type"
                     " FROM content_reaction_adds a WHERE a.rowid > ? AND a.rowid <= ? AND a.user_id = ?"
                     " AND NOT EXISTS (SELECT 1 FROM content_reaction_removed r WHERE r.add_id = a.event_id)"
                     " ORDER BY a.rowid",
                     (start, start + SCAN_WINDOW, self.user_id),
                 )
                 await out.extend(
-                    ReactionRecord(target_type=r[3], target_id=r[0], emoji=r[1], created_at=wall_ms(r[2]))
+                    ReactionRecord(
+                        target_type=r["target_type"],
+                        target_id=r["target_id"],
+                        emoji=r["emoji"],
+                        created_at=wall_ms(r["hlc"]),
+                    )
                     for r in rows
                 )
         self.sink.describe("reactions.json", "The reactions you have on messages, posts and comments.")

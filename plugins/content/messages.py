@@ -4,60 +4,58 @@ replies, mentions, attachments (media ids), threads, slow mode and automod."""
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from cryb_node.clock import new_id, wall_ms
-from cryb_node.db import Connection, Database
+from cryb_node.db import Database, Row
 from cryb_node.events import Tx
 from cryb_node.http.api import Principal
 from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import AUTOMOD, MEDIA_STORE, RELATIONSHIPS, Perm
 
 from . import events as e
+from . import queries_chat
 from . import schemas as s
 from .access import CHAT_KINDS, Gate, Where
 from .projections import EDIT_DECODERS
 from .reactions import reactions_for
 from .render import is_unicode_emoji, mentions
-from .wire import MESSAGE_COLUMNS, MessagePage, message_wire
+from .wire import MessagePage, message_wires
 
 if TYPE_CHECKING:
     from cryb_node.node import Node
 
     from .moderation import Moderation
 
-COLUMNS = (
-    "id, channel_id, community_id, author_id, content, attachments, reply_to, thread_id, mentions,"
-    " mention_roles, mention_everyone, created_at, edited_hlc, pinned, deleted, hidden + purged,"
-    " thread_count, hlc, integration, interaction"
-)
+NONCE_TTL_S = 86_400  # retries come within minutes to hours; a day of an author's nonces is kept
 
 
-def message_out(r: Any, reactions: list[s.ReactionCount] | None = None) -> s.MessageOut:
+def message_out(r: Row, reactions: list[s.ReactionCount] | None = None) -> s.MessageOut:
+    """A row of queries_chat.MESSAGE as the API shows it."""
+    edited, integration, interaction = r["edited_hlc"], r["integration"], r["interaction"]
     return s.MessageOut(
-        id=r[0],
-        channel_id=r[1],
-        community_id=r[2],
-        author_id=r[3],
-        content=r[4],
-        attachments=json.loads(r[5]),
-        reply_to=r[6],
-        thread_id=r[7],
-        mentions=json.loads(r[8]),
-        mention_roles=json.loads(r[9]),
-        mention_everyone=bool(r[10]),
-        created_at=r[11],
-        edited_at=wall_ms(r[12]) if r[12] is not None else None,
-        pinned=bool(r[13]),
-        deleted=bool(r[14]),
-        removed=bool(r[15]),
-        thread_count=r[16],
+        id=r["id"],
+        channel_id=r["channel_id"],
+        community_id=r["community_id"],
+        author_id=r["author_id"],
+        content=r["content"],
+        attachments=json.loads(r["attachments"]),
+        reply_to=r["reply_to"],
+        thread_id=r["thread_id"],
+        mentions=json.loads(r["mentions"]),
+        mention_roles=json.loads(r["mention_roles"]),
+        mention_everyone=bool(r["mention_everyone"]),
+        created_at=r["created_at"],
+        edited_at=wall_ms(edited) if edited is not None else None,
+        pinned=bool(r["pinned"]),
+        deleted=bool(r["deleted"]),
+        removed=bool(r["removed"]),
+        thread_count=r["thread_count"],
         reactions=reactions or [],
-        integration=msgspec.json.decode(r[18], type=s.IntegrationOut) if r[18] else None,
-        interaction=msgspec.json.decode(r[19], type=s.InteractionOut) if r[19] else None,
+        integration=msgspec.json.decode(integration, type=s.IntegrationOut) if integration else None,
+        interaction=msgspec.json.decode(interaction, type=s.InteractionOut) if interaction else None,
     )
 
 
@@ -133,11 +131,8 @@ class Chat:
         rel = self.node.services.get(RELATIONSHIPS)
         if rel is None:
             return
-        others = await self.db.fetchall(
-            "SELECT user_id FROM content_dm_members WHERE channel_id = ? AND user_id != ?",
-            (where.channel_id, user_id),
-        )
-        if len(others) == 1 and await rel.is_blocked(user_id, others[0][0]):
+        others = await queries_chat.dm_others(self.db, where.channel_id, user_id)
+        if len(others) == 1 and await rel.is_blocked(user_id, others[0]):
             raise forbidden("you cannot message this user")
 
     def _mentions(self, where: Where, content: str) -> tuple[list[str], list[str], bool]:
@@ -175,33 +170,29 @@ class Chat:
         )  # fmt: skip
         bypass_slowmode = where.has(Perm.MANAGE_MESSAGES) or where.has(Perm.MANAGE_CHANNELS)
         slowmode_ms = 0 if bypass_slowmode else where.access.slowmode_s * 1000
+        clock = self.node.clock
 
         def write(tx: Tx) -> int | None:
             conn = tx.conn
-            if body.nonce is not None and not _claim_nonce(conn, user_id, channel_id, body.nonce, mid):
+            if body.nonce is not None and not queries_chat.claim_nonce(
+                conn, user_id, channel_id, body.nonce, mid, int(clock.time()), NONCE_TTL_S
+            ):
                 return None  # the same nonce won a moment ago (two retries at once)
             if slowmode_ms:
-                last = conn.execute(
-                    "SELECT max(hlc) FROM content_messages WHERE author_id = ? AND channel_id = ?",
-                    (user_id, channel_id),
-                ).fetchone()[0]
-                wait_ms = (wall_ms(last) + slowmode_ms - int(time.time() * 1000)) if last else 0
+                last = queries_chat.last_sent_hlc(conn, user_id, channel_id)
+                wait_ms = (wall_ms(last) + slowmode_ms - clock.time_ms()) if last else 0
                 if wait_ms > 0:
                     secs = str(max(1, -(-wait_ms // 1000)))
                     raise Problem("slowmode", 429, f"slow mode: wait {secs} s", headers={"Retry-After": secs})
             for field, ref in (("reply_to", body.reply_to), ("thread_id", body.thread_id)):
                 if ref is None:
                     continue
-                row = conn.execute(
-                    "SELECT channel_id, deleted + hidden + purged, thread_id FROM content_messages"
-                    " WHERE id = ?",
-                    (ref,),
-                ).fetchone()
-                if row is None or row[0] != channel_id:
+                row = queries_chat.reply_target(conn, ref)
+                if row is None or row["channel_id"] != channel_id:
                     raise Problem("invalid_field", 400, "no such message in this channel", field=field)
-                if row[1]:
+                if row["gone"]:
                     raise Problem("invalid_field", 400, "that message was deleted", field=field)
-                if field == "thread_id" and row[2] is not None:
+                if field == "thread_id" and row["thread_id"] is not None:
                     raise Problem("invalid_field", 400, "threads do not nest", field=field)
             ev = tx.append(
                 "message.create", payload, community=where.community_id, author=user_id, target=mid
@@ -222,67 +213,50 @@ class Chat:
         )  # fmt: skip
 
     async def _sent(self, user_id: str, channel_id: str, nonce: str) -> s.MessageOut | None:
-        mid = await self.db.fetchval(
-            "SELECT message_id FROM content_message_nonces"
-            " WHERE author_id = ? AND channel_id = ? AND nonce = ?",
-            (user_id, channel_id, nonce),
-        )
+        mid = await queries_chat.sent_message_id(self.db, user_id, channel_id, nonce)
         return await self.get(user_id, channel_id, mid) if mid is not None else None
 
     # -- read -----------------------------------------------------------------------------------
 
     async def _cursor(self, channel_id: str, mid: str, field: str) -> tuple[int, str]:
-        rows = await self.db.fetchall_inline(
-            "SELECT hlc, id FROM content_messages WHERE id = ? AND channel_id = ?", (mid, channel_id)
-        )
-        row = rows[0] if rows else None
+        row = await queries_chat.message_cursor(self.db, channel_id, mid)
         if row is None:
             raise Problem("invalid_query", 400, "no such message in this channel", field=field)
-        return row[0], row[1]
+        return row["hlc"], row["id"]
 
-    async def list(self, user_id: str | None, channel_id: str, q: s.MessageQuery) -> MessagePage:
+    async def list(self, user_id: str | None, channel_id: str, query: s.MessageQuery) -> MessagePage:
         """A page (oldest first) in one query with its reactions, encoded from the rows (wire.py)."""
         where = await self.gate.require(
             user_id, channel_id, Perm.VIEW_CHANNEL | Perm.READ_HISTORY, kinds=CHAT_KINDS, write=False,
             what="reading history",
         )  # fmt: skip
-        given = [f for f in ("before", "after", "around") if getattr(q, f) is not None]
+        given = [f for f in ("before", "after", "around") if getattr(query, f) is not None]
         if len(given) > 1:
             raise Problem("invalid_query", 400, "give only one of before, after, around", field=given[1])
-        if q.thread is not None:
-            await self._cursor(channel_id, q.thread, "thread")
-        base = (
-            f"SELECT {MESSAGE_COLUMNS} FROM content_messages m"
-            " WHERE m.channel_id = :channel AND m.thread_id IS :thread AND m.deleted = 0"
-        )
-        if not where.has(Perm.MANAGE_MESSAGES):
-            base += " AND m.hidden = 0 AND m.purged = 0"
-        args: dict[str, Any] = {"channel": channel_id, "thread": q.thread, "user": user_id, "limit": q.limit}
-        page = self.db.fetchall_inline  # a bounded, indexed page: no thread hop (db.py)
-        older = f"{base} AND (m.hlc, m.id) < (:hlc, :id) ORDER BY m.hlc DESC, m.id DESC LIMIT :limit"
-        newer = f"{base} AND (m.hlc, m.id) > (:hlc, :id) ORDER BY m.hlc, m.id LIMIT :limit"
-        if q.before is not None:
-            hlc, mid = await self._cursor(channel_id, q.before, "before")
-            rows = (await page(older, {**args, "hlc": hlc, "id": mid}))[::-1]
-        elif q.after is not None:
-            hlc, mid = await self._cursor(channel_id, q.after, "after")
-            rows = await page(newer, {**args, "hlc": hlc, "id": mid})
-        elif q.around is not None:
-            hlc, mid = await self._cursor(channel_id, q.around, "around")
-            half = q.limit // 2
-            rows = (await page(older, {**args, "hlc": hlc, "id": mid, "limit": half}))[::-1]
-            rows += await page(
-                f"{base} AND (m.hlc, m.id) >= (:hlc, :id) ORDER BY m.hlc, m.id LIMIT :limit",
-                {**args, "hlc": hlc, "id": mid, "limit": q.limit - len(rows)},
-            )
+        if query.thread is not None:
+            await self._cursor(channel_id, query.thread, "thread")
+        args: dict[str, Any] = {"channel": channel_id, "thread": query.thread, "user": user_id,
+                                "limit": query.limit}  # fmt: skip
+        moderator = where.has(Perm.MANAGE_MESSAGES)
+        page = queries_chat.message_page
+        if query.before is not None:
+            args["hlc"], args["id"] = await self._cursor(channel_id, query.before, "before")
+            rows = (await page(self.db, "before", moderator, args))[::-1]
+        elif query.after is not None:
+            args["hlc"], args["id"] = await self._cursor(channel_id, query.after, "after")
+            rows = await page(self.db, "after", moderator, args)
+        elif query.around is not None:
+            args["hlc"], args["id"] = await self._cursor(channel_id, query.around, "around")
+            args["limit"] = query.limit // 2
+            rows = (await page(self.db, "before", moderator, args))[::-1]
+            args["limit"] = query.limit - len(rows)
+            rows += await page(self.db, "from", moderator, args)
         else:
-            rows = (await page(f"{base} ORDER BY m.hlc DESC, m.id DESC LIMIT :limit", args))[::-1]
-        return MessagePage([message_wire(r) for r in rows])
+            rows = (await page(self.db, "latest", moderator, args))[::-1]
+        return MessagePage(message_wires(rows))
 
-    async def row(self, channel_id: str, mid: str) -> Any:
-        row = await self.db.fetchone(
-            f"SELECT {COLUMNS} FROM content_messages WHERE id = ? AND channel_id = ?", (mid, channel_id)
-        )
+    async def row(self, channel_id: str, mid: str) -> Row:
+        row = await queries_chat.message(self.db, channel_id, mid)
         if row is None:
             raise not_found("message")
         return row
@@ -292,7 +266,7 @@ class Chat:
             user_id, channel_id, Perm.VIEW_CHANNEL | Perm.READ_HISTORY, kinds=CHAT_KINDS, write=False
         )
         r = await self.row(channel_id, mid)
-        if r[14] or (r[15] and not where.has(Perm.MANAGE_MESSAGES)):
+        if r["deleted"] or (r["removed"] and not where.has(Perm.MANAGE_MESSAGES)):
             raise not_found("message")
         reactions = await reactions_for(self.db, [mid], user_id)
         return message_out(r, reactions.get(mid))
@@ -301,11 +275,7 @@ class Chat:
         await self.gate.require(
             user_id, channel_id, Perm.VIEW_CHANNEL | Perm.READ_HISTORY, kinds=CHAT_KINDS, write=False
         )
-        rows = await self.db.fetchall(
-            f"SELECT {COLUMNS} FROM content_messages WHERE channel_id = ? AND pinned = 1 AND deleted = 0"
-            " AND hidden = 0 AND purged = 0 ORDER BY hlc DESC LIMIT 50",
-            (channel_id,),
-        )
+        rows = await queries_chat.pinned_messages(self.db, channel_id)
         return s.MessageList([message_out(r) for r in rows])
 
     async def threads(self, user_id: str | None, channel_id: str, limit: int) -> s.ThreadList:
@@ -314,16 +284,12 @@ class Chat:
         where = await self.gate.require(
             user_id, channel_id, Perm.VIEW_CHANNEL | Perm.READ_HISTORY, kinds=CHAT_KINDS, write=False
         )
-        hidden = "" if where.has(Perm.MANAGE_MESSAGES) else " AND hidden = 0 AND purged = 0"
-        rows = await self.db.fetchall(
-            f"SELECT {COLUMNS}, thread_last_hlc FROM content_messages WHERE channel_id = ?"
-            f" AND thread_count > 0 AND deleted = 0{hidden} ORDER BY thread_last_hlc DESC LIMIT ?",
-            (channel_id, limit),
-        )
-        reactions = await reactions_for(self.db, [r[0] for r in rows], user_id)
+        rows = await queries_chat.thread_roots(self.db, channel_id, limit, where.has(Perm.MANAGE_MESSAGES))
+        reactions = await reactions_for(self.db, [r["id"] for r in rows], user_id)
         return s.ThreadList([
-            s.ThreadOut(root=message_out(r, reactions.get(r[0])), reply_count=r[16],
-                        last_reply_at=wall_ms(r[20]) if r[20] is not None else r[11])
+            s.ThreadOut(root=message_out(r, reactions.get(r["id"])), reply_count=r["thread_count"],
+                        last_reply_at=wall_ms(r["thread_last_hlc"]) if r["thread_last_hlc"] is not None
+                        else r["created_at"])
             for r in rows
         ])  # fmt: skip
 
@@ -332,16 +298,17 @@ class Chat:
     async def edit(self, user_id: str, channel_id: str, mid: str, body: s.MessageEditIn) -> s.MessageOut:
         where = await self.gate.require(user_id, channel_id, Perm.VIEW_CHANNEL, kinds=CHAT_KINDS)
         r = await self.row(channel_id, mid)
-        if r[14]:
+        if r["deleted"]:
             raise not_found("message")
-        if r[3] != user_id:
+        if r["author_id"] != user_id:
             raise forbidden("only the author can edit a message")
-        attachments = json.loads(r[5]) if body.attachments is None else body.attachments
+        had = json.loads(r["attachments"])
+        attachments = had if body.attachments is None else body.attachments
         if body.attachments and not where.has(Perm.ATTACH_FILES):
             raise forbidden("attachments need ATTACH_FILES")
         require_text(body.content, attachments)
         await self.automod(where, user_id, body.content, "message", mid)
-        await self.attach(where, user_id, attachments, kept=frozenset(json.loads(r[5])))
+        await self.attach(where, user_id, attachments, kept=frozenset(had))
         users, roles, everyone = self._mentions(where, body.content)
         payload = e.MessageEdit(
             channel_id=channel_id, content=body.content, attachments=attachments, mentions=users,
@@ -357,9 +324,9 @@ class Chat:
         user_id = principal.user_id
         where = await self.gate.require(user_id, channel_id, Perm.VIEW_CHANNEL, kinds=CHAT_KINDS)
         r = await self.row(channel_id, mid)
-        if r[14]:
+        if r["deleted"]:
             raise not_found("message")
-        if r[3] == user_id:
+        if r["author_id"] == user_id:
             await self.node.events.append(
                 "message.delete", e.Delete(channel_id=channel_id), community=where.community_id,
                 author=user_id, target=mid,
@@ -375,41 +342,16 @@ class Chat:
         )
         if not (where.has(Perm.MANAGE_MESSAGES) or principal.admin):
             raise forbidden("edit history is for moderators (MANAGE_MESSAGES)")
-        row = await self.db.fetchone(
-            "SELECT author_id, coalesce(original, content), created_at, deleted FROM content_messages"
-            " WHERE id = ? AND channel_id = ?",
-            (mid, channel_id),
-        )
-        if row is None:
+        first = await queries_chat.message_first_version(self.db, channel_id, mid)
+        if first is None:
             raise not_found("message")
-
-        edits = await self.db.fetchall(
-            "SELECT event_id, author_id, hlc, data FROM content_edits WHERE target_id = ? AND author_id = ?"
-            " ORDER BY hlc, event_id",
-            (mid, row[0]),
-        )
-        versions = [s.EditOut("", row[0], row[1], row[2])]
-        for ev_id, author, hlc, data in edits:
+        author = first["author_id"]
+        versions = [s.EditOut("", author, first["content"], first["created_at"])]
+        decode = EDIT_DECODERS["message"].decode
+        for ed in await queries_chat.message_edits(self.db, mid, author):
             versions.append(
-                s.EditOut(ev_id.hex(), author, EDIT_DECODERS["message"].decode(data).content, wall_ms(hlc))
+                s.EditOut(
+                    ed["event_id"].hex(), ed["author_id"], decode(ed["data"]).content, wall_ms(ed["hlc"])
+                )
             )
         return s.EditHistory(mid, versions)
-
-
-NONCE_TTL_S = 86_400  # retries come within minutes to hours; a day of an author's nonces is kept
-
-
-def _claim_nonce(conn: Connection, user_id: str, channel_id: str, nonce: str, mid: str) -> bool:
-    """Record that this send made ``mid`` (in the message's own transaction); False if the nonce
-    was taken already."""
-    now = int(time.time())
-    conn.execute(
-        "DELETE FROM content_message_nonces WHERE author_id = ? AND created_at < ?",
-        (user_id, now - NONCE_TTL_S),
-    )
-    cur = conn.execute(
-        "INSERT OR IGNORE INTO content_message_nonces (author_id, channel_id, nonce, message_id, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
-        (user_id, channel_id, nonce, mid, now),
-    )
-    return cur.rowcount == 1

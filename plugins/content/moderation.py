@@ -13,6 +13,7 @@ from cryb_node.realtime.protocol import Dispatch
 from cryb_node.sync.homes import community_home_of
 
 from . import events as e
+from . import queries
 from . import schemas as s
 from .access import Gate, rank
 from .targets import locate
@@ -76,22 +77,14 @@ class Moderation:
         """Tell open sockets what a ban's delete window hid. The hiding itself is the ban's projection
         (projections.ban_purge, in the ban's own transaction): this consumer only reads."""
         for ev in events:
-            window = await self.node.db.fetchone(
-                "SELECT community_id, user_id, from_hlc, to_hlc FROM content_purges WHERE ban_event_id = ?",
-                (ev.id,),
-            )
+            window = await queries.purge_window(self.node.db, ev.id)
             if window is None:
                 continue
-            community, user = window[0], window[1]
+            community, user = window["community_id"], window["user_id"]
             by_channel: dict[str, dict[str, list[str]]] = {}
             for kind, table in PURGEABLE.items():
-                rows = await self.node.db.fetchall(
-                    f"SELECT id, channel_id FROM {table} WHERE community_id = ? AND author_id = ?"
-                    " AND hlc BETWEEN ? AND ? AND purged = 1",
-                    tuple(window),
-                )
-                for target, channel in rows:
-                    by_channel.setdefault(channel, {}).setdefault(f"{kind}_ids", []).append(target)
+                for r in await queries.purged(self.node.db, table, window):
+                    by_channel.setdefault(r["channel_id"], {}).setdefault(f"{kind}_ids", []).append(r["id"])
             for channel, ids in by_channel.items():
                 self.node.realtime.publish(
                     Dispatch(

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 
@@ -49,7 +49,12 @@ _FLAGS = {
 # -- shared side tables -------------------------------------------------------------------------
 
 
-def _winning_edit(conn: Connection, kind: str, target: str, author: str) -> tuple[int, Any] | None:
+class _Edit(NamedTuple):
+    hlc: int
+    payload: Any  # the kind's edit payload (EDIT_DECODERS)
+
+
+def _winning_edit(conn: Connection, kind: str, target: str, author: str) -> _Edit | None:
     """The author's latest edit of ``target``. An edit event of another kind naming this id (a peer's
     mistake or malice) is not an edit of it and is skipped."""
     rows = conn.execute(
@@ -57,9 +62,9 @@ def _winning_edit(conn: Connection, kind: str, target: str, author: str) -> tupl
         " ORDER BY hlc DESC, event_id DESC",
         (target, author),
     )
-    for hlc, data in rows:
+    for r in rows:
         try:
-            return hlc, EDIT_DECODERS[kind].decode(data)
+            return _Edit(r["hlc"], EDIT_DECODERS[kind].decode(r["data"]))
         except msgspec.ValidationError:
             continue
     return None
@@ -76,7 +81,7 @@ def _deleted(conn: Connection, target: str, author: str) -> bool:
 
 def _flags(conn: Connection, kind: str, target: str) -> dict[str, int]:
     rows = conn.execute("SELECT field, value FROM content_mod WHERE target_id = ?", (target,)).fetchall()
-    got = {r[0]: r[1] for r in rows}
+    got = {r["field"]: r["value"] for r in rows}
     return {f: int(got.get(f, 0)) for f in _FLAGS[kind]}
 
 
@@ -93,11 +98,11 @@ def _purged(conn: Connection, community: str | None, author: str, hlc: int) -> i
 
 def _tally(conn: Connection, target: str) -> tuple[int, int]:
     row = conn.execute(
-        "SELECT coalesce(sum(value = 1), 0), coalesce(sum(value = -1), 0) FROM content_votes"
+        "SELECT coalesce(sum(value = 1), 0) AS ups, coalesce(sum(value = -1), 0) AS downs FROM content_votes"
         " WHERE target_id = ?",
         (target,),
     ).fetchone()
-    return int(row[0]), int(row[1])
+    return int(row["ups"]), int(row["downs"])
 
 
 # -- settling one target ------------------------------------------------------------------------
@@ -111,9 +116,10 @@ def settle_message(conn: Connection, mid: str) -> None:
     ).fetchone()
     if row is None:
         return
-    author, community, channel, hlc, edited, was_deleted, old_mentions, old_everyone, thread = row
+    author, community, channel, hlc = row["author_id"], row["community_id"], row["channel_id"], row["hlc"]
+    edited, thread = row["edited_hlc"], row["thread_id"]
     sets: dict[str, Any] = {}
-    deleted = was_deleted or _deleted(conn, mid, author)
+    deleted = row["deleted"] or _deleted(conn, mid, author)
     if deleted:
         # The same tombstone whatever arrived before the delete (an edit may or may not have).
         sets.update(deleted=1, content="", original=None, edited_hlc=None, attachments="[]", mentions="[]")
@@ -121,13 +127,13 @@ def settle_message(conn: Connection, mid: str) -> None:
         erase(conn, mid)
     else:
         win = _winning_edit(conn, "message", mid, author)
-        if win is not None and (edited is None or win[0] > edited):
-            p: e.MessageEdit = win[1]
+        if win is not None and (edited is None or win.hlc > edited):
+            p: e.MessageEdit = win.payload
             if edited is None:
                 # Before the first edit applies, the row still holds the create's text.
                 conn.execute("UPDATE content_messages SET original = content WHERE id = ?", (mid,))
             sets.update(
-                edited_hlc=win[0],
+                edited_hlc=win.hlc,
                 content=p.content,
                 attachments=json.dumps(p.attachments),
                 mentions=json.dumps(p.mentions),
@@ -138,18 +144,19 @@ def settle_message(conn: Connection, mid: str) -> None:
     sets["purged"] = _purged(conn, community, author, hlc)
     _update(conn, "content_messages", mid, sets)
     # Mention rows follow the visible text.
-    for uid in json.loads(old_mentions) + (["*"] if old_everyone else []):
+    for uid in json.loads(row["mentions"]) + (["*"] if row["mention_everyone"] else []):
         conn.execute(
             "DELETE FROM content_mentions WHERE channel_id = ? AND user_id = ? AND hlc = ? AND"
             " message_id = ?",
             (channel, uid, hlc, mid),
         )
     cur = conn.execute(
-        "SELECT mentions, mention_everyone, deleted + hidden + purged FROM content_messages WHERE id = ?",
+        "SELECT mentions, mention_everyone, deleted + hidden + purged AS gone FROM content_messages"
+        " WHERE id = ?",
         (mid,),
     ).fetchone()
-    if not cur[2]:
-        for uid in json.loads(cur[0]) + (["*"] if cur[1] else []):
+    if not cur["gone"]:
+        for uid in json.loads(cur["mentions"]) + (["*"] if cur["mention_everyone"] else []):
             conn.execute(
                 "INSERT OR IGNORE INTO content_mentions (channel_id, user_id, hlc, message_id)"
                 " VALUES (?, ?, ?, ?)",
@@ -176,19 +183,19 @@ def settle_post(conn: Connection, pid: str) -> None:
     ).fetchone()
     if row is None:
         return
-    author, community, hlc, edited, was_deleted = row
+    author, community, hlc, edited = row["author_id"], row["community_id"], row["hlc"], row["edited_hlc"]
     sets: dict[str, Any] = {}
-    deleted = was_deleted or _deleted(conn, pid, author)
+    deleted = row["deleted"] or _deleted(conn, pid, author)
     if deleted:
         sets.update(deleted=1, title="[deleted]", body="", body_html="", url=None, tags="[]", edited_hlc=None)
         sets.update(nsfw=0, spoiler=0, attachments="[]")
         erase(conn, pid)
     else:
         win = _winning_edit(conn, "post", pid, author)
-        if win is not None and (edited is None or win[0] > edited):
-            p: e.PostEdit = win[1]
+        if win is not None and (edited is None or win.hlc > edited):
+            p: e.PostEdit = win.payload
             sets.update(
-                edited_hlc=win[0],
+                edited_hlc=win.hlc,
                 body=p.body,
                 body_html=markdown_html(p.body),
                 url=p.url,
@@ -222,17 +229,17 @@ def settle_comment(conn: Connection, cid: str) -> None:
     ).fetchone()
     if row is None:
         return
-    author, community, hlc, edited, was_deleted, post_id = row
+    author, community, hlc, edited = row["author_id"], row["community_id"], row["hlc"], row["edited_hlc"]
     sets: dict[str, Any] = {}
-    deleted = was_deleted or _deleted(conn, cid, author)
+    deleted = row["deleted"] or _deleted(conn, cid, author)
     if deleted:
         sets.update(deleted=1, body="", body_html="", edited_hlc=None)
         erase(conn, cid)
     else:
         win = _winning_edit(conn, "comment", cid, author)
-        if win is not None and (edited is None or win[0] > edited):
-            p: e.CommentEdit = win[1]
-            sets.update(edited_hlc=win[0], body=p.body, body_html=markdown_html(p.body))
+        if win is not None and (edited is None or win.hlc > edited):
+            p: e.CommentEdit = win.payload
+            sets.update(edited_hlc=win.hlc, body=p.body, body_html=markdown_html(p.body))
     sets.update(_flags(conn, "comment", cid))
     sets["purged"] = _purged(conn, community, author, hlc)
     ups, downs = _tally(conn, cid)
@@ -241,7 +248,7 @@ def settle_comment(conn: Connection, cid: str) -> None:
     conn.execute(
         "UPDATE content_posts SET comment_count = (SELECT count(*) FROM content_comments WHERE post_id = ?1"
         " AND deleted = 0 AND hidden = 0 AND purged = 0) WHERE id = ?1",
-        (post_id,),
+        (row["post_id"],),
     )
 
 
@@ -302,7 +309,7 @@ def _first_news_of(
     conn: Connection, mid: str, channel: str, community: str | None, author: str, hlc: int
 ) -> bool:
     """True if no event about message ``mid`` (or its author's ban window) was projected before it."""
-    row = conn.execute(
+    seen = conn.execute(
         "SELECT EXISTS (SELECT 1 FROM content_deletes WHERE target_id = ?1)"
         " OR EXISTS (SELECT 1 FROM content_edits WHERE target_id = ?1)"
         " OR EXISTS (SELECT 1 FROM content_mod WHERE target_id = ?1)"
@@ -310,8 +317,8 @@ def _first_news_of(
         " OR EXISTS (SELECT 1 FROM content_purges WHERE community_id = ?3 AND user_id = ?4"
         "  AND ?5 BETWEEN from_hlc AND to_hlc)",
         (mid, channel, community, author, hlc),
-    ).fetchone()
-    return not row[0]
+    ).fetchone()[0]
+    return not seen
 
 
 def _post_create(conn: Connection, ev: Event) -> None:
@@ -427,20 +434,21 @@ def _moderate(conn: Connection, ev: Event) -> None:
 
 def recount_reactions(conn: Connection, target: str, emoji: str) -> int:
     row = conn.execute(
-        "SELECT count(DISTINCT user_id), min(hlc) FROM content_reaction_adds a WHERE target_id = ?"
-        " AND emoji = ?"
+        "SELECT count(DISTINCT user_id) AS users, min(hlc) AS first_hlc FROM content_reaction_adds a"
+        " WHERE target_id = ? AND emoji = ?"
         " AND NOT EXISTS (SELECT 1 FROM content_reaction_removed r WHERE r.add_id = a.event_id)",
         (target, emoji),
     ).fetchone()
-    if row[0]:
+    users = row["users"]
+    if users:
         conn.execute(
             "INSERT OR REPLACE INTO content_reaction_counts (target_id, emoji, count, first_hlc)"
             " VALUES (?, ?, ?, ?)",
-            (target, emoji, row[0], row[1]),
+            (target, emoji, users, row["first_hlc"]),
         )
     else:
         conn.execute("DELETE FROM content_reaction_counts WHERE target_id = ? AND emoji = ?", (target, emoji))
-    return int(row[0])
+    return int(users)
 
 
 def _reaction_add(conn: Connection, ev: Event) -> None:
@@ -478,7 +486,7 @@ def _vote(conn: Connection, ev: Event) -> None:
     SETTLE[p.target_type](conn, b.target or "")
     row = conn.execute(f"SELECT ups, downs FROM {_TABLE[p.target_type]} WHERE id = ?", (b.target,)).fetchone()
     if row is not None:
-        ev.notes["tally"] = (row[0], row[1])
+        ev.notes["tally"] = (row["ups"], row["downs"])
 
 
 def _dm_create(conn: Connection, ev: Event) -> None:
@@ -527,9 +535,9 @@ def _settle_emoji(conn: Connection, eid: str) -> None:
         "SELECT data FROM content_edits WHERE target_id = ? ORDER BY hlc DESC, event_id DESC",
         (eid,),
     )
-    for (data,) in rows:
+    for r in rows:
         try:
-            name = _RENAME.decode(data).name
+            name = _RENAME.decode(r["data"]).name
         except msgspec.ValidationError:
             continue  # another kind's edit naming this id: not a rename
         conn.execute("UPDATE content_emojis SET name = ? WHERE id = ?", (name, eid))
@@ -555,13 +563,13 @@ def _thread_note(fn: Callable[[Connection, Event], None]) -> Callable[[Connectio
             "SELECT thread_id FROM content_messages WHERE id = ?", (ev.body.target,)
         ).fetchone()
         fn(conn, ev)
-        root = before[0] if before else None
+        root = before["thread_id"] if before else None
         count = (
             root
             and conn.execute("SELECT thread_count FROM content_messages WHERE id = ?", (root,)).fetchone()
         )
         if count:
-            ev.notes["thread"] = (root, count[0])
+            ev.notes["thread"] = (root, count["thread_count"])
 
     return apply
 
@@ -574,7 +582,7 @@ def _dm_audience(fn: Callable[[Connection, Event], None]) -> Callable[[Connectio
         channel = getattr(ev.payload, "channel_id", None)
         if ev.body.community is None and channel is not None:
             rows = conn.execute("SELECT user_id FROM content_dm_members WHERE channel_id = ?", (channel,))
-            ev.notes["users"] = frozenset(r[0] for r in rows)
+            ev.notes["users"] = frozenset(r["user_id"] for r in rows)
 
     return apply
 
@@ -642,8 +650,8 @@ def ban_purge(conn: Connection, ev: Event) -> None:
             " AND purged = 0",
             (user, community, start, hlc),
         ).fetchall()
-        for (target,) in rows:
-            SETTLE[kind](conn, target)
+        for r in rows:
+            SETTLE[kind](conn, r["id"])
 
 
 def clear_community(conn: Connection, community: str) -> None:
@@ -651,8 +659,8 @@ def clear_community(conn: Connection, community: str) -> None:
     authority then applies the allowed events again, bans' delete windows included (verdicts.py)."""
     marks = ",".join("?" * len(PROJECTIONS))
     targets = {
-        _BODY(raw).target
-        for (raw,) in conn.execute(
+        _BODY(r["body"]).target
+        for r in conn.execute(
             f"SELECT body FROM events WHERE community = ? AND kind IN ({marks})", (community, *PROJECTIONS)
         )
     }

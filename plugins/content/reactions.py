@@ -12,6 +12,7 @@ from cryb_node.problems import Problem, forbidden, not_found
 from cryb_node.services import MEDIA_STORE, Perm
 
 from . import events as e
+from . import queries
 from . import schemas as s
 from .access import Gate
 from .render import custom_emoji, is_unicode_emoji
@@ -22,8 +23,6 @@ if TYPE_CHECKING:
 
 MAX_EMOJI_PER_TARGET = 20
 
-_LIVE = "NOT EXISTS (SELECT 1 FROM content_reaction_removed r WHERE r.add_id = a.event_id)"
-
 
 async def reactions_for(
     db: Database, ids: Iterable[str], user_id: str | None
@@ -32,26 +31,14 @@ async def reactions_for(
     ids = list(ids)
     if not ids:
         return {}
-    marks = ",".join("?" * len(ids))
-    rows = await db.fetchall(
-        f"SELECT target_id, emoji, count FROM content_reaction_counts WHERE target_id IN ({marks})"
-        " ORDER BY first_hlc, emoji",
-        ids,
-    )
+    rows = await queries.reaction_counts(db, ids)
     if not rows:
         return {}
-    mine: set[tuple[str, str]] = set()
-    if user_id is not None:
-        got = await db.fetchall(
-            f"SELECT target_id, emoji FROM content_reaction_adds a WHERE target_id IN ({marks}) AND"
-            " user_id = ?"
-            f" AND {_LIVE}",
-            (*ids, user_id),
-        )
-        mine = {(r[0], r[1]) for r in got}
+    mine = await queries.own_reactions(db, ids, user_id) if user_id is not None else set()
     out: dict[str, list[s.ReactionCount]] = {}
-    for target, emoji, count in rows:
-        out.setdefault(target, []).append(s.ReactionCount(emoji, count, (target, emoji) in mine))
+    for r in rows:
+        target, emoji = r["target_id"], r["emoji"]
+        out.setdefault(target, []).append(s.ReactionCount(emoji, r["count"], (target, emoji) in mine))
     return out
 
 
@@ -61,12 +48,8 @@ def _chip(conn: Connection, target_id: str, emoji: str) -> str:
     custom = custom_emoji(emoji)
     if custom is None:
         return emoji
-    row = conn.execute(
-        "SELECT emoji FROM content_reaction_counts WHERE target_id = ? AND emoji GLOB ?"
-        " ORDER BY first_hlc LIMIT 1",
-        (target_id, f"*:{custom[1]}"),
-    ).fetchone()
-    return row[0] if row else emoji
+    _, emoji_id = custom
+    return queries.chip_of(conn, target_id, emoji_id) or emoji
 
 
 class Reactions:
@@ -81,12 +64,10 @@ class Reactions:
             return emoji
         custom = custom_emoji(emoji)
         if custom is not None and community_id is not None:
-            row = await self.node.db.fetchone(
-                "SELECT name FROM content_emojis WHERE id = ? AND community_id = ? AND deleted = 0",
-                (custom[1], community_id),
-            )
-            if row is not None:
-                return f"{row[0]}:{custom[1]}"
+            _, emoji_id = custom
+            name = await queries.emoji_name(self.node.db, emoji_id, community_id)
+            if name is not None:
+                return f"{name}:{emoji_id}"
         raise Problem(
             "unknown_emoji", 400, "not a unicode emoji nor one of this community's emoji", field="emoji"
         )
@@ -105,23 +86,12 @@ class Reactions:
         def write(tx: Tx) -> None:
             nonlocal emoji
             emoji = _chip(tx.conn, target_id, emoji)
-            live = [
-                r[0]
-                for r in tx.conn.execute(
-                    f"SELECT event_id FROM content_reaction_adds a WHERE target_id = ? AND user_id ="
-                    " ? AND emoji = ?"
-                    f" AND {_LIVE}",
-                    (target_id, user_id, emoji),
-                )
-            ]
+            live = queries.live_reactions(tx.conn, target_id, user_id, emoji)
             if on:
                 if live:
                     return  # already reacted: nothing to record
-                used = tx.conn.execute(
-                    "SELECT count(*), sum(emoji = ?) FROM content_reaction_counts WHERE target_id = ?",
-                    (emoji, target_id),
-                ).fetchone()
-                if not used[1] and used[0] >= MAX_EMOJI_PER_TARGET:
+                kinds, used = queries.emoji_use(tx.conn, target_id, emoji)
+                if not used and kinds >= MAX_EMOJI_PER_TARGET:
                     raise Problem(
                         "too_many_reactions",
                         400,
@@ -147,13 +117,7 @@ class Reactions:
     ) -> s.ReactionUsers:
         t = await locate(self.node.db, target_type, target_id)
         await self.gate.require(user_id, t.channel_id, Perm.VIEW_CHANNEL | Perm.READ_HISTORY, write=False)
-        rows = await self.node.db.fetchall(
-            f"SELECT DISTINCT user_id FROM content_reaction_adds a WHERE target_id = ? AND emoji = ?"
-            f" AND {_LIVE}"
-            " ORDER BY user_id LIMIT 1000",
-            (target_id, emoji),
-        )
-        return s.ReactionUsers(emoji, [r[0] for r in rows])
+        return s.ReactionUsers(emoji, await queries.reactors(self.node.db, target_id, emoji))
 
     # -- votes ----------------------------------------------------------------------------------
 
@@ -164,18 +128,13 @@ class Reactions:
         where = await self.gate.require(user_id, t.channel_id, Perm.VIEW_CHANNEL | Perm.VOTE, what="voting")
         if t.removed and not where.has(Perm.MANAGE_MESSAGES):
             raise not_found(target_type)
-        table = "content_posts" if target_type == "post" else "content_comments"
 
         def write(tx: Tx) -> s.VoteOut:
-            cur = tx.conn.execute(
-                "SELECT value FROM content_votes WHERE target_id = ? AND user_id = ?", (target_id, user_id)
-            ).fetchone()
-            if (cur[0] if cur else 0) != value:
+            if queries.vote_of(tx.conn, target_id, user_id) != value:
                 payload = e.VoteSet(target_type=target_type, channel_id=t.channel_id, value=value)
                 tx.append("vote.set", payload, community=t.community_id, author=user_id, target=target_id)
-            ups, downs = tx.conn.execute(
-                f"SELECT ups, downs FROM {table} WHERE id = ?", (target_id,)
-            ).fetchone()
+            now = queries.tally(tx.conn, target_type, target_id)
+            ups, downs = now["ups"], now["downs"]
             return s.VoteOut(target_id, value, ups, downs, ups - downs)
 
         return await self.node.events.transaction(write)
@@ -199,11 +158,7 @@ class Reactions:
         eid = new_id()
 
         def write(tx: Tx) -> None:
-            taken = tx.conn.execute(
-                "SELECT 1 FROM content_emojis WHERE community_id = ? AND name = ? AND deleted = 0",
-                (community_id, body.name),
-            ).fetchone()
-            if taken:
+            if queries.emoji_name_taken(tx.conn, community_id, body.name):
                 raise Problem("name_taken", 409, "this community has an emoji of that name", field="name")
             payload = e.EmojiCreate(name=body.name, media_id=body.media_id)
             tx.append("emoji.create", payload, community=community_id, author=user_id, target=eid)
@@ -212,13 +167,8 @@ class Reactions:
         return s.EmojiOut(eid, community_id, body.name, body.media_id)
 
     async def emojis(self, community_id: str) -> s.EmojiList:
-        rows = await self.node.db.fetchall(
-            "SELECT id, community_id, name, media_id FROM content_emojis WHERE community_id = ? AND"
-            " deleted = 0"
-            " ORDER BY name",
-            (community_id,),
-        )
-        return s.EmojiList([s.EmojiOut(*r) for r in rows])
+        rows = await queries.emojis(self.node.db, community_id)
+        return s.EmojiList([s.EmojiOut(r["id"], r["community_id"], r["name"], r["media_id"]) for r in rows])
 
     async def rename_emoji(
         self, user_id: str, community_id: str, emoji_id: str, body: s.EmojiPatch
@@ -226,32 +176,21 @@ class Reactions:
         await self._manage(user_id, community_id)
 
         def write(tx: Tx) -> s.EmojiOut:
-            row = tx.conn.execute(
-                "SELECT name, media_id FROM content_emojis WHERE id = ? AND community_id = ? AND deleted = 0",
-                (emoji_id, community_id),
-            ).fetchone()
+            row = queries.live_emoji(tx.conn, emoji_id, community_id)
             if row is None:
                 raise not_found("emoji")
-            if row[0] != body.name:
-                taken = tx.conn.execute(
-                    "SELECT 1 FROM content_emojis WHERE community_id = ? AND name = ? AND deleted = 0",
-                    (community_id, body.name),
-                ).fetchone()
-                if taken:
+            if row["name"] != body.name:
+                if queries.emoji_name_taken(tx.conn, community_id, body.name):
                     raise Problem("name_taken", 409, "this community has an emoji of that name", field="name")
                 payload = e.EmojiUpdate(name=body.name)
                 tx.append("emoji.update", payload, community=community_id, author=user_id, target=emoji_id)
-            return s.EmojiOut(emoji_id, community_id, body.name, row[1])
+            return s.EmojiOut(emoji_id, community_id, body.name, row["media_id"])
 
         return await self.node.events.transaction(write)
 
     async def delete_emoji(self, user_id: str, community_id: str, emoji_id: str) -> None:
         await self._manage(user_id, community_id)
-        row = await self.node.db.fetchone(
-            "SELECT 1 FROM content_emojis WHERE id = ? AND community_id = ? AND deleted = 0",
-            (emoji_id, community_id),
-        )
-        if row is None:
+        if not await queries.emoji_exists(self.node.db, emoji_id, community_id):
             raise not_found("emoji")
         await self.node.events.append(
             "emoji.delete", e.Empty(), community=community_id, author=user_id, target=emoji_id

@@ -9,15 +9,7 @@ from cryb_node.db import Database
 from cryb_node.problems import Problem, not_found
 from cryb_node.services import ContentRef
 
-_SQL = {
-    "message": "SELECT channel_id, community_id, author_id, deleted, hidden + purged, NULL, 0 FROM"
-    " content_messages",
-    "post": "SELECT channel_id, community_id, author_id, deleted, hidden + purged, id, locked FROM"
-    " content_posts",
-    "comment": "SELECT c.channel_id, c.community_id, c.author_id, c.deleted, c.hidden + c.purged, c.post_id,"
-    " p.locked FROM content_comments c LEFT JOIN content_posts p ON p.id = c.post_id",
-}
-_ID = {"message": "id", "post": "id", "comment": "c.id"}
+from . import queries, queries_chat
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,20 +26,23 @@ class Target:
 
 
 async def locate(db: Database, target_type: str, target_id: str, *, deleted_ok: bool = False) -> Target:
-    row = await db.fetchone(f"{_SQL[target_type]} WHERE {_ID[target_type]} = ?", (target_id,))
-    if row is None or (row[3] and not deleted_ok):
+    row = await queries.target(db, target_type, target_id)
+    if row is None or (row["deleted"] and not deleted_ok):
         raise not_found(target_type)
     return Target(
-        target_type, target_id, row[0], row[1], row[2], bool(row[3]), bool(row[4]), row[5], bool(row[6])
+        type=target_type,
+        id=target_id,
+        channel_id=row["channel_id"],
+        community_id=row["community_id"],
+        author_id=row["author_id"],
+        deleted=bool(row["deleted"]),
+        removed=bool(row["removed"]),
+        post_id=row["post_id"],
+        locked=bool(row["locked"]),
     )
 
 
 EXCERPT_CHARS = 300  # enough to judge a report by; the rest stays where it was written
-_TEXT = {
-    "message": "SELECT content FROM content_messages WHERE id = ?",
-    "post": "SELECT title FROM content_posts WHERE id = ?",
-    "comment": "SELECT body FROM content_comments WHERE id = ?",
-}
 
 
 class ContentTargetService:
@@ -57,20 +52,16 @@ class ContentTargetService:
         self.db = db
 
     async def find(self, target_type: str, target_id: str) -> ContentRef | None:
-        if target_type not in _SQL:
+        if target_type not in queries.TARGET_TYPES:
             return None
         try:
             t = await locate(self.db, target_type, target_id)
         except Problem:
             return None
-        text = await self.db.fetchval(_TEXT[target_type], (target_id,)) or ""
+        text = await queries.target_text(self.db, target_type, target_id) or ""
         participants: tuple[str, ...] = ()
         if t.community_id is None:
-            rows = await self.db.fetchall(
-                "SELECT user_id FROM content_dm_members WHERE channel_id = ? ORDER BY user_id",
-                (t.channel_id,),
-            )
-            participants = tuple(r[0] for r in rows)
+            participants = tuple(await queries_chat.dm_participants(self.db, t.channel_id))
         return ContentRef(
             type=target_type, id=target_id, channel_id=t.channel_id, community_id=t.community_id,
             post_id=t.post_id, author_id=t.author_id, excerpt=text[:EXCERPT_CHARS], participants=participants,

@@ -14,7 +14,7 @@ from zoneinfo import available_timezones
 
 import msgspec
 
-from cryb_node.db import Connection
+from cryb_node.db import Connection, Row
 from cryb_node.events import Event, EventType
 from cryb_node.refusals import Refusal, refused
 
@@ -106,7 +106,7 @@ def _values(d: Details) -> tuple:
             d.cover_media_id)  # fmt: skip
 
 
-def _row(conn: Connection, eid: str) -> tuple | None:
+def _row(conn: Connection, eid: str) -> Row | None:
     return conn.execute(
         "SELECT community_id, created, rev_hlc, rev_id FROM hap_events WHERE id = ?", (eid,)
     ).fetchone()
@@ -120,8 +120,9 @@ def _write_fields(conn: Connection, eid: str, ev: Event, d: Details) -> None:
     )
 
 
-def _newer(ev: Event, row: tuple) -> bool:
-    return (ev.body.hlc, ev.id) > (row[2], bytes(row[3]))
+def _newer(ev: Event, row: Row) -> bool:
+    """Whether the event is a later version than the row's (the newest (hlc, event id) wins)."""
+    return (ev.body.hlc, ev.id) > (row["rev_hlc"], bytes(row["rev_id"]))
 
 
 def apply_create(conn: Connection, ev: Event) -> None:
@@ -130,7 +131,7 @@ def apply_create(conn: Connection, ev: Event) -> None:
         return
     eid = event_id(ev)
     row = _row(conn, eid)
-    if row is not None and row[0] != ev.body.community:
+    if row is not None and row["community_id"] != ev.body.community:
         # Only an edit of another community can have claimed this id first: the create decides.
         conn.execute("DELETE FROM hap_events WHERE id = ?", (eid,))
         row = None
@@ -168,7 +169,7 @@ def apply_update(conn: Connection, ev: Event) -> None:
     row = _row(conn, eid)
     if row is None:
         _placeholder(conn, eid, ev, d)
-    elif row[0] == ev.body.community and _newer(ev, row):
+    elif row["community_id"] == ev.body.community and _newer(ev, row):
         _write_fields(conn, eid, ev, d)
 
 

@@ -7,6 +7,7 @@ import msgspec
 from cryb_node.db import Database
 from cryb_node.export import ExportSink
 
+from . import queries
 from .service import iso_utc
 
 
@@ -33,21 +34,21 @@ class ScheduledEvents(msgspec.Struct):
 
 
 async def export_member(db: Database, user_id: str, sink: ExportSink) -> None:
-    planned = await db.fetchall(
-        "SELECT id, community_id, title, description, start_ms, time_zone, cancelled FROM hap_events"
-        " WHERE creator_id = ? AND created = 1 ORDER BY start_ms, id",
-        (user_id,),
-    )
-    answers = await db.fetchall(
-        "SELECT r.event_id, r.community_id, v.title, r.status FROM hap_rsvps r LEFT JOIN hap_events v"
-        " ON v.id = r.event_id AND v.community_id = r.community_id AND v.created = 1"
-        " WHERE r.user_id = ? AND r.status != 'none' ORDER BY r.hlc",
-        (user_id,),
-    )
+    planned = await queries.planned_by(db, user_id)
+    answers = await queries.answers_by(db, user_id)
     out = ScheduledEvents(
-        [Planned(r[0], r[1], r[2], r[3], iso_utc(r[4]), r[5], bool(r[6])) for r in planned],
-        [Answered(*r) for r in answers],
-    )
+        [
+            Planned(id=r["id"], community_id=r["community_id"], title=r["title"],
+                    description=r["description"], start=iso_utc(r["start_ms"]), time_zone=r["time_zone"],
+                    cancelled=bool(r["cancelled"]))
+            for r in planned
+        ],
+        [
+            Answered(event_id=r["event_id"], community_id=r["community_id"], title=r["title"],
+                     status=r["status"])
+            for r in answers
+        ],
+    )  # fmt: skip
     await sink.write_json("scheduled_events.json", out)
     await sink.advance(len(planned) + len(answers) or 1)
     sink.describe(

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from msgspec import UNSET
 
-from cryb_node.db import Connection
+from cryb_node.db import Connection, Row
 from cryb_node.events import Tx
 from cryb_node.problems import Problem, not_found
 from cryb_node.services import (
@@ -28,6 +28,7 @@ from cryb_node.services import (
 )
 
 from . import events as e
+from . import queries
 from . import schemas as s
 
 if TYPE_CHECKING:
@@ -35,10 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_COLS = (
-    "id, community_id, creator_id, title, description, start_ms, end_ms, time_zone, channel_id,"
-    " location_text, cover_media_id, cancelled"
-)
 GOING_SHOWN = 100
 # An event without an end counts as running this long after its start (the page's "happening now").
 DEFAULT_LENGTH_MS = 3_600_000
@@ -82,30 +79,22 @@ class Happenings:
             raise not_found("community")
         return ref
 
-    async def _row(self, event_id: str) -> tuple:
-        row = await self.node.db.fetchone(
-            f"SELECT {_COLS} FROM hap_events WHERE id = ? AND created = 1", (event_id,)
-        )
+    async def _row(self, event_id: str) -> Row:
+        row = await queries.event(self.node.db, event_id)
         if row is None:
             raise not_found("scheduled event")
         return row
 
-    async def _outs(self, viewer: str | None, rows: list[tuple]) -> list[s.EventOut]:
+    async def _outs(self, viewer: str | None, rows: list[Row]) -> list[s.EventOut]:
+        """Rows of queries.EVENT as the API shows them, with their answers."""
         if not rows:
             return []
-        ids = [r[0] for r in rows]
-        marks = ",".join("?" * len(ids))
-        answers = await self.node.db.fetchall(
-            f"SELECT r.event_id, r.user_id, r.status FROM hap_rsvps r JOIN hap_events v ON v.id = r.event_id"
-            f" AND v.community_id = r.community_id WHERE r.event_id IN ({marks}) AND r.status != 'none'"
-            f" AND {e.STANDING}"
-            " ORDER BY r.hlc",
-            ids,
-        )
+        ids = [r["id"] for r in rows]
         going: dict[str, list[str]] = {i: [] for i in ids}
         interested: dict[str, int] = dict.fromkeys(ids, 0)
         mine: dict[str, str] = {}
-        for eid, user, answer in answers:
+        for a in await queries.answers(self.node.db, ids):
+            eid, user, answer = a["event_id"], a["user_id"], a["status"]
             if answer == "going":
                 going[eid].append(user)
             else:
@@ -116,10 +105,11 @@ class Happenings:
         now = self.node.clock.time_ms()
         out = []
         for r in rows:
-            (eid, cid, creator, title, desc, start, end, zone, channel, place, cover, cancelled) = r
+            eid, start, end, zone = r["id"], r["start_ms"], r["end_ms"], r["time_zone"]
+            cover = r["cover_media_id"]
             finish = end if end is not None else start + DEFAULT_LENGTH_MS
             status: Literal["scheduled", "active", "completed", "cancelled"] = (
-                "cancelled" if cancelled else "completed" if finish <= now else "active" if start <= now
+                "cancelled" if r["cancelled"] else "completed" if finish <= now else "active" if start <= now
                 else "scheduled"
             )  # fmt: skip
             tz = ZoneInfo(zone)
@@ -132,17 +122,17 @@ class Happenings:
             out.append(
                 s.EventOut(
                     id=eid,
-                    community_id=cid,
-                    creator_id=creator,
-                    title=title,
-                    description=desc,
+                    community_id=r["community_id"],
+                    creator_id=r["creator_id"],
+                    title=r["title"],
+                    description=r["description"],
                     start=iso_utc(start),
                     end=iso_utc(end) if end is not None else None,
                     time_zone=zone,
                     local_start=local,
                     local_end=local_end,
-                    channel_id=channel,
-                    location_text=place,
+                    channel_id=r["channel_id"],
+                    location_text=r["location_text"],
                     cover_media_id=cover,
                     cover_url=store.url(cover, "original") if cover and store is not None else None,
                     status=status,
@@ -156,30 +146,24 @@ class Happenings:
 
     async def upcoming(self, viewer: str | None, community_id: str, past: bool = False) -> s.EventList:
         await self.community(viewer, community_id)
-        where = "community_id = ? AND created = 1"
-        args: list[object] = [community_id]
-        if not past:
+        db = self.node.db
+        if past:
+            rows = await queries.every_event(db, community_id)
+        else:
             # upcoming and running ones (an event without an end is shown for an hour after its start)
-            where += " AND coalesce(end_ms, start_ms + ?) > ?"
-            args += [DEFAULT_LENGTH_MS, self.node.clock.time_ms()]
-        rows = await self.node.db.fetchall(
-            f"SELECT {_COLS} FROM hap_events WHERE {where} ORDER BY start_ms, id LIMIT 500", args
-        )
+            now = self.node.clock.time_ms()
+            rows = await queries.events_ending_after(db, community_id, now, DEFAULT_LENGTH_MS)
         return s.EventList(await self._outs(viewer, rows))
 
     async def get(self, viewer: str | None, event_id: str) -> s.EventOut:
         row = await self._row(event_id)
-        await self.community(viewer, row[1])
+        await self.community(viewer, row["community_id"])
         return (await self._outs(viewer, [row]))[0]
 
     async def feed_rows(self, viewer: str | None, community_id: str) -> tuple[CommunityRef, list[s.EventOut]]:
         """What the iCal feed lists: every event, cancelled ones too (calendars then drop them)."""
         ref = await self.community(viewer, community_id)
-        rows = await self.node.db.fetchall(
-            f"SELECT {_COLS} FROM hap_events WHERE community_id = ? AND created = 1"
-            " ORDER BY start_ms DESC, id LIMIT 500",
-            (community_id,),
-        )
+        rows = await queries.every_event(self.node.db, community_id, latest_first=True)
         return ref, await self._outs(viewer, rows)
 
     async def channel_names(self, viewer: str | None, community_id: str) -> dict[str, str]:
@@ -249,21 +233,22 @@ class Happenings:
         if not have & (Perm.MANAGE_EVENTS | Perm.ADMINISTRATOR):
             raise Problem("missing_permission", 403, "scheduled events need MANAGE_EVENTS")
 
-    async def _open(self, user_id: str, event_id: str) -> tuple:
+    async def _open(self, user_id: str, event_id: str) -> Row:
         row = await self._row(event_id)
-        await self.community(user_id, row[1])
-        if row[11]:
+        await self.community(user_id, row["community_id"])
+        if row["cancelled"]:
             raise Problem("event_cancelled", 409, "this scheduled event was cancelled")
         return row
 
     async def update(self, user_id: str, event_id: str, patch: s.EventPatch) -> s.EventOut:
         row = await self._open(user_id, event_id)
-        cid = row[1]
+        cid = row["community_id"]
         await self._require_manager(user_id, cid)
-        zone = _zone(patch.time_zone) if patch.time_zone is not UNSET else row[7]
+        zone = _zone(patch.time_zone) if patch.time_zone is not UNSET else row["time_zone"]
         d = e.Details(
-            title=row[3], description=row[4], start_ms=row[5], end_ms=row[6], time_zone=zone,
-            channel_id=row[8], location_text=row[9], cover_media_id=row[10],
+            title=row["title"], description=row["description"], start_ms=row["start_ms"],
+            end_ms=row["end_ms"], time_zone=zone, channel_id=row["channel_id"],
+            location_text=row["location_text"], cover_media_id=row["cover_media_id"],
         )  # fmt: skip
         if patch.title is not UNSET:
             d.title = patch.title.strip()
@@ -283,22 +268,22 @@ class Happenings:
                 d.channel_id = None
         if patch.cover_media_id is not UNSET:
             d.cover_media_id = patch.cover_media_id
-            if patch.cover_media_id != row[10]:
+            if patch.cover_media_id != row["cover_media_id"]:
                 await self._cover(user_id, patch.cover_media_id)
         await self._details(user_id, cid, d)
         await self._append(e.UPDATE, d, cid, user_id, event_id)
         return await self.get(user_id, event_id)
 
     async def cancel(self, user_id: str, event_id: str) -> s.EventOut:
-        row = await self._open(user_id, event_id)
-        await self._require_manager(user_id, row[1])
-        await self._append(e.CANCEL, e.Cancel(), row[1], user_id, event_id)
+        cid = (await self._open(user_id, event_id))["community_id"]
+        await self._require_manager(user_id, cid)
+        await self._append(e.CANCEL, e.Cancel(), cid, user_id, event_id)
         return await self.get(user_id, event_id)
 
     async def rsvp(self, user_id: str, event_id: str, status: str) -> s.EventOut:
-        row = await self._open(user_id, event_id)
+        cid = (await self._open(user_id, event_id))["community_id"]
         # Membership (and not being banned) is the rule book's: its refusal is the answer.
-        await self._append(e.RSVP, e.Answer(status=status), row[1], user_id, event_id)  # type: ignore[arg-type]
+        await self._append(e.RSVP, e.Answer(status=status), cid, user_id, event_id)  # type: ignore[arg-type]
         return await self.get(user_id, event_id)
 
     # -- reminders --------------------------------------------------------------------------------
@@ -311,31 +296,20 @@ class Happenings:
         if notifier is None or directory is None:
             return 0
         now = self.node.clock.time_ms()
-        rows = await self.node.db.fetchall(
-            "SELECT v.id, v.community_id, v.title, v.start_ms, v.time_zone, r.user_id FROM hap_events v"
-            " JOIN hap_rsvps r ON r.event_id = v.id AND r.community_id = v.community_id"
-            " WHERE v.created = 1 AND v.cancelled = 0 AND v.start_ms > ? AND v.start_ms <= ?"
-            f" AND r.status IN ('going', 'interested') AND {e.STANDING}"
-            " AND NOT EXISTS (SELECT 1 FROM hap_reminded m"
-            " WHERE m.event_id = v.id AND m.user_id = r.user_id AND m.start_ms = v.start_ms)",
-            (now, now + self.settings.remind_before_s * 1000),
-        )
+        rows = await queries.due_reminders(self.node.db, now, now + self.settings.remind_before_s * 1000)
         due = []
-        for eid, cid, title, start, zone, user in rows:
+        for r in rows:
+            user, start, zone = r["user_id"], r["start_ms"], r["time_zone"]
             if await directory.contact(user) is None:
                 continue  # another node's member: their own node reminds them
             local = datetime.fromtimestamp(start / 1000, ZoneInfo(zone))
-            text = f"{title} starts at {local:%H:%M} ({zone})"
-            due.append((eid, cid, start, user, text))
+            text = f"{r['title']} starts at {local:%H:%M} ({zone})"
+            due.append((r["id"], r["community_id"], start, user, text))
 
         def write(conn: Connection) -> int:
             told = 0
             for eid, cid, start, user, text in due:
-                cur = conn.execute(
-                    "INSERT OR IGNORE INTO hap_reminded (event_id, user_id, start_ms) VALUES (?, ?, ?)",
-                    (eid, user, start),
-                )
-                if cur.rowcount:
+                if queries.mark_reminded(conn, eid, user, start):
                     notifier.record(conn, Notice(kind="event_reminder", user_id=user,
                                                  key=f"event_reminder:{eid}:{user}:{start}",
                                                  community_id=cid, target_id=eid, text=text))  # fmt: skip

@@ -12,6 +12,7 @@ import pytest
 from cryb_node.app import build_app
 from tests.conftest import make_config
 from tests.support.api import API, User, call, new_user, ok  # noqa: F401 (for the tests here)
+from tests.support.clock import SteppedClock
 from tests.users_fixtures import FAST_HASHING
 
 
@@ -22,9 +23,9 @@ def content_config(data_dir: Path, **sections: Any):
 
 
 @pytest.fixture
-async def cc(aiohttp_client, tmp_path: Path):
-    """A test client on a fresh node."""
-    return await aiohttp_client(build_app(content_config(tmp_path / "data")))
+async def cc(aiohttp_client, tmp_path: Path, clock: SteppedClock):
+    """A test client on a fresh node whose clock the test may move (the ``clock`` fixture)."""
+    return await aiohttp_client(build_app(content_config(tmp_path / "data"), clock=clock))
 
 
 @dataclass

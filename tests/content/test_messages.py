@@ -159,3 +159,29 @@ async def test_slow_mode_refuses_a_second_message_too_soon(cc):
     assert int(resp.headers["Retry-After"]) >= 59
     await send(space, "moderators are exempt", user=space.owner)
     await send(space, "moderators are exempt again", user=space.owner)
+
+
+async def test_slow_mode_lets_the_member_send_again_once_the_wait_is_over(cc, clock):
+    space = await make_space(cc)
+    await ok(cc, "PATCH", f"/channels/{space.text}", space.owner, json={"slowmode_s": 60})
+    await send(space, "one")
+    clock.advance(30)
+    resp = await cc.post(
+        f"/api/v1/channels/{space.text}/messages", json={"content": "two"}, headers=space.member.h
+    )
+    assert resp.status == 429 and 29 <= int(resp.headers["Retry-After"]) <= 31
+    clock.advance(31)
+    await send(space, "two")
+
+
+async def test_a_timed_out_member_is_told_how_long_is_left(cc, clock):
+    space = await make_space(cc)
+    until = clock.time_ms() + 600_000
+    path = f"/communities/{space.community}/members/{space.member.id}/timeout"
+    await ok(cc, "PUT", path, space.owner, json={"until": until})
+    clock.advance(240)
+    resp = await cc.post(
+        f"/api/v1/channels/{space.text}/messages", json={"content": "hi"}, headers=space.member.h
+    )
+    assert resp.status == 403 and (await resp.json())["code"] == "timed_out"
+    assert 359 <= int(resp.headers["Retry-After"]) <= 361
