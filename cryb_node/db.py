@@ -24,17 +24,25 @@ from typing import Any, TypeVar
 import aiosqlite
 import pysqlite3.dbapi2 as sqlite3
 
+from cryb_node.clock import Clock
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MIN_SQLITE = (3, 51, 3)
 INLINE_BUSY_MS = 20
-Connection = sqlite3.Connection
 Row = sqlite3.Row
 # The node's database file in its data dir.
 DB_FILE = "cryb.db"
 IntegrityError = sqlite3.IntegrityError
 DatabaseError = sqlite3.DatabaseError
+
+
+class Connection(sqlite3.Connection):
+    """A connection that carries the node's clock: projections run in the writer given only the
+    connection and the event, and the times they stamp (an erasure, a refusal) are the node's."""
+
+    clock: Clock
 
 
 class SQLiteTooOld(RuntimeError):
@@ -49,15 +57,24 @@ def check_sqlite_version(version: tuple[int, ...] = sqlite3.sqlite_version_info)
         raise SQLiteTooOld(f"SQLite {'.'.join(map(str, version))} is too old; {need} or newer is required")
 
 
-def connect(path: Path, *, busy_timeout_ms: int, readonly: bool = False) -> sqlite3.Connection:
+def connect(
+    path: Path, *, busy_timeout_ms: int, readonly: bool = False, clock: Clock | None = None
+) -> Connection:
     """A connection with the node's pragmas. isolation_level=None: we issue BEGIN/COMMIT ourselves."""
     uri = f"file:{path}?mode=ro" if readonly else f"file:{path}"
     # The node runs ~300 distinct statements (IN lists of varying length among them); with the
     # default cache of 128 prepared statements they evicted each other and a message send re-prepared
     # most of its statements: 400 -> 240 us of CPU per send (in-process, 64 senders).
     conn = sqlite3.connect(
-        uri, uri=True, isolation_level=None, check_same_thread=False, timeout=0, cached_statements=1024
+        uri,
+        uri=True,
+        isolation_level=None,
+        check_same_thread=False,
+        timeout=0,
+        cached_statements=1024,
+        factory=Connection,
     )
+    conn.clock = clock or Clock()
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     conn.execute("PRAGMA foreign_keys = ON")
@@ -113,14 +130,21 @@ class Database:
     """Owns the SQLite file: open with ``await db.open()``, close with ``await db.close()``."""
 
     def __init__(
-        self, path: Path, *, readers: int = 4, busy_timeout_ms: int = 5000, group_commit_max: int = 256
+        self,
+        path: Path,
+        *,
+        readers: int = 4,
+        busy_timeout_ms: int = 5000,
+        group_commit_max: int = 256,
+        clock: Clock | None = None,
     ) -> None:
         self.path = Path(path)
+        self.clock = clock or Clock()
         self._readers_n = readers
         self._busy = busy_timeout_ms
         self._group_max = group_commit_max
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cryb-writer")
-        self._writer: sqlite3.Connection | None = None
+        self._writer: Connection | None = None
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._closing = False  # close() has begun: new writes are refused, queued ones still commit
@@ -136,7 +160,7 @@ class Database:
         check_sqlite_version()
         loop = asyncio.get_running_loop()
         self._writer = await loop.run_in_executor(
-            self._executor, lambda: connect(self.path, busy_timeout_ms=self._busy)
+            self._executor, lambda: connect(self.path, busy_timeout_ms=self._busy, clock=self.clock)
         )
         for _ in range(self._readers_n):
             conn = aiosqlite.Connection(

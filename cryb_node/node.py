@@ -114,6 +114,7 @@ class Node:
             readers=cfg.readers,
             busy_timeout_ms=cfg.busy_timeout_ms,
             group_commit_max=cfg.group_commit_max,
+            clock=self.clock,
         )
         await self.db.open()
         async with contextlib.AsyncExitStack() as stack:

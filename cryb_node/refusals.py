@@ -14,7 +14,6 @@ and other nodes do not share it.
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Protocol
 
 from cryb_node.db import Connection
@@ -67,11 +66,10 @@ class Authority(Protocol):
 
 
 def record(conn: Connection, ev: Event, refusal: Refusal, *, at: int | None = None) -> None:
-    """Store (or update) the refusal; ``at``: when, in unix seconds from the node's clock."""
+    """Store (or update) the refusal; ``at``: when, in unix seconds (by default the node's now)."""
     b = ev.body
     if at is None:
-        # Callers that hold no node clock yet (plugins' re-decisions): the system's time.
-        at = int(time.time())
+        at = int(conn.clock.time())
     conn.execute(
         "INSERT INTO event_refusals (event_id, community, origin, kind, author, hlc, code, detail,"
         " refused_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"

@@ -4,8 +4,6 @@ from the create's body and the delete's payload."""
 
 from __future__ import annotations
 
-import time
-
 from cryb_node.clock import wall_ms
 from cryb_node.db import Connection, Database, Row
 from cryb_node.events import Event, Tx
@@ -17,7 +15,7 @@ from .events import Delete, Moderate, TargetType
 def erase(conn: Connection, target: str) -> None:
     """The author's delete is final: the payloads that held the target's text are erased here and
     never accepted again (EventLog.ingest checks erased_content); the signed skeletons stay."""
-    now = int(time.time())
+    now = int(conn.clock.time())
     for src in conn.execute("SELECT event_id FROM content_sources WHERE target_id = ?", (target,)).fetchall():
         eid = src["event_id"]
         conn.execute("DELETE FROM event_content WHERE event_id = ?", (eid,))

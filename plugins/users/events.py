@@ -11,8 +11,6 @@ follow (validate.py): an event that breaks them, from a peer or not, is kept but
 
 from __future__ import annotations
 
-import time
-
 import msgspec
 
 from cryb_node.db import Connection
@@ -45,9 +43,7 @@ class UserErased(msgspec.Struct, kw_only=True):
 
 
 def _erase_content(conn: Connection, event_ids: list[bytes]) -> None:
-    # The system clock: a projection is given no node (Plugin.event_types() takes none), and
-    # erased_at only records when; no expiry or rule reads it back.
-    now = int(time.time())
+    now = int(conn.clock.time())
     for eid in event_ids:
         conn.execute("DELETE FROM event_content WHERE event_id = ?", (eid,))
         conn.execute("INSERT OR IGNORE INTO erased_content (event_id, erased_at) VALUES (?, ?)", (eid, now))

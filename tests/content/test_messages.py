@@ -185,3 +185,16 @@ async def test_a_timed_out_member_is_told_how_long_is_left(cc, clock):
     )
     assert resp.status == 403 and (await resp.json())["code"] == "timed_out"
     assert 359 <= int(resp.headers["Retry-After"]) <= 361
+
+
+async def test_an_erasure_is_stamped_with_the_nodes_time(cc, clock):
+    # Projections get only the connection and the event: the writer's connection carries the
+    # node's clock, so what they stamp follows it (here moved ten minutes on) and not the system's.
+    from cryb_node.appkeys import NODE
+
+    space = await make_space(cc)
+    said = await send(space, "soon gone")
+    clock.advance(600)
+    await ok(cc, "DELETE", f"/channels/{space.text}/messages/{said['id']}", space.member)
+    rows = await cc.app[NODE].db.fetchall("SELECT erased_at FROM erased_content")
+    assert rows and all(abs(r["erased_at"] - clock.time()) < 60 for r in rows)
