@@ -160,3 +160,44 @@ async def test_member_downloads_their_data_then_deletes_their_account(aiohttp_se
     await expect(message(tom, "tomatoes are ripe")).to_have_count(0)
     for page in (rosa, tom, phone):
         assert page.errors == [] and page.external_requests == []
+
+
+async def test_the_deleted_notice_stays_when_the_sockets_sign_out_comes_after_the_answer(
+    aiohttp_server, tmp_path, browser
+):
+    # The node ends the account's sessions: its gateway closes (4004) and the page tries a refresh,
+    # which fails. Here the socket's close comes first and its refresh is held until the deletion's
+    # answer has drawn the sign-in page with its notice: the late "signed out" must keep it.
+    base = await serve_gated(aiohttp_server, tmp_path, Gate())
+    rosa = await new_page(browser)
+    await register(rosa, base, "rosa")
+    refreshing, answered = asyncio.Event(), asyncio.Event()
+
+    async def refresh(route):
+        refreshing.set()
+        await answered.wait()
+        await route.continue_()
+
+    async def deletion(route):
+        if route.request.method != "DELETE":
+            await route.continue_()
+            return
+        response = await route.fetch()  # the node deleted the account and closed the socket
+        await asyncio.wait_for(refreshing.wait(), 10)
+        await route.fulfill(response=response)
+
+    await rosa.get_by_role("button", name="User settings").click()
+    settings = rosa.get_by_role("dialog", name="User settings")
+    await settings.get_by_role("tab", name="Delete account").click()
+    await settings.get_by_label("Password").fill(PASSWORD)
+    await settings.get_by_label("Type your username (rosa) to confirm").fill("rosa")
+    await rosa.route("**/api/v1/auth/refresh", refresh)
+    await rosa.route("**/api/v1/users/@me", deletion)
+    await settings.get_by_role("button", name="Delete my account").click()
+    await expect(rosa.get_by_text("Your account was deleted.")).to_be_visible()
+    async with rosa.expect_response("**/api/v1/auth/refresh"):
+        answered.set()
+    await rosa.wait_for_timeout(300)  # what the failed refresh sets off has run
+    await expect(rosa.get_by_role("heading", name="Welcome back!")).to_be_visible()
+    await expect(rosa.get_by_text("Your account was deleted.")).to_be_visible()
+    assert rosa.errors == [] and rosa.external_requests == []

@@ -151,9 +151,12 @@ export class Gateway extends EventTarget {
       try {
         await refresh();
       } catch {
-        this.emit('signed-out');
+        // Unless the page stopped this gateway meanwhile (it signed out on its own, say after
+        // deleting the account, and shows why): then this late word would only draw that again.
+        if (this.state !== 'stopped') this.emit('signed-out');
         return;
       }
+      if (this.state === 'stopped') return;
     }
     this.attempt += 1;
     // Back off 0.5 s, 1 s, 2 s ... up to 15 s, with jitter so clients do not return in lock-step.

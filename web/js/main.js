@@ -41,6 +41,9 @@ function signedIn() {
 
 function signedOut(message) {
   if (typeof message === 'string') notice = message;
+  // Said again with nothing to add (a second tab's or a socket's late word): the sign-in page and
+  // any notice on it stay as they are.
+  else if (!shell && !api.token()) return;
   outbox.clear();
   if (shell) {
     shell.destroy();
