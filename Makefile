@@ -24,10 +24,13 @@ test: $(VENV)/.test-installed
 	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
-# The quick loop while working: everything but browser, fuzz and `cryb`-process tests (and `slow`);
-# the markers are put on by tests/support/markers.py. `make test` still runs all of them.
+# The quick loop while working: everything but browser, fuzz and process tests (and `slow`); the
+# markers are put on by tests/support/markers.py. `make test` still runs all of them, in one worker.
+# Three workers on two cores: the tests wait on sockets and threads as much as they compute. Bytecode
+# is cached even where PYTHONDONTWRITEBYTECODE is set: each worker re-compiling ~500 modules and
+# rewriting their asserts cost 5 s of CPU.
 test-fast: $(VENV)/.test-installed
-	$(VENV)/bin/pytest -q -m "not (slow or e2e or fuzz or process)"
+	env -u PYTHONDONTWRITEBYTECODE $(VENV)/bin/pytest -q -n 3 -m "not (slow or e2e or fuzz or process)"
 
 # The long suites (crash loops, soak) that `make test` leaves out.
 soak: $(VENV)/.test-installed

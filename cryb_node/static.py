@@ -77,6 +77,28 @@ def accepted(header: str) -> list[str]:
     return [c for c in ("br", "gzip") if c in taken]
 
 
+def _servable(root: Path) -> list[tuple[str, Path]]:
+    """The files under ``root`` that may be served (no dot-files, no Python), by relative path."""
+    out = []
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if path.is_file() and path.suffix in TYPES and not any(p.startswith(".") for p in rel.parts):
+            out.append((rel.as_posix(), path))
+    return out
+
+
+def bundle(root: Path) -> Bundle:
+    """``Bundle(root)``, read once per process while its files stay as they are: every app built in
+    one process (a test run builds a thousand) shares it, and a changed file makes a new one."""
+    stamp = tuple((rel, path.stat().st_mtime_ns, path.stat().st_size) for rel, path in _servable(root))
+    return _bundle(root, stamp)
+
+
+@lru_cache(maxsize=4)
+def _bundle(root: Path, stamp: tuple[tuple[str, int, int], ...]) -> Bundle:
+    return Bundle(root)
+
+
 class Bundle:
     """The files under ``root`` that may be served (no dot-files, no Python), read once at start."""
 
@@ -84,13 +106,10 @@ class Bundle:
         self.root = root
         self.files: dict[str, bytes] = {}
         digest = hashlib.sha256()
-        for path in sorted(root.rglob("*")):
-            rel = path.relative_to(root)
-            if not path.is_file() or path.suffix not in TYPES or any(p.startswith(".") for p in rel.parts):
-                continue
+        for rel, path in _servable(root):
             data = path.read_bytes()
-            self.files[rel.as_posix()] = data
-            digest.update(rel.as_posix().encode() + b"\0" + data + b"\0")
+            self.files[rel] = data
+            digest.update(rel.encode() + b"\0" + data + b"\0")
         self.version = digest.hexdigest()[:16]
         self.prefix = f"/assets/{self.version}/"
 

@@ -48,7 +48,7 @@ def install(app: web.Application) -> None:
     root = web_root()
     if not (root / "index.html").is_file():
         return
-    bundle = static.Bundle(root)
+    bundle = static.bundle(root)
     page, import_map = bundle.page("index.html", "js/main.js")
     # The node's policy, plus the page's one inline script: its import map, allowed by its hash.
     csp = f"{CSP}; script-src 'self' {import_map}"

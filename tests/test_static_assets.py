@@ -188,6 +188,17 @@ def test_the_version_changes_when_any_file_does(tmp_path):
     assert changed.prefix in changed.page("index.html", "js/main.js")[0].decode()
 
 
+def test_apps_share_one_read_of_the_files_until_one_changes(tmp_path):
+    copy = tmp_path / "web"
+    shutil.copytree(web_root(), copy, ignore=shutil.ignore_patterns("__pycache__", "vendor"))
+    first = static.bundle(copy)
+    assert static.bundle(copy) is first
+    (copy / "js" / "dom.js").write_text((copy / "js" / "dom.js").read_text() + "\n// changed\n")
+    changed = static.bundle(copy)
+    assert changed is not first and changed.version != first.version
+    assert changed.files["js/dom.js"].endswith(b"// changed\n")
+
+
 def test_preloads_follow_static_imports_only(tmp_path: Path):
     (tmp_path / "a").mkdir()
     (tmp_path / "main.js").write_text(

@@ -69,4 +69,4 @@ def test_make_test_fast_leaves_out_browser_fuzz_and_process_tests(request):
     names = {line.split(":")[0] for line in request.config.getini("markers")}
     assert {"slow", "e2e", "fuzz", "process"} <= names
     makefile = (ROOT / "Makefile").read_text()
-    assert 'pytest -q -m "not (slow or e2e or fuzz or process)"' in makefile
+    assert 'pytest -q -n 3 -m "not (slow or e2e or fuzz or process)"' in makefile

@@ -7,7 +7,9 @@ leaves out exactly the tests that drive a browser, search for inputs, or start `
 - process: tests whose code, or a helper or fixture it calls, starts a `cryb` child process: a name
   from SPAWNERS, or the ``cryb_node`` module or a ``cryb`` executable run as a subprocess. Helpers
   are followed through the test module's globals and fixture functions, so a new test that calls
-  ``run_cryb`` is marked.
+  ``run_cryb`` is marked. Also every test under tests/replication and tests/scale: they run the
+  outside programs those features are made of (Litestream, an S3 server, nats-server, proxies),
+  and spend their time waiting for them.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import pytest
 SPAWNERS = frozenset({"run_cryb", "NodeProcess", "node_process", "spawn_node", "cli_node"})
 BROWSER_FIXTURES = frozenset({"browser", "page"})
 E2E_DIR = Path(__file__).resolve().parent.parent / "e2e"
+PROCESS_DIRS = tuple(Path(__file__).resolve().parent.parent / d for d in ("replication", "scale"))
 
 
 def _spawns(code: types.CodeType, scope: dict[str, Any], seen: set[int]) -> bool:
@@ -84,5 +87,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
         if "fuzz" in path.name or "property" in path.name:
             item.add_marker(pytest.mark.fuzz)
-        if _starts_processes(item):
+        if any(d in path.parents for d in PROCESS_DIRS) or _starts_processes(item):
             item.add_marker(pytest.mark.process)
