@@ -248,7 +248,12 @@ async def test_open_sockets_follow_channel_community_and_member_changes_per_memb
         seen = (await frames(ws_b, {"CHANNEL_UPDATE"}))["CHANNEL_UPDATE"]
         assert seen["id"] == made["id"]
         await ok(c, "PATCH", f"/channels/{made['id']}", owner, json={"topic": "secret plans"})
-        assert (await frames(ws_b, {"CHANNEL_UPDATE"}))["CHANNEL_UPDATE"]["topic"] == "secret plans"
+        # (the overwrites' own updates may come first: the hub judges each against the state it
+        # finds when it fans out, which by then may hold the next change too)
+        while (update := (await frames(ws_b, {"CHANNEL_UPDATE"}))["CHANNEL_UPDATE"])[
+            "topic"
+        ] != "secret plans":
+            assert update["id"] == made["id"] and update["topic"] == ""
         await nothing_named(ws_a, {"CHANNEL_UPDATE", "CHANNEL_CREATE"})  # the topic never reaches alice
 
         await ok(c, "PATCH", f"/communities/{space.community}", owner, json={"name": "renamed"})
