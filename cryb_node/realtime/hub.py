@@ -153,6 +153,10 @@ class Session:
                 data = item[1].with_seq(item[0]) if isinstance(item, tuple) else item
                 self._out_bytes -= item[1].size if isinstance(item, tuple) else len(data)
                 await ws.send_frame(data, WSMsgType.TEXT)
+        except ConnectionError:
+            # The socket went while frames waited: the connection's reader sees the close and
+            # detaches; what was queued is in the replay buffer for a resume.
+            self._drop_output()
         finally:
             if self._writer is asyncio.current_task():
                 self._writer = None
