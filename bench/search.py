@@ -54,10 +54,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from cryb_plugins.search.indexer import Changes, Indexer  # noqa: E402
-from cryb_plugins.search.query import parse  # noqa: E402
 from cryb_plugins.search.schemas import SearchQuery, SearchSettings  # noqa: E402
 from cryb_plugins.search.service import Plan, Scope, SearchService  # noqa: E402
 from cryb_plugins.search.snippets import Names  # noqa: E402
+from cryb_plugins.search.syntax import parse  # noqa: E402
 
 COMMON = [
     *["the", "garden", "party", "meeting", "tomorrow", "release", "server", "update", "bug", "fix"],

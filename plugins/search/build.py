@@ -17,8 +17,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from .query import And, Node, Not, Op, Or, Parsed, Phrase, Wild, Word
-from .schema import CONTENT_KINDS, fold, stems, words
+from .documents import CONTENT_KINDS, fold, stems, words
+from .syntax import And, Node, Not, Op, Or, Parsed, Phrase, Wild, Word
 
 
 class _Nothing:

@@ -38,7 +38,7 @@ import msgspec
 from cryb_node.clock import Clock
 from cryb_node.events import Event
 
-from .schema import KINDS, SCHEMA_VERSION, Doc, Meta
+from .documents import KINDS, SCHEMA_VERSION, Doc, Meta
 from .source import Source
 from .store import Store
 

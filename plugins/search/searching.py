@@ -34,7 +34,7 @@ import pysqlite3.dbapi2 as sqlite3
 from cryb_node import db as dbmod
 
 from .build import Match, conjoin
-from .schema import ROWID_SPAN, WEIGHTS, fold, rowid_of_time, tag_id
+from .documents import ROWID_SPAN, WEIGHTS, fold, rowid_of_time, tag_id
 from .store import FILE, StoredDoc, fetch_docs
 
 # Reading a match costs most when the words are common and the expression is a phrase or several

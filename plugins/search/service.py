@@ -26,9 +26,8 @@ from cryb_node.sync.homes import remote_homes
 from . import queries as sql
 from . import searching, snippets
 from .build import Marks, Match, corrected, marks, whole
+from .documents import FLAGS, flag_tag, tag_id
 from .indexer import Indexer
-from .query import Parsed, Word, parse
-from .schema import FLAGS, flag_tag, tag_id
 from .schemas import (
     ClickIn,
     Facets,
@@ -42,6 +41,7 @@ from .schemas import (
 )
 from .searching import Readers, Scope
 from .store import StoredDoc
+from .syntax import Parsed, Word, parse
 
 if TYPE_CHECKING:
     from cryb_node.node import Node

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from cryb_node.mentions import Names, mentioned, render
 
 from .build import Marks
-from .schema import WORD, fold, stem
+from .documents import WORD, fold, stem
 
 __all__ = ["Names", "mentioned", "render", "snippet", "whole"]
 

@@ -20,7 +20,7 @@ from typing import Any
 
 from cryb_node import db as dbmod
 
-from .schema import USER_MENTION, Doc, has_link
+from .documents import USER_MENTION, Doc, has_link
 
 # A user whose account was erased takes their documents out of search with them.
 _NOT_ERASED = "NOT EXISTS (SELECT 1 FROM users_profiles u WHERE u.user_id = t.author_id AND u.erased = 1)"

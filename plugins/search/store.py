@@ -24,7 +24,7 @@ import pysqlite3.dbapi2 as sqlite3
 
 from cryb_node import db as dbmod
 
-from .schema import DDL, KINDS, ROWID_SPAN, Doc, Meta
+from .documents import DDL, KINDS, ROWID_SPAN, Doc, Meta
 
 log = logging.getLogger(__name__)
 

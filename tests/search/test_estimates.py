@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from cryb_plugins.search import searching
 from cryb_plugins.search.build import Match
-from cryb_plugins.search.schema import Doc
+from cryb_plugins.search.documents import Doc
 from cryb_plugins.search.searching import Query, Scope, Spread
 from cryb_plugins.search.store import Store
 

@@ -5,10 +5,10 @@ to search for), run here against a real index file."""
 import pytest
 from cryb_plugins.search import searching
 from cryb_plugins.search.build import NOTHING, Match, marks, whole
-from cryb_plugins.search.query import parse
-from cryb_plugins.search.schema import Doc
+from cryb_plugins.search.documents import Doc
 from cryb_plugins.search.searching import Scope
 from cryb_plugins.search.store import Store
+from cryb_plugins.search.syntax import parse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

@@ -168,7 +168,7 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "search.md"
 
 def _shape(node):
     """A tree without the positions of words and the numbers of operators."""
-    from cryb_plugins.search.query import And, Not, Op, Or, Word
+    from cryb_plugins.search.syntax import And, Not, Op, Or, Word
 
     if isinstance(node, Word):
         return ("word", node.text)
@@ -182,7 +182,7 @@ def _shape(node):
 
 
 def test_docs_precedence_example_groups_as_documented():
-    from cryb_plugins.search.query import parse
+    from cryb_plugins.search.syntax import parse
 
     said = parse("garden from:alice OR from:bob NOT has:link")
     meant = parse("garden AND (from:alice OR from:bob) AND NOT has:link")

@@ -161,7 +161,7 @@ def test_a_restored_node_answers_searches_as_soon_as_it_is_ready(node_process, t
 async def test_an_index_of_an_older_version_is_rebuilt_and_never_searched(aiohttp_client, tmp_path):
     """After an upgrade that changes the index, the old one (other fields, other postings) is not
     read: searches answer from the new build, marked partial, until it is whole."""
-    from cryb_plugins.search.schema import Doc
+    from cryb_plugins.search.documents import Doc
     from cryb_plugins.search.store import Store
 
     data = tmp_path / "data"

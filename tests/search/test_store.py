@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 from cryb_plugins.search.build import date_tags
-from cryb_plugins.search.schema import ROWID_SPAN, Doc, rowid_of_time
+from cryb_plugins.search.documents import ROWID_SPAN, Doc, rowid_of_time
 from cryb_plugins.search.store import Store
 
 
