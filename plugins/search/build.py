@@ -1,4 +1,4 @@
-"""A parsed query (query.py) as an FTS5 MATCH expression over the index's columns (schema.py): plain
+"""A parsed query (syntax.py) as an FTS5 MATCH expression over the index's columns (documents.py): plain
 words on the stems (``stitle``, ``sbody``), phrases, prefixes and wildcards on the words as written
 (``wtitle``, ``wbody``), operators on the synthetic tokens (``tags``), which carry no weight in the
 ranking (who wrote a message, or where, must not change how well it matches).
@@ -173,7 +173,7 @@ def conjoin(parts: list[str | Neg]) -> str | Neg | None:
 
 def split_dates(tree: Node | None) -> tuple[Node | None, int | None, int | None, bool]:
     """The top level's dates (ANDed, not negated) taken out of the tree as a time range, exact to
-    the millisecond (a rowid range, see schema.py): (rest of the tree, lo, hi, whether any was)."""
+    the millisecond (a rowid range, see documents.py): (rest of the tree, lo, hi, whether any was)."""
     items = tree.items if isinstance(tree, And) else (tree,) if tree is not None else ()
     dates = [i for i in items if isinstance(i, Op) and i.name in ("before", "after", "during")]
     if not dates:

@@ -2,7 +2,7 @@
 """Porter2 (Snowball English) stemming, vendored from whoosh-reloaded 2.7.5 (whoosh/lang/porter2.py,
 BSD licence; "adapted from pyporter2 by Michael Dirolf", MIT): the stemmer the search index used when
 it was a Whoosh index, kept so plain words stem exactly as before ("generalizations" -> "general").
-The node stems in Python and hands FTS5 the stems (see schema.py).
+The node stems in Python and hands FTS5 the stems (see documents.py).
 """
 
 import re
