@@ -444,7 +444,7 @@ async def size_rows(n: int, args: argparse.Namespace) -> None:
             row(f"{shape}, {n} docs, p95 (ms)", w95, f95)
         if args.rebuild:
             seconds, applied, seen, during = await live_during_rebuild(ix, db_path, n)
-            row(f"rebuild with live indexing, {n} docs (minutes)", seconds / 60, None)
+            row(f"rebuild with live indexing, {n} docs (s)", seconds, None)
             row("  live message: applied (ms)", applied, None, ".0f")
             row(f"  live message: found by a search (ms){'' if during else ' [AFTER the rebuild]'}",
                 seen, None, ".0f")  # fmt: skip
