@@ -44,6 +44,7 @@ from .wire import (
     ReconcileReply,
     ReconcileRequest,
     SyncSettings,
+    Vector,
     WireEvent,
 )
 
@@ -297,22 +298,46 @@ class Engine:
         return report
 
     async def _pull(self, client: PeerClient, scope: str, report: Report) -> None:
+        """Pull a scope batch by batch. The next batch is asked for while this one is verified and
+        written, from where this one leaves our vector if every event of it is stored; when some
+        are not (the vector stays back), that guess is dropped and the next pull starts from the
+        vector we really hold."""
         node, s = self.node, self.settings
-        for _ in range(MAX_ROUNDS):
-            before = await vectors.vector(node.db, scope, node.identity.origin)
-            req = PullRequest(scope=scope, after=before, max_events=s.batch_events, max_bytes=s.frame_bytes)
-            batch = await client.call("pull", req, Batch)
-            if batch.scope != scope:
-                raise PeerCallError("the peer answered for another scope")
-            out = await ingest.receive(node, client.peer.node_key, batch)
-            if out.flagged:
-                # a failed session like any other: backoff, then the breaker opens
-                raise PeerCallError("the peer is flagged for sending refused events")
-            report.pulled += out.stored
-            report.rejected += len(out.rejected)
-            report.forks += out.forks
-            if not batch.more or await vectors.vector(node.db, scope, node.identity.origin) == before:
-                return
+
+        def pull(after: Vector) -> asyncio.Task[Batch]:
+            req = PullRequest(scope=scope, after=after, max_events=s.batch_events, max_bytes=s.frame_bytes)
+            task = asyncio.ensure_future(client.call("pull", req, Batch))
+            task.add_done_callback(_retrieved)  # a guess dropped after it failed logs nothing
+            return task
+
+        before = await vectors.vector(node.db, scope, node.identity.origin)
+        pending: asyncio.Task[Batch] | None = pull(before)
+        try:
+            for _ in range(MAX_ROUNDS):
+                if pending is None:
+                    return
+                batch = await pending
+                if batch.scope != scope:
+                    raise PeerCallError("the peer answered for another scope")
+                guess = vectors.after_batch(before, batch)
+                pending = pull(guess) if batch.more else None
+                out = await ingest.receive(node, client.peer.node_key, batch)
+                if out.flagged:
+                    # a failed session like any other: backoff, then the breaker opens
+                    raise PeerCallError("the peer is flagged for sending refused events")
+                report.pulled += out.stored
+                report.rejected += len(out.rejected)
+                report.forks += out.forks
+                now = await vectors.vector(node.db, scope, node.identity.origin)
+                if now == before:
+                    return
+                if pending is not None and now != guess:
+                    pending.cancel()
+                    pending = pull(now)
+                before = now
+        finally:
+            if pending is not None:
+                pending.cancel()
 
     async def _push(self, client: PeerClient, scope: str, theirs: dict[str, int], report: Report) -> None:
         node, s = self.node, self.settings
@@ -369,6 +394,11 @@ class Engine:
             log.info(
                 "reconciled %s with %s: fetched %d, sent %d", scope, client.peer.url, len(want), len(give)
             )
+
+
+def _retrieved(task: asyncio.Future[Batch]) -> None:
+    if not task.cancelled():
+        task.exception()
 
 
 def _member_named(ev: Event) -> str | None:

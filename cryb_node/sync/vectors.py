@@ -93,6 +93,16 @@ def advance(conn: Connection, scope: str, origin: bytes, after: int, upto: int) 
     return True
 
 
+def after_batch(before: Vector, batch: Batch) -> Vector:
+    """The vector ``advance`` leaves once every event of ``batch`` is stored, from ``before``."""
+    out = dict(before)
+    for origin, upto in batch.covered.items():
+        mine = out.get(origin, 0)
+        if batch.after.get(origin, 0) <= mine < upto:
+            out[origin] = upto
+    return out
+
+
 async def certs(db: Database, origins: list[bytes]) -> list[LogCert]:
     if not origins:
         return []
