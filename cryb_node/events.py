@@ -175,6 +175,45 @@ class ForkDetected(InvalidEvent):
         self.existing = existing
 
 
+class IngestBatch:
+    """What ingesting one batch learns once instead of once per event (writer thread, one job).
+
+    Made for a batch's event ids before the first is stored: which of them were erased here, and
+    per origin the highest (seq, hlc) stored, kept as the batch's events are stored. An event past
+    that tail has no stored event at or after its seq, so its fork and clock checks need no query.
+    Only good for the job that made it: another write may change what it knows."""
+
+    __slots__ = ("erased", "headless", "tails")
+
+    def __init__(self, conn: Connection, ids: list[bytes]) -> None:
+        self.erased: set[bytes] = set()
+        for i in range(0, len(ids), 500):  # under SQLite's bound-variable limit
+            chunk = ids[i : i + 500]
+            self.erased.update(
+                bytes(r["event_id"])
+                for r in conn.execute(
+                    f"SELECT event_id FROM erased_content WHERE event_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+            )
+        self.tails: dict[bytes, tuple[int, int] | None] = {}
+        self.headless: set[bytes] = set()  # origins without a log head here (not an earlier log of ours)
+
+    def tail(self, conn: Connection, origin: bytes) -> tuple[int, int] | None:
+        """(seq, hlc) of the origin's highest stored event; None if none is stored."""
+        if origin not in self.tails:
+            row = conn.execute(
+                "SELECT seq, hlc FROM events WHERE origin = ? ORDER BY seq DESC LIMIT 1", (origin,)
+            ).fetchone()
+            self.tails[origin] = (row["seq"], row["hlc"]) if row is not None else None
+        return self.tails[origin]
+
+    def stored(self, body: EventBody) -> None:
+        tail = self.tails.get(body.origin)
+        if body.origin in self.tails and (tail is None or body.seq > tail[0]):
+            self.tails[body.origin] = (body.seq, body.hlc)
+
+
 @dataclass
 class EventLog:
     db: Database
@@ -317,6 +356,7 @@ class EventLog:
         content: bytes | None,
         body: EventBody | None = None,
         published: list[Event] | None = None,
+        batch: IngestBatch | None = None,
     ) -> Event | None:
         """Store a remote event through the same projection path as local ones (in the writer).
 
@@ -324,45 +364,33 @@ class EventLog:
         Returns None for a duplicate (unless it brings the payload of a skeleton we hold:
         _fill_skeleton); raises InvalidEvent (ForkDetected for a second event at an (origin, seq)).
         The origin's certified log key must already be in log_keys. Stored events are appended to
-        ``published`` (the caller hands them to the bus once its job succeeded).
+        ``published`` (the caller hands them to the bus once its job succeeded). ``batch`` carries
+        what this job already learned about the batch the event came in (IngestBatch).
         """
         if body is None:
             body = verify(raw, sig, content)
         if body.v != VERSION:
             raise InvalidEvent(f"unsupported event version {body.v}")
         event_id = hashlib.sha256(raw).digest()
-        row = conn.execute(
-            "SELECT id FROM events WHERE origin = ? AND seq = ?", (body.origin, body.seq)
-        ).fetchone()
-        if row is not None:
-            if row["id"] == event_id:
+        tail = batch.tail(conn, body.origin) if batch is not None else None
+        if batch is not None and (tail is None or body.seq > tail[0]):
+            # Past the origin's last stored event (how a catch-up arrives): nothing stored at this
+            # seq or after it, and the tail is the nearest neighbour below.
+            if body.origin == self.identity.origin:
+                raise ForkDetected(b"")
+            if tail is not None and body.hlc <= tail[1]:
+                raise InvalidEvent("hlc does not increase with seq in its origin's log")
+        else:
+            if self._check_place(conn, event_id, body):
                 return self._fill_skeleton(conn, event_id, body, content, published)
-            raise ForkDetected(row["id"])
-        if body.origin == self.identity.origin:
-            # We hold every event our own log key signed; one we lack is a second writer's.
-            raise ForkDetected(b"")
-        # Within an origin the clock strictly increases with seq (checked against stored neighbours).
-        # Every stored event passed this check, so the nearest neighbour by seq holds the bound: one
-        # step in the (origin, seq) index, where max(hlc) over seq < ? walked the origin's whole log.
-        before = conn.execute(
-            "SELECT hlc FROM events WHERE origin = ? AND seq < ? ORDER BY seq DESC LIMIT 1",
-            (body.origin, body.seq),
-        ).fetchone()
-        after = conn.execute(
-            "SELECT hlc FROM events WHERE origin = ? AND seq > ? ORDER BY seq LIMIT 1",
-            (body.origin, body.seq),
-        ).fetchone()
-        if (before is not None and body.hlc <= before["hlc"]) or (
-            after is not None and body.hlc >= after["hlc"]
-        ):
-            raise InvalidEvent("hlc does not increase with seq in its origin's log")
         try:
             self.clock.observe(body.hlc)
         except ClockDrift as err:
             raise InvalidEvent(str(err)) from None
-        if (
-            content is not None
-            and conn.execute("SELECT 1 FROM erased_content WHERE event_id = ?", (event_id,)).fetchone()
+        if content is not None and (
+            event_id in batch.erased
+            if batch is not None
+            else conn.execute("SELECT 1 FROM erased_content WHERE event_id = ?", (event_id,)).fetchone()
         ):
             content = None  # erased here: never accepted again
         try:
@@ -387,7 +415,12 @@ class EventLog:
             raise InvalidEvent(f"conflicts with stored state: {err}") from None
         conn.execute("RELEASE ingest")
         if ev is not None:
-            self._extend_head(conn, body.origin)
+            if batch is not None:
+                batch.stored(body)
+            if batch is None:
+                self._extend_head(conn, body.origin)
+            elif body.origin not in batch.headless and not self._extend_head(conn, body.origin):
+                batch.headless.add(body.origin)
             if published is not None:
                 published.extend(self._unpublished_before(conn, ev.pos, published or self._pending))
                 published.append(ev)
@@ -434,11 +467,43 @@ class EventLog:
             published.append(ev)
         return ev
 
-    def _extend_head(self, conn: Connection, origin: bytes) -> None:
-        """An earlier log of ours (before a restore) coming back from peers: its head follows."""
+    def _check_place(self, conn: Connection, event_id: bytes, body: EventBody) -> bool:
+        """Check an event's place in its origin's log against the stored events: True if this very
+        event is stored already; raises ForkDetected for another event at its (origin, seq), and
+        InvalidEvent if its clock does not fall between its stored neighbours'."""
+        row = conn.execute(
+            "SELECT id FROM events WHERE origin = ? AND seq = ?", (body.origin, body.seq)
+        ).fetchone()
+        if row is not None:
+            if row["id"] == event_id:
+                return True
+            raise ForkDetected(row["id"])
+        if body.origin == self.identity.origin:
+            # We hold every event our own log key signed; one we lack is a second writer's.
+            raise ForkDetected(b"")
+        # Within an origin the clock strictly increases with seq (checked against stored neighbours).
+        # Every stored event passed this check, so the nearest neighbour by seq holds the bound: one
+        # step in the (origin, seq) index, where max(hlc) over seq < ? walked the origin's whole log.
+        before = conn.execute(
+            "SELECT hlc FROM events WHERE origin = ? AND seq < ? ORDER BY seq DESC LIMIT 1",
+            (body.origin, body.seq),
+        ).fetchone()
+        after = conn.execute(
+            "SELECT hlc FROM events WHERE origin = ? AND seq > ? ORDER BY seq LIMIT 1",
+            (body.origin, body.seq),
+        ).fetchone()
+        if (before is not None and body.hlc <= before["hlc"]) or (
+            after is not None and body.hlc >= after["hlc"]
+        ):
+            raise InvalidEvent("hlc does not increase with seq in its origin's log")
+        return False
+
+    def _extend_head(self, conn: Connection, origin: bytes) -> bool:
+        """An earlier log of ours (before a restore) coming back from peers: its head follows.
+        False if the origin has no head here (not a log of ours)."""
         head = conn.execute("SELECT seq FROM log_heads WHERE origin = ?", (origin,)).fetchone()
         if head is None:
-            return
+            return False
         seq = head["seq"]
         while True:
             row = conn.execute(
@@ -451,6 +516,7 @@ class EventLog:
                 "UPDATE log_heads SET seq = ?, event_id = ?, hlc = ? WHERE origin = ?",
                 (seq, row["id"], row["hlc"], origin),
             )
+        return True
 
     def _unpublished_before(self, conn: Connection, pos: int, queued: list[Event]) -> list[Event]:
         """Events another process committed since the last publish (or the last of ``queued``),

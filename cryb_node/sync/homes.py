@@ -194,11 +194,18 @@ def author_home_at(conn: Connection, user_id: str, hlc: int) -> bytes | None:
     the new home's logs (the old home's is refused, even if it was written there while cut off),
     and one before it only by the old home's (history the old home wrote is still accepted after
     the move arrived)."""
+    left = home_left_after(conn, user_id, hlc)
+    return left if left is not None else current_home(conn, user_id)
+
+
+def home_left_after(conn: Connection, user_id: str, hlc: int) -> bytes | None:
+    """The home the account's first move at or after ``hlc`` left (None: no such move). In a db
+    thread."""
     first_after = conn.execute(
         "SELECT from_key FROM sync_user_moves WHERE user_id = ? AND hlc >= ? ORDER BY hlc LIMIT 1",
         (user_id, hlc),
     ).fetchone()
-    return bytes(first_after["from_key"]) if first_after is not None else current_home(conn, user_id)
+    return bytes(first_after["from_key"]) if first_after is not None else None
 
 
 async def forwarding(node: Node, user_id: str) -> str | None:

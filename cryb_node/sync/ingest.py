@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from cryb_node.db import Connection
-from cryb_node.events import Event, EventBody, ForkDetected, InvalidEvent, verify
+from cryb_node.events import Event, EventBody, ForkDetected, IngestBatch, InvalidEvent, verify
 from cryb_node.identity import verify_log_cert
 
 from . import refused as refused_events
 from . import vectors
-from .homes import author_home_at, community_home
+from .homes import community_home, current_home, home_left_after
 from .wire import Batch, SyncSettings, WireEvent
 
 if TYPE_CHECKING:
@@ -114,9 +114,15 @@ def write_batch(
             # an unreadable body cannot be placed in its origin's log: trust nothing of this batch
             # beyond what was stored.
             stuck[b""] = 0
-    for body, ev in good:
-        if _held(conn, hashlib.sha256(ev.body).digest(), ev.content is not None):
-            out.duplicates += 1
+    ids = [hashlib.sha256(ev.body).digest() for _, ev in good]
+    held = _held(conn, ids)
+    known = IngestBatch(conn, ids)
+    # authors whose home is the signing node for every later event of this batch (hlc order), until
+    # an account event changes homes
+    homed: dict[str, bytes] = {}
+    for (body, ev), event_id in zip(good, ids, strict=True):
+        if event_id in held and (held[event_id] or ev.content is None):
+            out.duplicates += 1  # stored already, and this copy adds nothing (no missing payload)
             continue
         try:
             if vectors.scope_of(body.community, body.kind) != batch.scope:
@@ -124,31 +130,23 @@ def write_batch(
             node_key = certified.get(body.origin) or _node_of(conn, body.origin)
             if node_key is None:
                 raise InvalidEvent("origin log key has no certificate")
-            _check_author(conn, node_key, body)
+            author = body.author
+            if author is not None and homed.get(author) != node_key and _check_author(conn, node_key, body):
+                homed[author] = node_key
             _check_admin_claim(node, conn, node_key, body, ev)
-            conn.execute("SAVEPOINT ingest_one")
-            try:
-                stored = node.events.ingest(conn, ev.body, ev.sig, ev.content, body, published)
-                if (
-                    stored is not None
-                    and stored.refused is None
-                    and body.kind == "user.created"
-                    and body.target
-                ):
+            stored = node.events.ingest(conn, ev.body, ev.sig, ev.content, body, published, known)
+            if stored is None:
+                out.duplicates += 1
+                continue
+            out.stored += 1
+            out.refused += stored.refused is not None
+            if stored.refused is None and body.kind.startswith("user."):
+                homed.clear()
+                if body.kind == "user.created" and body.target:
                     conn.execute(
                         "INSERT OR IGNORE INTO sync_user_homes (user_id, node_key) VALUES (?, ?)",
                         (body.target, node_key),
                     )
-            except BaseException:
-                conn.execute("ROLLBACK TO ingest_one")
-                conn.execute("RELEASE ingest_one")
-                raise
-            conn.execute("RELEASE ingest_one")
-            if stored is None:
-                out.duplicates += 1
-            else:
-                out.stored += 1
-                out.refused += stored.refused is not None
         except ForkDetected as fork:
             out.forks += 1
             _record_fork(conn, peer, body, ev, fork.existing, int(now))
@@ -165,15 +163,21 @@ def write_batch(
     return out
 
 
-def _held(conn: Connection, event_id: bytes, with_content: bool) -> bool:
-    """Stored already, with nothing this copy adds. A copy bringing the payload of an event we hold
-    only the skeleton of (not erased) goes on to EventLog.ingest, which fills it in."""
-    row = conn.execute(
-        "SELECT (SELECT 1 FROM event_content WHERE event_id = ?1)"
-        " OR (SELECT 1 FROM erased_content WHERE event_id = ?1) AS held FROM events WHERE id = ?1",
-        (event_id,),
-    ).fetchone()
-    return row is not None and (bool(row["held"]) or not with_content)
+def _held(conn: Connection, ids: list[bytes]) -> dict[bytes, bool]:
+    """Of the batch's event ids, those stored already: True where the payload is held (or was
+    erased here), False where only the skeleton is (a copy with the payload goes on to
+    EventLog.ingest, which fills it in)."""
+    out: dict[bytes, bool] = {}
+    for i in range(0, len(ids), 500):  # under SQLite's bound-variable limit
+        chunk = ids[i : i + 500]
+        rows = conn.execute(
+            "SELECT e.id, EXISTS (SELECT 1 FROM event_content c WHERE c.event_id = e.id)"
+            " OR EXISTS (SELECT 1 FROM erased_content x WHERE x.event_id = e.id) AS held"
+            f" FROM events e WHERE e.id IN ({','.join('?' * len(chunk))})",
+            chunk,
+        )
+        out.update((bytes(r["id"]), bool(r["held"])) for r in rows)
+    return out
 
 
 def _store_certs(conn: Connection, batch: Batch, now: int) -> dict[bytes, bytes]:
@@ -198,21 +202,26 @@ def home_of(conn: Connection, user_id: str) -> bytes | None:
     return bytes(row["node_key"]) if row else None
 
 
-def _check_author(conn: Connection, node_key: bytes, body: EventBody) -> None:
-    """A user's events come only from logs certified by the user's home node at the event's position."""
-    if body.author is None:
-        return
-    home = author_home_at(conn, body.author, body.hlc)
+def _check_author(conn: Connection, node_key: bytes, body: EventBody) -> bool:
+    """A user's events come only from logs certified by the user's home node at the event's position.
+
+    True when that home is the account's home now and no move of it lies at or after the event:
+    then the answer holds for its later events (in hlc order) until an account event changes homes.
+    """
+    assert body.author is not None
+    left = home_left_after(conn, body.author, body.hlc)
+    home = left if left is not None else current_home(conn, body.author)
     if home is None and body.kind == "user.created" and body.target == body.author:
-        return  # the account's first event names its home: the node whose log created it
+        return False  # the account's first event names its home: the node whose log created it
     if home is None:
         raise InvalidEvent(f"author {body.author} is not known here yet")
     if home != node_key:
         if conn.execute(
             "SELECT 1 FROM sync_user_moves WHERE user_id = ? AND from_key = ?", (body.author, node_key)
         ).fetchone():
-            return  # a home the account moved away from: stored, and the rule book refuses it
+            return False  # a home the account moved away from: stored, and the rule book refuses it
         raise InvalidEvent(f"author {body.author} is not homed on the origin's node")
+    return left is None
 
 
 def _check_admin_claim(node: Node, conn: Connection, node_key: bytes, body: EventBody, ev: WireEvent) -> None:

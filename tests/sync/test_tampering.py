@@ -110,3 +110,47 @@ async def test_same_origin_and_seq_with_other_content_is_a_fork_kept_as_evidence
     shown = await _shown(b, text, viewer)
     assert "genuine" in shown and "forked!" not in shown
     assert await b.count("SELECT count(*) FROM event_content WHERE content = ?", evil) == 0
+
+
+def _signed_by_a(a, body: EventBody, content: bytes, **changes) -> WireEvent:
+    fb = msgspec.structs.replace(body, **changes)
+    fraw = _enc(fb)
+    return WireEvent(fraw, a.node.identity.log_key.sign(DOMAIN + fraw).signature, content)
+
+
+async def test_clocks_out_of_order_past_the_stored_log_are_caught(federation) -> None:
+    """Events appended past the last one b holds of the origin take the batch's fast path (no
+    per-event neighbour queries): their clocks are still checked, against the events stored
+    earlier in the same batch and against the stored log."""
+    a, b, _owner, cid, _, raw, sig, content = await _setup(federation)
+    body = msgspec.msgpack.decode(raw, type=EventBody)
+    bad = "hlc does not increase with seq in its origin's log"
+
+    def ev(step: int, clock: int, name: str) -> WireEvent:
+        return _signed_by_a(a, body, content, seq=body.seq + step, hlc=body.hlc + clock, target=name)
+
+    same_clock = ev(2, 5, "mforged02")  # past the tail of this batch, at its clock
+    out = await _send(a, b, cid, WireEvent(raw, sig, content), ev(1, 5, "mforged01"), same_clock,
+                      ev(3, 20, "mforged03"))  # fmt: skip
+    assert (out.stored, [r for _, r in out.rejected]) == (3, [bad]), out
+    assert out.rejected[0][0] == hashlib.sha256(same_clock.body).hexdigest()
+    # a new batch: past the stored log's last event with an older clock; and the gap filled in
+    out = await _send(a, b, cid, ev(4, 15, "mforged04"), ev(2, 10, "mforged22"))
+    assert (out.stored, [r for _, r in out.rejected]) == (1, [bad]), out
+    stored = await b.node.db.fetchall("SELECT id FROM content_messages WHERE id LIKE 'mforged%' ORDER BY id")
+    assert [r[0] for r in stored] == ["mforged01", "mforged03", "mforged22"]
+
+
+async def test_a_fork_and_a_repeat_within_one_batch(federation) -> None:
+    a, b, _owner, cid, _, raw, sig, content = await _setup(federation)
+    body = msgspec.msgpack.decode(raw, type=EventBody)
+    one = _signed_by_a(a, body, content, seq=body.seq + 1, hlc=body.hlc + 5, target="mforged11")
+    other = _signed_by_a(a, body, content, seq=body.seq + 1, hlc=body.hlc + 5, target="mforged12")
+    out = await _send(a, b, cid, WireEvent(raw, sig, content), one, one, other)
+    assert (out.stored, out.duplicates, out.forks) == (2, 1, 1), out
+    row = await b.node.db.fetchone("SELECT seq, existing_id, event_id FROM sync_forks")
+    assert row[0] == body.seq + 1
+    assert (
+        bytes(row[1]) == hashlib.sha256(one.body).digest()
+        and bytes(row[2]) == hashlib.sha256(other.body).digest()
+    )
