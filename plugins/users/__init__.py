@@ -48,6 +48,7 @@ from .schemas import Settings
 from .service import USERS, Users
 
 REVOKED = "users.sessions_revoked"  # node.signals topic: session ids revoked in another process
+ADMINS = "users.admin_changed"  # node.signals topic: [user id, is a node admin] changed in another process
 
 
 class UsersPlugin(Plugin):
@@ -80,6 +81,16 @@ class UsersPlugin(Plugin):
         users.tokens.share = lambda ids: node.signals.publish(REVOKED, msgspec.json.encode(ids))
         node.signals.subscribe(
             REVOKED, lambda data: users.tokens.revoked_elsewhere(msgspec.json.decode(data))
+        )
+        users.tokens.edge = node.config.scale.role == "edge"
+        users.tokens.share_admin = lambda user_id, admin: node.signals.publish(
+            ADMINS, msgspec.json.encode([user_id, admin])
+        )
+        node.signals.subscribe(
+            ADMINS,
+            lambda data: users.tokens.admin_changed_elsewhere(
+                *msgspec.json.decode(data, type=tuple[str, bool])
+            ),
         )
         closing: set[asyncio.Task[None]] = set()  # and an account ended there loses its sockets here
         node.signals.subscribe(LIVE_ENDED, lambda data: live_ended_elsewhere(node, data, closing))

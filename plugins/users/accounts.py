@@ -108,6 +108,7 @@ async def promote(users: Users, user_id: str, client: Client, *, actor_id: str |
 
     if not await users.node.db.write(write):
         raise not_found("user")
+    users.tokens.admin_changed(user_id, True)
 
 
 async def demote(users: Users, user_id: str, client: Client, *, actor_id: str | None = None) -> None:
@@ -128,6 +129,7 @@ async def demote(users: Users, user_id: str, client: Client, *, actor_id: str | 
         users.audit(conn, "account.demoted", client, user_id=user_id, actor_id=actor_id)
 
     await users.node.db.write(write)
+    users.tokens.admin_changed(user_id, False)
 
 
 def keep_an_admin(conn: Connection, user_id: str) -> None:

@@ -52,6 +52,11 @@ class AccessTokens:
         self.on_ended: Callable[[set[str]], Awaitable[None]] | None = None
         # Tells the node's other processes of revocations made here (set by the plugin).
         self.share: Callable[[list[str]], None] | None = None
+        # On an edge the account tables are the primary's and the event stream does not carry them:
+        # an admin claim counts as issued, less the admins the primary demoted since (node.signals).
+        self.edge = False
+        self._demoted: set[str] = set()
+        self.share_admin: Callable[[str, bool], None] | None = None
         self.api_tokens: ApiTokens | None = None  # scoped API tokens, checked in the database
 
     def issue(self, user_id: str, session_id: str, admin: bool) -> str:
@@ -109,7 +114,13 @@ class AccessTokens:
         if admin:
             # The admin claim lasts as long as the token; a demotion or a disable must not wait for
             # it to expire. Admins are few and their requests rare: re-reading the flag costs nothing.
-            admin = await queries.is_active_admin(self._db, user_id)
+            # An edge has no account rows to re-read: a disable revokes the sessions, a demotion is
+            # signalled (admin_changed).
+            admin = (
+                user_id not in self._demoted
+                if self.edge
+                else await queries.is_active_admin(self._db, user_id)
+            )
         return Principal(user_id, sid, admin)
 
     def revoked(self, *session_ids: str) -> None:
@@ -118,6 +129,18 @@ class AccessTokens:
             self._revoked[sid] = now
         if session_ids and self.share is not None:
             self.share(list(session_ids))  # the node's other processes (edges) refuse them too
+
+    def admin_changed(self, user_id: str, admin: bool) -> None:
+        """An account made or unmade a node admin here: the node's other processes (edges) follow."""
+        self.admin_changed_elsewhere(user_id, admin)
+        if self.share_admin is not None:
+            self.share_admin(user_id, admin)
+
+    def admin_changed_elsewhere(self, user_id: str, admin: bool) -> None:
+        if admin:
+            self._demoted.discard(user_id)
+        else:
+            self._demoted.add(user_id)
 
     def revoked_elsewhere(self, session_ids: list[str]) -> None:
         """Sessions another process of this node revoked (node.signals)."""
