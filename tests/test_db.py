@@ -49,6 +49,48 @@ async def test_a_failing_write_rolls_back_alone(db: Database):
     assert [r[0] for r in rows] == [1, 2]  # 1000 was rolled back with its job
 
 
+async def test_a_failing_write_alone_in_its_group_rolls_back(db: Database):
+    def bad(c):
+        c.execute("INSERT INTO t (n, v) VALUES (1000, 'half')")
+        c.execute("INSERT INTO t (n, v) VALUES (1001, NULL)")
+
+    with pytest.raises(Exception, match="NOT NULL"):
+        await db.write(bad)
+    await db.write(lambda c: c.execute("INSERT INTO t (n, v) VALUES (1, 'a')"))
+    assert [r[0] for r in await db.fetchall("SELECT n FROM t ORDER BY n")] == [1]
+
+
+async def test_an_alone_write_gets_a_transaction_of_its_own(db: Database, monkeypatch):
+    """Writes queued around an ``alone`` one are grouped without it, and its failure is its own."""
+    groups: list[list[int]] = []
+    commit_group = db._commit_group
+
+    def recorded(batch):
+        groups.append([])
+        return commit_group(batch)
+
+    monkeypatch.setattr(db, "_commit_group", recorded)
+
+    def insert(n: int, fail: bool = False):
+        def fn(c):
+            groups[-1].append(n)
+            c.execute("INSERT INTO t (n, v) VALUES (?, 'x')", (n,))
+            if fail:
+                raise RuntimeError("the alone write fails")
+
+        return fn
+
+    writes = [db.write(insert(i)) for i in range(5)]
+    writes.append(db.write(insert(100, fail=True), alone=True))
+    writes += [db.write(insert(i)) for i in range(5, 10)]
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    assert isinstance(results[5], RuntimeError)
+    assert [r for i, r in enumerate(results) if i != 5] == [None] * 10
+    assert [r[0] for r in await db.fetchall("SELECT n FROM t ORDER BY n")] == list(range(10))
+    assert [100] in groups and all(100 not in g for g in groups if g != [100])
+    assert max(len(g) for g in groups) > 1  # the others were still grouped
+
+
 async def test_pragmas_are_set(db: Database):
     async with db.reader() as conn:
         assert (await conn.execute_fetchall("PRAGMA journal_mode"))[0][0] == "wal"

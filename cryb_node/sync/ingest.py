@@ -72,7 +72,7 @@ def check_signatures(events: list[WireEvent]) -> list[EventBody | InvalidEvent]:
 
 async def receive(node: Node, peer: bytes, batch: Batch) -> Outcome:
     checked = await asyncio.to_thread(check_signatures, batch.events)
-    return await node.db.write(lambda conn: write_batch(node, conn, peer, batch, checked))
+    return await node.db.write(lambda conn: write_batch(node, conn, peer, batch, checked), alone=True)
 
 
 def write_batch(
