@@ -22,11 +22,12 @@ import logging
 import random
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
 from cryb_node.clock import Clock
+from cryb_node.events import EventBody, InvalidEvent
 
 from . import ingest, peers, policy, reconcile, vectors
 from .peers import Peer
@@ -304,24 +305,30 @@ class Engine:
         vector we really hold."""
         node, s = self.node, self.settings
 
-        def pull(after: Vector) -> asyncio.Task[Batch]:
+        async def fetch(after: Vector) -> tuple[Batch, list[EventBody | InvalidEvent]]:
             req = PullRequest(scope=scope, after=after, max_events=s.batch_events, max_bytes=s.frame_bytes)
-            task = asyncio.ensure_future(client.call("pull", req, Batch))
+            batch = await client.call("pull", req, Batch)
+            # verified off the loop while the batch before is written (libsodium and SQLite both
+            # let go of the GIL)
+            return batch, await asyncio.to_thread(ingest.check_signatures, batch.events)
+
+        def pull(after: Vector) -> asyncio.Task[tuple[Batch, list[EventBody | InvalidEvent]]]:
+            task = asyncio.ensure_future(fetch(after))
             task.add_done_callback(_retrieved)  # a guess dropped after it failed logs nothing
             return task
 
         before = await vectors.vector(node.db, scope, node.identity.origin)
-        pending: asyncio.Task[Batch] | None = pull(before)
+        pending: asyncio.Task[tuple[Batch, list[EventBody | InvalidEvent]]] | None = pull(before)
         try:
             for _ in range(MAX_ROUNDS):
                 if pending is None:
                     return
-                batch = await pending
+                batch, checked = await pending
                 if batch.scope != scope:
                     raise PeerCallError("the peer answered for another scope")
                 guess = vectors.after_batch(before, batch)
                 pending = pull(guess) if batch.more else None
-                out = await ingest.receive(node, client.peer.node_key, batch)
+                out = await ingest.store(node, client.peer.node_key, batch, checked)
                 if out.flagged:
                     # a failed session like any other: backoff, then the breaker opens
                     raise PeerCallError("the peer is flagged for sending refused events")
@@ -396,7 +403,7 @@ class Engine:
             )
 
 
-def _retrieved(task: asyncio.Future[Batch]) -> None:
+def _retrieved(task: asyncio.Future[Any]) -> None:
     if not task.cancelled():
         task.exception()
 

@@ -71,7 +71,11 @@ def check_signatures(events: list[WireEvent]) -> list[EventBody | InvalidEvent]:
 
 
 async def receive(node: Node, peer: bytes, batch: Batch) -> Outcome:
-    checked = await asyncio.to_thread(check_signatures, batch.events)
+    return await store(node, peer, batch, await asyncio.to_thread(check_signatures, batch.events))
+
+
+async def store(node: Node, peer: bytes, batch: Batch, checked: list[EventBody | InvalidEvent]) -> Outcome:
+    """Write a batch whose signatures ``check_signatures`` checked (in a transaction of its own)."""
     return await node.db.write(lambda conn: write_batch(node, conn, peer, batch, checked), alone=True)
 
 
