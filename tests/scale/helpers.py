@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import subprocess
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -33,6 +35,18 @@ async def register(http: aiohttp.ClientSession, base: str, name: str) -> tuple[s
         json={"username": name, "email": f"{name}@example.test", "password": PASSWORD},
     )  # fmt: skip
     return got["user"]["id"], got["access_token"]
+
+
+async def cli_admin(config: Path, data_dir: Path, prefix: str = "admin") -> str:
+    """A node admin made beside the primary with `cryb user create --admin`; its username (the
+    password is PASSWORD)."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    out = await asyncio.to_thread(
+        run_cryb, "--config", str(config), "--data", str(data_dir),
+        "user", "create", name, "--email", f"{name}@example.test", "--password", PASSWORD, "--admin",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return name
 
 
 class Listener:

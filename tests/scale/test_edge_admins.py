@@ -5,17 +5,15 @@ the token expires."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 
 import aiohttp
 
-from tests.conftest import run_cryb
 from tests.support.waiting import eventually
 from tests.users_fixtures import PASSWORD
 
 from .conftest import Cluster, needs_nats
-from .helpers import call, register
+from .helpers import call, cli_admin, register
 
 pytestmark = needs_nats
 
@@ -28,12 +26,7 @@ async def _status(http: aiohttp.ClientSession, base: str, path: str, token: str)
 async def test_a_node_admin_is_one_on_an_edge_until_demoted(edges: Cluster):
     assert edges.primary is not None
     edge = edges.edges[0].url
-    name = f"root_{secrets.token_hex(3)}"
-    out = await asyncio.to_thread(
-        run_cryb, "--config", str(edges.config), "--data", str(edges.primary.data_dir),
-        "user", "create", name, "--email", f"{name}@example.test", "--password", PASSWORD, "--admin",
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
+    name = await cli_admin(edges.config, edges.primary.data_dir, "root")
     async with aiohttp.ClientSession() as http:
         root = (await call(http, edge, "POST", "auth/login", json={"login": name, "password": PASSWORD}))[
             "access_token"

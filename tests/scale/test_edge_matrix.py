@@ -5,18 +5,15 @@ users per row)."""
 
 from __future__ import annotations
 
-import asyncio
-import secrets
-
 import aiohttp
 import pytest
 
 import tests.communities.test_authorization as matrix
 from tests.communities.conftest import User
-from tests.conftest import run_cryb
 from tests.users_fixtures import PASSWORD
 
 from .conftest import Cluster, needs_nats
+from .helpers import cli_admin
 
 pytestmark = [needs_nats, pytest.mark.slow]
 
@@ -27,12 +24,8 @@ async def test_the_community_authorization_matrix_holds_on_an_edge(edges: Cluste
 
     async def new_admin(client: aiohttp.ClientSession) -> User:
         # made beside the primary with `cryb user create --admin`, signed in through the edge
-        name = f"admin_{secrets.token_hex(4)}"
-        out = await asyncio.to_thread(
-            run_cryb, "--config", str(edges.config), "--data", str(edges.primary.data_dir),
-            "user", "create", name, "--email", f"{name}@example.test", "--password", PASSWORD, "--admin",
-        )  # fmt: skip
-        assert out.returncode == 0, out.stderr
+        assert edges.primary is not None
+        name = await cli_admin(edges.config, edges.primary.data_dir)
         async with client.post("/api/v1/auth/login", json={"login": name, "password": PASSWORD}) as resp:
             token = (await resp.json())["access_token"]
         async with client.get("/api/v1/users/@me", headers={"Authorization": f"Bearer {token}"}) as resp:
