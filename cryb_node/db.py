@@ -147,7 +147,7 @@ class Database:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cryb-writer")
         self._writer: Connection | None = None
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
-        self._held: _Job | None = None  # an ``alone`` job taken from the queue: the next group's
+        self._next: _Job | None = None  # an ``alone`` job met while grouping: it runs next, by itself
         self._task: asyncio.Task[None] | None = None
         self._closing = False  # close() has begun: new writes are refused, queued ones still commit
         self._pool: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
@@ -219,12 +219,12 @@ class Database:
     async def _run_writer(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
-            first, self._held = self._held or await self._queue.get(), None
+            first, self._next = self._next or await self._queue.get(), None
             batch = [first]
             while not first.alone and len(batch) < self._group_max and not self._queue.empty():
                 job = self._queue.get_nowait()
                 if job.alone:
-                    self._held = job
+                    self._next = job
                     break
                 batch.append(job)
             committed = True

@@ -178,26 +178,43 @@ class ForkDetected(InvalidEvent):
 class IngestBatch:
     """What ingesting one batch learns once instead of once per event (writer thread, one job).
 
-    Made for a batch's event ids before the first is stored: which of them were erased here, and
-    per origin the highest (seq, hlc) stored, kept as the batch's events are stored. An event past
-    that tail has no stored event at or after its seq, so its fork and clock checks need no query.
-    Only good for the job that made it: another write may change what it knows."""
+    Made for a batch's event ids before the first is stored: which of them are stored already, which
+    were erased here, and per origin the highest (seq, hlc) stored, kept as the batch's events are
+    stored. An event past that tail has no stored event at or after its seq, so its fork and clock
+    checks need no query. Only good for the job that made it: another write may change what it knows."""
 
-    __slots__ = ("erased", "headless", "tails")
+    __slots__ = ("erased", "headless", "stored_ids", "tails")
 
     def __init__(self, conn: Connection, ids: list[bytes]) -> None:
         self.erased: set[bytes] = set()
+        self.stored_ids: dict[bytes, bool] = {}  # stored event id -> its payload is stored too
         for i in range(0, len(ids), 500):  # under SQLite's bound-variable limit
             chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
             self.erased.update(
                 bytes(r["event_id"])
                 for r in conn.execute(
-                    f"SELECT event_id FROM erased_content WHERE event_id IN ({','.join('?' * len(chunk))})",
+                    f"SELECT event_id FROM erased_content WHERE event_id IN ({marks})", chunk
+                )
+            )
+            self.stored_ids.update(
+                (bytes(r["id"]), bool(r["payload"]))
+                for r in conn.execute(
+                    "SELECT e.id, EXISTS (SELECT 1 FROM event_content c WHERE c.event_id = e.id) AS payload"
+                    f" FROM events e WHERE e.id IN ({marks})",
                     chunk,
                 )
             )
         self.tails: dict[bytes, tuple[int, int] | None] = {}
         self.headless: set[bytes] = set()  # origins without a log head here (not an earlier log of ours)
+
+    def held(self, event_id: bytes, with_content: bool) -> bool:
+        """Stored already (as the batch began), with nothing a copy adds: a copy bringing the payload
+        of an event held only as a skeleton (not erased here) goes on to EventLog.ingest, which
+        fills it in."""
+        if event_id not in self.stored_ids:
+            return False
+        return self.stored_ids[event_id] or event_id in self.erased or not with_content
 
     def tail(self, conn: Connection, origin: bytes) -> tuple[int, int] | None:
         """(seq, hlc) of the origin's highest stored event; None if none is stored."""

@@ -119,13 +119,12 @@ def write_batch(
             # beyond what was stored.
             stuck[b""] = 0
     ids = [hashlib.sha256(ev.body).digest() for _, ev in good]
-    held = _held(conn, ids)
     known = IngestBatch(conn, ids)
     # authors whose home is the signing node for every later event of this batch (hlc order), until
     # an account event changes homes
     homed: dict[str, bytes] = {}
     for (body, ev), event_id in zip(good, ids, strict=True):
-        if event_id in held and (held[event_id] or ev.content is None):
+        if known.held(event_id, ev.content is not None):
             out.duplicates += 1  # stored already, and this copy adds nothing (no missing payload)
             continue
         try:
@@ -164,23 +163,6 @@ def write_batch(
             if origin in stuck:
                 upto = min(upto, stuck[origin] - 1)
             vectors.advance(conn, batch.scope, origin, batch.after.get(origin_hex, 0), upto)
-    return out
-
-
-def _held(conn: Connection, ids: list[bytes]) -> dict[bytes, bool]:
-    """Of the batch's event ids, those stored already: True where the payload is held (or was
-    erased here), False where only the skeleton is (a copy with the payload goes on to
-    EventLog.ingest, which fills it in)."""
-    out: dict[bytes, bool] = {}
-    for i in range(0, len(ids), 500):  # under SQLite's bound-variable limit
-        chunk = ids[i : i + 500]
-        rows = conn.execute(
-            "SELECT e.id, EXISTS (SELECT 1 FROM event_content c WHERE c.event_id = e.id)"
-            " OR EXISTS (SELECT 1 FROM erased_content x WHERE x.event_id = e.id) AS held"
-            f" FROM events e WHERE e.id IN ({','.join('?' * len(chunk))})",
-            chunk,
-        )
-        out.update((bytes(r["id"]), bool(r["held"])) for r in rows)
     return out
 
 
