@@ -264,6 +264,8 @@ async def test_attach_preview_lightbox_file_card_emoji_and_spoiler(aiohttp_serve
     await alice.keyboard.press("Enter")
     await expect(composer).to_have_value("sunset 🌞:partyparrot: 👍")
     await composer.press("Enter")
+    # Sent and stored first (alice's own copy leaves "pending"), so a failure below says which side.
+    await expect(message(alice, "sunset 🌞")).to_be_visible()
     got = message(bob, "sunset 🌞")
     await expect(got.locator("img.custom-emoji")).to_have_attribute("alt", ":partyparrot:")
     await until(

@@ -207,3 +207,40 @@ async def test_sign_in_and_send_using_only_the_keyboard(aiohttp_server, tmp_path
     # Settings open and close from the keyboard, focus returning to where it was.
     await page.locator("#composer-input").focus()
     assert page.errors == []
+
+
+async def test_a_channel_whose_first_page_failed_to_load_fills_in_when_the_network_returns(
+    aiohttp_server, tmp_path, browser
+):
+    # The network fails just as bob's channel opens: its first page of messages and alice's profile
+    # do not arrive. The page must try again on its own, not stay empty with "Unknown user" in it.
+    base = await serve(aiohttp_server, tmp_path)
+    alice, bob = await new_page(browser), await new_page(browser)
+    await register(alice, base, "alice")
+    await register(bob, base, "bob")
+    await create_community(alice, "Harbour")
+    await send(alice, "written before bob came")
+    await expect(message(alice, "written before bob came")).to_be_visible()
+    failed: list[str] = []
+
+    async def drop_once(route):
+        kind = "messages" if "/messages" in route.request.url else "profile"
+        if kind in failed:
+            await route.fallback()
+        else:
+            failed.append(kind)
+            await route.abort("internetdisconnected")
+
+    await bob.route(re.compile(r".*/api/v1/channels/[^/]+/messages(\?.*)?$"), drop_once)
+    await bob.route(re.compile(r".*/api/v1/users/(?!@me)[^/?]+$"), drop_once)
+    await accept_invite(bob, await invite_link(alice))
+    await expect(message(bob, "written before bob came")).to_be_visible(timeout=20000)
+    assert sorted(failed) == ["messages", "profile"]  # both really failed once
+    members = bob.get_by_role("complementary", name="Members")
+    await expect(members.get_by_role("button", name="alice, online")).to_be_visible(timeout=20000)
+    await expect(members.get_by_text("Unknown user")).to_have_count(0)
+    await expect(bob.get_by_text("Cannot reach the server")).to_have_count(0)
+    # And live after that.
+    await send(alice, "and live after that")
+    await expect(message(bob, "and live after that")).to_be_visible()
+    assert bob.errors == []

@@ -48,20 +48,35 @@ export function reset() {
 // -- users -----------------------------------------------------------------------------------------
 
 const inflight = new Map();
+const unreachable = new Map(); // user id -> {wait, timer}: a profile the network failed to bring
 
 /** A user's profile, fetched once and cached; callers re-render on 'users'. */
 export function user(id) {
   const known = state.users.get(id);
   if (known) return known;
-  if (!inflight.has(id)) {
+  const waiting = unreachable.get(id);
+  if (!inflight.has(id) && !waiting?.timer) {
     inflight.set(
       id,
       users.get(id)
         .then((profile) => {
+          unreachable.delete(id);
           state.users.set(id, profile);
           emit('users', id);
         })
-        .catch(() => state.users.set(id, { id, username: 'unknown', display_name: 'Unknown user' }))
+        .catch((err) => {
+          if (err.status !== 0) {
+            state.users.set(id, { id, username: 'unknown', display_name: 'Unknown user' });
+            emit('users', id);
+            return;
+          }
+          // The network failed, not the node: the user is not unknown, only not here yet. Ask again
+          // in 1 s, 2 s, 4 s ... up to 30 s (renders meanwhile show '…' and ask nothing).
+          const wait = Math.min(30000, (waiting?.wait || 500) * 2);
+          const next = { wait, timer: null };
+          next.timer = setTimeout(() => { next.timer = null; user(id); }, wait);
+          unreachable.set(id, next);
+        })
         .finally(() => inflight.delete(id)),
     );
   }

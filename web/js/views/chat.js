@@ -88,7 +88,9 @@ export class ChatView {
   }
 
   destroy() {
+    this.destroyed = true;
     clearTimeout(this.rememberTimer);
+    clearTimeout(this.loadTimer);
     this.observer.disconnect();
     this.newerObserver.disconnect();
     for (const u of this.unsubs) u();

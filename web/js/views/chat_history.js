@@ -16,11 +16,16 @@ function hashTarget() {
   return m ? decodeURIComponent(m[1]) : null;
 }
 
-export async function load(view) {
+/** Open the channel: its first page (or a linked message's context), then live. A first page the
+ *  network failed to bring is asked for again (retryLoad), so the channel never stays empty.
+ *  `again`: a retry, which leaves the member's focus where it is. */
+export async function load(view, { again = false } = {}) {
+  clearTimeout(view.loadTimer);
+  view.loadTimer = null;
   const target = hashTarget();
   if (target && !view.bucket.byId.has(target)) {
     view.historyStatus.textContent = 'Loading messages…';
-    if (!(await loadAround(view, target))) return;
+    if (!(await loadAround(view, target, { retry: true }))) return;
   } else if (!view.bucket.loaded) {
     view.historyStatus.textContent = 'Loading messages…';
     const readies = view.shell.readies;
@@ -31,6 +36,7 @@ export async function load(view) {
       view.bucket.loaded = true;
     } catch (err) {
       view.historyStatus.textContent = err.message;
+      retryLoad(view, err);
       return;
     }
     // The socket became ready while the page was on its way (its catch-up had nothing to start
@@ -45,9 +51,17 @@ export async function load(view) {
   view.observer.observe(view.sentinel);
   view.newerObserver.observe(view.newerSentinel);
   placeUnread(view, { scroll: !target });
-  view.focusComposer();
+  if (!again) view.focusComposer();
   ack(view);
   remember(view, 0);
+}
+
+/** The first page did not come: if the network (not the node) failed, ask again in 1 s, 2 s, 4 s ...
+ *  up to 30 s, and at once when the gateway is ready again (catchUp). A refusal is not retried. */
+function retryLoad(view, err) {
+  if (err.status !== 0 || view.destroyed) return;
+  view.loadWait = Math.min(30000, (view.loadWait || 500) * 2);
+  view.loadTimer = setTimeout(() => load(view, { again: true }), view.loadWait);
 }
 
 /** Keep the latest page of this channel in IndexedDB (outbox.js): a cold start offline shows it,
@@ -79,8 +93,9 @@ export async function jumpTo(view, id) {
   highlight(view, id);
 }
 
-/** The history around message `id`; false (the status line says why) if it cannot be had. */
-async function loadAround(view, id) {
+/** The history around message `id`; false (the status line says why) if it cannot be had.
+ *  `retry`: the channel is opening on it, so a network failure is tried again (retryLoad). */
+async function loadAround(view, id, { retry = false } = {}) {
   try {
     const page = await M.list(view.channelId, { around: id, limit: AROUND });
     const idx = page.messages.findIndex((m) => m.id === id);
@@ -95,6 +110,7 @@ async function loadAround(view, id) {
     return true;
   } catch (err) {
     view.historyStatus.textContent = err.status === 404 ? 'That message is gone.' : err.message;
+    if (retry) retryLoad(view, err);
     return false;
   }
 }
@@ -173,6 +189,7 @@ export async function loadOlder(view) {
 /** After a fresh gateway session, fetch everything newer than what we hold (nothing was replayed). */
 export async function catchUp(view) {
   const b = view.bucket;
+  if (view.loadTimer) return load(view, { again: true }); // its first page is still owed
   if (!b.loaded || b.hasNewer) return; // a window into history: loadNewer walks to the present
   let after = b.list.length ? b.list[b.list.length - 1].id : null;
   for (let i = 0; i < 20; i++) {
