@@ -101,6 +101,11 @@ class NodeCollector:
             stats.seconds_counts,
             stats.seconds_sum,
         )
+        yield CounterMetricFamily(
+            "cryb_db_checkpoints",
+            "WAL checkpoints run beside the writer (none while Litestream replicates: it checkpoints)",
+            value=node.db.checkpoints.done,
+        )
         yield GaugeMetricFamily(
             "cryb_event_loop_lag_seconds", "How late the last event-loop probe woke", value=node.loop_lag.last
         )

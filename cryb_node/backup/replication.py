@@ -2,9 +2,9 @@
 exponential backoff when it dies, reads its log to know how far the replica has got, and stops it
 after a final sync when the node shuts down.
 
-While replication is on, the node turns off SQLite's automatic checkpoints on its writer
-(``wal_autocheckpoint=0``): Litestream must see every WAL frame before it is checkpointed away,
-so it does the checkpoints itself. They stay off between restarts of a crashed child too (the WAL
+While replication is on, the node's own checkpoints (db.Checkpoints; its writer never runs
+SQLite's automatic ones) are off: Litestream must see every WAL frame before it is checkpointed
+away, so it does the checkpoints itself. They stay off between restarts of a crashed child too (the WAL
 grows for at most one backoff, 30 s): a checkpoint behind Litestream's back lost acknowledged
 writes in the long drill. They come back when replication stops with the node.
 
@@ -52,7 +52,6 @@ BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 30.0
 # A child that lived this long is considered healthy: the next failure starts the backoff over.
 HEALTHY_AFTER_S = 60.0
-DEFAULT_AUTOCHECKPOINT = 1000
 # Litestream retries a failing upload quietly (a refused connection logs no error for minutes),
 # so a replica this far behind is reported as a problem by the node itself.
 STALL_AFTER_S = 10.0
@@ -245,7 +244,7 @@ class Replicator:
 
     async def start(self) -> None:
         litestream.write_config(self.cfg, self.db_path, self.config_path, socket=self.socket)
-        await self._autocheckpoint(0)
+        await self._checkpoints(False)
         self.db.on_commit.append(self._on_commit)
         self._task = asyncio.create_task(self._supervise(), name="cryb-litestream")
         self._writer_task = asyncio.create_task(self._write_status_loop(), name="cryb-litestream-status")
@@ -279,7 +278,7 @@ class Replicator:
             self._writer_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._writer_task
-        await self._autocheckpoint(DEFAULT_AUTOCHECKPOINT)
+        await self._checkpoints(True)
         self.state = "stopped"
         self._write_status()
 
@@ -400,11 +399,11 @@ class Replicator:
 
     # -- the child ------------------------------------------------------------------------------
 
-    async def _autocheckpoint(self, pages: int) -> None:
+    async def _checkpoints(self, enabled: bool) -> None:
         try:
-            await self.db.set_wal_autocheckpoint(pages)
+            await self.db.set_checkpoints(enabled)
         except Exception as err:  # the database may be closing; the next start sets it again
-            log.warning("cannot set wal_autocheckpoint=%d: %s", pages, err)
+            log.warning("cannot turn the node's checkpoints %s: %s", "on" if enabled else "off", err)
 
     async def _supervise(self) -> None:
         failures = 0

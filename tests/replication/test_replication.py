@@ -111,6 +111,9 @@ async def test_killed_litestream_is_restarted_and_the_gap_shows_then_closes(
     monkeypatch.setattr(replication, "BACKOFF_FIRST_S", 2.0)  # long enough to look at the gap
     client, node = await start_node(aiohttp_client, tmp_path / "data", file_target(tmp_path))
     assert node.replication is not None
+    # Litestream checkpoints while it replicates, also while it is down: the node's own are off.
+    assert node.db.checkpoints.enabled is False
+    checkpointed = node.db.checkpoints.done
     await post_notes(client, 3, "before")
     await eventually(lambda: caught_up(node), timeout=20, what="first sync")
     first_pid = node.replication.status().pid
@@ -141,6 +144,8 @@ async def test_killed_litestream_is_restarted_and_the_gap_shows_then_closes(
     body = await (await client.get("/readyz")).json()
     assert body["status"] == "ready" and body["checks"]["replication"]["ok"]
     assert set(gap) <= await restored_ids(node, tmp_path / "restored.db")
+    assert node.db.checkpoints.done == checkpointed and node.db.checkpoints.rounds > 0
+    assert f"cryb_db_checkpoints_total {float(checkpointed)}" in metrics
 
 
 async def test_unreachable_endpoint_keeps_the_node_serving_and_loses_nothing_once_back(
