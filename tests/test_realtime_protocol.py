@@ -261,3 +261,18 @@ def test_resume_buffer_keeps_the_last_n_dispatches_and_refuses_older_seqs():
     assert [json.loads(f)["s"] for f in session.replay_after(6)] == [7, 8]
     assert session.replay_after(8) == []
     assert session.replay_after(9) is None and session.replay_after(-1) is None
+
+
+def test_resume_buffer_holds_exactly_the_last_n_at_every_count_between_its_trims():
+    # The buffer is trimmed in steps, so it may hold more than N frames for a while; a resume still
+    # reaches back exactly N, whatever the count since the last trim.
+    hub = Hub(RealtimeSection(resume_buffer_events=8), clock=Clock())
+    for n in range(0, 40):
+        session = Session(hub, "u1")
+        for i in range(n):
+            session.dispatch(DispatchFrame("NOTE", {"i": i}))
+        oldest = max(0, n - 8)  # the last seq a client may name and still be replayed everything after
+        if oldest > 0:
+            assert session.replay_after(oldest - 1) is None, n
+        replayed = [json.loads(f) for f in session.replay_after(oldest)]
+        assert [(f["s"], f["d"]["i"]) for f in replayed] == [(s, s - 1) for s in range(oldest + 1, n + 1)], n
