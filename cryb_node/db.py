@@ -206,7 +206,10 @@ class Database:
         group_commit_max: int = 256,
         clock: Clock | None = None,
         checkpoint_every_s: float = CHECKPOINT_EVERY_S,
+        own_checkpoints: bool = True,
     ) -> None:
+        """``own_checkpoints``: False when Litestream replicates this file, even from another
+        process (a CLI command beside the serving node), since only Litestream may checkpoint it."""
         self.path = Path(path)
         self.clock = clock or Clock()
         self._readers_n = readers
@@ -224,16 +227,14 @@ class Database:
         self._inline: sqlite3.Connection | None = None
         self.stats = WriteStats()
         self.checkpoints = Checkpoints(self.path, checkpoint_every_s)
+        self.checkpoints.enabled = own_checkpoints
         # Called in the event loop after each group, with whether it committed.
         self.on_commit: list[Callable[[bool], None]] = []
 
     async def open(self) -> None:
         check_sqlite_version()
         loop = asyncio.get_running_loop()
-        self._writer = await loop.run_in_executor(
-            self._executor, lambda: connect(self.path, busy_timeout_ms=self._busy, clock=self.clock)
-        )
-        self._writer.execute("PRAGMA wal_autocheckpoint = 0")  # Checkpoints does it, off the COMMIT
+        self._writer = await loop.run_in_executor(self._executor, self._connect_writer)
         self.checkpoints.start()
         for _ in range(self._readers_n):
             conn = aiosqlite.Connection(
@@ -247,6 +248,11 @@ class Database:
         self._inline = connect(self.path, busy_timeout_ms=INLINE_BUSY_MS)
         self._closing = False
         self._task = asyncio.create_task(self._run_writer(), name="cryb-db-writer")
+
+    def _connect_writer(self) -> Connection:
+        conn = connect(self.path, busy_timeout_ms=self._busy, clock=self.clock)
+        conn.execute("PRAGMA wal_autocheckpoint = 0")  # never in a COMMIT: Checkpoints does it
+        return conn
 
     async def close(self) -> None:
         if self._task is not None:

@@ -102,7 +102,8 @@ class Node:
         # The data dir holds keys and PII: only the node's own user may enter it.
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         # An edge's database is a replica of the primary's: the primary's Litestream backs it up.
-        replicate = background and self.config.replication.enabled and not scale.is_edge(self.config)
+        litestream_file = self.config.replication.enabled and not scale.is_edge(self.config)
+        replicate = background and litestream_file
         if replicate and self.config.replication.restore_on_start and not self.db_path.exists():
             # Also replaces the log key, so the restored log never reuses a sequence number.
             media = blobs.source(self.plugins, self.data_dir)
@@ -115,6 +116,7 @@ class Node:
             busy_timeout_ms=cfg.busy_timeout_ms,
             group_commit_max=cfg.group_commit_max,
             clock=self.clock,
+            own_checkpoints=not litestream_file,  # Litestream checkpoints it, from whatever process
         )
         await self.db.open()
         async with contextlib.AsyncExitStack() as stack:

@@ -218,3 +218,20 @@ async def test_verify_restores_a_copy_and_catches_a_tampered_event(aiohttp_clien
     bad = await asyncio.to_thread(replica.verify, node.config, node.db_path, node.plugins)
     event_log = next(c for c in bad.checks if c["check"] == "event_log")
     assert not bad.ok and not event_log["ok"] and "event pos 2 (demo.note)" in event_log["detail"]
+
+
+async def test_a_cli_process_beside_a_replicated_node_never_checkpoints(tmp_path: Path):
+    # `cryb user create` and the other commands open the node's database in a process of their
+    # own; while the serving node's Litestream replicates it, a checkpoint from that process would
+    # drop WAL frames Litestream has not copied yet. Without replication, it checkpoints as usual.
+    replicated = Node(make_config(tmp_path / "a", replication=file_target(tmp_path)))
+    async with replicated.running(background=False):
+        assert replicated.replication is None  # not the serving process: Litestream is not its child
+        assert replicated.db.checkpoints.enabled is False
+        assert (
+            await replicated.db.run_in_writer(lambda c: c.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+            == 0
+        )
+    plain = Node(make_config(tmp_path / "b"))
+    async with plain.running(background=False):
+        assert plain.db.checkpoints.enabled is True
