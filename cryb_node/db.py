@@ -141,9 +141,10 @@ class Checkpoints:
     """Checkpoints the WAL on a thread and connection of their own, so no COMMIT waits for one.
     PASSIVE: it copies what no reader still needs and never waits for, or blocks, the writer."""
 
-    def __init__(self, path: Path, every_s: float) -> None:
+    def __init__(self, path: Path, every_s: float, busy_timeout_ms: int = 5000) -> None:
         self.path = path
         self.every_s = every_s
+        self.busy_timeout_ms = busy_timeout_ms
         self.enabled = True
         self.done = 0  # checkpoints run (/metrics)
         self.rounds = 0  # times the thread woke for commits, checkpointing or not
@@ -173,7 +174,7 @@ class Checkpoints:
             self._thread = None
 
     def _run(self) -> None:
-        conn = connect(self.path, busy_timeout_ms=0)
+        conn: Connection | None = None  # opened at the first checkpoint, so never while Litestream's
         try:
             while True:
                 self._dirty.wait()
@@ -185,13 +186,18 @@ class Checkpoints:
                     if not self.enabled:
                         continue
                     try:
+                        # Opening can meet a busy file (another connection recovering the WAL): the
+                        # thread must outlive that, or the WAL would grow for the process's life.
+                        if conn is None:
+                            conn = connect(self.path, busy_timeout_ms=self.busy_timeout_ms)
                         conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     except sqlite3.Error as err:  # the next commit brings another round
                         log.warning("checkpoint failed: %s", err)
                     else:
                         self.done += 1
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
 
 class Database:
@@ -226,7 +232,7 @@ class Database:
         self._writer_thread: threading.Thread | None = None
         self._inline: sqlite3.Connection | None = None
         self.stats = WriteStats()
-        self.checkpoints = Checkpoints(self.path, checkpoint_every_s)
+        self.checkpoints = Checkpoints(self.path, checkpoint_every_s, busy_timeout_ms)
         self.checkpoints.enabled = own_checkpoints
         # Called in the event loop after each group, with whether it committed.
         self.on_commit: list[Callable[[bool], None]] = []

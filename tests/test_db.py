@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cryb_node import db as db_module
 from cryb_node.db import Database, SQLiteTooOld, check_sqlite_version
 
 
@@ -200,3 +201,32 @@ async def test_a_commit_never_checkpoints_a_thread_of_its_own_does(tmp_path: Pat
     finally:
         await db.close()
     assert not any(t.name == "cryb-checkpoint" for t in threading.enumerate())
+
+
+async def test_the_checkpoint_thread_outlives_a_busy_database_when_it_opens(tmp_path: Path, monkeypatch):
+    # In the full suite the thread's connection once met "database is locked" as it opened (another
+    # connection recovering the WAL) and the thread died: no checkpoint for the rest of the process.
+    # SQLite's answer is injected here, for the first connection the thread makes.
+    real = db_module.connect
+    refused: list[str] = []
+
+    def busy_once(*args, **kwargs):
+        if threading.current_thread().name == "cryb-checkpoint" and not refused:
+            refused.append("busy")
+            raise db_module.sqlite3.OperationalError("database is locked")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(db_module, "connect", busy_once)
+    path = tmp_path / "busy.db"
+    db = Database(path, readers=1, checkpoint_every_s=0.02)
+    await db.open()
+    try:
+        await db.write(lambda c: c.execute("CREATE TABLE b (x BLOB)"))
+        await _until(lambda: refused == ["busy"], "the thread never tried to open its connection")
+        before = path.stat().st_size
+        for _ in range(5):
+            await db.write(lambda c: c.execute("INSERT INTO b VALUES (randomblob(8000))"))
+        await _until(lambda: path.stat().st_size >= before + 5 * 8000, "no checkpoint after the busy open")
+        assert db.checkpoints.done >= 1
+    finally:
+        await db.close()
