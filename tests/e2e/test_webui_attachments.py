@@ -370,3 +370,37 @@ async def test_spoilers_in_forum_posts_and_comments(aiohttp_server, tmp_path, br
     await expect(body.get_by_role("button", name="Spoiler, hidden: activate to show")).to_have_count(1)
     assert alice.errors == []
     assert alice.external_requests == []
+
+
+async def test_after_picking_an_emoji_typing_goes_on_in_the_composer(aiohttp_server, tmp_path, browser):
+    # The picker's dialog handed focus back to the Emoji button a moment after the pick had put it in
+    # the composer: the next key went to the button, and Enter opened the picker again instead of
+    # sending (the full suite's flake of the test above).
+    base, _node = await serve_node(aiohttp_server, tmp_path)
+    alice = await new_page(browser)
+    await register(alice, base, "alice")
+    await create_community(alice, "Smiles")
+    composer = alice.locator("#composer-input")
+    await composer.fill("hi ")
+    await alice.get_by_role("button", name="Emoji", exact=True).click()
+    picker = alice.get_by_role("dialog", name="Emoji")
+    await picker.get_by_role("gridcell", name="😀 grinning face").click()
+    await expect(picker).to_have_count(0)
+    await expect(composer).to_be_focused()
+    await alice.wait_for_timeout(300)  # long after the dialog's close event: the focus stays
+    await expect(composer).to_be_focused()
+    await alice.keyboard.type(" there")
+    # By keyboard alone: open, search, pick, go on typing, send.
+    await alice.keyboard.press("Tab")
+    await expect(alice.get_by_role("button", name="Emoji", exact=True)).to_be_focused()
+    await alice.keyboard.press("Enter")
+    await expect(picker.get_by_role("searchbox", name="Search emoji")).to_be_focused()
+    await alice.keyboard.type("thumbs up")
+    await alice.keyboard.press("Enter")
+    await expect(picker).to_have_count(0)
+    await alice.wait_for_timeout(300)
+    await alice.keyboard.type("!")
+    await alice.keyboard.press("Enter")
+    await expect(message(alice, "hi 😀 there👍!")).to_be_visible()
+    await expect(picker).to_have_count(0)
+    assert alice.errors == []

@@ -25,6 +25,10 @@ export class ComposerExtras {
   }
 
   async openPicker() {
+    // Where the emoji goes: the caret as it is now. Closing the dialog hands the focus back to the
+    // text box if it had it, and Chromium puts the caret at its start as it does.
+    const input = this.composer.input;
+    const at = [input.selectionStart ?? input.value.length, input.selectionEnd ?? input.value.length];
     const { openEmojiPicker } = await import('./emoji_picker.js');
     openEmojiPicker({
       title: 'Emoji',
@@ -32,20 +36,18 @@ export class ComposerExtras {
       pick: (item) => {
         if (item.custom) {
           this.custom.set(`:${item.name}:`, `<:${item.name}:${item.id}>`);
-          this.insert(`:${item.name}: `);
-        } else this.insert(item.emoji);
+          this.insert(`:${item.name}: `, at);
+        } else this.insert(item.emoji, at);
       },
     });
   }
 
-  insert(text) {
+  insert(text, [start, end]) {
     const input = this.composer.input;
-    const start = input.selectionStart ?? input.value.length;
-    const end = input.selectionEnd ?? start;
+    this.composer.focus();
     input.value = input.value.slice(0, start) + text + input.value.slice(end);
     input.setSelectionRange(start + text.length, start + text.length);
     input.dispatchEvent(new Event('input'));
-    this.composer.focus();
   }
 
   /** Custom emoji picked while writing become their tokens. */

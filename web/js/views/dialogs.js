@@ -20,8 +20,12 @@ export function modal(title, build, { className = '' } = {}) {
     dialog.close();
   };
   dialog.addEventListener('close', () => {
+    // The close event comes a task after close(): whoever closed it may have put the focus somewhere
+    // meanwhile (a picked emoji puts it back in the composer), and that wins over the opener.
+    const active = document.activeElement;
+    const placed = active && active !== document.body && active !== opener && !dialog.contains(active);
     dialog.remove();
-    if (opener && opener.isConnected) opener.focus();
+    if (!placed && opener && opener.isConnected) opener.focus();
   });
   dialog.addEventListener('click', (e) => {
     if (e.target === dialog) close();
