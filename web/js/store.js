@@ -48,7 +48,7 @@ export function reset() {
 // -- users -----------------------------------------------------------------------------------------
 
 const inflight = new Map();
-const unreachable = new Map(); // user id -> {wait, timer}: a profile the network failed to bring
+const unreachable = new Map(); // user id -> {wait, timer}
 
 /** A user's profile, fetched once and cached; callers re-render on 'users'. */
 export function user(id) {
@@ -70,8 +70,7 @@ export function user(id) {
             emit('users', id);
             return;
           }
-          // The network failed, not the node: the user is not unknown, only not here yet. Ask again
-          // in 1 s, 2 s, 4 s ... up to 30 s (renders meanwhile show '…' and ask nothing).
+          // A network failure: not unknown, so ask again in 1 s, 2 s ... 30 s.
           const wait = Math.min(30000, (waiting?.wait || 500) * 2);
           const next = { wait, timer: null };
           next.timer = setTimeout(() => { next.timer = null; user(id); }, wait);

@@ -16,9 +16,8 @@ function hashTarget() {
   return m ? decodeURIComponent(m[1]) : null;
 }
 
-/** Open the channel: its first page (or a linked message's context), then live. A first page the
- *  network failed to bring is asked for again (retryLoad), so the channel never stays empty.
- *  `again`: a retry, which leaves the member's focus where it is. */
+/** Open the channel: its first page (or a linked message's context). `again`: a retry (retryLoad),
+ *  which leaves the focus alone. */
 export async function load(view, { again = false } = {}) {
   clearTimeout(view.loadTimer);
   view.loadTimer = null;
@@ -56,8 +55,7 @@ export async function load(view, { again = false } = {}) {
   remember(view, 0);
 }
 
-/** The first page did not come: if the network (not the node) failed, ask again in 1 s, 2 s, 4 s ...
- *  up to 30 s, and at once when the gateway is ready again (catchUp). A refusal is not retried. */
+/** A first page the network failed to bring: ask again in 1 s, 2 s ... 30 s, and on READY (catchUp). */
 function retryLoad(view, err) {
   if (err.status !== 0 || view.destroyed) return;
   view.loadWait = Math.min(30000, (view.loadWait || 500) * 2);
@@ -94,7 +92,7 @@ export async function jumpTo(view, id) {
 }
 
 /** The history around message `id`; false (the status line says why) if it cannot be had.
- *  `retry`: the channel is opening on it, so a network failure is tried again (retryLoad). */
+ *  `retry`: retryLoad after a network failure. */
 async function loadAround(view, id, { retry = false } = {}) {
   try {
     const page = await M.list(view.channelId, { around: id, limit: AROUND });

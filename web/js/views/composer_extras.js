@@ -25,8 +25,7 @@ export class ComposerExtras {
   }
 
   async openPicker() {
-    // Where the emoji goes: the caret as it is now. Closing the dialog hands the focus back to the
-    // text box if it had it, and Chromium puts the caret at its start as it does.
+    // The caret now: a dialog handing the focus back to the text box moves it to the start.
     const input = this.composer.input;
     const at = [input.selectionStart ?? input.value.length, input.selectionEnd ?? input.value.length];
     const { openEmojiPicker } = await import('./emoji_picker.js');

@@ -20,8 +20,7 @@ export function modal(title, build, { className = '' } = {}) {
     dialog.close();
   };
   dialog.addEventListener('close', () => {
-    // The close event comes a task after close(): whoever closed it may have put the focus somewhere
-    // meanwhile (a picked emoji puts it back in the composer), and that wins over the opener.
+    // It comes a task after close(): focus put elsewhere meanwhile (a picked emoji's) stays.
     const active = document.activeElement;
     const placed = active && active !== document.body && active !== opener && !dialog.contains(active);
     dialog.remove();
