@@ -40,8 +40,11 @@ async def test_unreachable_smtp_and_replication_a_busy_port_and_a_clock_gone_bac
     aiohttp_client, tmp_path
 ):
     await _make_node(aiohttp_client, tmp_path)
-    closed = free_port()  # nothing listens here
-    with socket.socket() as busy:
+    # Bound but never listening: connections are refused, and no other test's server can take the
+    # port meanwhile (a free_port() one was, once, in a full run, and "unreachable" SMTP answered).
+    with socket.socket() as shut, socket.socket() as busy:
+        shut.bind(("127.0.0.1", 0))
+        closed = shut.getsockname()[1]
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
