@@ -56,6 +56,7 @@ def coturn(tmp_path: Path):
                 break
             except (TimeoutError, ConnectionRefusedError):
                 assert proc.poll() is None and time.monotonic() < deadline, "turnserver did not start"
+                time.sleep(0.02)
         yield port
     finally:
         proc.terminate()

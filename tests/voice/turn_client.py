@@ -47,6 +47,10 @@ def allocate(host: str, port: int, username: str, password: str, timeout: float 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
         sock.connect((host, port))
+        if sock.getsockname() == sock.getpeername():
+            # Nothing listens there yet and the kernel gave this socket that very port as its own:
+            # the request would come back to us as its own answer. Same as nobody answering.
+            raise ConnectionRefusedError(f"{host}:{port} is this socket's own address")
         kind, attrs = _exchange(sock, _message(ALLOCATE, os.urandom(12), transport))
         assert kind == ALLOCATE_ERR and REALM in attrs and NONCE in attrs, (hex(kind), attrs)
         realm, nonce = attrs[REALM], attrs[NONCE]
