@@ -7,10 +7,8 @@ import asyncio
 import contextlib
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from cryb_node.scale.workers import wait_port
 from tests.conftest import DEMO, free_port
 from tests.support.waiting import eventually_blocking
 
@@ -47,15 +46,6 @@ class S3Server:
         }
 
 
-def _wait_port(port: int, timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
-
-
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """moto's S3 on loopback that checks credentials (after the four set-up calls below)."""
@@ -71,7 +61,7 @@ def s3_server() -> Iterator[S3Server]:
         stderr=subprocess.DEVNULL,
     )
     try:
-        _wait_port(port)  # a TCP probe: an HTTP one would use up an unauthenticated call
+        wait_port(port, timeout=20)  # a TCP probe: an HTTP one would use up an unauthenticated call
         endpoint = f"http://127.0.0.1:{port}"
         anon = {"endpoint_url": endpoint, "region_name": "us-east-1"}
         iam = boto3.client("iam", aws_access_key_id="setup", aws_secret_access_key="setup", **anon)

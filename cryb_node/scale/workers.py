@@ -7,6 +7,7 @@ An edge that dies is started again; if the primary or NATS dies the whole group 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -47,14 +48,15 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) 
     raise TimeoutError(f"{url} did not come up")
 
 
-def _wait_port(port: int, timeout: float = 10) -> None:
+def wait_port(port: int, timeout: float = 10) -> None:
+    """Return once something listens on 127.0.0.1:port. A connection the kernel made to itself
+    (its ephemeral port chosen equal to the port asked for, nobody listening) does not count."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            time.sleep(0.05)
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+            if s.getsockname() != s.getpeername():
+                return
+        time.sleep(0.05)
     raise TimeoutError(f"nothing listens on port {port}")
 
 
@@ -99,7 +101,7 @@ class Group:
                 [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)],
                 stdout=subprocess.DEVNULL,
             )
-            _wait_port(port)
+            wait_port(port)
             nats_url = f"nats://127.0.0.1:{port}"
         self.nats_url = nats_url
         self.primary_port = _free_port()

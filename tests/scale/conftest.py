@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from cryb_node.scale.workers import wait_port
 from tests.conftest import ROOT, NodeProcess, cryb_env, free_port, run_cryb
 
 
@@ -49,14 +50,8 @@ class NatsServer:
             stdout=subprocess.DEVNULL,
             stderr=open(self.store.parent / f"nats-{self.port}.log", "a"),
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise TimeoutError("nats-server did not start")
+        wait_port(self.port)
+        return self
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
