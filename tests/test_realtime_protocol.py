@@ -7,6 +7,7 @@ compressor) and without it (frames are written straight to the transport)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 
 import pytest
@@ -139,6 +140,44 @@ async def test_silent_client_is_closed_as_a_zombie(server):
     async with websockets.connect(ws_url(srv)) as ws:
         await identify(ws, token)
         assert await closed_with(ws) == Close.SESSION_TIMED_OUT
+
+
+async def test_a_heartbeating_client_outlives_many_deadlines_while_a_silent_one_beside_it_is_closed(server):
+    srv = await server(heartbeat_interval_s=0.2)  # a zombie after 0.3 s of silence
+    hub = srv.app[NODE].realtime
+    _, token = await user(srv)
+    async with websockets.connect(ws_url(srv)) as live, websockets.connect(ws_url(srv)) as silent:
+        await identify(live, token)
+        await identify(silent, token)
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 2.0  # six deadlines
+        while loop.time() < until:
+            await live.send(json.dumps({"op": "HEARTBEAT", "d": None}))
+            while (await recv(live))["op"] != "HEARTBEAT_ACK":
+                pass
+            await asyncio.sleep(0.1)
+        assert await closed_with(silent, timeout=0.1) == Close.SESSION_TIMED_OUT
+        assert live.close_code is None
+        assert len(hub.watchdog._watched) == 1
+    await asyncio.sleep(0.1)
+    assert not hub.watchdog._watched  # a closed socket is no longer watched
+
+
+async def test_waiting_sockets_hold_a_deadline_not_a_timer_each(server):
+    srv = await server(heartbeat_interval_s=30)
+    _, token = await user(srv)
+    loop = asyncio.get_running_loop()
+
+    def timers() -> int:
+        return sum(not h.cancelled() for h in loop._scheduled)  # type: ignore[attr-defined]
+
+    async with contextlib.AsyncExitStack() as stack:
+        before = timers()
+        for _ in range(20):  # no keepalive pings: the clients add no timers of their own
+            ws = await stack.enter_async_context(websockets.connect(ws_url(srv), ping_interval=None))
+            await identify(ws, token)
+        assert timers() - before < 5
+        assert len(srv.app[NODE].realtime.watchdog._watched) == 20
 
 
 async def test_flooding_frames_closes_4008(server):

@@ -92,6 +92,9 @@ class GuardedHandler(RequestHandler):
     """aiohttp's connection handler with a deadline per request; it holds a place in the caps
     (taken by the listener that admitted it) until the connection ends."""
 
+    # aiohttp's handler is slotted: without slots of our own every connection would carry a dict.
+    __slots__ = ("_address", "_armed_at", "_armed_count", "_armed_rx", "_limits", "_rx", "_timer")
+
     def __init__(self, manager: web.Server, limits: Limits, address: str, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
         self._limits = limits

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -121,8 +122,9 @@ def core_routes(api: Api, node: Node) -> None:
         auth="none",
         summary="Upgrade to the realtime WebSocket gateway (protocol: docs/gateway.md)",
     )
-    async def gateway(call: Call) -> web.StreamResponse:
-        return await realtime_gateway.handle(call.request, node, node.realtime)
+    def gateway(call: Call) -> Awaitable[web.StreamResponse]:
+        # Not a coroutine of its own: its frame would sit under every open socket (Connection.serve).
+        return realtime_gateway.handle(call.request, node, node.realtime)
 
     @api.route(
         "GET",

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import secrets
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cryb_node.clock import Clock
 from cryb_node.config import RealtimeSection
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 TYPING_EVERY_S = 3.0
+# A session is a zombie once this many heartbeat intervals pass without a frame from its client.
+HEARTBEAT_GRACE = 1.5
 # Frames go straight to the socket's transport while its buffer holds less than this (the kernel
 # takes them as fast as they come); beyond it they wait in the session's bounded queue for a drain.
 DIRECT_WRITE_BELOW = 64 * 1024
@@ -221,6 +224,44 @@ class Session:
         return True
 
 
+class Waiting(Protocol):
+    """A socket waiting for its client: by ``deadline`` (the loop's time; inf while not waiting)."""
+
+    deadline: float
+
+    def expire(self) -> None: ...
+
+
+class Watchdog:
+    """The gateway's read deadlines (IDENTIFY in time, a heartbeat in time) for every socket at
+    once: one number per socket, checked by one task every ``tick`` seconds. A timer per socket
+    (``ws.receive(timeout=...)``) cost about half a KiB per session, 5 MiB at 10,000; here a
+    deadline is noticed at most ``tick`` late."""
+
+    def __init__(self, tick: float) -> None:
+        self.tick = tick
+        self._watched: set[Waiting] = set()
+
+    def watch(self, socket: Waiting) -> None:
+        self._watched.add(socket)
+
+    def unwatch(self, socket: Waiting) -> None:
+        self._watched.discard(socket)
+
+    def expire_due(self, now: float) -> int:
+        due = [socket for socket in self._watched if socket.deadline <= now]
+        for socket in due:
+            socket.deadline = math.inf
+            socket.expire()
+        return len(due)
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.tick)
+            self.expire_due(loop.time())
+
+
 class Hub:
     def __init__(
         self, config: RealtimeSection, permissions: Permissions | None = None, *, clock: Clock
@@ -250,6 +291,9 @@ class Hub:
         self._sharing: dict[str, set[Session]] = {}
         self.ready_gate = asyncio.Semaphore(config.ready_concurrency)
         self._reaped_at = 0.0
+        waits = min(config.identify_timeout_s, config.heartbeat_interval_s * HEARTBEAT_GRACE)
+        self.watchdog = Watchdog(tick=min(1.0, waits / 4))
+        self._watchdog_task: asyncio.Task[None] | None = None
 
     def add_dispatchers(self, mapping: Mapping[str, Dispatcher]) -> None:
         for kind, fn in mapping.items():
@@ -264,12 +308,13 @@ class Hub:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._fan_out_loop(), name="realtime-fan-out")
         self._presence_task = asyncio.create_task(self._presence_loop(), name="realtime-presence")
+        self._watchdog_task = asyncio.create_task(self.watchdog.run(), name="realtime-watchdog")
 
     async def stop(self) -> None:
         for session in list(self.sessions.values()):
             await session.close(Close.SERVER_RESTART, "node restarting; resume")
             await session.detach()
-        for task in (self._task, self._presence_task):
+        for task in (self._task, self._presence_task, self._watchdog_task):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
