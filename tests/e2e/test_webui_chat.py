@@ -7,6 +7,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.webui import (
+    DESKTOP,
     PASSWORD,
     PHONE,
     accept_invite,
@@ -297,3 +298,46 @@ async def test_a_forum_post_opened_by_link_names_its_author_and_commenters(aioht
         await expect(bob.locator(".comment-head .author")).to_have_text("alice")
     assert "…" not in await bob.locator(".post-full").inner_text()
     assert bob.errors == []
+
+
+@pytest.mark.parametrize("viewport", ["desktop", "phone"])
+async def test_a_run_of_messages_from_one_author_sits_line_under_line(
+    aiohttp_server, tmp_path, browser, viewport
+):
+    """Messages that follow their author's previous one show as one line each, as in Discord: the
+    hidden time in their gutter (shown on hover) used to wrap to two lines and make every such row
+    half again as tall as its text, on a phone and on a desktop alike."""
+    base = await serve(aiohttp_server, tmp_path)
+    alice = await new_page(browser)
+    await register(alice, base, "alice")
+    await create_community(alice, "Night Owls")
+    if viewport == "phone":
+        await alice.set_viewport_size(PHONE)
+    for text in ("first line", "second line", "third line"):
+        await send(alice, text)
+    await expect(message(alice, "third line")).to_be_visible()
+    second, third = message(alice, "second line"), message(alice, "third line")
+    await expect(second).to_have_class("msg grouped mine")
+    body = await second.locator(".msg-body").bounding_box()
+    row = await second.bounding_box()
+    assert body is not None and row is not None
+    assert row["height"] <= body["height"] + 4.5, (row, body)  # its 2 px paddings, nothing more
+    top2, top3 = (await second.bounding_box())["y"], (await third.bounding_box())["y"]
+    assert top3 - top2 == pytest.approx(row["height"], abs=0.5)
+    await shoot(alice, f"chat-grouped-{viewport}")
+    await third.hover()
+    if viewport == "phone":  # no room for it beside the text, and no hover on a touch screen
+        await expect(third.locator(".gutter-time")).to_be_hidden()
+        await alice.set_viewport_size(DESKTOP)
+        await third.hover()
+    await expect(third.locator(".gutter-time")).to_be_visible()  # the time shows on hover
+    # ... within its gutter, even at its widest ("12:59 PM"), not running into the text
+    fits = """e => {
+        e.textContent = '12:59 PM';
+        const r = document.createRange();
+        r.selectNodeContents(e);
+        const text = r.getBoundingClientRect(), box = e.getBoundingClientRect();
+        return [text.left - box.left, box.right - text.right];
+    }"""
+    start_room, end_gap = await third.locator(".gutter-time").evaluate(fits)
+    assert start_room >= 0 and end_gap >= 3, (start_room, end_gap)

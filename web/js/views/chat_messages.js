@@ -113,7 +113,7 @@ function renderMessage(view, m, grouped) {
   },
     unreadMark(view, m),
     m.reply_to ? replyRef(view, m.reply_to) : null,
-    grouped ? h('span', { class: 'gutter-time muted', 'aria-hidden': 'true' }, new Date(m.created_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })) : profileTrigger(avatar(m.author_id), m.author_id),
+    grouped ? h('span', { class: 'gutter-time muted', 'aria-hidden': 'true' }, new Date(m.created_at).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit' })) : profileTrigger(avatar(m.author_id), m.author_id),
     h('div', { class: 'msg-main' },
       h('h3', { class: `msg-head${grouped ? ' sr-only' : ''}`, id: headId },
         profileTrigger(h('span', { class: `author${nameText === '…' ? ' pending-name' : ''}` }, nameText), m.author_id),
