@@ -96,7 +96,7 @@ async def test_cold_load_of_the_chat_page_fits_the_budget_and_a_reload_uses_the_
     for r in sorted(cold.requests.values(), key=lambda r: -r["bytes"]):
         print(f"  {r['bytes']:7d} {r['url'][len(base) :]}")
     await shoot(page, "first-load-chat")
-    assert cold.total() <= BUDGET, figures
+    assert cold.total() <= BUDGET, (figures, cold.total() - BUDGET)
     assert all(r["url"].startswith(base) for r in cold.requests.values())
     assert any("/assets/" in r["url"] and r["url"].endswith("/js/main.js") for r in cold.requests.values())
 

@@ -11,6 +11,7 @@ from playwright.async_api import expect
 
 from tests.e2e.webui import (
     accept_invite,
+    api_call,
     create_community,
     invite_link,
     message,
@@ -244,3 +245,50 @@ async def test_a_channel_whose_first_page_failed_to_load_fills_in_when_the_netwo
     await send(alice, "and live after that")
     await expect(message(bob, "and live after that")).to_be_visible()
     assert bob.errors == []
+
+
+async def test_a_half_written_message_waits_in_its_channel_across_switches_and_reloads(
+    aiohttp_server, tmp_path, browser
+):
+    """A draft stays with its channel, as in Discord and Element: a member who looks at another
+    channel, or reloads, finds the words where they left them. Sending clears it, and signing out
+    leaves none of it in the browser."""
+    base = await serve(aiohttp_server, tmp_path)
+    alice = await new_page(browser)
+    await register(alice, base, "alice")
+    general_url = await create_community(alice, "Night Owls")
+    community_id = general_url.rstrip("/").split("/")[-2]
+    await api_call(alice, "POST", f"/api/v1/communities/{community_id}/channels", {"name": "random"})
+    composer = alice.locator("#composer-input")
+    sidebar = alice.get_by_role("navigation", name="Channels")
+
+    await composer.fill("half a thought about owls")
+    await sidebar.get_by_role("link", name=re.compile("^random")).click()
+    await expect(composer).to_have_attribute("placeholder", "Message #random")
+    await expect(composer).to_have_value("")  # each channel has its own
+    await composer.fill("something for random")
+    await sidebar.get_by_role("link", name=re.compile("^general")).click()
+    await expect(composer).to_have_attribute("placeholder", "Message #general")
+    await expect(composer).to_have_value("half a thought about owls")
+
+    await composer.fill("half a thought about owls, continued")
+    await alice.reload()
+    await expect(composer).to_have_value("half a thought about owls, continued")
+    await composer.press("End")
+    await composer.type("!")
+    await composer.press("Enter")
+    await expect(message(alice, "owls, continued!")).to_be_visible()
+    await expect(composer).to_have_value("")
+    await alice.reload()
+    await expect(message(alice, "owls, continued!")).to_be_visible()
+    await expect(composer).to_have_value("")  # sent: the draft went with it
+
+    # Signing out leaves no drafts behind (#random still had one).
+    await alice.get_by_role("button", name="User settings").click()
+    await (
+        alice.get_by_role("dialog", name="User settings")
+        .get_by_role("button", name="Sign out", exact=True)
+        .click()
+    )
+    await expect(alice.get_by_role("heading", name="Welcome back!")).to_be_visible()
+    assert await alice.evaluate("Object.keys(localStorage).filter(k => k.includes('draft'))") == []

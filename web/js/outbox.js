@@ -1,7 +1,6 @@
-// What the app keeps in IndexedDB so it works after a cold start offline: the outbox (messages
-// written but not yet confirmed by the node) and a snapshot of the last opened channel. Outbox items
-// are sent in the order written, each with a nonce, so a retry after a lost reply (or after a
-// reload mid-send) never makes a second message: the node answers the one it already made.
+// What the app keeps to work after a cold start offline (IndexedDB): the outbox (messages not yet
+// confirmed) and the last opened channel; and drafts (localStorage). Outbox items go in order, each
+// with a nonce, so a retry after a lost reply or a reload never makes a second message.
 
 import { token } from './api.js';
 import { messages as M } from './content.js';
@@ -179,9 +178,24 @@ export async function discard(id) {
   changed(item.channel_id, { error: '' });
 }
 
+const DRAFT = 'cryb-draft:';
+
+/** A channel's unsent text, kept across reloads: draft(id) reads it, draft(id, '') drops it. */
+export function draft(id, text) {
+  try {
+    if (text === undefined) return localStorage.getItem(DRAFT + id) || '';
+    if (text) localStorage.setItem(DRAFT + id, text);
+    else localStorage.removeItem(DRAFT + id);
+  } catch { /* no storage: the page keeps it */ }
+  return '';
+}
+
 /** Signing out: nothing of this account stays in the browser. */
 export async function clear() {
   items.length = 0;
+  try {
+    for (const k of Object.keys(localStorage)) if (k.startsWith(DRAFT)) localStorage.removeItem(k);
+  } catch { /* nothing kept */ }
   await run(OUTBOX, 'readwrite', (s) => s.clear()).catch(() => {});
   await run(KV, 'readwrite', (s) => s.clear()).catch(() => {});
 }

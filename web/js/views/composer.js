@@ -1,6 +1,5 @@
-// The message box: Markdown text, replies, @mention autocomplete, typing notices, and the outbox
-// (outbox.js: kept in IndexedDB, so messages written offline survive a reload or a cold start, and
-// sent once the connection is back, each exactly once).
+// The message box: Markdown, replies, @mentions, typing, drafts, and the outbox (outbox.js: what
+// is written offline survives a reload and is sent once back, exactly once).
 
 import { announce, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
@@ -34,6 +33,8 @@ export class Composer {
       onkeydown: (e) => this.keys(e),
       oninput: () => this.onInput(),
     });
+    this.input.value = outbox.draft(chat.channelId);
+    if (this.input.value) requestAnimationFrame(() => this.autosize());
     this.error = h('p', { class: 'composer-error', role: 'alert' });
     this.readOnly = h('p', { class: 'composer-readonly muted', hidden: true }, 'You do not have permission to send messages in this channel.');
     this.extras = new ComposerExtras(this); // attachments and the emoji picker
@@ -65,6 +66,7 @@ export class Composer {
   }
 
   destroy() {
+    outbox.draft(this.chat.channelId, this.input.value);
     this.unsubscribe();
     for (const u of this.unsubs) u();
     clearInterval(this.countdown);
@@ -162,6 +164,7 @@ export class Composer {
     const replyTo = this.replying ? this.replying.id : null;
     const content = this.encodeMentions(this.extras.encode(text));
     this.input.value = '';
+    outbox.draft(this.chat.channelId, '');
     this.mentionIds.clear();
     this.autosize();
     this.closeList();
@@ -227,6 +230,7 @@ export class Composer {
   }
 
   onInput() {
+    outbox.draft(this.chat.channelId, this.input.value);
     this.autosize();
     this.error.textContent = '';
     const now = Date.now();
