@@ -309,3 +309,52 @@ async def test_the_fallback_sha256_matches_the_browsers(aiohttp_server, tmp_path
         }"""
     )
     assert same == [True] * 6
+
+
+async def test_an_invite_link_opened_signed_out_names_its_community_until_it_is_accepted(
+    aiohttp_server, tmp_path, browser
+):
+    """A friend's invite link, opened on a phone by someone without an account: the sign-in and
+    sign-up cards say which community invited them (they said only "Welcome back!"); after signing
+    up, the invite page opens. A link whose invite was revoked names nothing."""
+    base, node = await serve(aiohttp_server, tmp_path, "open")
+    await make_admin(node)
+    host = await new_page(browser)
+    await sign_in(host, base, "nodeadmin")
+    await host.wait_for_url("**/channels/@me")
+    live, revoked = await host.evaluate(
+        """async () => {
+          const api = await import('/web/js/api.js');
+          const c = await api.post('/api/v1/communities', { name: 'Allotment', public: false });
+          const live = (await api.post(`/api/v1/communities/${c.id}/invites`, {})).code;
+          const revoked = (await api.post(`/api/v1/communities/${c.id}/invites`, {})).code;
+          await api.api('DELETE', `/api/v1/invites/${revoked}`);
+          return [live, revoked];
+        }"""
+    )
+
+    guest = await new_page(browser, PHONE)
+    await guest.goto(f"{base}/invite/{live}")
+    await guest.wait_for_url("**/login")
+    note = guest.get_by_role("status").filter(has_text="invited")
+    await expect(note).to_have_text(
+        "You have been invited to join Allotment. Sign in or create an account to accept."
+    )
+    await shoot(guest, "signup-invited-login-phone")
+    await guest.get_by_role("link", name="Register").click()
+    await expect(guest.get_by_role("heading", name="Create an account")).to_be_visible()
+    await expect(note).to_contain_text("invited to join Allotment")
+    await fill_basics(guest, "new_friend")
+    await guest.get_by_role("button", name="Create account").click()
+    await guest.wait_for_url(f"**/invite/{live}")
+    await guest.get_by_role("button", name="Accept invite").click()
+    await guest.locator("#composer-input").wait_for()
+
+    late = await new_page(browser, PHONE)
+    await late.goto(f"{base}/invite/{revoked}")
+    await expect(late.get_by_role("heading", name="Welcome back!")).to_be_visible()
+    await late.wait_for_load_state("networkidle")
+    await expect(late.locator(".invited")).to_be_hidden()
+    await expect(late.get_by_text("invited to join")).to_have_count(0)
+    for page in (guest, late):
+        assert page.errors == [] and page.external_requests == []

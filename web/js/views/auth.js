@@ -29,7 +29,22 @@ function link(href, text, navigate) {
   return h('a', { href, onclick: (e) => { e.preventDefault(); navigate(href); } }, text);
 }
 
-export function loginView({ navigate, signedIn, notice }) {
+/** Who sent a visitor here: "You have been invited to join X" above the sign-in and sign-up forms
+ *  of a visitor who opened an invite link signed out; after either, the invite page opens. */
+function invitedTo(returnTo) {
+  const code = arrivingInvite(returnTo);
+  const note = h('p', { class: 'auth-notice invited', role: 'status', hidden: true });
+  if (code) {
+    R.communities.invite(code).then((inv) => {
+      if (inv.revoked || (inv.expires_at && inv.expires_at < Date.now()) || (inv.max_uses && inv.uses >= inv.max_uses)) return;
+      replace(note, 'You have been invited to join ', h('strong', null, inv.community_name), '. Sign in or create an account to accept.');
+      note.hidden = false;
+    }).catch(() => {}); // an unknown invite says so on its own page
+  }
+  return note;
+}
+
+export function loginView({ navigate, signedIn, notice, returnTo }) {
   const login = field('Username or email', { name: 'login', autocomplete: 'username', required: true });
   const password = field('Password', { name: 'password', type: 'password', autocomplete: 'current-password', required: true });
   const code = field('Two-factor code', { name: 'totp_code', autocomplete: 'one-time-code', inputmode: 'numeric', maxlength: 64 },
@@ -62,6 +77,7 @@ export function loginView({ navigate, signedIn, notice }) {
   });
   const view = card('Welcome back!', 'Sign in to your CRYB node.',
     notice ? h('p', { class: 'auth-notice', role: 'status' }, notice) : null,
+    invitedTo(returnTo),
     form,
     oauthButtons(),
     h('p', { class: 'auth-links' }, link('/reset-password', 'Forgot your password?', navigate)),
@@ -97,7 +113,7 @@ export function registerView({ navigate, signedIn, returnTo }) {
     }
     fillCard(view, rules.mode === 'approval' ? 'Apply for an account' : 'Create an account',
       rules.mode === 'approval' ? 'A node admin reads each application before the account opens.' : null,
-      signupForm(view, rules, { navigate, signedIn, returnTo }), signInLink());
+      invitedTo(returnTo), signupForm(view, rules, { navigate, signedIn, returnTo }), signInLink());
   }).catch((err) => fillCard(view, 'Create an account', null, h('p', { role: 'alert' }, err.message), signInLink()));
   return view;
 }
