@@ -97,6 +97,10 @@ async def test_cold_load_of_the_chat_page_fits_the_budget_and_a_reload_uses_the_
         print(f"  {r['bytes']:7d} {r['url'][len(base) :]}")
     await shoot(page, "first-load-chat")
     assert cold.total() <= BUDGET, (figures, cold.total() - BUDGET)
+    # Each API read once: the page opening twice at start, and the member list asked before the
+    # socket's READY and again at it, each asked for the community's lists twice.
+    reads = [r["url"][len(base) :] for r in cold.requests.values() if "/api/" in r["url"]]
+    assert not {u for u in reads if reads.count(u) > 1}, sorted(reads)
     assert all(r["url"].startswith(base) for r in cold.requests.values())
     assert any("/assets/" in r["url"] and r["url"].endswith("/js/main.js") for r in cold.requests.values())
 

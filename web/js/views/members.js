@@ -29,14 +29,19 @@ export class MemberList {
       store.on('presence', () => this.render()),
       store.on('members', (id) => id === communityId && this.refresh()),
     ];
-    this.refresh();
+    // Before the first READY, wait for it (Shell.onReady refreshes): a list asked for sooner is
+    // asked for again then. With no READY in 3 s (no socket), ask anyway.
+    if (shell.readies) this.refresh();
+    else this.waiting = setTimeout(() => this.refresh(), 3000);
   }
 
   destroy() {
+    clearTimeout(this.waiting);
     for (const u of this.unsubs) u();
   }
 
   async refresh() {
+    clearTimeout(this.waiting);
     try {
       const [members, roles] = await Promise.all([C.members(this.communityId), C.roles(this.communityId)]);
       state.members.set(this.communityId, members.members);

@@ -100,10 +100,16 @@ export class Shell {
     this.renderSidebar();
   }
 
-  async loadChannels(communityId) {
-    const list = await C.channels(communityId);
-    store.setChannels(communityId, list.channels);
-    return list.channels;
+  /** One request per community at a time (a cold start opens the page twice at once). */
+  loadChannels(communityId) {
+    const loads = (this.channelLoads ||= new Map());
+    if (!loads.has(communityId)) {
+      loads.set(communityId, C.channels(communityId).then((list) => {
+        store.setChannels(communityId, list.channels);
+        return list.channels;
+      }).finally(() => loads.delete(communityId)));
+    }
+    return loads.get(communityId);
   }
 
   onReady(ready) {
