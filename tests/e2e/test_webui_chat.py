@@ -322,6 +322,10 @@ async def test_a_run_of_messages_from_one_author_sits_line_under_line(
     row = await second.bounding_box()
     assert body is not None and row is not None
     assert row["height"] <= body["height"] + 4.5, (row, body)  # its 2 px paddings, nothing more
+    # ... and that line is the text's own: beside the gutter, as wide as the first message's text
+    first = await message(alice, "first line").locator(".msg-body").bounding_box()
+    assert first is not None
+    assert body["height"] <= 24 and body["x"] == first["x"] and body["width"] == first["width"], (body, first)
     top2, top3 = (await second.bounding_box())["y"], (await third.bounding_box())["y"]
     assert top3 - top2 == pytest.approx(row["height"], abs=0.5)
     await shoot(alice, f"chat-grouped-{viewport}")

@@ -124,7 +124,7 @@ function highlight(view, id) {
   if (!el) return;
   el.scrollIntoView({ block: 'center' });
   el.classList.add('jump-target');
-  setTimeout(() => el.classList.remove('jump-target'), 6000);
+  setTimeout(() => view.elements.get(id)?.classList.remove('jump-target'), 6000);
   view.jump.hidden = !view.bucket.hasNewer;
 }
 

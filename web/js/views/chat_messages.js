@@ -37,7 +37,7 @@ export function applyChange(view, { added = [], updated = [], removed = [] }) {
       view.elements.delete(id);
     }
   }
-  for (const id of updated) view.elements.delete(id);
+  for (const id of updated) redraw(view, id);
   renderAll(view);
   if (added.some((id) => !view.bucket.byId.get(id)?.thread_id)) {
     const theirs = added.map((id) => view.bucket.byId.get(id)).filter((m) => m && !m.thread_id && m.author_id !== state.me?.id);
@@ -52,6 +52,12 @@ export function applyChange(view, { added = [], updated = [], removed = [] }) {
   }
 }
 
+/** Draw a message anew at the next renderAll, in its element's place (keeping focus and a jump's mark). */
+export function redraw(view, id) {
+  const el = view.elements.get(id);
+  if (el) el.dataset.rev = '';
+}
+
 export function renderAll(view) {
   let prev = null;
   let refocus = null;
@@ -63,6 +69,7 @@ export function renderAll(view) {
       const fresh = renderMessage(view, m, grouped);
       if (el) {
         if (document.activeElement === el) refocus = fresh;
+        if (el.classList.contains('jump-target')) fresh.classList.add('jump-target'); // drawn again mid-jump
         el.remove();
       }
       el = fresh;
@@ -88,7 +95,7 @@ export function renderAll(view) {
 
 export function refreshNames(view) {
   for (const [id, el] of view.elements) {
-    if (el.querySelector('.author.pending-name') || el.querySelector('.mention.pending-name')) view.elements.delete(id);
+    if (el.querySelector('.author.pending-name') || el.querySelector('.mention.pending-name')) redraw(view, id);
   }
   renderAll(view);
   renderTyping(view);
@@ -218,7 +225,7 @@ export function startEdit(view, m) {
   const hint = h('p', { class: 'edit-hint muted' }, 'Escape to cancel • Enter to save');
   const error = h('p', { class: 'field-error', role: 'alert' });
   const finish = () => {
-    view.elements.delete(m.id);
+    redraw(view, m.id);
     view.renderAll();
     view.focusMessage(m.id);
   };
@@ -270,7 +277,7 @@ export async function togglePin(view, m) {
     else await M.unpin(view.channelId, m.id);
     const current = view.bucket.byId.get(m.id) || m;
     current.pinned = pinned;
-    view.elements.delete(m.id);
+    redraw(view, m.id);
     view.renderAll();
     announce(pinned ? 'Message pinned.' : 'Message unpinned.');
   } catch (err) {

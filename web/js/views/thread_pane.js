@@ -7,6 +7,7 @@ import { channels as Ch, messages as M } from '../content.js';
 import { announce, formatTime, h, replace } from '../dom.js';
 import { icon } from '../icons.js';
 import * as store from '../store.js';
+import { redraw } from './chat_messages.js';
 import { renderBody } from './markup.js';
 import { avatar } from './shell.js';
 
@@ -225,7 +226,7 @@ function noteReply(view, p, m) {
   const root = view.bucket.byId.get(m.thread_id);
   if (root) {
     root.thread_count = (root.thread_count || 0) + 1;
-    view.elements.delete(root.id);
+    redraw(view, root.id);
     view.renderAll();
   }
   if (p.root && p.root.id === m.thread_id && p.root !== root) p.root.thread_count = (p.root.thread_count || 0) + 1;

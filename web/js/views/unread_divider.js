@@ -8,6 +8,7 @@
 
 import { h } from '../dom.js';
 import * as store from '../store.js';
+import { redraw } from './chat_messages.js';
 
 const { state } = store;
 const NO_GATEWAY_MS = 8000; // then acks go out anyway: a read state that never comes must not block them
@@ -90,8 +91,8 @@ export function unreadMark(view, m) {
 function setFirst(view, id) {
   const before = view.firstUnread;
   view.firstUnread = id;
-  if (before) view.elements.delete(before);
-  if (id) view.elements.delete(id);
+  if (before) redraw(view, before);
+  if (id) redraw(view, id);
   view.renderAll();
 }
 
