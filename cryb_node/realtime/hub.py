@@ -248,12 +248,10 @@ class Watchdog:
     def unwatch(self, socket: Waiting) -> None:
         self._watched.discard(socket)
 
-    def expire_due(self, now: float) -> int:
-        due = [socket for socket in self._watched if socket.deadline <= now]
-        for socket in due:
+    def expire_due(self, now: float) -> None:
+        for socket in [s for s in self._watched if s.deadline <= now]:
             socket.deadline = math.inf
             socket.expire()
-        return len(due)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

@@ -5,6 +5,7 @@ import * as R from '../content.js';
 import { h, replace } from '../dom.js';
 import { solve } from '../pow.js';
 import { banner, busy, field, showError, submitButton } from './forms.js';
+import { inviteDeadReason } from './invite_state.js';
 import { oauthButtons } from './oauth_buttons.js';
 
 function cardContent(title, subtitle, body) {
@@ -36,7 +37,7 @@ function invitedTo(returnTo) {
   const note = h('p', { class: 'auth-notice invited', role: 'status', hidden: true });
   if (code) {
     R.communities.invite(code).then((inv) => {
-      if (inv.revoked || (inv.expires_at && inv.expires_at < Date.now()) || (inv.max_uses && inv.uses >= inv.max_uses)) return;
+      if (inviteDeadReason(inv)) return;
       replace(note, 'You have been invited to join ', h('strong', null, inv.community_name), '. Sign in or create an account to accept.');
       note.hidden = false;
     }).catch(() => {}); // an unknown invite says so on its own page
